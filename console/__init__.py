@@ -1,0 +1,1 @@
+"""Crisis communications and incident update console."""

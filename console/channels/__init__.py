@@ -1,0 +1,1 @@
+"""Fan-out channels behind one adapter interface (see `base`)."""

@@ -1,0 +1,70 @@
+"""The `archive` channel: writes each incident's complete public record as a JSON file.
+
+The files in ARCHIVE_DIR are a copy of the public record outside the database, written
+atomically (temporary file, fsync, rename) so a reader never sees half a file. Each
+delivery rewrites the whole incident from the database, so a repeat is harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import ClassVar
+
+from console.channels.base import Outcome, RetryLater, Sent
+from console.db import Database
+from console.domain.outbox import Claim
+from console.domain.records import incident_record
+from console.live.hub import Hub
+from console.models import EventType
+from console.settings import Settings
+
+
+def write_atomically(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+class ArchiveChannel:
+    name: ClassVar[str] = "archive"
+    accepts: ClassVar[frozenset[EventType]] = frozenset(EventType)
+    ordered: ClassVar[bool] = False
+    timeout_seconds: ClassVar[float] = 60.0
+
+    def __init__(self, db: Database, directory: Path) -> None:
+        self.db = db
+        self.directory = directory
+
+    @classmethod
+    def from_settings(cls, settings: Settings, db: Database, hub: Hub) -> ArchiveChannel:
+        return cls(db, settings.archive_dir)
+
+    def path_for(self, incident_slug: str) -> Path:
+        return self.directory / "incidents" / f"{incident_slug}.json"
+
+    def _write(self, incident_slug: str) -> Path:
+        with self.db.read() as session:
+            record = incident_record(session, incident_slug, internal=False)
+        content = json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8") + b"\n"
+        path = self.path_for(incident_slug)
+        write_atomically(path, content)
+        return path
+
+    async def deliver(self, claim: Claim) -> Outcome:
+        try:
+            path = await asyncio.to_thread(self._write, claim.event.incident_slug)
+        except OSError as exc:  # disk full, permissions: the previous file is still intact
+            raise RetryLater(f"could not write the archive file: {exc.strerror or exc}") from exc
+        return Sent(detail=str(path))

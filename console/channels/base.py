@@ -1,0 +1,63 @@
+"""The one interface every fan-out channel implements.
+
+A channel adapter says which event types it takes and delivers one claimed event at a
+time. It reports the outcome by returning `Sent`/`Skipped` or raising `RetryLater`/
+`GiveUp`; the dispatcher records it. Adding a channel means adding an adapter and
+registering it in `console.channels.registry`, nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Protocol
+
+from console.domain.outbox import Claim
+from console.models import EventType
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from console.db import Database
+    from console.live.hub import Hub
+    from console.settings import Settings
+
+
+@dataclass(frozen=True)
+class Sent:
+    external_id: str | None = None
+    external_url: str | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class Skipped:
+    reason: str
+    detail: str | None = None
+
+
+Outcome = Sent | Skipped
+
+
+class RetryLater(Exception):
+    """A transient failure (network, 5xx): try again after backoff, or after `retry_after` seconds."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class GiveUp(Exception):
+    """A failure retrying cannot fix; the delivery is marked failed until a person retries it."""
+
+
+class Channel(Protocol):
+    name: ClassVar[str]
+    accepts: ClassVar[frozenset[EventType]]
+    # True: deliveries go out strictly in event order, a retrying one holding back the rest.
+    ordered: ClassVar[bool]
+    timeout_seconds: ClassVar[float]
+
+    @classmethod
+    def from_settings(cls, settings: Settings, db: Database, hub: Hub) -> Self: ...
+
+    async def deliver(self, claim: Claim) -> Outcome: ...

@@ -1,0 +1,211 @@
+"""The `console` command (also `python -m console`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from console.db import Database
+from console.domain import accounts
+from console.domain.actors import OPERATOR
+from console.domain.errors import DomainError
+from console.settings import Settings, SettingsError
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def _database(settings: Settings) -> Database:
+    return Database(settings.database_url)
+
+
+def ensure_first_admin(db: Database, settings: Settings) -> str | None:
+    """Create an admin with a one-time password if there is no account yet; return the password."""
+    with db.write() as session:
+        if accounts.count_users(session):
+            return None
+        password = accounts.generate_password()
+        accounts.create_user(
+            session,
+            OPERATOR,
+            email=settings.admin_email,
+            display_name="Administrator",
+            role="admin",
+            password=password,
+            must_change_password=True,
+        )
+        return password
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from console.migrate import upgrade
+    from console.web.app import create_app
+
+    db = _database(settings)
+    try:
+        upgrade(db)
+        password = ensure_first_admin(db, settings)
+    finally:
+        db.dispose()
+    if password:
+        print("Created the first admin account (the password is shown only this once):")
+        print(f"  email:    {settings.admin_email}")
+        print(f"  password: {password}")
+        sys.stdout.flush()
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        ws_per_message_deflate=False,
+        proxy_headers=False,
+    )
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from console.migrate import upgrade
+
+    db = _database(settings)
+    try:
+        upgrade(db)
+    finally:
+        db.dispose()
+    print("database is at the newest schema")
+    return 0
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        first = getpass.getpass("Password: ")
+        second = getpass.getpass("Password again: ")
+    else:  # two lines on stdin, for scripts
+        first, second = sys.stdin.readline().rstrip("\n"), sys.stdin.readline().rstrip("\n")
+    if first != second:
+        raise DomainError("the two passwords differ")
+    return first
+
+
+def cmd_users_create(args: argparse.Namespace, settings: Settings) -> int:
+    password = _read_password()
+    db = _database(settings)
+    try:
+        with db.write() as session:
+            user = accounts.create_user(
+                session, OPERATOR, email=args.email, display_name=args.name, role=args.role, password=password
+            )
+            print(f"created {user.role.value} account {user.email} ({user.display_name})")
+    finally:
+        db.dispose()
+    return 0
+
+
+def cmd_tokens_create(args: argparse.Namespace, settings: Settings) -> int:
+    db = _database(settings)
+    try:
+        with db.write() as session:
+            issued = accounts.create_token(session, OPERATOR, email=args.email, name=args.name)
+            user = issued.token.user
+    finally:
+        db.dispose()
+    print(f"token for {user.email} ({user.role.value}); it is shown only this once:")
+    print(issued.secret)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from console.live.hub import Hub
+    from console.web.app import build_dispatcher
+
+    db = _database(settings)
+    dispatcher = build_dispatcher(settings, db, Hub())
+    try:
+        asyncio.run(dispatcher.drain() if args.once else dispatcher.run())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        db.dispose()
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    from console.domain.integrity import verify
+
+    db = _database(settings)
+    try:
+        with db.read() as session:
+            report = verify(session)
+    finally:
+        db.dispose()
+    print(report.describe(), file=sys.stdout if report.ok else sys.stderr)
+    return 0 if report.ok else 1
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from console.demo import load_demo
+
+    db = _database(settings)
+    try:
+        slug = load_demo(db, settings)
+    finally:
+        db.dispose()
+    print(f"demo incident published: {settings.public_url}/incidents/{slug}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="console", description="Crisis communications console")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="migrate the database and serve the console")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(run=cmd_serve)
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="apply all migrations").set_defaults(run=cmd_db_upgrade)
+
+    users = sub.add_parser("users", help="accounts").add_subparsers(dest="users_command", required=True)
+    create_user = users.add_parser("create", help="create an account (password from a prompt or stdin)")
+    create_user.add_argument("--email", required=True)
+    create_user.add_argument("--role", required=True, choices=["admin", "pio", "reviewer"])
+    create_user.add_argument("--name", help="display name shown on published updates")
+    create_user.set_defaults(run=cmd_users_create)
+
+    tokens = sub.add_parser("tokens", help="API tokens").add_subparsers(dest="tokens_command", required=True)
+    create_token = tokens.add_parser("create", help="create an API token (printed alone on the last line)")
+    create_token.add_argument("--email", required=True)
+    create_token.add_argument("--name", help="what the token is for")
+    create_token.set_defaults(run=cmd_tokens_create)
+
+    worker = sub.add_parser("worker", help="run the outbox dispatcher alone")
+    worker.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
+    worker.set_defaults(run=cmd_worker)
+
+    audit = sub.add_parser("audit", help="audit trail").add_subparsers(dest="audit_command", required=True)
+    audit.add_parser("verify", help="verify the hash chain and every version").set_defaults(
+        run=cmd_audit_verify
+    )
+
+    sub.add_parser("demo", help="publish a realistic sample incident").set_defaults(run=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_environ()
+        command: Command = args.run
+        return command(args, settings)
+    except SettingsError as exc:
+        print(f"console: setting error: {exc}", file=sys.stderr)
+        return 2
+    except DomainError as exc:
+        print(f"console: {exc.message}", file=sys.stderr)
+        return 1

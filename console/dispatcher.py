@@ -1,0 +1,186 @@
+"""The outbox dispatcher: one lane per channel, so a slow or failing network never holds up
+another channel. Each lane claims a due delivery, calls the adapter and records the result.
+
+All state lives in the database: a dispatcher killed at any point leaves claimed rows whose
+leases run out, and any dispatcher (this one restarted, or another process) resumes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from console.channels.base import Channel, GiveUp, Outcome, RetryLater, Sent
+from console.db import Database
+from console.domain import outbox
+from console.models import DeliveryState, utcnow
+
+log = logging.getLogger("console.dispatcher")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 25
+    base_seconds: float = 2.0
+    max_seconds: float = 300.0
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        db: Database,
+        channels: Mapping[str, Channel],
+        *,
+        lease_seconds: float = 30.0,
+        poll_seconds: float = 1.0,
+        retry: RetryPolicy | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.db = db
+        self.channels = dict(channels)
+        self.lease_seconds = lease_seconds
+        self.poll_seconds = poll_seconds
+        self.retry = retry or RetryPolicy()
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self._wake = {name: asyncio.Event() for name in self.channels}
+
+    def wake(self) -> None:
+        """Something was just published in this process: look now rather than at the next poll."""
+        for event in self._wake.values():
+            event.set()
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as group:
+            for name in self.channels:
+                group.create_task(self._lane(name), name=f"outbox-lane-{name}")
+
+    async def _lane(self, name: str) -> None:
+        wake = self._wake[name]
+        while True:
+            wake.clear()
+            try:
+                if await self.process_next(name):
+                    continue
+                due = await asyncio.to_thread(self._next_due, name)
+            except Exception:  # the database is down or restarting: keep trying
+                log.exception("outbox lane %s could not reach the database", name)
+                due = None
+            delay = self.poll_seconds
+            if due is not None:
+                delay = min(delay, max((due - self.clock()).total_seconds(), 0.01))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), delay)
+
+    async def process_next(self, name: str) -> bool:
+        """Claim and deliver one due delivery of channel `name`; False if none was due."""
+        channel = self.channels[name]
+        claim = await asyncio.to_thread(self._claim, name)
+        if claim is None:
+            return False
+        keeper = asyncio.create_task(self._keep_lease(claim))
+        try:
+            outcome = await asyncio.wait_for(channel.deliver(claim), channel.timeout_seconds)
+        except RetryLater as exc:
+            await asyncio.to_thread(self._failed, claim, str(exc), exc.retry_after)
+        except GiveUp as exc:
+            await asyncio.to_thread(self._gave_up, claim, str(exc))
+        except TimeoutError:
+            await asyncio.to_thread(
+                self._failed, claim, f"no answer within {channel.timeout_seconds:g} s", None
+            )
+        except Exception as exc:
+            log.exception("channel %s failed on delivery %s", name, claim.delivery_id)
+            await asyncio.to_thread(self._failed, claim, f"{type(exc).__name__}: {exc}", None)
+        else:
+            await asyncio.to_thread(self._settle, claim, outcome)
+        finally:
+            keeper.cancel()
+        return True
+
+    async def drain(self, *, timeout: float = 30.0) -> None:
+        """Deliver everything due now, in every channel (tests and `console worker --once`)."""
+        async with asyncio.timeout(timeout):
+            while True:
+                results = await asyncio.gather(*(self.process_next(name) for name in self.channels))
+                if not any(results):
+                    return
+
+    async def _keep_lease(self, claim: outbox.Claim) -> None:
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                await asyncio.to_thread(self._renew, claim)
+            except Exception:
+                log.exception("could not renew the lease on delivery %s", claim.delivery_id)
+
+    # Each of these runs in a worker thread, in its own serialized write transaction.
+
+    def _claim(self, name: str) -> outbox.Claim | None:
+        with self.db.write() as session:
+            return outbox.claim_next(
+                session,
+                name,
+                ordered=self.channels[name].ordered,
+                lease_seconds=self.lease_seconds,
+                now=self.clock(),
+            )
+
+    def _next_due(self, name: str) -> datetime | None:
+        with self.db.read() as session:
+            return outbox.next_due_at(session, name, ordered=self.channels[name].ordered)
+
+    def _renew(self, claim: outbox.Claim) -> None:
+        with self.db.write() as session:
+            outbox.renew_lease(session, claim, lease_seconds=self.lease_seconds, now=self.clock())
+
+    def _settle(self, claim: outbox.Claim, outcome: Outcome) -> None:
+        with self.db.write() as session:
+            if isinstance(outcome, Sent):
+                kept = outbox.settle(
+                    session,
+                    claim,
+                    DeliveryState.SENT,
+                    external_id=outcome.external_id,
+                    external_url=outcome.external_url,
+                    detail=outcome.detail,
+                    now=self.clock(),
+                )
+            else:
+                kept = outbox.settle(
+                    session,
+                    claim,
+                    DeliveryState.SKIPPED,
+                    note=outcome.reason,
+                    detail=outcome.detail,
+                    now=self.clock(),
+                )
+        if not kept:
+            log.warning("delivery %s finished after its lease was taken over", claim.delivery_id)
+
+    def _failed(self, claim: outbox.Claim, error: str, retry_after: float | None) -> None:
+        now = self.clock()
+        retry_at: datetime | None = None
+        if claim.attempt < self.retry.max_attempts:
+            delay = (
+                retry_after
+                if retry_after is not None
+                else outbox.backoff_seconds(
+                    claim.attempt, base=self.retry.base_seconds, cap=self.retry.max_seconds, rng=self.rng
+                )
+            )
+            retry_at = now + timedelta(seconds=delay)
+        else:
+            error = f"{error} (gave up after {claim.attempt} attempts)"
+        with self.db.write() as session:
+            outbox.fail(session, claim, error, retry_at=retry_at, now=now)
+
+    def _gave_up(self, claim: outbox.Claim, error: str) -> None:
+        with self.db.write() as session:
+            outbox.fail(session, claim, error, retry_at=None, now=self.clock())

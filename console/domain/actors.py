@@ -1,0 +1,48 @@
+"""Who is acting, and what their role lets them do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from console.domain.errors import PermissionDenied
+from console.models import Role
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int | None
+    name: str
+    role: Role | None
+    via: str  # "api", "console", "cli" or "system": recorded in the audit trail
+
+    @property
+    def label(self) -> str:
+        who = f"{self.name} (user {self.user_id})" if self.user_id is not None else self.name
+        return f"{who} via {self.via}"
+
+    @property
+    def can_publish(self) -> bool:
+        return self.role in (Role.ADMIN, Role.PIO)
+
+    @property
+    def can_manage_accounts(self) -> bool:
+        return self.role is Role.ADMIN
+
+    @property
+    def can_read_internal(self) -> bool:
+        return self.role is not None
+
+
+SYSTEM = Actor(user_id=None, name="system", role=None, via="system")
+# The operator at the command line already holds the database, so acts as an admin.
+OPERATOR = Actor(user_id=None, name="operator", role=Role.ADMIN, via="cli")
+
+
+def require_publisher(actor: Actor) -> None:
+    if not actor.can_publish:
+        raise PermissionDenied("your role may read but not publish")
+
+
+def require_admin(actor: Actor) -> None:
+    if not actor.can_manage_accounts:
+        raise PermissionDenied("only an admin may manage accounts and tokens")

@@ -1,0 +1,68 @@
+"""Typed events that services return and that channel adapters receive."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from console.models import EventType, OutboxEvent, VersionKind
+
+
+@dataclass(frozen=True)
+class IncidentCreated:
+    type: ClassVar[EventType] = EventType.INCIDENT_CREATED
+    event_id: int
+    incident_id: int
+    incident_slug: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class VersionPublished:
+    type: ClassVar[EventType] = EventType.VERSION_PUBLISHED
+    event_id: int
+    incident_id: int
+    incident_slug: str
+    update_id: int
+    seq: int
+    version_id: int
+    version: int
+    kind: VersionKind
+    preliminary: bool
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class IncidentResolved:
+    type: ClassVar[EventType] = EventType.INCIDENT_RESOLVED
+    event_id: int
+    incident_id: int
+    incident_slug: str
+    occurred_at: datetime
+
+
+ChannelEvent = IncidentCreated | VersionPublished | IncidentResolved
+
+
+def event_from_row(row: OutboxEvent) -> ChannelEvent:
+    incident = row.incident
+    if row.type is EventType.VERSION_PUBLISHED:
+        version = row.version
+        if version is None:
+            raise ValueError(f"outbox event {row.id} is a publication without a version")
+        return VersionPublished(
+            event_id=row.id,
+            incident_id=incident.id,
+            incident_slug=incident.slug,
+            update_id=version.update_id,
+            seq=version.update.seq,
+            version_id=version.id,
+            version=version.version,
+            kind=version.kind,
+            preliminary=version.preliminary,
+            occurred_at=row.occurred_at,
+        )
+    if row.type is EventType.INCIDENT_CREATED:
+        return IncidentCreated(row.id, incident.id, incident.slug, row.occurred_at)
+    return IncidentResolved(row.id, incident.id, incident.slug, row.occurred_at)

@@ -1,0 +1,158 @@
+"""Incidents: create, resolve, find."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from console.domain import audit, outbox
+from console.domain.actors import Actor, require_publisher
+from console.domain.errors import InvalidInput, NotAllowed, NotFound
+from console.domain.events import IncidentCreated, IncidentResolved
+from console.domain.text import LOCATION_MAX, SUMMARY_MAX, TITLE_MAX, clean
+from console.models import EventType, Incident, IncidentStatus, utcnow
+
+# The OASIS CAP 1.2 <category> values, so every incident maps onto a CAP alert as-is.
+CATEGORIES = (
+    "Geo",
+    "Met",
+    "Safety",
+    "Security",
+    "Rescue",
+    "Fire",
+    "Health",
+    "Env",
+    "Transport",
+    "Infra",
+    "CBRNE",
+    "Other",
+)
+DEFAULT_CATEGORY = "Other"
+SLUG_MAX = 60
+
+
+@dataclass(frozen=True)
+class IncidentDraft:
+    title: str
+    summary: str | None = None
+    location: str | None = None
+    category: str | None = None
+
+
+def slugify(title: str) -> str:
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
+    return slug[:SLUG_MAX].rstrip("-") or "incident"
+
+
+def _unique_slug(session: Session, title: str) -> str:
+    base = slugify(title)
+    taken = set(session.scalars(select(Incident.slug).where(Incident.slug.like(f"{base}%"))))
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def _category(value: str | None, errors: dict[str, str]) -> str:
+    if value is None or not value.strip():
+        return DEFAULT_CATEGORY
+    for category in CATEGORIES:
+        if category.lower() == value.strip().lower():
+            return category
+    errors["category"] = f"must be one of {', '.join(CATEGORIES)}"
+    return DEFAULT_CATEGORY
+
+
+def get_incident(session: Session, slug: str) -> Incident:
+    incident = session.scalars(select(Incident).where(Incident.slug == slug)).first()
+    if incident is None:
+        raise NotFound(f"no incident with slug {slug!r}")
+    return incident
+
+
+def create_incident(
+    session: Session,
+    actor: Actor,
+    draft: IncidentDraft,
+    *,
+    routing: outbox.Routing,
+    now: datetime | None = None,
+) -> tuple[Incident, IncidentCreated]:
+    require_publisher(actor)
+    errors: dict[str, str] = {}
+    title = clean(draft.title, max_chars=TITLE_MAX, required=True, errors=errors, field="title")
+    summary = clean(draft.summary, max_chars=SUMMARY_MAX, required=False, errors=errors, field="summary")
+    location = clean(draft.location, max_chars=LOCATION_MAX, required=False, errors=errors, field="location")
+    category = _category(draft.category, errors)
+    if errors or title is None:
+        raise InvalidInput(errors)
+    now = now or utcnow()
+    incident = Incident(
+        slug=_unique_slug(session, title),
+        title=title,
+        summary=summary or "",
+        location=location or "",
+        category=category,
+        created_at=now,
+        updated_at=now,
+        created_by_id=actor.user_id,
+    )
+    session.add(incident)
+    session.flush()
+    event = outbox.emit(session, routing, EventType.INCIDENT_CREATED, incident, now=now)
+    audit.record(
+        session,
+        actor,
+        "incident.created",
+        f"incident {incident.slug}",
+        incident_id=incident.id,
+        now=now,
+        data={
+            "slug": incident.slug,
+            "title": title,
+            "summary": incident.summary,
+            "location": incident.location,
+            "category": category,
+        },
+    )
+    assert isinstance(event, IncidentCreated)
+    return incident, event
+
+
+def resolve_incident(
+    session: Session,
+    actor: Actor,
+    slug: str,
+    *,
+    routing: outbox.Routing,
+    now: datetime | None = None,
+) -> tuple[Incident, IncidentResolved]:
+    require_publisher(actor)
+    incident = get_incident(session, slug)
+    if incident.status is IncidentStatus.RESOLVED:
+        raise NotAllowed(f"incident {slug!r} is already resolved")
+    now = now or utcnow()
+    incident.status = IncidentStatus.RESOLVED
+    incident.resolved_at = now
+    incident.updated_at = now
+    session.flush()
+    event = outbox.emit(session, routing, EventType.INCIDENT_RESOLVED, incident, now=now)
+    audit.record(
+        session,
+        actor,
+        "incident.resolved",
+        f"incident {slug}",
+        incident_id=incident.id,
+        now=now,
+        data={"slug": slug},
+    )
+    assert isinstance(event, IncidentResolved)
+    return incident, event

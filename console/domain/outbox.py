@@ -1,0 +1,282 @@
+"""The transactional outbox: deliveries are written with the event, then claimed and settled.
+
+A claim is a lease: the row goes to `sending` with a random claim token and an expiry.
+A worker that dies mid-send leaves the lease to run out, and the next claim hands the
+delivery out again marked `interrupted`, so a channel without idempotency can check
+whether the first attempt landed before sending again.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from console.domain import audit
+from console.domain.actors import SYSTEM, Actor, require_publisher
+from console.domain.errors import NotAllowed, NotFound
+from console.domain.events import ChannelEvent, event_from_row
+from console.models import Delivery, DeliveryState, EventType, Incident, OutboxEvent, UpdateVersion, utcnow
+
+OPEN_STATES = (DeliveryState.PENDING, DeliveryState.SENDING)
+MAX_ERROR_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Which enabled channel takes which event types: the outbox writes one row for each."""
+
+    routes: Mapping[str, frozenset[EventType]]
+
+    def channels_for(self, event_type: EventType) -> list[str]:
+        return [name for name, types in self.routes.items() if event_type in types]
+
+
+def emit(
+    session: Session,
+    routing: Routing,
+    event_type: EventType,
+    incident: Incident,
+    *,
+    version: UpdateVersion | None = None,
+    now: datetime,
+) -> ChannelEvent:
+    row = OutboxEvent(type=event_type, incident=incident, version=version, occurred_at=now)
+    session.add(row)
+    session.flush()
+    for channel in routing.channels_for(event_type):
+        session.add(
+            Delivery(event_id=row.id, channel=channel, next_attempt_at=now, created_at=now, updated_at=now)
+        )
+    session.flush()
+    return event_from_row(row)
+
+
+def backoff_seconds(attempt: int, *, base: float, cap: float, rng: random.Random | None = None) -> float:
+    """Exponential backoff with "equal jitter": half fixed, half random, never above `cap`."""
+    delay = min(cap, base * 2.0 ** max(attempt - 1, 0))
+    return delay / 2 + (rng or random).uniform(0, delay / 2)
+
+
+@dataclass(frozen=True)
+class Claim:
+    delivery_id: int
+    channel: str
+    claim_token: str
+    attempt: int
+    interrupted: bool  # the previous attempt's outcome is unknown (its worker died mid-send)
+    event: ChannelEvent
+
+
+def _claimable(channel: str, ordered: bool, now: datetime):  # type: ignore[no-untyped-def]
+    due = or_(
+        and_(Delivery.state == DeliveryState.PENDING, Delivery.next_attempt_at <= now),
+        and_(Delivery.state == DeliveryState.SENDING, Delivery.lease_expires_at < now),
+    )
+    condition = and_(Delivery.channel == channel, due)
+    if ordered:
+        earlier = aliased(Delivery)
+        condition = and_(
+            condition,
+            ~exists().where(
+                earlier.channel == channel,
+                earlier.event_id < Delivery.event_id,
+                earlier.state.in_(OPEN_STATES),
+            ),
+        )
+    return condition
+
+
+def claim_next(
+    session: Session, channel: str, *, ordered: bool, lease_seconds: float, now: datetime | None = None
+) -> Claim | None:
+    """Claim the next due delivery of `channel`; for an ordered channel, only the oldest open one."""
+    now = now or utcnow()
+    delivery = session.scalars(
+        select(Delivery)
+        .where(_claimable(channel, ordered, now))
+        .order_by(Delivery.event_id)
+        .limit(1)
+        .with_for_update(of=Delivery, skip_locked=True)
+    ).first()
+    if delivery is None:
+        return None
+    interrupted = delivery.state is DeliveryState.SENDING
+    delivery.state = DeliveryState.SENDING
+    delivery.attempts += 1
+    delivery.claim_token = secrets.token_hex(16)
+    delivery.lease_expires_at = now + timedelta(seconds=lease_seconds)
+    delivery.updated_at = now
+    event_row = session.get_one(OutboxEvent, delivery.event_id)
+    audit.record(
+        session,
+        SYSTEM,
+        "delivery.attempted",
+        f"delivery {delivery.id}",
+        incident_id=event_row.incident_id,
+        now=now,
+        data={
+            "delivery_id": delivery.id,
+            "channel": channel,
+            "attempt": delivery.attempts,
+            "event_id": event_row.id,
+            "interrupted": interrupted,
+        },
+    )
+    return Claim(
+        delivery.id, channel, delivery.claim_token, delivery.attempts, interrupted, event_from_row(event_row)
+    )
+
+
+def next_due_at(session: Session, channel: str, *, ordered: bool) -> datetime | None:
+    """When the channel next has something to claim (None: nothing open)."""
+    due = case(
+        (Delivery.state == DeliveryState.SENDING, Delivery.lease_expires_at), else_=Delivery.next_attempt_at
+    )
+    is_open = and_(Delivery.channel == channel, Delivery.state.in_(OPEN_STATES))
+    query = (
+        select(due).where(is_open).order_by(Delivery.event_id).limit(1)  # only the oldest can go next
+        if ordered
+        else select(func.min(due)).where(is_open)
+    )
+    moment: datetime | None = session.scalars(query).first()
+    return moment
+
+
+def _held(session: Session, claim: Claim) -> Delivery | None:
+    delivery = session.get(Delivery, claim.delivery_id, with_for_update=True)
+    if delivery is None or delivery.claim_token != claim.claim_token:
+        return None  # the lease ran out and another worker took it over
+    return delivery
+
+
+def renew_lease(session: Session, claim: Claim, *, lease_seconds: float, now: datetime | None = None) -> bool:
+    now = now or utcnow()
+    delivery = _held(session, claim)
+    if delivery is None:
+        return False
+    delivery.lease_expires_at = now + timedelta(seconds=lease_seconds)
+    return True
+
+
+def _incident_of(session: Session, delivery: Delivery) -> int:
+    return session.get_one(OutboxEvent, delivery.event_id).incident_id
+
+
+def settle(
+    session: Session,
+    claim: Claim,
+    state: DeliveryState,
+    *,
+    external_id: str | None = None,
+    external_url: str | None = None,
+    detail: str | None = None,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Record a final outcome (sent or skipped). False if the claim was lost meanwhile."""
+    if state not in (DeliveryState.SENT, DeliveryState.SKIPPED):
+        raise ValueError(f"settle() records sent or skipped, not {state}")
+    now = now or utcnow()
+    delivery = _held(session, claim)
+    if delivery is None:
+        return False
+    delivery.state = state
+    delivery.external_id = external_id
+    delivery.external_url = external_url
+    delivery.detail = detail
+    delivery.note = note
+    delivery.last_error = None
+    delivery.claim_token = None
+    delivery.lease_expires_at = None
+    delivery.completed_at = now
+    delivery.updated_at = now
+    audit.record(
+        session,
+        SYSTEM,
+        f"delivery.{state.value}",
+        f"delivery {delivery.id}",
+        incident_id=_incident_of(session, delivery),
+        now=now,
+        data={
+            "delivery_id": delivery.id,
+            "channel": delivery.channel,
+            "attempt": delivery.attempts,
+            "external_id": external_id,
+            "external_url": external_url,
+            "note": note,
+        },
+    )
+    return True
+
+
+def fail(
+    session: Session,
+    claim: Claim,
+    error: str,
+    *,
+    retry_at: datetime | None,
+    detail: str | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Record a failed attempt: back to pending until `retry_at`, or failed for good if None."""
+    now = now or utcnow()
+    delivery = _held(session, claim)
+    if delivery is None:
+        return False
+    delivery.state = DeliveryState.PENDING if retry_at is not None else DeliveryState.FAILED
+    delivery.next_attempt_at = retry_at or now
+    delivery.last_error = error[:MAX_ERROR_CHARS]
+    if detail is not None:
+        delivery.detail = detail
+    delivery.claim_token = None
+    delivery.lease_expires_at = None
+    delivery.updated_at = now
+    if retry_at is None:
+        delivery.completed_at = now
+    audit.record(
+        session,
+        SYSTEM,
+        "delivery.failed",
+        f"delivery {delivery.id}",
+        incident_id=_incident_of(session, delivery),
+        now=now,
+        data={
+            "delivery_id": delivery.id,
+            "channel": delivery.channel,
+            "attempt": delivery.attempts,
+            "error": delivery.last_error,
+            "retry_at": retry_at.isoformat() if retry_at else None,
+        },
+    )
+    return True
+
+
+def retry(session: Session, actor: Actor, delivery_id: int, *, now: datetime | None = None) -> Delivery:
+    """A person asks for a failed delivery to be tried again now."""
+    require_publisher(actor)
+    now = now or utcnow()
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None:
+        raise NotFound(f"no delivery {delivery_id}")
+    if delivery.state is not DeliveryState.FAILED:
+        raise NotAllowed(f"delivery {delivery_id} is {delivery.state.value}; only a failed one is retried")
+    delivery.state = DeliveryState.PENDING
+    delivery.next_attempt_at = now
+    delivery.completed_at = None
+    delivery.updated_at = now
+    audit.record(
+        session,
+        actor,
+        "delivery.retry_requested",
+        f"delivery {delivery.id}",
+        incident_id=_incident_of(session, delivery),
+        now=now,
+        data={"delivery_id": delivery.id, "channel": delivery.channel},
+    )
+    return delivery

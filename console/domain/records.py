@@ -1,0 +1,142 @@
+"""Read models: incidents and their full version history as plain JSON-ready dicts.
+
+`internal=True` adds what only signed-in staff may see (delivery states and errors).
+Nothing here returns an email address or a token.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from console.domain.incidents import get_incident
+from console.domain.updates import get_update, version_view
+from console.models import Delivery, Incident, IncidentStatus, OutboxEvent, Update, UpdateVersion
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def incident_view(incident: Incident, *, last_update_at: datetime | None) -> dict[str, Any]:
+    return {
+        "slug": incident.slug,
+        "title": incident.title,
+        "summary": incident.summary,
+        "location": incident.location,
+        "category": incident.category,
+        "status": incident.status.value,
+        "created_at": _iso(incident.created_at),
+        "updated_at": _iso(incident.updated_at),
+        "resolved_at": _iso(incident.resolved_at),
+        "last_update_at": _iso(last_update_at),
+    }
+
+
+def _last_update_times(session: Session, incident_ids: list[int]) -> dict[int, datetime]:
+    if not incident_ids:
+        return {}
+    rows = session.execute(
+        select(Update.incident_id, func.max(UpdateVersion.published_at))
+        .join(UpdateVersion, UpdateVersion.update_id == Update.id)
+        .where(Update.incident_id.in_(incident_ids))
+        .group_by(Update.incident_id)
+    )
+    return {incident_id: moment for incident_id, moment in rows}
+
+
+def list_incidents(
+    session: Session, *, status: IncidentStatus | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Active incidents first, then the most recently changed."""
+    query = select(Incident)
+    if status is not None:
+        query = query.where(Incident.status == status)
+    incidents = list(
+        session.scalars(
+            query.order_by(
+                (Incident.status == IncidentStatus.ACTIVE).desc(),
+                Incident.updated_at.desc(),
+                Incident.id.desc(),
+            ).limit(limit)
+        )
+    )
+    times = _last_update_times(session, [incident.id for incident in incidents])
+    return [incident_view(incident, last_update_at=times.get(incident.id)) for incident in incidents]
+
+
+def delivery_view(delivery: Delivery, version: int) -> dict[str, Any]:
+    return {
+        "id": delivery.id,
+        "version": version,
+        "channel": delivery.channel,
+        "state": delivery.state.value,
+        "attempts": delivery.attempts,
+        "next_attempt_at": _iso(delivery.next_attempt_at),
+        "last_error": delivery.last_error,
+        "external_id": delivery.external_id,
+        "external_url": delivery.external_url,
+        "detail": delivery.detail,
+        "note": delivery.note,
+        "updated_at": _iso(delivery.updated_at),
+        "completed_at": _iso(delivery.completed_at),
+    }
+
+
+def _update_entries(
+    session: Session, incident: Incident, *, internal: bool, update_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Updates of `incident` (or just `update_id`), newest first, each with all its versions."""
+    scope = [Update.incident_id == incident.id]
+    if update_id is not None:
+        scope.append(Update.id == update_id)
+    updates = list(session.scalars(select(Update).where(*scope).order_by(Update.seq.desc())))
+    versions: dict[int, list[UpdateVersion]] = defaultdict(list)
+    for version in session.scalars(
+        select(UpdateVersion)
+        .join(Update)
+        .where(*scope)
+        .order_by(UpdateVersion.update_id, UpdateVersion.version)
+    ):
+        versions[version.update_id].append(version)
+    deliveries: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    if internal:
+        rows = session.execute(
+            select(Delivery, UpdateVersion.update_id, UpdateVersion.version)
+            .join(OutboxEvent, Delivery.event_id == OutboxEvent.id)
+            .join(UpdateVersion, OutboxEvent.version_id == UpdateVersion.id)
+            .join(Update, UpdateVersion.update_id == Update.id)
+            .where(*scope)
+            .order_by(Delivery.event_id, Delivery.channel)
+        )
+        for delivery, owner_id, number in rows:
+            deliveries[owner_id].append(delivery_view(delivery, number))
+    entries = []
+    for update in updates:
+        entry: dict[str, Any] = {
+            "id": update.id,
+            "seq": update.seq,
+            "versions": [version_view(v) for v in versions[update.id]],
+        }
+        if internal:
+            entry["deliveries"] = deliveries[update.id]
+        entries.append(entry)
+    return entries
+
+
+def incident_record(session: Session, slug: str, *, internal: bool) -> dict[str, Any]:
+    """The complete record of one incident: every update (newest first), every version in order."""
+    incident = get_incident(session, slug)
+    updates = _update_entries(session, incident, internal=internal)
+    last = max((u["versions"][-1]["published_at"] for u in updates if u["versions"]), default=None)
+    return {**incident_view(incident, last_update_at=None), "last_update_at": last, "updates": updates}
+
+
+def update_record(session: Session, update_id: int, *, internal: bool) -> dict[str, Any]:
+    update = get_update(session, update_id)
+    [entry] = _update_entries(session, update.incident, internal=internal, update_id=update_id)
+    return {**entry, "incident": update.incident.slug}

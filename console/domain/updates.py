@@ -1,0 +1,313 @@
+"""Versioned updates: publish, correct, confirm, retract.
+
+An update is never edited in place. Every change is a new immutable version that names
+the version it supersedes; if that is no longer the newest, the service raises a
+`VersionConflict` carrying the newer one, so no one's words are overwritten unseen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from console.domain import audit, outbox
+from console.domain.actors import Actor, require_publisher
+from console.domain.canonical import canonical_json, iso, sha256_hex
+from console.domain.errors import InvalidInput, NotAllowed, NotFound, VersionConflict
+from console.domain.events import VersionPublished
+from console.domain.incidents import get_incident
+from console.domain.text import BODY_MAX, HEADLINE_MAX, REASON_MAX, clean
+from console.models import EventType, IncidentStatus, Update, UpdateVersion, VersionKind, utcnow
+
+DEFAULT_CONFIRMATION_REASON = "Information confirmed"
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What a PIO typed. `preliminary=None` on a correction keeps the current flag."""
+
+    body: str
+    headline: str | None = None
+    preliminary: bool | None = None
+
+
+@dataclass(frozen=True)
+class Published:
+    update: Update
+    version: UpdateVersion
+    event: VersionPublished
+
+
+def content_hash(incident_slug: str, seq: int, version: UpdateVersion) -> str:
+    return sha256_hex(
+        canonical_json(
+            {
+                "incident": incident_slug,
+                "seq": seq,
+                "version": version.version,
+                "kind": version.kind.value,
+                "headline": version.headline,
+                "body": version.body,
+                "preliminary": version.preliminary,
+                "reason": version.reason,
+                "author": version.author_name,
+                "published_at": iso(version.published_at),
+            }
+        )
+    )
+
+
+def version_view(version: UpdateVersion) -> dict[str, Any]:
+    """The public fields of a version, as the API and every export show them."""
+    return {
+        "version": version.version,
+        "kind": version.kind.value,
+        "headline": version.headline,
+        "body": version.body,
+        "preliminary": version.preliminary,
+        "reason": version.reason,
+        "author": version.author_name,
+        "published_at": version.published_at.isoformat(),
+        "content_hash": version.content_hash,
+    }
+
+
+def get_update(session: Session, update_id: int) -> Update:
+    update = session.get(Update, update_id)
+    if update is None:
+        raise NotFound(f"no update with id {update_id}")
+    return update
+
+
+def latest_version(session: Session, update: Update) -> UpdateVersion:
+    return session.scalars(
+        select(UpdateVersion)
+        .where(UpdateVersion.update_id == update.id)
+        .order_by(UpdateVersion.version.desc())
+        .limit(1)
+    ).one()
+
+
+def _text(draft: Draft, errors: dict[str, str]) -> tuple[str | None, str]:
+    headline = clean(draft.headline, max_chars=HEADLINE_MAX, required=False, errors=errors, field="headline")
+    body = clean(draft.body, max_chars=BODY_MAX, required=True, errors=errors, field="body")
+    return headline, body or ""
+
+
+def _reason(value: str | None, errors: dict[str, str]) -> str:
+    return clean(value, max_chars=REASON_MAX, required=True, errors=errors, field="reason") or ""
+
+
+def _append_version(
+    session: Session,
+    actor: Actor,
+    routing: outbox.Routing,
+    update: Update,
+    *,
+    number: int,
+    kind: VersionKind,
+    headline: str | None,
+    body: str,
+    preliminary: bool,
+    reason: str | None,
+    now: datetime,
+) -> Published:
+    incident = update.incident
+    version = UpdateVersion(
+        update=update,
+        version=number,
+        kind=kind,
+        headline=headline,
+        body=body,
+        preliminary=preliminary,
+        reason=reason,
+        author_id=actor.user_id,
+        author_name=actor.name,
+        published_at=now,
+        content_hash="",
+    )
+    version.content_hash = content_hash(incident.slug, update.seq, version)
+    session.add(version)
+    incident.updated_at = now
+    session.flush()
+    event = outbox.emit(session, routing, EventType.VERSION_PUBLISHED, incident, version=version, now=now)
+    audit.record(
+        session,
+        actor,
+        "version.published",
+        f"update {update.id} version {number}",
+        incident_id=incident.id,
+        now=now,
+        data={
+            "update_id": update.id,
+            "seq": update.seq,
+            "version": number,
+            "kind": kind.value,
+            "preliminary": preliminary,
+            "reason": reason,
+            "content_hash": version.content_hash,
+        },
+    )
+    assert isinstance(event, VersionPublished)
+    return Published(update, version, event)
+
+
+def publish_update(
+    session: Session,
+    actor: Actor,
+    incident_slug: str,
+    draft: Draft,
+    *,
+    routing: outbox.Routing,
+    now: datetime | None = None,
+) -> Published:
+    require_publisher(actor)
+    errors: dict[str, str] = {}
+    headline, body = _text(draft, errors)
+    incident = get_incident(session, incident_slug)
+    if errors:
+        raise InvalidInput(errors)
+    if incident.status is IncidentStatus.RESOLVED:
+        raise NotAllowed(
+            f"incident {incident_slug!r} is resolved; its updates can still be "
+            "corrected or retracted, but new ones go to a new incident"
+        )
+    now = now or utcnow()
+    seq = (session.scalar(select(func.max(Update.seq)).where(Update.incident_id == incident.id)) or 0) + 1
+    update = Update(incident=incident, seq=seq, created_at=now)
+    session.add(update)
+    return _append_version(
+        session,
+        actor,
+        routing,
+        update,
+        number=1,
+        kind=VersionKind.ORIGINAL,
+        headline=headline,
+        body=body,
+        preliminary=True if draft.preliminary is None else draft.preliminary,
+        reason=None,
+        now=now,
+    )
+
+
+def _current_for_change(session: Session, update: Update, corrects_version: int | None) -> UpdateVersion:
+    current = latest_version(session, update)
+    if current.kind is VersionKind.RETRACTION:
+        raise NotAllowed(f"update {update.id} was retracted; a retracted update takes no new versions")
+    if corrects_version is not None and corrects_version != current.version:
+        if not 1 <= corrects_version <= current.version:
+            raise InvalidInput({"corrects_version": f"update {update.id} has no version {corrects_version}"})
+        raise VersionConflict(corrects_version, {"update_id": update.id, **version_view(current)})
+    return current
+
+
+def correct_update(
+    session: Session,
+    actor: Actor,
+    update_id: int,
+    draft: Draft,
+    *,
+    reason: str | None,
+    corrects_version: int,
+    routing: outbox.Routing,
+    now: datetime | None = None,
+) -> Published:
+    require_publisher(actor)
+    errors: dict[str, str] = {}
+    headline, body = _text(draft, errors)
+    reason_text = _reason(reason, errors)
+    update = get_update(session, update_id)
+    if errors:
+        raise InvalidInput(errors)
+    current = _current_for_change(session, update, corrects_version)
+    preliminary = current.preliminary if draft.preliminary is None else draft.preliminary
+    if (headline, body, preliminary) == (current.headline, current.body, current.preliminary):
+        raise InvalidInput({"body": "the correction is identical to the current version"})
+    return _append_version(
+        session,
+        actor,
+        routing,
+        update,
+        number=current.version + 1,
+        kind=VersionKind.CORRECTION,
+        headline=headline,
+        body=body,
+        preliminary=preliminary,
+        reason=reason_text,
+        now=now or utcnow(),
+    )
+
+
+def confirm_update(
+    session: Session,
+    actor: Actor,
+    update_id: int,
+    *,
+    corrects_version: int,
+    reason: str | None = None,
+    routing: outbox.Routing,
+    now: datetime | None = None,
+) -> Published:
+    """Drop PRELIMINARY: a new version with the same text, marked confirmed."""
+    require_publisher(actor)
+    errors: dict[str, str] = {}
+    reason_text = (
+        _reason(reason, errors) if reason is not None and reason.strip() else DEFAULT_CONFIRMATION_REASON
+    )
+    update = get_update(session, update_id)
+    if errors:
+        raise InvalidInput(errors)
+    current = _current_for_change(session, update, corrects_version)
+    if not current.preliminary:
+        raise NotAllowed(f"update {update_id} version {current.version} is already confirmed")
+    return _append_version(
+        session,
+        actor,
+        routing,
+        update,
+        number=current.version + 1,
+        kind=VersionKind.CONFIRMATION,
+        headline=current.headline,
+        body=current.body,
+        preliminary=False,
+        reason=reason_text,
+        now=now or utcnow(),
+    )
+
+
+def retract_update(
+    session: Session,
+    actor: Actor,
+    update_id: int,
+    *,
+    reason: str | None,
+    corrects_version: int | None = None,
+    routing: outbox.Routing,
+    now: datetime | None = None,
+) -> Published:
+    """Withdraw an update. Its text stays in the record, shown struck through."""
+    require_publisher(actor)
+    errors: dict[str, str] = {}
+    reason_text = _reason(reason, errors)
+    update = get_update(session, update_id)
+    if errors:
+        raise InvalidInput(errors)
+    current = _current_for_change(session, update, corrects_version)
+    return _append_version(
+        session,
+        actor,
+        routing,
+        update,
+        number=current.version + 1,
+        kind=VersionKind.RETRACTION,
+        headline=current.headline,
+        body=current.body,
+        preliminary=current.preliminary,
+        reason=reason_text,
+        now=now or utcnow(),
+    )

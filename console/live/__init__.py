@@ -1,0 +1,1 @@
+"""Live push to residents' browsers."""

@@ -1,0 +1,30 @@
+"""Run the Alembic migrations that ship inside the package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import text
+
+from console.db import Database
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+# Two processes starting at once must not both migrate; PostgreSQL makes the second wait.
+MIGRATION_LOCK_KEY = 0x1C0_0DB
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def upgrade(db: Database, revision: str = "head") -> None:
+    config = alembic_config()
+    with db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)

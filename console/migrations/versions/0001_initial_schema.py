@@ -1,0 +1,295 @@
+"""initial schema: incidents, versioned updates, audit chain, outbox, accounts
+
+The database itself refuses UPDATE and DELETE on update versions and audit events.
+
+Revision ID: 0001
+Revises:
+Create Date: 2026-11-21 13:07:58.167390
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0001"
+down_revision: str | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "audit_events",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor_user_id", sa.Integer(), nullable=True),
+        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.Column("action", sa.String(length=64), nullable=False),
+        sa.Column("incident_id", sa.Integer(), nullable=True),
+        sa.Column("subject", sa.String(length=200), nullable=False),
+        sa.Column("data", sa.Text(), nullable=False),
+        sa.Column("prev_hash", sa.String(length=64), nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_events")),
+        sa.UniqueConstraint("seq", name=op.f("uq_audit_events_seq")),
+    )
+    with op.batch_alter_table("audit_events", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_audit_events_action"), ["action"], unique=False)
+        batch_op.create_index(batch_op.f("ix_audit_events_incident_id"), ["incident_id"], unique=False)
+
+    op.create_table(
+        "users",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("email", sa.String(length=254), nullable=False),
+        sa.Column("display_name", sa.String(length=100), nullable=False),
+        sa.Column(
+            "role",
+            sa.Enum("admin", "pio", "reviewer", name="role", native_enum=False, length=32),
+            nullable=False,
+        ),
+        sa.Column("password_hash", sa.String(length=255), nullable=False),
+        sa.Column("must_change_password", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
+        sa.UniqueConstraint("email", name=op.f("uq_users_email")),
+    )
+    op.create_table(
+        "api_tokens",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("prefix", sa.String(length=12), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_api_tokens_user_id_users")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_api_tokens")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_api_tokens_token_hash")),
+    )
+    with op.batch_alter_table("api_tokens", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_api_tokens_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
+        "incidents",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("slug", sa.String(length=80), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("summary", sa.Text(), nullable=False),
+        sa.Column("location", sa.String(length=200), nullable=False),
+        sa.Column("category", sa.String(length=16), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum("active", "resolved", name="incident_status", native_enum=False, length=32),
+            nullable=False,
+        ),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"], ["users.id"], name=op.f("fk_incidents_created_by_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_incidents")),
+        sa.UniqueConstraint("slug", name=op.f("uq_incidents_slug")),
+    )
+    with op.batch_alter_table("incidents", schema=None) as batch_op:
+        batch_op.create_index("ix_incidents_status_updated", ["status", "updated_at"], unique=False)
+
+    op.create_table(
+        "updates",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("incident_id", sa.Integer(), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("seq >= 1", name=op.f("ck_updates_seq_positive")),
+        sa.ForeignKeyConstraint(
+            ["incident_id"], ["incidents.id"], name=op.f("fk_updates_incident_id_incidents")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_updates")),
+        sa.UniqueConstraint("incident_id", "seq", name=op.f("uq_updates_incident_id_seq")),
+    )
+    op.create_table(
+        "update_versions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("update_id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum(
+                "original",
+                "correction",
+                "confirmation",
+                "retraction",
+                name="version_kind",
+                native_enum=False,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("headline", sa.String(length=200), nullable=True),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("preliminary", sa.Boolean(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("author_id", sa.Integer(), nullable=True),
+        sa.Column("author_name", sa.String(length=100), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("content_hash", sa.String(length=64), nullable=False),
+        sa.CheckConstraint(
+            "version = 1 OR reason IS NOT NULL", name=op.f("ck_update_versions_reason_after_first")
+        ),
+        sa.CheckConstraint("version >= 1", name=op.f("ck_update_versions_version_positive")),
+        sa.ForeignKeyConstraint(["author_id"], ["users.id"], name=op.f("fk_update_versions_author_id_users")),
+        sa.ForeignKeyConstraint(
+            ["update_id"], ["updates.id"], name=op.f("fk_update_versions_update_id_updates")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_update_versions")),
+        sa.UniqueConstraint("update_id", "version", name=op.f("uq_update_versions_update_id_version")),
+    )
+    op.create_table(
+        "outbox_events",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column(
+            "type",
+            sa.Enum(
+                "incident.created",
+                "version.published",
+                "incident.resolved",
+                name="event_type",
+                native_enum=False,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("incident_id", sa.Integer(), nullable=False),
+        sa.Column("version_id", sa.Integer(), nullable=True),
+        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["incident_id"], ["incidents.id"], name=op.f("fk_outbox_events_incident_id_incidents")
+        ),
+        sa.ForeignKeyConstraint(
+            ["version_id"], ["update_versions.id"], name=op.f("fk_outbox_events_version_id_update_versions")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_events")),
+    )
+    with op.batch_alter_table("outbox_events", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_outbox_events_incident_id"), ["incident_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_outbox_events_version_id"), ["version_id"], unique=False)
+
+    op.create_table(
+        "deliveries",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("event_id", sa.Integer(), nullable=False),
+        sa.Column("channel", sa.String(length=32), nullable=False),
+        sa.Column(
+            "state",
+            sa.Enum(
+                "pending",
+                "sending",
+                "sent",
+                "failed",
+                "skipped",
+                name="delivery_state",
+                native_enum=False,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("lease_expires_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("claim_token", sa.String(length=32), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("external_id", sa.String(length=200), nullable=True),
+        sa.Column("external_url", sa.String(length=500), nullable=True),
+        sa.Column("detail", sa.Text(), nullable=True),
+        sa.Column("note", sa.String(length=200), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["event_id"], ["outbox_events.id"], name=op.f("fk_deliveries_event_id_outbox_events")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_deliveries")),
+        sa.UniqueConstraint("event_id", "channel", name=op.f("uq_deliveries_event_id_channel")),
+    )
+    with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_deliveries_channel_state_event", ["channel", "state", "event_id"], unique=False
+        )
+
+    install_immutability_triggers()
+
+
+IMMUTABLE_TABLES = ("update_versions", "audit_events")
+
+
+def install_immutability_triggers() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("""
+            CREATE FUNCTION refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                RAISE EXCEPTION '% rows are immutable: % refused', TG_TABLE_NAME, TG_OP
+                    USING ERRCODE = 'insufficient_privilege';
+            END $$
+        """)
+        for table in IMMUTABLE_TABLES:
+            op.execute(
+                f"CREATE TRIGGER {table}_immutable BEFORE UPDATE OR DELETE ON {table} "
+                "FOR EACH ROW EXECUTE FUNCTION refuse_change()"
+            )
+            op.execute(
+                f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()"
+            )
+    else:
+        for table in IMMUTABLE_TABLES:
+            for operation in ("UPDATE", "DELETE"):
+                op.execute(
+                    f"CREATE TRIGGER {table}_no_{operation.lower()} BEFORE {operation} ON {table} "
+                    f"BEGIN SELECT RAISE(ABORT, '{table} rows are immutable: {operation} refused'); END"
+                )
+
+
+def drop_immutability_triggers() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        for table in IMMUTABLE_TABLES:
+            op.execute(f"DROP TRIGGER {table}_immutable ON {table}")
+            op.execute(f"DROP TRIGGER {table}_no_truncate ON {table}")
+        op.execute("DROP FUNCTION refuse_change()")
+    else:
+        for table in IMMUTABLE_TABLES:
+            for operation in ("update", "delete"):
+                op.execute(f"DROP TRIGGER {table}_no_{operation}")
+
+
+def downgrade() -> None:
+    drop_immutability_triggers()
+    with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.drop_index("ix_deliveries_channel_state_event")
+
+    op.drop_table("deliveries")
+    with op.batch_alter_table("outbox_events", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_outbox_events_version_id"))
+        batch_op.drop_index(batch_op.f("ix_outbox_events_incident_id"))
+
+    op.drop_table("outbox_events")
+    op.drop_table("update_versions")
+    op.drop_table("updates")
+    with op.batch_alter_table("incidents", schema=None) as batch_op:
+        batch_op.drop_index("ix_incidents_status_updated")
+
+    op.drop_table("incidents")
+    with op.batch_alter_table("api_tokens", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_api_tokens_user_id"))
+
+    op.drop_table("api_tokens")
+    op.drop_table("users")
+    with op.batch_alter_table("audit_events", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_audit_events_incident_id"))
+        batch_op.drop_index(batch_op.f("ix_audit_events_action"))
+
+    op.drop_table("audit_events")

@@ -1,0 +1,264 @@
+"""Database mappings (SQLAlchemy 2.x typed declarative).
+
+Rows of `update_versions` and `audit_events` are immutable: the migrations install
+triggers that make the database itself refuse UPDATE and DELETE on them.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; pass an aware UTC datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    # Stored as plain strings with a CHECK constraint: portable, and readable in SQL.
+    return Enum(cls, name=name, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
+
+
+class IncidentStatus(enum.StrEnum):
+    ACTIVE = "active"
+    RESOLVED = "resolved"
+
+
+class VersionKind(enum.StrEnum):
+    ORIGINAL = "original"
+    CORRECTION = "correction"
+    CONFIRMATION = "confirmation"
+    RETRACTION = "retraction"
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    PIO = "pio"
+    REVIEWER = "reviewer"
+
+
+class DeliveryState(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class EventType(enum.StrEnum):
+    INCIDENT_CREATED = "incident.created"
+    VERSION_PUBLISHED = "version.published"
+    INCIDENT_RESOLVED = "incident.resolved"
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    # SHA-256 of the token: tokens are 256-bit random, so a fast hash is enough.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    user: Mapped[User] = relationship()
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_status_updated", "status", "updated_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    location: Mapped[str] = mapped_column(String(200), default="")
+    category: Mapped[str] = mapped_column(String(16))
+    status: Mapped[IncidentStatus] = mapped_column(
+        _enum(IncidentStatus, "incident_status"), default=IncidentStatus.ACTIVE
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+
+    updates: Mapped[list[Update]] = relationship(
+        back_populates="incident", order_by="Update.seq", lazy="raise_on_sql"
+    )
+
+
+class Update(Base):
+    __tablename__ = "updates"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "seq"),
+        CheckConstraint("seq >= 1", name="seq_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    incident: Mapped[Incident] = relationship(back_populates="updates")
+    versions: Mapped[list[UpdateVersion]] = relationship(
+        back_populates="update", order_by="UpdateVersion.version", lazy="raise_on_sql"
+    )
+
+
+class UpdateVersion(Base):
+    """One published text of an update. Never changed: a correction is a new row."""
+
+    __tablename__ = "update_versions"
+    __table_args__ = (
+        UniqueConstraint("update_id", "version"),
+        CheckConstraint("version >= 1", name="version_positive"),
+        CheckConstraint("version = 1 OR reason IS NOT NULL", name="reason_after_first"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    update_id: Mapped[int] = mapped_column(ForeignKey("updates.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[VersionKind] = mapped_column(_enum(VersionKind, "version_kind"))
+    headline: Mapped[str | None] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    preliminary: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(Text)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The author's display name when they published: the record shows who it was then.
+    author_name: Mapped[str] = mapped_column(String(100))
+    published_at: Mapped[datetime] = mapped_column()
+    content_hash: Mapped[str] = mapped_column(String(64))
+
+    update: Mapped[Update] = relationship(back_populates="versions")
+
+
+class AuditEvent(Base):
+    """Append-only and hash-chained: hash = SHA-256(prev_hash + canonical JSON of the row)."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    occurred_at: Mapped[datetime] = mapped_column()
+    actor_user_id: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    incident_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    # Canonical JSON text, kept byte for byte as hashed (a JSON column could re-order keys).
+    data: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class OutboxEvent(Base):
+    """A public event, in the order it happened. Its id is the live stream's event id."""
+
+    __tablename__ = "outbox_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    type: Mapped[EventType] = mapped_column(_enum(EventType, "event_type"))
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("update_versions.id"), index=True)
+    occurred_at: Mapped[datetime] = mapped_column()
+
+    incident: Mapped[Incident] = relationship()
+    version: Mapped[UpdateVersion | None] = relationship()
+    deliveries: Mapped[list[Delivery]] = relationship(back_populates="event", lazy="raise_on_sql")
+
+
+class Delivery(Base):
+    """The outbox: one row per (event, channel), written in the transaction that made the event."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("event_id", "channel"),
+        Index("ix_deliveries_channel_state_event", "channel", "state", "event_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("outbox_events.id"))
+    channel: Mapped[str] = mapped_column(String(32))
+    state: Mapped[DeliveryState] = mapped_column(
+        _enum(DeliveryState, "delivery_state"), default=DeliveryState.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column()
+    lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    claim_token: Mapped[str | None] = mapped_column(String(32), default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    external_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    external_url: Mapped[str | None] = mapped_column(String(500), default=None)
+    # What the channel sent or would have sent (for example the exact post text in preview).
+    detail: Mapped[str | None] = mapped_column(Text, default=None)
+    # Why it ended as it did when that is not obvious, e.g. "preview: no credentials set".
+    note: Mapped[str | None] = mapped_column(String(200), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    event: Mapped[OutboxEvent] = relationship(back_populates="deliveries")

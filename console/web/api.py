@@ -1,0 +1,305 @@
+"""The JSON API under /api/v1: bearer tokens; admin and pio write, reviewer reads everything,
+anonymous callers read public data only."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from console.domain import outbox, records
+from console.domain.accounts import actor_for_token
+from console.domain.actors import Actor
+from console.domain.errors import (
+    DomainError,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    PermissionDenied,
+    VersionConflict,
+)
+from console.domain.incidents import IncidentDraft, create_incident, resolve_incident
+from console.domain.updates import (
+    Draft,
+    Published,
+    confirm_update,
+    correct_update,
+    publish_update,
+    retract_update,
+    version_view,
+)
+from console.models import IncidentStatus
+from console.web.jsonio import BadRequest, Fields, error_response, read_object
+from console.web.state import app_state
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+DOMAIN_STATUS: dict[type[DomainError], int] = {
+    InvalidInput: 422,
+    NotFound: 404,
+    NotAllowed: 409,
+    PermissionDenied: 403,
+    VersionConflict: 409,
+}
+
+
+class Unauthenticated(Exception):
+    pass
+
+
+def domain_error_response(exc: DomainError) -> JSONResponse:
+    status = DOMAIN_STATUS.get(type(exc), 400)
+    if isinstance(exc, VersionConflict):
+        return error_response(
+            status,
+            exc.code,
+            exc.message,
+            extra={"current_version": exc.current["version"], "current": exc.current},
+        )
+    fields = exc.fields if isinstance(exc, InvalidInput) else None
+    return error_response(status, exc.code, exc.message, fields=fields)
+
+
+def api_endpoint(endpoint: Endpoint) -> Endpoint:
+    """Map every expected failure to a clear JSON error; nothing was written when one is raised."""
+
+    @functools.wraps(endpoint)
+    async def wrapper(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except BadRequest as exc:
+            return error_response(exc.status, exc.code, exc.message)
+        except Unauthenticated as exc:
+            return error_response(
+                401, "unauthenticated", str(exc), headers={"WWW-Authenticate": 'Bearer realm="api"'}
+            )
+        except DomainError as exc:
+            return domain_error_response(exc)
+
+    return wrapper
+
+
+async def request_actor(request: Request) -> Actor | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthenticated("send the token as 'Authorization: Bearer <token>'")
+    actor = await app_state(request).read(lambda session: actor_for_token(session, secret.strip()))
+    if actor is None:
+        raise Unauthenticated("the token is not valid or was revoked")
+    return actor
+
+
+async def writer(request: Request) -> Actor:
+    actor = await request_actor(request)
+    if actor is None:
+        raise Unauthenticated("this action needs a bearer token of a pio or admin account")
+    if not actor.can_publish:
+        raise PermissionDenied(f"a {actor.role} token may read but not publish")
+    return actor
+
+
+def _published(result: Published) -> dict[str, Any]:
+    return {
+        "id": result.update.id,
+        "seq": result.update.seq,
+        "incident": result.update.incident.slug,
+        **version_view(result.version),
+        "event_id": result.event.event_id,
+    }
+
+
+def _created(body: dict[str, Any], location: str) -> JSONResponse:
+    return JSONResponse(body, status_code=201, headers={"Location": location})
+
+
+@api_endpoint
+async def list_incidents(request: Request) -> Response:
+    await request_actor(request)  # wrong credentials get a 401, not a silent anonymous answer
+    status_param = request.query_params.get("status")
+    try:
+        status = IncidentStatus(status_param) if status_param else None
+    except ValueError:
+        raise InvalidInput({"status": "must be active or resolved"}) from None
+    incidents = await app_state(request).read(lambda session: records.list_incidents(session, status=status))
+    return JSONResponse({"incidents": incidents})
+
+
+@api_endpoint
+async def create_incident_endpoint(request: Request) -> Response:
+    actor = await writer(request)
+    fields = Fields(await read_object(request), ["title", "summary", "location", "category"])
+    draft = IncidentDraft(
+        title=fields.text("title", required=True) or "",
+        summary=fields.text("summary"),
+        location=fields.text("location"),
+        category=fields.text("category"),
+    )
+    fields.check()
+    state = app_state(request)
+
+    def work(session: Session) -> dict[str, Any]:
+        incident, _ = create_incident(session, actor, draft, routing=state.routing)
+        return records.incident_view(incident, last_update_at=None)
+
+    body = await state.write(work)
+    return _created(body, f"/api/v1/incidents/{body['slug']}")
+
+
+@api_endpoint
+async def get_incident(request: Request) -> Response:
+    actor = await request_actor(request)
+    slug = request.path_params["slug"]
+    internal = actor is not None and actor.can_read_internal
+    body = await app_state(request).read(
+        lambda session: records.incident_record(session, slug, internal=internal)
+    )
+    return JSONResponse(body)
+
+
+@api_endpoint
+async def publish_update_endpoint(request: Request) -> Response:
+    actor = await writer(request)
+    fields = Fields(await read_object(request), ["headline", "body", "preliminary"])
+    draft = Draft(
+        body=fields.text("body", required=True) or "",
+        headline=fields.text("headline"),
+        preliminary=fields.flag("preliminary"),
+    )
+    fields.check()
+    state = app_state(request)
+    slug = request.path_params["slug"]
+    body = await state.write(
+        lambda session: _published(publish_update(session, actor, slug, draft, routing=state.routing))
+    )
+    return _created(body, f"/api/v1/updates/{body['id']}")
+
+
+@api_endpoint
+async def resolve_incident_endpoint(request: Request) -> Response:
+    actor = await writer(request)
+    state = app_state(request)
+    slug = request.path_params["slug"]
+
+    def work(session: Session) -> dict[str, Any]:
+        incident, _ = resolve_incident(session, actor, slug, routing=state.routing)
+        return records.incident_view(incident, last_update_at=None)
+
+    return JSONResponse(await state.write(work))
+
+
+@api_endpoint
+async def get_update(request: Request) -> Response:
+    actor = await request_actor(request)
+    internal = actor is not None and actor.can_read_internal
+    update_id = request.path_params["update_id"]
+    body = await app_state(request).read(
+        lambda session: records.update_record(session, update_id, internal=internal)
+    )
+    return JSONResponse(body)
+
+
+@api_endpoint
+async def correct_endpoint(request: Request) -> Response:
+    actor = await writer(request)
+    fields = Fields(
+        await read_object(request), ["headline", "body", "preliminary", "reason", "corrects_version"]
+    )
+    draft = Draft(
+        body=fields.text("body", required=True) or "",
+        headline=fields.text("headline"),
+        preliminary=fields.flag("preliminary"),
+    )
+    reason = fields.text("reason", required=True)
+    corrects = fields.integer("corrects_version", required=True)
+    fields.check()
+    assert corrects is not None
+    state = app_state(request)
+    update_id = request.path_params["update_id"]
+    body = await state.write(
+        lambda session: _published(
+            correct_update(
+                session,
+                actor,
+                update_id,
+                draft,
+                reason=reason,
+                corrects_version=corrects,
+                routing=state.routing,
+            )
+        )
+    )
+    return _created(body, f"/api/v1/updates/{update_id}")
+
+
+@api_endpoint
+async def confirm_endpoint(request: Request) -> Response:
+    actor = await writer(request)
+    fields = Fields(await read_object(request), ["corrects_version", "reason"])
+    corrects = fields.integer("corrects_version", required=True)
+    reason = fields.text("reason")
+    fields.check()
+    assert corrects is not None
+    state = app_state(request)
+    update_id = request.path_params["update_id"]
+    body = await state.write(
+        lambda session: _published(
+            confirm_update(
+                session, actor, update_id, corrects_version=corrects, reason=reason, routing=state.routing
+            )
+        )
+    )
+    return _created(body, f"/api/v1/updates/{update_id}")
+
+
+@api_endpoint
+async def retract_endpoint(request: Request) -> Response:
+    actor = await writer(request)
+    fields = Fields(await read_object(request), ["reason", "corrects_version"])
+    reason = fields.text("reason", required=True)
+    corrects = fields.integer("corrects_version")
+    fields.check()
+    state = app_state(request)
+    update_id = request.path_params["update_id"]
+    body = await state.write(
+        lambda session: _published(
+            retract_update(
+                session, actor, update_id, reason=reason, corrects_version=corrects, routing=state.routing
+            )
+        )
+    )
+    return _created(body, f"/api/v1/updates/{update_id}")
+
+
+@api_endpoint
+async def retry_delivery_endpoint(request: Request) -> Response:
+    actor = await writer(request)
+    delivery_id = request.path_params["delivery_id"]
+
+    def work(session: Session) -> dict[str, Any]:
+        delivery = outbox.retry(session, actor, delivery_id)
+        return {"id": delivery.id, "channel": delivery.channel, "state": delivery.state.value}
+
+    return JSONResponse(await app_state(request).write(work))
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/incidents", list_incidents, methods=["GET"]),
+        Route("/incidents", create_incident_endpoint, methods=["POST"]),
+        Route("/incidents/{slug}", get_incident, methods=["GET"]),
+        Route("/incidents/{slug}/updates", publish_update_endpoint, methods=["POST"]),
+        Route("/incidents/{slug}/resolve", resolve_incident_endpoint, methods=["POST"]),
+        Route("/updates/{update_id:int}", get_update, methods=["GET"]),
+        Route("/updates/{update_id:int}/corrections", correct_endpoint, methods=["POST"]),
+        Route("/updates/{update_id:int}/confirmation", confirm_endpoint, methods=["POST"]),
+        Route("/updates/{update_id:int}/retraction", retract_endpoint, methods=["POST"]),
+        Route("/deliveries/{delivery_id:int}/retry", retry_delivery_endpoint, methods=["POST"]),
+    ]

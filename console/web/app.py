@@ -1,0 +1,118 @@
+"""The application factory: `uvicorn --factory console.web.app:create_app`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import OperationalError
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Mount, Route, Router
+from starlette.staticfiles import StaticFiles
+
+from console.channels.registry import build_channels, routing
+from console.db import Database
+from console.dispatcher import Dispatcher, RetryPolicy
+from console.live.hub import Hub
+from console.settings import Settings
+from console.web import api
+from console.web.health import healthz
+from console.web.jsonio import error_response
+from console.web.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from console.web.state import AppState
+from console.web.templating import make_templates
+
+log = logging.getLogger("console.web")
+STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
+
+
+def build_dispatcher(settings: Settings, db: Database, hub: Hub) -> Dispatcher:
+    return Dispatcher(
+        db,
+        build_channels(settings, db, hub),
+        lease_seconds=settings.outbox_lease_seconds,
+        poll_seconds=settings.outbox_poll_seconds,
+        retry=RetryPolicy(
+            settings.outbox_max_attempts,
+            settings.outbox_backoff_base_seconds,
+            settings.outbox_backoff_max_seconds,
+        ),
+    )
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if _wants_json(request):
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, exc.detail, headers=exc.headers)
+    return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
+
+
+async def database_unavailable(request: Request, exc: Exception) -> Response:
+    # A restarting or locked database is a temporary condition: say so, and when to retry.
+    log.warning("database unavailable: %s", exc)
+    message = "the database is not answering; try again in a few seconds"
+    headers = {"Retry-After": "5"}
+    if _wants_json(request):
+        return error_response(503, "unavailable", message, headers=headers)
+    return PlainTextResponse(message, status_code=503, headers=headers)
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/healthz", healthz, methods=["GET"]),
+        Mount("/api/v1", app=Router(api.routes())),
+        Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_environ()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        db = Database(settings.database_url)
+        hub = Hub()
+        state = AppState(
+            settings=settings,
+            db=db,
+            hub=hub,
+            routing=routing(settings),
+            dispatcher=build_dispatcher(settings, db, hub),
+            templates=make_templates(settings),
+        )
+        task = asyncio.create_task(state.dispatcher.run()) if settings.outbox_in_process else None
+        try:
+            yield {"app_state": state}
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            db.dispose()
+
+    return Starlette(
+        routes=routes(),
+        middleware=[
+            Middleware(SecurityHeadersMiddleware),
+            Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes),
+        ],
+        exception_handlers={
+            HTTPException: http_error,
+            OperationalError: database_unavailable,
+        },
+        lifespan=lifespan,
+    )

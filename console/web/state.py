@@ -1,0 +1,53 @@
+"""What the lifespan builds and every request reaches: no globals, nothing at import time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
+
+from console.db import Database
+from console.dispatcher import Dispatcher
+from console.domain.outbox import Routing
+from console.live.hub import Hub
+from console.settings import Settings
+from console.web.templating import Templates
+
+T = TypeVar("T")
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    db: Database
+    hub: Hub
+    routing: Routing
+    dispatcher: Dispatcher
+    templates: Templates
+
+    async def read(self, work: Callable[[Session], T]) -> T:
+        def run() -> T:
+            with self.db.read() as session:
+                return work(session)
+
+        return await run_in_threadpool(run)
+
+    async def write(self, work: Callable[[Session], T]) -> T:
+        """Run `work` in one serialized transaction, commit, then nudge the outbox."""
+
+        def run() -> T:
+            with self.db.write() as session:
+                return work(session)
+
+        result = await run_in_threadpool(run)
+        self.dispatcher.wake()
+        return result
+
+
+def app_state(connection: HTTPConnection) -> AppState:
+    state: AppState = connection.state.app_state
+    return state

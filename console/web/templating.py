@@ -1,0 +1,38 @@
+"""Jinja2 templates where one file renders both a page and its fragments (named blocks)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2_fragments.starlette import Jinja2Blocks
+
+from console.domain import wording
+from console.settings import Settings
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+
+Templates = Jinja2Blocks
+
+
+def make_templates(settings: Settings) -> Templates:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    zone = settings.zone
+
+    def local(moment: datetime | None, fmt: str = "%H:%M") -> str:
+        return moment.astimezone(zone).strftime(fmt) if moment else ""
+
+    def iso_local(moment: datetime | None) -> str:
+        return moment.astimezone(zone).isoformat() if moment else ""
+
+    env.filters["local"] = local
+    env.filters["iso_local"] = iso_local
+    env.globals["labels"] = wording.labels
+    env.globals["settings"] = settings
+    return Jinja2Blocks(env=env)

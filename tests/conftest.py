@@ -1,0 +1,124 @@
+"""Shared fixtures. The backend follows DATABASE_URL: PostgreSQL when it points there (as in
+CI's second pass), otherwise a throwaway SQLite file. Either way each test starts from a
+database built by the real migrations and holding no rows."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from starlette.testclient import TestClient
+
+from console.channels.registry import routing as routing_for
+from console.db import Database
+from console.domain.actors import Actor
+from console.domain.outbox import Routing
+from console.migrate import upgrade
+from console.models import Base, Role
+from console.settings import Settings
+from console.web.app import create_app
+
+POSTGRES_URL = (
+    os.environ.get("DATABASE_URL", "") if os.environ.get("DATABASE_URL", "").startswith("postgres") else ""
+)
+
+IMMUTABLE_TABLES = ("update_versions", "audit_events")
+PIO = Actor(user_id=None, name="Test PIO", role=Role.PIO, via="api")
+REVIEWER = Actor(user_id=None, name="Test Reviewer", role=Role.REVIEWER, via="api")
+
+
+def pytest_report_header() -> str:
+    return f"database backend: {'postgresql' if POSTGRES_URL else 'sqlite'}"
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A database migrated once per run: a SQLite file to copy, or the PostgreSQL test database."""
+    if POSTGRES_URL:
+        rebuild_postgres(POSTGRES_URL)
+        return POSTGRES_URL
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    db = Database(f"sqlite:///{path}")
+    upgrade(db)
+    db.dispose()
+    return str(path)
+
+
+def rebuild_postgres(url: str) -> None:
+    db = Database(url)
+    with db.engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    upgrade(db)
+    db.dispose()
+
+
+def empty_postgres(url: str) -> None:
+    db = Database(url)
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+    with db.engine.begin() as conn:
+        # replica role: the immutability triggers stand aside for test cleanup only
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    db.dispose()
+
+
+@pytest.fixture
+def database_url(migrated_template: str, tmp_path: Path) -> str:
+    if POSTGRES_URL:
+        empty_postgres(POSTGRES_URL)
+        return POSTGRES_URL
+    path = tmp_path / "console.db"
+    shutil.copyfile(migrated_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        archive_dir=tmp_path / "archive",
+        outbox_in_process=False,
+        outbox_poll_seconds=0.05,
+        outbox_lease_seconds=5.0,
+        outbox_backoff_base_seconds=0.01,
+        outbox_backoff_max_seconds=0.05,
+    )
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[Database]:
+    database = Database(settings.database_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def routing(settings: Settings) -> Routing:
+    return routing_for(settings)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def tampered_db(db: Database) -> Iterator[Database]:
+    """The database after an attacker with access dropped the immutability triggers."""
+    with db.engine.begin() as conn:
+        for table in IMMUTABLE_TABLES:
+            if POSTGRES_URL:
+                conn.execute(text(f"DROP TRIGGER {table}_immutable ON {table}"))
+            else:
+                conn.execute(text(f"DROP TRIGGER {table}_no_update"))
+                conn.execute(text(f"DROP TRIGGER {table}_no_delete"))
+    yield db
+    if POSTGRES_URL:  # the schema outlives this test there: put the triggers back
+        db.dispose()
+        rebuild_postgres(POSTGRES_URL)

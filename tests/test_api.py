@@ -1,0 +1,269 @@
+"""The JSON API end to end through the ASGI app: the flow, roles, and every bad input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from starlette.testclient import TestClient
+
+from console.db import Database
+from console.models import AuditEvent, Delivery, Incident, Update, UpdateVersion
+from tests.support.factories import bearer, make_token
+
+
+@pytest.fixture
+def pio(db: Database) -> dict[str, str]:
+    return bearer(make_token(db, "pio", name="Casey Park"))
+
+
+@pytest.fixture
+def reviewer(db: Database) -> dict[str, str]:
+    return bearer(make_token(db, "reviewer"))
+
+
+def row_counts(db: Database) -> dict[str, int]:
+    with db.read() as session:
+        return {
+            model.__tablename__: session.scalar(select(func.count()).select_from(model)) or 0
+            for model in (Incident, Update, UpdateVersion, Delivery, AuditEvent)
+        }
+
+
+def create(client: TestClient, headers: dict[str, str], **body: Any) -> dict[str, Any]:
+    response = client.post("/api/v1/incidents", json={"title": "Chemical spill", **body}, headers=headers)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def test_publish_correct_confirm_retract_through_the_api(client: TestClient, pio: dict[str, str]) -> None:
+    incident = create(client, pio, summary="Tanker overturned", location="I-95 exit 12", category="cbrne")
+    assert (incident["slug"], incident["category"], incident["status"]) == (
+        "chemical-spill",
+        "CBRNE",
+        "active",
+    )
+
+    published = client.post(
+        f"/api/v1/incidents/{incident['slug']}/updates",
+        json={"headline": "Avoid I-95", "body": "I-95 closed at exit 12."},
+        headers=pio,
+    )
+    assert published.status_code == 201, published.text
+    update = published.json()
+    assert (update["seq"], update["version"], update["preliminary"], update["author"]) == (
+        1,
+        1,
+        True,
+        "Casey Park",
+    )
+    assert published.headers["location"] == f"/api/v1/updates/{update['id']}"
+
+    base = f"/api/v1/updates/{update['id']}"
+    corrected = client.post(
+        f"{base}/corrections",
+        headers=pio,
+        json={"body": "I-95 closed at exits 12 and 13.", "reason": "Closure extended", "corrects_version": 1},
+    )
+    assert corrected.status_code == 201 and corrected.json()["version"] == 2
+    stale = client.post(
+        f"{base}/corrections",
+        headers=pio,
+        json={"body": "I-95 closed.", "reason": "x", "corrects_version": 1},
+    )
+    assert stale.status_code == 409
+    assert stale.json()["current_version"] == 2
+    assert stale.json()["current"]["body"] == "I-95 closed at exits 12 and 13."
+    confirmed = client.post(f"{base}/confirmation", json={"corrects_version": 2}, headers=pio)
+    assert confirmed.status_code == 201 and confirmed.json()["preliminary"] is False
+    retracted = client.post(f"{base}/retraction", json={"reason": "Wrong highway"}, headers=pio)
+    assert retracted.status_code == 201
+
+    record = client.get(f"/api/v1/incidents/{incident['slug']}").json()
+    [entry] = record["updates"]
+    assert [(v["version"], v["kind"], v["reason"]) for v in entry["versions"]] == [
+        (1, "original", None),
+        (2, "correction", "Closure extended"),
+        (3, "confirmation", "Information confirmed"),
+        (4, "retraction", "Wrong highway"),
+    ]
+    assert all(len(v["content_hash"]) == 64 for v in entry["versions"])
+    assert "deliveries" not in entry, "anonymous readers see no delivery records"
+    assert client.get(base).json()["versions"] == entry["versions"]
+
+
+def test_authenticated_readers_see_deliveries_and_anonymous_see_no_emails(
+    client: TestClient, pio: dict[str, str], reviewer: dict[str, str]
+) -> None:
+    slug = create(client, pio)["slug"]
+    client.post(f"/api/v1/incidents/{slug}/updates", json={"body": "Spill contained."}, headers=pio)
+    as_reviewer = client.get(f"/api/v1/incidents/{slug}", headers=reviewer).json()
+    channels = {d["channel"] for d in as_reviewer["updates"][0]["deliveries"]}
+    assert channels == {"live", "archive"}
+    anonymous = client.get(f"/api/v1/incidents/{slug}").text
+    assert "@example.org" not in anonymous and "@example.org" not in as_reviewer.__repr__()
+
+
+def test_listing_puts_active_incidents_first(client: TestClient, pio: dict[str, str]) -> None:
+    first = create(client, pio, title="Old fire")["slug"]
+    create(client, pio, title="New flood")
+    assert client.post(f"/api/v1/incidents/{first}/resolve", headers=pio).json()["status"] == "resolved"
+    listed = client.get("/api/v1/incidents").json()["incidents"]
+    assert [(i["slug"], i["status"]) for i in listed] == [("new-flood", "active"), ("old-fire", "resolved")]
+    assert [i["slug"] for i in client.get("/api/v1/incidents?status=resolved").json()["incidents"]] == [
+        "old-fire"
+    ]
+    assert client.get("/api/v1/incidents?status=bogus").status_code == 422
+
+
+BAD_REQUESTS = [
+    # (path, body or raw bytes, headers, status, code, field)
+    ("updates", {"body": "   "}, {}, 422, "invalid_input", "body"),
+    ("updates", {"body": "x" * 5001}, {}, 422, "invalid_input", "body"),
+    ("updates", {"body": "ok", "headline": "h" * 201}, {}, 422, "invalid_input", "headline"),
+    ("updates", {"headline": "no body"}, {}, 422, "invalid_input", "body"),
+    ("updates", {"body": 5}, {}, 422, "invalid_input", "body"),
+    ("updates", {"body": "ok", "preliminary": "yes"}, {}, 422, "invalid_input", "preliminary"),
+    ("updates", {"body": "ok", "prelimnary": False}, {}, 422, "invalid_input", "prelimnary"),
+    ("updates", b'{"body": "unterminated', {}, 400, "malformed_json", None),
+    ("updates", b'["a list"]', {}, 400, "malformed_json", None),
+    ("updates", b'{"body": NaN}', {}, 400, "malformed_json", None),
+    ("updates", b'{"body": "\xff\xfe"}', {}, 400, "invalid_utf8", None),
+    (
+        "updates",
+        b"body=form",
+        {"content-type": "application/x-www-form-urlencoded"},
+        415,
+        "unsupported_media_type",
+        None,
+    ),
+    (
+        "updates",
+        b'{"body": "x"}',
+        {"content-type": "application/json; charset=latin-1"},
+        415,
+        "unsupported_media_type",
+        None,
+    ),
+    ("corrections", {"body": "new", "corrects_version": 1}, {}, 422, "invalid_input", "reason"),
+    ("corrections", {"body": "new", "reason": "r"}, {}, 422, "invalid_input", "corrects_version"),
+    (
+        "corrections",
+        {"body": "new", "reason": "r", "corrects_version": "1"},
+        {},
+        422,
+        "invalid_input",
+        "corrects_version",
+    ),
+    (
+        "corrections",
+        {"body": "new", "reason": "r", "corrects_version": 7},
+        {},
+        422,
+        "invalid_input",
+        "corrects_version",
+    ),
+    ("retraction", {}, {}, 422, "invalid_input", "reason"),
+    ("confirmation", {}, {}, 422, "invalid_input", "corrects_version"),
+]
+
+
+@pytest.mark.parametrize(("kind", "payload", "headers", "status", "code", "field"), BAD_REQUESTS)
+def test_bad_input_gets_a_clear_error_and_writes_nothing(
+    client: TestClient,
+    db: Database,
+    pio: dict[str, str],
+    kind: str,
+    payload: Any,
+    headers: dict[str, str],
+    status: int,
+    code: str,
+    field: str | None,
+) -> None:
+    slug = create(client, pio)["slug"]
+    update_id = client.post(
+        f"/api/v1/incidents/{slug}/updates", json={"body": "Original"}, headers=pio
+    ).json()["id"]
+    path = f"/api/v1/incidents/{slug}/updates" if kind == "updates" else f"/api/v1/updates/{update_id}/{kind}"
+    before = row_counts(db)
+    if isinstance(payload, bytes):
+        response = client.post(
+            path, content=payload, headers={"content-type": "application/json", **pio, **headers}
+        )
+    else:
+        response = client.post(path, json=payload, headers=pio)
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["code"] == code and error["message"]
+    if field:
+        assert field in error["fields"], error
+    assert row_counts(db) == before
+
+
+def test_unknown_things_are_404_in_json(client: TestClient, pio: dict[str, str]) -> None:
+    for method, path, body in [
+        ("GET", "/api/v1/incidents/nope", None),
+        ("POST", "/api/v1/incidents/nope/updates", {"body": "x"}),
+        ("POST", "/api/v1/updates/999999/retraction", {"reason": "x"}),
+        ("GET", "/api/v1/updates/abc", None),
+        ("GET", "/api/v1/nothing-here", None),
+    ]:
+        response = client.request(method, path, json=body, headers=pio)
+        assert response.status_code == 404, (path, response.text)
+        assert response.json()["error"]["code"] == "not_found"
+    assert client.delete("/api/v1/incidents", headers=pio).status_code == 405
+
+
+def test_roles_decide_who_may_write(
+    client: TestClient, db: Database, pio: dict[str, str], reviewer: dict[str, str]
+) -> None:
+    slug = create(client, pio)["slug"]
+    before = row_counts(db)
+    anonymous = client.post(f"/api/v1/incidents/{slug}/updates", json={"body": "x"})
+    assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"].startswith("Bearer")
+    forbidden = client.post(f"/api/v1/incidents/{slug}/updates", json={"body": "x"}, headers=reviewer)
+    assert forbidden.status_code == 403 and forbidden.json()["error"]["code"] == "forbidden"
+    bad_token = client.post(
+        f"/api/v1/incidents/{slug}/updates", json={"body": "x"}, headers=bearer("ick_forged")
+    )
+    assert bad_token.status_code == 401
+    wrong_scheme = client.get("/api/v1/incidents", headers={"Authorization": "Basic Zm9vOmJhcg=="})
+    assert wrong_scheme.status_code == 401
+    assert row_counts(db) == before
+    assert client.get(f"/api/v1/incidents/{slug}", headers=reviewer).status_code == 200
+
+
+def test_oversized_bodies_are_refused_before_parsing(client: TestClient, pio: dict[str, str]) -> None:
+    slug = create(client, pio)["slug"]
+    response = client.post(
+        f"/api/v1/incidents/{slug}/updates",
+        content=b'{"body": "' + b"x" * 1_000_000 + b'"}',
+        headers={"content-type": "application/json", **pio},
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "too_large"
+
+
+def test_healthz_and_security_headers(client: TestClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json()["database"] == "ok"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert "unsafe-inline" not in response.headers["content-security-policy"]
+
+
+def test_failed_delivery_can_be_retried_through_the_api(
+    client: TestClient, db: Database, pio: dict[str, str], reviewer: dict[str, str]
+) -> None:
+    slug = create(client, pio)["slug"]
+    client.post(f"/api/v1/incidents/{slug}/updates", json={"body": "x"}, headers=pio)
+    with db.write() as session:
+        delivery = session.scalars(select(Delivery).where(Delivery.channel == "live")).first()
+        assert delivery is not None
+        delivery.state = delivery.state.FAILED
+        delivery_id = delivery.id
+    assert client.post(f"/api/v1/deliveries/{delivery_id}/retry", headers=reviewer).status_code == 403
+    retried = client.post(f"/api/v1/deliveries/{delivery_id}/retry", headers=pio)
+    assert retried.status_code == 200 and retried.json()["state"] == "pending"
+    assert client.post(f"/api/v1/deliveries/{delivery_id}/retry", headers=pio).status_code == 409

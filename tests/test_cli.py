@@ -1,0 +1,109 @@
+"""The `console` command, as operators and scripts use it."""
+
+from __future__ import annotations
+
+import io
+import json
+import urllib.request
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+from console.cli import main
+from console.db import Database
+from console.domain.accounts import check_credentials
+from console.models import User
+from console.settings import Settings
+from tests.support.server import ServerProcess
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> Settings:
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("ARCHIVE_DIR", str(settings.archive_dir))
+    return settings
+
+
+def test_users_create_reads_the_password_from_two_lines_of_stdin(
+    env: Settings, db: Database, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough secret\na long enough secret\n"))
+    assert main(["users", "create", "--email", "Pat@Example.org", "--role", "pio", "--name", "Pat Lee"]) == 0
+    assert "created pio account pat@example.org (Pat Lee)" in capsys.readouterr().out
+    with db.read() as session:
+        assert check_credentials(session, "pat@example.org", "a long enough secret") is not None
+        assert check_credentials(session, "pat@example.org", "wrong") is None
+
+
+def test_users_create_refuses_mismatched_or_short_passwords(
+    env: Settings, db: Database, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("one password here\nanother one here\n"))
+    assert main(["users", "create", "--email", "a@example.org", "--role", "pio"]) == 1
+    assert "passwords differ" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\nshort\n"))
+    assert main(["users", "create", "--email", "a@example.org", "--role", "pio"]) == 1
+    assert "password: must be 12 to 1024 characters" in capsys.readouterr().err
+    with db.read() as session:
+        assert session.scalars(select(User)).first() is None
+
+
+def test_tokens_create_prints_the_token_alone_on_the_last_line(
+    env: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough secret\na long enough secret\n"))
+    main(["users", "create", "--email", "bot@example.org", "--role", "pio"])
+    capsys.readouterr()
+    assert main(["tokens", "create", "--email", "bot@example.org", "--name", "CAD bridge"]) == 0
+    token = capsys.readouterr().out.splitlines()[-1]
+    assert token.startswith("ick_") and " " not in token and len(token) > 40
+    assert main(["tokens", "create", "--email", "nobody@example.org"]) == 1
+
+
+def test_demo_then_worker_then_audit_verify(env: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo"]) == 0
+    assert "/incidents/police-activity-near-riverside-park" in capsys.readouterr().out
+    assert main(["worker", "--once"]) == 0
+    record = json.loads(
+        (env.archive_dir / "incidents" / "police-activity-near-riverside-park.json").read_text()
+    )
+    kinds = sorted({v["kind"] for u in record["updates"] for v in u["versions"]})
+    assert kinds == ["confirmation", "correction", "original", "retraction"]
+    assert main(["audit", "verify"]) == 0
+    assert "audit chain verified through event" in capsys.readouterr().out
+
+
+def test_audit_verify_fails_naming_the_row(
+    env: Settings, tampered_db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["demo"])
+    with tampered_db.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_events SET actor = 'nobody' WHERE seq = 4"))
+    capsys.readouterr()
+    assert main(["audit", "verify"]) == 1
+    assert "audit chain broken at event 4" in capsys.readouterr().err
+
+
+def test_bad_settings_are_reported_not_crashed_on(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TIMEZONE", "Mars/Olympus_Mons")
+    assert main(["audit", "verify"]) == 2
+    assert "TIMEZONE 'Mars/Olympus_Mons' is not a known IANA zone" in capsys.readouterr().err
+
+
+def test_serve_migrates_creates_an_admin_once_and_answers(tmp_path: Path, database_url: str) -> None:
+    env = {"DATABASE_URL": database_url, "ARCHIVE_DIR": str(tmp_path / "archive")}
+    with ServerProcess(env) as server:
+        assert "password:" in server.output
+        with urllib.request.urlopen(f"{server.url}/healthz") as response:
+            assert json.load(response)["status"] == "ok"
+        password = server.output.split("password:")[1].split()[0]
+    db = Database(database_url)
+    with db.read() as session:
+        admin = check_credentials(session, "admin@localhost", password)
+        assert admin is not None and admin.role.value == "admin" and admin.must_change_password
+    db.dispose()
+    with ServerProcess(env) as again:
+        assert "password:" not in again.output, "the admin is created only when there is no account"

@@ -1,0 +1,281 @@
+"""The outbox: every delivery is recorded, retried, resumable after a crash, never lost."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from datetime import timedelta
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+from sqlalchemy import select
+
+from console.channels.archive import ArchiveChannel
+from console.channels.base import GiveUp, Outcome, RetryLater, Sent, Skipped
+from console.channels.live import LiveChannel
+from console.db import Database
+from console.dispatcher import Dispatcher, RetryPolicy
+from console.domain import outbox
+from console.domain.errors import NotAllowed, PermissionDenied
+from console.domain.incidents import IncidentDraft, create_incident
+from console.domain.outbox import Claim, Routing
+from console.domain.updates import Draft, publish_update
+from console.live.hub import Hub
+from console.models import AuditEvent, Delivery, DeliveryState, EventType, utcnow
+from tests.conftest import PIO, REVIEWER
+
+
+class FakeChannel:
+    """Answers with a scripted list of outcomes (an exception is raised), then `Sent`."""
+
+    name: ClassVar[str] = "fake"
+    accepts: ClassVar[frozenset[EventType]] = frozenset({EventType.VERSION_PUBLISHED})
+    ordered: ClassVar[bool] = True
+    timeout_seconds: ClassVar[float] = 5.0
+
+    def __init__(self, script: list[Outcome | Exception] | None = None) -> None:
+        self.script = list(script or [])
+        self.calls: list[Claim] = []
+
+    async def deliver(self, claim: Claim) -> Outcome:
+        self.calls.append(claim)
+        step = self.script.pop(0) if self.script else Sent(external_id=f"post-{claim.delivery_id}")
+        if isinstance(step, Exception):
+            raise step
+        return step
+
+
+FAKE_ROUTING = Routing({"fake": FakeChannel.accepts})
+
+
+def publish(db: Database, routing: Routing, bodies: list[str]) -> list[int]:
+    with db.write() as session:
+        incident, _ = create_incident(session, PIO, IncidentDraft(title="Storm"), routing=routing)
+        return [
+            publish_update(session, PIO, incident.slug, Draft(body=body), routing=routing).event.event_id
+            for body in bodies
+        ]
+
+
+def deliveries(db: Database, channel: str = "fake") -> list[Delivery]:
+    with db.read() as session:
+        return list(
+            session.scalars(select(Delivery).where(Delivery.channel == channel).order_by(Delivery.event_id))
+        )
+
+
+def audit_actions(db: Database) -> list[str]:
+    with db.read() as session:
+        return list(session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)))
+
+
+def dispatcher(db: Database, channel: FakeChannel, **kwargs: object) -> Dispatcher:
+    options: dict[str, object] = {"retry": RetryPolicy(5, 0.01, 0.02), "poll_seconds": 0.02}
+    options.update(kwargs)
+    return Dispatcher(db, {channel.name: channel}, **options)  # type: ignore[arg-type]
+
+
+def test_live_and_archive_channels_deliver(db: Database, routing: Routing, tmp_path: Path) -> None:
+    publish(db, routing, ["Trees down on Route 9"])
+    hub = Hub()
+
+    async def run() -> list[object]:
+        async with hub.subscribe() as subscription:
+            await Dispatcher(db, {"live": LiveChannel(hub), "archive": ArchiveChannel(db, tmp_path)}).drain()
+            return [subscription.queue.get_nowait() for _ in range(subscription.queue.qsize())]
+
+    messages = asyncio.run(run())
+    assert [m.event_type for m in messages] == ["incident.created", "version.published"]  # type: ignore[attr-defined]
+    assert {d.state for d in deliveries(db, "live") + deliveries(db, "archive")} == {DeliveryState.SENT}
+    record = json.loads((tmp_path / "incidents" / "storm.json").read_text())
+    assert record["updates"][0]["versions"][0]["body"] == "Trees down on Route 9"
+    assert "deliveries" not in record["updates"][0], "the archive is public: no delivery errors"
+
+
+def test_transient_failures_retry_with_backoff_then_succeed(db: Database) -> None:
+    channel = FakeChannel([RetryLater("503 from upstream"), RetryLater("connection reset")])
+    publish(db, FAKE_ROUTING, ["Flooding on 5th"])
+    asyncio.run(_drain_until_settled(dispatcher(db, channel), db))
+    [delivery] = deliveries(db)
+    assert delivery.state is DeliveryState.SENT
+    assert delivery.attempts == 3
+    assert delivery.external_id == f"post-{delivery.id}"
+    actions = [a for a in audit_actions(db) if a.startswith("delivery.")]
+    assert actions == ["delivery.attempted", "delivery.failed"] * 2 + ["delivery.attempted", "delivery.sent"]
+
+
+async def _drain_until_settled(d: Dispatcher, db: Database, timeout: float = 10) -> None:
+    async with asyncio.timeout(timeout):
+        while any(x.state in outbox.OPEN_STATES for x in deliveries(db)):
+            await d.drain()
+            await asyncio.sleep(0.01)
+
+
+def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
+    import random
+
+    rng = random.Random(7)
+    delays = [outbox.backoff_seconds(n, base=2, cap=300, rng=rng) for n in range(1, 12)]
+    for n, delay in enumerate(delays, start=1):
+        full = min(300, 2 * 2 ** (n - 1))
+        assert full / 2 <= delay <= full
+    assert len({round(d, 6) for d in delays}) == len(delays), "jittered, not identical"
+
+
+def test_retry_after_is_honoured(db: Database) -> None:
+    channel = FakeChannel([RetryLater("429 rate limited", retry_after=120)])
+    publish(db, FAKE_ROUTING, ["x"])
+    before = utcnow()
+    asyncio.run(dispatcher(db, channel).drain())
+    [delivery] = deliveries(db)
+    assert delivery.state is DeliveryState.PENDING
+    assert delivery.last_error == "429 rate limited"
+    assert timedelta(seconds=119) <= delivery.next_attempt_at - before <= timedelta(seconds=125)
+
+
+def test_give_up_marks_failed_until_a_person_retries(db: Database) -> None:
+    channel = FakeChannel([GiveUp("401 Unauthorized: check X_API_KEY")])
+    publish(db, FAKE_ROUTING, ["x"])
+    d = dispatcher(db, channel)
+    asyncio.run(d.drain())
+    [delivery] = deliveries(db)
+    assert (delivery.state, delivery.last_error) == (
+        DeliveryState.FAILED,
+        "401 Unauthorized: check X_API_KEY",
+    )
+
+    with pytest.raises(PermissionDenied), db.write() as session:
+        outbox.retry(session, REVIEWER, delivery.id)
+    with db.write() as session:
+        outbox.retry(session, PIO, delivery.id)
+    with pytest.raises(NotAllowed), db.write() as session:
+        outbox.retry(session, PIO, delivery.id)
+    asyncio.run(d.drain())
+    [delivery] = deliveries(db)
+    assert delivery.state is DeliveryState.SENT and delivery.attempts == 2
+    assert "delivery.retry_requested" in audit_actions(db)
+
+
+def test_gives_up_after_the_maximum_attempts(db: Database) -> None:
+    channel = FakeChannel([RetryLater("down")] * 10)
+    publish(db, FAKE_ROUTING, ["x"])
+    asyncio.run(_drain_until_settled(dispatcher(db, channel, retry=RetryPolicy(3, 0.001, 0.001)), db))
+    [delivery] = deliveries(db)
+    assert delivery.state is DeliveryState.FAILED
+    assert delivery.attempts == 3
+    assert delivery.last_error == "down (gave up after 3 attempts)"
+
+
+def test_skipped_records_its_reason_and_detail(db: Database) -> None:
+    channel = FakeChannel([Skipped("preview: no credentials", detail="PRELIMINARY: x https://...")])
+    publish(db, FAKE_ROUTING, ["x"])
+    asyncio.run(dispatcher(db, channel).drain())
+    [delivery] = deliveries(db)
+    assert (delivery.state, delivery.note, delivery.detail) == (
+        DeliveryState.SKIPPED,
+        "preview: no credentials",
+        "PRELIMINARY: x https://...",
+    )
+
+
+def test_an_ordered_channel_holds_later_deliveries_behind_a_retrying_one(db: Database) -> None:
+    channel = FakeChannel([RetryLater("down", retry_after=3600)])
+    publish(db, FAKE_ROUTING, ["first", "second"])
+    asyncio.run(dispatcher(db, channel).drain())
+    first, second = deliveries(db)
+    assert first.state is DeliveryState.PENDING and first.attempts == 1
+    assert second.state is DeliveryState.PENDING and second.attempts == 0, "not sent ahead of the first"
+    assert len(channel.calls) == 1
+
+
+def test_an_unordered_channel_does_not_wait(db: Database) -> None:
+    class Unordered(FakeChannel):
+        ordered: ClassVar[bool] = False
+
+    channel = Unordered([RetryLater("down", retry_after=3600)])
+    publish(db, FAKE_ROUTING, ["first", "second"])
+    asyncio.run(dispatcher(db, channel).drain())
+    first, second = deliveries(db)
+    assert (first.state, second.state) == (DeliveryState.PENDING, DeliveryState.SENT)
+
+
+def test_a_crashed_claim_is_resumed_after_its_lease_and_marked_interrupted(db: Database) -> None:
+    publish(db, FAKE_ROUTING, ["x"])
+    now = utcnow()
+    with db.write() as session:  # a worker claims, then dies before recording anything
+        dead = outbox.claim_next(session, "fake", ordered=True, lease_seconds=30, now=now)
+    assert dead is not None and not dead.interrupted
+    with db.write() as session:
+        assert outbox.claim_next(session, "fake", ordered=True, lease_seconds=30, now=now) is None
+    with db.write() as session:
+        resumed = outbox.claim_next(
+            session, "fake", ordered=True, lease_seconds=30, now=now + timedelta(seconds=31)
+        )
+    assert resumed is not None
+    assert (resumed.delivery_id, resumed.attempt, resumed.interrupted) == (dead.delivery_id, 2, True)
+    with db.write() as session:  # the dead worker's late answer is not recorded over the new claim
+        assert outbox.settle(session, dead, DeliveryState.SENT, external_id="late") is False
+        assert outbox.settle(session, resumed, DeliveryState.SENT, external_id="resumed") is True
+    [delivery] = deliveries(db)
+    assert delivery.external_id == "resumed"
+
+
+def test_concurrent_claims_never_hand_out_the_same_delivery(db: Database) -> None:
+    publish(db, FAKE_ROUTING, [f"u{i}" for i in range(40)])
+    claimed: list[int] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        while True:
+            with db.write() as session:
+                claim = outbox.claim_next(session, "fake", ordered=False, lease_seconds=60)
+            if claim is None:
+                return
+            with lock:
+                claimed.append(claim.delivery_id)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(claimed) == 40 == len(set(claimed))
+
+
+def test_a_hanging_channel_never_delays_another(db: Database) -> None:
+    class Hanging(FakeChannel):
+        name: ClassVar[str] = "hanging"
+        timeout_seconds: ClassVar[float] = 0.3
+
+        async def deliver(self, claim: Claim) -> Outcome:
+            await asyncio.sleep(3600)
+            raise AssertionError("unreachable")
+
+    fast, slow = FakeChannel(), Hanging()
+    publish(db, Routing({"fake": fast.accepts, "hanging": slow.accepts}), ["x"])
+    d = Dispatcher(db, {"fake": fast, "hanging": slow}, poll_seconds=0.02, retry=RetryPolicy(5, 60, 60))
+
+    async def run() -> float:
+        task = asyncio.create_task(d.run())
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        try:
+            async with asyncio.timeout(5):
+                while deliveries(db, "fake")[0].state is not DeliveryState.SENT:
+                    await asyncio.sleep(0.01)
+                sent_after = loop.time() - start
+                while (
+                    deliveries(db, "hanging")[0].attempts == 0
+                    or deliveries(db, "hanging")[0].last_error is None
+                ):
+                    await asyncio.sleep(0.02)
+        finally:
+            task.cancel()
+        return sent_after
+
+    assert asyncio.run(run()) < 0.3
+    [hung] = deliveries(db, "hanging")
+    assert hung.state is DeliveryState.PENDING
+    assert hung.last_error == "no answer within 0.3 s"
