@@ -86,7 +86,7 @@ def run_machine(db: Database, routing: Routing) -> None:
                 assert model.retracted
                 return
             assert named == len(model.versions) and not model.retracted
-            model.versions.append(body.strip() + " (corrected)")
+            model.versions.append((body + " (corrected)").strip())
 
         @rule(update_id=updates)
         def confirm(self, update_id: int) -> None:
