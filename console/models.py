@@ -74,6 +74,14 @@ class IncidentStatus(enum.StrEnum):
     RESOLVED = "resolved"
 
 
+class AlertStatus(enum.StrEnum):
+    """Whether an incident is real. Exercises and tests are labelled as such on every channel."""
+
+    ACTUAL = "actual"
+    EXERCISE = "exercise"
+    TEST = "test"
+
+
 class VersionKind(enum.StrEnum):
     ORIGINAL = "original"
     CORRECTION = "correction"
@@ -140,6 +148,9 @@ class Incident(Base):
     category: Mapped[str] = mapped_column(String(16))
     status: Mapped[IncidentStatus] = mapped_column(
         _enum(IncidentStatus, "incident_status"), default=IncidentStatus.ACTIVE
+    )
+    alert_status: Mapped[AlertStatus] = mapped_column(
+        _enum(AlertStatus, "alert_status"), default=AlertStatus.ACTUAL
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -117,6 +117,13 @@ def test_listing_puts_active_incidents_first(client: TestClient, pio: dict[str, 
     assert client.get("/api/v1/incidents?status=bogus").status_code == 422
 
 
+def test_exercise_incidents_say_so(client: TestClient, pio: dict[str, str]) -> None:
+    assert create(client, pio, title="Drill", alert_status="Exercise")["alert_status"] == "exercise"
+    assert create(client, pio, title="Real")["alert_status"] == "actual"
+    bad = client.post("/api/v1/incidents", json={"title": "x", "alert_status": "draft"}, headers=pio)
+    assert bad.status_code == 422 and "alert_status" in bad.json()["error"]["fields"]
+
+
 BAD_REQUESTS = [
     # (path, body or raw bytes, headers, status, code, field)
     ("updates", {"body": "   "}, {}, 422, "invalid_input", "body"),

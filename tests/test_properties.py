@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from console.db import Database
 from console.domain.audit import verify_chain
-from console.domain.errors import NotAllowed, VersionConflict
+from console.domain.errors import InvalidInput, NotAllowed, VersionConflict
 from console.domain.incidents import IncidentDraft, create_incident
 from console.domain.outbox import Routing
 from console.domain.updates import Draft, confirm_update, correct_update, publish_update, retract_update
@@ -67,13 +67,14 @@ def run_machine(db: Database, routing: Routing) -> None:
         def correct(self, update_id: int, body: str, stale: bool) -> None:
             model = self.model[update_id]
             named = len(model.versions) - 1 if stale and len(model.versions) > 1 else len(model.versions)
+            text = (body + " (corrected)").strip()
             try:
                 with db.write() as session:
                     correct_update(
                         session,
                         PIO,
                         update_id,
-                        Draft(body=body + " (corrected)"),
+                        Draft(body=text),
                         reason="fix",
                         corrects_version=named,
                         routing=routing,
@@ -85,8 +86,11 @@ def run_machine(db: Database, routing: Routing) -> None:
             except NotAllowed:
                 assert model.retracted
                 return
-            assert named == len(model.versions) and not model.retracted
-            model.versions.append((body + " (corrected)").strip())
+            except InvalidInput:  # a correction must change something
+                assert text == model.versions[-1] and named == len(model.versions)
+                return
+            assert named == len(model.versions) and not model.retracted and text != model.versions[-1]
+            model.versions.append(text)
 
         @rule(update_id=updates)
         def confirm(self, update_id: int) -> None:

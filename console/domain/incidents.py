@@ -15,7 +15,7 @@ from console.domain.actors import Actor, require_publisher
 from console.domain.errors import InvalidInput, NotAllowed, NotFound
 from console.domain.events import IncidentCreated, IncidentResolved
 from console.domain.text import LOCATION_MAX, SUMMARY_MAX, TITLE_MAX, clean
-from console.models import EventType, Incident, IncidentStatus, utcnow
+from console.models import AlertStatus, EventType, Incident, IncidentStatus, utcnow
 
 # The OASIS CAP 1.2 <category> values, so every incident maps onto a CAP alert as-is.
 CATEGORIES = (
@@ -42,6 +42,7 @@ class IncidentDraft:
     summary: str | None = None
     location: str | None = None
     category: str | None = None
+    alert_status: str | None = None  # "actual" (default), "exercise" or "test"
 
 
 def slugify(title: str) -> str:
@@ -71,6 +72,16 @@ def _category(value: str | None, errors: dict[str, str]) -> str:
     return DEFAULT_CATEGORY
 
 
+def _alert_status(value: str | None, errors: dict[str, str]) -> AlertStatus:
+    if value is None or not value.strip():
+        return AlertStatus.ACTUAL
+    try:
+        return AlertStatus(value.strip().lower())
+    except ValueError:
+        errors["alert_status"] = f"must be one of {', '.join(s.value for s in AlertStatus)}"
+        return AlertStatus.ACTUAL
+
+
 def get_incident(session: Session, slug: str) -> Incident:
     incident = session.scalars(select(Incident).where(Incident.slug == slug)).first()
     if incident is None:
@@ -92,6 +103,7 @@ def create_incident(
     summary = clean(draft.summary, max_chars=SUMMARY_MAX, required=False, errors=errors, field="summary")
     location = clean(draft.location, max_chars=LOCATION_MAX, required=False, errors=errors, field="location")
     category = _category(draft.category, errors)
+    alert_status = _alert_status(draft.alert_status, errors)
     if errors or title is None:
         raise InvalidInput(errors)
     now = now or utcnow()
@@ -101,6 +113,7 @@ def create_incident(
         summary=summary or "",
         location=location or "",
         category=category,
+        alert_status=alert_status,
         created_at=now,
         updated_at=now,
         created_by_id=actor.user_id,
@@ -121,6 +134,7 @@ def create_incident(
             "summary": incident.summary,
             "location": incident.location,
             "category": category,
+            "alert_status": alert_status.value,
         },
     )
     assert isinstance(event, IncidentCreated)

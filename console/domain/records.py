@@ -30,6 +30,7 @@ def incident_view(incident: Incident, *, last_update_at: datetime | None) -> dic
         "location": incident.location,
         "category": incident.category,
         "status": incident.status.value,
+        "alert_status": incident.alert_status.value,
         "created_at": _iso(incident.created_at),
         "updated_at": _iso(incident.updated_at),
         "resolved_at": _iso(incident.resolved_at),

@@ -11,23 +11,27 @@ from collections.abc import Callable
 
 from twitter_text import parse_tweet
 
-from console.models import VersionKind
+from console.models import AlertStatus, VersionKind
 
 X_LIMIT = 280
 ELLIPSIS = "…"
 TITLE_MAX = 120
 
 
-def labels(kind: VersionKind, preliminary: bool) -> list[str]:
-    """E.g. ["CORRECTION", "PRELIMINARY"]: what changed first, then whether it is still unconfirmed."""
+def labels(kind: VersionKind, preliminary: bool, alert_status: AlertStatus = AlertStatus.ACTUAL) -> list[str]:
+    """E.g. ["CORRECTION", "PRELIMINARY"]: what changed first, then whether it is still unconfirmed.
+
+    An exercise or test incident is marked as such before anything else, on every channel.
+    """
+    drill = [] if alert_status is AlertStatus.ACTUAL else [alert_status.value.upper()]
     if kind is VersionKind.RETRACTION:
-        return ["RETRACTED"]
+        return [*drill, "RETRACTED"]
     first = {VersionKind.CORRECTION: ["CORRECTION"], VersionKind.CONFIRMATION: ["CONFIRMED"]}
-    return first.get(kind, []) + (["PRELIMINARY"] if preliminary else [])
+    return drill + first.get(kind, []) + (["PRELIMINARY"] if preliminary else [])
 
 
-def prefix(kind: VersionKind, preliminary: bool) -> str:
-    return "".join(f"{label}: " for label in labels(kind, preliminary))
+def prefix(kind: VersionKind, preliminary: bool, alert_status: AlertStatus = AlertStatus.ACTUAL) -> str:
+    return "".join(f"{label}: " for label in labels(kind, preliminary, alert_status))
 
 
 def _shorten(text: str, max_chars: int) -> str:
@@ -39,9 +43,15 @@ def _shorten(text: str, max_chars: int) -> str:
     return (cut[:space] if space > max_chars // 2 else cut).rstrip(" ,;:.") + ELLIPSIS
 
 
-def entry_title(kind: VersionKind, preliminary: bool, headline: str | None, body: str) -> str:
+def entry_title(
+    kind: VersionKind,
+    preliminary: bool,
+    headline: str | None,
+    body: str,
+    alert_status: AlertStatus = AlertStatus.ACTUAL,
+) -> str:
     """A feed entry's title: the labels, then the headline (or the start of the body)."""
-    return prefix(kind, preliminary) + _shorten(headline or body, TITLE_MAX)
+    return prefix(kind, preliminary, alert_status) + _shorten(headline or body, TITLE_MAX)
 
 
 def update_url(public_url: str, incident_slug: str, seq: int) -> str:
@@ -57,8 +67,9 @@ def x_weight(text: str) -> int:
     return int(parse_tweet(text).weightedLength)
 
 
-def fit(text: str, link: str, *, measure: Callable[[str], int], limit: int) -> str:
-    """`text` then the link, cutting text at a word boundary with an ellipsis if it is too long."""
+def fit(text: str, link: str, *, measure: Callable[[str], int], limit: int, keep: int = 0) -> str:
+    """`text` then the link; if too long, cut the text after its first `keep` characters (the
+    labels), at a word boundary where there is one (scripts such as CJK have none), with `…`."""
     whole = f"{text} {link}"
     if measure(whole) <= limit:
         return whole
@@ -66,10 +77,10 @@ def fit(text: str, link: str, *, measure: Callable[[str], int], limit: int) -> s
     def fits(n: int) -> bool:
         return measure(f"{text[:n].rstrip()}{ELLIPSIS} {link}") <= limit
 
-    boundaries = [i for i, char in enumerate(text) if char.isspace()]
+    boundaries = [i for i, char in enumerate(text) if char.isspace() and i > keep]
     best = _longest(boundaries, fits)
-    if best is None:  # one enormous word: cut it anywhere
-        best = _longest(list(range(1, len(text))), fits) or 0
+    if best is None:
+        best = _longest(list(range(keep + 1, len(text))), fits) or keep
     return f"{text[:best].rstrip()}{ELLIPSIS} {link}"
 
 
@@ -93,13 +104,15 @@ def post_text(
     reason: str | None,
     link: str,
     *,
+    alert_status: AlertStatus = AlertStatus.ACTUAL,
     measure: Callable[[str], int] = x_weight,
     limit: int = X_LIMIT,
 ) -> str:
     """The exact social post for a version. A retraction repeats the reason, not the withdrawn text."""
+    marks = prefix(kind, preliminary, alert_status)
     if kind is VersionKind.RETRACTION:
-        text = f"{prefix(kind, preliminary)}{reason or ''}"
+        text = f"{marks}{reason or ''}"
     else:
         lead = f"{headline} — " if headline else ""
-        text = f"{prefix(kind, preliminary)}{lead}{' '.join(body.split())}"
-    return fit(text, link, measure=measure, limit=limit)
+        text = f"{marks}{lead}{' '.join(body.split())}"
+    return fit(text, link, measure=measure, limit=limit, keep=len(marks))

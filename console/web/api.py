@@ -135,12 +135,13 @@ async def list_incidents(request: Request) -> Response:
 @api_endpoint
 async def create_incident_endpoint(request: Request) -> Response:
     actor = await writer(request)
-    fields = Fields(await read_object(request), ["title", "summary", "location", "category"])
+    fields = Fields(await read_object(request), ["title", "summary", "location", "category", "alert_status"])
     draft = IncidentDraft(
         title=fields.text("title", required=True) or "",
         summary=fields.text("summary"),
         location=fields.text("location"),
         category=fields.text("category"),
+        alert_status=fields.text("alert_status"),
     )
     fields.check()
     state = app_state(request)

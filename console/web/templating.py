@@ -7,6 +7,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from jinja2_fragments.starlette import Jinja2Blocks
+from markupsafe import Markup, escape
 
 from console.domain import wording
 from console.settings import Settings
@@ -14,6 +15,15 @@ from console.settings import Settings
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 
 Templates = Jinja2Blocks
+
+
+def paragraphs(text: str) -> Markup:
+    """Plain text as escaped HTML paragraphs: blank lines split paragraphs, newlines break lines."""
+    blocks = [block.strip() for block in text.replace("\r\n", "\n").split("\n\n") if block.strip()]
+    return Markup("").join(
+        Markup("<p>{}</p>").format(Markup("<br>").join(escape(line) for line in block.split("\n")))
+        for block in blocks
+    )
 
 
 def make_templates(settings: Settings) -> Templates:
@@ -32,6 +42,7 @@ def make_templates(settings: Settings) -> Templates:
         return moment.astimezone(zone).isoformat() if moment else ""
 
     env.filters["local"] = local
+    env.filters["paragraphs"] = paragraphs
     env.filters["iso_local"] = iso_local
     env.globals["labels"] = wording.labels
     env.globals["settings"] = settings

@@ -86,6 +86,11 @@ def upgrade() -> None:
             sa.Enum("active", "resolved", name="incident_status", native_enum=False, length=32),
             nullable=False,
         ),
+        sa.Column(
+            "alert_status",
+            sa.Enum("actual", "exercise", "test", name="alert_status", native_enum=False, length=32),
+            nullable=False,
+        ),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),

@@ -1,0 +1,96 @@
+"""What a reader sees of an update right now: its current text and the notices that say how
+it got there. One model for the live page, the console's previews and the archive."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from console.domain import wording
+from console.models import AlertStatus, Incident, Update, UpdateVersion, VersionKind
+
+
+@dataclass(frozen=True)
+class Notice:
+    at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class UpdateCard:
+    incident_slug: str
+    update_id: int
+    seq: int
+    version: int
+    kind: VersionKind
+    headline: str | None
+    body: str
+    preliminary: bool
+    alert_status: AlertStatus
+    published_at: datetime  # when the first version went out
+    changed_at: datetime  # when the newest version went out
+    corrected: Notice | None  # the newest correction, if any
+    confirmed: Notice | None
+    retracted: Notice | None
+
+    @property
+    def anchor(self) -> str:
+        return f"update-{self.seq}"
+
+    @property
+    def labels(self) -> list[str]:
+        return wording.labels(self.kind, self.preliminary, self.alert_status)
+
+
+def _latest(versions: Sequence[UpdateVersion], kind: VersionKind) -> Notice | None:
+    for version in reversed(versions):
+        if version.kind is kind:
+            return Notice(version.published_at, version.reason or "")
+    return None
+
+
+def card(
+    incident_slug: str, alert_status: AlertStatus, update_id: int, seq: int, versions: Sequence[UpdateVersion]
+) -> UpdateCard:
+    """The card for an update from its versions (oldest first)."""
+    current = versions[-1]
+    return UpdateCard(
+        incident_slug=incident_slug,
+        update_id=update_id,
+        seq=seq,
+        version=current.version,
+        kind=current.kind,
+        headline=current.headline,
+        body=current.body,
+        preliminary=current.preliminary,
+        alert_status=alert_status,
+        published_at=versions[0].published_at,
+        changed_at=current.published_at,
+        corrected=_latest(versions, VersionKind.CORRECTION),
+        confirmed=_latest(versions, VersionKind.CONFIRMATION),
+        retracted=_latest(versions, VersionKind.RETRACTION),
+    )
+
+
+def incident_cards(session: Session, incident: Incident, *, update_id: int | None = None) -> list[UpdateCard]:
+    """Cards for an incident's updates (or just one), newest update first."""
+    query = (
+        select(UpdateVersion, Update.seq)
+        .join(Update, UpdateVersion.update_id == Update.id)
+        .where(Update.incident_id == incident.id)
+        .order_by(Update.seq.desc(), UpdateVersion.version)
+    )
+    if update_id is not None:
+        query = query.where(Update.id == update_id)
+    grouped: dict[tuple[int, int], list[UpdateVersion]] = defaultdict(list)
+    for version, seq in session.execute(query):
+        grouped[(seq, version.update_id)].append(version)
+    return [
+        card(incident.slug, incident.alert_status, owner_id, seq, versions)
+        for (seq, owner_id), versions in grouped.items()
+    ]
