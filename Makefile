@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 # Reinstall whenever pyproject.toml changes.
 INSTALLED := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
+# Browser tests drive Debian's chromium (never a downloaded browser).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test test-postgres lint demo worker clean
 
@@ -15,13 +18,16 @@ $(INSTALLED): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+$(CHROMIUM):
+	$(SUDO) apt-get install -y chromium || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
+
 run: $(INSTALLED)
 	$(BIN)/console serve
 
-test: $(INSTALLED)
+test: $(INSTALLED) $(CHROMIUM)
 	$(BIN)/pytest
 
-test-postgres: $(INSTALLED)
+test-postgres: $(INSTALLED) $(CHROMIUM)
 	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest
 
 lint: $(INSTALLED)

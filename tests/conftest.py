@@ -21,6 +21,8 @@ from console.migrate import upgrade
 from console.models import Base, Role
 from console.settings import Settings
 from console.web.app import create_app
+from tests.support.browser import browser, page  # noqa: F401  (fixtures)
+from tests.support.live_server import LiveServer, serve
 
 POSTGRES_URL = (
     os.environ.get("DATABASE_URL", "") if os.environ.get("DATABASE_URL", "").startswith("postgres") else ""
@@ -122,3 +124,10 @@ def tampered_db(db: Database) -> Iterator[Database]:
     if POSTGRES_URL:  # the schema outlives this test there: put the triggers back
         db.dispose()
         rebuild_postgres(POSTGRES_URL)
+
+
+@pytest.fixture
+def served(settings: Settings) -> Iterator[LiveServer]:
+    """The app served by uvicorn on a free port, dispatcher running, as in production."""
+    with serve(settings) as server:
+        yield server
