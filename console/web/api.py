@@ -34,6 +34,7 @@ from console.domain.updates import (
     version_view,
 )
 from console.models import IncidentStatus
+from console.web.access import Access, access
 from console.web.jsonio import BadRequest, Fields, error_response, read_object
 from console.web.state import app_state
 
@@ -120,6 +121,7 @@ def _created(body: dict[str, Any], location: str) -> JSONResponse:
     return JSONResponse(body, status_code=201, headers={"Location": location})
 
 
+@access(Access.PUBLIC)
 @api_endpoint
 async def list_incidents(request: Request) -> Response:
     await request_actor(request)  # wrong credentials get a 401, not a silent anonymous answer
@@ -132,6 +134,7 @@ async def list_incidents(request: Request) -> Response:
     return JSONResponse({"incidents": incidents})
 
 
+@access(Access.PUBLISHER)
 @api_endpoint
 async def create_incident_endpoint(request: Request) -> Response:
     actor = await writer(request)
@@ -154,6 +157,7 @@ async def create_incident_endpoint(request: Request) -> Response:
     return _created(body, f"/api/v1/incidents/{body['slug']}")
 
 
+@access(Access.PUBLIC)
 @api_endpoint
 async def get_incident(request: Request) -> Response:
     actor = await request_actor(request)
@@ -165,6 +169,7 @@ async def get_incident(request: Request) -> Response:
     return JSONResponse(body)
 
 
+@access(Access.PUBLISHER)
 @api_endpoint
 async def publish_update_endpoint(request: Request) -> Response:
     actor = await writer(request)
@@ -183,6 +188,7 @@ async def publish_update_endpoint(request: Request) -> Response:
     return _created(body, f"/api/v1/updates/{body['id']}")
 
 
+@access(Access.PUBLISHER)
 @api_endpoint
 async def resolve_incident_endpoint(request: Request) -> Response:
     actor = await writer(request)
@@ -196,6 +202,7 @@ async def resolve_incident_endpoint(request: Request) -> Response:
     return JSONResponse(await state.write(work))
 
 
+@access(Access.PUBLIC)
 @api_endpoint
 async def get_update(request: Request) -> Response:
     actor = await request_actor(request)
@@ -207,6 +214,7 @@ async def get_update(request: Request) -> Response:
     return JSONResponse(body)
 
 
+@access(Access.PUBLISHER)
 @api_endpoint
 async def correct_endpoint(request: Request) -> Response:
     actor = await writer(request)
@@ -240,6 +248,7 @@ async def correct_endpoint(request: Request) -> Response:
     return _created(body, f"/api/v1/updates/{update_id}")
 
 
+@access(Access.PUBLISHER)
 @api_endpoint
 async def confirm_endpoint(request: Request) -> Response:
     actor = await writer(request)
@@ -260,6 +269,7 @@ async def confirm_endpoint(request: Request) -> Response:
     return _created(body, f"/api/v1/updates/{update_id}")
 
 
+@access(Access.PUBLISHER)
 @api_endpoint
 async def retract_endpoint(request: Request) -> Response:
     actor = await writer(request)
@@ -279,6 +289,7 @@ async def retract_endpoint(request: Request) -> Response:
     return _created(body, f"/api/v1/updates/{update_id}")
 
 
+@access(Access.PUBLISHER)
 @api_endpoint
 async def retry_delivery_endpoint(request: Request) -> Response:
     actor = await writer(request)

@@ -7,9 +7,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from console.web.access import Access, access
 from console.web.state import app_state
 
 
+@access(Access.PUBLIC)
 async def healthz(request: Request) -> Response:
     try:
         await run_in_threadpool(app_state(request).db.ping)

@@ -10,6 +10,7 @@ from jinja2_fragments.starlette import Jinja2Blocks
 from markupsafe import Markup, escape
 
 from console.domain import wording
+from console.domain.diff import Change, word_diff
 from console.settings import Settings
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
@@ -24,6 +25,16 @@ def paragraphs(text: str) -> Markup:
         Markup("<p>{}</p>").format(Markup("<br>").join(escape(line) for line in block.split("\n")))
         for block in blocks
     )
+
+
+def diff_html(old: str | None, new: str | None) -> Markup:
+    """A word-level diff marked with <del> and <ins>, readable without colour."""
+    tags = {
+        Change.SAME: Markup("{}"),
+        Change.REMOVED: Markup("<del>{}</del>"),
+        Change.ADDED: Markup("<ins>{}</ins>"),
+    }
+    return Markup("").join(tags[s.change].format(s.text) for s in word_diff(old or "", new or ""))
 
 
 def make_templates(settings: Settings) -> Templates:
@@ -43,6 +54,7 @@ def make_templates(settings: Settings) -> Templates:
 
     env.filters["local"] = local
     env.filters["paragraphs"] = paragraphs
+    env.globals["diff_html"] = diff_html
     env.filters["iso_local"] = iso_local
     env.globals["labels"] = wording.labels
     env.globals["settings"] = settings
