@@ -15,9 +15,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from console.channels.base import Channel, GiveUp, Outcome, RetryLater, Sent
+from console.channels.base import Channel, ChannelFailing, GiveUp, Outcome, RetryLater, Sent
 from console.db import Database
-from console.domain import outbox
+from console.domain import channel_health, outbox
 from console.models import DeliveryState, utcnow
 
 log = logging.getLogger("console.dispatcher")
@@ -91,6 +91,9 @@ class Dispatcher:
             await asyncio.to_thread(self._failed, claim, str(exc), exc.retry_after)
         except GiveUp as exc:
             await asyncio.to_thread(self._gave_up, claim, str(exc))
+        except ChannelFailing as exc:
+            log.error("channel %s paused until a person resumes it: %s", name, exc)
+            await asyncio.to_thread(self._pause, claim, str(exc))
         except TimeoutError:
             await asyncio.to_thread(
                 self._failed, claim, f"no answer within {channel.timeout_seconds:g} s", None
@@ -124,6 +127,8 @@ class Dispatcher:
 
     def _claim(self, name: str) -> outbox.Claim | None:
         with self.db.write() as session:
+            if channel_health.is_paused(session, name):
+                return None
             return outbox.claim_next(
                 session,
                 name,
@@ -134,6 +139,8 @@ class Dispatcher:
 
     def _next_due(self, name: str) -> datetime | None:
         with self.db.read() as session:
+            if channel_health.is_paused(session, name):
+                return None  # look again at the next poll: a person may have resumed it
             return outbox.next_due_at(session, name, ordered=self.channels[name].ordered)
 
     def _renew(self, claim: outbox.Claim) -> None:
@@ -150,6 +157,7 @@ class Dispatcher:
                     external_id=outcome.external_id,
                     external_url=outcome.external_url,
                     detail=outcome.detail,
+                    note=outcome.note,
                     now=self.clock(),
                 )
             else:
@@ -180,6 +188,13 @@ class Dispatcher:
             error = f"{error} (gave up after {claim.attempt} attempts)"
         with self.db.write() as session:
             outbox.fail(session, claim, error, retry_at=retry_at, now=now)
+
+    def _pause(self, claim: outbox.Claim, error: str) -> None:
+        """The delivery waits (pending, due now) and the channel stops until it is resumed."""
+        now = self.clock()
+        with self.db.write() as session:
+            if outbox.fail(session, claim, f"channel paused: {error}", retry_at=now, now=now):
+                channel_health.mark_failing(session, claim.channel, error, now=now)
 
     def _gave_up(self, claim: outbox.Claim, error: str) -> None:
         with self.db.write() as session:

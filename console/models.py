@@ -273,3 +273,46 @@ class Delivery(Base):
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
 
     event: Mapped[OutboxEvent] = relationship(back_populates="deliveries")
+
+
+# --- Social channels (issue 6): channel health, and post requests whose outcome is unknown ---
+
+
+class ChannelState(enum.StrEnum):
+    OK = "ok"
+    FAILING = "failing"
+
+
+class ChannelHealth(Base):
+    """A channel that cannot deliver at all (credentials rejected, account suspended).
+
+    While `failing`, the dispatcher claims nothing for it: its deliveries wait, pending,
+    until a person fixes the cause and resumes the channel. No row means the channel is fine.
+    """
+
+    __tablename__ = "channel_health"
+
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    state: Mapped[ChannelState] = mapped_column(_enum(ChannelState, "channel_state"))
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    failing_since: Mapped[datetime | None] = mapped_column(default=None)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resumed_at: Mapped[datetime | None] = mapped_column(default=None)
+    resumed_by: Mapped[str | None] = mapped_column(String(200), default=None)
+
+
+class SocialSend(Base):
+    """A post request that may have reached the network and whose outcome is not known yet.
+
+    Committed before the request goes out and removed once the answer is known. While it
+    exists (a timeout after sending, a worker killed mid-send), the next attempt first looks
+    for the post on the account and adopts it rather than posting twice.
+    """
+
+    __tablename__ = "social_sends"
+
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id"), primary_key=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    in_reply_to: Mapped[str | None] = mapped_column(String(200), default=None)
+    sent_at: Mapped[datetime] = mapped_column()

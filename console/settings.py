@@ -24,6 +24,18 @@ class SettingsError(ValueError):
     """A setting has a value the console cannot run with."""
 
 
+# Social adapters make at most three requests per attempt; the channel's own timeout (120 s) covers them.
+MAX_SOCIAL_REQUEST_TIMEOUT = 30.0
+
+
+def _secret(value: str) -> Secret | None:
+    return Secret(value.strip()) if value.strip() else None
+
+
+def _url(value: str) -> str | None:
+    return value.strip().rstrip("/") or None
+
+
 def _csv(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
@@ -35,7 +47,7 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     timezone: str = "UTC"
     archive_dir: Path = Path("archive")
-    channels: tuple[str, ...] = ("live", "archive")
+    channels: tuple[str, ...] = ("live", "archive", "x", "mastodon")
     outbox_in_process: bool = True
     outbox_poll_seconds: float = 1.0
     outbox_lease_seconds: float = 30.0
@@ -44,6 +56,15 @@ class Settings:
     outbox_backoff_max_seconds: float = 300.0
     max_request_bytes: int = 256 * 1024
     admin_email: str = "admin@localhost"
+    # Social channels: no credentials means preview mode (posts are composed, never sent).
+    x_api_key: Secret | None = None
+    x_api_secret: Secret | None = None
+    x_access_token: Secret | None = None
+    x_access_token_secret: Secret | None = None
+    x_api_base_url: str | None = None
+    mastodon_base_url: str | None = None
+    mastodon_access_token: Secret | None = None
+    social_request_timeout_seconds: float = 20.0
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.public_url)
@@ -55,6 +76,44 @@ class Settings:
             raise SettingsError(f"TIMEZONE {self.timezone!r} is not a known IANA zone") from exc
         if self.outbox_lease_seconds <= 0 or self.outbox_poll_seconds <= 0:
             raise SettingsError("OUTBOX_LEASE_SECONDS and OUTBOX_POLL_SECONDS must be positive")
+        self._check_social()
+
+    def _check_social(self) -> None:
+        x_keys = {
+            "X_API_KEY": self.x_api_key,
+            "X_API_SECRET": self.x_api_secret,
+            "X_ACCESS_TOKEN": self.x_access_token,
+            "X_ACCESS_TOKEN_SECRET": self.x_access_token_secret,
+        }
+        missing = [name for name, value in x_keys.items() if not value or not str(value)]
+        if 0 < len(missing) < len(x_keys):
+            raise SettingsError(f"set all four X credentials or none (preview mode); missing: {missing}")
+        if bool(self.mastodon_base_url) != bool(
+            self.mastodon_access_token and str(self.mastodon_access_token)
+        ):
+            raise SettingsError(
+                "set both MASTODON_BASE_URL and MASTODON_ACCESS_TOKEN, or neither (preview mode)"
+            )
+        for name, url in (
+            ("X_API_BASE_URL", self.x_api_base_url),
+            ("MASTODON_BASE_URL", self.mastodon_base_url),
+        ):
+            if url is not None:
+                parts = urlsplit(url)
+                if parts.scheme not in ("http", "https") or not parts.hostname:
+                    raise SettingsError(f"{name} must be an absolute http(s) URL, not {url!r}")
+        if not 0 < self.social_request_timeout_seconds <= MAX_SOCIAL_REQUEST_TIMEOUT:
+            raise SettingsError(
+                f"SOCIAL_REQUEST_TIMEOUT_SECONDS must be above 0 and at most {MAX_SOCIAL_REQUEST_TIMEOUT:g}"
+            )
+
+    @property
+    def x_configured(self) -> bool:
+        return self.x_api_key is not None and bool(str(self.x_api_key))
+
+    @property
+    def mastodon_configured(self) -> bool:
+        return bool(self.mastodon_base_url)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -66,7 +125,7 @@ class Settings:
             public_url=config("PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/"),
             timezone=config("TIMEZONE", default="UTC"),
             archive_dir=Path(config("ARCHIVE_DIR", default="archive")),
-            channels=_csv(config("CHANNELS", default="live,archive")),
+            channels=_csv(config("CHANNELS", default="live,archive,x,mastodon")),
             outbox_in_process=config("OUTBOX_IN_PROCESS", cast=bool, default=True),
             outbox_poll_seconds=config("OUTBOX_POLL_SECONDS", cast=float, default=1.0),
             outbox_lease_seconds=config("OUTBOX_LEASE_SECONDS", cast=float, default=30.0),
@@ -75,6 +134,14 @@ class Settings:
             outbox_backoff_max_seconds=config("OUTBOX_BACKOFF_MAX_SECONDS", cast=float, default=300.0),
             max_request_bytes=config("MAX_REQUEST_BYTES", cast=int, default=256 * 1024),
             admin_email=config("ADMIN_EMAIL", default="admin@localhost"),
+            x_api_key=_secret(config("X_API_KEY", default="")),
+            x_api_secret=_secret(config("X_API_SECRET", default="")),
+            x_access_token=_secret(config("X_ACCESS_TOKEN", default="")),
+            x_access_token_secret=_secret(config("X_ACCESS_TOKEN_SECRET", default="")),
+            x_api_base_url=_url(config("X_API_BASE_URL", default="")),
+            mastodon_base_url=_url(config("MASTODON_BASE_URL", default="")),
+            mastodon_access_token=_secret(config("MASTODON_ACCESS_TOKEN", default="")),
+            social_request_timeout_seconds=config("SOCIAL_REQUEST_TIMEOUT_SECONDS", cast=float, default=20.0),
         )
 
     @property

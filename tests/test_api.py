@@ -100,7 +100,7 @@ def test_authenticated_readers_see_deliveries_and_anonymous_see_no_emails(
     client.post(f"/api/v1/incidents/{slug}/updates", json={"body": "Spill contained."}, headers=pio)
     as_reviewer = client.get(f"/api/v1/incidents/{slug}", headers=reviewer).json()
     channels = {d["channel"] for d in as_reviewer["updates"][0]["deliveries"]}
-    assert channels == {"live", "archive"}
+    assert channels == {"live", "archive", "x", "mastodon"}
     anonymous = client.get(f"/api/v1/incidents/{slug}").text
     assert "@example.org" not in anonymous and "@example.org" not in as_reviewer.__repr__()
 

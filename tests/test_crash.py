@@ -56,6 +56,9 @@ def server_env(database_url: str, tmp_path: Path, **extra: str) -> dict[str, str
     return {
         "DATABASE_URL": database_url,
         "ARCHIVE_DIR": str(tmp_path / "archive"),
+        # the channels that send for real here (social ones would end as preview skips;
+        # tests/social/test_kill.py kills a worker in the middle of a social post)
+        "CHANNELS": "live,archive",
         "OUTBOX_LEASE_SECONDS": "1",
         "OUTBOX_POLL_SECONDS": "0.1",
         **extra,

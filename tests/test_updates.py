@@ -239,7 +239,7 @@ def test_each_version_fans_out_to_every_enabled_channel(db: Database, routing: R
         channels = sorted(
             session.scalars(select(Delivery.channel).where(Delivery.event_id == published.event.event_id))
         )
-    assert channels == ["archive", "live"]
+    assert channels == ["archive", "live", "mastodon", "x"]
 
 
 @pytest.mark.parametrize(

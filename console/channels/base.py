@@ -2,7 +2,7 @@
 
 A channel adapter says which event types it takes and delivers one claimed event at a
 time. It reports the outcome by returning `Sent`/`Skipped` or raising `RetryLater`/
-`GiveUp`; the dispatcher records it. Adding a channel means adding an adapter and
+`GiveUp`/`ChannelFailing`; the dispatcher records it. Adding a channel means adding an adapter and
 registering it in `console.channels.registry`, nothing else.
 """
 
@@ -27,6 +27,7 @@ class Sent:
     external_id: str | None = None
     external_url: str | None = None
     detail: str | None = None
+    note: str | None = None  # e.g. "adopted the post an interrupted attempt had made"
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,14 @@ class RetryLater(Exception):
 
 class GiveUp(Exception):
     """A failure retrying cannot fix; the delivery is marked failed until a person retries it."""
+
+
+class ChannelFailing(Exception):
+    """The channel as a whole cannot deliver (credentials rejected, account suspended).
+
+    The dispatcher pauses the channel's lane (see `console.domain.channel_health`): the delivery
+    goes back to pending with this error, and nothing more is sent until a person resumes it.
+    """
 
 
 class Channel(Protocol):

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from console.channels.archive import ArchiveChannel
 from console.channels.base import Channel
 from console.channels.live import LiveChannel
+from console.channels.mastodon import MastodonChannel
+from console.channels.x import XChannel
 from console.db import Database
 from console.domain.outbox import Routing
 from console.live.hub import Hub
@@ -15,6 +17,8 @@ from console.settings import Settings, SettingsError
 CHANNEL_TYPES: Mapping[str, type[Channel]] = {
     LiveChannel.name: LiveChannel,
     ArchiveChannel.name: ArchiveChannel,
+    XChannel.name: XChannel,
+    MastodonChannel.name: MastodonChannel,
 }
 
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from twitter_text import parse_tweet
+from twitter_text import extract_urls_with_indices, parse_tweet
 
 from console.models import AlertStatus, VersionKind
 
 X_LIMIT = 280
+# Mastodon's defaults, used until (or unless) the instance's configuration says otherwise.
+MASTODON_LIMIT = 500
+MASTODON_URL_WEIGHT = 23
 ELLIPSIS = "…"
 TITLE_MAX = 120
 
@@ -65,6 +68,15 @@ def history_url(public_url: str, incident_slug: str, seq: int) -> str:
 def x_weight(text: str) -> int:
     """Weighted length by the twitter-text rules: URLs 23, CJK and emoji 2."""
     return int(parse_tweet(text).weightedLength)
+
+
+def mastodon_weight(text: str, *, url_weight: int = MASTODON_URL_WEIGHT) -> int:
+    """Length as Mastodon counts it: each http(s) URL counts `url_weight` whatever its length,
+    everything else one per code point. (Mastodon counts grapheme clusters, of which a text never
+    has more than code points, so a post measured here never runs over the instance's limit.)"""
+    urls = extract_urls_with_indices(text, extract_urls_without_protocol=False)
+    url_chars: int = sum(url["indices"][1] - url["indices"][0] for url in urls)
+    return len(text) - url_chars + url_weight * len(urls)
 
 
 def fit(text: str, link: str, *, measure: Callable[[str], int], limit: int, keep: int = 0) -> str:

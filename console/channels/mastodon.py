@@ -1,0 +1,39 @@
+"""The `mastodon` channel: each published version as a status in the incident's thread
+(Mastodon.py). Without MASTODON_BASE_URL and MASTODON_ACCESS_TOKEN it runs in preview."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import ClassVar
+
+from console.channels.base import Outcome
+from console.db import Database
+from console.domain.outbox import Claim
+from console.live.hub import Hub
+from console.models import EventType
+from console.settings import Settings
+from console.social.delivery import SocialDelivery
+from console.social.mastodon_api import PREVIEW_RULES, MastodonNetwork
+from console.social.network import Network
+
+
+class MastodonChannel:
+    name: ClassVar[str] = "mastodon"
+    accepts: ClassVar[frozenset[EventType]] = frozenset({EventType.VERSION_PUBLISHED})
+    ordered: ClassVar[bool] = True  # threads need each parent post settled first
+    timeout_seconds: ClassVar[float] = 120.0  # above three requests at SOCIAL_REQUEST_TIMEOUT_SECONDS
+
+    def __init__(self, db: Database, network: Network | None, public_url: str) -> None:
+        self.steps = SocialDelivery(db, self.name, network, public_url, PREVIEW_RULES)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, db: Database, hub: Hub) -> MastodonChannel:
+        network = MastodonNetwork(settings) if settings.mastodon_configured else None
+        return cls(db, network, settings.public_url)
+
+    @property
+    def preview(self) -> bool:
+        return self.steps.preview
+
+    async def deliver(self, claim: Claim) -> Outcome:
+        return await asyncio.to_thread(self.steps.deliver, claim)

@@ -1,0 +1,140 @@
+"""Mastodon through Mastodon.py.
+
+The post limit and the weight of a link come from the instance's own configuration
+(`/api/v2/instance`, or `/api/v1/instance` on older servers), cached for an hour. Posts go
+out public with an `Idempotency-Key` derived from the delivery id, so the server itself
+turns a retried request into the same post; the delivery steps still look for the post
+after an unknown outcome, since servers keep those keys for a limited time only.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from datetime import datetime
+from typing import Any
+
+from mastodon import (
+    Mastodon,
+    MastodonAPIError,
+    MastodonError,
+    MastodonNetworkError,
+    MastodonNotFoundError,
+    MastodonRatelimitError,
+    MastodonServerError,
+    MastodonUnauthorizedError,
+)
+
+from console.domain import wording
+from console.settings import Settings
+from console.social import matching
+from console.social.network import (
+    AuthRejected,
+    NotSent,
+    Posted,
+    Rejected,
+    ReplyGone,
+    SocialError,
+    TextRules,
+    Unknown,
+    transport_error,
+)
+
+PREVIEW_RULES = TextRules(wording.mastodon_weight, wording.MASTODON_LIMIT)
+RULES_TTL_SECONDS = 3600.0
+LOOKUP_PAGE = 40  # the most Mastodon returns per page
+
+
+def rules_for(limit: int, url_weight: int) -> TextRules:
+    return TextRules(functools.partial(wording.mastodon_weight, url_weight=url_weight), limit)
+
+
+class MastodonNetwork:
+    label = "Mastodon"
+
+    def __init__(self, settings: Settings, *, clock: Any = time.monotonic) -> None:
+        assert settings.mastodon_base_url and settings.mastodon_access_token
+        self.client = Mastodon(
+            access_token=str(settings.mastodon_access_token),
+            api_base_url=settings.mastodon_base_url,
+            ratelimit_method="throw",  # never sleep inside a delivery: the outbox waits instead
+            request_timeout=settings.social_request_timeout_seconds,
+            version_check_mode="none",
+            user_agent="incident-console",
+        )
+        self.clock = clock
+        self._rules: tuple[TextRules, float] | None = None
+        self._account_id: str | None = None
+
+    def rules(self) -> TextRules:
+        if self._rules is None or self.clock() - self._rules[1] > RULES_TTL_SECONDS:
+            try:
+                self._rules = (self._instance_rules(), self.clock())
+            except Exception as exc:
+                raise self._mapped(exc) from exc
+        return self._rules[0]
+
+    def _instance_rules(self) -> TextRules:
+        try:
+            instance: Any = self.client.instance_v2()
+        except MastodonNotFoundError:  # before Mastodon 4.0
+            instance = self.client.instance_v1()
+        configuration = instance.get("configuration") or {}
+        statuses = configuration.get("statuses") or {}
+        limit = statuses.get("max_characters") or instance.get("max_toot_chars") or wording.MASTODON_LIMIT
+        url_weight = statuses.get("characters_reserved_per_url") or wording.MASTODON_URL_WEIGHT
+        return rules_for(int(limit), int(url_weight))
+
+    def post(self, text: str, reply_to: str | None, key: str) -> Posted:
+        try:
+            status: Any = self.client.status_post(
+                text, in_reply_to_id=reply_to, visibility="public", idempotency_key=key
+            )
+        except Exception as exc:
+            raise self._mapped(exc, replying=reply_to is not None) from exc
+        return Posted(str(status["id"]), str(status.get("url") or status["uri"]))
+
+    def find(self, text: str, since: datetime) -> Posted | None:
+        try:
+            if self._account_id is None:
+                self._account_id = str(self.client.account_verify_credentials()["id"])
+            statuses: Any = self.client.account_statuses(
+                self._account_id, limit=LOOKUP_PAGE, exclude_reblogs=True
+            )
+        except Exception as exc:
+            raise self._mapped(exc, lookup=True) from exc
+        for status in statuses:
+            created = status.get("created_at")
+            if isinstance(created, datetime) and created < since:
+                continue
+            if matching.same_text(text, matching.html_text(str(status.get("content") or ""))):
+                return Posted(str(status["id"]), str(status.get("url") or status["uri"]))
+        return None
+
+    def _mapped(self, exc: Exception, *, replying: bool = False, lookup: bool = False) -> SocialError:
+        message = " ".join(str(exc).split())
+        if isinstance(exc, MastodonNetworkError):
+            cause = exc.__cause__ or exc.__context__
+            if cause is not None:
+                return transport_error("Mastodon", cause)
+            return Unknown(f"could not reach Mastodon: {message}", check_now=True)
+        if isinstance(exc, MastodonRatelimitError):
+            reset = self.client.ratelimit_reset
+            wait = max(float(reset) - time.time(), 1.0) if reset else None
+            return NotSent(f"Mastodon rate limit reached ({message})", retry_after=wait)
+        if isinstance(exc, MastodonUnauthorizedError):
+            return AuthRejected(f"Mastodon rejected the access token: {message}")
+        if isinstance(exc, MastodonServerError):
+            return Unknown(f"Mastodon server error ({message})", check_now=False)
+        if isinstance(exc, MastodonNotFoundError) and replying:
+            return ReplyGone(message)
+        if isinstance(exc, MastodonAPIError):
+            status = exc.args[1] if len(exc.args) > 1 else None
+            if status == 403 and not lookup:
+                return AuthRejected(f"Mastodon does not let this account or token post: {message}")
+            return Rejected(f"Mastodon refused the request: {message}")
+        if isinstance(exc, MastodonError):
+            return Rejected(f"Mastodon.py refused the request: {message}")
+        return Unknown(
+            f"unexpected error talking to Mastodon: {type(exc).__name__}: {message}", check_now=False
+        )

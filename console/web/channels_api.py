@@ -1,0 +1,60 @@
+"""Channel health in the JSON API: which channels run, which are paused and why, and resuming."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from console.domain import channel_health
+from console.domain.errors import NotFound
+from console.web.access import Access, access
+from console.web.api import Unauthenticated, api_endpoint, request_actor, writer
+from console.web.state import AppState, app_state
+
+
+def _enabled(state: AppState) -> list[tuple[str, bool]]:
+    """(name, preview?) of every enabled channel, in the order of CHANNELS."""
+    return [
+        (name, bool(getattr(channel, "preview", False)))
+        for name, channel in state.dispatcher.channels.items()
+    ]
+
+
+@access(Access.READER)
+@api_endpoint
+async def list_channels(request: Request) -> Response:
+    if await request_actor(request) is None:
+        raise Unauthenticated("channel health needs a bearer token of any account")
+    state = app_state(request)
+    enabled = _enabled(state)
+    body = await state.read(lambda session: channel_health.channel_report(session, enabled))
+    return JSONResponse({"channels": body})
+
+
+@access(Access.PUBLISHER)
+@api_endpoint
+async def resume_channel(request: Request) -> Response:
+    actor = await writer(request)
+    state = app_state(request)
+    name = request.path_params["channel"]
+    enabled = dict(_enabled(state))
+    if name not in enabled:
+        raise NotFound(f"no enabled channel {name!r}; enabled: {sorted(enabled)}")
+
+    def work(session: Session) -> dict[str, Any]:
+        channel_health.resume(session, actor, name)
+        [report] = channel_health.channel_report(session, [(name, enabled[name])])
+        return report
+
+    return JSONResponse(await state.write(work))
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/channels", list_channels, methods=["GET"]),
+        Route("/channels/{channel}/resume", resume_channel, methods=["POST"]),
+    ]
