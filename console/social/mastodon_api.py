@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -52,7 +53,7 @@ def rules_for(limit: int, url_weight: int) -> TextRules:
 class MastodonNetwork:
     label = "Mastodon"
 
-    def __init__(self, settings: Settings, *, clock: Any = time.monotonic) -> None:
+    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.monotonic) -> None:
         assert settings.mastodon_base_url and settings.mastodon_access_token
         self.client = Mastodon(
             access_token=str(settings.mastodon_access_token),

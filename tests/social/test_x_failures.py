@@ -10,6 +10,7 @@ from starlette.datastructures import Secret
 
 from console.db import Database
 from console.domain import channel_health, outbox, wording
+from console.domain.integrity import verify
 from console.domain.updates import Draft, correct_update
 from console.models import ChannelHealth, ChannelState, DeliveryState, SocialSend, utcnow
 from console.settings import Settings
@@ -98,6 +99,8 @@ def test_401_pauses_the_channel_until_a_person_resumes_it(
     tweets = fake_x_server.live_tweets()
     assert len(tweets) == 2 and tweets[1].in_reply_to == tweets[0].id, "the thread resumes in order"
     assert audit_actions(db, "channel.") == ["channel.failing", "channel.resumed"]
+    with db.read() as session:
+        assert verify(session).ok, "pausing and resuming extend the audit chain like any other action"
 
 
 def test_wrong_credentials_fail_the_signature_check_and_pause(
