@@ -273,3 +273,42 @@ class Delivery(Base):
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
 
     event: Mapped[OutboxEvent] = relationship(back_populates="deliveries")
+
+
+# PIO console: server-side sign-in sessions and the sign-in attempts that lockout counts.
+
+
+class SignInOutcome(enum.StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    REFUSED = "refused"  # locked out: the password was not even checked
+
+
+class ConsoleSession(Base):
+    """A signed-in browser. The cookie holds a random id; only its SHA-256 is stored here."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column()
+    last_seen_at: Mapped[datetime] = mapped_column()
+
+    user: Mapped[User] = relationship()
+
+
+class SignInAttempt(Base):
+    """One sign-in attempt, keyed by the email typed (whether or not such an account exists)."""
+
+    __tablename__ = "signin_attempts"
+    __table_args__ = (
+        Index("ix_signin_attempts_email_attempted", "email", "attempted_at"),
+        Index("ix_signin_attempts_ip_attempted", "ip", "attempted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    ip: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[SignInOutcome] = mapped_column(_enum(SignInOutcome, "signin_outcome"))
+    attempted_at: Mapped[datetime] = mapped_column(index=True)
