@@ -316,3 +316,42 @@ class SocialSend(Base):
     text: Mapped[str] = mapped_column(Text)
     in_reply_to: Mapped[str | None] = mapped_column(String(200), default=None)
     sent_at: Mapped[datetime] = mapped_column()
+
+
+# PIO console: server-side sign-in sessions and the sign-in attempts that lockout counts.
+
+
+class SignInOutcome(enum.StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    REFUSED = "refused"  # locked out: the password was not even checked
+
+
+class ConsoleSession(Base):
+    """A signed-in browser. The cookie holds a random id; only its SHA-256 is stored here."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column()
+    last_seen_at: Mapped[datetime] = mapped_column()
+
+    user: Mapped[User] = relationship()
+
+
+class SignInAttempt(Base):
+    """One sign-in attempt, keyed by the email typed (whether or not such an account exists)."""
+
+    __tablename__ = "signin_attempts"
+    __table_args__ = (
+        Index("ix_signin_attempts_email_attempted", "email", "attempted_at"),
+        Index("ix_signin_attempts_ip_attempted", "ip", "attempted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    ip: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[SignInOutcome] = mapped_column(_enum(SignInOutcome, "signin_outcome"))
+    attempted_at: Mapped[datetime] = mapped_column(index=True)

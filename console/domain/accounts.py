@@ -12,11 +12,11 @@ from datetime import datetime
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from console.domain import audit
 from console.domain.actors import Actor, require_admin
-from console.domain.errors import InvalidInput, NotFound
+from console.domain.errors import InvalidInput, NotAllowed, NotFound
 from console.domain.text import clean
 from console.models import ApiToken, Role, User, utcnow
 
@@ -176,3 +176,57 @@ def actor_for_token(session: Session, secret: str) -> Actor | None:
     if token is None:
         return None
     return Actor(user_id=token.user.id, name=token.user.display_name, role=token.user.role, via="api")
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.email)))
+
+
+def list_tokens(session: Session) -> list[ApiToken]:
+    """Every API token, newest first, with its owner loaded."""
+    query = select(ApiToken).join(ApiToken.user).order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+    return list(session.scalars(query.options(contains_eager(ApiToken.user))))
+
+
+def revoke_token(session: Session, actor: Actor, token_id: int, *, now: datetime | None = None) -> ApiToken:
+    """Stop a token working at once. The row stays, so the audit trail can still name it."""
+    require_admin(actor)
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"no API token with id {token_id}")
+    if token.revoked_at is not None:
+        raise NotAllowed(f"token {token.prefix}… ({token.name}) is already revoked")
+    now = now or utcnow()
+    token.revoked_at = now
+    audit.record(
+        session,
+        actor,
+        "token.revoked",
+        f"token {token.id}",
+        now=now,
+        data={"token_id": token.id, "user_id": token.user_id, "name": token.name, "prefix": token.prefix},
+    )
+    return token
+
+
+def change_password(
+    session: Session, actor: Actor, *, current: str, new: str, now: datetime | None = None
+) -> User:
+    """A person replaces their own password; the current one must be given."""
+    user = session.get(User, actor.user_id) if actor.user_id is not None else None
+    if user is None:
+        raise NotFound("no account to change the password of")
+    errors: dict[str, str] = {}
+    if not password_matches(user.password_hash, current):
+        errors["current_password"] = "is not your current password"
+    if not PASSWORD_MIN <= len(new) <= PASSWORD_MAX:
+        errors["new_password"] = f"must be {PASSWORD_MIN} to {PASSWORD_MAX} characters"
+    elif new == current:
+        errors["new_password"] = "must differ from the current password"
+    if errors:
+        raise InvalidInput(errors)
+    now = now or utcnow()
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    audit.record(session, actor, "password.changed", f"user {user.id}", now=now, data={"user_id": user.id})
+    return user

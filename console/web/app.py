@@ -24,7 +24,7 @@ from console.db import Database
 from console.dispatcher import Dispatcher, RetryPolicy
 from console.live.hub import Hub
 from console.settings import Settings
-from console.web import api, channels_api
+from console.web import api, channels_api, staff
 from console.web.access import Access, access
 from console.web.health import healthz
 from console.web.jsonio import error_response
@@ -72,10 +72,19 @@ async def database_unavailable(request: Request, exc: Exception) -> Response:
     return PlainTextResponse(message, status_code=503, headers=headers)
 
 
+async def connections_returned(db: Database, timeout: float = 5.0) -> None:
+    """Wait for database calls still running in threads (a cancelled outbox lane's, say) to
+    give their connections back: disposing the engine first would leave them open."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while db.engine.pool.checkedout() and asyncio.get_running_loop().time() < deadline:  # type: ignore[attr-defined]
+        await asyncio.sleep(0.01)
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/healthz", healthz, methods=["GET"]),
         Mount("/api/v1", app=Router(api.routes() + channels_api.routes())),
+        *staff.routes(),
         Mount("/static", app=access(Access.PUBLIC)(StaticFiles(directory=STATIC_DIR)), name="static"),
     ]
 
@@ -103,6 +112,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await connections_returned(db)
             db.dispose()
 
     return Starlette(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy.orm import Session
@@ -14,6 +15,7 @@ from console.db import Database
 from console.dispatcher import Dispatcher
 from console.domain.outbox import Routing
 from console.live.hub import Hub
+from console.models import utcnow
 from console.settings import Settings
 from console.web.templating import Templates
 
@@ -28,6 +30,8 @@ class AppState:
     routing: Routing
     dispatcher: Dispatcher
     templates: Templates
+    # What time it is for sessions and sign-in limits; tests put a fake clock here.
+    clock: Callable[[], datetime] = field(default=utcnow)
 
     async def read(self, work: Callable[[Session], T]) -> T:
         def run() -> T:

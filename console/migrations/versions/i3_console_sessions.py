@@ -1,0 +1,65 @@
+"""PIO console: server-side sessions and sign-in attempts
+
+Revision ID: i3_console_sessions
+Revises: i6_social
+Create Date: 2026-11-23 09:00:00.000000
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "i3_console_sessions"
+down_revision: str | None = "i6_social"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "console_sessions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("id_hash", sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_console_sessions_user_id_users")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_console_sessions")),
+        sa.UniqueConstraint("id_hash", name=op.f("uq_console_sessions_id_hash")),
+    )
+    with op.batch_alter_table("console_sessions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_console_sessions_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
+        "signin_attempts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("email", sa.String(length=254), nullable=False),
+        sa.Column("ip", sa.String(length=64), nullable=False),
+        sa.Column(
+            "outcome",
+            sa.Enum("succeeded", "failed", "refused", name="signin_outcome", native_enum=False, length=32),
+            nullable=False,
+        ),
+        sa.Column("attempted_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_signin_attempts")),
+    )
+    with op.batch_alter_table("signin_attempts", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_signin_attempts_attempted_at"), ["attempted_at"], unique=False)
+        batch_op.create_index("ix_signin_attempts_email_attempted", ["email", "attempted_at"], unique=False)
+        batch_op.create_index("ix_signin_attempts_ip_attempted", ["ip", "attempted_at"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("signin_attempts", schema=None) as batch_op:
+        batch_op.drop_index("ix_signin_attempts_ip_attempted")
+        batch_op.drop_index("ix_signin_attempts_email_attempted")
+        batch_op.drop_index(batch_op.f("ix_signin_attempts_attempted_at"))
+
+    op.drop_table("signin_attempts")
+    with op.batch_alter_table("console_sessions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_console_sessions_user_id"))
+
+    op.drop_table("console_sessions")

@@ -1,0 +1,37 @@
+"""The staff console: sign-in, dashboard, compose and publish, corrections, delivery status,
+accounts. Server-rendered; htmx enhances it, and the essentials work without JavaScript."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Route
+
+from console.web.staff import admin, incidents, signin, updates
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/login", signin.login_form, methods=["GET"]),
+        Route("/login", signin.login, methods=["POST"]),
+        Route("/logout", signin.logout, methods=["POST"]),
+        Route("/console/password", signin.password_form, methods=["GET"]),
+        Route("/console/password", signin.change_password, methods=["POST"]),
+        Route("/console", incidents.dashboard, methods=["GET"]),
+        Route("/console/incidents", incidents.incident_list, methods=["GET"]),
+        Route("/console/incidents", incidents.create_incident_view, methods=["POST"]),
+        Route("/console/incidents/{slug}", incidents.incident_page, methods=["GET"]),
+        Route("/console/incidents/{slug}/preview", incidents.compose_preview, methods=["POST"]),
+        Route("/console/incidents/{slug}/updates", incidents.publish, methods=["POST"]),
+        Route("/console/incidents/{slug}/resolve", incidents.resolve, methods=["POST"]),
+        Route("/console/incidents/{slug}/deliveries", incidents.incident_deliveries, methods=["GET"]),
+        Route("/console/updates/{update_id:int}", updates.update_page, methods=["GET"]),
+        Route("/console/updates/{update_id:int}/preview", updates.correction_preview, methods=["POST"]),
+        Route("/console/updates/{update_id:int}/corrections", updates.correct, methods=["POST"]),
+        Route("/console/updates/{update_id:int}/confirmation", updates.confirm, methods=["POST"]),
+        Route("/console/updates/{update_id:int}/retraction", updates.retract, methods=["POST"]),
+        Route("/console/updates/{update_id:int}/deliveries", updates.update_deliveries, methods=["GET"]),
+        Route("/console/deliveries/{delivery_id:int}/retry", updates.retry_delivery, methods=["POST"]),
+        Route("/console/admin", admin.admin_page, methods=["GET"]),
+        Route("/console/admin/users", admin.create_user, methods=["POST"]),
+        Route("/console/admin/tokens", admin.create_token, methods=["POST"]),
+        Route("/console/admin/tokens/{token_id:int}/revoke", admin.revoke_token, methods=["POST"]),
+    ]

@@ -1,0 +1,130 @@
+"""Accounts and API tokens, for admins: create people, issue tokens (shown once), revoke tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+from starlette.responses import Response
+
+from console.domain import accounts
+from console.domain.errors import InvalidInput, NotAllowed, NotFound
+from console.models import Role
+from console.web.access import Access, access
+from console.web.staff.auth import Viewer, staff_view
+from console.web.staff.forms import read_form
+from console.web.staff.incidents import error_page
+from console.web.staff.rendering import render, see_other
+from console.web.state import app_state
+
+ADMIN = "console/admin.html"
+USER_FIELDS = ("email", "display_name", "role")
+
+
+async def _admin_page(
+    request: Request,
+    viewer: Viewer,
+    *,
+    status_code: int = 200,
+    block: str | None = None,
+    **context: Any,
+) -> Response:
+    def load(session: Session) -> dict[str, Any]:
+        return {"users": accounts.list_users(session), "tokens": accounts.list_tokens(session)}
+
+    lists = await app_state(request).read(load)
+    full = {
+        "roles": [role.value for role in Role],
+        "user_typed": {"role": Role.PIO.value},
+        "user_errors": {},
+        "token_typed": {},
+        "token_errors": {},
+        "issued_password": None,
+        "issued_token": None,
+        "revoke_step": None,
+        **lists,
+        **context,
+    }
+    return render(request, ADMIN, full, viewer=viewer, status_code=status_code, block=block)
+
+
+@access(Access.ADMIN)
+@staff_view()
+async def admin_page(request: Request, viewer: Viewer) -> Response:
+    return await _admin_page(request, viewer)
+
+
+@access(Access.ADMIN)
+@staff_view()
+async def create_user(request: Request, viewer: Viewer) -> Response:
+    """A new account with a one-time password, shown once; the person sets their own at first sign-in."""
+    state = app_state(request)
+    form = await read_form(request)
+    typed = {name: form.text(name) for name in USER_FIELDS}
+    password = accounts.generate_password()
+
+    def work(session: Session) -> str:
+        user = accounts.create_user(
+            session,
+            viewer.actor,
+            email=typed["email"],
+            display_name=typed["display_name"],
+            role=typed["role"],
+            password=password,
+            must_change_password=True,
+            now=state.clock(),
+        )
+        return user.email
+
+    try:
+        email = await state.write(work)
+    except InvalidInput as exc:
+        return await _admin_page(request, viewer, status_code=422, user_typed=typed, user_errors=exc.fields)
+    return await _admin_page(
+        request, viewer, status_code=201, issued_password={"email": email, "password": password}
+    )
+
+
+@access(Access.ADMIN)
+@staff_view()
+async def create_token(request: Request, viewer: Viewer) -> Response:
+    """A new API token, shown once: only its hash is kept."""
+    state = app_state(request)
+    form = await read_form(request)
+    typed = {"email": form.text("email"), "name": form.text("name")}
+
+    def work(session: Session) -> dict[str, str]:
+        issued = accounts.create_token(
+            session, viewer.actor, email=typed["email"], name=typed["name"] or None, now=state.clock()
+        )
+        return {"secret": issued.secret, "name": issued.token.name, "email": issued.token.user.email}
+
+    try:
+        issued = await state.write(work)
+    except InvalidInput as exc:
+        return await _admin_page(request, viewer, status_code=422, token_typed=typed, token_errors=exc.fields)
+    except NotFound:
+        errors = {"email": "has no account"}
+        return await _admin_page(request, viewer, status_code=422, token_typed=typed, token_errors=errors)
+    return await _admin_page(request, viewer, status_code=201, issued_token=issued)
+
+
+@access(Access.ADMIN)
+@staff_view()
+async def revoke_token(request: Request, viewer: Viewer) -> Response:
+    """One action plus a confirmation (`confirmed=yes`)."""
+    state = app_state(request)
+    form = await read_form(request)
+    token_id = request.path_params["token_id"]
+    if not form.flag("confirmed"):
+        return await _admin_page(request, viewer, revoke_step=token_id, block="tokens")
+    try:
+        await state.write(
+            lambda session: accounts.revoke_token(session, viewer.actor, token_id, now=state.clock())
+        )
+    except NotFound as exc:
+        return error_page(request, viewer, exc.message, 404)
+    except NotAllowed as exc:
+        return error_page(request, viewer, exc.message, 409)
+    return see_other(request, "/console/admin?notice=token_revoked")

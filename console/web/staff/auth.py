@@ -1,0 +1,286 @@
+"""Who is signed in to the console, and what they may do here.
+
+Every staff view is wrapped by `staff_view`, which reads the level the route declares with
+`@access(...)` (the outermost decorator) and enforces it for the session's user. The JSON
+API never looks at these cookies: it takes bearer tokens only, so a browser session cannot
+be used against it from another site.
+
+State-changing requests (anything but GET/HEAD/OPTIONS) must carry the session's CSRF
+token, in the `csrf_token` form field or the `X-CSRF-Token` header that htmx sends from
+`hx-headers` on <body>, and must not come from another origin. Otherwise: 403, and the
+view never runs, so nothing is written.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from console.domain import sessions
+from console.domain.actors import Actor
+from console.domain.sessions import SignedIn
+from console.models import Role
+from console.settings import Settings
+from console.web.access import Access, access_of
+from console.web.staff.rendering import is_htmx, render
+from console.web.staff.signin_form import signin_page
+from console.web.state import app_state
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+StaffEndpoint = Callable[[Request, "Viewer"], Awaitable[Response]]
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+PASSWORD_PATH = "/console/password"
+# Fields whose text is shown back when a session ended mid-post, so nothing typed is lost.
+TYPED_FIELDS = ("title", "summary", "headline", "body", "reason")
+# A session id is 43 characters; anything much longer is not one of ours.
+MAX_COOKIE_CHARS = 100
+
+
+def session_cookie(settings: Settings) -> str:
+    # The __Host- prefix makes the browser refuse the cookie unless it is Secure, host-only, path /.
+    return "__Host-console_session" if settings.cookies_secure else "console_session"
+
+
+def set_cookie(response: Response, settings: Settings, name: str, value: str, max_age: int) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path="/",
+        secure=settings.cookies_secure,
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def clear_cookie(response: Response, settings: Settings, name: str) -> None:
+    response.delete_cookie(name, path="/", secure=settings.cookies_secure, httponly=True, samesite="lax")
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The signed-in person making this request, with the CSRF token of their session."""
+
+    signed_in: SignedIn
+    csrf: str
+
+    @property
+    def actor(self) -> Actor:
+        return self.signed_in.actor
+
+    @property
+    def role(self) -> Role:
+        return self.signed_in.role
+
+    @property
+    def display_name(self) -> str:
+        return self.signed_in.display_name
+
+    @property
+    def email(self) -> str:
+        return self.signed_in.email
+
+    @property
+    def can_publish(self) -> bool:
+        return self.actor.can_publish
+
+    @property
+    def can_manage_accounts(self) -> bool:
+        return self.actor.can_manage_accounts
+
+
+def permits(level: Access, role: Role) -> bool:
+    if level is Access.ADMIN:
+        return role is Role.ADMIN
+    if level is Access.PUBLISHER:
+        return role in (Role.ADMIN, Role.PIO)
+    return True
+
+
+def session_id_of(request: Request) -> str | None:
+    value = request.cookies.get(session_cookie(app_state(request).settings))
+    return value if value and len(value) <= MAX_COOKIE_CHARS else None
+
+
+async def current_viewer(request: Request, *, activity: bool) -> Viewer | None:
+    """The signed-in viewer, or None. `activity` keeps the session alive (polling does not)."""
+    session_id = session_id_of(request)
+    if session_id is None:
+        return None
+    state = app_state(request)
+    now = state.clock()
+    signed_in = await state.read(lambda session: sessions.resume(session, session_id, now=now))
+    if signed_in is None:
+        return None
+    if activity and signed_in.needs_touch(now):
+        await state.write(lambda session: sessions.touch(session, signed_in.session_row_id, now=now))
+    return Viewer(signed_in, sessions.csrf_token(session_id))
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def same_origin(request: Request) -> bool:
+    """False when the browser says the request comes from another site.
+
+    Allowed: no Origin header (older clients, curl; the token still has to match), the
+    origin of PUBLIC_URL, or the origin the request was addressed to (a page cannot make
+    a browser send a Host header of another site).
+    """
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        return False
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    addressed = f"{request.url.scheme}://{request.headers.get('host', '')}".lower()
+    return origin.lower() in {_origin(app_state(request).settings.public_url), addressed}
+
+
+async def submitted_token(request: Request) -> str | None:
+    header = request.headers.get(CSRF_HEADER)
+    if header:
+        return header
+    value = (await request.form()).get(CSRF_FIELD)
+    return value if isinstance(value, str) else None
+
+
+async def csrf_ok(request: Request, expected: str) -> bool:
+    return same_origin(request) and sessions.tokens_match(await submitted_token(request), expected)
+
+
+def local_path(value: str | None, default: str = "/console") -> str:
+    """`value` if it is a path on this site under /console, else `default` (no open redirects)."""
+    if not value or not value.startswith("/console") or value.startswith("//") or "\\" in value:
+        return default
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return default
+    return value
+
+
+def _referring_page(request: Request) -> str:
+    referer = request.headers.get("referer")
+    if referer and _origin(referer) in {
+        _origin(str(request.url)),
+        _origin(app_state(request).settings.public_url),
+    }:
+        parts = urlsplit(referer)
+        return local_path(parts.path + (f"?{parts.query}" if parts.query else ""))
+    return "/console"
+
+
+def flash(request: Request, viewer: Viewer | None, message: str, status_code: int) -> Response:
+    """For htmx: show `message` in the page's message area and leave the rest (and typed text) alone."""
+    return render(
+        request,
+        "console/error.html",
+        {"message": message, "status_code": status_code},
+        viewer=viewer,
+        status_code=status_code,
+        block="flash",
+        headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"},
+    )
+
+
+async def signed_out(request: Request) -> Response:
+    """No valid session: sign in again, without losing anything the person was sending."""
+    settings = app_state(request).settings
+    ended = session_id_of(request) is not None
+    message = (
+        "Your session has ended (30 minutes without activity, 12 hours after sign-in, or signed out)."
+        if ended
+        else "Sign in to use the console."
+    )
+    if is_htmx(request):
+        response = flash(
+            request,
+            None,
+            f"{message} Nothing was sent from this page. Copy anything you typed, then sign in again.",
+            401,
+        )
+    elif request.method in SAFE_METHODS:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        suffix = "&expired=1" if ended else ""
+        response = RedirectResponse(
+            f"/login?next={quote(local_path(target), safe='/')}{suffix}", status_code=303
+        )
+    else:
+        form = await request.form()
+        typed = {name: value for name in TYPED_FIELDS if isinstance(value := form.get(name), str) and value}
+        response = await signin_page(
+            request,
+            status_code=401,
+            message=f"{message} Nothing was published or saved.",
+            next_path=_referring_page(request),
+            typed=typed,
+        )
+    if ended:
+        clear_cookie(response, settings, session_cookie(settings))
+    return response
+
+
+def forbidden(request: Request, viewer: Viewer, message: str) -> Response:
+    if is_htmx(request):
+        return flash(request, viewer, message, 403)
+    return render(
+        request,
+        "console/error.html",
+        {"message": message, "status_code": 403},
+        viewer=viewer,
+        status_code=403,
+    )
+
+
+STALE_FORM = (
+    "This form is out of date or did not come from this console, so nothing was done. "
+    "Copy anything you typed, reload the page and try again."
+)
+
+
+def staff_view(
+    *, activity: bool = True, before_password_change: bool = False
+) -> Callable[[StaffEndpoint], Endpoint]:
+    """Enforce the route's declared access level for console sessions, and CSRF on writes.
+
+    `activity=False` for requests the page makes by itself (polling), which must not keep an
+    unattended session alive. `before_password_change=True` for the few views a person who
+    must change their password may use before they do.
+    """
+
+    def decorate(endpoint: StaffEndpoint) -> Endpoint:
+        @functools.wraps(endpoint)
+        async def wrapper(request: Request) -> Response:
+            level = access_of(wrapper)
+            if level is None or level is Access.PUBLIC:
+                raise RuntimeError(f"{endpoint.__name__} needs @access(...) above it, at a signed-in level")
+            viewer = await current_viewer(request, activity=activity)
+            if viewer is None:
+                return await signed_out(request)
+            if request.method not in SAFE_METHODS and not await csrf_ok(request, viewer.csrf):
+                return forbidden(request, viewer, STALE_FORM)
+            if viewer.signed_in.must_change_password and not before_password_change:
+                if is_htmx(request):
+                    return Response(status_code=200, headers={"HX-Redirect": PASSWORD_PATH})
+                return RedirectResponse(PASSWORD_PATH, status_code=303)
+            if not permits(level, viewer.role):
+                needed = {Access.PUBLISHER: "a pio or admin", Access.ADMIN: "an admin"}.get(level, "another")
+                return forbidden(
+                    request, viewer, f"Your account ({viewer.role.value}) may not do this: it needs {needed}."
+                )
+            response = await endpoint(request, viewer)
+            response.headers.setdefault("Cache-Control", "no-store")
+            return response
+
+        return wrapper
+
+    return decorate

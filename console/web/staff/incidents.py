@@ -1,0 +1,280 @@
+"""The dashboard and an incident's screen: create, compose with previews, publish, resolve."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from console.domain import delivery_status, history, overview, previews, timeline
+from console.domain.delivery_status import EventDeliveries
+from console.domain.errors import InvalidInput, NotAllowed, NotFound
+from console.domain.incidents import (
+    CATEGORIES,
+    IncidentDraft,
+    create_incident,
+    get_incident,
+    resolve_incident,
+)
+from console.domain.previews import ChannelPreview, DraftText
+from console.domain.timeline import UpdateCard
+from console.domain.updates import Draft, publish_update
+from console.models import AlertStatus, Incident, IncidentStatus, UpdateVersion, VersionKind
+from console.web.access import Access, access
+from console.web.staff.auth import Viewer, staff_view
+from console.web.staff.forms import read_form
+from console.web.staff.rendering import render, see_other
+from console.web.state import app_state
+
+DASHBOARD = "console/dashboard.html"
+INCIDENT = "console/incident.html"
+INCIDENT_FIELDS = ("title", "summary", "location", "category", "alert_status")
+NEW_INCIDENT = {"category": "Other", "alert_status": "actual"}
+
+
+def error_page(request: Request, viewer: Viewer, message: str, status_code: int) -> Response:
+    return render(
+        request,
+        "console/error.html",
+        {"message": message, "status_code": status_code},
+        viewer=viewer,
+        status_code=status_code,
+    )
+
+
+# The dashboard
+
+
+async def _dashboard(
+    request: Request,
+    viewer: Viewer,
+    *,
+    typed: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+    block: str | None = None,
+) -> Response:
+    rows = await app_state(request).read(overview.incident_rows)
+    context = {
+        "rows": rows,
+        "typed": typed or NEW_INCIDENT,
+        "errors": errors or {},
+        "categories": CATEGORIES,
+        "alert_statuses": [status.value for status in AlertStatus],
+    }
+    return render(request, DASHBOARD, context, viewer=viewer, status_code=status_code, block=block)
+
+
+@access(Access.READER)
+@staff_view()
+async def dashboard(request: Request, viewer: Viewer) -> Response:
+    return await _dashboard(request, viewer)
+
+
+@access(Access.READER)
+@staff_view(activity=False)
+async def incident_list(request: Request, viewer: Viewer) -> Response:
+    """The dashboard's list alone: the page polls it, so failures show up without a reload."""
+    return await _dashboard(request, viewer, block="incident_list")
+
+
+@access(Access.PUBLISHER)
+@staff_view()
+async def create_incident_view(request: Request, viewer: Viewer) -> Response:
+    state = app_state(request)
+    form = await read_form(request)
+    typed = {name: form.text(name) for name in INCIDENT_FIELDS}
+    draft = IncidentDraft(**typed)
+    try:
+        slug = await state.write(
+            lambda session: create_incident(session, viewer.actor, draft, routing=state.routing)[0].slug
+        )
+    except InvalidInput as exc:
+        return await _dashboard(
+            request, viewer, typed=typed, errors=exc.fields, status_code=422, block="create_incident"
+        )
+    return see_other(request, f"/console/incidents/{slug}?notice=incident_created")
+
+
+# One incident
+
+
+@dataclass
+class IncidentData:
+    incident: Incident
+    cards: list[UpdateCard]
+    current: dict[int, UpdateVersion]
+    events: list[EventDeliveries]
+    latest_event_id: int
+
+    @property
+    def next_seq(self) -> int:
+        return max((card.seq for card in self.cards), default=0) + 1
+
+    @property
+    def active(self) -> bool:
+        return self.incident.status is IncidentStatus.ACTIVE
+
+    def events_of(self, update_id: int | None) -> list[EventDeliveries]:
+        return [event for event in self.events if event.update_id == update_id]
+
+
+def load_incident(session: Session, slug: str, channel_order: tuple[str, ...]) -> IncidentData:
+    incident = get_incident(session, slug)
+    return IncidentData(
+        incident=incident,
+        cards=timeline.incident_cards(session, incident),
+        current=history.current_versions(session, incident.id),
+        events=delivery_status.for_incident(session, incident.id, channel_order=channel_order),
+        latest_event_id=delivery_status.latest_event_id(session, incident.id),
+    )
+
+
+@dataclass
+class Compose:
+    """The compose form's state: editing, or checking before publishing."""
+
+    draft: DraftText = field(default_factory=DraftText)
+    mode: str = "edit"  # "edit" or "review"
+    errors: dict[str, str] = field(default_factory=dict)
+    message: str | None = None
+
+
+async def _incident_page(
+    request: Request,
+    viewer: Viewer,
+    *,
+    compose: Compose | None = None,
+    resolve_step: bool = False,
+    status_code: int = 200,
+    block: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Response:
+    state = app_state(request)
+    slug = request.path_params["slug"]
+    try:
+        data = await state.read(lambda session: load_incident(session, slug, state.settings.channels))
+    except NotFound as exc:
+        return error_page(request, viewer, exc.message, 404)
+    compose = compose or Compose()
+    preview: ChannelPreview | None = None
+    if compose.draft.body.strip() and not {"headline", "body"} & set(compose.errors):
+        # Measuring a post can take seconds for long CJK text: not on the event loop.
+        preview = await run_in_threadpool(
+            functools.partial(
+                previews.preview,
+                compose.draft,
+                kind=VersionKind.ORIGINAL,
+                incident_slug=data.incident.slug,
+                alert_status=data.incident.alert_status,
+                public_url=state.settings.public_url,
+                seq=data.next_seq,
+                now=state.clock(),
+                author_name=viewer.display_name,
+            )
+        )
+    context = {
+        "data": data,
+        "incident": data.incident,
+        "compose": compose,
+        "preview": preview,
+        "resolve_step": resolve_step,
+        "since": data.latest_event_id,
+        "oob": False,
+        **(extra or {}),
+    }
+    return render(request, INCIDENT, context, viewer=viewer, status_code=status_code, block=block)
+
+
+@access(Access.READER)
+@staff_view()
+async def incident_page(request: Request, viewer: Viewer) -> Response:
+    return await _incident_page(request, viewer)
+
+
+@access(Access.PUBLISHER)
+@staff_view()
+async def compose_preview(request: Request, viewer: Viewer) -> Response:
+    """What the typed draft would look like on each channel (htmx calls this while the PIO types)."""
+    form = await read_form(request)
+    draft = DraftText(
+        headline=form.text("headline"), body=form.text("body"), preliminary=form.flag("preliminary")
+    )
+    compose = Compose(draft=draft, errors=previews.check(draft, reason_required=False) if draft.body else {})
+    return await _incident_page(request, viewer, compose=compose, block="preview")
+
+
+@access(Access.PUBLISHER)
+@staff_view()
+async def publish(request: Request, viewer: Viewer) -> Response:
+    """Two steps: `step=review` shows exactly what will go out; `step=publish` publishes it."""
+    state = app_state(request)
+    form = await read_form(request)
+    draft = DraftText(
+        headline=form.text("headline"), body=form.text("body"), preliminary=form.flag("preliminary")
+    )
+    step = form.text("step")
+    slug = request.path_params["slug"]
+    if step == "review":
+        errors = previews.check(draft, reason_required=False)
+        if errors:
+            compose = Compose(draft, "edit", errors)
+            return await _incident_page(request, viewer, compose=compose, status_code=422, block="compose")
+        return await _incident_page(request, viewer, compose=Compose(draft, "review"), block="compose")
+    if step != "publish":
+        return await _incident_page(request, viewer, compose=Compose(draft, "edit"), block="compose")
+    text = Draft(body=draft.body, headline=draft.headline, preliminary=draft.preliminary)
+    try:
+        seq = await state.write(
+            lambda session: (
+                publish_update(session, viewer.actor, slug, text, routing=state.routing).update.seq
+            )
+        )
+    except InvalidInput as exc:
+        compose = Compose(draft, "edit", exc.fields)
+        return await _incident_page(request, viewer, compose=compose, status_code=422, block="compose")
+    except NotAllowed as exc:
+        compose = Compose(draft, "edit", message=exc.message)
+        return await _incident_page(request, viewer, compose=compose, status_code=409, block="compose")
+    except NotFound as exc:
+        return error_page(request, viewer, exc.message, 404)
+    return see_other(request, f"/console/incidents/{slug}?notice=published#update-{seq}")
+
+
+@access(Access.PUBLISHER)
+@staff_view()
+async def resolve(request: Request, viewer: Viewer) -> Response:
+    """One action plus a confirmation: without `confirmed`, ask first."""
+    state = app_state(request)
+    form = await read_form(request)
+    slug = request.path_params["slug"]
+    if not form.flag("confirmed"):
+        return await _incident_page(request, viewer, resolve_step=True, block="resolve")
+    try:
+        await state.write(
+            lambda session: resolve_incident(session, viewer.actor, slug, routing=state.routing)
+        )
+    except NotAllowed as exc:
+        return error_page(request, viewer, exc.message, 409)
+    except NotFound as exc:
+        return error_page(request, viewer, exc.message, 404)
+    return see_other(request, f"/console/incidents/{slug}?notice=resolved")
+
+
+def since_param(request: Request) -> int:
+    value = request.query_params.get("since", "")
+    return int(value) if value.isdigit() and len(value) < 12 else 0
+
+
+@access(Access.READER)
+@staff_view(activity=False)
+async def incident_deliveries(request: Request, viewer: Viewer) -> Response:
+    """Polled by the incident screen: every delivery chip, swapped in place (htmx out-of-band)."""
+    return await _incident_page(
+        request, viewer, block="deliveries", extra={"oob": True, "since": since_param(request)}
+    )

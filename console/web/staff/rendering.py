@@ -1,0 +1,63 @@
+"""Rendering console screens: the whole page, or one block of it for htmx."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from console.web.state import app_state
+
+if TYPE_CHECKING:
+    from console.web.staff.auth import Viewer
+
+# Messages shown after a redirect, by code: the URL never carries text of its own.
+NOTICES = {
+    "incident_created": "Incident created. It is on the live page now; publish its first update below.",
+    "published": "Published. Delivery to each channel is shown below and updates by itself.",
+    "corrected": "Correction published. Delivery to each channel is shown below.",
+    "confirmed": "Confirmed: PRELIMINARY is removed on every channel.",
+    "retracted": "Retracted. The text stays, struck through, with your reason.",
+    "resolved": "Incident resolved.",
+    "password_changed": "Password changed. Other sessions of your account were signed out.",
+    "retry_requested": "Delivery queued again.",
+    "token_revoked": "Token revoked: it no longer works.",
+}
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def render(
+    request: Request,
+    name: str,
+    context: Mapping[str, Any],
+    *,
+    viewer: Viewer | None,
+    status_code: int = 200,
+    block: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """The page, or only `block` when htmx asked (one template renders both)."""
+    full: dict[str, Any] = {
+        "viewer": viewer,
+        "csrf_token": viewer.csrf if viewer else None,
+        "notice": NOTICES.get(request.query_params.get("notice", "")),
+        **context,
+    }
+    templates = app_state(request).templates
+    if block is not None and is_htmx(request):
+        return templates.TemplateResponse(
+            request, name, full, status_code=status_code, headers=headers, block_name=block
+        )
+    return templates.TemplateResponse(request, name, full, status_code=status_code, headers=headers)
+
+
+def see_other(request: Request, url: str) -> Response:
+    """After a successful POST: a redirect (POST/redirect/GET), or a full navigation for htmx."""
+    if is_htmx(request):
+        return Response(status_code=200, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)

@@ -1,0 +1,192 @@
+"""Sign-in, sign-out and changing one's password."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from console.domain import accounts, sessions, signin
+from console.domain.errors import InvalidInput
+from console.models import SignInOutcome
+from console.web.access import Access, access
+from console.web.staff.auth import (
+    Viewer,
+    clear_cookie,
+    current_viewer,
+    local_path,
+    same_origin,
+    session_cookie,
+    session_id_of,
+    set_cookie,
+    staff_view,
+)
+from console.web.staff.forms import read_form
+from console.web.staff.rendering import render, see_other
+from console.web.staff.signin_form import signin_cookie_name, signin_page, signin_token
+from console.web.state import app_state
+
+SESSION_COOKIE_SECONDS = int(sessions.ABSOLUTE_LIFETIME.total_seconds())
+WRONG_CREDENTIALS = "The email or password is not right. Check both and try again."
+STALE_SIGNIN = "The sign-in form had expired. Please sign in again."
+MISSING = "Enter both your email address and your password."
+
+
+def _refusal_message(why: signin.Refusal, request: Request) -> str:
+    until = why.until.astimezone(app_state(request).settings.zone).strftime("%H:%M")
+    if why.scope == "account":
+        return (
+            "Too many failed sign-ins for this email address. Sign-in for it is paused until "
+            f"{until} ({app_state(request).settings.timezone}), even with the right password. "
+            "Wait until then, or ask an admin for help."
+        )
+    return (
+        "Too many failed sign-ins from your network. Sign-in from here is paused until "
+        f"{until} ({app_state(request).settings.timezone})."
+    )
+
+
+def _client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@access(Access.PUBLIC)
+async def login_form(request: Request) -> Response:
+    viewer = await current_viewer(request, activity=False)
+    next_path = local_path(request.query_params.get("next"))
+    if viewer is not None:
+        return RedirectResponse(next_path, status_code=303)
+    message = None
+    if request.query_params.get("expired"):
+        message = "Your session ended. Sign in again to continue."
+    elif request.query_params.get("signed_out"):
+        message = "You are signed out."
+    return await signin_page(request, message=message, next_path=next_path)
+
+
+@access(Access.PUBLIC)
+async def login(request: Request) -> Response:
+    state = app_state(request)
+    settings = state.settings
+    form = await read_form(request)
+    email, password = form.text("email").strip(), form.text("password")
+    next_path = local_path(form.text("next"))
+    given = form.text("csrf_token")
+    # Before sign-in the token is the double-submit cookie's; a signed-in person may also
+    # sign in again (as someone else) with their session's token.
+    existing = session_id_of(request)
+    expected = [signin_token(request)] + ([sessions.csrf_token(existing)] if existing else [])
+    if not same_origin(request) or not any(sessions.tokens_match(given, e) for e in expected if e):
+        return await signin_page(
+            request, status_code=403, message=STALE_SIGNIN, next_path=next_path, email=email
+        )
+    if not email:  # not an attempt on any account; a blank password is, and fails like a wrong one
+        return await signin_page(request, status_code=400, message=MISSING, next_path=next_path, email=email)
+
+    ip = _client_address(request)
+    now = state.clock()
+    why = await state.read(lambda session: signin.refusal(session, email, ip, now=now))
+    if why is None:
+        # The slow password check runs outside the write lock, so it never holds up publishing.
+        user = await state.read(lambda session: accounts.check_credentials(session, email, password))
+        user_id = user.id if user is not None else None
+
+        def conclude(session: Session) -> tuple[signin.Outcome, str | None, bool]:
+            outcome = signin.conclude(session, email, ip, user_id, now=now)
+            if outcome.user is None:
+                return outcome, None, False
+            if existing:
+                sessions.end(session, existing, now=now)
+            return outcome, sessions.start(session, outcome.user, now=now), outcome.user.must_change_password
+
+        outcome, new_session, must_change = await state.write(conclude)
+    else:
+        outcome = await state.write(lambda session: signin.record_refused(session, email, ip, why, now=now))
+        new_session, must_change = None, False
+
+    if outcome.outcome is SignInOutcome.REFUSED:
+        assert outcome.refusal is not None
+        retry_after = max(int((outcome.refusal.until - now).total_seconds()), 1)
+        return await signin_page(
+            request,
+            status_code=429,
+            message=_refusal_message(outcome.refusal, request),
+            next_path=next_path,
+            email=email,
+            headers={"Retry-After": str(retry_after)},
+        )
+    if new_session is None:
+        return await signin_page(
+            request, status_code=400, message=WRONG_CREDENTIALS, next_path=next_path, email=email
+        )
+    response = RedirectResponse("/console/password" if must_change else next_path, status_code=303)
+    set_cookie(response, settings, session_cookie(settings), new_session, SESSION_COOKIE_SECONDS)
+    clear_cookie(response, settings, signin_cookie_name(settings.cookies_secure))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@access(Access.READER)
+@staff_view(activity=False, before_password_change=True)
+async def logout(request: Request, viewer: Viewer) -> Response:
+    state = app_state(request)
+    settings = state.settings
+    session_id = session_id_of(request)
+    now = state.clock()
+    if session_id is not None:
+        await state.write(lambda session: sessions.end(session, session_id, now=now))
+    response = see_other(request, "/login?signed_out=1")
+    clear_cookie(response, settings, session_cookie(settings))
+    return response
+
+
+def _password_page(
+    request: Request, viewer: Viewer, *, errors: dict[str, str] | None = None, status_code: int = 200
+) -> Response:
+    return render(
+        request,
+        "console/password.html",
+        {"errors": errors or {}, "password_min": accounts.PASSWORD_MIN},
+        viewer=viewer,
+        status_code=status_code,
+    )
+
+
+@access(Access.READER)
+@staff_view(before_password_change=True)
+async def password_form(request: Request, viewer: Viewer) -> Response:
+    return _password_page(request, viewer)
+
+
+@access(Access.READER)
+@staff_view(before_password_change=True)
+async def change_password(request: Request, viewer: Viewer) -> Response:
+    state = app_state(request)
+    settings = state.settings
+    form = await read_form(request)
+    current, new, again = (
+        form.text("current_password"),
+        form.text("new_password"),
+        form.text("new_password_again"),
+    )
+    if new != again:
+        return _password_page(
+            request, viewer, errors={"new_password_again": "does not match the new password"}, status_code=422
+        )
+    now: datetime = state.clock()
+
+    def work(session: Session) -> str:
+        user = accounts.change_password(session, viewer.actor, current=current, new=new, now=now)
+        # Every session of the account ends (a thief's too); this browser gets a fresh one.
+        sessions.end_all(session, user.id)
+        return sessions.start(session, user, now=now)
+
+    try:
+        new_session = await state.write(work)
+    except InvalidInput as exc:
+        return _password_page(request, viewer, errors=exc.fields, status_code=422)
+    response = see_other(request, "/console?notice=password_changed")
+    set_cookie(response, settings, session_cookie(settings), new_session, SESSION_COOKIE_SECONDS)
+    return response

@@ -1,0 +1,70 @@
+"""The sign-in form, and its CSRF token before there is a session.
+
+Before sign-in there is no session to derive a token from, so the form uses a double
+submit: a random value in an HttpOnly cookie and the same value in a hidden field. A page
+on another site can neither read the cookie nor set it, so it cannot forge the pair.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from console.web.staff.rendering import render
+from console.web.state import app_state
+
+SIGNIN_TOKEN_SECONDS = 2 * 60 * 60
+TOKEN_CHARS = 43
+
+
+def signin_cookie_name(secure: bool) -> str:
+    return "__Host-console_signin" if secure else "console_signin"
+
+
+def signin_token(request: Request) -> str:
+    """The browser's current sign-in token, or a new one."""
+    settings = app_state(request).settings
+    value = request.cookies.get(signin_cookie_name(settings.cookies_secure), "")
+    return value if len(value) == TOKEN_CHARS and value.replace("-", "").replace("_", "").isalnum() else ""
+
+
+async def signin_page(
+    request: Request,
+    *,
+    status_code: int = 200,
+    message: str | None = None,
+    next_path: str = "/console",
+    email: str = "",
+    typed: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    settings = app_state(request).settings
+    token = signin_token(request) or secrets.token_urlsafe(32)
+    response = render(
+        request,
+        "console/login.html",
+        {
+            "signin_token": token,
+            "message": message,
+            "next_path": next_path,
+            "email": email,
+            "typed": dict(typed or {}),
+        },
+        viewer=None,
+        status_code=status_code,
+        headers=headers,
+    )
+    response.set_cookie(
+        signin_cookie_name(settings.cookies_secure),
+        token,
+        max_age=SIGNIN_TOKEN_SECONDS,
+        path="/",
+        secure=settings.cookies_secure,
+        httponly=True,
+        samesite="lax",
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,304 @@
+"""End to end in headless Chromium: the console as a PIO uses it, with JavaScript on and off.
+
+Screenshots of the main screens go to artifacts/screenshots/ (see tests/support/browser.py).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
+
+from console.cli import ensure_first_admin
+from console.db import Database
+from console.domain import wording
+from console.domain.diff import Change, word_diff
+from console.domain.incidents import IncidentDraft, create_incident
+from console.domain.outbox import Routing
+from console.domain.updates import Draft, publish_update
+from console.models import Incident, UpdateVersion, VersionKind
+from console.settings import Settings
+from tests.conftest import PIO
+from tests.support.browser import screenshot
+from tests.support.factories import PASSWORD, make_user
+from tests.support.live_server import LiveServer, serve
+
+WAIT = 10_000  # ms: delivery takes a few dispatcher polls; chips poll every 2 s
+
+
+class Watch:
+    """JavaScript errors and Content-Security-Policy violations seen by a page."""
+
+    def __init__(self, page: Page) -> None:
+        self.problems: list[str] = []
+        page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        page.on(
+            "console",
+            lambda message: (
+                self.problems.append(message.text)
+                if message.type == "error" and "Content Security Policy" in message.text
+                else None
+            ),
+        )
+
+
+def sign_in(page: Page, url: str, email: str, password: str = PASSWORD) -> None:
+    page.goto(f"{url}/login")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+@pytest.fixture
+def server(settings: Settings) -> Iterator[LiveServer]:
+    with serve(settings) as live:
+        yield live
+
+
+def test_a_pio_signs_in_publishes_corrects_confirms_and_retracts(
+    server: LiveServer, page: Page, db: Database
+) -> None:
+    watch = Watch(page)
+    url = server.url
+    one_time = ensure_first_admin(db, server.settings)  # what `console serve` prints
+    assert one_time is not None
+    page.goto(f"{url}/console")
+    expect(page).to_have_url(re.compile(r"/login\?next=/console$"))
+    screenshot(page, "console-01-sign-in")
+    sign_in(page, url, server.settings.admin_email, one_time)
+    expect(page).to_have_url(f"{url}/console/password")
+    expect(page.get_by_role("heading", name="Choose your password")).to_be_visible()
+    page.fill("#current_password", one_time)
+    page.fill("#new_password", "a new and long passphrase")
+    page.fill("#new_password_again", "a new and long passphrase")
+    page.get_by_role("button", name="Save password").click()
+    expect(page).to_have_url(f"{url}/console?notice=password_changed")
+
+    page.fill("#incident-title", "Water main break")
+    page.fill("#incident-location", "Elm St between 3rd and 5th")
+    page.select_option("#incident-category", "Infra")
+    page.get_by_role("button", name="Create incident").click()
+    expect(page).to_have_url(f"{url}/console/incidents/water-main-break?notice=incident_created")
+
+    expect(page.locator("#compose-preliminary")).to_be_checked()
+    headline = "Elm St closed"
+    body = "Elm St is closed between 3rd and 5th. Detours: https://example.org/detours 🚧 水道"
+    page.fill("#compose-headline", headline)
+    page.fill("#compose-body", body)
+    link = wording.update_url(url, "water-main-break", 1)
+    post = wording.post_text(VersionKind.ORIGINAL, True, headline, body, None, link)
+    expect(page.locator("#preview .post-text")).to_have_text(post)
+    expect(page.locator("#preview .count")).to_have_text(f"{wording.x_weight(post)} / 280")
+    expect(page.locator("#preview .entry-title")).to_have_text(f"PRELIMINARY: {headline}")
+    expect(page.locator("#preview article.update--preliminary")).to_contain_text("Detours")
+    screenshot(page, "console-02-compose-preview")
+
+    page.get_by_role("button", name="Review and publish…").click()
+    expect(page.get_by_role("heading", name="Check before publishing")).to_be_visible()
+    screenshot(page, "console-03-check-before-publishing")
+    page.get_by_role("button", name="Publish now").click()
+    expect(page).to_have_url(re.compile(r"\?notice=published#update-1$"))
+    for channel in ("live", "archive"):
+        chip = page.locator(f".update-row .chip[data-channel={channel}]")
+        expect(chip).to_have_attribute("data-state", "sent", timeout=WAIT)
+    screenshot(page, "console-04-incident-delivered")
+
+    page.get_by_role("link", name="Correct, confirm or retract").click()
+    expect(page.locator("#correct-body")).to_have_value(body)
+    page.fill("#correct-body", body.replace("5th", "6th"))
+    page.fill("#correct-reason", "The closure runs to 6th St.")
+    expect(page.locator("#correct-preview del")).to_have_text("5th")
+    expect(page.locator("#correct-preview ins")).to_have_text("6th")
+    page.get_by_role("button", name="Review correction…").click()
+    expect(page.get_by_role("heading", name="Check the correction before publishing")).to_be_visible()
+    screenshot(page, "console-05-correction-diff")
+    page.get_by_role("button", name="Publish correction").click()
+    expect(page).to_have_url(re.compile(r"\?notice=corrected$"))
+    expect(page.locator("#version-2")).to_contain_text("Reason: The closure runs to 6th St.")
+
+    page.get_by_role("button", name="Confirm…").click()
+    expect(page.get_by_text("Confirm update 1?")).to_be_visible()
+    page.get_by_role("button", name="Yes, confirm").click()
+    expect(page).to_have_url(re.compile(r"\?notice=confirmed$"))
+    expect(page.locator(".current .badge--preliminary")).to_have_count(0)
+
+    page.fill("#retract-reason", "Reported in error: the main is intact.")
+    page.get_by_role("button", name="Retract…").click()
+    expect(page.get_by_text("Retract update 1?")).to_be_visible()
+    page.get_by_role("button", name="Yes, retract").click()
+    expect(page).to_have_url(re.compile(r"\?notice=retracted$"))
+    expect(page.locator(".current .update--retracted del.update__withdrawn")).to_be_visible()
+    expect(page.locator(".current .notice--retracted")).to_contain_text("Reported in error")
+    for version in (1, 2, 3, 4):
+        expect(page.locator(f"#version-{version} .chip[data-channel=live]")).to_have_attribute(
+            "data-state", "sent", timeout=WAIT
+        )
+    screenshot(page, "console-06-update-history")
+    page.goto(f"{url}/console")
+    screenshot(page, "console-07-dashboard")
+    page.goto(f"{url}/console/admin")
+    screenshot(page, "console-08-accounts")
+    with db.read() as session:
+        kinds = list(session.scalars(select(UpdateVersion.kind).order_by(UpdateVersion.version)))
+    assert kinds == [
+        VersionKind.ORIGINAL,
+        VersionKind.CORRECTION,
+        VersionKind.CONFIRMATION,
+        VersionKind.RETRACTION,
+    ]
+    assert watch.problems == []
+
+
+@pytest.fixture
+def failing_archive(settings: Settings, tmp_path: Path) -> Iterator[tuple[LiveServer, Path]]:
+    """A server whose archive directory cannot be created (a file is in the way)."""
+    blocker = tmp_path / "blocked-archive"
+    blocker.write_text("not a directory")
+    with serve(replace(settings, archive_dir=blocker, outbox_max_attempts=3)) as live:
+        yield live, blocker
+
+
+def test_delivery_chips_change_by_themselves_and_a_failure_can_be_retried(
+    failing_archive: tuple[LiveServer, Path], page: Page, db: Database, routing: Routing
+) -> None:
+    server, blocker = failing_archive
+    watch = Watch(page)
+    make_user(db, "pio", "pio@example.org", "Sam Lee")
+    with db.write() as session:
+        create_incident(session, PIO, IncidentDraft(title="Bridge closure"), routing=routing)
+    sign_in(page, server.url, "pio@example.org")
+    page.goto(f"{server.url}/console/incidents/bridge-closure")
+    page.fill("#compose-body", "The Main St bridge is closed to all traffic.")
+    page.get_by_role("button", name="Review and publish…").click()
+    page.get_by_role("button", name="Publish now").click()
+    expect(page).to_have_url(re.compile(r"notice=published"))
+    page.evaluate("window.notReloaded = true")
+    archive = page.locator(".update-row .chip[data-channel=archive]")
+    expect(archive).to_have_attribute("data-state", "failed", timeout=WAIT)
+    expect(archive.locator(".chip__error")).to_contain_text("could not write the archive file")
+    expect(page.locator(".update-row .chip[data-channel=live]")).to_have_attribute("data-state", "sent")
+    screenshot(page, "console-09-delivery-failed")
+
+    blocker.unlink()  # the disk problem is fixed
+    archive.get_by_role("button", name="Retry").click()
+    expect(archive).to_have_attribute("data-state", "sent", timeout=WAIT)
+    assert page.evaluate("window.notReloaded") is True  # the chip changed in place
+    page.goto(f"{server.url}/console")
+    expect(page.locator("tr[data-slug=bridge-closure] .failed-flag")).to_contain_text(
+        "1 failed"
+    )  # "opened" event
+    screenshot(page, "console-10-dashboard-failed-delivery")
+    assert watch.problems == []
+
+
+def test_two_pios_correcting_at_once_see_the_conflict(
+    server: LiveServer, browser: Browser, db: Database, routing: Routing
+) -> None:
+    make_user(db, "pio", "ana@example.org", "Ana Diaz")
+    make_user(db, "pio", "ben@example.org", "Ben Okafor")
+    with db.write() as session:
+        incident, _ = create_incident(session, PIO, IncidentDraft(title="Gas leak"), routing=routing)
+        update_id = publish_update(
+            session, PIO, incident.slug, Draft(body="Evacuate Elm St."), routing=routing
+        ).update.id
+    ana_context, ben_context = browser.new_context(), browser.new_context()
+    try:
+        ana, ben = ana_context.new_page(), ben_context.new_page()
+        watch = Watch(ana)
+        for page, email in ((ana, "ana@example.org"), (ben, "ben@example.org")):
+            sign_in(page, server.url, email)
+            page.goto(f"{server.url}/console/updates/{update_id}")
+        ana.fill("#correct-body", "Evacuate Oak St.")
+        ana.fill("#correct-reason", "Wrong street")
+
+        ben.fill("#correct-body", "Evacuate Elm St and Pine St.")
+        ben.fill("#correct-reason", "Pine St too")
+        ben.get_by_role("button", name="Review correction…").click()
+        ben.get_by_role("button", name="Publish correction").click()
+        expect(ben).to_have_url(re.compile(r"notice=corrected"))
+
+        # Ana's page notices by itself, and keeps her text.
+        expect(ana.locator("#stale-notice")).to_contain_text(
+            "Version 2 was published by Ben Okafor", timeout=WAIT
+        )
+        expect(ana.locator("#correct-body")).to_have_value("Evacuate Oak St.")
+        ana.get_by_role("button", name="Review correction…").click()
+        conflict = ana.locator("#correct .conflict")
+        expect(conflict).to_contain_text("Version 2 (correction) was published by Ben Okafor")
+        expect(conflict.locator("ins")).to_have_text("and Pine St ")
+        expect(ana.locator("#correct-body")).to_have_value("Evacuate Oak St.")
+        expect(ana.locator("#correct-reason")).to_have_value("Wrong street")
+        screenshot(ana, "console-11-conflict")
+        with db.read() as session:
+            assert [v.body for v in session.scalars(select(UpdateVersion).order_by(UpdateVersion.id))] == [
+                "Evacuate Elm St.",
+                "Evacuate Elm St and Pine St.",
+            ]
+        # Having seen Ben's version, Ana publishes hers on top of it, deliberately.
+        ben_text, ana_text = "Evacuate Elm St and Pine St.", "Evacuate Elm St, Pine St and Oak St."
+        ana.fill("#correct-body", ana_text)
+        ana.get_by_role("button", name="Review correction…").click()
+        added = [s.text for s in word_diff(ben_text, ana_text) if s.change is Change.ADDED]
+        expect(ana.locator("#correct-preview ins")).to_have_text(added)  # against Ben's version
+        ana.get_by_role("button", name="Publish correction").click()
+        expect(ana).to_have_url(re.compile(r"notice=corrected"))
+        expect(ana.locator("#version-3")).to_contain_text("By Ana Diaz")
+        assert watch.problems == []
+    finally:
+        ana_context.close()
+        ben_context.close()
+
+
+def test_sign_in_publish_correct_and_retract_work_without_javascript(
+    server: LiveServer, browser: Browser, db: Database
+) -> None:
+    make_user(db, "pio", "pio@example.org", "Sam Lee")
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        sign_in(page, server.url, "pio@example.org")
+        expect(page).to_have_url(f"{server.url}/console")
+        page.fill("#incident-title", "Road closure")
+        page.get_by_role("button", name="Create incident").click()
+        expect(page).to_have_url(re.compile(r"/console/incidents/road-closure"))
+
+        page.fill("#compose-body", "Route 9 is closed.")
+        page.get_by_role("button", name="Review and publish…").click()
+        expect(page.get_by_role("heading", name="Check before publishing")).to_be_visible()
+        expect(page.locator(".review .post-text")).to_contain_text("PRELIMINARY: Route 9 is closed.")
+        page.get_by_role("button", name="Publish now").click()
+        expect(page).to_have_url(re.compile(r"notice=published"))
+
+        page.get_by_role("link", name="Correct, confirm or retract").click()
+        page.fill("#correct-body", "Route 9 is closed northbound.")
+        page.get_by_role("button", name="Review correction…").click()  # no reason yet
+        expect(page.locator("#correct-reason-error")).to_contain_text("is required")
+        expect(page.locator("#correct-body")).to_have_value("Route 9 is closed northbound.")
+        page.fill("#correct-reason", "Only northbound is closed.")
+        page.get_by_role("button", name="Review correction…").click()
+        expect(page.locator("#correct-preview ins")).to_have_text("northbound")
+        page.get_by_role("button", name="Publish correction").click()
+        expect(page).to_have_url(re.compile(r"notice=corrected"))
+
+        page.fill("#retract-reason", "Wrong route.")
+        page.get_by_role("button", name="Retract…").click()
+        page.get_by_role("button", name="Yes, retract").click()
+        expect(page).to_have_url(re.compile(r"notice=retracted"))
+        screenshot(page, "console-12-no-javascript-retracted")
+        page.get_by_role("button", name="Sign out").click()
+        expect(page).to_have_url(f"{server.url}/login?signed_out=1")
+    finally:
+        context.close()
+    with db.read() as session:
+        assert session.scalars(select(Incident.slug)).all() == ["road-closure"]
+        bodies = [(v.kind, v.body) for v in session.scalars(select(UpdateVersion).order_by(UpdateVersion.id))]
+    assert bodies == [
+        (VersionKind.ORIGINAL, "Route 9 is closed."),
+        (VersionKind.CORRECTION, "Route 9 is closed northbound."),
+        (VersionKind.RETRACTION, "Route 9 is closed northbound."),
+    ]

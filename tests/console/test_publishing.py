@@ -1,0 +1,418 @@
+"""Compose with previews, publish, correct with a diff, confirm, retract, and conflicts between
+two PIOs, through the console's forms (as with JavaScript off) and its htmx fragments."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import select
+from starlette.testclient import TestClient
+
+from console.db import Database
+from console.domain import wording
+from console.domain.incidents import IncidentDraft, create_incident, get_incident, resolve_incident
+from console.domain.outbox import Routing
+from console.domain.updates import Draft, publish_update
+from console.models import IncidentStatus, UpdateVersion, VersionKind
+from console.settings import Settings
+from console.web.app import create_app
+from tests.conftest import PIO
+from tests.console.conftest import email_of, row_counts, sign_in
+
+HTMX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def incident(db: Database, routing: Routing, people: dict[str, int]) -> str:
+    with db.write() as session:
+        created, _ = create_incident(
+            session, PIO, IncidentDraft(title="Gas leak", category="Fire"), routing=routing
+        )
+        return created.slug
+
+
+@pytest.fixture
+def published(db: Database, routing: Routing, incident: str) -> int:
+    """Update 1 of the incident, version 1: preliminary."""
+    with db.write() as session:
+        result = publish_update(
+            session, PIO, incident, Draft(headline="Evacuation", body="Evacuate Elm St now."), routing=routing
+        )
+        return result.update.id
+
+
+def versions(db: Database, update_id: int) -> list[UpdateVersion]:
+    with db.read() as session:
+        query = (
+            select(UpdateVersion).where(UpdateVersion.update_id == update_id).order_by(UpdateVersion.version)
+        )
+        return list(session.scalars(query))
+
+
+def textarea(page: str, field_id: str) -> str:
+    found = re.search(rf'<textarea id="{field_id}"[^>]*>(.*?)</textarea>', page, re.S)
+    assert found, f"no textarea {field_id}"
+    return html.unescape(found.group(1))
+
+
+def post_text_shown(page: str) -> str:
+    found = re.search(r'<p class="post-text">(.*?)</p>', page, re.S)
+    assert found
+    return html.unescape(found.group(1))
+
+
+def count_shown(page: str) -> int:
+    found = re.search(r'data-count="(\d+)"', page)
+    assert found
+    return int(found.group(1))
+
+
+@pytest.fixture
+def https_client(settings: Settings) -> Iterator[TestClient]:
+    """The app with a real-looking public URL, so the link in posts counts as a URL (23)."""
+    with TestClient(
+        create_app(replace(settings, public_url="https://alerts.example.gov")), base_url="https://testserver"
+    ) as client:
+        yield client
+
+
+def test_the_preview_is_the_post_exactly_as_sent_with_its_weighted_count(
+    https_client: TestClient, incident: str
+) -> None:
+    token = sign_in(https_client, email_of("pio"))
+    body = "Fire 🔥 near 東京駅 see https://example.org/map"
+    response = https_client.post(
+        f"/console/incidents/{incident}/preview",
+        data={"headline": "", "body": body, "preliminary": "on", "csrf_token": token},
+        headers=HTMX,
+    )
+    assert response.status_code == 200 and "<html" not in response.text
+    link = "https://alerts.example.gov/incidents/gas-leak#update-1"
+    expected = wording.post_text(VersionKind.ORIGINAL, True, None, body, None, link)
+    assert post_text_shown(response.text) == expected == f"PRELIMINARY: {body} {link}"
+    # "PRELIMINARY: " 13, "Fire " 5, emoji 2, " near " 6, three CJK 6, " see " 5, URL 23, " " 1, link 23
+    assert count_shown(response.text) == wording.x_weight(expected) == 84
+    assert "84 / 280" in response.text
+    assert "PRELIMINARY: Fire 🔥 near 東京駅 see https://example.org/map" in html.unescape(
+        response.text
+    )  # feed title
+    assert 'class="update update--preliminary" id="update-1"' in response.text  # the live card
+
+    long_body = "word " * 100
+    response = https_client.post(
+        f"/console/incidents/{incident}/preview",
+        data={"body": long_body, "csrf_token": token},  # preliminary unticked
+        headers=HTMX,
+    )
+    shown = post_text_shown(response.text)
+    assert shown == wording.post_text(VersionKind.ORIGINAL, False, None, long_body, None, link)
+    assert shown.endswith(f"… {link}") and count_shown(response.text) <= 280
+    assert "Shortened to fit 280" in response.text and "PRELIMINARY" not in shown
+
+
+def test_publishing_asks_once_then_publishes(client: TestClient, db: Database, incident: str) -> None:
+    token = sign_in(client, email_of("pio"))
+    page = client.get(f"/console/incidents/{incident}").text
+    assert re.search(r'<input id="compose-preliminary" name="preliminary" type="checkbox" checked>', page)
+    form = {"headline": "Shelter", "body": "Stay indoors.\r\n\r\nClose windows.", "preliminary": "on"}
+    before = row_counts(db)
+    review = client.post(
+        f"/console/incidents/{incident}/updates", data={**form, "step": "review", "csrf_token": token}
+    )
+    assert review.status_code == 200
+    assert "Check before publishing" in review.text and 'value="publish"' in review.text
+    assert row_counts(db) == before  # the check writes nothing
+    response = client.post(
+        f"/console/incidents/{incident}/updates",
+        data={**form, "step": "publish", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/console/incidents/{incident}?notice=published#update-1"
+    [version] = versions(db, 1)
+    assert (version.headline, version.body, version.preliminary) == (
+        "Shelter",
+        "Stay indoors.\n\nClose windows.",
+        True,
+    )
+    assert version.author_name == "Pio Person"
+    page = client.get(response.headers["location"]).text
+    assert "Published. Delivery to each channel is shown below" in page
+    assert 'data-channel="live" data-state="pending"' in page
+
+    htmx = client.post(
+        f"/console/incidents/{incident}/updates",
+        data={"body": "Second.", "step": "publish", "csrf_token": token},
+        headers=HTMX,
+    )
+    assert htmx.status_code == 200 and htmx.headers["HX-Redirect"].endswith("#update-2")
+    assert versions(db, 2)[0].preliminary is False  # the box was unticked
+
+
+def test_bad_input_is_shown_beside_the_field_with_everything_kept(
+    client: TestClient, db: Database, incident: str
+) -> None:
+    token = sign_in(client, email_of("pio"))
+    body = "Ａ" * 5001
+    headline = "H" * 201
+    before = row_counts(db)
+    for step in ("review", "publish"):
+        response = client.post(
+            f"/console/incidents/{incident}/updates",
+            data={"headline": headline, "body": body, "step": step, "csrf_token": token},
+            headers=HTMX,
+        )
+        assert response.status_code == 422
+        assert response.text.lstrip().startswith('<section id="compose"')  # the fragment only
+        assert textarea(response.text, "compose-body") == body
+        assert f'value="{headline}"' in response.text
+        error = "<strong>Update</strong> is 5,001 characters; the limit is 5,000</p>"
+        assert f'<p class="field-error" id="compose-body-error">{error}' in response.text
+        assert (
+            'id="compose-headline-error"><strong>Headline</strong> is 201 characters; the limit is 200'
+            in response.text
+        )
+        assert 'aria-invalid="true"' in response.text
+    assert row_counts(db) == before
+    blank = client.post(
+        f"/console/incidents/{incident}/updates", data={"body": "   ", "step": "review", "csrf_token": token}
+    )
+    assert blank.status_code == 422 and "is required and must not be blank" in blank.text
+    assert "<html" in blank.text  # without JavaScript: the whole page, with the form in place
+
+
+def test_a_resolved_incident_takes_no_new_update_and_keeps_the_text(
+    client: TestClient, db: Database, routing: Routing, incident: str
+) -> None:
+    token = sign_in(client, email_of("pio"))
+    with db.write() as session:
+        resolve_incident(session, PIO, incident, routing=routing)
+    response = client.post(
+        f"/console/incidents/{incident}/updates",
+        data={"body": "Late news.", "step": "publish", "csrf_token": token},
+        headers=HTMX,
+    )
+    assert response.status_code == 409
+    assert "is resolved" in response.text and textarea(response.text, "compose-body") == "Late news."
+    page = client.post(  # without JavaScript: the whole page, with the refusal and the text
+        f"/console/incidents/{incident}/updates",
+        data={"body": "Late news.", "step": "publish", "csrf_token": token},
+    )
+    assert page.status_code == 409 and "<html" in page.text
+    assert "is resolved" in page.text and textarea(page.text, "compose-body") == "Late news."
+
+
+def test_resolving_asks_first(client: TestClient, db: Database, incident: str) -> None:
+    token = sign_in(client, email_of("pio"))
+    ask = client.post(f"/console/incidents/{incident}/resolve", data={"csrf_token": token}, headers=HTMX)
+    assert ask.status_code == 200 and "Yes, resolve" in ask.text
+    with db.read() as session:
+        assert get_incident(session, incident).status is IncidentStatus.ACTIVE  # asking wrote nothing
+    done = client.post(
+        f"/console/incidents/{incident}/resolve",
+        data={"csrf_token": token, "confirmed": "yes"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert "This incident was resolved" in client.get(done.headers["location"]).text
+
+
+def test_a_correction_starts_from_the_current_text_and_shows_the_diff(
+    client: TestClient, db: Database, published: int
+) -> None:
+    token = sign_in(client, email_of("pio"))
+    page = client.get(f"/console/updates/{published}").text
+    assert textarea(page, "correct-body") == "Evacuate Elm St now."
+    assert 'id="correct-headline" name="headline" type="text" value="Evacuation"' in page
+    form = {
+        "headline": "Evacuation",
+        "body": "Evacuate Oak St now.",
+        "preliminary": "on",
+        "corrects_version": "1",
+        "csrf_token": token,
+    }
+    missing_reason = client.post(f"/console/updates/{published}/corrections", data={**form, "step": "review"})
+    assert missing_reason.status_code == 422
+    assert (
+        'id="correct-reason-error"><strong>Reason for the correction</strong> is required'
+        in missing_reason.text
+    )
+    assert textarea(missing_reason.text, "correct-body") == "Evacuate Oak St now."
+
+    form["reason"] = "Wrong street"
+    live = client.post(f"/console/updates/{published}/preview", data=form, headers=HTMX)
+    assert "Evacuate <del>Elm</del><ins>Oak</ins> St now." in live.text
+    assert post_text_shown(live.text).startswith("CORRECTION: PRELIMINARY: Evacuation — Evacuate Oak St now.")
+
+    review = client.post(
+        f"/console/updates/{published}/corrections", data={**form, "step": "review"}, headers=HTMX
+    )
+    assert review.status_code == 200 and "Check the correction before publishing" in review.text
+    assert "Evacuate <del>Elm</del><ins>Oak</ins> St now." in review.text
+    assert len(versions(db, published)) == 1
+    done = client.post(
+        f"/console/updates/{published}/corrections", data={**form, "step": "publish"}, follow_redirects=False
+    )
+    assert (
+        done.status_code == 303
+        and done.headers["location"] == f"/console/updates/{published}?notice=corrected"
+    )
+    current = versions(db, published)[-1]
+    assert (current.version, current.kind, current.body, current.reason) == (
+        2,
+        VersionKind.CORRECTION,
+        "Evacuate Oak St now.",
+        "Wrong street",
+    )
+    history = client.get(done.headers["location"]).text
+    assert "Correction published" in history and "Reason: Wrong street" in history
+    assert "Evacuate <del>Elm</del><ins>Oak</ins> St now." in history
+
+    same = client.post(
+        f"/console/updates/{published}/corrections",
+        data={**form, "corrects_version": "2", "step": "review"},
+    )
+    assert same.status_code == 422 and "is the same as the current version" in same.text
+
+
+def test_a_conflict_shows_the_newer_text_and_keeps_what_was_typed(
+    client: TestClient, console_client: TestClient, db: Database, published: int
+) -> None:
+    mine = sign_in(client, email_of("pio"))
+    theirs = sign_in(console_client, email_of("admin"))
+    assert 'name="corrects_version" value="1"' in client.get(f"/console/updates/{published}").text
+    console_client.post(
+        f"/console/updates/{published}/corrections",
+        data={
+            "headline": "Evacuation",
+            "body": "Evacuate Elm St and Pine St now.",
+            "preliminary": "on",
+            "reason": "Pine St too",
+            "corrects_version": "1",
+            "step": "publish",
+            "csrf_token": theirs,
+        },
+    )
+    assert len(versions(db, published)) == 2
+    my_form = {
+        "headline": "Evacuation",
+        "body": "Evacuate Oak St now.",
+        "preliminary": "on",
+        "reason": "Wrong street",
+        "corrects_version": "1",
+        "csrf_token": mine,
+    }
+    before = row_counts(db)
+    for step in ("review", "publish"):
+        response = client.post(
+            f"/console/updates/{published}/corrections", data={**my_form, "step": step}, headers=HTMX
+        )
+        assert response.status_code == 409
+        assert "A newer version was published meanwhile" in response.text
+        assert "Version 2 (correction) was published by <strong>Admin Person</strong>" in response.text
+        assert "Evacuate Elm St <ins>and Pine St </ins>now." in response.text  # what they changed
+        assert textarea(response.text, "correct-body") == "Evacuate Oak St now."  # what I typed, kept
+        assert textarea(response.text, "correct-reason") == "Wrong street"
+        assert 'name="corrects_version" value="2"' in response.text  # now aimed at the newer version
+    assert row_counts(db) == before
+    # The publishing service itself refuses a stale version too (two PIOs racing past the check).
+    response = client.post(
+        f"/console/updates/{published}/corrections",
+        data={**my_form, "corrects_version": "2", "step": "publish"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert [v.body for v in versions(db, published)] == [
+        "Evacuate Elm St now.",
+        "Evacuate Elm St and Pine St now.",
+        "Evacuate Oak St now.",
+    ]
+
+
+def test_confirm_is_one_action_and_one_confirmation(
+    client: TestClient, console_client: TestClient, db: Database, published: int
+) -> None:
+    token = sign_in(client, email_of("pio"))
+    ask = client.post(
+        f"/console/updates/{published}/confirmation",
+        data={"corrects_version": "1", "csrf_token": token},
+        headers=HTMX,
+    )
+    assert ask.status_code == 200 and "Confirm update 1?" in ask.text and "Yes, confirm" in ask.text
+    assert post_text_shown(ask.text).startswith("CONFIRMED: Evacuation — Evacuate Elm St now.")
+    assert len(versions(db, published)) == 1
+
+    other = sign_in(console_client, email_of("admin"))
+    console_client.post(
+        f"/console/updates/{published}/retraction",
+        data={"reason": "Issued in error", "corrects_version": "1", "confirmed": "yes", "csrf_token": other},
+    )
+    stale = client.post(
+        f"/console/updates/{published}/confirmation",
+        data={"corrects_version": "1", "confirmed": "yes", "csrf_token": token},
+        headers=HTMX,
+    )
+    assert stale.status_code == 409 and "Version 2 (retraction) was published by" in stale.text
+    assert [v.kind for v in versions(db, published)] == [VersionKind.ORIGINAL, VersionKind.RETRACTION]
+
+
+def test_confirming(client: TestClient, db: Database, published: int) -> None:
+    token = sign_in(client, email_of("pio"))
+    done = client.post(
+        f"/console/updates/{published}/confirmation",
+        data={"corrects_version": "1", "confirmed": "yes", "reason": "", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    confirmed = versions(db, published)[-1]
+    assert (confirmed.kind, confirmed.preliminary, confirmed.reason) == (
+        VersionKind.CONFIRMATION,
+        False,
+        "Information confirmed",
+    )
+    page = client.get(done.headers["location"]).text
+    assert 'id="confirm"' not in page  # nothing left to confirm
+    again = client.post(
+        f"/console/updates/{published}/confirmation",
+        data={"corrects_version": "2", "confirmed": "yes", "csrf_token": token},
+    )
+    assert again.status_code == 409 and "already confirmed" in again.text
+
+
+def test_retract_needs_a_reason_and_one_confirmation(
+    client: TestClient, db: Database, published: int
+) -> None:
+    token = sign_in(client, email_of("pio"))
+    blank = client.post(
+        f"/console/updates/{published}/retraction",
+        data={"corrects_version": "1", "reason": " ", "csrf_token": token},
+    )
+    assert blank.status_code == 422
+    assert 'id="retract-reason-error"><strong>Reason for the retraction</strong> is required' in blank.text
+    ask = client.post(
+        f"/console/updates/{published}/retraction",
+        data={"corrects_version": "1", "reason": "Issued in error", "csrf_token": token},
+        headers=HTMX,
+    )
+    assert ask.status_code == 200 and "Retract update 1?" in ask.text and "Yes, retract" in ask.text
+    assert post_text_shown(ask.text).startswith("RETRACTED: Issued in error")
+    assert '<del class="update__withdrawn">' in ask.text
+    assert len(versions(db, published)) == 1
+    done = client.post(
+        f"/console/updates/{published}/retraction",
+        data={"corrects_version": "1", "reason": "Issued in error", "confirmed": "yes", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert versions(db, published)[-1].kind is VersionKind.RETRACTION
+    page = client.get(done.headers["location"]).text
+    assert 'id="correct-form"' not in page and 'id="retract"' not in page
+    late = client.post(
+        f"/console/updates/{published}/corrections",
+        data={"body": "x", "reason": "y", "corrects_version": "2", "step": "review", "csrf_token": token},
+    )
+    assert late.status_code == 409 and "retracted" in late.text
