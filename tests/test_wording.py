@@ -81,3 +81,49 @@ def test_any_text_fits(body: str) -> None:
     post = wording.post_text(VersionKind.ORIGINAL, True, None, body, None, LINK)
     assert wording.x_weight(post) <= 280
     assert post.endswith(LINK)
+
+
+def reference_fit(text: str, link: str, limit: int, keep: int) -> str:
+    """The same search over the whole, unbounded text: what the bounded one must agree with."""
+    whole = f"{text} {link}"
+    if wording.x_weight(whole) <= limit:
+        return whole
+    cuts = [i for i, c in enumerate(text) if c.isspace() and i > keep]
+
+    def fits(n: int) -> bool:
+        return wording.x_weight(f"{text[:n].rstrip()}… {link}") <= limit
+
+    best = wording._longest(cuts, fits)
+    if best is None:
+        best = wording._longest(list(range(keep + 1, len(text))), fits) or keep
+    return f"{text[:best].rstrip()}… {link}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "PRELIMINARY: " + "本日午前十時ごろ東京都千代田区で火災が発生しました。" * 30,
+        "PRELIMINARY: " + "東京.千代田区で火災が発生" * 60,
+        "PRELIMINARY: see http://例え.jp/" + "火" * 400 + " then " + "word " * 100,
+        "PRELIMINARY: " + "https://example.org/" + "a" * 900 + " " + "b " * 300,
+        "PRELIMINARY: " + "🚨 " * 200,
+    ],
+)
+def test_bounding_the_search_never_changes_the_post(text: str) -> None:
+    assert wording.fit(text, LINK, measure=wording.x_weight, limit=280, keep=13) == reference_fit(
+        text, LINK, 280, 13
+    )
+
+
+def test_a_long_cjk_body_is_measured_quickly() -> None:
+    # twitter-text's URL search is quadratic on CJK runs; the body must not be measured whole.
+    measured: list[int] = []
+
+    def measure(text: str) -> int:
+        measured.append(len(text))
+        return wording.x_weight(text)
+
+    wording.fit(
+        "本日午前十時ごろ東京都千代田区で火災が発生しました。" * 200, LINK, measure=measure, limit=280
+    )
+    assert max(measured) < 700

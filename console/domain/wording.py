@@ -7,6 +7,7 @@ and post text from here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from twitter_text import extract_urls_with_indices, parse_tweet
@@ -79,20 +80,46 @@ def mastodon_weight(text: str, *, url_weight: int = MASTODON_URL_WEIGHT) -> int:
     return len(text) - url_chars + url_weight * len(urls)
 
 
+_TOKENS = re.compile(r"\s+|\S+")
+
+
+def _measurable_end(text: str, limit: int) -> int:
+    """An index past which no prefix of `text` can fit within `limit`.
+
+    Every character weighs at least 1 unless it is part of a URL (23 whatever its length).
+    twitter-text's URL search is quadratic on long runs of CJK (valid in internationalised
+    domains), so only a prefix this long is ever measured. Counted as at least 1: whitespace,
+    tokens with no "." or ":", and CJK characters in tokens without "://" (a URL without a
+    scheme has an ASCII domain). The bound is doubled to stay clear of any rule we misjudge.
+    """
+    lower = 0
+    for match in _TOKENS.finditer(text):
+        token = match.group()
+        if "://" in token:
+            continue
+        every_char = token.isspace() or ("." not in token and ":" not in token)
+        for offset, char in enumerate(token):
+            if every_char or char >= "\u2e80":
+                lower += 1
+                if lower > 2 * limit:
+                    return match.start() + offset + 1
+    return len(text)
+
+
 def fit(text: str, link: str, *, measure: Callable[[str], int], limit: int, keep: int = 0) -> str:
     """`text` then the link; if too long, cut the text after its first `keep` characters (the
     labels), at a word boundary where there is one (scripts such as CJK have none), with `…`."""
-    whole = f"{text} {link}"
-    if measure(whole) <= limit:
-        return whole
+    end = _measurable_end(text, limit)
+    if end == len(text) and measure(f"{text} {link}") <= limit:
+        return f"{text} {link}"
 
     def fits(n: int) -> bool:
         return measure(f"{text[:n].rstrip()}{ELLIPSIS} {link}") <= limit
 
-    boundaries = [i for i, char in enumerate(text) if char.isspace() and i > keep]
+    boundaries = [i for i, char in enumerate(text[:end]) if char.isspace() and i > keep]
     best = _longest(boundaries, fits)
     if best is None:
-        best = _longest(list(range(keep + 1, len(text))), fits) or keep
+        best = _longest(list(range(keep + 1, end)), fits) or keep
     return f"{text[:best].rstrip()}{ELLIPSIS} {link}"
 
 
