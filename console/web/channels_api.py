@@ -13,15 +13,7 @@ from console.domain import channel_health
 from console.domain.errors import NotFound
 from console.web.access import Access, access
 from console.web.api import Unauthenticated, api_endpoint, request_actor, writer
-from console.web.state import AppState, app_state
-
-
-def _enabled(state: AppState) -> list[tuple[str, bool]]:
-    """(name, preview?) of every enabled channel, in the order of CHANNELS."""
-    return [
-        (name, bool(getattr(channel, "preview", False)))
-        for name, channel in state.dispatcher.channels.items()
-    ]
+from console.web.state import app_state
 
 
 @access(Access.READER)
@@ -30,7 +22,7 @@ async def list_channels(request: Request) -> Response:
     if await request_actor(request) is None:
         raise Unauthenticated("channel health needs a bearer token of any account")
     state = app_state(request)
-    enabled = _enabled(state)
+    enabled = state.enabled_channels()
     body = await state.read(lambda session: channel_health.channel_report(session, enabled))
     return JSONResponse({"channels": body})
 
@@ -41,7 +33,7 @@ async def resume_channel(request: Request) -> Response:
     actor = await writer(request)
     state = app_state(request)
     name = request.path_params["channel"]
-    enabled = dict(_enabled(state))
+    enabled = dict(state.enabled_channels())
     if name not in enabled:
         raise NotFound(f"no enabled channel {name!r}; enabled: {sorted(enabled)}")
 

@@ -33,6 +33,13 @@ class AppState:
     # What time it is for sessions and sign-in limits; tests put a fake clock here.
     clock: Callable[[], datetime] = field(default=utcnow)
 
+    def enabled_channels(self) -> list[tuple[str, bool]]:
+        """(name, preview?) of every enabled channel, in the order of CHANNELS."""
+        return [
+            (name, bool(getattr(channel, "preview", False)))
+            for name, channel in self.dispatcher.channels.items()
+        ]
+
     async def read(self, work: Callable[[Session], T]) -> T:
         def run() -> T:
             with self.db.read() as session:

@@ -46,11 +46,19 @@ def make_templates(settings: Settings) -> Templates:
     )
     zone = settings.zone
 
-    def local(moment: datetime | None, fmt: str = "%H:%M") -> str:
-        return moment.astimezone(zone).strftime(fmt) if moment else ""
+    def in_zone(moment: datetime | str | None) -> datetime | None:
+        # JSON-shaped views carry ISO strings; ORM rows carry datetimes.
+        if isinstance(moment, str):
+            moment = datetime.fromisoformat(moment)
+        return moment.astimezone(zone) if moment else None
 
-    def iso_local(moment: datetime | None) -> str:
-        return moment.astimezone(zone).isoformat() if moment else ""
+    def local(moment: datetime | str | None, fmt: str = "%H:%M") -> str:
+        shown = in_zone(moment)
+        return shown.strftime(fmt) if shown else ""
+
+    def iso_local(moment: datetime | str | None) -> str:
+        shown = in_zone(moment)
+        return shown.isoformat() if shown else ""
 
     env.filters["local"] = local
     env.filters["paragraphs"] = paragraphs

@@ -286,3 +286,37 @@ def test_a_post_after_the_session_ended_shows_back_what_was_typed(
     assert '<textarea id="typed-headline" readonly rows="4">Shelter</textarea>' in response.text
     assert 'name="next" value="/console/incidents/gas-leak"' in response.text  # back there after signing in
     assert row_counts(db) == before
+
+
+def test_a_paused_channel_shows_its_error_and_a_pio_resumes_it(
+    console_client: TestClient, db: Database, people: dict[str, int]
+) -> None:
+    from console.domain import channel_health
+    from console.domain.audit import verify_chain
+
+    with db.write() as session:
+        channel_health.mark_failing(session, "x", "401 Unauthorized: check X_API_KEY")
+    sign_in(console_client, email_of("reviewer"))
+    page = console_client.get("/console").text
+    paused = re.search(r'<li class="channel channel--paused" data-channel="x">.*?</li>', page, re.S)
+    assert (
+        paused and "PAUSED since" in paused.group() and "401 Unauthorized: check X_API_KEY" in paused.group()
+    )
+    assert "Resume x" not in paused.group(), "a reviewer reads but cannot resume"
+
+    console_client.cookies.clear()
+    sign_in(console_client, email_of("pio"))
+    page = console_client.get("/console").text
+    assert "Resume x" in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token
+    resumed = console_client.post(
+        "/console/channels/x/resume", data={"csrf_token": token.group(1)}, follow_redirects=False
+    )
+    assert resumed.status_code == 303 and resumed.headers["location"] == "/console?notice=channel_resumed"
+    with db.read() as session:
+        assert not channel_health.is_paused(session, "x")
+        assert verify_chain(session).ok
+    again = console_client.post("/console/channels/x/resume", data={"csrf_token": token.group(1)})
+    assert again.status_code == 409 and "not paused" in again.text
+    assert "channel--paused" not in console_client.get("/console").text

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from console.domain import delivery_status, history, overview, previews, timeline
+from console.domain import channel_health, delivery_status, history, overview, previews, timeline
 from console.domain.delivery_status import EventDeliveries
 from console.domain.errors import InvalidInput, NotAllowed, NotFound
 from console.domain.incidents import (
@@ -59,9 +59,14 @@ async def _dashboard(
     status_code: int = 200,
     block: str | None = None,
 ) -> Response:
-    rows = await app_state(request).read(overview.incident_rows)
+    state = app_state(request)
+    enabled = state.enabled_channels()
+    rows, channels = await state.read(
+        lambda session: (overview.incident_rows(session), channel_health.channel_report(session, enabled))
+    )
     context = {
         "rows": rows,
+        "channels": channels,
         "typed": typed or NEW_INCIDENT,
         "errors": errors or {},
         "categories": CATEGORIES,

@@ -23,6 +23,7 @@ NOTICES = {
     "resolved": "Incident resolved.",
     "password_changed": "Password changed. Other sessions of your account were signed out.",
     "retry_requested": "Delivery queued again.",
+    "channel_resumed": "Channel resumed: what waited is being delivered, in order.",
     "token_revoked": "Token revoked: it no longer works.",
 }
 
