@@ -273,3 +273,8 @@ class Delivery(Base):
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
 
     event: Mapped[OutboxEvent] = relationship(back_populates="deliveries")
+
+
+# --- feeds (issue 5) ---
+# Feeds and the CAP index take the newest versions first: an index keeps that flat as the archive grows.
+Index("ix_update_versions_published_at", UpdateVersion.published_at)

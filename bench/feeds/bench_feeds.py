@@ -1,0 +1,428 @@
+"""Benchmark for the feeds (issue 5). Run: `.venv/bin/python bench/feeds/bench_feeds.py`
+
+1. Requests per second for /feeds/updates.atom (100 entries), without and with a matching
+   If-None-Match, against a bare Starlette `Response` of the same bytes, measured in the same
+   run through the same app and middleware. Target: ratio >= 0.8.
+   a. in process: ASGI calls straight into the app (the app's own cost);
+   b. over HTTP: uvicorn in a subprocess, keep-alive clients in threads (end to end).
+2. Feed regeneration after one publication, with 1,000 and with 10,000 archived updates.
+   Target: flat (the feeds hold the newest 100 entries).
+
+Uses throwaway SQLite databases unless BENCH_DATABASE_URL names a PostgreSQL database, whose
+schema is dropped and rebuilt (never point it at data you want to keep).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from console.channels.registry import routing as routing_for  # noqa: E402
+from console.db import Database  # noqa: E402
+from console.domain.actors import Actor  # noqa: E402
+from console.domain.events import VersionPublished  # noqa: E402
+from console.domain.incidents import IncidentDraft, create_incident  # noqa: E402
+from console.domain.updates import Draft, correct_update, publish_update  # noqa: E402
+from console.feeds.paths import UPDATES_ATOM  # noqa: E402
+from console.feeds.writer import FeedFiles  # noqa: E402
+from console.migrate import upgrade  # noqa: E402
+from console.models import Role  # noqa: E402
+from console.settings import Settings  # noqa: E402
+
+PIO = Actor(user_id=None, name="Bench PIO", role=Role.PIO, via="cli")
+START = datetime(2026, 1, 1, tzinfo=UTC)
+UPDATES_PER_INCIDENT = 100
+BODY = (
+    "Officers are responding to a report near 5th Ave and Elm St. Avoid the area; "
+    "expect road closures between Main St and Pine St while crews work. "
+)
+
+
+# --- databases ----------------------------------------------------------------------------
+
+
+def fresh_database(scratch: Path, name: str) -> str:
+    url = os.environ.get("BENCH_DATABASE_URL", "")
+    if url.startswith("postgres"):
+        db = Database(url)
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        upgrade(db)
+        db.dispose()
+        return url
+    url = f"sqlite:///{scratch / name}.db"
+    db = Database(url)
+    upgrade(db)
+    db.dispose()
+    return url
+
+
+def populate(settings: Settings, db: Database, updates: int) -> tuple[str, int]:
+    """`updates` updates over incidents of 100 each; one in ten corrected. Returns the newest
+    incident's slug and the next free minute."""
+    routing = routing_for(settings)
+    minute = 0
+    slug = ""
+    with db.write() as session:
+        for first in range(0, updates, UPDATES_PER_INCIDENT):
+            incident, _ = create_incident(
+                session,
+                PIO,
+                IncidentDraft(title=f"Incident {first // UPDATES_PER_INCIDENT}", location="Riverside"),
+                routing=routing,
+                now=START + timedelta(minutes=minute),
+            )
+            slug = incident.slug
+            for n in range(first, min(first + UPDATES_PER_INCIDENT, updates)):
+                minute += 1
+                published = publish_update(
+                    session,
+                    PIO,
+                    slug,
+                    Draft(body=f"{BODY} (report {n})"),
+                    routing=routing,
+                    now=START + timedelta(minutes=minute),
+                )
+                if n % 10 == 0:
+                    minute += 1
+                    correct_update(
+                        session,
+                        PIO,
+                        published.update.id,
+                        Draft(body=f"{BODY} (report {n}, corrected)"),
+                        reason="Wrong cross street",
+                        corrects_version=1,
+                        routing=routing,
+                        now=START + timedelta(minutes=minute),
+                    )
+        # The outbox rows are not what is measured here; mark them done so nothing delivers them.
+        session.execute(text("UPDATE deliveries SET state = 'sent'"))
+    return slug, minute + 1
+
+
+# --- 1. requests per second ---------------------------------------------------------------
+
+
+def bench_settings(database_url: str, feeds_dir: Path, public_url: str = "http://127.0.0.1:8000") -> Settings:
+    return Settings(
+        database_url=database_url,
+        feeds_dir=feeds_dir,
+        archive_dir=feeds_dir.parent / "archive",
+        public_url=public_url,
+        outbox_in_process=False,
+    )
+
+
+def add_bare_route(app: Any, body: bytes) -> None:
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from console.web.access import Access, access
+
+    @access(Access.PUBLIC)
+    async def bare(request: Request) -> Response:
+        return Response(body, media_type="application/atom+xml; charset=utf-8")
+
+    app.router.routes.append(Route("/bench/bare", bare, methods=["GET"]))
+
+
+class InProcess:
+    """Drives the ASGI app directly: lifespan once, then as many requests as asked."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.state: dict[str, Any] = {}
+
+    async def start(self) -> None:
+        inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        started = asyncio.Event()
+        await inbox.put({"type": "lifespan.startup"})
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                started.set()
+            elif message["type"] == "lifespan.startup.failed":
+                raise RuntimeError(message.get("message"))
+
+        scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": self.state}
+        self._inbox = inbox
+        self._lifespan = asyncio.create_task(self.app(scope, inbox.get, send))
+        await started.wait()
+
+    async def stop(self) -> None:
+        await self._inbox.put({"type": "lifespan.shutdown"})
+        await self._lifespan
+
+    async def request(self, path: str, headers: list[tuple[bytes, bytes]]) -> tuple[int, int]:
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"127.0.0.1:8000"), *headers],
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 8000),
+            "state": dict(self.state),
+        }
+        status = 0
+        size = 0
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            nonlocal status, size
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                size += len(message.get("body", b""))
+
+        await self.app(scope, receive, send)
+        return status, size
+
+
+async def rate(call: Callable[[], Any], seconds: float) -> float:
+    done = 0
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        for _ in range(200):
+            await call()
+        done += 200
+    return done / (seconds + (time.perf_counter() - deadline))
+
+
+def in_process_rates(
+    settings: Settings, body: bytes, etag: str, rounds: int, seconds: float
+) -> dict[str, float]:
+    from console.web.app import create_app
+
+    app = create_app(settings)
+    add_bare_route(app, body)
+    driver = InProcess(app)
+    variants: dict[str, tuple[str, list[tuple[bytes, bytes]], int]] = {
+        "feed 200": ("/feeds/updates.atom", [], 200),
+        "bare 200": ("/bench/bare", [], 200),
+        "feed 304": ("/feeds/updates.atom", [(b"if-none-match", etag.encode())], 304),
+    }
+
+    async def run() -> dict[str, float]:
+        await driver.start()
+        try:
+            for path, headers, expected in variants.values():
+                status, size = await driver.request(path, headers)
+                assert status == expected, (path, status)
+                assert expected == 304 or size == len(body), (path, size)
+            samples: dict[str, list[float]] = {name: [] for name in variants}
+            for _ in range(rounds):  # interleaved, so drift in the machine hits every variant alike
+                for name, (path, headers, _) in variants.items():
+                    samples[name].append(await rate(lambda p=path, h=headers: driver.request(p, h), seconds))
+            return {name: statistics.median(values) for name, values in samples.items()}
+        finally:
+            await driver.stop()
+
+    return asyncio.run(run())
+
+
+SERVER = """
+import sys
+sys.path.insert(0, {root!r})
+sys.path.insert(0, {bench!r})
+import uvicorn
+from bench_feeds import add_bare_route, bench_settings
+from console.web.app import create_app
+from pathlib import Path
+app = create_app(bench_settings({url!r}, Path({feeds!r}), {public!r}))
+add_bare_route(app, Path({feeds!r}, "feeds", "updates.atom").read_bytes())
+uvicorn.run(app, host="127.0.0.1", port={port}, log_level="warning", access_log=False)
+"""
+
+
+def http_rates(
+    database_url: str, feeds_dir: Path, etag: str, rounds: int, seconds: float, clients: int
+) -> dict[str, float]:
+    from tests.support.server import free_port
+
+    port = free_port()
+    script = SERVER.format(
+        root=str(ROOT),
+        bench=str(Path(__file__).parent),
+        url=database_url,
+        feeds=str(feeds_dir),
+        public=f"http://127.0.0.1:{port}",
+        port=port,
+    )
+    server = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                connection.request("GET", "/healthz")
+                connection.getresponse().read()
+                connection.close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        variants = {
+            "feed 200": ("/feeds/updates.atom", {}, 200),
+            "bare 200": ("/bench/bare", {}, 200),
+            "feed 304": ("/feeds/updates.atom", {"If-None-Match": etag}, 304),
+        }
+
+        def measure(path: str, headers: dict[str, str], expected: int) -> float:
+            counts = [0] * clients
+            stop = time.perf_counter() + seconds
+
+            def client(index: int) -> None:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                while time.perf_counter() < stop:
+                    connection.request("GET", path, headers=headers)
+                    response = connection.getresponse()
+                    response.read()
+                    assert response.status == expected, (path, response.status)
+                    counts[index] += 1
+                connection.close()
+
+            threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+            began = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            return sum(counts) / (time.perf_counter() - began)
+
+        samples: dict[str, list[float]] = {name: [] for name in variants}
+        for _ in range(rounds):
+            for name, (path, headers, expected) in variants.items():
+                samples[name].append(measure(path, headers, expected))
+        return {name: statistics.median(values) for name, values in samples.items()}
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+# --- 2. regeneration ----------------------------------------------------------------------
+
+
+def regeneration(scratch: Path, updates: int, publications: int) -> dict[str, float]:
+    url = fresh_database(scratch, f"regen-{updates}")
+    settings = bench_settings(url, scratch / f"feeds-{updates}")
+    db = Database(url)
+    try:
+        began = time.perf_counter()
+        slug, minute = populate(settings, db, updates)
+        populated = time.perf_counter() - began
+        files = FeedFiles(settings)
+        began = time.perf_counter()
+        files.rebuild(db)
+        rebuild = time.perf_counter() - began
+        routing = routing_for(settings)
+        per_publication: list[float] = []
+        render_only: list[float] = []
+        for n in range(publications):
+            with db.write() as session:
+                event = publish_update(
+                    session,
+                    PIO,
+                    slug,
+                    Draft(body=f"{BODY} (new report {n})"),
+                    routing=routing,
+                    now=START + timedelta(minutes=minute + n),
+                ).event
+            assert isinstance(event, VersionPublished)
+            with db.read() as session:
+                began = time.perf_counter()
+                report = files.write_for_event(session, event)
+                per_publication.append(time.perf_counter() - began)
+                assert len(report.written) == 6, report.describe()  # CAP, incident x2, CAP index, updates x2
+                began = time.perf_counter()
+                files.render(session, UPDATES_ATOM)
+                render_only.append(time.perf_counter() - began)
+        return {
+            "populate_s": populated,
+            "rebuild_s": rebuild,
+            "publish_ms": statistics.median(per_publication) * 1000,
+            "render_ms": statistics.median(render_only) * 1000,
+        }
+    finally:
+        db.dispose()
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv
+    rounds, seconds = (3, 0.3) if quick else (7, 1.0)
+    with tempfile.TemporaryDirectory() as directory:
+        scratch = Path(directory)
+        backend = (
+            "postgresql" if os.environ.get("BENCH_DATABASE_URL", "").startswith("postgres") else "sqlite"
+        )
+        print(f"feeds benchmark ({backend}, Python {sys.version.split()[0]})\n")
+
+        url = fresh_database(scratch, "requests")
+        feeds_dir = scratch / "feeds"
+        settings = bench_settings(url, feeds_dir)
+        db = Database(url)
+        populate(settings, db, 150)
+        FeedFiles(settings).rebuild(db)
+        db.dispose()
+        body = UPDATES_ATOM.file_in(feeds_dir).read_bytes()
+        from console.web.feeds import read_feed_file
+
+        feed = read_feed_file(UPDATES_ATOM.file_in(feeds_dir), UPDATES_ATOM.media_type)
+        assert feed is not None
+        print(f"1. GET /feeds/updates.atom: {body.count(b'<entry>')} entries, {len(body):,} bytes")
+        for label, rates in (
+            ("a. in process (ASGI)", in_process_rates(settings, body, feed.etag, rounds, seconds)),
+            (
+                "b. over HTTP (uvicorn, 4 keep-alive clients)",
+                http_rates(url, feeds_dir, feed.etag, rounds, seconds, 4),
+            ),
+        ):
+            bare = rates["bare 200"]
+            print(f"   {label}")
+            print(f"      bare Response, same bytes     {bare:>9,.0f} req/s")
+            for name, caption in (
+                ("feed 200", "no If-None-Match (200)"),
+                ("feed 304", "If-None-Match (304)   "),
+            ):
+                print(f"      feed, {caption}  {rates[name]:>9,.0f} req/s   ratio {rates[name] / bare:.2f}")
+
+        print("\n2. regeneration after one publication (render + write the 6 changed files)")
+        results = {n: regeneration(scratch, n, 10 if quick else 30) for n in (1_000, 10_000)}
+        for n, figures in results.items():
+            print(
+                f"   {n:>6,} archived updates: {figures['publish_ms']:6.1f} ms per publication "
+                f"(updates.atom render alone {figures['render_ms']:5.1f} ms); "
+                f"full rebuild {figures['rebuild_s']:5.1f} s"
+            )
+        ratio = results[10_000]["publish_ms"] / results[1_000]["publish_ms"]
+        print(f"   10,000 / 1,000 ratio: {ratio:.2f} (flat is 1.0)")
+
+
+if __name__ == "__main__":
+    main()
