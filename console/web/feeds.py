@@ -12,9 +12,9 @@ ETag is always given): every date handed out names exactly one content.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC
@@ -40,14 +40,19 @@ from console.feeds.paths import (
     incident_rss,
 )
 from console.feeds.writer import FeedFiles
+from console.settings import Settings
 from console.web.access import Access, access
 from console.web.state import app_state
 
+log = logging.getLogger("console.web.feeds")
 CACHE_CONTROL = "public, max-age=30"
 CACHED_FILES = 256
 NS_PER_SECOND = 1_000_000_000
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+RawHeaders = list[tuple[bytes, bytes]]
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,7 @@ class FeedFile:
         return formatdate(self.modified_second, usegmt=True)
 
     @cached_property
-    def _headers(self) -> dict[tuple[int, bool], dict[str, str]]:
+    def _headers(self) -> dict[tuple[int, bool], RawHeaders]:
         variants = {}
         for status in (200, 304):
             for dated in (False, True):
@@ -75,21 +80,31 @@ class FeedFile:
                 if status == 200:
                     headers["content-type"] = f"{self.media_type}; charset=utf-8"
                     headers["content-length"] = str(len(self.body))
-                variants[(status, dated)] = headers
+                variants[(status, dated)] = [(k.encode(), v.encode("latin-1")) for k, v in headers.items()]
         return variants
 
-    def headers(self, status: int, dated: bool) -> dict[str, str]:
-        return self._headers[(status, dated)]
+    def response(self, status: int, dated: bool) -> Response:
+        return PreparedResponse(status, self.body if status == 200 else b"", self._headers[(status, dated)])
+
+
+class PreparedResponse(Response):
+    """A response whose headers were encoded once, when the file was read (the hot path)."""
+
+    def __init__(self, status_code: int, body: bytes, raw_headers: RawHeaders) -> None:
+        self.status_code = status_code
+        self.body = body
+        self.background = None
+        self.raw_headers = list(raw_headers)  # a copy: middleware adds to the list it is sent
 
 
 def _identity(stat: os.stat_result) -> tuple[int, int, int, int]:
     return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
-def read_feed_file(path: Path, media_type: str) -> FeedFile | None:
+def read_feed_file(path: str | Path, media_type: str) -> FeedFile | None:
     """The file's bytes and validators, or None if it does not exist."""
     try:
-        with path.open("rb") as handle:
+        with open(path, "rb") as handle:
             stat = os.fstat(handle.fileno())  # of the very file read, even if it is replaced now
             body = handle.read()
     except FileNotFoundError:
@@ -99,13 +114,14 @@ def read_feed_file(path: Path, media_type: str) -> FeedFile | None:
 
 
 class FeedFileCache:
-    """The most recently served files, each checked against the disk with one stat()."""
+    """Recently read files, each checked against the disk with one stat() per request. When
+    full, the file read longest ago goes first (the hot feeds are simply read again)."""
 
     def __init__(self, capacity: int = CACHED_FILES) -> None:
         self.capacity = capacity
-        self._files: OrderedDict[Path, FeedFile] = OrderedDict()
+        self._files: dict[str, FeedFile] = {}
 
-    def fresh(self, path: Path) -> FeedFile | None:
+    def fresh(self, path: str) -> FeedFile | None:
         cached = self._files.get(path)
         if cached is None:
             return None
@@ -113,16 +129,13 @@ class FeedFileCache:
             current = _identity(os.stat(path))
         except FileNotFoundError:
             return None
-        if current != cached.identity:
-            return None
-        self._files.move_to_end(path)
-        return cached
+        return cached if current == cached.identity else None
 
-    def keep(self, path: Path, feed: FeedFile) -> None:
+    def keep(self, path: str, feed: FeedFile) -> None:
+        self._files.pop(path, None)
         self._files[path] = feed
-        self._files.move_to_end(path)
         while len(self._files) > self.capacity:
-            self._files.popitem(last=False)
+            del self._files[next(iter(self._files))]
 
 
 def is_dated(feed: FeedFile, now: float) -> bool:
@@ -161,9 +174,8 @@ def is_not_modified(
 
 def feed_response(request: Request, feed: FeedFile, *, now: float | None = None) -> Response:
     dated = is_dated(feed, time.time() if now is None else now)
-    if is_not_modified(*_conditions(request.scope["headers"]), feed, dated):
-        return Response(status_code=304, headers=feed.headers(304, dated))
-    return Response(feed.body, headers=feed.headers(200, dated))
+    not_modified = is_not_modified(*_conditions(request.scope["headers"]), feed, dated)
+    return feed.response(304 if not_modified else 200, dated)
 
 
 def _not_found(message: str) -> Response:
@@ -171,37 +183,57 @@ def _not_found(message: str) -> Response:
 
 
 class FeedServer:
+    """Serves the feed files of one app. Its settings are taken from the app on the first
+    request (they are read once and never change), its paths worked out once per file."""
+
     def __init__(self) -> None:
         self.cache = FeedFileCache()
-        self._paths: dict[tuple[Path, Target], Path] = {}
+        self._settings: Settings | None = None
+        self._enabled = False
+        self._paths: dict[Target, str] = {}
 
-    def path_of(self, directory: Path, target: Target) -> Path:
-        path = self._paths.get((directory, target))
+    def _path_of(self, settings: Settings, target: Target) -> str:
+        path = self._paths.get(target)
         if path is None:
             if len(self._paths) >= CACHED_FILES:
                 self._paths.clear()
-            path = self._paths[(directory, target)] = target.file_in(directory)
+            path = self._paths[target] = str(target.file_in(settings.feeds_dir))
         return path
 
     async def serve(self, request: Request, target: Target) -> Response:
-        state = app_state(request)
-        if FeedsChannel.name not in state.settings.channels:
+        settings = self._settings or self._remember(request)
+        if not self._enabled:
             return _not_found("feeds are switched off on this server (CHANNELS does not include feeds)")
-        path = self.path_of(state.settings.feeds_dir, target)
+        path = self._path_of(settings, target)
         feed = self.cache.fresh(path)
         if feed is None:
             feed = await run_in_threadpool(read_feed_file, path, target.media_type)
             if feed is None:  # a fresh install, or files lost: render this one once and keep it
-                files = FeedFiles(state.settings)
                 try:
-                    await state.read(lambda session: files.ensure(session, target))
+                    feed = await self._create(request, target, path)
                 except NotFound as exc:
                     return _not_found(exc.message)
-                feed = await run_in_threadpool(read_feed_file, path, target.media_type)
-                if feed is None:
-                    raise RuntimeError(f"{path} is still missing after it was written")
+                except OSError as exc:  # disk full, permissions: say so, and when to come back
+                    log.error("could not write %s: %s", path, exc)
+                    message = f"the feed file could not be written ({exc.strerror or exc}); try again shortly"
+                    return PlainTextResponse(message, status_code=503, headers={"Retry-After": "30"})
             self.cache.keep(path, feed)
         return feed_response(request, feed)
+
+    def _remember(self, request: Request) -> Settings:
+        settings = self._settings = app_state(request).settings
+        self._enabled = FeedsChannel.name in settings.channels
+        return settings
+
+    async def _create(self, request: Request, target: Target, path: str) -> FeedFile:
+        """Render and write a missing file (NotFound if there is nothing to render), then read it."""
+        state = app_state(request)
+        files = FeedFiles(state.settings)
+        await state.read(lambda session: files.ensure(session, target))
+        feed = await run_in_threadpool(read_feed_file, path, target.media_type)
+        if feed is None:
+            raise RuntimeError(f"{path} is still missing after it was written")
+        return feed
 
 
 def routes() -> list[BaseRoute]:

@@ -208,8 +208,8 @@ def test_last_modified_is_withheld_until_its_second_is_over(
     )
     assert not is_dated(feed, now=written + 0.99), "the same second: the file may change again within it"
     assert is_dated(feed, now=written + 1.0)
-    assert feed.headers(200, True)["last-modified"] == "Sat, 14 Mar 2026 09:30:15 GMT"
-    assert "last-modified" not in feed.headers(200, False)
+    assert feed.response(200, True).headers["last-modified"] == "Sat, 14 Mar 2026 09:30:15 GMT"
+    assert "last-modified" not in feed.response(200, False).headers
 
     drain(settings, db)
     path = UPDATES_RSS.file_in(settings.feeds_dir)
@@ -239,6 +239,23 @@ def test_a_missing_file_is_rendered_once_on_request(
         assert path.stat().st_ino == inode, "rendered once, then served from the file"
         cap = app.get(cap_message(sample.slug, 1, 3).url_path)
         assert cap.status_code == 200 and b"<msgType>Update</msgType>" in cap.content
+
+
+def test_a_missing_file_that_cannot_be_written_is_a_clear_503(
+    settings: Settings, db: Database, sample: Sample, app: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr("console.files.os.fsync", disk_full)
+    with app:
+        response = app.get(UPDATES_ATOM.url_path)
+        assert response.status_code == 503 and response.headers["retry-after"] == "30"
+        assert (
+            response.text == "the feed file could not be written (No space left on device); try again shortly"
+        )
+        monkeypatch.undo()
+        assert app.get(UPDATES_ATOM.url_path).status_code == 200
 
 
 def test_unknown_feeds_are_404_with_a_clear_message(
