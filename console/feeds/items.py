@@ -75,7 +75,9 @@ def _items(session: Session, query: Select[UpdateVersion, int, Incident]) -> lis
     incidents: dict[int, IncidentInfo] = {}
     items = []
     for version, seq, incident in session.execute(query):
-        info = incidents.get(incident.id) or incidents.setdefault(incident.id, IncidentInfo.of(incident))
+        info = incidents.get(incident.id)
+        if info is None:
+            info = incidents[incident.id] = IncidentInfo.of(incident)
         items.append(
             FeedItem(
                 incident=info,
