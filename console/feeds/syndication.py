@@ -15,11 +15,12 @@ from typing import Any
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from console.domain import wording
 from console.feeds.items import FeedItem, IncidentInfo
 from console.feeds.paths import ATOM_TYPE, RSS_TYPE
+from console.html import paragraphs
 from console.models import AlertStatus, VersionKind
 from console.settings import Settings
 
@@ -45,14 +46,6 @@ def entry_title(item: FeedItem) -> str:
     )
 
 
-def _paragraphs(text: str) -> Markup:
-    blocks = [block.strip() for block in text.replace("\r\n", "\n").split("\n\n") if block.strip()]
-    return Markup("").join(
-        Markup("<p>{}</p>").format(Markup("<br>").join(escape(line) for line in block.split("\n")))
-        for block in blocks
-    )
-
-
 def entry_html(public_url: str, item: FeedItem) -> str:
     """The entry's content as HTML; every piece of text in it is escaped, so markup stays inert."""
     incident = item.incident
@@ -71,7 +64,7 @@ def entry_html(public_url: str, item: FeedItem) -> str:
     text = Markup("")
     if item.headline:
         text += Markup("<p><strong>{}</strong></p>").format(item.headline)
-    text += _paragraphs(item.body)
+    text += paragraphs(item.body)
     parts.append(Markup("<del>{}</del>").format(text) if item.kind is VersionKind.RETRACTION else text)
     if item.kind in (VersionKind.CORRECTION, VersionKind.RETRACTION):
         history = wording.history_url(public_url, incident.slug, item.seq)

@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from console.channels.feeds import FeedsChannel
 from console.channels.registry import build_channels
 from console.db import Database
 from console.dispatcher import Dispatcher, RetryPolicy
 from console.domain.incidents import IncidentDraft, create_incident
 from console.domain.outbox import Routing
 from console.domain.updates import Draft, confirm_update, correct_update, publish_update, retract_update
+from console.feeds.paths import Target
+from console.feeds.writer import FeedFiles
 from console.live.hub import Hub
 from console.settings import Settings
 from tests.conftest import PIO
@@ -145,8 +146,10 @@ def drain(
     asyncio.run(dispatcher.drain())
 
 
-def feeds_channel(settings: Settings, db: Database) -> FeedsChannel:
-    return FeedsChannel.from_settings(settings, db, Hub())
+def render(settings: Settings, db: Database, target: Target) -> bytes:
+    """What the feeds channel would write for `target` now."""
+    with db.read() as session:
+        return FeedFiles(settings).render(session, target)[target]
 
 
 @pytest.fixture(scope="session")

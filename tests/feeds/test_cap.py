@@ -11,17 +11,22 @@ from lxml import etree
 
 from console.db import Database
 from console.domain.outbox import Routing
-from console.feeds.paths import CAP_INDEX, Target, cap_message
+from console.feeds.paths import CAP_INDEX, cap_message
 from console.feeds.writer import FeedFiles
 from console.settings import Settings, SettingsError
-from tests.feeds.conftest import CAP_NS, Sample, cap_text, confirm, make_incident, publish, retract, valid_cap
+from tests.feeds.conftest import (
+    CAP_NS,
+    Sample,
+    cap_text,
+    confirm,
+    make_incident,
+    publish,
+    render,
+    retract,
+    valid_cap,
+)
 
 NS = {"cap": CAP_NS}
-
-
-def render(settings: Settings, db: Database, target: Target) -> bytes:
-    with db.read() as session:
-        return FeedFiles(settings).render(session, target)[target]
 
 
 def message(

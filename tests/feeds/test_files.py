@@ -26,17 +26,15 @@ from console.feeds.paths import (
     CAP_INDEX,
     UPDATES_ATOM,
     UPDATES_RSS,
-    Target,
     cap_message,
     incident_atom,
     incident_rss,
 )
-from console.feeds.writer import FeedFiles
 from console.models import Delivery, DeliveryState
 from console.settings import Settings
 from console.web.app import create_app
 from console.web.feeds import FeedFile, is_dated
-from tests.feeds.conftest import Sample, drain, make_incident, publish
+from tests.feeds.conftest import Sample, drain, make_incident, publish, render
 
 
 def feed_files(settings: Settings) -> dict[str, bytes]:
@@ -51,11 +49,6 @@ def feeds_deliveries(db: Database) -> list[Delivery]:
         return list(
             session.scalars(select(Delivery).where(Delivery.channel == "feeds").order_by(Delivery.id))
         )
-
-
-def rendered(settings: Settings, db: Database, target: Target) -> bytes:
-    with db.read() as session:
-        return FeedFiles(settings).render(session, target)[target]
 
 
 def test_the_channel_writes_every_file_and_they_are_what_the_renderer_makes(
@@ -82,7 +75,7 @@ def test_the_channel_writes_every_file_and_they_are_what_the_renderer_makes(
         ]
     )
     for target in (UPDATES_ATOM, UPDATES_RSS, CAP_INDEX, incident_rss(slug), cap_message(slug, 1, 4)):
-        assert files[target.url_path.lstrip("/")] == rendered(settings, db, target)
+        assert files[target.url_path.lstrip("/")] == render(settings, db, target)
     for path in settings.feeds_dir.rglob("*"):
         if path.is_file():
             assert stat.S_IMODE(path.stat().st_mode) == 0o644, (
@@ -232,7 +225,7 @@ def test_a_missing_file_is_rendered_once_on_request(
         response = app.get(incident_rss(sample.slug).url_path)
         assert response.status_code == 200
         path = incident_rss(sample.slug).file_in(settings.feeds_dir)
-        assert response.content == path.read_bytes() == rendered(settings, db, incident_rss(sample.slug))
+        assert response.content == path.read_bytes() == render(settings, db, incident_rss(sample.slug))
         assert incident_atom(sample.slug).file_in(settings.feeds_dir).exists(), "rendered with its sibling"
         inode = path.stat().st_ino
         assert app.get(incident_rss(sample.slug).url_path).content == response.content

@@ -13,18 +13,12 @@ from console.db import Database
 from console.domain import wording
 from console.domain.incidents import get_incident
 from console.domain.outbox import Routing
-from console.feeds.paths import CAP_INDEX, UPDATES_ATOM, UPDATES_RSS, Target, incident_atom, incident_rss
-from console.feeds.writer import FeedFiles
+from console.feeds.paths import CAP_INDEX, UPDATES_ATOM, UPDATES_RSS, incident_atom, incident_rss
 from console.models import AlertStatus, VersionKind
 from console.settings import Settings
-from tests.feeds.conftest import Sample, at, correct, make_incident, publish
+from tests.feeds.conftest import Sample, at, correct, make_incident, publish, render
 
 ATOM = "{http://www.w3.org/2005/Atom}"
-
-
-def render(settings: Settings, db: Database, target: Target) -> bytes:
-    with db.read() as session:
-        return FeedFiles(settings).render(session, target)[target]
 
 
 def parsed(content: bytes) -> feedparser.FeedParserDict:
