@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
+from sqlalchemy import select
 
 from console.channels.registry import build_channels
 from console.db import Database
@@ -21,6 +22,7 @@ from console.domain.updates import Draft, confirm_update, correct_update, publis
 from console.feeds.paths import Target
 from console.feeds.writer import FeedFiles
 from console.live.hub import Hub
+from console.models import Delivery
 from console.settings import Settings
 from tests.conftest import PIO
 
@@ -144,6 +146,13 @@ def drain(
     built = build_channels(settings, db, Hub())
     dispatcher = Dispatcher(db, {name: built[name] for name in channels}, poll_seconds=0.02, retry=retry)
     asyncio.run(dispatcher.drain())
+
+
+def deliveries(db: Database, channel: str) -> list[Delivery]:
+    with db.read() as session:
+        return list(
+            session.scalars(select(Delivery).where(Delivery.channel == channel).order_by(Delivery.id))
+        )
 
 
 def render(settings: Settings, db: Database, target: Target) -> bytes:

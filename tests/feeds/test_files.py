@@ -15,7 +15,6 @@ from email.utils import formatdate
 import feedparser
 import pytest
 from lxml import etree
-from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from console.cli import main
@@ -30,11 +29,11 @@ from console.feeds.paths import (
     incident_atom,
     incident_rss,
 )
-from console.models import Delivery, DeliveryState
+from console.models import DeliveryState
 from console.settings import Settings
 from console.web.app import create_app
 from console.web.feeds import FeedFile, is_dated
-from tests.feeds.conftest import Sample, drain, make_incident, publish, render
+from tests.feeds.conftest import Sample, deliveries, drain, make_incident, publish, render
 
 
 def feed_files(settings: Settings) -> dict[str, bytes]:
@@ -42,13 +41,6 @@ def feed_files(settings: Settings) -> dict[str, bytes]:
     return {
         str(path.relative_to(root)): path.read_bytes() for path in sorted(root.rglob("*")) if path.is_file()
     }
-
-
-def feeds_deliveries(db: Database) -> list[Delivery]:
-    with db.read() as session:
-        return list(
-            session.scalars(select(Delivery).where(Delivery.channel == "feeds").order_by(Delivery.id))
-        )
 
 
 def test_the_channel_writes_every_file_and_they_are_what_the_renderer_makes(
@@ -81,11 +73,11 @@ def test_the_channel_writes_every_file_and_they_are_what_the_renderer_makes(
             assert stat.S_IMODE(path.stat().st_mode) == 0o644, (
                 "a web server running as another user can read it"
             )
-    states = {d.state for d in feeds_deliveries(db)}
+    states = {d.state for d in deliveries(db, "feeds")}
     assert states == {DeliveryState.SENT}
     # Each delivery renders the record as it is now: the first one already wrote every feed
     # (the database held all versions by then); later ones only add their own CAP message.
-    first, *_, last = feeds_deliveries(db)
+    first, *_, last = deliveries(db, "feeds")
     assert first.detail is not None and "/feeds/updates.atom" in first.detail
     assert last.detail == f"wrote /incidents/{other}/cap/1-1.xml; 5 unchanged"
     assert not list(settings.feeds_dir.rglob(".*.tmp")), "no temporary file is left behind"
@@ -105,7 +97,7 @@ def test_a_delivery_that_changes_nothing_leaves_the_files_untouched(
     drain(settings, db)
     after = path.stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
-    assert feeds_deliveries(db)[-1].detail == "wrote nothing; 5 unchanged"
+    assert deliveries(db, "feeds")[-1].detail == "wrote nothing; 5 unchanged"
 
 
 @pytest.fixture
@@ -312,7 +304,7 @@ def test_disk_full_fails_the_delivery_keeps_the_previous_files_and_retries(
     backoff = RetryPolicy(5, 0.4, 0.4)  # the next attempt comes 0.2 to 0.4 s later
     for attempt in (1, 2):
         drain(settings, db, retry=backoff)
-        failed = feeds_deliveries(db)[-1]
+        failed = deliveries(db, "feeds")[-1]
         assert (failed.state, failed.attempts) == (DeliveryState.PENDING, attempt), "it will be tried again"
         assert failed.last_error == "could not write the feed files: No space left on device"
         time.sleep(0.45)
@@ -321,7 +313,10 @@ def test_disk_full_fails_the_delivery_keeps_the_previous_files_and_retries(
 
     monkeypatch.undo()  # space was freed
     drain(settings, db)
-    assert (feeds_deliveries(db)[-1].state, feeds_deliveries(db)[-1].attempts) == (DeliveryState.SENT, 3)
+    assert (deliveries(db, "feeds")[-1].state, deliveries(db, "feeds")[-1].attempts) == (
+        DeliveryState.SENT,
+        3,
+    )
     assert (
         b"Crews are venting the building."
         in incident_atom(sample.slug).file_in(settings.feeds_dir).read_bytes()

@@ -12,14 +12,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from console.channels.registry import routing as routing_for
 from console.db import Database
 from console.dispatcher import RetryPolicy
-from console.models import Delivery, DeliveryState
+from console.models import DeliveryState
 from console.settings import Settings, SettingsError
-from tests.feeds.conftest import drain, make_incident, publish
+from tests.feeds.conftest import deliveries, drain, make_incident, publish
 from tests.support.server import free_port
 
 # Waiting for the feeds channel uses up attempts: enough of them that the test never gives up.
@@ -71,13 +70,6 @@ def hub(settings: Settings) -> Iterator[FakeHub]:
     thread.join(5)
 
 
-def websub_deliveries(db: Database) -> list[Delivery]:
-    with db.read() as session:
-        return list(
-            session.scalars(select(Delivery).where(Delivery.channel == "websub").order_by(Delivery.id))
-        )
-
-
 def test_each_publication_pings_the_hub_for_every_feed_it_changed_after_the_files_exist(
     settings: Settings, db: Database, hub: FakeHub
 ) -> None:
@@ -87,20 +79,20 @@ def test_each_publication_pings_the_hub_for_every_feed_it_changed_after_the_file
     publish(db, routing, slug, "Shelter in place within 1 mile.", minute=1)
 
     drain(settings, db, channels=("websub",), retry=PATIENT)  # the feeds channel has not written yet
-    [waiting] = websub_deliveries(db)
+    [waiting] = deliveries(db, "websub")
     assert waiting.state is DeliveryState.PENDING
     assert waiting.last_error == "waiting for the feeds channel to write the files first"
     assert hub.pings == []
 
     time.sleep(0.05)
     drain(settings, db, channels=("feeds", "websub"), retry=PATIENT)
-    [sent] = websub_deliveries(db)
+    [sent] = deliveries(db, "websub")
     deadline = time.monotonic() + 10
     while sent.state is not DeliveryState.SENT:  # the feeds lane may finish after websub's try
         assert time.monotonic() < deadline, sent.last_error
         time.sleep(0.05)
         drain(settings, db, channels=("websub",), retry=PATIENT)
-        [sent] = websub_deliveries(db)
+        [sent] = deliveries(db, "websub")
     base = settings.public_url
     topics = [
         f"{base}/incidents/{slug}/feed.atom",
@@ -125,12 +117,12 @@ def test_a_failing_hub_is_retried_and_a_refusing_one_recorded(
     drain(settings, db)  # feeds, so that websub may ping
     hub.script = [503]
     drain(settings, db, channels=("websub",), retry=SLOW)
-    [delivery] = websub_deliveries(db)
+    [delivery] = deliveries(db, "websub")
     assert delivery.state is DeliveryState.PENDING and delivery.last_error is not None
     assert delivery.last_error.startswith("the hub answered 503 for ")
     time.sleep(0.45)
     drain(settings, db, channels=("websub",), retry=SLOW)
-    [delivery] = websub_deliveries(db)
+    [delivery] = deliveries(db, "websub")
     assert (delivery.state, delivery.attempts) == (DeliveryState.SENT, 2)
 
     publish(db, routing, slug, "Power restored.", minute=2)
@@ -138,7 +130,7 @@ def test_a_failing_hub_is_retried_and_a_refusing_one_recorded(
     hub.script = [400]
     time.sleep(0.05)
     drain(settings, db, channels=("websub",))
-    refused = websub_deliveries(db)[-1]
+    refused = deliveries(db, "websub")[-1]
     assert refused.state is DeliveryState.FAILED and refused.last_error is not None
     assert refused.last_error.startswith("the hub answered 400 for ")
 
@@ -150,7 +142,7 @@ def test_an_unreachable_hub_is_retried(settings: Settings, db: Database) -> None
     publish(db, routing, slug, "Visibility under 50 m.", minute=1)
     drain(settings, db)
     drain(settings, db, channels=("websub",), retry=SLOW)
-    [delivery] = websub_deliveries(db)
+    [delivery] = deliveries(db, "websub")
     assert delivery.state is DeliveryState.PENDING and delivery.last_error is not None
     assert delivery.last_error.startswith("could not reach the hub: ")
 
