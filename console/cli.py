@@ -146,6 +146,21 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_feeds_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    from console.feeds.writer import FeedFiles
+
+    db = _database(settings)
+    try:
+        report = FeedFiles(settings).rebuild(db)
+    finally:
+        db.dispose()
+    written, unchanged = set(report.written), set(report.unchanged) - set(report.written)
+    print(f"feeds rebuilt in {settings.feeds_dir}: {len(written)} files written, {len(unchanged)} unchanged")
+    if "feeds" not in settings.channels:
+        print("note: CHANNELS does not include feeds, so publishing will not keep these files up to date")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from console.demo import load_demo
 
@@ -190,6 +205,13 @@ def build_parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="audit trail").add_subparsers(dest="audit_command", required=True)
     audit.add_parser("verify", help="verify the hash chain and every version").set_defaults(
         run=cmd_audit_verify
+    )
+
+    feeds = sub.add_parser("feeds", help="Atom/RSS feeds and CAP files").add_subparsers(
+        dest="feeds_command", required=True
+    )
+    feeds.add_parser("rebuild", help="regenerate every feed and CAP file in FEEDS_DIR").set_defaults(
+        run=cmd_feeds_rebuild
     )
 
     sub.add_parser("demo", help="publish a realistic sample incident").set_defaults(run=cmd_demo)

@@ -355,3 +355,8 @@ class SignInAttempt(Base):
     ip: Mapped[str] = mapped_column(String(64))
     outcome: Mapped[SignInOutcome] = mapped_column(_enum(SignInOutcome, "signin_outcome"))
     attempted_at: Mapped[datetime] = mapped_column(index=True)
+
+
+# --- feeds (issue 5) ---
+# Feeds and the CAP index take the newest versions first: an index keeps that flat as the archive grows.
+Index("ix_update_versions_published_at", UpdateVersion.published_at)

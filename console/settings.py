@@ -7,6 +7,7 @@ opens a connection: `Settings.from_environ()` only parses strings.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,6 +19,10 @@ from starlette.config import Config
 from starlette.datastructures import Secret
 
 DEFAULT_DATABASE_URL = "sqlite:///./console.db"
+DEFAULT_CHANNELS = "live,archive,feeds,x,mastodon"
+# CAP 1.2: sender and identifier may hold no whitespace, comma, "<" or "&".
+_CAP_FORBIDDEN = re.compile(r"[\s,<&]")
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*")
 
 
 class SettingsError(ValueError):
@@ -47,7 +52,7 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     timezone: str = "UTC"
     archive_dir: Path = Path("archive")
-    channels: tuple[str, ...] = ("live", "archive", "x", "mastodon")
+    channels: tuple[str, ...] = tuple(DEFAULT_CHANNELS.split(","))
     outbox_in_process: bool = True
     outbox_poll_seconds: float = 1.0
     outbox_lease_seconds: float = 30.0
@@ -65,6 +70,12 @@ class Settings:
     mastodon_base_url: str | None = None
     mastodon_access_token: Secret | None = None
     social_request_timeout_seconds: float = 20.0
+    feeds_dir: Path = Path("feeds")
+    feeds_max_entries: int = 100
+    feeds_title: str = "Incident updates"
+    feeds_language: str = "en-US"
+    websub_hub: str | None = None
+    cap_sender: str | None = None  # None: PUBLIC_URL's host
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.public_url)
@@ -77,6 +88,7 @@ class Settings:
         if self.outbox_lease_seconds <= 0 or self.outbox_poll_seconds <= 0:
             raise SettingsError("OUTBOX_LEASE_SECONDS and OUTBOX_POLL_SECONDS must be positive")
         self._check_social()
+        self._check_feeds()
 
     def _check_social(self) -> None:
         x_keys = {
@@ -115,6 +127,30 @@ class Settings:
     def mastodon_configured(self) -> bool:
         return bool(self.mastodon_base_url)
 
+    def _check_feeds(self) -> None:
+        if self.feeds_max_entries < 1:
+            raise SettingsError(f"FEEDS_MAX_ENTRIES must be at least 1, not {self.feeds_max_entries}")
+        if not self.feeds_title.strip():
+            raise SettingsError("FEEDS_TITLE must not be blank")
+        if not _LANGUAGE_TAG.fullmatch(self.feeds_language):
+            raise SettingsError(
+                f"FEEDS_LANGUAGE must be a language tag such as en-US, not {self.feeds_language!r}"
+            )
+        if self.cap_sender is not None and (not self.cap_sender or _CAP_FORBIDDEN.search(self.cap_sender)):
+            raise SettingsError(
+                f"CAP_SENDER must be non-empty without spaces, commas, < or &: {self.cap_sender!r}"
+            )
+        if self.websub_hub is not None:
+            hub = urlsplit(self.websub_hub)
+            if hub.scheme not in ("http", "https") or not hub.hostname:
+                raise SettingsError(f"WEBSUB_HUB must be an absolute http(s) URL, not {self.websub_hub!r}")
+            if "feeds" not in self.channels:
+                raise SettingsError(
+                    "WEBSUB_HUB is set but CHANNELS does not include feeds: there is nothing to ping"
+                )
+        elif "websub" in self.channels:
+            raise SettingsError("CHANNELS includes websub but WEBSUB_HUB is not set")
+
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
         config = Config(environ=os.environ if environ is None else environ)
@@ -125,7 +161,7 @@ class Settings:
             public_url=config("PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/"),
             timezone=config("TIMEZONE", default="UTC"),
             archive_dir=Path(config("ARCHIVE_DIR", default="archive")),
-            channels=_csv(config("CHANNELS", default="live,archive,x,mastodon")),
+            channels=_csv(config("CHANNELS", default=DEFAULT_CHANNELS)),
             outbox_in_process=config("OUTBOX_IN_PROCESS", cast=bool, default=True),
             outbox_poll_seconds=config("OUTBOX_POLL_SECONDS", cast=float, default=1.0),
             outbox_lease_seconds=config("OUTBOX_LEASE_SECONDS", cast=float, default=30.0),
@@ -142,6 +178,12 @@ class Settings:
             mastodon_base_url=_url(config("MASTODON_BASE_URL", default="")),
             mastodon_access_token=_secret(config("MASTODON_ACCESS_TOKEN", default="")),
             social_request_timeout_seconds=config("SOCIAL_REQUEST_TIMEOUT_SECONDS", cast=float, default=20.0),
+            feeds_dir=Path(config("FEEDS_DIR", default="feeds")),
+            feeds_max_entries=config("FEEDS_MAX_ENTRIES", cast=int, default=100),
+            feeds_title=config("FEEDS_TITLE", default="Incident updates"),
+            feeds_language=config("FEEDS_LANGUAGE", default="en-US"),
+            websub_hub=config("WEBSUB_HUB", default="") or None,
+            cap_sender=config("CAP_SENDER", default="") or None,
         )
 
     @property
@@ -151,6 +193,15 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def public_host(self) -> str:
+        """PUBLIC_URL's host name, without port: the authority of feed ids and the CAP sender."""
+        return urlsplit(self.public_url).hostname or ""
+
+    @property
+    def cap_sender_id(self) -> str:
+        return self.cap_sender or self.public_host
 
     @property
     def cookies_secure(self) -> bool:

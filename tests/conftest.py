@@ -84,6 +84,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
         database_url=database_url,
         archive_dir=tmp_path / "archive",
+        feeds_dir=tmp_path / "feeds",
         outbox_in_process=False,
         outbox_poll_seconds=0.05,
         outbox_lease_seconds=5.0,

@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 
 from console.db import Database
 from console.models import AuditEvent, Delivery, Incident, Update, UpdateVersion
+from console.settings import Settings
 from tests.support.factories import bearer, make_token
 
 
@@ -94,13 +95,13 @@ def test_publish_correct_confirm_retract_through_the_api(client: TestClient, pio
 
 
 def test_authenticated_readers_see_deliveries_and_anonymous_see_no_emails(
-    client: TestClient, pio: dict[str, str], reviewer: dict[str, str]
+    client: TestClient, pio: dict[str, str], reviewer: dict[str, str], settings: Settings
 ) -> None:
     slug = create(client, pio)["slug"]
     client.post(f"/api/v1/incidents/{slug}/updates", json={"body": "Spill contained."}, headers=pio)
     as_reviewer = client.get(f"/api/v1/incidents/{slug}", headers=reviewer).json()
     channels = {d["channel"] for d in as_reviewer["updates"][0]["deliveries"]}
-    assert channels == {"live", "archive", "x", "mastodon"}
+    assert channels == set(settings.channels) and {"live", "archive"} <= channels
     anonymous = client.get(f"/api/v1/incidents/{slug}").text
     assert "@example.org" not in anonymous and "@example.org" not in as_reviewer.__repr__()
 

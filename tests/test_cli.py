@@ -22,6 +22,7 @@ from tests.support.server import ServerProcess
 def env(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> Settings:
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
     monkeypatch.setenv("ARCHIVE_DIR", str(settings.archive_dir))
+    monkeypatch.setenv("FEEDS_DIR", str(settings.feeds_dir))
     return settings
 
 

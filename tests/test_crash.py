@@ -12,9 +12,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from console.channels.registry import routing
 from console.db import Database
 from console.domain.integrity import verify
-from console.models import Delivery, DeliveryState, UpdateVersion
+from console.models import Delivery, DeliveryState, EventType, UpdateVersion
+from console.settings import Settings
 from tests.support.factories import make_token
 from tests.support.server import ServerProcess
 
@@ -58,7 +60,8 @@ def server_env(database_url: str, tmp_path: Path, **extra: str) -> dict[str, str
         "ARCHIVE_DIR": str(tmp_path / "archive"),
         # the channels that send for real here (social ones would end as preview skips;
         # tests/social/test_kill.py kills a worker in the middle of a social post)
-        "CHANNELS": "live,archive",
+        "CHANNELS": "live,archive,feeds",
+        "FEEDS_DIR": str(tmp_path / "feeds"),
         "OUTBOX_LEASE_SECONDS": "1",
         "OUTBOX_POLL_SECONDS": "0.1",
         **extra,
@@ -74,7 +77,11 @@ def test_pending_deliveries_complete_after_kill_9(db: Database, database_url: st
             post(f"{server.url}/api/v1/incidents/{slug}/updates", token, {"body": f"Update {n}"})
     finally:
         server.kill()
-    assert open_deliveries(db) == 22, "1 incident + 10 versions, each to live and archive, all still pending"
+    routes = routing(Settings.from_environ(server_env(database_url, tmp_path)))
+    expected = len(routes.channels_for(EventType.INCIDENT_CREATED)) + 10 * len(
+        routes.channels_for(EventType.VERSION_PUBLISHED)
+    )
+    assert open_deliveries(db) == expected, "1 incident + 10 versions, to every channel, all pending"
 
     restarted = ServerProcess(server_env(database_url, tmp_path), port=server.port).start()
     try:

@@ -20,6 +20,7 @@ from console.domain.updates import (
     retract_update,
 )
 from console.models import AuditEvent, Delivery, UpdateVersion, VersionKind
+from console.settings import Settings
 from tests.conftest import PIO, REVIEWER
 
 
@@ -232,14 +233,16 @@ def test_reviewers_cannot_publish_and_unknown_things_are_not_found(db: Database,
         retract_update(session, PIO, 999_999, reason="x", routing=routing)
 
 
-def test_each_version_fans_out_to_every_enabled_channel(db: Database, routing: Routing) -> None:
+def test_each_version_fans_out_to_every_enabled_channel(
+    db: Database, routing: Routing, settings: Settings
+) -> None:
     slug = new_incident(db, routing)
     with db.write() as session:
         published = publish_update(session, PIO, slug, Draft(body="x"), routing=routing)
         channels = sorted(
             session.scalars(select(Delivery.channel).where(Delivery.event_id == published.event.event_id))
         )
-    assert channels == ["archive", "live", "mastodon", "x"]
+    assert channels == sorted(settings.channels) and {"live", "archive"} <= set(channels)
 
 
 @pytest.mark.parametrize(

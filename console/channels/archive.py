@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import ClassVar
 
@@ -18,23 +16,10 @@ from console.channels.base import Outcome, RetryLater, Sent
 from console.db import Database
 from console.domain.outbox import Claim
 from console.domain.records import incident_record
+from console.files import write_atomically
 from console.live.hub import Hub
 from console.models import EventType
 from console.settings import Settings
-
-
-def write_atomically(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 class ArchiveChannel:

@@ -24,7 +24,7 @@ from console.db import Database
 from console.dispatcher import Dispatcher, RetryPolicy
 from console.live.hub import Hub
 from console.settings import Settings
-from console.web import api, channels_api, staff
+from console.web import api, channels_api, feeds, staff
 from console.web.access import Access, access
 from console.web.health import healthz
 from console.web.jsonio import error_response
@@ -85,6 +85,7 @@ def routes() -> list[BaseRoute]:
         Route("/healthz", healthz, methods=["GET"]),
         Mount("/api/v1", app=Router(api.routes() + channels_api.routes())),
         *staff.routes(),
+        *feeds.routes(),
         Mount("/static", app=access(Access.PUBLIC)(StaticFiles(directory=STATIC_DIR)), name="static"),
     ]
 

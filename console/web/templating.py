@@ -7,24 +7,16 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from jinja2_fragments.starlette import Jinja2Blocks
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from console.domain import wording
 from console.domain.diff import Change, word_diff
+from console.html import paragraphs
 from console.settings import Settings
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 
 Templates = Jinja2Blocks
-
-
-def paragraphs(text: str) -> Markup:
-    """Plain text as escaped HTML paragraphs: blank lines split paragraphs, newlines break lines."""
-    blocks = [block.strip() for block in text.replace("\r\n", "\n").split("\n\n") if block.strip()]
-    return Markup("").join(
-        Markup("<p>{}</p>").format(Markup("<br>").join(escape(line) for line in block.split("\n")))
-        for block in blocks
-    )
 
 
 def diff_html(old: str | None, new: str | None) -> Markup:

@@ -1,0 +1,98 @@
+"""The `websub` channel: tells the WebSub hub (WEBSUB_HUB) that the feeds changed, so
+subscribers get a correction in seconds instead of at their next poll.
+
+Routed only when WEBSUB_HUB is set. It pings after the `feeds` channel has written the
+files for the same event (otherwise the hub would fetch the old feed), one `hub.mode=publish`
+request per feed URL, the convention hubs share.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import ClassVar
+
+from sqlalchemy import select
+
+from console.channels.base import GiveUp, Outcome, RetryLater, Sent
+from console.db import Database
+from console.domain.outbox import Claim
+from console.feeds.paths import CAP_INDEX, UPDATES_ATOM, UPDATES_RSS, incident_atom, incident_rss
+from console.live.hub import Hub
+from console.models import Delivery, DeliveryState, EventType
+from console.settings import Settings, SettingsError
+
+REQUEST_TIMEOUT_SECONDS = 10.0
+
+
+class WebSubChannel:
+    name: ClassVar[str] = "websub"
+    accepts: ClassVar[frozenset[EventType]] = frozenset({EventType.VERSION_PUBLISHED})
+    ordered: ClassVar[bool] = False
+    timeout_seconds: ClassVar[float] = 60.0
+
+    def __init__(self, db: Database, hub_url: str, public_url: str) -> None:
+        self.db = db
+        self.hub_url = hub_url
+        self.public_url = public_url
+
+    @classmethod
+    def from_settings(cls, settings: Settings, db: Database, hub: Hub) -> WebSubChannel:
+        if settings.websub_hub is None:
+            raise SettingsError("the websub channel needs WEBSUB_HUB")
+        return cls(db, settings.websub_hub, settings.public_url)
+
+    def topics(self, incident_slug: str) -> list[str]:
+        targets = [
+            incident_atom(incident_slug),
+            incident_rss(incident_slug),
+            UPDATES_ATOM,
+            UPDATES_RSS,
+            CAP_INDEX,
+        ]
+        return [self.public_url + target.url_path for target in targets]
+
+    def _feeds_written(self, event_id: int) -> bool:
+        with self.db.read() as session:
+            state = session.scalar(
+                select(Delivery.state).where(Delivery.event_id == event_id, Delivery.channel == "feeds")
+            )
+        return state is DeliveryState.SENT
+
+    def _ping(self, topic: str) -> None:
+        body = urllib.parse.urlencode({"hub.mode": "publish", "hub.url": topic}).encode()
+        request = urllib.request.Request(
+            self.hub_url,
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_SECONDS) as response:
+                response.read()
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            message = f"the hub answered {exc.code} for {topic}"
+            if exc.code == 429 or exc.code >= 500:
+                retry_after = exc.headers.get("Retry-After", "")
+                raise RetryLater(
+                    message, retry_after=float(retry_after) if retry_after.isdigit() else None
+                ) from exc
+            raise GiveUp(message) from exc
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise RetryLater(f"could not reach the hub: {reason}") from exc
+
+    def _deliver(self, claim: Claim) -> list[str]:
+        if not self._feeds_written(claim.event.event_id):
+            raise RetryLater("waiting for the feeds channel to write the files first")
+        topics = self.topics(claim.event.incident_slug)
+        for topic in topics:
+            self._ping(topic)
+        return topics
+
+    async def deliver(self, claim: Claim) -> Outcome:
+        topics = await asyncio.to_thread(self._deliver, claim)
+        return Sent(external_url=self.hub_url, detail="pinged the hub for " + " ".join(topics))

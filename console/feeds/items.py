@@ -1,0 +1,146 @@
+"""What the feeds carry, read from the database: one item per published version."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, exists, select
+from sqlalchemy.orm import Session, aliased
+
+from console.domain.errors import NotFound
+from console.domain.incidents import get_incident
+from console.models import AlertStatus, Incident, Update, UpdateVersion, VersionKind
+
+# Characters XML 1.0 cannot carry at all (the text rules already refuse most control
+# characters, but not e.g. U+FFFE): shown as U+FFFD rather than failing every feed.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_safe(text: str) -> str:
+    return _NOT_XML.sub("\ufffd", text)
+
+
+@dataclass(frozen=True)
+class IncidentInfo:
+    slug: str
+    title: str
+    summary: str
+    location: str
+    category: str
+    alert_status: AlertStatus
+    created_at: datetime
+
+    @classmethod
+    def of(cls, incident: Incident) -> IncidentInfo:
+        return cls(
+            incident.slug,
+            xml_safe(incident.title),
+            xml_safe(incident.summary),
+            xml_safe(incident.location),
+            incident.category,
+            incident.alert_status,
+            incident.created_at,
+        )
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """One published version of an update, with what the feeds need of its incident."""
+
+    incident: IncidentInfo
+    seq: int
+    version: int
+    kind: VersionKind
+    headline: str | None
+    body: str
+    preliminary: bool
+    reason: str | None
+    author: str
+    published_at: datetime
+
+
+def _query() -> Select[UpdateVersion, int, Incident]:
+    return (
+        select(UpdateVersion, Update.seq, Incident)
+        .join(Update, UpdateVersion.update_id == Update.id)
+        .join(Incident, Update.incident_id == Incident.id)
+    )
+
+
+def _items(session: Session, query: Select[UpdateVersion, int, Incident]) -> list[FeedItem]:
+    incidents: dict[int, IncidentInfo] = {}
+    items = []
+    for version, seq, incident in session.execute(query):
+        info = incidents.get(incident.id)
+        if info is None:
+            info = incidents[incident.id] = IncidentInfo.of(incident)
+        items.append(
+            FeedItem(
+                incident=info,
+                seq=seq,
+                version=version.version,
+                kind=version.kind,
+                headline=xml_safe(version.headline) if version.headline else None,
+                body=xml_safe(version.body),
+                preliminary=version.preliminary,
+                reason=xml_safe(version.reason) if version.reason else None,
+                author=xml_safe(version.author_name),
+                published_at=version.published_at,
+            )
+        )
+    return items
+
+
+def _newest_first(
+    query: Select[UpdateVersion, int, Incident], limit: int
+) -> Select[UpdateVersion, int, Incident]:
+    return query.order_by(UpdateVersion.published_at.desc(), UpdateVersion.id.desc()).limit(limit)
+
+
+def newest_versions(session: Session, *, limit: int, incident: Incident | None = None) -> list[FeedItem]:
+    """The `limit` most recently published versions, of every incident or of one, newest first."""
+    query = _query()
+    if incident is not None:
+        query = query.where(Update.incident_id == incident.id)
+    return _items(session, _newest_first(query, limit))
+
+
+def current_versions(session: Session, *, limit: int) -> list[FeedItem]:
+    """The newest version of each update (what stands now), most recently changed first."""
+    later = aliased(UpdateVersion)
+    superseded = exists().where(
+        later.update_id == UpdateVersion.update_id, later.version > UpdateVersion.version
+    )
+    return _items(session, _newest_first(_query().where(~superseded), limit))
+
+
+def version_history(session: Session, slug: str, seq: int, version: int) -> list[FeedItem]:
+    """Versions 1 to `version` of update `seq` of incident `slug`, oldest first."""
+    incident = get_incident(session, slug)
+    items = _items(
+        session,
+        _query()
+        .where(Update.incident_id == incident.id, Update.seq == seq, UpdateVersion.version <= version)
+        .order_by(UpdateVersion.version),
+    )
+    if not items or items[-1].version != version:
+        raise NotFound(f"incident {slug!r} has no update {seq} version {version}")
+    return items
+
+
+def all_histories(session: Session, incident: Incident) -> Iterator[list[FeedItem]]:
+    """Every update of `incident` as its versions, oldest first (for a full rebuild)."""
+    by_update: dict[int, list[FeedItem]] = defaultdict(list)
+    for item in _items(
+        session, _query().where(Update.incident_id == incident.id).order_by(Update.seq, UpdateVersion.version)
+    ):
+        by_update[item.seq].append(item)
+    yield from by_update.values()
+
+
+def incident_slugs(session: Session) -> list[str]:
+    return list(session.scalars(select(Incident.slug).order_by(Incident.id)))

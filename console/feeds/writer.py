@@ -1,0 +1,171 @@
+"""Renders feed files from the database and writes them under FEEDS_DIR.
+
+Used by the `feeds` outbox channel (after each public event), by `console feeds rebuild`
+(everything) and by the app for a file that is not there yet. A file whose bytes would not
+change is left alone, keeping its modification time and its HTTP validators.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from console.db import Database
+from console.domain.events import ChannelEvent, VersionPublished
+from console.domain.incidents import get_incident
+from console.feeds import cap, items, syndication
+from console.feeds.paths import (
+    CAP_INDEX,
+    UPDATES_ATOM,
+    UPDATES_RSS,
+    Kind,
+    Target,
+    cap_message,
+    incident_atom,
+    incident_rss,
+)
+from console.files import create_atomically, write_if_changed
+from console.models import Incident, OutboxEvent
+from console.settings import Settings
+
+# Readable by a web server running as another user.
+FILE_MODE = 0o644
+
+
+@dataclass
+class WriteReport:
+    written: list[Target] = field(default_factory=list)
+    unchanged: list[Target] = field(default_factory=list)
+
+    def add(self, other: WriteReport) -> None:
+        self.written += other.written
+        self.unchanged += other.unchanged
+
+    def describe(self) -> str:
+        wrote = ", ".join(t.url_path for t in self.written) or "nothing"
+        return f"wrote {wrote}; {len(self.unchanged)} unchanged"
+
+
+class FeedFiles:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.directory = settings.feeds_dir
+
+    def path_of(self, target: Target) -> Path:
+        return target.file_in(self.directory)
+
+    # Rendering. Atom and RSS of one feed come from one query; `render` returns both.
+
+    def _updates(self, session: Session) -> dict[Target, bytes]:
+        found = items.newest_versions(session, limit=self.settings.feeds_max_entries)
+        atom, rss = syndication.render(self.settings, syndication.updates_spec(self.settings, found), found)
+        return {UPDATES_ATOM: atom, UPDATES_RSS: rss}
+
+    def _incident(self, session: Session, incident: Incident) -> dict[Target, bytes]:
+        found = items.newest_versions(session, limit=self.settings.feeds_max_entries, incident=incident)
+        spec = syndication.incident_spec(self.settings, items.IncidentInfo.of(incident), found)
+        atom, rss = syndication.render(self.settings, spec, found)
+        return {incident_atom(incident.slug): atom, incident_rss(incident.slug): rss}
+
+    def _cap_index(self, session: Session) -> dict[Target, bytes]:
+        current = items.current_versions(session, limit=self.settings.feeds_max_entries)
+        return {CAP_INDEX: cap.render_index(self.settings, current)}
+
+    def _cap_message(self, history: list[items.FeedItem]) -> dict[Target, bytes]:
+        last = history[-1]
+        return {
+            cap_message(last.incident.slug, last.seq, last.version): cap.render_message(
+                self.settings, history
+            )
+        }
+
+    def render(self, session: Session, target: Target) -> dict[Target, bytes]:
+        """`target`'s bytes (with its Atom or RSS sibling). Raises NotFound for an unknown
+        incident, update or version."""
+        if target.kind in (Kind.UPDATES_ATOM, Kind.UPDATES_RSS):
+            return self._updates(session)
+        if target.kind is Kind.CAP_INDEX:
+            return self._cap_index(session)
+        assert target.slug is not None
+        if target.kind is Kind.CAP_MESSAGE:
+            assert target.seq is not None and target.version is not None
+            return self._cap_message(items.version_history(session, target.slug, target.seq, target.version))
+        return self._incident(session, get_incident(session, target.slug))
+
+    # Writing.
+
+    def _write(self, rendered: Iterable[tuple[Target, bytes]]) -> WriteReport:
+        report = WriteReport()
+        for target, content in rendered:
+            changed = write_if_changed(self.path_of(target), content, mode=FILE_MODE)
+            (report.written if changed else report.unchanged).append(target)
+        return report
+
+    def write_for_event(self, session: Session, event: ChannelEvent) -> WriteReport:
+        """Every file an event can change. The CAP message goes first and the indexes last, so
+        nothing ever links to a file that is not there yet."""
+        incident = get_incident(session, event.incident_slug)
+        rendered: dict[Target, bytes] = {}
+        if isinstance(event, VersionPublished):
+            rendered |= self._cap_message(
+                items.version_history(session, event.incident_slug, event.seq, event.version)
+            )
+        rendered |= self._incident(session, incident)
+        rendered |= self._cap_index(session)
+        rendered |= self._updates(session)
+        return self._write(rendered.items())
+
+    def write_incident(self, session: Session, incident: Incident) -> WriteReport:
+        """The incident's feeds and every CAP message of its updates."""
+        rendered: dict[Target, bytes] = {}
+        for history in items.all_histories(session, incident):
+            for count in range(1, len(history) + 1):
+                rendered |= self._cap_message(history[:count])
+        rendered |= self._incident(session, incident)
+        return self._write(rendered.items())
+
+    def write_indexes(self, session: Session) -> WriteReport:
+        return self._write([*self._cap_index(session).items(), *self._updates(session).items()])
+
+    def ensure(self, session: Session, target: Target) -> None:
+        """Create `target` (and its sibling format) if missing, never replacing a file that a
+        channel delivery wrote meanwhile. Raises NotFound if there is nothing to render."""
+        for each, content in self.render(session, target).items():
+            path = self.path_of(each)
+            if not path.exists():
+                create_atomically(path, content, mode=FILE_MODE)
+
+    def rebuild(self, db: Database) -> WriteReport:
+        """Regenerate every file from the database.
+
+        Events published meanwhile are caught up at the end: their own deliveries may have
+        written newer files than this pass read, so their incidents are rendered again."""
+        report = WriteReport()
+        with db.read() as session:
+            seen = _last_event_id(session)
+            slugs = items.incident_slugs(session)
+        for slug in slugs:
+            with db.read() as session:
+                report.add(self.write_incident(session, get_incident(session, slug)))
+        with db.read() as session:
+            report.add(self.write_indexes(session))
+        while True:
+            with db.read() as session:
+                latest = _last_event_id(session)
+                if latest == seen:
+                    return report
+                changed = session.scalars(
+                    select(Incident).join(OutboxEvent).where(OutboxEvent.id > seen).distinct()
+                ).all()
+                for incident in changed:
+                    report.add(self.write_incident(session, incident))
+                report.add(self.write_indexes(session))
+            seen = latest
+
+
+def _last_event_id(session: Session) -> int:
+    return session.scalar(select(func.max(OutboxEvent.id))) or 0

@@ -1,0 +1,160 @@
+"""WebSub: with WEBSUB_HUB set, the feeds advertise the hub and each publication pings it
+through the outbox, after the files are written. Tested against a fake hub on 127.0.0.1."""
+
+from __future__ import annotations
+
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from console.channels.registry import routing as routing_for
+from console.db import Database
+from console.dispatcher import RetryPolicy
+from console.models import DeliveryState
+from console.settings import Settings, SettingsError
+from tests.feeds.conftest import deliveries, drain, make_incident, publish
+from tests.support.server import free_port
+
+# Waiting for the feeds channel uses up attempts: enough of them that the test never gives up.
+PATIENT = RetryPolicy(100, 0.01, 0.02)
+# A retry 0.2 to 0.4 s later: one drain makes exactly one attempt.
+SLOW = RetryPolicy(5, 0.4, 0.4)
+
+
+@dataclass
+class FakeHub:
+    """Records publish pings; answers with the scripted statuses first, then 204. Like a real
+    hub it then fetches the topic: here it reads the file the topic is served from."""
+
+    url: str
+    feeds_dir: Path
+    script: list[int] = field(default_factory=list)
+    pings: list[dict[str, list[str]]] = field(default_factory=list)
+    seen: dict[str, bytes] = field(default_factory=dict)
+
+
+@pytest.fixture
+def hub(settings: Settings) -> Iterator[FakeHub]:
+    port = free_port()
+    fake = FakeHub(f"http://127.0.0.1:{port}/hub", settings.feeds_dir)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers["Content-Length"])
+            form = urllib.parse.parse_qs(self.rfile.read(length).decode())
+            status = fake.script.pop(0) if fake.script else 204
+            if status == 204:
+                fake.pings.append(form)
+                topic = urllib.parse.urlsplit(form["hub.url"][0]).path
+                path = fake.feeds_dir / topic.lstrip("/")
+                fake.seen[topic] = path.read_bytes() if path.exists() else b""
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield fake
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+def test_each_publication_pings_the_hub_for_every_feed_it_changed_after_the_files_exist(
+    settings: Settings, db: Database, hub: FakeHub
+) -> None:
+    settings = replace(settings, websub_hub=hub.url)
+    routing = routing_for(settings)
+    slug = make_incident(db, routing, "Chemical fire")
+    publish(db, routing, slug, "Shelter in place within 1 mile.", minute=1)
+
+    drain(settings, db, channels=("websub",), retry=PATIENT)  # the feeds channel has not written yet
+    [waiting] = deliveries(db, "websub")
+    assert waiting.state is DeliveryState.PENDING
+    assert waiting.last_error == "waiting for the feeds channel to write the files first"
+    assert hub.pings == []
+
+    time.sleep(0.05)
+    drain(settings, db, channels=("feeds", "websub"), retry=PATIENT)
+    [sent] = deliveries(db, "websub")
+    deadline = time.monotonic() + 10
+    while sent.state is not DeliveryState.SENT:  # the feeds lane may finish after websub's try
+        assert time.monotonic() < deadline, sent.last_error
+        time.sleep(0.05)
+        drain(settings, db, channels=("websub",), retry=PATIENT)
+        [sent] = deliveries(db, "websub")
+    base = settings.public_url
+    topics = [
+        f"{base}/incidents/{slug}/feed.atom",
+        f"{base}/incidents/{slug}/feed.rss",
+        f"{base}/feeds/updates.atom",
+        f"{base}/feeds/updates.rss",
+        f"{base}/feeds/cap.atom",
+    ]
+    assert hub.pings == [{"hub.mode": ["publish"], "hub.url": [topic]} for topic in topics]
+    for topic in topics:
+        assert b"Shelter in place within 1 mile." in hub.seen[topic.removeprefix(base)], topic
+    assert sent.external_url == hub.url and sent.detail == "pinged the hub for " + " ".join(topics)
+
+
+def test_a_failing_hub_is_retried_and_a_refusing_one_recorded(
+    settings: Settings, db: Database, hub: FakeHub
+) -> None:
+    settings = replace(settings, websub_hub=hub.url)
+    routing = routing_for(settings)
+    slug = make_incident(db, routing, "Power outage")
+    publish(db, routing, slug, "Outage in the north district.", minute=1)
+    drain(settings, db)  # feeds, so that websub may ping
+    hub.script = [503]
+    drain(settings, db, channels=("websub",), retry=SLOW)
+    [delivery] = deliveries(db, "websub")
+    assert delivery.state is DeliveryState.PENDING and delivery.last_error is not None
+    assert delivery.last_error.startswith("the hub answered 503 for ")
+    time.sleep(0.45)
+    drain(settings, db, channels=("websub",), retry=SLOW)
+    [delivery] = deliveries(db, "websub")
+    assert (delivery.state, delivery.attempts) == (DeliveryState.SENT, 2)
+
+    publish(db, routing, slug, "Power restored.", minute=2)
+    drain(settings, db)
+    hub.script = [400]
+    time.sleep(0.05)
+    drain(settings, db, channels=("websub",))
+    refused = deliveries(db, "websub")[-1]
+    assert refused.state is DeliveryState.FAILED and refused.last_error is not None
+    assert refused.last_error.startswith("the hub answered 400 for ")
+
+
+def test_an_unreachable_hub_is_retried(settings: Settings, db: Database) -> None:
+    settings = replace(settings, websub_hub=f"http://127.0.0.1:{free_port()}/hub")
+    routing = routing_for(settings)
+    slug = make_incident(db, routing, "Fog")
+    publish(db, routing, slug, "Visibility under 50 m.", minute=1)
+    drain(settings, db)
+    drain(settings, db, channels=("websub",), retry=SLOW)
+    [delivery] = deliveries(db, "websub")
+    assert delivery.state is DeliveryState.PENDING and delivery.last_error is not None
+    assert delivery.last_error.startswith("could not reach the hub: ")
+
+
+def test_websub_is_routed_only_when_a_hub_is_configured(settings: Settings) -> None:
+    assert "websub" not in routing_for(settings).routes
+    with_hub = replace(settings, websub_hub="https://hub.example.net/")
+    assert "websub" in routing_for(with_hub).routes
+    with pytest.raises(SettingsError, match="CHANNELS includes websub but WEBSUB_HUB is not set"):
+        replace(settings, channels=("live", "feeds", "websub"))
+    with pytest.raises(SettingsError, match="CHANNELS does not include feeds"):
+        replace(settings, channels=("live",), websub_hub="https://hub.example.net/")
+    with pytest.raises(SettingsError, match="WEBSUB_HUB must be an absolute http"):
+        Settings.from_environ({"WEBSUB_HUB": "hub.example.net"})
+    assert Settings.from_environ({"WEBSUB_HUB": ""}).websub_hub is None
