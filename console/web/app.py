@@ -24,7 +24,7 @@ from console.db import Database
 from console.dispatcher import Dispatcher, RetryPolicy
 from console.live.hub import Hub
 from console.settings import Settings
-from console.web import api
+from console.web import api, archive, audit_api, exports, openapi
 from console.web.access import Access, access
 from console.web.health import healthz
 from console.web.jsonio import error_response
@@ -75,7 +75,10 @@ async def database_unavailable(request: Request, exc: Exception) -> Response:
 def routes() -> list[BaseRoute]:
     return [
         Route("/healthz", healthz, methods=["GET"]),
-        Mount("/api/v1", app=Router(api.routes())),
+        Mount("/api/v1", app=Router(api.routes() + audit_api.routes() + openapi.routes())),
+        # Before any /incidents/{slug} route: "/incidents/x.json" would match that one too.
+        *exports.routes(),
+        *archive.routes(),
         Mount("/static", app=access(Access.PUBLIC)(StaticFiles(directory=STATIC_DIR)), name="static"),
     ]
 
