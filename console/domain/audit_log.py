@@ -10,23 +10,28 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, false, select
 from sqlalchemy.orm import Session
 
 from console.domain.actors import Actor
 from console.domain.audit import ChainReport
-from console.domain.errors import InvalidInput, NotFound, PermissionDenied
+from console.domain.errors import InvalidInput, PermissionDenied
 from console.domain.incidents import get_incident
 from console.domain.integrity import IntegrityReport, verify
 from console.models import AuditEvent, Incident, Role
 
 PAGE_DEFAULT = 100
 PAGE_MAX = 1000
-_ACTION = re.compile(r"^[a-z_]+(\.[a-z_]+)*(\.\*|\*)?$")
+ACTION_PATTERN = r"^[a-z_]+(\.[a-z_]+)*(\.\*|\*)?$"
+_ACTION = re.compile(ACTION_PATTERN)
+# A day, or a time (RFC 3339; without an offset it is local time, as a datetime-local field sends it).
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:\d{2})?")
+ACTOR_MAX = 200
 _HASH = re.compile(r"^[0-9a-f]{64}$")
 
 CSV_COLUMNS = (
@@ -58,17 +63,27 @@ class AuditQuery:
     until: datetime | None = None  # exclusive
 
 
-def _moment(value: str, name: str, zone: ZoneInfo, *, end: bool, errors: dict[str, str]) -> datetime | None:
-    text = value.strip()
+def _utc(moment: datetime) -> datetime:
     try:
-        if len(text) == 10:  # a calendar day: from its start, or up to the end of it
-            day = date.fromisoformat(text)
-            return datetime.combine(day + timedelta(days=1) if end else day, time.min, zone)
-        moment = datetime.fromisoformat(text)
+        return moment.astimezone(UTC)
+    except OverflowError:  # the first or last representable instant: nothing lies beyond it
+        return datetime.min.replace(tzinfo=UTC) if moment.year < 2 else datetime.max.replace(tzinfo=UTC)
+
+
+def _moment(value: str, name: str, zone: ZoneInfo, *, end: bool, errors: dict[str, str]) -> datetime | None:
+    try:
+        if _DAY.fullmatch(value):  # a calendar day: from its start, or up to the end of it
+            day = date.fromisoformat(value)
+            if end and day == date.max:
+                return datetime.max.replace(tzinfo=UTC)
+            return _utc(datetime.combine(day + timedelta(days=1) if end else day, time.min, zone))
+        if _TIME.fullmatch(value):
+            moment = datetime.fromisoformat(value[:-1] + "Z" if value.endswith("z") else value)
+            return _utc(moment.replace(tzinfo=zone) if moment.tzinfo is None else moment)
     except ValueError:
-        errors[name] = "must be a date (YYYY-MM-DD) or an ISO 8601 time such as 2026-03-01T14:30:00Z"
-        return None
-    return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment
+        pass
+    errors[name] = "must be a date (YYYY-MM-DD) or a time such as 2026-03-01T14:30:00Z"
+    return None
 
 
 def parse_query(
@@ -81,35 +96,28 @@ def parse_query(
     since: str | None = None,
     until: str | None = None,
 ) -> AuditQuery:
-    """Filters as typed; dates without a time are days in the agency's time zone, `until`
-    includes its whole day, and a time without an offset is local time."""
+    """Filters as given. Days are days in the agency's time zone and `until` includes its whole
+    day; a time without an offset is local time. An empty range simply matches nothing."""
     errors: dict[str, str] = {}
-    actor = actor.strip() if actor else None
-    if actor and (len(actor) > 200 or "\x00" in actor):
-        errors["actor"] = "must be at most 200 characters of text"
-    action = action.strip() if action else None
-    if action and not _ACTION.match(action):
+    if actor and len(actor) > ACTOR_MAX:
+        errors["actor"] = f"must be at most {ACTOR_MAX} characters"
+    if action is not None and not _ACTION.fullmatch(action):
         errors["action"] = "must be an action such as version.published, or a prefix such as delivery.*"
-    incident_id = None
-    slug = incident.strip() if incident else None
-    if slug:
-        try:
-            incident_id = get_incident(session, slug).id
-        except NotFound:
-            errors["incident"] = f"no incident with slug {slug!r}"
-    first = _moment(since, "since", zone, end=False, errors=errors) if since and since.strip() else None
-    last = _moment(until, "until", zone, end=True, errors=errors) if until and until.strip() else None
-    if first and last and first >= last:
-        errors["until"] = "must be after since"
+    first = _moment(since, "since", zone, end=False, errors=errors) if since is not None else None
+    last = _moment(until, "until", zone, end=True, errors=errors) if until is not None else None
     if errors:
         raise InvalidInput(errors)
-    return AuditQuery(actor or None, action or None, incident_id, slug or None, first, last)
+    incident_id = get_incident(session, incident).id if incident is not None else None  # unknown: 404
+    return AuditQuery(actor or None, action or None, incident_id, incident or None, first, last)
 
 
 def _conditions(query: AuditQuery) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if query.actor:
-        conditions.append(AuditEvent.actor.icontains(query.actor, autoescape=True))
+        # No label holds a NUL (and PostgreSQL cannot compare one): such a filter matches nothing.
+        conditions.append(
+            false() if "\x00" in query.actor else AuditEvent.actor.icontains(query.actor, autoescape=True)
+        )
     if query.action:
         if query.action.endswith("*"):
             conditions.append(AuditEvent.action.startswith(query.action.rstrip("*"), autoescape=True))

@@ -19,7 +19,7 @@ from console.domain.actors import Actor, require_publisher
 from console.domain.canonical import canonical_json, iso, sha256_hex
 from console.domain.errors import InvalidInput, NotAllowed, NotFound, VersionConflict
 from console.domain.events import VersionPublished
-from console.domain.incidents import get_incident
+from console.domain.incidents import ID_MAX, get_incident
 from console.domain.text import BODY_MAX, HEADLINE_MAX, REASON_MAX, clean
 from console.models import EventType, IncidentStatus, Update, UpdateVersion, VersionKind, utcnow
 
@@ -77,7 +77,7 @@ def version_view(version: UpdateVersion) -> dict[str, Any]:
 
 
 def get_update(session: Session, update_id: int) -> Update:
-    update = session.get(Update, update_id)
+    update = session.get(Update, update_id) if 1 <= update_id <= ID_MAX else None
     if update is None:
         raise NotFound(f"no update with id {update_id}")
     return update
@@ -201,7 +201,10 @@ def _current_for_change(session: Session, update: Update, corrects_version: int 
         raise NotAllowed(f"update {update.id} was retracted; a retracted update takes no new versions")
     if corrects_version is not None and corrects_version != current.version:
         if not 1 <= corrects_version <= current.version:
-            raise InvalidInput({"corrects_version": f"update {update.id} has no version {corrects_version}"})
+            raise NotAllowed(
+                f"update {update.id} has no version {corrects_version}; "
+                f"its current version is {current.version}"
+            )
         raise VersionConflict(corrects_version, {"update_id": update.id, **version_view(current)})
     return current
 

@@ -28,6 +28,7 @@ from console.web import api, archive, audit_api, exports, openapi
 from console.web.access import Access, access
 from console.web.health import healthz
 from console.web.jsonio import error_response
+from console.web.methods import allow_header
 from console.web.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from console.web.state import AppState
 from console.web.templating import make_templates
@@ -56,6 +57,8 @@ def _wants_json(request: Request) -> bool:
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        exc.headers = {**(exc.headers or {}), "Allow": allow_header(request.app.routes, request.url.path)}
     if _wants_json(request):
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return error_response(exc.status_code, code, exc.detail, headers=exc.headers)

@@ -6,6 +6,7 @@ Readable with JavaScript off; with htmx the archive's filter form refreshes only
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,7 +29,7 @@ RESULTS_TARGET = "archive-results"
 
 def _page_number(request: Request) -> int:
     raw = request.query_params.get("page", "1").strip() or "1"
-    if not raw.isdigit() or not 1 <= int(raw) <= 1_000_000:
+    if not re.fullmatch(r"[0-9]{1,7}", raw) or not 1 <= int(raw) <= 1_000_000:
         raise InvalidInput({"page": "must be a page number (1, 2, 3 …)"})
     return int(raw)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -29,6 +30,7 @@ from console.web.state import app_state
 FILTERS = ("actor", "action", "incident", "since", "until")
 CSV_BATCH = 1000
 INT_MAX = 2**31 - 1
+DIGITS = re.compile(r"[0-9]+")
 
 
 async def auditor(request: Request) -> Actor:
@@ -47,9 +49,9 @@ def csv_text(rows: list[list[str]]) -> str:
 
 def _whole_number(request: Request, name: str, default: int | None, low: int, high: int) -> int | None:
     raw = request.query_params.get(name)
-    if raw is None or not raw.strip():
+    if raw is None or raw == "":
         return default
-    if not raw.strip().isdigit() or not low <= int(raw) <= high:
+    if not DIGITS.fullmatch(raw) or not low <= int(raw) <= high:
         raise InvalidInput({name: f"must be a whole number from {low} to {high}"})
     return int(raw)
 

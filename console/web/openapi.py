@@ -8,12 +8,14 @@ schemathesis against a served app. Adding an API route means adding its entry in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from console.domain.audit_log import ACTION_PATTERN, ACTOR_MAX
 from console.domain.incidents import CATEGORIES
 from console.domain.text import BODY_MAX, HEADLINE_MAX, LOCATION_MAX, REASON_MAX, SUMMARY_MAX, TITLE_MAX
 from console.models import AlertStatus, DeliveryState, IncidentStatus, VersionKind
@@ -42,6 +44,12 @@ def typed_text(max_chars: int) -> Schema:
         "pattern": "\\S",
         "allOf": [{"pattern": _NO_CONTROL}],
     }
+
+
+def any_case(words: Sequence[str]) -> str:
+    """A pattern for any of `words` in any case, or nothing (the default), with outer spaces."""
+    spelled = ("".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in word) for word in words)
+    return "^\\s*(" + "|".join(spelled) + ")?\\s*$"
 
 
 def obj(properties: dict[str, Schema], required: list[str] | None = None, *, closed: bool = True) -> Schema:
@@ -184,8 +192,16 @@ SCHEMAS: dict[str, Schema] = {
             "title": typed_text(TITLE_MAX),
             "summary": nullable({"type": "string", "maxLength": SUMMARY_MAX, "pattern": _NO_CONTROL}),
             "location": nullable({"type": "string", "maxLength": LOCATION_MAX, "pattern": _NO_CONTROL}),
-            "category": nullable({"type": "string", "description": f"any case of {', '.join(CATEGORIES)}"}),
-            "alert_status": nullable({"enum": [s.value for s in AlertStatus]}),
+            "category": nullable(
+                {"type": "string", "pattern": any_case(CATEGORIES), "description": "a CAP category, any case"}
+            ),
+            "alert_status": nullable(
+                {
+                    "type": "string",
+                    "pattern": any_case([s.value for s in AlertStatus]),
+                    "description": "any case",
+                }
+            ),
         },
         ["title"],
     ),
@@ -279,18 +295,23 @@ def query(name: str, schema: Schema, description: str) -> Schema:
 
 
 SLUG = path_parameter("slug", {"type": "string"})
-UPDATE_ID = path_parameter("update_id", {"type": "integer", "minimum": 0})
-DELIVERY_ID = path_parameter("delivery_id", {"type": "integer", "minimum": 0})
+UPDATE_ID = path_parameter("update_id", {"type": "integer", "minimum": 0, "maximum": INT32_MAX})
+DELIVERY_ID = path_parameter("delivery_id", {"type": "integer", "minimum": 0, "maximum": INT32_MAX})
+MOMENT: Schema = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}
 AUDIT_FILTERS = [
-    query("actor", {"type": "string"}, "Part of the actor's label, any case (a name, `user 4`, `via api`)."),
+    query(
+        "actor",
+        {"type": "string", "maxLength": ACTOR_MAX},
+        "Part of the actor's label, any case (a name, `user 4`, `via api`).",
+    ),
     query(
         "action",
-        {"type": "string"},
+        {"type": "string", "pattern": ACTION_PATTERN},
         "An action (`version.published`) or a prefix ending in `*` (`delivery.*`).",
     ),
-    query("incident", {"type": "string"}, "An incident's slug."),
-    query("since", {"type": "string"}, "A day (YYYY-MM-DD, in TIMEZONE) or an ISO 8601 time; inclusive."),
-    query("until", {"type": "string"}, "A day (the whole day is included) or an ISO 8601 time; exclusive."),
+    query("incident", {"type": "string"}, "An incident's slug (404 when there is none)."),
+    query("since", MOMENT, "A day (YYYY-MM-DD, in TIMEZONE) or a time (RFC 3339); inclusive."),
+    query("until", MOMENT, "A day (the whole day is included) or a time (RFC 3339); exclusive."),
 ]
 PUBLISHED_LINKS = {
     "CorrectUpdate": {"operationId": "correctUpdate", "parameters": {"update_id": "$response.body#/id"}},
@@ -415,7 +436,7 @@ PATHS: dict[str, dict[str, Schema]] = {
             "listAuditEvents",
             "The audit log, newest first (reviewer and admin tokens)",
             ok=(200, ref("AuditPage"), "Matching events; pass `next_before` as `before` for older ones"),
-            errors=[401, 403, 422],
+            errors=[401, 403, 404, 422],
             security=TOKEN,
             parameters=[
                 *AUDIT_FILTERS,
@@ -435,7 +456,7 @@ PATHS: dict[str, dict[str, Schema]] = {
             "exportAuditEvents",
             "Every matching audit event as CSV, newest first (reviewer and admin tokens)",
             ok=(200, {}, "CSV: " + ", ".join(("seq", "occurred_at", "actor", "…", "hash"))),
-            errors=[401, 403, 422],
+            errors=[401, 403, 404, 422],
             security=TOKEN,
             parameters=AUDIT_FILTERS,
         )
