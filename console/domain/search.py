@@ -1,17 +1,18 @@
 """Full-text search of the archive: one query language, two engines.
 
 People type what they would type into any search box: words (all must appear), "a
-phrase", `-word` to exclude, `or` between alternatives. PostgreSQL reads that language
-itself (`websearch_to_tsquery`); for SQLite FTS5 it is parsed here and rebuilt from quoted
-terms only, so no input can be an FTS5 syntax error. Both index the same text with English
-stemming (see the `i7_archive_search` migration, whose triggers keep the index current in
-the publishing transaction).
+phrase", `-word` to exclude, `or` between alternatives. It is parsed here into quoted
+phrases of words and rebuilt for each engine (FTS5 MATCH; PostgreSQL `websearch_to_tsquery`),
+so no input can be a syntax error and both engines read the same words. One difference
+remains: PostgreSQL drops English stop words ("the", "of") that SQLite matches. Both index
+the same text with English stemming (see the `i7_archive_search` migration, whose triggers
+keep the index current in the publishing transaction).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Integer, column, text
 from sqlalchemy.orm import Session
@@ -29,7 +30,6 @@ class SearchTerms:
 
     groups: tuple[tuple[str, ...], ...] = ()
     excluded: tuple[str, ...] = ()
-    text: str = field(default="", compare=False)
 
     @property
     def empty(self) -> bool:
@@ -59,7 +59,7 @@ def parse(query: str) -> SearchTerms:
         else:
             groups.append([phrase])
         join_next = False
-    return SearchTerms(tuple(tuple(g) for g in groups), tuple(excluded), query.strip())
+    return SearchTerms(tuple(tuple(g) for g in groups), tuple(excluded))
 
 
 def _fts5_phrase(phrase: str) -> str:
@@ -73,13 +73,20 @@ def fts5_expression(terms: SearchTerms) -> tuple[str | None, str | None]:
     return positive or None, negative or None
 
 
+def websearch_text(terms: SearchTerms) -> str:
+    """The terms in PostgreSQL's websearch syntax, every term quoted: both engines then read
+    exactly the same words (`5th-ave` would otherwise be a hyphenated word to PostgreSQL)."""
+    groups = (" or ".join(f'"{p}"' for p in group) for group in terms.groups)
+    return " ".join([*groups, *(f'-"{p}"' for p in terms.excluded)])
+
+
 def matches(session: Session, terms: SearchTerms) -> ColumnElement[bool]:
     """A condition on `Incident.id`: the incident's document matches the terms."""
     if session.get_bind().dialect.name == "postgresql":
         found = text(
             "SELECT incident_id FROM archive_search "
             "WHERE (heading || content) @@ websearch_to_tsquery('english', :search_text)"
-        ).bindparams(search_text=terms.text[:SEARCH_MAX])
+        ).bindparams(search_text=websearch_text(terms))
         return Incident.id.in_(found.columns(column("incident_id", Integer)))
     positive, negative = fts5_expression(terms)
     conditions = []
