@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import html
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 from console.db import Database
 from console.live.hub import Hub
@@ -27,4 +28,7 @@ def text(fragment: str) -> str:
 
 
 def deliver_everything(settings: Settings, db: Database) -> None:
-    asyncio.run(build_dispatcher(settings, db, Hub()).drain())
+    """Run the real dispatcher until nothing is due (in its own thread: a browser test's
+    Playwright already runs an event loop in this one)."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, build_dispatcher(settings, db, Hub()).drain()).result()
