@@ -201,10 +201,7 @@ def _current_for_change(session: Session, update: Update, corrects_version: int 
         raise NotAllowed(f"update {update.id} was retracted; a retracted update takes no new versions")
     if corrects_version is not None and corrects_version != current.version:
         if not 1 <= corrects_version <= current.version:
-            raise NotAllowed(
-                f"update {update.id} has no version {corrects_version}; "
-                f"its current version is {current.version}"
-            )
+            raise InvalidInput({"corrects_version": f"update {update.id} has no version {corrects_version}"})
         raise VersionConflict(corrects_version, {"update_id": update.id, **version_view(current)})
     return current
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from playwright.sync_api import Page, sync_playwright
 
 from console.db import Database
 from console.domain.incidents import IncidentDraft, create_incident, resolve_incident
 from console.domain.outbox import Routing
 from console.domain.updates import Draft, confirm_update, correct_update, publish_update, retract_update
 from tests.conftest import PIO
+from tests.support.browser import CHROMIUM, CHROMIUM_FLAGS
 from tests.support.factories import bearer, make_token
 
 T0 = datetime(2026, 3, 1, 14, 0, tzinfo=UTC)
@@ -116,3 +119,16 @@ def admin(db: Database) -> dict[str, str]:
 @pytest.fixture
 def pio(db: Database) -> dict[str, str]:
     return bearer(make_token(db, "pio", name="Casey Park"))
+
+
+@pytest.fixture
+def own_page() -> Iterator[Page]:
+    """A page of a browser started for this test alone. The shared session `browser` keeps
+    Playwright's event loop running in this thread until the session ends, which makes every
+    later `asyncio.run()` of the suite fail; this one is gone when the test is."""
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            yield chromium.new_context().new_page()
+        finally:
+            chromium.close()

@@ -214,7 +214,8 @@ def test_snapshot_refuses_a_directory_that_is_not_empty(
     assert not [p for p in snapshot.parent.iterdir() if ".partial-" in p.name]
 
 
-def test_snapshot_opens_offline_in_a_browser(snapshot: Path, page: Page) -> None:
+def test_snapshot_opens_offline_in_a_browser(snapshot: Path, own_page: Page) -> None:
+    page = own_page
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
     page.goto((snapshot / "index.html").as_uri())

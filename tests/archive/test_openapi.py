@@ -113,6 +113,7 @@ def test_real_answers_validate_against_the_description(
     assert stale["current_version"] == 2
     check("POST", f"{base}/confirmation", 201, json={"corrects_version": 2}, headers=pio)
     check("POST", f"{base}/confirmation", 409, json={"corrects_version": 3}, headers=pio)
+    check("POST", f"{base}/confirmation", 422, json={"corrects_version": 9}, headers=pio)
     check("POST", f"{base}/retraction", 201, json={"reason": "wrong"}, headers=pio)
     check("GET", "/incidents", 200)
     check("GET", "/incidents?status=active", 200, headers=reviewer)
