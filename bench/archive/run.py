@@ -17,6 +17,7 @@ Target: every archive page under 100 ms (p95) on SQLite.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -217,19 +218,26 @@ def main() -> int:
     parser.add_argument("--incidents", type=int, default=10_000)
     parser.add_argument("--updates", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=25)
+    parser.add_argument(
+        "--keep", metavar="DIR", help="build the database in DIR once and reuse it on later runs"
+    )
     args = parser.parse_args()
 
     from starlette.testclient import TestClient
 
-    with tempfile.TemporaryDirectory() as scratch:
-        url = f"sqlite:///{scratch}/bench.db"
-        started = time.perf_counter()
-        versions = build(url, args.incidents, args.updates)
-        size_mb = Path(f"{scratch}/bench.db").stat().st_size / 1e6
-        print(
-            f"built {args.incidents:,} incidents x {args.updates} updates = {versions:,} versions "
-            f"in {time.perf_counter() - started:.0f} s (database {size_mb:.0f} MB, full-text index filled by triggers)"
-        )
+    with tempfile.TemporaryDirectory() as temporary:
+        scratch = args.keep or temporary
+        name = f"bench-{args.incidents}x{args.updates}.db"
+        url = f"sqlite:///{scratch}/{name}"
+        if not (Path(scratch) / name).exists():
+            started = time.perf_counter()
+            versions = build(url, args.incidents, args.updates)
+            print(
+                f"built {args.incidents:,} incidents x {args.updates} updates = {versions:,} versions in "
+                f"{time.perf_counter() - started:.0f} s (full-text index filled by its triggers)"
+            )
+        size_mb = (Path(scratch) / name).stat().st_size / 1e6
+        print(f"database {size_mb:.0f} MB: {args.incidents:,} incidents x {args.updates} updates")
         settings = Settings(database_url=url, archive_dir=Path(scratch) / "archive", outbox_in_process=False)
         timed = Timed(create_app(settings))
         deep = max(1, args.incidents // 50)  # the middle of the archive
@@ -250,7 +258,10 @@ def main() -> int:
                 rows.append((name, summary(measure(client, timed, path, args.repeat))))
         naive = summary(naive_search(url, "evacuation", max(5, args.repeat // 5)))
 
-    print(f"\nserver time per request, {args.repeat} requests each (ms)")
+    load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
+    print(
+        f"\nserver time per request, {args.repeat} requests each (ms); {os.cpu_count()} CPUs, load average {load}"
+    )
     print(f"{'page':34} {'p50':>8} {'p95':>8} {'max':>8}")
     for name, (p50, p95, worst) in rows:
         print(f"{name:34} {p50:8.1f} {p95:8.1f} {worst:8.1f}")
