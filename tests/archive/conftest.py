@@ -132,3 +132,14 @@ def own_page() -> Iterator[Page]:
             yield chromium.new_context().new_page()
         finally:
             chromium.close()
+
+
+@pytest.fixture
+def browser_no_js() -> Iterator[Page]:
+    """Like `own_page`, with JavaScript turned off."""
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            yield chromium.new_context(java_script_enabled=False).new_page()
+        finally:
+            chromium.close()
