@@ -42,6 +42,7 @@ from console.settings import Settings  # noqa: E402
 from console.web.app import create_app  # noqa: E402
 
 TARGET_MS = 100.0
+YEAR_2024 = "from=2024-01-01&to=2024-12-31"
 STREET_NAMES = (
     "Elm Oak Pine Maple Cedar Birch Walnut Spruce Willow Aspen Main Market Church Mill Park Lake River "
     "Hill Forest Spring Union Center Bridge Station Harbor Ridge Valley Meadow Orchard Chestnut"
@@ -247,7 +248,7 @@ def main() -> int:
             "searched: evacuation": "/archive?q=evacuation",
             "searched: orchard blvd": "/archive?q=orchard+blvd",
             'searched: "shelter in place" -restored': '/archive?q="shelter+in+place"+-restored',
-            "searched + category + year": "/archive?q=detour&category=Transport&from=2024-01-01&to=2024-12-31",
+            "searched + category + year": f"/archive?q=detour&category=Transport&{YEAR_2024}",
         }
         rows = []
         with TestClient(timed) as client:
