@@ -109,6 +109,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+                # A cancelled lane may still be inside a database call in a worker thread:
+                # let it finish and return its connection, or dispose() would leave it open.
+                await asyncio.get_running_loop().shutdown_default_executor()
             db.dispose()
 
     return Starlette(
