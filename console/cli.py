@@ -8,6 +8,7 @@ import getpass
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from console.db import Database
 from console.domain import accounts
@@ -134,16 +135,45 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    from console.domain.audit_log import check_kept_head
     from console.domain.integrity import verify
 
     db = _database(settings)
     try:
         with db.read() as session:
             report = verify(session)
+            kept = check_kept_head(session, args.against, report.chain) if args.against else None
     finally:
         db.dispose()
     print(report.describe(), file=sys.stdout if report.ok else sys.stderr)
-    return 0 if report.ok else 1
+    if kept is not None:
+        print(kept.describe(), file=sys.stdout if kept.proven else sys.stderr)
+    return 0 if report.ok and (kept is None or kept.proven) else 1
+
+
+def _head_hash(value: str) -> str:
+    from console.domain.audit_log import valid_head_hash
+
+    if not valid_head_hash(value.strip().lower()):
+        raise argparse.ArgumentTypeError(
+            "must be a 64-character SHA-256 hex digest (an export's audit_head.hash)"
+        )
+    return value.strip().lower()
+
+
+def cmd_archive_export(args: argparse.Namespace, settings: Settings) -> int:
+    from console.archive_snapshot import SnapshotError, export_snapshot
+
+    db = _database(settings)
+    try:
+        summary = export_snapshot(db, settings, Path(args.directory))
+    except SnapshotError as exc:
+        print(f"console: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        db.dispose()
+    print(summary.describe())
+    return 0
 
 
 def cmd_feeds_rebuild(args: argparse.Namespace, settings: Settings) -> int:
@@ -203,9 +233,23 @@ def build_parser() -> argparse.ArgumentParser:
     worker.set_defaults(run=cmd_worker)
 
     audit = sub.add_parser("audit", help="audit trail").add_subparsers(dest="audit_command", required=True)
-    audit.add_parser("verify", help="verify the hash chain and every version").set_defaults(
-        run=cmd_audit_verify
+    verify = audit.add_parser("verify", help="verify the hash chain and every version")
+    verify.add_argument(
+        "--against",
+        metavar="HEAD_HASH",
+        type=_head_hash,
+        help="also check that this published chain head (from an export or /archive) is still in the chain",
     )
+    verify.set_defaults(run=cmd_audit_verify)
+
+    archive = sub.add_parser("archive", help="public archive").add_subparsers(
+        dest="archive_command", required=True
+    )
+    export = archive.add_parser(
+        "export", help="write a static HTML + JSON snapshot of the archive that opens offline"
+    )
+    export.add_argument("directory", metavar="DIR", help="a new or empty directory")
+    export.set_defaults(run=cmd_archive_export)
 
     feeds = sub.add_parser("feeds", help="Atom/RSS feeds and CAP files").add_subparsers(
         dest="feeds_command", required=True

@@ -13,6 +13,14 @@ from console.db import Database
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Two processes starting at once must not both migrate; PostgreSQL makes the second wait.
 MIGRATION_LOCK_KEY = 0x1C0_0DB
+# Database objects the migrations create but the models do not map (dialect-specific, such
+# as the archive's full-text index and SQLite's FTS5 shadow tables): autogenerate ignores them.
+UNMAPPED_PREFIXES = ("archive_search",)
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic `include_name` hook: compare everything except the unmapped objects."""
+    return not (type_ == "table" and name is not None and name.startswith(UNMAPPED_PREFIXES))
 
 
 def alembic_config() -> Config:

@@ -360,3 +360,13 @@ class SignInAttempt(Base):
 # --- feeds (issue 5) ---
 # Feeds and the CAP index take the newest versions first: an index keeps that flat as the archive grows.
 Index("ix_update_versions_published_at", UpdateVersion.published_at)
+
+
+# --- Public archive and reviewer audit (issue 7) ---------------------------------------------
+# The archive lists incidents newest first and the corrections log lists versions by kind and
+# time; the audit log is filtered by time. The full-text index itself (SQLite FTS5 /
+# PostgreSQL tsvector, kept current by triggers) is not mapped: see console.domain.search.
+Index("ix_incidents_created_at", Incident.created_at)
+Index("ix_incidents_category_created_at", Incident.category, Incident.created_at)
+Index("ix_update_versions_kind_published_at", UpdateVersion.kind, UpdateVersion.published_at)
+Index("ix_audit_events_occurred_at", AuditEvent.occurred_at)

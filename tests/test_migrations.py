@@ -8,13 +8,16 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from console.db import Database
-from console.migrate import alembic_config, upgrade
+from console.migrate import alembic_config, include_name, upgrade
 from console.models import Base
 
 
 def test_migrations_match_the_models(db: Database) -> None:
     with db.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True, "include_name": include_name}),
+            Base.metadata,
+        )
     assert diff == []
 
 

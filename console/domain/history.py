@@ -1,41 +1,260 @@
-"""An update's versions as reviewers and PIOs read them in the console: who, when, why."""
+"""What reviewers read: every version of every update, what each changed, where each went.
+
+Public by design, so it carries only public facts: a delivery shows its channel, state,
+time and the post's link, never its error text, and an author is a display name.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
 
-from console.domain.previews import DraftText
-from console.models import Update, UpdateVersion
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
+
+from console.domain import wording
+from console.domain.errors import InvalidInput
+from console.domain.incidents import get_incident
+from console.models import (
+    AlertStatus,
+    Delivery,
+    DeliveryState,
+    Incident,
+    IncidentStatus,
+    OutboxEvent,
+    Update,
+    UpdateVersion,
+    VersionKind,
+)
+
+CORRECTIONS_PER_PAGE = 25
+LOGGED_KINDS = (VersionKind.CORRECTION, VersionKind.RETRACTION)
 
 
-def versions_of(session: Session, update_id: int) -> list[UpdateVersion]:
-    """Every version of an update, oldest first."""
-    return list(
-        session.scalars(
-            select(UpdateVersion).where(UpdateVersion.update_id == update_id).order_by(UpdateVersion.version)
+def public_link(url: str | None) -> str | None:
+    """A post's address, if it is a web address (never a `javascript:` or file link)."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return url if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+@dataclass(frozen=True)
+class PublicDelivery:
+    channel: str
+    state: DeliveryState
+    delivered_at: datetime | None  # when it reached the channel (sent deliveries only)
+    external_id: str | None
+    external_url: str | None
+
+    @classmethod
+    def of(cls, delivery: Delivery) -> PublicDelivery:
+        sent = delivery.state is DeliveryState.SENT
+        return cls(
+            channel=delivery.channel,
+            state=delivery.state,
+            delivered_at=delivery.completed_at if sent else None,
+            external_id=delivery.external_id if sent else None,
+            external_url=public_link(delivery.external_url) if sent else None,
         )
+
+    def view(self) -> dict[str, str | None]:
+        return {
+            "channel": self.channel,
+            "state": self.state.value,
+            "delivered_at": self.delivered_at.isoformat() if self.delivered_at else None,
+            "external_id": self.external_id,
+            "external_url": self.external_url,
+        }
+
+
+@dataclass(frozen=True)
+class VersionEntry:
+    seq: int
+    number: int
+    kind: VersionKind
+    headline: str | None
+    body: str
+    preliminary: bool
+    reason: str | None
+    author: str
+    published_at: datetime
+    content_hash: str
+    labels: tuple[str, ...]
+    previous: VersionEntry | None
+    deliveries: tuple[PublicDelivery, ...] = ()
+
+    @property
+    def anchor(self) -> str:
+        return f"update-{self.seq}-v{self.number}"
+
+    @property
+    def headline_changed(self) -> bool:
+        return self.previous is not None and self.previous.headline != self.headline
+
+    @property
+    def body_changed(self) -> bool:
+        return self.previous is not None and self.previous.body != self.body
+
+    @property
+    def preliminary_changed(self) -> bool:
+        return self.previous is not None and self.previous.preliminary != self.preliminary
+
+
+def version_entry(
+    version: UpdateVersion,
+    seq: int,
+    alert_status: AlertStatus,
+    previous: VersionEntry | None,
+    deliveries: tuple[PublicDelivery, ...] = (),
+) -> VersionEntry:
+    return VersionEntry(
+        seq=seq,
+        number=version.version,
+        kind=version.kind,
+        headline=version.headline,
+        body=version.body,
+        preliminary=version.preliminary,
+        reason=version.reason,
+        author=version.author_name,
+        published_at=version.published_at,
+        content_hash=version.content_hash,
+        labels=tuple(wording.labels(version.kind, version.preliminary, alert_status)),
+        previous=previous,
+        deliveries=deliveries,
     )
 
 
-def current_versions(session: Session, incident_id: int) -> dict[int, UpdateVersion]:
-    """The newest version of each update of an incident, by update id."""
-    newest: dict[int, UpdateVersion] = {}
-    query = (
-        select(UpdateVersion)
+@dataclass(frozen=True)
+class UpdateHistory:
+    update_id: int
+    seq: int
+    versions: tuple[VersionEntry, ...]
+
+    @property
+    def anchor(self) -> str:
+        return f"update-{self.seq}"
+
+    @property
+    def current(self) -> VersionEntry:
+        return self.versions[-1]
+
+
+@dataclass(frozen=True)
+class IncidentHistory:
+    slug: str
+    title: str
+    summary: str
+    location: str
+    category: str
+    status: IncidentStatus
+    alert_status: AlertStatus
+    created_at: datetime
+    resolved_at: datetime | None
+    updates: tuple[UpdateHistory, ...]  # in order: update 1 first
+
+    @property
+    def version_count(self) -> int:
+        return sum(len(update.versions) for update in self.updates)
+
+
+def deliveries_by_version(session: Session, incident_ids: list[int]) -> dict[int, tuple[PublicDelivery, ...]]:
+    """Public delivery records of every version of these incidents, by version row id."""
+    found: dict[int, list[PublicDelivery]] = defaultdict(list)
+    if not incident_ids:
+        return {}
+    rows = session.execute(
+        select(Delivery, OutboxEvent.version_id)
+        .join(OutboxEvent, Delivery.event_id == OutboxEvent.id)
+        .where(OutboxEvent.incident_id.in_(incident_ids), OutboxEvent.version_id.is_not(None))
+        .order_by(Delivery.channel, Delivery.id)
+    )
+    for delivery, version_id in rows:
+        if version_id is not None:
+            found[version_id].append(PublicDelivery.of(delivery))
+    return {version_id: tuple(items) for version_id, items in found.items()}
+
+
+def incident_history(session: Session, slug: str) -> IncidentHistory:
+    incident = get_incident(session, slug)
+    deliveries = deliveries_by_version(session, [incident.id])
+    rows = session.execute(
+        select(UpdateVersion, Update.seq)
         .join(Update, UpdateVersion.update_id == Update.id)
-        .where(Update.incident_id == incident_id)
-        .order_by(UpdateVersion.update_id, UpdateVersion.version)
+        .where(Update.incident_id == incident.id)
+        .order_by(Update.seq, UpdateVersion.version)
     )
-    for version in session.scalars(query):
-        newest[version.update_id] = version
-    return newest
+    grouped: dict[tuple[int, int], list[VersionEntry]] = defaultdict(list)
+    for version, seq in rows:
+        versions = grouped[(seq, version.update_id)]
+        previous = versions[-1] if versions else None
+        versions.append(
+            version_entry(version, seq, incident.alert_status, previous, deliveries.get(version.id, ()))
+        )
+    return IncidentHistory(
+        slug=incident.slug,
+        title=incident.title,
+        summary=incident.summary,
+        location=incident.location,
+        category=incident.category,
+        status=incident.status,
+        alert_status=incident.alert_status,
+        created_at=incident.created_at,
+        resolved_at=incident.resolved_at,
+        updates=tuple(
+            UpdateHistory(update_id, seq, tuple(versions)) for (seq, update_id), versions in grouped.items()
+        ),
+    )
 
 
-def unchanged(draft: DraftText, version: UpdateVersion) -> bool:
-    """True when a correction would publish the same text and flag again (the service refuses it)."""
-    return (draft.headline_or_none, draft.body.strip(), draft.preliminary) == (
-        version.headline,
-        version.body,
-        version.preliminary,
+@dataclass(frozen=True)
+class CorrectionEntry:
+    incident_slug: str
+    incident_title: str
+    version: VersionEntry  # with `previous`: what it corrected
+
+
+@dataclass(frozen=True)
+class CorrectionsPage:
+    entries: list[CorrectionEntry]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+
+def corrections_page(session: Session, *, page: int, per_page: int = CORRECTIONS_PER_PAGE) -> CorrectionsPage:
+    """Every correction and retraction across incidents, newest first, with what it replaced."""
+    if page < 1:
+        raise InvalidInput({"page": "must be 1 or more"})
+    logged = UpdateVersion.kind.in_(LOGGED_KINDS)
+    total = session.scalar(select(func.count()).select_from(UpdateVersion).where(logged)) or 0
+    before = aliased(UpdateVersion)
+    rows = session.execute(
+        select(UpdateVersion, before, Update.seq, Incident.slug, Incident.title, Incident.alert_status)
+        .join(Update, UpdateVersion.update_id == Update.id)
+        .join(Incident, Update.incident_id == Incident.id)
+        .join(
+            before,
+            (before.update_id == UpdateVersion.update_id) & (before.version == UpdateVersion.version - 1),
+        )
+        .where(logged)
+        .order_by(UpdateVersion.published_at.desc(), UpdateVersion.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
     )
+    entries = [
+        CorrectionEntry(
+            slug,
+            title,
+            version_entry(version, seq, alert_status, version_entry(previous, seq, alert_status, None)),
+        )
+        for version, previous, seq, slug, title, alert_status in rows
+    ]
+    return CorrectionsPage(entries, total, page, per_page)

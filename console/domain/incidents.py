@@ -34,6 +34,8 @@ CATEGORIES = (
 )
 DEFAULT_CATEGORY = "Other"
 SLUG_MAX = 60
+SLUG_SHAPE = re.compile(r"^[a-z0-9-]{1,80}$")
+ID_MAX = 2**31 - 1  # row ids are 32-bit integers on PostgreSQL
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,8 @@ def _alert_status(value: str | None, errors: dict[str, str]) -> AlertStatus:
 
 
 def get_incident(session: Session, slug: str) -> Incident:
+    if not SLUG_SHAPE.fullmatch(slug):  # never a slug; and PostgreSQL cannot even compare a NUL
+        raise NotFound(f"no incident with slug {slug!r}")
     incident = session.scalars(select(Incident).where(Incident.slug == slug)).first()
     if incident is None:
         raise NotFound(f"no incident with slug {slug!r}")

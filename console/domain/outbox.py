@@ -261,7 +261,7 @@ def retry(session: Session, actor: Actor, delivery_id: int, *, now: datetime | N
     """A person asks for a failed delivery to be tried again now."""
     require_publisher(actor)
     now = now or utcnow()
-    delivery = session.get(Delivery, delivery_id)
+    delivery = session.get(Delivery, delivery_id) if 1 <= delivery_id <= 2**31 - 1 else None
     if delivery is None:
         raise NotFound(f"no delivery {delivery_id}")
     if delivery.state is not DeliveryState.FAILED:

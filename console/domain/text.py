@@ -20,6 +20,9 @@ def clean(
     value: str | None, *, max_chars: int, required: bool, errors: dict[str, str], field: str
 ) -> str | None:
     """Strip outer whitespace and check; problems go into `errors` under `field`."""
+    if value and _FORBIDDEN.search(value):  # before stripping: one at an edge is refused too
+        errors[field] = "contains control characters"
+        return None
     text = (value or "").strip()
     if not text:
         if required:
@@ -27,6 +30,4 @@ def clean(
         return None
     if len(text) > max_chars:
         errors[field] = f"is {len(text):,} characters; the limit is {max_chars:,}"
-    elif _FORBIDDEN.search(text):
-        errors[field] = "contains control characters"
     return text

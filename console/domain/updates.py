@@ -19,7 +19,7 @@ from console.domain.actors import Actor, require_publisher
 from console.domain.canonical import canonical_json, iso, sha256_hex
 from console.domain.errors import InvalidInput, NotAllowed, NotFound, VersionConflict
 from console.domain.events import VersionPublished
-from console.domain.incidents import get_incident
+from console.domain.incidents import ID_MAX, get_incident
 from console.domain.text import BODY_MAX, HEADLINE_MAX, REASON_MAX, clean
 from console.models import EventType, IncidentStatus, Update, UpdateVersion, VersionKind, utcnow
 
@@ -77,7 +77,7 @@ def version_view(version: UpdateVersion) -> dict[str, Any]:
 
 
 def get_update(session: Session, update_id: int) -> Update:
-    update = session.get(Update, update_id)
+    update = session.get(Update, update_id) if 1 <= update_id <= ID_MAX else None
     if update is None:
         raise NotFound(f"no update with id {update_id}")
     return update

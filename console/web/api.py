@@ -127,7 +127,7 @@ async def list_incidents(request: Request) -> Response:
     await request_actor(request)  # wrong credentials get a 401, not a silent anonymous answer
     status_param = request.query_params.get("status")
     try:
-        status = IncidentStatus(status_param) if status_param else None
+        status = IncidentStatus(status_param) if status_param is not None else None
     except ValueError:
         raise InvalidInput({"status": "must be active or resolved"}) from None
     incidents = await app_state(request).read(lambda session: records.list_incidents(session, status=status))

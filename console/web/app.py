@@ -24,10 +24,11 @@ from console.db import Database
 from console.dispatcher import Dispatcher, RetryPolicy
 from console.live.hub import Hub
 from console.settings import Settings
-from console.web import api, channels_api, feeds, staff
+from console.web import api, archive, audit_api, channels_api, exports, feeds, openapi, staff
 from console.web.access import Access, access
 from console.web.health import healthz
 from console.web.jsonio import error_response
+from console.web.methods import allow_header
 from console.web.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from console.web.state import AppState
 from console.web.templating import make_templates
@@ -56,6 +57,8 @@ def _wants_json(request: Request) -> bool:
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        exc.headers = {**(exc.headers or {}), "Allow": allow_header(request.app.routes, request.url.path)}
     if _wants_json(request):
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return error_response(exc.status_code, code, exc.detail, headers=exc.headers)
@@ -83,8 +86,14 @@ async def connections_returned(db: Database, timeout: float = 5.0) -> None:
 def routes() -> list[BaseRoute]:
     return [
         Route("/healthz", healthz, methods=["GET"]),
-        Mount("/api/v1", app=Router(api.routes() + channels_api.routes())),
+        Mount(
+            "/api/v1",
+            app=Router(api.routes() + channels_api.routes() + audit_api.routes() + openapi.routes()),
+        ),
         *staff.routes(),
+        # Before any /incidents/{slug} route: "/incidents/x.json" would match that one too.
+        *exports.routes(),
+        *archive.routes(),
         *feeds.routes(),
         Mount("/static", app=access(Access.PUBLIC)(StaticFiles(directory=STATIC_DIR)), name="static"),
     ]

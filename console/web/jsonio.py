@@ -100,6 +100,8 @@ class Fields:
             if required:
                 self.errors[name] = "is required"
             return None
+        if isinstance(value, float) and value.is_integer():  # JSON does not tell 2 from 2.0
+            return int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             self.errors[name] = "must be an integer"
             return None

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from console.domain import channel_health, delivery_status, history, overview, previews, timeline
+from console.domain import channel_health, delivery_status, overview, previews, timeline, versions
 from console.domain.delivery_status import EventDeliveries
 from console.domain.errors import InvalidInput, NotAllowed, NotFound
 from console.domain.incidents import (
@@ -134,7 +134,7 @@ def load_incident(session: Session, slug: str, channel_order: tuple[str, ...]) -
     return IncidentData(
         incident=incident,
         cards=timeline.incident_cards(session, incident),
-        current=history.current_versions(session, incident.id),
+        current=versions.current_versions(session, incident.id),
         events=delivery_status.for_incident(session, incident.id, channel_order=channel_order),
         latest_event_id=delivery_status.latest_event_id(session, incident.id),
     )

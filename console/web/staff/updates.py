@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from console.domain import delivery_status, history, outbox, previews, timeline
+from console.domain import delivery_status, outbox, previews, timeline, versions
 from console.domain.delivery_status import EventDeliveries
 from console.domain.errors import DomainError, InvalidInput, NotAllowed, NotFound, VersionConflict
 from console.domain.previews import DraftText
@@ -69,12 +69,12 @@ class UpdateData:
 def load_update(session: Session, update_id: int, channel_order: tuple[str, ...]) -> UpdateData:
     update = get_update(session, update_id)
     incident = update.incident
-    versions = history.versions_of(session, update.id)
+    oldest_first = versions.versions_of(session, update.id)
     return UpdateData(
         incident=incident,
         update=update,
-        versions=versions,
-        card=timeline.card(incident.slug, incident.alert_status, update.id, update.seq, versions),
+        versions=oldest_first,
+        card=timeline.card(incident.slug, incident.alert_status, update.id, update.seq, oldest_first),
         events=delivery_status.for_incident(
             session, incident.id, update_id=update.id, channel_order=channel_order
         ),
@@ -247,7 +247,7 @@ async def correction_preview(request: Request, viewer: Viewer) -> Response:
 
 def _correction_errors(draft: DraftText, data: UpdateData) -> dict[str, str]:
     errors = previews.check(draft, reason_required=True)
-    if "body" not in errors and history.unchanged(draft, data.current):
+    if "body" not in errors and versions.unchanged(draft, data.current):
         errors["body"] = "is the same as the current version: change the text or the PRELIMINARY box"
     return errors
 

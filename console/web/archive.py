@@ -1,0 +1,139 @@
+"""Public archive pages: /archive, /incidents/{slug}/history and /corrections.
+
+Readable with JavaScript off; with htmx the archive's filter form refreshes only the results
+(the `results` block of the same template). Every page names the audit chain head.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from console.domain import archive, exports, history
+from console.domain.errors import InvalidInput, NotFound
+from console.web.access import Access, access
+from console.web.archive_views import base_context
+from console.web.state import app_state
+
+# Archive pages change when something is published, which is rare and never urgent here:
+# a short shared cache takes the load of a crowd off the database.
+CACHE = {"Cache-Control": "public, max-age=30", "Vary": "HX-Request"}
+RESULTS_TARGET = "archive-results"
+
+
+def _page_number(request: Request) -> int:
+    raw = request.query_params.get("page", "1").strip() or "1"
+    if not re.fullmatch(r"[0-9]{1,7}", raw) or not 1 <= int(raw) <= 1_000_000:
+        raise InvalidInput({"page": "must be a page number (1, 2, 3 …)"})
+    return int(raw)
+
+
+def _render(
+    request: Request, name: str, context: dict[str, Any], *, status: int = 200, block: str | None = None
+) -> Response:
+    templates = app_state(request).templates
+    full = base_context(snapshot=False, extra=context)
+    if block:
+        return templates.TemplateResponse(
+            request, name, full, status_code=status, headers=CACHE, block_name=block
+        )
+    return templates.TemplateResponse(request, name, full, status_code=status, headers=CACHE)
+
+
+def _not_found(request: Request, message: str) -> Response:
+    return _render(request, "archive/not_found.html", {"message": message}, status=404)
+
+
+@access(Access.PUBLIC)
+async def archive_index(request: Request) -> Response:
+    params = request.query_params
+    form = {key: params.get(key, "") for key in ("q", "category", "from", "to")}
+    fragment = request.headers.get("hx-target") == RESULTS_TARGET
+    state = app_state(request)
+    zone = state.settings.zone
+    errors: dict[str, str] = {}
+    try:
+        page_number = _page_number(request)
+        where = archive.parse_filter(
+            q=form["q"], category=form["category"], since=form["from"], until=form["to"]
+        )
+    except InvalidInput as exc:
+        errors, page_number, where = exc.fields, 1, archive.ArchiveFilter()
+
+    def work(session: Session) -> tuple[archive.ArchivePage, dict[str, Any]]:
+        if errors:
+            return archive.ArchivePage([], 0, 1, archive.PER_PAGE), exports.audit_head(session)
+        return archive.archive_page(session, where, page=page_number, zone=zone), exports.audit_head(session)
+
+    result, head = await state.read(work)
+    if not errors and page_number > result.pages:
+        errors = {"page": f"there are only {result.pages} pages"}
+    kept = {key: value for key, value in form.items() if value}
+
+    def page_url(number: int) -> str:
+        return "/archive?" + urlencode({**kept, "page": number}) if number > 1 or kept else "/archive"
+
+    context = {
+        "form": form,
+        "where": where,
+        "result": result,
+        "head": head,
+        "errors": errors,
+        "page_url": page_url,
+    }
+    # htmx swaps only 2xx answers: a refreshed result area shows its errors itself.
+    status = 400 if errors and not fragment else 200
+    return _render(
+        request, "archive/index.html", context, status=status, block="results" if fragment else None
+    )
+
+
+@access(Access.PUBLIC)
+async def incident_history(request: Request) -> Response:
+    slug = request.path_params["slug"]
+
+    def work(session: Session) -> tuple[history.IncidentHistory, dict[str, Any]]:
+        exports.read_consistently(session)
+        return history.incident_history(session, slug), exports.audit_head(session)
+
+    try:
+        record, head = await app_state(request).read(work)
+    except NotFound as exc:
+        return _not_found(request, exc.message)
+    return _render(request, "archive/history.html", {"history": record, "head": head})
+
+
+@access(Access.PUBLIC)
+async def corrections(request: Request) -> Response:
+    try:
+        page_number = _page_number(request)
+    except InvalidInput as exc:
+        return _not_found(request, exc.message)
+
+    def work(session: Session) -> tuple[history.CorrectionsPage, dict[str, Any]]:
+        return history.corrections_page(session, page=page_number), exports.audit_head(session)
+
+    result, head = await app_state(request).read(work)
+    if page_number > result.pages:
+        return _not_found(request, f"there are only {result.pages} pages of corrections")
+
+    def page_url(number: int) -> str:
+        return f"/corrections?page={number}" if number > 1 else "/corrections"
+
+    return _render(
+        request, "archive/corrections.html", {"result": result, "head": head, "page_url": page_url}
+    )
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/archive", archive_index, methods=["GET"]),
+        Route("/corrections", corrections, methods=["GET"]),
+        Route("/incidents/{slug}/history", incident_history, methods=["GET"]),
+    ]

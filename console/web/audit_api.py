@@ -1,0 +1,122 @@
+"""The audit log for reviewers: GET /api/v1/audit, /api/v1/audit.csv and /api/v1/audit/chain.
+
+Bearer token of a reviewer or admin account. Declared READER (no anonymous access); a pio
+token is refused with 403, as the issue opens the audit view to reviewers and admins.
+The console's /console/audit page renders the same domain functions.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+from console.domain import audit_log
+from console.domain.actors import Actor
+from console.domain.errors import InvalidInput
+from console.domain.exports import audit_head
+from console.web.access import Access, access
+from console.web.api import Unauthenticated, api_endpoint, request_actor
+from console.web.state import app_state
+
+FILTERS = ("actor", "action", "incident", "since", "until")
+CSV_BATCH = 1000
+INT_MAX = 2**31 - 1
+DIGITS = re.compile(r"[0-9]+")
+
+
+async def auditor(request: Request) -> Actor:
+    actor = await request_actor(request)
+    if actor is None:
+        raise Unauthenticated("the audit log needs a bearer token of a reviewer or admin account")
+    audit_log.require_auditor(actor)
+    return actor
+
+
+def csv_text(rows: list[list[str]]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    return buffer.getvalue()
+
+
+def _whole_number(request: Request, name: str, default: int | None, low: int, high: int) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not DIGITS.fullmatch(raw) or not low <= int(raw) <= high:
+        raise InvalidInput({name: f"must be a whole number from {low} to {high}"})
+    return int(raw)
+
+
+def _query(request: Request, session: Session) -> audit_log.AuditQuery:
+    params = {name: request.query_params.get(name) for name in FILTERS}
+    return audit_log.parse_query(session, zone=app_state(request).settings.zone, **params)
+
+
+@access(Access.READER)
+@api_endpoint
+async def audit_events(request: Request) -> Response:
+    await auditor(request)
+    before = _whole_number(request, "before", None, 1, INT_MAX)
+    limit = _whole_number(request, "limit", audit_log.PAGE_DEFAULT, 1, audit_log.PAGE_MAX)
+    assert limit is not None
+
+    def work(session: Session) -> dict[str, Any]:
+        page = audit_log.audit_page(session, _query(request, session), before=before, limit=limit)
+        return {"events": page.events, "next_before": page.next_before, "head": audit_head(session)}
+
+    return JSONResponse(await app_state(request).read(work))
+
+
+@access(Access.READER)
+@api_endpoint
+async def audit_csv(request: Request) -> Response:
+    await auditor(request)
+    state = app_state(request)
+    # Filters are checked before the answer starts, so a mistake is a 422, not a broken download.
+    query = await state.read(lambda session: _query(request, session))
+
+    def batch(session: Session, before: int | None) -> tuple[str, int | None]:
+        page = audit_log.audit_page(session, query, before=before, limit=CSV_BATCH)
+        return csv_text([audit_log.csv_row(event) for event in page.events]), page.next_before
+
+    async def chunks() -> AsyncIterator[str]:
+        # Events are immutable and paged by sequence number, so reading batch by batch, each
+        # in a short transaction, gives the same rows as one long read would.
+        yield csv_text([list(audit_log.CSV_COLUMNS)])
+        before: int | None = None
+        while True:
+            text, before = await state.read(functools.partial(batch, before=before))
+            yield text
+            if before is None:
+                return
+
+    return StreamingResponse(
+        chunks(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="audit.csv"', "Cache-Control": "no-store"},
+    )
+
+
+@access(Access.READER)
+@api_endpoint
+async def audit_chain(request: Request) -> Response:
+    await auditor(request)
+    status = await app_state(request).read(audit_log.chain_status)
+    return JSONResponse(status, headers={"Cache-Control": "no-store"})
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/audit", audit_events, methods=["GET"]),
+        Route("/audit.csv", audit_csv, methods=["GET"]),
+        Route("/audit/chain", audit_chain, methods=["GET"]),
+    ]

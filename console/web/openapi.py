@@ -1,0 +1,326 @@
+"""GET /api/v1/openapi.json: the JSON API described in OpenAPI 3.1, written by hand.
+
+Hand-written so it says what the API promises rather than what a generator guessed from
+signatures. `tests/archive/test_openapi.py` keeps it true: every /api/v1 route is described
+and every description has a route, and real responses validate against it; `.ci/run` runs
+schemathesis against a served app. Adding an API route means adding its entry in `PATHS`
+(and its bodies in `console.web.openapi_schemas`).
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from console.domain.audit_log import ACTION_PATTERN, ACTOR_MAX
+from console.models import IncidentStatus
+from console.web.access import Access, access
+from console.web.openapi_schemas import INT32_MAX, SCHEMAS, Schema, ref
+
+ERRORS = {
+    400: "The body is not a UTF-8 JSON object (`malformed_json`, `invalid_utf8`).",
+    401: "No token where one is needed, or a wrong or revoked one (`unauthenticated`).",
+    403: "The token's role may not do this (`forbidden`).",
+    404: "No such incident, update or delivery (`not_found`).",
+    409: "A stale `corrects_version` (`conflict`, with `current_version` and `current`), or not "
+    "possible now (`not_allowed`).",
+    413: "The body is over MAX_REQUEST_BYTES (`too_large`).",
+    415: "The body is not `application/json` in UTF-8 (`unsupported_media_type`).",
+    422: "A field is missing, blank, too long, of the wrong type or unknown (`invalid_input`; `fields` "
+    "names each).",
+    503: "The database is not answering (`unavailable`); `Retry-After` says when to try again.",
+}
+Security = list[dict[str, list[str]]]
+PUBLIC: Security = [{}, {"bearer": []}]
+TOKEN: Security = [{"bearer": []}]
+
+
+def _json(schema: Schema, description: str) -> Schema:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def operation(
+    operation_id: str,
+    summary: str,
+    *,
+    ok: tuple[int, Schema, str],
+    errors: list[int],
+    security: Security,
+    body: str | None = None,
+    parameters: list[Schema] | None = None,
+    links: dict[str, Schema] | None = None,
+) -> Schema:
+    status, schema, description = ok
+    success: Schema = _json(schema, description) if schema else {"description": description}
+    if links:
+        success["links"] = links
+    responses: Schema = {str(status): success}
+    codes = sorted({*errors, 503, *([400, 413, 415, 422] if body else [])})
+    responses.update({str(code): _json(ref("Error"), ERRORS[code]) for code in codes})
+    spec: Schema = {
+        "operationId": operation_id,
+        "summary": summary,
+        "security": security,
+        "responses": responses,
+    }
+    if parameters:
+        spec["parameters"] = parameters
+    if body:
+        spec["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(body)}}}
+    return spec
+
+
+def path_parameter(name: str, schema: Schema) -> Schema:
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
+def query(name: str, schema: Schema, description: str) -> Schema:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+SLUG = path_parameter("slug", {"type": "string"})
+UPDATE_ID = path_parameter("update_id", {"type": "integer", "minimum": 0, "maximum": INT32_MAX})
+DELIVERY_ID = path_parameter("delivery_id", {"type": "integer", "minimum": 0, "maximum": INT32_MAX})
+MOMENT: Schema = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}
+AUDIT_FILTERS = [
+    query(
+        "actor",
+        {"type": "string", "maxLength": ACTOR_MAX},
+        "Part of the actor's label, any case (a name, `user 4`, `via api`).",
+    ),
+    query(
+        "action",
+        {"type": "string", "pattern": ACTION_PATTERN},
+        "An action (`version.published`) or a prefix ending in `*` (`delivery.*`).",
+    ),
+    query("incident", {"type": "string"}, "An incident's slug (404 when there is none)."),
+    query("since", MOMENT, "A day (YYYY-MM-DD, in TIMEZONE) or a time (RFC 3339); inclusive."),
+    query("until", MOMENT, "A day (the whole day is included) or a time (RFC 3339); exclusive."),
+]
+PUBLISHED_LINKS = {
+    "CorrectUpdate": {"operationId": "correctUpdate", "parameters": {"update_id": "$response.body#/id"}},
+    "ConfirmUpdate": {"operationId": "confirmUpdate", "parameters": {"update_id": "$response.body#/id"}},
+    "RetractUpdate": {"operationId": "retractUpdate", "parameters": {"update_id": "$response.body#/id"}},
+    "GetUpdate": {"operationId": "getUpdate", "parameters": {"update_id": "$response.body#/id"}},
+}
+INCIDENT_LINKS = {
+    "GetIncident": {"operationId": "getIncident", "parameters": {"slug": "$response.body#/slug"}},
+    "PublishUpdate": {"operationId": "publishUpdate", "parameters": {"slug": "$response.body#/slug"}},
+    "ResolveIncident": {"operationId": "resolveIncident", "parameters": {"slug": "$response.body#/slug"}},
+}
+PUBLISHED = (201, ref("Published"), "The new version, with its update's id and seq and the public event id.")
+
+PATHS: dict[str, dict[str, Schema]] = {
+    "/incidents": {
+        "get": operation(
+            "listIncidents",
+            "Incidents, active first, then the most recently changed",
+            ok=(200, ref("IncidentList"), "Incidents"),
+            errors=[401, 422],
+            security=PUBLIC,
+            parameters=[query("status", {"enum": [s.value for s in IncidentStatus]}, "Only this status.")],
+        ),
+        "post": operation(
+            "createIncident",
+            "Open an incident",
+            ok=(201, ref("Incident"), "The incident, with its slug"),
+            errors=[401, 403],
+            security=TOKEN,
+            body="IncidentDraft",
+            links=INCIDENT_LINKS,
+        ),
+    },
+    "/incidents/{slug}": {
+        "get": operation(
+            "getIncident",
+            "An incident with every update and version (and deliveries, for authenticated readers)",
+            ok=(200, ref("IncidentRecord"), "The incident's record"),
+            errors=[401, 404],
+            security=PUBLIC,
+            parameters=[SLUG],
+        )
+    },
+    "/incidents/{slug}/updates": {
+        "post": operation(
+            "publishUpdate",
+            "Publish a new update (PRELIMINARY unless `preliminary: false`)",
+            ok=(*PUBLISHED[:2], PUBLISHED[2]),
+            errors=[401, 403, 404, 409],
+            security=TOKEN,
+            body="UpdateDraft",
+            parameters=[SLUG],
+            links=PUBLISHED_LINKS,
+        )
+    },
+    "/incidents/{slug}/resolve": {
+        "post": operation(
+            "resolveIncident",
+            "Resolve an incident",
+            ok=(200, ref("Incident"), "The resolved incident"),
+            errors=[401, 403, 404, 409],
+            security=TOKEN,
+            parameters=[SLUG],
+        )
+    },
+    "/updates/{update_id}": {
+        "get": operation(
+            "getUpdate",
+            "One update with every version",
+            ok=(200, ref("UpdateRecord"), "The update"),
+            errors=[401, 404],
+            security=PUBLIC,
+            parameters=[UPDATE_ID],
+        )
+    },
+    "/updates/{update_id}/corrections": {
+        "post": operation(
+            "correctUpdate",
+            "Publish a correction of the current version",
+            ok=PUBLISHED,
+            errors=[401, 403, 404, 409],
+            security=TOKEN,
+            body="Correction",
+            parameters=[UPDATE_ID],
+        )
+    },
+    "/updates/{update_id}/confirmation": {
+        "post": operation(
+            "confirmUpdate",
+            "Confirm the current version (drops PRELIMINARY)",
+            ok=PUBLISHED,
+            errors=[401, 403, 404, 409],
+            security=TOKEN,
+            body="Confirmation",
+            parameters=[UPDATE_ID],
+        )
+    },
+    "/updates/{update_id}/retraction": {
+        "post": operation(
+            "retractUpdate",
+            "Retract the update (its text stays in the record, struck through)",
+            ok=PUBLISHED,
+            errors=[401, 403, 404, 409],
+            security=TOKEN,
+            body="Retraction",
+            parameters=[UPDATE_ID],
+        )
+    },
+    "/deliveries/{delivery_id}/retry": {
+        "post": operation(
+            "retryDelivery",
+            "Send a failed delivery back to pending",
+            ok=(200, ref("RetriedDelivery"), "The delivery, now pending"),
+            errors=[401, 403, 404, 409],
+            security=TOKEN,
+            parameters=[DELIVERY_ID],
+        )
+    },
+    "/channels": {
+        "get": operation(
+            "listChannels",
+            "Every enabled channel: running, in preview, or paused with the error (any account's token)",
+            ok=(200, ref("ChannelList"), "The channels, in the order of CHANNELS"),
+            errors=[401],
+            security=TOKEN,
+        )
+    },
+    "/channels/{channel}/resume": {
+        "post": operation(
+            "resumeChannel",
+            "Resume a channel paused because its network rejected the credentials",
+            ok=(200, ref("Channel"), "The channel, delivering again"),
+            errors=[401, 403, 404, 409],
+            security=TOKEN,
+            parameters=[path_parameter("channel", {"type": "string", "maxLength": 32})],
+        )
+    },
+    "/audit": {
+        "get": operation(
+            "listAuditEvents",
+            "The audit log, newest first (reviewer and admin tokens)",
+            ok=(200, ref("AuditPage"), "Matching events; pass `next_before` as `before` for older ones"),
+            errors=[401, 403, 404, 422],
+            security=TOKEN,
+            parameters=[
+                *AUDIT_FILTERS,
+                query(
+                    "before",
+                    {"type": "integer", "minimum": 1, "maximum": INT32_MAX},
+                    "Events before this one.",
+                ),
+                query(
+                    "limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "At most this many (100)."
+                ),
+            ],
+        )
+    },
+    "/audit.csv": {
+        "get": operation(
+            "exportAuditEvents",
+            "Every matching audit event as CSV, newest first (reviewer and admin tokens)",
+            ok=(200, {}, "CSV: " + ", ".join(("seq", "occurred_at", "actor", "…", "hash"))),
+            errors=[401, 403, 404, 422],
+            security=TOKEN,
+            parameters=AUDIT_FILTERS,
+        )
+    },
+    "/audit/chain": {
+        "get": operation(
+            "auditChainStatus",
+            "Verify the whole audit chain and every version now (reviewer and admin tokens)",
+            ok=(200, ref("ChainStatus"), "`verified through event N`, or the first broken row"),
+            errors=[401, 403],
+            security=TOKEN,
+        )
+    },
+    "/openapi.json": {
+        "get": operation(
+            "openapi",
+            "This description",
+            ok=(200, {"type": "object"}, "OpenAPI 3.1"),
+            errors=[],
+            security=PUBLIC,
+        )
+    },
+}
+# The CSV export is not JSON.
+PATHS["/audit.csv"]["get"]["responses"]["200"] = {
+    "description": PATHS["/audit.csv"]["get"]["responses"]["200"]["description"],
+    "content": {"text/csv": {"schema": {"type": "string"}}},
+}
+
+
+def build_spec() -> Schema:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Incident update console API",
+            "version": "1",
+            "description": "Versioned incident updates: publish, correct, confirm, retract; read the "
+            "public record; reviewers read the audit log. Errors are "
+            '`{"error": {"code", "message", "fields"?}}` and nothing is written when one is returned.',
+        },
+        "servers": [{"url": "/api/v1"}],  # relative to this document: true on every deployment
+        "paths": PATHS,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "`console tokens create --email E`: pio and admin tokens write; "
+                    "reviewer tokens read everything, including deliveries and the audit log.",
+                }
+            },
+        },
+    }
+
+
+@access(Access.PUBLIC)
+async def openapi_json(request: Request) -> Response:
+    return JSONResponse(build_spec())
+
+
+def routes() -> list[BaseRoute]:
+    return [Route("/openapi.json", openapi_json, methods=["GET"])]

@@ -1,0 +1,241 @@
+"""The component schemas of /api/v1/openapi.json: what each JSON body of the API holds.
+
+Request bodies say exactly what the API accepts (schemathesis checks both ways: everything
+they allow is accepted, everything they refuse is refused); answers are closed objects, so a
+field added to an answer without its description here fails the OpenAPI test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from console.domain.incidents import CATEGORIES
+from console.domain.text import BODY_MAX, HEADLINE_MAX, LOCATION_MAX, REASON_MAX, SUMMARY_MAX, TITLE_MAX
+from console.models import AlertStatus, ChannelState, DeliveryState, IncidentStatus, VersionKind
+
+Schema = dict[str, Any]
+INT32_MAX = 2**31 - 1
+# Text people type: at least one visible character, no control characters but tab and
+# newlines (the API strips outer whitespace and refuses the rest; see console.domain.text).
+_NO_CONTROL = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$"
+
+
+def ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def nullable(schema: Schema) -> Schema:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def typed_text(max_chars: int) -> Schema:
+    return {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": max_chars,
+        "pattern": "\\S",
+        "allOf": [{"pattern": _NO_CONTROL}],
+    }
+
+
+def any_case(words: Sequence[str]) -> str:
+    """A pattern for any of `words` in any case, or nothing (the default), with outer spaces."""
+    spelled = ("".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in word) for word in words)
+    return "^\\s*(" + "|".join(spelled) + ")?\\s*$"
+
+
+def obj(properties: dict[str, Schema], required: list[str] | None = None, *, closed: bool = True) -> Schema:
+    schema: Schema = {"type": "object", "properties": properties, "required": required or list(properties)}
+    if closed:
+        schema["additionalProperties"] = False
+    return schema
+
+
+TIME: Schema = {"type": "string", "format": "date-time"}
+HASH: Schema = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+TEXT: Schema = {"type": "string"}
+ID: Schema = {"type": "integer", "minimum": 1}
+
+INCIDENT_FIELDS: dict[str, Schema] = {
+    "slug": {"type": "string", "pattern": "^[a-z0-9-]+$"},
+    "title": TEXT,
+    "summary": TEXT,
+    "location": TEXT,
+    "category": {"enum": list(CATEGORIES)},
+    "status": {"enum": [s.value for s in IncidentStatus]},
+    "alert_status": {"enum": [s.value for s in AlertStatus]},
+    "created_at": TIME,
+    "updated_at": TIME,
+    "resolved_at": nullable(TIME),
+    "last_update_at": nullable(TIME),
+}
+VERSION_FIELDS: dict[str, Schema] = {
+    "version": ID,
+    "kind": {"enum": [k.value for k in VersionKind]},
+    "headline": nullable(TEXT),
+    "body": TEXT,
+    "preliminary": {"type": "boolean"},
+    "reason": nullable(TEXT),
+    "author": TEXT,
+    "published_at": TIME,
+    "content_hash": HASH,
+}
+
+SCHEMAS: dict[str, Schema] = {
+    "Error": obj(
+        {
+            "error": obj(
+                {"code": TEXT, "message": TEXT, "fields": {"type": "object", "additionalProperties": TEXT}},
+                ["code", "message"],
+            ),
+            "current_version": ID,
+            "current": {"type": "object"},
+        },
+        ["error"],
+    ),
+    "Incident": obj(INCIDENT_FIELDS),
+    "IncidentList": obj({"incidents": {"type": "array", "items": ref("Incident")}}),
+    "Version": obj(VERSION_FIELDS),
+    "Delivery": obj(
+        {
+            "id": ID,
+            "version": ID,
+            "channel": TEXT,
+            "state": {"enum": [s.value for s in DeliveryState]},
+            "attempts": {"type": "integer", "minimum": 0},
+            "next_attempt_at": TIME,
+            "last_error": nullable(TEXT),
+            "external_id": nullable(TEXT),
+            "external_url": nullable(TEXT),
+            "detail": nullable(TEXT),
+            "note": nullable(TEXT),
+            "updated_at": TIME,
+            "completed_at": nullable(TIME),
+        }
+    ),
+    "Update": obj(
+        {
+            "id": ID,
+            "seq": ID,
+            "versions": {"type": "array", "items": ref("Version"), "minItems": 1},
+            "deliveries": {
+                "type": "array",
+                "items": ref("Delivery"),
+                "description": "Only for authenticated readers.",
+            },
+        },
+        ["id", "seq", "versions"],
+    ),
+    "IncidentRecord": obj(
+        {**INCIDENT_FIELDS, "updates": {"type": "array", "items": ref("Update")}},
+        [*INCIDENT_FIELDS, "updates"],
+    ),
+    "UpdateRecord": obj(
+        {
+            "id": ID,
+            "seq": ID,
+            "incident": INCIDENT_FIELDS["slug"],
+            "versions": {"type": "array", "items": ref("Version"), "minItems": 1},
+            "deliveries": {"type": "array", "items": ref("Delivery")},
+        },
+        ["id", "seq", "incident", "versions"],
+    ),
+    "Published": obj(
+        {"id": ID, "seq": ID, "incident": INCIDENT_FIELDS["slug"], **VERSION_FIELDS, "event_id": ID}
+    ),
+    "Channel": obj(
+        {
+            "name": TEXT,
+            "state": {"enum": [s.value for s in ChannelState]},
+            "preview": {"type": "boolean"},
+            "error": nullable(TEXT),
+            "failing_since": nullable(TIME),
+            "resumed_at": nullable(TIME),
+            "resumed_by": nullable(TEXT),
+            "pending": {"type": "integer", "minimum": 0},
+            "failed": {"type": "integer", "minimum": 0},
+        }
+    ),
+    "ChannelList": obj({"channels": {"type": "array", "items": ref("Channel")}}),
+    "RetriedDelivery": obj({"id": ID, "channel": TEXT, "state": {"enum": [s.value for s in DeliveryState]}}),
+    "AuditHead": obj({"event": {"type": "integer", "minimum": 0}, "hash": HASH}),
+    "AuditEvent": obj(
+        {
+            "seq": ID,
+            "occurred_at": TIME,
+            "actor": TEXT,
+            "actor_user_id": nullable({"type": "integer"}),
+            "action": TEXT,
+            "incident": nullable(TEXT),
+            "subject": TEXT,
+            "data": {"type": "object"},
+            "prev_hash": HASH,
+            "hash": HASH,
+        }
+    ),
+    "AuditPage": obj(
+        {
+            "events": {"type": "array", "items": ref("AuditEvent")},
+            "next_before": nullable(ID),
+            "head": ref("AuditHead"),
+        }
+    ),
+    "ChainStatus": obj(
+        {
+            "ok": {"type": "boolean"},
+            "verified_through": {"type": "integer", "minimum": 0},
+            "events": {"type": "integer", "minimum": 0},
+            "head_hash": HASH,
+            "broken_at": nullable({"type": "integer"}),
+            "problem": nullable(TEXT),
+            "versions_checked": {"type": "integer", "minimum": 0},
+            "version_problem": nullable(TEXT),
+            "summary": TEXT,
+        }
+    ),
+    "IncidentDraft": obj(
+        {
+            "title": typed_text(TITLE_MAX),
+            "summary": nullable({"type": "string", "maxLength": SUMMARY_MAX, "pattern": _NO_CONTROL}),
+            "location": nullable({"type": "string", "maxLength": LOCATION_MAX, "pattern": _NO_CONTROL}),
+            "category": nullable(
+                {"type": "string", "pattern": any_case(CATEGORIES), "description": "a CAP category, any case"}
+            ),
+            "alert_status": nullable(
+                {
+                    "type": "string",
+                    "pattern": any_case([s.value for s in AlertStatus]),
+                    "description": "any case",
+                }
+            ),
+        },
+        ["title"],
+    ),
+    "UpdateDraft": obj(
+        {
+            "headline": nullable({"type": "string", "maxLength": HEADLINE_MAX, "pattern": _NO_CONTROL}),
+            "body": typed_text(BODY_MAX),
+            "preliminary": nullable({"type": "boolean"}),
+        },
+        ["body"],
+    ),
+    "Correction": obj(
+        {
+            "headline": nullable({"type": "string", "maxLength": HEADLINE_MAX, "pattern": _NO_CONTROL}),
+            "body": typed_text(BODY_MAX),
+            "preliminary": nullable({"type": "boolean"}),
+            "reason": typed_text(REASON_MAX),
+            "corrects_version": ID,
+        },
+        ["body", "reason", "corrects_version"],
+    ),
+    "Confirmation": obj(
+        {
+            "corrects_version": ID,
+            "reason": nullable({"type": "string", "maxLength": REASON_MAX, "pattern": _NO_CONTROL}),
+        },
+        ["corrects_version"],
+    ),
+    "Retraction": obj({"reason": typed_text(REASON_MAX), "corrects_version": nullable(ID)}, ["reason"]),
+}

@@ -1,0 +1,34 @@
+"""Reading our own HTML in tests: one element by id, and its text as a reader sees it."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+from console.db import Database
+from console.live.hub import Hub
+from console.settings import Settings
+from console.web.app import build_dispatcher
+
+
+def element(page: str, element_id: str) -> str:
+    """The outer HTML of the element with this id (our archive markup never nests a tag in itself)."""
+    match = re.search(rf'<(\w+)[^>]*\bid="{re.escape(element_id)}"[^>]*>', page)
+    assert match, f"no element with id {element_id!r}"
+    tag = match.group(1)
+    end = page.index(f"</{tag}>", match.end())
+    return page[match.start() : end + len(tag) + 3]
+
+
+def text(fragment: str) -> str:
+    words = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+    return re.sub(r" ([:;,.)])", r"\1", words)  # "<b>Elm</b>, " reads "Elm,"
+
+
+def deliver_everything(settings: Settings, db: Database) -> None:
+    """Run the real dispatcher until nothing is due (in its own thread: a browser test's
+    Playwright already runs an event loop in this one)."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, build_dispatcher(settings, db, Hub()).drain()).result()

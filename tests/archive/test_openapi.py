@@ -1,0 +1,180 @@
+"""/api/v1/openapi.json stays true: it is a valid OpenAPI 3.1 document, it describes exactly
+the /api/v1 routes the app serves, and real answers of every operation validate against it.
+(`.ci/run` also runs schemathesis against a served app.)"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+import schemathesis
+from schemathesis.core.transport import Response as CheckedResponse
+from starlette.testclient import TestClient
+
+from console.db import Database
+from console.domain import channel_health, outbox
+from console.domain.outbox import Routing
+from console.models import EventType
+from console.web.openapi import build_spec
+from tests.archive.conftest import Sample, publish_history
+from tests.support.factories import bearer
+from tests.support.routes import walk
+
+HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
+
+
+def served_operations(client: TestClient) -> set[tuple[str, str]]:
+    found = set()
+    for route in walk(client.app.routes):  # type: ignore[attr-defined]
+        if route.path.startswith("/api/v1/"):
+            path = re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path.removeprefix("/api/v1"))
+            found |= {(method, path) for method in route.methods & HTTP_METHODS}
+    return found
+
+
+def test_the_description_is_a_valid_openapi_document(client: TestClient) -> None:
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200 and response.json() == build_spec()
+    schema = schemathesis.openapi.from_dict(response.json())
+    schema.validate()
+    assert response.json()["openapi"] == "3.1.0"
+
+
+def test_every_api_route_is_described_and_every_description_is_served(client: TestClient) -> None:
+    spec = build_spec()
+    described = {(method.upper(), path) for path, item in spec["paths"].items() for method in item}
+    assert served_operations(client) == described
+    ids = [operation["operationId"] for item in spec["paths"].values() for operation in item.values()]
+    assert len(ids) == len(set(ids)) == len(described)
+
+
+class Validator:
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        self.schema = schemathesis.openapi.from_dict(build_spec())
+        self.successes: set[tuple[str, str]] = set()
+        self.checked = 0
+
+    def __call__(self, method: str, path: str, expect: int, **kwargs: Any) -> Any:
+        response = self.client.request(method, f"/api/v1{path}", **kwargs)
+        assert response.status_code == expect, (method, path, response.text)
+        operation = self.schema.find_operation_by_path(method, path.split("?")[0])
+        assert operation is not None, (method, path)
+        self.schema.validate_response(operation, CheckedResponse.from_any(response))
+        self.checked += 1
+        if response.status_code < 300:
+            self.successes.add((method, operation.path))
+        return response.json() if "json" in response.headers.get("content-type", "") else response.text
+
+
+@pytest.fixture
+def check(client: TestClient) -> Validator:
+    return Validator(client)
+
+
+def test_real_answers_validate_against_the_description(
+    check: Validator,
+    db: Database,
+    routing: Routing,
+    admin: dict[str, str],
+    reviewer: dict[str, str],
+    pio: dict[str, str],
+) -> None:
+    incident = check(
+        "POST", "/incidents", 201, json={"title": "Chemical spill", "category": "cbrne"}, headers=pio
+    )
+    slug = incident["slug"]
+    check("POST", "/incidents", 422, json={"title": " ", "extra": 1}, headers=pio)
+    check("POST", "/incidents", 401, json={"title": "x"})
+    check("POST", "/incidents", 403, json={"title": "x"}, headers=reviewer)
+    check("POST", "/incidents", 415, content=b"{}", headers={**pio, "content-type": "text/plain"})
+    check("POST", "/incidents", 400, content=b"{", headers={**pio, "content-type": "application/json"})
+    update = check(
+        "POST", f"/incidents/{slug}/updates", 201, json={"headline": "Avoid", "body": "Closed."}, headers=pio
+    )
+    check("POST", "/incidents/nope/updates", 404, json={"body": "x"}, headers=pio)
+    base = f"/updates/{update['id']}"
+    check(
+        "POST",
+        f"{base}/corrections",
+        201,
+        json={"body": "Closed now.", "reason": "r", "corrects_version": 1},
+        headers=pio,
+    )
+    stale = check(
+        "POST",
+        f"{base}/corrections",
+        409,
+        json={"body": "x", "reason": "r", "corrects_version": 1},
+        headers=pio,
+    )
+    assert stale["current_version"] == 2
+    check("POST", f"{base}/confirmation", 201, json={"corrects_version": 2}, headers=pio)
+    check("POST", f"{base}/confirmation", 409, json={"corrects_version": 3}, headers=pio)
+    check("POST", f"{base}/confirmation", 422, json={"corrects_version": 9}, headers=pio)
+    check("POST", f"{base}/retraction", 201, json={"reason": "wrong"}, headers=pio)
+    check("GET", "/incidents", 200)
+    check("GET", "/incidents?status=active", 200, headers=reviewer)
+    check("GET", "/incidents?status=later", 422)
+    check("GET", "/incidents", 401, headers=bearer("ick_wrong"))
+    check("GET", f"/incidents/{slug}", 200)
+    check("GET", f"/incidents/{slug}", 200, headers=reviewer)
+    check("GET", "/incidents/nope", 404)
+    check("GET", base, 200)
+    check("GET", base, 200, headers=admin)
+    check("GET", "/updates/999999", 404)
+    check("POST", f"/incidents/{slug}/resolve", 200, headers=pio)
+    check("POST", f"/incidents/{slug}/resolve", 409, headers=pio)
+
+    # a failed delivery to retry
+    publish_history(db, Routing({"flaky": frozenset({EventType.INCIDENT_CREATED})}), title="Flaky")
+    with db.write() as session:
+        claim = outbox.claim_next(session, "flaky", ordered=False, lease_seconds=30)
+        assert claim is not None
+        outbox.fail(session, claim, "refused", retry_at=None)
+    check("POST", f"/deliveries/{claim.delivery_id}/retry", 200, headers=pio)
+    check("POST", f"/deliveries/{claim.delivery_id}/retry", 409, headers=pio)
+    check("POST", "/deliveries/999999/retry", 404, headers=pio)
+
+    check("GET", "/channels", 200, headers=reviewer)
+    check("GET", "/channels", 401)
+    with db.write() as session:
+        channel_health.mark_failing(session, "x", "401 Unauthorized")
+    check("POST", "/channels/x/resume", 200, headers=pio)
+    check("POST", "/channels/x/resume", 409, headers=pio)
+    check("POST", "/channels/x/resume", 403, headers=reviewer)
+    check("POST", "/channels/nope/resume", 404, headers=pio)
+
+    page = check("GET", "/audit?limit=2&action=version.*", 200, headers=reviewer)
+    check("GET", f"/audit?before={page['next_before']}&incident={slug}&since=2020-01-01", 200, headers=admin)
+    check("GET", "/audit?since=soon", 422, headers=reviewer)
+    check("GET", "/audit?incident=nope", 404, headers=reviewer)
+    check("GET", "/audit", 403, headers=pio)
+    check("GET", "/audit", 401)
+    check("GET", "/audit.csv?actor=test", 200, headers=reviewer)
+    check("GET", "/audit.csv", 403, headers=pio)
+    check("GET", "/audit/chain", 200, headers=reviewer)
+    check("GET", "/audit/chain", 401)
+    check("GET", "/openapi.json", 200)
+
+    assert check.successes == served_operations(check.client), "every operation answered successfully once"
+
+
+def test_an_undescribed_field_in_an_answer_fails_validation(check: Validator, sample: Sample) -> None:
+    operation = check.schema.find_operation_by_path("GET", f"/incidents/{sample.slug}")
+    assert operation is not None
+    answer = check.client.get(f"/api/v1/incidents/{sample.slug}")
+    faithful = CheckedResponse.from_any(answer)
+    check.schema.validate_response(operation, faithful)
+    drifted = CheckedResponse(
+        status_code=200,
+        headers={"content-type": ["application/json"]},
+        content=json.dumps(answer.json() | {"secret_field": 1}).encode(),
+        request=faithful.request,
+        elapsed=faithful.elapsed,
+        verify=True,
+    )
+    with pytest.raises(AssertionError, match="secret_field"):
+        check.schema.validate_response(operation, drifted)
