@@ -19,6 +19,7 @@ ATTRIBUTE = "__console_access__"
 class Access(enum.Enum):
     PUBLIC = "public"  # anyone; signed-in readers may get more detail
     READER = "reader"  # any account: reviewer, pio or admin
+    AUDITOR = "auditor"  # reviewer or admin: the audit log
     PUBLISHER = "publisher"  # pio or admin
     ADMIN = "admin"
 

@@ -1,7 +1,7 @@
 """The audit log for reviewers: GET /api/v1/audit, /api/v1/audit.csv and /api/v1/audit/chain.
 
-Bearer token of a reviewer or admin account. Declared READER (no anonymous access); a pio
-token is refused with 403, as the issue opens the audit view to reviewers and admins.
+Bearer token of a reviewer or admin account (declared AUDITOR): a pio token is refused with
+403, as the issue opens the audit view to reviewers and admins.
 The console's /console/audit page renders the same domain functions.
 """
 
@@ -25,7 +25,7 @@ from console.domain.errors import InvalidInput
 from console.domain.exports import audit_head
 from console.web.access import Access, access
 from console.web.api import Unauthenticated, api_endpoint, request_actor
-from console.web.state import app_state
+from console.web.state import AppState, app_state
 
 FILTERS = ("actor", "action", "incident", "since", "until")
 CSV_BATCH = 1000
@@ -47,7 +47,7 @@ def csv_text(rows: list[list[str]]) -> str:
     return buffer.getvalue()
 
 
-def _whole_number(request: Request, name: str, default: int | None, low: int, high: int) -> int | None:
+def whole_number(request: Request, name: str, default: int | None, low: int, high: int) -> int | None:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
@@ -56,33 +56,38 @@ def _whole_number(request: Request, name: str, default: int | None, low: int, hi
     return int(raw)
 
 
-def _query(request: Request, session: Session) -> audit_log.AuditQuery:
+def query_of(request: Request, session: Session) -> audit_log.AuditQuery:
     params = {name: request.query_params.get(name) for name in FILTERS}
     return audit_log.parse_query(session, zone=app_state(request).settings.zone, **params)
 
 
-@access(Access.READER)
+@access(Access.AUDITOR)
 @api_endpoint
 async def audit_events(request: Request) -> Response:
     await auditor(request)
-    before = _whole_number(request, "before", None, 1, INT_MAX)
-    limit = _whole_number(request, "limit", audit_log.PAGE_DEFAULT, 1, audit_log.PAGE_MAX)
+    before = whole_number(request, "before", None, 1, INT_MAX)
+    limit = whole_number(request, "limit", audit_log.PAGE_DEFAULT, 1, audit_log.PAGE_MAX)
     assert limit is not None
 
     def work(session: Session) -> dict[str, Any]:
-        page = audit_log.audit_page(session, _query(request, session), before=before, limit=limit)
+        page = audit_log.audit_page(session, query_of(request, session), before=before, limit=limit)
         return {"events": page.events, "next_before": page.next_before, "head": audit_head(session)}
 
     return JSONResponse(await app_state(request).read(work))
 
 
-@access(Access.READER)
+@access(Access.AUDITOR)
 @api_endpoint
 async def audit_csv(request: Request) -> Response:
     await auditor(request)
     state = app_state(request)
     # Filters are checked before the answer starts, so a mistake is a 422, not a broken download.
-    query = await state.read(lambda session: _query(request, session))
+    query = await state.read(lambda session: query_of(request, session))
+    return csv_response(state, query)
+
+
+def csv_response(state: AppState, query: audit_log.AuditQuery) -> StreamingResponse:
+    """Every event matching `query` as CSV, newest first, streamed batch by batch."""
 
     def batch(session: Session, before: int | None) -> tuple[str, int | None]:
         page = audit_log.audit_page(session, query, before=before, limit=CSV_BATCH)
@@ -106,7 +111,7 @@ async def audit_csv(request: Request) -> Response:
     )
 
 
-@access(Access.READER)
+@access(Access.AUDITOR)
 @api_endpoint
 async def audit_chain(request: Request) -> Response:
     await auditor(request)

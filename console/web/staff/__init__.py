@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from console.web.staff import admin, channels, incidents, signin, updates
+from console.web.staff import admin, audit, channels, incidents, signin, updates
 
 
 def routes() -> list[BaseRoute]:
@@ -31,6 +31,8 @@ def routes() -> list[BaseRoute]:
         Route("/console/updates/{update_id:int}/deliveries", updates.update_deliveries, methods=["GET"]),
         Route("/console/deliveries/{delivery_id:int}/retry", updates.retry_delivery, methods=["POST"]),
         Route("/console/channels/{channel}/resume", channels.resume_channel, methods=["POST"]),
+        Route("/console/audit", audit.audit_page, methods=["GET"]),
+        Route("/console/audit.csv", audit.audit_csv, methods=["GET"]),
         Route("/console/admin", admin.admin_page, methods=["GET"]),
         Route("/console/admin/users", admin.create_user, methods=["POST"]),
         Route("/console/admin/tokens", admin.create_token, methods=["POST"]),

@@ -93,6 +93,10 @@ class Viewer:
         return self.actor.can_publish
 
     @property
+    def can_audit(self) -> bool:
+        return permits(Access.AUDITOR, self.actor.role) if self.actor.role else False
+
+    @property
     def can_manage_accounts(self) -> bool:
         return self.actor.can_manage_accounts
 
@@ -102,6 +106,8 @@ def permits(level: Access, role: Role) -> bool:
         return role is Role.ADMIN
     if level is Access.PUBLISHER:
         return role in (Role.ADMIN, Role.PIO)
+    if level is Access.AUDITOR:
+        return role in (Role.ADMIN, Role.REVIEWER)
     return True
 
 
