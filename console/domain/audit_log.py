@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -172,18 +171,6 @@ def audit_page(session: Session, query: AuditQuery, *, before: int | None, limit
     rows = list(session.execute(_select(query, before).limit(limit + 1)))
     events = [event_view(event, slug) for event, slug in rows[:limit]]
     return AuditPage(events, events[-1]["seq"] if len(rows) > limit else None)
-
-
-def iter_events(session: Session, query: AuditQuery, *, batch: int = 1000) -> Iterator[dict[str, Any]]:
-    """Every matching event, newest first, read in batches (for CSV export)."""
-    before = None
-    while True:
-        rows = list(session.execute(_select(query, before).limit(batch)))
-        for event, slug in rows:
-            yield event_view(event, slug)
-        if len(rows) < batch:
-            return
-        before = rows[-1][0].seq
 
 
 def csv_row(event: dict[str, Any]) -> list[str]:
