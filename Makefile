@@ -9,7 +9,7 @@ TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-postgres lint demo worker clean
+.PHONY: run test test-postgres lint demo worker clean bench-fanout
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,9 @@ demo: $(INSTALLED)
 
 worker: $(INSTALLED)
 	$(BIN)/console worker
+
+bench-fanout: $(INSTALLED)
+	$(BIN)/python bench/fanout/run.py
 
 clean:
 	rm -rf $(VENV) console.db console.db-* archive

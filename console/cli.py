@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import getpass
 import logging
 import sys
@@ -45,7 +46,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from console.migrate import upgrade
-    from console.web.app import create_app
+    from console.web.app import create_app, uvicorn_options
 
     db = _database(settings)
     try:
@@ -58,15 +59,27 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  email:    {settings.admin_email}")
         print(f"  password: {password}")
         sys.stdout.flush()
+    app = create_app(settings)
+    tune_garbage_collector()
     uvicorn.run(
-        create_app(settings),
+        app,
         host=args.host,
         port=args.port,
         log_level="info",
-        ws_per_message_deflate=False,
         proxy_headers=False,
+        **uvicorn_options(settings),
     )
     return 0
+
+
+def tune_garbage_collector() -> None:
+    """Thousands of residents' websockets are a million long-lived objects, and with Python's
+    default thresholds a full collection walks them all (up to a second on a small machine)
+    every few thousand allocations, stalling every push. Collect less often, and leave the
+    objects built at start-up out of it for good."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
@@ -124,9 +137,17 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from console.web.app import build_dispatcher
 
     db = _database(settings)
-    dispatcher = build_dispatcher(settings, db, Hub())
+    hub = Hub.from_settings(settings)  # the live channel publishes to the web processes through it
+    dispatcher = build_dispatcher(settings, db, hub)
+
+    async def work() -> None:
+        try:
+            await (dispatcher.drain() if args.once else dispatcher.run())
+        finally:
+            await hub.close()
+
     try:
-        asyncio.run(dispatcher.drain() if args.once else dispatcher.run())
+        asyncio.run(work())
     except KeyboardInterrupt:
         pass
     finally:

@@ -23,6 +23,7 @@ DEFAULT_CHANNELS = "live,archive,feeds,x,mastodon"
 # CAP 1.2: sender and identifier may hold no whitespace, comma, "<" or "&".
 _CAP_FORBIDDEN = re.compile(r"[\s,<&]")
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*")
+BROADCAST_SCHEMES = ("memory", "redis", "rediss", "postgres", "postgresql")
 
 
 class SettingsError(ValueError):
@@ -76,6 +77,17 @@ class Settings:
     feeds_language: str = "en-US"
     websub_hub: str | None = None
     cap_sender: str | None = None  # None: PUBLIC_URL's host
+    # Live page (see console/live/): pub/sub between processes, resume, slow clients, page caching.
+    broadcast_url: str = "memory://"
+    broadcast_channel: str = "console_live"
+    live_poll_seconds: float = 5.0
+    live_resume_max_events: int = 200
+    live_send_buffer: int = 32
+    live_ping_seconds: float = 20.0
+    live_hello_seconds: float = 10.0
+    live_max_message_bytes: int = 1024
+    public_cache_seconds: int = 5
+    public_timeline_limit: int = 50
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.public_url)
@@ -89,6 +101,7 @@ class Settings:
             raise SettingsError("OUTBOX_LEASE_SECONDS and OUTBOX_POLL_SECONDS must be positive")
         self._check_social()
         self._check_feeds()
+        self._check_live()
 
     def _check_social(self) -> None:
         x_keys = {
@@ -151,6 +164,31 @@ class Settings:
         elif "websub" in self.channels:
             raise SettingsError("CHANNELS includes websub but WEBSUB_HUB is not set")
 
+    def _check_live(self) -> None:
+        if urlsplit(self.broadcast_url).scheme not in BROADCAST_SCHEMES:
+            raise SettingsError(
+                f"BROADCAST_URL must start with one of {', '.join(s + '://' for s in BROADCAST_SCHEMES)}, "
+                f"not {self.broadcast_url!r}"
+            )
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", self.broadcast_channel):
+            raise SettingsError(
+                "BROADCAST_CHANNEL must be 1-63 lowercase letters, digits or _, not starting with a digit"
+            )
+        positive = {
+            "LIVE_POLL_SECONDS": self.live_poll_seconds,
+            "LIVE_RESUME_MAX_EVENTS": self.live_resume_max_events,
+            "LIVE_SEND_BUFFER": self.live_send_buffer,
+            "LIVE_PING_SECONDS": self.live_ping_seconds,
+            "LIVE_HELLO_SECONDS": self.live_hello_seconds,
+            "LIVE_MAX_MESSAGE_BYTES": self.live_max_message_bytes,
+            "PUBLIC_TIMELINE_LIMIT": self.public_timeline_limit,
+        }
+        for name, value in positive.items():
+            if value <= 0:
+                raise SettingsError(f"{name} must be positive, not {value}")
+        if self.public_cache_seconds < 0:
+            raise SettingsError("PUBLIC_CACHE_SECONDS must be 0 or more")
+
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
         config = Config(environ=os.environ if environ is None else environ)
@@ -184,6 +222,16 @@ class Settings:
             feeds_language=config("FEEDS_LANGUAGE", default="en-US"),
             websub_hub=config("WEBSUB_HUB", default="") or None,
             cap_sender=config("CAP_SENDER", default="") or None,
+            broadcast_url=config("BROADCAST_URL", default="memory://"),
+            broadcast_channel=config("BROADCAST_CHANNEL", default="console_live"),
+            live_poll_seconds=config("LIVE_POLL_SECONDS", cast=float, default=5.0),
+            live_resume_max_events=config("LIVE_RESUME_MAX_EVENTS", cast=int, default=200),
+            live_send_buffer=config("LIVE_SEND_BUFFER", cast=int, default=32),
+            live_ping_seconds=config("LIVE_PING_SECONDS", cast=float, default=20.0),
+            live_hello_seconds=config("LIVE_HELLO_SECONDS", cast=float, default=10.0),
+            live_max_message_bytes=config("LIVE_MAX_MESSAGE_BYTES", cast=int, default=1024),
+            public_cache_seconds=config("PUBLIC_CACHE_SECONDS", cast=int, default=5),
+            public_timeline_limit=config("PUBLIC_TIMELINE_LIMIT", cast=int, default=50),
         )
 
     @property

@@ -33,6 +33,12 @@ PIO = Actor(user_id=None, name="Test PIO", role=Role.PIO, via="api")
 REVIEWER = Actor(user_id=None, name="Test Reviewer", role=Role.REVIEWER, via="api")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last. While Playwright's sync API is open (the session's browser),
+    the main thread counts as running an event loop, and asyncio.run() in a later test fails."""
+    items.sort(key=lambda item: "browser" in getattr(item, "fixturenames", ()))
+
+
 def pytest_report_header() -> str:
     return f"database backend: {'postgresql' if POSTGRES_URL else 'sqlite'}"
 

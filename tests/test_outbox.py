@@ -85,7 +85,8 @@ def test_live_and_archive_channels_deliver(db: Database, routing: Routing, tmp_p
     async def run() -> list[object]:
         async with hub.subscribe() as subscription:
             await Dispatcher(db, {"live": LiveChannel(hub), "archive": ArchiveChannel(db, tmp_path)}).drain()
-            return [subscription.queue.get_nowait() for _ in range(subscription.queue.qsize())]
+            # the broadcast hands messages over asynchronously, in order
+            return [await asyncio.wait_for(subscription.get(), 5) for _ in range(2)]
 
     messages = asyncio.run(run())
     assert [m.event_type for m in messages] == ["incident.created", "version.published"]  # type: ignore[attr-defined]

@@ -1,12 +1,14 @@
-"""The `live` channel: hands each public event to the live hub for websocket push."""
+"""The `live` channel: publishes each public event's id to every server process (through the
+hub's broadcast), where the live stream pushes it to residents' browsers."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-from console.channels.base import Outcome, Sent
+from console.channels.base import Outcome, RetryLater, Sent
 from console.db import Database
 from console.domain.outbox import Claim
+from console.live.broadcast import BroadcastUnavailable
 from console.live.hub import Hub, LiveMessage
 from console.models import EventType
 from console.settings import Settings
@@ -27,5 +29,10 @@ class LiveChannel:
 
     async def deliver(self, claim: Claim) -> Outcome:
         event = claim.event
-        await self.hub.publish(LiveMessage(event.event_id, event.incident_slug, event.type.value))
-        return Sent()
+        try:
+            await self.hub.publish(LiveMessage(event.event_id, event.incident_slug, event.type.value))
+        except BroadcastUnavailable as exc:
+            # Every server also polls the database, so residents still get the event; this
+            # retry keeps the record honest about the broadcast itself.
+            raise RetryLater(f"broadcast unavailable: {exc}") from exc
+        return Sent(detail=f"published to {self.hub.backend} channel {self.hub.channel}")

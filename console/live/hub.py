@@ -1,15 +1,25 @@
-"""In-process fan-out of live events to subscribers (websocket connections).
+"""This process's end of the live broadcast: channels publish public events through it, and
+the live stream receives every process's events from it.
 
-Subscribers get bounded queues: a subscriber that cannot keep up is dropped rather than
-allowed to delay the others or hold memory; it reconnects and resumes from the database.
+Messages carry ids only (`{"id", "incident", "type"}`): a receiver reads the event itself
+from the database, so a message that is lost, duplicated or forged can at worst cause an
+extra read, never a wrong page.
 """
 
 from __future__ import annotations
 
-import asyncio
+import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+
+from console.live.broadcast import Broadcast, MessagesLost, Subscriber, describe
+from console.settings import Settings
+
+log = logging.getLogger("console.live.hub")
+
+DEFAULT_CHANNEL = "console_live"
 
 
 @dataclass(frozen=True)
@@ -18,40 +28,60 @@ class LiveMessage:
     incident_slug: str
     event_type: str
 
+    def encode(self) -> str:
+        return json.dumps({"id": self.event_id, "incident": self.incident_slug, "type": self.event_type})
+
+    @classmethod
+    def decode(cls, text: str) -> LiveMessage | None:
+        try:
+            data = json.loads(text)
+            event_id, slug, event_type = data["id"], data["incident"], data["type"]
+        except (ValueError, TypeError, KeyError):
+            return None
+        if type(event_id) is not int or not isinstance(slug, str) or not isinstance(event_type, str):
+            return None
+        return cls(event_id, slug, event_type)
+
 
 class Subscription:
-    def __init__(self, max_queued: int) -> None:
-        self.queue: asyncio.Queue[LiveMessage] = asyncio.Queue(max_queued)
-        self.overflowed = asyncio.Event()
+    """What the hub received: `LiveMessage`s, and `MessagesLost` where some may be missing."""
 
-    def offer(self, message: LiveMessage) -> None:
-        try:
-            self.queue.put_nowait(message)
-        except asyncio.QueueFull:
-            self.overflowed.set()
+    def __init__(self, subscriber: Subscriber) -> None:
+        self._subscriber = subscriber
 
-    async def get(self) -> LiveMessage:
-        return await self.queue.get()
+    async def get(self) -> LiveMessage | MessagesLost:
+        while True:
+            item = await self._subscriber.get()
+            if isinstance(item, MessagesLost):
+                return item
+            message = LiveMessage.decode(item.message)
+            if message is not None:
+                return message
+            # Someone else wrote on our channel: read the database to be sure of nothing missed.
+            log.warning("ignoring a malformed live message: %.200r", item.message)
+            return MessagesLost(item.channel)
 
 
 class Hub:
-    def __init__(self, max_queued: int = 256) -> None:
-        self._subscriptions: set[Subscription] = set()
-        self._max_queued = max_queued
+    def __init__(self, broadcast: Broadcast | None = None, *, channel: str = DEFAULT_CHANNEL) -> None:
+        self.broadcast = broadcast or Broadcast("memory://")
+        self.channel = channel
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Hub:
+        return cls(Broadcast(settings.broadcast_url), channel=settings.broadcast_channel)
 
     @property
-    def subscriber_count(self) -> int:
-        return len(self._subscriptions)
+    def backend(self) -> str:
+        return describe(self.broadcast.url)
+
+    async def publish(self, message: LiveMessage) -> None:
+        await self.broadcast.publish(self.channel, message.encode())
 
     @asynccontextmanager
     async def subscribe(self) -> AsyncIterator[Subscription]:
-        subscription = Subscription(self._max_queued)
-        self._subscriptions.add(subscription)
-        try:
-            yield subscription
-        finally:
-            self._subscriptions.discard(subscription)
+        async with self.broadcast.subscribe(self.channel) as subscriber:
+            yield Subscription(subscriber)
 
-    async def publish(self, message: LiveMessage) -> None:
-        for subscription in list(self._subscriptions):
-            subscription.offer(message)
+    async def close(self) -> None:
+        await self.broadcast.disconnect()

@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, Router
@@ -23,13 +24,20 @@ from console.channels.registry import build_channels, routing
 from console.db import Database
 from console.dispatcher import Dispatcher, RetryPolicy
 from console.live.hub import Hub
+from console.live.render import LiveRenderer
+from console.live.stream import LiveStream
 from console.settings import Settings
-from console.web import api, archive, audit_api, channels_api, exports, feeds, openapi, staff
+from console.web import api, archive, audit_api, channels_api, exports, feeds, openapi, public, staff
 from console.web.access import Access, access
 from console.web.health import healthz
 from console.web.jsonio import error_response
 from console.web.methods import allow_header
-from console.web.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from console.web.middleware import (
+    BodySizeLimitMiddleware,
+    SecurityHeadersMiddleware,
+    security_headers,
+    websocket_origin,
+)
 from console.web.state import AppState
 from console.web.templating import make_templates
 
@@ -49,6 +57,17 @@ def build_dispatcher(settings: Settings, db: Database, hub: Hub) -> Dispatcher:
             settings.outbox_backoff_max_seconds,
         ),
     )
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """What `console serve` passes to uvicorn for the residents' websockets."""
+    return {
+        # Per-connection compression state costs tens of KB a client; frames are small HTML.
+        "ws_per_message_deflate": False,
+        "ws_max_size": settings.live_max_message_bytes,
+        "ws_ping_interval": settings.live_ping_seconds,
+        "ws_ping_timeout": settings.live_ping_seconds,
+    }
 
 
 def _wants_json(request: Request) -> bool:
@@ -88,14 +107,25 @@ def routes() -> list[BaseRoute]:
         Route("/healthz", healthz, methods=["GET"]),
         Mount(
             "/api/v1",
-            app=Router(api.routes() + channels_api.routes() + audit_api.routes() + openapi.routes()),
+            app=Router(
+                api.routes()
+                + channels_api.routes()
+                + audit_api.routes()
+                + public.api_routes()
+                + openapi.routes()
+            ),
         ),
         *staff.routes(),
         # Before any /incidents/{slug} route: "/incidents/x.json" would match that one too.
         *exports.routes(),
         *archive.routes(),
         *feeds.routes(),
-        Mount("/static", app=access(Access.PUBLIC)(StaticFiles(directory=STATIC_DIR)), name="static"),
+        *public.routes(),
+        Mount(
+            "/static",
+            app=access(Access.PUBLIC)(GZipMiddleware(StaticFiles(directory=STATIC_DIR), compresslevel=6)),
+            name="static",
+        ),
     ]
 
 
@@ -105,30 +135,40 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         db = Database(settings.database_url)
-        hub = Hub()
+        hub = Hub.from_settings(settings)
+        templates = make_templates(settings)
         state = AppState(
             settings=settings,
             db=db,
             hub=hub,
             routing=routing(settings),
             dispatcher=build_dispatcher(settings, db, hub),
-            templates=make_templates(settings),
+            templates=templates,
+            live=LiveStream.build(settings, db, hub, LiveRenderer(templates, settings)),
         )
-        task = asyncio.create_task(state.dispatcher.run()) if settings.outbox_in_process else None
+        tasks = [asyncio.create_task(state.live.run(), name="live-stream")]
+        if settings.outbox_in_process:
+            tasks.append(asyncio.create_task(state.dispatcher.run(), name="outbox-dispatcher"))
         try:
             yield {"app_state": state}
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await hub.close()
+            # Database work those tasks started in threads finishes before the engine goes.
+            await asyncio.to_thread(state.live.close)
+            await asyncio.get_running_loop().shutdown_default_executor()
             await connections_returned(db)
             db.dispose()
 
     return Starlette(
         routes=routes(),
         middleware=[
-            Middleware(SecurityHeadersMiddleware),
+            Middleware(
+                SecurityHeadersMiddleware, headers=security_headers([websocket_origin(settings.public_url)])
+            ),
             Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes),
         ],
         exception_handlers={

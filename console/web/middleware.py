@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from urllib.parse import urlsplit
 
 from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# Scripts and styles come only from our own origin: no inline script can run, so markup
-# that slips into a page cannot execute.
-DEFAULT_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
-    "form-action 'self'; frame-ancestors 'none'"
-)
+
+def content_security_policy(connect_src: Sequence[str] = ()) -> str:
+    """Scripts and styles come only from our own origin: no inline script can run, so markup
+    that slips into a page cannot execute. `connect_src` adds origins pages may connect to."""
+    connect = " ".join(["'self'", *connect_src])
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"connect-src {connect}; font-src 'self'; object-src 'none'; base-uri 'self'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    )
+
+
+def websocket_origin(public_url: str) -> str:
+    """The ws:// or wss:// origin of PUBLIC_URL: not every browser counts it as 'self'."""
+    parts = urlsplit(public_url)
+    return f"{'wss' if parts.scheme == 'https' else 'ws'}://{parts.netloc}"
+
+
+DEFAULT_CSP = content_security_policy()
 
 SECURITY_HEADERS: Mapping[str, str] = {
     "Content-Security-Policy": DEFAULT_CSP,
@@ -23,6 +36,10 @@ SECURITY_HEADERS: Mapping[str, str] = {
     "X-Frame-Options": "DENY",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
+
+
+def security_headers(connect_src: Sequence[str] = ()) -> dict[str, str]:
+    return {**SECURITY_HEADERS, "Content-Security-Policy": content_security_policy(connect_src)}
 
 
 class SecurityHeadersMiddleware:

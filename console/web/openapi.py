@@ -216,6 +216,15 @@ PATHS: dict[str, dict[str, Schema]] = {
             parameters=[DELIVERY_ID],
         )
     },
+    "/live": {
+        "get": operation(
+            "liveStatus",
+            "This server process's live stream: residents connected, newest event pushed (any token)",
+            ok=(200, ref("LiveStatus"), "The answering process's live stream"),
+            errors=[401],
+            security=TOKEN,
+        )
+    },
     "/channels": {
         "get": operation(
             "listChannels",

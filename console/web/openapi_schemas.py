@@ -157,6 +157,18 @@ SCHEMAS: dict[str, Schema] = {
             "failed": {"type": "integer", "minimum": 0},
         }
     ),
+    "LiveStatus": obj(
+        {
+            "pid": {"type": "integer"},
+            "broadcast": TEXT,
+            "channel": TEXT,
+            "broadcast_reconnections": {"type": "integer", "minimum": 0},
+            "position": {"type": "integer", "minimum": 0},
+            "subscribers": {"type": "integer", "minimum": 0},
+            "dropped_slow": {"type": "integer", "minimum": 0},
+            "page_renders": {"type": "integer", "minimum": 0},
+        }
+    ),
     "ChannelList": obj({"channels": {"type": "array", "items": ref("Channel")}}),
     "RetriedDelivery": obj({"id": ID, "channel": TEXT, "state": {"enum": [s.value for s in DeliveryState]}}),
     "AuditHead": obj({"event": {"type": "integer", "minimum": 0}, "hash": HASH}),

@@ -15,6 +15,7 @@ from console.db import Database
 from console.dispatcher import Dispatcher
 from console.domain.outbox import Routing
 from console.live.hub import Hub
+from console.live.stream import LiveStream
 from console.models import utcnow
 from console.settings import Settings
 from console.web.templating import Templates
@@ -30,6 +31,7 @@ class AppState:
     routing: Routing
     dispatcher: Dispatcher
     templates: Templates
+    live: LiveStream
     # What time it is for sessions and sign-in limits; tests put a fake clock here.
     clock: Callable[[], datetime] = field(default=utcnow)
 
@@ -48,7 +50,7 @@ class AppState:
         return await run_in_threadpool(run)
 
     async def write(self, work: Callable[[Session], T]) -> T:
-        """Run `work` in one serialized transaction, commit, then nudge the outbox."""
+        """Run `work` in one serialized transaction, commit, then nudge the outbox and the live stream."""
 
         def run() -> T:
             with self.db.write() as session:
@@ -56,6 +58,7 @@ class AppState:
 
         result = await run_in_threadpool(run)
         self.dispatcher.wake()
+        self.live.poke()
         return result
 
 

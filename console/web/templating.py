@@ -11,6 +11,7 @@ from markupsafe import Markup
 
 from console.domain import wording
 from console.domain.diff import Change, word_diff
+from console.feeds.paths import alternate_links
 from console.html import paragraphs
 from console.settings import Settings
 
@@ -55,6 +56,7 @@ def make_templates(settings: Settings) -> Templates:
     env.filters["local"] = local
     env.filters["paragraphs"] = paragraphs
     env.globals["diff_html"] = diff_html
+    env.globals["alternate_links"] = alternate_links
     env.filters["iso_local"] = iso_local
     env.globals["labels"] = wording.labels
     env.globals["settings"] = settings

@@ -138,6 +138,8 @@ def test_real_answers_validate_against_the_description(
     check("POST", f"/deliveries/{claim.delivery_id}/retry", 409, headers=pio)
     check("POST", "/deliveries/999999/retry", 404, headers=pio)
 
+    check("GET", "/live", 200, headers=reviewer)
+    check("GET", "/live", 401)
     check("GET", "/channels", 200, headers=reviewer)
     check("GET", "/channels", 401)
     with db.write() as session:

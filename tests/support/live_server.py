@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 import uvicorn
 
 from console.settings import Settings
-from console.web.app import create_app
+from console.web.app import create_app, uvicorn_options
 from tests.support.server import free_port
 
 
@@ -34,8 +34,8 @@ def serve(settings: Settings, *, port: int | None = None) -> Iterator[LiveServer
         host="127.0.0.1",
         port=port,
         log_level="warning",
-        ws_per_message_deflate=False,
         lifespan="on",
+        **uvicorn_options(settings),
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)

@@ -1,0 +1,134 @@
+"""What residents see: the active incidents, and one incident's timeline.
+
+Each view is read together with the stream position it reflects (`cursor`, the newest
+event id at that moment), so a page can say "I am up to date through event N" and its live
+connection resumes from exactly there. Read them inside one snapshot (see
+`console.live.reading.snapshot`) so the content and the cursor agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from console.domain import stream
+from console.domain.incidents import get_incident
+from console.domain.timeline import UpdateCard, incident_cards
+from console.models import AlertStatus, Incident, IncidentStatus, OutboxEvent, Update
+
+INDEX_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class IncidentHeader:
+    slug: str
+    title: str
+    summary: str
+    location: str
+    category: str
+    status: IncidentStatus
+    alert_status: AlertStatus
+    created_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+    update_count: int
+    latest: UpdateCard | None  # the newest update, as it reads now
+
+    @property
+    def resolved(self) -> bool:
+        return self.status is IncidentStatus.RESOLVED
+
+    @property
+    def drill_label(self) -> str | None:
+        """EXERCISE or TEST, shown before everything else; None for a real incident."""
+        return None if self.alert_status is AlertStatus.ACTUAL else self.alert_status.value.upper()
+
+    @property
+    def anchor(self) -> str:
+        return f"incident-{self.slug}"
+
+
+@dataclass(frozen=True)
+class IncidentPage:
+    incident: IncidentHeader
+    cards: list[UpdateCard]  # newest first, at most the page's limit
+    cursor: int
+    last_modified: datetime
+
+
+@dataclass(frozen=True)
+class IndexPage:
+    incidents: list[IncidentHeader]
+    cursor: int
+    last_modified: datetime | None
+
+
+def header(session: Session, incident: Incident) -> IncidentHeader:
+    count = session.scalar(select(func.count()).select_from(Update).where(Update.incident_id == incident.id))
+    newest = session.scalar(
+        select(Update.id).where(Update.incident_id == incident.id).order_by(Update.seq.desc()).limit(1)
+    )
+    latest = incident_cards(session, incident, update_id=newest)[0] if newest is not None else None
+    return IncidentHeader(
+        slug=incident.slug,
+        title=incident.title,
+        summary=incident.summary,
+        location=incident.location,
+        category=incident.category,
+        status=incident.status,
+        alert_status=incident.alert_status,
+        created_at=incident.created_at,
+        updated_at=incident.updated_at,
+        resolved_at=incident.resolved_at,
+        update_count=count or 0,
+        latest=latest,
+    )
+
+
+def _last_event_at(session: Session, incident_id: int | None = None) -> datetime | None:
+    query = select(func.max(OutboxEvent.occurred_at))
+    if incident_id is not None:
+        query = query.where(OutboxEvent.incident_id == incident_id)
+    moment: datetime | None = session.scalar(query)
+    return moment
+
+
+def incident_page(session: Session, slug: str, *, limit: int) -> IncidentPage:
+    """One incident's timeline, newest update first. Raises NotFound for an unknown slug."""
+    cursor = stream.head(session)
+    incident = get_incident(session, slug)
+    cards = incident_cards(session, incident)
+    return IncidentPage(
+        incident=header(session, incident),
+        cards=cards[:limit],
+        cursor=cursor,
+        last_modified=_last_event_at(session, incident.id) or incident.updated_at,
+    )
+
+
+def index_page(session: Session) -> IndexPage:
+    """Active incidents, the most recently changed first, each with its newest update."""
+    cursor = stream.head(session)
+    incidents = session.scalars(
+        select(Incident)
+        .where(Incident.status == IncidentStatus.ACTIVE)
+        .order_by(Incident.updated_at.desc(), Incident.id.desc())
+        .limit(INDEX_LIMIT)
+    )
+    return IndexPage(
+        incidents=[header(session, incident) for incident in incidents],
+        cursor=cursor,
+        last_modified=_last_event_at(session),
+    )
+
+
+def incident_header(session: Session, slug: str) -> IncidentHeader:
+    return header(session, get_incident(session, slug))
+
+
+def update_card(session: Session, slug: str, update_id: int) -> UpdateCard:
+    [card] = incident_cards(session, get_incident(session, slug), update_id=update_id)
+    return card

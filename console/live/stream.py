@@ -1,0 +1,265 @@
+"""The live stream of one server process: every public event, in order, pushed to this
+process's websocket clients.
+
+The broadcast only says "something happened". The stream then reads every event after
+the last one it handled from the database, in id order (gap-free: writes are serialized),
+renders each event's frames once, marks the pages it changed, and offers the frames to its
+clients. It also reads the database every LIVE_POLL_SECONDS and after every broadcast
+reconnection, so a lost message delays an event by seconds at worst, and never loses it.
+
+A (re)connecting client sends the last event id it saw; `resume` reads what it missed from
+the database and replays it exactly once, in order, or, if it missed more than
+LIVE_RESUME_MAX_EVENTS, sends a fresh render of its page instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict, defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from console.db import Database
+from console.domain import public, stream
+from console.domain.stream import StreamEvent
+from console.live.client import LiveClient
+from console.live.hub import Hub, LiveMessage, Subscription
+from console.live.pages import PublicPages
+from console.live.reading import Threads, snapshot
+from console.live.render import EventFrames, Frame, LiveRenderer
+from console.settings import Settings
+
+log = logging.getLogger("console.live.stream")
+
+BATCH = 200  # events read and rendered at a time while catching up
+RENDERED_KEPT = 1024  # rendered events kept for resuming clients
+MAX_RESUMES_KEPT = 4096  # distinct resume points answered since the last event
+RETRY_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Resume:
+    frames: list[Frame]  # to send, in order
+    reset: bool  # the client was too far behind (or ahead): its page is replaced whole
+
+
+class LiveStream:
+    def __init__(
+        self,
+        db: Database,
+        hub: Hub,
+        renderer: LiveRenderer,
+        pages: PublicPages,
+        *,
+        poll_seconds: float,
+        resume_max_events: int,
+        send_buffer: int,
+    ) -> None:
+        self.db = db
+        self.hub = hub
+        self.renderer = renderer
+        self.pages = pages
+        self.threads = pages.threads
+        self.poll_seconds = poll_seconds
+        self.resume_max_events = resume_max_events
+        self.send_buffer = send_buffer
+        self.position = 0  # every event up to here has been offered to the clients
+        self.ready = asyncio.Event()
+        self._wake = asyncio.Event()
+        # Insertion-ordered (a dict, not a set): the fan-out then visits clients in the order
+        # they connected, which is roughly the order their objects sit in memory.
+        self._clients: dict[str | None, dict[LiveClient, None]] = defaultdict(dict)
+        self._rendered: OrderedDict[int, EventFrames] = OrderedDict()
+        self._resumes: dict[tuple[str | None, int], asyncio.Future[Resume]] = {}
+        self._known_slugs: set[str] = set()
+        self.dropped_slow = 0
+
+    @classmethod
+    def build(cls, settings: Settings, db: Database, hub: Hub, renderer: LiveRenderer) -> LiveStream:
+        threads = Threads()
+        return cls(
+            db,
+            hub,
+            renderer,
+            PublicPages(db, renderer, settings, threads),
+            poll_seconds=settings.live_poll_seconds,
+            resume_max_events=settings.live_resume_max_events,
+            send_buffer=settings.live_send_buffer,
+        )
+
+    @property
+    def subscriber_count(self) -> int:
+        return sum(len(clients) for clients in self._clients.values())
+
+    # --- following the events -------------------------------------------------------------
+
+    async def run(self) -> None:
+        async with self.hub.subscribe() as subscription:
+            self.position = await self._retrying(lambda: self.threads.run(self._head))
+            self.ready.set()
+            listener = asyncio.create_task(self._listen(subscription), name="live-stream-listener")
+            try:
+                while True:
+                    with contextlib.suppress(TimeoutError):  # no news: look at the database anyway
+                        async with asyncio.timeout(self.poll_seconds):
+                            await self._wake.wait()
+                    self._wake.clear()  # before reading: news arriving meanwhile wakes us again
+                    try:
+                        await self.catch_up()
+                    except Exception:
+                        log.exception("live stream could not read new events; retrying")
+                        await asyncio.sleep(RETRY_SECONDS)
+            finally:
+                listener.cancel()
+
+    async def _listen(self, subscription: Subscription) -> None:
+        while True:
+            received = await subscription.get()
+            if not isinstance(received, LiveMessage) or received.event_id > self.position:
+                self._wake.set()
+
+    def poke(self) -> None:
+        """Something was just committed in this process: read it now, without waiting for the
+        broadcast to bring it back."""
+        self._wake.set()
+
+    async def _retrying(self, work: Callable[[], Awaitable[int]]) -> int:
+        while True:
+            try:
+                return await work()
+            except Exception:
+                log.exception("live stream could not reach the database; retrying")
+                await asyncio.sleep(RETRY_SECONDS)
+
+    def _head(self) -> int:
+        with self.db.read() as session:
+            return stream.head(session)
+
+    async def catch_up(self) -> None:
+        """Offer every event after `position`, in order, to the clients."""
+        while True:
+            batch = await self.threads.run(self._read_and_render, self.position, BATCH)
+            for frames in batch:
+                self._handled(frames)
+            if len(batch) < BATCH:
+                return
+
+    def _handled(self, frames: EventFrames) -> None:
+        event = frames.event
+        self.pages.changed(event.incident_slug, event.event_id)
+        self._known_slugs.add(event.incident_slug)
+        self._remember(frames)
+        self._resumes.clear()  # a resume computed before this event is out of date
+        for client in list(self._clients.get(None, ())):
+            client.offer(frames.index)
+        for client in list(self._clients.get(event.incident_slug, ())):
+            client.offer(frames.incident)
+        self.position = event.event_id
+
+    def _remember(self, frames: EventFrames) -> None:
+        self._rendered[frames.event_id] = frames
+        while len(self._rendered) > RENDERED_KEPT:
+            self._rendered.popitem(last=False)
+
+    def _read_and_render(self, after: int, limit: int) -> list[EventFrames]:
+        with snapshot(self.db) as session:
+            events = stream.events_after(session, after, limit=limit)
+            return self._render(session, events)
+
+    def _render(self, session: Session, events: list[StreamEvent]) -> list[EventFrames]:
+        headers: dict[str, public.IncidentHeader] = {}
+        rendered = []
+        for event in events:
+            header = headers.get(event.incident_slug)
+            if header is None:
+                header = headers[event.incident_slug] = public.incident_header(session, event.incident_slug)
+            card = (
+                public.update_card(session, event.incident_slug, event.update_id)
+                if event.update_id is not None
+                else None
+            )
+            rendered.append(self.renderer.event_frames(event, header, card))
+        return rendered
+
+    # --- clients ---------------------------------------------------------------------------
+
+    async def incident_exists(self, slug: str) -> bool:
+        if slug in self._known_slugs:
+            return True
+        page = await self.pages.incident(slug)  # cached, 404s included
+        if page.status == 200:
+            self._known_slugs.add(slug)
+        return page.status == 200
+
+    def attach(self, client: LiveClient) -> None:
+        """From now on the client is offered every live frame of its topic (held until resumed)."""
+        self._clients[client.topic][client] = None
+
+    def detach(self, client: LiveClient) -> None:
+        clients = self._clients.get(client.topic)
+        if clients is not None:
+            clients.pop(client, None)
+            if not clients:
+                del self._clients[client.topic]
+
+    def dropped(self, client: LiveClient) -> None:
+        if client.too_slow:
+            self.dropped_slow += 1
+        log.info("dropped a live client of %s: %s", client.topic or "all incidents", client.drop_reason)
+        self.detach(client)
+
+    async def resume(self, topic: str | None, after: int) -> Resume:
+        """What a client of `topic` that saw every event up to `after` has missed.
+
+        Call it after `attach`: the live frames held since then cover everything newer than
+        what this returns. Clients resuming from the same point share one database read.
+        """
+        await self.ready.wait()
+        key = (topic, after)
+        pending = self._resumes.get(key)
+        if pending is None:
+            if len(self._resumes) > MAX_RESUMES_KEPT:
+                self._resumes.clear()
+            pending = self._resumes[key] = asyncio.ensure_future(self._plan(topic, after))
+            pending.add_done_callback(lambda done: self._forget_failed(key, done))
+        return await asyncio.shield(pending)
+
+    def _forget_failed(self, key: tuple[str | None, int], done: asyncio.Future[Resume]) -> None:
+        if (done.cancelled() or done.exception() is not None) and self._resumes.get(key) is done:
+            del self._resumes[key]
+
+    async def _plan(self, topic: str | None, after: int) -> Resume:
+        head, events = await self.threads.run(self._missed, topic, after)
+        if after > head or len(events) > self.resume_max_events:
+            # Ahead of the database (it was restored, or the id is made up) or too far behind.
+            frame = await self.pages.reset_frame(topic)
+            return Resume([frame] if frame is not None else [], reset=True)
+        rendered = {event.event_id: self._rendered.get(event.event_id) for event in events}
+        missing = [event for event in events if rendered[event.event_id] is None]
+        if missing:
+            for frames in await self.threads.run(self._render_events, missing):
+                self._remember(frames)
+                rendered[frames.event_id] = frames
+        return Resume(
+            [frames.for_topic(topic) for frames in rendered.values() if frames is not None], reset=False
+        )
+
+    def _missed(self, topic: str | None, after: int) -> tuple[int, list[StreamEvent]]:
+        with snapshot(self.db) as session:
+            head = stream.head(session)
+            if after > head:
+                return head, []
+            limit = self.resume_max_events + 1
+            return head, stream.events_after(session, after, incident_slug=topic, limit=limit)
+
+    def close(self) -> None:
+        """Wait for database work under way (call after cancelling `run`, before disposing the engine)."""
+        self.threads.close()
+
+    def _render_events(self, events: list[StreamEvent]) -> list[EventFrames]:
+        with snapshot(self.db) as session:
+            return self._render(session, events)

@@ -1,0 +1,181 @@
+"""Chromium end to end: an open page stays true without a reload; without JavaScript it is
+still complete and readable; at 320 px nothing runs off the screen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect
+
+from console.db import Database
+from console.domain.outbox import Routing
+from console.domain.updates import Draft, publish_update
+from tests.conftest import PIO
+from tests.live.support import api, correct, new_incident, publish, retract
+from tests.support.browser import screenshot
+from tests.support.live_server import LiveServer
+from tests.support.server import ServerProcess
+
+TIMEOUT = 10_000  # ms
+
+
+def watch_console(page: Page) -> list[str]:
+    problems: list[str] = []
+    page.on("console", lambda message: _record(problems, message))
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    return problems
+
+
+def _record(problems: list[str], message: ConsoleMessage) -> None:
+    if message.type in ("error", "warning"):
+        problems.append(message.text)
+
+
+def test_an_open_page_shows_new_corrected_retracted_and_resolved_without_reloading(
+    live: LiveServer, page: Page, pio_token: str
+) -> None:
+    slug = new_incident(live.url, pio_token, "Police activity near Riverside Park")
+    first = publish(
+        live.url, pio_token, slug, "Officers are responding near 5th Ave.", headline="Avoid the area"
+    )
+    problems = watch_console(page)
+    page.goto(f"{live.url}/incidents/{slug}")
+    expect(page.locator("#live-state")).to_have_attribute("data-state", "open", timeout=TIMEOUT)
+    page.evaluate("window.loadedOnce = true")
+
+    second = publish(
+        live.url, pio_token, slug, "5th Ave is closed between Elm St and Oak St.", headline="5th Ave closed"
+    )
+    newest = page.locator("#timeline > li").first
+    expect(newest).to_contain_text("5th Ave closed", timeout=TIMEOUT)
+    expect(newest).to_contain_text("PRELIMINARY")
+    expect(page.locator("#live-announcer")).to_contain_text("New update")
+    expect(page.locator("#timeline > li")).to_have_count(2)
+
+    correct(
+        live.url,
+        pio_token,
+        second["id"],
+        "5th Ave is closed between Elm St and Pine St.",
+        "Pine St, not Oak St",
+        1,
+    )
+    card = page.locator("#update-2")
+    expect(card.locator(".notice--corrected")).to_contain_text("Pine St, not Oak St", timeout=TIMEOUT)
+    expect(card).to_contain_text("between Elm St and Pine St.")
+    expect(card.locator(".notice--corrected a")).to_have_attribute(
+        "href", f"/incidents/{slug}/history#update-2"
+    )
+    expect(page.locator("#timeline > li")).to_have_count(2)  # replaced in place, not added
+
+    retract(live.url, pio_token, first["id"], "Issued in error")
+    withdrawn = page.locator("#update-1")
+    expect(withdrawn).to_have_class("update update--retracted", timeout=TIMEOUT)
+    expect(withdrawn.locator("del")).to_contain_text("Officers are responding near 5th Ave.")
+    assert withdrawn.locator("del").evaluate("e => getComputedStyle(e).textDecorationLine") == "line-through"
+    expect(withdrawn.locator(".notice--retracted")).to_contain_text("Retracted")
+    expect(page.locator("#live-announcer")).to_contain_text("Update 1 retracted")
+
+    api(live.url, pio_token, f"/incidents/{slug}/resolve", {})
+    expect(page.locator("#incident-status")).to_contain_text("RESOLVED", timeout=TIMEOUT)
+
+    assert page.evaluate("window.loadedOnce") is True, "the page was never reloaded"
+    assert problems == []
+    screenshot(page, "live-incident")
+
+
+def test_the_index_shows_a_new_incident_without_reloading(
+    live: LiveServer, page: Page, pio_token: str
+) -> None:
+    problems = watch_console(page)
+    page.goto(live.url + "/")
+    expect(page.locator("#live-state")).to_have_attribute("data-state", "open", timeout=TIMEOUT)
+    expect(page.locator("#incidents-empty")).to_be_visible()
+    slug = new_incident(live.url, pio_token, "Water main break")
+    publish(live.url, pio_token, slug, "Elm St closed between 3rd and 5th.")
+    entry = page.locator(f"#incident-{slug}")
+    expect(entry).to_contain_text("Elm St closed between 3rd and 5th.", timeout=TIMEOUT)
+    expect(page.locator("#incidents-empty")).to_be_hidden()
+    assert problems == []
+    screenshot(page, "live-index")
+
+
+def test_without_javascript_the_page_is_complete(live: LiveServer, browser: Browser, pio_token: str) -> None:
+    slug = new_incident(live.url, pio_token, "Gas leak on Elm St")
+    first = publish(live.url, pio_token, slug, "Residents of Elm St should leave now.", headline="Evacuate")
+    correct(
+        live.url, pio_token, first["id"], "Residents of Elm and Oak St should leave now.", "Oak St too", 1
+    )
+    publish(live.url, pio_token, slug, "Shelter open at Lincoln High School.")
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 320, "height": 640})
+    try:
+        page = context.new_page()
+        page.goto(f"{live.url}/incidents/{slug}")
+        expect(page.locator("h1")).to_have_text("Gas leak on Elm St")
+        expect(page.locator("#update-2")).to_contain_text("Shelter open at Lincoln High School.")
+        expect(page.locator("#update-1")).to_contain_text("Residents of Elm and Oak St should leave now.")
+        expect(page.locator("#update-1 .notice--corrected")).to_contain_text("Corrected")
+        expect(page.locator("#update-1 .badge--preliminary")).to_have_text("PRELIMINARY")
+        expect(page.locator("#live-state")).to_be_hidden()  # no promise of live updates
+        assert page.evaluate("document.documentElement.scrollWidth") <= 320
+        screenshot(page, "incident-no-javascript-320px")
+    finally:
+        context.close()
+
+
+def test_nothing_runs_off_a_320px_screen(live: LiveServer, browser: Browser, pio_token: str) -> None:
+    slug = new_incident(
+        live.url, pio_token, "Evacuation of the Riverside-Northgate-Lincoln-Heights neighbourhood"
+    )
+    publish(
+        live.url,
+        pio_token,
+        slug,
+        "See https://example.org/a-very-long-address-that-does-not-break-anywhere-at-all-for-residents " * 2,
+        headline="Supercalifragilisticexpialidociousroadclosureannouncement",
+    )
+    context = browser.new_context(viewport={"width": 320, "height": 640})
+    try:
+        page = context.new_page()
+        for path in ("/", f"/incidents/{slug}"):
+            page.goto(live.url + path)
+            expect(page.locator("#live-state")).to_have_attribute("data-state", "open", timeout=TIMEOUT)
+            assert page.evaluate("document.documentElement.scrollWidth") <= 320, path
+        screenshot(page, "incident-320px")
+    finally:
+        context.close()
+
+
+def test_the_page_catches_up_after_its_server_restarts(
+    database_url: str,
+    db: Database,
+    routing: Routing,
+    tmp_path: Path,
+    page: Page,
+    pio_token: str,
+    channel: str,
+) -> None:
+    env = {
+        "DATABASE_URL": database_url,
+        "ARCHIVE_DIR": str(tmp_path / "archive"),
+        "BROADCAST_CHANNEL": channel,
+    }
+    server = ServerProcess(env).start()
+    try:
+        slug = new_incident(server.url, pio_token, "Bridge closed")
+        publish(server.url, pio_token, slug, "The bridge is closed.")
+        page.goto(f"{server.url}/incidents/{slug}")
+        expect(page.locator("#live-state")).to_have_attribute("data-state", "open", timeout=TIMEOUT)
+        server.kill()
+        expect(page.locator("#live-state")).to_have_attribute("data-state", "reconnecting", timeout=TIMEOUT)
+        with db.write() as session:  # published elsewhere while this server is down
+            publish_update(session, PIO, slug, Draft(body="Detour via Main St."), routing=routing)
+            publish_update(session, PIO, slug, Draft(body="Expect delays until 6 pm."), routing=routing)
+        server = ServerProcess(env, port=server.port).start()
+        expect(page.locator("#timeline > li").first).to_contain_text(
+            "Expect delays until 6 pm.", timeout=30_000
+        )
+        expect(page.locator("#timeline > li")).to_have_count(3)
+        expect(page.locator("#live-state")).to_have_attribute("data-state", "open")
+    finally:
+        server.stop()

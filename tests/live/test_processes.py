@@ -1,0 +1,168 @@
+"""Several `console serve` processes sharing the database and a broadcast: an update published
+through one reaches the residents connected to any of them, through a Redis restart and a
+server killed with -9, with nothing missed and nothing repeated."""
+
+from __future__ import annotations
+
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import pytest
+
+from console.db import Database
+from console.domain import stream
+from console.domain.outbox import Routing
+from console.domain.updates import Draft, publish_update
+from tests.conftest import PIO
+from tests.live.support import SHARED_REDIS, RedisServer, new_incident, publish, receive, subscribe
+from tests.support.server import ServerProcess
+
+
+def head(db: Database) -> int:
+    with db.read() as session:
+        return stream.head(session)
+
+
+def environment(database_url: str, tmp_path: Path, broadcast_url: str, channel: str) -> dict[str, str]:
+    return {
+        "DATABASE_URL": database_url,
+        "ARCHIVE_DIR": str(tmp_path / "archive"),
+        "BROADCAST_URL": broadcast_url,
+        "BROADCAST_CHANNEL": channel,
+        # So long that only the broadcast (or its reconnection) can bring events across in time.
+        "LIVE_POLL_SECONDS": "120",
+        "OUTBOX_POLL_SECONDS": "0.2",
+        "OUTBOX_BACKOFF_BASE_SECONDS": "0.2",
+        "OUTBOX_BACKOFF_MAX_SECONDS": "1",
+    }
+
+
+@contextmanager
+def servers(count: int, env: dict[str, str]) -> Iterator[list[ServerProcess]]:
+    with ExitStack() as stack:
+        yield [stack.enter_context(ServerProcess(env)) for _ in range(count)]
+
+
+def ws(server: ServerProcess) -> str:
+    return f"ws://127.0.0.1:{server.port}"
+
+
+def page(server: ServerProcess, slug: str) -> str:
+    with urllib.request.urlopen(f"{server.url}/incidents/{slug}", timeout=10) as response:
+        text: str = response.read().decode()
+        return text
+
+
+@pytest.mark.parametrize("backend", ["redis", "postgres"])
+def test_an_update_published_through_one_process_reaches_clients_of_both(
+    database_url: str,
+    db: Database,
+    tmp_path: Path,
+    channel: str,
+    pio_token: str,
+    backend: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    broadcast_url = SHARED_REDIS if backend == "redis" else request.getfixturevalue("postgres_server").url
+    with servers(2, environment(database_url, tmp_path, broadcast_url, channel)) as (a, b):
+        slug = new_incident(a.url, pio_token)
+        start = head(db)
+        cached_on_b = page(b, slug)  # B renders and caches the page now
+        with (
+            subscribe(ws(a), start, incident=slug) as on_a,
+            subscribe(ws(b), start, incident=slug) as on_b,
+            subscribe(ws(b), start) as all_on_b,
+        ):
+            published = publish(a.url, pio_token, slug, "Shelter in place on Elm St.")
+            for connection in (on_a, on_b, all_on_b):
+                [frame] = receive(connection, 1)
+                assert frame.event_id == published["event_id"]
+                assert "Shelter in place on Elm St." in frame.html
+            seen = frame.event_id
+        # B's cached page was invalidated by the same broadcast.
+        assert "Shelter in place on Elm St." not in cached_on_b
+        assert "Shelter in place on Elm St." in page(b, slug)
+        # A resident of A whose phone switches networks lands on B and misses nothing.
+        missed = [publish(a.url, pio_token, slug, f"Update {n}")["event_id"] for n in range(3)]
+        with subscribe(ws(b), seen, incident=slug) as moved:
+            assert [f.event_id for f in receive(moved, 3)] == missed
+
+
+def test_a_redis_restart_in_the_middle_of_a_stream_loses_nothing(
+    database_url: str, db: Database, tmp_path: Path, channel: str, pio_token: str, redis_server: RedisServer
+) -> None:
+    total = 30
+    with servers(2, environment(database_url, tmp_path, redis_server.url, channel)) as (a, b):
+        slug = new_incident(a.url, pio_token)
+        start = head(db)
+        published: list[int] = []
+
+        def publish_stream() -> None:
+            for n in range(total):
+                if n == 10:
+                    redis_server.kill()
+                if n == 20:
+                    redis_server.start()
+                published.append(publish(a.url, pio_token, slug, f"Update {n}")["event_id"])
+                time.sleep(0.1)
+
+        with subscribe(ws(b), start, incident=slug) as on_b, subscribe(ws(a), start, incident=slug) as on_a:
+            publisher = threading.Thread(target=publish_stream)
+            publisher.start()
+            frames_b = receive(on_b, total, timeout=60)
+            frames_a = receive(on_a, total, timeout=60)
+            publisher.join(30)
+            assert not publisher.is_alive()
+        # Every update, once, in order, on both processes.
+        assert [f.event_id for f in frames_b] == published
+        assert [f.event_id for f in frames_a] == published
+        assert all(f"Update {n}<" in frames_b[n].html for n in range(total))
+
+
+def test_clients_resume_after_their_server_is_killed(
+    database_url: str, db: Database, tmp_path: Path, channel: str, pio_token: str
+) -> None:
+    env = environment(database_url, tmp_path, SHARED_REDIS, channel)
+    server = ServerProcess(env).start()
+    try:
+        slug = new_incident(server.url, pio_token)
+        with subscribe(ws(server), head(db), incident=slug) as connection:
+            first = publish(server.url, pio_token, slug, "Before the crash")
+            [frame] = receive(connection, 1)
+            assert frame.event_id == first["event_id"]
+            server.kill()  # kill -9: no goodbye to anyone
+        with ServerProcess(env) as other:  # the rest of the cluster goes on publishing
+            missed = [publish(other.url, pio_token, slug, f"During {n}")["event_id"] for n in range(2)]
+        restarted = ServerProcess(env, port=server.port).start()
+        try:
+            with subscribe(ws(restarted), frame.event_id, incident=slug) as again:
+                assert [f.event_id for f in receive(again, 2)] == missed
+        finally:
+            restarted.stop()
+    finally:
+        server.stop()
+
+
+def test_a_separate_worker_delivers_to_the_web_processes_residents(
+    database_url: str, db: Database, routing: Routing, tmp_path: Path, channel: str, pio_token: str
+) -> None:
+    env = environment(database_url, tmp_path, SHARED_REDIS, channel)
+    with ServerProcess({**env, "OUTBOX_IN_PROCESS": "false"}) as web:
+        slug = new_incident(web.url, pio_token)
+        with subscribe(ws(web), head(db), incident=slug) as resident:
+            # Published by another part of the system: nothing in `web` hears of it...
+            with db.write() as session:
+                published = publish_update(
+                    session, PIO, slug, Draft(body="Boil water notice."), routing=routing
+                )
+            # ...until the worker delivers the live channel through Redis.
+            worker = ServerProcess(env, command=("worker",)).start()
+            try:
+                [frame] = receive(resident, 1, timeout=20)
+            finally:
+                worker.stop()
+            assert frame.event_id == published.event.event_id and "Boil water notice." in frame.html

@@ -1,0 +1,192 @@
+"""Real websocket clients against the served app: what is pushed, and resume."""
+
+from __future__ import annotations
+
+import re
+import socket
+from contextlib import ExitStack
+
+from console.db import Database
+from console.domain import stream
+from tests.live.support import (
+    correct,
+    new_incident,
+    nothing_more,
+    publish,
+    receive,
+    retract,
+    subscribe,
+)
+from tests.support.live_server import LiveServer
+
+
+def head(db: Database) -> int:
+    with db.read() as session:
+        return stream.head(session)
+
+
+def test_new_corrected_and_retracted_updates_are_pushed_in_order(
+    live: LiveServer, db: Database, pio_token: str
+) -> None:
+    slug = new_incident(live.url, pio_token, "Gas leak on Elm St")
+    with subscribe(live.ws_url, head(db), incident=slug) as ws:
+        first = publish(
+            live.url, pio_token, slug, "Residents of Elm St should leave now.", headline="Evacuate"
+        )
+        [new] = receive(ws, 1)
+        assert new.event_id == first["event_id"]
+        assert '<div hx-swap-oob="afterbegin:#timeline">' in new.html
+        assert '<li class="timeline__item" id="item-update-1">' in new.html
+        assert "Residents of Elm St should leave now." in new.html
+        assert '<strong class="badge badge--preliminary">PRELIMINARY</strong>' in new.html
+        assert 'hx-swap-oob="innerHTML:#live-announcer">New update' in new.html
+        assert 'id="timeline-empty" class="timeline-empty" hidden hx-swap-oob="true"' in new.html
+        # times in TIMEZONE (America/Chicago is UTC-6 or UTC-5)
+        assert re.search(r'<time datetime="[^"]+-0[56]:00">', new.html)
+
+        second = correct(
+            live.url, pio_token, first["id"], "Residents of Elm and Oak St should leave.", "Oak St too", 1
+        )
+        [corrected] = receive(ws, 1)
+        assert corrected.event_id == second["event_id"] > new.event_id
+        assert '<li class="timeline__item" id="item-update-1" hx-swap-oob="true">' in corrected.html
+        assert "Residents of Elm and Oak St should leave." in corrected.html
+        assert "Corrected <time" in corrected.html and "— Oak St too" in corrected.html
+        assert f'href="/incidents/{slug}/history#update-1">What changed</a>' in corrected.html
+
+        third = retract(live.url, pio_token, first["id"], "Sent in error")
+        [retracted] = receive(ws, 1)
+        assert retracted.event_id == third["event_id"]
+        assert 'id="item-update-1" hx-swap-oob="true"' in retracted.html
+        assert '<del class="update__withdrawn">' in retracted.html
+        assert "Retracted <time" in retracted.html and "— Sent in error" in retracted.html
+        assert "Update 1 retracted" in retracted.html
+
+        api_resolve(live.url, pio_token, slug)
+        [resolved] = receive(ws, 1)
+        assert (
+            '<p id="incident-status" class="incident-status incident-status--resolved" hx-swap-oob="true">'
+            in (resolved.html)
+        )
+        assert "RESOLVED" in resolved.html
+        assert nothing_more(ws)
+
+
+def api_resolve(base: str, token: str, slug: str) -> None:
+    from tests.live.support import api
+
+    api(base, token, f"/incidents/{slug}/resolve", {})
+
+
+def test_the_all_incidents_stream_shows_new_incidents_and_their_updates(
+    live: LiveServer, db: Database, pio_token: str
+) -> None:
+    with subscribe(live.ws_url, head(db)) as ws:
+        slug = new_incident(live.url, pio_token, "Storm damage")
+        [created] = receive(ws, 1)
+        assert '<div hx-swap-oob="afterbegin:#incidents">' in created.html
+        assert f'id="incident-{slug}"' in created.html and "Storm damage" in created.html
+        assert "New incident" in created.html
+        publish(live.url, pio_token, slug, "Trees down on Route 9.")
+        [updated] = receive(ws, 1)
+        assert f'id="incident-{slug}" hx-swap-oob="true"' in updated.html
+        assert "Trees down on Route 9." in updated.html and "Storm damage: New update" in updated.html
+        api_resolve(live.url, pio_token, slug)
+        [resolved] = receive(ws, 1)
+        assert "incident-entry--resolved" in resolved.html and "RESOLVED" in resolved.html
+
+
+def test_a_client_only_gets_its_own_incidents_events(live: LiveServer, db: Database, pio_token: str) -> None:
+    mine = new_incident(live.url, pio_token, "Mine")
+    other = new_incident(live.url, pio_token, "Other")
+    with subscribe(live.ws_url, head(db), incident=mine) as ws:
+        publish(live.url, pio_token, other, "Not for you.")
+        published = publish(live.url, pio_token, mine, "For you.")
+        [frame] = receive(ws, 1)
+        assert frame.event_id == published["event_id"] and "For you." in frame.html
+        assert nothing_more(ws)
+
+
+def test_resume_after_a_forced_disconnect_has_no_gap_and_no_duplicate(
+    live: LiveServer, db: Database, pio_token: str
+) -> None:
+    slug = new_incident(live.url, pio_token)
+    with subscribe(live.ws_url, head(db), incident=slug) as ws:
+        first = [publish(live.url, pio_token, slug, f"Update {n}") for n in range(2)]
+        seen = receive(ws, 2)
+        assert [f.event_id for f in seen] == [p["event_id"] for p in first]
+        # The network drops: no closing handshake at all.
+        ws.socket.shutdown(socket.SHUT_RDWR)
+    missed = [publish(live.url, pio_token, slug, f"Update {n}") for n in range(2, 5)]
+    missed.append(correct(live.url, pio_token, first[0]["id"], "Update 0, corrected", "typo", 1))
+    with subscribe(live.ws_url, seen[-1].event_id, incident=slug) as again:
+        replayed = receive(again, 4)
+        assert [f.event_id for f in replayed] == [p["event_id"] for p in missed]
+        assert all(not f.reset for f in replayed)
+        assert "Update 4" in replayed[2].html and "Update 0, corrected" in replayed[3].html
+        assert nothing_more(again)
+        later = publish(live.url, pio_token, slug, "After the resume")
+        [live_frame] = receive(again, 1)
+        assert live_frame.event_id == later["event_id"]
+
+
+def test_resuming_from_the_start_replays_everything(live: LiveServer, db: Database, pio_token: str) -> None:
+    slug = new_incident(live.url, pio_token)
+    published = [publish(live.url, pio_token, slug, f"Update {n}") for n in range(3)]
+    with subscribe(live.ws_url, 0, incident=slug) as ws:
+        frames = receive(ws, 4)  # the incident's creation, then its three updates
+        assert [f.event_id for f in frames[1:]] == [p["event_id"] for p in published]
+        assert nothing_more(ws)
+
+
+def test_a_client_too_far_behind_gets_a_fresh_render(live_settings, pio_token: str, db: Database) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from tests.support.live_server import serve
+
+    with serve(replace(live_settings, live_resume_max_events=3)) as server:
+        slug = new_incident(server.url, pio_token)
+        for n in range(5):
+            publish(server.url, pio_token, slug, f"Update number {n}")
+        with subscribe(server.ws_url, 1, incident=slug) as ws:
+            [reset] = receive(ws, 1)
+            assert reset.reset and reset.event_id == head(db)
+            assert '<ol id="timeline" class="timeline" hx-swap-oob="true">' in reset.html
+            assert all(f"Update number {n}" in reset.html for n in range(5))
+            assert "brought up to date" in reset.html
+            assert nothing_more(ws)
+            after = publish(server.url, pio_token, slug, "Next one")
+            [frame] = receive(ws, 1)
+            assert frame.event_id == after["event_id"] and not frame.reset
+
+
+def test_a_cursor_ahead_of_the_database_gets_a_fresh_render(
+    live: LiveServer, db: Database, pio_token: str
+) -> None:
+    slug = new_incident(live.url, pio_token)
+    publish(live.url, pio_token, slug, "Only update")
+    with subscribe(live.ws_url, 10**12, incident=slug) as ws:
+        [reset] = receive(ws, 1)
+        assert reset.reset and reset.event_id == head(db) and "Only update" in reset.html
+        later = publish(live.url, pio_token, slug, "Then this")
+        [frame] = receive(ws, 1)
+        assert frame.event_id == later["event_id"] and "Then this" in frame.html
+
+
+def test_many_clients_resuming_from_one_point_get_the_same_frames(
+    live: LiveServer, db: Database, pio_token: str
+) -> None:
+    slug = new_incident(live.url, pio_token)
+    start = head(db)
+    published = [publish(live.url, pio_token, slug, f"Update {n}") for n in range(3)]
+    with ExitStack() as stack:
+        clients = [stack.enter_context(subscribe(live.ws_url, start, incident=slug)) for _ in range(20)]
+        received = [[f.html for f in receive(ws, 3)] for ws in clients]
+        assert all(frames == received[0] for frames in received)
+        assert [parse_id(html) for html in received[0]] == [p["event_id"] for p in published]
+
+
+def parse_id(html: str) -> int:
+    from tests.live.support import parse
+
+    return parse(html).event_id
