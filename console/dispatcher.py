@@ -15,12 +15,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+
 from console.channels.base import Channel, ChannelFailing, GiveUp, Outcome, RetryLater, Sent
 from console.db import Database
 from console.domain import channel_health, outbox
 from console.models import DeliveryState, utcnow
 
 log = logging.getLogger("console.dispatcher")
+# While the database is down, how often (at most) a lane tries again to record an outcome.
+RECORD_RETRY_MAX_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -88,24 +92,44 @@ class Dispatcher:
         try:
             outcome = await asyncio.wait_for(channel.deliver(claim), channel.timeout_seconds)
         except RetryLater as exc:
-            await asyncio.to_thread(self._failed, claim, str(exc), exc.retry_after)
+            await self._record(claim, self._failed, claim, str(exc), exc.retry_after)
         except GiveUp as exc:
-            await asyncio.to_thread(self._gave_up, claim, str(exc))
+            await self._record(claim, self._gave_up, claim, str(exc))
         except ChannelFailing as exc:
             log.error("channel %s paused until a person resumes it: %s", name, exc)
-            await asyncio.to_thread(self._pause, claim, str(exc))
+            await self._record(claim, self._pause, claim, str(exc))
         except TimeoutError:
-            await asyncio.to_thread(
-                self._failed, claim, f"no answer within {channel.timeout_seconds:g} s", None
+            await self._record(
+                claim, self._failed, claim, f"no answer within {channel.timeout_seconds:g} s", None
             )
         except Exception as exc:
             log.exception("channel %s failed on delivery %s", name, claim.delivery_id)
-            await asyncio.to_thread(self._failed, claim, f"{type(exc).__name__}: {exc}", None)
+            await self._record(claim, self._failed, claim, f"{type(exc).__name__}: {exc}", None)
         else:
-            await asyncio.to_thread(self._settle, claim, outcome)
+            await self._record(claim, self._settle, claim, outcome)
         finally:
             keeper.cancel()
         return True
+
+    async def _record(self, claim: outbox.Claim, step: Callable[..., None], *args: object) -> None:
+        """Record an attempt's outcome, waiting for the database if it is down or restarting.
+
+        Giving up would leave the delivery `sending` until its lease ran out, holding back an
+        ordered lane that long after the database is back (and a post that was made would be
+        looked up again rather than recorded). Recording twice is harmless: the second finds
+        the claim settled and changes nothing."""
+        delay = min(self.poll_seconds, RECORD_RETRY_MAX_SECONDS)
+        while True:
+            try:
+                await asyncio.to_thread(step, *args)
+                return
+            except (OperationalError, InterfaceError):
+                log.warning(
+                    "could not record the outcome of delivery %s (database not answering); trying again",
+                    claim.delivery_id,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECORD_RETRY_MAX_SECONDS)
 
     async def drain(self, *, timeout: float = 30.0) -> None:
         """Deliver everything due now, in every channel (tests and `console worker --once`)."""

@@ -370,3 +370,28 @@ Index("ix_incidents_created_at", Incident.created_at)
 Index("ix_incidents_category_created_at", Incident.category, Incident.created_at)
 Index("ix_update_versions_kind_published_at", UpdateVersion.kind, UpdateVersion.published_at)
 Index("ix_audit_events_occurred_at", AuditEvent.occurred_at)
+
+
+# --- Fault tolerance (issue 9) ---------------------------------------------------------------
+
+
+class IdempotencyKey(Base):
+    """The answer to a publishing API request sent with an `Idempotency-Key` header.
+
+    Written in the same transaction as what the request published, so a client whose answer
+    was lost (a dropped connection, a server killed mid-request) can send the request again
+    with the same key and get this answer back instead of publishing a second time.
+    """
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    key: Mapped[str] = mapped_column(String(255))
+    # SHA-256 of the method, path and JSON body: the same key with another request is refused.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    response: Mapped[str] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(String(500), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from console.domain import outbox, records
+from console.domain import idempotency, outbox, records
 from console.domain.accounts import actor_for_token
 from console.domain.actors import Actor
 from console.domain.errors import (
@@ -46,6 +46,7 @@ DOMAIN_STATUS: dict[type[DomainError], int] = {
     NotAllowed: 409,
     PermissionDenied: 403,
     VersionConflict: 409,
+    idempotency.KeyReused: 422,
 }
 
 
@@ -121,6 +122,41 @@ def _created(body: dict[str, Any], location: str) -> JSONResponse:
     return JSONResponse(body, status_code=201, headers={"Location": location})
 
 
+async def _publish_once(
+    request: Request,
+    actor: Actor,
+    payload: dict[str, Any],
+    work: Callable[[Session], dict[str, Any]],
+    location: Callable[[dict[str, Any]], str],
+) -> Response:
+    """Run a publishing `work` and answer 201; with an `Idempotency-Key`, a request sent again
+    with the same key gets the first answer back (`Idempotent-Replayed: true`) and publishes
+    nothing more."""
+    key = idempotency.check_key(request.headers.get(idempotency.HEADER))
+    state = app_state(request)
+    if key is None:
+        body = await state.write(work)
+        return _created(body, location(body))
+    assert actor.user_id is not None  # API actors come from a token, which has an account
+    user_id = actor.user_id
+    fingerprint = idempotency.fingerprint(request.method, request.url.path, payload)
+
+    def once(session: Session) -> tuple[idempotency.Answer, bool]:
+        earlier = idempotency.recall(session, user_id, key, fingerprint)
+        if earlier is not None:
+            return earlier, True
+        body = work(session)
+        answer = idempotency.Answer(201, body, location(body))
+        idempotency.remember(session, user_id, key, fingerprint, answer)
+        return answer, False
+
+    answer, replayed = await state.write(once)
+    headers = {"Location": answer.location} if answer.location else {}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(answer.body, status_code=answer.status, headers=headers)
+
+
 @access(Access.PUBLIC)
 @api_endpoint
 async def list_incidents(request: Request) -> Response:
@@ -138,7 +174,8 @@ async def list_incidents(request: Request) -> Response:
 @api_endpoint
 async def create_incident_endpoint(request: Request) -> Response:
     actor = await writer(request)
-    fields = Fields(await read_object(request), ["title", "summary", "location", "category", "alert_status"])
+    payload = await read_object(request)
+    fields = Fields(payload, ["title", "summary", "location", "category", "alert_status"])
     draft = IncidentDraft(
         title=fields.text("title", required=True) or "",
         summary=fields.text("summary"),
@@ -153,8 +190,9 @@ async def create_incident_endpoint(request: Request) -> Response:
         incident, _ = create_incident(session, actor, draft, routing=state.routing)
         return records.incident_view(incident, last_update_at=None)
 
-    body = await state.write(work)
-    return _created(body, f"/api/v1/incidents/{body['slug']}")
+    return await _publish_once(
+        request, actor, payload, work, lambda body: f"/api/v1/incidents/{body['slug']}"
+    )
 
 
 @access(Access.PUBLIC)
@@ -173,7 +211,8 @@ async def get_incident(request: Request) -> Response:
 @api_endpoint
 async def publish_update_endpoint(request: Request) -> Response:
     actor = await writer(request)
-    fields = Fields(await read_object(request), ["headline", "body", "preliminary"])
+    payload = await read_object(request)
+    fields = Fields(payload, ["headline", "body", "preliminary"])
     draft = Draft(
         body=fields.text("body", required=True) or "",
         headline=fields.text("headline"),
@@ -182,10 +221,13 @@ async def publish_update_endpoint(request: Request) -> Response:
     fields.check()
     state = app_state(request)
     slug = request.path_params["slug"]
-    body = await state.write(
-        lambda session: _published(publish_update(session, actor, slug, draft, routing=state.routing))
+    return await _publish_once(
+        request,
+        actor,
+        payload,
+        lambda session: _published(publish_update(session, actor, slug, draft, routing=state.routing)),
+        lambda body: f"/api/v1/updates/{body['id']}",
     )
-    return _created(body, f"/api/v1/updates/{body['id']}")
 
 
 @access(Access.PUBLISHER)
@@ -218,9 +260,8 @@ async def get_update(request: Request) -> Response:
 @api_endpoint
 async def correct_endpoint(request: Request) -> Response:
     actor = await writer(request)
-    fields = Fields(
-        await read_object(request), ["headline", "body", "preliminary", "reason", "corrects_version"]
-    )
+    payload = await read_object(request)
+    fields = Fields(payload, ["headline", "body", "preliminary", "reason", "corrects_version"])
     draft = Draft(
         body=fields.text("body", required=True) or "",
         headline=fields.text("headline"),
@@ -232,7 +273,10 @@ async def correct_endpoint(request: Request) -> Response:
     assert corrects is not None
     state = app_state(request)
     update_id = request.path_params["update_id"]
-    body = await state.write(
+    return await _publish_once(
+        request,
+        actor,
+        payload,
         lambda session: _published(
             correct_update(
                 session,
@@ -243,50 +287,58 @@ async def correct_endpoint(request: Request) -> Response:
                 corrects_version=corrects,
                 routing=state.routing,
             )
-        )
+        ),
+        lambda body: f"/api/v1/updates/{update_id}",
     )
-    return _created(body, f"/api/v1/updates/{update_id}")
 
 
 @access(Access.PUBLISHER)
 @api_endpoint
 async def confirm_endpoint(request: Request) -> Response:
     actor = await writer(request)
-    fields = Fields(await read_object(request), ["corrects_version", "reason"])
+    payload = await read_object(request)
+    fields = Fields(payload, ["corrects_version", "reason"])
     corrects = fields.integer("corrects_version", required=True)
     reason = fields.text("reason")
     fields.check()
     assert corrects is not None
     state = app_state(request)
     update_id = request.path_params["update_id"]
-    body = await state.write(
+    return await _publish_once(
+        request,
+        actor,
+        payload,
         lambda session: _published(
             confirm_update(
                 session, actor, update_id, corrects_version=corrects, reason=reason, routing=state.routing
             )
-        )
+        ),
+        lambda body: f"/api/v1/updates/{update_id}",
     )
-    return _created(body, f"/api/v1/updates/{update_id}")
 
 
 @access(Access.PUBLISHER)
 @api_endpoint
 async def retract_endpoint(request: Request) -> Response:
     actor = await writer(request)
-    fields = Fields(await read_object(request), ["reason", "corrects_version"])
+    payload = await read_object(request)
+    fields = Fields(payload, ["reason", "corrects_version"])
     reason = fields.text("reason", required=True)
     corrects = fields.integer("corrects_version")
     fields.check()
     state = app_state(request)
     update_id = request.path_params["update_id"]
-    body = await state.write(
+    return await _publish_once(
+        request,
+        actor,
+        payload,
         lambda session: _published(
             retract_update(
                 session, actor, update_id, reason=reason, corrects_version=corrects, routing=state.routing
             )
-        )
+        ),
+        lambda body: f"/api/v1/updates/{update_id}",
     )
-    return _created(body, f"/api/v1/updates/{update_id}")
 
 
 @access(Access.PUBLISHER)

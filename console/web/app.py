@@ -38,7 +38,7 @@ from console.web.middleware import (
     security_headers,
     websocket_origin,
 )
-from console.web.state import AppState
+from console.web.state import AppState, app_state
 from console.web.templating import make_templates
 
 log = logging.getLogger("console.web")
@@ -86,12 +86,16 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 async def database_unavailable(request: Request, exc: Exception) -> Response:
     # A restarting or locked database is a temporary condition: say so, and when to retry.
+    # no-store: a CDN must not keep the error in place of the page (it may serve a stale copy).
     log.warning("database unavailable: %s", exc)
     message = "the database is not answering; try again in a few seconds"
-    headers = {"Retry-After": "5"}
+    headers = {"Retry-After": "5", "Cache-Control": "no-store"}
     if _wants_json(request):
         return error_response(503, "unavailable", message, headers=headers)
-    return PlainTextResponse(message, status_code=503, headers=headers)
+    state = app_state(request)
+    return state.templates.TemplateResponse(
+        request, "public/unavailable.html", {"settings": state.settings}, status_code=503, headers=headers
+    )
 
 
 async def connections_returned(db: Database, timeout: float = 5.0) -> None:

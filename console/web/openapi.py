@@ -28,7 +28,7 @@ ERRORS = {
     413: "The body is over MAX_REQUEST_BYTES (`too_large`).",
     415: "The body is not `application/json` in UTF-8 (`unsupported_media_type`).",
     422: "A field is missing, blank, too long, of the wrong type or unknown (`invalid_input`; `fields` "
-    "names each).",
+    "names each), or an `Idempotency-Key` already used for a different request (`idempotency_key_reused`).",
     503: "The database is not answering (`unavailable`); `Retry-After` says when to try again.",
 }
 Security = list[dict[str, list[str]]]
@@ -80,6 +80,15 @@ def query(name: str, schema: Schema, description: str) -> Schema:
 
 
 SLUG = path_parameter("slug", {"type": "string"})
+IDEMPOTENCY_KEY: Schema = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"},
+    "description": "A new random value (a UUID) per request. Sending the request again with the same key "
+    "(after a lost answer) returns the first answer, with `Idempotent-Replayed: true`, and publishes "
+    "nothing more; kept 24 hours.",
+}
 UPDATE_ID = path_parameter("update_id", {"type": "integer", "minimum": 0, "maximum": INT32_MAX})
 DELIVERY_ID = path_parameter("delivery_id", {"type": "integer", "minimum": 0, "maximum": INT32_MAX})
 MOMENT: Schema = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}
@@ -128,6 +137,7 @@ PATHS: dict[str, dict[str, Schema]] = {
             errors=[401, 403],
             security=TOKEN,
             body="IncidentDraft",
+            parameters=[IDEMPOTENCY_KEY],
             links=INCIDENT_LINKS,
         ),
     },
@@ -149,7 +159,7 @@ PATHS: dict[str, dict[str, Schema]] = {
             errors=[401, 403, 404, 409],
             security=TOKEN,
             body="UpdateDraft",
-            parameters=[SLUG],
+            parameters=[SLUG, IDEMPOTENCY_KEY],
             links=PUBLISHED_LINKS,
         )
     },
@@ -181,7 +191,7 @@ PATHS: dict[str, dict[str, Schema]] = {
             errors=[401, 403, 404, 409],
             security=TOKEN,
             body="Correction",
-            parameters=[UPDATE_ID],
+            parameters=[UPDATE_ID, IDEMPOTENCY_KEY],
         )
     },
     "/updates/{update_id}/confirmation": {
@@ -192,7 +202,7 @@ PATHS: dict[str, dict[str, Schema]] = {
             errors=[401, 403, 404, 409],
             security=TOKEN,
             body="Confirmation",
-            parameters=[UPDATE_ID],
+            parameters=[UPDATE_ID, IDEMPOTENCY_KEY],
         )
     },
     "/updates/{update_id}/retraction": {
@@ -203,7 +213,7 @@ PATHS: dict[str, dict[str, Schema]] = {
             errors=[401, 403, 404, 409],
             security=TOKEN,
             body="Retraction",
-            parameters=[UPDATE_ID],
+            parameters=[UPDATE_ID, IDEMPOTENCY_KEY],
         )
     },
     "/deliveries/{delivery_id}/retry": {

@@ -6,46 +6,17 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-import uuid
-from collections.abc import Iterator
 from dataclasses import replace
 
-import psycopg
 import pytest
 from websockets.exceptions import ConnectionClosedError
 from websockets.sync.client import connect
 
 from console.db import Database
-from console.migrate import upgrade
 from console.settings import Settings
 from tests.live.support import PostgresServer, new_incident, publish, receive, subscribe
 from tests.support.factories import make_token
 from tests.support.live_server import LiveServer, serve
-
-
-@pytest.fixture
-def private_database(postgres_server: PostgresServer) -> Iterator[str]:
-    """A migrated database of its own in the private PostgreSQL (which this test stops)."""
-    name = f"outage_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_server.url, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    url = postgres_server.url.rsplit("/", 1)[0] + f"/{name}"
-    db = Database(url)
-    upgrade(db)
-    db.dispose()
-    yield url
-    if not _running(postgres_server):  # the test failed while it was stopped
-        postgres_server.start()
-    with psycopg.connect(postgres_server.url, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-
-
-def _running(server: PostgresServer) -> bool:
-    try:
-        psycopg.connect(server.url, connect_timeout=2).close()
-    except psycopg.OperationalError:
-        return False
-    return True
 
 
 def status(url: str) -> int:

@@ -71,7 +71,7 @@ class FakeX(FakeServer):
         super().__init__()
         self.tweets: list[Tweet] = []
         self.posts = Script()  # "ok", ("429", reset_epoch), "503", "401", "403-duplicate",
-        # "403-permissions", "hang-then-create", "create-then-hang", "hang"
+        # "403-permissions", "hang-then-create", "create-then-hang", "create-then-503", "hang"
         self.lookups = Script()  # "ok", "503", "403"
         self.bad_signatures = 0
         self._ids = itertools.count(1_850_000_000_000_000_001)
@@ -158,6 +158,8 @@ class FakeX(FakeServer):
         tweet = self.add_tweet(body["text"], reply_to)
         if step == "create-then-hang":  # made, but the answer never arrives in time
             self.hang()
+        if step == "create-then-503":  # X sometimes posts and still answers 5xx
+            return Answer(503, UNAVAILABLE)
         return Answer(
             201, {"data": {"id": tweet.id, "text": tweet.text, "edit_history_tweet_ids": [tweet.id]}}
         )
