@@ -71,8 +71,9 @@ def test_redis_down_for_30_s_live_clients_miss_nothing_and_resume_without_gaps(
         "BROADCAST_CHANNEL": f"faults_{uuid.uuid4().hex[:12]}",
         "LIVE_POLL_SECONDS": str(LIVE_POLL_SECONDS),
         "OUTBOX_POLL_SECONDS": "0.2",
-        "OUTBOX_BACKOFF_BASE_SECONDS": "0.5",
-        "OUTBOX_BACKOFF_MAX_SECONDS": "2",
+        # Short, but not so short that 30 s of retries use up OUTBOX_MAX_ATTEMPTS (25).
+        "OUTBOX_BACKOFF_BASE_SECONDS": "1",
+        "OUTBOX_BACKOFF_MAX_SECONDS": "4",
     }
     published: list[tuple[int, float]] = []  # (event id, when the API answered)
     stop = threading.Event()
@@ -87,7 +88,8 @@ def test_redis_down_for_30_s_live_clients_miss_nothing_and_resume_without_gaps(
             "on B, one incident": Resident(stack.enter_context(subscribe(ws_b, start, incident=slug)), stop),
             "on A, every incident": Resident(stack.enter_context(subscribe(ws_a, start)), stop),
         }
-        leaving = Resident(stack.enter_context(subscribe(ws_b, start, incident=slug)), threading.Event())
+        drop_off = stack.enter_context(ExitStack())  # closed when this resident drops off
+        leaving = Resident(drop_off.enter_context(subscribe(ws_b, start, incident=slug)), threading.Event())
         for resident in [*residents.values(), leaving]:
             resident.start()
 
@@ -106,6 +108,7 @@ def test_redis_down_for_30_s_live_clients_miss_nothing_and_resume_without_gaps(
         publish_for(OUTAGE_SECONDS / 2)
         leaving.until.set()  # this resident's phone drops off in the middle of the outage
         leaving.join(5)
+        drop_off.close()
         publish_for(OUTAGE_SECONDS - (time.monotonic() - down_at))
         in_outage = [event_id for event_id, moment in published if moment >= down_at]
         redis_server.start()
@@ -126,9 +129,10 @@ def test_redis_down_for_30_s_live_clients_miss_nothing_and_resume_without_gaps(
         deadline = time.monotonic() + 20
         while True:
             with db.read() as session:
-                live = list(session.scalars(select(Delivery.state).where(Delivery.channel == "live")))
-            if set(live) == {DeliveryState.SENT}:
+                live = list(session.scalars(select(Delivery).where(Delivery.channel == "live")))
+            if {d.state for d in live} == {DeliveryState.SENT}:
                 break
+            live = [(d.state, d.attempts, d.last_error) for d in live if d.state is not DeliveryState.SENT]
             assert time.monotonic() < deadline, f"live deliveries did not catch up: {live}"
             time.sleep(0.2)
 
