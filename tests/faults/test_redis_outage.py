@@ -156,8 +156,10 @@ def test_redis_down_for_30_s_live_clients_miss_nothing_and_resume_without_gaps(
         for event_id, moment in resident.frames
         if when[event_id] > up_at + RECONNECTED_WITHIN_SECONDS
     ]
-    assert max(during) < LIVE_POLL_SECONDS + 2, "while Redis was down each process read the database"
-    assert after and max(after) < 1.0, "once Redis was back, the broadcast carried events at once again"
+    # Without the database reads, events would wait for Redis (up to the whole 30 s); without
+    # the broadcast back, they would keep arriving up to LIVE_POLL_SECONDS late.
+    assert max(during) < 2 * LIVE_POLL_SECONDS, "while Redis was down each process read the database"
+    assert after and max(after) < 2.0, "once Redis was back, the broadcast carried events at once again"
     print(
         f"\nRedis down {OUTAGE_SECONDS:.0f} s: {len(ids)} updates ({len(in_outage)} during the outage) "
         f"reached 2 residents in order with no gap; slowest during the outage {max(during):.1f} s "

@@ -135,7 +135,7 @@ def test_x_down_then_rate_limiting_delays_only_x_which_catches_up_in_order(
             time.sleep(0.1)
         caught_up = time.monotonic() - (outage.start + OUTAGE_503_SECONDS + OUTAGE_429_SECONDS)
 
-    assert slowest < 1.0, f"publishing took {slowest:.2f} s while X was down"
+    assert slowest < 2.0, f"publishing took {slowest:.2f} s while X was down"
     assert in_outage, "the updates were all published while X was failing"
     assert all(d.state is DeliveryState.SENT for d in others), "live, archive and feeds did not wait for X"
     assert DeliveryState.SENT not in x_states, "nothing reached X during the outage"
