@@ -25,7 +25,7 @@ from tests.support.factories import make_token
 from tests.support.live_server import serve
 
 OUTAGE_503_SECONDS = 5.0
-OUTAGE_429_SECONDS = 5.0
+OUTAGE_429_SECONDS = 6.0
 RATE_LIMIT_WINDOW_SECONDS = 1.5  # X's window is 15 minutes; each 429 says when this one ends
 
 
@@ -123,7 +123,7 @@ def test_x_down_then_rate_limiting_delays_only_x_which_catches_up_in_order(
             time.sleep(0.5)
 
         # Meanwhile every other channel delivered, and X holds its queue in order.
-        in_outage = outage.phase() != "ok"
+        in_outage = outage.phase() != "ok"  # so every update was published while X was failing
         others = [d for c in ("live", "archive", "feeds") for d in by_channel(db, c)]
         x_states = [d.state for d in by_channel(db, "x")]
 
@@ -136,7 +136,7 @@ def test_x_down_then_rate_limiting_delays_only_x_which_catches_up_in_order(
         caught_up = time.monotonic() - (outage.start + OUTAGE_503_SECONDS + OUTAGE_429_SECONDS)
 
     assert slowest < 2.0, f"publishing took {slowest:.2f} s while X was down"
-    assert in_outage, "the updates were all published while X was failing"
+    assert in_outage, "the updates were all published while X was failing (the machine was too slow)"
     assert all(d.state is DeliveryState.SENT for d in others), "live, archive and feeds did not wait for X"
     assert DeliveryState.SENT not in x_states, "nothing reached X during the outage"
 
