@@ -310,3 +310,28 @@ def test_a_delivery_that_never_answers_times_out_and_is_retried(db: Database) ->
         1,
         "no answer within 0.2 s",
     )
+
+
+def test_an_outcome_the_database_could_not_take_is_recorded_once_it_answers(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database restart between delivering and recording must not leave the delivery
+    `sending` until its lease runs out (holding back its ordered lane that long)."""
+    from sqlalchemy.exc import OperationalError
+
+    channel = FakeChannel()
+    publish(db, FAKE_ROUTING, ["Bridge closed", "Bridge reopened"])
+    d = dispatcher(db, channel, lease_seconds=300.0)
+    settle = d._settle
+    refusals = [OperationalError("COMMIT", {}, Exception("server closed the connection"))] * 2
+
+    def restarting(claim: Claim, outcome: Outcome) -> None:
+        if refusals:
+            raise refusals.pop()
+        settle(claim, outcome)
+
+    monkeypatch.setattr(d, "_settle", restarting)
+    asyncio.run(_drain_until_settled(d, db, timeout=5))
+    assert [x.state for x in deliveries(db)] == [DeliveryState.SENT] * 2
+    assert [x.attempts for x in deliveries(db)] == [1, 1], "delivered once each, recorded when it could be"
+    assert len(channel.calls) == 2
