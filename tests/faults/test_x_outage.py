@@ -123,8 +123,13 @@ def test_x_down_then_rate_limiting_delays_only_x_which_catches_up_in_order(
             time.sleep(0.3)
 
         # Meanwhile every other channel delivered, and X holds its queue in order.
-        in_outage = outage.phase() != "ok"  # so every update was published while X was failing
-        others = [d for c in ("live", "archive", "feeds") for d in by_channel(db, c)]
+        deadline = time.monotonic() + 10
+        while True:
+            others = [d for c in ("live", "archive", "feeds") for d in by_channel(db, c)]
+            if all(d.state is DeliveryState.SENT for d in others) or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        in_outage = outage.phase() != "ok"  # so all of that happened while X was failing
         x_during = by_channel(db, "x")
         posts_during = len(fake_x_server.live_tweets())
 
@@ -137,7 +142,7 @@ def test_x_down_then_rate_limiting_delays_only_x_which_catches_up_in_order(
         caught_up = time.monotonic() - (outage.start + OUTAGE_503_SECONDS + OUTAGE_429_SECONDS)
 
     assert slowest < 2.0, f"publishing took {slowest:.2f} s while X was down"
-    assert in_outage, "the updates were all published while X was failing (the machine was too slow)"
+    assert in_outage, "published and delivered elsewhere while X was failing (the machine was too slow)"
     assert all(d.state is DeliveryState.SENT for d in others), "live, archive and feeds did not wait for X"
     # X accepted nothing: the one post that exists is the one it made despite answering 503,
     # which a retry may already have found and adopted (when the timeline answered again).
