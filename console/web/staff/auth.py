@@ -27,6 +27,7 @@ from console.domain.sessions import SignedIn
 from console.models import Role
 from console.settings import Settings
 from console.web.access import Access, access_of
+from console.web.staff.forms import form_data
 from console.web.staff.rendering import is_htmx, render
 from console.web.staff.signin_form import signin_page
 from console.web.state import app_state
@@ -156,7 +157,7 @@ async def submitted_token(request: Request) -> str | None:
     header = request.headers.get(CSRF_HEADER)
     if header:
         return header
-    value = (await request.form()).get(CSRF_FIELD)
+    value = (await form_data(request)).get(CSRF_FIELD)
     return value if isinstance(value, str) else None
 
 
@@ -221,7 +222,7 @@ async def signed_out(request: Request) -> Response:
             f"/login?next={quote(local_path(target), safe='/')}{suffix}", status_code=303
         )
     else:
-        form = await request.form()
+        form = await form_data(request)
         typed = {name: value for name in TYPED_FIELDS if isinstance(value := form.get(name), str) and value}
         response = await signin_page(
             request,
