@@ -140,17 +140,20 @@ def _origin(url: str) -> str:
 def same_origin(request: Request) -> bool:
     """False when the browser says the request comes from another site.
 
-    Allowed: no Origin header (older clients, curl; the token still has to match), the
-    origin of PUBLIC_URL, or the origin the request was addressed to (a page cannot make
-    a browser send a Host header of another site).
+    Allowed: no Origin header (older clients, curl; the token still has to match) unless a
+    Referer names another site, the origin of PUBLIC_URL, or the origin the request was
+    addressed to (a page cannot make a browser send a Host header of another site).
     """
     if request.headers.get("sec-fetch-site") == "cross-site":
         return False
+    addressed = f"{request.url.scheme}://{request.headers.get('host', '')}".lower()
+    ours = {_origin(app_state(request).settings.public_url), addressed}
     origin = request.headers.get("origin")
     if origin is None:
-        return True
-    addressed = f"{request.url.scheme}://{request.headers.get('host', '')}".lower()
-    return origin.lower() in {_origin(app_state(request).settings.public_url), addressed}
+        # No Origin (an older browser): a Referer, when sent, must be one of our pages too.
+        referer = request.headers.get("referer")
+        return referer is None or _origin(referer) in ours
+    return origin.lower() in ours
 
 
 async def submitted_token(request: Request) -> str | None:
