@@ -236,3 +236,26 @@ def test_there_is_no_reset_or_lookup_that_could_reveal_an_account(client: TestCl
     email has an account (the only public routes taking an email are the sign-in form's)."""
     public_paths = {r.path for r in walk(routes()) if r.access is Access.PUBLIC}
     assert not any(re.search(r"reset|forgot|recover|register|signup|users|accounts", p) for p in public_paths)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/console",
+        "https://evil.example/console",
+        "javascript:alert(1)",
+        "/console\\@evil.example",
+        "/\\evil.example",
+        "/consolation",
+        "%2F%2Fevil.example",
+    ],
+)
+def test_sign_in_never_sends_anyone_off_site(client: TestClient, people: dict[str, int], target: str) -> None:
+    """A phishing link `/login?next=...` cannot bounce a PIO who signs in to another site."""
+    token = signin_form_token(client)
+    response = client.post(
+        "/login",
+        data={"email": email_of("pio"), "password": PASSWORD, "csrf_token": token, "next": target},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303 and response.headers["location"] == "/console", target
