@@ -197,3 +197,48 @@ def test_an_action_without_a_body_takes_nothing_or_an_empty_object(
     assert refused.status_code == 422 and "status" in refused.json()["error"]["fields"]
     assert client.get("/api/v1/incidents/example").json()["status"] == "active"
     assert client.post("/api/v1/incidents/example/resolve", json={}, headers=admin).status_code == 200
+
+
+SEARCH_GARBAGE = [
+    '"unbalanced',
+    "NEAR(a b)",
+    "title:x",
+    "a AND OR",
+    "*",
+    "^x",
+    "(",
+    "-",
+    '""',
+    "OR",
+    "x*",
+    "{a b}:c",
+    "a'b",
+    "\\",
+    '"a" "',
+    "a:b:c",
+    "'",
+    '-"',
+    "or or or",
+    "!!&&||",
+    "\u202e",
+    "x" * 5000,
+    " ".join(["w"] * 500),
+]
+
+
+def test_search_syntax_of_either_database_is_just_text(client: TestClient, record: None) -> None:
+    """FTS5 and tsquery operators typed into the archive search: a result or a clear 400,
+    never a database error."""
+    for query in SEARCH_GARBAGE:
+        for headers in ({}, {"HX-Request": "true"}):
+            response = client.get("/archive", params={"q": query}, headers=headers)
+            assert response.status_code in (200, 400), (query[:40], response.status_code)
+    for path in (
+        "/archive?from=2026-13-45",
+        "/archive?from=99999-01-01",
+        "/archive?page=-1",
+        "/archive?page=999999999999999999999",
+        "/archive?from=2026-01-01&to=2025-01-01",
+        "/corrections?page=1e9",
+    ):
+        assert client.get(path).status_code in (200, 400, 404), path  # 404: no such page
