@@ -259,3 +259,28 @@ def test_sign_in_never_sends_anyone_off_site(client: TestClient, people: dict[st
         follow_redirects=False,
     )
     assert response.status_code == 303 and response.headers["location"] == "/console", target
+
+
+def test_guessing_the_current_password_from_a_stolen_session_is_locked_out_too(
+    client: TestClient, db: Database, people: dict[str, int]
+) -> None:
+    """Someone at an unattended, signed-in laptop cannot guess the password to keep the
+    account: the change-password form counts against the same lockout as sign-in."""
+    token = sign_in(client, email_of("pio"))
+    new = "a brand new long passphrase"
+    for n in range(ACCOUNT_MAX_FAILURES):
+        guess = {"current_password": f"guess {n}", "new_password": new, "new_password_again": new}
+        assert client.post("/console/password", data={**guess, "csrf_token": token}).status_code == 422
+    right = {
+        "current_password": PASSWORD,
+        "new_password": new,
+        "new_password_again": new,
+        "csrf_token": token,
+    }
+    refused = client.post("/console/password", data=right)
+    assert refused.status_code == 429 and "Too many failed sign-ins" in refused.text
+    assert "Retry-After" in refused.headers
+    with db.read() as session:
+        assert accounts.check_credentials(session, email_of("pio"), PASSWORD) is not None  # unchanged
+    client.cookies.clear()
+    assert attempt(client, email_of("pio"), PASSWORD) == 429
