@@ -10,9 +10,7 @@ nothing that looks complete.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import os
 import secrets
@@ -24,6 +22,7 @@ from typing import Any
 
 from jinja2 import Environment
 
+from console.csvfile import csv_text
 from console.db import Database
 from console.domain import archive, exports, history
 from console.models import utcnow
@@ -91,11 +90,7 @@ class _Stream:
 
 
 def _csv(rows: list[list[str]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(exports.HISTORY_CSV_COLUMNS)
-    writer.writerows(rows)
-    return buffer.getvalue()
+    return csv_text(rows, exports.HISTORY_CSV_COLUMNS)
 
 
 def _page(env: Environment, name: str, depth: int, context: dict[str, Any]) -> str:

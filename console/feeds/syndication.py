@@ -8,6 +8,7 @@ archive twice gives the same bytes.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -180,6 +181,9 @@ def render(settings: Settings, spec: FeedSpec, items: Sequence[FeedItem]) -> tup
     feed.link(feed_links(settings, spec.atom_url, ATOM_TYPE, spec.page_url), replace=True)
     atom: bytes = feed.atom_str(pretty=True)
     feed.link(feed_links(settings, spec.rss_url, RSS_TYPE, spec.page_url), replace=True)
+    # RSS readers take <description> as HTML (Atom's subtitle is text): an incident summary
+    # holding "<script>" must reach them escaped, as text.
+    feed.subtitle(html.escape(spec.subtitle, quote=False))
     rss: bytes = feed.rss_str(pretty=True)
     return atom, rss
 

@@ -3,7 +3,9 @@
 Every endpoint carries an `Access` level; `tests/test_access.py` walks the router and fails
 for any route without one, so a new route cannot ship without a rule. Enforcement happens
 where the caller is identified (API bearer tokens in `api.py`, console sessions in the
-console's own module); the authorization matrix tests check the two agree.
+console's own module); the authorization matrix (`tests/faults/test_authorization_matrix.py`,
+every route × anonymous, each role's session and each role's API token, against a table of
+every route's level) checks the two agree.
 """
 
 from __future__ import annotations

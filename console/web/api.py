@@ -35,7 +35,7 @@ from console.domain.updates import (
 )
 from console.models import IncidentStatus
 from console.web.access import Access, access
-from console.web.jsonio import BadRequest, Fields, error_response, read_object
+from console.web.jsonio import BadRequest, Fields, error_response, read_no_body, read_object
 from console.web.state import app_state
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -234,6 +234,7 @@ async def publish_update_endpoint(request: Request) -> Response:
 @api_endpoint
 async def resolve_incident_endpoint(request: Request) -> Response:
     actor = await writer(request)
+    await read_no_body(request)
     state = app_state(request)
     slug = request.path_params["slug"]
 
@@ -345,6 +346,7 @@ async def retract_endpoint(request: Request) -> Response:
 @api_endpoint
 async def retry_delivery_endpoint(request: Request) -> Response:
     actor = await writer(request)
+    await read_no_body(request)
     delivery_id = request.path_params["delivery_id"]
 
     def work(session: Session) -> dict[str, Any]:

@@ -7,9 +7,7 @@ The console's /console/audit page renders the same domain functions.
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -19,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from console.csvfile import csv_text
 from console.domain import audit_log
 from console.domain.actors import Actor
 from console.domain.errors import InvalidInput
@@ -39,12 +38,6 @@ async def auditor(request: Request) -> Actor:
         raise Unauthenticated("the audit log needs a bearer token of a reviewer or admin account")
     audit_log.require_auditor(actor)
     return actor
-
-
-def csv_text(rows: list[list[str]]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
-    return buffer.getvalue()
 
 
 def whole_number(request: Request, name: str, default: int | None, low: int, high: int) -> int | None:

@@ -13,6 +13,7 @@ from console.domain import channel_health
 from console.domain.errors import NotFound
 from console.web.access import Access, access
 from console.web.api import Unauthenticated, api_endpoint, request_actor, writer
+from console.web.jsonio import read_no_body
 from console.web.state import app_state
 
 
@@ -31,6 +32,7 @@ async def list_channels(request: Request) -> Response:
 @api_endpoint
 async def resume_channel(request: Request) -> Response:
     actor = await writer(request)
+    await read_no_body(request)
     state = app_state(request)
     name = request.path_params["channel"]
     enabled = dict(state.enabled_channels())

@@ -8,11 +8,9 @@ consistent in itself; `audit_head` on every line is the head when the export sta
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import json
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -20,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from console.csvfile import csv_text
 from console.domain import exports, history
 from console.domain.errors import NotFound
 from console.models import utcnow
@@ -32,14 +31,6 @@ CACHE = {"Cache-Control": "public, max-age=30"}
 
 def _json(value: Any, *, indent: int | None = None) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=False, indent=indent, allow_nan=False)
-
-
-def csv_text(header: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue()
 
 
 def _missing(message: str) -> Response:
@@ -69,7 +60,7 @@ async def history_csv(request: Request) -> Response:
         exports.read_consistently(session)
         record = history.incident_history(session, slug)
         return csv_text(
-            exports.HISTORY_CSV_COLUMNS, exports.history_rows(record, exports.audit_head(session))
+            exports.history_rows(record, exports.audit_head(session)), exports.HISTORY_CSV_COLUMNS
         )
 
     try:

@@ -60,9 +60,19 @@ async def read_object(request: Request) -> dict[str, Any]:
         data = json.loads(text, parse_constant=_reject_constant)
     except (json.JSONDecodeError, ValueError) as exc:
         raise BadRequest(400, "malformed_json", f"the body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:  # "[[[[..." 100,000 deep fits in MAX_REQUEST_BYTES
+        raise BadRequest(400, "malformed_json", "the body is nested too deeply") from exc
     if not isinstance(data, dict):
         raise BadRequest(400, "malformed_json", "the body must be a JSON object")
     return data
+
+
+async def read_no_body(request: Request) -> None:
+    """For actions that take no body: nothing, or an empty JSON object `{}`. Anything else is
+    refused before acting, so a malformed or mistaken request never resolves or resumes
+    anything, and a streamed body is still counted against MAX_REQUEST_BYTES."""
+    if await request.body():
+        Fields(await read_object(request), ()).check()
 
 
 class Fields:

@@ -168,7 +168,7 @@ PATHS: dict[str, dict[str, Schema]] = {
             "resolveIncident",
             "Resolve an incident",
             ok=(200, ref("Incident"), "The resolved incident"),
-            errors=[401, 403, 404, 409],
+            errors=[400, 401, 403, 404, 409, 413, 415, 422],  # a body, if any, must be {}
             security=TOKEN,
             parameters=[SLUG],
         )
@@ -221,7 +221,7 @@ PATHS: dict[str, dict[str, Schema]] = {
             "retryDelivery",
             "Send a failed delivery back to pending",
             ok=(200, ref("RetriedDelivery"), "The delivery, now pending"),
-            errors=[401, 403, 404, 409],
+            errors=[400, 401, 403, 404, 409, 413, 415, 422],  # a body, if any, must be {}
             security=TOKEN,
             parameters=[DELIVERY_ID],
         )
@@ -249,7 +249,7 @@ PATHS: dict[str, dict[str, Schema]] = {
             "resumeChannel",
             "Resume a channel paused because its network rejected the credentials",
             ok=(200, ref("Channel"), "The channel, delivering again"),
-            errors=[401, 403, 404, 409],
+            errors=[400, 401, 403, 404, 409, 413, 415, 422],  # a body, if any, must be {}
             security=TOKEN,
             parameters=[path_parameter("channel", {"type": "string", "maxLength": 32})],
         )

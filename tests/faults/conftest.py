@@ -1,5 +1,15 @@
-"""Fixtures for the fault-injection suite: the fake social networks of tests/social, and the
-private PostgreSQL and Redis servers of tests/live (servers these tests may stop and start)."""
+"""Fixtures the fault tests share with the other suites: people of each role and the app's clock
+(tests/console), a served app, a pio token and the private PostgreSQL and Redis servers these tests
+may stop and start (tests/live), and the fake social networks (tests/social)."""
 
-from tests.live.conftest import postgres_server, private_database, redis_server  # noqa: F401  (fixtures)
+from tests.console.conftest import clock, people  # noqa: F401  (fixtures)
+from tests.live.conftest import (  # noqa: F401  (fixtures)
+    channel,
+    live,
+    live_settings,
+    pio_token,
+    postgres_server,
+    private_database,
+    redis_server,
+)
 from tests.social.conftest import fake_mastodon_server, fake_x_server  # noqa: F401  (fixtures)

@@ -27,6 +27,7 @@ from console.domain.sessions import SignedIn
 from console.models import Role
 from console.settings import Settings
 from console.web.access import Access, access_of
+from console.web.staff.forms import form_data
 from console.web.staff.rendering import is_htmx, render
 from console.web.staff.signin_form import signin_page
 from console.web.state import app_state
@@ -139,24 +140,27 @@ def _origin(url: str) -> str:
 def same_origin(request: Request) -> bool:
     """False when the browser says the request comes from another site.
 
-    Allowed: no Origin header (older clients, curl; the token still has to match), the
-    origin of PUBLIC_URL, or the origin the request was addressed to (a page cannot make
-    a browser send a Host header of another site).
+    Allowed: no Origin header (older clients, curl; the token still has to match) unless a
+    Referer names another site, the origin of PUBLIC_URL, or the origin the request was
+    addressed to (a page cannot make a browser send a Host header of another site).
     """
     if request.headers.get("sec-fetch-site") == "cross-site":
         return False
+    addressed = f"{request.url.scheme}://{request.headers.get('host', '')}".lower()
+    ours = {_origin(app_state(request).settings.public_url), addressed}
     origin = request.headers.get("origin")
     if origin is None:
-        return True
-    addressed = f"{request.url.scheme}://{request.headers.get('host', '')}".lower()
-    return origin.lower() in {_origin(app_state(request).settings.public_url), addressed}
+        # No Origin (an older browser): a Referer, when sent, must be one of our pages too.
+        referer = request.headers.get("referer")
+        return referer is None or _origin(referer) in ours
+    return origin.lower() in ours
 
 
 async def submitted_token(request: Request) -> str | None:
     header = request.headers.get(CSRF_HEADER)
     if header:
         return header
-    value = (await request.form()).get(CSRF_FIELD)
+    value = (await form_data(request)).get(CSRF_FIELD)
     return value if isinstance(value, str) else None
 
 
@@ -221,7 +225,7 @@ async def signed_out(request: Request) -> Response:
             f"/login?next={quote(local_path(target), safe='/')}{suffix}", status_code=303
         )
     else:
-        form = await request.form()
+        form = await form_data(request)
         typed = {name: value for name in TYPED_FIELDS if isinstance(value := form.get(name), str) and value}
         response = await signin_page(
             request,

@@ -176,6 +176,16 @@ async def change_password(request: Request, viewer: Viewer) -> Response:
             request, viewer, errors={"new_password_again": "does not match the new password"}, status_code=422
         )
     now: datetime = state.clock()
+    # Guessing the current password here (from a stolen session, to keep the account) counts
+    # against the same lockout as guessing it at sign-in.
+    ip = _client_address(request)
+    why = await state.read(lambda session: signin.refusal(session, viewer.email, ip, now=now))
+    if why is not None:
+        errors = {"current_password": _refusal_message(why, request)}
+        retry_after = str(max(int((why.until - now).total_seconds()), 1))
+        response = _password_page(request, viewer, errors=errors, status_code=429)
+        response.headers["Retry-After"] = retry_after
+        return response
 
     def work(session: Session) -> str:
         user = accounts.change_password(session, viewer.actor, current=current, new=new, now=now)
@@ -186,6 +196,8 @@ async def change_password(request: Request, viewer: Viewer) -> Response:
     try:
         new_session = await state.write(work)
     except InvalidInput as exc:
+        if "current_password" in exc.fields and current:  # a guess (a blank one never is)
+            await state.write(lambda session: signin.conclude(session, viewer.email, ip, None, now=now))
         return _password_page(request, viewer, errors=exc.fields, status_code=422)
     response = see_other(request, "/console?notice=password_changed")
     set_cookie(response, settings, session_cookie(settings), new_session, SESSION_COOKIE_SECONDS)
