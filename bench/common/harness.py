@@ -5,6 +5,7 @@ separate client processes so that the server's cost dominates what is measured).
 from __future__ import annotations
 
 import json
+import os
 import resource
 import socket
 import subprocess
@@ -41,6 +42,13 @@ def cpu_seconds(pid: int) -> float:
         except (FileNotFoundError, ProcessLookupError):
             continue  # a thread that just ended
     return total / 1e9
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all CPUs have spent busy since boot (everything but idle and iowait)."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_bytes(pid: int) -> int:
@@ -125,3 +133,85 @@ def percentile(values: list[float], p: float) -> float:
     if not ordered:
         return float("nan")
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+CROWD = HERE / "crowd.py"
+
+
+def start_crowd(
+    host: str, port: int, clients: int, processes: int, think: float, timeout: float, paths: list[list[str]]
+) -> list[subprocess.Popen[str]]:
+    """`clients` HTTP clients over `processes` processes, created but idle until `crowd_go`."""
+    counts = [clients // processes + (1 if n < clients % processes else 0) for n in range(processes)]
+    started = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(CROWD),
+                host,
+                str(port),
+                str(count),
+                str(think),
+                str(timeout),
+                json.dumps(paths),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for count in counts
+        if count
+    ]
+    for process in started:
+        assert process.stdout is not None
+        if process.stdout.readline().strip() != "ready":
+            raise RuntimeError("a crowd process failed to start")
+    return started
+
+
+def _tell(processes: list[subprocess.Popen[str]], line: str) -> None:
+    for process in processes:
+        assert process.stdin is not None
+        process.stdin.write(line + "\n")
+        process.stdin.flush()
+
+
+def crowd_go(processes: list[subprocess.Popen[str]]) -> None:
+    _tell(processes, "go")
+
+
+def stop_crowd(processes: list[subprocess.Popen[str]]) -> tuple[dict[str, list[float]], dict[str, int]]:
+    """Latencies in ms by kind of path, and errors by reason."""
+    _tell(processes, "stop")
+    latencies: dict[str, list[float]] = {}
+    errors: dict[str, int] = {}
+    for process in processes:
+        assert process.stdout is not None
+        report = json.loads(process.stdout.readline())
+        for kind, values in report["latencies"].items():
+            latencies.setdefault(kind, []).extend(values)
+        for reason, count in report["errors"].items():
+            errors[reason] = errors.get(reason, 0) + count
+        process.wait(30)
+    return latencies, errors
+
+
+def peak_rss_bytes(pid: int) -> int:
+    """The most memory the process has had resident (VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM")
+
+
+def process_tree(pid: int) -> list[int]:
+    """The process and all its descendants (uvicorn's supervisor and its workers)."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            children = (task / "children").read_text().split()
+        except FileNotFoundError:
+            continue
+        for child in children:
+            found.extend(process_tree(int(child)))
+    return found
