@@ -45,7 +45,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from console.migrate import upgrade
-    from console.web.app import create_app, tune_garbage_collector, uvicorn_options
+    from console.web.app import create_app, tune_interpreter, uvicorn_options
 
     db = _database(settings)
     try:
@@ -59,7 +59,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  password: {password}")
         sys.stdout.flush()
     app = create_app(settings)
-    tune_garbage_collector()
+    tune_interpreter()
     uvicorn.run(
         app,
         host=args.host,

@@ -28,7 +28,8 @@ def test_bench_load_runs_at_a_tiny_size_and_prints_every_figure(tmp_path: Path) 
         "--baseline", "1", "--baseline-interval", "0.2", "--reference-duration", "1",
         "--settle", "0.2", "--drain", "1", "--workers", "1",
         "--subscriber-processes", "2", "--client-processes", "1",
-        "--database-url", f"sqlite:///{tmp_path}/console.db", "--broadcast-url", "memory://",
+        "--database-url", f"sqlite:///{tmp_path}/console.db",
+        "--broadcast-url", "memory://", "--outbox", "in-process",
     ]  # fmt: skip
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
     output = done.stdout

@@ -38,18 +38,18 @@ def test_the_web_line_passes_uvicorn_what_console_serve_does() -> None:
         assert words[start : start + len(flag)] == flag
 
 
-def test_the_server_factory_tunes_the_garbage_collector_in_its_process(tmp_path: Path) -> None:
+def test_the_server_factory_tunes_the_interpreter_in_its_process(tmp_path: Path) -> None:
     # In a process of its own: freezing the test process's objects would outlive this test.
     script = (
-        "import gc\n"
+        "import gc, sys\n"
         "from console.web.app import create_server_app\n"
         "assert gc.get_threshold() != (50_000, 20, 20)\n"
         "app = create_server_app()\n"
-        "print(type(app).__name__, gc.get_threshold(), gc.get_freeze_count() > 0)\n"
+        "print(type(app).__name__, gc.get_threshold(), gc.get_freeze_count() > 0, sys.getswitchinterval())\n"
     )
     env = {"DATABASE_URL": f"sqlite:///{tmp_path}/console.db", "PATH": "/usr/bin:/bin"}
     done = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["Starlette", "(50000,", "20,", "20)", "True"]
+    assert done.stdout.split() == ["Starlette", "(50000,", "20,", "20)", "True", "0.001"]

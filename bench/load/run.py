@@ -93,7 +93,8 @@ class Publications:
 
 @dataclass
 class Console:
-    pid: int
+    pid: int  # uvicorn's
+    worker_pid: int | None  # `console worker`'s, when the outbox runs there
     base: str
     slug: str
     token: str
@@ -171,6 +172,9 @@ def console_server(workdir: Path, args: argparse.Namespace) -> Iterator[Console]
             "FEEDS_DIR": str(workdir / "feeds"),
             "PUBLIC_URL": f"http://127.0.0.1:{port}",
             "SECRET_KEY": uuid.uuid4().hex,
+            # With the Procfile's worker: line running, the web processes leave the outbox to it.
+            "OUTBOX_IN_PROCESS": "false" if args.outbox == "worker" else "true",
+            "OUTBOX_POLL_SECONDS": str(args.outbox_poll),
         }
         subprocess.run([sys.executable, "-m", "console", "db", "upgrade"], cwd=ROOT, env=env, check=True)
         db = Database(database_url)
@@ -183,6 +187,13 @@ def console_server(workdir: Path, args: argparse.Namespace) -> Iterator[Console]
         with (workdir / "console.log").open("w") as log:
             server = subprocess.Popen(
                 web_command(port, args.workers), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+            worker = (
+                subprocess.Popen(
+                    [sys.executable, "-m", "console", "worker"], cwd=ROOT, env=env, stdout=log, stderr=log
+                )
+                if args.outbox == "worker"
+                else None
             )
             try:
                 base = f"http://127.0.0.1:{port}"
@@ -206,10 +217,12 @@ def console_server(workdir: Path, args: argparse.Namespace) -> Iterator[Console]
                     wait_for_feed(base + path)
                 with db.read() as session:
                     hello_id = stream.head(session)
-                yield Console(server.pid, base, slug, token, hello_id, paths)
+                yield Console(server.pid, worker.pid if worker else None, base, slug, token, hello_id, paths)
             finally:
-                server.terminate()
-                server.wait(60)
+                for process in (server, worker):
+                    if process is not None:
+                        process.terminate()
+                        process.wait(60)
                 db.dispose()
 
 
@@ -299,7 +312,7 @@ def run(args: argparse.Namespace, workdir: Path) -> bool:
         unloaded, loaded = Publications(), Publications()
         publish_for(console, unloaded, 0, args.baseline, args.baseline_interval)
         publications = max(1, int(args.duration // args.interval))
-        server_pids = process_tree(console.pid)
+        server_pids = process_tree(console.pid) + ([console.worker_pid] if console.worker_pid else [])
         server_cpu = sum(cpu_seconds(pid) for pid in server_pids)
         machine_busy = machine_busy_seconds()
         load_started = time.monotonic()
@@ -345,7 +358,8 @@ def run(args: argparse.Namespace, workdir: Path) -> bool:
     print(
         f"\nflash crowd: {args.clients:,} HTTP clients (think {args.think:g} s, {args.client_processes} "
         f"processes), {opened:,} websocket subscribers ({args.subscriber_processes} processes), "
-        f"{args.workers} uvicorn workers, one publication every {args.interval:g} s for {args.duration:g} s"
+        f"{args.workers} uvicorn workers, outbox {args.outbox}, "
+        f"one publication every {args.interval:g} s for {args.duration:g} s"
     )
     print(f"machine: {os.cpu_count()} CPUs, load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(
@@ -419,7 +433,15 @@ def main() -> None:
         "--think", type=float, default=1.0, help="mean seconds a client waits between requests"
     )
     parser.add_argument("--timeout", type=float, default=10, help="seconds after which a request is an error")
-    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (--workers)")
+    parser.add_argument(
+        "--outbox",
+        choices=["worker", "in-process"],
+        default="worker",
+        help="deliver the outbox in the Procfile's worker: process (OUTBOX_IN_PROCESS=false on the web "
+        "workers), or inside the web workers",
+    )
+    parser.add_argument("--outbox-poll", type=float, default=1.0, help="OUTBOX_POLL_SECONDS")
     parser.add_argument("--subscriber-processes", type=int, default=4)
     parser.add_argument("--client-processes", type=int, default=2)
     parser.add_argument("--baseline", type=int, default=3, help="publications with no crowd, first")
