@@ -15,7 +15,7 @@ for updates and a PIO keeps publishing.
    loop for --duration seconds while the PIO publishes every --interval seconds.
 5. Reference: the same crowd for --reference-duration seconds against a minimal Starlette
    app (`reference.py`, same uvicorn command line and workers) answering with the bytes
-   the console answered, while the subscribers stay connected to the console.
+   the console answered (after the console has stopped).
 6. Prints p50/p99 of page, feed, publish and push, every error (HTTP errors, timeouts,
    dropped websockets, missed or duplicated events, failed publications), the peak RSS of
    the server processes, and ratios: loaded / unloaded, console / reference.
@@ -38,7 +38,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -274,14 +274,18 @@ def push_latencies(receipts: dict[int, list[float]], record: Publications) -> li
 
 
 def crowd_phase(
-    port: int, paths: list[list[str]], args: argparse.Namespace, duration: float, during: object = None
+    port: int,
+    paths: list[list[str]],
+    args: argparse.Namespace,
+    duration: float,
+    during: Callable[[], None] | None = None,
 ) -> tuple[dict[str, list[float]], dict[str, int], float]:
     """The crowd's latencies by kind, its errors, and the CPU seconds the crowd itself used."""
     crowd = start_crowd(
         "127.0.0.1", port, args.clients, args.client_processes, args.think, args.timeout, paths
     )
     crowd_go(crowd)
-    if callable(during):
+    if during is not None:
         during()
     else:
         time.sleep(duration)
