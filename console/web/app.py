@@ -196,7 +196,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
 # Database calls run in threads, and each round trip needs the GIL back from an event loop
 # busy serving a crowd: at Python's default 5 ms hand-over a ten-query publication took 0.2 to
-# 0.5 s next to a busy loop instead of 20 ms idle; at 1 ms, a fraction of that (bench/load).
+# 0.5 s next to a busy loop instead of 20 ms idle; at 1 ms, a fraction of that (README, Flash
+# crowd benchmark).
 SWITCH_INTERVAL_SECONDS = 0.001
 
 
