@@ -9,7 +9,7 @@ TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-postgres lint demo worker clean bench-fanout
+.PHONY: run test test-postgres lint demo worker clean bench-fanout bench-load
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ worker: $(INSTALLED)
 
 bench-fanout: $(INSTALLED)
 	$(BIN)/python bench/fanout/run.py
+
+# Needs the local PostgreSQL (a scratch database) and Redis (BENCH_REDIS_URL).
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/0
+bench-load: $(INSTALLED)
+	$(BIN)/python bench/load/run.py --broadcast-url $(BENCH_REDIS_URL)
 
 clean:
 	rm -rf $(VENV) console.db console.db-* archive

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import getpass
 import logging
 import sys
@@ -46,7 +45,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from console.migrate import upgrade
-    from console.web.app import create_app, uvicorn_options
+    from console.web.app import create_app, tune_interpreter, uvicorn_options
 
     db = _database(settings)
     try:
@@ -60,7 +59,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  password: {password}")
         sys.stdout.flush()
     app = create_app(settings)
-    tune_garbage_collector()
+    tune_interpreter()
     uvicorn.run(
         app,
         host=args.host,
@@ -70,16 +69,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         **uvicorn_options(settings),
     )
     return 0
-
-
-def tune_garbage_collector() -> None:
-    """Thousands of residents' websockets are a million long-lived objects, and with Python's
-    default thresholds a full collection walks them all (up to a second on a small machine)
-    every few thousand allocations, stalling every push. Collect less often, and leave the
-    objects built at start-up out of it for good."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:

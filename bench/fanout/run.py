@@ -5,7 +5,7 @@
 1. Starts `console serve` on a fresh SQLite database (default settings, `memory://`
    broadcast, dispatcher in process), with one incident.
 2. Opens N light websocket subscribers to `/live?incident=<slug>`, spread over several
-   client processes (`subscribers.py`).
+   client processes (`bench/common/subscribers.py`).
 3. Publishes R updates through the JSON API, one every --interval seconds, and records
    when each subscriber received each one: latency = receipt - moment the API call began.
    Publications alternate between the console and the reference (next point), both
@@ -24,9 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,6 +40,17 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common.harness import (  # noqa: E402
+    cpu_seconds,
+    free_port,
+    percentile,
+    post,
+    raise_open_file_limit,
+    rss_bytes,
+    start_subscribers,
+    stop_subscribers,
+    wait_for_http,
+)
 from console.db import Database  # noqa: E402
 from console.domain import accounts, stream  # noqa: E402
 from console.domain.actors import OPERATOR  # noqa: E402
@@ -92,93 +101,11 @@ class Result:
         return self.expected - self.received
 
     def percentile(self, p: float) -> float:
-        ordered = sorted(self.latencies_ms)
-        if not ordered:
-            return float("nan")
-        return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+        return percentile(self.latencies_ms, p)
 
     @property
     def kb_per_subscriber(self) -> float:
         return (self.rss_after - self.rss_before) / 1024 / max(self.subscribers, 1)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time the process has used, all threads, in seconds (schedstat: nanoseconds on CPU)."""
-    total = 0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            total += int((task / "schedstat").read_text().split()[0])
-        except (FileNotFoundError, ProcessLookupError):
-            continue  # a thread that just ended
-    return total / 1e9
-
-
-def rss_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS")
-
-
-def wait_for_http(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-
-
-def start_subscribers(
-    url: str, total: int, workers: int, hello_id: int
-) -> tuple[list[subprocess.Popen[str]], int, int]:
-    counts = [total // workers + (1 if n < total % workers else 0) for n in range(workers)]
-    processes = [
-        subprocess.Popen(
-            [sys.executable, str(HERE / "subscribers.py"), url, str(count), str(hello_id)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for count in counts
-    ]
-    opened = failed = 0
-    for process in processes:
-        assert process.stdout is not None
-        line = process.stdout.readline().split()
-        if not line or line[0] != "ready":
-            raise RuntimeError(f"a subscriber process failed: {line}")
-        opened += int(line[1])
-        failed += int(line[2])
-    return processes, opened, failed
-
-
-def stop_subscribers(processes: list[subprocess.Popen[str]]) -> tuple[dict[int, list[float]], int, int]:
-    receipts: dict[int, list[float]] = {}
-    duplicates = closed = 0
-    for process in processes:
-        assert process.stdin is not None and process.stdout is not None
-        process.stdin.write("stop\n")
-        process.stdin.flush()
-    for process in processes:
-        assert process.stdout is not None
-        report = json.loads(process.stdout.readline())
-        for index, times in report["receipts"].items():
-            receipts.setdefault(int(index), []).extend(times)
-        duplicates += report["duplicates"]
-        closed += report["closed"]
-        process.wait(30)
-    return receipts, duplicates, closed
 
 
 def run(targets: list[Target], args: argparse.Namespace) -> list[Result]:
@@ -231,18 +158,6 @@ def run(targets: list[Target], args: argparse.Namespace) -> list[Result]:
             )
         )
     return results
-
-
-def post(url: str, token: str, body: dict[str, object]) -> dict[str, object]:
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        answer: dict[str, object] = json.load(response)
-        return answer
 
 
 def frame_size(ws_url: str, hello_id: int, publish: Callable[[], None]) -> int:
@@ -380,12 +295,8 @@ def main() -> None:
     parser.add_argument("--verbose", action="store_true", help="also print each publication's figures")
     parser.add_argument("--keep", action="store_true", help="keep the console's database and log")
     args = parser.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    needed = args.subscribers + 1024
-    if hard < needed:
-        sys.exit(f"the open-file limit is {hard}; {needed} are needed (ulimit -Hn)")
     # Raised here, inherited by the server and the client processes.
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    raise_open_file_limit(args.subscribers + 1024)
     workdir = Path(tempfile.mkdtemp(prefix="bench-fanout-"))
     try:
         with console_server(workdir) as (console, size), reference_server(size) as reference:

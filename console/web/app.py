@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -67,7 +69,20 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "ws_max_size": settings.live_max_message_bytes,
         "ws_ping_interval": settings.live_ping_seconds,
         "ws_ping_timeout": settings.live_ping_seconds,
+        # A log line per request costs a tenth of a worker's CPU in a flash crowd (bench/load);
+        # the proxy or CDN in front of the public pages logs requests.
+        "access_log": False,
     }
+
+
+def tune_garbage_collector() -> None:
+    """Thousands of residents' websockets are a million long-lived objects, and with Python's
+    default thresholds a full collection walks them all (up to a second on a small machine)
+    every few thousand allocations, stalling every push. Collect less often, and leave the
+    objects built at start-up out of it for good."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
 
 
 def _wants_json(request: Request) -> bool:
@@ -181,3 +196,24 @@ def create_app(settings: Settings | None = None) -> Starlette:
         },
         lifespan=lifespan,
     )
+
+
+# Database calls run in threads, and each round trip needs the GIL back from an event loop
+# busy serving a crowd: at Python's default 5 ms hand-over a ten-query publication took 0.2 to
+# 0.5 s next to a busy loop instead of 20 ms idle; at 1 ms, a fraction of that (README, Flash
+# crowd benchmark).
+SWITCH_INTERVAL_SECONDS = 0.001
+
+
+def tune_interpreter() -> None:
+    """What `console serve` and `create_server_app` do to the server process before serving."""
+    tune_garbage_collector()
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
+
+
+def create_server_app() -> Starlette:
+    """The factory for uvicorn's command line (the Procfile's `web:` line): `create_app` with
+    the interpreter tuning `console serve` applies, in each worker process."""
+    app = create_app()
+    tune_interpreter()
+    return app

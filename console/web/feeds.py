@@ -8,10 +8,15 @@ Last-Modified has a one-second resolution, so a file rewritten twice within one 
 would show two contents under one date, and a newsroom polling with If-Modified-Since
 could miss a correction. The date is therefore only given once its second has passed (the
 ETag is always given): every date handed out names exactly one content.
+
+Right after a publication every client of a feed finds it changed at once; they share one
+read of the new file (as the live pages share one rendering) instead of queueing a thread
+each behind a busy event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -191,6 +196,7 @@ class FeedServer:
         self._settings: Settings | None = None
         self._enabled = False
         self._paths: dict[Target, str] = {}
+        self._reading: dict[str, asyncio.Future[FeedFile | None]] = {}
 
     def _path_of(self, settings: Settings, target: Target) -> str:
         path = self._paths.get(target)
@@ -207,7 +213,7 @@ class FeedServer:
         path = self._path_of(settings, target)
         feed = self.cache.fresh(path)
         if feed is None:
-            feed = await run_in_threadpool(read_feed_file, path, target.media_type)
+            feed = await self._read_once(path, target.media_type)
             if feed is None:  # a fresh install, or files lost: render this one once and keep it
                 try:
                     feed = await self._create(request, target, path)
@@ -219,6 +225,19 @@ class FeedServer:
                     return PlainTextResponse(message, status_code=503, headers={"Retry-After": "30"})
             self.cache.keep(path, feed)
         return feed_response(request, feed)
+
+    async def _read_once(self, path: str, media_type: str) -> FeedFile | None:
+        """Read the file, or join the read of it already under way."""
+        pending = self._reading.get(path)
+        if pending is None:
+            pending = asyncio.ensure_future(run_in_threadpool(read_feed_file, path, media_type))
+            self._reading[path] = pending
+            pending.add_done_callback(lambda done: self._forget(path, done))
+        return await asyncio.shield(pending)
+
+    def _forget(self, path: str, done: asyncio.Future[FeedFile | None]) -> None:
+        if self._reading.get(path) is done:
+            del self._reading[path]
 
     def _remember(self, request: Request) -> Settings:
         settings = self._settings = app_state(request).settings

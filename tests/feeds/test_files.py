@@ -3,6 +3,7 @@ those bytes with strong validators and answers conditional requests with 304."""
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import hashlib
 import os
@@ -11,10 +12,13 @@ import threading
 import time
 from dataclasses import replace
 from email.utils import formatdate
+from types import SimpleNamespace
 
 import feedparser
 import pytest
 from lxml import etree
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.testclient import TestClient
 
 from console.cli import main
@@ -31,6 +35,7 @@ from console.feeds.paths import (
 )
 from console.models import DeliveryState
 from console.settings import Settings
+from console.web import feeds as feeds_web
 from console.web.app import create_app
 from console.web.feeds import FeedFile, is_dated
 from tests.feeds.conftest import Sample, deliveries, drain, make_incident, publish, render
@@ -357,3 +362,39 @@ def test_no_reader_ever_sees_a_partial_file(settings: Settings, db: Database, ro
         "complete files only, each at least as new as the last"
     )
     assert reads[-1] == published
+
+
+def test_clients_of_a_changed_feed_share_one_read_of_it(
+    settings: Settings, db: Database, routing: Routing, sample: Sample, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flash crowd polling a feed that was just rewritten costs one read, not one each."""
+    drain(settings, db)
+    reads: list[str] = []
+    real_read = feeds_web.read_feed_file
+
+    def slow_counted_read(path: str, media_type: str) -> FeedFile | None:
+        reads.append(path)
+        time.sleep(0.05)  # long enough for every request below to arrive meanwhile
+        return real_read(path, media_type)
+
+    monkeypatch.setattr(feeds_web, "read_feed_file", slow_counted_read)
+    server = feeds_web.FeedServer()
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": UPDATES_ATOM.url_path,
+        "headers": [],
+        "state": {"app_state": SimpleNamespace(settings=settings)},
+    }
+    on_disk = settings.feeds_dir / UPDATES_ATOM.url_path.lstrip("/")
+
+    async def crowd() -> list[Response]:
+        return await asyncio.gather(*(server.serve(Request(scope), UPDATES_ATOM) for _ in range(50)))
+
+    for round_ in range(2):
+        responses = asyncio.run(crowd())
+        assert len(reads) == round_ + 1
+        assert {(r.status_code, bytes(r.body)) for r in responses} == {(200, on_disk.read_bytes())}
+        assert asyncio.run(crowd()) and len(reads) == round_ + 1  # unchanged: served from memory
+        publish(db, routing, sample.slug, f"Crews are still on site ({round_}).", minute=40 + round_)
+        drain(settings, db)

@@ -7,7 +7,7 @@ the reference server reads and ignores it), answers pings, and records when each
 frame carrying a marker `fanout-<i>-end` arrived (time.monotonic(), comparable across
 processes on Linux).
 
-Usage (run by run.py): subscribers.py URL COUNT HELLO_ID
+Usage (run by harness.start_subscribers): subscribers.py URL COUNT HELLO_ID
 Prints "ready <open> <failed>" once connected, then on "stop" (or end of stdin) prints one
 JSON line: {"receipts": {"<i>": [t, ...]}, "duplicates": n, "closed": n, "open": n}.
 """

@@ -1,0 +1,1 @@
+"""What the benchmarks under bench/ share: process figures, servers' readiness, the subscriber swarm."""
