@@ -13,6 +13,7 @@ import pytest
 from lxml import etree
 from starlette.testclient import TestClient
 
+from console.channels.registry import routing as routing_for
 from console.db import Database
 from console.domain.outbox import Routing
 from console.domain.translation_drafts import TranslationDraft
@@ -29,6 +30,7 @@ from console.feeds.paths import (
     updates_rss,
 )
 from console.languages import Languages
+from console.models import DeliveryState
 from console.settings import Settings
 from console.web.app import create_app
 from tests.conftest import PIO
@@ -45,6 +47,7 @@ from tests.feeds.conftest import (
     retract,
     valid_cap,
 )
+from tests.feeds.test_websub import PATIENT, FakeHub, hub  # noqa: F401 (the fake hub fixture)
 
 LANGUAGES = Languages(("en", "es", "vi"))
 ATOM = {"a": "http://www.w3.org/2005/Atom"}
@@ -384,3 +387,54 @@ def test_with_one_language_no_extra_files_are_written_but_its_feed_is_served(
         primary = app.get(UPDATES_ATOM.url_path)
         assert b"hreflang" not in primary.content, "one language: nothing to link between"
         assert app.get(UPDATES_RSS.url_path).status_code == 200
+
+
+def test_websub_pings_the_language_feeds_a_publication_or_a_translation_changed(
+    settings: Settings,
+    db: Database,
+    hub: FakeHub,  # noqa: F811 (the fixture imported above)
+) -> None:
+    settings = dataclasses.replace(settings, websub_hub=hub.url)
+    routing = routing_for(settings)
+    slug = make_incident(db, routing, "Chemical fire")
+    first = publish(db, routing, slug, "Shelter in place.", minute=1)
+    base = settings.public_url
+
+    def drain_until_pinged(count: int) -> list[str]:
+        deadline = time.monotonic() + 10
+        while True:  # the feeds lane may finish after websub's try
+            drain(settings, db, channels=("feeds", "websub"), retry=PATIENT)
+            sent = [d for d in deliveries(db, "websub") if d.state is DeliveryState.SENT]
+            if len(sent) == count:
+                return [d.detail or "" for d in sent]
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+
+    drain_until_pinged(1)
+    pinged = [ping["hub.url"][0].removeprefix(base) for ping in hub.pings]
+    per_language = [
+        path
+        for lang in ("en", "es", "vi")
+        for path in (
+            f"/feeds/{lang}/incidents/{slug}/feed.atom",
+            f"/feeds/{lang}/incidents/{slug}/feed.rss",
+            f"/feeds/{lang}/updates.atom",
+            f"/feeds/{lang}/updates.rss",
+        )
+    ]
+    assert pinged == [
+        f"/incidents/{slug}/feed.atom",
+        f"/incidents/{slug}/feed.rss",
+        "/feeds/updates.atom",
+        "/feeds/updates.rss",
+        "/feeds/cap.atom",
+        *per_language,
+    ]
+
+    hub.pings.clear()
+    translate(db, routing, first, 1, "Refúgiense en casa.", minute=2)
+    drain_until_pinged(2)
+    spanish = [path for path in per_language if path.startswith("/feeds/es/")]
+    assert [ping["hub.url"][0].removeprefix(base) for ping in hub.pings] == spanish, "that language only"
+    for path in spanish:
+        assert "Refúgiense en casa.".encode() in hub.seen[path], "pinged once the file was written"
