@@ -175,7 +175,9 @@ def in_language(session: Session, found: list[FeedItem], lang: str, primary: str
     rows = session.execute(
         select(Translation, UpdateVersion.version)
         .join(UpdateVersion, Translation.version_id == UpdateVersion.id)
-        .where(Translation.update_id.in_({item.update_id for item in found}), Translation.lang == lang)
+        .where(
+            Translation.update_id.in_(sorted({item.update_id for item in found})), Translation.lang == lang
+        )
     )
     for translation, version in rows:
         by_update[translation.update_id].append((version, translation.id, translation))
