@@ -72,17 +72,17 @@ def primary_declared(settings: Settings) -> str:
 
 def primary_feeds(settings: Settings) -> FeedLanguage:
     """The feeds at their first paths (/feeds/updates.atom ...) and CAP's first <info>: the primary
-    text, declared as FEEDS_LANGUAGE as it always was."""
-    return FeedLanguage(
-        None, settings.primary_language, settings.feeds_language, phrases_for(settings.feeds_language)
-    )
+    text, declared as FEEDS_LANGUAGE as it always was, labelled in the primary language."""
+    primary = settings.primary_language
+    return FeedLanguage(None, primary, settings.feeds_language, phrases_for(primary))
 
 
 def feed_language(settings: Settings, lang: str) -> FeedLanguage:
-    """The feeds at /feeds/{lang}/: `lang` must be one of LANGUAGES."""
+    """The feeds at /feeds/{lang}/: `lang` must be one of LANGUAGES. The primary language's
+    carry the same entries as the first feeds."""
     primary = settings.primary_language
     declared = primary_declared(settings) if lang == primary else lang
-    return FeedLanguage(lang, primary, declared, phrases_for(declared))
+    return FeedLanguage(lang, primary, declared, phrases_for(lang))
 
 
 def entry_id(host: str, item: FeedItem, language: FeedLanguage | None = None) -> str:
@@ -153,11 +153,11 @@ def entry_html(public_url: str, item: FeedItem, language: FeedLanguage | None = 
 
 
 class _HubInRss(BaseExtension):  # type: ignore[misc]
-    """feedgen writes only the self link into RSS; WebSub discovery also needs the hub link."""
+    """feedgen writes only the self link into RSS; WebSub discovery also needs the hub link,
+    and readers the same feed in the other languages (atom:link rel="alternate" hreflang)."""
 
     hub: str | None = None
-    # The same feed in the other languages: atom:link rel="alternate" hreflang="..."
-    alternates: list[dict[str, str]] = []
+    alternates: Sequence[dict[str, str]] = ()
 
     def extend_rss(self, feed: Any) -> Any:
         channel = feed[0]

@@ -438,3 +438,27 @@ def test_websub_pings_the_language_feeds_a_publication_or_a_translation_changed(
     assert [ping["hub.url"][0].removeprefix(base) for ping in hub.pings] == spanish, "that language only"
     for path in spanish:
         assert "Refúgiense en casa.".encode() in hub.seen[path], "pinged once the file was written"
+
+
+def test_a_primary_language_other_than_english_labels_its_feeds_in_it(
+    settings: Settings, db: Database, routing: Routing, cap_schema: etree.XMLSchema
+) -> None:
+    spanish_first = dataclasses.replace(settings, languages=("es", "en"), feeds_language="es-MX")
+    slug = make_incident(db, routing, "Fuga de gas", minute=0)
+    publish(db, routing, slug, "Evacúen la calle Oak.", minute=1)
+
+    first = etree.fromstring(render(spanish_first, db, UPDATES_ATOM))
+    assert first.get(XML_LANG) == "es-MX"
+    [entry] = entries(etree.tostring(first)).values()
+    assert title(entry) == "PRELIMINAR: Evacúen la calle Oak."
+    primary = etree.fromstring(render(spanish_first, db, updates_atom("es")))
+    assert primary.get(XML_LANG) == "es-MX", "FEEDS_LANGUAGE is a variant of the primary language"
+    assert [title(e) for e in entries(etree.tostring(primary)).values()] == [title(entry)]
+
+    english = entries(render(spanish_first, db, updates_atom("en")))["1/1"]
+    assert title(english) == "PRELIMINARY: [Not yet translated] Evacúen la calle Oak."
+    assert content_lang(english) == "es"
+    assert "shown in the original language (Spanish)" in content(english)
+    message = valid_cap(cap_schema, render(spanish_first, db, cap_message(slug, 1, 1)))
+    assert [cap_text(info, "cap:language") for info in message.findall("cap:info", CAP)] == ["es-MX"]
+    assert cap_text(message, "cap:info/cap:headline") == "PRELIMINAR: Evacúen la calle Oak."
