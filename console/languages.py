@@ -33,13 +33,6 @@ def canonical_language(tag: str) -> str:
     return "-".join(part for part in parts if part)
 
 
-def language_name(tag: str, *, in_language: str | None = None) -> str:
-    """The language's own name (`español`), or its name in `in_language`."""
-    locale = Locale.parse(tag, sep="-")
-    name = locale.get_display_name(Locale.parse(in_language, sep="-") if in_language else locale)
-    return name or tag
-
-
 @dataclass(frozen=True)
 class Languages:
     """LANGUAGES: the primary language of every update first, then the languages it may be
