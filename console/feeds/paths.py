@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from console.languages import language_name
+from console.i18n import own_name
 
 ATOM_TYPE = "application/atom+xml"
 RSS_TYPE = "application/rss+xml"
@@ -142,12 +142,12 @@ def alternate_links(incident_slug: str | None = None) -> list[AlternateLink]:
     ]
 
 
-def language_links(languages: Sequence[str], incident_slug: str | None = None) -> list[AlternateLink]:
+def language_feed_links(languages: Sequence[str], incident_slug: str | None = None) -> list[AlternateLink]:
     """The feeds in each of LANGUAGES (`hreflang` set), for a page's `<head>` or a language menu:
     an incident page's own feeds first when `incident_slug` is given, then the site's."""
     links = []
     for lang in languages:
-        name = language_name(lang)
+        name = own_name(lang)
         if incident_slug is not None:
             links += [
                 AlternateLink(incident_atom(incident_slug, lang).url_path, ATOM_TYPE, f"{name}: Atom", lang),

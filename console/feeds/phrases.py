@@ -1,43 +1,54 @@
-"""Every word the feeds and CAP messages write themselves, per language, in one place.
+"""Every word the feeds and CAP messages write themselves, in the feed's language.
 
 The text of an update is the PIO's (or a translator's); these are the labels and notices
-around it. English is the wording the primary feeds always had. A language with no table
-here gets the English words (its feeds still declare their language, and the text of a
-current translation is still in it). When the Babel catalogs land (console.i18n), this
-table is what moves into them.
+around it. They are gettext messages (console/locale, `make messages`), shared with the live
+page where it says the same thing; English is the wording the first feeds always had. A
+language without a catalog gets the English words (its feeds still declare their language,
+and the text of a current translation is still in it).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import functools
+from dataclasses import dataclass
 
 from console.domain import wording
 from console.domain.translations import TranslationStatus
+from console.i18n import LABELS, N_, gettext, in_language, label, language_name
 from console.models import AlertStatus, VersionKind
+
+CORRECTION = N_("Correction")
+NOT_REAL = N_("this is not a real incident.")
+PRELIMINARY = N_("Preliminary: not yet confirmed; details may change.")
+WHAT_CHANGED = N_("What changed: every version of this update")
+EVERY_VERSION = N_("Every version of this update")
+LIVE_UPDATES = N_("live updates")
+WITHDRAWN_TEXT = N_("Withdrawn text")
+UPDATES_ON = N_("Updates on %(title)s")
+UPDATES_SUBTITLE = N_(
+    "Every published version of every incident update, newest first. A correction, "
+    "confirmation or retraction is a new entry; earlier entries are never changed."
+)
+FALLBACK_NOTE = N_("This text is shown in the original language (%(language)s) until it is translated.")
 
 
 @dataclass(frozen=True)
 class FeedPhrases:
-    # wording.labels() in this language (CORRECTION, PRELIMINARY, RETRACTED, EXERCISE, ...)
-    labels: dict[str, str] = field(default_factory=dict)
-    correction: str = "Correction"
-    confirmed: str = "Confirmed"
-    retracted: str = "Retracted"
-    not_real: str = "this is not a real incident."
-    preliminary: str = "Preliminary: not yet confirmed; details may change."
-    what_changed: str = "What changed: every version of this update"
-    every_version: str = "Every version of this update"
-    live_updates: str = "live updates"
-    withdrawn_text: str = "Withdrawn text"
-    updates_on: str = "Updates on {title}"
-    updates_subtitle: str = (
-        "Every published version of every incident update, newest first. A correction, "
-        "confirmation or retraction is a new entry; earlier entries are never changed."
-    )
+    lang: str
+    labels: dict[str, str]  # wording.labels() in this language (CORRECTION, PRELIMINARY, ...)
+    correction: str
+    confirmed: str
+    retracted: str
+    not_real: str
+    preliminary: str
+    what_changed: str
+    every_version: str
+    live_updates: str
+    withdrawn_text: str
+    updates_subtitle: str
     # An entry whose text is the primary language's, and why (TranslationStatus).
-    stale: str = "Translation being updated"
-    missing: str = "Not yet translated"
-    fallback_note: str = "This text is shown in the original language ({language}) until it is translated."
+    stale: str
+    missing: str
 
     def notice(self, kind: VersionKind) -> str | None:
         return {
@@ -55,40 +66,37 @@ class FeedPhrases:
     def fallback(self, status: TranslationStatus | None) -> str:
         return self.stale if status is TranslationStatus.STALE else self.missing
 
+    def updates_on(self, title: str) -> str:
+        with in_language(self.lang):
+            return gettext(UPDATES_ON) % {"title": title}
 
-ENGLISH = FeedPhrases()
-
-SPANISH = FeedPhrases(
-    labels={
-        "CORRECTION": "CORRECCIÓN",
-        "CONFIRMED": "CONFIRMADO",
-        "PRELIMINARY": "PRELIMINAR",
-        "RETRACTED": "RETIRADO",
-        "EXERCISE": "SIMULACRO",
-        "TEST": "PRUEBA",
-    },
-    correction="Corrección",
-    confirmed="Confirmado",
-    retracted="Retirado",
-    not_real="esto no es un incidente real.",
-    preliminary="Preliminar: aún sin confirmar; los detalles pueden cambiar.",
-    what_changed="Qué cambió: todas las versiones de esta actualización",
-    every_version="Todas las versiones de esta actualización",
-    live_updates="actualizaciones en directo",
-    withdrawn_text="Texto retirado",
-    updates_on="Actualizaciones sobre {title}",
-    updates_subtitle=(
-        "Cada versión publicada de cada actualización de incidentes, la más reciente primero. "
-        "Una corrección, confirmación o retirada es una entrada nueva; las anteriores nunca se modifican."
-    ),
-    stale="Traducción en actualización",
-    missing="Aún sin traducir",
-    fallback_note="Este texto se muestra en el idioma original ({language}) hasta que se traduzca.",
-)
-
-_BY_LANGUAGE = {"en": ENGLISH, "es": SPANISH}
+    def fallback_note(self, primary: str) -> str:
+        """Says the text is in `primary`, named in this language."""
+        with in_language(self.lang):
+            return gettext(FALLBACK_NOTE) % {"language": language_name(primary)}
 
 
+@functools.cache
 def phrases_for(lang: str) -> FeedPhrases:
-    """The words for `lang` (`es-MX` uses `es`), English when there is no table for it."""
-    return _BY_LANGUAGE.get(lang.split("-")[0].lower(), ENGLISH)
+    """The words in `lang` (`es-MX` uses `es`), English where there is no catalog for it."""
+    with in_language(lang):
+        return FeedPhrases(
+            lang=lang,
+            labels={key: label(key) for key in LABELS},
+            correction=gettext(CORRECTION),
+            confirmed=gettext("Confirmed"),
+            retracted=gettext("Retracted"),
+            not_real=gettext(NOT_REAL),
+            preliminary=gettext(PRELIMINARY),
+            what_changed=gettext(WHAT_CHANGED),
+            every_version=gettext(EVERY_VERSION),
+            live_updates=gettext(LIVE_UPDATES),
+            withdrawn_text=gettext(WITHDRAWN_TEXT),
+            updates_subtitle=gettext(UPDATES_SUBTITLE),
+            # the live page's notices, without their full stop: they also go in [brackets]
+            stale=gettext("Translation being updated.").rstrip("."),
+            missing=gettext("Not translated yet.").rstrip("."),
+        )
+
+
+ENGLISH = phrases_for("en")

@@ -30,7 +30,7 @@ from console.feeds.paths import (
 )
 from console.feeds.phrases import ENGLISH, FeedPhrases, phrases_for
 from console.html import paragraphs
-from console.languages import language_name
+from console.i18n import own_name
 from console.models import AlertStatus, VersionKind
 from console.settings import Settings
 
@@ -98,8 +98,6 @@ def entry_title(item: FeedItem, words: FeedPhrases = ENGLISH) -> str:
     the headline (or the start of the body)."""
     status = item.incident.alert_status
     english = wording.entry_title(item.kind, item.preliminary, item.headline, item.body, status)
-    if words is ENGLISH and not item.is_fallback:
-        return english
     text = english[len(wording.prefix(item.kind, item.preliminary, status)) :]
     marker = f"[{words.fallback(item.translation)}] " if item.is_fallback else ""
     return f"{words.prefix(item.kind, item.preliminary, status)}{marker}{text}"
@@ -118,9 +116,7 @@ def entry_html(public_url: str, item: FeedItem, language: FeedLanguage | None = 
             Markup("<p><strong>{}</strong>: {}</p>").format(words.labels.get(label, label), words.not_real)
         )
     if item.is_fallback and language is not None:
-        note = words.fallback_note.format(
-            language=language_name(language.primary, in_language=language.declared)
-        )
+        note = words.fallback_note(language.primary)
         parts.append(Markup("<p><strong>{}.</strong> {}</p>").format(words.fallback(item.translation), note))
     notice = words.notice(item.kind)
     if notice is not None:
@@ -309,7 +305,7 @@ def _in_language(
         return spec
     return replace(
         spec,
-        title=f"{spec.title} ({language_name(language.lang)})" if language.translated else spec.title,
+        title=f"{spec.title} ({own_name(language.lang)})" if language.translated else spec.title,
         atom_url=settings.public_url + atom.url_path,
         rss_url=settings.public_url + rss.url_path,
         page_url=language.page(spec.page_url),
@@ -345,7 +341,7 @@ def incident_spec(
     drill = words.prefix(VersionKind.ORIGINAL, False, incident.alert_status)
     spec = FeedSpec(
         title=f"{drill}{incident.title}",
-        subtitle=incident.summary or words.updates_on.format(title=incident.title),
+        subtitle=incident.summary or words.updates_on(incident.title),
         atom_url=f"{page}/feed.atom",
         rss_url=f"{page}/feed.rss",
         page_url=page,

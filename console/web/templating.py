@@ -15,7 +15,7 @@ from markupsafe import Markup
 from console import i18n
 from console.domain import wording
 from console.domain.diff import Change, word_diff
-from console.feeds.paths import alternate_links
+from console.feeds.paths import alternate_links, language_feed_links
 from console.html import paragraphs
 from console.i18n import own_name
 from console.languages import Languages
@@ -101,6 +101,7 @@ def make_templates(settings: Settings) -> Templates:
     env.filters["paragraphs"] = paragraphs
     env.globals["diff_html"] = diff_html
     env.globals["alternate_links"] = alternate_links
+    env.globals["language_feed_links"] = language_feed_links
     env.filters["iso_local"] = iso_local
     env.globals["labels"] = wording.labels
     env.filters["label"] = i18n.label

@@ -25,7 +25,7 @@ from console.feeds.paths import (
     cap_message,
     incident_atom,
     incident_rss,
-    language_links,
+    language_feed_links,
     updates_atom,
     updates_rss,
 )
@@ -139,9 +139,9 @@ def test_a_current_translation_is_shown_in_its_feed_and_a_missing_one_falls_back
     )
     assert translated.findtext("a:id", namespaces=ATOM).endswith("/versions/1/es")  # type: ignore[union-attr]
 
-    assert title(untranslated) == "PRELIMINAR: [Aún sin traducir] Road closed at 3rd Ave."
+    assert title(untranslated) == "PRELIMINAR: [Todavía sin traducir] Road closed at 3rd Ave."
     assert content_lang(untranslated) == "en", "the primary text is declared as such"
-    assert "<strong>Aún sin traducir.</strong>" in content(untranslated)
+    assert "<strong>Todavía sin traducir.</strong>" in content(untranslated)
     assert "idioma original (inglés)" in content(untranslated)
     assert '<div lang="en"><p>Road closed at 3rd Ave.</p></div>' in content(untranslated)
 
@@ -150,15 +150,15 @@ def test_a_current_translation_is_shown_in_its_feed_and_a_missing_one_falls_back
     items = {item.findtext("title"): item.findtext("description") or "" for item in rss.iter("item")}
     assert items.keys() == {
         "PRELIMINAR: Evacúen la calle Oak.",
-        "PRELIMINAR: [Aún sin traducir] Road closed at 3rd Ave.",
+        "PRELIMINAR: [Todavía sin traducir] Road closed at 3rd Ave.",
     }
-    assert "Aún sin traducir" in items["PRELIMINAR: [Aún sin traducir] Road closed at 3rd Ave."]
+    assert "Todavía sin traducir" in items["PRELIMINAR: [Todavía sin traducir] Road closed at 3rd Ave."]
 
     # Vietnamese: nothing translated, every entry falls back (marked; no Vietnamese words table yet)
     vietnamese = entries(render(settings, db, updates_atom("vi")))
     assert etree.fromstring(render(settings, db, updates_atom("vi"))).get(XML_LANG) == "vi"
     assert all(
-        content_lang(entry) == "en" and "[Not yet translated]" in title(entry)
+        content_lang(entry) == "en" and "[Not translated yet]" in title(entry)
         for entry in vietnamese.values()
     )
 
@@ -228,7 +228,7 @@ def test_retractions_and_drills_keep_their_labels_in_every_language(
     translate(db, routing, first, 2, "Refúgiense en casa.", minute=3)
 
     feed = etree.fromstring(render(settings, db, incident_atom(slug, "es")))
-    assert feed.findtext("a:title", namespaces=ATOM) == "SIMULACRO: Drill (español)"
+    assert feed.findtext("a:title", namespaces=ATOM) == "SIMULACRO: Drill (Español)"
     retracted = entries(etree.tostring(feed))["1/2"]
     assert title(retracted) == "SIMULACRO: RETIRADO: Refúgiense en casa."
     assert "<del><p>Refúgiense en casa.</p></del>" in content(retracted)
@@ -271,14 +271,14 @@ def test_language_feeds_link_to_each_other_and_pages_can_list_them(
     ]
     assert list(entries(primary)) == list(entries(first))
 
-    links = language_links(LANGUAGES.tags, slug)
+    links = language_feed_links(LANGUAGES.tags, slug)
     assert [(link.href, link.hreflang) for link in links] == [
         (f"/feeds/{lang}/incidents/{slug}/feed.{fmt}", lang)
         for lang in ("en", "es", "vi")
         for fmt in ("atom", "rss")
     ]
-    assert links[2].title == "español: Atom"
-    assert [link.href for link in language_links(("en", "es"))] == [
+    assert links[2].title == "Español: Atom"
+    assert [link.href for link in language_feed_links(("en", "es"))] == [
         "/feeds/en/updates.atom",
         "/feeds/en/updates.rss",
         "/feeds/es/updates.atom",
@@ -456,7 +456,7 @@ def test_a_primary_language_other_than_english_labels_its_feeds_in_it(
     assert [title(e) for e in entries(etree.tostring(primary)).values()] == [title(entry)]
 
     english = entries(render(spanish_first, db, updates_atom("en")))["1/1"]
-    assert title(english) == "PRELIMINARY: [Not yet translated] Evacúen la calle Oak."
+    assert title(english) == "PRELIMINARY: [Not translated yet] Evacúen la calle Oak."
     assert content_lang(english) == "es"
     assert "shown in the original language (Spanish)" in content(english)
     message = valid_cap(cap_schema, render(spanish_first, db, cap_message(slug, 1, 1)))
