@@ -218,6 +218,13 @@ def test_after_a_correction_the_translation_is_stale_in_atom_rss_and_cap(
     assert cap_text(spanish_info, "cap:web") == "http://127.0.0.1:8000/incidents/gas-leak?lang=es#update-1"
     assert cap_text(spanish_info, "cap:certainty") == cap_text(infos[0], "cap:certainty") == "Likely"
 
+    translate(db, routing, first, 2, "Sơ tán đường Elm.", minute=4, lang="vi")
+    three = valid_cap(cap_schema, render(settings, db, cap_message(slug, 1, 2)))
+    infos = three.findall("cap:info", CAP)
+    assert [cap_text(info, "cap:language") for info in infos] == ["en-US", "es", "vi"]
+    assert cap_text(infos[2], "cap:description") == "Correction: Wrong street\n\nSơ tán đường Elm."
+    assert cap_text(infos[2], "cap:headline") == "CORRECTION: PRELIMINARY: Sơ tán đường Elm."
+
 
 def test_retractions_and_drills_keep_their_labels_in_every_language(
     settings: Settings, db: Database, routing: Routing, cap_schema: etree.XMLSchema
