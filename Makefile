@@ -9,7 +9,7 @@ TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-postgres lint demo worker clean bench-fanout bench-load
+.PHONY: run test test-postgres lint demo worker clean bench-fanout bench-load messages
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,16 @@ demo: $(INSTALLED)
 
 worker: $(INSTALLED)
 	$(BIN)/console worker
+
+# Interface strings of the public pages: extract them from the templates into the template
+# catalog, merge it into every console/locale/*/LC_MESSAGES/messages.po (new strings arrive
+# empty, to translate), and check that every catalog compiles. The app compiles them in memory.
+messages: $(INSTALLED)
+	$(BIN)/pybabel extract -F pyproject.toml -k N_ --no-location --sort-output \
+	  --project "Incident console" --copyright-holder "Console Engineers" -o console/locale/messages.pot .
+	$(BIN)/pybabel update -i console/locale/messages.pot -d console/locale --no-fuzzy-matching --ignore-obsolete
+	for po in console/locale/*/LC_MESSAGES/messages.po; do \
+	  $(BIN)/pybabel compile --statistics -i $$po -o /dev/null || exit 1; done
 
 bench-fanout: $(INSTALLED)
 	$(BIN)/python bench/fanout/run.py

@@ -25,6 +25,7 @@ from jinja2 import Environment
 from console.csvfile import csv_text
 from console.db import Database
 from console.domain import archive, exports, history
+from console.languages import Languages
 from console.models import utcnow
 from console.settings import Settings
 from console.web.archive_views import base_context
@@ -135,7 +136,7 @@ def _export(
         after_id = 0
         while batch := exports.incidents_after(session, after_id, BATCH):
             after_id = batch[-1].id
-            for record in exports.public_records(session, batch):
+            for record in exports.public_records(session, batch, languages=Languages(settings.languages)):
                 slug = record["slug"]
                 export = {"format": exports.EXPORT_FORMAT, **record, "audit_head": head, "exported_at": stamp}
                 out.write(f"incidents/{slug}.json", json.dumps(export, ensure_ascii=False, indent=2) + "\n")

@@ -1,6 +1,6 @@
 """Database mappings (SQLAlchemy 2.x typed declarative).
 
-Rows of `update_versions` and `audit_events` are immutable: the migrations install
+Rows of `update_versions`, `translations` and `audit_events` are immutable: the migrations install
 triggers that make the database itself refuse UPDATE and DELETE on them.
 """
 
@@ -107,6 +107,7 @@ class EventType(enum.StrEnum):
     INCIDENT_CREATED = "incident.created"
     VERSION_PUBLISHED = "version.published"
     INCIDENT_RESOLVED = "incident.resolved"
+    TRANSLATION_ADDED = "translation.added"
 
 
 class User(Base):
@@ -207,6 +208,35 @@ class UpdateVersion(Base):
     update: Mapped[Update] = relationship(back_populates="versions")
 
 
+class Translation(Base):
+    """One version's headline and body in another language. Never changed: a fix is a new row,
+    and the newest row for a (version, language) is the one shown.
+
+    Whether it is current or stale is never stored: it is current while its version is the
+    update's newest (see `console.domain.translations`).
+    """
+
+    __tablename__ = "translations"
+    __table_args__ = (Index("ix_translations_update_lang", "update_id", "lang"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("update_versions.id"), index=True)
+    # The version's update, kept here so "every translation of these updates" is one query.
+    update_id: Mapped[int] = mapped_column(ForeignKey("updates.id"))
+    lang: Mapped[str] = mapped_column(String(35))
+    headline: Mapped[str | None] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    author_name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column()
+    content_hash: Mapped[str] = mapped_column(String(64))
+    # The `translation.added` event that announced it; None when it was published with its version.
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_events.id"), unique=True, default=None)
+
+    version: Mapped[UpdateVersion] = relationship()
+    event: Mapped[OutboxEvent | None] = relationship(back_populates="translation")
+
+
 class AuditEvent(Base):
     """Append-only and hash-chained: hash = SHA-256(prev_hash + canonical JSON of the row)."""
 
@@ -239,6 +269,8 @@ class OutboxEvent(Base):
 
     incident: Mapped[Incident] = relationship()
     version: Mapped[UpdateVersion | None] = relationship()
+    # The translation a `translation.added` event announced (issue 8; the link is its `event_id`).
+    translation: Mapped[Translation | None] = relationship(back_populates="event")
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="event", lazy="raise_on_sql")
 
 

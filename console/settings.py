@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from starlette.config import Config
 from starlette.datastructures import Secret
 
+from console.languages import UnknownLanguage, canonical_language
+
 DEFAULT_DATABASE_URL = "sqlite:///./console.db"
 DEFAULT_CHANNELS = "live,archive,feeds,x,mastodon"
 # CAP 1.2: sender and identifier may hold no whitespace, comma, "<" or "&".
@@ -44,6 +46,22 @@ def _url(value: str) -> str | None:
 
 def _csv(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def parse_languages(tags: tuple[str, ...]) -> tuple[str, ...]:
+    """LANGUAGES, checked: known language tags, no repeats, at least one; the first is primary."""
+    if not tags:
+        raise SettingsError("LANGUAGES must name at least one language, the primary one first (e.g. en,es)")
+    canonical: list[str] = []
+    for tag in tags:
+        try:
+            language = canonical_language(tag)
+        except UnknownLanguage as exc:
+            raise SettingsError(f"LANGUAGES: {exc}") from exc
+        if language in canonical:
+            raise SettingsError(f"LANGUAGES names {language!r} twice")
+        canonical.append(language)
+    return tuple(canonical)
 
 
 @dataclass(frozen=True)
@@ -88,6 +106,8 @@ class Settings:
     live_max_message_bytes: int = 1024
     public_cache_seconds: int = 5
     public_timeline_limit: int = 50
+    # Languages of updates (issue 8): the first is the primary language every update is written in.
+    languages: tuple[str, ...] = ("en",)
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.public_url)
@@ -102,6 +122,11 @@ class Settings:
         self._check_social()
         self._check_feeds()
         self._check_live()
+        object.__setattr__(self, "languages", parse_languages(self.languages))
+
+    @property
+    def primary_language(self) -> str:
+        return self.languages[0]
 
     def _check_social(self) -> None:
         x_keys = {
@@ -232,6 +257,7 @@ class Settings:
             live_max_message_bytes=config("LIVE_MAX_MESSAGE_BYTES", cast=int, default=1024),
             public_cache_seconds=config("PUBLIC_CACHE_SECONDS", cast=int, default=5),
             public_timeline_limit=config("PUBLIC_TIMELINE_LIMIT", cast=int, default=50),
+            languages=_csv(config("LANGUAGES", default="en")),
         )
 
     @property

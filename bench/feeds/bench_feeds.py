@@ -1,6 +1,6 @@
 """Benchmark for the feeds (issue 5).
 
-Run: `.venv/bin/python bench/feeds/bench_feeds.py [requests] [regeneration] [--quick]`
+Run: `.venv/bin/python bench/feeds/bench_feeds.py [requests] [regeneration] [languages] [--quick]`
 
 1. Requests per second for /feeds/updates.atom (100 entries), without and with a matching
    If-None-Match, against a bare Starlette `Response` of the same bytes, measured in the same
@@ -9,6 +9,9 @@ Run: `.venv/bin/python bench/feeds/bench_feeds.py [requests] [regeneration] [--q
    b. over HTTP: uvicorn in a subprocess, keep-alive clients in threads (end to end).
 2. Feed regeneration after one publication, with 1,000 and with 10,000 archived updates.
    Target: flat (the feeds hold the newest 100 entries).
+3. The same with LANGUAGES=en,es,vi (every update translated into Spanish when published;
+   the corrected ones then stale): a publication rewrites every language's feeds, a
+   translation only its own language's and its CAP message.
 
 Uses throwaway SQLite databases in a temporary directory.
 """
@@ -37,11 +40,20 @@ sys.path.insert(0, str(ROOT))
 from console.channels.registry import routing as routing_for  # noqa: E402
 from console.db import Database  # noqa: E402
 from console.domain.actors import Actor  # noqa: E402
-from console.domain.events import VersionPublished  # noqa: E402
+from console.domain.events import ChannelEvent, VersionPublished  # noqa: E402
 from console.domain.incidents import IncidentDraft, create_incident  # noqa: E402
-from console.domain.updates import Draft, correct_update, publish_update  # noqa: E402
+from console.domain.translation_drafts import TranslationDraft  # noqa: E402
+from console.domain.translations import add_translation  # noqa: E402
+from console.domain.updates import (  # noqa: E402
+    NO_TRANSLATIONS,
+    Draft,
+    Translations,
+    correct_update,
+    publish_update,
+)
 from console.feeds.paths import UPDATES_ATOM  # noqa: E402
 from console.feeds.writer import FeedFiles  # noqa: E402
+from console.languages import Languages  # noqa: E402
 from console.migrate import upgrade  # noqa: E402
 from console.models import Role  # noqa: E402
 from console.settings import Settings  # noqa: E402
@@ -68,9 +80,16 @@ def fresh_database(scratch: Path, name: str) -> str:
 
 
 def populate(settings: Settings, db: Database, updates: int) -> tuple[str, int]:
-    """`updates` updates over incidents of 100 each; one in ten corrected. Returns the newest
-    incident's slug and the next free minute."""
+    """`updates` updates over incidents of 100 each; one in ten corrected. With more than one
+    of LANGUAGES, each is published with its translation into the second one. Returns the
+    newest incident's slug and the next free minute."""
     routing = routing_for(settings)
+    languages = Languages(settings.languages)
+    translations = (
+        Translations([TranslationDraft(lang=languages.translated[0], body=f"{BODY} (traducción)")], languages)
+        if languages.translated
+        else NO_TRANSLATIONS
+    )
     minute = 0
     slug = ""
     with db.write() as session:
@@ -92,6 +111,7 @@ def populate(settings: Settings, db: Database, updates: int) -> tuple[str, int]:
                     Draft(body=f"{BODY} (report {n})"),
                     routing=routing,
                     now=START + timedelta(minutes=minute),
+                    translations=translations,
                 )
                 if n % 10 == 0:
                     minute += 1
@@ -113,13 +133,19 @@ def populate(settings: Settings, db: Database, updates: int) -> tuple[str, int]:
 # --- 1. requests per second ---------------------------------------------------------------
 
 
-def bench_settings(database_url: str, feeds_dir: Path, public_url: str = "http://127.0.0.1:8000") -> Settings:
+def bench_settings(
+    database_url: str,
+    feeds_dir: Path,
+    public_url: str = "http://127.0.0.1:8000",
+    languages: tuple[str, ...] = ("en",),
+) -> Settings:
     return Settings(
         database_url=database_url,
         feeds_dir=feeds_dir,
         archive_dir=feeds_dir.parent / "archive",
         public_url=public_url,
         outbox_in_process=False,
+        languages=languages,
     )
 
 
@@ -332,10 +358,11 @@ def http_rates(
 class Archive:
     """A database holding `updates` archived updates, its feed files written."""
 
-    def __init__(self, scratch: Path, updates: int) -> None:
+    def __init__(self, scratch: Path, updates: int, languages: tuple[str, ...] = ("en",)) -> None:
         self.updates = updates
-        url = fresh_database(scratch, f"regen-{updates}")
-        self.settings = bench_settings(url, scratch / f"feeds-{updates}")
+        name = f"{updates}-{'-'.join(languages)}"
+        url = fresh_database(scratch, f"regen-{name}")
+        self.settings = bench_settings(url, scratch / f"feeds-{name}", languages=languages)
         self.db = Database(url)
         self.slug, self.minute = populate(self.settings, self.db, updates)
         self.files = FeedFiles(self.settings)
@@ -357,11 +384,34 @@ class Archive:
                 now=START + timedelta(minutes=self.minute),
             ).event
         assert isinstance(event, VersionPublished)
+        self.last_update_id = event.update_id
+        # CAP message, incident x2, CAP index, updates x2; then incident x2 and updates x2 per language
+        languages = self.files.languages
+        return self._regenerate(event, 6 + 4 * len(languages))
+
+    def translate_and_regenerate(self) -> tuple[float, float]:
+        """A translation of the newest update, then its feed files: (wall s, CPU s)."""
+        self.minute += 1
+        languages = Languages(self.settings.languages)
+        with self.db.write() as session:
+            event = add_translation(
+                session,
+                PIO,
+                self.last_update_id,
+                TranslationDraft(lang=languages.translated[-1], body=f"{BODY} (bản dịch {self.minute})"),
+                version=1,
+                languages=languages,
+                routing=self.routing,
+                now=START + timedelta(minutes=self.minute),
+            ).event
+        return self._regenerate(event, 5)  # CAP message; incident x2 and updates x2 in its language
+
+    def _regenerate(self, event: ChannelEvent, files: int) -> tuple[float, float]:
         with self.db.read() as session:
             wall, cpu = time.perf_counter(), time.process_time()
             report = self.files.write_for_event(session, event)
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        assert len(report.written) == 6, report.describe()  # CAP message, incident x2, CAP index, updates x2
+        assert len(report.written) == files, report.describe()
         return wall, cpu
 
 
@@ -428,11 +478,28 @@ def regeneration_part(scratch: Path, publications: int) -> None:
     print(f"   10,000 / 1,000: {wall_ratio:.2f} wall, {cpu_ratio:.2f} CPU (flat is 1.0)")
 
 
+def languages_part(scratch: Path, publications: int) -> None:
+    print(f"3. the same with LANGUAGES=en,es,vi, 1,000 archived updates ({publications}x)")
+    archive = Archive(scratch, 1_000, ("en", "es", "vi"))
+    published: list[float] = []
+    translated: list[float] = []
+    for _ in range(publications):
+        published.append(archive.publish_and_regenerate()[1] * 1000)
+        translated.append(archive.translate_and_regenerate()[1] * 1000)
+    print(
+        f"   publication (18 files): {statistics.median(published):6.1f} ms CPU; "
+        f"translation (5 files): {statistics.median(translated):6.1f} ms CPU; "
+        f"full rebuild {archive.rebuild_seconds:5.1f} s"
+    )
+    archive.db.dispose()
+
+
 def main() -> None:
     quick = "--quick" in sys.argv
-    parts = [arg for arg in sys.argv[1:] if arg in ("requests", "regeneration")] or [
+    parts = [arg for arg in sys.argv[1:] if arg in ("requests", "regeneration", "languages")] or [
         "requests",
         "regeneration",
+        "languages",
     ]
     print(f"feeds benchmark (SQLite, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs)\n")
     with tempfile.TemporaryDirectory() as directory:
@@ -442,6 +509,9 @@ def main() -> None:
         if "regeneration" in parts:
             print()
             regeneration_part(scratch, 10 if quick else 30)
+        if "languages" in parts:
+            print()
+            languages_part(scratch, 10 if quick else 30)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from console.db import Database
 from console.domain.outbox import Claim
 from console.domain.records import incident_record
 from console.files import write_atomically
+from console.languages import Languages
 from console.live.hub import Hub
 from console.models import EventType
 from console.settings import Settings
@@ -28,20 +29,21 @@ class ArchiveChannel:
     ordered: ClassVar[bool] = False
     timeout_seconds: ClassVar[float] = 60.0
 
-    def __init__(self, db: Database, directory: Path) -> None:
+    def __init__(self, db: Database, directory: Path, languages: Languages | None = None) -> None:
         self.db = db
         self.directory = directory
+        self.languages = languages
 
     @classmethod
     def from_settings(cls, settings: Settings, db: Database, hub: Hub) -> ArchiveChannel:
-        return cls(db, settings.archive_dir)
+        return cls(db, settings.archive_dir, Languages(settings.languages))
 
     def path_for(self, incident_slug: str) -> Path:
         return self.directory / "incidents" / f"{incident_slug}.json"
 
     def _write(self, incident_slug: str) -> Path:
         with self.db.read() as session:
-            record = incident_record(session, incident_slug, internal=False)
+            record = incident_record(session, incident_slug, internal=False, languages=self.languages)
         content = json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8") + b"\n"
         path = self.path_for(incident_slug)
         write_atomically(path, content)

@@ -3,7 +3,8 @@ subscribers get a correction in seconds instead of at their next poll.
 
 Routed only when WEBSUB_HUB is set. It pings after the `feeds` channel has written the
 files for the same event (otherwise the hub would fetch the old feed), one `hub.mode=publish`
-request per feed URL, the convention hubs share.
+request per feed URL, the convention hubs share. A translation changes only the feeds of its
+language (/feeds/{lang}/...), so only those are pinged for it.
 """
 
 from __future__ import annotations
@@ -18,8 +19,19 @@ from sqlalchemy import select
 
 from console.channels.base import GiveUp, Outcome, RetryLater, Sent
 from console.db import Database
+from console.domain.events import ChannelEvent, TranslationAdded
 from console.domain.outbox import Claim
-from console.feeds.paths import CAP_INDEX, UPDATES_ATOM, UPDATES_RSS, incident_atom, incident_rss
+from console.feeds.paths import (
+    CAP_INDEX,
+    UPDATES_ATOM,
+    UPDATES_RSS,
+    Target,
+    incident_atom,
+    incident_rss,
+    updates_atom,
+    updates_rss,
+)
+from console.feeds.writer import FeedFiles
 from console.live.hub import Hub
 from console.models import Delivery, DeliveryState, EventType
 from console.settings import Settings, SettingsError
@@ -29,29 +41,40 @@ REQUEST_TIMEOUT_SECONDS = 10.0
 
 class WebSubChannel:
     name: ClassVar[str] = "websub"
-    accepts: ClassVar[frozenset[EventType]] = frozenset({EventType.VERSION_PUBLISHED})
+    accepts: ClassVar[frozenset[EventType]] = frozenset(
+        {EventType.VERSION_PUBLISHED, EventType.TRANSLATION_ADDED}
+    )
     ordered: ClassVar[bool] = False
     timeout_seconds: ClassVar[float] = 60.0
 
-    def __init__(self, db: Database, hub_url: str, public_url: str) -> None:
+    def __init__(self, db: Database, hub_url: str, public_url: str, languages: tuple[str, ...] = ()) -> None:
         self.db = db
         self.hub_url = hub_url
         self.public_url = public_url
+        self.languages = languages  # those whose /feeds/{lang}/ files the feeds channel writes
 
     @classmethod
     def from_settings(cls, settings: Settings, db: Database, hub: Hub) -> WebSubChannel:
         if settings.websub_hub is None:
             raise SettingsError("the websub channel needs WEBSUB_HUB")
-        return cls(db, settings.websub_hub, settings.public_url)
+        return cls(db, settings.websub_hub, settings.public_url, FeedFiles(settings).languages)
 
-    def topics(self, incident_slug: str) -> list[str]:
-        targets = [
-            incident_atom(incident_slug),
-            incident_rss(incident_slug),
-            UPDATES_ATOM,
-            UPDATES_RSS,
-            CAP_INDEX,
+    def _language_feeds(self, incident_slug: str, lang: str) -> list[Target]:
+        return [
+            incident_atom(incident_slug, lang),
+            incident_rss(incident_slug, lang),
+            updates_atom(lang),
+            updates_rss(lang),
         ]
+
+    def topics(self, event: ChannelEvent) -> list[str]:
+        slug = event.incident_slug
+        if isinstance(event, TranslationAdded):
+            targets = self._language_feeds(slug, event.lang) if event.lang in self.languages else []
+        else:
+            targets = [incident_atom(slug), incident_rss(slug), UPDATES_ATOM, UPDATES_RSS, CAP_INDEX]
+            for lang in self.languages:
+                targets += self._language_feeds(slug, lang)
         return [self.public_url + target.url_path for target in targets]
 
     def _feeds_written(self, event_id: int) -> bool:
@@ -88,11 +111,13 @@ class WebSubChannel:
     def _deliver(self, claim: Claim) -> list[str]:
         if not self._feeds_written(claim.event.event_id):
             raise RetryLater("waiting for the feeds channel to write the files first")
-        topics = self.topics(claim.event.incident_slug)
+        topics = self.topics(claim.event)
         for topic in topics:
             self._ping(topic)
         return topics
 
     async def deliver(self, claim: Claim) -> Outcome:
         topics = await asyncio.to_thread(self._deliver, claim)
+        if not topics:  # a translation into a language no longer in LANGUAGES
+            return Sent(detail="no feed changed: nothing to ping")
         return Sent(external_url=self.hub_url, detail="pinged the hub for " + " ".join(topics))

@@ -42,7 +42,24 @@ class IncidentResolved:
     occurred_at: datetime
 
 
-ChannelEvent = IncidentCreated | VersionPublished | IncidentResolved
+@dataclass(frozen=True)
+class TranslationAdded:
+    """A translation of one version was added (after the version itself was published)."""
+
+    type: ClassVar[EventType] = EventType.TRANSLATION_ADDED
+    event_id: int
+    incident_id: int
+    incident_slug: str
+    update_id: int
+    seq: int
+    version_id: int
+    version: int
+    translation_id: int
+    lang: str
+    occurred_at: datetime
+
+
+ChannelEvent = IncidentCreated | VersionPublished | IncidentResolved | TranslationAdded
 
 
 def event_from_row(row: OutboxEvent) -> ChannelEvent:
@@ -61,6 +78,22 @@ def event_from_row(row: OutboxEvent) -> ChannelEvent:
             version=version.version,
             kind=version.kind,
             preliminary=version.preliminary,
+            occurred_at=row.occurred_at,
+        )
+    if row.type is EventType.TRANSLATION_ADDED:
+        translation = row.translation
+        if translation is None:
+            raise ValueError(f"outbox event {row.id} is a translation event without a translation")
+        return TranslationAdded(
+            event_id=row.id,
+            incident_id=incident.id,
+            incident_slug=incident.slug,
+            update_id=translation.update_id,
+            seq=translation.version.update.seq,
+            version_id=translation.version_id,
+            version=translation.version.version,
+            translation_id=translation.id,
+            lang=translation.lang,
             occurred_at=row.occurred_at,
         )
     if row.type is EventType.INCIDENT_CREATED:

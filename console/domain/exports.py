@@ -21,8 +21,10 @@ from sqlalchemy.orm import Session
 from console.domain.audit import chain_head
 from console.domain.history import IncidentHistory, deliveries_by_version
 from console.domain.incidents import get_incident
-from console.domain.records import incident_view
+from console.domain.records import incident_view, translation_entries
+from console.domain.translations import translations_by_version
 from console.domain.updates import version_view
+from console.languages import Languages
 from console.models import Incident, Update, UpdateVersion
 
 EXPORT_FORMAT = "incident-console/public-record/1"
@@ -58,11 +60,14 @@ def audit_head(session: Session) -> dict[str, Any]:
     return {"event": seq, "hash": digest}
 
 
-def public_records(session: Session, incidents: list[Incident]) -> list[dict[str, Any]]:
+def public_records(
+    session: Session, incidents: list[Incident], *, languages: Languages | None = None
+) -> list[dict[str, Any]]:
     """Complete public records of these incidents (newest update first, versions in order)."""
     ids = [incident.id for incident in incidents]
     deliveries = deliveries_by_version(session, ids)
     updates: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
+    versions: dict[int, list[UpdateVersion]] = defaultdict(list)
     if ids:
         rows = session.execute(
             select(UpdateVersion, Update.incident_id, Update.seq)
@@ -71,6 +76,7 @@ def public_records(session: Session, incidents: list[Incident]) -> list[dict[str
             .order_by(Update.incident_id, Update.seq.desc(), UpdateVersion.version)
         )
         for version, incident_id, seq in rows:
+            versions[version.update_id].append(version)
             entry = updates[incident_id].setdefault(
                 version.update_id, {"id": version.update_id, "seq": seq, "versions": []}
             )
@@ -80,6 +86,13 @@ def public_records(session: Session, incidents: list[Incident]) -> list[dict[str
                     "deliveries": [d.view() for d in deliveries.get(version.id, ())],
                 }
             )
+    by_version = translations_by_version(session, list(versions))
+    for per_incident in updates.values():
+        for update_id, entry in per_incident.items():
+            translated, per_language = translation_entries(versions[update_id], by_version, languages)
+            for view, version in zip(entry["versions"], versions[update_id], strict=True):
+                view["translations"] = translated[version.id]
+            entry["translation_status"] = per_language
     records = []
     for incident in incidents:
         entries = list(updates[incident.id].values())
@@ -90,10 +103,12 @@ def public_records(session: Session, incidents: list[Incident]) -> list[dict[str
     return records
 
 
-def public_record(session: Session, slug: str, *, now: datetime) -> dict[str, Any]:
+def public_record(
+    session: Session, slug: str, *, now: datetime, languages: Languages | None = None
+) -> dict[str, Any]:
     """One incident's export: its record, the audit head, and when it was exported."""
     read_consistently(session)
-    [record] = public_records(session, [get_incident(session, slug)])
+    [record] = public_records(session, [get_incident(session, slug)], languages=languages)
     return {
         "format": EXPORT_FORMAT,
         **record,

@@ -21,7 +21,16 @@ from console.domain import audit
 from console.domain.actors import SYSTEM, Actor, require_publisher
 from console.domain.errors import NotAllowed, NotFound
 from console.domain.events import ChannelEvent, event_from_row
-from console.models import Delivery, DeliveryState, EventType, Incident, OutboxEvent, UpdateVersion, utcnow
+from console.models import (
+    Delivery,
+    DeliveryState,
+    EventType,
+    Incident,
+    OutboxEvent,
+    Translation,
+    UpdateVersion,
+    utcnow,
+)
 
 OPEN_STATES = (DeliveryState.PENDING, DeliveryState.SENDING)
 MAX_ERROR_CHARS = 2000
@@ -44,9 +53,12 @@ def emit(
     incident: Incident,
     *,
     version: UpdateVersion | None = None,
+    translation: Translation | None = None,
     now: datetime,
 ) -> ChannelEvent:
-    row = OutboxEvent(type=event_type, incident=incident, version=version, occurred_at=now)
+    row = OutboxEvent(
+        type=event_type, incident=incident, version=version, translation=translation, occurred_at=now
+    )
     session.add(row)
     session.flush()
     for channel in routing.channels_for(event_type):

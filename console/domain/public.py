@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from console.domain import stream
 from console.domain.incidents import get_incident
 from console.domain.timeline import UpdateCard, incident_cards
+from console.languages import Languages
 from console.models import AlertStatus, Incident, IncidentStatus, OutboxEvent, Update
 
 INDEX_LIMIT = 100
@@ -66,12 +67,18 @@ class IndexPage:
     last_modified: datetime | None
 
 
-def header(session: Session, incident: Incident) -> IncidentHeader:
+def header(
+    session: Session, incident: Incident, *, lang: str | None = None, languages: Languages | None = None
+) -> IncidentHeader:
     count = session.scalar(select(func.count()).select_from(Update).where(Update.incident_id == incident.id))
     newest = session.scalar(
         select(Update.id).where(Update.incident_id == incident.id).order_by(Update.seq.desc()).limit(1)
     )
-    latest = incident_cards(session, incident, update_id=newest)[0] if newest is not None else None
+    latest = (
+        incident_cards(session, incident, update_id=newest, lang=lang, languages=languages)[0]
+        if newest is not None
+        else None
+    )
     return IncidentHeader(
         slug=incident.slug,
         title=incident.title,
@@ -96,20 +103,23 @@ def _last_event_at(session: Session, incident_id: int | None = None) -> datetime
     return moment
 
 
-def incident_page(session: Session, slug: str, *, limit: int) -> IncidentPage:
-    """One incident's timeline, newest update first. Raises NotFound for an unknown slug."""
+def incident_page(
+    session: Session, slug: str, *, limit: int, lang: str | None = None, languages: Languages | None = None
+) -> IncidentPage:
+    """One incident's timeline, newest update first, in `lang` when given (see
+    `timeline.incident_cards`). Raises NotFound for an unknown slug."""
     cursor = stream.head(session)
     incident = get_incident(session, slug)
-    cards = incident_cards(session, incident)
+    cards = incident_cards(session, incident, lang=lang, languages=languages)
     return IncidentPage(
-        incident=header(session, incident),
+        incident=header(session, incident, lang=lang, languages=languages),
         cards=cards[:limit],
         cursor=cursor,
         last_modified=_last_event_at(session, incident.id) or incident.updated_at,
     )
 
 
-def index_page(session: Session) -> IndexPage:
+def index_page(session: Session, *, lang: str | None = None, languages: Languages | None = None) -> IndexPage:
     """Active incidents, the most recently changed first, each with its newest update."""
     cursor = stream.head(session)
     incidents = session.scalars(
@@ -119,16 +129,27 @@ def index_page(session: Session) -> IndexPage:
         .limit(INDEX_LIMIT)
     )
     return IndexPage(
-        incidents=[header(session, incident) for incident in incidents],
+        incidents=[header(session, incident, lang=lang, languages=languages) for incident in incidents],
         cursor=cursor,
         last_modified=_last_event_at(session),
     )
 
 
-def incident_header(session: Session, slug: str) -> IncidentHeader:
-    return header(session, get_incident(session, slug))
+def incident_header(
+    session: Session, slug: str, *, lang: str | None = None, languages: Languages | None = None
+) -> IncidentHeader:
+    return header(session, get_incident(session, slug), lang=lang, languages=languages)
 
 
-def update_card(session: Session, slug: str, update_id: int) -> UpdateCard:
-    [card] = incident_cards(session, get_incident(session, slug), update_id=update_id)
+def update_card(
+    session: Session,
+    slug: str,
+    update_id: int,
+    *,
+    lang: str | None = None,
+    languages: Languages | None = None,
+) -> UpdateCard:
+    [card] = incident_cards(
+        session, get_incident(session, slug), update_id=update_id, lang=lang, languages=languages
+    )
     return card

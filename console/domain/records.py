@@ -14,8 +14,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from console.domain.incidents import get_incident
+from console.domain.translations import (
+    status_of,
+    translation_view,
+    translations_by_version,
+)
 from console.domain.updates import get_update, version_view
-from console.models import Delivery, Incident, IncidentStatus, OutboxEvent, Update, UpdateVersion
+from console.languages import Languages
+from console.models import Delivery, Incident, IncidentStatus, OutboxEvent, Translation, Update, UpdateVersion
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -88,8 +94,39 @@ def delivery_view(delivery: Delivery, version: int) -> dict[str, Any]:
     }
 
 
+def translation_entries(
+    versions: list[UpdateVersion], by_version: dict[int, list[Translation]], languages: Languages | None
+) -> tuple[dict[int, list[dict[str, Any]]], dict[str, str]]:
+    """Each version's translations (oldest first, each `current`, `stale` or `superseded` by a
+    newer one of the same version and language) and the update's status per language."""
+    current = versions[-1]
+    newest: dict[tuple[int, str], int] = {}
+    for version in versions:
+        for translation in by_version.get(version.id, []):
+            newest[(version.id, translation.lang)] = translation.id
+    views: dict[int, list[dict[str, Any]]] = {}
+    shown: dict[str, Translation] = {}
+    for version in versions:
+        views[version.id] = []
+        for translation in by_version.get(version.id, []):
+            if newest[(version.id, translation.lang)] != translation.id:
+                status = "superseded"
+            else:
+                status = status_of(translation, current).value
+                shown[translation.lang] = translation
+            views[version.id].append(translation_view(translation, version.version, status))
+    langs = languages.translated if languages is not None else tuple(sorted(shown))
+    per_language = {lang: status_of(shown.get(lang), current).value for lang in langs}
+    return views, per_language
+
+
 def _update_entries(
-    session: Session, incident: Incident, *, internal: bool, update_id: int | None = None
+    session: Session,
+    incident: Incident,
+    *,
+    internal: bool,
+    update_id: int | None = None,
+    languages: Languages | None = None,
 ) -> list[dict[str, Any]]:
     """Updates of `incident` (or just `update_id`), newest first, each with all its versions."""
     scope = [Update.incident_id == incident.id]
@@ -116,12 +153,15 @@ def _update_entries(
         )
         for delivery, owner_id, number in rows:
             deliveries[owner_id].append(delivery_view(delivery, number))
+    by_version = translations_by_version(session, [update.id for update in updates])
     entries = []
     for update in updates:
+        translated, per_language = translation_entries(versions[update.id], by_version, languages)
         entry: dict[str, Any] = {
             "id": update.id,
             "seq": update.seq,
-            "versions": [version_view(v) for v in versions[update.id]],
+            "versions": [{**version_view(v), "translations": translated[v.id]} for v in versions[update.id]],
+            "translation_status": per_language,
         }
         if internal:
             entry["deliveries"] = deliveries[update.id]
@@ -129,15 +169,23 @@ def _update_entries(
     return entries
 
 
-def incident_record(session: Session, slug: str, *, internal: bool) -> dict[str, Any]:
-    """The complete record of one incident: every update (newest first), every version in order."""
+def incident_record(
+    session: Session, slug: str, *, internal: bool, languages: Languages | None = None
+) -> dict[str, Any]:
+    """The complete record of one incident: every update (newest first), every version in order,
+    each with its translations. Without `languages`, `translation_status` covers only the
+    languages translated so far (it cannot say which are missing)."""
     incident = get_incident(session, slug)
-    updates = _update_entries(session, incident, internal=internal)
+    updates = _update_entries(session, incident, internal=internal, languages=languages)
     last = max((u["versions"][-1]["published_at"] for u in updates if u["versions"]), default=None)
     return {**incident_view(incident, last_update_at=None), "last_update_at": last, "updates": updates}
 
 
-def update_record(session: Session, update_id: int, *, internal: bool) -> dict[str, Any]:
+def update_record(
+    session: Session, update_id: int, *, internal: bool, languages: Languages | None = None
+) -> dict[str, Any]:
     update = get_update(session, update_id)
-    [entry] = _update_entries(session, update.incident, internal=internal, update_id=update_id)
+    [entry] = _update_entries(
+        session, update.incident, internal=internal, update_id=update_id, languages=languages
+    )
     return {**entry, "incident": update.incident.slug}

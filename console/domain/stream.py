@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from console.models import EventType, Incident, OutboxEvent, Update, UpdateVersion, VersionKind
+from console.models import EventType, Incident, OutboxEvent, Translation, Update, UpdateVersion, VersionKind
 
 
 @dataclass(frozen=True)
@@ -25,10 +25,15 @@ class StreamEvent:
     seq: int | None = None
     version: int | None = None
     kind: VersionKind | None = None
+    lang: str | None = None  # the language of a translation.added event
 
     @property
     def is_new_update(self) -> bool:
         return self.type is EventType.VERSION_PUBLISHED and self.version == 1
+
+    def concerns(self, lang: str) -> bool:
+        """Whether readers of `lang` see anything change (a translation only changes its language)."""
+        return self.type is not EventType.TRANSLATION_ADDED or self.lang == lang
 
 
 def head(session: Session) -> int:
@@ -50,10 +55,12 @@ def events_after(
             Update.seq,
             UpdateVersion.version,
             UpdateVersion.kind,
+            Translation.lang,
         )
         .join(Incident, OutboxEvent.incident_id == Incident.id)
         .outerjoin(UpdateVersion, OutboxEvent.version_id == UpdateVersion.id)
         .outerjoin(Update, UpdateVersion.update_id == Update.id)
+        .outerjoin(Translation, Translation.event_id == OutboxEvent.id)
         .where(OutboxEvent.id > after)
         .order_by(OutboxEvent.id)
     )

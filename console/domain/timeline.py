@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.domain import wording
+from console.domain.translations import LanguageText, TranslationStatus, texts_for_language
+from console.languages import Languages
 from console.models import AlertStatus, Incident, Update, UpdateVersion, VersionKind
 
 
@@ -37,6 +39,16 @@ class UpdateCard:
     corrected: Notice | None  # the newest correction, if any
     confirmed: Notice | None
     retracted: Notice | None
+    # Language (issue 8): what language `headline` and `body` are in (None: not said, the
+    # primary), and for a reader of another language why they get the primary text (stale,
+    # missing) or that they get a current translation.
+    text_lang: str | None = None
+    translation: TranslationStatus | None = None
+
+    @property
+    def translation_pending(self) -> bool:
+        """A reader of another language is shown the primary text: stale or missing translation."""
+        return self.translation in (TranslationStatus.STALE, TranslationStatus.MISSING)
 
     @property
     def anchor(self) -> str:
@@ -77,8 +89,21 @@ def card(
     )
 
 
-def incident_cards(session: Session, incident: Incident, *, update_id: int | None = None) -> list[UpdateCard]:
-    """Cards for an incident's updates (or just one), newest update first."""
+def in_language(card: UpdateCard, text: LanguageText) -> UpdateCard:
+    """`card` with the text a reader of `text.requested` is shown."""
+    return replace(card, headline=text.headline, body=text.body, text_lang=text.lang, translation=text.status)
+
+
+def incident_cards(
+    session: Session,
+    incident: Incident,
+    *,
+    update_id: int | None = None,
+    lang: str | None = None,
+    languages: Languages | None = None,
+) -> list[UpdateCard]:
+    """Cards for an incident's updates (or just one), newest update first; in `lang` (one of
+    `languages`) when given: its current translation, else the primary text saying why."""
     query = (
         select(UpdateVersion, Update.seq)
         .join(Update, UpdateVersion.update_id == Update.id)
@@ -90,7 +115,12 @@ def incident_cards(session: Session, incident: Incident, *, update_id: int | Non
     grouped: dict[tuple[int, int], list[UpdateVersion]] = defaultdict(list)
     for version, seq in session.execute(query):
         grouped[(seq, version.update_id)].append(version)
-    return [
+    cards = [
         card(incident.slug, incident.alert_status, owner_id, seq, versions)
         for (seq, owner_id), versions in grouped.items()
     ]
+    if lang is None or languages is None:
+        return cards
+    current = {owner_id: versions[-1] for (_, owner_id), versions in grouped.items()}
+    texts = texts_for_language(session, current, lang, languages)
+    return [in_language(each, texts[each.update_id]) for each in cards]

@@ -7,6 +7,7 @@ the version it supersedes; if that is no longer the newest, the service raises a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,7 +22,9 @@ from console.domain.errors import InvalidInput, NotAllowed, NotFound, VersionCon
 from console.domain.events import VersionPublished
 from console.domain.incidents import ID_MAX, get_incident
 from console.domain.text import BODY_MAX, HEADLINE_MAX, REASON_MAX, clean
-from console.models import EventType, IncidentStatus, Update, UpdateVersion, VersionKind, utcnow
+from console.domain.translation_drafts import CheckedDraft, TranslationDraft, check_drafts, write_translation
+from console.languages import Languages
+from console.models import EventType, IncidentStatus, Translation, Update, UpdateVersion, VersionKind, utcnow
 
 DEFAULT_CONFIRMATION_REASON = "Information confirmed"
 
@@ -40,6 +43,21 @@ class Published:
     update: Update
     version: UpdateVersion
     event: VersionPublished
+    translations: tuple[Translation, ...] = ()  # written with the version, in its transaction
+
+
+@dataclass(frozen=True)
+class Translations:
+    """Translations sent with a new version, and the LANGUAGES they are checked against."""
+
+    drafts: Sequence[TranslationDraft]
+    languages: Languages
+
+    def check(self, errors: dict[str, str]) -> list[CheckedDraft]:
+        return check_drafts(self.drafts, self.languages, errors)
+
+
+NO_TRANSLATIONS = Translations((), Languages(("en",)))
 
 
 def content_hash(incident_slug: str, seq: int, version: UpdateVersion) -> str:
@@ -114,6 +132,7 @@ def _append_version(
     body: str,
     preliminary: bool,
     reason: str | None,
+    translations: Sequence[CheckedDraft] = (),
     now: datetime,
 ) -> Published:
     incident = update.incident
@@ -153,7 +172,8 @@ def _append_version(
         },
     )
     assert isinstance(event, VersionPublished)
-    return Published(update, version, event)
+    written = tuple(write_translation(session, actor, version, draft, now=now) for draft in translations)
+    return Published(update, version, event, written)
 
 
 def publish_update(
@@ -163,11 +183,13 @@ def publish_update(
     draft: Draft,
     *,
     routing: outbox.Routing,
+    translations: Translations = NO_TRANSLATIONS,
     now: datetime | None = None,
 ) -> Published:
     require_publisher(actor)
     errors: dict[str, str] = {}
     headline, body = _text(draft, errors)
+    checked = translations.check(errors)
     incident = get_incident(session, incident_slug)
     if errors:
         raise InvalidInput(errors)
@@ -191,6 +213,7 @@ def publish_update(
         body=body,
         preliminary=True if draft.preliminary is None else draft.preliminary,
         reason=None,
+        translations=checked,
         now=now,
     )
 
@@ -215,12 +238,14 @@ def correct_update(
     reason: str | None,
     corrects_version: int,
     routing: outbox.Routing,
+    translations: Translations = NO_TRANSLATIONS,
     now: datetime | None = None,
 ) -> Published:
     require_publisher(actor)
     errors: dict[str, str] = {}
     headline, body = _text(draft, errors)
     reason_text = _reason(reason, errors)
+    checked = translations.check(errors)
     update = get_update(session, update_id)
     if errors:
         raise InvalidInput(errors)
@@ -239,6 +264,7 @@ def correct_update(
         body=body,
         preliminary=preliminary,
         reason=reason_text,
+        translations=checked,
         now=now or utcnow(),
     )
 
@@ -251,14 +277,19 @@ def confirm_update(
     corrects_version: int,
     reason: str | None = None,
     routing: outbox.Routing,
+    translations: Translations = NO_TRANSLATIONS,
     now: datetime | None = None,
 ) -> Published:
-    """Drop PRELIMINARY: a new version with the same text, marked confirmed."""
+    """Drop PRELIMINARY: a new version with the same text, marked confirmed.
+
+    Translations of the earlier version become stale like after any new version (a translator
+    confirms they still say the same, or sends them with the confirmation)."""
     require_publisher(actor)
     errors: dict[str, str] = {}
     reason_text = (
         _reason(reason, errors) if reason is not None and reason.strip() else DEFAULT_CONFIRMATION_REASON
     )
+    checked = translations.check(errors)
     update = get_update(session, update_id)
     if errors:
         raise InvalidInput(errors)
@@ -276,6 +307,7 @@ def confirm_update(
         body=current.body,
         preliminary=False,
         reason=reason_text,
+        translations=checked,
         now=now or utcnow(),
     )
 
@@ -288,12 +320,14 @@ def retract_update(
     reason: str | None,
     corrects_version: int | None = None,
     routing: outbox.Routing,
+    translations: Translations = NO_TRANSLATIONS,
     now: datetime | None = None,
 ) -> Published:
     """Withdraw an update. Its text stays in the record, shown struck through."""
     require_publisher(actor)
     errors: dict[str, str] = {}
     reason_text = _reason(reason, errors)
+    checked = translations.check(errors)
     update = get_update(session, update_id)
     if errors:
         raise InvalidInput(errors)
@@ -309,5 +343,6 @@ def retract_update(
         body=current.body,
         preliminary=current.preliminary,
         reason=reason_text,
+        translations=checked,
         now=now or utcnow(),
     )

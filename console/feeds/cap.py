@@ -15,14 +15,17 @@ from xml.etree import ElementTree
 from console.domain import wording
 from console.feeds.items import FeedItem
 from console.feeds.paths import ATOM_TYPE, CAP_TYPE, cap_message
+from console.feeds.phrases import ENGLISH, FeedPhrases
 from console.feeds.syndication import (
     NOTHING_YET,
-    NOTICES,
+    FeedLanguage,
     entry_id,
     entry_title,
+    feed_language,
     feed_links,
     new_feed,
     newest,
+    primary_feeds,
     set_content_link,
     set_related,
 )
@@ -68,17 +71,39 @@ def _add(parent: ElementTree.Element, name: str, text: str) -> ElementTree.Eleme
     return element
 
 
-def _description(item: FeedItem) -> str:
-    notice = NOTICES.get(item.kind)
+def _description(item: FeedItem, words: FeedPhrases = ENGLISH) -> str:
+    notice = words.notice(item.kind)
     if notice is None:
         return item.body
     if item.kind is VersionKind.RETRACTION:
-        return f"{notice}: {item.reason or ''}\n\nWithdrawn text: {item.body}"
+        return f"{notice}: {item.reason or ''}\n\n{words.withdrawn_text}: {item.body}"
     return f"{notice}: {item.reason or ''}\n\n{item.body}"
 
 
-def render_message(settings: Settings, history: Sequence[FeedItem]) -> bytes:
-    """The CAP message of the last version in `history` (all versions of one update so far, oldest first)."""
+def _info(alert: ElementTree.Element, settings: Settings, item: FeedItem, language: FeedLanguage) -> None:
+    incident = item.incident
+    info = ElementTree.SubElement(alert, f"{{{CAP_NS}}}info")
+    _add(info, "language", language.declared)
+    _add(info, "category", incident.category)
+    _add(info, "event", incident.title)
+    _add(info, "urgency", URGENCY)
+    _add(info, "severity", SEVERITY)
+    _add(info, "certainty", certainty(item))
+    _add(info, "headline", entry_title(item, language.words))
+    _add(info, "description", _description(item, language.words))
+    _add(info, "web", language.page(wording.update_url(settings.public_url, incident.slug, item.seq)))
+    if incident.location:
+        area = ElementTree.SubElement(info, f"{{{CAP_NS}}}area")
+        _add(area, "areaDesc", incident.location)
+
+
+def render_message(
+    settings: Settings, history: Sequence[FeedItem], translated: Sequence[FeedItem] = ()
+) -> bytes:
+    """The CAP message of the last version in `history` (all versions of one update so far, oldest first).
+
+    One `<info>` per language: the primary text first, then each of `translated` (the last
+    version in other languages; only current translations of that very version belong here)."""
     *earlier, item = history
     incident = item.incident
     sender = settings.cap_sender_id
@@ -89,25 +114,17 @@ def render_message(settings: Settings, history: Sequence[FeedItem]) -> bytes:
     _add(alert, "status", STATUS[incident.alert_status])
     _add(alert, "msgType", message_type(item))
     _add(alert, "scope", "Public")
-    notice = NOTICES.get(item.kind)
+    notice = primary_feeds(settings).words.notice(item.kind)
     if notice is not None:
         _add(alert, "note", f"{notice}: {item.reason or ''}")
     if earlier:
         _add(alert, "references", " ".join(reference(sender, previous) for previous in earlier))
     _add(alert, "incidents", incident.slug)
-    info = ElementTree.SubElement(alert, f"{{{CAP_NS}}}info")
-    _add(info, "language", settings.feeds_language)
-    _add(info, "category", incident.category)
-    _add(info, "event", incident.title)
-    _add(info, "urgency", URGENCY)
-    _add(info, "severity", SEVERITY)
-    _add(info, "certainty", certainty(item))
-    _add(info, "headline", entry_title(item))
-    _add(info, "description", _description(item))
-    _add(info, "web", wording.update_url(settings.public_url, incident.slug, item.seq))
-    if incident.location:
-        area = ElementTree.SubElement(info, f"{{{CAP_NS}}}area")
-        _add(area, "areaDesc", incident.location)
+    _info(alert, settings, item, primary_feeds(settings))
+    for translation in translated:
+        if translation.text_lang is None or translation.is_fallback:
+            raise ValueError("a CAP <info> carries only a current translation of the message's version")
+        _info(alert, settings, translation, feed_language(settings, translation.text_lang))
     ElementTree.indent(alert)
     xml: bytes = ElementTree.tostring(alert, encoding="utf-8", xml_declaration=True, default_namespace=CAP_NS)
     return xml + b"\n"

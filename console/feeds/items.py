@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import Select, exists, select
@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session, aliased
 
 from console.domain.errors import NotFound
 from console.domain.incidents import get_incident
-from console.models import AlertStatus, Incident, Update, UpdateVersion, VersionKind
+from console.domain.translations import TranslationStatus
+from console.models import AlertStatus, Incident, Translation, Update, UpdateVersion, VersionKind
 
 # Characters XML 1.0 cannot carry at all (the text rules already refuse most control
 # characters, but not e.g. U+FFFE): shown as U+FFFD rather than failing every feed.
@@ -61,6 +62,21 @@ class FeedItem:
     reason: str | None
     author: str
     published_at: datetime
+    update_id: int = 0
+    # The feed language's view of this version (see `in_language`); None: the primary text as is.
+    text_lang: str | None = None
+    translation: TranslationStatus | None = None
+    translated_at: datetime | None = None
+
+    @property
+    def is_fallback(self) -> bool:
+        """Shown in the primary language because the translation is stale or missing."""
+        return self.translation is not None and self.translation is not TranslationStatus.CURRENT
+
+    @property
+    def updated(self) -> datetime:
+        """When the entry last changed: a translation added later changes it."""
+        return self.translated_at or self.published_at
 
 
 def _query() -> Select[UpdateVersion, int, Incident]:
@@ -90,6 +106,7 @@ def _items(session: Session, query: Select[UpdateVersion, int, Incident]) -> lis
                 reason=xml_safe(version.reason) if version.reason else None,
                 author=xml_safe(version.author_name),
                 published_at=version.published_at,
+                update_id=version.update_id,
             )
         )
     return items
@@ -144,3 +161,44 @@ def all_histories(session: Session, incident: Incident) -> Iterator[list[FeedIte
 
 def incident_slugs(session: Session) -> list[str]:
     return list(session.scalars(select(Incident.slug).order_by(Incident.id)))
+
+
+def in_language(session: Session, found: list[FeedItem], lang: str, primary: str) -> list[FeedItem]:
+    """`found` as read in `lang`: each version with its own translation into `lang` (the newest
+    one sent for that very version), else with the primary text marked STALE (an earlier
+    version was translated: the translation is being updated) or MISSING. A translation of an
+    earlier version is never shown as the text of a later one."""
+    if lang == primary or not found:
+        return found
+    # update id -> [(version, translation id, translation)]
+    by_update: dict[int, list[tuple[int, int, Translation]]] = defaultdict(list)
+    rows = session.execute(
+        select(Translation, UpdateVersion.version)
+        .join(UpdateVersion, Translation.version_id == UpdateVersion.id)
+        .where(
+            Translation.update_id.in_(sorted({item.update_id for item in found})), Translation.lang == lang
+        )
+    )
+    for translation, version in rows:
+        by_update[translation.update_id].append((version, translation.id, translation))
+    localized = []
+    for item in found:
+        earlier = [row for row in by_update.get(item.update_id, []) if row[0] <= item.version]
+        if not earlier:
+            localized.append(replace(item, translation=TranslationStatus.MISSING))
+            continue
+        version, _, translation = max(earlier, key=lambda row: (row[0], row[1]))
+        if version < item.version:
+            localized.append(replace(item, translation=TranslationStatus.STALE))
+            continue
+        localized.append(
+            replace(
+                item,
+                headline=xml_safe(translation.headline) if translation.headline else None,
+                body=xml_safe(translation.body),
+                text_lang=lang,
+                translation=TranslationStatus.CURRENT,
+                translated_at=max(translation.created_at, item.published_at),
+            )
+        )
+    return localized

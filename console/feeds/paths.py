@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from console.i18n import own_name
 
 ATOM_TYPE = "application/atom+xml"
 RSS_TYPE = "application/rss+xml"
 CAP_TYPE = "application/cap+xml"
 # What incidents.slug can hold (see domain.incidents.slugify): also keeps paths inside FEEDS_DIR.
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+# A canonical language tag (console.languages): also keeps paths inside FEEDS_DIR.
+LANG = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*")
 
 
 class Kind(enum.Enum):
@@ -37,14 +42,20 @@ MEDIA_TYPES = {
 }
 
 
+# The feeds that exist once per language (CAP messages carry every language in one file).
+LANGUAGE_KINDS = frozenset({Kind.UPDATES_ATOM, Kind.UPDATES_RSS, Kind.INCIDENT_ATOM, Kind.INCIDENT_RSS})
+
+
 @dataclass(frozen=True)
 class Target:
-    """One feed file. Incident feeds name a slug; a CAP message also an update and version."""
+    """One feed file. Incident feeds name a slug; a CAP message also an update and version.
+    An Atom or RSS feed with a `lang` is that feed in one of LANGUAGES, under /feeds/{lang}/."""
 
     kind: Kind
     slug: str | None = None
     seq: int | None = None
     version: int | None = None
+    lang: str | None = None
 
     def __post_init__(self) -> None:
         per_incident = self.kind in (Kind.INCIDENT_ATOM, Kind.INCIDENT_RSS, Kind.CAP_MESSAGE)
@@ -56,9 +67,16 @@ class Target:
             )
         if (self.kind is Kind.CAP_MESSAGE) != (self.seq is not None and self.version is not None):
             raise ValueError("a CAP message, and only a CAP message, names an update and a version")
+        if self.lang is not None and (self.kind not in LANGUAGE_KINDS or not LANG.fullmatch(self.lang)):
+            raise ValueError(f"{self.kind.name} has no language version {self.lang!r}")
 
     @property
     def url_path(self) -> str:
+        if self.lang is not None:
+            path = f"/feeds/{self.lang}"
+            if self.slug is not None:
+                path += f"/incidents/{self.slug}"
+            return f"{path}/{self.kind.value}"
         if self.slug is None:
             return f"/feeds/{self.kind.value}"
         if self.kind is Kind.CAP_MESSAGE:
@@ -78,12 +96,20 @@ UPDATES_RSS = Target(Kind.UPDATES_RSS)
 CAP_INDEX = Target(Kind.CAP_INDEX)
 
 
-def incident_atom(slug: str) -> Target:
-    return Target(Kind.INCIDENT_ATOM, slug)
+def incident_atom(slug: str, lang: str | None = None) -> Target:
+    return Target(Kind.INCIDENT_ATOM, slug, lang=lang)
 
 
-def incident_rss(slug: str) -> Target:
-    return Target(Kind.INCIDENT_RSS, slug)
+def incident_rss(slug: str, lang: str | None = None) -> Target:
+    return Target(Kind.INCIDENT_RSS, slug, lang=lang)
+
+
+def updates_atom(lang: str | None = None) -> Target:
+    return Target(Kind.UPDATES_ATOM, lang=lang)
+
+
+def updates_rss(lang: str | None = None) -> Target:
+    return Target(Kind.UPDATES_RSS, lang=lang)
 
 
 def cap_message(slug: str, seq: int, version: int) -> Target:
@@ -97,6 +123,7 @@ class AlternateLink:
     href: str
     type: str
     title: str
+    hreflang: str | None = None
 
 
 def alternate_links(incident_slug: str | None = None) -> list[AlternateLink]:
@@ -113,3 +140,22 @@ def alternate_links(incident_slug: str | None = None) -> list[AlternateLink]:
         AlternateLink(UPDATES_RSS.url_path, RSS_TYPE, "All incident updates (RSS)"),
         AlternateLink(CAP_INDEX.url_path, ATOM_TYPE, "CAP alerts (Atom index)"),
     ]
+
+
+def language_feed_links(languages: Sequence[str], incident_slug: str | None = None) -> list[AlternateLink]:
+    """The feeds in each of LANGUAGES (`hreflang` set), for a page's `<head>` or a language menu:
+    an incident page's own feeds first when `incident_slug` is given, then the site's."""
+    links = []
+    for lang in languages:
+        name = own_name(lang)
+        if incident_slug is not None:
+            links += [
+                AlternateLink(incident_atom(incident_slug, lang).url_path, ATOM_TYPE, f"{name}: Atom", lang),
+                AlternateLink(incident_rss(incident_slug, lang).url_path, RSS_TYPE, f"{name}: RSS", lang),
+            ]
+        else:
+            links += [
+                AlternateLink(updates_atom(lang).url_path, ATOM_TYPE, f"{name}: Atom", lang),
+                AlternateLink(updates_rss(lang).url_path, RSS_TYPE, f"{name}: RSS", lang),
+            ]
+    return links

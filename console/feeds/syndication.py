@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,76 +20,148 @@ from markupsafe import Markup
 
 from console.domain import wording
 from console.feeds.items import FeedItem, IncidentInfo
-from console.feeds.paths import ATOM_TYPE, RSS_TYPE
+from console.feeds.paths import (
+    ATOM_TYPE,
+    RSS_TYPE,
+    Target,
+    incident_atom,
+    incident_rss,
+    updates_atom,
+    updates_rss,
+)
+from console.feeds.phrases import ENGLISH, FeedPhrases, phrases_for
 from console.html import paragraphs
+from console.i18n import own_name
 from console.models import AlertStatus, VersionKind
 from console.settings import Settings
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 # The feeds of an empty archive still need an `updated`; this one never changes.
 NOTHING_YET = datetime(1970, 1, 1, tzinfo=UTC)
-NOTICES = {
-    VersionKind.CORRECTION: "Correction",
-    VersionKind.CONFIRMATION: "Confirmed",
-    VersionKind.RETRACTION: "Retracted",
-}
 
 
-def entry_id(host: str, item: FeedItem) -> str:
-    """A permanent `tag:` URI (RFC 4151) for one version; the date is the incident's creation day."""
+@dataclass(frozen=True)
+class FeedLanguage:
+    """The language a feed is in. `declared` is its xml:lang / RSS <language>; `lang` is None
+    for the primary feeds (/feeds/updates.atom ...), which keep their paths and entry ids."""
+
+    lang: str | None
+    primary: str
+    declared: str
+    words: FeedPhrases
+
+    @property
+    def translated(self) -> bool:
+        return self.lang is not None and self.lang != self.primary
+
+    def page(self, url: str) -> str:
+        """A live page URL, asking for this language (`?lang=`) when it is not the primary."""
+        if not self.translated:
+            return url
+        path, hash_, fragment = url.partition("#")
+        return f"{path}?lang={self.lang}{hash_}{fragment}"
+
+
+def primary_declared(settings: Settings) -> str:
+    """The tag the primary language is declared as: FEEDS_LANGUAGE (e.g. en-US) when it is a
+    variant of LANGUAGES' primary (en), else the primary itself."""
+    base = settings.feeds_language.split("-")[0].lower()
+    primary = settings.primary_language
+    return settings.feeds_language if base == primary.split("-")[0].lower() else primary
+
+
+def primary_feeds(settings: Settings) -> FeedLanguage:
+    """The feeds at their first paths (/feeds/updates.atom ...) and CAP's first <info>: the primary
+    text, declared as FEEDS_LANGUAGE as it always was, labelled in the primary language."""
+    primary = settings.primary_language
+    return FeedLanguage(None, primary, settings.feeds_language, phrases_for(primary))
+
+
+def feed_language(settings: Settings, lang: str) -> FeedLanguage:
+    """The feeds at /feeds/{lang}/: `lang` must be one of LANGUAGES. The primary language's
+    carry the same entries as the first feeds."""
+    primary = settings.primary_language
+    declared = primary_declared(settings) if lang == primary else lang
+    return FeedLanguage(lang, primary, declared, phrases_for(lang))
+
+
+def entry_id(host: str, item: FeedItem, language: FeedLanguage | None = None) -> str:
+    """A permanent `tag:` URI (RFC 4151) for one version; the date is the incident's creation day.
+    In a translated feed the entry is its own (its text differs), ending in `/{lang}`."""
     day = item.incident.created_at.astimezone(UTC).strftime("%Y-%m-%d")
-    return f"tag:{host},{day}:incidents/{item.incident.slug}/updates/{item.seq}/versions/{item.version}"
+    tag = f"tag:{host},{day}:incidents/{item.incident.slug}/updates/{item.seq}/versions/{item.version}"
+    return f"{tag}/{language.lang}" if language is not None and language.translated else tag
 
 
-def entry_title(item: FeedItem) -> str:
-    return wording.entry_title(
-        item.kind, item.preliminary, item.headline, item.body, item.incident.alert_status
-    )
+def entry_title(item: FeedItem, words: FeedPhrases = ENGLISH) -> str:
+    """The labels in the feed's language, a fallback marker if the text is the primary's, then
+    the headline (or the start of the body)."""
+    status = item.incident.alert_status
+    english = wording.entry_title(item.kind, item.preliminary, item.headline, item.body, status)
+    text = english[len(wording.prefix(item.kind, item.preliminary, status)) :]
+    marker = f"[{words.fallback(item.translation)}] " if item.is_fallback else ""
+    return f"{words.prefix(item.kind, item.preliminary, status)}{marker}{text}"
 
 
-def entry_html(public_url: str, item: FeedItem) -> str:
-    """The entry's content as HTML; every piece of text in it is escaped, so markup stays inert."""
+def entry_html(public_url: str, item: FeedItem, language: FeedLanguage | None = None) -> str:
+    """The entry's content as HTML; every piece of text in it is escaped, so markup stays inert.
+    Text in the primary language inside a translated feed is marked `lang="{primary}"`."""
+    words = language.words if language is not None else ENGLISH
+    primary = language.primary if language is not None and language.translated else None
     incident = item.incident
     parts: list[Markup] = []
     if incident.alert_status is not AlertStatus.ACTUAL:
+        label = incident.alert_status.value.upper()
         parts.append(
-            Markup("<p><strong>{}</strong>: this is not a real incident.</p>").format(
-                incident.alert_status.value.upper()
-            )
+            Markup("<p><strong>{}</strong>: {}</p>").format(words.labels.get(label, label), words.not_real)
         )
-    notice = NOTICES.get(item.kind)
+    if item.is_fallback and language is not None:
+        note = words.fallback_note(language.primary)
+        parts.append(Markup("<p><strong>{}.</strong> {}</p>").format(words.fallback(item.translation), note))
+    notice = words.notice(item.kind)
     if notice is not None:
-        parts.append(Markup("<p><strong>{}:</strong> {}</p>").format(notice, item.reason or ""))
+        reason = item.reason or ""
+        said = Markup('<span lang="{}">{}</span>').format(primary, reason) if primary and reason else reason
+        parts.append(Markup("<p><strong>{}:</strong> {}</p>").format(notice, said))
     if item.preliminary and item.kind is not VersionKind.RETRACTION:
-        parts.append(Markup("<p><em>Preliminary: not yet confirmed; details may change.</em></p>"))
+        parts.append(Markup("<p><em>{}</em></p>").format(words.preliminary))
     text = Markup("")
     if item.headline:
         text += Markup("<p><strong>{}</strong></p>").format(item.headline)
     text += paragraphs(item.body)
+    if item.is_fallback and primary:
+        text = Markup('<div lang="{}">{}</div>').format(primary, text)
     parts.append(Markup("<del>{}</del>").format(text) if item.kind is VersionKind.RETRACTION else text)
+    page = language.page if language is not None else str
     if item.kind in (VersionKind.CORRECTION, VersionKind.RETRACTION):
-        history = wording.history_url(public_url, incident.slug, item.seq)
-        parts.append(
-            Markup('<p><a href="{}">What changed: every version of this update</a></p>').format(history)
-        )
+        history = page(wording.history_url(public_url, incident.slug, item.seq))
+        parts.append(Markup('<p><a href="{}">{}</a></p>').format(history, words.what_changed))
     place = f" · {incident.location}" if incident.location else ""
     parts.append(
-        Markup('<p>{}{} · <a href="{}">live updates</a></p>').format(
-            incident.title, place, wording.update_url(public_url, incident.slug, item.seq)
+        Markup('<p>{}{} · <a href="{}">{}</a></p>').format(
+            incident.title,
+            place,
+            page(wording.update_url(public_url, incident.slug, item.seq)),
+            words.live_updates,
         )
     )
     return str(Markup("\n").join(parts))
 
 
 class _HubInRss(BaseExtension):  # type: ignore[misc]
-    """feedgen writes only the self link into RSS; WebSub discovery also needs the hub link."""
+    """feedgen writes only the self link into RSS; WebSub discovery also needs the hub link,
+    and readers the same feed in the other languages (atom:link rel="alternate" hreflang)."""
 
     hub: str | None = None
+    alternates: Sequence[dict[str, str]] = ()
 
     def extend_rss(self, feed: Any) -> Any:
+        channel = feed[0]
         if self.hub:
-            channel = feed[0]
             channel.append(channel.makeelement(f"{{{ATOM_NS}}}link", {"href": self.hub, "rel": "hub"}))
+        for link in self.alternates:
+            channel.append(channel.makeelement(f"{{{ATOM_NS}}}link", link))
         return feed
 
 
@@ -100,12 +172,15 @@ class _AtomEntryExtras(BaseEntryExtension):  # type: ignore[misc]
 
     related: dict[str, str] | None = None
     content_type: str | None = None
+    content_lang: str | None = None  # xml:lang of content in another language than the feed's
 
     def extend_atom(self, entry: Any) -> Any:
         if self.related:
             entry.append(entry.makeelement("link", {**self.related, "rel": "related"}))
         if self.content_type:
             entry.find("content").set("type", self.content_type)
+        if self.content_lang:
+            entry.find("content").set(XML_LANG, self.content_lang)
         return entry
 
 
@@ -119,6 +194,9 @@ class FeedSpec:
     rss_url: str
     page_url: str
     updated: datetime
+    language: FeedLanguage | None = None  # None: the primary feeds
+    # The same feed in each of LANGUAGES, as (tag, Atom target), for rel="alternate" hreflang
+    translations: tuple[tuple[str, Target], ...] = ()
 
 
 def new_feed(settings: Settings) -> FeedGenerator:
@@ -142,76 +220,144 @@ def set_content_link(entry: Any, href: str, media_type: str) -> None:
 
 
 def _generator(settings: Settings, spec: FeedSpec, items: Sequence[FeedItem]) -> FeedGenerator:
+    language = spec.language or primary_feeds(settings)
+    words = language.words
     feed = new_feed(settings)
     feed.id(spec.atom_url)
     feed.title(spec.title)
     feed.subtitle(spec.subtitle)
-    feed.language(settings.feeds_language)
+    feed.language(language.declared)
     feed.updated(spec.updated)
+    page = language.page
     for item in items:  # newest first, as given
         entry = feed.add_entry(order="append")
-        entry.id(entry_id(settings.public_host, item))  # also the RSS guid, isPermaLink="false"
-        entry.title(entry_title(item))
+        entry.id(entry_id(settings.public_host, item, language))  # also the RSS guid, isPermaLink="false"
+        entry.title(entry_title(item, words))
         # RSS's one <link> is the alternate one: the update on the live page
-        page = wording.update_url(settings.public_url, item.incident.slug, item.seq)
-        entry.link(href=page, rel="alternate", type="text/html")
+        entry.link(
+            href=page(wording.update_url(settings.public_url, item.incident.slug, item.seq)),
+            rel="alternate",
+            type="text/html",
+        )
         if item.kind in (VersionKind.CORRECTION, VersionKind.RETRACTION):
-            history = wording.history_url(settings.public_url, item.incident.slug, item.seq)
-            set_related(entry, history, "Every version of this update")
+            history = page(wording.history_url(settings.public_url, item.incident.slug, item.seq))
+            set_related(entry, history, words.every_version)
         entry.published(item.published_at)
-        entry.updated(item.published_at)
+        entry.updated(item.updated)
         entry.author(name=item.author)
         entry.category(term=item.incident.category)
-        entry.content(entry_html(settings.public_url, item), type="html")
+        entry.content(entry_html(settings.public_url, item, language), type="html")
+        if item.is_fallback:
+            entry.atom_extras.content_lang = language.primary
     return feed
 
 
-def feed_links(settings: Settings, self_url: str, self_type: str, page_url: str) -> list[dict[str, str]]:
-    """self, the WebSub hub if there is one, and the page (last: feedgen makes it RSS's <link>)."""
+def feed_links(
+    settings: Settings,
+    self_url: str,
+    self_type: str,
+    page_url: str,
+    alternates: Sequence[dict[str, str]] = (),
+) -> list[dict[str, str]]:
+    """self, the WebSub hub if there is one, the feed in other languages, and the page (last:
+    feedgen makes it RSS's <link>)."""
     links = [{"href": self_url, "rel": "self", "type": self_type}]
     if settings.websub_hub:
         links.append({"href": settings.websub_hub, "rel": "hub"})
+    links += alternates
     links.append({"href": page_url, "rel": "alternate", "type": "text/html"})
     return links
+
+
+def _translations(settings: Settings, spec: FeedSpec) -> list[dict[str, str]]:
+    return [
+        {
+            "href": settings.public_url + target.url_path,
+            "rel": "alternate",
+            "type": ATOM_TYPE,
+            "hreflang": lang,
+        }
+        for lang, target in spec.translations
+        if spec.language is None or lang != spec.language.lang
+    ]
 
 
 def render(settings: Settings, spec: FeedSpec, items: Sequence[FeedItem]) -> tuple[bytes, bytes]:
     """The feed as (Atom, RSS) bytes."""
     feed = _generator(settings, spec, items)
-    feed.link(feed_links(settings, spec.atom_url, ATOM_TYPE, spec.page_url), replace=True)
+    alternates = _translations(settings, spec)
+    feed.link(feed_links(settings, spec.atom_url, ATOM_TYPE, spec.page_url, alternates), replace=True)
     atom: bytes = feed.atom_str(pretty=True)
     feed.link(feed_links(settings, spec.rss_url, RSS_TYPE, spec.page_url), replace=True)
     # RSS readers take <description> as HTML (Atom's subtitle is text): an incident summary
     # holding "<script>" must reach them escaped, as text.
     feed.subtitle(html.escape(spec.subtitle, quote=False))
+    feed.hub_in_rss.alternates = alternates
     rss: bytes = feed.rss_str(pretty=True)
     return atom, rss
 
 
 def newest(items: Sequence[FeedItem], default: datetime) -> datetime:
-    return max((item.published_at for item in items), default=default)
+    return max((item.updated for item in items), default=default)
 
 
-def updates_spec(settings: Settings, items: Sequence[FeedItem]) -> FeedSpec:
-    return FeedSpec(
+def _in_language(
+    settings: Settings, spec: FeedSpec, language: FeedLanguage | None, atom: Target, rss: Target
+) -> FeedSpec:
+    """`spec` as the feed at /feeds/{lang}/... (`atom` and `rss`), in `language`."""
+    if language is None or language.lang is None:
+        return spec
+    return replace(
+        spec,
+        title=f"{spec.title} ({own_name(language.lang)})" if language.translated else spec.title,
+        atom_url=settings.public_url + atom.url_path,
+        rss_url=settings.public_url + rss.url_path,
+        page_url=language.page(spec.page_url),
+        language=language,
+    )
+
+
+def updates_spec(
+    settings: Settings, items: Sequence[FeedItem], language: FeedLanguage | None = None
+) -> FeedSpec:
+    words = (language or primary_feeds(settings)).words
+    spec = FeedSpec(
         title=settings.feeds_title,
-        subtitle="Every published version of every incident update, newest first. A correction, "
-        "confirmation or retraction is a new entry; earlier entries are never changed.",
+        subtitle=words.updates_subtitle,
         atom_url=f"{settings.public_url}/feeds/updates.atom",
         rss_url=f"{settings.public_url}/feeds/updates.rss",
         page_url=f"{settings.public_url}/",
         updated=newest(items, NOTHING_YET),
+        translations=tuple((lang, updates_atom(lang)) for lang in _translated(settings)),
     )
+    lang = language.lang if language is not None else None
+    return _in_language(settings, spec, language, updates_atom(lang), updates_rss(lang))
 
 
-def incident_spec(settings: Settings, incident: IncidentInfo, items: Sequence[FeedItem]) -> FeedSpec:
+def incident_spec(
+    settings: Settings,
+    incident: IncidentInfo,
+    items: Sequence[FeedItem],
+    language: FeedLanguage | None = None,
+) -> FeedSpec:
+    words = (language or primary_feeds(settings)).words
     page = f"{settings.public_url}/incidents/{incident.slug}"
-    drill = wording.prefix(VersionKind.ORIGINAL, False, incident.alert_status)
-    return FeedSpec(
+    drill = words.prefix(VersionKind.ORIGINAL, False, incident.alert_status)
+    spec = FeedSpec(
         title=f"{drill}{incident.title}",
-        subtitle=incident.summary or f"Updates on {incident.title}",
+        subtitle=incident.summary or words.updates_on(incident.title),
         atom_url=f"{page}/feed.atom",
         rss_url=f"{page}/feed.rss",
         page_url=page,
         updated=newest(items, incident.created_at),
+        translations=tuple((lang, incident_atom(incident.slug, lang)) for lang in _translated(settings)),
     )
+    lang = language.lang if language is not None else None
+    return _in_language(
+        settings, spec, language, incident_atom(incident.slug, lang), incident_rss(incident.slug, lang)
+    )
+
+
+def _translated(settings: Settings) -> tuple[str, ...]:
+    """The languages the feeds link to each other in: none while LANGUAGES names one language."""
+    return settings.languages if len(settings.languages) > 1 else ()

@@ -7,7 +7,7 @@ change is left alone, keeping its modification time and its HTTP validators.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,18 +15,19 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from console.db import Database
-from console.domain.events import ChannelEvent, VersionPublished
+from console.domain.errors import NotFound
+from console.domain.events import ChannelEvent, TranslationAdded, VersionPublished
 from console.domain.incidents import get_incident
 from console.feeds import cap, items, syndication
 from console.feeds.paths import (
     CAP_INDEX,
-    UPDATES_ATOM,
-    UPDATES_RSS,
     Kind,
     Target,
     cap_message,
     incident_atom,
     incident_rss,
+    updates_atom,
+    updates_rss,
 )
 from console.files import create_atomically, write_if_changed
 from console.models import Incident, OutboxEvent
@@ -60,26 +61,64 @@ class FeedFiles:
 
     # Rendering. Atom and RSS of one feed come from one query; `render` returns both.
 
-    def _updates(self, session: Session) -> dict[Target, bytes]:
-        found = items.newest_versions(session, limit=self.settings.feeds_max_entries)
-        atom, rss = syndication.render(self.settings, syndication.updates_spec(self.settings, found), found)
-        return {UPDATES_ATOM: atom, UPDATES_RSS: rss}
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages whose feeds (/feeds/{lang}/...) each publication writes: none while
+        LANGUAGES names only the primary language (its /feeds/{lang}/ files are then made on
+        their first request, like any missing file)."""
+        languages = self.settings.languages
+        return languages if len(languages) > 1 else ()
 
-    def _incident(self, session: Session, incident: Incident) -> dict[Target, bytes]:
-        found = items.newest_versions(session, limit=self.settings.feeds_max_entries, incident=incident)
-        spec = syndication.incident_spec(self.settings, items.IncidentInfo.of(incident), found)
+    def _localized(
+        self, session: Session, found: list[items.FeedItem], lang: str | None
+    ) -> tuple[list[items.FeedItem], syndication.FeedLanguage | None]:
+        if lang is None:
+            return found, None
+        if lang not in self.settings.languages:
+            raise NotFound(
+                f"no feeds in {lang!r}: the languages here are {', '.join(self.settings.languages)}"
+            )
+        localized = items.in_language(session, found, lang, self.settings.primary_language)
+        return localized, syndication.feed_language(self.settings, lang)
+
+    def _updates(self, session: Session, lang: str | None = None) -> dict[Target, bytes]:
+        found = items.newest_versions(session, limit=self.settings.feeds_max_entries)
+        found, language = self._localized(session, found, lang)
+        spec = syndication.updates_spec(self.settings, found, language)
         atom, rss = syndication.render(self.settings, spec, found)
-        return {incident_atom(incident.slug): atom, incident_rss(incident.slug): rss}
+        return {updates_atom(lang): atom, updates_rss(lang): rss}
+
+    def _incident(self, session: Session, incident: Incident, lang: str | None = None) -> dict[Target, bytes]:
+        found = items.newest_versions(session, limit=self.settings.feeds_max_entries, incident=incident)
+        found, language = self._localized(session, found, lang)
+        spec = syndication.incident_spec(self.settings, items.IncidentInfo.of(incident), found, language)
+        atom, rss = syndication.render(self.settings, spec, found)
+        return {incident_atom(incident.slug, lang): atom, incident_rss(incident.slug, lang): rss}
+
+    def _all_languages(
+        self, render: Callable[[str | None], dict[Target, bytes]], languages: Iterable[str]
+    ) -> dict[Target, bytes]:
+        rendered: dict[Target, bytes] = {}
+        for lang in (None, *languages):
+            rendered |= render(lang)
+        return rendered
 
     def _cap_index(self, session: Session) -> dict[Target, bytes]:
         current = items.current_versions(session, limit=self.settings.feeds_max_entries)
         return {CAP_INDEX: cap.render_index(self.settings, current)}
 
-    def _cap_message(self, history: list[items.FeedItem]) -> dict[Target, bytes]:
+    def _cap_message(self, session: Session, history: list[items.FeedItem]) -> dict[Target, bytes]:
         last = history[-1]
+        primary = self.settings.primary_language
+        translated = [
+            localized
+            for lang in self.settings.languages[1:]
+            for localized in items.in_language(session, [last], lang, primary)
+            if not localized.is_fallback
+        ]
         return {
             cap_message(last.incident.slug, last.seq, last.version): cap.render_message(
-                self.settings, history
+                self.settings, history, translated
             )
         }
 
@@ -87,14 +126,16 @@ class FeedFiles:
         """`target`'s bytes (with its Atom or RSS sibling). Raises NotFound for an unknown
         incident, update or version."""
         if target.kind in (Kind.UPDATES_ATOM, Kind.UPDATES_RSS):
-            return self._updates(session)
+            return self._updates(session, target.lang)
         if target.kind is Kind.CAP_INDEX:
             return self._cap_index(session)
         assert target.slug is not None
         if target.kind is Kind.CAP_MESSAGE:
             assert target.seq is not None and target.version is not None
-            return self._cap_message(items.version_history(session, target.slug, target.seq, target.version))
-        return self._incident(session, get_incident(session, target.slug))
+            return self._cap_message(
+                session, items.version_history(session, target.slug, target.seq, target.version)
+            )
+        return self._incident(session, get_incident(session, target.slug), target.lang)
 
     # Writing.
 
@@ -110,13 +151,19 @@ class FeedFiles:
         nothing ever links to a file that is not there yet."""
         incident = get_incident(session, event.incident_slug)
         rendered: dict[Target, bytes] = {}
-        if isinstance(event, VersionPublished):
+        if isinstance(event, VersionPublished | TranslationAdded):
             rendered |= self._cap_message(
-                items.version_history(session, event.incident_slug, event.seq, event.version)
+                session, items.version_history(session, event.incident_slug, event.seq, event.version)
             )
-        rendered |= self._incident(session, incident)
+        if isinstance(event, TranslationAdded):
+            # only that language's feeds read differently (and the CAP message gained an <info>)
+            if event.lang in self.languages:
+                rendered |= self._incident(session, incident, event.lang)
+                rendered |= self._updates(session, event.lang)
+            return self._write(rendered.items())
+        rendered |= self._all_languages(lambda lang: self._incident(session, incident, lang), self.languages)
         rendered |= self._cap_index(session)
-        rendered |= self._updates(session)
+        rendered |= self._all_languages(lambda lang: self._updates(session, lang), self.languages)
         return self._write(rendered.items())
 
     def write_incident(self, session: Session, incident: Incident) -> WriteReport:
@@ -124,12 +171,13 @@ class FeedFiles:
         rendered: dict[Target, bytes] = {}
         for history in items.all_histories(session, incident):
             for count in range(1, len(history) + 1):
-                rendered |= self._cap_message(history[:count])
-        rendered |= self._incident(session, incident)
+                rendered |= self._cap_message(session, history[:count])
+        rendered |= self._all_languages(lambda lang: self._incident(session, incident, lang), self.languages)
         return self._write(rendered.items())
 
     def write_indexes(self, session: Session) -> WriteReport:
-        return self._write([*self._cap_index(session).items(), *self._updates(session).items()])
+        updates = self._all_languages(lambda lang: self._updates(session, lang), self.languages)
+        return self._write([*self._cap_index(session).items(), *updates.items()])
 
     def ensure(self, session: Session, target: Target) -> None:
         """Create `target` (and its sibling format) if missing, never replacing a file that a

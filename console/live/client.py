@@ -32,8 +32,10 @@ class LiveClient:
         topic: str | None,
         max_buffered: int,
         on_drop: Callable[[LiveClient], None] = lambda client: None,
+        lang: str | None = None,
     ) -> None:
         self.topic = topic  # an incident's slug, or None for every incident
+        self.lang = lang  # the page's language (None: the primary language)
         self.cursor: int | None = None  # the newest event id sent (or seen before connecting)
         self.dropped = False
         self.drop_reason = ""

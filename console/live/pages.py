@@ -19,17 +19,20 @@ from datetime import datetime
 from console.db import Database
 from console.domain import public, stream
 from console.domain.errors import NotFound
+from console.languages import Languages
 from console.live.reading import Threads, snapshot
 from console.live.render import Frame, LiveRenderer
 from console.settings import Settings
 
 MAX_PAGES = 512
+Key = tuple[str | None, str]  # (incident slug, or None for the index; language)
 GZIP_LEVEL = 6
 
 
 @dataclass
 class CachedPage:
     scope: str | None  # the incident's slug, or None for the index
+    lang: str  # the language of LANGUAGES it is rendered in
     status: int
     body: bytes
     gzipped: bytes
@@ -42,6 +45,7 @@ class CachedPage:
 
 def _page(
     scope: str | None,
+    lang: str,
     status: int,
     html: str,
     cursor: int,
@@ -52,6 +56,7 @@ def _page(
     digest = hashlib.sha256(body).hexdigest()[:32]
     return CachedPage(
         scope=scope,
+        lang=lang,
         status=status,
         body=body,
         gzipped=gzip.compress(body, GZIP_LEVEL, mtime=0),
@@ -68,9 +73,11 @@ class PublicPages:
         self.threads = threads
         self.renderer = renderer
         self.timeline_limit = settings.public_timeline_limit
-        self._pages: OrderedDict[str | None, CachedPage] = OrderedDict()
-        self._missing: OrderedDict[str | None, CachedPage] = OrderedDict()
-        self._rendering: dict[str | None, asyncio.Future[CachedPage]] = {}
+        self.languages = Languages(settings.languages)
+        # Keyed by (incident slug or None for the index, language).
+        self._pages: OrderedDict[Key, CachedPage] = OrderedDict()
+        self._missing: OrderedDict[Key, CachedPage] = OrderedDict()
+        self._rendering: dict[Key, asyncio.Future[CachedPage]] = {}
         self._changed: dict[str, int] = {}  # slug -> the newest event id that changed that incident
         self._newest = 0  # the newest event id seen: every event changes the index
         self.renders = 0
@@ -85,63 +92,66 @@ class PublicPages:
             return page.cursor >= self._newest
         return page.cursor >= self._changed.get(page.scope, 0)
 
-    async def index(self) -> CachedPage:
-        return await self._get(None)
+    async def index(self, lang: str | None = None) -> CachedPage:
+        return await self._get((None, lang or self.languages.primary))
 
-    async def incident(self, slug: str) -> CachedPage:
+    async def incident(self, slug: str, lang: str | None = None) -> CachedPage:
         """The incident's page, or a 404 page (also cached, until an incident with that slug appears)."""
-        return await self._get(slug)
+        return await self._get((slug, lang or self.languages.primary))
 
-    async def _get(self, scope: str | None) -> CachedPage:
+    async def _get(self, key: Key) -> CachedPage:
         for pages in (self._pages, self._missing):
-            page = pages.get(scope)
+            page = pages.get(key)
             if page is not None and self._current(page):
-                pages.move_to_end(scope)
+                pages.move_to_end(key)
                 return page
-        return await self._render_once(scope)
+        return await self._render_once(key)
 
-    async def _render_once(self, scope: str | None) -> CachedPage:
-        pending = self._rendering.get(scope)
+    async def _render_once(self, key: Key) -> CachedPage:
+        pending = self._rendering.get(key)
         if pending is None:
-            pending = asyncio.ensure_future(self._render(scope))
-            self._rendering[scope] = pending
-            pending.add_done_callback(lambda _: self._rendering.pop(scope, None))
+            pending = asyncio.ensure_future(self._render(key))
+            self._rendering[key] = pending
+            pending.add_done_callback(lambda _: self._rendering.pop(key, None))
         return await asyncio.shield(pending)
 
-    async def _render(self, scope: str | None) -> CachedPage:
-        page = await self.threads.run(self._read_and_render, scope)
+    async def _render(self, key: Key) -> CachedPage:
+        page = await self.threads.run(self._read_and_render, *key)
         self.renders += 1
         # 404s are kept apart, so that requests for made-up slugs never push real pages out.
         pages = self._pages if page.status == 200 else self._missing
         for other in (self._pages, self._missing):
-            other.pop(scope, None)
-        pages[scope] = page
+            other.pop(key, None)
+        pages[key] = page
         while len(pages) > MAX_PAGES:
             pages.popitem(last=False)
         return page
 
-    def _read_and_render(self, scope: str | None) -> CachedPage:
+    def _read_and_render(self, scope: str | None, lang: str) -> CachedPage:
+        languages = self.languages
         with snapshot(self.db) as session:
             if scope is None:
-                index = public.index_page(session)
-                return _page(
-                    None, 200, self.renderer.index_page(index), index.cursor, index.last_modified, index
-                )
+                index = public.index_page(session, lang=lang, languages=languages)
+                html = self.renderer.index_page(index, lang)
+                return _page(None, lang, 200, html, index.cursor, index.last_modified, index)
             cursor = stream.head(session)
             try:
-                page = public.incident_page(session, scope, limit=self.timeline_limit)
+                page = public.incident_page(
+                    session, scope, limit=self.timeline_limit, lang=lang, languages=languages
+                )
             except NotFound:
-                return _page(scope, 404, self.renderer.not_found_page(), cursor, None, None)
-        return _page(scope, 200, self.renderer.incident_page(page), page.cursor, page.last_modified, page)
+                return _page(scope, lang, 404, self.renderer.not_found_page(lang), cursor, None, None)
+        html = self.renderer.incident_page(page, lang)
+        return _page(scope, lang, 200, html, page.cursor, page.last_modified, page)
 
-    async def reset_frame(self, scope: str | None) -> Frame | None:
+    async def reset_frame(self, scope: str | None, lang: str | None = None) -> Frame | None:
         """The frame that replaces a page's whole live part (None if there is no such page)."""
-        page = await self._get(scope)
+        page = await self._get((scope, lang or self.languages.primary))
         if page.reset is None and page.model is not None:
-            page.reset = await self.threads.run(self._render_reset, page.model)
+            page.reset = await self.threads.run(self._render_reset, page.model, page.lang)
         return page.reset
 
-    def _render_reset(self, model: public.IncidentPage | public.IndexPage) -> Frame:
+    def _render_reset(self, model: public.IncidentPage | public.IndexPage, lang: str) -> Frame:
         if isinstance(model, public.IncidentPage):
-            return self.renderer.incident_reset(model)
-        return self.renderer.index_reset(model)
+            return self.renderer.incident_reset(model, lang)
+        return self.renderer.index_reset(model, lang)

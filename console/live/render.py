@@ -16,9 +16,11 @@ from markupsafe import escape
 from console.domain.public import IncidentHeader, IncidentPage, IndexPage
 from console.domain.stream import StreamEvent
 from console.domain.timeline import UpdateCard
+from console.i18n import gettext, in_language
+from console.languages import Languages
 from console.models import EventType
 from console.settings import Settings
-from console.web.templating import Templates
+from console.web.templating import Templates, page_context
 
 INCIDENT_TEMPLATE = "public/incident.html"
 INDEX_TEMPLATE = "public/index.html"
@@ -44,50 +46,89 @@ class Frame:
 
 
 @dataclass(frozen=True)
-class EventFrames:
-    """An event rendered for both kinds of page: its own incident's, and the index."""
+class PageFrames:
+    """An event rendered in one language for both kinds of page: its own incident's, and the index."""
 
-    event: StreamEvent
     incident: Frame
     index: Frame
+
+
+@dataclass(frozen=True)
+class EventFrames:
+    """An event rendered once per language of LANGUAGES, shared by every client of that language."""
+
+    event: StreamEvent
+    languages: dict[str, PageFrames]
 
     @property
     def event_id(self) -> int:
         return self.event.event_id
 
-    def for_topic(self, topic: str | None) -> Frame:
-        return self.index if topic is None else self.incident
+    def for_topic(self, topic: str | None, lang: str) -> Frame:
+        frames = self.languages[lang]
+        return frames.index if topic is None else frames.incident
+
+
+@dataclass(frozen=True)
+class EventView:
+    """What an event shows in one language: the incident and the event's update as they are now."""
+
+    incident: IncidentHeader
+    card: UpdateCard | None
 
 
 class LiveRenderer:
     def __init__(self, templates: Templates, settings: Settings) -> None:
         self.env = templates.env
         self.settings = settings
+        self.languages = Languages(settings.languages)
 
-    def _blocks(self, template: str, blocks: list[str], **context: Any) -> str:
-        return render_blocks(self.env, template, blocks, settings=self.settings, **context)
+    def _blocks(self, template: str, blocks: list[str], lang: str, **context: Any) -> str:
+        with in_language(lang):
+            return render_blocks(self.env, template, blocks, **page_context(self.settings, lang), **context)
 
-    def incident_page(self, page: IncidentPage) -> str:
-        return self.env.get_template(INCIDENT_TEMPLATE).render(
-            settings=self.settings,
+    def _page(self, template: str, lang: str, path: str, **context: Any) -> str:
+        with in_language(lang):
+            return self.env.get_template(template).render(
+                **page_context(self.settings, lang, path=path), **context
+            )
+
+    def incident_page(self, page: IncidentPage, lang: str) -> str:
+        return self._page(
+            INCIDENT_TEMPLATE,
+            lang,
+            f"/incidents/{page.incident.slug}",
             incident=page.incident,
             cards=page.cards,
             update_count=page.incident.update_count,
             cursor=page.cursor,
         )
 
-    def index_page(self, page: IndexPage) -> str:
-        return self.env.get_template(INDEX_TEMPLATE).render(
-            settings=self.settings, incidents=page.incidents, cursor=page.cursor
-        )
+    def index_page(self, page: IndexPage, lang: str) -> str:
+        return self._page(INDEX_TEMPLATE, lang, "/", incidents=page.incidents, cursor=page.cursor)
 
-    def not_found_page(self) -> str:
-        return self.env.get_template(NOT_FOUND_TEMPLATE).render(settings=self.settings)
+    def not_found_page(self, lang: str) -> str:
+        return self._page(NOT_FOUND_TEMPLATE, lang, "/")
 
-    def event_frames(
-        self, event: StreamEvent, incident: IncidentHeader, card: UpdateCard | None
-    ) -> EventFrames:
-        """The frames for `event`, showing `incident` and the event's update (`card`) as they are now."""
+    def event_frames(self, event: StreamEvent, views: dict[str, EventView]) -> EventFrames:
+        """The frames for `event` in every language of LANGUAGES. `views` says what it shows in
+        each language it concerns (see `StreamEvent.concerns`); the others only move their cursor."""
+        frames: dict[str, PageFrames] = {}
+        unchanged: PageFrames | None = None
+        for lang in self.languages.tags:
+            view = views.get(lang)
+            if view is not None:
+                frames[lang] = self._language_frames(event, lang, view.incident, view.card)
+                continue
+            if unchanged is None:
+                html = self._blocks(INCIDENT_TEMPLATE, ["cursor"], lang, cursor=event.event_id, oob=True)
+                unchanged = PageFrames(Frame.of(event.event_id, html), Frame.of(event.event_id, html))
+            frames[lang] = unchanged
+        return EventFrames(event, frames)
+
+    def _language_frames(
+        self, event: StreamEvent, lang: str, incident: IncidentHeader, card: UpdateCard | None
+    ) -> PageFrames:
         common = {"event": event, "incident": incident, "card": card, "cursor": event.event_id, "oob": True}
         blocks = ["cursor", "incident_status", "timeline_empty"]
         if card is not None:
@@ -95,6 +136,7 @@ class LiveRenderer:
         incident_html = self._blocks(
             INCIDENT_TEMPLATE,
             [*blocks, "announcement"],
+            lang,
             placement="top" if event.is_new_update else "replace",
             update_count=incident.update_count,
             **common,
@@ -103,19 +145,19 @@ class LiveRenderer:
         index_html = self._blocks(
             INDEX_TEMPLATE,
             ["cursor", "incident_entry", "incidents_empty", "announcement"],
+            lang,
             placement="top" if created else "replace",
             incidents=[incident],
             **common,
         )
-        return EventFrames(
-            event, Frame.of(event.event_id, incident_html), Frame.of(event.event_id, index_html)
-        )
+        return PageFrames(Frame.of(event.event_id, incident_html), Frame.of(event.event_id, index_html))
 
-    def incident_reset(self, page: IncidentPage) -> Frame:
+    def incident_reset(self, page: IncidentPage, lang: str) -> Frame:
         """The whole live part of an incident page, for a client too far behind to replay."""
         html = self._blocks(
             INCIDENT_TEMPLATE,
             ["cursor", "incident_status", "timeline", "timeline_empty"],
+            lang,
             incident=page.incident,
             cards=page.cards,
             update_count=page.incident.update_count,
@@ -123,19 +165,22 @@ class LiveRenderer:
             oob=True,
             reset=True,
         )
-        return Frame.of(page.cursor, html + _announce("This page was brought up to date."), reset=True)
+        return Frame.of(page.cursor, html + _announce(lang), reset=True)
 
-    def index_reset(self, page: IndexPage) -> Frame:
+    def index_reset(self, page: IndexPage, lang: str) -> Frame:
         html = self._blocks(
             INDEX_TEMPLATE,
             ["cursor", "incidents", "incidents_empty"],
+            lang,
             incidents=page.incidents,
             cursor=page.cursor,
             oob=True,
             reset=True,
         )
-        return Frame.of(page.cursor, html + _announce("This page was brought up to date."), reset=True)
+        return Frame.of(page.cursor, html + _announce(lang), reset=True)
 
 
-def _announce(text: str) -> str:
+def _announce(lang: str) -> str:
+    with in_language(lang):
+        text = gettext("This page was brought up to date.")
     return f'<div hx-swap-oob="innerHTML:#live-announcer">{escape(text)}</div>'

@@ -30,7 +30,7 @@ from console.live.client import LiveClient
 from console.live.hub import Hub, LiveMessage, Subscription
 from console.live.pages import PublicPages
 from console.live.reading import Threads, snapshot
-from console.live.render import EventFrames, Frame, LiveRenderer
+from console.live.render import EventFrames, EventView, Frame, LiveRenderer
 from console.settings import Settings
 
 log = logging.getLogger("console.live.stream")
@@ -72,9 +72,11 @@ class LiveStream:
         self._wake = asyncio.Event()
         # Insertion-ordered (a dict, not a set): the fan-out then visits clients in the order
         # they connected, which is roughly the order their objects sit in memory.
-        self._clients: dict[str | None, dict[LiveClient, None]] = defaultdict(dict)
+        # Keyed by (topic, language): each client gets the frames of its page's language.
+        self._clients: dict[tuple[str | None, str], dict[LiveClient, None]] = defaultdict(dict)
         self._rendered: OrderedDict[int, EventFrames] = OrderedDict()
-        self._resumes: dict[tuple[str | None, int], asyncio.Future[Resume]] = {}
+        self._resumes: dict[tuple[str | None, str, int], asyncio.Future[Resume]] = {}
+        self.languages = renderer.languages
         self._known_slugs: set[str] = set()
         self.dropped_slow = 0
 
@@ -154,10 +156,11 @@ class LiveStream:
         self._known_slugs.add(event.incident_slug)
         self._remember(frames)
         self._resumes.clear()  # a resume computed before this event is out of date
-        for client in list(self._clients.get(None, ())):
-            client.offer(frames.index)
-        for client in list(self._clients.get(event.incident_slug, ())):
-            client.offer(frames.incident)
+        for lang, page_frames in frames.languages.items():
+            for client in list(self._clients.get((None, lang), ())):
+                client.offer(page_frames.index)
+            for client in list(self._clients.get((event.incident_slug, lang), ())):
+                client.offer(page_frames.incident)
         self.position = event.event_id
 
     def _remember(self, frames: EventFrames) -> None:
@@ -171,18 +174,29 @@ class LiveStream:
             return self._render(session, events)
 
     def _render(self, session: Session, events: list[StreamEvent]) -> list[EventFrames]:
-        headers: dict[str, public.IncidentHeader] = {}
+        """Each event rendered once per language it concerns, whatever the number of clients."""
+        headers: dict[tuple[str, str], public.IncidentHeader] = {}
+        languages = self.languages
         rendered = []
         for event in events:
-            header = headers.get(event.incident_slug)
-            if header is None:
-                header = headers[event.incident_slug] = public.incident_header(session, event.incident_slug)
-            card = (
-                public.update_card(session, event.incident_slug, event.update_id)
-                if event.update_id is not None
-                else None
-            )
-            rendered.append(self.renderer.event_frames(event, header, card))
+            views: dict[str, EventView] = {}
+            for lang in languages.tags:
+                if not event.concerns(lang):
+                    continue
+                header = headers.get((event.incident_slug, lang))
+                if header is None:
+                    header = headers[(event.incident_slug, lang)] = public.incident_header(
+                        session, event.incident_slug, lang=lang, languages=languages
+                    )
+                card = (
+                    public.update_card(
+                        session, event.incident_slug, event.update_id, lang=lang, languages=languages
+                    )
+                    if event.update_id is not None
+                    else None
+                )
+                views[lang] = EventView(header, card)
+            rendered.append(self.renderer.event_frames(event, views))
         return rendered
 
     # --- clients ---------------------------------------------------------------------------
@@ -195,16 +209,20 @@ class LiveStream:
             self._known_slugs.add(slug)
         return page.status == 200
 
+    def _key(self, client: LiveClient) -> tuple[str | None, str]:
+        return client.topic, client.lang or self.languages.primary
+
     def attach(self, client: LiveClient) -> None:
         """From now on the client is offered every live frame of its topic (held until resumed)."""
-        self._clients[client.topic][client] = None
+        self._clients[self._key(client)][client] = None
 
     def detach(self, client: LiveClient) -> None:
-        clients = self._clients.get(client.topic)
+        key = self._key(client)
+        clients = self._clients.get(key)
         if clients is not None:
             clients.pop(client, None)
             if not clients:
-                del self._clients[client.topic]
+                del self._clients[key]
 
     def dropped(self, client: LiveClient) -> None:
         if client.too_slow:
@@ -212,31 +230,32 @@ class LiveStream:
         log.info("dropped a live client of %s: %s", client.topic or "all incidents", client.drop_reason)
         self.detach(client)
 
-    async def resume(self, topic: str | None, after: int) -> Resume:
-        """What a client of `topic` that saw every event up to `after` has missed.
+    async def resume(self, topic: str | None, after: int, lang: str | None = None) -> Resume:
+        """What a client of `topic` (reading in `lang`) that saw every event up to `after` has missed.
 
         Call it after `attach`: the live frames held since then cover everything newer than
         what this returns. Clients resuming from the same point share one database read.
         """
         await self.ready.wait()
-        key = (topic, after)
+        lang = lang or self.languages.primary
+        key = (topic, lang, after)
         pending = self._resumes.get(key)
         if pending is None:
             if len(self._resumes) > MAX_RESUMES_KEPT:
                 self._resumes.clear()
-            pending = self._resumes[key] = asyncio.ensure_future(self._plan(topic, after))
+            pending = self._resumes[key] = asyncio.ensure_future(self._plan(topic, lang, after))
             pending.add_done_callback(lambda done: self._forget_failed(key, done))
         return await asyncio.shield(pending)
 
-    def _forget_failed(self, key: tuple[str | None, int], done: asyncio.Future[Resume]) -> None:
+    def _forget_failed(self, key: tuple[str | None, str, int], done: asyncio.Future[Resume]) -> None:
         if (done.cancelled() or done.exception() is not None) and self._resumes.get(key) is done:
             del self._resumes[key]
 
-    async def _plan(self, topic: str | None, after: int) -> Resume:
+    async def _plan(self, topic: str | None, lang: str, after: int) -> Resume:
         head, events = await self.threads.run(self._missed, topic, after)
         if after > head or len(events) > self.resume_max_events:
             # Ahead of the database (it was restored, or the id is made up) or too far behind.
-            frame = await self.pages.reset_frame(topic)
+            frame = await self.pages.reset_frame(topic, lang)
             return Resume([frame] if frame is not None else [], reset=True)
         rendered = {event.event_id: self._rendered.get(event.event_id) for event in events}
         missing = [event for event in events if rendered[event.event_id] is None]
@@ -245,7 +264,7 @@ class LiveStream:
                 self._remember(frames)
                 rendered[frames.event_id] = frames
         return Resume(
-            [frames.for_topic(topic) for frames in rendered.values() if frames is not None], reset=False
+            [frames.for_topic(topic, lang) for frames in rendered.values() if frames is not None], reset=False
         )
 
     def _missed(self, topic: str | None, after: int) -> tuple[int, list[StreamEvent]]:

@@ -24,9 +24,12 @@ from console.domain.errors import (
     VersionConflict,
 )
 from console.domain.incidents import IncidentDraft, create_incident, resolve_incident
+from console.domain.translation_drafts import TranslationDraft
+from console.domain.translations import AddedTranslation, add_translation, translation_view
 from console.domain.updates import (
     Draft,
     Published,
+    Translations,
     confirm_update,
     correct_update,
     publish_update,
@@ -114,8 +117,45 @@ def _published(result: Published) -> dict[str, Any]:
         "seq": result.update.seq,
         "incident": result.update.incident.slug,
         **version_view(result.version),
+        "translations": [
+            translation_view(translation, result.version.version, "current")
+            for translation in result.translations
+        ],
         "event_id": result.event.event_id,
     }
+
+
+TRANSLATION_FIELDS = ["lang", "headline", "body"]
+
+
+def _translations(request: Request, fields: Fields) -> Translations:
+    """The optional `translations: [{lang, headline?, body}]` of a new version."""
+    languages = app_state(request).languages
+    value = fields.data.get("translations")
+    if value is None:
+        return Translations((), languages)
+    if not isinstance(value, list):
+        fields.errors["translations"] = "must be an array of {lang, headline?, body} objects"
+        return Translations((), languages)
+    drafts = []
+    for index, item in enumerate(value):
+        if not isinstance(item, dict):
+            fields.errors[f"translations[{index}]"] = (
+                "must be an object with lang, body and optionally headline"
+            )
+            continue
+        one = Fields(item, TRANSLATION_FIELDS)
+        lang, headline, body = (
+            one.text("lang", required=True),
+            one.text("headline"),
+            one.text("body", required=True),
+        )
+        fields.errors.update(
+            {f"translations[{index}].{name}": problem for name, problem in one.errors.items()}
+        )
+        if lang is not None and body is not None:
+            drafts.append(TranslationDraft(lang=lang, body=body, headline=headline))
+    return Translations(drafts, languages)
 
 
 def _created(body: dict[str, Any], location: str) -> JSONResponse:
@@ -202,7 +242,9 @@ async def get_incident(request: Request) -> Response:
     slug = request.path_params["slug"]
     internal = actor is not None and actor.can_read_internal
     body = await app_state(request).read(
-        lambda session: records.incident_record(session, slug, internal=internal)
+        lambda session: records.incident_record(
+            session, slug, internal=internal, languages=app_state(request).languages
+        )
     )
     return JSONResponse(body)
 
@@ -212,12 +254,13 @@ async def get_incident(request: Request) -> Response:
 async def publish_update_endpoint(request: Request) -> Response:
     actor = await writer(request)
     payload = await read_object(request)
-    fields = Fields(payload, ["headline", "body", "preliminary"])
+    fields = Fields(payload, ["headline", "body", "preliminary", "translations"])
     draft = Draft(
         body=fields.text("body", required=True) or "",
         headline=fields.text("headline"),
         preliminary=fields.flag("preliminary"),
     )
+    translations = _translations(request, fields)
     fields.check()
     state = app_state(request)
     slug = request.path_params["slug"]
@@ -225,7 +268,9 @@ async def publish_update_endpoint(request: Request) -> Response:
         request,
         actor,
         payload,
-        lambda session: _published(publish_update(session, actor, slug, draft, routing=state.routing)),
+        lambda session: _published(
+            publish_update(session, actor, slug, draft, routing=state.routing, translations=translations)
+        ),
         lambda body: f"/api/v1/updates/{body['id']}",
     )
 
@@ -252,7 +297,9 @@ async def get_update(request: Request) -> Response:
     internal = actor is not None and actor.can_read_internal
     update_id = request.path_params["update_id"]
     body = await app_state(request).read(
-        lambda session: records.update_record(session, update_id, internal=internal)
+        lambda session: records.update_record(
+            session, update_id, internal=internal, languages=app_state(request).languages
+        )
     )
     return JSONResponse(body)
 
@@ -262,7 +309,7 @@ async def get_update(request: Request) -> Response:
 async def correct_endpoint(request: Request) -> Response:
     actor = await writer(request)
     payload = await read_object(request)
-    fields = Fields(payload, ["headline", "body", "preliminary", "reason", "corrects_version"])
+    fields = Fields(payload, ["headline", "body", "preliminary", "reason", "corrects_version", "translations"])
     draft = Draft(
         body=fields.text("body", required=True) or "",
         headline=fields.text("headline"),
@@ -270,6 +317,7 @@ async def correct_endpoint(request: Request) -> Response:
     )
     reason = fields.text("reason", required=True)
     corrects = fields.integer("corrects_version", required=True)
+    translations = _translations(request, fields)
     fields.check()
     assert corrects is not None
     state = app_state(request)
@@ -287,6 +335,7 @@ async def correct_endpoint(request: Request) -> Response:
                 reason=reason,
                 corrects_version=corrects,
                 routing=state.routing,
+                translations=translations,
             )
         ),
         lambda body: f"/api/v1/updates/{update_id}",
@@ -298,9 +347,10 @@ async def correct_endpoint(request: Request) -> Response:
 async def confirm_endpoint(request: Request) -> Response:
     actor = await writer(request)
     payload = await read_object(request)
-    fields = Fields(payload, ["corrects_version", "reason"])
+    fields = Fields(payload, ["corrects_version", "reason", "translations"])
     corrects = fields.integer("corrects_version", required=True)
     reason = fields.text("reason")
+    translations = _translations(request, fields)
     fields.check()
     assert corrects is not None
     state = app_state(request)
@@ -311,7 +361,13 @@ async def confirm_endpoint(request: Request) -> Response:
         payload,
         lambda session: _published(
             confirm_update(
-                session, actor, update_id, corrects_version=corrects, reason=reason, routing=state.routing
+                session,
+                actor,
+                update_id,
+                corrects_version=corrects,
+                reason=reason,
+                routing=state.routing,
+                translations=translations,
             )
         ),
         lambda body: f"/api/v1/updates/{update_id}",
@@ -323,9 +379,10 @@ async def confirm_endpoint(request: Request) -> Response:
 async def retract_endpoint(request: Request) -> Response:
     actor = await writer(request)
     payload = await read_object(request)
-    fields = Fields(payload, ["reason", "corrects_version"])
+    fields = Fields(payload, ["reason", "corrects_version", "translations"])
     reason = fields.text("reason", required=True)
     corrects = fields.integer("corrects_version")
+    translations = _translations(request, fields)
     fields.check()
     state = app_state(request)
     update_id = request.path_params["update_id"]
@@ -335,7 +392,57 @@ async def retract_endpoint(request: Request) -> Response:
         payload,
         lambda session: _published(
             retract_update(
-                session, actor, update_id, reason=reason, corrects_version=corrects, routing=state.routing
+                session,
+                actor,
+                update_id,
+                reason=reason,
+                corrects_version=corrects,
+                routing=state.routing,
+                translations=translations,
+            )
+        ),
+        lambda body: f"/api/v1/updates/{update_id}",
+    )
+
+
+def _added(result: AddedTranslation) -> dict[str, Any]:
+    translation = result.translation
+    return {
+        "update_id": translation.update_id,
+        **translation_view(translation, result.event.version, "current"),
+        "event_id": result.event.event_id,
+    }
+
+
+@access(Access.PUBLISHER)
+@api_endpoint
+async def add_translation_endpoint(request: Request) -> Response:
+    actor = await writer(request)
+    payload = await read_object(request)
+    fields = Fields(payload, [*TRANSLATION_FIELDS, "version"])
+    draft = TranslationDraft(
+        lang=fields.text("lang", required=True) or "",
+        body=fields.text("body", required=True) or "",
+        headline=fields.text("headline"),
+    )
+    version = fields.integer("version", required=True)
+    fields.check()
+    assert version is not None
+    state = app_state(request)
+    update_id = request.path_params["update_id"]
+    return await _publish_once(
+        request,
+        actor,
+        payload,
+        lambda session: _added(
+            add_translation(
+                session,
+                actor,
+                update_id,
+                draft,
+                version=version,
+                languages=state.languages,
+                routing=state.routing,
             )
         ),
         lambda body: f"/api/v1/updates/{update_id}",
@@ -367,5 +474,6 @@ def routes() -> list[BaseRoute]:
         Route("/updates/{update_id:int}/corrections", correct_endpoint, methods=["POST"]),
         Route("/updates/{update_id:int}/confirmation", confirm_endpoint, methods=["POST"]),
         Route("/updates/{update_id:int}/retraction", retract_endpoint, methods=["POST"]),
+        Route("/updates/{update_id:int}/translations", add_translation_endpoint, methods=["POST"]),
         Route("/deliveries/{delivery_id:int}/retry", retry_delivery_endpoint, methods=["POST"]),
     ]

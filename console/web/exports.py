@@ -46,7 +46,10 @@ async def incident_json(request: Request) -> Response:
     slug = request.path_params["slug"]
     now = utcnow()
     try:
-        record = await app_state(request).read(lambda session: exports.public_record(session, slug, now=now))
+        languages = app_state(request).languages
+        record = await app_state(request).read(
+            lambda session: exports.public_record(session, slug, now=now, languages=languages)
+        )
     except NotFound as exc:
         return _missing(exc.message)
     return Response(_json(record, indent=2) + "\n", media_type="application/json", headers=CACHE)
@@ -85,7 +88,7 @@ async def archive_jsonl(request: Request) -> Response:
         lines = [
             _json({"format": exports.EXPORT_FORMAT, **record, "audit_head": head, "exported_at": started})
             + "\n"
-            for record in exports.public_records(session, incidents)
+            for record in exports.public_records(session, incidents, languages=state.languages)
         ]
         return lines, incidents[-1].id if incidents else after_id, head
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from console.channels.feeds import FeedsChannel
@@ -43,6 +43,8 @@ from console.feeds.paths import (
     cap_message,
     incident_atom,
     incident_rss,
+    updates_atom,
+    updates_rss,
 )
 from console.feeds.writer import FeedFiles
 from console.settings import Settings
@@ -280,6 +282,28 @@ def routes() -> list[BaseRoute]:
         value: str = request.path_params["slug"]
         return value
 
+    def in_language(make: Callable[[Request, str], Target]) -> Endpoint:
+        """A feed at /feeds/{lang}/...: `lang` one of LANGUAGES (another spelling of one, such as
+        `ES`, is redirected to the configured one)."""
+
+        @access(Access.PUBLIC)
+        async def endpoint(request: Request) -> Response:
+            asked: str = request.path_params["lang"]
+            languages = app_state(request).languages
+            lang = languages.find(asked)
+            if lang is None:
+                here = ", ".join(languages.tags)
+                return _not_found(f"no feeds in {asked[:40]!r}: the feeds here are in {here} (LANGUAGES)")
+            try:
+                target = make(request, lang)
+            except ValueError:  # not a slug the console could have made
+                return _not_found(f"no incident with slug {request.path_params['slug']!r}")
+            if lang != asked:
+                return RedirectResponse(target.url_path, status_code=301)
+            return await server.serve(request, target)
+
+        return endpoint
+
     return [
         Route("/feeds/updates.atom", fixed(UPDATES_ATOM), methods=["GET", "HEAD"]),
         Route("/feeds/updates.rss", fixed(UPDATES_RSS), methods=["GET", "HEAD"]),
@@ -301,6 +325,26 @@ def routes() -> list[BaseRoute]:
                     slug(request), request.path_params["seq"], request.path_params["version"]
                 )
             ),
+            methods=["GET", "HEAD"],
+        ),
+        Route(
+            "/feeds/{lang}/updates.atom",
+            in_language(lambda request, lang: updates_atom(lang)),
+            methods=["GET", "HEAD"],
+        ),
+        Route(
+            "/feeds/{lang}/updates.rss",
+            in_language(lambda request, lang: updates_rss(lang)),
+            methods=["GET", "HEAD"],
+        ),
+        Route(
+            "/feeds/{lang}/incidents/{slug}/feed.atom",
+            in_language(lambda request, lang: incident_atom(slug(request), lang)),
+            methods=["GET", "HEAD"],
+        ),
+        Route(
+            "/feeds/{lang}/incidents/{slug}/feed.rss",
+            in_language(lambda request, lang: incident_rss(slug(request), lang)),
             methods=["GET", "HEAD"],
         ),
     ]

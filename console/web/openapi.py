@@ -23,8 +23,8 @@ ERRORS = {
     401: "No token where one is needed, or a wrong or revoked one (`unauthenticated`).",
     403: "The token's role may not do this (`forbidden`).",
     404: "No such incident, update or delivery (`not_found`).",
-    409: "A stale `corrects_version` (`conflict`, with `current_version` and `current`), or not "
-    "possible now (`not_allowed`).",
+    409: "A stale `corrects_version` or translated `version` (`conflict`, with `current_version` and "
+    "`current`), or not possible now (`not_allowed`).",
     413: "The body is over MAX_REQUEST_BYTES (`too_large`).",
     415: "The body is not `application/json` in UTF-8 (`unsupported_media_type`).",
     422: "A field is missing, blank, too long, of the wrong type or unknown (`invalid_input`; `fields` "
@@ -214,6 +214,17 @@ PATHS: dict[str, dict[str, Schema]] = {
             security=TOKEN,
             body="Retraction",
             parameters=[UPDATE_ID, IDEMPOTENCY_KEY],
+        )
+    },
+    "/updates/{update_id}/translations": {
+        "post": operation(
+            "addTranslation",
+            "Add a translation of the update's current version into a language of LANGUAGES",
+            ok=(201, ref("AddedTranslation"), "The translation, now shown to readers of its language"),
+            errors=[401, 403, 404, 409],
+            security=TOKEN,
+            body="NewTranslation",
+            parameters=[UPDATE_ID],
         )
     },
     "/deliveries/{delivery_id}/retry": {

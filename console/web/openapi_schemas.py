@@ -12,6 +12,8 @@ from typing import Any
 
 from console.domain.incidents import CATEGORIES
 from console.domain.text import BODY_MAX, HEADLINE_MAX, LOCATION_MAX, REASON_MAX, SUMMARY_MAX, TITLE_MAX
+from console.domain.translations import TranslationStatus
+from console.languages import LANGUAGE_TAG_MAX
 from console.models import AlertStatus, ChannelState, DeliveryState, IncidentStatus, VersionKind
 
 Schema = dict[str, Any]
@@ -81,6 +83,38 @@ VERSION_FIELDS: dict[str, Schema] = {
     "published_at": TIME,
     "content_hash": HASH,
 }
+LANG: Schema = {
+    "type": "string",
+    "maxLength": LANGUAGE_TAG_MAX,
+    "pattern": "^\\s*[A-Za-z]{1,8}([-_][A-Za-z0-9]{1,8})*\\s*$",
+    "description": "A language tag of LANGUAGES other than the first (the primary language), any case",
+}
+TRANSLATION_FIELDS: dict[str, Schema] = {
+    "lang": {"type": "string", "description": "A language of LANGUAGES, as configured"},
+    "version": ID,
+    "headline": nullable(TEXT),
+    "body": TEXT,
+    "status": {
+        "enum": ["current", "stale", "superseded"],
+        "description": "current: of the update's newest version; stale: of an earlier one (readers get "
+        "the primary text with a notice); superseded: a newer translation of the same version replaced it",
+    },
+    "author": TEXT,
+    "created_at": TIME,
+    "content_hash": HASH,
+}
+TRANSLATIONS_SENT: Schema = nullable(
+    {
+        "type": "array",
+        "items": ref("TranslationDraft"),
+        "description": "Translations of this version, written with it (one per language)",
+    }
+)
+TRANSLATION_STATUS: Schema = {
+    "type": "object",
+    "additionalProperties": {"enum": [status.value for status in TranslationStatus]},
+    "description": "Per language of LANGUAGES but the primary: current, stale (being updated) or missing",
+}
 
 SCHEMAS: dict[str, Schema] = {
     "Error": obj(
@@ -96,7 +130,9 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "Incident": obj(INCIDENT_FIELDS),
     "IncidentList": obj({"incidents": {"type": "array", "items": ref("Incident")}}),
-    "Version": obj(VERSION_FIELDS),
+    "Version": obj({**VERSION_FIELDS, "translations": {"type": "array", "items": ref("Translation")}}),
+    "Translation": obj(TRANSLATION_FIELDS),
+    "AddedTranslation": obj({"update_id": ID, **TRANSLATION_FIELDS, "event_id": ID}),
     "Delivery": obj(
         {
             "id": ID,
@@ -119,13 +155,14 @@ SCHEMAS: dict[str, Schema] = {
             "id": ID,
             "seq": ID,
             "versions": {"type": "array", "items": ref("Version"), "minItems": 1},
+            "translation_status": TRANSLATION_STATUS,
             "deliveries": {
                 "type": "array",
                 "items": ref("Delivery"),
                 "description": "Only for authenticated readers.",
             },
         },
-        ["id", "seq", "versions"],
+        ["id", "seq", "versions", "translation_status"],
     ),
     "IncidentRecord": obj(
         {**INCIDENT_FIELDS, "updates": {"type": "array", "items": ref("Update")}},
@@ -137,12 +174,20 @@ SCHEMAS: dict[str, Schema] = {
             "seq": ID,
             "incident": INCIDENT_FIELDS["slug"],
             "versions": {"type": "array", "items": ref("Version"), "minItems": 1},
+            "translation_status": TRANSLATION_STATUS,
             "deliveries": {"type": "array", "items": ref("Delivery")},
         },
-        ["id", "seq", "incident", "versions"],
+        ["id", "seq", "incident", "versions", "translation_status"],
     ),
     "Published": obj(
-        {"id": ID, "seq": ID, "incident": INCIDENT_FIELDS["slug"], **VERSION_FIELDS, "event_id": ID}
+        {
+            "id": ID,
+            "seq": ID,
+            "incident": INCIDENT_FIELDS["slug"],
+            **VERSION_FIELDS,
+            "translations": {"type": "array", "items": ref("Translation")},
+            "event_id": ID,
+        }
     ),
     "Channel": obj(
         {
@@ -229,6 +274,7 @@ SCHEMAS: dict[str, Schema] = {
             "headline": nullable({"type": "string", "maxLength": HEADLINE_MAX, "pattern": _NO_CONTROL}),
             "body": typed_text(BODY_MAX),
             "preliminary": nullable({"type": "boolean"}),
+            "translations": TRANSLATIONS_SENT,
         },
         ["body"],
     ),
@@ -239,6 +285,7 @@ SCHEMAS: dict[str, Schema] = {
             "preliminary": nullable({"type": "boolean"}),
             "reason": typed_text(REASON_MAX),
             "corrects_version": ID,
+            "translations": TRANSLATIONS_SENT,
         },
         ["body", "reason", "corrects_version"],
     ),
@@ -246,8 +293,33 @@ SCHEMAS: dict[str, Schema] = {
         {
             "corrects_version": ID,
             "reason": nullable({"type": "string", "maxLength": REASON_MAX, "pattern": _NO_CONTROL}),
+            "translations": TRANSLATIONS_SENT,
         },
         ["corrects_version"],
     ),
-    "Retraction": obj({"reason": typed_text(REASON_MAX), "corrects_version": nullable(ID)}, ["reason"]),
+    "Retraction": obj(
+        {
+            "reason": typed_text(REASON_MAX),
+            "corrects_version": nullable(ID),
+            "translations": TRANSLATIONS_SENT,
+        },
+        ["reason"],
+    ),
+    "TranslationDraft": obj(
+        {
+            "lang": LANG,
+            "headline": nullable({"type": "string", "maxLength": HEADLINE_MAX, "pattern": _NO_CONTROL}),
+            "body": typed_text(BODY_MAX),
+        },
+        ["lang", "body"],
+    ),
+    "NewTranslation": obj(
+        {
+            "lang": LANG,
+            "headline": nullable({"type": "string", "maxLength": HEADLINE_MAX, "pattern": _NO_CONTROL}),
+            "body": typed_text(BODY_MAX),
+            "version": {**ID, "description": "The update's current version: the one translated"},
+        },
+        ["lang", "body", "version"],
+    ),
 }

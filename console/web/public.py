@@ -24,10 +24,14 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from console.languages import Languages
 from console.live.client import TRY_AGAIN_LATER, LiveClient
 from console.live.pages import CachedPage
 from console.web.access import Access, access
 from console.web.api import Unauthenticated, api_endpoint, request_actor
+from console.web.language import COOKIE as LANGUAGE_COOKIE
+from console.web.language import COOKIE_MAX_AGE as LANGUAGE_COOKIE_MAX_AGE
+from console.web.language import PageLanguage, page_language
 from console.web.state import app_state
 
 log = logging.getLogger("console.web.public")
@@ -97,19 +101,44 @@ def page_response(request: Request, page: CachedPage, cache_seconds: int) -> Res
     )
 
 
+def localized_response(request: Request, page: CachedPage, chosen: PageLanguage) -> Response:
+    """A page in the reader's language: says which, and remembers a choice made with `?lang=`."""
+    state = app_state(request)
+    response = page_response(request, page, state.settings.public_cache_seconds)
+    response.headers["Content-Language"] = chosen.lang
+    if len(state.settings.languages) == 1:
+        return response
+    if not chosen.from_query:  # negotiated: caches must tell readers apart
+        response.headers["Vary"] = "Accept-Encoding, Accept-Language, Cookie"
+    elif request.cookies.get(LANGUAGE_COOKIE) != chosen.lang:
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            chosen.lang,
+            max_age=LANGUAGE_COOKIE_MAX_AGE,
+            path="/",
+            secure=state.settings.cookies_secure,
+            httponly=True,
+            samesite="lax",
+        )
+        response.headers["Cache-Control"] = "private, no-cache"  # a shared cache must not keep the cookie
+    return response
+
+
 @access(Access.PUBLIC)
 async def index(request: Request) -> Response:
     state = app_state(request)
-    return page_response(request, await state.live.pages.index(), state.settings.public_cache_seconds)
+    chosen = page_language(request, state.languages)
+    return localized_response(request, await state.live.pages.index(chosen.lang), chosen)
 
 
 @access(Access.PUBLIC)
 async def incident(request: Request) -> Response:
     state = app_state(request)
     slug = request.path_params["slug"]
+    chosen = page_language(request, state.languages)
     # Anything that cannot be a slug shares one cached 404 page instead of a query each.
-    page = await state.live.pages.incident(slug if SLUG.fullmatch(slug) else NOT_A_SLUG)
-    return page_response(request, page, state.settings.public_cache_seconds)
+    page = await state.live.pages.incident(slug if SLUG.fullmatch(slug) else NOT_A_SLUG, chosen.lang)
+    return localized_response(request, page, chosen)
 
 
 class Refused(Exception):
@@ -123,8 +152,19 @@ class Refused(Exception):
         self.http_status = http_status
 
 
+def _language(params: QueryParams, languages: Languages) -> str | None:
+    """The `lang` a live page asks for (None: not given)."""
+    asked = params.get("lang")
+    if asked is None:
+        return None
+    found = languages.find(asked)
+    if found is None or len(params.getlist("lang")) > 1:
+        raise Refused(POLICY_VIOLATION, f"lang must be one of {', '.join(languages.tags)}")
+    return found
+
+
 def _topic(params: QueryParams) -> str | None:
-    unknown = set(params) - {"incident"}
+    unknown = set(params) - {"incident", "lang"}
     if unknown:
         raise Refused(POLICY_VIOLATION, f"unknown query parameter {sorted(unknown)[0]!r}")
     slug = params.get("incident")
@@ -163,7 +203,8 @@ async def _close(websocket: WebSocket, code: int, reason: str) -> None:
 
 @access(Access.PUBLIC)
 async def live_socket(websocket: WebSocket) -> None:
-    """`/live` (every incident) or `/live?incident={slug}`: pushed HTML frames, resumable.
+    """`/live` (every incident) or `/live?incident={slug}`, with `&lang=` the page's language:
+    pushed HTML frames, resumable.
 
     The client's first message is `{"last_event_id": N}` (0 for "everything you have");
     the server answers with what was missed, then every new event as it happens.
@@ -172,6 +213,10 @@ async def live_socket(websocket: WebSocket) -> None:
     settings, live = state.settings, state.live
     try:
         topic = _topic(websocket.query_params)
+        lang = (
+            _language(websocket.query_params, state.languages)
+            or page_language(websocket, state.languages).lang
+        )
         if topic is not None and not await live.incident_exists(topic):
             raise Refused(POLICY_VIOLATION, f"no incident {topic!r}", http_status=404)
     except Refused as refused:
@@ -184,7 +229,7 @@ async def live_socket(websocket: WebSocket) -> None:
         return
     await websocket.accept()
     client = LiveClient(
-        websocket.send, topic=topic, max_buffered=settings.live_send_buffer, on_drop=live.dropped
+        websocket.send, topic=topic, lang=lang, max_buffered=settings.live_send_buffer, on_drop=live.dropped
     )
     live.attach(client)  # before reading what was missed: nothing falls in between
     try:
@@ -196,7 +241,7 @@ async def live_socket(websocket: WebSocket) -> None:
         if first["type"] == "websocket.disconnect":
             return
         after = parse_hello(first, settings.live_max_message_bytes)
-        plan = await live.resume(topic, after)
+        plan = await live.resume(topic, after, lang)
         await client.replay(after, plan.frames, timeout=settings.live_hello_seconds)
         while True:
             message = await websocket.receive()

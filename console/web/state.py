@@ -14,6 +14,7 @@ from starlette.requests import HTTPConnection
 from console.db import Database
 from console.dispatcher import Dispatcher
 from console.domain.outbox import Routing
+from console.languages import Languages
 from console.live.hub import Hub
 from console.live.stream import LiveStream
 from console.models import utcnow
@@ -34,6 +35,11 @@ class AppState:
     live: LiveStream
     # What time it is for sessions and sign-in limits; tests put a fake clock here.
     clock: Callable[[], datetime] = field(default=utcnow)
+
+    @property
+    def languages(self) -> Languages:
+        """LANGUAGES: the primary language first."""
+        return Languages(self.settings.languages)
 
     def enabled_channels(self) -> list[tuple[str, bool]]:
         """(name, preview?) of every enabled channel, in the order of CHANNELS."""

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from jinja2_fragments.starlette import Jinja2Blocks
 from markupsafe import Markup
 
+from console import i18n
 from console.domain import wording
 from console.domain.diff import Change, word_diff
-from console.feeds.paths import alternate_links
+from console.feeds.paths import alternate_links, language_feed_links
 from console.html import paragraphs
+from console.i18n import own_name
+from console.languages import Languages
 from console.settings import Settings
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
@@ -30,12 +36,46 @@ def diff_html(old: str | None, new: str | None) -> Markup:
     return Markup("").join(tags[s.change].format(s.text) for s in word_diff(old or "", new or ""))
 
 
+@dataclass(frozen=True)
+class LanguageLink:
+    lang: str
+    name: str  # the language's name in itself ("Español")
+    href: str  # this page in that language
+
+
+def page_context(settings: Settings, lang: str, *, path: str | None = None) -> dict[str, Any]:
+    """What every public page rendered in `lang` needs: its language, the primary one, and
+    (for a whole page at `path`) the same page in every language of LANGUAGES."""
+    languages = Languages(settings.languages)
+    links = (
+        [
+            LanguageLink(tag, own_name(tag), f"{settings.public_url}{path}?{urlencode({'lang': tag})}")
+            for tag in languages.tags
+        ]
+        if path is not None and len(languages.tags) > 1
+        else []
+    )
+    return {
+        "settings": settings,
+        "lang": lang,
+        "primary_lang": languages.primary,
+        "language_links": links,
+        "default_href": f"{settings.public_url}{path}" if path is not None else None,
+    }
+
+
 def make_templates(settings: Settings) -> Templates:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    # Interface strings in the language of the page being rendered (console.i18n.in_language);
+    # English, the source language, wherever none is set (the console, the archive).
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext, npgettext=i18n.npgettext
     )
     zone = settings.zone
 
@@ -47,7 +87,11 @@ def make_templates(settings: Settings) -> Templates:
 
     def local(moment: datetime | str | None, fmt: str = "%H:%M") -> str:
         shown = in_zone(moment)
-        return shown.strftime(fmt) if shown else ""
+        if shown is None:
+            return ""
+        if "%b" in fmt and i18n.active_language() is not None:  # month names in the page's language
+            fmt = fmt.replace("%b", i18n.format_local(shown, "MMM").replace("%", "%%"))
+        return shown.strftime(fmt)
 
     def iso_local(moment: datetime | str | None) -> str:
         shown = in_zone(moment)
@@ -57,7 +101,10 @@ def make_templates(settings: Settings) -> Templates:
     env.filters["paragraphs"] = paragraphs
     env.globals["diff_html"] = diff_html
     env.globals["alternate_links"] = alternate_links
+    env.globals["language_feed_links"] = language_feed_links
     env.filters["iso_local"] = iso_local
     env.globals["labels"] = wording.labels
+    env.filters["label"] = i18n.label
+    env.globals["language_name"] = i18n.language_name
     env.globals["settings"] = settings
     return Jinja2Blocks(env=env)

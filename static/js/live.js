@@ -22,13 +22,14 @@
     return Number.isSafeInteger(value) && value >= 0 ? value : 0;
   }
 
+  // The sentences come from the page, in its language (data-open, data-reconnecting, data-closed).
   function show(kind, text) {
     if (!state) {
       return;
     }
     state.hidden = false;
     state.setAttribute("data-state", kind);
-    state.textContent = text;
+    state.textContent = state.getAttribute("data-" + kind) || text;
   }
 
   root.addEventListener("htmx:wsOpen", function (event) {

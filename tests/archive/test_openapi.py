@@ -4,6 +4,7 @@ the /api/v1 routes the app serves, and real answers of every operation validate 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from typing import Any
@@ -17,12 +18,19 @@ from console.db import Database
 from console.domain import channel_health, outbox
 from console.domain.outbox import Routing
 from console.models import EventType
+from console.settings import Settings
 from console.web.openapi import build_spec
 from tests.archive.conftest import Sample, publish_history
 from tests.support.factories import bearer
 from tests.support.routes import walk
 
 HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Updates may be translated into Spanish, so translations appear in every answer."""
+    return dataclasses.replace(settings, languages=("en", "es"))
 
 
 def served_operations(client: TestClient) -> set[tuple[str, str]]:
@@ -92,10 +100,41 @@ def test_real_answers_validate_against_the_description(
     check("POST", "/incidents", 415, content=b"{}", headers={**pio, "content-type": "text/plain"})
     check("POST", "/incidents", 400, content=b"{", headers={**pio, "content-type": "application/json"})
     update = check(
-        "POST", f"/incidents/{slug}/updates", 201, json={"headline": "Avoid", "body": "Closed."}, headers=pio
+        "POST",
+        f"/incidents/{slug}/updates",
+        201,
+        json={
+            "headline": "Avoid",
+            "body": "Closed.",
+            "translations": [{"lang": "es", "headline": "Evite", "body": "Cerrada."}],
+        },
+        headers=pio,
     )
+    assert [t["status"] for t in update["translations"]] == ["current"]
     check("POST", "/incidents/nope/updates", 404, json={"body": "x"}, headers=pio)
     base = f"/updates/{update['id']}"
+    added = check(
+        "POST",
+        f"{base}/translations",
+        201,
+        json={"lang": "ES", "body": "Cerrada ya.", "version": 1},
+        headers=pio,
+    )
+    assert (added["lang"], added["status"]) == ("es", "current")
+    check("POST", f"{base}/translations", 422, json={"lang": "en", "body": "x", "version": 1}, headers=pio)
+    check("POST", f"{base}/translations", 422, json={"lang": "es", "body": "x", "version": 7}, headers=pio)
+    check("POST", f"{base}/translations", 401, json={"lang": "es", "body": "x", "version": 1})
+    check(
+        "POST", f"{base}/translations", 403, json={"lang": "es", "body": "x", "version": 1}, headers=reviewer
+    )
+    check(
+        "POST",
+        "/updates/999999/translations",
+        404,
+        json={"lang": "es", "body": "x", "version": 1},
+        headers=pio,
+    )
+    check("GET", base, 200)
     check(
         "POST",
         f"{base}/corrections",
@@ -111,6 +150,11 @@ def test_real_answers_validate_against_the_description(
         headers=pio,
     )
     assert stale["current_version"] == 2
+    late = check(
+        "POST", f"{base}/translations", 409, json={"lang": "es", "body": "x", "version": 1}, headers=pio
+    )
+    assert late["current_version"] == 2
+    assert check("GET", base, 200)["translation_status"] == {"es": "stale"}
     check("POST", f"{base}/confirmation", 201, json={"corrects_version": 2}, headers=pio)
     check("POST", f"{base}/confirmation", 409, json={"corrects_version": 3}, headers=pio)
     check("POST", f"{base}/confirmation", 422, json={"corrects_version": 9}, headers=pio)

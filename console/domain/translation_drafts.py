@@ -1,0 +1,140 @@
+"""Translations as typed: checking them, and writing one with its audit event.
+
+Used both when a version is published with its translations (one transaction) and when a
+translation is added later (`console.domain.translations.add_translation`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from console.domain import audit
+from console.domain.actors import Actor
+from console.domain.canonical import canonical_json, iso, sha256_hex
+from console.domain.text import BODY_MAX, HEADLINE_MAX, clean
+from console.languages import Languages
+from console.models import Translation, UpdateVersion
+
+
+@dataclass(frozen=True)
+class TranslationDraft:
+    """What a translator typed for one language."""
+
+    lang: str
+    body: str
+    headline: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckedDraft:
+    lang: str
+    headline: str | None
+    body: str
+
+
+def check_draft(
+    draft: TranslationDraft, languages: Languages, errors: dict[str, str], *, prefix: str = ""
+) -> CheckedDraft | None:
+    """Validate one translation; problems go into `errors` under `{prefix}lang`, `…headline`, `…body`."""
+    before = len(errors)
+    lang = languages.translation_language(draft.lang, errors, f"{prefix}lang")
+    headline = clean(
+        draft.headline, max_chars=HEADLINE_MAX, required=False, errors=errors, field=f"{prefix}headline"
+    )
+    body = clean(draft.body, max_chars=BODY_MAX, required=True, errors=errors, field=f"{prefix}body")
+    if len(errors) > before or lang is None or body is None:
+        return None
+    return CheckedDraft(lang, headline, body)
+
+
+def check_drafts(
+    drafts: Sequence[TranslationDraft], languages: Languages, errors: dict[str, str]
+) -> list[CheckedDraft]:
+    """Validate the translations sent with a version; problems go into `errors` as
+    `translations[i].lang` and so on. One translation per language."""
+    checked: list[CheckedDraft] = []
+    for index, draft in enumerate(drafts):
+        prefix = f"translations[{index}]."
+        one = check_draft(draft, languages, errors, prefix=prefix)
+        if one is not None and any(earlier.lang == one.lang for earlier in checked):
+            errors[f"{prefix}lang"] = f"{one.lang} is given twice; send one translation per language"
+        elif one is not None:
+            checked.append(one)
+    return checked
+
+
+def translation_hash(incident_slug: str, seq: int, version: int, translation: Translation) -> str:
+    return sha256_hex(
+        canonical_json(
+            {
+                "incident": incident_slug,
+                "seq": seq,
+                "version": version,
+                "lang": translation.lang,
+                "headline": translation.headline,
+                "body": translation.body,
+                "author": translation.author_name,
+                "created_at": iso(translation.created_at),
+            }
+        )
+    )
+
+
+def new_translation(
+    actor: Actor, version: UpdateVersion, draft: CheckedDraft, *, now: datetime
+) -> Translation:
+    """A translation of `version`, not yet added to the session."""
+    update = version.update
+    translation = Translation(
+        version=version,
+        update_id=update.id,
+        lang=draft.lang,
+        headline=draft.headline,
+        body=draft.body,
+        author_id=actor.user_id,
+        author_name=actor.name,
+        created_at=now,
+        content_hash="",
+    )
+    translation.content_hash = translation_hash(
+        update.incident.slug, update.seq, version.version, translation
+    )
+    return translation
+
+
+def record_translation(session: Session, actor: Actor, translation: Translation, *, now: datetime) -> None:
+    """Write `translation` (rows are immutable: everything about it must be set by now) and its
+    audit event."""
+    session.add(translation)
+    session.flush()
+    version = translation.version
+    update = version.update
+    audit.record(
+        session,
+        actor,
+        "translation.added",
+        f"update {update.id} version {version.version} in {translation.lang}",
+        incident_id=update.incident_id,
+        now=now,
+        data={
+            "update_id": update.id,
+            "seq": update.seq,
+            "version": version.version,
+            "lang": translation.lang,
+            "translation_id": translation.id,
+            "content_hash": translation.content_hash,
+        },
+    )
+
+
+def write_translation(
+    session: Session, actor: Actor, version: UpdateVersion, draft: CheckedDraft, *, now: datetime
+) -> Translation:
+    """Store a translation published with its version (whose own event announces it)."""
+    translation = new_translation(actor, version, draft, now=now)
+    record_translation(session, actor, translation, now=now)
+    return translation

@@ -1,0 +1,89 @@
+"""translations of update versions
+
+A translation belongs to one version of an update (headline and body in one language) and,
+like the versions, is never changed: the database refuses UPDATE and DELETE on its rows.
+Whether it is current or stale is not stored: it is derived from whether its version is
+still the update's newest.
+
+Revision ID: i8_translations
+Revises: i7_archive_search
+Create Date: 2026-11-21 16:13:07
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "i8_translations"
+down_revision: str | None = "i7_archive_search"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "translations",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("version_id", sa.Integer(), nullable=False),
+        sa.Column("update_id", sa.Integer(), nullable=False),
+        sa.Column("lang", sa.String(length=35), nullable=False),
+        sa.Column("headline", sa.String(length=200), nullable=True),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("author_id", sa.Integer(), nullable=True),
+        sa.Column("author_name", sa.String(length=100), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("content_hash", sa.String(length=64), nullable=False),
+        sa.Column("event_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(["author_id"], ["users.id"], name=op.f("fk_translations_author_id_users")),
+        sa.ForeignKeyConstraint(
+            ["event_id"], ["outbox_events.id"], name=op.f("fk_translations_event_id_outbox_events")
+        ),
+        sa.ForeignKeyConstraint(
+            ["update_id"], ["updates.id"], name=op.f("fk_translations_update_id_updates")
+        ),
+        sa.ForeignKeyConstraint(
+            ["version_id"], ["update_versions.id"], name=op.f("fk_translations_version_id_update_versions")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_translations")),
+        sa.UniqueConstraint("event_id", name=op.f("uq_translations_event_id")),
+    )
+    with op.batch_alter_table("translations", schema=None) as batch_op:
+        batch_op.create_index("ix_translations_update_lang", ["update_id", "lang"], unique=False)
+        batch_op.create_index(batch_op.f("ix_translations_version_id"), ["version_id"], unique=False)
+
+    install_immutability_triggers()
+
+
+def install_immutability_triggers() -> None:
+    # The same refusal as migration 0001 gives update_versions (its refuse_change() function).
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "CREATE TRIGGER translations_immutable BEFORE UPDATE OR DELETE ON translations "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_change()"
+        )
+        op.execute(
+            "CREATE TRIGGER translations_no_truncate BEFORE TRUNCATE ON translations "
+            "FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()"
+        )
+    else:
+        for operation in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER translations_no_{operation.lower()} BEFORE {operation} ON translations "
+                f"BEGIN SELECT RAISE(ABORT, 'translations rows are immutable: {operation} refused'); END"
+            )
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER translations_immutable ON translations")
+        op.execute("DROP TRIGGER translations_no_truncate ON translations")
+    else:
+        op.execute("DROP TRIGGER translations_no_update")
+        op.execute("DROP TRIGGER translations_no_delete")
+    with op.batch_alter_table("translations", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_translations_version_id"))
+        batch_op.drop_index("ix_translations_update_lang")
+    op.drop_table("translations")

@@ -1,0 +1,244 @@
+"""The live page in the reader's language: the chooser, `?lang=`, the remembered choice,
+`Accept-Language`; translations shown while current, the primary text with a notice once
+stale; and a translation pushed live to the readers of its language only."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+from console.db import Database
+from console.domain import stream
+from console.languages import Languages
+from console.settings import Settings
+from console.web.app import create_app
+from console.web.language import accept_language, negotiate
+from tests.live.support import receive, subscribe
+from tests.support.factories import bearer, make_token
+from tests.support.live_server import LiveServer, serve
+
+LANGUAGES = ("en", "es", "vi")
+
+
+@pytest.fixture
+def multilingual(settings: Settings) -> Settings:
+    return replace(settings, languages=LANGUAGES, live_poll_seconds=0.2, timezone="America/Chicago")
+
+
+@pytest.fixture
+def web(multilingual: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(multilingual)) as client:
+        yield client
+
+
+@pytest.fixture
+def token(db: Database) -> str:
+    return make_token(db, "pio")
+
+
+def post(web: TestClient, token: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = web.post(f"/api/v1{path}", json=body, headers=bearer(token))
+    assert response.status_code == 201, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def eventually(check: Callable[[], bool], timeout: float = 5) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "the page never changed"
+        time.sleep(0.02)
+
+
+def published(web: TestClient, token: str) -> tuple[str, int]:
+    slug: str = post(web, token, "/incidents", {"title": "Gas leak", "location": "Elm St"})["slug"]
+    update = post(
+        web,
+        token,
+        f"/incidents/{slug}/updates",
+        {
+            "headline": "Evacuate Elm St",
+            "body": "Residents of Elm St should leave now.",
+            "translations": [
+                {
+                    "lang": "es",
+                    "headline": "Evacúen Elm St",
+                    "body": "Los residentes de Elm St deben salir ya.",
+                }
+            ],
+        },
+    )
+    return slug, update["id"]
+
+
+def test_accept_language_is_honoured_and_the_page_says_its_language(
+    web: TestClient, token: str, multilingual: Settings
+) -> None:
+    slug, _ = published(web, token)
+    page = web.get(f"/incidents/{slug}", headers={"Accept-Language": "fr;q=1, es-MX;q=0.8, en;q=0.5"})
+    assert page.status_code == 200
+    assert page.headers["content-language"] == "es"
+    assert "Accept-Language" in page.headers["vary"] and "Cookie" in page.headers["vary"]
+    html = page.text
+    assert '<html lang="es">' in html
+    assert "Los residentes de Elm St deben salir ya." in html and "should leave now" not in html
+    assert "Actualizaciones, las más recientes primero" in html  # interface strings in Spanish
+    assert '<strong class="badge badge--preliminary">PRELIMINAR</strong>' in html
+    # The incident's own words are in the primary language, and say so.
+    assert '<p class="incident__where" lang="en">Elm St</p>' in html
+    # The same page in every language, for readers and search engines.
+    base = multilingual.public_url
+    for lang in LANGUAGES:
+        assert f'<link rel="alternate" hreflang="{lang}" href="{base}/incidents/{slug}?lang={lang}">' in html
+    assert 'hreflang="x-default"' in html
+    assert re.search(r'<a href="\?lang=es" lang="es" hreflang="es" aria-current="true">Español</a>', html)
+    assert re.search(r'<a href="\?lang=vi" lang="vi" hreflang="vi">Tiếng Việt</a>', html)
+
+    english = web.get(f"/incidents/{slug}", headers={"Accept-Language": "de, en-GB;q=0.9"})
+    assert '<html lang="en">' in english.text and "should leave now" in english.text
+    nothing = web.get(f"/incidents/{slug}", headers={"Accept-Language": "de"})
+    assert nothing.headers["content-language"] == "en", "no shared language: the primary one"
+
+
+def test_lang_parameter_wins_and_is_remembered(web: TestClient, token: str) -> None:
+    slug, _ = published(web, token)
+    chosen = web.get(f"/incidents/{slug}?lang=es", headers={"Accept-Language": "vi"})
+    assert chosen.headers["content-language"] == "es"
+    assert "lang=es" in chosen.headers["set-cookie"] and "HttpOnly" in chosen.headers["set-cookie"]
+    assert chosen.headers["cache-control"].startswith("private"), "a shared cache must not keep the cookie"
+    remembered = web.get(
+        f"/incidents/{slug}", headers={"Accept-Language": "vi"}
+    )  # the client keeps the cookie
+    assert remembered.headers["content-language"] == "es"
+    assert '<html lang="es">' in remembered.text
+    again = web.get("/?lang=es")
+    assert "set-cookie" not in again.headers, "already remembered"
+    assert "Incidentes activos" in again.text
+    unknown = web.get(f"/incidents/{slug}?lang=klingon")
+    assert unknown.status_code == 200 and unknown.headers["content-language"] == "es", (
+        "ignored: the cookie holds"
+    )
+
+
+def test_a_stale_translation_is_never_shown_as_current(web: TestClient, token: str) -> None:
+    slug, update_id = published(web, token)
+    spanish = "Los residentes de Elm St deben salir ya."
+    assert spanish in web.get(f"/incidents/{slug}?lang=es").text
+    post(
+        web,
+        token,
+        f"/updates/{update_id}/corrections",
+        {
+            "body": "Residents of Elm and Oak St should leave now.",
+            "reason": "Oak St too",
+            "corrects_version": 1,
+        },
+    )
+    eventually(lambda: "Oak St should leave" in web.get(f"/incidents/{slug}?lang=es").text)
+    html = web.get(f"/incidents/{slug}?lang=es").text
+    assert spanish not in html and "Evacúen" not in html
+    assert "Traducción en actualización." in html
+    assert "Este es el texto más reciente en inglés." in html
+    assert (
+        '<div class="update__body" lang="en"><p>Residents of Elm and Oak St should leave now.</p></div>'
+        in html
+    )
+    assert '— <span lang="en">Oak St too</span>' in html  # the reason is in the primary language
+
+    # A language never translated: the primary text, marked as such.
+    vietnamese = web.get(f"/incidents/{slug}?lang=vi").text
+    assert '<html lang="vi">' in vietnamese and "Not translated yet." in vietnamese
+    assert 'lang="en"><p>Residents of Elm and Oak St should leave now.</p>' in vietnamese
+
+    post(
+        web,
+        token,
+        f"/updates/{update_id}/translations",
+        {"lang": "es", "body": "Los residentes de Elm y Oak St deben salir ya.", "version": 2},
+    )
+    eventually(lambda: "Elm y Oak St" in web.get(f"/incidents/{slug}?lang=es").text)
+    html = web.get(f"/incidents/{slug}?lang=es").text
+    assert "Traducción en actualización." not in html
+    assert '<div class="update__body"><p>Los residentes de Elm y Oak St deben salir ya.</p></div>' in html
+
+
+def test_one_language_configured_changes_nothing(settings: Settings, db: Database) -> None:
+    with TestClient(create_app(settings)) as client:
+        page = client.get("/", headers={"Accept-Language": "es"})
+    assert page.headers["vary"] == "Accept-Encoding"
+    assert (
+        '<html lang="en">' in page.text
+        and "hreflang" not in page.text
+        and "language-chooser" not in page.text
+    )
+
+
+@pytest.fixture
+def live(multilingual: Settings) -> Iterator[LiveServer]:
+    with serve(replace(multilingual, live_hello_seconds=3.0)) as server:
+        yield server
+
+
+def test_a_translation_is_pushed_to_the_readers_of_its_language(live: LiveServer, db: Database) -> None:
+    token = make_token(db, "pio")
+    with TestClient(create_app(live.settings)) as web:  # the API of the same database
+        slug, update_id = published(web, token)
+    with db.read() as session:
+        position = stream.head(session)
+    with (
+        subscribe(live.ws_url, position, incident=f"{slug}&lang=es") as spanish,
+        subscribe(live.ws_url, position, incident=f"{slug}&lang=en") as english,
+    ):
+        request = urllib.request.Request(
+            f"{live.url}/api/v1/updates/{update_id}/translations",
+            data=json.dumps({"lang": "es", "body": "Salgan de Elm St ahora.", "version": 1}).encode(),
+            method="POST",
+            headers={**bearer(token), "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=15) as response:
+            event_id = json.load(response)["event_id"]
+        [pushed] = receive(spanish, 1)
+        assert pushed.event_id == event_id
+        assert '<li class="timeline__item" id="item-update-1" hx-swap-oob="true">' in pushed.html
+        assert "Salgan de Elm St ahora." in pushed.html
+        assert "Actualización 1 traducida" in pushed.html
+        [unchanged] = receive(english, 1)
+        assert unchanged.event_id == event_id, "the English page's cursor moves on"
+        assert "Salgan" not in unchanged.html and "item-update-1" not in unchanged.html
+
+
+def test_a_websocket_with_an_unknown_language_is_refused(live: LiveServer) -> None:
+    with pytest.raises(InvalidStatus) as refused:
+        connect(f"{live.ws_url}/live?lang=klingon", open_timeout=10)
+    assert refused.value.response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("es-MX,es;q=0.9,en;q=0.8", "es"),
+        ("fr, vi;q=0.1", "vi"),
+        ("en;q=0, es;q=0.2", "es"),  # q=0: not acceptable at all
+        ("*", None),
+        ("de-AT, de", None),
+        ("VI-vn", "vi"),
+        ("es;q=abc, vi;q=0.5", "vi"),
+    ],
+)
+def test_accept_language_negotiation(header: str, expected: str | None) -> None:
+    assert negotiate(accept_language(header), Languages(LANGUAGES)) == expected
+
+
+def test_a_regional_language_serves_readers_of_the_language() -> None:
+    assert negotiate(accept_language("pt"), Languages(("en", "pt-BR"))) == "pt-BR"
+    assert negotiate(accept_language("zh-Hant-TW"), Languages(("en", "zh-Hant"))) == "zh-Hant"
