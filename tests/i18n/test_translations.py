@@ -299,3 +299,12 @@ def test_an_edited_translation_is_found_by_the_integrity_check(db: Database, rou
                     "BEGIN SELECT RAISE(ABORT, 'translations rows are immutable: UPDATE refused'); END"
                 )
             )
+
+
+def test_sending_the_same_translation_again_is_refused(db: Database, routing: Routing) -> None:
+    update_id = publish(db, routing, TranslationDraft(lang="es", body="Main St cerrada."))
+    with pytest.raises(InvalidInput) as refused:
+        add(db, routing, update_id, "es", "  Main St cerrada.  ", 1)
+    assert "same" in refused.value.fields["body"]
+    correct(db, routing, update_id, "Main St closed at 4th Ave.", 1)
+    add(db, routing, update_id, "es", "Main St cerrada.", 2)  # the same words for the new version: fine
