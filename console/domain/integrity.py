@@ -1,4 +1,5 @@
-"""Whole-record integrity: the audit chain, and every version against its hash and audit event."""
+"""Whole-record integrity: the audit chain, and every version (and translation) against its hash
+and audit event."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.domain.audit import ChainReport, verify_chain
+from console.domain.translation_drafts import translation_hash
 from console.domain.updates import content_hash
-from console.models import AuditEvent, Incident, Update, UpdateVersion
+from console.models import AuditEvent, Incident, Translation, Update, UpdateVersion
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,31 @@ def _check_versions(
     return checked, None
 
 
+def verify_translations(session: Session) -> str | None:
+    """Every translation against its hash and its `translation.added` audit event."""
+    recorded = {}
+    for data in session.scalars(select(AuditEvent.data).where(AuditEvent.action == "translation.added")):
+        fields = json.loads(data)
+        recorded[fields["translation_id"]] = fields["content_hash"]
+    query = (
+        select(Translation, UpdateVersion.version, Update.seq, Incident.slug)
+        .join(UpdateVersion, Translation.version_id == UpdateVersion.id)
+        .join(Update, UpdateVersion.update_id == Update.id)
+        .join(Incident, Update.incident_id == Incident.id)
+        .order_by(Translation.id)
+        .execution_options(yield_per=1000)
+    )
+    with closing(session.execute(query)) as rows:
+        for translation, number, seq, slug in rows:
+            where = f"incident {slug} update {seq} version {number}, translation {translation.id}"
+            if translation_hash(slug, seq, number, translation) != translation.content_hash:
+                return f"{where}: its content does not match its hash (the row was edited)"
+            if recorded.get(translation.id) != translation.content_hash:
+                return f"{where}: no audit event records adding this content"
+    return None
+
+
 def verify(session: Session) -> IntegrityReport:
     chain = verify_chain(session)
     checked, problem = verify_versions(session)
-    return IntegrityReport(chain, checked, problem)
+    return IntegrityReport(chain, checked, problem or verify_translations(session))

@@ -106,6 +106,17 @@ def add_translation(
         if not 1 <= version <= current.version:
             raise InvalidInput({"version": f"update {update.id} has no version {version}"})
         raise VersionConflict(version, {"update_id": update.id, **version_view(current)})
+    shown = shown_translations(session, [update.id]).get(update.id, {}).get(checked.lang)
+    if (
+        shown is not None
+        and shown.version_id == current.id
+        and (shown.headline, shown.body)
+        == (
+            checked.headline,
+            checked.body,
+        )
+    ):
+        raise InvalidInput({"body": f"is the same as the current {checked.lang} translation"})
     now = now or utcnow()
     translation = new_translation(actor, current, checked, now=now)
     # The event is written with the translation (which names it), in one flush: rows are immutable.

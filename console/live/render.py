@@ -87,7 +87,8 @@ class LiveRenderer:
         with in_language(lang):
             return render_blocks(self.env, template, blocks, **page_context(self.settings, lang), **context)
 
-    def _page(self, template: str, lang: str, path: str, **context: Any) -> str:
+    def _page(self, template: str, lang: str, path: str | None, **context: Any) -> str:
+        """A whole page; `path` (None for an error page) is where its other languages are."""
         with in_language(lang):
             return self.env.get_template(template).render(
                 **page_context(self.settings, lang, path=path), **context
@@ -108,7 +109,7 @@ class LiveRenderer:
         return self._page(INDEX_TEMPLATE, lang, "/", incidents=page.incidents, cursor=page.cursor)
 
     def not_found_page(self, lang: str) -> str:
-        return self._page(NOT_FOUND_TEMPLATE, lang, "/")
+        return self._page(NOT_FOUND_TEMPLATE, lang, None)
 
     def event_frames(self, event: StreamEvent, views: dict[str, EventView]) -> EventFrames:
         """The frames for `event` in every language of LANGUAGES. `views` says what it shows in

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from jinja2_fragments.starlette import Jinja2Blocks
 from markupsafe import Markup
 
@@ -34,6 +35,13 @@ def diff_html(old: str | None, new: str | None) -> Markup:
         Change.ADDED: Markup("<ins>{}</ins>"),
     }
     return Markup("").join(tags[s.change].format(s.text) for s in word_diff(old or "", new or ""))
+
+
+@pass_context
+def translated_label(context: Context, text: str) -> str:
+    """A version label in the page's language. Taking the context keeps Jinja from folding
+    `"ACTIVE"|label` into a constant when it compiles the template (in whatever language)."""
+    return i18n.label(text)
 
 
 @dataclass(frozen=True)
@@ -104,7 +112,7 @@ def make_templates(settings: Settings) -> Templates:
     env.globals["language_feed_links"] = language_feed_links
     env.filters["iso_local"] = iso_local
     env.globals["labels"] = wording.labels
-    env.filters["label"] = i18n.label
+    env.filters["label"] = translated_label
     env.globals["language_name"] = i18n.language_name
     env.globals["settings"] = settings
     return Jinja2Blocks(env=env)

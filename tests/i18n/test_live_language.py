@@ -242,3 +242,13 @@ def test_accept_language_negotiation(header: str, expected: str | None) -> None:
 def test_a_regional_language_serves_readers_of_the_language() -> None:
     assert negotiate(accept_language("pt"), Languages(("en", "pt-BR"))) == "pt-BR"
     assert negotiate(accept_language("zh-Hant-TW"), Languages(("en", "zh-Hant"))) == "zh-Hant"
+
+
+def test_labels_follow_the_page_language_whatever_rendered_first(web: TestClient, token: str) -> None:
+    """Templates compile once: a label must not be fixed in the language of the first rendering."""
+    slug, _ = published(web, token)
+    english = web.get(f"/incidents/{slug}?lang=en").text
+    assert '<strong class="badge badge--active">ACTIVE</strong>' in english
+    spanish = web.get(f"/incidents/{slug}?lang=es").text
+    assert '<strong class="badge badge--active">ACTIVO</strong>' in spanish
+    assert '<strong class="badge badge--preliminary">PRELIMINAR</strong>' in spanish

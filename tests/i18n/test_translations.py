@@ -14,6 +14,7 @@ from console.db import Database
 from console.domain.errors import InvalidInput, NotFound, PermissionDenied, VersionConflict
 from console.domain.events import TranslationAdded
 from console.domain.incidents import IncidentDraft, create_incident
+from console.domain.integrity import verify
 from console.domain.outbox import Routing, claim_next
 from console.domain.records import update_record
 from console.domain.translation_drafts import TranslationDraft
@@ -270,3 +271,40 @@ def test_languages_setting_keeps_the_usual_spelling_primary_first() -> None:
     assert settings.languages == ("en", "es", "pt-BR", "zh-Hant")
     assert settings.primary_language == "en"
     assert Settings.from_environ({}).languages == ("en",)
+
+
+def test_an_edited_translation_is_found_by_the_integrity_check(db: Database, routing: Routing) -> None:
+    publish(db, routing, TranslationDraft(lang="es", body="Main St cerrada."))
+    with db.read() as session:
+        assert verify(session).ok
+    postgres = db.engine.dialect.name == "postgresql"
+    trigger = "translations_immutable ON translations" if postgres else "translations_no_update"
+    with db.engine.begin() as conn:  # someone with database access drops the guard and edits
+        conn.execute(text(f"DROP TRIGGER {trigger}"))
+        conn.execute(text("UPDATE translations SET body = 'Main St abierta.'"))
+    try:
+        with db.read() as session:
+            report = verify(session)
+        assert not report.ok
+        assert report.version_problem is not None and "translation 1" in report.version_problem
+        assert "does not match its hash" in report.version_problem
+    finally:
+        with db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "CREATE TRIGGER translations_immutable BEFORE UPDATE OR DELETE ON translations "
+                    "FOR EACH ROW EXECUTE FUNCTION refuse_change()"
+                    if postgres
+                    else "CREATE TRIGGER translations_no_update BEFORE UPDATE ON translations "
+                    "BEGIN SELECT RAISE(ABORT, 'translations rows are immutable: UPDATE refused'); END"
+                )
+            )
+
+
+def test_sending_the_same_translation_again_is_refused(db: Database, routing: Routing) -> None:
+    update_id = publish(db, routing, TranslationDraft(lang="es", body="Main St cerrada."))
+    with pytest.raises(InvalidInput) as refused:
+        add(db, routing, update_id, "es", "  Main St cerrada.  ", 1)
+    assert "same" in refused.value.fields["body"]
+    correct(db, routing, update_id, "Main St closed at 4th Ave.", 1)
+    add(db, routing, update_id, "es", "Main St cerrada.", 2)  # the same words for the new version: fine

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from console.web.staff import admin, audit, channels, incidents, signin, updates
+from console.web.staff import admin, audit, channels, incidents, signin, translations, updates
 
 
 def routes() -> list[BaseRoute]:
@@ -29,6 +29,11 @@ def routes() -> list[BaseRoute]:
         Route("/console/updates/{update_id:int}/confirmation", updates.confirm, methods=["POST"]),
         Route("/console/updates/{update_id:int}/retraction", updates.retract, methods=["POST"]),
         Route("/console/updates/{update_id:int}/deliveries", updates.update_deliveries, methods=["GET"]),
+        Route(
+            "/console/updates/{update_id:int}/translations",
+            translations.add_translation_view,
+            methods=["POST"],
+        ),
         Route("/console/deliveries/{delivery_id:int}/retry", updates.retry_delivery, methods=["POST"]),
         Route("/console/channels/{channel}/resume", channels.resume_channel, methods=["POST"]),
         Route("/console/audit", audit.audit_page, methods=["GET"]),

@@ -23,12 +23,16 @@ from console.domain.incidents import (
 )
 from console.domain.previews import ChannelPreview, DraftText
 from console.domain.timeline import UpdateCard
+from console.domain.translations import TranslationGap
 from console.domain.updates import Draft, publish_update
+from console.languages import Languages
 from console.models import AlertStatus, Incident, IncidentStatus, UpdateVersion, VersionKind
 from console.web.access import Access, access
+from console.web.staff import translations
 from console.web.staff.auth import Viewer, staff_view
 from console.web.staff.forms import read_form
 from console.web.staff.rendering import render, see_other
+from console.web.staff.translations import TypedTranslations
 from console.web.state import app_state
 
 DASHBOARD = "console/dashboard.html"
@@ -61,12 +65,17 @@ async def _dashboard(
 ) -> Response:
     state = app_state(request)
     enabled = state.enabled_channels()
-    rows, channels = await state.read(
-        lambda session: (overview.incident_rows(session), channel_health.channel_report(session, enabled))
+    rows, channels, untranslated = await state.read(
+        lambda session: (
+            overview.incident_rows(session),
+            channel_health.channel_report(session, enabled),
+            translations.gaps(session, state.languages),
+        )
     )
     context = {
         "rows": rows,
         "channels": channels,
+        "untranslated": untranslated,
         "typed": typed or NEW_INCIDENT,
         "errors": errors or {},
         "categories": CATEGORIES,
@@ -116,6 +125,7 @@ class IncidentData:
     current: dict[int, UpdateVersion]
     events: list[EventDeliveries]
     latest_event_id: int
+    untranslated: list[TranslationGap] = field(default_factory=list)
 
     @property
     def next_seq(self) -> int:
@@ -129,7 +139,9 @@ class IncidentData:
         return [event for event in self.events if event.update_id == update_id]
 
 
-def load_incident(session: Session, slug: str, channel_order: tuple[str, ...]) -> IncidentData:
+def load_incident(
+    session: Session, slug: str, channel_order: tuple[str, ...], languages: Languages | None = None
+) -> IncidentData:
     incident = get_incident(session, slug)
     return IncidentData(
         incident=incident,
@@ -137,6 +149,7 @@ def load_incident(session: Session, slug: str, channel_order: tuple[str, ...]) -
         current=versions.current_versions(session, incident.id),
         events=delivery_status.for_incident(session, incident.id, channel_order=channel_order),
         latest_event_id=delivery_status.latest_event_id(session, incident.id),
+        untranslated=translations.gaps(session, languages, incident.id) if languages else [],
     )
 
 
@@ -148,6 +161,7 @@ class Compose:
     mode: str = "edit"  # "edit" or "review"
     errors: dict[str, str] = field(default_factory=dict)
     message: str | None = None
+    translations: TypedTranslations | None = None
 
 
 async def _incident_page(
@@ -163,10 +177,14 @@ async def _incident_page(
     state = app_state(request)
     slug = request.path_params["slug"]
     try:
-        data = await state.read(lambda session: load_incident(session, slug, state.settings.channels))
+        data = await state.read(
+            lambda session: load_incident(session, slug, state.settings.channels, state.languages)
+        )
     except NotFound as exc:
         return error_page(request, viewer, exc.message, 404)
     compose = compose or Compose()
+    if compose.translations is None:
+        compose.translations = TypedTranslations(state.languages)
     preview: ChannelPreview | None = None
     if compose.draft.body.strip() and not {"headline", "body"} & set(compose.errors):
         # Measuring a post can take seconds for long CJK text: not on the event loop.
@@ -189,6 +207,7 @@ async def _incident_page(
         "compose": compose,
         "preview": preview,
         "resolve_step": resolve_step,
+        "languages": state.languages,
         "since": data.latest_event_id,
         "oob": False,
         **(extra or {}),
@@ -223,28 +242,33 @@ async def publish(request: Request, viewer: Viewer) -> Response:
     draft = DraftText(
         headline=form.text("headline"), body=form.text("body"), preliminary=form.flag("preliminary")
     )
+    typed = TypedTranslations.read(form, state.languages)
     step = form.text("step")
     slug = request.path_params["slug"]
     if step == "review":
-        errors = previews.check(draft, reason_required=False)
+        errors = {**previews.check(draft, reason_required=False), **typed.check()}
         if errors:
-            compose = Compose(draft, "edit", errors)
+            compose = Compose(draft, "edit", errors, translations=typed)
             return await _incident_page(request, viewer, compose=compose, status_code=422, block="compose")
-        return await _incident_page(request, viewer, compose=Compose(draft, "review"), block="compose")
+        compose = Compose(draft, "review", translations=typed)
+        return await _incident_page(request, viewer, compose=compose, block="compose")
     if step != "publish":
-        return await _incident_page(request, viewer, compose=Compose(draft, "edit"), block="compose")
+        compose = Compose(draft, "edit", translations=typed)
+        return await _incident_page(request, viewer, compose=compose, block="compose")
     text = Draft(body=draft.body, headline=draft.headline, preliminary=draft.preliminary)
     try:
         seq = await state.write(
             lambda session: (
-                publish_update(session, viewer.actor, slug, text, routing=state.routing).update.seq
+                publish_update(
+                    session, viewer.actor, slug, text, routing=state.routing, translations=typed.for_service()
+                ).update.seq
             )
         )
     except InvalidInput as exc:
-        compose = Compose(draft, "edit", exc.fields)
+        compose = Compose(draft, "edit", {**exc.fields, **typed.form_errors(exc.fields)}, translations=typed)
         return await _incident_page(request, viewer, compose=compose, status_code=422, block="compose")
     except NotAllowed as exc:
-        compose = Compose(draft, "edit", message=exc.message)
+        compose = Compose(draft, "edit", message=exc.message, translations=typed)
         return await _incident_page(request, viewer, compose=compose, status_code=409, block="compose")
     except NotFound as exc:
         return error_page(request, viewer, exc.message, 404)

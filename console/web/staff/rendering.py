@@ -25,6 +25,7 @@ NOTICES = {
     "retry_requested": "Delivery queued again.",
     "channel_resumed": "Channel resumed: what waited is being delivered, in order.",
     "token_revoked": "Token revoked: it no longer works.",
+    "translated": "Translation added: readers of that language see it now.",
 }
 
 

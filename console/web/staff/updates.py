@@ -29,12 +29,14 @@ from console.domain.updates import (
     get_update,
     retract_update,
 )
+from console.languages import Languages
 from console.models import Incident, Update, UpdateVersion, VersionKind
 from console.web.access import Access, access
 from console.web.staff.auth import Viewer, flash, local_path, staff_view
 from console.web.staff.forms import Form, read_form
 from console.web.staff.incidents import error_page, since_param
 from console.web.staff.rendering import is_htmx, render, see_other
+from console.web.staff.translations import TranslationPanel, TypedTranslations, panel
 from console.web.state import app_state
 
 UPDATE = "console/update.html"
@@ -50,6 +52,7 @@ class UpdateData:
     card: UpdateCard
     events: list[EventDeliveries]
     latest_event_id: int
+    translations: TranslationPanel | None = None  # None when LANGUAGES names one language
 
     @property
     def current(self) -> UpdateVersion:
@@ -66,10 +69,13 @@ class UpdateData:
         return [event for event in self.events if event.version == number]
 
 
-def load_update(session: Session, update_id: int, channel_order: tuple[str, ...]) -> UpdateData:
+def load_update(
+    session: Session, update_id: int, channel_order: tuple[str, ...], languages: Languages | None = None
+) -> UpdateData:
     update = get_update(session, update_id)
     incident = update.incident
     oldest_first = versions.versions_of(session, update.id)
+    translated = languages is not None and bool(languages.translated)
     return UpdateData(
         incident=incident,
         update=update,
@@ -79,6 +85,7 @@ def load_update(session: Session, update_id: int, channel_order: tuple[str, ...]
             session, incident.id, update_id=update.id, channel_order=channel_order
         ),
         latest_event_id=delivery_status.latest_event_id(session, incident.id, update_id=update.id),
+        translations=panel(session, update.id, oldest_first, languages) if translated and languages else None,
     )
 
 
@@ -97,12 +104,34 @@ class Action:
     errors: dict[str, str] = field(default_factory=dict)
     message: str | None = None
     stale_version: int | None = None
+    translations: TypedTranslations | None = None  # typed with a correction
 
 
 async def _load(request: Request) -> UpdateData:
     state = app_state(request)
     update_id = request.path_params["update_id"]
-    return await state.read(lambda session: load_update(session, update_id, state.settings.channels))
+    return await state.read(
+        lambda session: load_update(session, update_id, state.settings.channels, state.languages)
+    )
+
+
+async def render_update_screen(
+    request: Request,
+    viewer: Viewer,
+    *,
+    translation_form: TranslationPanel | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The update screen, with what was typed in its translation form kept (after a refusal)."""
+    try:
+        data = await _load(request)
+    except NotFound as exc:
+        return error_page(request, viewer, exc.message, 404)
+    if data.translations is not None and translation_form is not None:
+        data.translations.typed = translation_form.typed
+        data.translations.errors = translation_form.errors
+        data.translations.message = translation_form.message
+    return await _render(request, viewer, data, status_code=status_code)
 
 
 async def _render(
@@ -120,6 +149,8 @@ async def _render(
     as_is = DraftText(headline=current.headline or "", body=current.body, preliminary=current.preliminary)
     chosen = actions or {}
     correct = chosen.get("correct") or Action(as_is, current.version)
+    if correct.translations is None:
+        correct.translations = TypedTranslations(state.languages)
     confirm = chosen.get("confirm") or Action(DraftText(), current.version)
     retract = chosen.get("retract") or Action(DraftText(), current.version)
 
@@ -166,6 +197,7 @@ async def _render(
         "retract_preview": retract_preview,
         "since": data.latest_event_id,
         "oob": False,
+        "languages": state.languages,
         **(extra or {}),
     }
     return render(request, UPDATE, context, viewer=viewer, status_code=status_code, block=block)
@@ -208,13 +240,27 @@ async def _publish(
     except DomainError as exc:
         data = await _load(request)
         if isinstance(exc, VersionConflict):
-            stale = Action(action.draft, data.current.version, "conflict", stale_version=exc.named_version)
+            stale = Action(
+                action.draft,
+                data.current.version,
+                "conflict",
+                stale_version=exc.named_version,
+                translations=action.translations,
+            )
             return await _render(request, viewer, data, status_code=409, block=slot, actions={slot: stale})
         if isinstance(exc, InvalidInput):
-            retry = Action(action.draft, action.corrects_version, "edit", errors=exc.fields)
+            typed = action.translations
+            errors = {**exc.fields, **(typed.form_errors(exc.fields) if typed else {})}
+            retry = Action(action.draft, action.corrects_version, "edit", errors=errors, translations=typed)
             return await _render(request, viewer, data, status_code=422, block=slot, actions={slot: retry})
         if isinstance(exc, NotAllowed):
-            refused = Action(action.draft, action.corrects_version, "edit", message=exc.message)
+            refused = Action(
+                action.draft,
+                action.corrects_version,
+                "edit",
+                message=exc.message,
+                translations=action.translations,
+            )
             return await _render(request, viewer, data, status_code=409, block=slot, actions={slot: refused})
         raise
     return see_other(request, f"/console/updates/{request.path_params['update_id']}?notice={notice}")
@@ -222,13 +268,16 @@ async def _publish(
 
 def _precheck(data: UpdateData, action: Action) -> tuple[Action, int] | None:
     """Problems found before anything is published: a newer version, retracted, no base version."""
+    typed = action.translations
     if action.corrects_version <= 0:
-        return Action(action.draft, data.current.version, "edit", message=NO_BASE), 422
+        return Action(action.draft, data.current.version, "edit", message=NO_BASE, translations=typed), 422
     if action.corrects_version != data.current.version:
         stale = action.corrects_version
-        return Action(action.draft, data.current.version, "conflict", stale_version=stale), 409
+        return Action(
+            action.draft, data.current.version, "conflict", stale_version=stale, translations=typed
+        ), 409
     if data.retracted:
-        return Action(action.draft, data.current.version, "edit", message=RETRACTED), 409
+        return Action(action.draft, data.current.version, "edit", message=RETRACTED, translations=typed), 409
     return None
 
 
@@ -263,7 +312,8 @@ async def correct(request: Request, viewer: Viewer) -> Response:
     except NotFound as exc:
         return error_page(request, viewer, exc.message, 404)
     draft = _typed(form)
-    action = Action(draft, form.integer("corrects_version") or 0)
+    typed = TypedTranslations.read(form, state.languages)
+    action = Action(draft, form.integer("corrects_version") or 0, translations=typed)
     step = form.text("step")
     if step not in ("review", "publish"):
         return await _render(request, viewer, data, actions={"correct": action}, block="correct")
@@ -272,7 +322,7 @@ async def correct(request: Request, viewer: Viewer) -> Response:
         return await _render(
             request, viewer, data, actions={"correct": problem[0]}, status_code=problem[1], block="correct"
         )
-    errors = _correction_errors(draft, data)
+    errors = {**_correction_errors(draft, data), **typed.check()}
     if errors:
         action.errors = errors
         return await _render(
@@ -293,6 +343,7 @@ async def correct(request: Request, viewer: Viewer) -> Response:
             reason=draft.reason,
             corrects_version=action.corrects_version,
             routing=state.routing,
+            translations=typed.for_service(),
         ),
         action=action,
         slot="correct",
