@@ -309,7 +309,9 @@ async def get_update(request: Request) -> Response:
 async def correct_endpoint(request: Request) -> Response:
     actor = await writer(request)
     payload = await read_object(request)
-    fields = Fields(payload, ["headline", "body", "preliminary", "reason", "corrects_version", "translations"])
+    fields = Fields(
+        payload, ["headline", "body", "preliminary", "reason", "corrects_version", "translations"]
+    )
     draft = Draft(
         body=fields.text("body", required=True) or "",
         headline=fields.text("headline"),

@@ -224,7 +224,7 @@ PATHS: dict[str, dict[str, Schema]] = {
             errors=[401, 403, 404, 409],
             security=TOKEN,
             body="NewTranslation",
-            parameters=[UPDATE_ID],
+            parameters=[UPDATE_ID, IDEMPOTENCY_KEY],
         )
     },
     "/deliveries/{delivery_id}/retry": {
