@@ -3,6 +3,7 @@ killed mid-request, a dropped connection) send the request again without publish
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -12,7 +13,16 @@ from starlette.testclient import TestClient
 
 from console.db import Database
 from console.domain import idempotency
-from console.models import AuditEvent, Delivery, IdempotencyKey, Incident, UpdateVersion, utcnow
+from console.models import (
+    AuditEvent,
+    Delivery,
+    IdempotencyKey,
+    Incident,
+    Translation,
+    UpdateVersion,
+    utcnow,
+)
+from console.settings import Settings
 from tests.support.factories import bearer, make_token
 
 
@@ -20,13 +30,18 @@ def counts(db: Database) -> tuple[int, ...]:
     with db.read() as session:
         return tuple(
             session.scalar(select(func.count()).select_from(model)) or 0
-            for model in (Incident, UpdateVersion, Delivery, AuditEvent)
+            for model in (Incident, UpdateVersion, Translation, Delivery, AuditEvent)
         )
 
 
 def send(client: TestClient, token: str, path: str, body: dict[str, Any], key: str | None) -> Any:
     headers = bearer(token) | ({"Idempotency-Key": key} if key is not None else {})
     return client.post(f"/api/v1{path}", json=body, headers=headers)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return replace(settings, languages=("en", "es"))
 
 
 @pytest.fixture
@@ -54,6 +69,7 @@ def test_every_publishing_request_sent_again_with_its_key_answers_the_same_and_p
         ),
         (f"/updates/{uid}/confirmation", {"corrects_version": 2}),
         (f"/updates/{uid}/retraction", {"reason": "Bridge reopened"}),
+        (f"/updates/{uid}/translations", {"lang": "es", "body": "Puente reabierto.", "version": 4}),
     ):
         key = f"k-{path}"
         first = send(client, pio, path, body, key)
