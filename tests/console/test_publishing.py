@@ -153,6 +153,38 @@ def test_publishing_asks_once_then_publishes(client: TestClient, db: Database, i
     assert versions(db, 2)[0].preliminary is False  # the box was unticked
 
 
+def test_a_reviewed_form_sent_twice_publishes_once(client: TestClient, db: Database, incident: str) -> None:
+    """A double click on "Publish now", or the form sent again after a lost answer."""
+    token = sign_in(client, email_of("pio"))
+    form = {"headline": "", "body": "Avoid Main St.", "preliminary": "on", "csrf_token": token}
+    review = client.post(f"/console/incidents/{incident}/updates", data={**form, "step": "review"})
+    match = re.search(r'name="submission" value="([^"]+)"', review.text)
+    assert match, "the review step carries a submission token"
+    sent = {**form, "step": "publish", "submission": html.unescape(match.group(1))}
+    first = client.post(f"/console/incidents/{incident}/updates", data=sent, follow_redirects=False)
+    counts = row_counts(db)
+    again = client.post(f"/console/incidents/{incident}/updates", data=sent, follow_redirects=False)
+    assert first.status_code == again.status_code == 303
+    assert (
+        again.headers["location"]
+        == first.headers["location"]
+        == (f"/console/incidents/{incident}?notice=published#update-1")
+    )
+    assert row_counts(db) == counts and len(versions(db, 1)) == 1
+    # The same token with other text is refused (a reviewed form cannot be swapped), nothing written.
+    swapped = client.post(
+        f"/console/incidents/{incident}/updates",
+        data={**sent, "body": "Avoid Oak St."},
+        follow_redirects=False,
+    )
+    assert swapped.status_code == 409 and "already used" in html.unescape(swapped.text)
+    assert row_counts(db) == counts
+    # A new review gives a new token: publishing again on purpose is a new update.
+    review = client.post(f"/console/incidents/{incident}/updates", data={**form, "step": "review"})
+    token2 = re.search(r'name="submission" value="([^"]+)"', review.text)
+    assert token2 and token2.group(1) != match.group(1)
+
+
 def test_bad_input_is_shown_beside_the_field_with_everything_kept(
     client: TestClient, db: Database, incident: str
 ) -> None:

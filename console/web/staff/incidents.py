@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +12,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from console.domain import channel_health, delivery_status, overview, previews, timeline, versions
+from console.domain import (
+    channel_health,
+    delivery_status,
+    idempotency,
+    overview,
+    previews,
+    timeline,
+    versions,
+)
 from console.domain.delivery_status import EventDeliveries
 from console.domain.errors import InvalidInput, NotAllowed, NotFound
 from console.domain.incidents import (
@@ -162,6 +171,9 @@ class Compose:
     errors: dict[str, str] = field(default_factory=dict)
     message: str | None = None
     translations: TypedTranslations | None = None
+    # Set on the review step: publishing the same reviewed form twice (a double click, a
+    # resent form after a lost answer) publishes once.
+    submission: str | None = None
 
 
 async def _incident_page(
@@ -250,24 +262,45 @@ async def publish(request: Request, viewer: Viewer) -> Response:
         if errors:
             compose = Compose(draft, "edit", errors, translations=typed)
             return await _incident_page(request, viewer, compose=compose, status_code=422, block="compose")
-        compose = Compose(draft, "review", translations=typed)
+        compose = Compose(draft, "review", translations=typed, submission=secrets.token_urlsafe(18))
         return await _incident_page(request, viewer, compose=compose, block="compose")
     if step != "publish":
         compose = Compose(draft, "edit", translations=typed)
         return await _incident_page(request, viewer, compose=compose, block="compose")
     text = Draft(body=draft.body, headline=draft.headline, preliminary=draft.preliminary)
-    try:
-        seq = await state.write(
-            lambda session: (
-                publish_update(
-                    session, viewer.actor, slug, text, routing=state.routing, translations=typed.for_service()
-                ).update.seq
+    submission = form.text("submission") or None
+    fingerprint = idempotency.fingerprint(
+        "POST",
+        request.url.path,
+        {
+            "headline": draft.headline,
+            "body": draft.body,
+            "preliminary": draft.preliminary,
+            "translations": typed.values,
+        },
+    )
+
+    def work(session: Session) -> int:
+        key = None if submission is None else f"console:{idempotency.check_key(submission)}"
+        user_id = viewer.actor.user_id
+        assert user_id is not None  # a console viewer has an account
+        if key is not None and (earlier := idempotency.recall(session, user_id, key, fingerprint)):
+            return int(earlier.body["seq"])
+        seq = publish_update(
+            session, viewer.actor, slug, text, routing=state.routing, translations=typed.for_service()
+        ).update.seq
+        if key is not None:
+            idempotency.remember(
+                session, user_id, key, fingerprint, idempotency.Answer(303, {"seq": seq}, None)
             )
-        )
+        return seq
+
+    try:
+        seq = await state.write(work)
     except InvalidInput as exc:
         compose = Compose(draft, "edit", {**exc.fields, **typed.form_errors(exc.fields)}, translations=typed)
         return await _incident_page(request, viewer, compose=compose, status_code=422, block="compose")
-    except NotAllowed as exc:
+    except (NotAllowed, idempotency.KeyReused) as exc:
         compose = Compose(draft, "edit", message=exc.message, translations=typed)
         return await _incident_page(request, viewer, compose=compose, status_code=409, block="compose")
     except NotFound as exc:
