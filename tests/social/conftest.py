@@ -143,3 +143,20 @@ def publish(
             for b in bodies
         ]
         return incident.slug, ids
+
+
+def correct_wrong_street(db: Database, routing: Routing, update_id: int) -> None:
+    """Correct version 1 of the update: "Avoid Oak St.", because the street was wrong."""
+    from console.domain.updates import Draft, correct_update
+    from tests.conftest import PIO
+
+    with db.write() as session:
+        correct_update(
+            session,
+            PIO,
+            update_id,
+            Draft(body="Avoid Oak St."),
+            reason="Wrong street",
+            corrects_version=1,
+            routing=routing,
+        )

@@ -7,11 +7,10 @@ import time
 
 from console.db import Database
 from console.domain import channel_health, wording
-from console.domain.updates import Draft, correct_update
 from console.models import ChannelHealth, ChannelState, DeliveryState
 from console.settings import Settings
 from tests.conftest import PIO
-from tests.social.conftest import Lane, mastodon_settings, publish
+from tests.social.conftest import Lane, correct_wrong_street, mastodon_settings, publish
 from tests.social.fake_mastodon import FakeMastodon
 
 POSTS, INSTANCE = ("POST", "/api/v1/statuses"), ("GET", "/api/v2/instance")
@@ -22,16 +21,7 @@ def test_threads_replies_keys_and_the_instance_configuration_read_once(
 ) -> None:
     lane = Lane(mastodon_settings(settings, fake_mastodon_server), db)
     slug, [first, _] = publish(db, lane.routing, "Avoid Elm St.", "Detour via 5th.")
-    with db.write() as session:
-        correct_update(
-            session,
-            PIO,
-            first,
-            Draft(body="Avoid Oak St."),
-            reason="Wrong street",
-            corrects_version=1,
-            routing=lane.routing,
-        )
+    correct_wrong_street(db, lane.routing, first)
     deliveries = lane.settle()
     assert [d.state for d in deliveries] == [DeliveryState.SENT] * 3
     original, detour, correction = fake_mastodon_server.statuses
@@ -131,16 +121,7 @@ def test_a_reply_to_a_deleted_status_starts_a_new_thread(
     _, [first] = publish(db, lane.routing, "Avoid Elm St.")
     lane.settle()
     fake_mastodon_server.statuses.clear()  # deleted by hand
-    with db.write() as session:
-        correct_update(
-            session,
-            PIO,
-            first,
-            Draft(body="Avoid Oak St."),
-            reason="Wrong street",
-            corrects_version=1,
-            routing=lane.routing,
-        )
+    correct_wrong_street(db, lane.routing, first)
     _, correction = lane.settle()
     [status] = fake_mastodon_server.statuses
     assert correction.state is DeliveryState.SENT and status.in_reply_to is None

@@ -11,11 +11,10 @@ from starlette.datastructures import Secret
 from console.db import Database
 from console.domain import channel_health, outbox, wording
 from console.domain.integrity import verify
-from console.domain.updates import Draft, correct_update
 from console.models import ChannelHealth, ChannelState, DeliveryState, SocialSend, utcnow
 from console.settings import Settings
 from tests.conftest import PIO
-from tests.social.conftest import Lane, audit_actions, publish, x_settings
+from tests.social.conftest import Lane, audit_actions, correct_wrong_street, publish, x_settings
 from tests.social.fake_x import FakeX
 
 POSTS, TIMELINE = ("POST", "/2/tweets"), ("GET", "/2/users/1001/tweets")
@@ -242,16 +241,7 @@ def test_a_correction_of_a_version_never_posted_replies_to_the_nearest_earlier_p
     slug, [first, second] = publish(db, lane.routing, "Avoid Elm St.", "Detour via 5th.")
     fake_x_server.posts.add("403-duplicate")  # the first update's post fails for good
     lane.settle()
-    with db.write() as session:
-        correct_update(
-            session,
-            PIO,
-            first,
-            Draft(body="Avoid Oak St."),
-            reason="Wrong street",
-            corrects_version=1,
-            routing=lane.routing,
-        )
+    correct_wrong_street(db, lane.routing, first)
     deliveries = lane.settle()
     assert [d.state for d in deliveries] == [DeliveryState.FAILED, DeliveryState.SENT, DeliveryState.SENT]
     detour, correction = fake_x_server.live_tweets()
@@ -269,16 +259,7 @@ def test_when_the_parent_post_was_deleted_it_starts_a_new_thread(
     lane.settle()
     [original] = fake_x_server.live_tweets()
     original.deleted = True  # someone deleted it by hand on X
-    with db.write() as session:
-        correct_update(
-            session,
-            PIO,
-            first,
-            Draft(body="Avoid Oak St."),
-            reason="Wrong street",
-            corrects_version=1,
-            routing=lane.routing,
-        )
+    correct_wrong_street(db, lane.routing, first)
     _, correction = lane.settle()
     [tweet] = fake_x_server.live_tweets()
     assert correction.state is DeliveryState.SENT and correction.external_id == tweet.id
