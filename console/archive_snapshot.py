@@ -22,14 +22,14 @@ from typing import Any
 
 from jinja2 import Environment
 
+from console.archive_views import base_context
 from console.csvfile import csv_text
 from console.db import Database
 from console.domain import archive, exports, history
 from console.languages import Languages
 from console.models import utcnow
 from console.settings import Settings
-from console.web.archive_views import base_context
-from console.web.templating import make_templates
+from console.templating import make_templates
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 STYLESHEETS = ("css/public.css", "css/archive.css")

@@ -122,18 +122,19 @@ def cmd_tokens_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from console.live.hub import Hub
-    from console.web.app import build_dispatcher
+    from console.channels.registry import build_channels
+    from console.dispatcher import Dispatcher
+    from console.live.bus import LiveBus
 
     db = _database(settings)
-    hub = Hub.from_settings(settings)  # the live channel publishes to the web processes through it
-    dispatcher = build_dispatcher(settings, db, hub)
+    bus = LiveBus.from_settings(settings)  # the live channel publishes to the web processes through it
+    dispatcher = Dispatcher.from_settings(settings, db, build_channels(settings, db, bus))
 
     async def work() -> None:
         try:
             await (dispatcher.drain() if args.once else dispatcher.run())
         finally:
-            await hub.close()
+            await bus.close()
 
     try:
         asyncio.run(work())

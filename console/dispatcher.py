@@ -21,6 +21,7 @@ from console.channels.base import Channel, ChannelFailing, GiveUp, Outcome, Retr
 from console.db import Database
 from console.domain import channel_health, outbox
 from console.models import DeliveryState, utcnow
+from console.settings import Settings
 
 log = logging.getLogger("console.dispatcher")
 # While the database is down, how often (at most) a lane tries again to record an outcome.
@@ -29,9 +30,17 @@ RECORD_RETRY_MAX_SECONDS = 2.0
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    max_attempts: int = 25
-    base_seconds: float = 2.0
-    max_seconds: float = 300.0
+    max_attempts: int
+    base_seconds: float
+    max_seconds: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RetryPolicy:
+        return cls(
+            settings.outbox_max_attempts,
+            settings.outbox_backoff_base_seconds,
+            settings.outbox_backoff_max_seconds,
+        )
 
 
 class Dispatcher:
@@ -40,9 +49,9 @@ class Dispatcher:
         db: Database,
         channels: Mapping[str, Channel],
         *,
-        lease_seconds: float = 30.0,
-        poll_seconds: float = 1.0,
-        retry: RetryPolicy | None = None,
+        lease_seconds: float,
+        poll_seconds: float,
+        retry: RetryPolicy,
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
     ) -> None:
@@ -50,10 +59,20 @@ class Dispatcher:
         self.channels = dict(channels)
         self.lease_seconds = lease_seconds
         self.poll_seconds = poll_seconds
-        self.retry = retry or RetryPolicy()
+        self.retry = retry
         self.clock = clock
         self.rng = rng or random.Random()
         self._wake = {name: asyncio.Event() for name in self.channels}
+
+    @classmethod
+    def from_settings(cls, settings: Settings, db: Database, channels: Mapping[str, Channel]) -> Dispatcher:
+        return cls(
+            db,
+            channels,
+            lease_seconds=settings.outbox_lease_seconds,
+            poll_seconds=settings.outbox_poll_seconds,
+            retry=RetryPolicy.from_settings(settings),
+        )
 
     def wake(self) -> None:
         """Something was just published in this process: look now rather than at the next poll."""

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from babel import Locale, UnknownLocaleError
 
-_LANGUAGE_TAG = re.compile(r"[A-Za-z]{1,8}([-_][A-Za-z0-9]{1,8})*")
+# A BCP 47 tag's shape (not whether it is a known language: see `canonical_language`).
+LANGUAGE_TAG = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*")
 LANGUAGE_TAG_MAX = 35  # BCP 47 recommends supporting at least 35 characters
 
 
@@ -22,11 +23,11 @@ class UnknownLanguage(ValueError):
 
 def canonical_language(tag: str) -> str:
     """`tag` in canonical form, or UnknownLanguage saying why not."""
-    text = tag.strip()
-    if len(text) > LANGUAGE_TAG_MAX or not _LANGUAGE_TAG.fullmatch(text):
+    text = tag.strip().replace("_", "-")  # pt_BR, as locales are often spelled, is pt-BR
+    if len(text) > LANGUAGE_TAG_MAX or not LANGUAGE_TAG.fullmatch(text):
         raise UnknownLanguage(f"{tag!r} is not a language tag such as en, es or pt-BR")
     try:
-        locale = Locale.parse(text.replace("_", "-"), sep="-")
+        locale = Locale.parse(text, sep="-")
     except (UnknownLocaleError, ValueError) as exc:
         raise UnknownLanguage(f"{tag!r} is not a language the console knows") from exc
     parts = (locale.language, locale.script, locale.territory, locale.variant)

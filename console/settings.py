@@ -9,22 +9,20 @@ from __future__ import annotations
 import os
 import re
 import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
+from typing import Any, get_type_hints
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from starlette.config import Config
 from starlette.datastructures import Secret
 
-from console.languages import UnknownLanguage, canonical_language
+from console.languages import LANGUAGE_TAG, UnknownLanguage, canonical_language
 
-DEFAULT_DATABASE_URL = "sqlite:///./console.db"
-DEFAULT_CHANNELS = "live,archive,feeds,x,mastodon"
 # CAP 1.2: sender and identifier may hold no whitespace, comma, "<" or "&".
 _CAP_FORBIDDEN = re.compile(r"[\s,<&]")
-_LANGUAGE_TAG = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*")
 BROADCAST_SCHEMES = ("memory", "redis", "rediss", "postgres", "postgresql")
 
 
@@ -44,8 +42,52 @@ def _url(value: str) -> str | None:
     return value.strip().rstrip("/") or None
 
 
+def _optional(value: str) -> str | None:
+    return value or None
+
+
 def _csv(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _bool(value: str) -> bool:
+    flags = {"true": True, "1": True, "false": False, "0": False}
+    if value.strip().lower() not in flags:
+        raise ValueError("not true or false")
+    return flags[value.strip().lower()]
+
+
+# How an environment variable's text becomes a field of each type; a field whose text needs
+# more than its type says names its own parser in `parse` (see `setting`).
+PARSERS: Mapping[object, Callable[[str], Any]] = {
+    str: str,
+    int: int,
+    float: float,
+    bool: _bool,
+    Path: Path,
+    Secret: Secret,
+    tuple[str, ...]: _csv,
+    Secret | None: _secret,
+    str | None: _optional,
+}
+
+
+def setting(default: Any, *, parse: Callable[[str], Any] | None = None, formerly: str | None = None) -> Any:
+    """A field whose environment text needs its own parser, or that answers to an older name."""
+    return field(default=default, metadata={"parse": parse, "formerly": formerly})
+
+
+def environment_names(spec: Field[Any]) -> list[str]:
+    """The variables a field is read from, in order: its own name, then any older one."""
+    formerly = spec.metadata.get("formerly")
+    return [spec.name.upper(), *([formerly] if formerly else [])]
+
+
+def _parse(name: str, raw: str, parse: Callable[[str], Any]) -> Any:
+    try:
+        return parse(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} has value {raw!r}, which is not valid: {exc}") from exc
 
 
 def parse_languages(tags: tuple[str, ...]) -> tuple[str, ...]:
@@ -66,12 +108,12 @@ def parse_languages(tags: tuple[str, ...]) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str = DEFAULT_DATABASE_URL
+    database_url: str = "sqlite:///./console.db"
     secret_key: Secret = field(default_factory=lambda: Secret(secrets.token_urlsafe(32)))
-    public_url: str = "http://127.0.0.1:8000"
+    public_url: str = setting("http://127.0.0.1:8000", parse=lambda value: value.rstrip("/"))
     timezone: str = "UTC"
     archive_dir: Path = Path("archive")
-    channels: tuple[str, ...] = tuple(DEFAULT_CHANNELS.split(","))
+    channels: tuple[str, ...] = ("live", "archive", "feeds", "x", "mastodon")
     outbox_in_process: bool = True
     outbox_poll_seconds: float = 1.0
     outbox_lease_seconds: float = 30.0
@@ -85,8 +127,8 @@ class Settings:
     x_api_secret: Secret | None = None
     x_access_token: Secret | None = None
     x_access_token_secret: Secret | None = None
-    x_api_base_url: str | None = None
-    mastodon_base_url: str | None = None
+    x_api_base_url: str | None = setting(None, parse=_url)
+    mastodon_base_url: str | None = setting(None, parse=_url)
     mastodon_access_token: Secret | None = None
     social_request_timeout_seconds: float = 20.0
     feeds_dir: Path = Path("feeds")
@@ -97,7 +139,8 @@ class Settings:
     cap_sender: str | None = None  # None: PUBLIC_URL's host
     # Live page (see console/live/): pub/sub between processes, resume, slow clients, page caching.
     broadcast_url: str = "memory://"
-    broadcast_channel: str = "console_live"
+    # The pub/sub topic every server process shares; BROADCAST_CHANNEL is its former name.
+    broadcast_topic: str = setting("console_live", formerly="BROADCAST_CHANNEL")
     live_poll_seconds: float = 5.0
     live_resume_max_events: int = 200
     live_send_buffer: int = 32
@@ -170,7 +213,7 @@ class Settings:
             raise SettingsError(f"FEEDS_MAX_ENTRIES must be at least 1, not {self.feeds_max_entries}")
         if not self.feeds_title.strip():
             raise SettingsError("FEEDS_TITLE must not be blank")
-        if not _LANGUAGE_TAG.fullmatch(self.feeds_language):
+        if not LANGUAGE_TAG.fullmatch(self.feeds_language):
             raise SettingsError(
                 f"FEEDS_LANGUAGE must be a language tag such as en-US, not {self.feeds_language!r}"
             )
@@ -195,9 +238,9 @@ class Settings:
                 f"BROADCAST_URL must start with one of {', '.join(s + '://' for s in BROADCAST_SCHEMES)}, "
                 f"not {self.broadcast_url!r}"
             )
-        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", self.broadcast_channel):
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", self.broadcast_topic):
             raise SettingsError(
-                "BROADCAST_CHANNEL must be 1-63 lowercase letters, digits or _, not starting with a digit"
+                "BROADCAST_TOPIC must be 1-63 lowercase letters, digits or _, not starting with a digit"
             )
         positive = {
             "LIVE_POLL_SECONDS": self.live_poll_seconds,
@@ -216,49 +259,20 @@ class Settings:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Each field from the environment variable of its name in capitals (or an older name
+        it still answers to), parsed by its type; an unset variable keeps the field's default."""
         config = Config(environ=os.environ if environ is None else environ)
-        secret = config("SECRET_KEY", cast=Secret, default=None)
-        return cls(
-            database_url=config("DATABASE_URL", default=DEFAULT_DATABASE_URL),
-            secret_key=secret if secret is not None else Secret(secrets.token_urlsafe(32)),
-            public_url=config("PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/"),
-            timezone=config("TIMEZONE", default="UTC"),
-            archive_dir=Path(config("ARCHIVE_DIR", default="archive")),
-            channels=_csv(config("CHANNELS", default=DEFAULT_CHANNELS)),
-            outbox_in_process=config("OUTBOX_IN_PROCESS", cast=bool, default=True),
-            outbox_poll_seconds=config("OUTBOX_POLL_SECONDS", cast=float, default=1.0),
-            outbox_lease_seconds=config("OUTBOX_LEASE_SECONDS", cast=float, default=30.0),
-            outbox_max_attempts=config("OUTBOX_MAX_ATTEMPTS", cast=int, default=25),
-            outbox_backoff_base_seconds=config("OUTBOX_BACKOFF_BASE_SECONDS", cast=float, default=2.0),
-            outbox_backoff_max_seconds=config("OUTBOX_BACKOFF_MAX_SECONDS", cast=float, default=300.0),
-            max_request_bytes=config("MAX_REQUEST_BYTES", cast=int, default=256 * 1024),
-            admin_email=config("ADMIN_EMAIL", default="admin@localhost"),
-            x_api_key=_secret(config("X_API_KEY", default="")),
-            x_api_secret=_secret(config("X_API_SECRET", default="")),
-            x_access_token=_secret(config("X_ACCESS_TOKEN", default="")),
-            x_access_token_secret=_secret(config("X_ACCESS_TOKEN_SECRET", default="")),
-            x_api_base_url=_url(config("X_API_BASE_URL", default="")),
-            mastodon_base_url=_url(config("MASTODON_BASE_URL", default="")),
-            mastodon_access_token=_secret(config("MASTODON_ACCESS_TOKEN", default="")),
-            social_request_timeout_seconds=config("SOCIAL_REQUEST_TIMEOUT_SECONDS", cast=float, default=20.0),
-            feeds_dir=Path(config("FEEDS_DIR", default="feeds")),
-            feeds_max_entries=config("FEEDS_MAX_ENTRIES", cast=int, default=100),
-            feeds_title=config("FEEDS_TITLE", default="Incident updates"),
-            feeds_language=config("FEEDS_LANGUAGE", default="en-US"),
-            websub_hub=config("WEBSUB_HUB", default="") or None,
-            cap_sender=config("CAP_SENDER", default="") or None,
-            broadcast_url=config("BROADCAST_URL", default="memory://"),
-            broadcast_channel=config("BROADCAST_CHANNEL", default="console_live"),
-            live_poll_seconds=config("LIVE_POLL_SECONDS", cast=float, default=5.0),
-            live_resume_max_events=config("LIVE_RESUME_MAX_EVENTS", cast=int, default=200),
-            live_send_buffer=config("LIVE_SEND_BUFFER", cast=int, default=32),
-            live_ping_seconds=config("LIVE_PING_SECONDS", cast=float, default=20.0),
-            live_hello_seconds=config("LIVE_HELLO_SECONDS", cast=float, default=10.0),
-            live_max_message_bytes=config("LIVE_MAX_MESSAGE_BYTES", cast=int, default=1024),
-            public_cache_seconds=config("PUBLIC_CACHE_SECONDS", cast=int, default=5),
-            public_timeline_limit=config("PUBLIC_TIMELINE_LIMIT", cast=int, default=50),
-            languages=_csv(config("LANGUAGES", default="en")),
-        )
+        hints = get_type_hints(cls)
+        values: dict[str, Any] = {}
+        for spec in fields(cls):
+            for name in environment_names(spec):
+                raw = config(name, default=None)
+                if raw is not None:
+                    values[spec.name] = _parse(
+                        name, raw, spec.metadata.get("parse") or PARSERS[hints[spec.name]]
+                    )
+                    break
+        return cls(**values)
 
     @property
     def zone(self) -> ZoneInfo:

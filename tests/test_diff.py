@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from console.domain.diff import Change, Segment, changed, word_diff
-from console.web.templating import diff_html
+from console.templating import diff_html
 
 
 def test_a_changed_word_is_removed_then_added() -> None:

@@ -4,21 +4,21 @@ repository rely on them, so an undocumented one is a bug."""
 from __future__ import annotations
 
 import argparse
-import inspect
 import re
+from dataclasses import fields
 from pathlib import Path
 
 from starlette.routing import Mount, Route, Router
 
-from console import settings as settings_module
 from console.cli import build_parser
+from console.settings import Settings, environment_names
 from console.web.app import routes
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
 
 def setting_names() -> list[str]:
-    return re.findall(r'config\(\s*"([A-Z_]+)"', inspect.getsource(settings_module))
+    return [name for spec in fields(Settings) for name in environment_names(spec)]
 
 
 def cli_commands(parser: argparse.ArgumentParser, prefix: str = "console") -> list[str]:

@@ -23,8 +23,9 @@ from console.domain.errors import NotAllowed, PermissionDenied
 from console.domain.incidents import IncidentDraft, create_incident
 from console.domain.outbox import Claim, Routing
 from console.domain.updates import Draft, publish_update
-from console.live.hub import Hub
+from console.live.bus import LiveBus
 from console.models import AuditEvent, Delivery, DeliveryState, EventType, utcnow
+from console.settings import Settings
 from tests.conftest import PIO, REVIEWER
 
 
@@ -73,18 +74,25 @@ def audit_actions(db: Database) -> list[str]:
 
 
 def dispatcher(db: Database, channel: FakeChannel, **kwargs: object) -> Dispatcher:
-    options: dict[str, object] = {"retry": RetryPolicy(5, 0.01, 0.02), "poll_seconds": 0.02}
+    options: dict[str, object] = {
+        "retry": RetryPolicy(5, 0.01, 0.02),
+        "poll_seconds": 0.02,
+        "lease_seconds": 5.0,
+    }
     options.update(kwargs)
     return Dispatcher(db, {channel.name: channel}, **options)  # type: ignore[arg-type]
 
 
-def test_live_and_archive_channels_deliver(db: Database, routing: Routing, tmp_path: Path) -> None:
+def test_live_and_archive_channels_deliver(
+    settings: Settings, db: Database, routing: Routing, tmp_path: Path
+) -> None:
     publish(db, routing, ["Trees down on Route 9"])
-    hub = Hub()
+    bus = LiveBus.from_settings(settings)
 
     async def run() -> list[object]:
-        async with hub.subscribe() as subscription:
-            await Dispatcher(db, {"live": LiveChannel(hub), "archive": ArchiveChannel(db, tmp_path)}).drain()
+        async with bus.subscribe() as subscription:
+            channels = {"live": LiveChannel(bus), "archive": ArchiveChannel(db, tmp_path)}
+            await Dispatcher.from_settings(settings, db, channels).drain()
             # the broadcast hands messages over asynchronously, in order
             return [await asyncio.wait_for(subscription.get(), 5) for _ in range(2)]
 
@@ -271,7 +279,13 @@ def test_a_hanging_channel_never_delays_another(db: Database) -> None:
     fast, stuck = FakeChannel(), Blocking()
     routing = Routing({"fake": fast.accepts, "blocking": stuck.accepts})
     publish(db, routing, ["first"])
-    d = Dispatcher(db, {"fake": fast, "blocking": stuck}, poll_seconds=0.02)
+    d = Dispatcher(
+        db,
+        {"fake": fast, "blocking": stuck},
+        poll_seconds=0.02,
+        lease_seconds=5.0,
+        retry=RetryPolicy(5, 0.01, 0.02),
+    )
 
     async def run() -> None:
         task = asyncio.create_task(d.run())

@@ -9,7 +9,7 @@ from console.domain.incidents import get_incident
 from console.domain.outbox import Routing
 from console.domain.timeline import incident_cards
 from console.settings import Settings
-from console.web.templating import make_templates, paragraphs
+from console.templating import make_templates, paragraphs
 from tests.support.records import publish_sample
 
 

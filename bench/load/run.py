@@ -167,7 +167,7 @@ def console_server(workdir: Path, args: argparse.Namespace) -> Iterator[Console]
             **os.environ,
             "DATABASE_URL": database_url,
             "BROADCAST_URL": args.broadcast_url,
-            "BROADCAST_CHANNEL": f"bench_load_{uuid.uuid4().hex[:12]}",
+            "BROADCAST_TOPIC": f"bench_load_{uuid.uuid4().hex[:12]}",
             "ARCHIVE_DIR": str(workdir / "archive"),
             "FEEDS_DIR": str(workdir / "feeds"),
             "PUBLIC_URL": f"http://127.0.0.1:{port}",

@@ -18,7 +18,6 @@ from console.domain.outbox import Claim
 from console.domain.records import incident_record
 from console.files import write_atomically
 from console.languages import Languages
-from console.live.hub import Hub
 from console.models import EventType
 from console.settings import Settings
 
@@ -35,7 +34,7 @@ class ArchiveChannel:
         self.languages = languages
 
     @classmethod
-    def from_settings(cls, settings: Settings, db: Database, hub: Hub) -> ArchiveChannel:
+    def from_settings(cls, settings: Settings, db: Database) -> ArchiveChannel:
         return cls(db, settings.archive_dir, Languages(settings.languages))
 
     def path_for(self, incident_slug: str) -> Path:

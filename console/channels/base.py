@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from typing import Self
 
     from console.db import Database
-    from console.live.hub import Hub
     from console.settings import Settings
 
 
@@ -66,7 +65,11 @@ class Channel(Protocol):
     ordered: ClassVar[bool]
     timeout_seconds: ClassVar[float]
 
-    @classmethod
-    def from_settings(cls, settings: Settings, db: Database, hub: Hub) -> Self: ...
-
     async def deliver(self, claim: Claim) -> Outcome: ...
+
+
+class ChannelFromSettings(Channel, Protocol):
+    """A channel that needs only the settings and the database (every one but `live`)."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings, db: Database) -> Self: ...

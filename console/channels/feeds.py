@@ -17,7 +17,6 @@ from console.db import Database
 from console.domain.events import ChannelEvent
 from console.domain.outbox import Claim
 from console.feeds.writer import FeedFiles, WriteReport
-from console.live.hub import Hub
 from console.models import EventType
 from console.settings import Settings
 
@@ -33,7 +32,7 @@ class FeedsChannel:
         self.files = files
 
     @classmethod
-    def from_settings(cls, settings: Settings, db: Database, hub: Hub) -> FeedsChannel:
+    def from_settings(cls, settings: Settings, db: Database) -> FeedsChannel:
         return cls(db, FeedFiles(settings))
 
     def _write(self, event: ChannelEvent) -> WriteReport:

@@ -9,7 +9,6 @@ from typing import ClassVar
 from console.channels.base import Outcome
 from console.db import Database
 from console.domain.outbox import Claim
-from console.live.hub import Hub
 from console.models import EventType
 from console.settings import Settings
 from console.social.delivery import SocialDelivery
@@ -27,7 +26,7 @@ class MastodonChannel:
         self.steps = SocialDelivery(db, self.name, network, public_url, PREVIEW_RULES)
 
     @classmethod
-    def from_settings(cls, settings: Settings, db: Database, hub: Hub) -> MastodonChannel:
+    def from_settings(cls, settings: Settings, db: Database) -> MastodonChannel:
         network = MastodonNetwork(settings) if settings.mastodon_configured else None
         return cls(db, network, settings.public_url)
 

@@ -32,7 +32,6 @@ from console.feeds.paths import (
     updates_rss,
 )
 from console.feeds.writer import FeedFiles
-from console.live.hub import Hub
 from console.models import Delivery, DeliveryState, EventType
 from console.settings import Settings, SettingsError
 
@@ -54,7 +53,7 @@ class WebSubChannel:
         self.languages = languages  # those whose /feeds/{lang}/ files the feeds channel writes
 
     @classmethod
-    def from_settings(cls, settings: Settings, db: Database, hub: Hub) -> WebSubChannel:
+    def from_settings(cls, settings: Settings, db: Database) -> WebSubChannel:
         if settings.websub_hub is None:
             raise SettingsError("the websub channel needs WEBSUB_HUB")
         return cls(db, settings.websub_hub, settings.public_url, FeedFiles(settings).languages)

@@ -12,7 +12,6 @@ from typing import ClassVar
 from console.channels.base import Outcome
 from console.db import Database
 from console.domain.outbox import Claim
-from console.live.hub import Hub
 from console.models import EventType
 from console.settings import Settings
 from console.social.delivery import SocialDelivery
@@ -30,7 +29,7 @@ class XChannel:
         self.steps = SocialDelivery(db, self.name, network, public_url, X_RULES)
 
     @classmethod
-    def from_settings(cls, settings: Settings, db: Database, hub: Hub) -> XChannel:
+    def from_settings(cls, settings: Settings, db: Database) -> XChannel:
         return cls(db, XNetwork(settings) if settings.x_configured else None, settings.public_url)
 
     @property

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from console.i18n import own_name
+from console.languages import LANGUAGE_TAG
 
 ATOM_TYPE = "application/atom+xml"
 RSS_TYPE = "application/rss+xml"
@@ -20,7 +21,6 @@ CAP_TYPE = "application/cap+xml"
 # What incidents.slug can hold (see domain.incidents.slugify): also keeps paths inside FEEDS_DIR.
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 # A canonical language tag (console.languages): also keeps paths inside FEEDS_DIR.
-LANG = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*")
 
 
 class Kind(enum.Enum):
@@ -67,7 +67,9 @@ class Target:
             )
         if (self.kind is Kind.CAP_MESSAGE) != (self.seq is not None and self.version is not None):
             raise ValueError("a CAP message, and only a CAP message, names an update and a version")
-        if self.lang is not None and (self.kind not in LANGUAGE_KINDS or not LANG.fullmatch(self.lang)):
+        if self.lang is not None and (
+            self.kind not in LANGUAGE_KINDS or not LANGUAGE_TAG.fullmatch(self.lang)
+        ):
             raise ValueError(f"{self.kind.name} has no language version {self.lang!r}")
 
     @property

@@ -2,7 +2,7 @@
 
 The shape follows encode/broadcaster: a small backend interface (`connect`, `disconnect`,
 `subscribe`, `unsubscribe`, `publish`, `next_published`) and a `Broadcast` that runs one
-listener task and hands each message to the subscribers of its channel.
+listener task and hands each message to the subscribers of its topic.
 
 Pub/sub is at most once: a message published while a process is disconnected is gone. So
 a subscriber is also told when messages may have been lost (`MessagesLost`, after every
@@ -31,15 +31,15 @@ RECONNECT_MAX_SECONDS = 5.0
 
 @dataclass(frozen=True)
 class Event:
-    channel: str
+    topic: str
     message: str
 
 
 @dataclass(frozen=True)
 class MessagesLost:
-    """Messages on `channel` may have been lost just before this point."""
+    """Messages on `topic` may have been lost just before this point."""
 
-    channel: str
+    topic: str
 
 
 class BroadcastUnavailable(ConnectionError):
@@ -51,14 +51,14 @@ class BroadcastBackend(Protocol):
 
     async def disconnect(self) -> None: ...
 
-    async def subscribe(self, channel: str) -> None: ...
+    async def subscribe(self, topic: str) -> None: ...
 
-    async def unsubscribe(self, channel: str) -> None: ...
+    async def unsubscribe(self, topic: str) -> None: ...
 
-    async def publish(self, channel: str, message: str) -> None: ...
+    async def publish(self, topic: str, message: str) -> None: ...
 
     async def next_published(self) -> Event:
-        """The next message on any subscribed channel; raises BroadcastUnavailable when the
+        """The next message on any subscribed topic; raises BroadcastUnavailable when the
         connection is lost."""
         ...
 
@@ -68,7 +68,7 @@ class MemoryBackend:
 
     def __init__(self) -> None:
         self._published: asyncio.Queue[Event] = asyncio.Queue()
-        self._channels: set[str] = set()
+        self._topics: set[str] = set()
 
     async def connect(self) -> None:
         pass
@@ -76,15 +76,15 @@ class MemoryBackend:
     async def disconnect(self) -> None:
         pass
 
-    async def subscribe(self, channel: str) -> None:
-        self._channels.add(channel)
+    async def subscribe(self, topic: str) -> None:
+        self._topics.add(topic)
 
-    async def unsubscribe(self, channel: str) -> None:
-        self._channels.discard(channel)
+    async def unsubscribe(self, topic: str) -> None:
+        self._topics.discard(topic)
 
-    async def publish(self, channel: str, message: str) -> None:
-        if channel in self._channels:
-            self._published.put_nowait(Event(channel, message))
+    async def publish(self, topic: str, message: str) -> None:
+        if topic in self._topics:
+            self._published.put_nowait(Event(topic, message))
 
     async def next_published(self) -> Event:
         return await self._published.get()
@@ -114,19 +114,12 @@ def describe(url: str) -> str:
 
 
 class Subscriber:
-    def __init__(self, channel: str, queue: asyncio.Queue[Event | MessagesLost]) -> None:
-        self.channel = channel
+    def __init__(self, topic: str, queue: asyncio.Queue[Event | MessagesLost]) -> None:
+        self.topic = topic
         self._queue = queue
 
     async def get(self) -> Event | MessagesLost:
         return await self._queue.get()
-
-    def __aiter__(self) -> AsyncIterator[Event | MessagesLost]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[Event | MessagesLost]:
-        while True:
-            yield await self._queue.get()
 
 
 class Broadcast:
@@ -176,33 +169,33 @@ class Broadcast:
     async def __aexit__(self, *exc: object) -> None:
         await self.disconnect()
 
-    async def publish(self, channel: str, message: str) -> None:
+    async def publish(self, topic: str, message: str) -> None:
         await self.connect()
-        await self._backend.publish(channel, message)
+        await self._backend.publish(topic, message)
 
     @asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[Subscriber]:
+    async def subscribe(self, topic: str) -> AsyncIterator[Subscriber]:
         await self.connect()
         queue: asyncio.Queue[Event | MessagesLost] = asyncio.Queue(SUBSCRIBER_QUEUE)
-        queues = self._subscribers.setdefault(channel, set())
+        queues = self._subscribers.setdefault(topic, set())
         first = not queues
         queues.add(queue)
         try:
             if first:
                 try:
-                    await self._backend.subscribe(channel)
+                    await self._backend.subscribe(topic)
                 except BroadcastUnavailable:
-                    log.warning("could not subscribe to %s yet; the listener will retry", channel)
-            yield Subscriber(channel, queue)
+                    log.warning("could not subscribe to %s yet; the listener will retry", topic)
+            yield Subscriber(topic, queue)
         finally:
             queues.discard(queue)
             if not queues:
-                del self._subscribers[channel]
+                del self._subscribers[topic]
                 with contextlib.suppress(Exception):
-                    await self._backend.unsubscribe(channel)
+                    await self._backend.unsubscribe(topic)
 
     def _deliver(self, item: Event | MessagesLost) -> None:
-        for queue in self._subscribers.get(item.channel, ()):
+        for queue in self._subscribers.get(item.topic, ()):
             try:
                 queue.put_nowait(item)
             except asyncio.QueueFull:
@@ -210,7 +203,7 @@ class Broadcast:
                 # makes it catch up from the database instead.
                 while not queue.empty():
                     queue.get_nowait()
-                queue.put_nowait(MessagesLost(item.channel))
+                queue.put_nowait(MessagesLost(item.topic))
 
     async def _listen(self) -> None:
         while True:
@@ -235,8 +228,8 @@ class Broadcast:
                 await self._backend.disconnect()
             try:
                 await self._backend.connect()
-                for channel in list(self._subscribers):
-                    await self._backend.subscribe(channel)
+                for topic in list(self._subscribers):
+                    await self._backend.subscribe(topic)
             except BroadcastUnavailable as exc:
                 log.info("broadcast %s still unreachable (%s)", describe(self.url), exc)
                 await asyncio.sleep(delay / 2 + random.uniform(0, delay / 2))
@@ -244,6 +237,6 @@ class Broadcast:
                 continue
             self.reconnections += 1
             log.info("broadcast %s reconnected", describe(self.url))
-            for channel in list(self._subscribers):
-                self._deliver(MessagesLost(channel))
+            for topic in list(self._subscribers):
+                self._deliver(MessagesLost(topic))
             return

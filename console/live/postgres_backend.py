@@ -48,16 +48,16 @@ class PostgresBackend:
         except psycopg.Error as exc:
             raise BroadcastUnavailable(f"PostgreSQL: {exc}") from exc
 
-    async def subscribe(self, channel: str) -> None:
-        await self._execute(self._listener, sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+    async def subscribe(self, topic: str) -> None:
+        await self._execute(self._listener, sql.SQL("LISTEN {}").format(sql.Identifier(topic)))
 
-    async def unsubscribe(self, channel: str) -> None:
-        await self._execute(self._listener, sql.SQL("UNLISTEN {}").format(sql.Identifier(channel)))
+    async def unsubscribe(self, topic: str) -> None:
+        await self._execute(self._listener, sql.SQL("UNLISTEN {}").format(sql.Identifier(topic)))
 
-    async def publish(self, channel: str, message: str) -> None:
+    async def publish(self, topic: str, message: str) -> None:
         if self._publisher is None or self._publisher.closed:
             self._publisher = await self._connect()
-        query = sql.SQL("SELECT pg_notify({}, {})").format(sql.Literal(channel), sql.Literal(message))
+        query = sql.SQL("SELECT pg_notify({}, {})").format(sql.Literal(topic), sql.Literal(message))
         try:
             await self._execute(self._publisher, query)
         except BroadcastUnavailable:

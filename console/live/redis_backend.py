@@ -54,25 +54,25 @@ class RedisBackend:
         if client is not None:
             await client.aclose()
 
-    async def subscribe(self, channel: str) -> None:
+    async def subscribe(self, topic: str) -> None:
         if self._pubsub is None:
             self._pubsub = self._client().pubsub(ignore_subscribe_messages=True)
         try:
-            await self._pubsub.subscribe(channel)
+            await self._pubsub.subscribe(topic)
         except (RedisError, OSError) as exc:
             raise BroadcastUnavailable(f"Redis: {exc}") from exc
         self._subscribed.set()
 
-    async def unsubscribe(self, channel: str) -> None:
+    async def unsubscribe(self, topic: str) -> None:
         if self._pubsub is not None:
             try:
-                await self._pubsub.unsubscribe(channel)
+                await self._pubsub.unsubscribe(topic)
             except (RedisError, OSError) as exc:
                 raise BroadcastUnavailable(f"Redis: {exc}") from exc
 
-    async def publish(self, channel: str, message: str) -> None:
+    async def publish(self, topic: str, message: str) -> None:
         try:
-            await self._client().publish(channel, message)
+            await self._client().publish(topic, message)
         except (RedisError, OSError) as exc:
             raise BroadcastUnavailable(f"Redis: {exc}") from exc
 

@@ -20,7 +20,7 @@ from console.i18n import gettext, in_language
 from console.languages import Languages
 from console.models import EventType
 from console.settings import Settings
-from console.web.templating import Templates, page_context
+from console.templating import Templates, page_context
 
 INCIDENT_TEMPLATE = "public/incident.html"
 INDEX_TEMPLATE = "public/index.html"

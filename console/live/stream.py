@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session
 from console.db import Database
 from console.domain import public, stream
 from console.domain.stream import StreamEvent
+from console.live.bus import LiveBus, LiveMessage, Subscription
 from console.live.client import LiveClient
-from console.live.hub import Hub, LiveMessage, Subscription
 from console.live.pages import PublicPages
 from console.live.reading import Threads, snapshot
 from console.live.render import EventFrames, EventView, Frame, LiveRenderer
@@ -51,7 +51,7 @@ class LiveStream:
     def __init__(
         self,
         db: Database,
-        hub: Hub,
+        bus: LiveBus,
         renderer: LiveRenderer,
         pages: PublicPages,
         *,
@@ -60,7 +60,7 @@ class LiveStream:
         send_buffer: int,
     ) -> None:
         self.db = db
-        self.hub = hub
+        self.bus = bus
         self.renderer = renderer
         self.pages = pages
         self.threads = pages.threads
@@ -81,11 +81,11 @@ class LiveStream:
         self.dropped_slow = 0
 
     @classmethod
-    def build(cls, settings: Settings, db: Database, hub: Hub, renderer: LiveRenderer) -> LiveStream:
+    def build(cls, settings: Settings, db: Database, bus: LiveBus, renderer: LiveRenderer) -> LiveStream:
         threads = Threads()
         return cls(
             db,
-            hub,
+            bus,
             renderer,
             PublicPages(db, renderer, settings, threads),
             poll_seconds=settings.live_poll_seconds,
@@ -100,7 +100,7 @@ class LiveStream:
     # --- following the events -------------------------------------------------------------
 
     async def run(self) -> None:
-        async with self.hub.subscribe() as subscription:
+        async with self.bus.subscribe() as subscription:
             self.position = await self._retrying(lambda: self.threads.run(self._head))
             self.ready.set()
             listener = asyncio.create_task(self._listen(subscription), name="live-stream-listener")

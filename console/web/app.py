@@ -24,11 +24,12 @@ from starlette.staticfiles import StaticFiles
 
 from console.channels.registry import build_channels, routing
 from console.db import Database
-from console.dispatcher import Dispatcher, RetryPolicy
-from console.live.hub import Hub
+from console.dispatcher import Dispatcher
+from console.live.bus import LiveBus
 from console.live.render import LiveRenderer
 from console.live.stream import LiveStream
 from console.settings import Settings
+from console.templating import make_templates
 from console.web import api, archive, audit_api, channels_api, exports, feeds, openapi, public, staff
 from console.web.access import Access, access
 from console.web.health import healthz
@@ -41,24 +42,9 @@ from console.web.middleware import (
     websocket_origin,
 )
 from console.web.state import AppState, app_state
-from console.web.templating import make_templates
 
 log = logging.getLogger("console.web")
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
-
-
-def build_dispatcher(settings: Settings, db: Database, hub: Hub) -> Dispatcher:
-    return Dispatcher(
-        db,
-        build_channels(settings, db, hub),
-        lease_seconds=settings.outbox_lease_seconds,
-        poll_seconds=settings.outbox_poll_seconds,
-        retry=RetryPolicy(
-            settings.outbox_max_attempts,
-            settings.outbox_backoff_base_seconds,
-            settings.outbox_backoff_max_seconds,
-        ),
-    )
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
@@ -154,16 +140,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         db = Database(settings.database_url)
-        hub = Hub.from_settings(settings)
+        bus = LiveBus.from_settings(settings)
         templates = make_templates(settings)
         state = AppState(
             settings=settings,
             db=db,
-            hub=hub,
+            bus=bus,
             routing=routing(settings),
-            dispatcher=build_dispatcher(settings, db, hub),
+            dispatcher=Dispatcher.from_settings(settings, db, build_channels(settings, db, bus)),
             templates=templates,
-            live=LiveStream.build(settings, db, hub, LiveRenderer(templates, settings)),
+            live=LiveStream.build(settings, db, bus, LiveRenderer(templates, settings)),
         )
         tasks = [asyncio.create_task(state.live.run(), name="live-stream")]
         if settings.outbox_in_process:
@@ -175,7 +161,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            await hub.close()
+            await bus.close()
             # Database work those tasks started in threads finishes before the engine goes.
             await asyncio.to_thread(state.live.close)
             await asyncio.get_running_loop().shutdown_default_executor()

@@ -15,10 +15,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from console.archive_views import base_context
 from console.domain import archive, exports, history
 from console.domain.errors import InvalidInput, NotFound
 from console.web.access import Access, access
-from console.web.archive_views import base_context
 from console.web.state import app_state
 
 # Archive pages change when something is published, which is rare and never urgent here:

@@ -206,7 +206,8 @@ SCHEMAS: dict[str, Schema] = {
         {
             "pid": {"type": "integer"},
             "broadcast": TEXT,
-            "channel": TEXT,
+            "topic": TEXT,
+            "channel": {**TEXT, "deprecated": True, "description": "The former name of `topic`."},
             "broadcast_reconnections": {"type": "integer", "minimum": 0},
             "position": {"type": "integer", "minimum": 0},
             "subscribers": {"type": "integer", "minimum": 0},

@@ -271,9 +271,10 @@ async def live_status(request: Request) -> Response:
     return JSONResponse(
         {
             "pid": os.getpid(),
-            "broadcast": live.hub.backend,
-            "channel": live.hub.channel,
-            "broadcast_reconnections": live.hub.broadcast.reconnections,
+            "broadcast": live.bus.backend,
+            "topic": live.bus.topic,
+            "channel": live.bus.topic,  # the former name of "topic", kept for existing scripts
+            "broadcast_reconnections": live.bus.broadcast.reconnections,
             "position": live.position,
             "subscribers": live.subscriber_count,
             "dropped_slow": live.dropped_slow,

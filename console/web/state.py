@@ -15,11 +15,11 @@ from console.db import Database
 from console.dispatcher import Dispatcher
 from console.domain.outbox import Routing
 from console.languages import Languages
-from console.live.hub import Hub
+from console.live.bus import LiveBus
 from console.live.stream import LiveStream
 from console.models import utcnow
 from console.settings import Settings
-from console.web.templating import Templates
+from console.templating import Templates
 
 T = TypeVar("T")
 
@@ -28,7 +28,7 @@ T = TypeVar("T")
 class AppState:
     settings: Settings
     db: Database
-    hub: Hub
+    bus: LiveBus
     routing: Routing
     dispatcher: Dispatcher
     templates: Templates

@@ -7,10 +7,11 @@ import html
 import re
 from concurrent.futures import ThreadPoolExecutor
 
+from console.channels.registry import build_channels
 from console.db import Database
-from console.live.hub import Hub
+from console.dispatcher import Dispatcher
+from console.live.bus import LiveBus
 from console.settings import Settings
-from console.web.app import build_dispatcher
 
 
 def element(page: str, element_id: str) -> str:
@@ -31,4 +32,5 @@ def deliver_everything(settings: Settings, db: Database) -> None:
     """Run the real dispatcher until nothing is due (in its own thread: a browser test's
     Playwright already runs an event loop in this one)."""
     with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, build_dispatcher(settings, db, Hub()).drain()).result()
+        channels = build_channels(settings, db, LiveBus.from_settings(settings))
+        pool.submit(asyncio.run, Dispatcher.from_settings(settings, db, channels).drain()).result()

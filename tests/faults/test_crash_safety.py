@@ -135,7 +135,7 @@ def test_kill_9_of_server_and_worker_during_200_publishes_loses_and_duplicates_n
         "FEEDS_DIR": str(tmp_path / "feeds"),
         "FEEDS_MAX_ENTRIES": "500",
         "BROADCAST_URL": SHARED_REDIS,
-        "BROADCAST_CHANNEL": f"faults_{uuid.uuid4().hex[:12]}",
+        "BROADCAST_TOPIC": f"faults_{uuid.uuid4().hex[:12]}",
         "OUTBOX_IN_PROCESS": "false",  # as in production (Procfile): web and worker apart
         "OUTBOX_LEASE_SECONDS": "1",
         "OUTBOX_POLL_SECONDS": "0.1",

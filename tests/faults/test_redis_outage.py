@@ -80,7 +80,7 @@ def test_redis_down_for_30_s_live_clients_miss_nothing_and_resume_without_gaps(
         "CHANNELS": "live,archive",
         "ARCHIVE_DIR": str(tmp_path / "archive"),
         "BROADCAST_URL": redis_server.url,
-        "BROADCAST_CHANNEL": f"faults_{uuid.uuid4().hex[:12]}",
+        "BROADCAST_TOPIC": f"faults_{uuid.uuid4().hex[:12]}",
         "LIVE_POLL_SECONDS": str(LIVE_POLL_SECONDS),
         "OUTBOX_POLL_SECONDS": "0.2",
         # Short, but not so short that 30 s of retries use up OUTBOX_MAX_ATTEMPTS (25).

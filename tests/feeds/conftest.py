@@ -21,7 +21,7 @@ from console.domain.outbox import Routing
 from console.domain.updates import Draft, confirm_update, correct_update, publish_update, retract_update
 from console.feeds.paths import Target
 from console.feeds.writer import FeedFiles
-from console.live.hub import Hub
+from console.live.bus import LiveBus
 from console.models import Delivery
 from console.settings import Settings
 from tests.conftest import PIO
@@ -143,8 +143,11 @@ def drain(
     retry: RetryPolicy = FAST_RETRY,
 ) -> None:
     """Run the real dispatcher over the given channels until nothing is due."""
-    built = build_channels(settings, db, Hub())
-    dispatcher = Dispatcher(db, {name: built[name] for name in channels}, poll_seconds=0.02, retry=retry)
+    built = build_channels(settings, db, LiveBus.from_settings(settings))
+    chosen = {name: built[name] for name in channels}
+    dispatcher = Dispatcher(
+        db, chosen, poll_seconds=0.02, lease_seconds=settings.outbox_lease_seconds, retry=retry
+    )
     asyncio.run(dispatcher.drain())
 
 

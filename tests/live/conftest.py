@@ -27,7 +27,7 @@ def channel() -> str:
 def live_settings(settings: Settings, channel: str) -> Settings:
     return replace(
         settings,
-        broadcast_channel=channel,
+        broadcast_topic=channel,
         live_poll_seconds=0.5,
         live_hello_seconds=3.0,
         live_ping_seconds=5.0,

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 import pytest
 
 from console.live.broadcast import Broadcast, BroadcastUnavailable, Event, MessagesLost, backend_for
-from console.live.hub import Hub, LiveMessage
+from console.live.bus import LiveBus, LiveMessage
 from console.live.postgres_backend import PostgresBackend
 from console.live.redis_backend import RedisBackend
 from tests.live.support import SHARED_REDIS, PostgresServer, RedisServer
@@ -169,16 +169,16 @@ def test_a_broadcast_that_cannot_connect_yet_keeps_trying(channel: str) -> None:
 def test_the_hub_carries_event_ids_and_ignores_forgeries(channel: str) -> None:
     async def run() -> None:
         async with Broadcast(SHARED_REDIS) as raw:
-            hub = Hub(Broadcast(SHARED_REDIS), channel=channel)
-            async with hub.subscribe() as subscription:
+            bus = LiveBus(Broadcast(SHARED_REDIS), topic=channel)
+            async with bus.subscribe() as subscription:
                 await asyncio.sleep(0.1)
-                await hub.publish(LiveMessage(42, "gas-leak", "version.published"))
+                await bus.publish(LiveMessage(42, "gas-leak", "version.published"))
                 assert await asyncio.wait_for(subscription.get(), TIMEOUT) == LiveMessage(
                     42, "gas-leak", "version.published"
                 )
                 # Anything else on the channel only makes the stream re-read the database.
                 await raw.publish(channel, '{"id": "drop table"}')
                 assert await asyncio.wait_for(subscription.get(), TIMEOUT) == MessagesLost(channel)
-            await hub.close()
+            await bus.close()
 
     asyncio.run(run())

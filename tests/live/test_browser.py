@@ -158,7 +158,7 @@ def test_the_page_catches_up_after_its_server_restarts(
     env = {
         "DATABASE_URL": database_url,
         "ARCHIVE_DIR": str(tmp_path / "archive"),
-        "BROADCAST_CHANNEL": channel,
+        "BROADCAST_TOPIC": channel,
     }
     server = ServerProcess(env).start()
     try:

@@ -32,7 +32,7 @@ def environment(database_url: str, tmp_path: Path, broadcast_url: str, channel: 
         "DATABASE_URL": database_url,
         "ARCHIVE_DIR": str(tmp_path / "archive"),
         "BROADCAST_URL": broadcast_url,
-        "BROADCAST_CHANNEL": channel,
+        "BROADCAST_TOPIC": channel,
         # So long that only the broadcast (or its reconnection) can bring events across in time.
         "LIVE_POLL_SECONDS": "120",
         "OUTBOX_POLL_SECONDS": "0.2",

@@ -19,7 +19,7 @@ from console.db import Database
 from console.dispatcher import Dispatcher, RetryPolicy
 from console.domain import outbox
 from console.domain.outbox import Routing
-from console.live.hub import Hub
+from console.live.bus import LiveBus
 from console.models import Delivery
 from console.settings import Settings
 from tests.social import fake_mastodon, fake_x
@@ -73,7 +73,7 @@ class Lane:
         self.settings = settings
         self.db = db
         self.routing: Routing = routing_for(settings)
-        self.channels: dict[str, Channel] = build_channels(settings, db, Hub())
+        self.channels: dict[str, Channel] = build_channels(settings, db, LiveBus.from_settings(settings))
         [self.name] = self.channels
         self.channel = self.channels[self.name]
         self.dispatcher = Dispatcher(

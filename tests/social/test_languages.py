@@ -17,7 +17,7 @@ from console.domain.translation_drafts import TranslationDraft
 from console.domain.translations import add_translation
 from console.domain.updates import Draft, Translations, publish_update
 from console.languages import Languages
-from console.live.hub import Hub
+from console.live.bus import LiveBus
 from console.models import Delivery, EventType, OutboxEvent
 from console.settings import Settings
 from tests.conftest import PIO
@@ -48,7 +48,8 @@ def test_posts_are_in_the_primary_language_and_translations_post_nothing(
             languages=languages,
             routing=routing,
         )
-    asyncio.run(Dispatcher(db, build_channels(preview, db, Hub())).drain())
+    channels = build_channels(preview, db, LiveBus.from_settings(preview))
+    asyncio.run(Dispatcher.from_settings(preview, db, channels).drain())
     with db.read() as session:
         social = session.execute(
             select(Delivery.channel, Delivery.detail, OutboxEvent.type)

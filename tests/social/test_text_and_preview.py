@@ -17,7 +17,7 @@ from console.dispatcher import Dispatcher
 from console.domain import wording
 from console.domain.incidents import IncidentDraft, create_incident
 from console.domain.updates import Draft, publish_update
-from console.live.hub import Hub
+from console.live.bus import LiveBus
 from console.models import AlertStatus, Delivery, DeliveryState
 from console.settings import Settings
 from tests.conftest import PIO
@@ -86,9 +86,9 @@ def test_preview_mode_stores_the_exact_text_and_sends_nothing(
         )
         publish_update(session, PIO, incident.slug, Draft(body=ADVERSARIAL[0]), routing=routing_for(preview))
         slug = incident.slug
-    channels = build_channels(preview, db, Hub())
+    channels = build_channels(preview, db, LiveBus.from_settings(preview))
     assert channels["x"].preview and channels["mastodon"].preview  # type: ignore[attr-defined]
-    asyncio.run(Dispatcher(db, channels).drain())
+    asyncio.run(Dispatcher.from_settings(preview, db, channels).drain())
     with db.read() as session:
         rows = {
             d.channel: d

@@ -1,4 +1,4 @@
-"""This process's end of the live broadcast: channels publish public events through it, and
+"""This process's end of the live broadcast: the live channel publishes public events on it, and
 the live stream receives every process's events from it.
 
 Messages carry ids only (`{"id", "incident", "type"}`): a receiver reads the event itself
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from console.live.broadcast import Broadcast, MessagesLost, Subscriber, describe
 from console.settings import Settings
 
-log = logging.getLogger("console.live.hub")
+log = logging.getLogger("console.live.bus")
 
 DEFAULT_CHANNEL = "console_live"
 
@@ -44,7 +44,7 @@ class LiveMessage:
 
 
 class Subscription:
-    """What the hub received: `LiveMessage`s, and `MessagesLost` where some may be missing."""
+    """What the bus received: `LiveMessage`s, and `MessagesLost` where some may be missing."""
 
     def __init__(self, subscriber: Subscriber) -> None:
         self._subscriber = subscriber
@@ -57,30 +57,32 @@ class Subscription:
             message = LiveMessage.decode(item.message)
             if message is not None:
                 return message
-            # Someone else wrote on our channel: read the database to be sure of nothing missed.
+            # Someone else wrote on our topic: read the database to be sure of nothing missed.
             log.warning("ignoring a malformed live message: %.200r", item.message)
-            return MessagesLost(item.channel)
+            return MessagesLost(item.topic)
 
 
-class Hub:
-    def __init__(self, broadcast: Broadcast | None = None, *, channel: str = DEFAULT_CHANNEL) -> None:
-        self.broadcast = broadcast or Broadcast("memory://")
-        self.channel = channel
+class LiveBus:
+    """Public events between this process and every other one, on one broadcast topic."""
+
+    def __init__(self, broadcast: Broadcast, *, topic: str) -> None:
+        self.broadcast = broadcast
+        self.topic = topic
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Hub:
-        return cls(Broadcast(settings.broadcast_url), channel=settings.broadcast_channel)
+    def from_settings(cls, settings: Settings) -> LiveBus:
+        return cls(Broadcast(settings.broadcast_url), topic=settings.broadcast_topic)
 
     @property
     def backend(self) -> str:
         return describe(self.broadcast.url)
 
     async def publish(self, message: LiveMessage) -> None:
-        await self.broadcast.publish(self.channel, message.encode())
+        await self.broadcast.publish(self.topic, message.encode())
 
     @asynccontextmanager
     async def subscribe(self) -> AsyncIterator[Subscription]:
-        async with self.broadcast.subscribe(self.channel) as subscriber:
+        async with self.broadcast.subscribe(self.topic) as subscriber:
             yield Subscription(subscriber)
 
     async def close(self) -> None:

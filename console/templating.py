@@ -22,7 +22,7 @@ from console.i18n import own_name
 from console.languages import Languages
 from console.settings import Settings
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 
 Templates = Jinja2Blocks
 
