@@ -61,4 +61,4 @@ bench-load: $(INSTALLED)
 	$(BIN)/python bench/load/run.py --broadcast-url $(BENCH_REDIS_URL)
 
 clean:
-	rm -rf $(VENV) console.db console.db-* archive
+	rm -rf $(VENV) console.db console.db-* archive signing-key.pem

@@ -2,7 +2,8 @@
 
 For records retention: HTML pages a person can browse from a disk with no server (every
 link relative, the stylesheets copied in, no script), the same public records as JSON and
-CSV, and `manifest.json` with the audit chain head and the SHA-256 of every file. The whole
+CSV, `keys.json` (the agency's public keys), `audit-head.json` (the audit chain head, signed)
+and `manifest.json` with the audit chain head and the SHA-256 of every file. The whole
 snapshot is read in one transaction, so it shows one moment of the record, and it is
 written to a temporary directory renamed into place at the end: a failed export leaves
 nothing that looks complete.
@@ -26,9 +27,11 @@ from console.archive_views import base_context
 from console.csvfile import csv_text
 from console.db import Database
 from console.domain import archive, exports, history
+from console.keyset import KeySet, KeySetError
 from console.languages import Languages
 from console.models import utcnow
 from console.settings import Settings
+from console.signed_head import sign_head
 from console.templating import make_templates
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
@@ -107,12 +110,16 @@ def export_snapshot(
     db: Database, settings: Settings, directory: Path, *, now: datetime | None = None
 ) -> SnapshotSummary:
     _target(directory)
+    try:  # the snapshot carries the agency's public keys and a signed head: it proves itself offline
+        keys = KeySet.load(settings.signing_key_file)
+    except KeySetError as exc:
+        raise SnapshotError(str(exc)) from exc
     now = now or utcnow()
     env = make_templates(settings).env
     partial = directory.parent / f".{directory.name}.partial-{secrets.token_hex(4)}"
     partial.mkdir(parents=True)
     try:
-        summary = _export(db, settings, env, _Writer(partial), now)
+        summary = _export(db, settings, env, _Writer(partial), now, keys)
         _target(directory)  # nobody wrote there meanwhile
         if directory.exists():
             directory.rmdir()
@@ -124,7 +131,7 @@ def export_snapshot(
 
 
 def _export(
-    db: Database, settings: Settings, env: Environment, out: _Writer, now: datetime
+    db: Database, settings: Settings, env: Environment, out: _Writer, now: datetime, keys: KeySet
 ) -> tuple[int, int, dict[str, Any]]:
     stamp = now.isoformat()
     incidents = versions = 0
@@ -161,10 +168,14 @@ def _export(
         out.write("corrections.html", _page(env, "archive/corrections.html", 0, {**common, "result": log}))
     for name in STYLESHEETS:
         out.write(f"static/{name}", (STATIC_DIR / name).read_bytes())
+    signed = sign_head(keys, head["event"], head["hash"], now).view()
+    out.write("keys.json", json.dumps(keys.jwks(), ensure_ascii=False, indent=2) + "\n")
+    out.write("audit-head.json", json.dumps(signed, ensure_ascii=False, indent=2) + "\n")
     manifest = {
         "format": MANIFEST_FORMAT,
         "exported_at": stamp,
         "audit_head": head,
+        "signed_audit_head": signed,
         "incidents": incidents,
         "versions": versions,
         "files": dict(sorted(out.digests.items())),

@@ -41,12 +41,38 @@ def ensure_first_admin(db: Database, settings: Settings) -> str | None:
         return password
 
 
+def _signing_database(settings: Settings) -> Database:
+    """The database with the agency's key set, for commands that publish."""
+    from console.keyset import KeyFile, KeySetError
+
+    try:
+        keys = KeyFile(settings.signing_key_file)
+    except KeySetError as exc:
+        raise SettingsError(str(exc)) from exc
+    return Database(settings.database_url, signer=keys)
+
+
+def ensure_signing_key(settings: Settings) -> str | None:
+    """Create SIGNING_KEY_FILE on first start while it is left at its default (the development
+    setup, like the first admin); return the new key's kid. A key file set explicitly is never
+    created here: a missing one is an error, so a lost production key is never silently replaced."""
+    from console.keyset import create_key_file
+
+    if settings.signing_key_file.exists() or not settings.signing_key_file_is_default:
+        return None
+    return create_key_file(settings.signing_key_file).current.kid
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from console.migrate import upgrade
-    from console.web.app import create_app, tune_interpreter, uvicorn_options
+    from console.web.app import create_app, load_key_file, tune_interpreter, uvicorn_options
 
+    kid = ensure_signing_key(settings)
+    if kid:
+        print(f"Created the signing key {kid} in {settings.signing_key_file} (keep it secret and backed up)")
+    load_key_file(settings)  # a server without its signing key does not start
     db = _database(settings)
     try:
         upgrade(db)
@@ -149,27 +175,122 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     from console.domain.audit_log import check_kept_head
     from console.domain.integrity import verify
 
+    digest, size, head_problems = _kept_head(args.against, settings) if args.against else (None, None, [])
+    for problem in head_problems:
+        print(f"signed head: {problem}", file=sys.stderr)
     db = _database(settings)
     try:
         with db.read() as session:
             report = verify(session)
-            kept = check_kept_head(session, args.against, report.chain) if args.against else None
+            kept = check_kept_head(session, digest, report.chain) if digest else None
     finally:
         db.dispose()
     print(report.describe(), file=sys.stdout if report.ok else sys.stderr)
+    proven = kept is None or (kept.proven and (size is None or kept.seq == size))
     if kept is not None:
         print(kept.describe(), file=sys.stdout if kept.proven else sys.stderr)
-    return 0 if report.ok and (kept is None or kept.proven) else 1
+        if kept.proven and size is not None and kept.seq != size:
+            print(
+                f"the signed head says the log had {size} events at that hash, not {kept.seq}",
+                file=sys.stderr,
+            )
+    return 0 if report.ok and proven and not head_problems else 1
 
 
-def _head_hash(value: str) -> str:
+def _kept_head(value: str, settings: Settings) -> tuple[str, int | None, list[str]]:
+    """A head hash as given, or a signed head file (checked against SIGNING_KEY_FILE's keys)."""
+    import json
+
+    from console.domain.audit_log import valid_head_hash
+    from console.keyset import KeySet, KeySetError
+    from console.signed_head import check_head
+
+    if valid_head_hash(value.strip().lower()):
+        return value.strip().lower(), None, []
+    try:
+        document = json.loads(Path(value).read_text("utf-8"))
+        keys = KeySet.load(settings.signing_key_file)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeySetError) as exc:
+        raise DomainError(f"--against {value}: {exc}") from exc
+    problems = check_head(document, keys)
+    digest = str(document.get("hash", "")).lower() if isinstance(document, dict) else ""
+    if not valid_head_hash(digest):
+        return "0" * 64, None, problems or ["it holds no 64-character hash"]
+    size = document.get("size")
+    return digest, size if isinstance(size, int) else None, problems
+
+
+def _head_argument(value: str) -> str:
     from console.domain.audit_log import valid_head_hash
 
-    if not valid_head_hash(value.strip().lower()):
+    if not valid_head_hash(value.strip().lower()) and not Path(value).is_file():
         raise argparse.ArgumentTypeError(
-            "must be a 64-character SHA-256 hex digest (an export's audit_head.hash)"
+            "must be a 64-character SHA-256 hex digest (an export's audit_head.hash) "
+            "or a signed head file (/audit/head.json)"
         )
-    return value.strip().lower()
+    return value
+
+
+def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
+    from console.keyset import KeySetError, create_key_file
+
+    try:
+        keys = create_key_file(settings.signing_key_file)
+    except KeySetError as exc:
+        print(f"console: {exc}", file=sys.stderr)
+        return 1
+    print(f"created signing key in {settings.signing_key_file} (mode 0600); its kid:")
+    print(keys.current.kid)
+    return 0
+
+
+def cmd_keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
+    from console.keyset import KeySetError, rotate_key_file
+
+    try:
+        keys = rotate_key_file(settings.signing_key_file)
+    except KeySetError as exc:
+        print(f"console: {exc}", file=sys.stderr)
+        return 1
+    retired = keys.keys[1]
+    print(f"retired key {retired.kid} (kept for verification); the new signing key's kid:")
+    print(keys.current.kid)
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
+    from console.keyset import KeySet, KeySetError
+    from console.verification import load_keys, verify_paths
+
+    paths = [Path(path) for path in args.files]
+    own = [path / "keys.json" for path in paths if (path / "keys.json").is_file()]
+    try:
+        if args.keys:
+            keys: KeySet = load_keys(Path(args.keys))
+        elif settings.signing_key_file.is_file() or len(own) != 1:
+            keys = KeySet.load(settings.signing_key_file)
+        else:
+            keys = load_keys(own[0])
+            print(
+                f"note: verifying with the export's own {own[0]}; compare its kids with the agency's "
+                "published keys (/.well-known/incident-console/keys.json), or pass --keys"
+            )
+    except (OSError, ValueError, KeySetError) as exc:
+        print(
+            f"console: no key set to verify with ({exc}); pass --keys keys.json "
+            "(from /.well-known/incident-console/keys.json)",
+            file=sys.stderr,
+        )
+        return 2
+    report = verify_paths(paths, keys)
+    for problem in report.problems:
+        print(f"FAILED {problem}", file=sys.stderr)
+    if not report.problems and not report.ok:
+        print("FAILED: nothing signed was found to verify", file=sys.stderr)
+    print(report.summary(), file=sys.stdout if report.ok else sys.stderr)
+    if report.ok:
+        print("every content hash and signature verified")
+    return 0 if report.ok else 1
 
 
 def cmd_archive_export(args: argparse.Namespace, settings: Settings) -> int:
@@ -205,7 +326,7 @@ def cmd_feeds_rebuild(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from console.demo import load_demo
 
-    db = _database(settings)
+    db = _signing_database(settings)
     try:
         slug = load_demo(db, settings)
     finally:
@@ -247,11 +368,39 @@ def build_parser() -> argparse.ArgumentParser:
     verify = audit.add_parser("verify", help="verify the hash chain and every version")
     verify.add_argument(
         "--against",
-        metavar="HEAD_HASH",
-        type=_head_hash,
-        help="also check that this published chain head (from an export or /archive) is still in the chain",
+        metavar="HEAD",
+        type=_head_argument,
+        help="also check that this published chain head is still in the chain: a hash (from an export or "
+        "/archive) or a signed head file (/audit/head.json), whose signature is checked too",
     )
     verify.set_defaults(run=cmd_audit_verify)
+
+    keys = sub.add_parser("keys", help="signing keys").add_subparsers(dest="keys_command", required=True)
+    create_keys = keys.add_parser(
+        "create", help="write a new signing key set to SIGNING_KEY_FILE (mode 0600) and print its kid"
+    )
+    create_keys.set_defaults(run=cmd_keys_create)
+    keys.add_parser(
+        "rotate", help="retire the signing key (kept for verification) and start a new one; prints its kid"
+    ).set_defaults(run=cmd_keys_rotate)
+
+    check = sub.add_parser(
+        "verify",
+        help="check every content hash and signature in exported files, offline (exit 1 names what fails)",
+    )
+    check.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="a JSON record, archive.jsonl, history.csv, signed head, "
+        "CAP file, or a `console archive export` folder",
+    )
+    check.add_argument(
+        "--keys",
+        metavar="KEYS",
+        help="the key set: keys.json (JWKS) or a key-set PEM file; default SIGNING_KEY_FILE",
+    )
+    check.set_defaults(run=cmd_verify)
 
     archive = sub.add_parser("archive", help="public archive").add_subparsers(
         dest="archive_command", required=True

@@ -18,6 +18,9 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from console.domain import signing
+from console.domain.signing import Signer
+
 # Any constant works; it only has to be the same in every process of one deployment.
 WRITE_LOCK_KEY = 0x1C0_501E
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -61,12 +64,14 @@ def _configure_sqlite(engine: Engine) -> None:
 class Database:
     """The engine plus the two kinds of session the application uses."""
 
-    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+    def __init__(self, url: str, *, signer: Signer | None = None, **engine_kwargs: Any) -> None:
         self.engine = build_engine(url, **engine_kwargs)
+        # The agency's key set: write sessions carry it, and what they publish is signed with it.
+        self.signer = signer
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         writer = self.engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else self.engine
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
-        self._writer = sessionmaker(writer, expire_on_commit=False)
+        self._writer = sessionmaker(writer, expire_on_commit=False, info={signing.SESSION_KEY: signer})
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -204,6 +204,10 @@ class UpdateVersion(Base):
     author_name: Mapped[str] = mapped_column(String(100))
     published_at: Mapped[datetime] = mapped_column()
     content_hash: Mapped[str] = mapped_column(String(64))
+    # Ed25519 signature of `content_hash` by key `signature_kid`, made when it was published
+    # (issue 19); None only on versions published before signing began.
+    signature_kid: Mapped[str | None] = mapped_column(String(64), default=None)
+    signature_value: Mapped[str | None] = mapped_column(String(128), default=None)
 
     update: Mapped[Update] = relationship(back_populates="versions")
 
@@ -230,6 +234,8 @@ class Translation(Base):
     author_name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column()
     content_hash: Mapped[str] = mapped_column(String(64))
+    signature_kid: Mapped[str | None] = mapped_column(String(64), default=None)  # as on versions
+    signature_value: Mapped[str | None] = mapped_column(String(128), default=None)
     # The `translation.added` event that announced it; None when it was published with its version.
     event_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_events.id"), unique=True, default=None)
 

@@ -151,6 +151,9 @@ class Settings:
     public_timeline_limit: int = 50
     # Languages of updates (issue 8): the first is the primary language every update is written in.
     languages: tuple[str, ...] = ("en",)
+    # The agency's Ed25519 key set (issue 19; format in console/keyset.py). `console serve`
+    # creates it on first start while this is left at its default.
+    signing_key_file: Path = Path("signing-key.pem")
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.public_url)
@@ -290,6 +293,12 @@ class Settings:
     @property
     def cap_sender_id(self) -> str:
         return self.cap_sender or self.public_host
+
+    @property
+    def signing_key_file_is_default(self) -> bool:
+        """SIGNING_KEY_FILE left unset: the development key `console serve` may create."""
+        default = next(spec.default for spec in fields(self) if spec.name == "signing_key_file")
+        return self.signing_key_file == default
 
     @property
     def cookies_secure(self) -> bool:

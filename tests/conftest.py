@@ -17,6 +17,7 @@ from console.channels.registry import routing as routing_for
 from console.db import Database
 from console.domain.actors import Actor
 from console.domain.outbox import Routing
+from console.keyset import KeyFile, create_key_file
 from console.migrate import upgrade
 from console.models import Base, Role
 from console.settings import Settings
@@ -86,9 +87,19 @@ def database_url(migrated_template: str, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def signing_key_file(tmp_path: Path) -> Path:
+    """A key set of the test's own, outside the repository."""
+    path = tmp_path / "keys" / "signing-key.pem"
+    path.parent.mkdir()
+    create_key_file(path)
+    return path
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, signing_key_file: Path) -> Settings:
     return Settings(
         database_url=database_url,
+        signing_key_file=signing_key_file,
         archive_dir=tmp_path / "archive",
         feeds_dir=tmp_path / "feeds",
         outbox_in_process=False,
@@ -101,7 +112,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def db(settings: Settings) -> Iterator[Database]:
-    database = Database(settings.database_url)
+    database = Database(settings.database_url, signer=KeyFile(settings.signing_key_file))
     yield database
     database.dispose()
 

@@ -21,6 +21,7 @@ from tests.support.server import ServerProcess
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> Settings:
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("SIGNING_KEY_FILE", str(settings.signing_key_file))
     monkeypatch.setenv("ARCHIVE_DIR", str(settings.archive_dir))
     monkeypatch.setenv("FEEDS_DIR", str(settings.feeds_dir))
     return settings

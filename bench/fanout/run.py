@@ -54,6 +54,7 @@ from bench.common.harness import (  # noqa: E402
 from console.db import Database  # noqa: E402
 from console.domain import accounts, stream  # noqa: E402
 from console.domain.actors import OPERATOR  # noqa: E402
+from console.keyset import create_key_file  # noqa: E402
 from console.migrate import upgrade  # noqa: E402
 
 BODY = (
@@ -190,7 +191,9 @@ def console_server(workdir: Path) -> Iterator[tuple[Target, int]]:
         "DATABASE_URL": database_url,
         "ARCHIVE_DIR": str(workdir / "archive"),
         "PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "SIGNING_KEY_FILE": str(workdir / "signing-key.pem"),
     }
+    create_key_file(workdir / "signing-key.pem")
     with (workdir / "console.log").open("w") as log:
         server = subprocess.Popen(
             [sys.executable, "-m", "console", "serve", "--port", str(port)],

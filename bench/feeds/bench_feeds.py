@@ -53,6 +53,7 @@ from console.domain.updates import (  # noqa: E402
 )
 from console.feeds.paths import UPDATES_ATOM  # noqa: E402
 from console.feeds.writer import FeedFiles  # noqa: E402
+from console.keyset import KeySet  # noqa: E402
 from console.languages import Languages  # noqa: E402
 from console.migrate import upgrade  # noqa: E402
 from console.models import Role  # noqa: E402
@@ -363,7 +364,7 @@ class Archive:
         name = f"{updates}-{'-'.join(languages)}"
         url = fresh_database(scratch, f"regen-{name}")
         self.settings = bench_settings(url, scratch / f"feeds-{name}", languages=languages)
-        self.db = Database(url)
+        self.db = Database(url, signer=KeySet.generate())
         self.slug, self.minute = populate(self.settings, self.db, updates)
         self.files = FeedFiles(self.settings)
         began = time.perf_counter()
@@ -436,7 +437,7 @@ def requests_part(scratch: Path, rounds: int, seconds: float) -> None:
     url = fresh_database(scratch, "requests")
     feeds_dir = scratch / "feeds"
     settings = bench_settings(url, feeds_dir)
-    db = Database(url)
+    db = Database(url, signer=KeySet.generate())
     populate(settings, db, 150)
     FeedFiles(settings).rebuild(db)
     db.dispose()

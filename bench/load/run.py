@@ -69,6 +69,7 @@ from bench.common.harness import (  # noqa: E402
 from console.db import Database  # noqa: E402
 from console.domain import accounts, stream  # noqa: E402
 from console.domain.actors import OPERATOR  # noqa: E402
+from console.keyset import create_key_file  # noqa: E402
 
 BODY = (
     "Elm St is closed between 3rd and 5th Ave while crews repair a water main. "
@@ -175,7 +176,9 @@ def console_server(workdir: Path, args: argparse.Namespace) -> Iterator[Console]
             # With the Procfile's worker: line running, the web processes leave the outbox to it.
             "OUTBOX_IN_PROCESS": "false" if args.outbox == "worker" else "true",
             "OUTBOX_POLL_SECONDS": str(args.outbox_poll),
+            "SIGNING_KEY_FILE": str(workdir / "signing-key.pem"),
         }
+        create_key_file(workdir / "signing-key.pem")
         subprocess.run([sys.executable, "-m", "console", "db", "upgrade"], cwd=ROOT, env=env, check=True)
         db = Database(database_url)
         with db.write() as session:

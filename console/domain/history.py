@@ -86,6 +86,8 @@ class VersionEntry:
     labels: tuple[str, ...]
     previous: VersionEntry | None
     deliveries: tuple[PublicDelivery, ...] = ()
+    signature_kid: str | None = None  # None: published before signing began
+    signature_value: str | None = None
 
     @property
     def anchor(self) -> str:
@@ -125,6 +127,8 @@ def version_entry(
         labels=tuple(wording.labels(version.kind, version.preliminary, alert_status)),
         previous=previous,
         deliveries=deliveries,
+        signature_kid=version.signature_kid,
+        signature_value=version.signature_value,
     )
 
 

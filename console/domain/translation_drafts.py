@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from console.domain import audit
 from console.domain.actors import Actor
 from console.domain.canonical import canonical_json, iso, sha256_hex
+from console.domain.signing import sign_hash
 from console.domain.text import BODY_MAX, HEADLINE_MAX, clean
 from console.languages import Languages
 from console.models import Translation, UpdateVersion
@@ -85,9 +86,9 @@ def translation_hash(incident_slug: str, seq: int, version: int, translation: Tr
 
 
 def new_translation(
-    actor: Actor, version: UpdateVersion, draft: CheckedDraft, *, now: datetime
+    session: Session, actor: Actor, version: UpdateVersion, draft: CheckedDraft, *, now: datetime
 ) -> Translation:
-    """A translation of `version`, not yet added to the session."""
+    """A translation of `version`, hashed and signed, not yet added to the session."""
     update = version.update
     translation = Translation(
         version=version,
@@ -103,6 +104,7 @@ def new_translation(
     translation.content_hash = translation_hash(
         update.incident.slug, update.seq, version.version, translation
     )
+    translation.signature_kid, translation.signature_value = sign_hash(session, translation.content_hash)
     return translation
 
 
@@ -135,6 +137,6 @@ def write_translation(
     session: Session, actor: Actor, version: UpdateVersion, draft: CheckedDraft, *, now: datetime
 ) -> Translation:
     """Store a translation published with its version (whose own event announces it)."""
-    translation = new_translation(actor, version, draft, now=now)
+    translation = new_translation(session, actor, version, draft, now=now)
     record_translation(session, actor, translation, now=now)
     return translation

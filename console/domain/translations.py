@@ -26,6 +26,7 @@ from console.domain import outbox
 from console.domain.actors import Actor, require_publisher
 from console.domain.errors import InvalidInput, VersionConflict
 from console.domain.events import TranslationAdded
+from console.domain.signing import signature_view
 from console.domain.translation_drafts import (
     TranslationDraft,
     check_draft,
@@ -118,7 +119,7 @@ def add_translation(
     ):
         raise InvalidInput({"body": f"is the same as the current {checked.lang} translation"})
     now = now or utcnow()
-    translation = new_translation(actor, current, checked, now=now)
+    translation = new_translation(session, actor, current, checked, now=now)
     # The event is written with the translation (which names it), in one flush: rows are immutable.
     event = outbox.emit(
         session,
@@ -206,6 +207,7 @@ def translation_view(translation: Translation, version: int, status: str) -> dic
         "author": translation.author_name,
         "created_at": translation.created_at.isoformat(),
         "content_hash": translation.content_hash,
+        "signature": signature_view(translation.signature_kid, translation.signature_value),
     }
 
 

@@ -21,6 +21,7 @@ from console.domain.canonical import canonical_json, iso, sha256_hex
 from console.domain.errors import InvalidInput, NotAllowed, NotFound, VersionConflict
 from console.domain.events import VersionPublished
 from console.domain.incidents import ID_MAX, get_incident
+from console.domain.signing import sign_hash, signature_view
 from console.domain.text import BODY_MAX, HEADLINE_MAX, REASON_MAX, clean
 from console.domain.translation_drafts import CheckedDraft, TranslationDraft, check_drafts, write_translation
 from console.languages import Languages
@@ -91,6 +92,7 @@ def version_view(version: UpdateVersion) -> dict[str, Any]:
         "author": version.author_name,
         "published_at": version.published_at.isoformat(),
         "content_hash": version.content_hash,
+        "signature": signature_view(version.signature_kid, version.signature_value),
     }
 
 
@@ -150,6 +152,7 @@ def _append_version(
         content_hash="",
     )
     version.content_hash = content_hash(incident.slug, update.seq, version)
+    version.signature_kid, version.signature_value = sign_hash(session, version.content_hash)
     session.add(version)
     incident.updated_at = now
     session.flush()

@@ -25,12 +25,25 @@ from starlette.staticfiles import StaticFiles
 from console.channels.registry import build_channels, routing
 from console.db import Database
 from console.dispatcher import Dispatcher
+from console.keyset import KeyFile, KeySetError
 from console.live.bus import LiveBus
 from console.live.render import LiveRenderer
 from console.live.stream import LiveStream
-from console.settings import Settings
+from console.settings import Settings, SettingsError
+from console.signed_head import HeadSigner
 from console.templating import make_templates
-from console.web import api, archive, audit_api, channels_api, exports, feeds, openapi, public, staff
+from console.web import (
+    api,
+    archive,
+    audit_api,
+    channels_api,
+    exports,
+    feeds,
+    openapi,
+    public,
+    signatures,
+    staff,
+)
 from console.web.access import Access, access
 from console.web.health import healthz
 from console.web.jsonio import error_response
@@ -107,6 +120,14 @@ async def connections_returned(db: Database, timeout: float = 5.0) -> None:
         await asyncio.sleep(0.01)
 
 
+def load_key_file(settings: Settings) -> KeyFile:
+    """SIGNING_KEY_FILE, read now: a server without its signing key does not start."""
+    try:
+        return KeyFile(settings.signing_key_file)
+    except KeySetError as exc:
+        raise SettingsError(str(exc)) from exc
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/healthz", healthz, methods=["GET"]),
@@ -124,6 +145,7 @@ def routes() -> list[BaseRoute]:
         # Before any /incidents/{slug} route: "/incidents/x.json" would match that one too.
         *exports.routes(),
         *archive.routes(),
+        *signatures.routes(),
         *feeds.routes(),
         *public.routes(),
         Mount(
@@ -139,7 +161,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        db = Database(settings.database_url)
+        keys = load_key_file(settings)
+        db = Database(settings.database_url, signer=keys)
         bus = LiveBus.from_settings(settings)
         templates = make_templates(settings)
         state = AppState(
@@ -150,6 +173,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             dispatcher=Dispatcher.from_settings(settings, db, build_channels(settings, db, bus)),
             templates=templates,
             live=LiveStream.build(settings, db, bus, LiveRenderer(templates, settings)),
+            keys=keys,
+            heads=HeadSigner(lambda: keys.keys),
         )
         tasks = [asyncio.create_task(state.live.run(), name="live-stream")]
         if settings.outbox_in_process:

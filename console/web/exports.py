@@ -22,6 +22,7 @@ from console.csvfile import csv_text
 from console.domain import exports, history
 from console.domain.errors import NotFound
 from console.models import utcnow
+from console.signed_head import HEAD_PATH, KEYS_PATH
 from console.web.access import Access, access
 from console.web.state import app_state
 
@@ -31,6 +32,11 @@ CACHE = {"Cache-Control": "public, max-age=30"}
 
 def _json(value: Any, *, indent: int | None = None) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=False, indent=indent, allow_nan=False)
+
+
+def signing_links(public_url: str) -> dict[str, str]:
+    """Where to get what proves an export: the agency's keys and its signed audit chain head."""
+    return {"keys": public_url + KEYS_PATH, "audit_head": public_url + HEAD_PATH}
 
 
 def _missing(message: str) -> Response:
@@ -52,6 +58,7 @@ async def incident_json(request: Request) -> Response:
         )
     except NotFound as exc:
         return _missing(exc.message)
+    record = {**record, "signing": signing_links(app_state(request).settings.public_url)}
     return Response(_json(record, indent=2) + "\n", media_type="application/json", headers=CACHE)
 
 
@@ -85,8 +92,17 @@ async def archive_jsonl(request: Request) -> Response:
         exports.read_consistently(session)
         head = head or exports.audit_head(session)
         incidents = exports.incidents_after(session, after_id, JSONL_BATCH)
+        links = signing_links(state.settings.public_url)
         lines = [
-            _json({"format": exports.EXPORT_FORMAT, **record, "audit_head": head, "exported_at": started})
+            _json(
+                {
+                    "format": exports.EXPORT_FORMAT,
+                    **record,
+                    "audit_head": head,
+                    "exported_at": started,
+                    "signing": links,
+                }
+            )
             + "\n"
             for record in exports.public_records(session, incidents, languages=state.languages)
         ]

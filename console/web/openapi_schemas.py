@@ -72,6 +72,23 @@ INCIDENT_FIELDS: dict[str, Schema] = {
     "resolved_at": nullable(TIME),
     "last_update_at": nullable(TIME),
 }
+SIGNATURE: Schema = nullable(
+    {
+        **obj(
+            {
+                "kid": {"type": "string", "description": "The key's RFC 7638 thumbprint, as in keys.json"},
+                "alg": {"const": "EdDSA"},
+                "value": {
+                    "type": "string",
+                    "pattern": "^[A-Za-z0-9_-]{86}$",
+                    "description": "base64url (no padding) Ed25519 signature of the UTF-8 bytes of content_hash",
+                },
+            }
+        ),
+        "description": "The agency's signature of content_hash, made when it was published; null only for "
+        "text published before signing began",
+    }
+)
 VERSION_FIELDS: dict[str, Schema] = {
     "version": ID,
     "kind": {"enum": [k.value for k in VersionKind]},
@@ -82,6 +99,7 @@ VERSION_FIELDS: dict[str, Schema] = {
     "author": TEXT,
     "published_at": TIME,
     "content_hash": HASH,
+    "signature": SIGNATURE,
 }
 LANG: Schema = {
     "type": "string",
@@ -102,6 +120,7 @@ TRANSLATION_FIELDS: dict[str, Schema] = {
     "author": TEXT,
     "created_at": TIME,
     "content_hash": HASH,
+    "signature": SIGNATURE,
 }
 TRANSLATIONS_SENT: Schema = nullable(
     {

@@ -14,11 +14,13 @@ from starlette.requests import HTTPConnection
 from console.db import Database
 from console.dispatcher import Dispatcher
 from console.domain.outbox import Routing
+from console.keyset import KeyFile
 from console.languages import Languages
 from console.live.bus import LiveBus
 from console.live.stream import LiveStream
 from console.models import utcnow
 from console.settings import Settings
+from console.signed_head import HeadSigner
 from console.templating import Templates
 
 T = TypeVar("T")
@@ -33,6 +35,8 @@ class AppState:
     dispatcher: Dispatcher
     templates: Templates
     live: LiveStream
+    keys: KeyFile  # SIGNING_KEY_FILE: the agency's signing key and every key it retired
+    heads: HeadSigner  # signs the audit chain head for /audit/head.json
     # What time it is for sessions and sign-in limits; tests put a fake clock here.
     clock: Callable[[], datetime] = field(default=utcnow)
 

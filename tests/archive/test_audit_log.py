@@ -186,6 +186,7 @@ def test_chain_status_reports_the_first_tampered_row(
 @pytest.fixture
 def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("SIGNING_KEY_FILE", str(settings.signing_key_file))
     return settings
 
 

@@ -83,7 +83,11 @@ def test_incident_json_is_the_public_record_with_deliveries_and_the_audit_head(
     assert record["format"] == "incident-console/public-record/1"
     assert record["audit_head"] == {"event": seq, "hash": digest}
     datetime.fromisoformat(record["exported_at"])
-    without = {k: v for k, v in record.items() if k not in ("format", "audit_head", "exported_at")}
+    assert record["signing"] == {
+        "keys": f"{settings.public_url}/.well-known/incident-console/keys.json",
+        "audit_head": f"{settings.public_url}/audit/head.json",
+    }
+    without = {k: v for k, v in record.items() if k not in ("format", "audit_head", "exported_at", "signing")}
     routed = routing(settings).channels_for(EventType.VERSION_PUBLISHED)
     for update in without["updates"]:
         for version in update["versions"]:
@@ -162,6 +166,7 @@ def snapshot(
     settings: Settings, db: Database, routing: Routing, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Path:
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("SIGNING_KEY_FILE", str(settings.signing_key_file))
     publish_history(db, routing, title="Gas leak on Elm St")
     publish_history(db, routing, title="Water main break", at=T0 + timedelta(days=2))
     make_incident(db, routing, "Quiet one", at=T0 + timedelta(days=3))

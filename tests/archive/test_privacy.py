@@ -82,6 +82,8 @@ def test_no_public_surface_shows_an_email_a_token_or_an_error(
     assert "not delivered" in checked[f"/incidents/{slug}/history"]
 
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
+
+    monkeypatch.setenv("SIGNING_KEY_FILE", str(settings.signing_key_file))
     assert main(["archive", "export", str(tmp_path / "snapshot")]) == 0
     files = [*(tmp_path / "snapshot").rglob("*"), *settings.archive_dir.rglob("*")]
     checked.update({str(f): f.read_text() for f in files if f.is_file()})

@@ -288,6 +288,8 @@ def test_feeds_rebuild_regenerates_every_file_from_the_database(
     kept = CAP_INDEX.file_in(settings.feeds_dir).stat().st_mtime_ns
 
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
+
+    monkeypatch.setenv("SIGNING_KEY_FILE", str(settings.signing_key_file))
     monkeypatch.setenv("FEEDS_DIR", str(settings.feeds_dir))
     assert main(["feeds", "rebuild"]) == 0
     assert f"feeds rebuilt in {settings.feeds_dir}: 5 files written, 8 unchanged" in capsys.readouterr().out

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -14,7 +17,19 @@ import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
+from console.keyset import create_key_file
+
 ROOT = Path(__file__).resolve().parents[2]
+_KEYS = Path(tempfile.mkdtemp(prefix="console-test-keys-"))
+atexit.register(shutil.rmtree, _KEYS, ignore_errors=True)
+
+
+def test_key_file() -> Path:
+    """One signing key set for every server process of this run, outside the repository."""
+    path = _KEYS / "signing-key.pem"
+    if not path.exists():
+        create_key_file(path)
+    return path
 
 
 def free_port() -> int:
@@ -29,7 +44,12 @@ class ServerProcess:
         self, env: Mapping[str, str], *, port: int | None = None, command: tuple[str, ...] = ("serve",)
     ):
         self.port = port or free_port()
-        self.env = {**os.environ, **env, "PUBLIC_URL": env.get("PUBLIC_URL", f"http://127.0.0.1:{self.port}")}
+        self.env = {
+            **os.environ,
+            "SIGNING_KEY_FILE": str(test_key_file()),
+            **env,
+            "PUBLIC_URL": env.get("PUBLIC_URL", f"http://127.0.0.1:{self.port}"),
+        }
         self.command = command
         self.process: subprocess.Popen[str] | None = None
         self.reader: threading.Thread | None = None

@@ -1,0 +1,334 @@
+"""`console verify FILE`: check what the agency published, offline, with its public keys only.
+
+Takes a JSON record (`/incidents/{slug}.json`, `GET /api/v1/incidents/{slug}`, an archive
+channel file, a rumor response), `archive.jsonl`, a `history.csv`, a signed audit head
+(`/audit/head.json`), a CAP file, or a whole `console archive export` folder. Every content
+hash is recomputed from the text it covers, and every signature is checked against the key
+set with the key that was the signing key when the text was published. Nothing here reads
+the database: the hash rules are written out again from the README, on purpose.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from console.csvfile import FORMULA_STARTS
+from console.keyset import KeySet
+from console.signed_head import check_head
+
+
+@dataclass
+class Report:
+    checked: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and any(self.checked.values())
+
+    def count(self, what: str) -> None:
+        self.checked[what] = self.checked.get(what, 0) + 1
+
+    def fail(self, where: str, problem: str) -> None:
+        self.problems.append(f"{where}: {problem}")
+
+    def summary(self) -> str:
+        counted = (
+            ", ".join(f"{number} {what}" for what, number in self.checked.items() if number) or "nothing"
+        )
+        return f"checked {counted}"
+
+
+def _canonical_hash(fields: dict[str, Any]) -> str:
+    text = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def utc_text(value: str) -> str:
+    """A published time as the hash spells it: UTC, microseconds, `Z`."""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(f"{value!r} has no UTC offset")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def version_hash(incident: str, seq: int, view: dict[str, Any]) -> str:
+    return _canonical_hash(
+        {
+            "incident": incident,
+            "seq": seq,
+            "version": view["version"],
+            "kind": view["kind"],
+            "headline": view["headline"],
+            "body": view["body"],
+            "preliminary": view["preliminary"],
+            "reason": view["reason"],
+            "author": view["author"],
+            "published_at": utc_text(view["published_at"]),
+        }
+    )
+
+
+def translation_hash(incident: str, seq: int, view: dict[str, Any]) -> str:
+    return _canonical_hash(
+        {
+            "incident": incident,
+            "seq": seq,
+            "version": view["version"],
+            "lang": view["lang"],
+            "headline": view["headline"],
+            "body": view["body"],
+            "author": view["author"],
+            "created_at": utc_text(view["created_at"]),
+        }
+    )
+
+
+def rumor_hash(view: dict[str, Any]) -> str:
+    return _canonical_hash(
+        {
+            "type": "rumor_response",
+            "rumor": view["rumor_id"],
+            "incident": view["incident"],
+            "version": view["version"],
+            "claim": view["claim"],
+            "seen_at": view["seen_at"],
+            "verdict": view["verdict"],
+            "facts": view["facts"],
+            "reason": view["reason"],
+            "author": view["author"],
+            "published_at": utc_text(view["published_at"]),
+        }
+    )
+
+
+class Checker:
+    def __init__(self, keys: KeySet, report: Report) -> None:
+        self.keys = keys
+        self.report = report
+
+    def signed_text(
+        self,
+        where: str,
+        what: str,
+        view: dict[str, Any],
+        recompute: Callable[[dict[str, Any]], str],
+        moment_field: str,
+    ) -> None:
+        """One version, translation or rumor response: its hash, then its signature."""
+        try:
+            expected = recompute(view)
+        except (KeyError, TypeError, ValueError) as exc:
+            self.report.fail(where, f"cannot recompute the content hash ({exc!r} missing or malformed)")
+            return
+        if view.get("content_hash") != expected:
+            self.report.fail(
+                where, "its text does not match its content_hash (the text or the hash was changed)"
+            )
+            return
+        signature = view.get("signature")
+        if not isinstance(signature, dict):
+            self.report.fail(where, "it carries no signature")
+            return
+        key = self.keys.find(str(signature.get("kid")))
+        if key is None:
+            self.report.fail(where, f"signed by key {signature.get('kid')!r}, which is not in the key set")
+            return
+        if signature.get("alg") != "EdDSA":
+            self.report.fail(where, f"unknown signature algorithm {signature.get('alg')!r}")
+            return
+        if not key.verifies(expected.encode("utf-8"), str(signature.get("value"))):
+            self.report.fail(where, f"the signature does not verify with key {key.kid}")
+            return
+        moment = datetime.fromisoformat(str(view[moment_field]).replace("Z", "+00:00"))
+        if not key.covers(moment):
+            self.report.fail(where, f"key {key.kid} was not the agency's signing key at {view[moment_field]}")
+            return
+        self.report.count(what)
+
+    def record(self, where: str, record: Any) -> None:
+        """An incident record (its updates, versions and translations) or a rumor response."""
+        if not isinstance(record, dict):
+            self.report.fail(where, "not a JSON object")
+            return
+        if "claim" in record and "versions" in record:
+            self.rumor(where, record)
+            return
+        if "updates" not in record or "slug" not in record:
+            self.report.fail(where, "not an incident record, rumor response or signed head")
+            return
+        slug = record["slug"]
+        for update in record["updates"]:
+            seq = update.get("seq")
+            for view in update.get("versions", []):
+                spot = f"{where}: incident {slug} update {seq} version {view.get('version')}"
+                self.signed_text(spot, "versions", view, partial(version_hash, slug, seq), "published_at")
+                for translation in view.get("translations", []):
+                    self.signed_text(
+                        f"{spot} ({translation.get('lang')} translation)",
+                        "translations",
+                        translation,
+                        partial(translation_hash, slug, seq),
+                        "created_at",
+                    )
+        self._head(where, record.get("signed_audit_head"))
+
+    def rumor(self, where: str, record: dict[str, Any]) -> None:
+        for view in record["versions"]:
+            spot = f"{where}: rumor response {record.get('id')} version {view.get('version')}"
+            self.signed_text(spot, "rumor responses", view, rumor_hash, "published_at")
+
+    def _head(self, where: str, head: Any) -> None:
+        if head is None:
+            return
+        problems = check_head(head, self.keys)
+        for problem in problems:
+            self.report.fail(where, problem)
+        if not problems:
+            self.report.count("signed audit heads")
+
+    def head(self, where: str, head: Any) -> None:
+        self._head(where, head)
+
+    def history_csv(self, where: str, text: str) -> None:
+        for number, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+            cells = {name: _uncell(value) for name, value in row.items() if name is not None}
+            try:
+                seq = int(cells["seq"])
+                view: dict[str, Any] = {
+                    "version": int(cells["version"]),
+                    "kind": cells["kind"],
+                    "headline": cells["headline"] or None,
+                    "body": cells["body"],
+                    "preliminary": cells["preliminary"] == "true",
+                    "reason": cells["reason"] or None,
+                    "author": cells["author"],
+                    "published_at": cells["published_at"],
+                    "content_hash": cells["content_hash"],
+                    "signature": {"kid": cells["signature_kid"], "alg": "EdDSA", "value": cells["signature"]}
+                    if cells.get("signature")
+                    else None,
+                }
+            except (KeyError, ValueError) as exc:
+                self.report.fail(f"{where} line {number}", f"not a history.csv row ({exc!r})")
+                continue
+            slug = cells["incident"]
+            self.signed_text(
+                f"{where} line {number}: incident {slug} update {seq} version {view['version']}",
+                "versions",
+                view,
+                partial(version_hash, slug, seq),
+                "published_at",
+            )
+
+
+def _uncell(value: str | None) -> str:
+    """Undo the CSV export's guard against spreadsheet formulas (a leading ')."""
+    text = value or ""
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
+
+
+def _json_file(checker: Checker, path: Path, name: str) -> None:
+    try:
+        document = json.loads(path.read_text("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        checker.report.fail(name, f"not JSON ({exc})")
+        return
+    if isinstance(document, dict) and {"size", "hash", "signature"} <= document.keys():
+        checker.head(name, document)
+    elif isinstance(document, dict) and isinstance(document.get("keys"), list):
+        return  # a key set: nothing signed in it
+    else:
+        checker.record(name, document)
+
+
+def _jsonl_file(checker: Checker, path: Path, name: str) -> None:
+    for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            document = json.loads(line)
+        except json.JSONDecodeError as exc:
+            checker.report.fail(f"{name} line {number}", f"not JSON ({exc})")
+            continue
+        checker.record(f"{name} line {number}", document)
+
+
+def _folder(checker: Checker, root: Path, cap_check: Callable[[Path, str], list[str]] | None) -> None:
+    manifest_path = root / "manifest.json"
+    if not manifest_path.exists():
+        checker.report.fail(str(root), "no manifest.json: not a `console archive export` folder")
+        return
+    manifest = json.loads(manifest_path.read_text("utf-8"))
+    listed: dict[str, str] = manifest.get("files", {})
+    for relative, digest in sorted(listed.items()):
+        path = root / relative
+        if not path.is_file():
+            checker.report.fail(relative, "listed in manifest.json but missing")
+        elif hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+            checker.report.fail(relative, "its SHA-256 differs from manifest.json's (the file was changed)")
+        else:
+            checker.report.count("files")
+    present = {
+        str(path.relative_to(root))
+        for path in root.rglob("*")
+        if path.is_file() and path.name != "manifest.json"
+    }
+    for extra in sorted(present - listed.keys()):
+        checker.report.fail(extra, "not listed in manifest.json (added after the export)")
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.name != "manifest.json":
+            _file(checker, path, str(path.relative_to(root)), cap_check)
+    checker.head("manifest.json", manifest.get("signed_audit_head"))
+
+
+def _file(
+    checker: Checker, path: Path, name: str, cap_check: Callable[[Path, str], list[str]] | None
+) -> None:
+    if path.suffix == ".json":
+        _json_file(checker, path, name)
+    elif path.suffix == ".jsonl":
+        _jsonl_file(checker, path, name)
+    elif path.name.endswith(".csv") and path.name.startswith("history"):
+        checker.history_csv(name, path.read_text("utf-8"))
+    elif path.suffix == ".xml" and cap_check is not None:
+        problems = cap_check(path, name)
+        for problem in problems:
+            checker.report.fail(name, problem)
+        if not problems:
+            checker.report.count("CAP files")
+
+
+def verify_paths(
+    paths: Iterable[Path], keys: KeySet, *, cap_check: Callable[[Path, str], list[str]] | None = None
+) -> Report:
+    report = Report()
+    checker = Checker(keys, report)
+    for path in paths:
+        if path.is_dir():
+            _folder(checker, path, cap_check)
+        elif path.is_file():
+            if path.suffix not in (".json", ".jsonl", ".csv", ".xml"):
+                report.fail(str(path), "not a .json, .jsonl, .csv or .xml file")
+            else:
+                _file(checker, path, str(path), cap_check)
+        else:
+            report.fail(str(path), "no such file or folder")
+    return report
+
+
+def load_keys(path: Path) -> KeySet:
+    """A JWKS (`keys.json`) or a key-set PEM file (SIGNING_KEY_FILE)."""
+    text = path.read_text("utf-8")
+    if text.lstrip().startswith("{"):
+        return KeySet.from_jwks(json.loads(text))
+    return KeySet.parse(text, where=str(path))
