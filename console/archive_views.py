@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from console.domain.incidents import CATEGORIES
+from console.signed_head import HEAD_PATH, KEYS_PATH
 
 WEB_LAYOUT = "public/base.html"
 SNAPSHOT_LAYOUT = "archive/snapshot_base.html"
@@ -71,6 +72,10 @@ class SnapshotLinks:
             return path.lstrip("/")
         if path == "/archive.jsonl":
             return "archive.jsonl"
+        if path == KEYS_PATH:  # the snapshot carries the keys and a signed head of its own
+            return "keys.json"
+        if path == HEAD_PATH:
+            return "audit-head.json"
         match = self._HISTORY.match(path)
         if match:  # the live page is not part of a snapshot: its history stands in for it
             return f"incidents/{match.group(1)}/history.html"
@@ -92,5 +97,7 @@ def base_context(*, snapshot: bool, depth: int = 0, extra: Mapping[str, Any] | N
         "categories": CATEGORIES,
         "date_time": DATE_TIME,
         "date_only": DATE,
+        "keys_path": KEYS_PATH,
+        "head_path": HEAD_PATH,
         **(extra or {}),
     }

@@ -34,6 +34,7 @@ from console.html import paragraphs
 from console.i18n import own_name
 from console.models import AlertStatus, VersionKind
 from console.settings import Settings
+from console.signed_head import HEAD_PATH
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -265,6 +266,15 @@ def feed_links(
     if settings.websub_hub:
         links.append({"href": settings.websub_hub, "rel": "hub"})
     links += alternates
+    # What proves the feed's content: the agency's signed audit chain head (issue 19).
+    links.append(
+        {
+            "href": settings.public_url + HEAD_PATH,
+            "rel": "related",
+            "type": "application/json",
+            "title": "Signed audit chain head",
+        }
+    )
     links.append({"href": page_url, "rel": "alternate", "type": "text/html"})
     return links
 
