@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,7 @@ POSTGRES_URL = (
 )
 
 IMMUTABLE_TABLES = ("update_versions", "audit_events")
+KEYS_SINCE = datetime(2000, 1, 1, tzinfo=UTC)
 PIO = Actor(user_id=None, name="Test PIO", role=Role.PIO, via="api")
 REVIEWER = Actor(user_id=None, name="Test Reviewer", role=Role.REVIEWER, via="api")
 
@@ -88,10 +90,11 @@ def database_url(migrated_template: str, tmp_path: Path) -> str:
 
 @pytest.fixture
 def signing_key_file(tmp_path: Path) -> Path:
-    """A key set of the test's own, outside the repository."""
+    """A key set of the test's own, outside the repository. Its key starts in 2000: tests publish
+    at fixed past times, and a signature only counts from its key's `not_before`."""
     path = tmp_path / "keys" / "signing-key.pem"
     path.parent.mkdir()
-    create_key_file(path)
+    create_key_file(path, now=KEYS_SINCE)
     return path
 
 

@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 
 from console.keyset import create_key_file
@@ -28,7 +29,7 @@ def test_key_file() -> Path:
     """One signing key set for every server process of this run, outside the repository."""
     path = _KEYS / "signing-key.pem"
     if not path.exists():
-        create_key_file(path)
+        create_key_file(path, now=datetime(2000, 1, 1, tzinfo=UTC))
     return path
 
 
@@ -41,8 +42,16 @@ def free_port() -> int:
 
 class ServerProcess:
     def __init__(
-        self, env: Mapping[str, str], *, port: int | None = None, command: tuple[str, ...] = ("serve",)
+        self,
+        env: Mapping[str, str],
+        *,
+        port: int | None = None,
+        command: tuple[str, ...] = ("serve",),
+        cwd: Path = ROOT,
+        default_key_file: bool = False,
     ):
+        """`default_key_file`: leave SIGNING_KEY_FILE unset (`signing-key.pem` in `cwd`, which
+        `console serve` creates); otherwise it is this run's test key set, unless `env` names one."""
         self.port = port or free_port()
         self.env = {
             **os.environ,
@@ -50,6 +59,9 @@ class ServerProcess:
             **env,
             "PUBLIC_URL": env.get("PUBLIC_URL", f"http://127.0.0.1:{self.port}"),
         }
+        if default_key_file:
+            del self.env["SIGNING_KEY_FILE"]
+        self.cwd = cwd
         self.command = command
         self.process: subprocess.Popen[str] | None = None
         self.reader: threading.Thread | None = None
@@ -68,7 +80,7 @@ class ServerProcess:
         if self.command == ("serve",):
             args += ["--port", str(self.port)]
         self.process = subprocess.Popen(
-            args, env=self.env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            args, env=self.env, cwd=self.cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
         self.reader = threading.Thread(target=self._read, args=(self.process,), daemon=True)
         self.reader.start()

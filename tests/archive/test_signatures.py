@@ -1,0 +1,313 @@
+"""Signed versions, translations and audit heads, in every export, checked with code that is
+not the console's: `cryptography` straight from the served JWKS, and `console verify` on
+exports that were tampered with."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from starlette.testclient import TestClient
+
+from console.cli import main
+from console.db import Database
+from console.domain.audit import chain_head
+from console.domain.incidents import IncidentDraft, create_incident
+from console.domain.outbox import Routing
+from console.domain.signing import SigningUnavailable
+from console.domain.translation_drafts import TranslationDraft
+from console.domain.translations import add_translation
+from console.domain.updates import Draft, publish_update
+from console.keyset import KeyFile, KeySet, b64url_decode, rotate_key_file
+from console.languages import Languages
+from console.settings import Settings
+from console.signed_head import HeadSigner
+from console.verification import verify_paths, version_hash
+from console.web.state import AppState
+from tests.archive.conftest import Sample
+from tests.conftest import PIO
+
+
+def public_key(jwks: dict[str, list[dict[str, str]]], kid: str) -> Ed25519PublicKey:
+    [jwk] = [key for key in jwks["keys"] if key["kid"] == kid]
+    return Ed25519PublicKey.from_public_bytes(b64url_decode(jwk["x"]))
+
+
+def check_signed(jwks: dict[str, list[dict[str, str]]], view: dict[str, object]) -> None:
+    signature = view["signature"]
+    assert isinstance(signature, dict) and signature["alg"] == "EdDSA"
+    public_key(jwks, signature["kid"]).verify(
+        b64url_decode(signature["value"]), str(view["content_hash"]).encode("utf-8")
+    )
+
+
+@pytest.fixture
+def translated(db: Database, routing: Routing, sample: Sample) -> int:
+    with db.write() as session:
+        added = add_translation(
+            session,
+            PIO,
+            sample.update_ids[2],
+            TranslationDraft(lang="es", body="La fuga está contenida."),
+            version=1,
+            languages=Languages(("en", "es")),
+            routing=routing,
+            now=datetime(2026, 3, 1, 15, 0, tzinfo=UTC),
+        )
+        return added.translation.id
+
+
+def test_jwks_is_cached_long_with_an_etag(client: TestClient, settings: Settings) -> None:
+    answer = client.get("/.well-known/incident-console/keys.json")
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/jwk-set+json"
+    assert answer.headers["cache-control"] == "public, max-age=3600"
+    [key] = answer.json()["keys"]
+    assert set(key) == {"kty", "crv", "kid", "x", "use", "alg", "not_before", "not_after"}
+    assert (key["kty"], key["crv"], key["use"], key["alg"], key["not_after"]) == (
+        "OKP",
+        "Ed25519",
+        "sig",
+        "EdDSA",
+        None,
+    )
+    datetime.fromisoformat(key["not_before"])
+    again = client.get(
+        "/.well-known/incident-console/keys.json", headers={"If-None-Match": answer.headers["etag"]}
+    )
+    assert again.status_code == 304 and again.content == b""
+
+
+def test_every_version_and_translation_is_signed_in_every_export(
+    client: TestClient, sample: Sample, translated: int
+) -> None:
+    jwks = client.get("/.well-known/incident-console/keys.json").json()
+    api = client.get(f"/api/v1/incidents/{sample.slug}").json()
+    export = client.get(f"/incidents/{sample.slug}.json").json()
+    [line] = [json.loads(text) for text in client.get("/archive.jsonl").text.splitlines()]
+    for record in (api, export, line):
+        versions = [version for update in record["updates"] for version in update["versions"]]
+        assert len(versions) == 6
+        for version in versions:
+            check_signed(jwks, version)
+            for translation in version["translations"]:
+                check_signed(jwks, translation)
+        assert sum(len(version["translations"]) for version in versions) == 1
+    rows = list(csv.DictReader(io.StringIO(client.get(f"/incidents/{sample.slug}/history.csv").text)))
+    assert len(rows) == 6
+    for row in rows:
+        check_signed(
+            jwks,
+            {
+                "content_hash": row["content_hash"],
+                # A cell starting like a formula ("-" is one) carries a leading "'" (README).
+                "signature": {
+                    "kid": row["signature_kid"].removeprefix("'"),
+                    "alg": "EdDSA",
+                    "value": row["signature"].removeprefix("'"),
+                },
+            },
+        )
+    page = client.get(f"/incidents/{sample.slug}/history").text
+    assert page.count('class="version__signature">Signed by the agency') == 6
+    assert 'href="/.well-known/incident-console/keys.json"' in page and 'href="/audit/head.json"' in page
+
+
+def test_nothing_is_published_unsigned(settings: Settings, routing: Routing) -> None:
+    unsigned = Database(settings.database_url)
+    with pytest.raises(SigningUnavailable), unsigned.write() as session:
+        incident, _ = create_incident(session, PIO, IncidentDraft(title="No key"), routing=routing)
+        publish_update(session, PIO, incident.slug, Draft(body="Unsigned?"), routing=routing)
+    unsigned.dispose()
+
+
+def test_the_audit_head_is_signed_and_moves_on_after_a_publication(
+    client: TestClient, db: Database, routing: Routing, sample: Sample
+) -> None:
+    moments = iter(
+        datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC) + timedelta(milliseconds=400 * n) for n in range(20)
+    )
+    state: AppState = client.app_state["app_state"]
+    state.heads = HeadSigner(lambda: state.keys.keys, clock=lambda: next(moments))
+    jwks = client.get("/.well-known/incident-console/keys.json").json()
+    first = client.get("/audit/head.json")
+    assert first.headers["cache-control"] == "public, max-age=1"
+    head = first.json()
+    assert set(head) == {"size", "hash", "time", "kid", "signature"}
+    with db.read() as session:
+        assert (head["size"], head["hash"]) == chain_head(session)
+    message = f"{head['size']}.{head['hash']}.{head['time']}".encode()
+    public_key(jwks, head["kid"]).verify(b64url_decode(head["signature"]), message)
+    assert head["time"] == "2026-03-02T09:00:00Z"
+    with db.write() as session:
+        publish_update(session, PIO, sample.slug, Draft(body="Crews leaving."), routing=routing)
+    # 0.4 s later: the head signed a moment ago still stands (at most one signing a second) ...
+    assert client.get("/audit/head.json").json() == head
+    # ... 0.8 s later too; at 1.2 s the publication is in a newly signed head.
+    assert client.get("/audit/head.json").json() == head
+    newer = client.get("/audit/head.json").json()
+    assert newer["size"] > head["size"] and newer["time"] == "2026-03-02T09:00:01Z"
+    public_key(jwks, newer["kid"]).verify(
+        b64url_decode(newer["signature"]), f"{newer['size']}.{newer['hash']}.{newer['time']}".encode()
+    )
+    assert client.get("/audit/head.json").json() == newer, "an unchanged chain keeps its head"
+
+
+@pytest.fixture
+def exported(
+    settings: Settings,
+    db: Database,
+    sample: Sample,
+    translated: int,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Path:
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("SIGNING_KEY_FILE", str(settings.signing_key_file))
+    directory = tmp_path / "export"
+    assert main(["archive", "export", str(directory)]) == 0
+    return directory
+
+
+def test_console_verify_passes_an_untouched_export(
+    exported: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert main(["verify", str(exported)]) == 0
+    out = capsys.readouterr().out
+    assert "every content hash and signature verified" in out
+    # JSON, JSONL and CSV each hold the 6 versions; the CSV has no translations
+    assert "18 versions" in out and "2 translations" in out, out
+
+
+def _verify_fails(paths: list[Path], capsys: pytest.CaptureFixture[str], *extra: str) -> str:
+    capsys.readouterr()
+    assert main(["verify", *map(str, paths), *extra]) == 1
+    return capsys.readouterr().err
+
+
+def test_a_tampered_export_fails_and_names_what(
+    exported: Path, tmp_path: Path, sample: Sample, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record = exported / "incidents" / f"{sample.slug}.json"
+    alone = tmp_path / "record.json"
+    shutil.copyfile(record, alone)
+    text = alone.read_text()
+    alone.write_text(text.replace("Residents of Elm St are evacuated.", "Residents of Ash St are evacuated."))
+    err = _verify_fails([alone], capsys)
+    assert f"incident {sample.slug} update 1 version 2: its text does not match its content_hash" in err
+    # Re-hashing the forged text does not help: the signature is over the real hash.
+    forged = json.loads(text)
+    version = forged["updates"][-1]["versions"][1]
+    version["body"] = "Residents of Ash St are evacuated."
+    version["content_hash"] = version_hash(sample.slug, 1, version)
+    alone.write_text(json.dumps(forged))
+    err = _verify_fails([alone], capsys)
+    assert f"update 1 version 2: the signature does not verify with key {version['signature']['kid']}" in err
+    # The whole folder: the manifest catches the changed file too.
+    record.write_text(text.replace("Issued in error", "Issued on purpose"))
+    err = _verify_fails([exported], capsys)
+    assert f"incidents/{sample.slug}.json: its SHA-256 differs from manifest.json's" in err
+    assert "update 2 version 2: its text does not match its content_hash" in err
+
+
+def test_a_tampered_signed_head_fails(
+    exported: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    head = json.loads((exported / "audit-head.json").read_text())
+    capsys.readouterr()
+    assert main(["verify", str(exported / "audit-head.json")]) == 0
+    forged = tmp_path / "head.json"
+    forged.write_text(json.dumps({**head, "size": head["size"] - 1}))
+    err = _verify_fails([forged], capsys)
+    assert f"the signed head's signature does not match size {head['size'] - 1}" in err
+    forged.write_text(json.dumps({**head, "kid": "not-a-key"}))
+    assert "signed by key 'not-a-key', which is not in the key set" in _verify_fails([forged], capsys)
+
+
+def test_audit_verify_accepts_a_signed_head_file(
+    exported: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    head_file = exported / "audit-head.json"
+    capsys.readouterr()
+    assert main(["audit", "verify", "--against", str(head_file)]) == 0
+    assert "the log up to it is unchanged" in capsys.readouterr().out
+    head = json.loads(head_file.read_text())
+    forged = tmp_path / "head.json"
+    forged.write_text(json.dumps({**head, "hash": "ab" * 32}))
+    assert main(["audit", "verify", "--against", str(forged)]) == 1
+    err = capsys.readouterr().err
+    assert (
+        "signed head: the signed head's signature does not match" in err
+        and "is not in the audit chain" in err
+    )
+
+
+def test_key_rotation_keeps_earlier_exports_verifiable(
+    settings: Settings,
+    db: Database,
+    routing: Routing,
+    exported: Path,
+    tmp_path: Path,
+    client: TestClient,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    old_kid = json.loads((exported / "keys.json").read_text())["keys"][0]["kid"]
+    rotate_key_file(settings.signing_key_file)
+    rotated = Database(settings.database_url, signer=KeyFile(settings.signing_key_file))
+    with rotated.write() as session:
+        publish_update(
+            session, PIO, "gas-leak-on-elm-st", Draft(body="Signed with the new key."), routing=routing
+        )
+    rotated.dispose()
+    jwks = client.get("/.well-known/incident-console/keys.json").json()
+    assert [key["kid"] for key in jwks["keys"]][1] == old_kid
+    keys_file = tmp_path / "keys.json"
+    keys_file.write_text(json.dumps(jwks))
+    capsys.readouterr()
+    assert main(["verify", str(exported), "--keys", str(keys_file)]) == 0, capsys.readouterr().err
+    record = tmp_path / "now.json"
+    record.write_text(client.get("/incidents/gas-leak-on-elm-st.json").text)
+    assert main(["verify", str(record), "--keys", str(keys_file)]) == 0, capsys.readouterr().err
+    kids = {v["signature"]["kid"] for u in json.loads(record.read_text())["updates"] for v in u["versions"]}
+    assert kids == {old_kid, jwks["keys"][0]["kid"]}
+
+
+def test_a_retired_key_proves_nothing_dated_after_its_retirement(tmp_path: Path) -> None:
+    """Had the old private key leaked, a text it signed with a later date still fails."""
+    started = datetime(2026, 1, 1, tzinfo=UTC)
+    retired_at = datetime(2026, 6, 1, tzinfo=UTC)
+    old = KeySet.generate(now=started)
+    keys = old.rotated(now=retired_at)
+    view: dict[str, object] = {
+        "version": 1,
+        "kind": "original",
+        "headline": None,
+        "body": "Evacuate now.",
+        "preliminary": False,
+        "reason": None,
+        "author": "Impostor",
+        "published_at": "2026-07-01T12:00:00+00:00",
+    }
+    view["content_hash"] = version_hash("fake", 1, view)
+    view["signature"] = old.sign(str(view["content_hash"]).encode()).view()
+    record = {"slug": "fake", "updates": [{"seq": 1, "versions": [view]}]}
+    report = verify_paths([_write(tmp_path / "fake.json", record)], KeySet(None, keys.keys))
+    assert report.problems == [
+        f"{tmp_path / 'fake.json'}: incident fake update 1 version 1: key {old.current.kid} was not the "
+        "agency's signing key at 2026-07-01T12:00:00+00:00"
+    ]
+    view["published_at"] = "2026-05-01T12:00:00+00:00"
+    view["content_hash"] = version_hash("fake", 1, view)
+    view["signature"] = old.sign(str(view["content_hash"]).encode()).view()
+    assert verify_paths([_write(tmp_path / "fake.json", record)], KeySet(None, keys.keys)).ok
+
+
+def _write(path: Path, document: object) -> Path:
+    path.write_text(json.dumps(document))
+    return path
