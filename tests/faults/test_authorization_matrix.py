@@ -97,6 +97,9 @@ LEVELS: dict[tuple[str, str], Access] = {
     ("GET", "/archive"): P,
     ("GET", "/corrections"): P,
     ("GET", "/incidents/{slug}/history"): P,
+    # What proves the record (issue 19)
+    ("GET", "/.well-known/incident-console/keys.json"): P,
+    ("GET", "/audit/head.json"): P,
     ("GET", "/feeds/updates.atom"): P,
     ("GET", "/feeds/updates.rss"): P,
     ("GET", "/feeds/cap.atom"): P,
