@@ -43,6 +43,7 @@ from console.web import (
     public,
     signatures,
     staff,
+    verify_page,
 )
 from console.web.access import Access, access
 from console.web.health import healthz
@@ -146,6 +147,7 @@ def routes() -> list[BaseRoute]:
         *exports.routes(),
         *archive.routes(),
         *signatures.routes(),
+        *verify_page.routes(),
         *feeds.routes(),
         *public.routes(),
         Mount(

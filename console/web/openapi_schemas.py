@@ -81,7 +81,7 @@ SIGNATURE: Schema = nullable(
                 "value": {
                     "type": "string",
                     "pattern": "^[A-Za-z0-9_-]{86}$",
-                    "description": "base64url (no padding) Ed25519 signature of the UTF-8 bytes of content_hash",
+                    "description": "base64url (no padding) Ed25519 signature of content_hash (UTF-8)",
                 },
             }
         ),

@@ -22,6 +22,7 @@ from console.models import utcnow
 from console.settings import Settings
 from console.signed_head import HeadSigner
 from console.templating import Templates
+from console.web.rate_limit import RateLimit
 
 T = TypeVar("T")
 
@@ -37,6 +38,7 @@ class AppState:
     live: LiveStream
     keys: KeyFile  # SIGNING_KEY_FILE: the agency's signing key and every key it retired
     heads: HeadSigner  # signs the audit chain head for /audit/head.json
+    verify_limit: RateLimit = field(default_factory=RateLimit)  # checks on /verify per client
     # What time it is for sessions and sign-in limits; tests put a fake clock here.
     clock: Callable[[], datetime] = field(default=utcnow)
 

@@ -100,6 +100,8 @@ LEVELS: dict[tuple[str, str], Access] = {
     # What proves the record (issue 19)
     ("GET", "/.well-known/incident-console/keys.json"): P,
     ("GET", "/audit/head.json"): P,
+    ("GET", "/verify"): P,
+    ("POST", "/verify"): P,
     ("GET", "/feeds/updates.atom"): P,
     ("GET", "/feeds/updates.rss"): P,
     ("GET", "/feeds/cap.atom"): P,

@@ -1,0 +1,172 @@
+"""`/verify` ("Is this real?"): a pasted text or link against the agency's record."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+from starlette.testclient import TestClient
+
+from console.db import Database
+from console.domain.incidents import IncidentDraft, create_incident
+from console.domain.outbox import Routing
+from console.domain.text_check import normalize
+from console.domain.translation_drafts import TranslationDraft
+from console.domain.updates import Draft, Translations, correct_update, publish_update, retract_update
+from console.languages import Languages
+from console.models import AuditEvent
+from console.settings import Settings
+from console.web.app import create_app
+from tests.conftest import PIO
+
+T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+REAL = "Residents of Elm St between 3rd and 5th must evacuate now. Shelter at Lincoln High School."
+WRONG = "Oak St is closed in both directions until further notice."
+FIXED = "Oak St is closed northbound only until further notice."
+WITHDRAWN = "A boil-water notice is in effect for the whole north side."
+
+
+@pytest.fixture
+def record(db: Database, routing: Routing) -> dict[str, int]:
+    tick = iter(T0 + timedelta(minutes=n) for n in range(20))
+    with db.write() as session:
+        incident, _ = create_incident(
+            session, PIO, IncidentDraft(title="Gas leak on Elm St"), routing=routing, now=next(tick)
+        )
+        real = publish_update(
+            session,
+            PIO,
+            incident.slug,
+            Draft(headline="Evacuate", body=REAL, preliminary=False),
+            routing=routing,
+            translations=Translations(
+                [TranslationDraft("es", "Los residentes de Elm St deben evacuar ahora.", "Evacuar")],
+                Languages(("en", "es")),
+            ),
+            now=next(tick),
+        )
+        wrong = publish_update(
+            session, PIO, incident.slug, Draft(body=WRONG), routing=routing, now=next(tick)
+        )
+        correct_update(
+            session,
+            PIO,
+            wrong.update.id,
+            Draft(body=FIXED),
+            reason="Only one direction is closed",
+            corrects_version=1,
+            routing=routing,
+            now=next(tick),
+        )
+        withdrawn = publish_update(
+            session, PIO, incident.slug, Draft(body=WITHDRAWN), routing=routing, now=next(tick)
+        )
+        retract_update(
+            session,
+            PIO,
+            withdrawn.update.id,
+            reason="Issued for the wrong district",
+            routing=routing,
+            now=next(tick),
+        )
+        return {"real": real.update.seq, "wrong": wrong.update.seq, "withdrawn": withdrawn.update.seq}
+
+
+@pytest.fixture
+def checker(settings: Settings) -> TestClient:
+    with TestClient(create_app(replace(settings, languages=("en", "es")))) as client:
+        yield client
+
+
+def check(client: TestClient, text: str, **headers: str) -> str:
+    answer = client.post("/verify", data={"text": text}, headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["cache-control"] == "no-store"
+    return answer.text
+
+
+def test_normalizing_ignores_whitespace_case_links_and_labels() -> None:
+    assert normalize("  PRELIMINARY: CORRECTION:  Elm St\n\n  CLOSED. https://t.co/abc ") == "elm st closed"
+    assert normalize("RUMOR CONTROL: FALSE — “Second shooter”") == "second shooter"
+    assert normalize("ＥＬＭ　St closed") == "elm st closed"  # full-width letters and space (NFKC)
+
+
+def test_a_real_text_is_published_and_signed(checker: TestClient, record: dict[str, int]) -> None:
+    page = check(checker, f"PRELIMINARY:  {REAL.upper()}  https://example.gov/x")
+    assert "Published by us" in page and "Signature verified: signed with our key" in page
+    assert "This is the current text of the update." in page
+    headline_and_body = check(checker, f"Evacuate\n{REAL}")
+    assert "Published by us" in headline_and_body
+
+
+def test_a_corrected_text_shows_the_current_one(checker: TestClient, record: dict[str, int]) -> None:
+    page = check(checker, WRONG)
+    assert "Published by us" in page and "<strong>Corrected</strong>" in page
+    assert "Only one direction is closed" in page and FIXED in page
+
+
+def test_a_retracted_text_shows_the_reason(checker: TestClient, record: dict[str, int]) -> None:
+    page = check(checker, WITHDRAWN)
+    assert "<strong>Retracted</strong>" in page and "Issued for the wrong district" in page
+
+
+def test_a_fake_text_was_not_published_and_a_near_one_is_shown_as_such(
+    checker: TestClient, record: dict[str, int]
+) -> None:
+    fake = check(checker, "All residents of the city must evacuate immediately, police say.")
+    assert "No update with this text was published here." in fake and "Published by us" not in fake
+    doctored = REAL.replace("Lincoln High School", "the city stadium")
+    near = check(checker, doctored)
+    assert "Not what we published." in near and "Published by us" not in near
+    assert re.search(r"Closest update \(\d+% the same words\)", near) and REAL in near
+
+
+def test_a_link_to_an_update_page_is_checked(
+    checker: TestClient, settings: Settings, record: dict[str, int]
+) -> None:
+    page = check(checker, f"{settings.public_url}/incidents/gas-leak-on-elm-st#update-{record['wrong']}")
+    assert "Published by us" in page and "<strong>Corrected</strong>" in page
+    none = check(checker, f"{settings.public_url}/incidents/gas-leak-on-elm-st#update-99")
+    assert "We did not publish this." in none
+
+
+def test_the_answer_is_in_the_readers_language(checker: TestClient, record: dict[str, int]) -> None:
+    page = check(checker, "Los residentes de Elm St deben evacuar ahora.", **{"Accept-Language": "es-MX"})
+    assert '<html lang="es">' in page and "Publicado por nosotros" in page
+    assert "Firma verificada" in page
+    fake = check(checker, "Texto inventado que nunca publicamos aquí.", **{"Accept-Language": "es"})
+    assert "No se publicó aquí ninguna actualización con este texto." in fake
+
+
+def test_nothing_pasted_is_stored_or_logged(
+    checker: TestClient, db: Database, record: dict[str, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = "A very distinctive phrase zebra-quartz-771 that nobody published"
+    with db.read() as session:
+        before = session.scalar(select(func.count()).select_from(AuditEvent))
+    with caplog.at_level(logging.DEBUG):
+        check(checker, secret)
+    assert "zebra-quartz-771" not in caplog.text
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(AuditEvent)) == before
+    assert checker.get("/verify").status_code == 200
+
+
+def test_checks_are_rate_limited(checker: TestClient, record: dict[str, int]) -> None:
+    for _ in range(20):
+        assert checker.post("/verify", data={"text": "anything"}).status_code == 200
+    limited = checker.post("/verify", data={"text": "anything"})
+    assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+    assert "Too many checks" in limited.text
+
+
+def test_any_input_is_answered_quickly(checker: TestClient, record: dict[str, int]) -> None:
+    hostile = ("Elm St evacuate " * 2000) + "PRELIMINARY: " * 500
+    started = time.monotonic()
+    answer = checker.post("/verify", data={"text": hostile})
+    assert answer.status_code == 200 and time.monotonic() - started < 5
