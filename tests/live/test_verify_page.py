@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from playwright.sync_api import Locator, Page, expect
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
@@ -23,6 +24,8 @@ from console.models import AuditEvent
 from console.settings import Settings
 from console.web.app import create_app
 from tests.conftest import PIO
+from tests.support.browser import screenshot
+from tests.support.live_server import LiveServer
 
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 REAL = "Residents of Elm St between 3rd and 5th must evacuate now. Shelter at Lincoln High School."
@@ -170,3 +173,33 @@ def test_any_input_is_answered_quickly(checker: TestClient, record: dict[str, in
     started = time.monotonic()
     answer = checker.post("/verify", data={"text": hostile})
     assert answer.status_code == 200 and time.monotonic() - started < 5
+
+
+def test_chromium_shows_real_corrected_retracted_and_fake_texts(
+    served: LiveServer, record: dict[str, int], page: Page
+) -> None:
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
+
+    def ask(text: str, name: str) -> Locator:
+        page.goto(f"{served.url}/verify")
+        page.fill("#verify-text", text)
+        page.click("button[type=submit]")
+        result = page.locator(".verify-result")
+        expect(result).to_be_visible()
+        assert page.url == f"{served.url}/verify", "nothing pasted ends up in the address"
+        screenshot(page, f"verify-{name}")
+        return result
+
+    real = ask(f"PRELIMINARY: {REAL}", "real")
+    expect(real.locator(".verdict--real")).to_contain_text("Published by us")
+    expect(real.locator(".signature--ok")).to_contain_text("Signature verified")
+    corrected = ask(WRONG, "corrected")
+    expect(corrected.locator(".status--corrected")).to_contain_text("Only one direction is closed")
+    expect(corrected.locator(".verify-text--current")).to_contain_text(FIXED)
+    retracted = ask(WITHDRAWN, "retracted")
+    expect(retracted.locator(".status--retracted")).to_contain_text("Issued for the wrong district")
+    fake = ask("Police confirm a second shooter downtown.", "fake")
+    expect(fake.locator(".verdict--fake")).to_contain_text("No update with this text was published here.")
+    assert problems == []
