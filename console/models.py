@@ -108,6 +108,20 @@ class EventType(enum.StrEnum):
     VERSION_PUBLISHED = "version.published"
     INCIDENT_RESOLVED = "incident.resolved"
     TRANSLATION_ADDED = "translation.added"
+    RUMOR_PUBLISHED = "rumor.published"  # a rumor response, or a new version of one (issue 19)
+
+
+class Verdict(enum.StrEnum):
+    """The agency's answer to a claim circulating about a crisis."""
+
+    FALSE = "false"
+    UNCONFIRMED = "unconfirmed"
+    TRUE = "true"
+
+
+class RumorKind(enum.StrEnum):
+    ORIGINAL = "original"
+    CORRECTION = "correction"
 
 
 class User(Base):
@@ -269,12 +283,17 @@ class OutboxEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     type: Mapped[EventType] = mapped_column(_enum(EventType, "event_type"))
-    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    # None only for an agency-wide rumor response (`rumor.published` of a rumor with no incident).
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
     version_id: Mapped[int | None] = mapped_column(ForeignKey("update_versions.id"), index=True)
+    rumor_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("rumor_versions.id"), index=True, default=None
+    )
     occurred_at: Mapped[datetime] = mapped_column()
 
-    incident: Mapped[Incident] = relationship()
+    incident: Mapped[Incident | None] = relationship()
     version: Mapped[UpdateVersion | None] = relationship()
+    rumor_version: Mapped[RumorVersion | None] = relationship()
     # The translation a `translation.added` event announced (issue 8; the link is its `event_id`).
     translation: Mapped[Translation | None] = relationship(back_populates="event")
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="event", lazy="raise_on_sql")
@@ -433,3 +452,70 @@ class IdempotencyKey(Base):
     response: Mapped[str] = mapped_column(Text)
     location: Mapped[str | None] = mapped_column(String(500), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+# --- Rumor control (issue 19) -----------------------------------------------------------------
+
+
+class Rumor(Base):
+    """A claim circulating about a crisis that the agency answers; its text lives in versions."""
+
+    __tablename__ = "rumors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incidents.id"), index=True
+    )  # None: agency-wide
+    created_at: Mapped[datetime] = mapped_column()
+
+    incident: Mapped[Incident | None] = relationship()
+
+
+class RumorVersion(Base):
+    """One published rumor response: the claim as it circulates, the verdict and the facts.
+    Immutable like update versions: a correction is a new row with a reason."""
+
+    __tablename__ = "rumor_versions"
+    __table_args__ = (
+        UniqueConstraint("rumor_id", "version"),
+        CheckConstraint("version >= 1", name="version_positive"),
+        CheckConstraint("version = 1 OR reason IS NOT NULL", name="reason_after_first"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rumor_id: Mapped[int] = mapped_column(ForeignKey("rumors.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[RumorKind] = mapped_column(_enum(RumorKind, "rumor_kind"))
+    claim: Mapped[str] = mapped_column(Text)
+    seen_at: Mapped[str | None] = mapped_column(String(300))  # where the claim was seen
+    verdict: Mapped[Verdict] = mapped_column(_enum(Verdict, "verdict"))
+    facts: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    author_name: Mapped[str] = mapped_column(String(100))
+    published_at: Mapped[datetime] = mapped_column(index=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    signature_kid: Mapped[str] = mapped_column(String(64))
+    signature_value: Mapped[str] = mapped_column(String(128))
+
+    rumor: Mapped[Rumor] = relationship()
+
+
+class RumorTranslation(Base):
+    """One rumor response version's claim and facts in another language; immutable."""
+
+    __tablename__ = "rumor_translations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rumor_version_id: Mapped[int] = mapped_column(ForeignKey("rumor_versions.id"), index=True)
+    lang: Mapped[str] = mapped_column(String(35))
+    claim: Mapped[str] = mapped_column(Text)
+    facts: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    author_name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column()
+    content_hash: Mapped[str] = mapped_column(String(64))
+    signature_kid: Mapped[str] = mapped_column(String(64))
+    signature_value: Mapped[str] = mapped_column(String(128))
+
+    rumor_version: Mapped[RumorVersion] = relationship()

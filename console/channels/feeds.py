@@ -23,7 +23,8 @@ from console.settings import Settings
 
 class FeedsChannel:
     name: ClassVar[str] = "feeds"
-    accepts: ClassVar[frozenset[EventType]] = frozenset(EventType)
+    # Rumor responses are not in the feeds (yet): they go out on the live bus, archive and social.
+    accepts: ClassVar[frozenset[EventType]] = frozenset(EventType) - {EventType.RUMOR_PUBLISHED}
     ordered: ClassVar[bool] = True
     timeout_seconds: ClassVar[float] = 60.0
 

@@ -24,7 +24,8 @@ class LiveChannel:
     async def deliver(self, claim: Claim) -> Outcome:
         event = claim.event
         try:
-            await self.bus.publish(LiveMessage(event.event_id, event.incident_slug, event.type.value))
+            # An agency-wide rumor response belongs to no incident's page.
+            await self.bus.publish(LiveMessage(event.event_id, event.incident_slug or "", event.type.value))
         except BroadcastUnavailable as exc:
             # Every server also polls the database, so residents still get the event; this
             # retry keeps the record honest about the broadcast itself.

@@ -18,7 +18,9 @@ from console.social.network import Network
 
 class MastodonChannel:
     name: ClassVar[str] = "mastodon"
-    accepts: ClassVar[frozenset[EventType]] = frozenset({EventType.VERSION_PUBLISHED})
+    accepts: ClassVar[frozenset[EventType]] = frozenset(
+        {EventType.VERSION_PUBLISHED, EventType.RUMOR_PUBLISHED}
+    )
     ordered: ClassVar[bool] = True  # threads need each parent post settled first
     timeout_seconds: ClassVar[float] = 120.0  # above three requests at SOCIAL_REQUEST_TIMEOUT_SECONDS
 

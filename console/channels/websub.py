@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from console.channels.base import GiveUp, Outcome, RetryLater, Sent
 from console.db import Database
-from console.domain.events import ChannelEvent, TranslationAdded
+from console.domain.events import ChannelEvent, RumorPublished, TranslationAdded
 from console.domain.outbox import Claim
 from console.feeds.paths import (
     CAP_INDEX,
@@ -67,6 +67,8 @@ class WebSubChannel:
         ]
 
     def topics(self, event: ChannelEvent) -> list[str]:
+        if isinstance(event, RumorPublished):  # not in the feeds: nothing to ping
+            return []
         slug = event.incident_slug
         if isinstance(event, TranslationAdded):
             targets = self._language_feeds(slug, event.lang) if event.lang in self.languages else []

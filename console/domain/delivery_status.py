@@ -141,4 +141,4 @@ def counts_by_incident(session: Session, states: Sequence[DeliveryState]) -> dic
         .where(Delivery.state.in_(states))
         .group_by(OutboxEvent.incident_id)
     )
-    return {incident_id: count for incident_id, count in rows}
+    return {incident_id: count for incident_id, count in rows if incident_id is not None}

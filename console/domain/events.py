@@ -59,11 +59,42 @@ class TranslationAdded:
     occurred_at: datetime
 
 
-ChannelEvent = IncidentCreated | VersionPublished | IncidentResolved | TranslationAdded
+@dataclass(frozen=True)
+class RumorPublished:
+    """A rumor response, or a new version of one, was published (issue 19). Agency-wide ones
+    belong to no incident."""
+
+    type: ClassVar[EventType] = EventType.RUMOR_PUBLISHED
+    event_id: int
+    incident_id: int | None
+    incident_slug: str | None
+    rumor_id: int
+    rumor_version_id: int
+    version: int
+    occurred_at: datetime
+
+
+IncidentEvent = IncidentCreated | VersionPublished | IncidentResolved | TranslationAdded
+ChannelEvent = IncidentEvent | RumorPublished
 
 
 def event_from_row(row: OutboxEvent) -> ChannelEvent:
+    if row.type is EventType.RUMOR_PUBLISHED:
+        rumor_version = row.rumor_version
+        if rumor_version is None:
+            raise ValueError(f"outbox event {row.id} is a rumor event without a rumor response")
+        return RumorPublished(
+            event_id=row.id,
+            incident_id=row.incident.id if row.incident else None,
+            incident_slug=row.incident.slug if row.incident else None,
+            rumor_id=rumor_version.rumor_id,
+            rumor_version_id=rumor_version.id,
+            version=rumor_version.version,
+            occurred_at=row.occurred_at,
+        )
     incident = row.incident
+    if incident is None:
+        raise ValueError(f"outbox event {row.id} ({row.type.value}) names no incident")
     if row.type is EventType.VERSION_PUBLISHED:
         version = row.version
         if version is None:

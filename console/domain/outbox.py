@@ -20,13 +20,14 @@ from sqlalchemy.orm import Session, aliased
 from console.domain import audit
 from console.domain.actors import SYSTEM, Actor, require_publisher
 from console.domain.errors import NotAllowed, NotFound
-from console.domain.events import ChannelEvent, event_from_row
+from console.domain.events import ChannelEvent, RumorPublished, event_from_row
 from console.models import (
     Delivery,
     DeliveryState,
     EventType,
     Incident,
     OutboxEvent,
+    RumorVersion,
     Translation,
     UpdateVersion,
     utcnow,
@@ -67,6 +68,31 @@ def emit(
         )
     session.flush()
     return event_from_row(row)
+
+
+def emit_rumor(
+    session: Session,
+    routing: Routing,
+    *,
+    rumor_version: RumorVersion,
+    incident: Incident | None,
+    now: datetime,
+) -> RumorPublished:
+    """A `rumor.published` event (issue 19): like `emit`, for a rumor response, which may
+    belong to no incident."""
+    row = OutboxEvent(
+        type=EventType.RUMOR_PUBLISHED, incident=incident, rumor_version=rumor_version, occurred_at=now
+    )
+    session.add(row)
+    session.flush()
+    for channel in routing.channels_for(EventType.RUMOR_PUBLISHED):
+        session.add(
+            Delivery(event_id=row.id, channel=channel, next_attempt_at=now, created_at=now, updated_at=now)
+        )
+    session.flush()
+    event = event_from_row(row)
+    assert isinstance(event, RumorPublished)
+    return event
 
 
 def backoff_seconds(attempt: int, *, base: float, cap: float, rng: random.Random | None = None) -> float:
@@ -176,7 +202,7 @@ def renew_lease(session: Session, claim: Claim, *, lease_seconds: float, now: da
     return True
 
 
-def _incident_of(session: Session, delivery: Delivery) -> int:
+def _incident_of(session: Session, delivery: Delivery) -> int | None:
     return session.get_one(OutboxEvent, delivery.event_id).incident_id
 
 

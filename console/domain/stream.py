@@ -44,7 +44,8 @@ def head(session: Session) -> int:
 def events_after(
     session: Session, after: int, *, incident_slug: str | None = None, limit: int | None = None
 ) -> list[StreamEvent]:
-    """Events with id > `after`, oldest first; only one incident's if `incident_slug` is given."""
+    """Events with id > `after`, oldest first; only one incident's if `incident_slug` is given.
+    Rumor responses are not part of the live pages' stream (they have their own page)."""
     query = (
         select(
             OutboxEvent.id,
@@ -61,7 +62,7 @@ def events_after(
         .outerjoin(UpdateVersion, OutboxEvent.version_id == UpdateVersion.id)
         .outerjoin(Update, UpdateVersion.update_id == Update.id)
         .outerjoin(Translation, Translation.event_id == OutboxEvent.id)
-        .where(OutboxEvent.id > after)
+        .where(OutboxEvent.id > after, OutboxEvent.type != EventType.RUMOR_PUBLISHED)
         .order_by(OutboxEvent.id)
     )
     if incident_slug is not None:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from console.db import Database
 from console.domain.errors import NotFound
-from console.domain.events import ChannelEvent, TranslationAdded, VersionPublished
+from console.domain.events import ChannelEvent, RumorPublished, TranslationAdded, VersionPublished
 from console.domain.incidents import get_incident
 from console.feeds import cap, items, syndication
 from console.feeds.paths import (
@@ -149,6 +149,8 @@ class FeedFiles:
     def write_for_event(self, session: Session, event: ChannelEvent) -> WriteReport:
         """Every file an event can change. The CAP message goes first and the indexes last, so
         nothing ever links to a file that is not there yet."""
+        if isinstance(event, RumorPublished):  # rumor responses are not in the feeds
+            return WriteReport()
         incident = get_incident(session, event.incident_slug)
         rendered: dict[Target, bytes] = {}
         if isinstance(event, VersionPublished | TranslationAdded):

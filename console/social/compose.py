@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
-from console.domain import wording
-from console.domain.events import VersionPublished
-from console.models import Delivery, DeliveryState, Incident, OutboxEvent, UpdateVersion
+from console.domain import rumors, wording
+from console.domain.events import RumorPublished, VersionPublished
+from console.models import Delivery, DeliveryState, Incident, OutboxEvent, RumorVersion, UpdateVersion
 from console.social.network import TextRules
 
 
@@ -93,4 +93,17 @@ def plan_post(
     incident = session.get_one(Incident, event.incident_id)
     return PostPlan(
         post_for(version, incident, event.seq, public_url, rules), reply_target(session, channel, event)
+    )
+
+
+def plan_rumor_post(session: Session, event: RumorPublished, public_url: str, rules: TextRules) -> PostPlan:
+    """A rumor response stands alone (no thread): `RUMOR CONTROL: FALSE — “claim”` first, the
+    facts after, cut to fit, and the link to the agency's rumor page."""
+    version = session.get_one(RumorVersion, event.rumor_version_id)
+    lead = rumors.headline(version.verdict, version.claim)
+    verdict_part = lead.split("“", 1)[0]
+    link = f"{public_url}/rumors#rumor-{event.rumor_id}"
+    text = f"{lead} {' '.join(version.facts.split())}"
+    return PostPlan(
+        wording.fit(text, link, measure=rules.measure, limit=rules.limit, keep=len(verdict_part)), None
     )

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from console.channels.base import ChannelFailing, GiveUp, Outcome, RetryLater, Sent, Skipped
 from console.db import Database
-from console.domain.events import VersionPublished
+from console.domain.events import RumorPublished, VersionPublished
 from console.domain.outbox import Claim
 from console.models import utcnow
 from console.social import compose, sends
@@ -57,13 +57,17 @@ class SocialDelivery:
     def deliver(self, claim: Claim) -> Outcome:
         """Blocking: run it in a worker thread."""
         event = claim.event
-        if not isinstance(event, VersionPublished):
-            return Skipped(f"{self.channel} posts published versions only")
+        if not isinstance(event, VersionPublished | RumorPublished):
+            return Skipped(f"{self.channel} posts published versions and rumor responses only")
         network = self.network
         try:
             rules = network.rules() if network else self.preview_rules
             with self.db.read() as session:
-                plan = compose.plan_post(session, self.channel, event, self.public_url, rules)
+                plan = (
+                    compose.plan_post(session, self.channel, event, self.public_url, rules)
+                    if isinstance(event, VersionPublished)
+                    else compose.plan_rumor_post(session, event, self.public_url, rules)
+                )
             if network is None:
                 return Skipped(PREVIEW_NOTE, detail=plan.text)
             return self._deliver(network, claim, event, plan)
@@ -77,7 +81,7 @@ class SocialDelivery:
             raise GiveUp(str(exc)) from exc
 
     def _deliver(
-        self, network: Network, claim: Claim, event: VersionPublished, plan: compose.PostPlan
+        self, network: Network, claim: Claim, event: VersionPublished | RumorPublished, plan: compose.PostPlan
     ) -> Sent:
         earlier = sends.pending(self.db, claim.delivery_id)
         notes: list[str] = []

@@ -1,8 +1,13 @@
-"""signatures: every version and translation carries the agency's Ed25519 signature
+"""signatures and rumor control: signed versions and translations, rumor responses
 
 The signature (of the row's content hash) is written with the row, in the publishing
 transaction; rows stay immutable, so a key rotation never re-signs history. Rows published
 before this migration keep NULL: they were never signed.
+
+Rumor responses (`rumors`, `rumor_versions`, `rumor_translations`) are immutable like
+versions, and go out through the outbox as `rumor.published` events, which may belong to no
+incident (agency-wide): `outbox_events.incident_id` becomes nullable and gains
+`rumor_version_id`.
 
 Revision ID: i19_signatures
 Revises: i9_idempotency_keys
@@ -24,14 +29,153 @@ depends_on: str | Sequence[str] | None = None
 SIGNED_TABLES = ("update_versions", "translations")
 
 
+RUMOR_TABLES = ("rumor_versions", "rumor_translations")
+
+
 def upgrade() -> None:
     # Plain ADD COLUMN (no table rebuild): the immutability and search triggers stay as they are.
     for table in SIGNED_TABLES:
         op.add_column(table, sa.Column("signature_kid", sa.String(length=64), nullable=True))
         op.add_column(table, sa.Column("signature_value", sa.String(length=128), nullable=True))
+    op.create_table(
+        "rumors",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("incident_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["incident_id"], ["incidents.id"], name=op.f("fk_rumors_incident_id_incidents")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rumors")),
+    )
+    with op.batch_alter_table("rumors", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_rumors_incident_id"), ["incident_id"], unique=False)
+    op.create_table(
+        "rumor_versions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("rumor_id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum("original", "correction", name="rumor_kind", native_enum=False, length=32),
+            nullable=False,
+        ),
+        sa.Column("claim", sa.Text(), nullable=False),
+        sa.Column("seen_at", sa.String(length=300), nullable=True),
+        sa.Column(
+            "verdict",
+            sa.Enum("false", "unconfirmed", "true", name="verdict", native_enum=False, length=32),
+            nullable=False,
+        ),
+        sa.Column("facts", sa.Text(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("author_id", sa.Integer(), nullable=True),
+        sa.Column("author_name", sa.String(length=100), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("content_hash", sa.String(length=64), nullable=False),
+        sa.Column("signature_kid", sa.String(length=64), nullable=False),
+        sa.Column("signature_value", sa.String(length=128), nullable=False),
+        sa.CheckConstraint(
+            "version = 1 OR reason IS NOT NULL", name=op.f("ck_rumor_versions_reason_after_first")
+        ),
+        sa.CheckConstraint("version >= 1", name=op.f("ck_rumor_versions_version_positive")),
+        sa.ForeignKeyConstraint(["author_id"], ["users.id"], name=op.f("fk_rumor_versions_author_id_users")),
+        sa.ForeignKeyConstraint(["rumor_id"], ["rumors.id"], name=op.f("fk_rumor_versions_rumor_id_rumors")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rumor_versions")),
+        sa.UniqueConstraint("rumor_id", "version", name=op.f("uq_rumor_versions_rumor_id_version")),
+    )
+    with op.batch_alter_table("rumor_versions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_rumor_versions_published_at"), ["published_at"], unique=False)
+    op.create_table(
+        "rumor_translations",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("rumor_version_id", sa.Integer(), nullable=False),
+        sa.Column("lang", sa.String(length=35), nullable=False),
+        sa.Column("claim", sa.Text(), nullable=False),
+        sa.Column("facts", sa.Text(), nullable=False),
+        sa.Column("author_id", sa.Integer(), nullable=True),
+        sa.Column("author_name", sa.String(length=100), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("content_hash", sa.String(length=64), nullable=False),
+        sa.Column("signature_kid", sa.String(length=64), nullable=False),
+        sa.Column("signature_value", sa.String(length=128), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["author_id"], ["users.id"], name=op.f("fk_rumor_translations_author_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["rumor_version_id"],
+            ["rumor_versions.id"],
+            name=op.f("fk_rumor_translations_rumor_version_id_rumor_versions"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rumor_translations")),
+    )
+    with op.batch_alter_table("rumor_translations", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_rumor_translations_rumor_version_id"), ["rumor_version_id"], unique=False
+        )
+    with op.batch_alter_table("outbox_events", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("rumor_version_id", sa.Integer(), nullable=True))
+        batch_op.alter_column("incident_id", existing_type=sa.Integer(), nullable=True)
+        batch_op.create_index(
+            batch_op.f("ix_outbox_events_rumor_version_id"), ["rumor_version_id"], unique=False
+        )
+        batch_op.create_foreign_key(
+            batch_op.f("fk_outbox_events_rumor_version_id_rumor_versions"),
+            "rumor_versions",
+            ["rumor_version_id"],
+            ["id"],
+        )
+    install_immutability_triggers()
+
+
+def install_immutability_triggers() -> None:
+    # The same refusal as migration 0001 gives update_versions (its refuse_change() function).
+    for table in RUMOR_TABLES:
+        if op.get_bind().dialect.name == "postgresql":
+            op.execute(
+                f"CREATE TRIGGER {table}_immutable BEFORE UPDATE OR DELETE ON {table} "
+                "FOR EACH ROW EXECUTE FUNCTION refuse_change()"
+            )
+            op.execute(
+                f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()"
+            )
+        else:
+            for operation in ("UPDATE", "DELETE"):
+                op.execute(
+                    f"CREATE TRIGGER {table}_no_{operation.lower()} BEFORE {operation} ON {table} "
+                    f"BEGIN SELECT RAISE(ABORT, '{table} rows are immutable: {operation} refused'); END"
+                )
 
 
 def downgrade() -> None:
+    for table in RUMOR_TABLES:
+        if op.get_bind().dialect.name == "postgresql":
+            op.execute(f"DROP TRIGGER {table}_immutable ON {table}")
+            op.execute(f"DROP TRIGGER {table}_no_truncate ON {table}")
+        else:
+            op.execute(f"DROP TRIGGER {table}_no_update")
+            op.execute(f"DROP TRIGGER {table}_no_delete")
+    op.execute(
+        "DELETE FROM deliveries WHERE event_id IN "
+        "(SELECT id FROM outbox_events WHERE type = 'rumor.published')"
+    )
+    op.execute("DELETE FROM outbox_events WHERE type = 'rumor.published'")
+    with op.batch_alter_table("outbox_events", schema=None) as batch_op:
+        batch_op.drop_constraint(
+            batch_op.f("fk_outbox_events_rumor_version_id_rumor_versions"), type_="foreignkey"
+        )
+        batch_op.drop_index(batch_op.f("ix_outbox_events_rumor_version_id"))
+        batch_op.alter_column("incident_id", existing_type=sa.Integer(), nullable=False)
+        batch_op.drop_column("rumor_version_id")
+    with op.batch_alter_table("rumor_translations", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_rumor_translations_rumor_version_id"))
+    op.drop_table("rumor_translations")
+    with op.batch_alter_table("rumor_versions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_rumor_versions_published_at"))
+    op.drop_table("rumor_versions")
+    with op.batch_alter_table("rumors", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_rumors_incident_id"))
+    op.drop_table("rumors")
     for table in SIGNED_TABLES:
         op.drop_column(table, "signature_value")
         op.drop_column(table, "signature_kid")
