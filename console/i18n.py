@@ -49,6 +49,12 @@ LABELS = {
     "ACTIVE": N_("ACTIVE"),
     "RESOLVED": N_("RESOLVED"),
 }
+# Rumor control verdicts (issue 19), as `verdict_word` shows them.
+VERDICTS = {"false": N_("FALSE"), "unconfirmed": N_("UNCONFIRMED"), "true": N_("TRUE")}
+
+
+def verdict_word(verdict: str) -> str:
+    return gettext(VERDICTS.get(verdict, verdict))
 
 
 def catalog_path(lang: str) -> Path:

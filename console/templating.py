@@ -114,5 +114,6 @@ def make_templates(settings: Settings) -> Templates:
     env.globals["labels"] = wording.labels
     env.filters["label"] = translated_label
     env.globals["language_name"] = i18n.language_name
+    env.globals["verdict_word"] = i18n.verdict_word
     env.globals["settings"] = settings
     return Jinja2Blocks(env=env)

@@ -24,7 +24,17 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from console.domain import search
-from console.models import Delivery, Incident, OutboxEvent, Translation, Update, UpdateVersion, VersionKind
+from console.models import (
+    Delivery,
+    Incident,
+    OutboxEvent,
+    RumorTranslation,
+    RumorVersion,
+    Translation,
+    Update,
+    UpdateVersion,
+    VersionKind,
+)
 
 TEXT_MAX = 6000
 CANDIDATES_MAX = 2000
@@ -279,3 +289,51 @@ def status_of(session: Session, match: Match) -> UpdateStatus:
         == (match.candidate.version.headline, match.candidate.version.body)
     )
     return UpdateStatus(current, same)
+
+
+# --- rumor control ----------------------------------------------------------------------------
+
+RUMORS_SCANNED = 1000
+CLAIM_IN_TEXT_MIN = 20  # a recorded claim this long found inside a longer pasted text counts
+
+
+@dataclass(frozen=True)
+class RumorMatch:
+    rumor_id: int
+    exact: bool
+    similarity: float
+
+
+def check_rumors(session: Session, text: str) -> list[RumorMatch]:
+    """Rumor responses whose recorded claim (or its translation) the pasted text repeats: the
+    claim itself, a longer post containing it, or a close variant. The newest rumor versions
+    only (`RUMORS_SCANNED`): bounded like the rest."""
+    pasted = normalize(text)
+    if not pasted:
+        return []
+    versions = list(
+        session.scalars(select(RumorVersion).order_by(RumorVersion.published_at.desc()).limit(RUMORS_SCANNED))
+    )
+    claims: dict[int, list[str]] = {}
+    for version in versions:
+        claims.setdefault(version.rumor_id, []).append(normalize(version.claim))
+    if versions:
+        for translation in session.scalars(
+            select(RumorTranslation).where(RumorTranslation.rumor_version_id.in_([v.id for v in versions]))
+        ):
+            claims[translation.rumor_version.rumor_id].append(normalize(translation.claim))
+    found: list[RumorMatch] = []
+    pasted_words = pasted.split(" ")
+    for rumor_id, forms in claims.items():
+        best, exact = 0.0, False
+        for claim in filter(None, forms):
+            if claim == pasted or (len(claim) >= CLAIM_IN_TEXT_MIN and claim in pasted):
+                exact = True
+                break
+            matcher = difflib.SequenceMatcher(None, pasted_words, claim.split(" "), autojunk=False)
+            if matcher.real_quick_ratio() >= NEAR_RATIO and matcher.quick_ratio() >= NEAR_RATIO:
+                best = max(best, matcher.ratio())
+        if exact or best >= NEAR_RATIO:
+            found.append(RumorMatch(rumor_id, exact, 1.0 if exact else best))
+    found.sort(key=lambda match: (match.exact, match.similarity), reverse=True)
+    return found[:NEAR_SHOWN]

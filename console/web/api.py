@@ -197,6 +197,9 @@ async def _publish_once(
     return JSONResponse(answer.body, status_code=answer.status, headers=headers)
 
 
+publish_once = _publish_once  # for the other publishing APIs (rumor responses)
+
+
 @access(Access.PUBLIC)
 @api_endpoint
 async def list_incidents(request: Request) -> Response:

@@ -41,6 +41,8 @@ from console.web import (
     feeds,
     openapi,
     public,
+    rumors_api,
+    rumors_page,
     signatures,
     staff,
     verify_page,
@@ -138,6 +140,7 @@ def routes() -> list[BaseRoute]:
                 api.routes()
                 + channels_api.routes()
                 + audit_api.routes()
+                + rumors_api.routes()
                 + public.api_routes()
                 + openapi.routes()
             ),
@@ -148,6 +151,7 @@ def routes() -> list[BaseRoute]:
         *archive.routes(),
         *signatures.routes(),
         *verify_page.routes(),
+        *rumors_page.routes(),
         *feeds.routes(),
         *public.routes(),
         Mount(

@@ -16,8 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from console.domain import text_check
-from console.domain.signing import signature_view
+from console.domain import rumors, text_check
 from console.i18n import in_language
 from console.keyset import KeySet
 from console.templating import page_context
@@ -27,6 +26,7 @@ from console.web.staff.forms import read_form
 from console.web.state import app_state
 
 TEMPLATE = "public/verify.html"
+AnsweredRumor = tuple[text_check.RumorMatch, rumors.RumorEntry]
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
@@ -116,23 +116,20 @@ async def verify_check(request: Request) -> Response:
         return _render(request, {"checked": False, "text": "", "empty": True}, status=400)
     keys = state.keys.keys
 
-    def work(session: Session) -> tuple[text_check.CheckResult, list[Finding]]:
+    def work(session: Session) -> tuple[text_check.CheckResult, list[Finding], list[AnsweredRumor]]:
         result = text_check.check_link(session, text, state.settings.public_url)
+        answered: list[AnsweredRumor] = []
         if result is None:
             result = text_check.check_text(session, text)
-        return result, _findings(session, result, keys)
+            matched = text_check.check_rumors(session, text)
+            ids = [match.rumor_id for match in matched]
+            entries = {entry.rumor.id: entry for entry in rumors.rumor_entries(session, rumor_ids=ids)}
+            answered = [(match, entries[match.rumor_id]) for match in matched]
+        return result, _findings(session, result, keys), answered
 
-    result, findings = await state.read(work)
-    return _render(
-        request,
-        {
-            "checked": True,
-            "text": text,
-            "result": result,
-            "findings": findings,
-            "signature_view": signature_view,
-        },
-    )
+    result, findings, answered = await state.read(work)
+    context = {"checked": True, "text": text, "result": result, "findings": findings, "rumors": answered}
+    return _render(request, context)
 
 
 def routes() -> list[BaseRoute]:

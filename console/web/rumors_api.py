@@ -1,0 +1,149 @@
+"""Rumor control in the JSON API: publish a rumor response, correct it, read them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from console.domain import rumors
+from console.web.access import Access, access
+from console.web.api import api_endpoint, publish_once, request_actor, writer
+from console.web.jsonio import Fields, read_object
+from console.web.state import app_state
+
+RUMOR_FIELDS = ["claim", "seen_at", "verdict", "facts", "translations"]
+LIST_LIMIT = 100
+
+
+def _draft(fields: Fields) -> rumors.RumorDraft:
+    return rumors.RumorDraft(
+        claim=fields.text("claim", required=True) or "",
+        verdict=fields.text("verdict", required=True) or "",
+        facts=fields.text("facts", required=True) or "",
+        seen_at=fields.text("seen_at"),
+    )
+
+
+def _translations(fields: Fields) -> list[rumors.RumorTranslationDraft]:
+    """The optional `translations: [{lang, claim, facts}]` of a new version."""
+    value = fields.data.get("translations")
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        fields.errors["translations"] = "must be an array of {lang, claim, facts} objects"
+        return []
+    drafts = []
+    for index, item in enumerate(value):
+        if not isinstance(item, dict):
+            fields.errors[f"translations[{index}]"] = "must be an object with lang, claim and facts"
+            continue
+        one = Fields(item, ["lang", "claim", "facts"])
+        lang, claim, facts = (one.text(name, required=True) for name in ("lang", "claim", "facts"))
+        fields.errors.update(
+            {f"translations[{index}].{name}": problem for name, problem in one.errors.items()}
+        )
+        if lang is not None and claim is not None and facts is not None:
+            drafts.append(rumors.RumorTranslationDraft(lang, claim, facts))
+    return drafts
+
+
+def _answer(result: rumors.PublishedRumor) -> dict[str, Any]:
+    return {
+        "id": result.rumor.id,
+        "incident": result.rumor.incident.slug if result.rumor.incident else None,
+        "event_id": result.event.event_id,
+        **rumors.rumor_version_view(result.version, result.translations),
+    }
+
+
+@access(Access.PUBLISHER)
+@api_endpoint
+async def publish_rumor_endpoint(request: Request) -> Response:
+    actor = await writer(request)
+    payload = await read_object(request)
+    fields = Fields(payload, ["incident", *RUMOR_FIELDS])
+    incident = fields.text("incident")
+    draft = _draft(fields)
+    translations = _translations(fields)
+    fields.check()
+    state = app_state(request)
+    return await publish_once(
+        request,
+        actor,
+        payload,
+        lambda session: _answer(
+            rumors.publish_rumor(
+                session,
+                actor,
+                draft,
+                incident_slug=incident,
+                routing=state.routing,
+                languages=state.languages,
+                translations=translations,
+            )
+        ),
+        lambda body: f"/api/v1/rumors/{body['id']}",
+    )
+
+
+@access(Access.PUBLISHER)
+@api_endpoint
+async def correct_rumor_endpoint(request: Request) -> Response:
+    actor = await writer(request)
+    payload = await read_object(request)
+    fields = Fields(payload, [*RUMOR_FIELDS, "reason", "corrects_version"])
+    draft = _draft(fields)
+    reason = fields.text("reason", required=True)
+    corrects = fields.integer("corrects_version", required=True)
+    translations = _translations(fields)
+    fields.check()
+    assert corrects is not None
+    state = app_state(request)
+    rumor_id = request.path_params["rumor_id"]
+    return await publish_once(
+        request,
+        actor,
+        payload,
+        lambda session: _answer(
+            rumors.correct_rumor(
+                session,
+                actor,
+                rumor_id,
+                draft,
+                reason=reason,
+                corrects_version=corrects,
+                routing=state.routing,
+                languages=state.languages,
+                translations=translations,
+            )
+        ),
+        lambda body: f"/api/v1/rumors/{body['id']}",
+    )
+
+
+@access(Access.PUBLIC)
+@api_endpoint
+async def list_rumors(request: Request) -> Response:
+    await request_actor(request)  # wrong credentials get a 401
+    entries = await app_state(request).read(lambda session: rumors.rumor_entries(session, limit=LIST_LIMIT))
+    return JSONResponse({"rumors": [entry.view() for entry in entries]})
+
+
+@access(Access.PUBLIC)
+@api_endpoint
+async def get_rumor(request: Request) -> Response:
+    await request_actor(request)
+    rumor_id = request.path_params["rumor_id"]
+    return JSONResponse(await app_state(request).read(lambda session: rumors.rumor_record(session, rumor_id)))
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/rumors", list_rumors, methods=["GET"]),
+        Route("/rumors", publish_rumor_endpoint, methods=["POST"]),
+        Route("/rumors/{rumor_id:int}", get_rumor, methods=["GET"]),
+        Route("/rumors/{rumor_id:int}/corrections", correct_rumor_endpoint, methods=["POST"]),
+    ]
