@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from console.web.staff import admin, audit, channels, incidents, signin, translations, updates
+from console.web.staff import admin, audit, channels, incidents, rumors, signin, translations, updates
 
 
 def routes() -> list[BaseRoute]:
@@ -36,6 +36,9 @@ def routes() -> list[BaseRoute]:
         ),
         Route("/console/deliveries/{delivery_id:int}/retry", updates.retry_delivery, methods=["POST"]),
         Route("/console/channels/{channel}/resume", channels.resume_channel, methods=["POST"]),
+        Route("/console/rumors", rumors.rumors_screen, methods=["GET"]),
+        Route("/console/rumors", rumors.publish_rumor_view, methods=["POST"]),
+        Route("/console/rumors/{rumor_id:int}/corrections", rumors.correct_rumor_view, methods=["POST"]),
         Route("/console/audit", audit.audit_page, methods=["GET"]),
         Route("/console/audit.csv", audit.audit_csv, methods=["GET"]),
         Route("/console/admin", admin.admin_page, methods=["GET"]),

@@ -26,6 +26,8 @@ NOTICES = {
     "channel_resumed": "Channel resumed: what waited is being delivered, in order.",
     "token_revoked": "Token revoked: it no longer works.",
     "translated": "Translation added: readers of that language see it now.",
+    "rumor_published": "Rumor response published: it goes out on every channel, labelled RUMOR CONTROL.",
+    "rumor_corrected": "Rumor response corrected: the new version goes out on every channel.",
 }
 
 
