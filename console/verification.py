@@ -93,12 +93,12 @@ def translation_hash(incident: str, seq: int, view: dict[str, Any]) -> str:
     )
 
 
-def rumor_hash(view: dict[str, Any]) -> str:
+def rumor_hash(rumor_id: int, incident: str | None, view: dict[str, Any]) -> str:
     return _canonical_hash(
         {
             "type": "rumor_response",
-            "rumor": view["rumor_id"],
-            "incident": view["incident"],
+            "rumor": rumor_id,
+            "incident": incident,
             "version": view["version"],
             "claim": view["claim"],
             "seen_at": view["seen_at"],
@@ -107,6 +107,21 @@ def rumor_hash(view: dict[str, Any]) -> str:
             "reason": view["reason"],
             "author": view["author"],
             "published_at": utc_text(view["published_at"]),
+        }
+    )
+
+
+def rumor_translation_hash(rumor_id: int, version: int, view: dict[str, Any]) -> str:
+    return _canonical_hash(
+        {
+            "type": "rumor_translation",
+            "rumor": rumor_id,
+            "version": version,
+            "lang": view["lang"],
+            "claim": view["claim"],
+            "facts": view["facts"],
+            "author": view["author"],
+            "created_at": utc_text(view["created_at"]),
         }
     )
 
@@ -160,7 +175,11 @@ class Checker:
         if not isinstance(record, dict):
             self.report.fail(where, "not a JSON object")
             return
-        if "claim" in record and "versions" in record:
+        if isinstance(record.get("rumors"), list):  # GET /api/v1/rumors
+            for entry in record["rumors"]:
+                self.record(where, entry)
+            return
+        if isinstance(record.get("versions"), list) and "slug" not in record:
             self.rumor(where, record)
             return
         if "updates" not in record or "slug" not in record:
@@ -183,9 +202,20 @@ class Checker:
         self._head(where, record.get("signed_audit_head"))
 
     def rumor(self, where: str, record: dict[str, Any]) -> None:
+        rumor_id, incident = record.get("id"), record.get("incident")
         for view in record["versions"]:
-            spot = f"{where}: rumor response {record.get('id')} version {view.get('version')}"
-            self.signed_text(spot, "rumor responses", view, rumor_hash, "published_at")
+            spot = f"{where}: rumor response {rumor_id} version {view.get('version')}"
+            self.signed_text(
+                spot, "rumor responses", view, partial(rumor_hash, rumor_id, incident), "published_at"
+            )
+            for translation in view.get("translations", []):
+                self.signed_text(
+                    f"{spot} ({translation.get('lang')} translation)",
+                    "rumor translations",
+                    translation,
+                    partial(rumor_translation_hash, rumor_id, view.get("version")),
+                    "created_at",
+                )
 
     def _head(self, where: str, head: Any) -> None:
         if head is None:

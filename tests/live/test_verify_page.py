@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 from console.db import Database
 from console.domain.incidents import IncidentDraft, create_incident
 from console.domain.outbox import Routing
+from console.domain.rumors import RumorDraft, RumorTranslationDraft, publish_rumor
 from console.domain.text_check import normalize
 from console.domain.translation_drafts import TranslationDraft
 from console.domain.updates import Draft, Translations, correct_update, publish_update, retract_update
@@ -32,6 +33,7 @@ REAL = "Residents of Elm St between 3rd and 5th must evacuate now. Shelter at Li
 WRONG = "Oak St is closed in both directions until further notice."
 FIXED = "Oak St is closed northbound only until further notice."
 WITHDRAWN = "A boil-water notice is in effect for the whole north side."
+CLAIM = "There is a second shooter on Elm St"
 
 
 @pytest.fixture
@@ -75,6 +77,18 @@ def record(db: Database, routing: Routing) -> dict[str, int]:
             withdrawn.update.id,
             reason="Issued for the wrong district",
             routing=routing,
+            now=next(tick),
+        )
+        publish_rumor(
+            session,
+            PIO,
+            RumorDraft(CLAIM, "false", "One suspect was involved and is in custody.", seen_at="X"),
+            incident_slug=incident.slug,
+            routing=routing,
+            languages=Languages(("en", "es")),
+            translations=[
+                RumorTranslationDraft("es", "Hay un segundo tirador en Elm St", "Hay un solo sospechoso.")
+            ],
             now=next(tick),
         )
         return {"real": real.update.seq, "wrong": wrong.update.seq, "withdrawn": withdrawn.update.seq}
@@ -129,6 +143,18 @@ def test_a_fake_text_was_not_published_and_a_near_one_is_shown_as_such(
     assert re.search(r"Closest update \(\d+% the same words\)", near) and REAL in near
 
 
+def test_a_text_repeating_a_recorded_claim_gets_the_rumor_response(
+    checker: TestClient, record: dict[str, int]
+) -> None:
+    page = check(checker, f"BREAKING!!! {CLAIM.upper()} — stay inside, share this https://x.example/p/1")
+    assert "This claim was answered by our rumor control." in page
+    assert '<strong class="rumor__verdict">FALSE</strong>' in page and "One suspect was involved" in page
+    assert "No update with this text was published here." not in page
+    spanish = check(checker, "Hay un segundo tirador en Elm St", **{"Accept-Language": "es"})
+    assert "Esta afirmación fue respondida por nuestro control de rumores." in spanish
+    assert "FALSO" in spanish and "Hay un solo sospechoso." in spanish
+
+
 def test_a_link_to_an_update_page_is_checked(
     checker: TestClient, settings: Settings, record: dict[str, int]
 ) -> None:
@@ -175,7 +201,7 @@ def test_any_input_is_answered_quickly(checker: TestClient, record: dict[str, in
     assert answer.status_code == 200 and time.monotonic() - started < 5
 
 
-def test_chromium_shows_real_corrected_retracted_and_fake_texts(
+def test_chromium_shows_real_corrected_retracted_fake_and_rumored_texts(
     served: LiveServer, record: dict[str, int], page: Page
 ) -> None:
     problems: list[str] = []
@@ -200,6 +226,9 @@ def test_chromium_shows_real_corrected_retracted_and_fake_texts(
     expect(corrected.locator(".verify-text--current")).to_contain_text(FIXED)
     retracted = ask(WITHDRAWN, "retracted")
     expect(retracted.locator(".status--retracted")).to_contain_text("Issued for the wrong district")
-    fake = ask("Police confirm a second shooter downtown.", "fake")
+    fake = ask("Police confirm the water is unsafe citywide.", "fake")
     expect(fake.locator(".verdict--fake")).to_contain_text("No update with this text was published here.")
+    rumor = ask(f"Heard from a friend: {CLAIM}!!", "rumor")
+    expect(rumor.locator(".verdict--rumor")).to_contain_text("This claim was answered by our rumor control.")
+    expect(rumor.locator(".rumor__headline")).to_contain_text("RUMOR CONTROL: FALSE")
     assert problems == []
