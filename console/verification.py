@@ -202,7 +202,7 @@ class Checker:
         self._head(where, record.get("signed_audit_head"))
 
     def rumor(self, where: str, record: dict[str, Any]) -> None:
-        rumor_id, incident = record.get("id"), record.get("incident")
+        rumor_id, incident = int(record.get("id") or 0), record.get("incident")
         for view in record["versions"]:
             spot = f"{where}: rumor response {rumor_id} version {view.get('version')}"
             self.signed_text(

@@ -90,6 +90,7 @@ IDEMPOTENCY_KEY: Schema = {
     "nothing more; kept 24 hours.",
 }
 UPDATE_ID = path_parameter("update_id", {"type": "integer", "minimum": 0, "maximum": INT32_MAX})
+RUMOR_ID = path_parameter("rumor_id", {"type": "integer", "minimum": 0, "maximum": INT32_MAX})
 DELIVERY_ID = path_parameter("delivery_id", {"type": "integer", "minimum": 0, "maximum": INT32_MAX})
 MOMENT: Schema = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}
 AUDIT_FILTERS = [
@@ -225,6 +226,47 @@ PATHS: dict[str, dict[str, Schema]] = {
             security=TOKEN,
             body="NewTranslation",
             parameters=[UPDATE_ID, IDEMPOTENCY_KEY],
+        )
+    },
+    "/rumors": {
+        "get": operation(
+            "listRumors",
+            "Rumor responses, most recently published first (the newest 100)",
+            ok=(200, ref("RumorList"), "Rumor responses, each with every version"),
+            errors=[401],
+            security=PUBLIC,
+        ),
+        "post": operation(
+            "publishRumor",
+            "Publish a rumor response: the claim as it circulates, the verdict and the facts "
+            "(per incident, or agency-wide without `incident`); signed, and sent to every channel "
+            "labelled RUMOR CONTROL",
+            ok=(201, ref("PublishedRumor"), "The rumor response"),
+            errors=[401, 403, 404],
+            security=TOKEN,
+            body="RumorDraft",
+            parameters=[IDEMPOTENCY_KEY],
+        ),
+    },
+    "/rumors/{rumor_id}": {
+        "get": operation(
+            "getRumor",
+            "One rumor response with every version",
+            ok=(200, ref("Rumor"), "The rumor response"),
+            errors=[401, 404],
+            security=PUBLIC,
+            parameters=[RUMOR_ID],
+        )
+    },
+    "/rumors/{rumor_id}/corrections": {
+        "post": operation(
+            "correctRumor",
+            "Correct a rumor response: a new version with a reason, naming the version it corrects",
+            ok=(201, ref("PublishedRumor"), "The new version"),
+            errors=[401, 403, 404, 409],
+            security=TOKEN,
+            body="RumorCorrection",
+            parameters=[RUMOR_ID, IDEMPOTENCY_KEY],
         )
     },
     "/deliveries/{delivery_id}/retry": {

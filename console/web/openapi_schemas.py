@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from console.domain.incidents import CATEGORIES
+from console.domain.rumors import CLAIM_MAX, SEEN_AT_MAX
 from console.domain.text import BODY_MAX, HEADLINE_MAX, LOCATION_MAX, REASON_MAX, SUMMARY_MAX, TITLE_MAX
 from console.domain.translations import TranslationStatus
 from console.languages import LANGUAGE_TAG_MAX
-from console.models import AlertStatus, ChannelState, DeliveryState, IncidentStatus, VersionKind
+from console.models import AlertStatus, ChannelState, DeliveryState, IncidentStatus, Verdict, VersionKind
 
 Schema = dict[str, Any]
 INT32_MAX = 2**31 - 1
@@ -134,6 +135,59 @@ TRANSLATION_STATUS: Schema = {
     "additionalProperties": {"enum": [status.value for status in TranslationStatus]},
     "description": "Per language of LANGUAGES but the primary: current, stale (being updated) or missing",
 }
+
+_RUMOR_TEXT: dict[str, Schema] = {
+    "claim": typed_text(CLAIM_MAX),
+    "seen_at": nullable({"type": "string", "maxLength": SEEN_AT_MAX, "pattern": _NO_CONTROL}),
+    "verdict": {
+        "type": "string",
+        "pattern": any_case([verdict.value for verdict in Verdict]),
+        "minLength": 1,
+        "allOf": [{"pattern": "\\S"}],
+        "description": "False, Unconfirmed or True, any case",
+    },
+    "facts": typed_text(BODY_MAX),
+    "translations": nullable(
+        {
+            "type": "array",
+            "items": obj({"lang": LANG, "claim": typed_text(CLAIM_MAX), "facts": typed_text(BODY_MAX)}),
+            "description": "The claim and facts in languages of LANGUAGES, written with this version",
+        }
+    ),
+}
+RUMOR_TRANSLATION: Schema = obj(
+    {
+        "lang": TEXT,
+        "claim": TEXT,
+        "facts": TEXT,
+        "author": TEXT,
+        "created_at": TIME,
+        "content_hash": HASH,
+        "signature": SIGNATURE,
+    }
+)
+RUMOR_VERSION_FIELDS: dict[str, Schema] = {
+    "version": ID,
+    "kind": {"enum": ["original", "correction"]},
+    "claim": TEXT,
+    "seen_at": nullable(TEXT),
+    "verdict": {"enum": [verdict.value for verdict in Verdict]},
+    "facts": TEXT,
+    "reason": nullable(TEXT),
+    "author": TEXT,
+    "published_at": TIME,
+    "content_hash": HASH,
+    "signature": SIGNATURE,
+    "translations": {"type": "array", "items": RUMOR_TRANSLATION},
+}
+RUMOR: Schema = obj(
+    {
+        "id": ID,
+        "incident": nullable(TEXT),
+        "headline": {"type": "string", "description": "RUMOR CONTROL: VERDICT — “claim”"},
+        "versions": {"type": "array", "items": obj(RUMOR_VERSION_FIELDS), "minItems": 1},
+    }
+)
 
 SCHEMAS: dict[str, Schema] = {
     "Error": obj(
@@ -324,6 +378,17 @@ SCHEMAS: dict[str, Schema] = {
             "translations": TRANSLATIONS_SENT,
         },
         ["reason"],
+    ),
+    "Rumor": RUMOR,
+    "RumorList": obj({"rumors": {"type": "array", "items": RUMOR}}),
+    "PublishedRumor": obj({"id": ID, "incident": nullable(TEXT), "event_id": ID, **RUMOR_VERSION_FIELDS}),
+    "RumorDraft": obj(
+        {"incident": nullable({"type": "string", "maxLength": 200}), **_RUMOR_TEXT},
+        ["claim", "verdict", "facts"],
+    ),
+    "RumorCorrection": obj(
+        {**_RUMOR_TEXT, "reason": typed_text(REASON_MAX), "corrects_version": ID},
+        ["claim", "verdict", "facts", "reason", "corrects_version"],
     ),
     "TranslationDraft": obj(
         {

@@ -205,6 +205,44 @@ def test_real_answers_validate_against_the_description(
     check("GET", "/audit/chain", 401)
     check("GET", "/openapi.json", 200)
 
+    rumor = check(
+        "POST",
+        "/rumors",
+        201,
+        json={
+            "claim": "A second shooter",
+            "verdict": "FALSE",
+            "facts": "One suspect, in custody.",
+            "seen_at": "X",
+            "translations": [{"lang": "es", "claim": "Otro tirador", "facts": "Un sospechoso."}],
+        },
+        headers=pio,
+    )
+    check(
+        "POST",
+        "/rumors",
+        201,
+        json={"claim": "c", "verdict": "true", "facts": "f", "incident": slug},
+        headers=pio,
+    )
+    check(
+        "POST",
+        "/rumors",
+        404,
+        json={"claim": "c", "verdict": "true", "facts": "f", "incident": "nope"},
+        headers=pio,
+    )
+    check("POST", "/rumors", 422, json={"claim": "c", "verdict": "perhaps", "facts": "f"}, headers=pio)
+    check("POST", "/rumors", 401, json={"claim": "c", "verdict": "true", "facts": "f"})
+    check("POST", "/rumors", 403, json={"claim": "c", "verdict": "true", "facts": "f"}, headers=reviewer)
+    fix = {"claim": "A second shooter", "verdict": "unconfirmed", "facts": "Checking.", "reason": "r"}
+    check("POST", f"/rumors/{rumor['id']}/corrections", 201, json={**fix, "corrects_version": 1}, headers=pio)
+    check("POST", f"/rumors/{rumor['id']}/corrections", 409, json={**fix, "corrects_version": 1}, headers=pio)
+    check("POST", "/rumors/999999/corrections", 404, json={**fix, "corrects_version": 1}, headers=pio)
+    check("GET", "/rumors", 200)
+    check("GET", f"/rumors/{rumor['id']}", 200)
+    check("GET", "/rumors/999999", 404)
+
     assert check.successes == served_operations(check.client), "every operation answered successfully once"
 
 
