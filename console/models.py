@@ -286,9 +286,8 @@ class OutboxEvent(Base):
     # None only for an agency-wide rumor response (`rumor.published` of a rumor with no incident).
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
     version_id: Mapped[int | None] = mapped_column(ForeignKey("update_versions.id"), index=True)
-    rumor_version_id: Mapped[int | None] = mapped_column(
-        ForeignKey("rumor_versions.id"), index=True, default=None
-    )
+    # No default: left unset, it is not in the INSERT (the schema before migration i19 lacks it).
+    rumor_version_id: Mapped[int | None] = mapped_column(ForeignKey("rumor_versions.id"), index=True)
     occurred_at: Mapped[datetime] = mapped_column()
 
     incident: Mapped[Incident | None] = relationship()

@@ -69,6 +69,7 @@ PARSERS: Mapping[object, Callable[[str], Any]] = {
     tuple[str, ...]: _csv,
     Secret | None: _secret,
     str | None: _optional,
+    Path | None: lambda value: Path(value) if value.strip() else None,
 }
 
 
@@ -154,6 +155,10 @@ class Settings:
     # The agency's Ed25519 key set (issue 19; format in console/keyset.py). `console serve`
     # creates it on first start while this is left at its default.
     signing_key_file: Path = Path("signing-key.pem")
+    # CAP messages carry an XML signature with this RSA key and X.509 certificate (PEM files),
+    # when both are set (console/feeds/cap_signing.py); `console keys create --cap` makes a test pair.
+    cap_signing_key: Path | None = None
+    cap_signing_cert: Path | None = None
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.public_url)
@@ -168,6 +173,8 @@ class Settings:
         self._check_social()
         self._check_feeds()
         self._check_live()
+        if (self.cap_signing_key is None) != (self.cap_signing_cert is None):
+            raise SettingsError("CAP_SIGNING_KEY and CAP_SIGNING_CERT are set together or not at all")
         object.__setattr__(self, "languages", parse_languages(self.languages))
 
     @property

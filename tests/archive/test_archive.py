@@ -17,12 +17,11 @@ from console.db import Database
 from console.domain import archive, search
 from console.domain.audit import chain_head
 from console.domain.errors import InvalidInput
-from console.domain.incidents import IncidentDraft, create_incident
 from console.domain.outbox import Routing
 from console.domain.records import incident_record
 from console.domain.updates import Draft, content_hash, correct_update, publish_update
 from console.migrate import alembic_config, upgrade
-from console.models import Update, UpdateVersion, VersionKind
+from console.models import Incident, Update, UpdateVersion, VersionKind
 from tests.archive.conftest import T0, make_incident, publish_history
 from tests.archive.support import element, text
 from tests.conftest import PIO
@@ -237,42 +236,57 @@ def test_the_query_language_parses_to_quoted_phrases() -> None:
     assert search.parse("-oak").groups == () and search.parse("-oak").excluded == ("oak",)
 
 
-def make_old_incident(db: Database, routing: Routing, title: str, *, at: datetime, body: str) -> str:
-    """An incident with one update as the first schema holds it: a version row of its own
-    columns only (versions were not signed yet)."""
+def make_old_incident(db: Database, title: str, *, at: datetime, body: str) -> str:
+    """An incident with one update, written as the first schema holds them: only the columns it
+    had (later migrations add some, e.g. signatures and rumor events)."""
+    slug = "old-incident"
     with db.write() as session:
-        incident, _ = create_incident(session, PIO, IncidentDraft(title=title), routing=routing, now=at)
-        update = Update(incident=incident, seq=1, created_at=at)
-        session.add(update)
-        session.flush()
+        incident_id = session.execute(
+            insert(Incident.__table__)
+            .values(
+                slug=slug,
+                title=title,
+                summary="",
+                location="",
+                category="Other",
+                status="active",
+                alert_status="actual",
+                created_at=at,
+                updated_at=at,
+            )
+            .returning(Incident.__table__.c.id)
+        ).scalar_one()
+        update_id = session.execute(
+            insert(Update.__table__)
+            .values(incident_id=incident_id, seq=1, created_at=at)
+            .returning(Update.__table__.c.id)
+        ).scalar_one()
         version = UpdateVersion(
-            update_id=update.id,
             version=1,
             kind=VersionKind.ORIGINAL,
             headline=None,
             body=body,
             preliminary=True,
             reason=None,
-            author_id=None,
             author_name=PIO.name,
             published_at=at,
         )
-        first_schema = [
-            "update_id",
-            "version",
-            "kind",
-            "headline",
-            "body",
-            "preliminary",
-            "reason",
-            "author_id",
-            "author_name",
-            "published_at",
-        ]
-        values = {name: getattr(version, name) for name in first_schema}
-        values["content_hash"] = content_hash(incident.slug, 1, version)
-        session.execute(insert(UpdateVersion.__table__).values(values))
-        return incident.slug
+        session.execute(
+            insert(UpdateVersion.__table__).values(
+                update_id=update_id,
+                version=1,
+                kind="original",
+                headline=None,
+                body=body,
+                preliminary=True,
+                reason=None,
+                author_id=None,
+                author_name=PIO.name,
+                published_at=at,
+                content_hash=content_hash(slug, 1, version),
+            )
+        )
+        return slug
 
 
 def test_upgrading_an_existing_database_indexes_what_was_already_published(
@@ -282,7 +296,7 @@ def test_upgrading_an_existing_database_indexes_what_was_already_published(
     with db.engine.begin() as conn:
         config.attributes["connection"] = conn
         command.downgrade(config, "0001")
-    slug = make_old_incident(db, routing, "Old incident", at=T0, body="Published before the archive existed.")
+    slug = make_old_incident(db, "Old incident", at=T0, body="Published before the archive existed.")
     upgrade(db)
     assert found(db, "existed") == [slug]
     assert found(db, "old") == [slug]
