@@ -7,6 +7,8 @@ INSTALLED := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 # Browser tests drive Debian's chromium (never a downloaded browser).
 CHROMIUM := /usr/bin/chromium
+# CAP signatures are checked with Debian's xmlsec1, not with the code that made them.
+XMLSEC1 := /usr/bin/xmlsec1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test test-postgres lint demo worker clean bench-fanout bench-load messages
@@ -21,13 +23,16 @@ $(INSTALLED): pyproject.toml
 $(CHROMIUM):
 	$(SUDO) apt-get install -y chromium || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
 
+$(XMLSEC1):
+	$(SUDO) apt-get install -y xmlsec1 || ($(SUDO) apt-get update && $(SUDO) apt-get install -y xmlsec1)
+
 run: $(INSTALLED)
 	$(BIN)/console serve
 
-test: $(INSTALLED) $(CHROMIUM)
+test: $(INSTALLED) $(CHROMIUM) $(XMLSEC1)
 	$(BIN)/pytest
 
-test-postgres: $(INSTALLED) $(CHROMIUM)
+test-postgres: $(INSTALLED) $(CHROMIUM) $(XMLSEC1)
 	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest
 
 lint: $(INSTALLED)

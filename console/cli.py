@@ -234,6 +234,19 @@ def _head_argument(value: str) -> str:
 def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
     from console.keyset import KeySetError, create_key_file
 
+    if args.cap:
+        from console.feeds.cap_signing import create_test_certificate
+
+        try:
+            create_test_certificate(settings)
+        except FileExistsError as exc:
+            print(f"console: {exc}", file=sys.stderr)
+            return 1
+        print(
+            f"wrote a self-signed CAP signing key to {settings.cap_signing_key} (mode 0600) "
+            f"and its certificate to {settings.cap_signing_cert}"
+        )
+        return 0
     try:
         keys = create_key_file(settings.signing_key_file)
     except KeySetError as exc:
@@ -282,7 +295,18 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    report = verify_paths(paths, keys)
+    from console.feeds.cap_signing import cap_checker
+
+    certificate = Path(args.cap_cert) if args.cap_cert else settings.cap_signing_cert
+    try:
+        cap_check = cap_checker(certificate)
+    except (OSError, ValueError) as exc:
+        print(f"console: cannot read the CAP certificate {certificate}: {exc}", file=sys.stderr)
+        return 2
+    if cap_check is None and any(path.suffix == ".xml" for path in paths):
+        print("console: checking CAP files needs the agency's certificate: pass --cap-cert", file=sys.stderr)
+        return 2
+    report = verify_paths(paths, keys, cap_check=cap_check)
     for problem in report.problems:
         print(f"FAILED {problem}", file=sys.stderr)
     if not report.problems and not report.ok:
@@ -379,6 +403,12 @@ def build_parser() -> argparse.ArgumentParser:
     create_keys = keys.add_parser(
         "create", help="write a new signing key set to SIGNING_KEY_FILE (mode 0600) and print its kid"
     )
+    create_keys.add_argument(
+        "--cap",
+        action="store_true",
+        help="instead, write a self-signed CAP signing key and certificate to CAP_SIGNING_KEY and "
+        "CAP_SIGNING_CERT, for testing",
+    )
     create_keys.set_defaults(run=cmd_keys_create)
     keys.add_parser(
         "rotate", help="retire the signing key (kept for verification) and start a new one; prints its kid"
@@ -399,6 +429,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--keys",
         metavar="KEYS",
         help="the key set: keys.json (JWKS) or a key-set PEM file; default SIGNING_KEY_FILE",
+    )
+    check.add_argument(
+        "--cap-cert",
+        metavar="PEM",
+        help="the certificate CAP files are signed with (/.well-known/incident-console/cap-signing.pem); "
+        "default CAP_SIGNING_CERT",
     )
     check.set_defaults(run=cmd_verify)
 

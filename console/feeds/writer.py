@@ -19,6 +19,7 @@ from console.domain.errors import NotFound
 from console.domain.events import ChannelEvent, RumorPublished, TranslationAdded, VersionPublished
 from console.domain.incidents import get_incident
 from console.feeds import cap, items, syndication
+from console.feeds.cap_signing import CapSigner
 from console.feeds.paths import (
     CAP_INDEX,
     Kind,
@@ -55,6 +56,7 @@ class FeedFiles:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.directory = settings.feeds_dir
+        self.cap_signer = CapSigner.from_settings(settings)  # None: CAP files are unsigned
 
     def path_of(self, target: Target) -> Path:
         return target.file_in(self.directory)
@@ -116,11 +118,10 @@ class FeedFiles:
             for localized in items.in_language(session, [last], lang, primary)
             if not localized.is_fallback
         ]
-        return {
-            cap_message(last.incident.slug, last.seq, last.version): cap.render_message(
-                self.settings, history, translated
-            )
-        }
+        message = cap.render_message(self.settings, history, translated)
+        if self.cap_signer is not None:
+            message = self.cap_signer.sign(message)
+        return {cap_message(last.incident.slug, last.seq, last.version): message}
 
     def render(self, session: Session, target: Target) -> dict[Target, bytes]:
         """`target`'s bytes (with its Atom or RSS sibling). Raises NotFound for an unknown

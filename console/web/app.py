@@ -25,6 +25,7 @@ from starlette.staticfiles import StaticFiles
 from console.channels.registry import build_channels, routing
 from console.db import Database
 from console.dispatcher import Dispatcher
+from console.feeds.cap_signing import CapSigner
 from console.keyset import KeyFile, KeySetError
 from console.live.bus import LiveBus
 from console.live.render import LiveRenderer
@@ -181,6 +182,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             live=LiveStream.build(settings, db, bus, LiveRenderer(templates, settings)),
             keys=keys,
             heads=HeadSigner(lambda: keys.keys),
+            cap_signer=CapSigner.from_settings(settings),
         )
         tasks = [asyncio.create_task(state.live.run(), name="live-stream")]
         if settings.outbox_in_process:

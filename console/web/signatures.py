@@ -2,7 +2,8 @@
 
 `GET /.well-known/incident-console/keys.json`: every key it ever signed with (a JWKS,
 RFC 7517/8037), cached long with an ETag. `GET /audit/head.json`: the audit chain head,
-signed (see `console.signed_head`).
+signed (see `console.signed_head`). `GET /.well-known/incident-console/cap-signing.pem`: the
+X.509 certificate CAP messages are signed with (404 when they are not signed).
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import json
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from console.feeds.cap_signing import CERT_PATH
 from console.signed_head import HEAD_PATH, KEYS_PATH
 from console.web.access import Access, access
 from console.web.state import app_state
@@ -53,8 +55,20 @@ async def audit_head_json(request: Request) -> Response:
     return etagged(request, json_bytes(head.view()), "application/json", HEAD_CACHE)
 
 
+@access(Access.PUBLIC)
+async def cap_certificate(request: Request) -> Response:
+    signer = app_state(request).cap_signer
+    if signer is None:
+        return PlainTextResponse(
+            "CAP messages are not signed here (CAP_SIGNING_KEY and CAP_SIGNING_CERT are not set)",
+            status_code=404,
+        )
+    return etagged(request, signer.certificate_pem, "application/x-pem-file", KEYS_CACHE)
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route(KEYS_PATH, keys_json, methods=["GET"]),
         Route(HEAD_PATH, audit_head_json, methods=["GET"]),
+        Route(CERT_PATH, cap_certificate, methods=["GET"]),
     ]

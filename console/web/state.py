@@ -14,6 +14,7 @@ from starlette.requests import HTTPConnection
 from console.db import Database
 from console.dispatcher import Dispatcher
 from console.domain.outbox import Routing
+from console.feeds.cap_signing import CapSigner
 from console.keyset import KeyFile
 from console.languages import Languages
 from console.live.bus import LiveBus
@@ -39,6 +40,7 @@ class AppState:
     keys: KeyFile  # SIGNING_KEY_FILE: the agency's signing key and every key it retired
     heads: HeadSigner  # signs the audit chain head for /audit/head.json
     verify_limit: RateLimit = field(default_factory=RateLimit)  # checks on /verify per client
+    cap_signer: CapSigner | None = None  # CAP_SIGNING_KEY and CAP_SIGNING_CERT, when set
     # What time it is for sessions and sign-in limits; tests put a fake clock here.
     clock: Callable[[], datetime] = field(default=utcnow)
 

@@ -107,6 +107,7 @@ LEVELS: dict[tuple[str, str], Access] = {
     # What proves the record (issue 19)
     ("GET", "/.well-known/incident-console/keys.json"): P,
     ("GET", "/audit/head.json"): P,
+    ("GET", "/.well-known/incident-console/cap-signing.pem"): P,
     ("GET", "/verify"): P,
     ("POST", "/verify"): P,
     ("GET", "/rumors"): P,
