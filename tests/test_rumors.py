@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 from console.db import Database
 from console.domain.errors import InvalidInput, VersionConflict
 from console.domain.incidents import IncidentDraft, create_incident
+from console.domain.integrity import verify
 from console.domain.outbox import Routing
 from console.domain.rumors import RumorDraft, RumorTranslationDraft, correct_rumor, publish_rumor
 from console.keyset import KeySet
@@ -24,7 +25,7 @@ from console.settings import Settings
 from console.verification import rumor_hash, verify_paths
 from console.web.app import create_app
 from tests.archive.support import deliver_everything
-from tests.conftest import PIO
+from tests.conftest import PIO, POSTGRES_URL
 from tests.support.factories import bearer, make_token
 
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
@@ -226,3 +227,24 @@ def test_the_public_page_lists_them_newest_first_in_the_readers_language(
         assert (
             '<q class="rumor__claim" lang="en">The bridge collapsed</q>' in spanish
         )  # not translated: marked
+
+
+def test_audit_verify_checks_rumor_responses_against_their_hash(
+    tampered_db: Database, routing: Routing
+) -> None:
+    with tampered_db.write() as session:
+        publish_rumor(session, PIO, SHOOTER, incident_slug=None, routing=routing, languages=LANGUAGES)
+    with tampered_db.read() as session:
+        assert verify(session).ok
+    drop = (
+        "DROP TRIGGER rumor_versions_immutable ON rumor_versions"
+        if POSTGRES_URL
+        else "DROP TRIGGER rumor_versions_no_update"
+    )
+    with tampered_db.engine.begin() as connection:  # an attacker with database access
+        connection.execute(text(drop))
+        connection.execute(text("UPDATE rumor_versions SET verdict = 'true'"))
+    with tampered_db.read() as session:
+        report = verify(session)
+    assert not report.ok
+    assert "rumor response 1 version 1: its content does not match its hash" in report.describe()

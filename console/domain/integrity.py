@@ -1,5 +1,5 @@
-"""Whole-record integrity: the audit chain, and every version (and translation) against its hash
-and audit event."""
+"""Whole-record integrity: the audit chain, and every version (and translation, and rumor
+response) against its hash and audit event."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.domain.audit import ChainReport, verify_chain
+from console.domain.rumors import rumor_hash
 from console.domain.translation_drafts import translation_hash
 from console.domain.updates import content_hash
-from console.models import AuditEvent, Incident, Translation, Update, UpdateVersion
+from console.models import AuditEvent, Incident, Rumor, RumorVersion, Translation, Update, UpdateVersion
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,30 @@ def verify_translations(session: Session) -> str | None:
     return None
 
 
+def verify_rumors(session: Session) -> str | None:
+    """Every rumor response version against its hash and its `rumor.published` audit event."""
+    recorded = {}
+    for data in session.scalars(select(AuditEvent.data).where(AuditEvent.action == "rumor.published")):
+        fields = json.loads(data)
+        recorded[(fields["rumor_id"], fields["version"])] = fields["content_hash"]
+    query = (
+        select(RumorVersion, Incident.slug)
+        .join(Rumor, RumorVersion.rumor_id == Rumor.id)
+        .outerjoin(Incident, Rumor.incident_id == Incident.id)
+        .order_by(RumorVersion.id)
+        .execution_options(yield_per=1000)
+    )
+    with closing(session.execute(query)) as rows:
+        for version, slug in rows:
+            where = f"rumor response {version.rumor_id} version {version.version}"
+            if rumor_hash(version.rumor_id, slug, version) != version.content_hash:
+                return f"{where}: its content does not match its hash (the row was edited)"
+            if recorded.get((version.rumor_id, version.version)) != version.content_hash:
+                return f"{where}: no audit event records publishing this content"
+    return None
+
+
 def verify(session: Session) -> IntegrityReport:
     chain = verify_chain(session)
     checked, problem = verify_versions(session)
-    return IntegrityReport(chain, checked, problem or verify_translations(session))
+    return IntegrityReport(chain, checked, problem or verify_translations(session) or verify_rumors(session))
