@@ -350,6 +350,9 @@ def cmd_feeds_rebuild(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from console.demo import load_demo
 
+    kid = ensure_signing_key(settings)  # `make demo` before the first `make run`
+    if kid:
+        print(f"Created the signing key {kid} in {settings.signing_key_file} (keep it secret and backed up)")
     db = _signing_database(settings)
     try:
         slug = load_demo(db, settings)
