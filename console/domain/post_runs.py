@@ -16,8 +16,9 @@ grapheme clusters, never inside one, so an emoji sequence, a letter with its acc
 Hangul syllable stays whole; it fills the post it starts in.
 
 One grapheme cluster heavier than a whole post (hundreds of combining marks) cannot be cut
-without breaking it: its post goes out as it is and is reported `over` (`Run.over`), for the
-network to accept or refuse. Nothing is ever left out to make a post fit.
+without breaking it: it gets a post of its own, reported `over` (`Run.over`); the preview
+shows it and the social delivery then posts none of the run, saying why. Nothing is ever
+left out to make a post fit.
 
 Speed: each distinct word (and, within words too long for a post, each distinct grapheme
 cluster) is measured once with the network's own count; a post is planned from those weights

@@ -29,7 +29,7 @@ DEFAULT_RULES: Mapping[str, TextRules] = MappingProxyType(
 class PostPreview:
     text: str
     weight: int  # by the network's count (X: twitter-text's weighted length)
-    over: bool  # still over the limit: one grapheme cluster heavier than a post; sent as it is
+    over: bool  # still over the limit: one grapheme cluster heavier than a post (not posted)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@
    id as the record is cleared, once the answer is known. A timeout after sending is looked
    up at once; a 403 "duplicate content" is looked up too (our own earlier post is adopted,
    anything else is `failed`).
+   A run holding a post still over the limit (one grapheme cluster heavier than a post) is
+   not sent at all: `failed`, saying which post and why.
 5. Map the rest: certainly-not-sent and unknown outcomes retry with backoff (a 429 after its
    reset time), a rejected post fails, rejected credentials pause the channel. Whatever the
    failure, the posts already made stay made: the next attempt goes on from the first
@@ -115,6 +117,8 @@ class SocialDelivery:
             reply_to = compose.reply_target(session, self.channel, event)
         if texts is not None:
             run = runs.start(self.db, claim.delivery_id, texts)
+        if all(post.posted is None for post in run):
+            self._refuse_over(network, run)
         notes: list[str] = []
         made: list[Posted] = []
         made_now = 0
@@ -139,6 +143,21 @@ class SocialDelivery:
             detail=compose.POST_SEPARATOR.join(post.text for post in run),
             note=note,
         )
+
+    @staticmethod
+    def _refuse_over(network: Network, run: list[RunPost]) -> None:
+        """A post over the limit holds one grapheme cluster heavier than a post, which cannot be
+        split without breaking it: the network would refuse it, leaving a broken thread. Send
+        none of the run; the person who sees why can shorten that part and correct the update."""
+        rules = network.rules()
+        for post in run:
+            weight = rules.measure(post.text)
+            if weight > rules.limit:
+                which = f"post {post.position}/{len(run)}" if len(run) > 1 else "the post"
+                raise GiveUp(
+                    f"{which} is over {network.label}'s limit ({weight} of {rules.limit}): it holds one "
+                    "character sequence (grapheme cluster) too long to split; nothing was posted"
+                )
 
     def _one(
         self,
