@@ -143,10 +143,10 @@ class _Planner:
         twitter-text's link search takes time quadratic in a long run of CJK, for one)."""
         if len(word) > LONGEST_LINK + self.rules.limit:
             return None  # longer than any link, so even one link in it leaves too much
-        if len(word) > self.rules.limit and "." not in word and ":" not in word:
-            # No link (every one has a dot): each grapheme cluster weighs at least 1.
-            if sum(1 for _ in _GRAPHEME.finditer(word)) > self.rules.limit:
-                return None
+        # No link in it (every one has a dot), each grapheme cluster weighs at least 1.
+        no_link = "." not in word and ":" not in word
+        if no_link and len(word) > self.rules.limit and len(_GRAPHEME.findall(word)) > self.rules.limit:
+            return None
         return self._weight(word)
 
     def fits_whole(self) -> bool:

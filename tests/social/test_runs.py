@@ -8,6 +8,7 @@ import time
 from dataclasses import replace
 
 from sqlalchemy import select
+from starlette.testclient import TestClient
 
 from console.db import Database
 from console.domain import wording
@@ -15,10 +16,13 @@ from console.domain.incidents import IncidentDraft, create_incident
 from console.domain.updates import Draft, correct_update, publish_update
 from console.models import DeliveryState, SocialSend
 from console.settings import Settings
+from console.web.app import create_app
 from tests.conftest import PIO
+from tests.console.conftest import sign_in
 from tests.social.conftest import Lane, assert_whole, mastodon_settings, publish, run_of, x_settings
 from tests.social.fake_mastodon import FakeMastodon
 from tests.social.fake_x import FakeX
+from tests.support.factories import bearer, make_token, make_user
 
 POSTS, TIMELINE = ("POST", "/2/tweets"), ("GET", "/2/users/1001/tweets")
 MASTODON_POSTS = ("POST", "/api/v1/statuses")
@@ -238,3 +242,34 @@ def test_preview_mode_keeps_the_runs_texts_and_sends_nothing(
     with db.read() as session:
         assert session.scalars(select(SocialSend)).all() == []
     assert run_of(db, delivery.id) == [] and fake_x_server.calls == []
+
+
+def test_the_console_the_api_and_the_public_history_show_every_post_of_a_run(
+    settings: Settings, db: Database, fake_x_server: FakeX
+) -> None:
+    lane = Lane(x_settings(settings, fake_x_server), db)
+    slug, _ = _incident(db, lane, EVACUATION)
+    [delivery] = lane.settle()
+    urls = [f"https://x.com/i/web/status/{tweet.id}" for tweet in fake_x_server.live_tweets()]
+    assert len(urls) == 3
+    make_user(db, "pio", "pio@example.org", "Pat Officer")
+    with TestClient(create_app(lane.settings)) as client:
+        record = client.get(f"/api/v1/incidents/{slug}", headers=bearer(make_token(db, "reviewer"))).json()
+        [update] = record["updates"]
+        [x] = [d for d in update["deliveries"] if d["channel"] == "x"]
+        assert x["external_id"] == fake_x_server.live_tweets()[0].id and x["external_url"] == urls[0]
+        assert [post["external_url"] for post in x["posts"]] == urls
+        assert [post["position"] for post in x["posts"]] == [1, 2, 3]
+        assert x["detail"].split("\n\n") == [tweet.text for tweet in fake_x_server.live_tweets()]
+
+        history = client.get(f"/incidents/{slug}/history").text
+        assert "a thread of 3 posts" in history
+        for n, url in enumerate(urls, 1):
+            assert f'<a href="{url}" rel="nofollow noopener">post {n}</a>' in history
+
+        sign_in(client, "pio@example.org")
+        page = client.get(f"/console/incidents/{slug}").text
+        chip = page.split('data-channel="x"')[1].split("</li>")[0]
+        assert "3 posts:" in chip
+        for n, url in enumerate(urls, 1):
+            assert f'href="{url}"' in chip and f'aria-label="view post {n} of 3"' in chip
