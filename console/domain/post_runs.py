@@ -98,7 +98,7 @@ def pieces(label: str, text: str, link: str, rules: TextRules) -> list[str]:
     planner = _Planner(label, text, link, rules)
     if planner.fits_whole():
         return [text]
-    digits = 1
+    digits = planner.likely_digits()
     while True:
         found = planner.pieces(digits)
         if len(str(len(found))) <= digits:
@@ -131,6 +131,7 @@ class _Planner:
         self._weights: dict[str, int] = {}
         self.label_weight = self._weight(label) if label else 0
         self.link_weight = self._weight(f" {link}")
+        self.estimate = 0  # the whole text's weight, roughly (`fits_whole`)
 
     def _weight(self, text: str) -> int:
         weight = self._weights.get(text)
@@ -152,12 +153,16 @@ class _Planner:
     def fits_whole(self) -> bool:
         words = self.text.split(" ")
         weights = [self._word_weight(word) for word in words]
-        if any(weight is None for weight in weights):
-            return False
-        estimate = self.label_weight + sum(w or 0 for w in weights) + len(words) - 1 + self.link_weight
-        if estimate > self.rules.limit:
+        self.estimate = sum(w if w is not None else len(word) for w, word in zip(weights, words, strict=True))
+        self.estimate += self.label_weight + len(words) - 1 + self.link_weight
+        if self.estimate > self.rules.limit or None in weights:
             return False
         return self.rules.measure(f"{self.label}{self.text} {self.link}") <= self.rules.limit
+
+    def likely_digits(self) -> int:
+        """How wide the run's numbers will likely be, so that it is usually planned once."""
+        room = max(self.rules.limit - len(" (99/99)"), 1)
+        return len(str(max(self.estimate // room + 1, 1)))
 
     def _atoms(self, reserve_weight: int) -> list[_Atom]:
         """The text as atoms: words, but the clusters of any word that no post can hold."""
