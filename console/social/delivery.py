@@ -112,8 +112,9 @@ class SocialDelivery:
     def _deliver(self, network: Network, claim: Claim, event: VersionPublished) -> Sent:
         started = self.clock()
         run = runs.load(self.db, claim.delivery_id)
+        rules = None if run else network.rules()  # may ask the network: not inside a transaction
         with self.db.read() as session:
-            texts = None if run else compose.posts(session, event, self.public_url, network.rules())
+            texts = compose.posts(session, event, self.public_url, rules) if rules else None
             reply_to = compose.reply_target(session, self.channel, event)
         if texts is not None:
             run = runs.start(self.db, claim.delivery_id, texts)

@@ -262,6 +262,8 @@ def test_the_console_the_api_and_the_public_history_show_every_post_of_a_run(
         assert [post["position"] for post in x["posts"]] == [1, 2, 3]
         assert x["detail"].split("\n\n") == [tweet.text for tweet in fake_x_server.live_tweets()]
 
+        csv = client.get(f"/incidents/{slug}/history.csv").text
+        assert " ".join(urls) in csv, "the CSV export lists every post of the run"
         history = client.get(f"/incidents/{slug}/history").text
         assert "a thread of 3 posts" in history
         for n, url in enumerate(urls, 1):
