@@ -128,6 +128,14 @@ def test_one_grapheme_cluster_heavier_than_a_post_goes_alone_and_is_reported_ove
     assert sum(run.over) == 1
 
 
+def test_a_first_or_last_word_that_fits_a_post_only_without_the_labels_or_link_is_cut_not_over() -> None:
+    label = "EXERCISE: CORRECTION: PRELIMINARY: "  # weighs 35
+    long_word = "9" * 255  # fits a post of its own (255 + " (1/2)"), but not with the labels or the link
+    for text in (f"{long_word} then the rest of the update.", f"The update ends with {long_word}"):
+        posts = x_run(text, label=label)
+        assert not any(post_runs.measured(posts, X).over), posts
+
+
 def test_runs_of_ten_or_more_posts_reserve_room_for_wider_numbers() -> None:
     text = "Residents should stay indoors and keep windows closed. " * 80
     posts = x_run(text)

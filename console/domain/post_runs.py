@@ -169,10 +169,16 @@ class _Planner:
         atoms: list[_Atom] = []
         at = 0
         ended = False  # the word before ends a sentence
-        for word in self.text.split(" "):
+        words = self.text.split(" ")
+        for index, word in enumerate(words):
             before = _Cut.SENTENCE if ended else _Cut.WORD
             weight = self._word_weight(word)
-            if weight is not None and weight + reserve_weight <= self.rules.limit:
+            # The first word shares its post with the labels, the last with the link.
+            room = self.rules.limit - reserve_weight
+            room -= (self.label_weight if index == 0 else 0) + (
+                self.link_weight if index == len(words) - 1 else 0
+            )
+            if weight is not None and weight <= room:
                 atoms.append(_Atom(at, at + len(word), weight, before, False))
             else:
                 closed = False  # the clusters so far end with a CJK sentence end
