@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 import regex
+from hypothesis import assume, given
+from hypothesis import strategies as st
 from twitter_text import parse_tweet
 
 from console.domain import post_runs, wording
@@ -188,3 +190,21 @@ def test_mastodon_counts_by_code_point_so_a_cluster_never_breaks_its_limit() -> 
     assert_whole(posts, "", text, LINK)
     assert all(wording.mastodon_weight(post) <= 500 for post in posts)
     assert all(len(regex.findall(r"\X", post)) < 500 for post in posts)
+
+
+@given(
+    st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=800),
+    st.sampled_from(["", "PRELIMINARY: ", "EXERCISE: CORRECTION: PRELIMINARY: "]),
+    st.integers(min_value=80, max_value=600),
+)
+def test_any_text_label_and_limit_give_posts_within_it_with_every_character(
+    text: str, label: str, limit: int
+) -> None:
+    assume(text.split())  # an update's body or a retraction's reason is never blank
+    rules = TextRules(wording.mastodon_weight, limit)
+    posts = post_runs.split(label, text, LINK, rules)
+    assert_whole(posts, label, text, LINK)
+    for post, over in zip(posts, post_runs.measured(posts, rules).over, strict=True):
+        if over:  # only a grapheme cluster that no post can hold
+            room = limit - wording.mastodon_weight(f"{label} (99/99) {LINK}")
+            assert any(len(cluster) > room for cluster in regex.findall(r"\X", post)), post
