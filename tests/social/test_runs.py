@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
+import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
@@ -180,17 +181,29 @@ def test_a_5xx_with_post_2_not_made_looks_then_sends_it_once(
     assert [t.in_reply_to for t in tweets] == [None, tweets[0].id, tweets[1].id]
 
 
-def test_mastodon_5xx_mid_run_resumes_without_repeating_a_status(settings: Settings, db: Database) -> None:
+@pytest.mark.parametrize(
+    ("script", "requests"),
+    [
+        (("ok", "ok", "503"), 4),  # post 3 refused by a struggling server: sent again
+        (("ok", ("429", 1)), 4),  # rate limited at post 2: sent again after the reset
+        (("ok", "create-then-hang"), 3),  # post 2 made, its answer lost: found, not sent again
+    ],
+    ids=["5xx", "429", "timeout-after-post-2-was-made"],
+)
+def test_mastodon_failures_mid_run_resume_without_repeating_a_status(
+    settings: Settings, db: Database, script: tuple[object, ...], requests: int
+) -> None:
     server = FakeMastodon(max_characters=250).start()
     try:
         lane = Lane(mastodon_settings(settings, server, outbox_backoff_base_seconds=0.05), db)
         _incident(db, lane, EVACUATION)
-        server.posts.add("ok", "ok", "503")
+        server.posts.add(*script)
         [delivery] = lane.settle()
         statuses = server.statuses
-        assert delivery.state is DeliveryState.SENT and len(statuses) == 3
+        assert delivery.state is DeliveryState.SENT and len(statuses) == 3, delivery.last_error
         assert [s.in_reply_to for s in statuses] == [None, statuses[0].id, statuses[1].id]
-        assert len(server.calls_to(*MASTODON_POSTS)) == 4
+        assert len(server.calls_to(*MASTODON_POSTS)) == requests
+        assert run_of(db, delivery.id) == [(s.text, s.id) for s in statuses]
     finally:
         server.stop()
 
