@@ -270,7 +270,8 @@ def test_sign_in_publish_correct_and_retract_work_without_javascript(
         page.fill("#compose-body", "Route 9 is closed.")
         page.get_by_role("button", name="Review and publish…").click()
         expect(page.get_by_role("heading", name="Check before publishing")).to_be_visible()
-        expect(page.locator(".review [data-network=x] .post-text")).to_contain_text("PRELIMINARY: Route 9 is closed.")
+        x_post = page.locator(".review [data-network=x] .post-text")
+        expect(x_post).to_contain_text("PRELIMINARY: Route 9 is closed.")
         page.get_by_role("button", name="Publish now").click()
         expect(page).to_have_url(re.compile(r"notice=published"))
 
