@@ -374,6 +374,27 @@ class SocialSend(Base):
     sent_at: Mapped[datetime] = mapped_column()
 
 
+class SocialPost(Base):
+    """One post of the run a social delivery publishes (issue 13); a text that fits one post
+    is a run of one.
+
+    The run's texts are written at the delivery's first attempt and kept, so every attempt
+    sends the same numbered posts. Each post's id and URL are filled in as it is made, in the
+    transaction that clears its `social_sends` record: a later attempt sends only the posts
+    not made yet. The delivery's own `external_id`/`external_url` are those of the first post
+    (a correction replies to it); the incident's next update replies to the last.
+    """
+
+    __tablename__ = "social_posts"
+
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)  # 1, 2, … in the run
+    text: Mapped[str] = mapped_column(Text)
+    external_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    external_url: Mapped[str | None] = mapped_column(String(500), default=None)
+    posted_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
 # PIO console: server-side sign-in sessions and the sign-in attempts that lockout counts.
 
 

@@ -12,6 +12,7 @@ from typing import ClassVar
 from console.channels.base import Outcome
 from console.db import Database
 from console.domain.outbox import Claim
+from console.domain.post_runs import TextRules
 from console.models import EventType
 from console.settings import Settings
 from console.social.delivery import SocialDelivery
@@ -37,6 +38,9 @@ class XChannel:
     @property
     def preview(self) -> bool:
         return self.steps.preview
+
+    def rules_for_preview(self) -> TextRules:
+        return self.steps.rules_for_preview()
 
     async def deliver(self, claim: Claim) -> Outcome:
         return await asyncio.to_thread(self.steps.deliver, claim)

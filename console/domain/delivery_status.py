@@ -15,6 +15,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from console.domain import run_posts
+from console.domain.run_posts import PostLink
 from console.models import Delivery, DeliveryState, EventType, OutboxEvent, UpdateVersion, VersionKind
 
 
@@ -41,6 +43,7 @@ class Chip:
     next_attempt_at: datetime | None
     external_url: str | None
     updated_at: datetime
+    posts: tuple[PostLink, ...] = ()  # every post of a social run (more than one: a thread)
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ def chip_state(delivery: Delivery) -> ChipState:
     return ChipState(delivery.state.value)
 
 
-def _chip(delivery: Delivery) -> Chip:
+def _chip(delivery: Delivery, posts: tuple[PostLink, ...] = ()) -> Chip:
     state = chip_state(delivery)
     return Chip(
         delivery_id=delivery.id,
@@ -78,6 +81,7 @@ def _chip(delivery: Delivery) -> Chip:
         next_attempt_at=delivery.next_attempt_at if state is ChipState.RETRYING else None,
         external_url=delivery.external_url,
         updated_at=delivery.updated_at,
+        posts=posts,
     )
 
 
@@ -104,6 +108,7 @@ def for_incident(
             select(Delivery).where(Delivery.event_id.in_([event.id for event, _ in events]))
         ):
             by_event[delivery.event_id].append(delivery)
+    posts = run_posts.by_delivery(session, (d.id for ds in by_event.values() for d in ds))
     rank = {name: position for position, name in enumerate(channel_order)}
 
     def order(delivery: Delivery) -> tuple[int, str]:
@@ -117,7 +122,10 @@ def for_incident(
             update_id=version.update_id if version else None,
             version=version.version if version else None,
             kind=version.kind if version else None,
-            chips=[_chip(delivery) for delivery in sorted(by_event[event.id], key=order)],
+            chips=[
+                _chip(delivery, posts.get(delivery.id, ()))
+                for delivery in sorted(by_event[event.id], key=order)
+            ],
         )
         for event, version in events
     ]

@@ -137,7 +137,9 @@ def history_rows(history: IncidentHistory, head: dict[str, Any]) -> list[list[st
                     for part in (
                         f"{d.channel}: {d.state.value}",
                         d.delivered_at.isoformat() if d.delivered_at else "",
-                        d.external_url or d.external_id or "",
+                        " ".join(post.external_url or post.external_id for post in d.posts)
+                        if len(d.posts) > 1  # a run of posts: each of them
+                        else d.external_url or d.external_id or "",
                     )
                     if part
                 )

@@ -10,14 +10,16 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from console.domain import wording
+from console.domain import run_posts, wording
 from console.domain.errors import InvalidInput
 from console.domain.incidents import get_incident
+from console.domain.run_posts import PostLink
 from console.models import (
     AlertStatus,
     Delivery,
@@ -49,9 +51,10 @@ class PublicDelivery:
     delivered_at: datetime | None  # when it reached the channel (sent deliveries only)
     external_id: str | None
     external_url: str | None
+    posts: tuple[PostLink, ...] = ()  # a social delivery's posts: more than one for a run
 
     @classmethod
-    def of(cls, delivery: Delivery) -> PublicDelivery:
+    def of(cls, delivery: Delivery, posts: tuple[PostLink, ...] = ()) -> PublicDelivery:
         sent = delivery.state is DeliveryState.SENT
         return cls(
             channel=delivery.channel,
@@ -59,15 +62,20 @@ class PublicDelivery:
             delivered_at=delivery.completed_at if sent else None,
             external_id=delivery.external_id if sent else None,
             external_url=public_link(delivery.external_url) if sent else None,
+            posts=tuple(
+                PostLink(post.position, post.external_id, public_link(post.external_url))
+                for post in (posts if sent else ())
+            ),
         )
 
-    def view(self) -> dict[str, str | None]:
+    def view(self) -> dict[str, Any]:
         return {
             "channel": self.channel,
             "state": self.state.value,
             "delivered_at": self.delivered_at.isoformat() if self.delivered_at else None,
             "external_id": self.external_id,
             "external_url": self.external_url,
+            "posts": [post.view() for post in self.posts],
         }
 
 
@@ -176,9 +184,11 @@ def deliveries_by_version(session: Session, incident_ids: list[int]) -> dict[int
         .where(OutboxEvent.incident_id.in_(incident_ids), OutboxEvent.version_id.is_not(None))
         .order_by(Delivery.channel, Delivery.id)
     )
-    for delivery, version_id in rows:
+    found_rows = list(rows)
+    posts = run_posts.by_delivery(session, (delivery.id for delivery, _ in found_rows))
+    for delivery, version_id in found_rows:
         if version_id is not None:
-            found[version_id].append(PublicDelivery.of(delivery))
+            found[version_id].append(PublicDelivery.of(delivery, posts.get(delivery.id, ())))
     return {version_id: tuple(items) for version_id, items in found.items()}
 
 

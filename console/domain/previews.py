@@ -1,33 +1,54 @@
 """What a draft will look like on each channel, before it is published.
 
-Built from the same functions the channels use (`wording.post_text`, `wording.entry_title`,
+Built from the same functions the channels use (`wording.post_run`, `wording.entry_title`,
 `timeline.card`), so a preview cannot disagree with what is sent.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 
-from console.domain import timeline, wording
+from console.domain import post_runs, timeline, wording
+from console.domain.post_runs import TextRules
 from console.domain.text import BODY_MAX, HEADLINE_MAX, REASON_MAX, clean
 from console.domain.timeline import UpdateCard
 from console.models import AlertStatus, UpdateVersion, VersionKind
+
+# The social networks a preview shows, by channel name, and what the console calls them.
+NETWORKS = {"x": "X", "mastodon": "Mastodon"}
+DEFAULT_RULES: Mapping[str, TextRules] = MappingProxyType(
+    {"x": wording.X_RULES, "mastodon": wording.MASTODON_DEFAULT_RULES}
+)
 
 
 @dataclass(frozen=True)
 class PostPreview:
     text: str
-    weight: int  # twitter-text weighted length: URLs 23, CJK and emoji 2
+    weight: int  # by the network's count (X: twitter-text's weighted length)
+    over: bool  # still over the limit: one grapheme cluster heavier than a post (not posted)
+
+
+@dataclass(frozen=True)
+class RunPreview:
+    """The posts of one network for a draft: one post, or the numbered run."""
+
+    channel: str  # "x", "mastodon"
+    network: str  # "X", "Mastodon"
     limit: int
-    shortened: bool  # the text was cut (with "…") to fit; the full text is on the live page
+    posts: tuple[PostPreview, ...]
+
+    @property
+    def over(self) -> bool:
+        return any(post.over for post in self.posts)
 
 
 @dataclass(frozen=True)
 class ChannelPreview:
-    post: PostPreview
+    runs: tuple[RunPreview, ...]  # X, then Mastodon
     entry_title: str
     card: UpdateCard
     link: str  # where the post and the feed entry point
@@ -70,11 +91,13 @@ def preview(
     update_id: int = 0,
     earlier: Sequence[UpdateVersion] = (),
     author_name: str = "",
+    post_rules: Mapping[str, TextRules] = DEFAULT_RULES,
 ) -> ChannelPreview:
     """The post, feed title and live-page card `draft` would produce as version `kind`.
 
     `earlier` are the update's published versions (oldest first); empty for a new update,
-    whose `seq` is the one it would get if published now.
+    whose `seq` is the one it would get if published now. `post_rules`: how each social
+    network counts and its limit (Mastodon's is the instance's own once known).
     """
     headline, body = draft.headline_or_none, draft.body.strip()
     reason = draft.reason.strip() or None
@@ -92,7 +115,20 @@ def preview(
         content_hash="",
     )
     return ChannelPreview(
-        post=post_preview(kind, draft.preliminary, headline, body, reason, link, alert_status),
+        runs=tuple(
+            run_preview(
+                channel,
+                kind,
+                draft.preliminary,
+                headline,
+                body,
+                reason,
+                link,
+                alert_status,
+                post_rules[channel],
+            )
+            for channel in NETWORKS
+        ),
         entry_title=wording.entry_title(kind, draft.preliminary, headline, body, alert_status),
         card=timeline.card(incident_slug, alert_status, update_id, seq, [*earlier, draft_version]),
         link=link,
@@ -100,12 +136,9 @@ def preview(
     )
 
 
-def _unmeasured(text: str) -> int:
-    return 0
-
-
 @functools.lru_cache(maxsize=256)
-def post_preview(
+def run_preview(
+    channel: str,
     kind: VersionKind,
     preliminary: bool,
     headline: str | None,
@@ -113,12 +146,20 @@ def post_preview(
     reason: str | None,
     link: str,
     alert_status: AlertStatus,
-) -> PostPreview:
-    """The post `wording.post_text` makes, measured. Cached: twitter-text takes seconds on long
-    runs of CJK text, and the same draft is previewed, reviewed and published in turn."""
-    text = wording.post_text(kind, preliminary, headline, body, reason, link, alert_status=alert_status)
-    # The same composition never cut (nothing measures over 0): differs only if the post was shortened.
-    whole = wording.post_text(
-        kind, preliminary, headline, body, reason, link, alert_status=alert_status, measure=_unmeasured
+    rules: TextRules,
+) -> RunPreview:
+    """The posts `wording.post_run` makes for one network, each measured. Cached: the same
+    draft is previewed, reviewed and published in turn, and a long one takes many measurements."""
+    posts = wording.post_run(
+        kind, preliminary, headline, body, reason, link, alert_status=alert_status, rules=rules
     )
-    return PostPreview(text, wording.x_weight(text), wording.X_LIMIT, text != whole)
+    run = post_runs.measured(posts, rules)
+    return RunPreview(
+        channel,
+        NETWORKS[channel],
+        rules.limit,
+        tuple(
+            PostPreview(text, weight, over)
+            for text, weight, over in zip(posts, run.weights, run.over, strict=True)
+        ),
+    )

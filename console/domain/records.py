@@ -13,7 +13,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from console.domain import run_posts
 from console.domain.incidents import get_incident
+from console.domain.run_posts import PostLink
 from console.domain.translations import (
     status_of,
     translation_view,
@@ -76,7 +78,7 @@ def list_incidents(
     return [incident_view(incident, last_update_at=times.get(incident.id)) for incident in incidents]
 
 
-def delivery_view(delivery: Delivery, version: int) -> dict[str, Any]:
+def delivery_view(delivery: Delivery, version: int, posts: tuple[PostLink, ...] = ()) -> dict[str, Any]:
     return {
         "id": delivery.id,
         "version": version,
@@ -87,6 +89,7 @@ def delivery_view(delivery: Delivery, version: int) -> dict[str, Any]:
         "last_error": delivery.last_error,
         "external_id": delivery.external_id,
         "external_url": delivery.external_url,
+        "posts": [post.view() for post in posts],
         "detail": delivery.detail,
         "note": delivery.note,
         "updated_at": _iso(delivery.updated_at),
@@ -151,8 +154,10 @@ def _update_entries(
             .where(*scope)
             .order_by(Delivery.event_id, Delivery.channel)
         )
-        for delivery, owner_id, number in rows:
-            deliveries[owner_id].append(delivery_view(delivery, number))
+        found = list(rows)
+        posts = run_posts.by_delivery(session, (delivery.id for delivery, _, _ in found))
+        for delivery, owner_id, number in found:
+            deliveries[owner_id].append(delivery_view(delivery, number, posts.get(delivery.id, ())))
     by_version = translations_by_version(session, [update.id for update in updates])
     entries = []
     for update in updates:

@@ -7,11 +7,10 @@ and post text from here.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-
 from twitter_text import extract_urls_with_indices, parse_tweet
 
+from console.domain import post_runs
+from console.domain.post_runs import TextRules
 from console.models import AlertStatus, VersionKind
 
 X_LIMIT = 280
@@ -80,62 +79,12 @@ def mastodon_weight(text: str, *, url_weight: int = MASTODON_URL_WEIGHT) -> int:
     return len(text) - url_chars + url_weight * len(urls)
 
 
-_TOKENS = re.compile(r"\s+|\S+")
+X_RULES = TextRules(x_weight, X_LIMIT)
+# Until (or unless) the instance's own configuration is known.
+MASTODON_DEFAULT_RULES = TextRules(mastodon_weight, MASTODON_LIMIT)
 
 
-def _measurable_end(text: str, limit: int) -> int:
-    """An index past which no prefix of `text` can fit within `limit`.
-
-    Every character weighs at least 1 unless it is part of a URL (23 whatever its length).
-    twitter-text's URL search is quadratic on long runs of CJK (valid in internationalised
-    domains), so only a prefix this long is ever measured. Counted as at least 1: whitespace,
-    tokens with no "." or ":", and CJK characters in tokens without "://" (a URL without a
-    scheme has an ASCII domain). The bound is doubled to stay clear of any rule we misjudge.
-    """
-    lower = 0
-    for match in _TOKENS.finditer(text):
-        token = match.group()
-        if "://" in token:
-            continue
-        every_char = token.isspace() or ("." not in token and ":" not in token)
-        for offset, char in enumerate(token):
-            if every_char or char >= "\u2e80":
-                lower += 1
-                if lower > 2 * limit:
-                    return match.start() + offset + 1
-    return len(text)
-
-
-def fit(text: str, link: str, *, measure: Callable[[str], int], limit: int, keep: int = 0) -> str:
-    """`text` then the link; if too long, cut the text after its first `keep` characters (the
-    labels), at a word boundary where there is one (scripts such as CJK have none), with `…`."""
-    end = _measurable_end(text, limit)
-    if end == len(text) and measure(f"{text} {link}") <= limit:
-        return f"{text} {link}"
-
-    def fits(n: int) -> bool:
-        return measure(f"{text[:n].rstrip()}{ELLIPSIS} {link}") <= limit
-
-    boundaries = [i for i, char in enumerate(text[:end]) if char.isspace() and i > keep]
-    best = _longest(boundaries, fits)
-    if best is None:
-        best = _longest(list(range(keep + 1, end)), fits) or keep
-    return f"{text[:best].rstrip()}{ELLIPSIS} {link}"
-
-
-def _longest(cuts: list[int], fits: Callable[[int], bool]) -> int | None:
-    """The largest cut that fits, by binary search (shorter cuts never measure longer)."""
-    low, high, found = 0, len(cuts) - 1, None
-    while low <= high:
-        middle = (low + high) // 2
-        if fits(cuts[middle]):
-            found, low = cuts[middle], middle + 1
-        else:
-            high = middle - 1
-    return found
-
-
-def post_text(
+def post_run(
     kind: VersionKind,
     preliminary: bool,
     headline: str | None,
@@ -144,14 +93,16 @@ def post_text(
     link: str,
     *,
     alert_status: AlertStatus = AlertStatus.ACTUAL,
-    measure: Callable[[str], int] = x_weight,
-    limit: int = X_LIMIT,
-) -> str:
-    """The exact social post for a version. A retraction repeats the reason, not the withdrawn text."""
+    rules: TextRules | None = None,
+) -> list[str]:
+    """The exact social posts for a version under `rules` (X's by default): one post, or a
+    numbered run when the text is over the limit (see `post_runs`); never shortened. The
+    labels open the first post, the link closes the last. A retraction repeats the reason,
+    not the withdrawn text."""
     marks = prefix(kind, preliminary, alert_status)
     if kind is VersionKind.RETRACTION:
-        text = f"{marks}{reason or ''}"
+        text = reason or ""
     else:
         lead = f"{headline} — " if headline else ""
-        text = f"{marks}{lead}{' '.join(body.split())}"
-    return fit(text, link, measure=measure, limit=limit, keep=len(marks))
+        text = f"{lead}{body}"
+    return post_runs.split(marks, text, link, rules or X_RULES)

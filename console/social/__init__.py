@@ -1,2 +1,3 @@
-"""What the social channels (X, Mastodon) share: the post text and where it threads, the
-record of a post whose outcome is unknown, and the steps that deliver a post exactly once."""
+"""What the social channels (X, Mastodon) share: the posts of a version (one, or a numbered
+run) and where they thread, the record of a post whose outcome is unknown, the posts a run
+made, and the steps that deliver each post exactly once."""

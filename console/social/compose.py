@@ -1,12 +1,15 @@
-"""What a social post of a version says, and which earlier post it replies to.
+"""What a version's social posts say, and which earlier post the first of them replies to.
 
 Both come from the database alone, so a preview, a retry and a post after a restart all
-compose the same post. Threading follows the `deliveries` table of the channel:
+compose the same posts. A text over the network's limit is a numbered run of posts
+(`console.domain.post_runs`), each replying to the one before. Threading follows the
+`deliveries` table of the channel (and `social_posts` for the posts of each run):
 
 - an incident's first posted update starts a thread;
-- each later update replies to the incident's latest post (the newest sent delivery of an
-  earlier event of the incident on this channel);
-- a correction, confirmation or retraction replies to the post of the version it supersedes.
+- each later update replies to the incident's latest post (the last post of the newest sent
+  delivery of an earlier event of the incident on this channel);
+- a correction, confirmation or retraction replies to the post of the version it supersedes
+  (the first post of its run: the one that carries its labels).
 
 When that post was never made (its delivery failed, or was skipped in preview), the post
 replies to the nearest earlier one instead: an earlier version of the same update, newest
@@ -17,26 +20,31 @@ every earlier delivery has settled by the time a post is composed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
-from console.domain import rumors, wording
+from console.domain import post_runs, rumors, wording
 from console.domain.events import RumorPublished, VersionPublished
-from console.models import Delivery, DeliveryState, Incident, OutboxEvent, RumorVersion, UpdateVersion
-from console.social.network import TextRules
+from console.domain.post_runs import TextRules
+from console.models import (
+    Delivery,
+    DeliveryState,
+    Incident,
+    OutboxEvent,
+    RumorVersion,
+    SocialPost,
+    UpdateVersion,
+)
+
+# `Delivery.detail` of a run: its posts' texts, in order (a post never has a line break).
+POST_SEPARATOR = "\n\n"
 
 
-@dataclass(frozen=True)
-class PostPlan:
-    text: str
-    reply_to: str | None
-
-
-def post_for(version: UpdateVersion, incident: Incident, seq: int, public_url: str, rules: TextRules) -> str:
-    """The exact text a social channel posts for `version` (also what a preview shows)."""
-    return wording.post_text(
+def posts_for(
+    version: UpdateVersion, incident: Incident, seq: int, public_url: str, rules: TextRules
+) -> list[str]:
+    """The exact texts a social channel posts for `version` (also what a preview shows)."""
+    return wording.post_run(
         version.kind,
         version.preliminary,
         version.headline,
@@ -44,9 +52,28 @@ def post_for(version: UpdateVersion, incident: Incident, seq: int, public_url: s
         version.reason,
         wording.update_url(public_url, incident.slug, seq),
         alert_status=incident.alert_status,
-        measure=rules.measure,
-        limit=rules.limit,
+        rules=rules,
     )
+
+
+def posts(
+    session: Session, event: VersionPublished | RumorPublished, public_url: str, rules: TextRules
+) -> list[str]:
+    if isinstance(event, RumorPublished):
+        return rumor_posts(session, event, public_url, rules)
+    version = session.get_one(UpdateVersion, event.version_id)
+    incident = session.get_one(Incident, event.incident_id)
+    return posts_for(version, incident, event.seq, public_url, rules)
+
+
+def rumor_posts(session: Session, event: RumorPublished, public_url: str, rules: TextRules) -> list[str]:
+    """A rumor response (issue 19): `RUMOR CONTROL: FALSE — ` opens the first post, then the
+    claim in quotation marks and the facts, the link to the agency's rumor page closes the last.
+    It stands alone: not in an incident's thread."""
+    version = session.get_one(RumorVersion, event.rumor_version_id)
+    label = rumors.headline(version.verdict, version.claim).split("“", 1)[0]
+    text = f"“{version.claim}” {version.facts}"
+    return post_runs.split(label, text, f"{public_url}/rumors#rumor-{event.rumor_id}", rules)
 
 
 def _posted(channel: str) -> ColumnElement[bool]:
@@ -55,8 +82,10 @@ def _posted(channel: str) -> ColumnElement[bool]:
     )
 
 
-def reply_target(session: Session, channel: str, event: VersionPublished) -> str | None:
-    """The external id of the post `event`'s post replies to, or None to start a thread."""
+def reply_target(session: Session, channel: str, event: VersionPublished | RumorPublished) -> str | None:
+    """The external id of the post `event`'s first post replies to, or None to start a thread."""
+    if isinstance(event, RumorPublished):  # a rumor response starts a thread of its own
+        return None
     if event.version > 1:
         earlier_version: str | None = session.scalar(
             select(Delivery.external_id)
@@ -72,8 +101,8 @@ def reply_target(session: Session, channel: str, event: VersionPublished) -> str
         )
         if earlier_version is not None:
             return earlier_version
-    latest: str | None = session.scalar(
-        select(Delivery.external_id)
+    latest = session.execute(
+        select(Delivery.id, Delivery.external_id)
         .join(OutboxEvent, Delivery.event_id == OutboxEvent.id)
         .where(
             _posted(channel),
@@ -82,28 +111,13 @@ def reply_target(session: Session, channel: str, event: VersionPublished) -> str
         )
         .order_by(Delivery.event_id.desc())
         .limit(1)
+    ).first()
+    if latest is None:
+        return None
+    last_of_run: str | None = session.scalar(
+        select(SocialPost.external_id)
+        .where(SocialPost.delivery_id == latest.id, SocialPost.external_id.is_not(None))
+        .order_by(SocialPost.position.desc())
+        .limit(1)
     )
-    return latest
-
-
-def plan_post(
-    session: Session, channel: str, event: VersionPublished, public_url: str, rules: TextRules
-) -> PostPlan:
-    version = session.get_one(UpdateVersion, event.version_id)
-    incident = session.get_one(Incident, event.incident_id)
-    return PostPlan(
-        post_for(version, incident, event.seq, public_url, rules), reply_target(session, channel, event)
-    )
-
-
-def plan_rumor_post(session: Session, event: RumorPublished, public_url: str, rules: TextRules) -> PostPlan:
-    """A rumor response stands alone (no thread): `RUMOR CONTROL: FALSE — “claim”` first, the
-    facts after, cut to fit, and the link to the agency's rumor page."""
-    version = session.get_one(RumorVersion, event.rumor_version_id)
-    lead = rumors.headline(version.verdict, version.claim)
-    verdict_part = lead.split("“", 1)[0]
-    link = f"{public_url}/rumors#rumor-{event.rumor_id}"
-    text = f"{lead} {' '.join(version.facts.split())}"
-    return PostPlan(
-        wording.fit(text, link, measure=rules.measure, limit=rules.limit, keep=len(verdict_part)), None
-    )
+    return last_of_run or latest.external_id

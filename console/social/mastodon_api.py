@@ -27,6 +27,7 @@ from mastodon import (
 )
 
 from console.domain import wording
+from console.domain.post_runs import TextRules
 from console.settings import Settings
 from console.social import matching
 from console.social.network import (
@@ -36,16 +37,19 @@ from console.social.network import (
     Rejected,
     ReplyGone,
     SocialError,
-    TextRules,
     Unknown,
     transport_error,
 )
 
-PREVIEW_RULES = TextRules(wording.mastodon_weight, wording.MASTODON_LIMIT)
+PREVIEW_RULES = wording.MASTODON_DEFAULT_RULES
 RULES_TTL_SECONDS = 3600.0
+# After the configuration could not be read, ask again no sooner than this (a preview is
+# made at every pause in typing: it must not wait on an instance that is down each time).
+RULES_RETRY_SECONDS = 60.0
 LOOKUP_PAGE = 40  # the most Mastodon returns per page
 
 
+@functools.lru_cache(maxsize=16)
 def rules_for(limit: int, url_weight: int) -> TextRules:
     return TextRules(functools.partial(wording.mastodon_weight, url_weight=url_weight), limit)
 
@@ -65,14 +69,28 @@ class MastodonNetwork:
         )
         self.clock = clock
         self._rules: tuple[TextRules, float] | None = None
+        self._failed: tuple[str, float] | None = None  # why and when the configuration was not read
         self._account_id: str | None = None
 
     def rules(self) -> TextRules:
-        if self._rules is None or self.clock() - self._rules[1] > RULES_TTL_SECONDS:
-            try:
-                self._rules = (self._instance_rules(), self.clock())
-            except Exception as exc:
-                raise self._mapped(exc) from exc
+        """The instance's limit and link weight: cached for an hour; kept beyond that while the
+        instance cannot be asked."""
+        now = self.clock()
+        if self._rules is not None and now - self._rules[1] <= RULES_TTL_SECONDS:
+            return self._rules[0]
+        if self._failed is not None and now - self._failed[1] < RULES_RETRY_SECONDS:
+            if self._rules is not None:
+                return self._rules[0]
+            raise NotSent(f"the instance's configuration could not be read: {self._failed[0]}")
+        try:
+            self._rules = (self._instance_rules(), now)
+        except Exception as exc:
+            error = self._mapped(exc)
+            self._failed = (str(error), now)
+            if self._rules is not None:
+                return self._rules[0]
+            raise error from exc
+        self._failed = None
         return self._rules[0]
 
     def _instance_rules(self) -> TextRules:

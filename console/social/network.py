@@ -6,7 +6,6 @@ to these, so the rules for retrying, pausing and double-post checks are written 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -14,19 +13,13 @@ from typing import Protocol
 import requests
 import urllib3.exceptions
 
+from console.domain.post_runs import TextRules
+
 
 @dataclass(frozen=True)
 class Posted:
     id: str
     url: str
-
-
-@dataclass(frozen=True)
-class TextRules:
-    """How the network measures a post, and its limit."""
-
-    measure: Callable[[str], int]
-    limit: int
 
 
 class SocialError(Exception):

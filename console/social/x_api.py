@@ -17,6 +17,7 @@ import requests
 import tweepy
 
 from console.domain import wording
+from console.domain.post_runs import TextRules
 from console.settings import Settings
 from console.social import matching
 from console.social.network import (
@@ -27,13 +28,12 @@ from console.social.network import (
     Rejected,
     ReplyGone,
     SocialError,
-    TextRules,
     Unknown,
     transport_error,
 )
 
 X_HOST = "https://api.twitter.com"
-X_RULES = TextRules(wording.x_weight, wording.X_LIMIT)
+X_RULES = wording.X_RULES
 CONNECT_TIMEOUT = 5.0
 LOOKUP_PAGE = 100  # the most X returns per page; the ordered lane posts one at a time
 

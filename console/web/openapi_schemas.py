@@ -217,7 +217,25 @@ SCHEMAS: dict[str, Schema] = {
             "last_error": nullable(TEXT),
             "external_id": nullable(TEXT),
             "external_url": nullable(TEXT),
-            "detail": nullable(TEXT),
+            "posts": {
+                "type": "array",
+                "description": (
+                    "X and Mastodon: every post the delivery made, in order. A text over the "
+                    "network's limit is a numbered run of posts (a thread); `external_id` and "
+                    "`external_url` are those of the first"
+                ),
+                "items": obj(
+                    {
+                        "position": {"type": "integer", "minimum": 1},
+                        "external_id": TEXT,
+                        "external_url": nullable(TEXT),
+                    }
+                ),
+            },
+            "detail": {
+                **nullable(TEXT),
+                "description": "What the channel sent (X and Mastodon: each post's text, blank line between)",
+            },
             "note": nullable(TEXT),
             "updated_at": TIME,
             "completed_at": nullable(TIME),

@@ -11,9 +11,13 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
+from console.channels.mastodon import MastodonChannel
+from console.channels.x import XChannel
 from console.db import Database
 from console.dispatcher import Dispatcher
 from console.domain.outbox import Routing
+from console.domain.post_runs import TextRules
+from console.domain.previews import DEFAULT_RULES
 from console.feeds.cap_signing import CapSigner
 from console.keyset import KeyFile
 from console.languages import Languages
@@ -55,6 +59,15 @@ class AppState:
             (name, bool(getattr(channel, "preview", False)))
             for name, channel in self.dispatcher.channels.items()
         ]
+
+    def post_rules(self) -> dict[str, TextRules]:
+        """How X and Mastodon count a post, and their limits, for the previews: each enabled
+        network's own (Mastodon's from the instance, cached), else the defaults. Blocking."""
+        rules = dict(DEFAULT_RULES)
+        for name, channel in self.dispatcher.channels.items():
+            if isinstance(channel, XChannel | MastodonChannel):
+                rules[name] = channel.rules_for_preview()
+        return rules
 
     async def read(self, work: Callable[[Session], T]) -> T:
         def run() -> T:

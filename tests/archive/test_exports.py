@@ -96,7 +96,14 @@ def test_incident_json_is_the_public_record_with_deliveries_and_the_audit_head(
             for d in deliveries:  # social channels run in preview here: skipped, never delivered
                 assert d["state"] == ("skipped" if d["channel"] in ("x", "mastodon") else "sent")
                 assert bool(d["delivered_at"]) is (d["state"] == "sent")
-            assert set(deliveries[0]) == {"channel", "state", "delivered_at", "external_id", "external_url"}
+            assert set(deliveries[0]) == {
+                "channel",
+                "state",
+                "delivered_at",
+                "external_id",
+                "external_url",
+                "posts",
+            }
     assert without == public
 
 

@@ -91,9 +91,9 @@ def test_a_pio_signs_in_publishes_corrects_confirms_and_retracts(
     page.fill("#compose-headline", headline)
     page.fill("#compose-body", body)
     link = wording.update_url(url, "water-main-break", 1)
-    post = wording.post_text(VersionKind.ORIGINAL, True, headline, body, None, link)
-    expect(page.locator("#preview .post-text")).to_have_text(post)
-    expect(page.locator("#preview .count")).to_have_text(f"{wording.x_weight(post)} / 280")
+    [post] = wording.post_run(VersionKind.ORIGINAL, True, headline, body, None, link)
+    expect(page.locator("#preview [data-network=x] .post-text")).to_have_text(post)
+    expect(page.locator("#preview [data-network=x] .count")).to_have_text(f"{wording.x_weight(post)} / 280")
     expect(page.locator("#preview .entry-title")).to_have_text(f"PRELIMINARY: {headline}")
     expect(page.locator("#preview article.update--preliminary")).to_contain_text("Detours")
     screenshot(page, "console-02-compose-preview")
@@ -270,7 +270,8 @@ def test_sign_in_publish_correct_and_retract_work_without_javascript(
         page.fill("#compose-body", "Route 9 is closed.")
         page.get_by_role("button", name="Review and publish…").click()
         expect(page.get_by_role("heading", name="Check before publishing")).to_be_visible()
-        expect(page.locator(".review .post-text")).to_contain_text("PRELIMINARY: Route 9 is closed.")
+        x_post = page.locator(".review [data-network=x] .post-text")
+        expect(x_post).to_contain_text("PRELIMINARY: Route 9 is closed.")
         page.get_by_role("button", name="Publish now").click()
         expect(page).to_have_url(re.compile(r"notice=published"))
 
@@ -302,3 +303,67 @@ def test_sign_in_publish_correct_and_retract_work_without_javascript(
         (VersionKind.CORRECTION, "Route 9 is closed northbound."),
         (VersionKind.RETRACTION, "Route 9 is closed northbound."),
     ]
+
+
+EVACUATION = (
+    "All residents between Oak St and Pine St must leave now by Route 9 northbound; Route 12 "
+    "is closed. Shelter is open at Lincoln High School, 310 Birch St, with water, food and space "
+    "for pets. Do not use the Main St bridge: it is closed for inspection. If you need transport "
+    "call 311. Check on neighbours who may need help, and take medicines, documents and phone "
+    "chargers with you. Crews will go door to door from 22:00 to make sure everyone is out. "
+    "Do not return until the order is lifted on this page. Pets must be on a leash or in a "
+    "carrier at the shelter; bring their food if you can."
+)
+
+
+def test_the_compose_and_correct_previews_show_every_post_of_a_run_with_its_own_count(
+    server: LiveServer, page: Page, db: Database, routing: Routing
+) -> None:
+    watch = Watch(page)
+    make_user(db, "pio", "ana@example.org", "Ana Diaz")
+    with db.write() as session:
+        incident, _ = create_incident(session, PIO, IncidentDraft(title="River flood"), routing=routing)
+        slug = incident.slug
+    sign_in(page, server.url, "ana@example.org")
+    page.goto(f"{server.url}/console/incidents/{slug}")
+    page.fill("#compose-headline", "Evacuation order")
+    page.fill("#compose-body", EVACUATION)
+    link = wording.update_url(server.url, slug, 1)
+    networks = (("x", wording.X_RULES), ("mastodon", wording.MASTODON_DEFAULT_RULES))
+    for network, rules in networks:
+        posts = wording.post_run(
+            VersionKind.ORIGINAL, True, "Evacuation order", EVACUATION, None, link, rules=rules
+        )
+        assert len(posts) > 1, network
+        run = page.locator(f"#preview [data-network={network}]")
+        expect(run.locator(".post-text")).to_have_text(posts)
+        expect(run.locator(".count")).to_have_text([f"{rules.measure(p)} / {rules.limit}" for p in posts])
+        expect(run.locator("h4")).to_have_text(f"{run_name(network)} thread of {len(posts)} posts")
+    expect(page.locator("#preview .count--over")).to_have_count(0)
+    screenshot(page, "console-13-preview-run-of-posts")
+
+    page.get_by_role("button", name="Review and publish…").click()
+    page.get_by_role("button", name="Publish now").click()
+    expect(page).to_have_url(re.compile(r"\?notice=published#update-1$"))
+    with db.read() as session:
+        [version] = session.scalars(select(UpdateVersion))
+        update_id = version.update_id
+
+    page.goto(f"{server.url}/console/updates/{update_id}")
+    corrected = EVACUATION.replace("310 Birch St", "55 Cedar St") + " " + "Water is safe to drink. " * 12
+    page.fill("#correct-body", corrected)
+    page.fill("#correct-reason", "Shelter moved; water advice")
+    for network, rules in networks:
+        posts = wording.post_run(
+            VersionKind.CORRECTION, True, "Evacuation order", corrected, None, link, rules=rules
+        )
+        run = page.locator(f"#correct-preview [data-network={network}]")
+        expect(run.locator(".post-text")).to_have_text(posts)
+        expect(run.locator(".count")).to_have_text([f"{rules.measure(p)} / {rules.limit}" for p in posts])
+        assert posts[0].startswith("CORRECTION: PRELIMINARY: Evacuation order")
+    screenshot(page, "console-14-correct-preview-run-of-posts")
+    assert watch.problems == []
+
+
+def run_name(network: str) -> str:
+    return {"x": "X", "mastodon": "Mastodon"}[network]

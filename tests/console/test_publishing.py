@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import replace
 
+import lxml.html
 import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
@@ -22,6 +23,7 @@ from console.settings import Settings
 from console.web.app import create_app
 from tests.conftest import PIO
 from tests.console.conftest import email_of, row_counts, sign_in
+from tests.social.conftest import assert_whole
 
 HTMX = {"HX-Request": "true"}
 
@@ -80,7 +82,19 @@ def https_client(settings: Settings) -> Iterator[TestClient]:
         yield client
 
 
-def test_the_preview_is_the_post_exactly_as_sent_with_its_weighted_count(
+def posts_shown(page: str, network: str) -> list[tuple[str, str]]:
+    """(text, count as shown) of each post the preview shows for `network`."""
+    tree = lxml.html.fragment_fromstring(page, create_parent="div")
+    [run] = tree.xpath(f'//div[contains(@class, "preview__post")][@data-network="{network}"]')
+    shown = []
+    for post in run.xpath('.//li[contains(@class, "post-run__post")]'):
+        [text] = post.xpath('.//p[@class="post-text"]')
+        [count] = post.xpath('.//p[contains(@class, "count")]')
+        shown.append((text.text_content(), " ".join(count.text_content().split())))
+    return shown
+
+
+def test_the_preview_shows_each_networks_posts_exactly_as_sent_each_with_its_count(
     https_client: TestClient, incident: str
 ) -> None:
     token = sign_in(https_client, email_of("pio"))
@@ -92,26 +106,55 @@ def test_the_preview_is_the_post_exactly_as_sent_with_its_weighted_count(
     )
     assert response.status_code == 200 and "<html" not in response.text
     link = "https://alerts.example.gov/incidents/gas-leak#update-1"
-    expected = wording.post_text(VersionKind.ORIGINAL, True, None, body, None, link)
-    assert post_text_shown(response.text) == expected == f"PRELIMINARY: {body} {link}"
+    [expected] = wording.post_run(VersionKind.ORIGINAL, True, None, body, None, link)
+    assert expected == f"PRELIMINARY: {body} {link}"
     # "PRELIMINARY: " 13, "Fire " 5, emoji 2, " near " 6, three CJK 6, " see " 5, URL 23, " " 1, link 23
-    assert count_shown(response.text) == wording.x_weight(expected) == 84
-    assert "84 / 280" in response.text
+    assert posts_shown(response.text, "x") == [(expected, "84 / 280")] and wording.x_weight(expected) == 84
+    # Mastodon: a code point each (the emoji and CJK too), each link 23, of the default 500
+    assert posts_shown(response.text, "mastodon") == [
+        (expected, f"{wording.mastodon_weight(expected)} / 500")
+    ]
+    assert wording.mastodon_weight(expected) == 13 + 5 + 1 + 6 + 3 + 5 + 23 + 1 + 23
     assert "PRELIMINARY: Fire 🔥 near 東京駅 see https://example.org/map" in html.unescape(
         response.text
     )  # feed title
     assert 'class="update update--preliminary" id="update-1"' in response.text  # the live card
 
-    long_body = "word " * 100
+    long_body = "Residents of Elm St should leave now. " * 14  # 532 characters
     response = https_client.post(
         f"/console/incidents/{incident}/preview",
         data={"body": long_body, "csrf_token": token},  # preliminary unticked
         headers=HTMX,
     )
-    shown = post_text_shown(response.text)
-    assert shown == wording.post_text(VersionKind.ORIGINAL, False, None, long_body, None, link)
-    assert shown.endswith(f"… {link}") and count_shown(response.text) <= 280
-    assert "Shortened to fit 280" in response.text and "PRELIMINARY" not in shown
+    for network, rules, count in (("x", wording.X_RULES, 3), ("mastodon", wording.MASTODON_DEFAULT_RULES, 2)):
+        shown = posts_shown(response.text, network)
+        posts = wording.post_run(VersionKind.ORIGINAL, False, None, long_body, None, link, rules=rules)
+        assert [text for text, _ in shown] == posts and len(posts) == count, network
+        assert [c for _, c in shown] == [f"{rules.measure(post)} / {rules.limit}" for post in posts]
+        assert all(rules.measure(post) <= rules.limit for post in posts)
+        assert_whole(posts, "", long_body, link)
+        assert f"thread of {count} posts" in response.text
+    assert "PRELIMINARY" not in response.text.split('id="preview"')[1].split("Feed entry title")[0]
+    assert "over" not in " ".join(c for _, c in posts_shown(response.text, "x"))
+
+
+def test_the_preview_marks_a_post_that_cannot_be_split_as_over(
+    https_client: TestClient, incident: str
+) -> None:
+    token = sign_in(https_client, email_of("pio"))
+    zalgo = "a" + "\u0301" * 300  # one grapheme cluster: no cut can make it fit
+    response = https_client.post(
+        f"/console/incidents/{incident}/preview",
+        data={"body": f"Avoid {zalgo} street.", "preliminary": "on", "csrf_token": token},
+        headers=HTMX,
+    )
+    shown = posts_shown(response.text, "x")
+    assert [count.endswith("— over") for _, count in shown] == [False, True, False]
+    assert shown[1][1] == "306 / 280 — over" and zalgo in shown[1][0]
+    assert "Nothing of this update will be posted to X until that part is shortened" in response.text
+    # Mastodon's 500 holds it: one post, not over
+    [(_, count)] = posts_shown(response.text, "mastodon")
+    assert count == f"{wording.mastodon_weight(f'PRELIMINARY: Avoid {zalgo} street. ') + 23} / 500"
 
 
 def test_publishing_asks_once_then_publishes(client: TestClient, db: Database, incident: str) -> None:

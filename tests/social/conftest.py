@@ -160,3 +160,53 @@ def correct_wrong_street(db: Database, routing: Routing, update_id: int) -> None
             corrects_version=1,
             routing=routing,
         )
+
+
+def run_of(db: Database, delivery_id: int) -> list[tuple[str, str | None]]:
+    """(text, external id) of each post of a delivery's run, in order."""
+    from console.models import SocialPost
+
+    with db.read() as session:
+        return [
+            (post.text, post.external_id)
+            for post in session.scalars(
+                select(SocialPost).where(SocialPost.delivery_id == delivery_id).order_by(SocialPost.position)
+            )
+        ]
+
+
+def pieces_of(posts: list[str], label: str, link: str) -> list[str]:
+    """The text each post carries, its label, number and link taken off (each checked present)."""
+    if len(posts) == 1:
+        [post] = posts
+        assert post.startswith(label) and post.endswith(f" {link}"), post
+        return [post.removeprefix(label).removesuffix(f" {link}")]
+    total = len(posts)
+    pieces = []
+    for n, post in enumerate(posts, 1):
+        if n == 1:
+            assert post.startswith(label), post
+            post = post.removeprefix(label)
+        if n == total:
+            assert post.endswith(f" {link}"), post
+            post = post.removesuffix(f" {link}")
+        assert post.endswith(f" ({n}/{total})"), post
+        pieces.append(post.removesuffix(f" ({n}/{total})"))
+    return pieces
+
+
+def assert_whole(posts: list[str], label: str, text: str, link: str) -> None:
+    """The posts publish all of `text` (whitespace collapsed), in order: each post's piece is
+    the next part of it, only the one space at each cut left out, no grapheme cluster cut."""
+    import regex
+
+    whole = " ".join(text.split())
+    clusters = {match.end() for match in regex.finditer(r"\X", whole)}
+    at = 0
+    for piece in pieces_of(posts, label, link):
+        assert piece and whole.startswith(piece, at), (piece, whole[at : at + len(piece) + 20])
+        at += len(piece)
+        assert at in clusters, f"cut inside a grapheme cluster at {at}: {whole[at - 3 : at + 3]!r}"
+        if at < len(whole) and whole[at] == " ":
+            at += 1
+    assert at == len(whole), f"left out: {whole[at:]!r}"

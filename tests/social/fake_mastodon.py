@@ -57,6 +57,14 @@ class FakeMastodon(FakeServer):
         [found] = [s for s in self.statuses if s.id == status_id]
         return found
 
+    def thread(self, first_id: str) -> list[Status]:
+        """The status `first_id` and the replies under it, each replying to the one before."""
+        with self.lock:
+            found = [self.status(first_id)]
+            while replies := [s for s in self.statuses if s.in_reply_to == found[-1].id]:
+                found.append(replies[0])
+            return found
+
     def length(self, text: str) -> int:
         """Mastodon's count, done independently: each link counts the fixed URL weight."""
         return len(URL.sub("x" * self.url_weight, text))

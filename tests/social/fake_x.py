@@ -4,7 +4,8 @@ It checks the OAuth 1.0a signature of every request (HMAC-SHA1 over the URL actu
 requested, with the test's consumer and token secrets) and answers 401 when it is absent or
 wrong, as X does. Posts can be scripted to answer 201, 429 with `x-rate-limit-reset`, 503,
 401, 403 (duplicate content, app permissions), or to hang (before or after the post is
-made). The timeline returns text the way X does: `&<>` escaped, links as t.co with
+made). A text over 280 weighted characters by twitter-text is refused with 400, as X does.
+The timeline returns text the way X does: `&<>` escaped, links as t.co with
 `entities.urls[].expanded_url`.
 """
 
@@ -20,7 +21,7 @@ from typing import Any
 from oauthlib.oauth1 import RequestValidator
 from oauthlib.oauth1.rfc5849 import signature
 from oauthlib.oauth1.rfc5849.endpoints.base import BaseEndpoint
-from twitter_text import extract_urls_with_indices
+from twitter_text import extract_urls_with_indices, parse_tweet
 
 from tests.social.fake_http import Answer, Call, FakeServer, Script
 
@@ -47,6 +48,13 @@ REPLY_GONE = {
     "type": "about:blank",
     "title": "Forbidden",
     "status": 403,
+}
+TOO_LONG = {
+    "errors": [{"parameters": {"text": []}, "message": "Your Tweet text is too long."}],
+    "title": "Invalid Request",
+    "detail": "Your Tweet text is too long. For more information on how Twitter determines text length "
+    "see https://github.com/twitter/twitter-text.",
+    "type": "https://api.twitter.com/2/problems/invalid-request",
 }
 UNAUTHORIZED = {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}
 UNAVAILABLE = {
@@ -88,6 +96,15 @@ class FakeX(FakeServer):
     def tweet(self, tweet_id: str) -> Tweet:
         [found] = [t for t in self.tweets if t.id == tweet_id]
         return found
+
+    def thread(self, first_id: str) -> list[Tweet]:
+        """The tweet `first_id` and the replies under it, each replying to the one before
+        (the posts of a run; a tweet with several replies follows the earliest)."""
+        with self.lock:
+            found = [self.tweet(first_id)]
+            while replies := [t for t in self.tweets if t.in_reply_to == found[-1].id and not t.deleted]:
+                found.append(replies[0])
+            return found
 
     def add_tweet(self, text: str, in_reply_to: str | None = None) -> Tweet:
         with self.lock:
@@ -150,6 +167,8 @@ class FakeX(FakeServer):
             return Answer(503, UNAVAILABLE)
         if step == "hang-then-create":  # made only after the client gave up
             self.hang()
+        if parse_tweet(body["text"]).weightedLength > 280:
+            return Answer(400, TOO_LONG)
         reply_to = (body.get("reply") or {}).get("in_reply_to_tweet_id")
         if reply_to is not None:
             parent = [t for t in self.tweets if t.id == reply_to]

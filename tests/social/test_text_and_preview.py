@@ -1,5 +1,5 @@
-"""The text that goes out: marks, the link last, cut to fit by each network's own count, and
-the same text in preview as in a real post."""
+"""The text that goes out: marks first, the link last, split into a numbered run by each
+network's own count with every character kept, and the same texts in preview as in real posts."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from console.live.bus import LiveBus
 from console.models import AlertStatus, Delivery, DeliveryState
 from console.settings import Settings
 from tests.conftest import PIO
-from tests.social.conftest import Lane, mastodon_settings, publish, x_settings
+from tests.social.conftest import Lane, assert_whole, mastodon_settings, publish, run_of, x_settings
 from tests.social.fake_mastodon import FakeMastodon
 from tests.social.fake_x import FakeX
 
@@ -40,36 +40,44 @@ ADVERSARIAL = [
 
 
 @pytest.mark.parametrize("body", ADVERSARIAL, ids=["urls", "emoji", "cjk", "words", "accents", "one-word"])
-def test_x_posts_fit_280_weighted_characters_and_end_with_the_link(
+def test_x_runs_fit_280_weighted_characters_each_and_publish_every_character(
     settings: Settings, db: Database, fake_x_server: FakeX, body: str
 ) -> None:
     lane = Lane(x_settings(settings, fake_x_server), db)
     slug, _ = publish(db, lane.routing, body)
     [delivery] = lane.settle()
-    [tweet] = fake_x_server.live_tweets()
+    assert delivery.state is DeliveryState.SENT, delivery.last_error
+    tweets = fake_x_server.live_tweets()
+    assert len(tweets) > 1 and fake_x_server.thread(tweets[0].id) == tweets, (
+        "one run, each replying to the last"
+    )
     link = wording.update_url(lane.settings.public_url, slug, 1)
-    parsed = parse_tweet(tweet.text)
-    assert parsed.valid and parsed.weightedLength <= 280, parsed
-    assert parsed.weightedLength >= 240, "cut no more than needed"
-    assert tweet.text.startswith("PRELIMINARY: ") and tweet.text.endswith(f"… {link}")
-    kept = tweet.text.removeprefix("PRELIMINARY: ").removesuffix(f"… {link}")
-    assert " ".join(body.split()).startswith(kept)
-    if " " in body:
-        assert " ".join(body.split())[len(kept)] == " ", "cut where a word ends"
-    assert delivery.detail == tweet.text
+    texts = [tweet.text for tweet in tweets]
+    for text in texts:
+        parsed = parse_tweet(text)  # twitter-text itself, as X counts
+        assert parsed.valid and parsed.weightedLength <= 280, (parsed, text)
+    assert_whole(texts, "PRELIMINARY: ", body, link)
+    for text in texts[:-1]:
+        assert parse_tweet(text).weightedLength >= 140, f"filled at least half: {text!r}"
+    assert delivery.external_id == tweets[0].id and delivery.detail == "\n\n".join(texts)
+    assert run_of(db, delivery.id) == [(tweet.text, tweet.id) for tweet in tweets]
 
 
 @pytest.mark.parametrize("body", ADVERSARIAL[:3], ids=["urls", "emoji", "cjk"])
-def test_mastodon_posts_fit_the_instances_own_limit(settings: Settings, db: Database, body: str) -> None:
+def test_mastodon_runs_fit_the_instances_own_limit(settings: Settings, db: Database, body: str) -> None:
     server = FakeMastodon(max_characters=300).start()
     try:
         lane = Lane(mastodon_settings(settings, server), db)
         slug, _ = publish(db, lane.routing, body)
         [delivery] = lane.settle()
-        [status] = server.statuses
-        assert delivery.state is DeliveryState.SENT
-        assert 250 < server.length(status.text) <= 300, "the instance's limit, not 500 nor X's 280"
-        assert status.text.endswith(f"… {wording.update_url(lane.settings.public_url, slug, 1)}")
+        assert delivery.state is DeliveryState.SENT, delivery.last_error
+        statuses = server.thread(delivery.external_id or "")
+        assert statuses == server.statuses and len(statuses) > 1
+        for status in statuses:
+            assert server.length(status.text) <= 300, "the instance's limit, not 500 nor X's 280"
+        assert max(server.length(status.text) for status in statuses) > 250, "posts filled to that limit"
+        link = wording.update_url(lane.settings.public_url, slug, 1)
+        assert_whole([status.text for status in statuses], "PRELIMINARY: ", body, link)
     finally:
         server.stop()
 
@@ -98,10 +106,11 @@ def test_preview_mode_stores_the_exact_text_and_sends_nothing(
     for name, delivery in rows.items():
         assert delivery.state is DeliveryState.SKIPPED, name
         assert delivery.note == "preview: no credentials set" and delivery.external_id is None
-    x_text = rows["x"].detail or ""
-    assert x_text.startswith("EXERCISE: PRELIMINARY: See https://") and x_text.endswith(f"… {link}")
-    assert wording.x_weight(x_text) <= 280
-    # Mastodon counts each link as 23 of 500: the whole text fits there
+    x_posts = (rows["x"].detail or "").split("\n\n")
+    assert len(x_posts) > 1 and x_posts[0].startswith("EXERCISE: PRELIMINARY: See https://")
+    assert all(wording.x_weight(post) <= 280 for post in x_posts)
+    assert_whole(x_posts, "EXERCISE: PRELIMINARY: ", ADVERSARIAL[0], link)
+    # Mastodon counts each link as 23 of 500: the whole text fits in one post there
     whole = f"EXERCISE: PRELIMINARY: {' '.join(ADVERSARIAL[0].split())} {link}"
     assert rows["mastodon"].detail == whole and wording.mastodon_weight(whole) <= wording.MASTODON_LIMIT
     assert fake_x_server.calls == [] and fake_mastodon_server.calls == []
@@ -119,7 +128,8 @@ def test_the_preview_text_is_the_text_that_is_posted(
         session.get_one(Delivery, previewed.id).state = DeliveryState.PENDING
     [posted] = real.settle()
     assert previewed.note == "preview: no credentials set" and posted.state is DeliveryState.SENT
-    assert fake_x_server.live_tweets()[0].text == previewed.detail == posted.detail
+    texts = [tweet.text for tweet in fake_x_server.live_tweets()]
+    assert len(texts) > 1 and "\n\n".join(texts) == previewed.detail == posted.detail
 
 
 def test_mastodon_measure_counts_every_link_as_the_instance_says() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -198,12 +197,12 @@ async def _incident_page(
     if compose.translations is None:
         compose.translations = TypedTranslations(state.languages)
     preview: ChannelPreview | None = None
-    if compose.draft.body.strip() and not {"headline", "body"} & set(compose.errors):
+    draft = compose.draft
+    if draft.body.strip() and not {"headline", "body"} & set(compose.errors):
         # Measuring a post can take seconds for long CJK text: not on the event loop.
         preview = await run_in_threadpool(
-            functools.partial(
-                previews.preview,
-                compose.draft,
+            lambda: previews.preview(
+                draft,
                 kind=VersionKind.ORIGINAL,
                 incident_slug=data.incident.slug,
                 alert_status=data.incident.alert_status,
@@ -211,6 +210,7 @@ async def _incident_page(
                 seq=data.next_seq,
                 now=state.clock(),
                 author_name=viewer.display_name,
+                post_rules=state.post_rules(),
             )
         )
     context = {

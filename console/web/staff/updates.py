@@ -19,6 +19,7 @@ from starlette.responses import Response
 from console.domain import delivery_status, outbox, previews, timeline, versions
 from console.domain.delivery_status import EventDeliveries
 from console.domain.errors import DomainError, InvalidInput, NotAllowed, NotFound, VersionConflict
+from console.domain.post_runs import TextRules
 from console.domain.previews import DraftText
 from console.domain.timeline import UpdateCard
 from console.domain.updates import (
@@ -155,7 +156,7 @@ async def _render(
     retract = chosen.get("retract") or Action(DraftText(), current.version)
 
     def preview(
-        kind: VersionKind, draft: DraftText, errors: dict[str, str]
+        kind: VersionKind, draft: DraftText, errors: dict[str, str], rules: dict[str, TextRules]
     ) -> previews.ChannelPreview | None:
         if not draft.body.strip() or {"headline", "body"} & set(errors):
             return None
@@ -170,6 +171,7 @@ async def _render(
             update_id=data.update.id,
             earlier=data.versions,
             author_name=viewer.display_name,
+            post_rules=rules,
         )
 
     confirmed_text = DraftText(as_is.headline, as_is.body, False, confirm.draft.reason)
@@ -177,10 +179,11 @@ async def _render(
 
     def all_previews() -> list[previews.ChannelPreview | None]:
         # Measuring a post can take seconds for long CJK text: not on the event loop.
+        rules = state.post_rules()
         return [
-            preview(VersionKind.CORRECTION, correct.draft, correct.errors),
-            preview(VersionKind.CONFIRMATION, confirmed_text, {}),
-            preview(VersionKind.RETRACTION, retracted_text, {}),
+            preview(VersionKind.CORRECTION, correct.draft, correct.errors, rules),
+            preview(VersionKind.CONFIRMATION, confirmed_text, {}, rules),
+            preview(VersionKind.RETRACTION, retracted_text, {}, rules),
         ]
 
     correct_preview, confirm_preview, retract_preview = await run_in_threadpool(all_previews)

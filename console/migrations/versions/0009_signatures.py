@@ -10,7 +10,7 @@ incident (agency-wide): `outbox_events.incident_id` becomes nullable and gains
 `rumor_version_id`.
 
 Revision ID: i19_signatures
-Revises: i9_idempotency_keys
+Revises: i13_social_runs
 Create Date: 2026-11-22 09:00:00
 """
 
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "i19_signatures"
-down_revision: str | None = "i9_idempotency_keys"
+down_revision: str | None = "i13_social_runs"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

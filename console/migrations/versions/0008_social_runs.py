@@ -1,0 +1,38 @@
+"""social runs: every post of a run of posts (a text over a network's limit), by delivery
+
+Revision ID: i13_social_runs
+Revises: i9_idempotency_keys
+Create Date: 2026-11-23 10:00:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "i13_social_runs"
+down_revision: str | None = "i9_idempotency_keys"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "social_posts",
+        sa.Column("delivery_id", sa.Integer(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("external_id", sa.String(length=200), nullable=True),
+        sa.Column("external_url", sa.String(length=500), nullable=True),
+        sa.Column("posted_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["delivery_id"], ["deliveries.id"], name=op.f("fk_social_posts_delivery_id_deliveries")
+        ),
+        sa.PrimaryKeyConstraint("delivery_id", "position", name=op.f("pk_social_posts")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("social_posts")
