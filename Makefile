@@ -29,11 +29,14 @@ $(XMLSEC1):
 run: $(INSTALLED)
 	$(BIN)/console serve
 
+# Extra pytest arguments, e.g. PYTEST_ARGS=--junitxml=report.xml (as .ci/run passes).
+PYTEST_ARGS ?=
+
 test: $(INSTALLED) $(CHROMIUM) $(XMLSEC1)
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-postgres: $(INSTALLED) $(CHROMIUM) $(XMLSEC1)
-	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest
+	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -42,10 +42,11 @@ def typed_text(max_chars: int) -> Schema:
     }
 
 
-def any_case(words: Sequence[str]) -> str:
-    """A pattern for any of `words` in any case, or nothing (the default), with outer spaces."""
+def any_case(words: Sequence[str], *, optional: bool = True) -> str:
+    """A pattern for any of `words` in any case, with outer spaces; if `optional`, also nothing
+    (the default)."""
     spelled = ("".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in word) for word in words)
-    return "^\\s*(" + "|".join(spelled) + ")?\\s*$"
+    return "^\\s*(" + "|".join(spelled) + ")" + ("?" if optional else "") + "\\s*$"
 
 
 def obj(properties: dict[str, Schema], required: list[str] | None = None, *, closed: bool = True) -> Schema:
@@ -141,9 +142,7 @@ _RUMOR_TEXT: dict[str, Schema] = {
     "seen_at": nullable({"type": "string", "maxLength": SEEN_AT_MAX, "pattern": _NO_CONTROL}),
     "verdict": {
         "type": "string",
-        "pattern": any_case([verdict.value for verdict in Verdict]),
-        "minLength": 1,
-        "allOf": [{"pattern": "\\S"}],
+        "pattern": any_case([verdict.value for verdict in Verdict], optional=False),
         "description": "False, Unconfirmed or True, any case",
     },
     "facts": typed_text(BODY_MAX),
