@@ -16,11 +16,13 @@ from sqlalchemy.orm import Session
 
 from console.domain import stream
 from console.domain.incidents import get_incident
+from console.domain.rumors import RumorEntry, rumor_entries
 from console.domain.timeline import UpdateCard, incident_cards
 from console.languages import Languages
 from console.models import AlertStatus, Incident, IncidentStatus, OutboxEvent, Update
 
 INDEX_LIMIT = 100
+RUMORS_SHOWN = 20
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class IncidentPage:
     incident: IncidentHeader
     cards: list[UpdateCard]  # newest first, at most the page's limit
     cursor: int
+    rumors: list[RumorEntry]  # the rumor responses about this incident, newest first
     last_modified: datetime
 
 
@@ -115,8 +118,14 @@ def incident_page(
         incident=header(session, incident, lang=lang, languages=languages),
         cards=cards[:limit],
         cursor=cursor,
+        rumors=incident_rumors(session, incident),
         last_modified=_last_event_at(session, incident.id) or incident.updated_at,
     )
+
+
+def incident_rumors(session: Session, incident: Incident) -> list[RumorEntry]:
+    """The rumor responses about `incident`, newest first (agency-wide ones are on /rumors only)."""
+    return rumor_entries(session, incident_id=incident.id, limit=RUMORS_SHOWN)
 
 
 def index_page(session: Session, *, lang: str | None = None, languages: Languages | None = None) -> IndexPage:

@@ -357,12 +357,18 @@ class RumorEntry:
 
 
 def rumor_entries(
-    session: Session, *, rumor_ids: Sequence[int] | None = None, limit: int | None = None
+    session: Session,
+    *,
+    rumor_ids: Sequence[int] | None = None,
+    incident_id: int | None = None,
+    limit: int | None = None,
 ) -> list[RumorEntry]:
-    """Rumor responses, most recently published first."""
+    """Rumor responses (those about incident `incident_id` if given), most recently published first."""
     query = select(RumorVersion).order_by(RumorVersion.rumor_id, RumorVersion.version)
     if rumor_ids is not None:
         query = query.where(RumorVersion.rumor_id.in_(list(rumor_ids)))
+    if incident_id is not None:
+        query = query.join(Rumor, RumorVersion.rumor_id == Rumor.id).where(Rumor.incident_id == incident_id)
     versions: dict[int, list[RumorVersion]] = defaultdict(list)
     for version in session.scalars(query):
         versions[version.rumor_id].append(version)

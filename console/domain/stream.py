@@ -12,7 +12,16 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from console.models import EventType, Incident, OutboxEvent, Translation, Update, UpdateVersion, VersionKind
+from console.models import (
+    EventType,
+    Incident,
+    OutboxEvent,
+    RumorVersion,
+    Translation,
+    Update,
+    UpdateVersion,
+    VersionKind,
+)
 
 
 @dataclass(frozen=True)
@@ -26,6 +35,7 @@ class StreamEvent:
     version: int | None = None
     kind: VersionKind | None = None
     lang: str | None = None  # the language of a translation.added event
+    rumor_id: int | None = None  # the rumor response of a rumor.published event
 
     @property
     def is_new_update(self) -> bool:
@@ -45,28 +55,31 @@ def events_after(
     session: Session, after: int, *, incident_slug: str | None = None, limit: int | None = None
 ) -> list[StreamEvent]:
     """Events with id > `after`, oldest first; only one incident's if `incident_slug` is given.
-    Rumor responses are not part of the live pages' stream (they have their own page)."""
+    A rumor response about an incident is one of its events; agency-wide ones (no incident)
+    are not part of the live pages' stream (they are on /rumors)."""
     query = (
         select(
-            OutboxEvent.id,
+            OutboxEvent.id.label("event_id"),
             OutboxEvent.type,
-            Incident.slug,
+            Incident.slug.label("incident_slug"),
             OutboxEvent.occurred_at,
             UpdateVersion.update_id,
             Update.seq,
             UpdateVersion.version,
             UpdateVersion.kind,
             Translation.lang,
+            RumorVersion.rumor_id,
         )
         .join(Incident, OutboxEvent.incident_id == Incident.id)
         .outerjoin(UpdateVersion, OutboxEvent.version_id == UpdateVersion.id)
         .outerjoin(Update, UpdateVersion.update_id == Update.id)
         .outerjoin(Translation, Translation.event_id == OutboxEvent.id)
-        .where(OutboxEvent.id > after, OutboxEvent.type != EventType.RUMOR_PUBLISHED)
+        .outerjoin(RumorVersion, OutboxEvent.rumor_version_id == RumorVersion.id)
+        .where(OutboxEvent.id > after)
         .order_by(OutboxEvent.id)
     )
     if incident_slug is not None:
         query = query.where(Incident.slug == incident_slug)
     if limit is not None:
         query = query.limit(limit)
-    return [StreamEvent(*row) for row in session.execute(query)]
+    return [StreamEvent(**row._asdict()) for row in session.execute(query)]

@@ -14,6 +14,7 @@ from jinja2_fragments import render_blocks
 from markupsafe import escape
 
 from console.domain.public import IncidentHeader, IncidentPage, IndexPage
+from console.domain.rumors import RumorEntry
 from console.domain.stream import StreamEvent
 from console.domain.timeline import UpdateCard
 from console.i18n import gettext, in_language
@@ -71,10 +72,12 @@ class EventFrames:
 
 @dataclass(frozen=True)
 class EventView:
-    """What an event shows in one language: the incident and the event's update as they are now."""
+    """What an event shows in one language: the incident and the event's update as they are now
+    (for a rumor response: the incident's rumor responses)."""
 
     incident: IncidentHeader
     card: UpdateCard | None
+    rumors: list[RumorEntry] | None = None
 
 
 class LiveRenderer:
@@ -103,6 +106,7 @@ class LiveRenderer:
             cards=page.cards,
             update_count=page.incident.update_count,
             cursor=page.cursor,
+            rumors=page.rumors,
         )
 
     def index_page(self, page: IndexPage, lang: str) -> str:
@@ -119,7 +123,7 @@ class LiveRenderer:
         for lang in self.languages.tags:
             view = views.get(lang)
             if view is not None:
-                frames[lang] = self._language_frames(event, lang, view.incident, view.card)
+                frames[lang] = self._language_frames(event, lang, view)
                 continue
             if unchanged is None:
                 html = self._blocks(INCIDENT_TEMPLATE, ["cursor"], lang, cursor=event.event_id, oob=True)
@@ -127,10 +131,23 @@ class LiveRenderer:
             frames[lang] = unchanged
         return EventFrames(event, frames)
 
-    def _language_frames(
-        self, event: StreamEvent, lang: str, incident: IncidentHeader, card: UpdateCard | None
-    ) -> PageFrames:
+    def _language_frames(self, event: StreamEvent, lang: str, view: EventView) -> PageFrames:
+        incident, card = view.incident, view.card
         common = {"event": event, "incident": incident, "card": card, "cursor": event.event_id, "oob": True}
+        if view.rumors is not None:
+            # A rumor response changes its incident's rumor control section; the index only
+            # moves its cursor (rumor responses are not on it).
+            rumor = next((entry for entry in view.rumors if entry.rumor.id == event.rumor_id), None)
+            incident_html = self._blocks(
+                INCIDENT_TEMPLATE,
+                ["cursor", "rumors", "announcement"],
+                lang,
+                rumors=view.rumors,
+                rumor=rumor,
+                **common,
+            )
+            index_html = self._blocks(INDEX_TEMPLATE, ["cursor"], lang, **common)
+            return PageFrames(Frame.of(event.event_id, incident_html), Frame.of(event.event_id, index_html))
         blocks = ["cursor", "incident_status", "timeline_empty"]
         if card is not None:
             blocks.append("timeline_item")
@@ -157,12 +174,13 @@ class LiveRenderer:
         """The whole live part of an incident page, for a client too far behind to replay."""
         html = self._blocks(
             INCIDENT_TEMPLATE,
-            ["cursor", "incident_status", "timeline", "timeline_empty"],
+            ["cursor", "incident_status", "rumors", "timeline", "timeline_empty"],
             lang,
             incident=page.incident,
             cards=page.cards,
             update_count=page.incident.update_count,
             cursor=page.cursor,
+            rumors=page.rumors,
             oob=True,
             reset=True,
         )

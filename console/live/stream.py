@@ -25,12 +25,15 @@ from sqlalchemy.orm import Session
 
 from console.db import Database
 from console.domain import public, stream
+from console.domain.incidents import get_incident
+from console.domain.rumors import RumorEntry
 from console.domain.stream import StreamEvent
 from console.live.bus import LiveBus, LiveMessage, Subscription
 from console.live.client import LiveClient
 from console.live.pages import PublicPages
 from console.live.reading import Threads, snapshot
 from console.live.render import EventFrames, EventView, Frame, LiveRenderer
+from console.models import EventType
 from console.settings import Settings
 
 log = logging.getLogger("console.live.stream")
@@ -180,6 +183,7 @@ class LiveStream:
         rendered = []
         for event in events:
             views: dict[str, EventView] = {}
+            rumors: list[RumorEntry] | None = None  # the same in every language (each entry holds them all)
             for lang in languages.tags:
                 if not event.concerns(lang):
                     continue
@@ -188,6 +192,11 @@ class LiveStream:
                     header = headers[(event.incident_slug, lang)] = public.incident_header(
                         session, event.incident_slug, lang=lang, languages=languages
                     )
+                if event.type is EventType.RUMOR_PUBLISHED:
+                    if rumors is None:
+                        rumors = public.incident_rumors(session, get_incident(session, event.incident_slug))
+                    views[lang] = EventView(header, None, rumors)
+                    continue
                 card = (
                     public.update_card(
                         session, event.incident_slug, event.update_id, lang=lang, languages=languages

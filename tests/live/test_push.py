@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import socket
+import urllib.request
 from contextlib import ExitStack
 
 from console.db import Database
@@ -190,3 +191,51 @@ def parse_id(html: str) -> int:
     from tests.live.support import parse
 
     return parse(html).event_id
+
+
+def test_a_rumor_response_about_the_incident_is_pushed_to_its_page_and_shown_on_it(
+    live: LiveServer, db: Database, pio_token: str
+) -> None:
+    from tests.live.support import api
+
+    slug = new_incident(live.url, pio_token, "Mall shooting")
+    page = urllib.request.urlopen(f"{live.url}/incidents/{slug}", timeout=15).read().decode()
+    assert '<section id="rumors" class="rumors" aria-labelledby="rumors-heading" hidden>' in page
+    with subscribe(live.ws_url, head(db), incident=slug) as ws, subscribe(live.ws_url, head(db)) as index:
+        claim = {
+            "claim": "There is a second shooter",
+            "verdict": "false",
+            "facts": "One suspect, in custody.",
+        }
+        first = api(live.url, pio_token, "/rumors", {"incident": slug, **claim})
+        [pushed] = receive(ws, 1)
+        assert pushed.event_id == first["event_id"]
+        assert '<section id="rumors" class="rumors" aria-labelledby="rumors-heading" hx-swap-oob="true">' in (
+            pushed.html
+        )
+        assert '<strong class="rumor__verdict">FALSE</strong>' in pushed.html
+        assert '<q class="rumor__claim">There is a second shooter</q>' in pushed.html
+        assert "Rumor control " in pushed.html and "FALSE — “There is a second shooter”" in pushed.html
+        # The index has no rumor section: its clients only move their cursor.
+        [moved] = receive(index, 1)
+        assert moved.event_id == first["event_id"] and "rumor" not in moved.html
+        corrected = api(
+            live.url,
+            pio_token,
+            f"/rumors/{first['id']}/corrections",
+            {**claim, "verdict": "unconfirmed", "reason": "Second report", "corrects_version": 1},
+        )
+        [again] = receive(ws, 1)
+        assert again.event_id == corrected["event_id"]
+        assert (
+            '<strong class="rumor__verdict">UNCONFIRMED</strong>' in again.html
+            and "Second report" in again.html
+        )
+        # An agency-wide rumor response is not an event of any incident page.
+        api(live.url, pio_token, "/rumors", {**claim, "claim": "The water is poisoned"})
+        assert nothing_more(ws)
+    page = urllib.request.urlopen(f"{live.url}/incidents/{slug}", timeout=15).read().decode()
+    assert '<section id="rumors" class="rumors" aria-labelledby="rumors-heading">' in page
+    assert (
+        '<strong class="rumor__verdict">UNCONFIRMED</strong>' in page and "The water is poisoned" not in page
+    )
