@@ -19,10 +19,33 @@ from console.domain.incidents import get_incident
 from console.domain.rumors import RumorEntry, rumor_entries
 from console.domain.timeline import UpdateCard, incident_cards
 from console.languages import Languages
-from console.models import AlertStatus, Incident, IncidentStatus, OutboxEvent, Update
+from console.models import (
+    AlertStatus,
+    Incident,
+    IncidentStatus,
+    OutboxEvent,
+    Update,
+    UpdateVersion,
+    VersionKind,
+)
 
 INDEX_LIMIT = 100
 RUMORS_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class ChangeNotice:
+    """A correction or retraction of one of the incident's updates, announced at the top of its
+    page until the next update is published, so no reader misses it."""
+
+    seq: int
+    kind: VersionKind
+    at: datetime
+    reason: str
+
+    @property
+    def anchor(self) -> str:
+        return f"update-{self.seq}"
 
 
 @dataclass(frozen=True)
@@ -39,6 +62,7 @@ class IncidentHeader:
     resolved_at: datetime | None
     update_count: int
     latest: UpdateCard | None  # the newest update, as it reads now
+    latest_change: ChangeNotice | None = None
 
     @property
     def resolved(self) -> bool:
@@ -95,7 +119,28 @@ def header(
         resolved_at=incident.resolved_at,
         update_count=count or 0,
         latest=latest,
+        latest_change=latest_change(session, incident),
     )
+
+
+def latest_change(session: Session, incident: Incident) -> ChangeNotice | None:
+    """The newest correction or retraction of the incident's updates, unless an update was
+    published after it (versions are written one at a time, so ids are in publication order)."""
+    of_incident = (UpdateVersion.update_id == Update.id, Update.incident_id == incident.id)
+    newest_update = session.scalar(
+        select(func.max(UpdateVersion.id)).where(*of_incident, UpdateVersion.version == 1)
+    )
+    change = session.execute(
+        select(
+            Update.seq, UpdateVersion.kind, UpdateVersion.published_at, UpdateVersion.reason, UpdateVersion.id
+        )
+        .where(*of_incident, UpdateVersion.kind.in_([VersionKind.CORRECTION, VersionKind.RETRACTION]))
+        .order_by(UpdateVersion.id.desc())
+        .limit(1)
+    ).first()
+    if change is None or (newest_update is not None and newest_update > change.id):
+        return None
+    return ChangeNotice(change.seq, change.kind, change.published_at, change.reason or "")
 
 
 def _last_event_at(session: Session, incident_id: int | None = None) -> datetime | None:

@@ -132,7 +132,11 @@ def test_a_pio_signs_in_publishes_corrects_confirms_and_retracts(
     expect(page.get_by_text("Retract update 1?")).to_be_visible()
     page.get_by_role("button", name="Yes, retract").click()
     expect(page).to_have_url(re.compile(r"\?notice=retracted$"))
-    expect(page.locator(".current .update--retracted del.update__withdrawn")).to_be_visible()
+    # The retracted text collapses to one struck-through line; opening it shows the whole text.
+    withdrawn = page.locator(".current .update--retracted del.update__withdrawn")
+    expect(withdrawn).to_be_hidden()
+    page.locator(".current .update--retracted summary").click()
+    expect(withdrawn).to_be_visible()
     expect(page.locator(".current .notice--retracted")).to_contain_text("Reported in error")
     for version in (1, 2, 3, 4):
         expect(page.locator(f"#version-{version} .chip[data-channel=live]")).to_have_attribute(

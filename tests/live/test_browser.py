@@ -71,6 +71,12 @@ def test_an_open_page_shows_new_corrected_retracted_and_resolved_without_reloadi
     retract(live.url, pio_token, first["id"], "Issued in error")
     withdrawn = page.locator("#update-1")
     expect(withdrawn).to_have_class("update update--retracted", timeout=TIMEOUT)
+    # Collapsed to one struck-through line, which expands to the whole withdrawn text.
+    summary = withdrawn.locator("summary s")
+    expect(summary).to_have_text("Avoid the area")  # its headline
+    assert summary.evaluate("e => getComputedStyle(e).textDecorationLine") == "line-through"
+    expect(withdrawn.locator("del")).to_be_hidden()
+    withdrawn.locator("summary").click()
     expect(withdrawn.locator("del")).to_contain_text("Officers are responding near 5th Ave.")
     assert withdrawn.locator("del").evaluate("e => getComputedStyle(e).textDecorationLine") == "line-through"
     expect(withdrawn.locator(".notice--retracted")).to_contain_text("Retracted")

@@ -239,3 +239,45 @@ def test_a_rumor_response_about_the_incident_is_pushed_to_its_page_and_shown_on_
     assert (
         '<strong class="rumor__verdict">UNCONFIRMED</strong>' in page and "The water is poisoned" not in page
     )
+
+
+def test_a_correction_is_announced_at_the_top_until_the_next_update(
+    live: LiveServer, db: Database, pio_token: str
+) -> None:
+    slug = new_incident(live.url, pio_token, "Shelter")
+    first = publish(live.url, pio_token, slug, "Shelter at Station 4, 310 Birch St.")
+
+    def page() -> str:
+        return urllib.request.urlopen(f"{live.url}/incidents/{slug}", timeout=15).read().decode()
+
+    assert '<p id="latest-change" class="latest-change" role="note" hidden>' in page()
+    with subscribe(live.ws_url, head(db), incident=slug) as ws:
+        correct(
+            live.url, pio_token, first["id"], "Shelter at Fire Station 7, 55 Cedar St.", "Shelter moved", 1
+        )
+        [corrected] = receive(ws, 1)
+        notice = re.search(r'<p id="latest-change"[^>]*>(.*?)</p>', corrected.html, re.S)
+        assert notice is not None and 'hx-swap-oob="true"' in notice.group(0)
+        assert re.search(
+            r"Update 1 was corrected at [^<]+:</strong>\s*<span>Shelter moved</span>", notice.group(1)
+        )
+        assert '<a href="#update-1">See the update</a>' in notice.group(1)
+        assert '<strong class="badge badge--corrected">CORRECTED</strong>' in corrected.html
+        assert "latest-change--correction" in page()
+
+        publish(live.url, pio_token, slug, "Buses leave from the shelter at 10:00.")
+        [newer] = receive(ws, 1)
+        assert (
+            '<p id="latest-change" class="latest-change" role="note" hidden hx-swap-oob="true">' in newer.html
+        )
+
+        retract(live.url, pio_token, first["id"], "Shelter closed")
+        [retracted] = receive(ws, 1)
+        assert "Update 1 was retracted at" in retracted.html and "latest-change--retraction" in retracted.html
+        # The retracted update collapses to one struck-through line that expands to its text.
+        assert re.search(
+            r'<details class="update__withdrawn-text"><summary><s>Shelter at Fire Station 7, 55 Cedar St.</s>'
+            r'</summary><del class="update__withdrawn">',
+            retracted.html,
+        )
+        assert "badge--corrected" not in retracted.html.split('id="item-update-1"')[1].split("</li>")[0]
