@@ -386,9 +386,10 @@ async def retract_endpoint(request: Request) -> Response:
     payload = await read_object(request)
     fields = Fields(payload, ["reason", "corrects_version", "translations"])
     reason = fields.text("reason", required=True)
-    corrects = fields.integer("corrects_version")
+    corrects = fields.integer("corrects_version", required=True)
     translations = _translations(request, fields)
     fields.check()
+    assert corrects is not None
     state = app_state(request)
     update_id = request.path_params["update_id"]
     return await _publish_once(

@@ -435,6 +435,37 @@ def test_confirm_is_one_action_and_one_confirmation(
     assert [v.kind for v in versions(db, published)] == [VersionKind.ORIGINAL, VersionKind.RETRACTION]
 
 
+def test_a_retraction_started_on_an_older_version_shows_the_conflict_and_retracts_nothing(
+    client: TestClient, console_client: TestClient, db: Database, published: int
+) -> None:
+    token = sign_in(client, email_of("pio"))
+    form = client.get(f"/console/updates/{published}").text
+    retract_form = lxml.html.fromstring(form).get_element_by_id("retract")
+    assert retract_form.xpath(".//input[@name='corrects_version']/@value") == ["1"]
+
+    other = sign_in(console_client, email_of("admin"))
+    console_client.post(
+        f"/console/updates/{published}/corrections",
+        data={
+            "body": "Evacuate Elm St and Oak St now.",
+            "reason": "Oak St too",
+            "corrects_version": "1",
+            "step": "publish",
+            "csrf_token": other,
+        },
+    )
+    stale = client.post(
+        f"/console/updates/{published}/retraction",
+        data={"corrects_version": "1", "reason": "Issued in error", "confirmed": "yes", "csrf_token": token},
+        headers=HTMX,
+    )
+    assert stale.status_code == 409 and "Version 2 (correction) was published by" in stale.text
+    assert [v.kind for v in versions(db, published)] == [VersionKind.ORIGINAL, VersionKind.CORRECTION]
+    again = lxml.html.fromstring(stale.text)
+    assert again.xpath(".//input[@name='corrects_version']/@value") == ["2"], "aimed at the newer version"
+    assert again.xpath(".//textarea[@name='reason']/text()") == ["Issued in error"], "the reason is kept"
+
+
 def test_confirming(client: TestClient, db: Database, published: int) -> None:
     token = sign_in(client, email_of("pio"))
     done = client.post(
