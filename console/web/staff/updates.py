@@ -33,7 +33,7 @@ from console.domain.updates import (
 from console.languages import Languages
 from console.models import Incident, Update, UpdateVersion, VersionKind
 from console.web.access import Access, access
-from console.web.staff.auth import Viewer, flash, local_path, staff_view
+from console.web.staff.auth import STAFF, STAFF_POLLING, Viewer, flash, local_path
 from console.web.staff.forms import Form, read_form
 from console.web.staff.incidents import error_page, since_param
 from console.web.staff.rendering import is_htmx, render, see_other
@@ -206,8 +206,7 @@ async def _render(
     return render(request, UPDATE, context, viewer=viewer, status_code=status_code, block=block)
 
 
-@access(Access.READER)
-@staff_view()
+@access(Access.READER, STAFF)
 async def update_page(request: Request, viewer: Viewer) -> Response:
     try:
         data = await _load(request)
@@ -284,8 +283,7 @@ def _precheck(data: UpdateData, action: Action) -> tuple[Action, int] | None:
     return None
 
 
-@access(Access.PUBLISHER)
-@staff_view()
+@access(Access.PUBLISHER, STAFF)
 async def correction_preview(request: Request, viewer: Viewer) -> Response:
     form = await read_form(request)
     try:
@@ -304,8 +302,7 @@ def _correction_errors(draft: DraftText, data: UpdateData) -> dict[str, str]:
     return errors
 
 
-@access(Access.PUBLISHER)
-@staff_view()
+@access(Access.PUBLISHER, STAFF)
 async def correct(request: Request, viewer: Viewer) -> Response:
     """Two steps, like publishing: `step=review` shows the word-level diff, `step=publish` publishes."""
     state = app_state(request)
@@ -354,8 +351,7 @@ async def correct(request: Request, viewer: Viewer) -> Response:
     )
 
 
-@access(Access.PUBLISHER)
-@staff_view()
+@access(Access.PUBLISHER, STAFF)
 async def confirm(request: Request, viewer: Viewer) -> Response:
     """Drop PRELIMINARY: one action, then one confirmation (`confirmed=yes`)."""
     state = app_state(request)
@@ -399,8 +395,7 @@ async def confirm(request: Request, viewer: Viewer) -> Response:
     )
 
 
-@access(Access.PUBLISHER)
-@staff_view()
+@access(Access.PUBLISHER, STAFF)
 async def retract(request: Request, viewer: Viewer) -> Response:
     """Withdraw the update: a reason, then one confirmation (`confirmed=yes`)."""
     state = app_state(request)
@@ -442,8 +437,7 @@ async def retract(request: Request, viewer: Viewer) -> Response:
     )
 
 
-@access(Access.READER)
-@staff_view(activity=False)
+@access(Access.READER, STAFF_POLLING)
 async def update_deliveries(request: Request, viewer: Viewer) -> Response:
     """Polled by the update screen: every delivery chip, swapped in place (htmx out-of-band)."""
     try:
@@ -454,8 +448,7 @@ async def update_deliveries(request: Request, viewer: Viewer) -> Response:
     return await _render(request, viewer, data, block="deliveries", extra=extra)
 
 
-@access(Access.PUBLISHER)
-@staff_view()
+@access(Access.PUBLISHER, STAFF)
 async def retry_delivery(request: Request, viewer: Viewer) -> Response:
     state = app_state(request)
     form = await read_form(request)
