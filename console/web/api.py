@@ -18,20 +18,20 @@ from console.domain.incidents import IncidentDraft, create_incident, resolve_inc
 from console.domain.translation_drafts import TranslationDraft
 from console.domain.translations import AddedTranslation, add_translation, translation_view
 from console.domain.updates import (
+    Action,
     Draft,
     Published,
     Translations,
-    confirm_update,
-    correct_update,
+    change_update,
     publish_update,
-    retract_update,
     version_view,
 )
 from console.models import IncidentStatus
-from console.web.access import Access, access
+from console.web.access import Access, Endpoint, access
 from console.web.bearer import ANY_CALLER, TOKEN
 from console.web.jsonio import Fields, read_no_body, read_object
 from console.web.state import app_state
+from console.web.update_actions import UPDATE_ACTIONS
 
 
 def _published(result: Published) -> dict[str, Any]:
@@ -213,102 +213,50 @@ async def get_update(request: Request, actor: Actor | None) -> Response:
     return JSONResponse(body)
 
 
-@access(Access.PUBLISHER, TOKEN)
-async def correct_endpoint(request: Request, actor: Actor) -> Response:
-    payload = await read_object(request)
-    fields = Fields(
-        payload, ["headline", "body", "preliminary", "reason", "corrects_version", "translations"]
-    )
-    draft = Draft(
-        body=fields.text("body", required=True) or "",
-        headline=fields.text("headline"),
-        preliminary=fields.flag("preliminary"),
-    )
-    reason = fields.text("reason", required=True)
-    corrects = fields.integer("corrects_version", required=True)
-    translations = _translations(request, fields)
-    fields.check()
-    assert corrects is not None
-    state = app_state(request)
-    update_id = request.path_params["update_id"]
-    return await publish_once(
-        request,
-        actor,
-        payload,
-        lambda session: _published(
-            correct_update(
-                session,
-                actor,
-                update_id,
-                draft,
-                reason=reason,
-                corrects_version=corrects,
-                routing=state.routing,
-                translations=translations,
+def update_action_endpoint(action: Action) -> Endpoint:
+    """`POST /updates/{update_id}/<path>` for one action: the same shape for all three."""
+    text_fields = ["headline", "body", "preliminary"] if action.new_text else []
+
+    async def change(request: Request, actor: Actor) -> Response:
+        payload = await read_object(request)
+        fields = Fields(payload, [*text_fields, "reason", "corrects_version", "translations"])
+        draft = (
+            Draft(
+                body=fields.text("body", required=True) or "",
+                headline=fields.text("headline"),
+                preliminary=fields.flag("preliminary"),
             )
-        ),
-        lambda body: f"/api/v1/updates/{update_id}",
-    )
+            if action.new_text
+            else None
+        )
+        reason = fields.text("reason", required=action.reason_required)
+        corrects = fields.integer("corrects_version", required=True)
+        translations = _translations(request, fields)
+        fields.check()
+        state = app_state(request)
+        update_id = request.path_params["update_id"]
+        return await publish_once(
+            request,
+            actor,
+            payload,
+            lambda session: _published(
+                change_update(
+                    session,
+                    actor,
+                    update_id,
+                    action,
+                    corrects_version=corrects,
+                    reason=reason,
+                    draft=draft,
+                    routing=state.routing,
+                    translations=translations,
+                )
+            ),
+            lambda body: f"/api/v1/updates/{update_id}",
+        )
 
-
-@access(Access.PUBLISHER, TOKEN)
-async def confirm_endpoint(request: Request, actor: Actor) -> Response:
-    payload = await read_object(request)
-    fields = Fields(payload, ["corrects_version", "reason", "translations"])
-    corrects = fields.integer("corrects_version", required=True)
-    reason = fields.text("reason")
-    translations = _translations(request, fields)
-    fields.check()
-    assert corrects is not None
-    state = app_state(request)
-    update_id = request.path_params["update_id"]
-    return await publish_once(
-        request,
-        actor,
-        payload,
-        lambda session: _published(
-            confirm_update(
-                session,
-                actor,
-                update_id,
-                corrects_version=corrects,
-                reason=reason,
-                routing=state.routing,
-                translations=translations,
-            )
-        ),
-        lambda body: f"/api/v1/updates/{update_id}",
-    )
-
-
-@access(Access.PUBLISHER, TOKEN)
-async def retract_endpoint(request: Request, actor: Actor) -> Response:
-    payload = await read_object(request)
-    fields = Fields(payload, ["reason", "corrects_version", "translations"])
-    reason = fields.text("reason", required=True)
-    corrects = fields.integer("corrects_version", required=True)
-    translations = _translations(request, fields)
-    fields.check()
-    assert corrects is not None
-    state = app_state(request)
-    update_id = request.path_params["update_id"]
-    return await publish_once(
-        request,
-        actor,
-        payload,
-        lambda session: _published(
-            retract_update(
-                session,
-                actor,
-                update_id,
-                reason=reason,
-                corrects_version=corrects,
-                routing=state.routing,
-                translations=translations,
-            )
-        ),
-        lambda body: f"/api/v1/updates/{update_id}",
-    )
+    change.__name__ = change.__qualname__ = f"{action.name}_endpoint"
+    return access(Access.PUBLISHER, TOKEN)(change)
 
 
 def _added(result: AddedTranslation) -> dict[str, Any]:
@@ -373,9 +321,10 @@ def routes() -> list[BaseRoute]:
         Route("/incidents/{slug}/updates", publish_update_endpoint, methods=["POST"]),
         Route("/incidents/{slug}/resolve", resolve_incident_endpoint, methods=["POST"]),
         Route("/updates/{update_id:int}", get_update, methods=["GET"]),
-        Route("/updates/{update_id:int}/corrections", correct_endpoint, methods=["POST"]),
-        Route("/updates/{update_id:int}/confirmation", confirm_endpoint, methods=["POST"]),
-        Route("/updates/{update_id:int}/retraction", retract_endpoint, methods=["POST"]),
+        *(
+            Route(f"/updates/{{update_id:int}}/{path}", update_action_endpoint(action), methods=["POST"])
+            for path, action in UPDATE_ACTIONS.items()
+        ),
         Route("/updates/{update_id:int}/translations", add_translation_endpoint, methods=["POST"]),
         Route("/deliveries/{delivery_id:int}/retry", retry_delivery_endpoint, methods=["POST"]),
     ]
