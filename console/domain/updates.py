@@ -21,6 +21,7 @@ from console.domain.canonical import canonical_json, iso, sha256_hex
 from console.domain.errors import InvalidInput, NotAllowed, NotFound, VersionConflict
 from console.domain.events import VersionPublished
 from console.domain.incidents import ID_MAX, get_incident
+from console.domain.reverts import reverts as find_reverts
 from console.domain.signing import sign_hash, signature_view
 from console.domain.text import BODY_MAX, HEADLINE_MAX, REASON_MAX, clean
 from console.domain.translation_drafts import CheckedDraft, TranslationDraft, check_drafts, write_translation
@@ -28,6 +29,9 @@ from console.languages import Languages
 from console.models import EventType, IncidentStatus, Translation, Update, UpdateVersion, VersionKind, utcnow
 
 DEFAULT_CONFIRMATION_REASON = "Information confirmed"
+REVERT_UNCONFIRMED = (
+    "would undo text a newer version introduced; confirm that you mean to revert it, or edit your text"
+)
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,15 @@ def latest_version(session: Session, update: Update) -> UpdateVersion:
     ).one()
 
 
+def _oldest_first(session: Session, update: Update) -> list[UpdateVersion]:
+    # Not versions.versions_of: that module sits above this one (it imports the previews).
+    return list(
+        session.scalars(
+            select(UpdateVersion).where(UpdateVersion.update_id == update.id).order_by(UpdateVersion.version)
+        )
+    )
+
+
 def _text(draft: Draft, errors: dict[str, str]) -> tuple[str | None, str]:
     headline = clean(draft.headline, max_chars=HEADLINE_MAX, required=False, errors=errors, field="headline")
     body = clean(draft.body, max_chars=BODY_MAX, required=True, errors=errors, field="body")
@@ -136,6 +149,7 @@ def _append_version(
     reason: str | None,
     translations: Sequence[CheckedDraft] = (),
     now: datetime,
+    audit_data: dict[str, Any] | None = None,
 ) -> Published:
     incident = update.incident
     version = UpdateVersion(
@@ -172,6 +186,7 @@ def _append_version(
             "preliminary": preliminary,
             "reason": reason,
             "content_hash": version.content_hash,
+            **(audit_data or {}),
         },
     )
     assert isinstance(event, VersionPublished)
@@ -309,6 +324,8 @@ def change_update(
     corrects_version: int | None,
     reason: str | None,
     draft: Draft | None = None,
+    started_from: int | None = None,
+    reverts_confirmed: bool = False,
     routing: outbox.Routing,
     translations: Translations = NO_TRANSLATIONS,
     now: datetime | None = None,
@@ -316,6 +333,10 @@ def change_update(
     """The one path of every action: check what was sent, refuse a stale `corrects_version`
     (None only for callers acting on whatever is current, such as the demo), then append the
     version the action makes of the current one.
+
+    `started_from`: the version the PIO's text was written from, when older than
+    `corrects_version` (they went on after a conflict). Text of the versions since that the
+    new text would undo is refused unless `reverts_confirmed`, and is named in the audit event.
 
     Translations of the earlier version become stale like after any new version (a translator
     confirms they still say the same, or sends them with the change)."""
@@ -341,6 +362,13 @@ def change_update(
         preliminary = current.preliminary if draft.preliminary is None else draft.preliminary
         sent = NewText(typed[0], typed[1], preliminary)
     text = action.next_text(current, sent)
+    audit_data: dict[str, Any] = {}
+    if sent is not None and started_from is not None and started_from < current.version:
+        undone = find_reverts(_oldest_first(session, update), started_from, sent.headline, sent.body)
+        if undone and not reverts_confirmed:
+            raise InvalidInput({"reverts": REVERT_UNCONFIRMED})
+        if undone:
+            audit_data = {"reverts": [r.audit_view() for r in undone], "revert_confirmed": True}
     return _append_version(
         session,
         actor,
@@ -354,6 +382,7 @@ def change_update(
         reason=reason_text,
         translations=checked,
         now=now or utcnow(),
+        audit_data=audit_data,
     )
 
 

@@ -21,6 +21,8 @@ from console.domain.delivery_status import EventDeliveries
 from console.domain.errors import DomainError, InvalidInput, NotAllowed, NotFound, VersionConflict
 from console.domain.post_runs import TextRules
 from console.domain.previews import DraftText
+from console.domain.reverts import Revert
+from console.domain.reverts import reverts as find_reverts
 from console.domain.timeline import UpdateCard
 from console.domain.updates import Draft, Published, get_update
 from console.languages import Languages
@@ -36,6 +38,10 @@ from console.web.state import app_state
 UPDATE = "console/update.html"
 RETRACTED = "This update was retracted; a retracted update takes no new versions."
 NO_BASE = "The form did not say which version it changes. Reload the page and try again."
+REVERT_NOT_TICKED = (
+    "Nothing was published: your text undoes a colleague's newer change (listed above). "
+    "Tick the box to publish the revert, or go back and edit your text."
+)
 
 
 @dataclass
@@ -89,7 +95,9 @@ class ActionForm:
 
     `mode`: "edit" (the form), "review" (check before publishing), "conflict" (a newer
     version appeared; the form again, aimed at it). `stale_version` is the version the PIO
-    had been looking at when the conflict was found.
+    had been looking at when the conflict was found. `started_from`: the version the PIO's
+    text was written from, kept across conflicts (None: `corrects_version`); `reverts`: what
+    the text would undo of the versions since, shown at review and published only when ticked.
     """
 
     draft: DraftText
@@ -99,6 +107,12 @@ class ActionForm:
     message: str | None = None
     stale_version: int | None = None
     translations: TypedTranslations | None = None  # typed with a correction
+    started_from: int | None = None
+    reverts: list[Revert] = field(default_factory=list)
+
+    @property
+    def base(self) -> int:
+        return self.corrects_version if self.started_from is None else self.started_from
 
 
 async def _load(request: Request) -> UpdateData:
@@ -241,13 +255,19 @@ async def _publish(
                 "conflict",
                 stale_version=exc.named_version,
                 translations=action.translations,
+                started_from=action.base,
             )
             return await _render(request, viewer, data, status_code=409, block=slot, actions={slot: stale})
         if isinstance(exc, InvalidInput):
             typed = action.translations
             errors = {**exc.fields, **(typed.form_errors(exc.fields) if typed else {})}
             retry = ActionForm(
-                action.draft, action.corrects_version, "edit", errors=errors, translations=typed
+                action.draft,
+                action.corrects_version,
+                "edit",
+                errors=errors,
+                translations=typed,
+                started_from=action.started_from,
             )
             return await _render(request, viewer, data, status_code=422, block=slot, actions={slot: retry})
         if isinstance(exc, NotAllowed):
@@ -273,7 +293,12 @@ def _precheck(data: UpdateData, action: ActionForm) -> tuple[ActionForm, int] | 
     if action.corrects_version != data.current.version:
         stale = action.corrects_version
         return ActionForm(
-            action.draft, data.current.version, "conflict", stale_version=stale, translations=typed
+            action.draft,
+            data.current.version,
+            "conflict",
+            stale_version=stale,
+            translations=typed,
+            started_from=action.base,
         ), 409
     if data.retracted:
         return ActionForm(
@@ -331,7 +356,11 @@ async def change_view(request: Request, viewer: Viewer, action: updates.Action) 
     slot = action.name
     typed = TypedTranslations.read(form, state.languages) if action.new_text else None
     draft = _typed(form) if action.new_text else DraftText(reason=form.text("reason"))
-    chosen = ActionForm(draft, form.integer("corrects_version") or 0, translations=typed)
+    started_from = form.integer("started_from") if action.new_text else None
+    started_from = started_from if started_from else None  # 0 or missing: the corrected version
+    chosen = ActionForm(
+        draft, form.integer("corrects_version") or 0, translations=typed, started_from=started_from
+    )
     step = _step(form, action)
     if step == "edit":
         return await _render(request, viewer, data, actions={slot: chosen}, block=slot)
@@ -346,6 +375,11 @@ async def change_view(request: Request, viewer: Viewer, action: updates.Action) 
     errors = _errors(action, draft, data, typed)
     if errors:
         chosen.errors = errors
+        return await _render(request, viewer, data, actions={slot: chosen}, status_code=422, block=slot)
+    if action.new_text and chosen.base < data.current.version:
+        chosen.reverts = find_reverts(data.versions, chosen.base, draft.headline_or_none, draft.body.strip())
+    if step == "publish" and chosen.reverts and not form.flag("confirm_revert"):
+        chosen.mode, chosen.errors = "review", {"reverts": REVERT_NOT_TICKED}
         return await _render(request, viewer, data, actions={slot: chosen}, status_code=422, block=slot)
     if step == "review":
         chosen.mode = "review"
@@ -366,6 +400,8 @@ async def change_view(request: Request, viewer: Viewer, action: updates.Action) 
             corrects_version=chosen.corrects_version,
             reason=draft.reason or None,
             draft=text,
+            started_from=chosen.started_from,
+            reverts_confirmed=bool(chosen.reverts),
             routing=state.routing,
             translations=typed.for_service() if typed else updates.NO_TRANSLATIONS,
         ),
