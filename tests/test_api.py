@@ -78,7 +78,9 @@ def test_publish_correct_confirm_retract_through_the_api(client: TestClient, pio
     assert stale.json()["current"]["body"] == "I-95 closed at exits 12 and 13."
     confirmed = client.post(f"{base}/confirmation", json={"corrects_version": 2}, headers=pio)
     assert confirmed.status_code == 201 and confirmed.json()["preliminary"] is False
-    retracted = client.post(f"{base}/retraction", json={"reason": "Wrong highway"}, headers=pio)
+    retracted = client.post(
+        f"{base}/retraction", json={"reason": "Wrong highway", "corrects_version": 3}, headers=pio
+    )
     assert retracted.status_code == 201
 
     record = client.get(f"/api/v1/incidents/{incident['slug']}").json()
@@ -92,6 +94,35 @@ def test_publish_correct_confirm_retract_through_the_api(client: TestClient, pio
     assert all(len(v["content_hash"]) == 64 for v in entry["versions"])
     assert "deliveries" not in entry, "anonymous readers see no delivery records"
     assert client.get(base).json()["versions"] == entry["versions"]
+
+
+def test_a_retraction_names_the_version_it_withdraws_and_never_retracts_a_newer_one_unseen(
+    client: TestClient, db: Database, pio: dict[str, str]
+) -> None:
+    slug = create(client, pio)["slug"]
+    update_id = client.post(
+        f"/api/v1/incidents/{slug}/updates", json={"body": "Shelter at Station 4."}, headers=pio
+    ).json()["id"]
+    base = f"/api/v1/updates/{update_id}"
+    newer = {"body": "Shelter at Fire Station 7.", "reason": "Shelter moved", "corrects_version": 1}
+    assert client.post(f"{base}/corrections", json=newer, headers=pio).status_code == 201
+    before = row_counts(db)
+
+    unnamed = client.post(f"{base}/retraction", json={"reason": "Sent in error"}, headers=pio)
+    assert unnamed.status_code == 422
+    assert "corrects_version" in unnamed.json()["error"]["fields"]
+    stale = client.post(
+        f"{base}/retraction", json={"reason": "Sent in error", "corrects_version": 1}, headers=pio
+    )
+    assert stale.status_code == 409
+    assert stale.json()["current_version"] == 2
+    assert stale.json()["current"]["body"] == "Shelter at Fire Station 7."
+    assert row_counts(db) == before, "a refused retraction writes nothing"
+
+    current = client.post(
+        f"{base}/retraction", json={"reason": "Sent in error", "corrects_version": 2}, headers=pio
+    )
+    assert current.status_code == 201 and current.json()["version"] == 3
 
 
 def test_authenticated_readers_see_deliveries_and_anonymous_see_no_emails(
@@ -172,7 +203,8 @@ BAD_REQUESTS = [
         "invalid_input",
         "corrects_version",
     ),
-    ("retraction", {}, {}, 422, "invalid_input", "reason"),
+    ("retraction", {"corrects_version": 1}, {}, 422, "invalid_input", "reason"),
+    ("retraction", {"reason": "Sent in error"}, {}, 422, "invalid_input", "corrects_version"),
     ("confirmation", {}, {}, 422, "invalid_input", "corrects_version"),
 ]
 
@@ -213,7 +245,7 @@ def test_unknown_things_are_404_in_json(client: TestClient, pio: dict[str, str])
     for method, path, body in [
         ("GET", "/api/v1/incidents/nope", None),
         ("POST", "/api/v1/incidents/nope/updates", {"body": "x"}),
-        ("POST", "/api/v1/updates/999999/retraction", {"reason": "x"}),
+        ("POST", "/api/v1/updates/999999/retraction", {"reason": "x", "corrects_version": 1}),
         ("GET", "/api/v1/updates/abc", None),
         ("GET", "/api/v1/nothing-here", None),
     ]:

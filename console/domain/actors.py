@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from console.domain.access import Access, permits
 from console.domain.errors import PermissionDenied
 from console.models import Role
 
@@ -22,15 +23,19 @@ class Actor:
 
     @property
     def can_publish(self) -> bool:
-        return self.role in (Role.ADMIN, Role.PIO)
+        return permits(self.role, Access.PUBLISHER)
+
+    @property
+    def can_audit(self) -> bool:
+        return permits(self.role, Access.AUDITOR)
 
     @property
     def can_manage_accounts(self) -> bool:
-        return self.role is Role.ADMIN
+        return permits(self.role, Access.ADMIN)
 
     @property
     def can_read_internal(self) -> bool:
-        return self.role is not None
+        return permits(self.role, Access.READER)
 
 
 SYSTEM = Actor(user_id=None, name="system", role=None, via="system")

@@ -16,12 +16,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, false, select
 from sqlalchemy.orm import Session
 
-from console.domain.actors import Actor
 from console.domain.audit import ChainReport
-from console.domain.errors import InvalidInput, PermissionDenied
+from console.domain.errors import InvalidInput
 from console.domain.incidents import get_incident
 from console.domain.integrity import IntegrityReport, verify
-from console.models import AuditEvent, Incident, Role
+from console.models import AuditEvent, Incident
 
 PAGE_DEFAULT = 100
 PAGE_MAX = 1000
@@ -45,11 +44,6 @@ CSV_COLUMNS = (
     "prev_hash",
     "hash",
 )
-
-
-def require_auditor(actor: Actor) -> None:
-    if actor.role not in (Role.REVIEWER, Role.ADMIN):
-        raise PermissionDenied("the audit log is open to reviewer and admin accounts")
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ the version it supersedes; if that is no longer the newest, the service raises a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +21,7 @@ from console.domain.canonical import canonical_json, iso, sha256_hex
 from console.domain.errors import InvalidInput, NotAllowed, NotFound, VersionConflict
 from console.domain.events import VersionPublished
 from console.domain.incidents import ID_MAX, get_incident
+from console.domain.reverts import reverts as find_reverts
 from console.domain.signing import sign_hash, signature_view
 from console.domain.text import BODY_MAX, HEADLINE_MAX, REASON_MAX, clean
 from console.domain.translation_drafts import CheckedDraft, TranslationDraft, check_drafts, write_translation
@@ -28,6 +29,9 @@ from console.languages import Languages
 from console.models import EventType, IncidentStatus, Translation, Update, UpdateVersion, VersionKind, utcnow
 
 DEFAULT_CONFIRMATION_REASON = "Information confirmed"
+REVERT_UNCONFIRMED = (
+    "would undo text a newer version introduced; confirm that you mean to revert it, or edit your text"
+)
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,15 @@ def latest_version(session: Session, update: Update) -> UpdateVersion:
     ).one()
 
 
+def _oldest_first(session: Session, update: Update) -> list[UpdateVersion]:
+    # Not versions.versions_of: that module sits above this one (it imports the previews).
+    return list(
+        session.scalars(
+            select(UpdateVersion).where(UpdateVersion.update_id == update.id).order_by(UpdateVersion.version)
+        )
+    )
+
+
 def _text(draft: Draft, errors: dict[str, str]) -> tuple[str | None, str]:
     headline = clean(draft.headline, max_chars=HEADLINE_MAX, required=False, errors=errors, field="headline")
     body = clean(draft.body, max_chars=BODY_MAX, required=True, errors=errors, field="body")
@@ -136,6 +149,7 @@ def _append_version(
     reason: str | None,
     translations: Sequence[CheckedDraft] = (),
     now: datetime,
+    audit_data: dict[str, Any] | None = None,
 ) -> Published:
     incident = update.incident
     version = UpdateVersion(
@@ -172,6 +186,7 @@ def _append_version(
             "preliminary": preliminary,
             "reason": reason,
             "content_hash": version.content_hash,
+            **(audit_data or {}),
         },
     )
     assert isinstance(event, VersionPublished)
@@ -232,6 +247,145 @@ def _current_for_change(session: Session, update: Update, corrects_version: int 
     return current
 
 
+@dataclass(frozen=True)
+class NewText:
+    headline: str | None
+    body: str
+    preliminary: bool
+
+
+def _corrected(current: UpdateVersion, typed: NewText | None) -> NewText:
+    assert typed is not None  # a correction always brings its text
+    if typed == NewText(current.headline, current.body, current.preliminary):
+        raise InvalidInput({"body": "the correction is identical to the current version"})
+    return typed
+
+
+def _confirmed(current: UpdateVersion, typed: NewText | None) -> NewText:
+    return NewText(current.headline, current.body, False)
+
+
+def _confirmable(current: UpdateVersion) -> str | None:
+    return None if current.preliminary else "is already confirmed"
+
+
+def _always(current: UpdateVersion) -> str | None:
+    return None
+
+
+def _retracted(current: UpdateVersion, typed: NewText | None) -> NewText:
+    return NewText(current.headline, current.body, current.preliminary)
+
+
+@dataclass(frozen=True)
+class Action:
+    """One way a PIO changes a published update: each makes a new version of one `kind`.
+
+    `name` names the action everywhere (the console's form, its notice `done`); `new_text`:
+    the PIO sends the text (a correction) rather than keeping the current one; `refusal` says
+    why the current version cannot take this action (None: it can), in words that follow
+    "this update"; `next_text` gives the new version's text from the current one."""
+
+    name: str
+    done: str
+    kind: VersionKind
+    new_text: bool
+    reason_required: bool
+    next_text: Callable[[UpdateVersion, NewText | None], NewText]
+    default_reason: str | None = None
+    refusal: Callable[[UpdateVersion], str | None] = _always
+
+
+# The table of actions: what differs between them is here, the rest is one path (`change_update`).
+CORRECT = Action(
+    "correct", "corrected", VersionKind.CORRECTION, new_text=True, reason_required=True, next_text=_corrected
+)
+CONFIRM = Action(
+    "confirm",
+    "confirmed",
+    VersionKind.CONFIRMATION,
+    new_text=False,
+    reason_required=False,
+    next_text=_confirmed,
+    default_reason=DEFAULT_CONFIRMATION_REASON,
+    refusal=_confirmable,
+)
+RETRACT = Action(
+    "retract", "retracted", VersionKind.RETRACTION, new_text=False, reason_required=True, next_text=_retracted
+)
+
+
+def change_update(
+    session: Session,
+    actor: Actor,
+    update_id: int,
+    action: Action,
+    *,
+    corrects_version: int | None,
+    reason: str | None,
+    draft: Draft | None = None,
+    started_from: int | None = None,
+    reverts_confirmed: bool = False,
+    routing: outbox.Routing,
+    translations: Translations = NO_TRANSLATIONS,
+    now: datetime | None = None,
+) -> Published:
+    """The one path of every action: check what was sent, refuse a stale `corrects_version`
+    (None only for callers acting on whatever is current, such as the demo), then append the
+    version the action makes of the current one.
+
+    `started_from`: the version the PIO's text was written from, when older than
+    `corrects_version` (they went on after a conflict). Text of the versions since that the
+    new text would undo is refused unless `reverts_confirmed`, and is named in the audit event.
+
+    Translations of the earlier version become stale like after any new version (a translator
+    confirms they still say the same, or sends them with the change)."""
+    require_publisher(actor)
+    errors: dict[str, str] = {}
+    if action.new_text and draft is None:
+        raise TypeError(f"{action.name} needs the draft text")
+    typed = _text(draft, errors) if action.new_text and draft is not None else None
+    if action.reason_required or (reason is not None and reason.strip()):
+        reason_text: str | None = _reason(reason, errors)
+    else:
+        reason_text = action.default_reason
+    checked = translations.check(errors)
+    update = get_update(session, update_id)
+    if errors:
+        raise InvalidInput(errors)
+    current = _current_for_change(session, update, corrects_version)
+    refusal = action.refusal(current)
+    if refusal is not None:
+        raise NotAllowed(f"update {update.id} version {current.version} {refusal}")
+    sent = None
+    if typed is not None and draft is not None:
+        preliminary = current.preliminary if draft.preliminary is None else draft.preliminary
+        sent = NewText(typed[0], typed[1], preliminary)
+    text = action.next_text(current, sent)
+    audit_data: dict[str, Any] = {}
+    if sent is not None and started_from is not None and started_from < current.version:
+        undone = find_reverts(_oldest_first(session, update), started_from, sent.headline, sent.body)
+        if undone and not reverts_confirmed:
+            raise InvalidInput({"reverts": REVERT_UNCONFIRMED})
+        if undone:
+            audit_data = {"reverts": [r.audit_view() for r in undone], "revert_confirmed": True}
+    return _append_version(
+        session,
+        actor,
+        routing,
+        update,
+        number=current.version + 1,
+        kind=action.kind,
+        headline=text.headline,
+        body=text.body,
+        preliminary=text.preliminary,
+        reason=reason_text,
+        translations=checked,
+        now=now or utcnow(),
+        audit_data=audit_data,
+    )
+
+
 def correct_update(
     session: Session,
     actor: Actor,
@@ -244,31 +398,17 @@ def correct_update(
     translations: Translations = NO_TRANSLATIONS,
     now: datetime | None = None,
 ) -> Published:
-    require_publisher(actor)
-    errors: dict[str, str] = {}
-    headline, body = _text(draft, errors)
-    reason_text = _reason(reason, errors)
-    checked = translations.check(errors)
-    update = get_update(session, update_id)
-    if errors:
-        raise InvalidInput(errors)
-    current = _current_for_change(session, update, corrects_version)
-    preliminary = current.preliminary if draft.preliminary is None else draft.preliminary
-    if (headline, body, preliminary) == (current.headline, current.body, current.preliminary):
-        raise InvalidInput({"body": "the correction is identical to the current version"})
-    return _append_version(
+    return change_update(
         session,
         actor,
-        routing,
-        update,
-        number=current.version + 1,
-        kind=VersionKind.CORRECTION,
-        headline=headline,
-        body=body,
-        preliminary=preliminary,
-        reason=reason_text,
-        translations=checked,
-        now=now or utcnow(),
+        update_id,
+        CORRECT,
+        corrects_version=corrects_version,
+        reason=reason,
+        draft=draft,
+        routing=routing,
+        translations=translations,
+        now=now,
     )
 
 
@@ -283,35 +423,17 @@ def confirm_update(
     translations: Translations = NO_TRANSLATIONS,
     now: datetime | None = None,
 ) -> Published:
-    """Drop PRELIMINARY: a new version with the same text, marked confirmed.
-
-    Translations of the earlier version become stale like after any new version (a translator
-    confirms they still say the same, or sends them with the confirmation)."""
-    require_publisher(actor)
-    errors: dict[str, str] = {}
-    reason_text = (
-        _reason(reason, errors) if reason is not None and reason.strip() else DEFAULT_CONFIRMATION_REASON
-    )
-    checked = translations.check(errors)
-    update = get_update(session, update_id)
-    if errors:
-        raise InvalidInput(errors)
-    current = _current_for_change(session, update, corrects_version)
-    if not current.preliminary:
-        raise NotAllowed(f"update {update_id} version {current.version} is already confirmed")
-    return _append_version(
+    """Drop PRELIMINARY: a new version with the same text, marked confirmed."""
+    return change_update(
         session,
         actor,
-        routing,
-        update,
-        number=current.version + 1,
-        kind=VersionKind.CONFIRMATION,
-        headline=current.headline,
-        body=current.body,
-        preliminary=False,
-        reason=reason_text,
-        translations=checked,
-        now=now or utcnow(),
+        update_id,
+        CONFIRM,
+        corrects_version=corrects_version,
+        reason=reason,
+        routing=routing,
+        translations=translations,
+        now=now,
     )
 
 
@@ -327,25 +449,14 @@ def retract_update(
     now: datetime | None = None,
 ) -> Published:
     """Withdraw an update. Its text stays in the record, shown struck through."""
-    require_publisher(actor)
-    errors: dict[str, str] = {}
-    reason_text = _reason(reason, errors)
-    checked = translations.check(errors)
-    update = get_update(session, update_id)
-    if errors:
-        raise InvalidInput(errors)
-    current = _current_for_change(session, update, corrects_version)
-    return _append_version(
+    return change_update(
         session,
         actor,
-        routing,
-        update,
-        number=current.version + 1,
-        kind=VersionKind.RETRACTION,
-        headline=current.headline,
-        body=current.body,
-        preliminary=current.preliminary,
-        reason=reason_text,
-        translations=checked,
-        now=now or utcnow(),
+        update_id,
+        RETRACT,
+        corrects_version=corrects_version,
+        reason=reason,
+        routing=routing,
+        translations=translations,
+        now=now,
     )

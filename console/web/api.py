@@ -3,8 +3,7 @@ anonymous callers read public data only."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -13,102 +12,26 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from console.domain import idempotency, outbox, records
-from console.domain.accounts import actor_for_token
 from console.domain.actors import Actor
-from console.domain.errors import (
-    DomainError,
-    InvalidInput,
-    NotAllowed,
-    NotFound,
-    PermissionDenied,
-    VersionConflict,
-)
+from console.domain.errors import InvalidInput
 from console.domain.incidents import IncidentDraft, create_incident, resolve_incident
 from console.domain.translation_drafts import TranslationDraft
 from console.domain.translations import AddedTranslation, add_translation, translation_view
 from console.domain.updates import (
+    Action,
     Draft,
     Published,
     Translations,
-    confirm_update,
-    correct_update,
+    change_update,
     publish_update,
-    retract_update,
     version_view,
 )
 from console.models import IncidentStatus
-from console.web.access import Access, access
-from console.web.jsonio import BadRequest, Fields, error_response, read_no_body, read_object
+from console.web.access import Access, Endpoint, access
+from console.web.bearer import ANY_CALLER, TOKEN
+from console.web.jsonio import Fields, read_no_body, read_object
 from console.web.state import app_state
-
-Endpoint = Callable[[Request], Awaitable[Response]]
-
-DOMAIN_STATUS: dict[type[DomainError], int] = {
-    InvalidInput: 422,
-    NotFound: 404,
-    NotAllowed: 409,
-    PermissionDenied: 403,
-    VersionConflict: 409,
-    idempotency.KeyReused: 422,
-}
-
-
-class Unauthenticated(Exception):
-    pass
-
-
-def domain_error_response(exc: DomainError) -> JSONResponse:
-    status = DOMAIN_STATUS.get(type(exc), 400)
-    if isinstance(exc, VersionConflict):
-        return error_response(
-            status,
-            exc.code,
-            exc.message,
-            extra={"current_version": exc.current["version"], "current": exc.current},
-        )
-    fields = exc.fields if isinstance(exc, InvalidInput) else None
-    return error_response(status, exc.code, exc.message, fields=fields)
-
-
-def api_endpoint(endpoint: Endpoint) -> Endpoint:
-    """Map every expected failure to a clear JSON error; nothing was written when one is raised."""
-
-    @functools.wraps(endpoint)
-    async def wrapper(request: Request) -> Response:
-        try:
-            return await endpoint(request)
-        except BadRequest as exc:
-            return error_response(exc.status, exc.code, exc.message)
-        except Unauthenticated as exc:
-            return error_response(
-                401, "unauthenticated", str(exc), headers={"WWW-Authenticate": 'Bearer realm="api"'}
-            )
-        except DomainError as exc:
-            return domain_error_response(exc)
-
-    return wrapper
-
-
-async def request_actor(request: Request) -> Actor | None:
-    header = request.headers.get("authorization")
-    if header is None:
-        return None
-    scheme, _, secret = header.partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
-        raise Unauthenticated("send the token as 'Authorization: Bearer <token>'")
-    actor = await app_state(request).read(lambda session: actor_for_token(session, secret.strip()))
-    if actor is None:
-        raise Unauthenticated("the token is not valid or was revoked")
-    return actor
-
-
-async def writer(request: Request) -> Actor:
-    actor = await request_actor(request)
-    if actor is None:
-        raise Unauthenticated("this action needs a bearer token of a pio or admin account")
-    if not actor.can_publish:
-        raise PermissionDenied(f"a {actor.role} token may read but not publish")
-    return actor
+from console.web.update_actions import UPDATE_ACTIONS
 
 
 def _published(result: Published) -> dict[str, Any]:
@@ -162,7 +85,7 @@ def _created(body: dict[str, Any], location: str) -> JSONResponse:
     return JSONResponse(body, status_code=201, headers={"Location": location})
 
 
-async def _publish_once(
+async def publish_once(
     request: Request,
     actor: Actor,
     payload: dict[str, Any],
@@ -197,13 +120,8 @@ async def _publish_once(
     return JSONResponse(answer.body, status_code=answer.status, headers=headers)
 
 
-publish_once = _publish_once  # for the other publishing APIs (rumor responses)
-
-
-@access(Access.PUBLIC)
-@api_endpoint
-async def list_incidents(request: Request) -> Response:
-    await request_actor(request)  # wrong credentials get a 401, not a silent anonymous answer
+@access(Access.PUBLIC, ANY_CALLER)
+async def list_incidents(request: Request, _caller: Actor | None) -> Response:
     status_param = request.query_params.get("status")
     try:
         status = IncidentStatus(status_param) if status_param is not None else None
@@ -213,10 +131,8 @@ async def list_incidents(request: Request) -> Response:
     return JSONResponse({"incidents": incidents})
 
 
-@access(Access.PUBLISHER)
-@api_endpoint
-async def create_incident_endpoint(request: Request) -> Response:
-    actor = await writer(request)
+@access(Access.PUBLISHER, TOKEN)
+async def create_incident_endpoint(request: Request, actor: Actor) -> Response:
     payload = await read_object(request)
     fields = Fields(payload, ["title", "summary", "location", "category", "alert_status"])
     draft = IncidentDraft(
@@ -233,15 +149,11 @@ async def create_incident_endpoint(request: Request) -> Response:
         incident, _ = create_incident(session, actor, draft, routing=state.routing)
         return records.incident_view(incident, last_update_at=None)
 
-    return await _publish_once(
-        request, actor, payload, work, lambda body: f"/api/v1/incidents/{body['slug']}"
-    )
+    return await publish_once(request, actor, payload, work, lambda body: f"/api/v1/incidents/{body['slug']}")
 
 
-@access(Access.PUBLIC)
-@api_endpoint
-async def get_incident(request: Request) -> Response:
-    actor = await request_actor(request)
+@access(Access.PUBLIC, ANY_CALLER)
+async def get_incident(request: Request, actor: Actor | None) -> Response:
     slug = request.path_params["slug"]
     internal = actor is not None and actor.can_read_internal
     body = await app_state(request).read(
@@ -252,10 +164,8 @@ async def get_incident(request: Request) -> Response:
     return JSONResponse(body)
 
 
-@access(Access.PUBLISHER)
-@api_endpoint
-async def publish_update_endpoint(request: Request) -> Response:
-    actor = await writer(request)
+@access(Access.PUBLISHER, TOKEN)
+async def publish_update_endpoint(request: Request, actor: Actor) -> Response:
     payload = await read_object(request)
     fields = Fields(payload, ["headline", "body", "preliminary", "translations"])
     draft = Draft(
@@ -267,7 +177,7 @@ async def publish_update_endpoint(request: Request) -> Response:
     fields.check()
     state = app_state(request)
     slug = request.path_params["slug"]
-    return await _publish_once(
+    return await publish_once(
         request,
         actor,
         payload,
@@ -278,10 +188,8 @@ async def publish_update_endpoint(request: Request) -> Response:
     )
 
 
-@access(Access.PUBLISHER)
-@api_endpoint
-async def resolve_incident_endpoint(request: Request) -> Response:
-    actor = await writer(request)
+@access(Access.PUBLISHER, TOKEN)
+async def resolve_incident_endpoint(request: Request, actor: Actor) -> Response:
     await read_no_body(request)
     state = app_state(request)
     slug = request.path_params["slug"]
@@ -293,10 +201,8 @@ async def resolve_incident_endpoint(request: Request) -> Response:
     return JSONResponse(await state.write(work))
 
 
-@access(Access.PUBLIC)
-@api_endpoint
-async def get_update(request: Request) -> Response:
-    actor = await request_actor(request)
+@access(Access.PUBLIC, ANY_CALLER)
+async def get_update(request: Request, actor: Actor | None) -> Response:
     internal = actor is not None and actor.can_read_internal
     update_id = request.path_params["update_id"]
     body = await app_state(request).read(
@@ -307,107 +213,50 @@ async def get_update(request: Request) -> Response:
     return JSONResponse(body)
 
 
-@access(Access.PUBLISHER)
-@api_endpoint
-async def correct_endpoint(request: Request) -> Response:
-    actor = await writer(request)
-    payload = await read_object(request)
-    fields = Fields(
-        payload, ["headline", "body", "preliminary", "reason", "corrects_version", "translations"]
-    )
-    draft = Draft(
-        body=fields.text("body", required=True) or "",
-        headline=fields.text("headline"),
-        preliminary=fields.flag("preliminary"),
-    )
-    reason = fields.text("reason", required=True)
-    corrects = fields.integer("corrects_version", required=True)
-    translations = _translations(request, fields)
-    fields.check()
-    assert corrects is not None
-    state = app_state(request)
-    update_id = request.path_params["update_id"]
-    return await _publish_once(
-        request,
-        actor,
-        payload,
-        lambda session: _published(
-            correct_update(
-                session,
-                actor,
-                update_id,
-                draft,
-                reason=reason,
-                corrects_version=corrects,
-                routing=state.routing,
-                translations=translations,
+def update_action_endpoint(action: Action) -> Endpoint:
+    """`POST /updates/{update_id}/<path>` for one action: the same shape for all three."""
+    text_fields = ["headline", "body", "preliminary"] if action.new_text else []
+
+    async def change(request: Request, actor: Actor) -> Response:
+        payload = await read_object(request)
+        fields = Fields(payload, [*text_fields, "reason", "corrects_version", "translations"])
+        draft = (
+            Draft(
+                body=fields.text("body", required=True) or "",
+                headline=fields.text("headline"),
+                preliminary=fields.flag("preliminary"),
             )
-        ),
-        lambda body: f"/api/v1/updates/{update_id}",
-    )
+            if action.new_text
+            else None
+        )
+        reason = fields.text("reason", required=action.reason_required)
+        corrects = fields.integer("corrects_version", required=True)
+        translations = _translations(request, fields)
+        fields.check()
+        state = app_state(request)
+        update_id = request.path_params["update_id"]
+        return await publish_once(
+            request,
+            actor,
+            payload,
+            lambda session: _published(
+                change_update(
+                    session,
+                    actor,
+                    update_id,
+                    action,
+                    corrects_version=corrects,
+                    reason=reason,
+                    draft=draft,
+                    routing=state.routing,
+                    translations=translations,
+                )
+            ),
+            lambda body: f"/api/v1/updates/{update_id}",
+        )
 
-
-@access(Access.PUBLISHER)
-@api_endpoint
-async def confirm_endpoint(request: Request) -> Response:
-    actor = await writer(request)
-    payload = await read_object(request)
-    fields = Fields(payload, ["corrects_version", "reason", "translations"])
-    corrects = fields.integer("corrects_version", required=True)
-    reason = fields.text("reason")
-    translations = _translations(request, fields)
-    fields.check()
-    assert corrects is not None
-    state = app_state(request)
-    update_id = request.path_params["update_id"]
-    return await _publish_once(
-        request,
-        actor,
-        payload,
-        lambda session: _published(
-            confirm_update(
-                session,
-                actor,
-                update_id,
-                corrects_version=corrects,
-                reason=reason,
-                routing=state.routing,
-                translations=translations,
-            )
-        ),
-        lambda body: f"/api/v1/updates/{update_id}",
-    )
-
-
-@access(Access.PUBLISHER)
-@api_endpoint
-async def retract_endpoint(request: Request) -> Response:
-    actor = await writer(request)
-    payload = await read_object(request)
-    fields = Fields(payload, ["reason", "corrects_version", "translations"])
-    reason = fields.text("reason", required=True)
-    corrects = fields.integer("corrects_version")
-    translations = _translations(request, fields)
-    fields.check()
-    state = app_state(request)
-    update_id = request.path_params["update_id"]
-    return await _publish_once(
-        request,
-        actor,
-        payload,
-        lambda session: _published(
-            retract_update(
-                session,
-                actor,
-                update_id,
-                reason=reason,
-                corrects_version=corrects,
-                routing=state.routing,
-                translations=translations,
-            )
-        ),
-        lambda body: f"/api/v1/updates/{update_id}",
-    )
+    change.__name__ = change.__qualname__ = f"{action.name}_endpoint"
+    return access(Access.PUBLISHER, TOKEN)(change)
 
 
 def _added(result: AddedTranslation) -> dict[str, Any]:
@@ -419,10 +268,8 @@ def _added(result: AddedTranslation) -> dict[str, Any]:
     }
 
 
-@access(Access.PUBLISHER)
-@api_endpoint
-async def add_translation_endpoint(request: Request) -> Response:
-    actor = await writer(request)
+@access(Access.PUBLISHER, TOKEN)
+async def add_translation_endpoint(request: Request, actor: Actor) -> Response:
     payload = await read_object(request)
     fields = Fields(payload, [*TRANSLATION_FIELDS, "version"])
     draft = TranslationDraft(
@@ -435,7 +282,7 @@ async def add_translation_endpoint(request: Request) -> Response:
     assert version is not None
     state = app_state(request)
     update_id = request.path_params["update_id"]
-    return await _publish_once(
+    return await publish_once(
         request,
         actor,
         payload,
@@ -454,10 +301,8 @@ async def add_translation_endpoint(request: Request) -> Response:
     )
 
 
-@access(Access.PUBLISHER)
-@api_endpoint
-async def retry_delivery_endpoint(request: Request) -> Response:
-    actor = await writer(request)
+@access(Access.PUBLISHER, TOKEN)
+async def retry_delivery_endpoint(request: Request, actor: Actor) -> Response:
     await read_no_body(request)
     delivery_id = request.path_params["delivery_id"]
 
@@ -476,9 +321,10 @@ def routes() -> list[BaseRoute]:
         Route("/incidents/{slug}/updates", publish_update_endpoint, methods=["POST"]),
         Route("/incidents/{slug}/resolve", resolve_incident_endpoint, methods=["POST"]),
         Route("/updates/{update_id:int}", get_update, methods=["GET"]),
-        Route("/updates/{update_id:int}/corrections", correct_endpoint, methods=["POST"]),
-        Route("/updates/{update_id:int}/confirmation", confirm_endpoint, methods=["POST"]),
-        Route("/updates/{update_id:int}/retraction", retract_endpoint, methods=["POST"]),
+        *(
+            Route(f"/updates/{{update_id:int}}/{path}", update_action_endpoint(action), methods=["POST"])
+            for path, action in UPDATE_ACTIONS.items()
+        ),
         Route("/updates/{update_id:int}/translations", add_translation_endpoint, methods=["POST"]),
         Route("/deliveries/{delivery_id:int}/retry", retry_delivery_endpoint, methods=["POST"]),
     ]

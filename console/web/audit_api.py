@@ -23,21 +23,13 @@ from console.domain.actors import Actor
 from console.domain.errors import InvalidInput
 from console.domain.exports import audit_head
 from console.web.access import Access, access
-from console.web.api import Unauthenticated, api_endpoint, request_actor
+from console.web.bearer import TOKEN
 from console.web.state import AppState, app_state
 
 FILTERS = ("actor", "action", "incident", "since", "until")
 CSV_BATCH = 1000
 INT_MAX = 2**31 - 1
 DIGITS = re.compile(r"[0-9]+")
-
-
-async def auditor(request: Request) -> Actor:
-    actor = await request_actor(request)
-    if actor is None:
-        raise Unauthenticated("the audit log needs a bearer token of a reviewer or admin account")
-    audit_log.require_auditor(actor)
-    return actor
 
 
 def whole_number(request: Request, name: str, default: int | None, low: int, high: int) -> int | None:
@@ -54,10 +46,8 @@ def query_of(request: Request, session: Session) -> audit_log.AuditQuery:
     return audit_log.parse_query(session, zone=app_state(request).settings.zone, **params)
 
 
-@access(Access.AUDITOR)
-@api_endpoint
-async def audit_events(request: Request) -> Response:
-    await auditor(request)
+@access(Access.AUDITOR, TOKEN)
+async def audit_events(request: Request, _auditor: Actor) -> Response:
     before = whole_number(request, "before", None, 1, INT_MAX)
     limit = whole_number(request, "limit", audit_log.PAGE_DEFAULT, 1, audit_log.PAGE_MAX)
     assert limit is not None
@@ -69,10 +59,8 @@ async def audit_events(request: Request) -> Response:
     return JSONResponse(await app_state(request).read(work))
 
 
-@access(Access.AUDITOR)
-@api_endpoint
-async def audit_csv(request: Request) -> Response:
-    await auditor(request)
+@access(Access.AUDITOR, TOKEN)
+async def audit_csv(request: Request, _auditor: Actor) -> Response:
     state = app_state(request)
     # Filters are checked before the answer starts, so a mistake is a 422, not a broken download.
     query = await state.read(lambda session: query_of(request, session))
@@ -104,10 +92,8 @@ def csv_response(state: AppState, query: audit_log.AuditQuery) -> StreamingRespo
     )
 
 
-@access(Access.AUDITOR)
-@api_endpoint
-async def audit_chain(request: Request) -> Response:
-    await auditor(request)
+@access(Access.AUDITOR, TOKEN)
+async def audit_chain(request: Request, _auditor: Actor) -> Response:
     status = await app_state(request).read(audit_log.chain_status)
     return JSONResponse(status, headers={"Cache-Control": "no-store"})
 

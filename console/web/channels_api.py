@@ -10,28 +10,24 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from console.domain import channel_health
+from console.domain.actors import Actor
 from console.domain.errors import NotFound
 from console.web.access import Access, access
-from console.web.api import Unauthenticated, api_endpoint, request_actor, writer
+from console.web.bearer import TOKEN
 from console.web.jsonio import read_no_body
 from console.web.state import app_state
 
 
-@access(Access.READER)
-@api_endpoint
-async def list_channels(request: Request) -> Response:
-    if await request_actor(request) is None:
-        raise Unauthenticated("channel health needs a bearer token of any account")
+@access(Access.READER, TOKEN)
+async def list_channels(request: Request, _reader: Actor) -> Response:
     state = app_state(request)
     enabled = state.enabled_channels()
     body = await state.read(lambda session: channel_health.channel_report(session, enabled))
     return JSONResponse({"channels": body})
 
 
-@access(Access.PUBLISHER)
-@api_endpoint
-async def resume_channel(request: Request) -> Response:
-    actor = await writer(request)
+@access(Access.PUBLISHER, TOKEN)
+async def resume_channel(request: Request, actor: Actor) -> Response:
     await read_no_body(request)
     state = app_state(request)
     name = request.path_params["channel"]

@@ -391,10 +391,10 @@ SCHEMAS: dict[str, Schema] = {
     "Retraction": obj(
         {
             "reason": typed_text(REASON_MAX),
-            "corrects_version": nullable(ID),
+            "corrects_version": ID,
             "translations": TRANSLATIONS_SENT,
         },
-        ["reason"],
+        ["reason", "corrects_version"],
     ),
     "Rumor": RUMOR,
     "RumorList": obj({"rumors": {"type": "array", "items": RUMOR}}),

@@ -24,11 +24,12 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from console.domain.actors import Actor
 from console.languages import Languages
 from console.live.client import TRY_AGAIN_LATER, LiveClient
 from console.live.pages import CachedPage
 from console.web.access import Access, access
-from console.web.api import Unauthenticated, api_endpoint, request_actor
+from console.web.bearer import TOKEN
 from console.web.language import COOKIE as LANGUAGE_COOKIE
 from console.web.language import COOKIE_MAX_AGE as LANGUAGE_COOKIE_MAX_AGE
 from console.web.language import PageLanguage, page_language
@@ -260,12 +261,9 @@ async def live_socket(websocket: WebSocket) -> None:
         live.detach(client)
 
 
-@access(Access.READER)
-@api_endpoint
-async def live_status(request: Request) -> Response:
+@access(Access.READER, TOKEN)
+async def live_status(request: Request, _reader: Actor) -> Response:
     """This process's live stream: how many residents are connected, and how far it has got."""
-    if await request_actor(request) is None:
-        raise Unauthenticated("this needs a bearer token")
     state = app_state(request)
     live = state.live
     return JSONResponse(

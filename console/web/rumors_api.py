@@ -9,8 +9,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from console.domain import rumors
+from console.domain.actors import Actor
 from console.web.access import Access, access
-from console.web.api import api_endpoint, publish_once, request_actor, writer
+from console.web.api import publish_once
+from console.web.bearer import ANY_CALLER, TOKEN
 from console.web.jsonio import Fields, read_object
 from console.web.state import app_state
 
@@ -59,10 +61,8 @@ def _answer(result: rumors.PublishedRumor) -> dict[str, Any]:
     }
 
 
-@access(Access.PUBLISHER)
-@api_endpoint
-async def publish_rumor_endpoint(request: Request) -> Response:
-    actor = await writer(request)
+@access(Access.PUBLISHER, TOKEN)
+async def publish_rumor_endpoint(request: Request, actor: Actor) -> Response:
     payload = await read_object(request)
     fields = Fields(payload, ["incident", *RUMOR_FIELDS])
     incident = fields.text("incident")
@@ -89,10 +89,8 @@ async def publish_rumor_endpoint(request: Request) -> Response:
     )
 
 
-@access(Access.PUBLISHER)
-@api_endpoint
-async def correct_rumor_endpoint(request: Request) -> Response:
-    actor = await writer(request)
+@access(Access.PUBLISHER, TOKEN)
+async def correct_rumor_endpoint(request: Request, actor: Actor) -> Response:
     payload = await read_object(request)
     fields = Fields(payload, [*RUMOR_FIELDS, "reason", "corrects_version"])
     draft = _draft(fields)
@@ -124,18 +122,14 @@ async def correct_rumor_endpoint(request: Request) -> Response:
     )
 
 
-@access(Access.PUBLIC)
-@api_endpoint
-async def list_rumors(request: Request) -> Response:
-    await request_actor(request)  # wrong credentials get a 401
+@access(Access.PUBLIC, ANY_CALLER)
+async def list_rumors(request: Request, _caller: Actor | None) -> Response:
     entries = await app_state(request).read(lambda session: rumors.rumor_entries(session, limit=LIST_LIMIT))
     return JSONResponse({"rumors": [entry.view() for entry in entries]})
 
 
-@access(Access.PUBLIC)
-@api_endpoint
-async def get_rumor(request: Request) -> Response:
-    await request_actor(request)
+@access(Access.PUBLIC, ANY_CALLER)
+async def get_rumor(request: Request, _caller: Actor | None) -> Response:
     rumor_id = request.path_params["rumor_id"]
     return JSONResponse(await app_state(request).read(lambda session: rumors.rumor_record(session, rumor_id)))
 

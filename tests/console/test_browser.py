@@ -258,6 +258,56 @@ def test_two_pios_correcting_at_once_see_the_conflict(
         ben_context.close()
 
 
+def test_going_on_after_a_conflict_shows_the_revert_in_words_and_needs_a_tick(
+    server: LiveServer, browser: Browser, db: Database, routing: Routing
+) -> None:
+    """Issue 13.1, as seen: Ben started on version 1, Dana moved the shelter in version 2; Ben
+    goes on after the conflict with his text, which would put the old shelter back."""
+    make_user(db, "pio", "dana@example.org", "Dana Ortiz")
+    make_user(db, "pio", "ben@example.org", "Ben Okafor")
+    with db.write() as session:
+        incident, _ = create_incident(session, PIO, IncidentDraft(title="Flooding"), routing=routing)
+        update_id = publish_update(
+            session, PIO, incident.slug, Draft(body="Shelter at Station 4, 310 Birch St."), routing=routing
+        ).update.id
+    dana_context, ben_context = browser.new_context(), browser.new_context()
+    try:
+        dana, ben = dana_context.new_page(), ben_context.new_page()
+        watch = Watch(ben)
+        for page, email in ((dana, "dana@example.org"), (ben, "ben@example.org")):
+            sign_in(page, server.url, email)
+            page.goto(f"{server.url}/console/updates/{update_id}")
+        ben.fill("#correct-body", "Shelter at Station 4, 310 Birch St. Open until 6 am.")
+        ben.fill("#correct-reason", "Added hours")
+
+        dana.fill("#correct-body", "Shelter at Fire Station 7, 55 Cedar St.")
+        dana.fill("#correct-reason", "Shelter moved")
+        dana.get_by_role("button", name="Review correction…").click()
+        dana.get_by_role("button", name="Publish correction").click()
+        expect(dana).to_have_url(re.compile(r"notice=corrected"))
+
+        ben.get_by_role("button", name="Review correction…").click()
+        expect(ben.locator("#correct .conflict")).to_contain_text("was published by Dana Ortiz")
+        ben.get_by_role("button", name="Review correction…").click()
+        reverts = ben.locator("[data-testid=reverts]")
+        expect(reverts).to_contain_text(
+            re.compile(r"reverts Dana Ortiz's correction of \d\d:\d\d: 'Fire Station 7, 55 Cedar'")
+        )
+        screenshot(ben, "console-12-revert-named")
+        ben.get_by_role("button", name="Publish correction").click()
+        expect(ben.locator("#correct-reverts-error")).to_contain_text("Tick the box to publish the revert")
+        with db.read() as session:
+            assert len(list(session.scalars(select(UpdateVersion)))) == 2, "nothing published unticked"
+        ben.get_by_label(re.compile("I mean to undo this change")).check()
+        ben.get_by_role("button", name="Publish correction").click()
+        expect(ben).to_have_url(re.compile(r"notice=corrected"))
+        expect(ben.locator("#version-3")).to_contain_text("By Ben Okafor")
+        assert watch.problems == []
+    finally:
+        dana_context.close()
+        ben_context.close()
+
+
 def test_sign_in_publish_correct_and_retract_work_without_javascript(
     server: LiveServer, browser: Browser, db: Database
 ) -> None:

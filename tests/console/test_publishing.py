@@ -4,6 +4,7 @@ two PIOs, through the console's forms (as with JavaScript off) and its htmx frag
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import replace
@@ -18,7 +19,7 @@ from console.domain import wording
 from console.domain.incidents import IncidentDraft, create_incident, get_incident, resolve_incident
 from console.domain.outbox import Routing
 from console.domain.updates import Draft, publish_update
-from console.models import IncidentStatus, UpdateVersion, VersionKind
+from console.models import AuditEvent, IncidentStatus, UpdateVersion, VersionKind
 from console.settings import Settings
 from console.web.app import create_app
 from tests.conftest import PIO
@@ -408,6 +409,124 @@ def test_a_conflict_shows_the_newer_text_and_keeps_what_was_typed(
     ]
 
 
+def form_fields(page: str, form_id: str) -> dict[str, str]:
+    """What the browser would send from the form: its inputs (ticked boxes only) and textareas."""
+    form = lxml.html.fromstring(page).get_element_by_id(form_id)
+    fields: dict[str, str] = {}
+    for element in form.xpath(".//input[@name] | .//textarea[@name]"):
+        if element.get("type") == "checkbox" and element.get("checked") is None:
+            continue
+        fields[element.get("name")] = (
+            element.text or "" if element.tag == "textarea" else element.get("value", "")
+        )
+    return fields
+
+
+def test_going_on_after_a_conflict_names_the_colleagues_change_it_reverts_and_needs_a_tick(
+    client: TestClient, console_client: TestClient, db: Database, incident: str, routing: Routing
+) -> None:
+    """Issue 13.1: B started on version 1; A moved the shelter in version 2; B's text, written
+    against version 1, would put the old shelter back. Every review step says so in words, and
+    publishing it needs an explicit tick, which the audit event records."""
+    with db.write() as session:
+        update_id = publish_update(
+            session, PIO, incident, Draft(body="Shelter at Station 4, 310 Birch St."), routing=routing
+        ).update.id
+    sign_in(client, email_of("pio"))
+    theirs = sign_in(console_client, email_of("admin"))
+    page = client.get(f"/console/updates/{update_id}").text
+    my_form = form_fields(page, "correct-form")
+    assert (my_form["corrects_version"], my_form["started_from"]) == ("1", "1")
+    console_client.post(
+        f"/console/updates/{update_id}/corrections",
+        data={
+            "body": "Shelter at Fire Station 7, 55 Cedar St.",
+            "reason": "Shelter moved",
+            "corrects_version": "1",
+            "step": "publish",
+            "csrf_token": theirs,
+        },
+    )
+    my_form |= {"body": "Shelter at Station 4, 310 Birch St. Open until 6 am.", "reason": "Added hours"}
+    conflict = client.post(
+        f"/console/updates/{update_id}/corrections", data={**my_form, "step": "review"}, headers=HTMX
+    )
+    assert conflict.status_code == 409
+    again = form_fields(conflict.text, "correct-form")
+    assert (again["corrects_version"], again["started_from"]) == ("2", "1"), "started from 1, aimed at 2"
+
+    review = client.post(
+        f"/console/updates/{update_id}/corrections", data={**again, "step": "review"}, headers=HTMX
+    )
+    assert review.status_code == 200 and "Check the correction before publishing" in review.text
+    reverts = lxml.html.fromstring(review.text).xpath("//*[@data-testid='reverts']")
+    assert len(reverts) == 1
+    said = " ".join(reverts[0].text_content().split())
+    assert re.search(r"reverts Admin Person's correction of \d\d:\d\d: 'Fire Station 7, 55 Cedar'", said), (
+        said
+    )
+    reviewed = form_fields(review.text, "correct-form")
+    assert "confirm_revert" not in reviewed, "never ticked for the PIO"
+
+    before = row_counts(db)
+    unticked = client.post(
+        f"/console/updates/{update_id}/corrections", data={**reviewed, "step": "publish"}, headers=HTMX
+    )
+    assert unticked.status_code == 422 and "Tick the box to publish the revert" in unticked.text
+    assert "reverts Admin Person's correction" in lxml.html.fromstring(unticked.text).text_content()
+    assert row_counts(db) == before, "an unticked revert publishes nothing"
+
+    ticked = client.post(
+        f"/console/updates/{update_id}/corrections",
+        data={**reviewed, "confirm_revert": "yes", "step": "publish"},
+        follow_redirects=False,
+    )
+    assert ticked.status_code == 303
+    assert versions(db, update_id)[-1].body == "Shelter at Station 4, 310 Birch St. Open until 6 am."
+    with db.read() as session:
+        event = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "version.published").order_by(AuditEvent.seq.desc())
+        ).first()
+        assert event is not None
+        data = json.loads(event.data)
+        assert data["version"] == 3 and data["revert_confirmed"] is True
+        assert data["reverts"] == [
+            {"version": 2, "author": "Admin Person", "text": "Fire Station 7, 55 Cedar", "restores": False}
+        ]
+
+
+def test_a_correction_that_keeps_the_colleagues_change_names_no_revert(
+    client: TestClient, console_client: TestClient, db: Database, published: int
+) -> None:
+    mine = sign_in(client, email_of("pio"))
+    theirs = sign_in(console_client, email_of("admin"))
+    my_form = form_fields(client.get(f"/console/updates/{published}").text, "correct-form")
+    console_client.post(
+        f"/console/updates/{published}/corrections",
+        data={
+            **form_fields(console_client.get(f"/console/updates/{published}").text, "correct-form"),
+            "body": "Evacuate Elm St and Pine St now.",
+            "reason": "Pine St too",
+            "step": "publish",
+            "csrf_token": theirs,
+        },
+    )
+    my_form |= {
+        "body": "Evacuate Elm St and Pine St now. Go north.",
+        "reason": "Direction",
+        "csrf_token": mine,
+    }
+    conflict = client.post(f"/console/updates/{published}/corrections", data={**my_form, "step": "review"})
+    assert conflict.status_code == 409
+    again = form_fields(conflict.text, "correct-form")
+    review = client.post(f"/console/updates/{published}/corrections", data={**again, "step": "review"})
+    assert review.status_code == 200 and 'data-testid="reverts"' not in review.text
+    done = client.post(
+        f"/console/updates/{published}/corrections", data={**again, "step": "publish"}, follow_redirects=False
+    )
+    assert done.status_code == 303
+
+
 def test_confirm_is_one_action_and_one_confirmation(
     client: TestClient, console_client: TestClient, db: Database, published: int
 ) -> None:
@@ -433,6 +552,37 @@ def test_confirm_is_one_action_and_one_confirmation(
     )
     assert stale.status_code == 409 and "Version 2 (retraction) was published by" in stale.text
     assert [v.kind for v in versions(db, published)] == [VersionKind.ORIGINAL, VersionKind.RETRACTION]
+
+
+def test_a_retraction_started_on_an_older_version_shows_the_conflict_and_retracts_nothing(
+    client: TestClient, console_client: TestClient, db: Database, published: int
+) -> None:
+    token = sign_in(client, email_of("pio"))
+    form = client.get(f"/console/updates/{published}").text
+    retract_form = lxml.html.fromstring(form).get_element_by_id("retract")
+    assert retract_form.xpath(".//input[@name='corrects_version']/@value") == ["1"]
+
+    other = sign_in(console_client, email_of("admin"))
+    console_client.post(
+        f"/console/updates/{published}/corrections",
+        data={
+            "body": "Evacuate Elm St and Oak St now.",
+            "reason": "Oak St too",
+            "corrects_version": "1",
+            "step": "publish",
+            "csrf_token": other,
+        },
+    )
+    stale = client.post(
+        f"/console/updates/{published}/retraction",
+        data={"corrects_version": "1", "reason": "Issued in error", "confirmed": "yes", "csrf_token": token},
+        headers=HTMX,
+    )
+    assert stale.status_code == 409 and "Version 2 (correction) was published by" in stale.text
+    assert [v.kind for v in versions(db, published)] == [VersionKind.ORIGINAL, VersionKind.CORRECTION]
+    again = lxml.html.fromstring(stale.text)
+    assert again.xpath(".//input[@name='corrects_version']/@value") == ["2"], "aimed at the newer version"
+    assert again.xpath(".//textarea[@name='reason']/text()") == ["Issued in error"], "the reason is kept"
 
 
 def test_confirming(client: TestClient, db: Database, published: int) -> None:

@@ -79,7 +79,9 @@ def hostile(client: TestClient, db: Database, settings: Settings) -> Hostile:
     assert corrected.status_code == 201, corrected.text
     second = client.post(f"/api/v1/incidents/{api_slug}/updates", json={"body": TEXT}, headers=pio)
     retracted = client.post(
-        f"/api/v1/updates/{second.json()['id']}/retraction", json={"reason": TEXT}, headers=pio
+        f"/api/v1/updates/{second.json()['id']}/retraction",
+        json={"reason": TEXT, "corrects_version": 1},
+        headers=pio,
     )
     assert retracted.status_code == 201, retracted.text
 

@@ -68,7 +68,7 @@ def test_every_publishing_request_sent_again_with_its_key_answers_the_same_and_p
             {"body": "Use 6th St.", "reason": "Wrong street", "corrects_version": 1},
         ),
         (f"/updates/{uid}/confirmation", {"corrects_version": 2}),
-        (f"/updates/{uid}/retraction", {"reason": "Bridge reopened"}),
+        (f"/updates/{uid}/retraction", {"reason": "Bridge reopened", "corrects_version": 3}),
         (f"/updates/{uid}/translations", {"lang": "es", "body": "Puente reabierto.", "version": 4}),
     ):
         key = f"k-{path}"

@@ -59,8 +59,10 @@ def correct(base: str, token: str, update_id: int, body: str, reason: str, versi
     )
 
 
-def retract(base: str, token: str, update_id: int, reason: str) -> dict[str, Any]:
-    return api(base, token, f"/updates/{update_id}/retraction", {"reason": reason})
+def retract(base: str, token: str, update_id: int, reason: str, version: int) -> dict[str, Any]:
+    return api(
+        base, token, f"/updates/{update_id}/retraction", {"reason": reason, "corrects_version": version}
+    )
 
 
 def live_status(base: str, token: str) -> dict[str, Any]:

@@ -68,7 +68,7 @@ def test_an_open_page_shows_new_corrected_retracted_and_resolved_without_reloadi
     )
     expect(page.locator("#timeline > li")).to_have_count(2)  # replaced in place, not added
 
-    retract(live.url, pio_token, first["id"], "Issued in error")
+    retract(live.url, pio_token, first["id"], "Issued in error", 1)
     withdrawn = page.locator("#update-1")
     expect(withdrawn).to_have_class("update update--retracted", timeout=TIMEOUT)
     # Collapsed to one struck-through line, which expands to the whole withdrawn text.

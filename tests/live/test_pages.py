@@ -77,7 +77,9 @@ def test_the_incident_page_shows_every_kind_of_update(web: TestClient, token: st
     third = post(
         web, token, f"/incidents/{slug}/updates", {"body": "Shelter in place.", "preliminary": False}
     )
-    post(web, token, f"/updates/{third['id']}/retraction", {"reason": "Issued in error"})
+    post(
+        web, token, f"/updates/{third['id']}/retraction", {"reason": "Issued in error", "corrects_version": 1}
+    )
     eventually(lambda: "Issued in error" in web.get(f"/incidents/{slug}").text)
     page = web.get(f"/incidents/{slug}").text
 

@@ -55,7 +55,7 @@ def test_new_corrected_and_retracted_updates_are_pushed_in_order(
         assert "Corrected <time" in corrected.html and "— Oak St too" in corrected.html
         assert f'href="/incidents/{slug}/history#update-1">What changed</a>' in corrected.html
 
-        third = retract(live.url, pio_token, first["id"], "Sent in error")
+        third = retract(live.url, pio_token, first["id"], "Sent in error", 2)
         [retracted] = receive(ws, 1)
         assert retracted.event_id == third["event_id"]
         assert 'id="item-update-1" hx-swap-oob="true"' in retracted.html

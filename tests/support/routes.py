@@ -17,6 +17,7 @@ class RouteInfo:
     methods: frozenset[str]  # empty for websockets and mounted apps
     access: Access | None
     websocket: bool = False
+    endpoint: object = None  # what the route runs: its gate is read from it
 
     def example_path(self) -> str:
         """The path with each parameter filled in with a plausible value."""
@@ -26,11 +27,18 @@ class RouteInfo:
 def walk(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[RouteInfo]:
     for route in routes:
         if isinstance(route, Route):
-            yield RouteInfo(prefix + route.path, frozenset(route.methods or ()), access_of(route.endpoint))
+            methods = frozenset(route.methods or ())
+            yield RouteInfo(prefix + route.path, methods, access_of(route.endpoint), endpoint=route.endpoint)
         elif isinstance(route, WebSocketRoute):
-            yield RouteInfo(prefix + route.path, frozenset(), access_of(route.endpoint), websocket=True)
+            yield RouteInfo(
+                prefix + route.path,
+                frozenset(),
+                access_of(route.endpoint),
+                websocket=True,
+                endpoint=route.endpoint,
+            )
         elif isinstance(route, Mount):
             if route.routes:
                 yield from walk(route.routes, prefix + route.path)
             else:
-                yield RouteInfo(prefix + route.path, frozenset(), access_of(route.app))
+                yield RouteInfo(prefix + route.path, frozenset(), access_of(route.app), endpoint=route.app)

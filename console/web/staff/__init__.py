@@ -6,6 +6,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Route
 
 from console.web.staff import admin, audit, channels, incidents, rumors, signin, translations, updates
+from console.web.update_actions import UPDATE_ACTIONS
 
 
 def routes() -> list[BaseRoute]:
@@ -25,9 +26,14 @@ def routes() -> list[BaseRoute]:
         Route("/console/incidents/{slug}/deliveries", incidents.incident_deliveries, methods=["GET"]),
         Route("/console/updates/{update_id:int}", updates.update_page, methods=["GET"]),
         Route("/console/updates/{update_id:int}/preview", updates.correction_preview, methods=["POST"]),
-        Route("/console/updates/{update_id:int}/corrections", updates.correct, methods=["POST"]),
-        Route("/console/updates/{update_id:int}/confirmation", updates.confirm, methods=["POST"]),
-        Route("/console/updates/{update_id:int}/retraction", updates.retract, methods=["POST"]),
+        *(
+            Route(
+                f"/console/updates/{{update_id:int}}/{path}",
+                updates.change_endpoint(action),
+                methods=["POST"],
+            )
+            for path, action in UPDATE_ACTIONS.items()
+        ),
         Route("/console/updates/{update_id:int}/deliveries", updates.update_deliveries, methods=["GET"]),
         Route(
             "/console/updates/{update_id:int}/translations",

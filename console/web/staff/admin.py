@@ -12,7 +12,7 @@ from console.domain import accounts
 from console.domain.errors import InvalidInput, NotAllowed, NotFound
 from console.models import Role
 from console.web.access import Access, access
-from console.web.staff.auth import Viewer, staff_view
+from console.web.staff.auth import STAFF, Viewer
 from console.web.staff.forms import read_form
 from console.web.staff.incidents import error_page
 from console.web.staff.rendering import render, see_other
@@ -49,14 +49,12 @@ async def _admin_page(
     return render(request, ADMIN, full, viewer=viewer, status_code=status_code, block=block)
 
 
-@access(Access.ADMIN)
-@staff_view()
+@access(Access.ADMIN, STAFF)
 async def admin_page(request: Request, viewer: Viewer) -> Response:
     return await _admin_page(request, viewer)
 
 
-@access(Access.ADMIN)
-@staff_view()
+@access(Access.ADMIN, STAFF)
 async def create_user(request: Request, viewer: Viewer) -> Response:
     """A new account with a one-time password, shown once; the person sets their own at first sign-in."""
     state = app_state(request)
@@ -86,8 +84,7 @@ async def create_user(request: Request, viewer: Viewer) -> Response:
     )
 
 
-@access(Access.ADMIN)
-@staff_view()
+@access(Access.ADMIN, STAFF)
 async def create_token(request: Request, viewer: Viewer) -> Response:
     """A new API token, shown once: only its hash is kept."""
     state = app_state(request)
@@ -110,8 +107,7 @@ async def create_token(request: Request, viewer: Viewer) -> Response:
     return await _admin_page(request, viewer, status_code=201, issued_token=issued)
 
 
-@access(Access.ADMIN)
-@staff_view()
+@access(Access.ADMIN, STAFF)
 async def revoke_token(request: Request, viewer: Viewer) -> Response:
     """One action plus a confirmation (`confirmed=yes`)."""
     state = app_state(request)

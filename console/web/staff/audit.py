@@ -20,7 +20,7 @@ from console.domain.errors import InvalidInput, NotFound
 from console.domain.exports import audit_head
 from console.web.access import Access, access
 from console.web.audit_api import FILTERS, INT_MAX, csv_response, query_of, whole_number
-from console.web.staff.auth import Viewer, staff_view
+from console.web.staff.auth import STAFF, Viewer
 from console.web.staff.rendering import render
 from console.web.state import app_state
 
@@ -32,8 +32,7 @@ def _link(path: str, filters: dict[str, str], **extra: Any) -> str:
     return f"{path}?{urlencode(params)}" if params else path
 
 
-@access(Access.AUDITOR)
-@staff_view()
+@access(Access.AUDITOR, STAFF)
 async def audit_page(request: Request, viewer: Viewer) -> Response:
     state = app_state(request)
     typed = {name: request.query_params.get(name, "") for name in FILTERS}
@@ -66,8 +65,7 @@ async def audit_page(request: Request, viewer: Viewer) -> Response:
     return render(request, AUDIT, context, viewer=viewer, status_code=status, block=block)
 
 
-@access(Access.AUDITOR)
-@staff_view()
+@access(Access.AUDITOR, STAFF)
 async def audit_csv(request: Request, viewer: Viewer) -> Response:
     state = app_state(request)
     try:

@@ -1,7 +1,7 @@
 """Who is signed in to the console, and what they may do here.
 
-Every staff view is wrapped by `staff_view`, which reads the level the route declares with
-`@access(...)` (the outermost decorator) and enforces it for the session's user. The JSON
+Every staff view is declared `@access(level, STAFF)` (or another `SessionGate`), which
+enforces that level for the session's user. The JSON
 API never looks at these cookies: it takes bearer tokens only, so a browser session cannot
 be used against it from another site.
 
@@ -13,7 +13,6 @@ view never runs, so nothing is written.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
@@ -22,17 +21,17 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from console.domain import sessions
+from console.domain.access import NEEDS
 from console.domain.actors import Actor
 from console.domain.sessions import SignedIn
 from console.models import Role
 from console.settings import Settings
-from console.web.access import Access, access_of
+from console.web.access import Access, permits
 from console.web.staff.forms import form_data
 from console.web.staff.rendering import is_htmx, render
 from console.web.staff.signin_form import signin_page
 from console.web.state import app_state
 
-Endpoint = Callable[[Request], Awaitable[Response]]
 StaffEndpoint = Callable[[Request, "Viewer"], Awaitable[Response]]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -95,21 +94,11 @@ class Viewer:
 
     @property
     def can_audit(self) -> bool:
-        return permits(Access.AUDITOR, self.actor.role) if self.actor.role else False
+        return self.actor.can_audit
 
     @property
     def can_manage_accounts(self) -> bool:
         return self.actor.can_manage_accounts
-
-
-def permits(level: Access, role: Role) -> bool:
-    if level is Access.ADMIN:
-        return role is Role.ADMIN
-    if level is Access.PUBLISHER:
-        return role in (Role.ADMIN, Role.PIO)
-    if level is Access.AUDITOR:
-        return role in (Role.ADMIN, Role.REVIEWER)
-    return True
 
 
 def session_id_of(request: Request) -> str | None:
@@ -257,40 +246,43 @@ STALE_FORM = (
 )
 
 
-def staff_view(
-    *, activity: bool = True, before_password_change: bool = False
-) -> Callable[[StaffEndpoint], Endpoint]:
-    """Enforce the route's declared access level for console sessions, and CSRF on writes.
+@dataclass(frozen=True)
+class SessionGate:
+    """Enforce the route's declared access level for console sessions, and CSRF on writes; the
+    view gets the `Viewer`.
 
     `activity=False` for requests the page makes by itself (polling), which must not keep an
     unattended session alive. `before_password_change=True` for the few views a person who
     must change their password may use before they do.
     """
 
-    def decorate(endpoint: StaffEndpoint) -> Endpoint:
-        @functools.wraps(endpoint)
-        async def wrapper(request: Request) -> Response:
-            level = access_of(wrapper)
-            if level is None or level is Access.PUBLIC:
-                raise RuntimeError(f"{endpoint.__name__} needs @access(...) above it, at a signed-in level")
-            viewer = await current_viewer(request, activity=activity)
-            if viewer is None:
-                return await signed_out(request)
-            if request.method not in SAFE_METHODS and not await csrf_ok(request, viewer.csrf):
-                return forbidden(request, viewer, STALE_FORM)
-            if viewer.signed_in.must_change_password and not before_password_change:
-                if is_htmx(request):
-                    return Response(status_code=200, headers={"HX-Redirect": PASSWORD_PATH})
-                return RedirectResponse(PASSWORD_PATH, status_code=303)
-            if not permits(level, viewer.role):
-                needed = {Access.PUBLISHER: "a pio or admin", Access.ADMIN: "an admin"}.get(level, "another")
-                return forbidden(
-                    request, viewer, f"Your account ({viewer.role.value}) may not do this: it needs {needed}."
-                )
-            response = await endpoint(request, viewer)
-            response.headers.setdefault("Cache-Control", "no-store")
-            return response
+    activity: bool = True
+    before_password_change: bool = False
 
-        return wrapper
+    def admits(self, level: Access) -> bool:
+        return level is not Access.PUBLIC
 
-    return decorate
+    async def enter(self, request: Request, level: Access, endpoint: StaffEndpoint) -> Response:
+        viewer = await current_viewer(request, activity=self.activity)
+        if viewer is None:
+            return await signed_out(request)
+        if request.method not in SAFE_METHODS and not await csrf_ok(request, viewer.csrf):
+            return forbidden(request, viewer, STALE_FORM)
+        if viewer.signed_in.must_change_password and not self.before_password_change:
+            if is_htmx(request):
+                return Response(status_code=200, headers={"HX-Redirect": PASSWORD_PATH})
+            return RedirectResponse(PASSWORD_PATH, status_code=303)
+        if not permits(viewer.role, level):
+            return forbidden(
+                request,
+                viewer,
+                f"Your account ({viewer.role.value}) may not do this: it needs {NEEDS[level]}.",
+            )
+        response = await endpoint(request, viewer)
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+STAFF = SessionGate()
+STAFF_POLLING = SessionGate(activity=False)  # the page asking by itself: keeps no session alive
+BEFORE_PASSWORD_CHANGE = SessionGate(before_password_change=True)

@@ -8,13 +8,12 @@ from starlette.responses import Response
 from console.domain import channel_health
 from console.domain.errors import NotAllowed
 from console.web.access import Access, access
-from console.web.staff.auth import Viewer, flash, staff_view
+from console.web.staff.auth import STAFF, Viewer, flash
 from console.web.staff.rendering import is_htmx, see_other
 from console.web.state import app_state
 
 
-@access(Access.PUBLISHER)
-@staff_view()
+@access(Access.PUBLISHER, STAFF)
 async def resume_channel(request: Request, viewer: Viewer) -> Response:
     state = app_state(request)
     name = request.path_params["channel"]

@@ -37,7 +37,7 @@ from console.languages import Languages
 from console.models import AlertStatus, Incident, IncidentStatus, UpdateVersion, VersionKind
 from console.web.access import Access, access
 from console.web.staff import translations
-from console.web.staff.auth import Viewer, staff_view
+from console.web.staff.auth import STAFF, STAFF_POLLING, Viewer
 from console.web.staff.forms import read_form
 from console.web.staff.rendering import render, see_other
 from console.web.staff.translations import TypedTranslations
@@ -92,21 +92,18 @@ async def _dashboard(
     return render(request, DASHBOARD, context, viewer=viewer, status_code=status_code, block=block)
 
 
-@access(Access.READER)
-@staff_view()
+@access(Access.READER, STAFF)
 async def dashboard(request: Request, viewer: Viewer) -> Response:
     return await _dashboard(request, viewer)
 
 
-@access(Access.READER)
-@staff_view(activity=False)
+@access(Access.READER, STAFF_POLLING)
 async def incident_list(request: Request, viewer: Viewer) -> Response:
     """The dashboard's list alone: the page polls it, so failures show up without a reload."""
     return await _dashboard(request, viewer, block="incident_list")
 
 
-@access(Access.PUBLISHER)
-@staff_view()
+@access(Access.PUBLISHER, STAFF)
 async def create_incident_view(request: Request, viewer: Viewer) -> Response:
     state = app_state(request)
     form = await read_form(request)
@@ -227,14 +224,12 @@ async def _incident_page(
     return render(request, INCIDENT, context, viewer=viewer, status_code=status_code, block=block)
 
 
-@access(Access.READER)
-@staff_view()
+@access(Access.READER, STAFF)
 async def incident_page(request: Request, viewer: Viewer) -> Response:
     return await _incident_page(request, viewer)
 
 
-@access(Access.PUBLISHER)
-@staff_view()
+@access(Access.PUBLISHER, STAFF)
 async def compose_preview(request: Request, viewer: Viewer) -> Response:
     """What the typed draft would look like on each channel (htmx calls this while the PIO types)."""
     form = await read_form(request)
@@ -245,8 +240,7 @@ async def compose_preview(request: Request, viewer: Viewer) -> Response:
     return await _incident_page(request, viewer, compose=compose, block="preview")
 
 
-@access(Access.PUBLISHER)
-@staff_view()
+@access(Access.PUBLISHER, STAFF)
 async def publish(request: Request, viewer: Viewer) -> Response:
     """Two steps: `step=review` shows exactly what will go out; `step=publish` publishes it."""
     state = app_state(request)
@@ -308,8 +302,7 @@ async def publish(request: Request, viewer: Viewer) -> Response:
     return see_other(request, f"/console/incidents/{slug}?notice=published#update-{seq}")
 
 
-@access(Access.PUBLISHER)
-@staff_view()
+@access(Access.PUBLISHER, STAFF)
 async def resolve(request: Request, viewer: Viewer) -> Response:
     """One action plus a confirmation: without `confirmed`, ask first."""
     state = app_state(request)
@@ -333,8 +326,7 @@ def since_param(request: Request) -> int:
     return int(value) if value.isdigit() and len(value) < 12 else 0
 
 
-@access(Access.READER)
-@staff_view(activity=False)
+@access(Access.READER, STAFF_POLLING)
 async def incident_deliveries(request: Request, viewer: Viewer) -> Response:
     """Polled by the incident screen: every delivery chip, swapped in place (htmx out-of-band)."""
     return await _incident_page(

@@ -14,7 +14,7 @@ from console.domain import rumors
 from console.domain.errors import InvalidInput, NotFound, VersionConflict
 from console.models import Incident, IncidentStatus, Verdict
 from console.web.access import Access, access
-from console.web.staff.auth import Viewer, staff_view
+from console.web.staff.auth import STAFF, Viewer
 from console.web.staff.forms import Form, read_form
 from console.web.staff.rendering import render, see_other
 from console.web.state import app_state
@@ -72,14 +72,12 @@ async def _screen(request: Request, viewer: Viewer, *, status_code: int = 200, *
     return render(request, TEMPLATE, full, viewer=viewer, status_code=status_code)
 
 
-@access(Access.READER)
-@staff_view()
+@access(Access.READER, STAFF)
 async def rumors_screen(request: Request, viewer: Viewer) -> Response:
     return await _screen(request, viewer)
 
 
-@access(Access.PUBLISHER)
-@staff_view()
+@access(Access.PUBLISHER, STAFF)
 async def publish_rumor_view(request: Request, viewer: Viewer) -> Response:
     state = app_state(request)
     form = await read_form(request)
@@ -102,8 +100,7 @@ async def publish_rumor_view(request: Request, viewer: Viewer) -> Response:
     return see_other(request, f"/console/rumors?notice=rumor_published#rumor-{published.rumor.id}")
 
 
-@access(Access.PUBLISHER)
-@staff_view()
+@access(Access.PUBLISHER, STAFF)
 async def correct_rumor_view(request: Request, viewer: Viewer) -> Response:
     state = app_state(request)
     form = await read_form(request)

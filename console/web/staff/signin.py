@@ -13,6 +13,8 @@ from console.domain.errors import InvalidInput
 from console.models import SignInOutcome
 from console.web.access import Access, access
 from console.web.staff.auth import (
+    BEFORE_PASSWORD_CHANGE,
+    SessionGate,
     Viewer,
     clear_cookie,
     current_viewer,
@@ -21,7 +23,6 @@ from console.web.staff.auth import (
     session_cookie,
     session_id_of,
     set_cookie,
-    staff_view,
 )
 from console.web.staff.forms import read_form
 from console.web.staff.rendering import render, see_other
@@ -128,8 +129,7 @@ async def login(request: Request) -> Response:
     return response
 
 
-@access(Access.READER)
-@staff_view(activity=False, before_password_change=True)
+@access(Access.READER, SessionGate(activity=False, before_password_change=True))
 async def logout(request: Request, viewer: Viewer) -> Response:
     state = app_state(request)
     settings = state.settings
@@ -154,14 +154,12 @@ def _password_page(
     )
 
 
-@access(Access.READER)
-@staff_view(before_password_change=True)
+@access(Access.READER, BEFORE_PASSWORD_CHANGE)
 async def password_form(request: Request, viewer: Viewer) -> Response:
     return _password_page(request, viewer)
 
 
-@access(Access.READER)
-@staff_view(before_password_change=True)
+@access(Access.READER, BEFORE_PASSWORD_CHANGE)
 async def change_password(request: Request, viewer: Viewer) -> Response:
     state = app_state(request)
     settings = state.settings

@@ -25,7 +25,7 @@ from console.i18n import language_name
 from console.languages import Languages
 from console.models import Translation, UpdateVersion
 from console.web.access import Access, access
-from console.web.staff.auth import Viewer, staff_view
+from console.web.staff.auth import STAFF, Viewer
 from console.web.staff.forms import Form, read_form
 from console.web.staff.rendering import see_other
 from console.web.state import app_state
@@ -134,8 +134,7 @@ def gaps(session: Session, languages: Languages, incident_id: int | None = None)
     return translation_gaps(session, languages, incident_id=incident_id)
 
 
-@access(Access.PUBLISHER)
-@staff_view()
+@access(Access.PUBLISHER, STAFF)
 async def add_translation_view(request: Request, viewer: Viewer) -> Response:
     """Add a translation of the current version from the update screen."""
     from console.web.staff.updates import render_update_screen  # the screen this form sits on

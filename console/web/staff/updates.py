@@ -16,24 +16,19 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from console.domain import delivery_status, outbox, previews, timeline, versions
+from console.domain import delivery_status, outbox, previews, timeline, updates, versions
 from console.domain.delivery_status import EventDeliveries
 from console.domain.errors import DomainError, InvalidInput, NotAllowed, NotFound, VersionConflict
 from console.domain.post_runs import TextRules
 from console.domain.previews import DraftText
+from console.domain.reverts import Revert
+from console.domain.reverts import reverts as find_reverts
 from console.domain.timeline import UpdateCard
-from console.domain.updates import (
-    Draft,
-    Published,
-    confirm_update,
-    correct_update,
-    get_update,
-    retract_update,
-)
+from console.domain.updates import Draft, Published, get_update
 from console.languages import Languages
 from console.models import Incident, Update, UpdateVersion, VersionKind
-from console.web.access import Access, access
-from console.web.staff.auth import Viewer, flash, local_path, staff_view
+from console.web.access import Access, Endpoint, access
+from console.web.staff.auth import STAFF, STAFF_POLLING, Viewer, flash, local_path
 from console.web.staff.forms import Form, read_form
 from console.web.staff.incidents import error_page, since_param
 from console.web.staff.rendering import is_htmx, render, see_other
@@ -43,6 +38,10 @@ from console.web.state import app_state
 UPDATE = "console/update.html"
 RETRACTED = "This update was retracted; a retracted update takes no new versions."
 NO_BASE = "The form did not say which version it changes. Reload the page and try again."
+REVERT_NOT_TICKED = (
+    "Nothing was published: your text undoes a colleague's newer change (listed above). "
+    "Tick the box to publish the revert, or go back and edit your text."
+)
 
 
 @dataclass
@@ -91,12 +90,14 @@ def load_update(
 
 
 @dataclass
-class Action:
+class ActionForm:
     """The state of one of the screen's forms (correct, confirm or retract).
 
     `mode`: "edit" (the form), "review" (check before publishing), "conflict" (a newer
     version appeared; the form again, aimed at it). `stale_version` is the version the PIO
-    had been looking at when the conflict was found.
+    had been looking at when the conflict was found. `started_from`: the version the PIO's
+    text was written from, kept across conflicts (None: `corrects_version`); `reverts`: what
+    the text would undo of the versions since, shown at review and published only when ticked.
     """
 
     draft: DraftText
@@ -106,6 +107,12 @@ class Action:
     message: str | None = None
     stale_version: int | None = None
     translations: TypedTranslations | None = None  # typed with a correction
+    started_from: int | None = None
+    reverts: list[Revert] = field(default_factory=list)
+
+    @property
+    def base(self) -> int:
+        return self.corrects_version if self.started_from is None else self.started_from
 
 
 async def _load(request: Request) -> UpdateData:
@@ -140,7 +147,7 @@ async def _render(
     viewer: Viewer,
     data: UpdateData,
     *,
-    actions: dict[str, Action] | None = None,
+    actions: dict[str, ActionForm] | None = None,
     status_code: int = 200,
     block: str | None = None,
     extra: dict[str, Any] | None = None,
@@ -149,11 +156,11 @@ async def _render(
     current = data.current
     as_is = DraftText(headline=current.headline or "", body=current.body, preliminary=current.preliminary)
     chosen = actions or {}
-    correct = chosen.get("correct") or Action(as_is, current.version)
+    correct = chosen.get("correct") or ActionForm(as_is, current.version)
     if correct.translations is None:
         correct.translations = TypedTranslations(state.languages)
-    confirm = chosen.get("confirm") or Action(DraftText(), current.version)
-    retract = chosen.get("retract") or Action(DraftText(), current.version)
+    confirm = chosen.get("confirm") or ActionForm(DraftText(), current.version)
+    retract = chosen.get("retract") or ActionForm(DraftText(), current.version)
 
     def preview(
         kind: VersionKind, draft: DraftText, errors: dict[str, str], rules: dict[str, TextRules]
@@ -206,8 +213,7 @@ async def _render(
     return render(request, UPDATE, context, viewer=viewer, status_code=status_code, block=block)
 
 
-@access(Access.READER)
-@staff_view()
+@access(Access.READER, STAFF)
 async def update_page(request: Request, viewer: Viewer) -> Response:
     try:
         data = await _load(request)
@@ -230,7 +236,7 @@ async def _publish(
     viewer: Viewer,
     work: Callable[[Session], Published],
     *,
-    action: Action,
+    action: ActionForm,
     slot: str,
     notice: str,
 ) -> Response:
@@ -243,21 +249,29 @@ async def _publish(
     except DomainError as exc:
         data = await _load(request)
         if isinstance(exc, VersionConflict):
-            stale = Action(
+            stale = ActionForm(
                 action.draft,
                 data.current.version,
                 "conflict",
                 stale_version=exc.named_version,
                 translations=action.translations,
+                started_from=action.base,
             )
             return await _render(request, viewer, data, status_code=409, block=slot, actions={slot: stale})
         if isinstance(exc, InvalidInput):
             typed = action.translations
             errors = {**exc.fields, **(typed.form_errors(exc.fields) if typed else {})}
-            retry = Action(action.draft, action.corrects_version, "edit", errors=errors, translations=typed)
+            retry = ActionForm(
+                action.draft,
+                action.corrects_version,
+                "edit",
+                errors=errors,
+                translations=typed,
+                started_from=action.started_from,
+            )
             return await _render(request, viewer, data, status_code=422, block=slot, actions={slot: retry})
         if isinstance(exc, NotAllowed):
-            refused = Action(
+            refused = ActionForm(
                 action.draft,
                 action.corrects_version,
                 "edit",
@@ -269,23 +283,31 @@ async def _publish(
     return see_other(request, f"/console/updates/{request.path_params['update_id']}?notice={notice}")
 
 
-def _precheck(data: UpdateData, action: Action) -> tuple[Action, int] | None:
+def _precheck(data: UpdateData, action: ActionForm) -> tuple[ActionForm, int] | None:
     """Problems found before anything is published: a newer version, retracted, no base version."""
     typed = action.translations
     if action.corrects_version <= 0:
-        return Action(action.draft, data.current.version, "edit", message=NO_BASE, translations=typed), 422
+        return ActionForm(
+            action.draft, data.current.version, "edit", message=NO_BASE, translations=typed
+        ), 422
     if action.corrects_version != data.current.version:
         stale = action.corrects_version
-        return Action(
-            action.draft, data.current.version, "conflict", stale_version=stale, translations=typed
+        return ActionForm(
+            action.draft,
+            data.current.version,
+            "conflict",
+            stale_version=stale,
+            translations=typed,
+            started_from=action.base,
         ), 409
     if data.retracted:
-        return Action(action.draft, data.current.version, "edit", message=RETRACTED, translations=typed), 409
+        return ActionForm(
+            action.draft, data.current.version, "edit", message=RETRACTED, translations=typed
+        ), 409
     return None
 
 
-@access(Access.PUBLISHER)
-@staff_view()
+@access(Access.PUBLISHER, STAFF)
 async def correction_preview(request: Request, viewer: Viewer) -> Response:
     form = await read_form(request)
     try:
@@ -293,7 +315,7 @@ async def correction_preview(request: Request, viewer: Viewer) -> Response:
     except NotFound as exc:
         return error_page(request, viewer, exc.message, 404)
     draft = _typed(form)
-    action = Action(draft, form.integer("corrects_version") or 0, errors=_correction_errors(draft, data))
+    action = ActionForm(draft, form.integer("corrects_version") or 0, errors=_correction_errors(draft, data))
     return await _render(request, viewer, data, actions={"correct": action}, block="correct_preview")
 
 
@@ -304,146 +326,100 @@ def _correction_errors(draft: DraftText, data: UpdateData) -> dict[str, str]:
     return errors
 
 
-@access(Access.PUBLISHER)
-@staff_view()
-async def correct(request: Request, viewer: Viewer) -> Response:
-    """Two steps, like publishing: `step=review` shows the word-level diff, `step=publish` publishes."""
+def _step(form: Form, action: updates.Action) -> str:
+    """ "edit", "review" or "publish". An action that brings new text (a correction) goes in two
+    steps like publishing: `step=review` shows the word-level diff, `step=publish` publishes.
+    The others are one action and one confirmation (`confirmed=yes`)."""
+    if action.new_text:
+        step = form.text("step")
+        return step if step in ("review", "publish") else "edit"
+    return "publish" if form.flag("confirmed") else "review"
+
+
+def _errors(
+    action: updates.Action, draft: DraftText, data: UpdateData, typed: TypedTranslations | None
+) -> dict[str, str]:
+    if action.new_text:
+        return {**_correction_errors(draft, data), **(typed.check() if typed else {})}
+    kept = DraftText(body=data.current.body, reason=draft.reason)
+    return previews.check(kept, reason_required=action.reason_required)
+
+
+async def change_view(request: Request, viewer: Viewer, action: updates.Action) -> Response:
+    """The one path of correct, confirm and retract: check, ask for review, then publish."""
     state = app_state(request)
     form = await read_form(request)
     try:
         data = await _load(request)
     except NotFound as exc:
         return error_page(request, viewer, exc.message, 404)
-    draft = _typed(form)
-    typed = TypedTranslations.read(form, state.languages)
-    action = Action(draft, form.integer("corrects_version") or 0, translations=typed)
-    step = form.text("step")
-    if step not in ("review", "publish"):
-        return await _render(request, viewer, data, actions={"correct": action}, block="correct")
-    problem = _precheck(data, action)
+    slot = action.name
+    typed = TypedTranslations.read(form, state.languages) if action.new_text else None
+    draft = _typed(form) if action.new_text else DraftText(reason=form.text("reason"))
+    started_from = form.integer("started_from") if action.new_text else None
+    started_from = started_from if started_from else None  # 0 or missing: the corrected version
+    chosen = ActionForm(
+        draft, form.integer("corrects_version") or 0, translations=typed, started_from=started_from
+    )
+    step = _step(form, action)
+    if step == "edit":
+        return await _render(request, viewer, data, actions={slot: chosen}, block=slot)
+    problem = _precheck(data, chosen)
+    refusal = action.refusal(data.current)
+    if problem is None and refusal is not None:
+        problem = ActionForm(chosen.draft, data.current.version, message=f"This update {refusal}."), 409
     if problem is not None:
         return await _render(
-            request, viewer, data, actions={"correct": problem[0]}, status_code=problem[1], block="correct"
+            request, viewer, data, actions={slot: problem[0]}, status_code=problem[1], block=slot
         )
-    errors = {**_correction_errors(draft, data), **typed.check()}
+    errors = _errors(action, draft, data, typed)
     if errors:
-        action.errors = errors
-        return await _render(
-            request, viewer, data, actions={"correct": action}, status_code=422, block="correct"
-        )
+        chosen.errors = errors
+        return await _render(request, viewer, data, actions={slot: chosen}, status_code=422, block=slot)
+    if action.new_text and chosen.base < data.current.version:
+        chosen.reverts = find_reverts(data.versions, chosen.base, draft.headline_or_none, draft.body.strip())
+    if step == "publish" and chosen.reverts and not form.flag("confirm_revert"):
+        chosen.mode, chosen.errors = "review", {"reverts": REVERT_NOT_TICKED}
+        return await _render(request, viewer, data, actions={slot: chosen}, status_code=422, block=slot)
     if step == "review":
-        action.mode = "review"
-        return await _render(request, viewer, data, actions={"correct": action}, block="correct")
-    text = Draft(body=draft.body, headline=draft.headline, preliminary=draft.preliminary)
+        chosen.mode = "review"
+        return await _render(request, viewer, data, actions={slot: chosen}, block=slot)
+    text = (
+        Draft(body=draft.body, headline=draft.headline, preliminary=draft.preliminary)
+        if action.new_text
+        else None
+    )
     return await _publish(
         request,
         viewer,
-        lambda session: correct_update(
+        lambda session: updates.change_update(
             session,
             viewer.actor,
             data.update.id,
-            text,
-            reason=draft.reason,
-            corrects_version=action.corrects_version,
+            action,
+            corrects_version=chosen.corrects_version,
+            reason=draft.reason or None,
+            draft=text,
+            started_from=chosen.started_from,
+            reverts_confirmed=bool(chosen.reverts),
             routing=state.routing,
-            translations=typed.for_service(),
+            translations=typed.for_service() if typed else updates.NO_TRANSLATIONS,
         ),
-        action=action,
-        slot="correct",
-        notice="corrected",
+        action=chosen,
+        slot=slot,
+        notice=action.done,
     )
 
 
-@access(Access.PUBLISHER)
-@staff_view()
-async def confirm(request: Request, viewer: Viewer) -> Response:
-    """Drop PRELIMINARY: one action, then one confirmation (`confirmed=yes`)."""
-    state = app_state(request)
-    form = await read_form(request)
-    try:
-        data = await _load(request)
-    except NotFound as exc:
-        return error_page(request, viewer, exc.message, 404)
-    reason = form.text("reason")
-    action = Action(DraftText(reason=reason), form.integer("corrects_version") or 0)
-    problem = _precheck(data, action)
-    if problem is None and not data.current.preliminary:
-        problem = Action(action.draft, data.current.version, message="This update is already confirmed."), 409
-    if problem is not None:
-        return await _render(
-            request, viewer, data, actions={"confirm": problem[0]}, status_code=problem[1], block="confirm"
-        )
-    errors = previews.check(DraftText(body=data.current.body, reason=reason), reason_required=False)
-    if errors:
-        action.errors = errors
-        return await _render(
-            request, viewer, data, actions={"confirm": action}, status_code=422, block="confirm"
-        )
-    if not form.flag("confirmed"):
-        action.mode = "review"
-        return await _render(request, viewer, data, actions={"confirm": action}, block="confirm")
-    return await _publish(
-        request,
-        viewer,
-        lambda session: confirm_update(
-            session,
-            viewer.actor,
-            data.update.id,
-            corrects_version=action.corrects_version,
-            reason=reason or None,
-            routing=state.routing,
-        ),
-        action=action,
-        slot="confirm",
-        notice="confirmed",
-    )
+def change_endpoint(action: updates.Action) -> Endpoint:
+    async def change(request: Request, viewer: Viewer) -> Response:
+        return await change_view(request, viewer, action)
+
+    change.__name__ = change.__qualname__ = action.name
+    return access(Access.PUBLISHER, STAFF)(change)
 
 
-@access(Access.PUBLISHER)
-@staff_view()
-async def retract(request: Request, viewer: Viewer) -> Response:
-    """Withdraw the update: a reason, then one confirmation (`confirmed=yes`)."""
-    state = app_state(request)
-    form = await read_form(request)
-    try:
-        data = await _load(request)
-    except NotFound as exc:
-        return error_page(request, viewer, exc.message, 404)
-    reason = form.text("reason")
-    action = Action(DraftText(reason=reason), form.integer("corrects_version") or 0)
-    problem = _precheck(data, action)
-    if problem is not None:
-        return await _render(
-            request, viewer, data, actions={"retract": problem[0]}, status_code=problem[1], block="retract"
-        )
-    errors = previews.check(DraftText(body=data.current.body, reason=reason), reason_required=True)
-    if errors:
-        action.errors = errors
-        return await _render(
-            request, viewer, data, actions={"retract": action}, status_code=422, block="retract"
-        )
-    if not form.flag("confirmed"):
-        action.mode = "review"
-        return await _render(request, viewer, data, actions={"retract": action}, block="retract")
-    return await _publish(
-        request,
-        viewer,
-        lambda session: retract_update(
-            session,
-            viewer.actor,
-            data.update.id,
-            reason=reason,
-            corrects_version=action.corrects_version,
-            routing=state.routing,
-        ),
-        action=action,
-        slot="retract",
-        notice="retracted",
-    )
-
-
-@access(Access.READER)
-@staff_view(activity=False)
+@access(Access.READER, STAFF_POLLING)
 async def update_deliveries(request: Request, viewer: Viewer) -> Response:
     """Polled by the update screen: every delivery chip, swapped in place (htmx out-of-band)."""
     try:
@@ -454,8 +430,7 @@ async def update_deliveries(request: Request, viewer: Viewer) -> Response:
     return await _render(request, viewer, data, block="deliveries", extra=extra)
 
 
-@access(Access.PUBLISHER)
-@staff_view()
+@access(Access.PUBLISHER, STAFF)
 async def retry_delivery(request: Request, viewer: Viewer) -> Response:
     state = app_state(request)
     form = await read_form(request)
