@@ -271,7 +271,7 @@ def test_a_correction_is_announced_at_the_top_until_the_next_update(
             '<p id="latest-change" class="latest-change" role="note" hidden hx-swap-oob="true">' in newer.html
         )
 
-        retract(live.url, pio_token, first["id"], "Shelter closed")
+        retract(live.url, pio_token, first["id"], "Shelter closed", 2)
         [retracted] = receive(ws, 1)
         assert "Update 1 was retracted at" in retracted.html and "latest-change--retraction" in retracted.html
         # The retracted update collapses to one struck-through line that expands to its text.
