@@ -102,8 +102,11 @@ def make_templates(settings: Settings) -> Templates:
         return shown.strftime(fmt)
 
     def iso_local(moment: datetime | str | None) -> str:
+        # HTML's valid date-time strings allow at most 3 fractional digits (milliseconds).
         shown = in_zone(moment)
-        return shown.isoformat() if shown else ""
+        if shown is None:
+            return ""
+        return shown.isoformat(timespec="milliseconds" if shown.microsecond else "seconds")
 
     env.filters["local"] = local
     env.filters["paragraphs"] = paragraphs

@@ -35,12 +35,12 @@ def test_new_corrected_and_retracted_updates_are_pushed_in_order(
         )
         [new] = receive(ws, 1)
         assert new.event_id == first["event_id"]
-        assert '<div hx-swap-oob="afterbegin:#timeline">' in new.html
+        assert '<ol data-hx-swap-oob="afterbegin:#timeline">' in new.html
         assert '<li class="timeline__item" id="item-update-1">' in new.html
         assert "Residents of Elm St should leave now." in new.html
         assert '<strong class="badge badge--preliminary">PRELIMINARY</strong>' in new.html
-        assert 'hx-swap-oob="innerHTML:#live-announcer">New update' in new.html
-        assert 'id="timeline-empty" class="timeline-empty" hidden hx-swap-oob="true"' in new.html
+        assert 'data-hx-swap-oob="innerHTML:#live-announcer">New update' in new.html
+        assert 'id="timeline-empty" class="timeline-empty" hidden data-hx-swap-oob="true"' in new.html
         # times in TIMEZONE (America/Chicago is UTC-6 or UTC-5)
         assert re.search(r'<time datetime="[^"]+-0[56]:00">', new.html)
 
@@ -49,7 +49,7 @@ def test_new_corrected_and_retracted_updates_are_pushed_in_order(
         )
         [corrected] = receive(ws, 1)
         assert corrected.event_id == second["event_id"] > new.event_id
-        assert '<li class="timeline__item" id="item-update-1" hx-swap-oob="true">' in corrected.html
+        assert '<li class="timeline__item" id="item-update-1" data-hx-swap-oob="true">' in corrected.html
         assert "Residents of Elm and Oak St should leave." in corrected.html
         assert "Corrected <time" in corrected.html and "— Oak St too" in corrected.html
         assert f'href="/incidents/{slug}/history#update-1">What changed</a>' in corrected.html
@@ -57,17 +57,15 @@ def test_new_corrected_and_retracted_updates_are_pushed_in_order(
         third = retract(live.url, pio_token, first["id"], "Sent in error")
         [retracted] = receive(ws, 1)
         assert retracted.event_id == third["event_id"]
-        assert 'id="item-update-1" hx-swap-oob="true"' in retracted.html
+        assert 'id="item-update-1" data-hx-swap-oob="true"' in retracted.html
         assert '<del class="update__withdrawn">' in retracted.html
         assert "Retracted <time" in retracted.html and "— Sent in error" in retracted.html
         assert "Update 1 retracted" in retracted.html
 
         api_resolve(live.url, pio_token, slug)
         [resolved] = receive(ws, 1)
-        assert (
-            '<p id="incident-status" class="incident-status incident-status--resolved" hx-swap-oob="true">'
-            in (resolved.html)
-        )
+        status = '<p id="incident-status" class="incident-status incident-status--resolved"'
+        assert f'{status} data-hx-swap-oob="true">' in resolved.html
         assert "RESOLVED" in resolved.html
         assert nothing_more(ws)
 
@@ -84,12 +82,12 @@ def test_the_all_incidents_stream_shows_new_incidents_and_their_updates(
     with subscribe(live.ws_url, head(db)) as ws:
         slug = new_incident(live.url, pio_token, "Storm damage")
         [created] = receive(ws, 1)
-        assert '<div hx-swap-oob="afterbegin:#incidents">' in created.html
+        assert '<ol data-hx-swap-oob="afterbegin:#incidents">' in created.html
         assert f'id="incident-{slug}"' in created.html and "Storm damage" in created.html
         assert "New incident" in created.html
         publish(live.url, pio_token, slug, "Trees down on Route 9.")
         [updated] = receive(ws, 1)
-        assert f'id="incident-{slug}" hx-swap-oob="true"' in updated.html
+        assert f'id="incident-{slug}" data-hx-swap-oob="true"' in updated.html
         assert "Trees down on Route 9." in updated.html and "Storm damage: New update" in updated.html
         api_resolve(live.url, pio_token, slug)
         [resolved] = receive(ws, 1)
@@ -151,7 +149,7 @@ def test_a_client_too_far_behind_gets_a_fresh_render(live_settings, pio_token: s
         with subscribe(server.ws_url, 1, incident=slug) as ws:
             [reset] = receive(ws, 1)
             assert reset.reset and reset.event_id == head(db)
-            assert '<ol id="timeline" class="timeline" hx-swap-oob="true">' in reset.html
+            assert '<ol id="timeline" class="timeline" data-hx-swap-oob="true">' in reset.html
             assert all(f"Update number {n}" in reset.html for n in range(5))
             assert "brought up to date" in reset.html
             assert nothing_more(ws)
