@@ -49,6 +49,7 @@ from console.web import (
     verify_page,
 )
 from console.web.access import Access, access
+from console.web.favicon import favicon
 from console.web.health import healthz
 from console.web.jsonio import error_response
 from console.web.methods import allow_header
@@ -135,6 +136,7 @@ def load_key_file(settings: Settings) -> KeyFile:
 def routes() -> list[BaseRoute]:
     return [
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/favicon.ico", favicon, methods=["GET", "HEAD"]),
         Mount(
             "/api/v1",
             app=Router(
