@@ -50,6 +50,7 @@ from console.web import (
 )
 from console.web.access import Access, access
 from console.web.favicon import favicon
+from console.web.handshakes import RefusedHandshakes, install_filter
 from console.web.health import healthz
 from console.web.jsonio import error_response
 from console.web.methods import allow_header
@@ -171,6 +172,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         keys = load_key_file(settings)
+        install_filter()
         db = Database(settings.database_url, signer=keys)
         bus = LiveBus.from_settings(settings)
         templates = make_templates(settings)
@@ -206,6 +208,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         routes=routes(),
         middleware=[
+            Middleware(RefusedHandshakes),
             Middleware(
                 SecurityHeadersMiddleware, headers=security_headers([websocket_origin(settings.public_url)])
             ),
