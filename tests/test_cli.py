@@ -122,6 +122,7 @@ def test_bad_settings_are_reported_not_crashed_on(
     assert "TIMEZONE 'Mars/Olympus_Mons' is not a known IANA zone" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_serve_migrates_creates_an_admin_once_and_answers(tmp_path: Path, database_url: str) -> None:
     env = {"DATABASE_URL": database_url, "ARCHIVE_DIR": str(tmp_path / "archive")}
     with ServerProcess(env) as server:
