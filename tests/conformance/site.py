@@ -86,6 +86,7 @@ class Site:
     server: LiveServer
     record: Record
     cookies: CookieJar  # the admin's signed-in session
+    token: str  # a PIO's API token, to publish while a page is open
     documents: dict[str, str] = field(default_factory=dict)  # name -> HTML
     urls: dict[str, str] = field(default_factory=dict)  # page name -> URL (those a browser can open)
     snapshot: Path | None = None
@@ -296,7 +297,7 @@ def seeded_site(template: str, directory: Path, **overrides: Any) -> Iterator[Si
         db.dispose()
     with serve(settings) as server:
         record = seed(server.url, token)
-        site = Site(server, record, sign_in(server.url))
+        site = Site(server, record, sign_in(server.url), token)
         fetch(site, public_paths(record), signed_in=False)
         fetch(site, console_paths(record), signed_in=True)
         live_frames(site)

@@ -8,10 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, expect
 
 from tests.conformance.checkers import axe_violations, vnu_errors
 from tests.conformance.site import Site, seeded_site
+from tests.live.support import correct, publish
 
 pytestmark = pytest.mark.slow
 
@@ -61,3 +62,27 @@ def test_every_page_has_no_accessibility_violation(site: Site, browser: Browser)
     failing = {name: violations for name, violations in found.items() if violations}
     report = "\n".join(f"{name}:\n  " + "\n  ".join(v) for name, v in failing.items())
     assert not failing, f"{len(failing)} of {len(found)} pages have violations:\n{report}"
+
+
+def test_live_pages_conform_after_frames_land(site: Site, browser: Browser, tmp_path: Path) -> None:
+    """The live pages as htmx leaves them after a new update and a correction arrive over the
+    websocket: the page's DOM checked by vnu and axe."""
+    context = browser.new_context()
+    pages = {path: context.new_page() for path in ("/", f"/incidents/{site.record.active}")}
+    try:
+        for path, page in pages.items():
+            page.goto(site.server.url + path)
+            expect(page.locator("#live-state")).to_have_attribute("data-state", "open")
+        new = publish(site.server.url, site.token, site.record.active, "Boil water before drinking it.")
+        correct(
+            site.server.url, site.token, new["id"], "Boil tap water before drinking it.", "Tap water only", 1
+        )
+        documents = {}
+        for path, page in pages.items():
+            expect(page.get_by_text("Boil tap water before drinking it.").first).to_be_visible()
+            assert axe_violations(page) == [], path
+            documents[f"{path} after live frames"] = page.content()
+    finally:
+        context.close()
+    errors = vnu_errors(documents, tmp_path / "documents")
+    assert errors == {name: [] for name in documents}
