@@ -104,6 +104,8 @@ def public_paths(record: Record) -> list[str]:
         f"/incidents/{b}/history",
         "/archive",
         "/archive?q=gas",
+        "/archive?from=yesterday&category=nonsense",  # the form with its errors
+        "/incidents/no-such-incident/history",
         "/corrections",
         "/rumors",
         "/rumors?lang=es",
@@ -243,7 +245,7 @@ def fetch(site: Site, paths: list[str], *, signed_in: bool) -> None:
     )
     for path in paths:
         status, content_type, text = get(opener, site.server.url + path)
-        assert status in (200, 404), (path, status)
+        assert status in (200, 400, 404, 422), (path, status)
         assert content_type.startswith("text/html"), path
         site.documents[path] = text
         site.urls[path] = site.server.url + path
@@ -253,6 +255,9 @@ def fetch(site: Site, paths: list[str], *, signed_in: bool) -> None:
         )
         assert status == 200, text
         site.documents["POST /verify"] = text
+        status, _, text = get(opener, f"{site.server.url}/verify", {"text": " "})
+        assert status == 400, text
+        site.documents["POST /verify (empty)"] = text
 
 
 def live_frames(site: Site) -> None:
