@@ -76,7 +76,7 @@ def in_context(frame: str) -> str:
 class Record:
     active: str  # slugs
     resolved: str
-    update_id: int
+    update_ids: list[int]  # the active incident's: corrected, confirmed, retracted, plain
     rumor_id: int
     frame_count: int = 0
 
@@ -117,7 +117,7 @@ def public_paths(record: Record) -> list[str]:
 
 
 def console_paths(record: Record) -> list[str]:
-    a, update = record.active, record.update_id
+    a, update = record.active, record.update_ids[0]
     return [
         "/console",
         "/console/incidents",
@@ -126,6 +126,7 @@ def console_paths(record: Record) -> list[str]:
         f"/console/incidents/{a}/deliveries",
         f"/console/updates/{update}",
         f"/console/updates/{update}/deliveries",
+        *(f"/console/updates/{other}" for other in record.update_ids[1:]),
         "/console/rumors",
         "/console/audit",
         "/console/admin",
@@ -162,7 +163,7 @@ def seed(base: str, token: str) -> Record:
     translations, and rumor responses, one corrected."""
     active = new_incident(base, token, "Gas leak on Elm St")
     resolved = new_incident(base, token, "Water main break")
-    first = 0
+    first: list[int] = []
     for slug in (active, resolved):
         ids = [
             publish(base, token, slug, "Residents of Elm St should leave now.", headline="Evacuate")["id"],
@@ -179,7 +180,7 @@ def seed(base: str, token: str) -> Record:
         correct(base, token, ids[0], "Residents of Elm St and Pine St should leave now.", "Pine St too", 1)
         api(base, token, f"/updates/{ids[1]}/confirmation", {"corrects_version": 1})
         retract(base, token, ids[2], "Sent by mistake")
-        first = first or ids[0]
+        first = first or ids
     api(base, token, f"/incidents/{resolved}/resolve", {})
     rumor = api(
         base,
@@ -210,7 +211,7 @@ def seed(base: str, token: str) -> Record:
             ],
         },
     )
-    return Record(active=active, resolved=resolved, update_id=first, rumor_id=rumor["id"])
+    return Record(active=active, resolved=resolved, update_ids=first, rumor_id=rumor["id"])
 
 
 def get(
@@ -258,6 +259,13 @@ def fetch(site: Site, paths: list[str], *, signed_in: bool) -> None:
         status, _, text = get(opener, f"{site.server.url}/verify", {"text": " "})
         assert status == 400, text
         site.documents["POST /verify (empty)"] = text
+        _, _, form = get(opener, f"{site.server.url}/login")
+        token = TOKEN_FIELD.search(form)
+        assert token is not None
+        login = {"email": ADMIN, "password": "not the password", "csrf_token": token.group(1)}
+        status, _, text = get(opener, f"{site.server.url}/login", login)
+        assert status == 400 and "not right" in text, status
+        site.documents["POST /login (wrong password)"] = text
 
 
 def live_frames(site: Site) -> None:
