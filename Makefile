@@ -9,9 +9,15 @@ TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 CHROMIUM := /usr/bin/chromium
 # CAP signatures are checked with Debian's xmlsec1, not with the code that made them.
 XMLSEC1 := /usr/bin/xmlsec1
+# The conformance tests check every page with the Nu HTML Checker (vnu.jar, on Debian's Java)
+# and axe-core, both pinned in tests/conformance/package-lock.json. npm runs no install
+# script: vnu-jar's would download a Java of its own.
+JAVA := /usr/bin/java
+NPM := /usr/bin/npm
+CHECKERS := tests/conformance/node_modules/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-postgres lint demo worker clean bench-fanout bench-load bench-social-runs messages
+.PHONY: run test test-fast test-postgres lint demo worker clean bench-fanout bench-load bench-social-runs messages
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,16 +32,30 @@ $(CHROMIUM):
 $(XMLSEC1):
 	$(SUDO) apt-get install -y xmlsec1 || ($(SUDO) apt-get update && $(SUDO) apt-get install -y xmlsec1)
 
+$(JAVA):
+	$(SUDO) apt-get install -y default-jre-headless || ($(SUDO) apt-get update && $(SUDO) apt-get install -y default-jre-headless)
+
+$(NPM):
+	$(SUDO) apt-get install -y npm || ($(SUDO) apt-get update && $(SUDO) apt-get install -y npm)
+
+$(CHECKERS): tests/conformance/package.json tests/conformance/package-lock.json | $(NPM)
+	cd tests/conformance && npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
 run: $(INSTALLED)
 	$(BIN)/console serve
 
 # Extra pytest arguments, e.g. PYTEST_ARGS=--junitxml=report.xml (as .ci/run passes).
 PYTEST_ARGS ?=
 
-test: $(INSTALLED) $(CHROMIUM) $(XMLSEC1)
+test: $(INSTALLED) $(CHROMIUM) $(XMLSEC1) $(JAVA) $(CHECKERS)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test-postgres: $(INSTALLED) $(CHROMIUM) $(XMLSEC1)
+# Everything but the tests marked `slow` (subprocesses, the browser, outages, the checkers).
+test-fast: $(INSTALLED) $(XMLSEC1)
+	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+
+test-postgres: $(INSTALLED) $(CHROMIUM) $(XMLSEC1) $(JAVA) $(CHECKERS)
 	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(INSTALLED)

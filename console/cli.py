@@ -121,9 +121,15 @@ def _read_password() -> str:
 
 
 def cmd_users_create(args: argparse.Namespace, settings: Settings) -> int:
+    from console.migrate import schema_revision, upgrade
+
     password = _read_password()
     db = _database(settings)
     try:
+        # Often the first command run against a new database: it gets its schema first.
+        if schema_revision(db) is None:
+            upgrade(db)
+            print("the database had no schema yet: migrated it to the newest")
         with db.write() as session:
             user = accounts.create_user(
                 session, OPERATOR, email=args.email, display_name=args.name, role=args.role, password=password

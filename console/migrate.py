@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 
 from console.db import Database
@@ -36,3 +37,9 @@ def upgrade(db: Database, revision: str = "head") -> None:
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def schema_revision(db: Database) -> str | None:
+    """The migration the database is at; None for one that was never migrated."""
+    with db.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()

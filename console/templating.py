@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -72,6 +73,18 @@ def page_context(settings: Settings, lang: str, *, path: str | None = None) -> d
     }
 
 
+def is_date_value(text: str) -> bool:
+    """A valid `<input type="date">` value (YYYY-MM-DD, a real day): browsers drop any other,
+    so a form echoes only these back."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
 def make_templates(settings: Settings) -> Templates:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
@@ -102,10 +115,14 @@ def make_templates(settings: Settings) -> Templates:
         return shown.strftime(fmt)
 
     def iso_local(moment: datetime | str | None) -> str:
+        # HTML's valid date-time strings allow at most 3 fractional digits (milliseconds).
         shown = in_zone(moment)
-        return shown.isoformat() if shown else ""
+        if shown is None:
+            return ""
+        return shown.isoformat(timespec="milliseconds" if shown.microsecond else "seconds")
 
     env.filters["local"] = local
+    env.tests["date_value"] = is_date_value
     env.filters["paragraphs"] = paragraphs
     env.globals["diff_html"] = diff_html
     env.globals["alternate_links"] = alternate_links

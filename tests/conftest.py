@@ -36,10 +36,20 @@ PIO = Actor(user_id=None, name="Test PIO", role=Role.PIO, via="api")
 REVIEWER = Actor(user_id=None, name="Test Reviewer", role=Role.REVIEWER, via="api")
 
 
+# A test using one of these fixtures drives Chromium or starts Redis or PostgreSQL servers of
+# its own: it is `slow` (left out by `make test-fast`) without having to say so.
+SLOW_FIXTURES = frozenset(
+    {"browser", "own_page", "browser_no_js", "redis_server", "postgres_server", "private_database"}
+)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests run last. While Playwright's sync API is open (the session's browser),
     the main thread counts as running an event loop, and asyncio.run() in a later test fails."""
     items.sort(key=lambda item: "browser" in getattr(item, "fixturenames", ()))
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 def pytest_report_header() -> str:

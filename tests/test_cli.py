@@ -8,11 +8,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import select, text
 
 from console.cli import main
 from console.db import Database
 from console.domain.accounts import check_credentials
+from console.migrate import alembic_config, schema_revision
 from console.models import User
 from console.settings import Settings
 from tests.support.server import ServerProcess
@@ -36,6 +38,31 @@ def test_users_create_reads_the_password_from_two_lines_of_stdin(
     with db.read() as session:
         assert check_credentials(session, "pat@example.org", "a long enough secret") is not None
         assert check_credentials(session, "pat@example.org", "wrong") is None
+
+
+def test_users_create_on_a_database_never_migrated_migrates_it_first(
+    env: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
+    monkeypatch.setenv("DATABASE_URL", fresh)
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough secret\na long enough secret\n"))
+    assert main(["users", "create", "--email", "first@example.org", "--role", "admin"]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert out.splitlines()[-2:] == [
+        "the database had no schema yet: migrated it to the newest",
+        "created admin account first@example.org (first)",
+    ]
+    db = Database(fresh)
+    try:
+        assert schema_revision(db) == ScriptDirectory.from_config(alembic_config()).get_current_head()
+        with db.read() as session:
+            assert check_credentials(session, "first@example.org", "a long enough secret") is not None
+    finally:
+        db.dispose()
+    monkeypatch.setattr("sys.stdin", io.StringIO("another long secret\nanother long secret\n"))
+    assert main(["users", "create", "--email", "second@example.org", "--role", "pio"]) == 0
+    assert "migrated" not in capsys.readouterr().out  # only the first time
 
 
 def test_users_create_refuses_mismatched_or_short_passwords(
@@ -95,6 +122,7 @@ def test_bad_settings_are_reported_not_crashed_on(
     assert "TIMEZONE 'Mars/Olympus_Mons' is not a known IANA zone" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_serve_migrates_creates_an_admin_once_and_answers(tmp_path: Path, database_url: str) -> None:
     env = {"DATABASE_URL": database_url, "ARCHIVE_DIR": str(tmp_path / "archive")}
     with ServerProcess(env) as server:

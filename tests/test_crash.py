@@ -10,6 +10,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from console.channels.registry import routing
@@ -19,6 +20,8 @@ from console.models import Delivery, DeliveryState, EventType, UpdateVersion
 from console.settings import Settings
 from tests.support.factories import make_token
 from tests.support.server import ServerProcess
+
+pytestmark = pytest.mark.slow  # kill -9 of server processes
 
 
 def post(url: str, token: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -89,6 +89,7 @@ def test_a_damaged_key_file_is_refused_with_the_reason(tmp_path: Path) -> None:
         KeySet.load(tmp_path / "missing.pem")
 
 
+@pytest.mark.slow
 def test_the_key_file_is_pem_that_openssl_reads(tmp_path: Path) -> None:
     path = tmp_path / "keys.pem"
     keys = create_key_file(path)
@@ -98,6 +99,7 @@ def test_the_key_file_is_pem_that_openssl_reads(tmp_path: Path) -> None:
     assert out[-32:] == b64url_decode(keys.current.x)
 
 
+@pytest.mark.slow
 def test_serve_creates_the_development_key_on_first_start_only_at_the_default_path(
     tmp_path: Path, database_url: str
 ) -> None:

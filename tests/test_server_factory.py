@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from console.settings import Settings
 from console.web.app import uvicorn_options
 
@@ -38,6 +40,7 @@ def test_the_web_line_passes_uvicorn_what_console_serve_does() -> None:
         assert words[start : start + len(flag)] == flag
 
 
+@pytest.mark.slow
 def test_the_server_factory_tunes_the_interpreter_in_its_process(tmp_path: Path) -> None:
     # In a process of its own: freezing the test process's objects would outlive this test.
     script = (

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import struct
 from pathlib import Path
 
 from playwright.sync_api import Page
+from starlette.testclient import TestClient
 
 from tests.support.live_server import LiveServer
 
@@ -31,3 +33,17 @@ def test_vendored_htmx_loads_and_matches_the_pinned_version(served: LiveServer, 
     # the ws extension's init ran: it registered and installed its socket factory
     assert page.evaluate("typeof htmx.createWebSocket") == "function"
     assert errors == []
+
+
+def test_the_favicon_is_served_and_every_kind_of_page_links_it(client: TestClient) -> None:
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200
+    assert icon.headers["content-type"] == "image/vnd.microsoft.icon"
+    assert icon.headers["cache-control"] == "public, max-age=86400"
+    reserved, kind, count = struct.unpack("<HHH", icon.content[:6])
+    assert (reserved, kind, count) == (0, 1, 1)  # an ICO file holding one image...
+    width, height, _, _, _, _, size, offset = struct.unpack("<BBBBHHII", icon.content[6:22])
+    assert (width, height) == (32, 32)
+    assert icon.content[offset : offset + 8] == b"\x89PNG\r\n\x1a\n" and offset + size == len(icon.content)
+    for path in ("/", "/login", "/archive", "/verify"):  # public, console and archive layouts
+        assert '<link rel="icon" href="/favicon.ico">' in client.get(path).text, path

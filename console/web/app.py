@@ -49,6 +49,8 @@ from console.web import (
     verify_page,
 )
 from console.web.access import Access, access
+from console.web.favicon import favicon
+from console.web.handshakes import RefusedHandshakes, install_filter
 from console.web.health import healthz
 from console.web.jsonio import error_response
 from console.web.methods import allow_header
@@ -135,6 +137,7 @@ def load_key_file(settings: Settings) -> KeyFile:
 def routes() -> list[BaseRoute]:
     return [
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/favicon.ico", favicon, methods=["GET", "HEAD"]),
         Mount(
             "/api/v1",
             app=Router(
@@ -169,6 +172,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         keys = load_key_file(settings)
+        install_filter()
         db = Database(settings.database_url, signer=keys)
         bus = LiveBus.from_settings(settings)
         templates = make_templates(settings)
@@ -204,6 +208,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         routes=routes(),
         middleware=[
+            Middleware(RefusedHandshakes),
             Middleware(
                 SecurityHeadersMiddleware, headers=security_headers([websocket_origin(settings.public_url)])
             ),

@@ -7,7 +7,7 @@
 (function () {
   "use strict";
 
-  var root = document.querySelector("[ws-connect]");
+  var root = document.querySelector("[data-ws-connect]");
   if (!root) {
     return;
   }

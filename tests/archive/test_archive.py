@@ -112,7 +112,13 @@ def test_bad_filters_are_named_not_guessed(client: TestClient) -> None:
     message = text(element(response.text, "archive-results"))
     assert "To must not be before the first day" in message
     assert "Search is 201 characters; the limit is 200" in message
-    assert client.get("/archive?from=yesterday").status_code == 400
+    refused = client.get("/archive?from=yesterday&to=2026-02-30")
+    assert refused.status_code == 400
+    # a date field echoes only a real date: browsers drop any other value, and it is invalid HTML
+    assert '<input id="from" name="from" type="date" value="">' in refused.text
+    assert '<input id="to" name="to" type="date" value="">' in refused.text
+    kept = client.get("/archive?from=2026-03-01&category=nonsense").text
+    assert '<input id="from" name="from" type="date" value="2026-03-01">' in kept
     with pytest.raises(InvalidInput) as problem:
         archive.parse_filter(since="2026-02-30")
     assert problem.value.fields == {"from": "must be a date written YYYY-MM-DD"}

@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from starlette.testclient import TestClient
 
 from tests.archive.conftest import Sample
+
+pytestmark = pytest.mark.slow  # runs the README's recipes in subprocesses
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 SECTION = README.split("## Signatures: proving an update is the agency's", 1)[1].split("\n## ", 1)[0]

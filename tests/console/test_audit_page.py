@@ -62,7 +62,8 @@ def test_the_chain_verdict_arrives_by_itself_and_names_a_broken_row(
     publish_sample(tampered_db, routing)
     sign_in(client, email_of("reviewer"))
     page = client.get("/console/audit").text
-    assert 'hx-get="/console/audit?verify=1" hx-trigger="load"' in page  # fetched once the page is up
+    # fetched once the page is up
+    assert 'data-hx-get="/console/audit?verify=1" data-hx-trigger="load"' in page
     verdict = client.get("/console/audit?verify=1", headers=HTMX).text
     assert verdict.startswith('<section id="chain"') and "Chain verified</strong> through event" in verdict
 

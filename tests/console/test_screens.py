@@ -119,8 +119,8 @@ def test_chips_show_every_channel_and_state_with_errors(client: TestClient, reco
     assert "preview: no credentials set" in chip(page, "feeds")
     # the same chips, polled: out-of-band swaps of each event's group
     polled = client.get(f"/console/updates/{record}/deliveries?since=999", headers=HTMX).text
-    assert re.search(r'<ul class="chips" id="chips-\d+" hx-swap-oob="true">', polled)
-    assert 'hx-trigger="every 2s' in polled  # something is still in flight: poll fast
+    assert re.search(r'<ul class="chips" id="chips-\d+" data-hx-swap-oob="true">', polled)
+    assert 'data-hx-trigger="every 2s' in polled  # something is still in flight: poll fast
 
 
 def test_a_failed_delivery_is_retried_from_its_chip(client: TestClient, db: Database, record: int) -> None:
@@ -260,7 +260,7 @@ def test_console_pages_carry_the_security_headers(client: TestClient, record: in
         assert headers["cache-control"] == "no-store"
     page = client.get("/console").text
     assert "<script>" not in page and " style=" not in page and "<style" not in page
-    assert re.search(r'<body class="console" hx-headers=\'\{"X-CSRF-Token": "[0-9a-f]{64}"\}\'>', page)
+    assert re.search(r'<body class="console" data-hx-headers=\'\{"X-CSRF-Token": "[0-9a-f]{64}"\}\'>', page)
 
 
 def test_a_post_after_the_session_ended_shows_back_what_was_typed(

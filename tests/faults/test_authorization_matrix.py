@@ -41,6 +41,7 @@ P, R, A, W, D = Access.PUBLIC, Access.READER, Access.AUDITOR, Access.PUBLISHER, 
 # Every (method, path) the app serves and who may use it. Keep in step with the routes.
 LEVELS: dict[tuple[str, str], Access] = {
     ("GET", "/healthz"): P,
+    ("GET", "/favicon.ico"): P,
     # The JSON API (bearer tokens)
     ("GET", "/api/v1/incidents"): P,
     ("POST", "/api/v1/incidents"): W,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from console.db import Database
@@ -26,6 +27,8 @@ from tests.social.fake_mastodon import FakeMastodon
 from tests.social.fake_x import FakeX
 from tests.support.factories import make_token
 from tests.support.server import ServerProcess, free_port
+
+pytestmark = pytest.mark.slow  # kill -9 of server and worker processes
 
 PUBLISHES = 200
 KILLS = 12  # half of them, at random, the server's; the others the worker's

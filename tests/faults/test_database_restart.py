@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from console.db import Database
@@ -22,6 +23,8 @@ from tests.faults.support import ApiClient
 from tests.live.support import PostgresServer
 from tests.support.factories import make_token
 from tests.support.server import ServerProcess
+
+pytestmark = pytest.mark.slow  # restarts PostgreSQL under a server process
 
 
 def request(

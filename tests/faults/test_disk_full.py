@@ -27,6 +27,8 @@ from tests.social.conftest import Lane
 from tests.support.factories import make_token
 from tests.support.live_server import serve
 
+pytestmark = pytest.mark.slow  # fills a disk
+
 
 class SmallDisk:
     """A 2 MB filesystem that can be filled up and freed again."""

@@ -14,6 +14,7 @@ import uuid
 from contextlib import ExitStack
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from websockets.sync.client import ClientConnection
 
@@ -24,6 +25,8 @@ from tests.faults.support import ApiClient
 from tests.live.support import RedisServer, live_status, receive, subscribe
 from tests.support.factories import make_token
 from tests.support.server import ServerProcess
+
+pytestmark = pytest.mark.slow  # takes Redis down for 30 s
 
 OUTAGE_SECONDS = 30.0
 BEFORE_SECONDS = 4.0

@@ -12,6 +12,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from starlette.datastructures import Secret
 
@@ -23,6 +24,8 @@ from tests.social import fake_x
 from tests.social.fake_x import FakeX
 from tests.support.factories import make_token
 from tests.support.live_server import serve
+
+pytestmark = pytest.mark.slow  # an X outage
 
 OUTAGE_503_SECONDS = 5.0
 OUTAGE_429_SECONDS = 6.0

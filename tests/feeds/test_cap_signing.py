@@ -47,6 +47,7 @@ def xmlsec1_verify(path: Path, cert: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_every_cap_message_is_signed_and_xmlsec1_verifies_it(
     signing: Settings, db: Database, sample: Sample, cap_schema: etree.XMLSchema, tmp_path: Path
 ) -> None:
@@ -65,6 +66,7 @@ def test_every_cap_message_is_signed_and_xmlsec1_verifies_it(
     assert again == render(signing, db, cap_message(sample.slug, 1, 2)), "the same message, the same bytes"
 
 
+@pytest.mark.slow
 def test_a_changed_cap_file_fails_xmlsec1_and_console_verify(
     signing: Settings, db: Database, sample: Sample, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -84,6 +86,7 @@ def test_a_changed_cap_file_fails_xmlsec1_and_console_verify(
     )
 
 
+@pytest.mark.slow
 def test_the_feed_files_are_signed_and_the_certificate_is_published(
     signing: Settings, db: Database, sample: Sample
 ) -> None:

@@ -10,11 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import feedparser
+import pytest
 
 from console.db import Database
 from tests.support.factories import make_token
 from tests.support.server import ServerProcess
 from tests.test_crash import post, server_env, wait_all_delivered
+
+pytestmark = pytest.mark.slow  # kill -9 of a server process
 
 
 def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes, dict[str, str]]:

@@ -209,7 +209,7 @@ def test_a_translation_is_pushed_to_the_readers_of_its_language(live: LiveServer
             event_id = json.load(response)["event_id"]
         [pushed] = receive(spanish, 1)
         assert pushed.event_id == event_id
-        assert '<li class="timeline__item" id="item-update-1" hx-swap-oob="true">' in pushed.html
+        assert '<li class="timeline__item" id="item-update-1" data-hx-swap-oob="true">' in pushed.html
         assert "Salgan de Elm St ahora." in pushed.html
         assert "Actualización 1 traducida" in pushed.html
         [unchanged] = receive(english, 1)

@@ -91,6 +91,7 @@ def test_redis_carries_messages_between_processes(channel: str) -> None:
     asyncio.run(run())
 
 
+@pytest.mark.slow
 def test_postgres_carries_messages_between_processes(postgres_server: PostgresServer, channel: str) -> None:
     async def run() -> None:
         async with two_processes(postgres_server.url, channel) as (publisher, subscriber):
@@ -103,6 +104,7 @@ def test_postgres_carries_messages_between_processes(postgres_server: PostgresSe
     asyncio.run(run())
 
 
+@pytest.mark.slow
 def test_redis_restart_reconnects_and_reports_the_gap(redis_server: RedisServer, channel: str) -> None:
     async def run() -> None:
         async with two_processes(redis_server.url, channel) as (publisher, subscriber):
@@ -131,6 +133,7 @@ def test_redis_restart_reconnects_and_reports_the_gap(redis_server: RedisServer,
     asyncio.run(run())
 
 
+@pytest.mark.slow
 def test_postgres_restart_reconnects_and_reports_the_gap(
     postgres_server: PostgresServer, channel: str
 ) -> None:
@@ -149,6 +152,7 @@ def test_postgres_restart_reconnects_and_reports_the_gap(
     asyncio.run(run())
 
 
+@pytest.mark.slow
 def test_a_broadcast_that_cannot_connect_yet_keeps_trying(channel: str) -> None:
     server = RedisServer()  # its port is free: nothing listens there yet
 

@@ -18,6 +18,8 @@ from tests.live.support import PostgresServer, new_incident, publish, receive, s
 from tests.support.factories import make_token
 from tests.support.live_server import LiveServer, serve
 
+pytestmark = pytest.mark.slow  # restarts the database under live clients
+
 
 def status(url: str) -> int:
     try:

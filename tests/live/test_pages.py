@@ -107,7 +107,7 @@ def test_the_incident_page_shows_every_kind_of_update(web: TestClient, token: st
         assert re.search(
             rf'<link rel="alternate" type="application/(atom|rss)\+xml" title="[^"]+" href="{href}">', page
         )
-    assert f'ws-connect="/live?incident={slug}"' in page
+    assert f'data-ws-connect="/live?incident={slug}"' in page
     assert f'<span id="live-cursor" data-event-id="{head(db)}" hidden></span>' in page
     assert 'aria-live="polite"' in page
     assert first["seq"] == 1
@@ -136,7 +136,7 @@ def test_the_index_lists_active_incidents_with_their_latest_update(web: TestClie
     assert f'<a href="/incidents/{flood}">Flooding on Route 9</a>' in page
     assert "Route 9 reopened northbound." in page and "Route 9 closed at the river." not in page
     assert '<strong class="badge badge--exercise">EXERCISE</strong> <a href="/incidents/' + drill in page
-    assert 'ws-connect="/live"' in page
+    assert 'data-ws-connect="/live"' in page
     assert (
         "There are no active incidents." in page
         and 'id="incidents-empty" class="timeline-empty" hidden' in page

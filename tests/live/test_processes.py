@@ -21,6 +21,8 @@ from tests.conftest import PIO
 from tests.live.support import SHARED_REDIS, RedisServer, new_incident, publish, receive, subscribe
 from tests.support.server import ServerProcess
 
+pytestmark = pytest.mark.slow  # several server processes, killed and restarted
+
 
 def head(db: Database) -> int:
     with db.read() as session:

@@ -36,12 +36,12 @@ def test_new_corrected_and_retracted_updates_are_pushed_in_order(
         )
         [new] = receive(ws, 1)
         assert new.event_id == first["event_id"]
-        assert '<div hx-swap-oob="afterbegin:#timeline">' in new.html
+        assert '<ol data-hx-swap-oob="afterbegin:#timeline">' in new.html
         assert '<li class="timeline__item" id="item-update-1">' in new.html
         assert "Residents of Elm St should leave now." in new.html
         assert '<strong class="badge badge--preliminary">PRELIMINARY</strong>' in new.html
-        assert 'hx-swap-oob="innerHTML:#live-announcer">New update' in new.html
-        assert 'id="timeline-empty" class="timeline-empty" hidden hx-swap-oob="true"' in new.html
+        assert 'data-hx-swap-oob="innerHTML:#live-announcer">New update' in new.html
+        assert 'id="timeline-empty" class="timeline-empty" hidden data-hx-swap-oob="true"' in new.html
         # times in TIMEZONE (America/Chicago is UTC-6 or UTC-5)
         assert re.search(r'<time datetime="[^"]+-0[56]:00">', new.html)
 
@@ -50,7 +50,7 @@ def test_new_corrected_and_retracted_updates_are_pushed_in_order(
         )
         [corrected] = receive(ws, 1)
         assert corrected.event_id == second["event_id"] > new.event_id
-        assert '<li class="timeline__item" id="item-update-1" hx-swap-oob="true">' in corrected.html
+        assert '<li class="timeline__item" id="item-update-1" data-hx-swap-oob="true">' in corrected.html
         assert "Residents of Elm and Oak St should leave." in corrected.html
         assert "Corrected <time" in corrected.html and "— Oak St too" in corrected.html
         assert f'href="/incidents/{slug}/history#update-1">What changed</a>' in corrected.html
@@ -58,17 +58,15 @@ def test_new_corrected_and_retracted_updates_are_pushed_in_order(
         third = retract(live.url, pio_token, first["id"], "Sent in error", 2)
         [retracted] = receive(ws, 1)
         assert retracted.event_id == third["event_id"]
-        assert 'id="item-update-1" hx-swap-oob="true"' in retracted.html
+        assert 'id="item-update-1" data-hx-swap-oob="true"' in retracted.html
         assert '<del class="update__withdrawn">' in retracted.html
         assert "Retracted <time" in retracted.html and "— Sent in error" in retracted.html
         assert "Update 1 retracted" in retracted.html
 
         api_resolve(live.url, pio_token, slug)
         [resolved] = receive(ws, 1)
-        assert (
-            '<p id="incident-status" class="incident-status incident-status--resolved" hx-swap-oob="true">'
-            in (resolved.html)
-        )
+        status = '<p id="incident-status" class="incident-status incident-status--resolved"'
+        assert f'{status} data-hx-swap-oob="true">' in resolved.html
         assert "RESOLVED" in resolved.html
         assert nothing_more(ws)
 
@@ -85,12 +83,12 @@ def test_the_all_incidents_stream_shows_new_incidents_and_their_updates(
     with subscribe(live.ws_url, head(db)) as ws:
         slug = new_incident(live.url, pio_token, "Storm damage")
         [created] = receive(ws, 1)
-        assert '<div hx-swap-oob="afterbegin:#incidents">' in created.html
+        assert '<ol data-hx-swap-oob="afterbegin:#incidents">' in created.html
         assert f'id="incident-{slug}"' in created.html and "Storm damage" in created.html
         assert "New incident" in created.html
         publish(live.url, pio_token, slug, "Trees down on Route 9.")
         [updated] = receive(ws, 1)
-        assert f'id="incident-{slug}" hx-swap-oob="true"' in updated.html
+        assert f'id="incident-{slug}" data-hx-swap-oob="true"' in updated.html
         assert "Trees down on Route 9." in updated.html and "Storm damage: New update" in updated.html
         api_resolve(live.url, pio_token, slug)
         [resolved] = receive(ws, 1)
@@ -152,7 +150,7 @@ def test_a_client_too_far_behind_gets_a_fresh_render(live_settings, pio_token: s
         with subscribe(server.ws_url, 1, incident=slug) as ws:
             [reset] = receive(ws, 1)
             assert reset.reset and reset.event_id == head(db)
-            assert '<ol id="timeline" class="timeline" hx-swap-oob="true">' in reset.html
+            assert '<ol id="timeline" class="timeline" data-hx-swap-oob="true">' in reset.html
             assert all(f"Update number {n}" in reset.html for n in range(5))
             assert "brought up to date" in reset.html
             assert nothing_more(ws)
@@ -210,7 +208,7 @@ def test_a_rumor_response_about_the_incident_is_pushed_to_its_page_and_shown_on_
         first = api(live.url, pio_token, "/rumors", {"incident": slug, **claim})
         [pushed] = receive(ws, 1)
         assert pushed.event_id == first["event_id"]
-        assert '<section id="rumors" class="rumors" aria-labelledby="rumors-heading" hx-swap-oob="true">' in (
+        assert '<section id="rumors" class="rumors" aria-labelledby="rumors-heading" data-hx-swap-oob="true">' in (
             pushed.html
         )
         assert '<strong class="rumor__verdict">FALSE</strong>' in pushed.html
@@ -257,7 +255,7 @@ def test_a_correction_is_announced_at_the_top_until_the_next_update(
         )
         [corrected] = receive(ws, 1)
         notice = re.search(r'<p id="latest-change"[^>]*>(.*?)</p>', corrected.html, re.S)
-        assert notice is not None and 'hx-swap-oob="true"' in notice.group(0)
+        assert notice is not None and 'data-hx-swap-oob="true"' in notice.group(0)
         assert re.search(
             r"Update 1 was corrected at [^<]+:</strong>\s*<span>Shelter moved</span>", notice.group(1)
         )
@@ -268,7 +266,7 @@ def test_a_correction_is_announced_at_the_top_until_the_next_update(
         publish(live.url, pio_token, slug, "Buses leave from the shelter at 10:00.")
         [newer] = receive(ws, 1)
         assert (
-            '<p id="latest-change" class="latest-change" role="note" hidden hx-swap-oob="true">' in newer.html
+            '<p id="latest-change" class="latest-change" role="note" hidden data-hx-swap-oob="true">' in newer.html
         )
 
         retract(live.url, pio_token, first["id"], "Shelter closed", 2)

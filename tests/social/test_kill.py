@@ -19,6 +19,8 @@ from tests.social.conftest import publish, run_of
 from tests.social.fake_x import FakeX
 from tests.support.server import ServerProcess
 
+pytestmark = pytest.mark.slow  # kill -9 of a worker process
+
 
 def worker_env(database_url: str, tmp_path: Path, server: FakeX) -> dict[str, str]:
     return {

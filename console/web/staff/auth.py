@@ -7,7 +7,7 @@ be used against it from another site.
 
 State-changing requests (anything but GET/HEAD/OPTIONS) must carry the session's CSRF
 token, in the `csrf_token` form field or the `X-CSRF-Token` header that htmx sends from
-`hx-headers` on <body>, and must not come from another origin. Otherwise: 403, and the
+`data-hx-headers` on <body>, and must not come from another origin. Otherwise: 403, and the
 view never runs, so nothing is written.
 """
 

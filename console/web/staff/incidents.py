@@ -39,7 +39,7 @@ from console.web.access import Access, access
 from console.web.staff import translations
 from console.web.staff.auth import STAFF, STAFF_POLLING, Viewer
 from console.web.staff.forms import read_form
-from console.web.staff.rendering import render, see_other
+from console.web.staff.rendering import is_htmx, render, see_other
 from console.web.staff.translations import TypedTranslations
 from console.web.state import app_state
 
@@ -330,5 +330,5 @@ def since_param(request: Request) -> int:
 async def incident_deliveries(request: Request, viewer: Viewer) -> Response:
     """Polled by the incident screen: every delivery chip, swapped in place (htmx out-of-band)."""
     return await _incident_page(
-        request, viewer, block="deliveries", extra={"oob": True, "since": since_param(request)}
+        request, viewer, block="deliveries", extra={"oob": is_htmx(request), "since": since_param(request)}
     )

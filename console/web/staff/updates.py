@@ -426,7 +426,7 @@ async def update_deliveries(request: Request, viewer: Viewer) -> Response:
         data = await _load(request)
     except NotFound as exc:
         return error_page(request, viewer, exc.message, 404)
-    extra = {"oob": True, "since": since_param(request)}
+    extra = {"oob": is_htmx(request), "since": since_param(request)}
     return await _render(request, viewer, data, block="deliveries", extra=extra)
 
 
