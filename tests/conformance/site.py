@@ -179,7 +179,7 @@ def seed(base: str, token: str) -> Record:
         ]
         correct(base, token, ids[0], "Residents of Elm St and Pine St should leave now.", "Pine St too", 1)
         api(base, token, f"/updates/{ids[1]}/confirmation", {"corrects_version": 1})
-        retract(base, token, ids[2], "Sent by mistake")
+        retract(base, token, ids[2], "Sent by mistake", 1)
         first = first or ids
     api(base, token, f"/incidents/{resolved}/resolve", {})
     rumor = api(

@@ -208,9 +208,10 @@ def test_a_rumor_response_about_the_incident_is_pushed_to_its_page_and_shown_on_
         first = api(live.url, pio_token, "/rumors", {"incident": slug, **claim})
         [pushed] = receive(ws, 1)
         assert pushed.event_id == first["event_id"]
-        assert '<section id="rumors" class="rumors" aria-labelledby="rumors-heading" data-hx-swap-oob="true">' in (
-            pushed.html
+        section = (
+            '<section id="rumors" class="rumors" aria-labelledby="rumors-heading" data-hx-swap-oob="true">'
         )
+        assert section in pushed.html
         assert '<strong class="rumor__verdict">FALSE</strong>' in pushed.html
         assert '<q class="rumor__claim">There is a second shooter</q>' in pushed.html
         assert "Rumor control " in pushed.html and "FALSE — “There is a second shooter”" in pushed.html
@@ -265,9 +266,8 @@ def test_a_correction_is_announced_at_the_top_until_the_next_update(
 
         publish(live.url, pio_token, slug, "Buses leave from the shelter at 10:00.")
         [newer] = receive(ws, 1)
-        assert (
-            '<p id="latest-change" class="latest-change" role="note" hidden data-hx-swap-oob="true">' in newer.html
-        )
+        hidden = '<p id="latest-change" class="latest-change" role="note" hidden data-hx-swap-oob="true">'
+        assert hidden in newer.html
 
         retract(live.url, pio_token, first["id"], "Shelter closed", 2)
         [retracted] = receive(ws, 1)
