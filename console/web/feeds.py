@@ -328,6 +328,18 @@ def routes() -> list[BaseRoute]:
             methods=["GET", "HEAD"],
         ),
         Route(
+            "/incidents/{slug}/cap/{seq:int}-{version:int}-r{revision:int}.xml",
+            per_incident(
+                lambda request: cap_message(
+                    slug(request),
+                    request.path_params["seq"],
+                    request.path_params["version"],
+                    request.path_params["revision"],
+                )
+            ),
+            methods=["GET", "HEAD"],
+        ),
+        Route(
             "/feeds/{lang}/updates.atom",
             in_language(lambda request, lang: updates_atom(lang)),
             methods=["GET", "HEAD"],
