@@ -12,10 +12,11 @@ delivered (`deliveries`: channel, state, time, post id and link; never an error 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from console.domain.audit import chain_head
@@ -25,7 +26,7 @@ from console.domain.records import incident_view, translation_entries
 from console.domain.translations import translations_by_version
 from console.domain.updates import version_view
 from console.languages import Languages
-from console.models import Incident, Update, UpdateVersion
+from console.models import AuditEvent, Delivery, Incident, Update, UpdateVersion
 
 EXPORT_FORMAT = "incident-console/public-record/1"
 
@@ -117,6 +118,29 @@ def public_record(
         "audit_head": audit_head(session),
         "exported_at": now.isoformat(),
     }
+
+
+@dataclass(frozen=True)
+class ArchiveVersion:
+    """What the full export depends on, read from the database: it changes whenever any record
+    or delivery does, so every web process names the same content by it. `changed_at` is the
+    time of that last change (the export's `exported_at`)."""
+
+    key: tuple[int, int, str]  # audit head seq, number of deliveries, newest delivery change
+    changed_at: datetime
+
+
+def archive_version(session: Session) -> ArchiveVersion:
+    head = session.execute(
+        select(AuditEvent.seq, AuditEvent.occurred_at).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    count, delivered = session.execute(select(func.count(Delivery.id), func.max(Delivery.updated_at))).one()
+    seq, occurred = (head[0], head[1]) if head is not None else (0, None)
+    moments = [moment for moment in (occurred, delivered) if moment is not None]
+    changed_at = max(moments, default=datetime(1970, 1, 1))
+    if changed_at.tzinfo is None:  # SQLite hands back naive UTC
+        changed_at = changed_at.replace(tzinfo=UTC)
+    return ArchiveVersion((seq, count, delivered.isoformat() if delivered else ""), changed_at)
 
 
 def incidents_after(session: Session, after_id: int, limit: int) -> list[Incident]:
