@@ -11,6 +11,7 @@ delivered (`deliveries`: channel, state, time, post id and link; never an error 
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,13 +21,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from console.domain.audit import chain_head
+from console.domain.canonical import GENESIS_HASH
 from console.domain.history import IncidentHistory, deliveries_by_version
 from console.domain.incidents import get_incident
 from console.domain.records import incident_view, translation_entries
 from console.domain.translations import translations_by_version
 from console.domain.updates import version_view
 from console.languages import Languages
-from console.models import AuditEvent, Delivery, Incident, Update, UpdateVersion
+from console.models import AuditEvent, Delivery, Incident, OutboxEvent, Update, UpdateVersion
 
 EXPORT_FORMAT = "incident-console/public-record/1"
 
@@ -106,18 +108,48 @@ def public_records(
     return records
 
 
+def incident_head(session: Session, incident: Incident) -> tuple[dict[str, Any], datetime]:
+    """The newest audit event about `incident` ({event, hash}, like `audit_head`) and the time
+    of the incident's last change: that event or the newest change of one of its deliveries."""
+    head = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash, AuditEvent.occurred_at)
+        .where(AuditEvent.incident_id == incident.id)
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    ).first()
+    delivered = session.scalar(
+        select(func.max(Delivery.updated_at))
+        .join(OutboxEvent, Delivery.event_id == OutboxEvent.id)
+        .where(OutboxEvent.incident_id == incident.id)
+    )
+    seq, digest, occurred = head if head is not None else (0, GENESIS_HASH, incident.created_at)
+    changed = max(moment for moment in (occurred, delivered, incident.created_at) if moment is not None)
+    return {"event": seq, "hash": digest}, changed
+
+
 def public_record(
-    session: Session, slug: str, *, now: datetime, languages: Languages | None = None
+    session: Session, slug: str, *, signing: dict[str, str], languages: Languages | None = None
 ) -> dict[str, Any]:
-    """One incident's export: its record, the audit head, and when it was exported."""
+    """One incident's export: its record, the newest audit event about it (`audit_head`), the
+    time of its last change (`exported_at`: a record or a delivery changed) and `signing`.
+    It depends on stored data only, so reading it twice without a change gives the same."""
     read_consistently(session)
-    [record] = public_records(session, [get_incident(session, slug)], languages=languages)
+    incident = get_incident(session, slug)
+    [record] = public_records(session, [incident], languages=languages)
+    head, changed = incident_head(session, incident)
     return {
         "format": EXPORT_FORMAT,
         **record,
-        "audit_head": audit_head(session),
-        "exported_at": now.isoformat(),
+        "audit_head": head,
+        "exported_at": changed.isoformat(),
+        "signing": signing,
     }
+
+
+def record_document(record: dict[str, Any]) -> bytes:
+    """The bytes of an incident's export: what `GET /incidents/{slug}.json` serves and the
+    `archive` channel writes, one serializer for both."""
+    return (json.dumps(record, ensure_ascii=False, indent=2, allow_nan=False) + "\n").encode("utf-8")
 
 
 @dataclass(frozen=True)

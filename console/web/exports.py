@@ -28,8 +28,7 @@ from console.csvfile import csv_text
 from console.domain import exports, history
 from console.domain.errors import NotFound
 from console.languages import Languages
-from console.models import utcnow
-from console.signed_head import HEAD_PATH, KEYS_PATH
+from console.signed_head import signing_links
 from console.web.access import Access, access
 from console.web.encoding import accepts_gzip, gzip_body, gzip_etag
 from console.web.state import AppState, app_state
@@ -43,11 +42,6 @@ def _json(value: Any, *, indent: int | None = None) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=False, indent=indent, allow_nan=False)
 
 
-def signing_links(public_url: str) -> dict[str, str]:
-    """Where to get what proves an export: the agency's keys and its signed audit chain head."""
-    return {"keys": public_url + KEYS_PATH, "audit_head": public_url + HEAD_PATH}
-
-
 def _missing(message: str) -> Response:
     return Response(
         _json({"error": {"code": "not_found", "message": message}}),
@@ -58,17 +52,17 @@ def _missing(message: str) -> Response:
 
 @access(Access.PUBLIC)
 async def incident_json(request: Request) -> Response:
+    """The same bytes as the `archive` channel's file of the incident (`exports.record_document`)."""
     slug = request.path_params["slug"]
-    now = utcnow()
+    state = app_state(request)
+    signing = signing_links(state.settings.public_url)
     try:
-        languages = app_state(request).languages
-        record = await app_state(request).read(
-            lambda session: exports.public_record(session, slug, now=now, languages=languages)
+        record = await state.read(
+            lambda session: exports.public_record(session, slug, signing=signing, languages=state.languages)
         )
     except NotFound as exc:
         return _missing(exc.message)
-    record = {**record, "signing": signing_links(app_state(request).settings.public_url)}
-    return Response(_json(record, indent=2) + "\n", media_type="application/json", headers=CACHE)
+    return Response(exports.record_document(record), media_type="application/json", headers=CACHE)
 
 
 @access(Access.PUBLIC)
