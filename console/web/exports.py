@@ -50,38 +50,65 @@ def _missing(message: str) -> Response:
     )
 
 
-@access(Access.PUBLIC)
-async def incident_json(request: Request) -> Response:
-    """The same bytes as the `archive` channel's file of the incident (`exports.record_document`)."""
-    slug = request.path_params["slug"]
-    state = app_state(request)
-    signing = signing_links(state.settings.public_url)
-    try:
-        record = await state.read(
-            lambda session: exports.public_record(session, slug, signing=signing, languages=state.languages)
-        )
-    except NotFound as exc:
-        return _missing(exc.message)
-    return Response(exports.record_document(record), media_type="application/json", headers=CACHE)
+class CompressedOnce:
+    """Bodies built on each request (one incident: cheap) but gzipped once per content: the
+    last `capacity` of them, by ETag and media type."""
+
+    def __init__(self, capacity: int = 256) -> None:
+        self.capacity = capacity
+        self._bodies: dict[tuple[str, str], BuiltExport] = {}
+
+    def keep(self, body: bytes, media_type: str) -> BuiltExport:
+        built = BuiltExport(None, body, media_type)
+        key = (built.etag, media_type)
+        kept = self._bodies.pop(key, None) or built
+        self._bodies[key] = kept
+        while len(self._bodies) > self.capacity:
+            del self._bodies[next(iter(self._bodies))]
+        return kept
 
 
-@access(Access.PUBLIC)
-async def history_csv(request: Request) -> Response:
-    slug = request.path_params["slug"]
+def incident_json_endpoint(bodies: CompressedOnce) -> Callable[[Request], Awaitable[Response]]:
+    @access(Access.PUBLIC)
+    async def incident_json(request: Request) -> Response:
+        """The same bytes as the `archive` channel's file of the incident (`exports.record_document`)."""
+        slug = request.path_params["slug"]
+        state = app_state(request)
+        signing = signing_links(state.settings.public_url)
+        try:
+            record = await state.read(
+                lambda session: exports.public_record(
+                    session, slug, signing=signing, languages=state.languages
+                )
+            )
+        except NotFound as exc:
+            return _missing(exc.message)
+        return export_response(request, bodies.keep(exports.record_document(record), "application/json"))
 
-    def work(session: Session) -> str:
-        exports.read_consistently(session)
-        record = history.incident_history(session, slug)
-        return csv_text(
-            exports.history_rows(record, exports.audit_head(session)), exports.HISTORY_CSV_COLUMNS
-        )
+    return incident_json
 
-    try:
-        content = await app_state(request).read(work)
-    except NotFound as exc:
-        return _missing(exc.message)
-    headers = {**CACHE, "Content-Disposition": f'attachment; filename="{slug}-history.csv"'}
-    return Response(content, media_type="text/csv; charset=utf-8", headers=headers)
+
+def history_csv_endpoint(bodies: CompressedOnce) -> Callable[[Request], Awaitable[Response]]:
+    @access(Access.PUBLIC)
+    async def history_csv(request: Request) -> Response:
+        slug = request.path_params["slug"]
+
+        def work(session: Session) -> str:
+            exports.read_consistently(session)
+            record = history.incident_history(session, slug)
+            return csv_text(
+                exports.history_rows(record, exports.audit_head(session)), exports.HISTORY_CSV_COLUMNS
+            )
+
+        try:
+            content = await app_state(request).read(work)
+        except NotFound as exc:
+            return _missing(exc.message)
+        headers = {**CACHE, "Content-Disposition": f'attachment; filename="{slug}-history.csv"'}
+        built = bodies.keep(content.encode("utf-8"), "text/csv; charset=utf-8")
+        return export_response(request, built, headers)
+
+    return history_csv
 
 
 def archive_lines(
@@ -207,8 +234,9 @@ def archive_jsonl_endpoint(cache: ExportCache) -> Callable[[Request], Awaitable[
 
 
 def routes() -> list[BaseRoute]:
+    bodies = CompressedOnce()
     return [
         Route("/archive.jsonl", archive_jsonl_endpoint(ExportCache()), methods=["GET"]),
-        Route("/incidents/{slug}.json", incident_json, methods=["GET"]),
-        Route("/incidents/{slug}/history.csv", history_csv, methods=["GET"]),
+        Route("/incidents/{slug}.json", incident_json_endpoint(bodies), methods=["GET"]),
+        Route("/incidents/{slug}/history.csv", history_csv_endpoint(bodies), methods=["GET"]),
     ]

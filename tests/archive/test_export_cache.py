@@ -133,3 +133,29 @@ def test_feeds_are_gzipped_once_per_file_version(
     again = client.get("/feeds/updates.atom", headers={**GZIP, "If-None-Match": zipped.headers["etag"]})
     assert again.status_code == 304 and again.headers["vary"] == "Accept-Encoding"
     assert gzip.decompress(real(plain.content)) == plain.content
+
+
+def test_an_incident_export_is_gzipped_once_per_content_and_revalidates(
+    db: Database, routing: Routing, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sample = publish_history(db, routing)
+    compressed: list[int] = []
+    real = web_exports.gzip_body
+
+    def counting(body: bytes) -> bytes:
+        compressed.append(len(body))
+        return real(body)
+
+    monkeypatch.setattr(web_exports, "gzip_body", counting)
+    for path in (f"/incidents/{sample.slug}.json", f"/incidents/{sample.slug}/history.csv"):
+        plain = client.get(path, headers=PLAIN)
+        assert plain.status_code == 200 and "content-encoding" not in plain.headers
+        for _ in range(4):
+            zipped = client.get(path, headers=GZIP)
+            assert zipped.headers["content-encoding"] == "gzip" and zipped.content == plain.content
+            assert zipped.headers["vary"] == "Accept-Encoding"
+        assert client.get(path, headers={**PLAIN, "If-None-Match": plain.headers["etag"]}).status_code == 304
+    assert len(compressed) == 2, "each export compressed once, not per request"
+    make_incident(db, routing, "Water main", at=T0 + timedelta(hours=1))  # moves the audit head
+    client.get(f"/incidents/{sample.slug}/history.csv", headers=GZIP)
+    assert len(compressed) == 3, "the CSV names the audit head: a new content, compressed once"
