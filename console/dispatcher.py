@@ -128,7 +128,21 @@ class Dispatcher:
             await self._record(claim, self._settle, claim, outcome)
         finally:
             keeper.cancel()
+        await self._tell_recorded(claim)
         return True
+
+    async def _tell_recorded(self, claim: outbox.Claim) -> None:
+        """Channels that copy delivery states (the archive's files) hear of every outcome."""
+        for name, channel in self.channels.items():
+            hook = getattr(channel, "delivery_recorded", None)
+            if hook is None:
+                continue
+            try:
+                await hook(claim.event)
+            except Exception:  # a copy falling behind never stops the lane
+                log.exception(
+                    "channel %s could not take in the outcome of delivery %s", name, claim.delivery_id
+                )
 
     async def _record(self, claim: outbox.Claim, step: Callable[..., None], *args: object) -> None:
         """Record an attempt's outcome, waiting for the database if it is down or restarting.

@@ -26,6 +26,11 @@ HEAD_PATH = "/audit/head.json"
 KEYS_PATH = "/.well-known/incident-console/keys.json"
 
 
+def signing_links(public_url: str) -> dict[str, str]:
+    """Where to get what proves an export: the agency's keys and its signed audit chain head."""
+    return {"keys": public_url + KEYS_PATH, "audit_head": public_url + HEAD_PATH}
+
+
 def head_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 

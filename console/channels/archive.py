@@ -2,27 +2,36 @@
 rumor response's, under `rumors/`).
 
 The files in ARCHIVE_DIR are a copy of the public record outside the database, written
-atomically (temporary file, fsync, rename) so a reader never sees half a file. Each
-delivery rewrites the whole incident from the database, so a repeat is harmless.
+atomically (temporary file, fsync, rename) so a reader never sees half a file. An incident's
+file holds byte for byte what `GET /incidents/{slug}.json` serves (`exports.record_document`),
+deliveries included: it is written on the channel's own delivery and again whenever the
+outcome of any delivery of that incident is recorded (`delivery_recorded`, called by the
+dispatcher). Each write renders the whole incident from the database, so a repeat is
+harmless, and a file never goes back to an older state (see `_write_newer`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
+from datetime import datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from console.channels.base import Outcome, RetryLater, Sent
 from console.db import Database
+from console.domain import exports
 from console.domain.events import ChannelEvent, RumorPublished
 from console.domain.outbox import Claim
-from console.domain.records import incident_record
 from console.domain.rumors import rumor_record
 from console.files import write_atomically
 from console.languages import Languages
 from console.models import EventType
 from console.settings import Settings
+from console.signed_head import signing_links
+
+log = logging.getLogger("console.channels.archive")
 
 
 class ArchiveChannel:
@@ -31,14 +40,17 @@ class ArchiveChannel:
     ordered: ClassVar[bool] = False
     timeout_seconds: ClassVar[float] = 60.0
 
-    def __init__(self, db: Database, directory: Path, languages: Languages | None = None) -> None:
+    def __init__(
+        self, db: Database, directory: Path, languages: Languages | None = None, public_url: str = ""
+    ) -> None:
         self.db = db
         self.directory = directory
         self.languages = languages
+        self.signing = signing_links(public_url)
 
     @classmethod
     def from_settings(cls, settings: Settings, db: Database) -> ArchiveChannel:
-        return cls(db, settings.archive_dir, Languages(settings.languages))
+        return cls(db, settings.archive_dir, Languages(settings.languages), settings.public_url)
 
     def path_for(self, incident_slug: str) -> Path:
         return self.directory / "incidents" / f"{incident_slug}.json"
@@ -47,18 +59,31 @@ class ArchiveChannel:
         return self.directory / "rumors" / f"{rumor_id}.json"
 
     def _write(self, event: ChannelEvent) -> Path:
-        with self.db.read() as session:
-            if isinstance(event, RumorPublished):  # a rumor response: its own file, every version
+        if isinstance(event, RumorPublished):  # a rumor response: its own file, every version
+            with self.db.read() as session:
                 record = rumor_record(session, event.rumor_id)
-                path = self.rumor_path_for(event.rumor_id)
-            else:
-                record = incident_record(
-                    session, event.incident_slug, internal=False, languages=self.languages
-                )
-                path = self.path_for(event.incident_slug)
-        content = json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8") + b"\n"
-        write_atomically(path, content)
+            path = self.rumor_path_for(event.rumor_id)
+            content = json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8") + b"\n"
+            write_atomically(path, content)
+            return path
+        return self._write_incident(event.incident_slug)
+
+    def _write_incident(self, slug: str) -> Path:
+        with self.db.read() as session:
+            record = exports.public_record(session, slug, signing=self.signing, languages=self.languages)
+        path = self.path_for(slug)
+        _write_newer(path, record)
         return path
+
+    async def delivery_recorded(self, event: ChannelEvent) -> None:
+        """A delivery of `event` (on any channel) changed state: the incident's file shows
+        deliveries too, so it is written again."""
+        if isinstance(event, RumorPublished):
+            return
+        try:
+            await asyncio.to_thread(self._write_incident, event.incident_slug)
+        except OSError as exc:  # the next delivery, or this channel's retry, writes it
+            log.warning("could not refresh the archive file of %s: %s", event.incident_slug, exc)
 
     async def deliver(self, claim: Claim) -> Outcome:
         try:
@@ -66,3 +91,23 @@ class ArchiveChannel:
         except OSError as exc:  # disk full, permissions: the previous file is still intact
             raise RetryLater(f"could not write the archive file: {exc.strerror or exc}") from exc
         return Sent(detail=str(path))
+
+
+def _write_newer(path: Path, record: dict[str, Any]) -> None:
+    """Write `record` unless the file already holds it, or a later state of the incident (two
+    workers can finish in either order: the older never replaces the newer)."""
+    content = exports.record_document(record)
+    try:
+        kept = path.read_bytes()
+    except FileNotFoundError:
+        kept = None
+    if kept is not None:
+        if kept == content:
+            return
+        try:
+            kept_at = datetime.fromisoformat(json.loads(kept)["exported_at"])
+            if kept_at > datetime.fromisoformat(record["exported_at"]):
+                return
+        except (ValueError, KeyError, TypeError):
+            pass  # not JSON (a half-restored file): replace it
+    write_atomically(path, content)

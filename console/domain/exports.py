@@ -11,21 +11,24 @@ delivered (`deliveries`: channel, state, time, post id and link; never an error 
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from console.domain.audit import chain_head
+from console.domain.canonical import GENESIS_HASH
 from console.domain.history import IncidentHistory, deliveries_by_version
 from console.domain.incidents import get_incident
 from console.domain.records import incident_view, translation_entries
 from console.domain.translations import translations_by_version
 from console.domain.updates import version_view
 from console.languages import Languages
-from console.models import Incident, Update, UpdateVersion
+from console.models import AuditEvent, Delivery, Incident, OutboxEvent, Update, UpdateVersion
 
 EXPORT_FORMAT = "incident-console/public-record/1"
 
@@ -105,18 +108,71 @@ def public_records(
     return records
 
 
+def incident_head(session: Session, incident: Incident) -> tuple[dict[str, Any], datetime]:
+    """The newest audit event about `incident` ({event, hash}, like `audit_head`) and the time
+    of the incident's last change: that event or the newest change of one of its deliveries."""
+    head = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash, AuditEvent.occurred_at)
+        .where(AuditEvent.incident_id == incident.id)
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    ).first()
+    delivered = session.scalar(
+        select(func.max(Delivery.updated_at))
+        .join(OutboxEvent, Delivery.event_id == OutboxEvent.id)
+        .where(OutboxEvent.incident_id == incident.id)
+    )
+    seq, digest, occurred = head if head is not None else (0, GENESIS_HASH, incident.created_at)
+    changed = max(moment for moment in (occurred, delivered, incident.created_at) if moment is not None)
+    return {"event": seq, "hash": digest}, changed
+
+
 def public_record(
-    session: Session, slug: str, *, now: datetime, languages: Languages | None = None
+    session: Session, slug: str, *, signing: dict[str, str], languages: Languages | None = None
 ) -> dict[str, Any]:
-    """One incident's export: its record, the audit head, and when it was exported."""
+    """One incident's export: its record, the newest audit event about it (`audit_head`), the
+    time of its last change (`exported_at`: a record or a delivery changed) and `signing`.
+    It depends on stored data only, so reading it twice without a change gives the same."""
     read_consistently(session)
-    [record] = public_records(session, [get_incident(session, slug)], languages=languages)
+    incident = get_incident(session, slug)
+    [record] = public_records(session, [incident], languages=languages)
+    head, changed = incident_head(session, incident)
     return {
         "format": EXPORT_FORMAT,
         **record,
-        "audit_head": audit_head(session),
-        "exported_at": now.isoformat(),
+        "audit_head": head,
+        "exported_at": changed.isoformat(),
+        "signing": signing,
     }
+
+
+def record_document(record: dict[str, Any]) -> bytes:
+    """The bytes of an incident's export: what `GET /incidents/{slug}.json` serves and the
+    `archive` channel writes, one serializer for both."""
+    return (json.dumps(record, ensure_ascii=False, indent=2, allow_nan=False) + "\n").encode("utf-8")
+
+
+@dataclass(frozen=True)
+class ArchiveVersion:
+    """What the full export depends on, read from the database: it changes whenever any record
+    or delivery does, so every web process names the same content by it. `changed_at` is the
+    time of that last change (the export's `exported_at`)."""
+
+    key: tuple[int, int, str]  # audit head seq, number of deliveries, newest delivery change
+    changed_at: datetime
+
+
+def archive_version(session: Session) -> ArchiveVersion:
+    head = session.execute(
+        select(AuditEvent.seq, AuditEvent.occurred_at).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    count, delivered = session.execute(select(func.count(Delivery.id), func.max(Delivery.updated_at))).one()
+    seq, occurred = (head[0], head[1]) if head is not None else (0, None)
+    moments = [moment for moment in (occurred, delivered) if moment is not None]
+    changed_at = max(moments, default=datetime(1970, 1, 1))
+    if changed_at.tzinfo is None:  # SQLite hands back naive UTC
+        changed_at = changed_at.replace(tzinfo=UTC)
+    return ArchiveVersion((seq, count, delivered.isoformat() if delivered else ""), changed_at)
 
 
 def incidents_after(session: Session, after_id: int, limit: int) -> list[Incident]:

@@ -1,7 +1,8 @@
 """CAP 1.2 (OASIS Common Alerting Protocol): one `<alert>` per published version.
 
 The first version of an update is an Alert, each later one an Update that references every
-earlier message of the update, a retraction a Cancel. `sent` always carries an explicit
+earlier message of the update, a retraction a Cancel. A published message never changes: a
+translation added later is a new message (see `console.feeds.cap_history`). `sent` always carries an explicit
 offset (UTC is written `-00:00`, never `Z`) and is cut to whole seconds, so a reference
 triple matches the message it names character for character.
 """
@@ -13,20 +14,20 @@ from datetime import UTC, datetime
 from xml.etree import ElementTree
 
 from console.domain import wording
+from console.feeds.cap_history import CapMessage
 from console.feeds.items import FeedItem
-from console.feeds.paths import ATOM_TYPE, CAP_TYPE, cap_message
+from console.feeds.paths import ATOM_TYPE, CAP_TYPE
 from console.feeds.phrases import ENGLISH, FeedPhrases
 from console.feeds.syndication import (
     NOTHING_YET,
     FeedLanguage,
+    add_link,
     entry_id,
     entry_title,
     feed_language,
     feed_links,
     new_feed,
-    newest,
     primary_feeds,
-    set_content_link,
     set_related,
 )
 from console.models import AlertStatus, VersionKind
@@ -44,15 +45,17 @@ def cap_time(moment: datetime) -> str:
     return text.removesuffix("+00:00") + "-00:00"
 
 
-def identifier(item: FeedItem) -> str:
+def identifier(message: CapMessage) -> str:
     """Unique per sender and free of spaces, commas, `<` and `&` (slugs are [a-z0-9-])."""
-    return f"{item.incident.slug}-update-{item.seq}-v{item.version}"
+    item = message.item
+    revision = f"-r{message.revision}" if message.revision else ""
+    return f"{item.incident.slug}-update-{item.seq}-v{item.version}{revision}"
 
 
-def message_type(item: FeedItem) -> str:
-    if item.kind is VersionKind.RETRACTION:
-        return "Cancel"
-    return "Alert" if item.version == 1 else "Update"
+def message_type(message: CapMessage) -> str:
+    if message.item.kind is VersionKind.RETRACTION:
+        return "Cancel"  # a revision of a retraction (a translation of it) still cancels
+    return "Alert" if message.item.version == 1 and message.revision == 0 else "Update"
 
 
 def certainty(item: FeedItem) -> str:
@@ -61,8 +64,9 @@ def certainty(item: FeedItem) -> str:
     return "Likely" if item.preliminary else "Observed"
 
 
-def reference(sender: str, item: FeedItem) -> str:
-    return f"{sender},{identifier(item)},{cap_time(item.published_at)}"
+def reference(sender: str, message: CapMessage) -> str:
+    """`sender,identifier,sent`: how CAP 1.2 names an earlier message in `<references>`."""
+    return f"{sender},{identifier(message)},{cap_time(message.sent)}"
 
 
 def _add(parent: ElementTree.Element, name: str, text: str) -> ElementTree.Element:
@@ -97,22 +101,20 @@ def _info(alert: ElementTree.Element, settings: Settings, item: FeedItem, langua
         _add(area, "areaDesc", incident.location)
 
 
-def render_message(
-    settings: Settings, history: Sequence[FeedItem], translated: Sequence[FeedItem] = ()
-) -> bytes:
-    """The CAP message of the last version in `history` (all versions of one update so far, oldest first).
+def render_message(settings: Settings, messages: Sequence[CapMessage]) -> bytes:
+    """The last of `messages` (every message of one update so far, oldest first) as CAP XML.
 
-    One `<info>` per language: the primary text first, then each of `translated` (the last
-    version in other languages; only current translations of that very version belong here)."""
-    *earlier, item = history
+    One `<info>` per language: the primary text first, then each translation it carries."""
+    *earlier, message = messages
+    item = message.item
     incident = item.incident
     sender = settings.cap_sender_id
     alert = ElementTree.Element(f"{{{CAP_NS}}}alert")
-    _add(alert, "identifier", identifier(item))
+    _add(alert, "identifier", identifier(message))
     _add(alert, "sender", sender)
-    _add(alert, "sent", cap_time(item.published_at))
+    _add(alert, "sent", cap_time(message.sent))
     _add(alert, "status", STATUS[incident.alert_status])
-    _add(alert, "msgType", message_type(item))
+    _add(alert, "msgType", message_type(message))
     _add(alert, "scope", "Public")
     notice = primary_feeds(settings).words.notice(item.kind)
     if notice is not None:
@@ -121,45 +123,52 @@ def render_message(
         _add(alert, "references", " ".join(reference(sender, previous) for previous in earlier))
     _add(alert, "incidents", incident.slug)
     _info(alert, settings, item, primary_feeds(settings))
-    for translation in translated:
+    for translation in message.translated:
         if translation.text_lang is None or translation.is_fallback:
-            raise ValueError("a CAP <info> carries only a current translation of the message's version")
+            raise ValueError("a CAP <info> carries only a translation of the message's own version")
         _info(alert, settings, translation, feed_language(settings, translation.text_lang))
     ElementTree.indent(alert)
     xml: bytes = ElementTree.tostring(alert, encoding="utf-8", xml_declaration=True, default_namespace=CAP_NS)
     return xml + b"\n"
 
 
-def message_url(settings: Settings, item: FeedItem) -> str:
-    return settings.public_url + cap_message(item.incident.slug, item.seq, item.version).url_path
+def message_url(settings: Settings, message: CapMessage) -> str:
+    return settings.public_url + message.target.url_path
 
 
-def render_index(settings: Settings, current: Sequence[FeedItem]) -> bytes:
-    """An Atom index of the current CAP message of each update, most recently changed first."""
+def render_index(settings: Settings, current: Sequence[tuple[CapMessage, bytes]]) -> bytes:
+    """An Atom index of the newest CAP message of each update (with its published bytes), most
+    recently sent first. Each entry carries the alert inline (`<content type="application/cap+xml">`)
+    and links to its file; an entry keeps its id while a translation adds a revision of its
+    version, and its `updated` moves to the revision's `sent`."""
     feed = new_feed(settings)
     feed.id(f"{settings.public_url}/feeds/cap.atom")
     feed.title(f"{settings.feeds_title}: CAP alerts")
     feed.subtitle("The current CAP 1.2 message of each incident update, most recently changed first.")
     feed.language(settings.feeds_language)
-    feed.updated(newest(current, NOTHING_YET))
+    feed.updated(max((message.sent for message, _ in current), default=NOTHING_YET))
     feed.link(
         feed_links(settings, f"{settings.public_url}/feeds/cap.atom", ATOM_TYPE, f"{settings.public_url}/")
     )
-    for item in current:
+    for message, alert in current:
+        item = message.item
         entry = feed.add_entry(order="append")
         entry.id(entry_id(settings.public_host, item) + "/cap")
         entry.title(entry_title(item))
-        entry.link(href=message_url(settings, item), rel="alternate")
-        set_content_link(entry, message_url(settings, item), CAP_TYPE)
+        # feedgen's one link is untyped (what feedparser and most readers take as the link);
+        # the typed one says what it is
+        entry.link(href=message_url(settings, message), rel="alternate")
+        add_link(entry, message_url(settings, message), "alternate", CAP_TYPE)
+        entry.content(alert, type=CAP_TYPE)  # feedgen parses it and embeds the element
         set_related(
             entry, wording.update_url(settings.public_url, item.incident.slug, item.seq), "The update"
         )
         entry.published(item.published_at)
-        entry.updated(item.published_at)
+        entry.updated(message.sent)
         entry.author(name=item.author)
         entry.category(term=item.incident.category)
         entry.summary(
-            f"CAP {message_type(item)} ({STATUS[item.incident.alert_status]}): {item.incident.title}"
+            f"CAP {message_type(message)} ({STATUS[item.incident.alert_status]}): {item.incident.title}"
         )
     atom: bytes = feed.atom_str(pretty=True)
     return atom

@@ -191,14 +191,17 @@ def in_language(session: Session, found: list[FeedItem], lang: str, primary: str
         if version < item.version:
             localized.append(replace(item, translation=TranslationStatus.STALE))
             continue
-        localized.append(
-            replace(
-                item,
-                headline=xml_safe(translation.headline) if translation.headline else None,
-                body=xml_safe(translation.body),
-                text_lang=lang,
-                translation=TranslationStatus.CURRENT,
-                translated_at=max(translation.created_at, item.published_at),
-            )
-        )
+        localized.append(translated(item, translation))
     return localized
+
+
+def translated(item: FeedItem, translation: Translation) -> FeedItem:
+    """`item` read in the language of `translation`, one of its own version's translations."""
+    return replace(
+        item,
+        headline=xml_safe(translation.headline) if translation.headline else None,
+        body=xml_safe(translation.body),
+        text_lang=translation.lang,
+        translation=TranslationStatus.CURRENT,
+        translated_at=max(translation.created_at, item.published_at),
+    )

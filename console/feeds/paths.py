@@ -49,13 +49,16 @@ LANGUAGE_KINDS = frozenset({Kind.UPDATES_ATOM, Kind.UPDATES_RSS, Kind.INCIDENT_A
 @dataclass(frozen=True)
 class Target:
     """One feed file. Incident feeds name a slug; a CAP message also an update and version.
-    An Atom or RSS feed with a `lang` is that feed in one of LANGUAGES, under /feeds/{lang}/."""
+    An Atom or RSS feed with a `lang` is that feed in one of LANGUAGES, under /feeds/{lang}/.
+    A CAP message with a `revision` n is its version re-sent with the n-th translation added
+    after it was published (see `console.feeds.cap_history`)."""
 
     kind: Kind
     slug: str | None = None
     seq: int | None = None
     version: int | None = None
     lang: str | None = None
+    revision: int | None = None
 
     def __post_init__(self) -> None:
         per_incident = self.kind in (Kind.INCIDENT_ATOM, Kind.INCIDENT_RSS, Kind.CAP_MESSAGE)
@@ -67,6 +70,8 @@ class Target:
             )
         if (self.kind is Kind.CAP_MESSAGE) != (self.seq is not None and self.version is not None):
             raise ValueError("a CAP message, and only a CAP message, names an update and a version")
+        if self.revision is not None and (self.kind is not Kind.CAP_MESSAGE or self.revision < 1):
+            raise ValueError(f"{self.kind.name} has no revision {self.revision!r}")
         if self.lang is not None and (
             self.kind not in LANGUAGE_KINDS or not LANGUAGE_TAG.fullmatch(self.lang)
         ):
@@ -82,7 +87,8 @@ class Target:
         if self.slug is None:
             return f"/feeds/{self.kind.value}"
         if self.kind is Kind.CAP_MESSAGE:
-            return f"/incidents/{self.slug}/cap/{self.seq}-{self.version}.xml"
+            revision = f"-r{self.revision}" if self.revision is not None else ""
+            return f"/incidents/{self.slug}/cap/{self.seq}-{self.version}{revision}.xml"
         return f"/incidents/{self.slug}/{self.kind.value}"
 
     def file_in(self, directory: Path) -> Path:
@@ -114,8 +120,8 @@ def updates_rss(lang: str | None = None) -> Target:
     return Target(Kind.UPDATES_RSS, lang=lang)
 
 
-def cap_message(slug: str, seq: int, version: int) -> Target:
-    return Target(Kind.CAP_MESSAGE, slug, seq, version)
+def cap_message(slug: str, seq: int, version: int, revision: int | None = None) -> Target:
+    return Target(Kind.CAP_MESSAGE, slug, seq, version, revision=revision)
 
 
 @dataclass(frozen=True)

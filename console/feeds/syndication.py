@@ -172,12 +172,15 @@ class _AtomEntryExtras(BaseEntryExtension):  # type: ignore[misc]
     out-of-line content."""
 
     related: dict[str, str] | None = None
+    links: tuple[dict[str, str], ...] = ()  # more links, each with its own rel and type
     content_type: str | None = None
     content_lang: str | None = None  # xml:lang of content in another language than the feed's
 
     def extend_atom(self, entry: Any) -> Any:
         if self.related:
             entry.append(entry.makeelement("link", {**self.related, "rel": "related"}))
+        for link in self.links:
+            entry.append(entry.makeelement("link", link))
         if self.content_type:
             entry.find("content").set("type", self.content_type)
         if self.content_lang:
@@ -212,6 +215,10 @@ def new_feed(settings: Settings) -> FeedGenerator:
 
 def set_related(entry: Any, href: str, title: str) -> None:
     entry.atom_extras.related = {"href": href, "type": "text/html", "title": title}
+
+
+def add_link(entry: Any, href: str, rel: str, media_type: str) -> None:
+    entry.atom_extras.links = (*entry.atom_extras.links, {"href": href, "rel": rel, "type": media_type})
 
 
 def set_content_link(entry: Any, href: str, media_type: str) -> None:

@@ -18,13 +18,12 @@ from console.db import Database
 from console.domain.errors import NotFound
 from console.domain.events import ChannelEvent, RumorPublished, TranslationAdded, VersionPublished
 from console.domain.incidents import get_incident
-from console.feeds import cap, items, syndication
+from console.feeds import cap, cap_history, items, syndication
 from console.feeds.cap_signing import CapSigner
 from console.feeds.paths import (
     CAP_INDEX,
     Kind,
     Target,
-    cap_message,
     incident_atom,
     incident_rss,
     updates_atom,
@@ -105,23 +104,53 @@ class FeedFiles:
             rendered |= render(lang)
         return rendered
 
+    # CAP. A published CAP file is never replaced (see `console.feeds.cap_history`).
+
+    @property
+    def _cap_languages(self) -> tuple[str, ...]:
+        return self.settings.languages[1:]
+
+    def _cap_bytes(self, messages: list[cap_history.CapMessage]) -> bytes:
+        message = cap.render_message(self.settings, messages)
+        return self.cap_signer.sign(message) if self.cap_signer is not None else message
+
+    def _cap_files(self, session: Session, slug: str, seq: int, version: int) -> dict[Target, bytes]:
+        """Every message of update `seq` up to version `version`'s last, oldest first."""
+        messages = cap_history.update_messages(session, slug, seq, version, self._cap_languages)
+        return {
+            message.target: self._cap_bytes(messages[: count + 1]) for count, message in enumerate(messages)
+        }
+
+    def _new_cap_files(
+        self, session: Session, slug: str, seq: int, version: int
+    ) -> dict[Target, bytes | None]:
+        """As `_cap_files`, but None for each message already published (never rendered again)."""
+        messages = cap_history.update_messages(session, slug, seq, version, self._cap_languages)
+        return {
+            message.target: None
+            if self.path_of(message.target).exists()
+            else self._cap_bytes(messages[: count + 1])
+            for count, message in enumerate(messages)
+        }
+
+    def _published_cap(self, session: Session, message: cap_history.CapMessage) -> bytes:
+        """The message as published (its file), or as it will be if its file is not written yet."""
+        try:
+            return self.path_of(message.target).read_bytes()
+        except FileNotFoundError:
+            item = message.item
+            return self._cap_files(session, item.incident.slug, item.seq, item.version)[message.target]
+
     def _cap_index(self, session: Session) -> dict[Target, bytes]:
         current = items.current_versions(session, limit=self.settings.feeds_max_entries)
-        return {CAP_INDEX: cap.render_index(self.settings, current)}
-
-    def _cap_message(self, session: Session, history: list[items.FeedItem]) -> dict[Target, bytes]:
-        last = history[-1]
-        primary = self.settings.primary_language
-        translated = [
-            localized
-            for lang in self.settings.languages[1:]
-            for localized in items.in_language(session, [last], lang, primary)
-            if not localized.is_fallback
+        translations = cap_history.translations_of(session, {item.update_id for item in current})
+        newest = [
+            cap_history.version_messages(item, translations.get(item.update_id, []), self._cap_languages)[-1]
+            for item in current
         ]
-        message = cap.render_message(self.settings, history, translated)
-        if self.cap_signer is not None:
-            message = self.cap_signer.sign(message)
-        return {cap_message(last.incident.slug, last.seq, last.version): message}
+        newest.sort(key=lambda message: message.sent, reverse=True)  # stable: ties keep their order
+        listed = [(message, self._published_cap(session, message)) for message in newest]
+        return {CAP_INDEX: cap.render_index(self.settings, listed)}
 
     def render(self, session: Session, target: Target) -> dict[Target, bytes]:
         """`target`'s bytes (with its Atom or RSS sibling). Raises NotFound for an unknown
@@ -133,17 +162,28 @@ class FeedFiles:
         assert target.slug is not None
         if target.kind is Kind.CAP_MESSAGE:
             assert target.seq is not None and target.version is not None
-            return self._cap_message(
-                session, items.version_history(session, target.slug, target.seq, target.version)
-            )
+            messages = self._cap_files(session, target.slug, target.seq, target.version)
+            if target not in messages:
+                raise NotFound(
+                    f"update {target.seq} version {target.version} has no CAP revision {target.revision}"
+                )
+            return {target: messages[target]}
         return self._incident(session, get_incident(session, target.slug), target.lang)
 
     # Writing.
 
-    def _write(self, rendered: Iterable[tuple[Target, bytes]]) -> WriteReport:
+    def _write(self, rendered: Iterable[tuple[Target, bytes | None]]) -> WriteReport:
+        """Write each file whose bytes changed; a CAP message only if it is not there yet
+        (None: a CAP message already published)."""
         report = WriteReport()
         for target, content in rendered:
-            changed = write_if_changed(self.path_of(target), content, mode=FILE_MODE)
+            path = self.path_of(target)
+            if content is None:
+                changed = False
+            elif target.kind is Kind.CAP_MESSAGE:
+                changed = create_atomically(path, content, mode=FILE_MODE)
+            else:
+                changed = write_if_changed(path, content, mode=FILE_MODE)
             (report.written if changed else report.unchanged).append(target)
         return report
 
@@ -153,16 +193,15 @@ class FeedFiles:
         if isinstance(event, RumorPublished):  # rumor responses are not in the feeds
             return WriteReport()
         incident = get_incident(session, event.incident_slug)
-        rendered: dict[Target, bytes] = {}
+        rendered: dict[Target, bytes | None] = {}
         if isinstance(event, VersionPublished | TranslationAdded):
-            rendered |= self._cap_message(
-                session, items.version_history(session, event.incident_slug, event.seq, event.version)
-            )
+            rendered |= self._new_cap_files(session, event.incident_slug, event.seq, event.version)
         if isinstance(event, TranslationAdded):
-            # only that language's feeds read differently (and the CAP message gained an <info>)
+            # that language's feeds read differently, and the CAP index lists the new revision
             if event.lang in self.languages:
                 rendered |= self._incident(session, incident, event.lang)
                 rendered |= self._updates(session, event.lang)
+            rendered |= self._cap_index(session)
             return self._write(rendered.items())
         rendered |= self._all_languages(lambda lang: self._incident(session, incident, lang), self.languages)
         rendered |= self._cap_index(session)
@@ -170,11 +209,11 @@ class FeedFiles:
         return self._write(rendered.items())
 
     def write_incident(self, session: Session, incident: Incident) -> WriteReport:
-        """The incident's feeds and every CAP message of its updates."""
-        rendered: dict[Target, bytes] = {}
+        """The incident's feeds and every CAP message of its updates not written yet."""
+        rendered: dict[Target, bytes | None] = {}
         for history in items.all_histories(session, incident):
-            for count in range(1, len(history) + 1):
-                rendered |= self._cap_message(session, history[:count])
+            last = history[-1]
+            rendered |= self._new_cap_files(session, incident.slug, last.seq, last.version)
         rendered |= self._all_languages(lambda lang: self._incident(session, incident, lang), self.languages)
         return self._write(rendered.items())
 

@@ -2,7 +2,9 @@
 
 Nothing is rendered per request: a request costs one stat() of the file, and the bytes,
 their strong ETag (a hash of the content) and their modification time are kept in memory
-until the file changes. Conditional requests get 304.
+until the file changes. Conditional requests get 304. A client that accepts gzip gets the
+bytes gzipped, compressed once per file version (`Vary: Accept-Encoding`; the gzipped
+representation's ETag ends in `-gzip"`).
 
 Last-Modified has a one-second resolution, so a file rewritten twice within one second
 would show two contents under one date, and a newsroom polling with If-Modified-Since
@@ -29,6 +31,7 @@ from hashlib import sha256
 from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -49,6 +52,7 @@ from console.feeds.paths import (
 from console.feeds.writer import FeedFiles
 from console.settings import Settings
 from console.web.access import Access, access
+from console.web.encoding import accepts_gzip, gzip_body, gzip_etag
 from console.web.state import app_state
 
 log = logging.getLogger("console.web.feeds")
@@ -77,21 +81,37 @@ class FeedFile:
         return formatdate(self.modified_second, usegmt=True)
 
     @cached_property
-    def _headers(self) -> dict[tuple[int, bool], RawHeaders]:
-        variants = {}
-        for status in (200, 304):
-            for dated in (False, True):
-                headers = {"etag": self.etag, "cache-control": CACHE_CONTROL}
-                if dated:
-                    headers["last-modified"] = self.last_modified
-                if status == 200:
-                    headers["content-type"] = f"{self.media_type}; charset=utf-8"
-                    headers["content-length"] = str(len(self.body))
-                variants[(status, dated)] = [(k.encode(), v.encode("latin-1")) for k, v in headers.items()]
-        return variants
+    def gzipped(self) -> bytes:
+        """The body gzipped: once per file version, on the first request that accepts it."""
+        return gzip_body(self.body)
 
-    def response(self, status: int, dated: bool) -> Response:
-        return PreparedResponse(status, self.body if status == 200 else b"", self._headers[(status, dated)])
+    def _headers(self, status: int, dated: bool, gzipped: bool) -> RawHeaders:
+        key = (status, dated, gzipped)
+        encoded = self._encoded_headers.get(key)
+        if encoded is None:
+            headers = {
+                "etag": gzip_etag(self.etag) if gzipped else self.etag,
+                "cache-control": CACHE_CONTROL,
+                "vary": "Accept-Encoding",
+            }
+            if dated:
+                headers["last-modified"] = self.last_modified
+            if status == 200:
+                headers["content-type"] = f"{self.media_type}; charset=utf-8"
+                if gzipped:
+                    headers["content-encoding"] = "gzip"
+                headers["content-length"] = str(len(self.gzipped if gzipped else self.body))
+            encoded = [(k.encode(), v.encode("latin-1")) for k, v in headers.items()]
+            self._encoded_headers[key] = encoded
+        return encoded
+
+    @cached_property
+    def _encoded_headers(self) -> dict[tuple[int, bool, bool], RawHeaders]:
+        return {}
+
+    def response(self, status: int, dated: bool, gzipped: bool = False) -> Response:
+        body = (self.gzipped if gzipped else self.body) if status == 200 else b""
+        return PreparedResponse(status, body, self._headers(status, dated, gzipped))
 
 
 class PreparedResponse(Response):
@@ -161,13 +181,21 @@ def _conditions(scope_headers: list[tuple[bytes, bytes]]) -> tuple[str | None, s
     return if_none_match, if_modified_since
 
 
+def _takes_gzip(scope_headers: list[tuple[bytes, bytes]]) -> bool:
+    for name, value in scope_headers:
+        if name == b"accept-encoding":
+            return accepts_gzip(Headers({"accept-encoding": value.decode("latin-1")}))
+    return False
+
+
 def is_not_modified(
     if_none_match: str | None, if_modified_since: str | None, feed: FeedFile, dated: bool
 ) -> bool:
     """RFC 9110 §13.2.2: If-None-Match decides when present; else If-Modified-Since."""
     if if_none_match is not None:
+        # either representation's tag: they name the same content
         tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-        return "*" in tags or feed.etag in tags
+        return "*" in tags or feed.etag in tags or gzip_etag(feed.etag) in tags
     if if_modified_since is None or not dated:
         return False
     try:
@@ -181,8 +209,9 @@ def is_not_modified(
 
 def feed_response(request: Request, feed: FeedFile, *, now: float | None = None) -> Response:
     dated = is_dated(feed, time.time() if now is None else now)
-    not_modified = is_not_modified(*_conditions(request.scope["headers"]), feed, dated)
-    return feed.response(304 if not_modified else 200, dated)
+    headers = request.scope["headers"]
+    not_modified = is_not_modified(*_conditions(headers), feed, dated)
+    return feed.response(304 if not_modified else 200, dated, _takes_gzip(headers))
 
 
 def _not_found(message: str) -> Response:
@@ -323,6 +352,18 @@ def routes() -> list[BaseRoute]:
             per_incident(
                 lambda request: cap_message(
                     slug(request), request.path_params["seq"], request.path_params["version"]
+                )
+            ),
+            methods=["GET", "HEAD"],
+        ),
+        Route(
+            "/incidents/{slug}/cap/{seq:int}-{version:int}-r{revision:int}.xml",
+            per_incident(
+                lambda request: cap_message(
+                    slug(request),
+                    request.path_params["seq"],
+                    request.path_params["version"],
+                    request.path_params["revision"],
                 )
             ),
             methods=["GET", "HEAD"],

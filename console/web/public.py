@@ -30,6 +30,7 @@ from console.live.client import TRY_AGAIN_LATER, LiveClient
 from console.live.pages import CachedPage
 from console.web.access import Access, access
 from console.web.bearer import TOKEN
+from console.web.encoding import accepts_gzip, gzip_etag
 from console.web.language import COOKIE as LANGUAGE_COOKIE
 from console.web.language import COOKIE_MAX_AGE as LANGUAGE_COOKIE_MAX_AGE
 from console.web.language import PageLanguage, page_language
@@ -46,18 +47,6 @@ POLICY_VIOLATION = 1008
 UNSUPPORTED_DATA = 1003
 MESSAGE_TOO_BIG = 1009
 HELLO = '{"last_event_id": <integer>}'
-
-
-def _accepts_gzip(request: Request) -> bool:
-    for part in request.headers.get("accept-encoding", "").split(","):
-        name, _, params = part.strip().partition(";")
-        if name.strip().lower() in ("gzip", "*"):
-            quality = params.strip().removeprefix("q=")
-            try:
-                return not params or float(quality) > 0
-            except ValueError:
-                return False
-    return False
 
 
 def _not_modified(request: Request, page: CachedPage, etag: str) -> bool:
@@ -77,8 +66,8 @@ def _not_modified(request: Request, page: CachedPage, etag: str) -> bool:
 
 
 def page_response(request: Request, page: CachedPage, cache_seconds: int) -> Response:
-    gzipped = _accepts_gzip(request)
-    etag = f'{page.etag[:-1]}-gzip"' if gzipped else page.etag
+    gzipped = accepts_gzip(request.headers)
+    etag = gzip_etag(page.etag) if gzipped else page.etag
     headers = {
         # Short, public and revalidated: a CDN may serve it to everyone for a few seconds, and
         # may keep serving the last good copy if this server is down. The page's live

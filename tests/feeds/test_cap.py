@@ -162,18 +162,30 @@ def test_the_cap_index_lists_the_current_message_of_each_update(
     feed = feedparser.parse(content)
     assert not feed.bozo
     atom = "{http://www.w3.org/2005/Atom}"
-    sources = [(c.get("src"), c.get("type")) for c in etree.fromstring(content).iter(f"{atom}content")]
+    index = etree.fromstring(content)
     base = settings.public_url
     assert [(e.title, e.link) for e in feed.entries] == [
         ("5th St closed.", f"{base}/incidents/{sample.other_slug}/cap/1-1.xml"),
         ("RETRACTED: Evacuate Elm St.", f"{base}/incidents/{sample.slug}/cap/1-4.xml"),
         ("PRELIMINARY: Road closed at 3rd Ave.", f"{base}/incidents/{sample.slug}/cap/2-1.xml"),
     ]
-    assert sources == [(entry.link, "application/cap+xml") for entry in feed.entries]
-    for entry in feed.entries:
+    typed = [
+        [link.get("href") for link in entry.iter(f"{atom}link") if link.get("type") == "application/cap+xml"]
+        for entry in index.iter(f"{atom}entry")
+    ]
+    assert typed == [[entry.link] for entry in feed.entries], "a typed link to the CAP file"
+    for entry, element in zip(feed.entries, index.iter(f"{atom}entry"), strict=True):
         path = entry.link.removeprefix(base)
         slug, name = path.split("/")[2], path.rsplit("/", 1)[1].removesuffix(".xml")
         seq, version = (int(part) for part in name.split("-"))
         root = message(settings, db, cap_schema, slug, seq, version)
         assert entry.title == cap_text(root, "cap:info/cap:headline")
+        [inline] = element.findall(f"{atom}content")
+        assert inline.get("type") == "application/cap+xml" and inline.get("src") is None
+        [alert] = inline
+        cap_schema.assertValid(alert)
+        standalone = etree.fromstring(etree.tostring(alert))
+        assert etree.tostring(standalone, method="c14n") == etree.tostring(root, method="c14n"), (
+            "the alert inline is the published message"
+        )
     assert feed.entries[1].summary == "CAP Cancel (Actual): Gas leak"

@@ -209,7 +209,10 @@ def test_after_a_correction_the_translation_is_stale_in_atom_rss_and_cap(
     corrected = entries(render(settings, db, updates_atom("es")))["1/2"]
     assert title(corrected) == "CORRECCIÓN: PRELIMINAR: Evacúen la calle Elm."
     assert content_lang(corrected) is None and "Evacuate Elm St." not in content(corrected)
-    current_cap = valid_cap(cap_schema, render(settings, db, cap_message(slug, 1, 2)))
+    unchanged = valid_cap(cap_schema, render(settings, db, cap_message(slug, 1, 2)))
+    assert [cap_text(info, "cap:language") for info in unchanged.findall("cap:info", CAP)] == ["en-US"]
+    current_cap = valid_cap(cap_schema, render(settings, db, cap_message(slug, 1, 2, 1)))
+    assert cap_text(current_cap, "cap:msgType") == "Update"
     infos = current_cap.findall("cap:info", CAP)
     assert [cap_text(info, "cap:language") for info in infos] == ["en-US", "es"]
     spanish_info = infos[1]
@@ -219,7 +222,7 @@ def test_after_a_correction_the_translation_is_stale_in_atom_rss_and_cap(
     assert cap_text(spanish_info, "cap:certainty") == cap_text(infos[0], "cap:certainty") == "Likely"
 
     translate(db, routing, first, 2, "Sơ tán đường Elm.", minute=4, lang="vi")
-    three = valid_cap(cap_schema, render(settings, db, cap_message(slug, 1, 2)))
+    three = valid_cap(cap_schema, render(settings, db, cap_message(slug, 1, 2, 2)))
     infos = three.findall("cap:info", CAP)
     assert [cap_text(info, "cap:language") for info in infos] == ["en-US", "es", "vi"]
     assert cap_text(infos[2], "cap:description") == "Correction: Wrong street\n\nSơ tán đường Elm."
@@ -240,7 +243,8 @@ def test_retractions_and_drills_keep_their_labels_in_every_language(
     assert title(retracted) == "SIMULACRO: RETIRADO: Refúgiense en casa."
     assert "<del><p>Refúgiense en casa.</p></del>" in content(retracted)
     assert "<strong>SIMULACRO</strong>: esto no es un incidente real." in content(retracted)
-    cancel = valid_cap(cap_schema, render(settings, db, cap_message(slug, 1, 2)))
+    # the translation of the retraction is a revision of it: still a Cancel
+    cancel = valid_cap(cap_schema, render(settings, db, cap_message(slug, 1, 2, 1)))
     assert cap_text(cancel, "cap:msgType") == "Cancel"
     spanish = cancel.findall("cap:info", CAP)[1]
     assert (
@@ -293,7 +297,7 @@ def test_language_feeds_link_to_each_other_and_pages_can_list_them(
     ]
 
 
-def test_a_translation_rewrites_only_its_language_feeds_and_the_cap_message(
+def test_a_translation_rewrites_only_its_language_feeds_and_the_cap_index(
     settings: Settings, db: Database, routing: Routing
 ) -> None:
     slug = make_incident(db, routing, "Gas leak", minute=0)
@@ -319,7 +323,7 @@ def test_a_translation_rewrites_only_its_language_feeds_and_the_cap_message(
         if (files / name).read_bytes() != content_before or (files / name).stat().st_mtime_ns != mtime
     }
     assert changed == {
-        f"incidents/{slug}/cap/1-1.xml",
+        "feeds/cap.atom",  # lists the new CAP message: the published one is never rewritten
         "feeds/es/updates.atom",
         "feeds/es/updates.rss",
         f"feeds/es/incidents/{slug}/feed.atom",
@@ -327,8 +331,9 @@ def test_a_translation_rewrites_only_its_language_feeds_and_the_cap_message(
     }
     assert "Evacúen la calle Oak." in (files / "feeds/es/updates.atom").read_text()
     assert deliveries(db, "feeds")[-1].detail == (
-        f"wrote /incidents/{slug}/cap/1-1.xml, /feeds/es/incidents/{slug}/feed.atom, "
-        f"/feeds/es/incidents/{slug}/feed.rss, /feeds/es/updates.atom, /feeds/es/updates.rss; 0 unchanged"
+        f"wrote /incidents/{slug}/cap/1-1-r1.xml, /feeds/es/incidents/{slug}/feed.atom, "
+        f"/feeds/es/incidents/{slug}/feed.rss, /feeds/es/updates.atom, /feeds/es/updates.rss, "
+        "/feeds/cap.atom; 1 unchanged"  # the published 1-1.xml
     )
 
 

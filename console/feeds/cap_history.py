@@ -1,0 +1,85 @@
+"""Which CAP messages an update has. A published CAP file never changes, so each change is a
+message of its own: one per published version (carrying the translations published with
+it), and one more, a *revision* of that version, each time a translation of it is added
+later (carrying every translation of the version so far). Oldest first, each message
+references every earlier one.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from console.feeds.items import FeedItem, translated, version_history
+from console.feeds.paths import Target, cap_message
+from console.models import Translation, UpdateVersion
+
+# update id -> [(version number, translation)], in the order the translations were sent
+Translations = dict[int, list[tuple[int, Translation]]]
+
+
+@dataclass(frozen=True)
+class CapMessage:
+    item: FeedItem  # the version the message states, in the primary language
+    revision: int  # 0: the version's own message; n: re-sent with the n-th translation added later
+    sent: datetime
+    translated: tuple[FeedItem, ...]  # the version in other languages: one <info> each
+
+    @property
+    def target(self) -> Target:
+        item = self.item
+        return cap_message(item.incident.slug, item.seq, item.version, self.revision or None)
+
+
+def translations_of(session: Session, update_ids: Collection[int]) -> Translations:
+    found: Translations = defaultdict(list)
+    if not update_ids:
+        return found
+    rows = session.execute(
+        select(Translation, UpdateVersion.version)
+        .join(UpdateVersion, Translation.version_id == UpdateVersion.id)
+        .where(Translation.update_id.in_(sorted(update_ids)))
+        .order_by(Translation.id)
+    )
+    for translation, version in rows:
+        found[translation.update_id].append((version, translation))
+    return found
+
+
+def version_messages(
+    item: FeedItem, translations: Sequence[tuple[int, Translation]], languages: Sequence[str]
+) -> list[CapMessage]:
+    """The messages of one version, oldest first. `languages`: the ones an <info> may be in,
+    in the order they are written (LANGUAGES after the primary)."""
+    own = [translation for version, translation in translations if version == item.version]
+    with_version = [translation for translation in own if translation.event_id is None]
+    later = [translation for translation in own if translation.event_id is not None]
+    messages = []
+    for revision in range(len(later) + 1):
+        newest: dict[str, Translation] = {}
+        for translation in with_version + later[:revision]:
+            newest[translation.lang] = translation  # sent in order: a fix replaces the earlier row
+        messages.append(
+            CapMessage(
+                item,
+                revision,
+                item.published_at if revision == 0 else later[revision - 1].created_at,
+                tuple(translated(item, newest[lang]) for lang in languages if lang in newest),
+            )
+        )
+    return messages
+
+
+def update_messages(
+    session: Session, slug: str, seq: int, version: int, languages: Sequence[str]
+) -> list[CapMessage]:
+    """Every message of update `seq` of incident `slug` up to the last one of `version`, oldest
+    first. Raises NotFound for an unknown incident, update or version."""
+    history = version_history(session, slug, seq, version)
+    translations = translations_of(session, {history[0].update_id})[history[0].update_id]
+    return [message for item in history for message in version_messages(item, translations, languages)]
