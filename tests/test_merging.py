@@ -59,3 +59,14 @@ def test_a_draft_is_only_resolved_once_every_conflict_is_picked() -> None:
     assert merged.missing({}) == [0] and merged.resolve({}) is None
     resolved = merged.resolve({0: "theirs"})
     assert resolved == DraftText("Evacuation lifted", "Evacuate Oak St now. Go north.", False, "Wrong street")
+
+
+def test_a_conflict_takes_in_a_change_a_word_away_but_not_one_in_the_next_sentence() -> None:
+    merged = merge_text(
+        "Shelter at Station 4, 310 Birch St. Bring medication.",
+        mine="Shelter at Station 5, 310 Birch St. Bring medication and water.",
+        theirs="Shelter at Fire Station 7, 55 Cedar St. Bring medication.",
+    )
+    [conflict] = merged.conflicts
+    assert (conflict.mine, conflict.theirs) == (" Station 5, 310 Birch", " Fire Station 7, 55 Cedar")
+    assert merged.text({0: "theirs"}) == "Shelter at Fire Station 7, 55 Cedar St. Bring medication and water."

@@ -23,6 +23,7 @@ Side = Literal["mine", "theirs"]
 SIDES: tuple[Side, ...] = ("mine", "theirs")
 _TOKEN = re.compile(r"\s*\S+|\s+")
 _BRIDGE_TOKENS = 2
+_SENTENCE_END = re.compile(r"[.!?。！？]\W*$")  # a conflict never reaches over into the next sentence
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class _Region:
     base: str
     mine: str
     theirs: str
-    short: bool = False  # an unchanged run of at most _BRIDGE_TOKENS words
+    short: bool = False  # an unchanged run of at most _BRIDGE_TOKENS words within one sentence
 
     @property
     def changed(self) -> bool:
@@ -89,7 +90,9 @@ def _regions(base: list[str], mine: list[str], theirs: list[str]) -> list[_Regio
             found.append(gap)
         same = "".join(base[z_start:z_end])
         if same:
-            found.append(_Region(same, same, same, short=z_end - z_start <= _BRIDGE_TOKENS))
+            bridge = base[z_start:z_end]
+            short = len(bridge) <= _BRIDGE_TOKENS and not any(_SENTENCE_END.search(word) for word in bridge)
+            found.append(_Region(same, same, same, short=short))
         z, m, t = z_end, m_end, t_end
     return found
 
