@@ -308,6 +308,67 @@ def test_going_on_after_a_conflict_shows_the_revert_in_words_and_needs_a_tick(
         ben_context.close()
 
 
+def test_after_a_conflict_my_changes_are_applied_to_the_newer_version_with_overlaps_to_pick(
+    server: LiveServer, browser: Browser, db: Database, routing: Routing
+) -> None:
+    """Issue 13.1: Ben started on version 1 and Dana moved the shelter in version 2. Ben's added
+    sentence merges onto Dana's text; his change to the same words is his to pick."""
+    make_user(db, "pio", "dana@example.org", "Dana Ortiz")
+    make_user(db, "pio", "ben@example.org", "Ben Okafor")
+    with db.write() as session:
+        incident, _ = create_incident(session, PIO, IncidentDraft(title="Flooding"), routing=routing)
+        update_id = publish_update(
+            session, PIO, incident.slug, Draft(body="Shelter at Station 4, 310 Birch St."), routing=routing
+        ).update.id
+    dana_context, ben_context = browser.new_context(), browser.new_context()
+    try:
+        dana, ben = dana_context.new_page(), ben_context.new_page()
+        watch = Watch(ben)
+        for page, email in ((dana, "dana@example.org"), (ben, "ben@example.org")):
+            sign_in(page, server.url, email)
+            page.goto(f"{server.url}/console/updates/{update_id}")
+        ben.fill("#correct-body", "Shelter at Station 5, 310 Birch St. Open until 6 am.")
+        ben.fill("#correct-reason", "Added hours")
+
+        dana.fill("#correct-body", "Shelter at Fire Station 7, 55 Cedar St.")
+        dana.fill("#correct-reason", "Shelter moved")
+        dana.get_by_role("button", name="Review correction…").click()
+        dana.get_by_role("button", name="Publish correction").click()
+        expect(dana).to_have_url(re.compile(r"notice=corrected"))
+
+        ben.get_by_role("button", name="Review correction…").click()
+        three = ben.locator("[data-testid=three-texts] > div")
+        expect(three).to_have_count(3)
+        expect(three.nth(0)).to_contain_text("By Dana Ortiz")
+        expect(three.nth(0)).to_contain_text("Reason: Shelter moved")
+        expect(three.nth(1)).to_contain_text("Shelter at Station 4, 310 Birch St.")
+        expect(three.nth(2)).to_contain_text("Open until 6 am.")
+        ben.get_by_role("button", name="Apply my changes to the newer version").click()
+
+        choice = ben.locator("[data-testid=choice]")
+        expect(choice).to_have_count(1)
+        expect(choice).to_contain_text("Dana Ortiz's (version 2): “Fire Station 7, 55 Cedar”")
+        expect(choice).to_contain_text("Yours: “Station 5, 310 Birch”")
+        expect(ben.locator("[data-testid=merge]")).to_contain_text("Open until 6 am.")
+        screenshot(ben, "console-13-merge-choices")
+        ben.get_by_role("button", name="Use these choices and review…").click()  # nothing picked
+        expect(choice).to_be_visible()  # the browser asks for a pick; nothing moves on
+        choice.get_by_label(re.compile("Dana Ortiz's")).check()
+        ben.get_by_role("button", name="Use these choices and review…").click()
+        expect(ben.get_by_text("Check the correction before publishing")).to_be_visible()
+        expect(ben.locator("[data-testid=reverts]")).to_have_count(0)
+        ben.get_by_role("button", name="Publish correction").click()
+        expect(ben).to_have_url(re.compile(r"notice=corrected"))
+        with db.read() as session:
+            newest = session.scalars(select(UpdateVersion).order_by(UpdateVersion.id.desc())).first()
+            assert newest is not None
+            assert newest.body == "Shelter at Fire Station 7, 55 Cedar St. Open until 6 am."
+        assert watch.problems == []
+    finally:
+        dana_context.close()
+        ben_context.close()
+
+
 def test_sign_in_publish_correct_and_retract_work_without_javascript(
     server: LiveServer, browser: Browser, db: Database
 ) -> None:

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from console.domain import delivery_status, outbox, previews, timeline, updates, versions
+from console.domain import delivery_status, merging, outbox, previews, timeline, updates, versions
 from console.domain.delivery_status import EventDeliveries
 from console.domain.errors import DomainError, InvalidInput, NotAllowed, NotFound, VersionConflict
 from console.domain.post_runs import TextRules
@@ -38,6 +38,7 @@ from console.web.state import app_state
 UPDATE = "console/update.html"
 RETRACTED = "This update was retracted; a retracted update takes no new versions."
 NO_BASE = "The form did not say which version it changes. Reload the page and try again."
+PICK_EVERY_CHOICE = "Pick one side of every difference marked below: nothing is chosen for you."
 REVERT_NOT_TICKED = (
     "Nothing was published: your text undoes a colleague's newer change (listed above). "
     "Tick the box to publish the revert, or go back and edit your text."
@@ -94,7 +95,8 @@ class ActionForm:
     """The state of one of the screen's forms (correct, confirm or retract).
 
     `mode`: "edit" (the form), "review" (check before publishing), "conflict" (a newer
-    version appeared; the form again, aimed at it). `stale_version` is the version the PIO
+    version appeared; the form again, aimed at it), "merge" (the PIO's changes applied to the
+    newer version, with the overlapping ones to pick). `stale_version` is the version the PIO
     had been looking at when the conflict was found. `started_from`: the version the PIO's
     text was written from, kept across conflicts (None: `corrects_version`); `reverts`: what
     the text would undo of the versions since, shown at review and published only when ticked.
@@ -109,6 +111,8 @@ class ActionForm:
     translations: TypedTranslations | None = None  # typed with a correction
     started_from: int | None = None
     reverts: list[Revert] = field(default_factory=list)
+    merge: merging.MergedDraft | None = None  # mode "merge": the PIO's edit applied to the newer text
+    picks: dict[int, merging.Side] = field(default_factory=dict)
 
     @property
     def base(self) -> int:
@@ -327,12 +331,13 @@ def _correction_errors(draft: DraftText, data: UpdateData) -> dict[str, str]:
 
 
 def _step(form: Form, action: updates.Action) -> str:
-    """ "edit", "review" or "publish". An action that brings new text (a correction) goes in two
-    steps like publishing: `step=review` shows the word-level diff, `step=publish` publishes.
+    """ "edit", "merge", "review" or "publish". An action that brings new text (a correction)
+    goes in two steps like publishing: `step=review` shows the word-level diff, `step=publish`
+    publishes; after a conflict, `step=merge` applies the PIO's changes to the newer version.
     The others are one action and one confirmation (`confirmed=yes`)."""
     if action.new_text:
         step = form.text("step")
-        return step if step in ("review", "publish") else "edit"
+        return step if step in ("merge", "review", "publish") else "edit"
     return "publish" if form.flag("confirmed") else "review"
 
 
@@ -364,6 +369,13 @@ async def change_view(request: Request, viewer: Viewer, action: updates.Action) 
     step = _step(form, action)
     if step == "edit":
         return await _render(request, viewer, data, actions={slot: chosen}, block=slot)
+    if step == "merge":
+        merged, status = _apply_to_newer(form, data, chosen)
+        if merged.mode == "merge" or status != 200:
+            return await _render(
+                request, viewer, data, actions={slot: merged}, status_code=status, block=slot
+            )
+        chosen, draft, step = merged, merged.draft, "review"
     problem = _precheck(data, chosen)
     refusal = action.refusal(data.current)
     if problem is None and refusal is not None:
@@ -409,6 +421,45 @@ async def change_view(request: Request, viewer: Viewer, action: updates.Action) 
         slot=slot,
         notice=action.done,
     )
+
+
+def _apply_to_newer(form: Form, data: UpdateData, mine: ActionForm) -> tuple[ActionForm, int]:
+    """ "Apply my changes to the newer version": the three-way merge of the version the PIO
+    started from, their text and the current version. Clean: the merged text goes to review
+    (still marked as started from the older version, so a side picked against a colleague is
+    named as a revert there). Overlapping changes: shown side by side, each to be picked."""
+    typed = mine.translations
+    started = data.version(mine.base)
+    if started is None or mine.corrects_version <= 0:
+        return ActionForm(mine.draft, data.current.version, message=NO_BASE, translations=typed), 422
+    if data.retracted:
+        return ActionForm(mine.draft, data.current.version, message=RETRACTED, translations=typed), 409
+    current = data.current
+    merged = merging.merge_draft(
+        DraftText(started.headline or "", started.body, started.preliminary),
+        mine.draft,
+        DraftText(current.headline or "", current.body, current.preliminary),
+    )
+    numbers = {conflict.number for conflict in merged.conflicts}
+    picks: dict[int, merging.Side] = {}
+    for number in numbers:
+        for side in merging.SIDES:
+            if form.text(f"pick_{number}") == side:
+                picks[number] = side
+    resolved = merged.resolve(picks)
+    if resolved is None:
+        choosing = form.flag("choosing")
+        return ActionForm(
+            mine.draft,
+            current.version,
+            "merge",
+            errors={"merge": PICK_EVERY_CHOICE} if choosing else {},
+            translations=typed,
+            started_from=mine.base,
+            merge=merged,
+            picks=picks,
+        ), 422 if choosing else 200
+    return ActionForm(resolved, current.version, translations=typed, started_from=mine.base), 200
 
 
 def change_endpoint(action: updates.Action) -> Endpoint:
