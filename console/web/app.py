@@ -46,6 +46,7 @@ from console.web import (
     rumors_page,
     signatures,
     staff,
+    subscribe_page,
     verify_page,
 )
 from console.web.access import Access, access
@@ -58,6 +59,7 @@ from console.web.middleware import (
     security_headers,
     websocket_origin,
 )
+from console.web.rate_limit import RateLimit
 from console.web.state import AppState, app_state
 
 log = logging.getLogger("console.web")
@@ -152,6 +154,7 @@ def routes() -> list[BaseRoute]:
         *archive.routes(),
         *signatures.routes(),
         *verify_page.routes(),
+        *subscribe_page.routes(),
         *rumors_page.routes(),
         *feeds.routes(),
         *public.routes(),
@@ -183,6 +186,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             keys=keys,
             heads=HeadSigner(lambda: keys.keys),
             cap_signer=CapSigner.from_settings(settings),
+            subscribe_ip_limit=RateLimit(settings.subscribe_ip_limit, 3600.0),
         )
         tasks = [asyncio.create_task(state.live.run(), name="live-stream")]
         if settings.outbox_in_process:
