@@ -34,10 +34,10 @@ class FanoutState(enum.StrEnum):
 
 
 class AlertState(enum.StrEnum):
-    SENDING = "sending"  # reserved for a batch; a crash leaves it so, and it is never sent again
+    QUEUED = "queued"  # reserved for a batch, not recorded yet
     SENT = "sent"
     FAILED = "failed"
-    UNKNOWN = "unknown"  # the worker died mid-batch: it may or may not have gone out
+    UNKNOWN = "unknown"  # the worker died as it may have been sending this: never sent again
 
 
 class Subscriber(Base):

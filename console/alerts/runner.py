@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -30,6 +31,34 @@ log = logging.getLogger("console.alerts")
 def unsubscribe_url(settings: Settings, subscriber_id: int) -> str:
     token = subscriptions.unsubscribe_token(settings.secret_key._value, subscriber_id)
     return f"{settings.public_url}/unsubscribe?token={token}"
+
+
+# Outcomes are recorded every IN_FLIGHT_MAX messages (or sooner, after this many seconds) within
+# a batch, so a worker killed mid-batch leaves at most that many messages of unknown fate.
+CHECKPOINT_MESSAGES = fanout.IN_FLIGHT_MAX
+CHECKPOINT_SECONDS = 0.5
+
+
+class LeaseLost(Exception):
+    """Another worker took the job over (this one was too slow to renew its lease)."""
+
+
+class Checkpoint:
+    def __init__(self, record: Callable[[list[fanout.Result]], None]) -> None:
+        self.record = record
+        self.pending: list[fanout.Result] = []
+        self.since = time.monotonic()
+
+    def add(self, result: fanout.Result) -> None:
+        self.pending.append(result)
+        if len(self.pending) >= CHECKPOINT_MESSAGES or time.monotonic() - self.since > CHECKPOINT_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.record(self.pending)
+            self.pending = []
+        self.since = time.monotonic()
 
 
 class FanoutRunner:
@@ -82,30 +111,40 @@ class FanoutRunner:
             return False
         if claim.interrupted:
             log.warning(
-                "fan-out job %s resumed: %s messages of a dead worker are unknown, not sent again",
+                "fan-out job %s resumed: %s messages a dead worker may have sent are not sent again",
                 claim.job_id,
                 claim.interrupted,
             )
         contents = self._contents(claim.event_id)
-        rendered: dict[str, email.Rendered] = {}
-        while True:
-            with self.db.write() as session:
-                batch = fanout.reserve_batch(
-                    session,
-                    claim,
-                    size=self.settings.subscriber_batch_size,
-                    lease_seconds=self.settings.outbox_lease_seconds,
-                    now=self.clock(),
-                )
-            if not batch:  # done, or the lease was lost to another worker
-                return True
-            if claim.channel is AlertChannel.EMAIL:
-                results = self._send_email(claim.event_id, batch, contents, rendered)
-            else:
-                results = self._send_webhooks(claim.event_id, batch, contents)
-            with self.db.write() as session:
-                if not fanout.record_batch(session, claim, results, now=self.clock()):
+        rendered: dict[str, email.MailTemplate] = {}
+        try:
+            while True:
+                with self.db.write() as session:
+                    batch = fanout.reserve_batch(
+                        session,
+                        claim,
+                        size=self.settings.subscriber_batch_size,
+                        lease_seconds=self.settings.outbox_lease_seconds,
+                        now=self.clock(),
+                    )
+                if not batch:  # done, or the lease was lost to another worker
                     return True
+                checkpoint = Checkpoint(lambda results: self._record(claim, results))
+                if claim.channel is AlertChannel.EMAIL:
+                    self._send_email(claim.event_id, batch, contents, rendered, checkpoint)
+                else:
+                    self._send_webhooks(claim.event_id, batch, contents, checkpoint)
+                checkpoint.flush()
+        except LeaseLost:
+            log.warning("fan-out job %s was taken over by another worker", claim.job_id)
+            return True
+
+    def _record(self, claim: fanout.JobClaim, results: list[fanout.Result]) -> None:
+        with self.db.write() as session:
+            if not fanout.record_batch(
+                session, claim, results, lease_seconds=self.settings.outbox_lease_seconds, now=self.clock()
+            ):
+                raise LeaseLost()
 
     def _contents(self, event_id: int) -> dict[str, AlertContent]:
         languages = Languages(self.settings.languages)
@@ -121,17 +160,18 @@ class FanoutRunner:
         event_id: int,
         batch: list[fanout.Recipient],
         contents: dict[str, AlertContent],
-        rendered: dict[str, email.Rendered],
-    ) -> list[fanout.Result]:
+        rendered: dict[str, email.MailTemplate],
+        checkpoint: Checkpoint,
+    ) -> None:
         messages = []
         for recipient in batch:
             content = self._content(contents, recipient.lang)
             if content.requested_lang not in rendered:
-                rendered[content.requested_lang] = email.render_alert(self.env, content)
+                rendered[content.requested_lang] = email.MailTemplate(
+                    email.render_alert(self.env, content), mail_from=self.settings.mail_from
+                )
             messages.append(
-                email.build_message(
-                    rendered[content.requested_lang],
-                    mail_from=self.settings.mail_from,
+                rendered[content.requested_lang].stamp(
                     to=recipient.address,
                     unsubscribe_url=unsubscribe_url(self.settings, recipient.subscriber_id),
                     message_id=email.message_id(
@@ -139,13 +179,17 @@ class FanoutRunner:
                     ),
                 )
             )
-        errors = self.mailer.send(messages)
-        return [fanout.Result(r.delivery_id, error) for r, error in zip(batch, errors, strict=True)]
+        self.mailer.send(
+            messages, lambda index, error: checkpoint.add(fanout.Result(batch[index].delivery_id, error))
+        )
 
     def _send_webhooks(
-        self, event_id: int, batch: list[fanout.Recipient], contents: dict[str, AlertContent]
-    ) -> list[fanout.Result]:
-        results = []
+        self,
+        event_id: int,
+        batch: list[fanout.Recipient],
+        contents: dict[str, AlertContent],
+        checkpoint: Checkpoint,
+    ) -> None:
         for recipient in batch:
             error, attempts = webhooks.send(
                 recipient.address,
@@ -155,5 +199,4 @@ class FanoutRunner:
                 timeout=self.settings.webhook_timeout_seconds,
                 allow_private=self.settings.webhook_allow_private,
             )
-            results.append(fanout.Result(recipient.delivery_id, error, attempts))
-        return results
+            checkpoint.add(fanout.Result(recipient.delivery_id, error, attempts))

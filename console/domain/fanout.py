@@ -2,11 +2,13 @@
 
 Publishing only writes the outbox delivery of the `subscribers` channel; its adapter creates
 the jobs (`start_jobs`), and the fan-out runner works them outside any publishing
-transaction. Each batch is reserved in one transaction: an `alert_deliveries` row per
-subscriber (unique on event and subscriber) and the cursor moved past them. Outcomes are
-recorded after the batch is sent. A worker that dies mid-batch leaves rows `sending`; the
-next claim of the job marks them `unknown` and never sends them again: at most one message
-per (event, subscriber), ever.
+transaction. Each batch is reserved in one transaction: a `queued` `alert_deliveries` row per
+subscriber (unique on event and subscriber) and the cursor moved past them. The batch is
+sent in row order and outcomes are recorded at least every `IN_FLIGHT_MAX` messages. So when
+a worker dies mid-batch, of the rows still `queued` only the first `IN_FLIGHT_MAX` can have
+gone out: the next claim marks those `unknown` (never sent again) and sends the rest. At most
+one message per (event, subscriber), ever, and at most `IN_FLIGHT_MAX` of unknown fate per
+crash.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from console.alert_models import (
 from console.models import OutboxEvent
 
 MAX_ERROR_CHARS = 500
+# The most messages a worker sends before recording their outcomes (see console/alerts/runner.py).
+IN_FLIGHT_MAX = 20
 
 
 def _audience(channel: AlertChannel, incident_id: int | None):  # type: ignore[no-untyped-def]
@@ -80,7 +84,7 @@ class JobClaim:
     event_id: int
     channel: AlertChannel
     claim_token: str
-    interrupted: int  # messages a dead worker left unrecorded, now `unknown`
+    interrupted: int  # messages a dead worker may have sent without recording it, now `unknown`
 
 
 @dataclass(frozen=True)
@@ -113,14 +117,24 @@ def claim_job(session: Session, *, lease_seconds: float, now: datetime) -> JobCl
     if job is None:
         return None
     interrupted = 0
-    if job.claim_token is not None:  # its worker died: what it reserved may or may not have gone
-        left = (AlertDelivery.job_id == job.id) & (AlertDelivery.state == AlertState.SENDING)
-        interrupted = session.scalar(select(func.count()).select_from(AlertDelivery).where(left)) or 0
-        session.execute(
-            update(AlertDelivery)
-            .where(left)
-            .values(state=AlertState.UNKNOWN, error="the worker stopped mid-batch; not sent again")
+    if job.claim_token is not None:  # its worker died: the first queued rows may have gone out
+        maybe_sent = list(
+            session.scalars(
+                select(AlertDelivery.id)
+                .where(AlertDelivery.job_id == job.id, AlertDelivery.state == AlertState.QUEUED)
+                .order_by(AlertDelivery.id)
+                .limit(IN_FLIGHT_MAX)
+            )
         )
+        if maybe_sent:
+            session.execute(
+                update(AlertDelivery)
+                .where(AlertDelivery.id.in_(maybe_sent))
+                .values(
+                    state=AlertState.UNKNOWN, error="the worker stopped as it was sending; not sent again"
+                )
+            )
+        interrupted = len(maybe_sent)
         job.unknown += interrupted
     job.claim_token = secrets.token_hex(16)
     job.lease_expires_at = now + timedelta(seconds=lease_seconds)
@@ -140,6 +154,16 @@ def reserve_batch(
     job = _held(session, claim)
     if job is None:
         return None
+    leftover = session.execute(
+        select(AlertDelivery, Subscriber)
+        .join(Subscriber, Subscriber.id == AlertDelivery.subscriber_id)
+        .where(AlertDelivery.job_id == job.id, AlertDelivery.state == AlertState.QUEUED)
+        .order_by(AlertDelivery.id)
+        .limit(size)
+    ).all()
+    if leftover:  # a dead worker's batch, after its possibly sent rows were set aside
+        job.lease_expires_at = now + timedelta(seconds=lease_seconds)
+        return [_recipient(row, subscriber) for row, subscriber in leftover]
     event = session.get_one(OutboxEvent, job.event_id)
     subscribers = session.scalars(
         select(Subscriber)
@@ -158,7 +182,7 @@ def reserve_batch(
             event_id=job.event_id,
             subscriber_id=subscriber.id,
             job_id=job.id,
-            state=AlertState.SENDING,
+            state=AlertState.QUEUED,
             attempts=0,
             created_at=now,
         )
@@ -169,29 +193,39 @@ def reserve_batch(
     job.lease_expires_at = now + timedelta(seconds=lease_seconds)
     job.updated_at = now
     session.flush()
-    return [
-        Recipient(row.id, subscriber.id, subscriber.address or "", subscriber.lang, subscriber.secret)
-        for row, subscriber in zip(rows, subscribers, strict=True)
-    ]
+    return [_recipient(row, subscriber) for row, subscriber in zip(rows, subscribers, strict=True)]
 
 
-def record_batch(session: Session, claim: JobClaim, results: Sequence[Result], *, now: datetime) -> bool:
+def _recipient(row: AlertDelivery, subscriber: Subscriber) -> Recipient:
+    return Recipient(row.id, subscriber.id, subscriber.address or "", subscriber.lang, subscriber.secret)
+
+
+def record_batch(
+    session: Session, claim: JobClaim, results: Sequence[Result], *, lease_seconds: float, now: datetime
+) -> bool:
+    """Record sent or failed messages, and renew the lease: the worker is alive."""
     job = _held(session, claim)
     if job is None:
         return False
-    for result in results:
+    sent = [result.delivery_id for result in results if result.error is None]
+    if sent:  # one statement for all that went out; failures carry their own error
         session.execute(
             update(AlertDelivery)
-            .where(AlertDelivery.id == result.delivery_id, AlertDelivery.state == AlertState.SENDING)
-            .values(
-                state=AlertState.SENT if result.error is None else AlertState.FAILED,
-                attempts=result.attempts,
-                error=None if result.error is None else result.error[:MAX_ERROR_CHARS],
-                sent_at=now if result.error is None else None,
-            )
+            .where(AlertDelivery.id.in_(sent), AlertDelivery.state == AlertState.QUEUED)
+            .values(state=AlertState.SENT, attempts=1, sent_at=now)
         )
+    for result in results:
+        if result.error is not None:
+            session.execute(
+                update(AlertDelivery)
+                .where(AlertDelivery.id == result.delivery_id, AlertDelivery.state == AlertState.QUEUED)
+                .values(
+                    state=AlertState.FAILED, attempts=result.attempts, error=result.error[:MAX_ERROR_CHARS]
+                )
+            )
     job.sent += sum(1 for result in results if result.error is None)
     job.failed += sum(1 for result in results if result.error is not None)
+    job.lease_expires_at = now + timedelta(seconds=lease_seconds)
     job.updated_at = now
     return True
 

@@ -28,7 +28,8 @@ from console.models import Incident
 
 CONFIRM_LIFETIME = timedelta(hours=48)  # confirmation links expire after this
 CONFIRM_INTERVAL = timedelta(hours=1)  # at most one confirmation message per address in this
-EMAIL = re.compile(r"[^@\s]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}")
+# ASCII only (atext and dots): the address goes into a header as it is, so no CR, LF or space.
+EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}")
 MAX_EMAIL = 254
 
 

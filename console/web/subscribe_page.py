@@ -12,6 +12,7 @@ RFC 8058 one-click POST from mail providers: the token in the link is the author
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from typing import Any
 
@@ -32,6 +33,7 @@ from console.web.staff.auth import same_origin
 from console.web.staff.forms import read_form
 from console.web.state import app_state
 
+log = logging.getLogger("console.web.subscribe")
 TEMPLATE = "public/subscribe.html"
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 TOKEN_COOKIE_SECONDS = 2 * 60 * 60
@@ -140,14 +142,17 @@ def _send_confirmation(request: Request, confirmation: subscriptions.Confirmatio
         confirm_url=f"{settings.public_url}/subscribe/confirm?token={confirmation.token}",
         incident_title=confirmation.incident_title,
     )
-    message = email.build_message(
-        rendered,
-        mail_from=settings.mail_from,
+    message = email.MailTemplate(rendered, mail_from=settings.mail_from).stamp(
         to=confirmation.address,
         unsubscribe_url=None,
         message_id=email.message_id("confirm", confirmation.subscriber_id, domain=settings.public_host),
     )
-    email.mailer_from_settings(settings).send([message])
+    email.mailer_from_settings(settings).send([message], lambda index, error: _log_failure(error))
+
+
+def _log_failure(error: str | None) -> None:
+    if error is not None:
+        log.warning("a confirmation message could not be sent: %s", error)
 
 
 @access(Access.PUBLIC)

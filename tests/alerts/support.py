@@ -18,31 +18,46 @@ from starlette.testclient import TestClient
 from tests.support.server import free_port
 
 
+def parse(data: bytes) -> EmailMessage:
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
 @dataclass
 class Inbox:
-    messages: list[EmailMessage] = field(default_factory=list)
+    """What the server received: (envelope recipients, raw bytes), parsed when asked."""
+
+    received: list[tuple[list[str], bytes]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(message, EmailMessage)
         with self.lock:
-            self.messages.append(message)
+            self.received.append((list(envelope.rcpt_tos), bytes(envelope.content)))
         return "250 OK"
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        with self.lock:
+            return [parse(data) for _, data in self.received]
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.received)
 
     def to(self, address: str) -> list[EmailMessage]:
         with self.lock:
-            return [message for message in self.messages if message["To"] == address]
+            return [parse(data) for rcpt, data in self.received if rcpt == [address]]
 
     def recipients(self) -> list[str]:
         with self.lock:
-            return [str(message["To"]) for message in self.messages]
+            return [address for rcpt, _ in self.received for address in rcpt]
 
 
 def smtp_server() -> Iterator[tuple[Inbox, int]]:
     inbox = Inbox()
     port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, server_hostname="localhost")
     controller.start()
     try:
         yield inbox, port

@@ -119,7 +119,7 @@ def test_subscribe_confirm_publish_correct_unsubscribe(
             update_id = published.update.id
         drain(alert_settings, db)
         (alert,) = inbox.to("ana@example.org")[1:]
-        assert inbox.to("ben@example.org") == [inbox.to("ben@example.org")[0]]  # the confirmation only
+        assert len(inbox.to("ben@example.org")) == 1  # the confirmation only
         assert alert["Subject"].startswith("PRELIMINAR: Gas leak")
         assert alert["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         unsubscribe_url = str(alert["List-Unsubscribe"]).strip("<>")
@@ -186,11 +186,11 @@ def test_per_ip_limit(alert_settings: Settings, smtp: tuple[Inbox, int]) -> None
     with TestClient(create_app(limited), base_url="https://police.example") as client:
         codes = [ask_for_alerts(client, f"p{n}@example.org") for n in range(5)]
         assert codes == [200, 200, 200, 429, 429]
-    assert len(smtp[0].messages) == 3
+    assert smtp[0].count() == 3
 
 
 def test_per_address_limit(alert_settings: Settings, smtp: tuple[Inbox, int]) -> None:
     with TestClient(create_app(alert_settings), base_url="https://police.example") as client:
         codes = [ask_for_alerts(client, "same@example.org") for _ in range(5)]
     assert codes == [200, 200, 200, 429, 429]
-    assert len(smtp[0].messages) == 1  # at most one confirmation an hour
+    assert smtp[0].count() == 1  # at most one confirmation an hour
