@@ -21,9 +21,9 @@ from console.alert_models import (
     Subscriber,
     SubscriberStatus,
 )
-from console.domain.fanout import IN_FLIGHT_MAX
 from console.channels.registry import routing
 from console.db import Database
+from console.domain.fanout import IN_FLIGHT_MAX
 from console.domain.incidents import IncidentDraft, create_incident
 from console.domain.updates import Draft, publish_update
 from console.models import utcnow
