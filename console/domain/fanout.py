@@ -207,12 +207,15 @@ def record_batch(
     job = _held(session, claim)
     if job is None:
         return False
-    sent = [result.delivery_id for result in results if result.error is None]
-    if sent:  # one statement for all that went out; failures carry their own error
+    sent: dict[int, list[int]] = {}  # by attempts: one statement for all that went out alike
+    for result in results:
+        if result.error is None:
+            sent.setdefault(result.attempts, []).append(result.delivery_id)
+    for attempts, ids in sent.items():
         session.execute(
             update(AlertDelivery)
-            .where(AlertDelivery.id.in_(sent), AlertDelivery.state == AlertState.QUEUED)
-            .values(state=AlertState.SENT, attempts=1, sent_at=now)
+            .where(AlertDelivery.id.in_(ids), AlertDelivery.state == AlertState.QUEUED)
+            .values(state=AlertState.SENT, attempts=attempts, sent_at=now)
         )
     for result in results:
         if result.error is not None:

@@ -48,6 +48,7 @@ from console.web import (
     staff,
     subscribe_page,
     verify_page,
+    webhooks_api,
 )
 from console.web.access import Access, access
 from console.web.health import healthz
@@ -145,6 +146,7 @@ def routes() -> list[BaseRoute]:
                 + audit_api.routes()
                 + rumors_api.routes()
                 + public.api_routes()
+                + webhooks_api.routes()
                 + openapi.routes()
             ),
         ),
