@@ -5,7 +5,6 @@ retried after a 5xx, and logged per endpoint."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
