@@ -106,7 +106,7 @@ async def subscribe(request: Request) -> Response:
     lang = state.languages.find(form.text("lang")) or page_language(request, state.languages).lang
     typed = {"email": address, "incident": slug, "chosen_lang": lang}
     if not same_origin(request) or not expected or not secrets.compare_digest(given, expected):
-        return _render(request, {**typed, "error": "stale"}, status=403)
+        return _render(request, {**typed, "error": "stale"}, status=400)  # public: never 401/403
     wait = state.subscribe_ip_limit.allow(_client(request))
     if wait is None:
         keyed = subscriptions.address_hash(settings.secret_key._value, AlertChannel.EMAIL, address.lower())
@@ -172,7 +172,7 @@ async def confirm(request: Request) -> Response:
     state = app_state(request)
     token = (await read_form(request)).text("token")
     if not same_origin(request):
-        return _render(request, {"step": "expired"}, status=403, path="/subscribe/confirm")
+        return _render(request, {"step": "expired"}, status=400, path="/subscribe/confirm")
     now = state.clock()
     secret = state.settings.secret_key._value
     confirmed = await state.write(
