@@ -79,7 +79,9 @@ def load_update(
     incident = update.incident
     oldest_first = versions.versions_of(session, update.id)
     translated = languages is not None and bool(languages.translated)
-    events = delivery_status.for_incident(session, incident.id, update_id=update.id, channel_order=channel_order)
+    events = delivery_status.for_incident(
+        session, incident.id, update_id=update.id, channel_order=channel_order
+    )
     return UpdateData(
         incident=incident,
         update=update,
