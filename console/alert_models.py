@@ -34,7 +34,8 @@ class FanoutState(enum.StrEnum):
 
 
 class AlertState(enum.StrEnum):
-    QUEUED = "queued"  # reserved for a batch, not recorded yet
+    QUEUED = "queued"  # reserved for a batch, not attempted yet
+    SENDING = "sending"  # being sent (at most IN_FLIGHT_MAX of them per connection)
     SENT = "sent"
     FAILED = "failed"
     UNKNOWN = "unknown"  # the worker died as it may have been sending this: never sent again

@@ -165,6 +165,7 @@ class Settings:
     mail_from: str = "alerts@localhost"
     mail_preview_dir: Path = Path("mail-preview")
     smtp_timeout_seconds: float = 20.0
+    smtp_connections: int = 4  # email alerts go out over this many SMTP connections at once
     subscriber_batch_size: int = 200
     subscribe_ip_limit: int = 20  # POST /subscribe per client address per hour
     webhook_allow_private: bool = False
@@ -195,8 +196,10 @@ class Settings:
                 raise SettingsError("SMTP_URL must start with smtp://, smtp+starttls:// or smtps://")
         if "@" not in self.mail_from:
             raise SettingsError(f"MAIL_FROM must be an email address, not {self.mail_from!r}")
-        if self.subscriber_batch_size < 1 or self.subscribe_ip_limit < 1:
-            raise SettingsError("SUBSCRIBER_BATCH_SIZE and SUBSCRIBE_IP_LIMIT must be at least 1")
+        if min(self.subscriber_batch_size, self.subscribe_ip_limit, self.smtp_connections) < 1:
+            raise SettingsError(
+                "SUBSCRIBER_BATCH_SIZE, SUBSCRIBE_IP_LIMIT and SMTP_CONNECTIONS must be at least 1"
+            )
         if self.smtp_timeout_seconds <= 0 or self.webhook_timeout_seconds <= 0:
             raise SettingsError("SMTP_TIMEOUT_SECONDS and WEBHOOK_TIMEOUT_SECONDS must be positive")
 

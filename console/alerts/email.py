@@ -12,6 +12,7 @@ import base64
 import secrets
 import smtplib
 import ssl
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.header import Header
@@ -127,7 +128,11 @@ class Mailer(Protocol):
 
     def send(self, messages: Sequence[Outgoing], on_result: OnResult) -> None:
         """Send each message in turn, calling `on_result(index, None or what went wrong)`
-        right after each, so the caller can record progress as it goes."""
+        right after each."""
+        ...
+
+    def close(self) -> None:
+        """Close the connections kept open between calls."""
         ...
 
 
@@ -146,15 +151,22 @@ class PreviewMailer:
             (self.directory / f"{name}.eml").write_bytes(message.data)
             on_result(index, None)
 
+    def close(self) -> None:
+        pass
+
 
 class SmtpMailer:
-    """One SMTP connection per batch; a dropped connection is reopened once per message."""
+    """One SMTP connection per sending thread, kept open across calls until `close`; a
+    dropped connection is reopened once per message."""
 
     preview = False
 
     def __init__(self, url: str, *, timeout: float, mail_from: str, local_hostname: str) -> None:
         self.mail_from = mail_from
         self.local_hostname = local_hostname  # for EHLO; else smtplib asks DNS on every connection
+        self._local = threading.local()  # each sending thread's own connection
+        self._open: list[smtplib.SMTP] = []
+        self._lock = threading.Lock()
         parts = urlsplit(url)
         self.scheme = parts.scheme
         self.host = parts.hostname or "localhost"
@@ -185,29 +197,51 @@ class SmtpMailer:
         return connection
 
     def send(self, messages: Sequence[Outgoing], on_result: OnResult) -> None:
-        connection: smtplib.SMTP | None = None
-        try:
-            for index, message in enumerate(messages):
-                for attempt in (1, 2):
-                    try:
-                        if connection is None:
-                            connection = self._connect()
-                        connection.sendmail(self.mail_from, [message.to], message.data)
-                        on_result(index, None)
-                        break
-                    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError) as exc:
-                        on_result(index, f"refused: {exc}")
-                        break
-                    except (smtplib.SMTPException, OSError) as exc:
-                        connection = None  # reopen once, then count the message as failed
-                        if attempt == 2:
-                            on_result(index, f"{type(exc).__name__}: {exc}")
-        finally:
-            if connection is not None:
+        """Over this thread's connection, kept open for its next call (see `close`)."""
+        for index, message in enumerate(messages):
+            for attempt in (1, 2):
                 try:
-                    connection.quit()
-                except (smtplib.SMTPException, OSError):
-                    connection.close()
+                    self._connection().sendmail(self.mail_from, [message.to], message.data)
+                    on_result(index, None)
+                    break
+                except (
+                    smtplib.SMTPRecipientsRefused,
+                    smtplib.SMTPDataError,
+                    smtplib.SMTPSenderRefused,
+                ) as exc:
+                    on_result(index, f"refused: {exc}")
+                    break
+                except (smtplib.SMTPException, OSError) as exc:
+                    self._drop()  # reopen once, then count the message as failed
+                    if attempt == 2:
+                        on_result(index, f"{type(exc).__name__}: {exc}")
+
+    def _connection(self) -> smtplib.SMTP:
+        connection: smtplib.SMTP | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._connect()
+            self._local.connection = connection
+            with self._lock:
+                self._open.append(connection)
+        return connection
+
+    def _drop(self) -> None:
+        connection: smtplib.SMTP | None = getattr(self._local, "connection", None)
+        self._local.connection = None
+        if connection is not None:
+            with self._lock:
+                self._open.remove(connection)
+            connection.close()
+
+    def close(self) -> None:
+        with self._lock:
+            connections, self._open = self._open, []
+        for connection in connections:
+            try:
+                connection.quit()
+            except (smtplib.SMTPException, OSError):
+                connection.close()
+        self._local = threading.local()
 
 
 def mailer_from_settings(settings: Settings) -> Mailer:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from jinja2 import Environment
@@ -33,32 +33,8 @@ def unsubscribe_url(settings: Settings, subscriber_id: int) -> str:
     return f"{settings.public_url}/unsubscribe?token={token}"
 
 
-# Outcomes are recorded every IN_FLIGHT_MAX messages (or sooner, after this many seconds) within
-# a batch, so a worker killed mid-batch leaves at most that many messages of unknown fate.
-CHECKPOINT_MESSAGES = fanout.IN_FLIGHT_MAX
-CHECKPOINT_SECONDS = 0.5
-
-
 class LeaseLost(Exception):
     """Another worker took the job over (this one was too slow to renew its lease)."""
-
-
-class Checkpoint:
-    def __init__(self, record: Callable[[list[fanout.Result]], None]) -> None:
-        self.record = record
-        self.pending: list[fanout.Result] = []
-        self.since = time.monotonic()
-
-    def add(self, result: fanout.Result) -> None:
-        self.pending.append(result)
-        if len(self.pending) >= CHECKPOINT_MESSAGES or time.monotonic() - self.since > CHECKPOINT_SECONDS:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.pending:
-            self.record(self.pending)
-            self.pending = []
-        self.since = time.monotonic()
 
 
 class FanoutRunner:
@@ -117,33 +93,55 @@ class FanoutRunner:
             )
         contents = self._contents(claim.event_id)
         rendered: dict[str, email.MailTemplate] = {}
+        # Email goes out over SMTP_CONNECTIONS connections at once; webhooks one at a time.
+        lanes = self.settings.smtp_connections if claim.channel is AlertChannel.EMAIL else 1
         try:
-            while True:
-                with self.db.write() as session:
-                    batch = fanout.reserve_batch(
-                        session,
-                        claim,
-                        size=self.settings.subscriber_batch_size,
-                        lease_seconds=self.settings.outbox_lease_seconds,
-                        now=self.clock(),
-                    )
-                if not batch:  # done, or the lease was lost to another worker
-                    return True
-                checkpoint = Checkpoint(lambda results: self._record(claim, results))
-                if claim.channel is AlertChannel.EMAIL:
-                    self._send_email(claim.event_id, batch, contents, rendered, checkpoint)
-                else:
-                    self._send_webhooks(claim.event_id, batch, contents, checkpoint)
-                checkpoint.flush()
+            with ThreadPoolExecutor(lanes, thread_name_prefix="fanout") as pool:
+                while True:
+                    with self.db.write() as session:
+                        batch = fanout.reserve_batch(
+                            session,
+                            claim,
+                            size=self.settings.subscriber_batch_size,
+                            lease_seconds=self.settings.outbox_lease_seconds,
+                            now=self.clock(),
+                        )
+                    if not batch:  # done, or the lease was lost to another worker
+                        return True
+                    chunks = [
+                        batch[i : i + fanout.IN_FLIGHT_MAX]
+                        for i in range(0, len(batch), fanout.IN_FLIGHT_MAX)
+                    ]
+                    for done in [
+                        pool.submit(self._chunk, claim, chunk, contents, rendered) for chunk in chunks
+                    ]:
+                        done.result()
         except LeaseLost:
             log.warning("fan-out job %s was taken over by another worker", claim.job_id)
             return True
+        finally:
+            self.mailer.close()
 
-    def _record(self, claim: fanout.JobClaim, results: list[fanout.Result]) -> None:
+    def _chunk(
+        self,
+        claim: fanout.JobClaim,
+        chunk: list[fanout.Recipient],
+        contents: dict[str, AlertContent],
+        rendered: dict[str, email.MailTemplate],
+    ) -> None:
+        """Mark up to IN_FLIGHT_MAX rows `sending`, send them, record how each went."""
+        lease = self.settings.outbox_lease_seconds
         with self.db.write() as session:
-            if not fanout.record_batch(
-                session, claim, results, lease_seconds=self.settings.outbox_lease_seconds, now=self.clock()
+            if not fanout.mark_sending(
+                session, claim, [r.delivery_id for r in chunk], lease_seconds=lease, now=self.clock()
             ):
+                raise LeaseLost()
+        if claim.channel is AlertChannel.EMAIL:
+            results = self._send_email(claim.event_id, chunk, contents, rendered)
+        else:
+            results = self._send_webhooks(claim.event_id, chunk, contents)
+        with self.db.write() as session:
+            if not fanout.record_batch(session, claim, results, lease_seconds=lease, now=self.clock()):
                 raise LeaseLost()
 
     def _contents(self, event_id: int) -> dict[str, AlertContent]:
@@ -161,8 +159,7 @@ class FanoutRunner:
         batch: list[fanout.Recipient],
         contents: dict[str, AlertContent],
         rendered: dict[str, email.MailTemplate],
-        checkpoint: Checkpoint,
-    ) -> None:
+    ) -> list[fanout.Result]:
         messages = []
         for recipient in batch:
             content = self._content(contents, recipient.lang)
@@ -179,17 +176,19 @@ class FanoutRunner:
                     ),
                 )
             )
+        results: list[fanout.Result] = []
         self.mailer.send(
-            messages, lambda index, error: checkpoint.add(fanout.Result(batch[index].delivery_id, error))
+            messages, lambda index, error: results.append(fanout.Result(batch[index].delivery_id, error))
         )
+        return results
 
     def _send_webhooks(
         self,
         event_id: int,
         batch: list[fanout.Recipient],
         contents: dict[str, AlertContent],
-        checkpoint: Checkpoint,
-    ) -> None:
+    ) -> list[fanout.Result]:
+        results = []
         for recipient in batch:
             error, attempts = webhooks.send(
                 recipient.address,
@@ -199,4 +198,5 @@ class FanoutRunner:
                 timeout=self.settings.webhook_timeout_seconds,
                 allow_private=self.settings.webhook_allow_private,
             )
-            checkpoint.add(fanout.Result(recipient.delivery_id, error, attempts))
+            results.append(fanout.Result(recipient.delivery_id, error, attempts))
+        return results

@@ -3,12 +3,12 @@
 Publishing only writes the outbox delivery of the `subscribers` channel; its adapter creates
 the jobs (`start_jobs`), and the fan-out runner works them outside any publishing
 transaction. Each batch is reserved in one transaction: a `queued` `alert_deliveries` row per
-subscriber (unique on event and subscriber) and the cursor moved past them. The batch is
-sent in row order and outcomes are recorded at least every `IN_FLIGHT_MAX` messages. So when
-a worker dies mid-batch, of the rows still `queued` only the first `IN_FLIGHT_MAX` can have
-gone out: the next claim marks those `unknown` (never sent again) and sends the rest. At most
-one message per (event, subscriber), ever, and at most `IN_FLIGHT_MAX` of unknown fate per
-crash.
+subscriber (unique on event and subscriber) and the cursor moved past them. It is sent in
+chunks of at most `IN_FLIGHT_MAX`, one chunk per connection at a time: the chunk's rows are
+marked `sending` before it goes and get their outcome after. When a worker dies, the next
+claim of the job marks its `sending` rows `unknown` (they may have gone out: never sent
+again) and sends its `queued` ones. At most one message per (event, subscriber), ever, and at
+most `IN_FLIGHT_MAX` per connection of unknown fate per crash.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from console.alert_models import (
 from console.models import OutboxEvent
 
 MAX_ERROR_CHARS = 500
-# The most messages a worker sends before recording their outcomes (see console/alerts/runner.py).
+# The most messages one connection sends before their outcomes are recorded.
 IN_FLIGHT_MAX = 20
 
 
@@ -117,24 +117,14 @@ def claim_job(session: Session, *, lease_seconds: float, now: datetime) -> JobCl
     if job is None:
         return None
     interrupted = 0
-    if job.claim_token is not None:  # its worker died: the first queued rows may have gone out
-        maybe_sent = list(
-            session.scalars(
-                select(AlertDelivery.id)
-                .where(AlertDelivery.job_id == job.id, AlertDelivery.state == AlertState.QUEUED)
-                .order_by(AlertDelivery.id)
-                .limit(IN_FLIGHT_MAX)
-            )
+    if job.claim_token is not None:  # its worker died: what it was sending may have gone out
+        left = (AlertDelivery.job_id == job.id) & (AlertDelivery.state == AlertState.SENDING)
+        interrupted = session.scalar(select(func.count()).select_from(AlertDelivery).where(left)) or 0
+        session.execute(
+            update(AlertDelivery)
+            .where(left)
+            .values(state=AlertState.UNKNOWN, error="the worker stopped as it was sending; not sent again")
         )
-        if maybe_sent:
-            session.execute(
-                update(AlertDelivery)
-                .where(AlertDelivery.id.in_(maybe_sent))
-                .values(
-                    state=AlertState.UNKNOWN, error="the worker stopped as it was sending; not sent again"
-                )
-            )
-        interrupted = len(maybe_sent)
         job.unknown += interrupted
     job.claim_token = secrets.token_hex(16)
     job.lease_expires_at = now + timedelta(seconds=lease_seconds)
@@ -200,6 +190,22 @@ def _recipient(row: AlertDelivery, subscriber: Subscriber) -> Recipient:
     return Recipient(row.id, subscriber.id, subscriber.address or "", subscriber.lang, subscriber.secret)
 
 
+def mark_sending(
+    session: Session, claim: JobClaim, delivery_ids: Sequence[int], *, lease_seconds: float, now: datetime
+) -> bool:
+    """Say these rows are about to go out (and renew the lease); False if the claim was lost."""
+    job = _held(session, claim)
+    if job is None:
+        return False
+    session.execute(
+        update(AlertDelivery)
+        .where(AlertDelivery.id.in_(delivery_ids), AlertDelivery.state == AlertState.QUEUED)
+        .values(state=AlertState.SENDING)
+    )
+    job.lease_expires_at = now + timedelta(seconds=lease_seconds)
+    return True
+
+
 def record_batch(
     session: Session, claim: JobClaim, results: Sequence[Result], *, lease_seconds: float, now: datetime
 ) -> bool:
@@ -214,14 +220,14 @@ def record_batch(
     for attempts, ids in sent.items():
         session.execute(
             update(AlertDelivery)
-            .where(AlertDelivery.id.in_(ids), AlertDelivery.state == AlertState.QUEUED)
+            .where(AlertDelivery.id.in_(ids), AlertDelivery.state == AlertState.SENDING)
             .values(state=AlertState.SENT, attempts=attempts, sent_at=now)
         )
     for result in results:
         if result.error is not None:
             session.execute(
                 update(AlertDelivery)
-                .where(AlertDelivery.id == result.delivery_id, AlertDelivery.state == AlertState.QUEUED)
+                .where(AlertDelivery.id == result.delivery_id, AlertDelivery.state == AlertState.SENDING)
                 .values(
                     state=AlertState.FAILED, attempts=result.attempts, error=result.error[:MAX_ERROR_CHARS]
                 )

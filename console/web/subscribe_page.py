@@ -147,7 +147,11 @@ def _send_confirmation(request: Request, confirmation: subscriptions.Confirmatio
         unsubscribe_url=None,
         message_id=email.message_id("confirm", confirmation.subscriber_id, domain=settings.public_host),
     )
-    email.mailer_from_settings(settings).send([message], lambda index, error: _log_failure(error))
+    mailer = email.mailer_from_settings(settings)
+    try:
+        mailer.send([message], lambda index, error: _log_failure(error))
+    finally:
+        mailer.close()
 
 
 def _log_failure(error: str | None) -> None:

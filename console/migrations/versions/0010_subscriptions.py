@@ -101,7 +101,16 @@ def upgrade() -> None:
         sa.Column("job_id", sa.Integer(), nullable=False),
         sa.Column(
             "state",
-            sa.Enum("queued", "sent", "failed", "unknown", name="alert_state", native_enum=False, length=32),
+            sa.Enum(
+                "queued",
+                "sending",
+                "sent",
+                "failed",
+                "unknown",
+                name="alert_state",
+                native_enum=False,
+                length=32,
+            ),
             nullable=False,
         ),
         sa.Column("attempts", sa.Integer(), nullable=False),
