@@ -11,7 +11,7 @@ CHROMIUM := /usr/bin/chromium
 XMLSEC1 := /usr/bin/xmlsec1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-postgres lint demo worker clean bench-fanout bench-load bench-social-runs messages
+.PHONY: run test test-postgres lint demo worker clean bench-fanout bench-load bench-social-runs bench-subscribers messages
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -62,6 +62,9 @@ bench-fanout: $(INSTALLED)
 
 bench-social-runs: $(INSTALLED)
 	$(BIN)/python bench/social_runs/run.py
+
+bench-subscribers: $(INSTALLED)
+	$(BIN)/python bench/subscribers/run.py
 
 # Needs the local PostgreSQL (a scratch database) and Redis (BENCH_REDIS_URL).
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/0

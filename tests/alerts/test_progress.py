@@ -45,3 +45,13 @@ def test_update_page_shows_fanout_progress(settings: Settings, db: Database, tmp
         assert 'hx-swap-oob="true"' in polled and "Email 7 of 7 sent, 0 failed (done)" in polled
     # Preview mode: recorded as .eml files, never sent.
     assert len(list((settings.archive_dir / "mail").glob("*.eml"))) == 7
+
+
+def test_dashboard_counts_subscribers_per_channel_and_language(settings: Settings, db: Database) -> None:
+    seed(db, 3)
+    pio = make_user(db, "pio", "pio@example.org", "Pat")
+    with TestClient(create_app(settings), base_url="http://testserver.local") as client:
+        use_session(client, start_session(db, pio))
+        page = client.get("/console").text
+    assert "<td>email</td><td>en</td><td>3</td>" in page
+    assert "r0@example.org" not in page  # counts only, never addresses
