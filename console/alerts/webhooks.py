@@ -21,6 +21,16 @@ from standardwebhooks import Webhook
 from console.alerts.content import AlertContent
 
 ATTEMPTS = 3
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is not followed (it could lead to a private address): it is an error."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+OPENER = urllib.request.build_opener(_NoRedirects)
 RETRY_PAUSE_SECONDS = 0.5
 
 
@@ -88,7 +98,7 @@ def send(
         }
         request = urllib.request.Request(url, data=data, method="POST", headers=headers)
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
+            with OPENER.open(request, timeout=timeout) as response:
                 response.read(1024)
             return None, attempt
         except urllib.error.HTTPError as exc:

@@ -19,11 +19,12 @@ from console.channels.registry import routing as routing_for
 from console.channels.subscribers import SubscribersChannel
 from console.db import Database
 from console.dispatcher import Dispatcher
-from console.domain import fanout
+from console.domain import fanout, subscriptions
 from console.domain.incidents import IncidentDraft, create_incident
 from console.domain.translation_drafts import TranslationDraft
-from console.domain.updates import Draft, Translations, correct_update, publish_update
+from console.domain.updates import Draft, Translations, correct_update, publish_update, retract_update
 from console.languages import Languages
+from console.models import utcnow
 from console.settings import Settings
 from console.web.app import create_app
 from tests.alerts.support import Inbox, ask_for_alerts, link_in, smtp_server, text_of
@@ -194,3 +195,33 @@ def test_per_address_limit(alert_settings: Settings, smtp: tuple[Inbox, int]) ->
         codes = [ask_for_alerts(client, "same@example.org") for _ in range(5)]
     assert codes == [200, 200, 200, 429, 429]
     assert smtp[0].count() == 1  # at most one confirmation an hour
+
+
+def test_incident_subscribers_get_only_their_incident_and_a_retraction_says_so_first(
+    alert_settings: Settings, db: Database, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, _ = smtp
+    routing = routing_for(alert_settings)
+    secret = alert_settings.secret_key._value
+    with db.write() as session:
+        fire, _ = create_incident(session, PIO, IncidentDraft(title="Fire"), routing=routing)
+        flood, _ = create_incident(session, PIO, IncidentDraft(title="Flood"), routing=routing)
+        fire_slug, flood_slug = fire.slug, flood.slug
+        for address, slug in (("all@example.org", ""), ("fire@example.org", fire_slug)):
+            asked = subscriptions.subscribe(
+                session, secret_key=secret, email=address, lang="en", incident_slug=slug, now=utcnow()
+            )
+            assert asked is not None
+            subscriptions.confirm(session, secret_key=secret, token=asked.token, now=utcnow())
+    with db.write() as session:
+        update_id = publish_update(
+            session, PIO, flood_slug, Draft(body="River rising."), routing=routing
+        ).update.id
+    drain(alert_settings, db)
+    with db.write() as session:
+        retract_update(session, PIO, update_id, reason="Sent in error", routing=routing)
+    drain(alert_settings, db)
+    assert inbox.recipients() == ["all@example.org", "all@example.org"]
+    retraction = text_of(inbox.to("all@example.org")[1])
+    assert retraction.startswith("RETRACTED: this update was withdrawn.")
+    assert "Sent in error" in retraction
