@@ -35,7 +35,9 @@ from console.web.state import app_state
 
 log = logging.getLogger("console.web.subscribe")
 TEMPLATE = "public/subscribe.html"
-NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+# same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on the form POSTs.
+# Links off the site never get the page URL (whose token is a key).
+NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "same-origin"}
 TOKEN_COOKIE_SECONDS = 2 * 60 * 60
 TOKEN_CHARS = 43
 
