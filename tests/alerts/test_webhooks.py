@@ -18,12 +18,14 @@ from starlette.testclient import TestClient
 from console.channels.registry import routing as routing_for
 from console.db import Database
 from console.domain.incidents import IncidentDraft, create_incident
+from console.domain.subscriptions import webhooks
 from console.domain.updates import Draft, publish_update
 from console.settings import Settings
 from console.web.app import create_app
 from tests.alerts.test_email import drain
 from tests.conftest import PIO
-from tests.support.factories import bearer, make_token
+from tests.console.conftest import start_session, use_session
+from tests.support.factories import bearer, make_token, make_user
 
 
 @dataclasses.dataclass
@@ -121,6 +123,31 @@ def test_private_targets_refused_unless_allowed(settings: Settings, db: Database
             assert response.status_code == 422, url
             assert "url" in response.json()["error"]["fields"]
     with db.read() as session:
-        from console.domain.subscriptions import webhooks
-
         assert webhooks(session) == []
+
+
+def test_admin_screen_shows_each_webhook_delivery_log(
+    hook_settings: Settings, db: Database, receiver: Receiver
+) -> None:
+    receiver.fail_first[0] = 0
+    admin_token = make_token(db, "admin")
+    routing = routing_for(hook_settings)
+    with db.write() as session:
+        incident, _ = create_incident(session, PIO, IncidentDraft(title="Storm"), routing=routing)
+        slug = incident.slug
+    admin = make_user(db, "admin", "boss@example.org", "Boss")
+    with TestClient(create_app(hook_settings), base_url="http://testserver.local") as client:
+        body = {"url": receiver.url, "description": "City newsroom"}
+        assert client.post("/api/v1/webhooks", json=body, headers=bearer(admin_token)).status_code == 201
+        with db.write() as session:
+            event_id = publish_update(
+                session, PIO, slug, Draft(body="Stay in."), routing=routing
+            ).event.event_id
+        drain(hook_settings, db)
+        use_session(client, start_session(db, admin))
+        page = client.get("/console/admin").text
+    assert "City newsroom" in page and receiver.url in page
+    assert (
+        f'<tr class="webhook-delivery webhook-delivery--sent"><td>{event_id}</td><td>sent</td><td>1</td>'
+        in page
+    )
