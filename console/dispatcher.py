@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from console.channels.base import Channel, ChannelFailing, GiveUp, Outcome, RetryLater, Sent
+from console.channels.base import BackgroundWork, Channel, ChannelFailing, GiveUp, Outcome, RetryLater, Sent
 from console.db import Database
 from console.domain import channel_health, outbox
 from console.models import DeliveryState, utcnow
@@ -81,8 +81,10 @@ class Dispatcher:
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as group:
-            for name in self.channels:
+            for name, channel in self.channels.items():
                 group.create_task(self._lane(name), name=f"outbox-lane-{name}")
+                if isinstance(channel, BackgroundWork):
+                    group.create_task(channel.run_background(), name=f"outbox-background-{name}")
 
     async def _lane(self, name: str) -> None:
         wake = self._wake[name]
@@ -169,7 +171,10 @@ class Dispatcher:
         async with asyncio.timeout(timeout):
             while True:
                 results = await asyncio.gather(*(self.process_next(name) for name in self.channels))
-                if not any(results):
+                if any(results):
+                    continue
+                background = [c for c in self.channels.values() if isinstance(c, BackgroundWork)]
+                if not any(await asyncio.gather(*(c.drain_background() for c in background))):
                     return
 
     async def _keep_lease(self, claim: outbox.Claim) -> None:

@@ -539,3 +539,8 @@ class RumorTranslation(Base):
     signature_value: Mapped[str] = mapped_column(String(128))
 
     rumor_version: Mapped[RumorVersion] = relationship()
+
+
+# Alerts pushed to subscribers (issue 16) live in their own module; imported here so that
+# Base.metadata, and so the migrations check, always hold their tables.
+from console import alert_models  # noqa: E402, F401

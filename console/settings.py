@@ -159,6 +159,17 @@ class Settings:
     # when both are set (console/feeds/cap_signing.py); `console keys create --cap` makes a test pair.
     cap_signing_key: Path | None = None
     cap_signing_cert: Path | None = None
+    # Alerts pushed to subscribers (issue 16; the `subscribers` channel). Without SMTP_URL
+    # email runs in preview: each message is written as an .eml file under MAIL_PREVIEW_DIR.
+    smtp_url: Secret | None = None
+    mail_from: str = "alerts@localhost"
+    mail_preview_dir: Path = Path("mail-preview")
+    smtp_timeout_seconds: float = 20.0
+    smtp_connections: int = 4  # email alerts go out over this many SMTP connections at once
+    subscriber_batch_size: int = 200
+    subscribe_ip_limit: int = 20  # POST /subscribe per client address per hour
+    webhook_allow_private: bool = False
+    webhook_timeout_seconds: float = 10.0
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.public_url)
@@ -176,6 +187,21 @@ class Settings:
         if (self.cap_signing_key is None) != (self.cap_signing_cert is None):
             raise SettingsError("CAP_SIGNING_KEY and CAP_SIGNING_CERT are set together or not at all")
         object.__setattr__(self, "languages", parse_languages(self.languages))
+        self._check_alerts()
+
+    def _check_alerts(self) -> None:
+        if self.smtp_url is not None:
+            scheme = urlsplit(str(self.smtp_url)).scheme
+            if scheme not in ("smtp", "smtp+starttls", "smtps"):
+                raise SettingsError("SMTP_URL must start with smtp://, smtp+starttls:// or smtps://")
+        if "@" not in self.mail_from:
+            raise SettingsError(f"MAIL_FROM must be an email address, not {self.mail_from!r}")
+        if min(self.subscriber_batch_size, self.subscribe_ip_limit, self.smtp_connections) < 1:
+            raise SettingsError(
+                "SUBSCRIBER_BATCH_SIZE, SUBSCRIBE_IP_LIMIT and SMTP_CONNECTIONS must be at least 1"
+            )
+        if self.smtp_timeout_seconds <= 0 or self.webhook_timeout_seconds <= 0:
+            raise SettingsError("SMTP_TIMEOUT_SECONDS and WEBHOOK_TIMEOUT_SECONDS must be positive")
 
     @property
     def primary_language(self) -> str:

@@ -9,7 +9,7 @@ registering it in `console.channels.registry`, nothing else.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
 from console.domain.outbox import Claim
 from console.models import EventType
@@ -73,3 +73,15 @@ class ChannelFromSettings(Channel, Protocol):
 
     @classmethod
     def from_settings(cls, settings: Settings, db: Database) -> Self: ...
+
+
+@runtime_checkable
+class BackgroundWork(Protocol):
+    """A channel whose deliveries start longer work (the `subscribers` fan-out): the
+    dispatcher runs it beside the lanes, and `drain` works it to the end too."""
+
+    async def run_background(self) -> None: ...
+
+    async def drain_background(self) -> bool:
+        """Do all the work there is now; False if there was none."""
+        ...

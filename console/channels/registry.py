@@ -9,6 +9,7 @@ from console.channels.base import Channel, ChannelFromSettings
 from console.channels.feeds import FeedsChannel
 from console.channels.live import LiveChannel
 from console.channels.mastodon import MastodonChannel
+from console.channels.subscribers import SubscribersChannel
 from console.channels.websub import WebSubChannel
 from console.channels.x import XChannel
 from console.db import Database
@@ -24,6 +25,7 @@ FROM_SETTINGS: Mapping[str, type[ChannelFromSettings]] = {
     XChannel.name: XChannel,
     MastodonChannel.name: MastodonChannel,
     WebSubChannel.name: WebSubChannel,
+    SubscribersChannel.name: SubscribersChannel,
 }
 CHANNEL_TYPES: Mapping[str, type[Channel]] = {LiveChannel.name: LiveChannel, **FROM_SETTINGS}
 

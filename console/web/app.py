@@ -46,7 +46,9 @@ from console.web import (
     rumors_page,
     signatures,
     staff,
+    subscribe_page,
     verify_page,
+    webhooks_api,
 )
 from console.web.access import Access, access
 from console.web.favicon import favicon
@@ -60,6 +62,7 @@ from console.web.middleware import (
     security_headers,
     websocket_origin,
 )
+from console.web.rate_limit import RateLimit
 from console.web.state import AppState, app_state
 
 log = logging.getLogger("console.web")
@@ -146,6 +149,7 @@ def routes() -> list[BaseRoute]:
                 + audit_api.routes()
                 + rumors_api.routes()
                 + public.api_routes()
+                + webhooks_api.routes()
                 + openapi.routes()
             ),
         ),
@@ -155,6 +159,7 @@ def routes() -> list[BaseRoute]:
         *archive.routes(),
         *signatures.routes(),
         *verify_page.routes(),
+        *subscribe_page.routes(),
         *rumors_page.routes(),
         *feeds.routes(),
         *public.routes(),
@@ -187,6 +192,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             keys=keys,
             heads=HeadSigner(lambda: keys.keys),
             cap_signer=CapSigner.from_settings(settings),
+            subscribe_ip_limit=RateLimit(settings.subscribe_ip_limit, 3600.0),
         )
         tasks = [asyncio.create_task(state.live.run(), name="live-stream")]
         if settings.outbox_in_process:

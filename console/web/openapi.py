@@ -22,7 +22,7 @@ ERRORS = {
     400: "The body is not a UTF-8 JSON object (`malformed_json`, `invalid_utf8`).",
     401: "No token where one is needed, or a wrong or revoked one (`unauthenticated`).",
     403: "The token's role may not do this (`forbidden`).",
-    404: "No such incident, update or delivery (`not_found`).",
+    404: "No such incident, update, delivery or webhook (`not_found`).",
     409: "A stale `corrects_version` or translated `version` (`conflict`, with `current_version` and "
     "`current`), or not possible now (`not_allowed`).",
     413: "The body is over MAX_REQUEST_BYTES (`too_large`).",
@@ -305,6 +305,36 @@ PATHS: dict[str, dict[str, Schema]] = {
             errors=[400, 401, 403, 404, 409, 413, 415, 422],  # a body, if any, must be {}
             security=TOKEN,
             parameters=[path_parameter("channel", {"type": "string", "maxLength": 32})],
+        )
+    },
+    "/webhooks": {
+        "post": operation(
+            "registerWebhook",
+            "Register a partner's webhook endpoint: every published version is POSTed to it, signed "
+            "per Standard Webhooks (admin token)",
+            ok=(201, ref("RegisteredWebhook"), "Registered; its `secret` is shown this once"),
+            errors=[401, 403, 422],
+            security=TOKEN,
+            body="WebhookDraft",
+        ),
+        "get": operation(
+            "listWebhooks",
+            "The registered webhook endpoints, without their secrets (admin token)",
+            ok=(200, ref("WebhookList"), "Every endpoint, oldest first"),
+            errors=[401, 403],
+            security=TOKEN,
+        ),
+    },
+    "/webhooks/{webhook_id}/deliveries": {
+        "get": operation(
+            "webhookDeliveries",
+            "One webhook endpoint's delivery log, newest first (admin token)",
+            ok=(200, ref("WebhookLog"), "The endpoint and its latest deliveries"),
+            errors=[401, 403, 404],
+            security=TOKEN,
+            parameters=[
+                path_parameter("webhook_id", {"type": "integer", "minimum": 0, "maximum": INT32_MAX})
+            ],
         )
     },
     "/audit": {

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from console.alert_models import AlertState
 from console.domain.incidents import CATEGORIES
 from console.domain.rumors import CLAIM_MAX, SEEN_AT_MAX
 from console.domain.text import BODY_MAX, HEADLINE_MAX, LOCATION_MAX, REASON_MAX, SUMMARY_MAX, TITLE_MAX
@@ -188,6 +189,14 @@ RUMOR: Schema = obj(
     }
 )
 
+_WEBHOOK: dict[str, Schema] = {
+    "id": ID,
+    "url": TEXT,
+    "description": nullable(TEXT),
+    "incident": nullable(TEXT),
+    "created_at": TIME,
+}
+
 SCHEMAS: dict[str, Schema] = {
     "Error": obj(
         {
@@ -306,6 +315,39 @@ SCHEMAS: dict[str, Schema] = {
         }
     ),
     "ChannelList": obj({"channels": {"type": "array", "items": ref("Channel")}}),
+    "WebhookDraft": obj(
+        {
+            "url": {"type": "string", "maxLength": 2000, "description": "https, to a public host"},
+            "description": nullable({"type": "string", "maxLength": 500}),
+            "incident": nullable(
+                {"type": "string", "maxLength": 200, "description": "a slug: only its updates"}
+            ),
+        },
+        ["url"],
+    ),
+    "Webhook": obj(_WEBHOOK),
+    "RegisteredWebhook": obj(
+        {**_WEBHOOK, "secret": {"type": "string", "pattern": "^whsec_", "description": "shown this once"}}
+    ),
+    "WebhookList": obj({"webhooks": {"type": "array", "items": ref("Webhook")}}),
+    "WebhookLog": obj(
+        {
+            **_WEBHOOK,
+            "deliveries": {
+                "type": "array",
+                "items": obj(
+                    {
+                        "event_id": ID,
+                        "state": {"enum": [s.value for s in AlertState]},
+                        "attempts": {"type": "integer", "minimum": 0},
+                        "error": nullable(TEXT),
+                        "created_at": TIME,
+                        "sent_at": nullable(TIME),
+                    }
+                ),
+            },
+        }
+    ),
     "RetriedDelivery": obj({"id": ID, "channel": TEXT, "state": {"enum": [s.value for s in DeliveryState]}}),
     "AuditHead": obj({"event": {"type": "integer", "minimum": 0}, "hash": HASH}),
     "AuditEvent": obj(

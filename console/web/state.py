@@ -44,6 +44,9 @@ class AppState:
     keys: KeyFile  # SIGNING_KEY_FILE: the agency's signing key and every key it retired
     heads: HeadSigner  # signs the audit chain head for /audit/head.json
     verify_limit: RateLimit = field(default_factory=RateLimit)  # checks on /verify per client
+    # POST /subscribe per client address (SUBSCRIBE_IP_LIMIT an hour) and per email address.
+    subscribe_ip_limit: RateLimit = field(default_factory=lambda: RateLimit(20, 3600.0))
+    subscribe_address_limit: RateLimit = field(default_factory=lambda: RateLimit(3, 3600.0))
     cap_signer: CapSigner | None = None  # CAP_SIGNING_KEY and CAP_SIGNING_CERT, when set
     # What time it is for sessions and sign-in limits; tests put a fake clock here.
     clock: Callable[[], datetime] = field(default=utcnow)

@@ -245,6 +245,15 @@ def test_real_answers_validate_against_the_description(
     check("GET", f"/rumors/{rumor['id']}", 200)
     check("GET", "/rumors/999999", 404)
 
+    hook = check("POST", "/webhooks", 201, json={"url": "https://93.184.215.14/hook"}, headers=admin)
+    check("POST", "/webhooks", 422, json={"url": "https://127.0.0.1/hook"}, headers=admin)
+    check("POST", "/webhooks", 403, json={"url": "https://93.184.215.14/hook"}, headers=pio)
+    check("POST", "/webhooks", 401, json={"url": "https://93.184.215.14/hook"})
+    check("GET", "/webhooks", 200, headers=admin)
+    check("GET", "/webhooks", 403, headers=reviewer)
+    check("GET", f"/webhooks/{hook['id']}/deliveries", 200, headers=admin)
+    check("GET", "/webhooks/999999/deliveries", 404, headers=admin)
+
     assert check.successes == served_operations(check.client), "every operation answered successfully once"
 
 

@@ -1,4 +1,5 @@
-"""Accounts and API tokens, for admins: create people, issue tokens (shown once), revoke tokens."""
+"""Accounts and API tokens, for admins: create people, issue tokens (shown once), revoke tokens;
+and the partners' webhooks with their delivery logs."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
-from console.domain import accounts
+from console.domain import accounts, fanout, subscriptions
 from console.domain.errors import InvalidInput, NotAllowed, NotFound
 from console.models import Role
 from console.web.access import Access, access
@@ -31,7 +32,13 @@ async def _admin_page(
     **context: Any,
 ) -> Response:
     def load(session: Session) -> dict[str, Any]:
-        return {"users": accounts.list_users(session), "tokens": accounts.list_tokens(session)}
+        hooks = subscriptions.webhooks(session)
+        return {
+            "users": accounts.list_users(session),
+            "tokens": accounts.list_tokens(session),
+            # Partners' webhooks (issue 16), each with its latest deliveries; registered through the API.
+            "webhooks": [(hook, fanout.deliveries_of(session, hook.id, limit=10)) for hook in hooks],
+        }
 
     lists = await app_state(request).read(load)
     full = {

@@ -17,6 +17,7 @@ from console.domain import (
     idempotency,
     overview,
     previews,
+    subscriptions,
     timeline,
     versions,
 )
@@ -73,17 +74,19 @@ async def _dashboard(
 ) -> Response:
     state = app_state(request)
     enabled = state.enabled_channels()
-    rows, channels, untranslated = await state.read(
+    rows, channels, untranslated, subscribers = await state.read(
         lambda session: (
             overview.incident_rows(session),
             channel_health.channel_report(session, enabled),
             translations.gaps(session, state.languages),
+            sorted(subscriptions.subscriber_counts(session).items()),
         )
     )
     context = {
         "rows": rows,
         "channels": channels,
         "untranslated": untranslated,
+        "subscribers": subscribers,  # ((channel, lang), count): counts only, never addresses
         "typed": typed or NEW_INCIDENT,
         "errors": errors or {},
         "categories": CATEGORIES,

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from console.domain import delivery_status, merging, outbox, previews, timeline, updates, versions
+from console.domain import delivery_status, fanout, merging, outbox, previews, timeline, updates, versions
 from console.domain.delivery_status import EventDeliveries
 from console.domain.errors import DomainError, InvalidInput, NotAllowed, NotFound, VersionConflict
 from console.domain.post_runs import TextRules
@@ -54,6 +54,8 @@ class UpdateData:
     events: list[EventDeliveries]
     latest_event_id: int
     translations: TranslationPanel | None = None  # None when LANGUAGES names one language
+    # Per event, each alert channel's fan-out progress (issue 16; empty without subscribers).
+    fanout: dict[int, list[fanout.Progress]] = field(default_factory=dict)
 
     @property
     def current(self) -> UpdateVersion:
@@ -77,16 +79,18 @@ def load_update(
     incident = update.incident
     oldest_first = versions.versions_of(session, update.id)
     translated = languages is not None and bool(languages.translated)
+    events = delivery_status.for_incident(
+        session, incident.id, update_id=update.id, channel_order=channel_order
+    )
     return UpdateData(
         incident=incident,
         update=update,
         versions=oldest_first,
         card=timeline.card(incident.slug, incident.alert_status, update.id, update.seq, oldest_first),
-        events=delivery_status.for_incident(
-            session, incident.id, update_id=update.id, channel_order=channel_order
-        ),
+        events=events,
         latest_event_id=delivery_status.latest_event_id(session, incident.id, update_id=update.id),
         translations=panel(session, update.id, oldest_first, languages) if translated and languages else None,
+        fanout=fanout.progress(session, [event.event_id for event in events]),
     )
 
 

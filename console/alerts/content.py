@@ -1,0 +1,92 @@
+"""What an alert says about one published version, in one subscriber language.
+
+The text is the version's own, or a current translation of it (else the primary text with
+the "translation being updated" notice), with the labels every channel uses
+(`console.domain.wording`); a correction also carries the text it replaced and the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from console.domain import translations, wording
+from console.domain.updates import version_view
+from console.languages import Languages
+from console.models import OutboxEvent, UpdateVersion, VersionKind
+
+
+@dataclass(frozen=True)
+class AlertContent:
+    event_id: int
+    incident_slug: str
+    incident_title: str
+    seq: int
+    version: int
+    kind: VersionKind
+    labels: list[str]
+    lang: str  # the language the text is in
+    requested_lang: str
+    headline: str | None
+    body: str
+    reason: str | None
+    previous_body: str | None  # what a correction or retraction replaced
+    url: str
+    version_view: dict[str, Any]
+
+    @property
+    def translation_pending(self) -> bool:
+        return self.lang != self.requested_lang
+
+
+class AlertSource:
+    """Loads one event's version once and gives its content per language."""
+
+    def __init__(self, session: Session, event_id: int, languages: Languages, public_url: str) -> None:
+        event = session.get_one(OutboxEvent, event_id)
+        version = event.version
+        incident = event.incident
+        if version is None or incident is None:
+            raise ValueError(f"event {event_id} is not a published version")
+        self.event_id = event_id
+        self.version = version
+        self.incident = incident
+        self.languages = languages
+        self.public_url = public_url
+        self.seq = version.update.seq
+        self.previous = (
+            session.scalar(
+                select(UpdateVersion).where(
+                    UpdateVersion.update_id == version.update_id, UpdateVersion.version == version.version - 1
+                )
+            )
+            if version.version > 1
+            else None
+        )
+        self.shown = translations.shown_translations(session, [version.update_id]).get(version.update_id, {})
+        self.view = version_view(version)
+
+    def content(self, lang: str) -> AlertContent:
+        requested = lang if lang in self.languages.tags else self.languages.primary
+        text = translations.text_for_language(self.version, self.shown, requested, self.languages)
+        version = self.version
+        return AlertContent(
+            event_id=self.event_id,
+            incident_slug=self.incident.slug,
+            incident_title=self.incident.title,
+            seq=self.seq,
+            version=version.version,
+            kind=version.kind,
+            labels=wording.labels(version.kind, version.preliminary, self.incident.alert_status),
+            lang=text.lang,
+            requested_lang=requested,
+            headline=text.headline,
+            body=text.body,
+            reason=version.reason,
+            previous_body=self.previous.body if self.previous is not None else None,
+            url=wording.update_url(self.public_url, self.incident.slug, self.seq),
+            version_view=self.view,
+        )

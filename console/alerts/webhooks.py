@@ -1,0 +1,113 @@
+"""Partners' webhooks: every published version POSTed as JSON, signed per Standard Webhooks
+(`webhook-id`, `webhook-timestamp`, `webhook-signature`, with the `standardwebhooks`
+library), retried on network errors, 429 and 5xx. Private and loopback targets are refused
+unless WEBHOOK_ALLOW_PRIVATE=true, both when registered and when sent (DNS may change).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from standardwebhooks import Webhook
+
+from console.alerts.content import AlertContent
+
+ATTEMPTS = 3
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is not followed (it could lead to a private address): it is an error."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+OPENER = urllib.request.build_opener(_NoRedirects)
+RETRY_PAUSE_SECONDS = 0.5
+
+
+class TargetRefused(ValueError):
+    """The URL may not receive webhooks."""
+
+
+def check_target(url: str, *, allow_private: bool) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise TargetRefused("the url must be an absolute http(s) URL")
+    if len(url) > 2000:
+        raise TargetRefused("the url is longer than 2000 characters")
+    if allow_private:
+        return
+    if parts.scheme != "https":
+        raise TargetRefused("the url must be https")
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise TargetRefused(f"the host {parts.hostname!r} does not resolve") from exc
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            raise TargetRefused(f"the host {parts.hostname!r} is private or loopback ({address})")
+
+
+def payload(content: AlertContent) -> dict[str, Any]:
+    """The API's version view, plus the incident slug and the event id."""
+    return {
+        **content.version_view,
+        "incident": content.incident_slug,
+        "event_id": content.event_id,
+        "update": content.seq,
+        "labels": content.labels,
+        "url": content.url,
+    }
+
+
+def send(
+    url: str,
+    secret: str,
+    body: dict[str, Any],
+    *,
+    message_id: str,
+    timeout: float,
+    allow_private: bool,
+    pause: float = RETRY_PAUSE_SECONDS,
+) -> tuple[str | None, int]:
+    """POST once, retrying transient failures; (None or the error, attempts made)."""
+    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    error: str | None = None
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            check_target(url, allow_private=allow_private)
+        except TargetRefused as exc:
+            return f"refused: {exc}", attempt
+        now = datetime.now(UTC)
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "incident-console-webhooks",
+            "webhook-id": message_id,
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": Webhook(secret).sign(message_id, now, data),
+        }
+        request = urllib.request.Request(url, data=data, method="POST", headers=headers)
+        try:
+            with OPENER.open(request, timeout=timeout) as response:
+                response.read(1024)
+            return None, attempt
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            error = f"the endpoint answered {exc.code}"
+            if exc.code != 429 and exc.code < 500:
+                return error, attempt
+        except (urllib.error.URLError, OSError) as exc:
+            error = f"could not reach the endpoint: {getattr(exc, 'reason', exc)}"
+        if attempt < ATTEMPTS:
+            time.sleep(pause * attempt)
+    return error, ATTEMPTS

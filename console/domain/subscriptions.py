@@ -1,0 +1,235 @@
+"""Subscribing, double opt-in and unsubscribing (issue 16), and partners' webhook endpoints.
+
+Tokens in links are never stored: the confirmation token is random and only its SHA-256 is
+kept; the unsubscribe token is derived from SECRET_KEY and the subscriber id (so every
+message can carry it) and is looked up by its SHA-256 too. Unsubscribing deletes the
+address; a keyed hash of it stays, only so that nothing is sent to it again.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from console.alert_models import AlertChannel, Subscriber, SubscriberStatus
+from console.domain import audit
+from console.domain.actors import Actor, require_admin
+from console.domain.errors import InvalidInput
+from console.models import Incident
+
+CONFIRM_LIFETIME = timedelta(hours=48)  # confirmation links expire after this
+CONFIRM_INTERVAL = timedelta(hours=1)  # at most one confirmation message per address in this
+# ASCII only (atext and dots): the address goes into a header as it is, so no CR, LF or space.
+EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}")
+MAX_EMAIL = 254
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def address_hash(secret_key: str, channel: AlertChannel, address: str) -> str:
+    message = f"{channel.value}:{address}".encode()
+    return hmac.new(secret_key.encode("utf-8"), message, hashlib.sha256).hexdigest()
+
+
+def unsubscribe_token(secret_key: str, subscriber_id: int) -> str:
+    digest = hmac.new(secret_key.encode("utf-8"), f"unsubscribe:{subscriber_id}".encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(digest.digest()).decode().rstrip("=")
+
+
+def normalized_email(text: str) -> str:
+    email = text.strip()
+    local, _, domain = email.rpartition("@")
+    email = f"{local}@{domain.lower()}"
+    if len(email) > MAX_EMAIL or not EMAIL.fullmatch(email):
+        raise InvalidInput({"email": "Enter an email address such as name@example.org."})
+    return email
+
+
+def incident_by_slug(session: Session, slug: str) -> Incident | None:
+    """The incident a subscription is for (None: every incident)."""
+    if not slug:
+        return None
+    incident = session.scalar(select(Incident).where(Incident.slug == slug))
+    if incident is None:
+        raise InvalidInput({"incident": f"There is no incident {slug!r}."})
+    return incident
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """A confirmation message to send: its link carries `token`."""
+
+    subscriber_id: int
+    address: str
+    lang: str
+    token: str
+    incident_title: str | None
+
+
+def subscribe(
+    session: Session,
+    *,
+    secret_key: str,
+    email: str,
+    lang: str,
+    incident_slug: str,
+    now: datetime,
+) -> Confirmation | None:
+    """Ask for email alerts. None when no message goes out: already confirmed, or a
+    confirmation was sent within the hour. The caller answers the same either way."""
+    address = normalized_email(email)
+    incident = incident_by_slug(session, incident_slug)
+    keyed = address_hash(secret_key, AlertChannel.EMAIL, address.lower())
+    subscriber = session.scalar(
+        select(Subscriber).where(
+            Subscriber.channel == AlertChannel.EMAIL,
+            Subscriber.address_hash == keyed,
+            Subscriber.incident_id.is_(None) if incident is None else Subscriber.incident_id == incident.id,
+        )
+    )
+    if subscriber is not None:
+        if subscriber.status is SubscriberStatus.CONFIRMED:
+            return None
+        sent = subscriber.confirmation_sent_at
+        if sent is not None and now - sent < CONFIRM_INTERVAL:
+            return None
+    else:
+        subscriber = Subscriber(
+            channel=AlertChannel.EMAIL,
+            address_hash=keyed,
+            incident_id=incident.id if incident else None,
+            created_at=now,
+        )
+        session.add(subscriber)
+    token = secrets.token_urlsafe(32)
+    subscriber.address = address
+    subscriber.lang = lang
+    subscriber.status = SubscriberStatus.PENDING
+    subscriber.confirm_token_hash = token_hash(token)
+    subscriber.confirmation_sent_at = now
+    subscriber.unsubscribed_at = None
+    session.flush()
+    return Confirmation(subscriber.id, address, lang, token, incident.title if incident else None)
+
+
+def pending_by_token(session: Session, token: str, *, now: datetime) -> Subscriber | None:
+    """The subscription a confirmation link is for, while the link is valid."""
+    if not token or len(token) > 100:
+        return None
+    subscriber = session.scalar(select(Subscriber).where(Subscriber.confirm_token_hash == token_hash(token)))
+    if subscriber is None or subscriber.status is not SubscriberStatus.PENDING:
+        return None
+    sent = subscriber.confirmation_sent_at
+    if sent is None or now - sent > CONFIRM_LIFETIME:
+        return None
+    return subscriber
+
+
+def confirm(session: Session, *, secret_key: str, token: str, now: datetime) -> Subscriber | None:
+    subscriber = pending_by_token(session, token, now=now)
+    if subscriber is None:
+        return None
+    subscriber.status = SubscriberStatus.CONFIRMED
+    subscriber.confirmed_at = now
+    subscriber.confirm_token_hash = None
+    subscriber.unsubscribe_token_hash = token_hash(unsubscribe_token(secret_key, subscriber.id))
+    return subscriber
+
+
+def by_unsubscribe_token(session: Session, token: str) -> Subscriber | None:
+    if not token or len(token) > 100:
+        return None
+    return session.scalar(select(Subscriber).where(Subscriber.unsubscribe_token_hash == token_hash(token)))
+
+
+def unsubscribe(session: Session, *, token: str, now: datetime) -> bool:
+    """True when the token named a subscription (it is unsubscribed now, or was already)."""
+    subscriber = by_unsubscribe_token(session, token)
+    if subscriber is None:
+        return False
+    if subscriber.status is not SubscriberStatus.UNSUBSCRIBED:
+        subscriber.status = SubscriberStatus.UNSUBSCRIBED
+        subscriber.address = None  # deleted; address_hash stays to suppress re-sends
+        subscriber.unsubscribed_at = now
+    return True
+
+
+def subscriber_counts(session: Session) -> Counter[tuple[str, str]]:
+    """Confirmed subscribers per (channel, language): counts only, never addresses."""
+    rows = session.execute(
+        select(Subscriber.channel, Subscriber.lang, func.count())
+        .where(Subscriber.status == SubscriberStatus.CONFIRMED)
+        .group_by(Subscriber.channel, Subscriber.lang)
+    )
+    return Counter({(channel.value, lang): count for channel, lang, count in rows})
+
+
+@dataclass(frozen=True)
+class RegisteredWebhook:
+    subscriber: Subscriber
+    secret: str  # shown once
+
+
+def register_webhook(
+    session: Session,
+    actor: Actor,
+    *,
+    secret_key: str,
+    url: str,
+    description: str | None,
+    incident_slug: str,
+    lang: str,
+    now: datetime,
+) -> RegisteredWebhook:
+    """An admin registers a partner's endpoint; it is confirmed at once (no opt-in by email).
+    The caller checks the URL is allowed (`console.alerts.targets`)."""
+    require_admin(actor)
+    incident = incident_by_slug(session, incident_slug)
+    secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    subscriber = Subscriber(
+        channel=AlertChannel.WEBHOOK,
+        address=url,
+        address_hash=address_hash(secret_key, AlertChannel.WEBHOOK, url),
+        incident_id=incident.id if incident else None,
+        lang=lang,
+        status=SubscriberStatus.CONFIRMED,
+        created_at=now,
+        confirmed_at=now,
+        secret=secret,
+        description=description,
+    )
+    session.add(subscriber)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "webhook.registered",
+        f"webhook {subscriber.id}",
+        incident_id=subscriber.incident_id,
+        now=now,
+        data={"webhook_id": subscriber.id, "url": url, "description": description},
+    )
+    return RegisteredWebhook(subscriber, secret)
+
+
+def webhooks(session: Session) -> list[Subscriber]:
+    return list(
+        session.scalars(
+            select(Subscriber)
+            .where(
+                Subscriber.channel == AlertChannel.WEBHOOK, Subscriber.status == SubscriberStatus.CONFIRMED
+            )
+            .order_by(Subscriber.id)
+        )
+    )

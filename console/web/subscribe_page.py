@@ -1,0 +1,222 @@
+"""`/subscribe`, its confirmation and `/unsubscribe` (issue 16): residents ask for email alerts.
+
+Double opt-in: `POST /subscribe` sends a confirmation message whose link opens a page with a
+Confirm button; only that button's POST confirms (mail scanners follow GET links). The answer
+to `POST /subscribe` is the same whether or not the address was already subscribed (no
+enumeration). Abuse limits: per client address (SUBSCRIBE_IP_LIMIT an hour) and per email
+address (a few tries an hour, and at most one confirmation message an hour, in the database).
+The form's CSRF token is a double submit, as the sign-in form's. `/unsubscribe` takes the
+RFC 8058 one-click POST from mail providers: the token in the link is the authority.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from console.alert_models import AlertChannel
+from console.alerts import email
+from console.domain import subscriptions
+from console.domain.errors import InvalidInput
+from console.i18n import in_language
+from console.templating import page_context
+from console.web.access import Access, access
+from console.web.language import page_language
+from console.web.public import SLUG
+from console.web.staff.auth import same_origin
+from console.web.staff.forms import read_form
+from console.web.state import app_state
+
+log = logging.getLogger("console.web.subscribe")
+TEMPLATE = "public/subscribe.html"
+# same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on the form POSTs.
+# Links off the site never get the page URL (whose token is a key).
+NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "same-origin"}
+TOKEN_COOKIE_SECONDS = 2 * 60 * 60
+TOKEN_CHARS = 43
+
+
+def _cookie_name(secure: bool) -> str:
+    return "__Host-console_subscribe" if secure else "console_subscribe"
+
+
+def _form_token(request: Request) -> str:
+    value = request.cookies.get(_cookie_name(app_state(request).settings.cookies_secure), "")
+    return value if len(value) == TOKEN_CHARS and value.replace("-", "").replace("_", "").isalnum() else ""
+
+
+def _render(
+    request: Request,
+    context: dict[str, Any],
+    *,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    path: str = "/subscribe",
+) -> Response:
+    state = app_state(request)
+    lang = page_language(request, state.languages).lang
+    token = _form_token(request) or secrets.token_urlsafe(32)
+    defaults = {"step": "form", "email": "", "incident": "", "chosen_lang": lang, "form_token": token}
+    with in_language(lang):
+        response = state.templates.TemplateResponse(
+            request,
+            TEMPLATE,
+            {**page_context(state.settings, lang, path=path), **defaults, **context},
+            status_code=status,
+            headers={**NO_STORE, **(headers or {})},
+        )
+    response.headers["Content-Language"] = lang
+    response.set_cookie(
+        _cookie_name(state.settings.cookies_secure),
+        token,
+        max_age=TOKEN_COOKIE_SECONDS,
+        path="/",
+        secure=state.settings.cookies_secure,
+        httponly=True,
+        samesite="lax",
+    )
+    return response
+
+
+def _incident_param(request: Request) -> str:
+    slug = request.query_params.get("incident", "")
+    return slug if SLUG.fullmatch(slug) else ""
+
+
+@access(Access.PUBLIC)
+async def subscribe_form(request: Request) -> Response:
+    return _render(request, {"incident": _incident_param(request)})
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@access(Access.PUBLIC)
+async def subscribe(request: Request) -> Response:
+    state = app_state(request)
+    settings = state.settings
+    form = await read_form(request)
+    given, expected = form.text("csrf_token"), _form_token(request)
+    address, slug = form.text("email").strip()[:300], form.text("incident").strip()[:80]
+    lang = state.languages.find(form.text("lang")) or page_language(request, state.languages).lang
+    typed = {"email": address, "incident": slug, "chosen_lang": lang}
+    if not same_origin(request) or not expected or not secrets.compare_digest(given, expected):
+        return _render(request, {**typed, "error": "stale"}, status=400)  # public: never 401/403
+    wait = state.subscribe_ip_limit.allow(_client(request))
+    if wait is None:
+        keyed = subscriptions.address_hash(settings.secret_key._value, AlertChannel.EMAIL, address.lower())
+        wait = state.subscribe_address_limit.allow(keyed)
+    if wait is not None:
+        seconds = str(int(wait) + 1)
+        return _render(request, {**typed, "error": "limited"}, status=429, headers={"Retry-After": seconds})
+    now = state.clock()
+    try:
+        confirmation = await state.write(
+            lambda session: subscriptions.subscribe(
+                session,
+                secret_key=settings.secret_key._value,
+                email=address,
+                lang=lang,
+                incident_slug=slug,
+                now=now,
+            )
+        )
+    except InvalidInput as exc:
+        return _render(request, {**typed, "error": "invalid", "problems": exc.fields}, status=400)
+    if confirmation is not None:
+        await asyncio.to_thread(_send_confirmation, request, confirmation)
+    return _render(request, {**typed, "step": "check"})
+
+
+def _send_confirmation(request: Request, confirmation: subscriptions.Confirmation) -> None:
+    state = app_state(request)
+    settings = state.settings
+    rendered = email.render_confirmation(
+        state.templates.env,
+        lang=confirmation.lang,
+        confirm_url=f"{settings.public_url}/subscribe/confirm?token={confirmation.token}",
+        incident_title=confirmation.incident_title,
+    )
+    message = email.MailTemplate(rendered, mail_from=settings.mail_from).stamp(
+        to=confirmation.address,
+        unsubscribe_url=None,
+        message_id=email.message_id("confirm", confirmation.subscriber_id, domain=settings.public_host),
+    )
+    mailer = email.mailer_from_settings(settings)
+    try:
+        mailer.send([message], lambda index, error: _log_failure(error))
+    finally:
+        mailer.close()
+
+
+def _log_failure(error: str | None) -> None:
+    if error is not None:
+        log.warning("a confirmation message could not be sent: %s", error)
+
+
+@access(Access.PUBLIC)
+async def confirm_form(request: Request) -> Response:
+    """The link in the confirmation message: a page with a Confirm button, nothing more."""
+    state = app_state(request)
+    token = request.query_params.get("token", "")
+    now = state.clock()
+    pending = await state.read(lambda session: subscriptions.pending_by_token(session, token, now=now))
+    if pending is None:
+        return _render(request, {"step": "expired"}, status=404, path="/subscribe/confirm")
+    return _render(request, {"step": "confirm", "token": token}, path="/subscribe/confirm")
+
+
+@access(Access.PUBLIC)
+async def confirm(request: Request) -> Response:
+    state = app_state(request)
+    token = (await read_form(request)).text("token")
+    if not same_origin(request):
+        return _render(request, {"step": "expired"}, status=400, path="/subscribe/confirm")
+    now = state.clock()
+    secret = state.settings.secret_key._value
+    confirmed = await state.write(
+        lambda session: subscriptions.confirm(session, secret_key=secret, token=token, now=now) is not None
+    )
+    if not confirmed:
+        return _render(request, {"step": "expired"}, status=404, path="/subscribe/confirm")
+    return _render(request, {"step": "confirmed"}, path="/subscribe/confirm")
+
+
+@access(Access.PUBLIC)
+async def unsubscribe_form(request: Request) -> Response:
+    token = request.query_params.get("token", "")
+    known = await app_state(request).read(lambda session: subscriptions.by_unsubscribe_token(session, token))
+    if known is None:
+        return _render(request, {"step": "unknown"}, status=404, path="/unsubscribe")
+    return _render(request, {"step": "unsubscribe", "token": token}, path="/unsubscribe")
+
+
+@access(Access.PUBLIC)
+async def unsubscribe(request: Request) -> Response:
+    """One click (RFC 8058): the mail provider POSTs `List-Unsubscribe=One-Click` to the link;
+    the page's button POSTs the same. No CSRF token: the secret token in the URL is the key."""
+    state = app_state(request)
+    token = request.query_params.get("token", "") or (await read_form(request)).text("token")
+    now = state.clock()
+    done = await state.write(lambda session: subscriptions.unsubscribe(session, token=token, now=now))
+    if not done:
+        return _render(request, {"step": "unknown"}, status=404, path="/unsubscribe")
+    return _render(request, {"step": "unsubscribed"}, path="/unsubscribe")
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/subscribe", subscribe_form, methods=["GET"]),
+        Route("/subscribe", subscribe, methods=["POST"]),
+        Route("/subscribe/confirm", confirm_form, methods=["GET"]),
+        Route("/subscribe/confirm", confirm, methods=["POST"]),
+        Route("/unsubscribe", unsubscribe_form, methods=["GET"]),
+        Route("/unsubscribe", unsubscribe, methods=["POST"]),
+    ]

@@ -1,0 +1,122 @@
+"""Partners' webhooks in the JSON API (issue 16): an admin registers an endpoint (its
+`whsec_` secret is shown once, in the 201), lists them, and reads each one's delivery log."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from console.alert_models import AlertChannel, AlertDelivery, Subscriber
+from console.alerts.webhooks import TargetRefused, check_target
+from console.domain import fanout, subscriptions
+from console.domain.actors import Actor
+from console.domain.errors import InvalidInput, NotFound
+from console.models import Incident
+from console.web.access import Access, access
+from console.web.bearer import TOKEN
+from console.web.jsonio import Fields, read_object
+from console.web.state import app_state
+
+MAX_DESCRIPTION = 500
+ID_MAX = 2**31 - 1
+
+
+def webhook_view(subscriber: Subscriber, incident_slug: str | None) -> dict[str, Any]:
+    return {
+        "id": subscriber.id,
+        "url": subscriber.address,
+        "description": subscriber.description,
+        "incident": incident_slug,
+        "created_at": subscriber.created_at.isoformat(),
+    }
+
+
+def delivery_view(delivery: AlertDelivery) -> dict[str, Any]:
+    return {
+        "event_id": delivery.event_id,
+        "state": delivery.state.value,
+        "attempts": delivery.attempts,
+        "error": delivery.error,
+        "created_at": delivery.created_at.isoformat(),
+        "sent_at": delivery.sent_at.isoformat() if delivery.sent_at else None,
+    }
+
+
+@access(Access.ADMIN, TOKEN)
+async def register_webhook(request: Request, actor: Actor) -> Response:
+    fields = Fields(await read_object(request), ["url", "description", "incident"])
+    url = (fields.text("url", required=True) or "").strip()
+    description = fields.text("description")
+    incident = (fields.text("incident") or "").strip()
+    if description is not None and len(description) > MAX_DESCRIPTION:
+        fields.errors["description"] = f"is longer than {MAX_DESCRIPTION} characters"
+    fields.check()
+    state = app_state(request)
+    try:
+        await asyncio.to_thread(check_target, url, allow_private=state.settings.webhook_allow_private)
+    except TargetRefused as exc:
+        raise InvalidInput({"url": str(exc)}) from None
+    settings = state.settings
+
+    def work(session: Session) -> dict[str, Any]:
+        registered = subscriptions.register_webhook(
+            session,
+            actor,
+            secret_key=settings.secret_key._value,
+            url=url,
+            description=description,
+            incident_slug=incident,
+            lang=settings.primary_language,
+            now=state.clock(),
+        )
+        return {**webhook_view(registered.subscriber, incident or None), "secret": registered.secret}
+
+    body = await state.write(work)
+    return JSONResponse(body, status_code=201, headers={"Location": f"/api/v1/webhooks/{body['id']}"})
+
+
+@access(Access.ADMIN, TOKEN)
+async def list_webhooks(request: Request, _admin: Actor) -> Response:
+
+    def work(session: Session) -> list[dict[str, Any]]:
+        return [
+            webhook_view(hook, hook_slug(session, hook.incident_id))
+            for hook in subscriptions.webhooks(session)
+        ]
+
+    return JSONResponse({"webhooks": await app_state(request).read(work)})
+
+
+def hook_slug(session: Session, incident_id: int | None) -> str | None:
+    return session.get_one(Incident, incident_id).slug if incident_id is not None else None
+
+
+@access(Access.ADMIN, TOKEN)
+async def webhook_deliveries(request: Request, _admin: Actor) -> Response:
+    raw = request.path_params["webhook_id"]
+    webhook_id = int(raw) if raw.isdigit() and len(raw) < 11 else 0
+
+    def work(session: Session) -> dict[str, Any]:
+        hook = session.get(Subscriber, webhook_id) if 1 <= webhook_id <= ID_MAX else None
+        if hook is None or hook.channel is not AlertChannel.WEBHOOK:
+            raise NotFound(f"no webhook {raw}")
+        rows = fanout.deliveries_of(session, hook.id)
+        return {
+            **webhook_view(hook, hook_slug(session, hook.incident_id)),
+            "deliveries": [delivery_view(r) for r in rows],
+        }
+
+    return JSONResponse(await app_state(request).read(work))
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/webhooks", register_webhook, methods=["POST"]),
+        Route("/webhooks", list_webhooks, methods=["GET"]),
+        Route("/webhooks/{webhook_id}/deliveries", webhook_deliveries, methods=["GET"]),
+    ]

@@ -1,0 +1,227 @@
+"""Email alerts end to end against a real SMTP server (aiosmtpd on 127.0.0.1): ask on the
+page, confirm with the button (never by following the link), get each published version once
+in one's language with the labels and the RFC 8058 one-click unsubscribe, and stop."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import select
+from starlette.datastructures import Secret
+from starlette.testclient import TestClient
+
+from console.alert_models import AlertDelivery, Subscriber, SubscriberStatus
+from console.channels.registry import routing as routing_for
+from console.channels.subscribers import SubscribersChannel
+from console.db import Database
+from console.dispatcher import Dispatcher
+from console.domain import fanout, subscriptions
+from console.domain.incidents import IncidentDraft, create_incident
+from console.domain.translation_drafts import TranslationDraft
+from console.domain.updates import Draft, Translations, correct_update, publish_update, retract_update
+from console.languages import Languages
+from console.models import utcnow
+from console.settings import Settings
+from console.web.app import create_app
+from tests.alerts.support import Inbox, ask_for_alerts, link_in, smtp_server, text_of
+from tests.conftest import PIO
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    yield from smtp_server()
+
+
+@pytest.fixture
+def alert_settings(settings: Settings, smtp: tuple[Inbox, int]) -> Settings:
+    return dataclasses.replace(
+        settings,
+        channels=("subscribers",),
+        languages=("en", "es"),
+        smtp_url=Secret(f"smtp://127.0.0.1:{smtp[1]}"),
+        mail_from="alerts@police.example",
+        public_url="https://police.example",
+        subscriber_batch_size=3,
+    )
+
+
+def drain(settings: Settings, db: Database) -> None:
+    channel = SubscribersChannel.from_settings(settings, db)
+    dispatcher = Dispatcher.from_settings(settings, db, {channel.name: channel})
+    asyncio.run(dispatcher.drain())
+
+
+def link_token(url: str) -> str:
+    return urlsplit(url).query.removeprefix("token=")
+
+
+def local(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
+
+
+def test_subscribe_confirm_publish_correct_unsubscribe(
+    alert_settings: Settings, db: Database, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, _ = smtp
+    routing = routing_for(alert_settings)
+    languages = Languages(alert_settings.languages)
+    with db.write() as session:
+        incident, _ = create_incident(session, PIO, IncidentDraft(title="Gas leak"), routing=routing)
+        slug = incident.slug
+    with TestClient(create_app(alert_settings), base_url="https://police.example") as client:
+        # The pages link to the form, in the reader's language.
+        assert 'href="/subscribe?lang=es"' in client.get("/?lang=es").text
+        incident_page = client.get(f"/incidents/{slug}?lang=en").text
+        assert f'href="/subscribe?incident={slug}&amp;lang=en">Get alerts</a>' in incident_page
+        assert "Recibir alertas" in client.get("/subscribe?lang=es").text
+
+        assert ask_for_alerts(client, "ana@example.org", lang="es") == 200
+        assert ask_for_alerts(client, "ben@example.org", lang="en", incident=slug) == 200
+        (confirmation,) = inbox.to("ana@example.org")
+        assert confirmation["Subject"] == "Confirme su suscripción a las alertas"
+        confirm_link = link_in(text_of(confirmation), "/subscribe/confirm")
+
+        # Asking again within the hour sends nothing more, and answers the same.
+        again = client.get("/subscribe")
+        assert ask_for_alerts(client, "ana@example.org", lang="es") == 200
+        assert len(inbox.to("ana@example.org")) == 1 and again.status_code == 200
+
+        # Following the link (as a mail scanner does) only shows the Confirm button.
+        page = client.get(local(confirm_link))
+        assert page.status_code == 200
+        assert (
+            'action="/subscribe/confirm"' in page.text and f'value="{link_token(confirm_link)}"' in page.text
+        )
+        with db.read() as session:
+            statuses = {s.address: s.status for s in session.scalars(select(Subscriber))}
+        assert statuses == {
+            "ana@example.org": SubscriberStatus.PENDING,
+            "ben@example.org": SubscriberStatus.PENDING,
+        }
+        token = link_token(confirm_link)
+        assert client.post("/subscribe/confirm", data={"token": token}).status_code == 200
+        assert client.post("/subscribe/confirm", data={"token": token}).status_code == 404  # used
+        with db.read() as session:
+            assert (
+                session.scalar(select(Subscriber.status).where(Subscriber.address == "ana@example.org"))
+                is SubscriberStatus.CONFIRMED
+            )
+
+        # Nothing goes to ben: he never confirmed.
+        with db.write() as session:
+            published = publish_update(
+                session, PIO, slug, Draft(body="Evacuate Elm St.", preliminary=True), routing=routing
+            )
+            update_id = published.update.id
+        drain(alert_settings, db)
+        (alert,) = inbox.to("ana@example.org")[1:]
+        assert len(inbox.to("ben@example.org")) == 1  # the confirmation only
+        assert alert["Subject"].startswith("PRELIMINAR: Gas leak")
+        assert alert["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        unsubscribe_url = str(alert["List-Unsubscribe"]).strip("<>")
+        assert unsubscribe_url.startswith("https://police.example/unsubscribe?token=")
+        body = text_of(alert)
+        # No current Spanish translation: the primary text, with the notice, in Spanish words.
+        assert "Evacuate Elm St." in body and "Traducción en actualización" in body
+        assert unsubscribe_url in body and unsubscribe_url.replace("&", "&amp;") in text_of(alert, "html")
+
+        # A correction, with a current translation this time: the Spanish text and what changed.
+        with db.write() as session:
+            correct_update(
+                session,
+                PIO,
+                update_id,
+                Draft(body="Evacuate Oak St."),
+                reason="Wrong street",
+                corrects_version=1,
+                routing=routing,
+                translations=Translations([TranslationDraft("es", "Evacúen la calle Oak.")], languages),
+            )
+        drain(alert_settings, db)
+        drain(alert_settings, db)  # nothing is sent twice
+        correction = inbox.to("ana@example.org")[2]
+        assert len(inbox.to("ana@example.org")) == 3
+        assert correction["Subject"].startswith("CORRECCIÓN: PRELIMINAR: Gas leak")
+        body = text_of(correction)
+        assert "Evacúen la calle Oak." in body and "Qué cambió:" in body and "Evacuate Elm St." in body
+        assert "Wrong street" in body
+
+        # One click (RFC 8058): the provider POSTs to the link; the address is deleted.
+        response = client.post(local(unsubscribe_url), data={"List-Unsubscribe": "One-Click"})
+        assert response.status_code == 200
+        with db.read() as session:
+            ana = session.scalars(select(Subscriber).where(Subscriber.lang == "es")).one()
+            sent = session.scalars(select(AlertDelivery)).all()
+            progress = fanout.progress(session, [row.event_id for row in sent])
+        assert ana.status is SubscriberStatus.UNSUBSCRIBED and ana.address is None
+        assert [p.line for lines in progress.values() for p in lines if p.channel.value == "email"] == [
+            "Email 1 of 1 sent, 0 failed (done)",
+            "Email 1 of 1 sent, 0 failed (done)",
+        ]
+        with db.write() as session:
+            publish_update(session, PIO, slug, Draft(body="All clear."), routing=routing)
+        drain(alert_settings, db)
+        assert len(inbox.to("ana@example.org")) == 3
+
+
+def test_a_get_never_confirms_and_bad_tokens_are_refused(alert_settings: Settings, db: Database) -> None:
+    with TestClient(create_app(alert_settings), base_url="https://police.example") as client:
+        assert client.get("/subscribe/confirm?token=nope").status_code == 404
+        assert client.post("/subscribe/confirm", data={"token": "nope"}).status_code == 404
+        assert client.post("/unsubscribe?token=nope").status_code == 404
+        # No CSRF token: refused, nothing stored or sent.
+        response = client.post("/subscribe", data={"email": "x@example.org"})
+        assert response.status_code == 400 and "The form had expired" in response.text
+        assert ask_for_alerts(client, "not an address") == 400
+    with db.read() as session:
+        assert session.scalars(select(Subscriber)).all() == []
+
+
+def test_per_ip_limit(alert_settings: Settings, smtp: tuple[Inbox, int]) -> None:
+    limited = dataclasses.replace(alert_settings, subscribe_ip_limit=3)
+    with TestClient(create_app(limited), base_url="https://police.example") as client:
+        codes = [ask_for_alerts(client, f"p{n}@example.org") for n in range(5)]
+        assert codes == [200, 200, 200, 429, 429]
+    assert smtp[0].count() == 3
+
+
+def test_per_address_limit(alert_settings: Settings, smtp: tuple[Inbox, int]) -> None:
+    with TestClient(create_app(alert_settings), base_url="https://police.example") as client:
+        codes = [ask_for_alerts(client, "same@example.org") for _ in range(5)]
+    assert codes == [200, 200, 200, 429, 429]
+    assert smtp[0].count() == 1  # at most one confirmation an hour
+
+
+def test_incident_subscribers_get_only_their_incident_and_a_retraction_says_so_first(
+    alert_settings: Settings, db: Database, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, _ = smtp
+    routing = routing_for(alert_settings)
+    secret = alert_settings.secret_key._value
+    with db.write() as session:
+        fire, _ = create_incident(session, PIO, IncidentDraft(title="Fire"), routing=routing)
+        flood, _ = create_incident(session, PIO, IncidentDraft(title="Flood"), routing=routing)
+        fire_slug, flood_slug = fire.slug, flood.slug
+        for address, slug in (("all@example.org", ""), ("fire@example.org", fire_slug)):
+            asked = subscriptions.subscribe(
+                session, secret_key=secret, email=address, lang="en", incident_slug=slug, now=utcnow()
+            )
+            assert asked is not None
+            subscriptions.confirm(session, secret_key=secret, token=asked.token, now=utcnow())
+    with db.write() as session:
+        update_id = publish_update(
+            session, PIO, flood_slug, Draft(body="River rising."), routing=routing
+        ).update.id
+    drain(alert_settings, db)
+    with db.write() as session:
+        retract_update(session, PIO, update_id, reason="Sent in error", routing=routing)
+    drain(alert_settings, db)
+    assert inbox.recipients() == ["all@example.org", "all@example.org"]
+    retraction = text_of(inbox.to("all@example.org")[1])
+    assert retraction.startswith("RETRACTED: this update was withdrawn.")
+    assert "Sent in error" in retraction

@@ -1,0 +1,137 @@
+"""kill -9 of the server in the middle of an email fan-out: after the restart every
+subscriber has exactly one delivery row, nobody receives the alert twice, and only the
+messages being sent at the kill (at most one chunk per connection) are left `unknown`."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, insert, select
+
+from console.alert_models import (
+    AlertChannel,
+    AlertDelivery,
+    AlertState,
+    FanoutJob,
+    FanoutState,
+    Subscriber,
+    SubscriberStatus,
+)
+from console.channels.registry import routing
+from console.db import Database
+from console.domain.fanout import IN_FLIGHT_MAX
+from console.domain.incidents import IncidentDraft, create_incident
+from console.domain.updates import Draft, publish_update
+from console.models import utcnow
+from console.settings import Settings
+from tests.alerts.support import Inbox, smtp_server
+from tests.conftest import PIO
+from tests.support.server import ServerProcess
+
+SUBSCRIBERS = 2000
+CONNECTIONS = 3
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    yield from smtp_server()
+
+
+def seed(db: Database, count: int) -> None:
+    now = utcnow()
+    with db.write() as session:
+        session.execute(
+            insert(Subscriber),
+            [
+                {
+                    "channel": AlertChannel.EMAIL,
+                    "address": f"r{n}@example.org",
+                    "address_hash": f"{n:064x}",
+                    "lang": "en",
+                    "status": SubscriberStatus.CONFIRMED,
+                    "created_at": now,
+                    "confirmed_at": now,
+                }
+                for n in range(count)
+            ],
+        )
+
+
+def job(db: Database) -> FanoutJob | None:
+    with db.read() as session:
+        return session.scalars(select(FanoutJob)).first()
+
+
+def test_kill_9_mid_fanout_sends_nobody_twice(
+    db: Database, database_url: str, tmp_path: Path, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp
+    env = {
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret",
+        "CHANNELS": "subscribers",
+        "SMTP_URL": f"smtp://127.0.0.1:{port}",
+        "SUBSCRIBER_BATCH_SIZE": "200",
+        "SMTP_CONNECTIONS": str(CONNECTIONS),
+        "OUTBOX_LEASE_SECONDS": "1",
+        "OUTBOX_POLL_SECONDS": "0.1",
+        "ARCHIVE_DIR": str(tmp_path / "archive"),
+        "FEEDS_DIR": str(tmp_path / "feeds"),
+    }
+    seed(db, SUBSCRIBERS)
+    with db.write() as session:
+        incident, _ = create_incident(
+            session, PIO, IncidentDraft(title="Flood"), routing=routing(Settings.from_environ(env))
+        )
+        publish_update(
+            session,
+            PIO,
+            incident.slug,
+            Draft(body="Move to higher ground."),
+            routing=routing(Settings.from_environ(env)),
+        )
+    server = ServerProcess(env).start()
+    try:
+        deadline = time.monotonic() + 60
+        while inbox.count() < SUBSCRIBERS // 3:
+            assert time.monotonic() < deadline, server.output
+            time.sleep(0.01)
+    finally:
+        server.kill()
+    received_at_kill = inbox.count()
+    assert received_at_kill < SUBSCRIBERS, "killed in the middle"
+    restarted = ServerProcess(env, port=server.port).start()
+    try:
+        deadline = time.monotonic() + 90
+        while (found := job(db)) is None or found.state is not FanoutState.DONE:
+            assert time.monotonic() < deadline, restarted.output
+            time.sleep(0.1)
+    finally:
+        restarted.stop()
+    counts = Counter(inbox.recipients())
+    assert max(counts.values()) == 1, "nobody got the alert twice"
+    with db.read() as session:
+        rows = session.scalar(select(func.count()).select_from(AlertDelivery))
+        states = Counter(session.scalars(select(AlertDelivery.state)))
+        sent_to = set(
+            session.scalars(
+                select(Subscriber.address)
+                .join(AlertDelivery, AlertDelivery.subscriber_id == Subscriber.id)
+                .where(AlertDelivery.state == AlertState.SENT)
+            )
+        )
+    assert rows == SUBSCRIBERS, "every subscriber has exactly one delivery row"
+    assert states[AlertState.UNKNOWN] <= IN_FLIGHT_MAX * CONNECTIONS, "only what was being sent"
+    assert states[AlertState.SENT] + states[AlertState.UNKNOWN] == SUBSCRIBERS
+    assert sent_to <= set(counts), "every message recorded as sent was received"
+    finished = job(db)
+    assert finished is not None
+    assert (finished.sent, finished.unknown, finished.total) == (
+        states[AlertState.SENT],
+        states[AlertState.UNKNOWN],
+        SUBSCRIBERS,
+    )

@@ -1,0 +1,30 @@
+"""The subscribers benchmark's machinery works end to end at a tiny size (not timed: the
+figures are the benchmark's business, see README "Alerts to subscribers")."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_bench_subscribers_runs_at_a_tiny_size_and_prints_every_figure() -> None:
+    result = subprocess.run(
+        [sys.executable, "bench/subscribers/run.py", "--subscribers", "40", "--probe-interval", "0.3"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "40 sent, 0 failed, 0 unknown; the sink counted 40" in out
+    for figure in (
+        "messages/s",
+        "reference (bare smtplib loop)",
+        "ratio console/reference",
+        "worker RSS growth",
+    ):
+        assert figure in out, out
