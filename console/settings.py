@@ -114,7 +114,7 @@ class Settings:
     public_url: str = setting("http://127.0.0.1:8000", parse=lambda value: value.rstrip("/"))
     timezone: str = "UTC"
     archive_dir: Path = Path("archive")
-    channels: tuple[str, ...] = ("live", "archive", "feeds", "x", "mastodon")
+    channels: tuple[str, ...] = ("live", "archive", "feeds", "x", "mastodon", "subscribers")
     outbox_in_process: bool = True
     outbox_poll_seconds: float = 1.0
     outbox_lease_seconds: float = 30.0
