@@ -33,6 +33,12 @@ async def _finish(coroutine: Coroutine[Any, Any, None], awaited: Any) -> None:
     while True:
         if getattr(awaited, "_asyncio_future_blocking", False):
             # Taken over from the coroutine, as a Task does, so that it can be awaited here.
+            # `_asyncio_future_blocking` is private but it is the protocol every Future-like
+            # object follows (asyncio.Future, the C Future, other loops' futures): a future
+            # yielded by an `await` is marked, and a marked future cannot be awaited again
+            # ("await wasn't used with future") until its driver clears the mark. Python 3.11
+            # offers no public way to drive one step of a coroutine; 3.12's eager task factory
+            # replaces all of this. tests/live/test_client.py fails if the protocol changes.
             awaited._asyncio_future_blocking = False
         try:
             if awaited is None:

@@ -241,3 +241,60 @@ def test_cancelling_the_task_cancels_the_coroutine() -> None:
         assert cleaned == ["cleaned up"]
 
     asyncio.run(run())
+
+
+def test_start_eagerly_finishes_coroutines_waiting_on_futures_tasks_and_bare_yields() -> None:
+    """What a coroutine yields to its driver (a Future, a Task, or None) is awaited with a plain
+    `await`: no private asyncio flag is involved, so this holds across Python versions."""
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[str] = loop.create_future()
+        results: list[str] = []
+
+        async def helper() -> str:
+            await asyncio.sleep(0)
+            return "task"
+
+        async def work() -> None:
+            results.append(await future)
+            results.append(await asyncio.ensure_future(helper()))
+            await asyncio.sleep(0)
+            results.append("done")
+
+        task = start_eagerly(work())
+        assert task is not None and results == []
+        loop.call_later(0.01, future.set_result, "future")
+        await asyncio.wait_for(task, 5)
+        assert results == ["future", "task", "done"]
+
+    asyncio.run(run())
+
+
+def test_the_private_asyncio_protocol_start_eagerly_relies_on_still_holds() -> None:
+    """`start_eagerly` drives a coroutine's first step itself, so it clears the mark asyncio puts
+    on the future that step waits on, as asyncio.Task does. If asyncio renames or drops
+    `_asyncio_future_blocking`, or stops refusing to await a marked future, this fails and
+    console/live/eager.py must be revisited."""
+
+    async def run() -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        async def work() -> None:
+            await future
+
+        coroutine = work()
+        yielded = coroutine.send(None)
+        assert yielded is future and future._asyncio_future_blocking is True
+
+        async def await_marked() -> None:
+            await future
+
+        with pytest.raises(RuntimeError, match="await wasn't used with future"):
+            await await_marked()
+        future._asyncio_future_blocking = False  # what start_eagerly does, as Task.__step does
+        future.set_result(None)
+        await await_marked()
+        coroutine.close()
+
+    asyncio.run(run())
