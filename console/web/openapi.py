@@ -164,6 +164,18 @@ PATHS: dict[str, dict[str, Schema]] = {
             links=PUBLISHED_LINKS,
         )
     },
+    "/incidents/{slug}/details": {
+        "post": operation(
+            "changeIncidentDetails",
+            "Correct the incident's details (title, summary, location, category, alert status) as a "
+            "new details version with a reason; omitted fields stay as they are",
+            ok=(201, ref("ChangedDetails"), "The new details version and the public event id"),
+            errors=[401, 403, 404, 409],
+            security=TOKEN,
+            body="DetailsChange",
+            parameters=[SLUG, IDEMPOTENCY_KEY],
+        )
+    },
     "/incidents/{slug}/resolve": {
         "post": operation(
             "resolveIncident",

@@ -189,6 +189,26 @@ RUMOR: Schema = obj(
     }
 )
 
+DETAILS_FIELDS: dict[str, Schema] = {
+    "title": TEXT,
+    "summary": TEXT,
+    "location": TEXT,
+    "category": {"enum": list(CATEGORIES)},
+    "alert_status": {"enum": [s.value for s in AlertStatus]},
+}
+DETAILS_VERSION_FIELDS: dict[str, Schema] = {
+    "version": ID,
+    "fields": {**obj(DETAILS_FIELDS), "description": "The incident's details as this version has them."},
+    "changed": {
+        "type": "array",
+        "items": {"enum": list(DETAILS_FIELDS)},
+        "description": "The fields this version changed from the one before (none for version 1).",
+    },
+    "reason": {**nullable(TEXT), "description": "Why they changed; null for version 1."},
+    "author": TEXT,
+    "published_at": TIME,
+}
+
 SCHEMAS: dict[str, Schema] = {
     "Error": obj(
         {
@@ -256,9 +276,19 @@ SCHEMAS: dict[str, Schema] = {
         ["id", "seq", "versions", "translation_status"],
     ),
     "IncidentRecord": obj(
-        {**INCIDENT_FIELDS, "updates": {"type": "array", "items": ref("Update")}},
-        [*INCIDENT_FIELDS, "updates"],
+        {
+            **INCIDENT_FIELDS,
+            "details_versions": {
+                "type": "array",
+                "items": ref("DetailsVersion"),
+                "description": "Every version of the incident's details, oldest first (the last is current).",
+            },
+            "updates": {"type": "array", "items": ref("Update")},
+        },
+        [*INCIDENT_FIELDS, "details_versions", "updates"],
     ),
+    "DetailsVersion": obj(DETAILS_VERSION_FIELDS),
+    "ChangedDetails": obj({"incident": INCIDENT_FIELDS["slug"], **DETAILS_VERSION_FIELDS, "event_id": ID}),
     "UpdateRecord": obj(
         {
             "id": ID,
@@ -360,6 +390,26 @@ SCHEMAS: dict[str, Schema] = {
             ),
         },
         ["title"],
+    ),
+    "DetailsChange": obj(
+        {
+            "title": nullable(typed_text(TITLE_MAX)),
+            "summary": nullable({"type": "string", "maxLength": SUMMARY_MAX, "pattern": _NO_CONTROL}),
+            "location": nullable({"type": "string", "maxLength": LOCATION_MAX, "pattern": _NO_CONTROL}),
+            "category": nullable(
+                {"type": "string", "pattern": any_case(CATEGORIES), "description": "a CAP category, any case"}
+            ),
+            "alert_status": nullable(
+                {
+                    "type": "string",
+                    "pattern": any_case([s.value for s in AlertStatus]),
+                    "description": "any case",
+                }
+            ),
+            "reason": typed_text(REASON_MAX),
+            "corrects_version": ID,
+        },
+        ["reason", "corrects_version"],
     ),
     "UpdateDraft": obj(
         {

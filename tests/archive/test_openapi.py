@@ -169,6 +169,12 @@ def test_real_answers_validate_against_the_description(
     check("GET", base, 200)
     check("GET", base, 200, headers=admin)
     check("GET", "/updates/999999", 404)
+    fix_details = {"title": "Spill on I-95", "reason": "Clearer title", "corrects_version": 1}
+    check("POST", f"/incidents/{slug}/details", 201, json=fix_details, headers=pio)
+    check("POST", f"/incidents/{slug}/details", 409, json=fix_details, headers=pio)
+    check("POST", f"/incidents/{slug}/details", 422, json={**fix_details, "corrects_version": 2}, headers=pio)
+    check("POST", f"/incidents/{slug}/details", 403, json=fix_details, headers=reviewer)
+    check("POST", "/incidents/nope/details", 404, json=fix_details, headers=pio)
     check("POST", f"/incidents/{slug}/resolve", 200, headers=pio)
     check("POST", f"/incidents/{slug}/resolve", 409, headers=pio)
 

@@ -48,6 +48,7 @@ LEVELS: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/incidents/{slug}"): P,
     ("POST", "/api/v1/incidents/{slug}/updates"): W,
     ("POST", "/api/v1/incidents/{slug}/resolve"): W,
+    ("POST", "/api/v1/incidents/{slug}/details"): W,
     ("GET", "/api/v1/updates/{update_id:int}"): P,
     ("POST", "/api/v1/updates/{update_id:int}/corrections"): W,
     ("POST", "/api/v1/updates/{update_id:int}/confirmation"): W,
