@@ -135,3 +135,21 @@ def change_details(
     )
     assert isinstance(event, IncidentDetailsChanged)
     return ChangedDetails(incident, row, current, event)
+
+
+def rebase(session: Session, slug: str, typed: dict[str, str], started_from: int) -> dict[str, str]:
+    """After a conflict: the typed details with every field the PIO left as it was in the
+    version they started from taking the current version's value instead, so sending the
+    form again changes only what they changed and never reverts a colleague's change."""
+    incident = get_incident(session, slug)
+    base = session.scalars(
+        select(IncidentDetailsVersion).where(
+            IncidentDetailsVersion.incident_id == incident.id, IncidentDetailsVersion.version == started_from
+        )
+    ).first()
+    if base is None:
+        return typed
+    before, now = details_of(base), details_of(incident)
+    return {
+        name: now[name] if name in now and value == before[name] else value for name, value in typed.items()
+    }

@@ -79,6 +79,7 @@ LEVELS: dict[tuple[str, str], Access] = {
     ("POST", "/console/incidents/{slug}/preview"): W,
     ("POST", "/console/incidents/{slug}/updates"): W,
     ("POST", "/console/incidents/{slug}/resolve"): W,
+    ("POST", "/console/incidents/{slug}/details"): W,
     ("GET", "/console/incidents/{slug}/deliveries"): R,
     ("GET", "/console/updates/{update_id:int}"): R,
     ("POST", "/console/updates/{update_id:int}/preview"): W,

@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from console.web.staff import admin, audit, channels, incidents, rumors, signin, translations, updates
+from console.web.staff import (
+    admin,
+    audit,
+    channels,
+    incident_details,
+    incidents,
+    rumors,
+    signin,
+    translations,
+    updates,
+)
 
 
 def routes() -> list[BaseRoute]:
@@ -22,6 +32,7 @@ def routes() -> list[BaseRoute]:
         Route("/console/incidents/{slug}/preview", incidents.compose_preview, methods=["POST"]),
         Route("/console/incidents/{slug}/updates", incidents.publish, methods=["POST"]),
         Route("/console/incidents/{slug}/resolve", incidents.resolve, methods=["POST"]),
+        Route("/console/incidents/{slug}/details", incident_details.change_details_view, methods=["POST"]),
         Route("/console/incidents/{slug}/deliveries", incidents.incident_deliveries, methods=["GET"]),
         Route("/console/updates/{update_id:int}", updates.update_page, methods=["GET"]),
         Route("/console/updates/{update_id:int}/preview", updates.correction_preview, methods=["POST"]),

@@ -22,6 +22,7 @@ from console.domain import (
 )
 from console.domain.delivery_status import EventDeliveries
 from console.domain.errors import InvalidInput, NotAllowed, NotFound
+from console.domain.incident_details import current_details_version
 from console.domain.incidents import (
     CATEGORIES,
     IncidentDraft,
@@ -134,6 +135,7 @@ class IncidentData:
     events: list[EventDeliveries]
     latest_event_id: int
     untranslated: list[TranslationGap] = field(default_factory=list)
+    details_version: int = 1  # the current version of the incident's details
 
     @property
     def next_seq(self) -> int:
@@ -158,6 +160,7 @@ def load_incident(
         events=delivery_status.for_incident(session, incident.id, channel_order=channel_order),
         latest_event_id=delivery_status.latest_event_id(session, incident.id),
         untranslated=translations.gaps(session, languages, incident.id) if languages else [],
+        details_version=current_details_version(session, incident).version,
     )
 
 
@@ -173,6 +176,23 @@ class Compose:
     # Set on the review step: publishing the same reviewed form twice (a double click, a
     # resent form after a lost answer) publishes once.
     submission: str | None = None
+
+
+@dataclass
+class DetailsForm:
+    """The "Correct details" form: the current details, or what was typed and why it was refused."""
+
+    typed: dict[str, str]
+    current_version: int
+    errors: dict[str, str] = field(default_factory=dict)
+    message: str | None = None
+    open: bool = False
+
+    @classmethod
+    def current(cls, data: IncidentData) -> DetailsForm:
+        incident = data.incident
+        typed = {name: str(getattr(incident, name)) for name in INCIDENT_FIELDS} | {"reason": ""}
+        return cls(typed, data.details_version)
 
 
 async def _incident_page(
@@ -222,9 +242,15 @@ async def _incident_page(
         "languages": state.languages,
         "since": data.latest_event_id,
         "oob": False,
+        "details_form": DetailsForm.current(data),
+        "categories": CATEGORIES,
+        "alert_statuses": [status.value for status in AlertStatus],
         **(extra or {}),
     }
     return render(request, INCIDENT, context, viewer=viewer, status_code=status_code, block=block)
+
+
+incident_screen = _incident_page  # for the incident screen's other forms (incident_details)
 
 
 @access(Access.READER)

@@ -21,6 +21,7 @@ NOTICES = {
     "confirmed": "Confirmed: PRELIMINARY is removed on every channel.",
     "retracted": "Retracted. The text stays, struck through, with your reason.",
     "resolved": "Incident resolved.",
+    "details_changed": "Details corrected on every channel; the old version stays in the public history.",
     "password_changed": "Password changed. Other sessions of your account were signed out.",
     "retry_requested": "Delivery queued again.",
     "channel_resumed": "Channel resumed: what waited is being delivered, in order.",
