@@ -182,3 +182,24 @@ def test_the_migration_gives_existing_incidents_their_version_1(
             None,
         )
         assert row.content_hash == details_hash(incident["slug"], row)
+
+
+def test_the_public_history_shows_each_details_change_with_a_word_diff(
+    client: TestClient, pio: dict[str, str], incident: dict[str, Any]
+) -> None:
+    slug = incident["slug"]
+    assert "Changes to the incident" not in client.get(f"/incidents/{slug}/history").text
+    response = details(
+        client, pio, slug, title="Chemical spill", location="I-95 exit 13", reason="Typo", corrects_version=1
+    )
+    assert response.status_code == 201
+    page = client.get(f"/incidents/{slug}/history")
+    assert page.status_code == 200
+    assert "<h1>Chemical spill: history</h1>" in page.text  # the current details
+    section = page.text.split('id="details"', 1)[1].split("</section>", 1)[0]
+    assert "Details version 2" in section and "Reason:</strong> Typo" in section and "Casey Park" in section
+    assert (
+        "<dt>Title</dt>" in section and "<dt>Location</dt>" in section and "<dt>Summary</dt>" not in section
+    )
+    assert "<del>Chemcial</del>" in section and "<ins>Chemical</ins>" in section
+    assert "<del>12</del>" in section and "<ins>13</ins>" in section
