@@ -87,6 +87,10 @@ class VersionKind(enum.StrEnum):
     CORRECTION = "correction"
     CONFIRMATION = "confirmation"
     RETRACTION = "retraction"
+    # Issue 13.4: resolving publishes an all-clear as the incident's final update, and
+    # reopening publishes why, each on every channel.
+    RESOLUTION = "resolution"
+    REOPENING = "reopening"
 
 
 class Role(enum.StrEnum):

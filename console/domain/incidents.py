@@ -158,6 +158,7 @@ def resolve_incident(
     *,
     routing: outbox.Routing,
     now: datetime | None = None,
+    all_clear_update_id: int | None = None,
 ) -> tuple[Incident, IncidentResolved]:
     require_publisher(actor)
     incident = get_incident(session, slug)
@@ -176,7 +177,7 @@ def resolve_incident(
         f"incident {slug}",
         incident_id=incident.id,
         now=now,
-        data={"slug": slug},
+        data={"slug": slug, **({"all_clear_update_id": all_clear_update_id} if all_clear_update_id else {})},
     )
     assert isinstance(event, IncidentResolved)
     return incident, event

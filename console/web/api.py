@@ -23,7 +23,7 @@ from console.domain.errors import (
     PermissionDenied,
     VersionConflict,
 )
-from console.domain.incidents import IncidentDraft, create_incident, resolve_incident
+from console.domain.incidents import IncidentDraft, create_incident
 from console.domain.translation_drafts import TranslationDraft
 from console.domain.translations import AddedTranslation, add_translation, translation_view
 from console.domain.updates import (
@@ -278,21 +278,6 @@ async def publish_update_endpoint(request: Request) -> Response:
     )
 
 
-@access(Access.PUBLISHER)
-@api_endpoint
-async def resolve_incident_endpoint(request: Request) -> Response:
-    actor = await writer(request)
-    await read_no_body(request)
-    state = app_state(request)
-    slug = request.path_params["slug"]
-
-    def work(session: Session) -> dict[str, Any]:
-        incident, _ = resolve_incident(session, actor, slug, routing=state.routing)
-        return records.incident_view(incident, last_update_at=None)
-
-    return JSONResponse(await state.write(work))
-
-
 @access(Access.PUBLIC)
 @api_endpoint
 async def get_update(request: Request) -> Response:
@@ -474,7 +459,6 @@ def routes() -> list[BaseRoute]:
         Route("/incidents", create_incident_endpoint, methods=["POST"]),
         Route("/incidents/{slug}", get_incident, methods=["GET"]),
         Route("/incidents/{slug}/updates", publish_update_endpoint, methods=["POST"]),
-        Route("/incidents/{slug}/resolve", resolve_incident_endpoint, methods=["POST"]),
         Route("/updates/{update_id:int}", get_update, methods=["GET"]),
         Route("/updates/{update_id:int}/corrections", correct_endpoint, methods=["POST"]),
         Route("/updates/{update_id:int}/confirmation", confirm_endpoint, methods=["POST"]),

@@ -288,6 +288,33 @@ SCHEMAS: dict[str, Schema] = {
         [*INCIDENT_FIELDS, "details_versions", "updates"],
     ),
     "DetailsVersion": obj(DETAILS_VERSION_FIELDS),
+    "Announcement": obj(
+        {
+            "id": ID,
+            "seq": ID,
+            **VERSION_FIELDS,
+            "translations": {"type": "array", "items": ref("Translation")},
+            "event_id": ID,
+        }
+    ),
+    "ResolvedIncident": obj(
+        {
+            **INCIDENT_FIELDS,
+            "all_clear": {
+                **ref("Announcement"),
+                "description": "The all-clear, published as the incident's final update (kind `resolution`).",
+            },
+        }
+    ),
+    "ReopenedIncident": obj(
+        {
+            **INCIDENT_FIELDS,
+            "reopened": {
+                **ref("Announcement"),
+                "description": "The reason, published as an update (kind `reopening`).",
+            },
+        }
+    ),
     "ChangedDetails": obj({"incident": INCIDENT_FIELDS["slug"], **DETAILS_VERSION_FIELDS, "event_id": ID}),
     "UpdateRecord": obj(
         {
@@ -411,6 +438,18 @@ SCHEMAS: dict[str, Schema] = {
         },
         ["reason", "corrects_version"],
     ),
+    "Resolution": obj(
+        {
+            "message": {**typed_text(BODY_MAX), "description": "The all-clear, e.g. “All clear: …”."},
+            "translations": {
+                "type": "object",
+                "additionalProperties": {"type": "string", "maxLength": BODY_MAX, "pattern": _NO_CONTROL},
+                "description": "The all-clear in other languages of LANGUAGES: {language tag: text}.",
+            },
+        },
+        ["message"],
+    ),
+    "Reopening": obj({"reason": typed_text(REASON_MAX)}, ["reason"]),
     "UpdateDraft": obj(
         {
             "headline": nullable({"type": "string", "maxLength": HEADLINE_MAX, "pattern": _NO_CONTROL}),

@@ -128,7 +128,7 @@ def test_the_index_lists_active_incidents_with_their_latest_update(web: TestClie
     post(web, token, f"/incidents/{flood}/updates", {"body": "Route 9 reopened northbound."})
     drill = post(web, token, "/incidents", {"title": "Evacuation drill", "alert_status": "exercise"})["slug"]
     over = incident(web, token, "Gas leak")
-    post(web, token, f"/incidents/{over}/resolve", {})
+    post(web, token, f"/incidents/{over}/resolve", {"message": "All clear: leak fixed."})
     eventually(lambda: "Gas leak" not in web.get("/").text and "Evacuation drill" in web.get("/").text)
     page = web.get("/").text
     assert f'<a href="/incidents/{flood}">Flooding on Route 9</a>' in page
@@ -143,7 +143,7 @@ def test_the_index_lists_active_incidents_with_their_latest_update(web: TestClie
 
 def test_a_resolved_incident_says_so(web: TestClient, token: str) -> None:
     slug = incident(web, token)
-    post(web, token, f"/incidents/{slug}/resolve", {})
+    post(web, token, f"/incidents/{slug}/resolve", {"message": "All clear: leak fixed."})
     eventually(lambda: "RESOLVED" in web.get(f"/incidents/{slug}").text)
     assert "This incident is over" in web.get(f"/incidents/{slug}").text
 

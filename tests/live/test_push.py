@@ -75,7 +75,7 @@ def test_new_corrected_and_retracted_updates_are_pushed_in_order(
 def api_resolve(base: str, token: str, slug: str) -> None:
     from tests.live.support import api
 
-    api(base, token, f"/incidents/{slug}/resolve", {})
+    api(base, token, f"/incidents/{slug}/resolve", {"message": "All clear."})
 
 
 def test_the_all_incidents_stream_shows_new_incidents_and_their_updates(

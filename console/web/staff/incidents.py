@@ -1,4 +1,5 @@
-"""The dashboard and an incident's screen: create, compose with previews, publish, resolve."""
+"""The dashboard and an incident's screen: create, compose with previews, publish (resolving,
+reopening and correcting details have their own modules)."""
 
 from __future__ import annotations
 
@@ -28,9 +29,9 @@ from console.domain.incidents import (
     IncidentDraft,
     create_incident,
     get_incident,
-    resolve_incident,
 )
 from console.domain.previews import ChannelPreview, DraftText
+from console.domain.resolution import ALL_CLEAR_PREFILL
 from console.domain.timeline import UpdateCard
 from console.domain.translations import TranslationGap
 from console.domain.updates import Draft, publish_update
@@ -195,6 +196,21 @@ class DetailsForm:
         return cls(typed, data.details_version)
 
 
+@dataclass
+class Resolution:
+    """The resolve form: the all-clear as typed (it starts as "All clear: ")."""
+
+    message: str = ALL_CLEAR_PREFILL
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Reopening:
+    reason: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+    message: str | None = None
+
+
 async def _incident_page(
     request: Request,
     viewer: Viewer,
@@ -243,6 +259,8 @@ async def _incident_page(
         "since": data.latest_event_id,
         "oob": False,
         "details_form": DetailsForm.current(data),
+        "resolution": Resolution(),
+        "reopening": Reopening(),
         "categories": CATEGORIES,
         "alert_statuses": [status.value for status in AlertStatus],
         **(extra or {}),
@@ -332,26 +350,6 @@ async def publish(request: Request, viewer: Viewer) -> Response:
     except NotFound as exc:
         return error_page(request, viewer, exc.message, 404)
     return see_other(request, f"/console/incidents/{slug}?notice=published#update-{seq}")
-
-
-@access(Access.PUBLISHER)
-@staff_view()
-async def resolve(request: Request, viewer: Viewer) -> Response:
-    """One action plus a confirmation: without `confirmed`, ask first."""
-    state = app_state(request)
-    form = await read_form(request)
-    slug = request.path_params["slug"]
-    if not form.flag("confirmed"):
-        return await _incident_page(request, viewer, resolve_step=True, block="resolve")
-    try:
-        await state.write(
-            lambda session: resolve_incident(session, viewer.actor, slug, routing=state.routing)
-        )
-    except NotAllowed as exc:
-        return error_page(request, viewer, exc.message, 409)
-    except NotFound as exc:
-        return error_page(request, viewer, exc.message, 404)
-    return see_other(request, f"/console/incidents/{slug}?notice=resolved")
 
 
 def since_param(request: Request) -> int:
