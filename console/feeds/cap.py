@@ -52,6 +52,8 @@ def identifier(item: FeedItem) -> str:
 def message_type(item: FeedItem) -> str:
     if item.kind is VersionKind.RETRACTION:
         return "Cancel"
+    if item.kind is VersionKind.RESOLUTION:  # the all-clear updates the incident's alerts
+        return "Update"
     return "Alert" if item.version == 1 else "Update"
 
 
@@ -86,6 +88,8 @@ def _info(alert: ElementTree.Element, settings: Settings, item: FeedItem, langua
     _add(info, "language", language.declared)
     _add(info, "category", incident.category)
     _add(info, "event", incident.title)
+    if item.kind is VersionKind.RESOLUTION:
+        _add(info, "responseType", "AllClear")
     _add(info, "urgency", URGENCY)
     _add(info, "severity", SEVERITY)
     _add(info, "certainty", certainty(item))
@@ -98,12 +102,16 @@ def _info(alert: ElementTree.Element, settings: Settings, item: FeedItem, langua
 
 
 def render_message(
-    settings: Settings, history: Sequence[FeedItem], translated: Sequence[FeedItem] = ()
+    settings: Settings,
+    history: Sequence[FeedItem],
+    translated: Sequence[FeedItem] = (),
+    others: Sequence[FeedItem] = (),
 ) -> bytes:
     """The CAP message of the last version in `history` (all versions of one update so far, oldest first).
 
     One `<info>` per language: the primary text first, then each of `translated` (the last
-    version in other languages; only current translations of that very version belong here)."""
+    version in other languages; only current translations of that very version belong here).
+    `others`: the incident's other messages it also references (an all-clear references them all)."""
     *earlier, item = history
     incident = item.incident
     sender = settings.cap_sender_id
@@ -117,8 +125,9 @@ def render_message(
     notice = primary_feeds(settings).words.notice(item.kind)
     if notice is not None:
         _add(alert, "note", f"{notice}: {item.reason or ''}")
-    if earlier:
-        _add(alert, "references", " ".join(reference(sender, previous) for previous in earlier))
+    if earlier or others:
+        referenced = [*others, *earlier]
+        _add(alert, "references", " ".join(reference(sender, previous) for previous in referenced))
     _add(alert, "incidents", incident.slug)
     _info(alert, settings, item, primary_feeds(settings))
     for translation in translated:

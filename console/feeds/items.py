@@ -159,6 +159,22 @@ def all_histories(session: Session, incident: Incident) -> Iterator[list[FeedIte
     yield from by_update.values()
 
 
+def earlier_messages(session: Session, item: FeedItem) -> list[FeedItem]:
+    """Every version of the incident's other updates published up to `item`, oldest first:
+    what an all-clear's CAP message references (issue 13.4)."""
+    incident = get_incident(session, item.incident.slug)
+    return [
+        earlier
+        for earlier in _items(
+            session,
+            _query()
+            .where(Update.incident_id == incident.id, Update.seq != item.seq)
+            .where(UpdateVersion.published_at <= item.published_at)
+            .order_by(UpdateVersion.published_at, UpdateVersion.id),
+        )
+    ]
+
+
 def incident_slugs(session: Session) -> list[str]:
     return list(session.scalars(select(Incident.slug).order_by(Incident.id)))
 

@@ -31,7 +31,7 @@ from console.feeds.paths import (
     updates_rss,
 )
 from console.files import create_atomically, write_if_changed
-from console.models import Incident, OutboxEvent
+from console.models import Incident, OutboxEvent, VersionKind
 from console.settings import Settings
 
 # Readable by a web server running as another user.
@@ -118,7 +118,8 @@ class FeedFiles:
             for localized in items.in_language(session, [last], lang, primary)
             if not localized.is_fallback
         ]
-        message = cap.render_message(self.settings, history, translated)
+        others = items.earlier_messages(session, last) if last.kind is VersionKind.RESOLUTION else []
+        message = cap.render_message(self.settings, history, translated, others)
         if self.cap_signer is not None:
             message = self.cap_signer.sign(message)
         return {cap_message(last.incident.slug, last.seq, last.version): message}
