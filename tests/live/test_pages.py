@@ -148,6 +148,24 @@ def test_a_resolved_incident_says_so(web: TestClient, token: str) -> None:
     assert "This incident is over" in web.get(f"/incidents/{slug}").text
 
 
+def test_the_all_clear_is_shown_first_in_place_of_the_stale_summary(web: TestClient, token: str) -> None:
+    slug = post(
+        web, token, "/incidents", {"title": "Gas leak", "summary": "Crews are responding. Avoid the area."}
+    )["slug"]
+    post(web, token, f"/incidents/{slug}/updates", {"body": "Evacuate Elm St."})
+    assert "Crews are responding. Avoid the area." in web.get(f"/incidents/{slug}").text
+    post(web, token, f"/incidents/{slug}/resolve", {"message": "All clear: you may return home."})
+    eventually(lambda: "All clear: you may return home." in web.get(f"/incidents/{slug}").text)
+    page = web.get(f"/incidents/{slug}").text
+    assert "Crews are responding. Avoid the area." not in page
+    header = page.split('<header class="incident">', 1)[1].split("</header>", 1)[0]
+    assert (
+        '<div class="incident__all-clear"><strong class="badge badge--resolved">RESOLVED</strong>' in header
+    )
+    assert "All clear: you may return home." in header
+    assert page.index("All clear: you may return home.") < page.index('id="timeline"')
+
+
 @pytest.mark.parametrize(
     "path", ["/incidents/no-such-thing", "/incidents/Not%20a%20slug", "/incidents/" + "a" * 200]
 )

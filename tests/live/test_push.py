@@ -63,12 +63,16 @@ def test_new_corrected_and_retracted_updates_are_pushed_in_order(
         assert "Update 1 retracted" in retracted.html
 
         api_resolve(live.url, pio_token, slug)
-        [resolved] = receive(ws, 1)
+        [all_clear, resolved] = receive(ws, 2)  # the all-clear is published as an update first
+        assert '<div hx-swap-oob="afterbegin:#timeline">' in all_clear.html and "All clear." in all_clear.html
         assert (
             '<p id="incident-status" class="incident-status incident-status--resolved" hx-swap-oob="true">'
             in (resolved.html)
         )
         assert "RESOLVED" in resolved.html
+        # shown first, in place of the summary, the moment the incident is resolved
+        summary = resolved.html.split('<div id="incident-summary" hx-swap-oob="true">', 1)[1]
+        assert summary.split("</div>", 1)[0].count("All clear.") == 1
         assert nothing_more(ws)
 
 
@@ -92,7 +96,8 @@ def test_the_all_incidents_stream_shows_new_incidents_and_their_updates(
         assert f'id="incident-{slug}" hx-swap-oob="true"' in updated.html
         assert "Trees down on Route 9." in updated.html and "Storm damage: New update" in updated.html
         api_resolve(live.url, pio_token, slug)
-        [resolved] = receive(ws, 1)
+        [all_clear, resolved] = receive(ws, 2)
+        assert "All clear." in all_clear.html
         assert "incident-entry--resolved" in resolved.html and "RESOLVED" in resolved.html
 
 
