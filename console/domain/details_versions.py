@@ -56,16 +56,21 @@ def new_details_version(
     *,
     reason: str | None,
     now: datetime,
+    fields: dict[str, str] | None = None,
 ) -> IncidentDetailsVersion:
-    """A details version holding the incident row's current fields (set them first)."""
+    """A details version holding `fields` (by default the incident row's current ones).
+
+    A change writes this row before it updates the incident: the database refuses an incident
+    whose details differ from its newest details version (migration i13_incident_details)."""
+    details = fields or details_of(incident)
     row = IncidentDetailsVersion(
         incident_id=incident.id,
         version=version,
-        title=incident.title,
-        summary=incident.summary,
-        location=incident.location,
-        category=incident.category,
-        alert_status=incident.alert_status,
+        title=details["title"],
+        summary=details["summary"],
+        location=details["location"],
+        category=details["category"],
+        alert_status=AlertStatus(details["alert_status"]),
         reason=reason,
         author_id=actor.user_id,
         author_name=actor.name,

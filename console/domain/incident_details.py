@@ -105,14 +105,18 @@ def change_details(
     if wanted == details_of(current):
         raise InvalidInput({"details": "nothing changes: every field is as the current version has it"})
     now = now or utcnow()
+    # The version first: the database refuses incident details that no version holds.
+    row = new_details_version(
+        incident, actor, current.version + 1, reason=reason_text, now=now, fields=wanted
+    )
+    session.add(row)
+    session.flush()
     incident.title = wanted["title"]
     incident.summary = wanted["summary"]
     incident.location = wanted["location"]
     incident.category = wanted["category"]
     incident.alert_status = alert_status_of(wanted["alert_status"], errors)
     incident.updated_at = now
-    row = new_details_version(incident, actor, current.version + 1, reason=reason_text, now=now)
-    session.add(row)
     session.flush()
     event = outbox.emit(session, routing, EventType.INCIDENT_DETAILS_CHANGED, incident, now=now)
     audit.record(

@@ -6,6 +6,12 @@ and reason, announced through the outbox and recorded in the audit chain. Every 
 incident gets its version 1 from the fields it has now (the `incident.created` audit event
 recorded them).
 
+Incident rows get the protection versions have (issue 14.1): the database refuses to DELETE
+one, to change its slug, creation time or creator, and to give it details (title, summary,
+location, category, alert status) other than its newest details version's, so they change
+only through an audited details version. Status changes (resolve, reopen) stay possible;
+`console audit verify` checks them against their audit events.
+
 Revision ID: i13_incident_details
 Revises: i19_signatures
 Create Date: 2026-12-05 03:45:00
@@ -66,6 +72,7 @@ def upgrade() -> None:
     )
     _backfill_first_versions()
     _install_immutability_triggers()
+    _guard_incidents()
 
 
 def _iso(moment: datetime) -> str:
@@ -153,7 +160,67 @@ def _install_immutability_triggers() -> None:
             )
 
 
+# True when an incident row's details are not its newest details version's (NEW: the row).
+_DETAILS_DIFFER = """NOT EXISTS (
+    SELECT 1 FROM incident_details_versions d
+    WHERE d.incident_id = NEW.id
+      AND d.version = (SELECT MAX(v.version) FROM incident_details_versions v WHERE v.incident_id = NEW.id)
+      AND d.title = NEW.title AND d.summary = NEW.summary AND d.location = NEW.location
+      AND d.category = NEW.category AND d.alert_status = NEW.alert_status
+)"""
+_IDENTITY_CHANGED = {
+    "postgresql": "NEW.slug IS DISTINCT FROM OLD.slug OR NEW.created_at IS DISTINCT FROM OLD.created_at "
+    "OR NEW.created_by_id IS DISTINCT FROM OLD.created_by_id OR NEW.id IS DISTINCT FROM OLD.id",
+    "sqlite": "NEW.slug IS NOT OLD.slug OR NEW.created_at IS NOT OLD.created_at "
+    "OR NEW.created_by_id IS NOT OLD.created_by_id OR NEW.id IS NOT OLD.id",
+}
+INCIDENT_REFUSAL = "incidents rows change only through audited details versions"
+
+
+def _guard_incidents() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"""
+            CREATE FUNCTION guard_incident() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP = 'DELETE' THEN
+                    RAISE EXCEPTION '{INCIDENT_REFUSAL}: DELETE refused'
+                        USING ERRCODE = 'insufficient_privilege';
+                END IF;
+                IF {_IDENTITY_CHANGED["postgresql"]} OR {_DETAILS_DIFFER} THEN
+                    RAISE EXCEPTION '{INCIDENT_REFUSAL}: UPDATE refused'
+                        USING ERRCODE = 'insufficient_privilege';
+                END IF;
+                RETURN NEW;
+            END $$
+        """)
+        op.execute(
+            "CREATE TRIGGER incidents_guarded BEFORE UPDATE OR DELETE ON incidents "
+            "FOR EACH ROW EXECUTE FUNCTION guard_incident()"
+        )
+        op.execute(
+            "CREATE TRIGGER incidents_no_truncate BEFORE TRUNCATE ON incidents "
+            "FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()"
+        )
+        return
+    op.execute(
+        "CREATE TRIGGER incidents_no_delete BEFORE DELETE ON incidents "
+        f"BEGIN SELECT RAISE(ABORT, '{INCIDENT_REFUSAL}: DELETE refused'); END"
+    )
+    op.execute(
+        "CREATE TRIGGER incidents_guarded BEFORE UPDATE ON incidents "
+        f"WHEN {_IDENTITY_CHANGED['sqlite']} OR {_DETAILS_DIFFER} "
+        f"BEGIN SELECT RAISE(ABORT, '{INCIDENT_REFUSAL}: UPDATE refused'); END"
+    )
+
+
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER incidents_no_truncate ON incidents")
+        op.execute("DROP TRIGGER incidents_guarded ON incidents")
+        op.execute("DROP FUNCTION guard_incident()")
+    else:
+        op.execute("DROP TRIGGER incidents_guarded")
+        op.execute("DROP TRIGGER incidents_no_delete")
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"DROP TRIGGER {TABLE}_no_truncate ON {TABLE}")
         op.execute(f"DROP TRIGGER {TABLE}_immutable ON {TABLE}")
