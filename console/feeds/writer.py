@@ -87,14 +87,16 @@ class FeedFiles:
         found = items.newest_versions(session, limit=self.settings.feeds_max_entries)
         found, language = self._localized(session, found, lang)
         spec = syndication.updates_spec(self.settings, found, language)
-        atom, rss = syndication.render(self.settings, spec, found)
+        details = items.details_items(session, limit=self.settings.feeds_max_entries)
+        atom, rss = syndication.render(self.settings, spec, found, details)
         return {updates_atom(lang): atom, updates_rss(lang): rss}
 
     def _incident(self, session: Session, incident: Incident, lang: str | None = None) -> dict[Target, bytes]:
         found = items.newest_versions(session, limit=self.settings.feeds_max_entries, incident=incident)
         found, language = self._localized(session, found, lang)
         spec = syndication.incident_spec(self.settings, items.IncidentInfo.of(incident), found, language)
-        atom, rss = syndication.render(self.settings, spec, found)
+        details = items.details_items(session, limit=self.settings.feeds_max_entries, incident=incident)
+        atom, rss = syndication.render(self.settings, spec, found, details)
         return {incident_atom(incident.slug, lang): atom, incident_rss(incident.slug, lang): rss}
 
     def _all_languages(
