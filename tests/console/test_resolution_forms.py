@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
@@ -9,11 +11,17 @@ from starlette.testclient import TestClient
 from console.db import Database
 from console.domain.incidents import IncidentDraft, create_incident, get_incident
 from console.domain.outbox import Routing
-from console.models import IncidentStatus, UpdateVersion, VersionKind
+from console.models import IncidentStatus, Translation, UpdateVersion, VersionKind
+from console.settings import Settings
 from tests.conftest import PIO
 from tests.console.conftest import email_of, sign_in
 
 HTMX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return replace(settings, languages=("en", "es"))
 
 
 @pytest.fixture
@@ -79,3 +87,25 @@ def test_a_reviewer_may_not_resolve_or_reopen(client: TestClient, db: Database, 
         )
         assert response.status_code == 403
     assert status(db, incident) is IncidentStatus.ACTIVE
+
+
+def test_the_all_clear_goes_out_with_its_translations(
+    client: TestClient, db: Database, incident: str
+) -> None:
+    token = sign_in(client, email_of("pio"))
+    ask = client.post(f"/console/incidents/{incident}/resolve", data={"csrf_token": token}, headers=HTMX)
+    assert 'id="resolve-tr-es-body"' in ask.text
+    done = client.post(
+        f"/console/incidents/{incident}/resolve",
+        data={
+            "csrf_token": token,
+            "confirmed": "yes",
+            "message": "All clear: return home.",
+            "tr-es-body": "Todo despejado: regrese a casa.",
+        },
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    with db.read() as session:
+        [translation] = session.scalars(select(Translation)).all()
+        assert (translation.lang, translation.body) == ("es", "Todo despejado: regrese a casa.")

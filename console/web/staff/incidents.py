@@ -202,6 +202,7 @@ class Resolution:
 
     message: str = ALL_CLEAR_PREFILL
     errors: dict[str, str] = field(default_factory=dict)
+    translations: dict[str, str] = field(default_factory=dict)  # language → the all-clear in it
 
 
 @dataclass

@@ -16,6 +16,7 @@ from console.web.staff.auth import Viewer, staff_view
 from console.web.staff.forms import read_form
 from console.web.staff.incidents import Reopening, Resolution, error_page, incident_screen
 from console.web.staff.rendering import see_other
+from console.web.staff.translations import TypedTranslations
 from console.web.state import app_state
 
 
@@ -29,6 +30,8 @@ async def resolve(request: Request, viewer: Viewer) -> Response:
     if not form.flag("confirmed"):
         return await incident_screen(request, viewer, resolve_step=True, block="resolve")
     message = form.text("message")
+    typed = TypedTranslations.read(form, state.languages)
+    texts = {lang: typed.body(lang) for lang in typed.filled}
     try:
         await state.write(
             lambda session: resolve_with_all_clear(
@@ -36,12 +39,13 @@ async def resolve(request: Request, viewer: Viewer) -> Response:
                 viewer.actor,
                 slug,
                 message,
-                translations=translations_of({}, state.languages),
+                translations=translations_of(texts, state.languages),
                 routing=state.routing,
             )
         )
     except InvalidInput as exc:
-        extra = {"resolution": Resolution(message, exc.fields)}
+        errors = {**exc.fields, **typed.form_errors(exc.fields)}
+        extra = {"resolution": Resolution(message, errors, texts)}
         return await incident_screen(
             request, viewer, resolve_step=True, block="resolve", status_code=422, extra=extra
         )
