@@ -131,7 +131,7 @@ class LiveRenderer:
         self, event: StreamEvent, lang: str, incident: IncidentHeader, card: UpdateCard | None
     ) -> PageFrames:
         common = {"event": event, "incident": incident, "card": card, "cursor": event.event_id, "oob": True}
-        blocks = ["cursor", "incident_status", "incident_summary", "timeline_empty"]
+        blocks = ["cursor", "incident_title", "incident_status", "incident_summary", "timeline_empty"]
         if card is not None:
             blocks.append("timeline_item")
         incident_html = self._blocks(
@@ -157,7 +157,7 @@ class LiveRenderer:
         """The whole live part of an incident page, for a client too far behind to replay."""
         html = self._blocks(
             INCIDENT_TEMPLATE,
-            ["cursor", "incident_status", "incident_summary", "timeline", "timeline_empty"],
+            ["cursor", "incident_title", "incident_status", "incident_summary", "timeline", "timeline_empty"],
             lang,
             incident=page.incident,
             cards=page.cards,

@@ -294,3 +294,16 @@ def test_page_weight_is_under_50_kb_compressed(live_settings: Settings, db: Data
             assert status == 200 and headers.get("content-encoding") == "gzip", asset
             total += len(body)
         assert total < 50 * 1024, f"{total} bytes"
+
+
+def test_a_details_correction_shows_on_the_page(web: TestClient, token: str) -> None:
+    slug = post(web, token, "/incidents", {"title": "Gas laek", "location": "Elm St"})["slug"]
+    post(
+        web,
+        token,
+        f"/incidents/{slug}/details",
+        {"title": "Gas leak", "location": "Elm St and Oak St", "reason": "Typo", "corrects_version": 1},
+    )
+    page = web.get(f"/incidents/{slug}").text
+    assert '<h1 id="incident-title" class="incident__title">Gas leak</h1>' in page
+    assert '<p class="incident__where">Elm St and Oak St</p>' in page

@@ -195,3 +195,22 @@ def parse_id(html: str) -> int:
     from tests.live.support import parse
 
     return parse(html).event_id
+
+
+def test_a_details_correction_is_pushed_in_place(live: LiveServer, db: Database, pio_token: str) -> None:
+    from tests.live.support import api
+
+    slug = new_incident(live.url, pio_token, "Gas laek")
+    with subscribe(live.ws_url, head(db), incident=slug) as ws:
+        api(
+            live.url,
+            pio_token,
+            f"/incidents/{slug}/details",
+            {"title": "Gas leak", "location": "Elm St and Oak St", "reason": "Typo", "corrects_version": 1},
+        )
+        [changed] = receive(ws, 1)
+        assert (
+            '<h1 id="incident-title" class="incident__title" hx-swap-oob="true">Gas leak</h1>' in changed.html
+        )
+        assert '<p class="incident__where">Elm St and Oak St</p>' in changed.html
+        assert nothing_more(ws)
