@@ -121,6 +121,7 @@ def test_a_stale_version_is_a_conflict_and_writes_nothing(
         ({"title": " ", "reason": "Typo", "corrects_version": 1}, "title"),
         ({"category": "Weather", "reason": "Typo", "corrects_version": 1}, "category"),
         ({"alert_status": "drill", "reason": "Typo", "corrects_version": 1}, "alert_status"),
+        ({"category": " ", "alert_status": "", "reason": "Blank keeps", "corrects_version": 1}, "details"),
         ({"slug": "other", "reason": "Typo", "corrects_version": 1}, "slug"),
     ],
 )

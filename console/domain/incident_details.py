@@ -68,9 +68,10 @@ def _wanted(draft: DetailsDraft, current: dict[str, str], errors: dict[str, str]
             draft.location, max_chars=LOCATION_MAX, required=False, errors=errors, field="location"
         )
         wanted["location"] = location or ""
-    if draft.category is not None:
+    # A blank category or alert status keeps the current one (never the creation default).
+    if draft.category is not None and draft.category.strip():
         wanted["category"] = category_of(draft.category, errors)
-    if draft.alert_status is not None:
+    if draft.alert_status is not None and draft.alert_status.strip():
         wanted["alert_status"] = alert_status_of(draft.alert_status, errors).value
     return wanted
 
