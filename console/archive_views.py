@@ -25,6 +25,8 @@ KIND_NAMES = {
     "correction": "Correction",
     "confirmation": "Confirmation",
     "retraction": "Retraction",
+    "resolution": "All clear",
+    "reopening": "Reopened",
 }
 # Channels added later show under their own name until they get a friendlier one here.
 CHANNEL_NAMES = {

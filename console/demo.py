@@ -5,8 +5,16 @@ from __future__ import annotations
 from console.channels.registry import routing
 from console.db import Database
 from console.domain.actors import Actor
-from console.domain.incidents import IncidentDraft, create_incident, resolve_incident
-from console.domain.updates import Draft, confirm_update, correct_update, publish_update, retract_update
+from console.domain.incidents import IncidentDraft, create_incident
+from console.domain.resolution import resolve_with_all_clear
+from console.domain.updates import (
+    NO_TRANSLATIONS,
+    Draft,
+    confirm_update,
+    correct_update,
+    publish_update,
+    retract_update,
+)
 from console.models import Role
 from console.settings import Settings
 
@@ -92,5 +100,12 @@ def load_demo(db: Database, settings: Settings, *, resolve: bool = False) -> str
             routing=routes,
         )
         if resolve:
-            resolve_incident(session, DEMO_PIO, slug, routing=routes)
+            resolve_with_all_clear(
+                session,
+                DEMO_PIO,
+                slug,
+                "All clear: 5th Ave has reopened and there is no threat to the public.",
+                translations=NO_TRANSLATIONS,
+                routing=routes,
+            )
     return slug

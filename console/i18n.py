@@ -49,6 +49,7 @@ LABELS = {
     "TEST": N_("TEST"),
     "ACTIVE": N_("ACTIVE"),
     "RESOLVED": N_("RESOLVED"),
+    "REOPENED": N_("REOPENED"),
 }
 # Rumor control verdicts (issue 19), as `verdict_word` shows them.
 VERDICTS = {"false": N_("FALSE"), "unconfirmed": N_("UNCONFIRMED"), "true": N_("TRUE")}

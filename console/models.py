@@ -87,6 +87,10 @@ class VersionKind(enum.StrEnum):
     CORRECTION = "correction"
     CONFIRMATION = "confirmation"
     RETRACTION = "retraction"
+    # Issue 13.4: resolving publishes an all-clear as the incident's final update, and
+    # reopening publishes why, each on every channel.
+    RESOLUTION = "resolution"
+    REOPENING = "reopening"
 
 
 class Role(enum.StrEnum):
@@ -109,6 +113,7 @@ class EventType(enum.StrEnum):
     INCIDENT_RESOLVED = "incident.resolved"
     TRANSLATION_ADDED = "translation.added"
     RUMOR_PUBLISHED = "rumor.published"  # a rumor response, or a new version of one (issue 19)
+    INCIDENT_DETAILS_CHANGED = "incident.details_changed"  # a new details version (issue 13)
 
 
 class Verdict(enum.StrEnum):
@@ -255,6 +260,35 @@ class Translation(Base):
 
     version: Mapped[UpdateVersion] = relationship()
     event: Mapped[OutboxEvent | None] = relationship(back_populates="translation")
+
+
+class IncidentDetailsVersion(Base):
+    """One version of an incident's details (title, summary, location, category, alert status).
+
+    Never changed: a correction is a new row with a reason (issue 13). The incident row carries
+    the newest version's fields, and the database refuses to let them differ from it.
+    """
+
+    __tablename__ = "incident_details_versions"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "version"),
+        CheckConstraint("version >= 1", name="version_positive"),
+        CheckConstraint("version = 1 OR reason IS NOT NULL", name="reason_after_first"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text)
+    location: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(16))
+    alert_status: Mapped[AlertStatus] = mapped_column(_enum(AlertStatus, "alert_status"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    author_name: Mapped[str] = mapped_column(String(100))
+    published_at: Mapped[datetime] = mapped_column()
+    content_hash: Mapped[str] = mapped_column(String(64))
 
 
 class AuditEvent(Base):

@@ -31,6 +31,8 @@ POSTGRES_URL = (
 )
 
 IMMUTABLE_TABLES = ("update_versions", "audit_events")
+# Immutable the same way, from later migrations (translations, rumor control, incident details).
+ALSO_IMMUTABLE = ("translations", "rumor_versions", "rumor_translations", "incident_details_versions")
 KEYS_SINCE = datetime(2000, 1, 1, tzinfo=UTC)
 PIO = Actor(user_id=None, name="Test PIO", role=Role.PIO, via="api")
 REVIEWER = Actor(user_id=None, name="Test Reviewer", role=Role.REVIEWER, via="api")
@@ -143,14 +145,20 @@ def client(settings: Settings) -> Iterator[TestClient]:
 
 @pytest.fixture
 def tampered_db(db: Database) -> Iterator[Database]:
-    """The database after an attacker with access dropped the immutability triggers."""
+    """The database after an attacker with access dropped the immutability triggers (of every
+    table that has them) and the guard on incident rows."""
     with db.engine.begin() as conn:
-        for table in IMMUTABLE_TABLES:
+        for table in (*IMMUTABLE_TABLES, *ALSO_IMMUTABLE):
             if POSTGRES_URL:
                 conn.execute(text(f"DROP TRIGGER {table}_immutable ON {table}"))
             else:
                 conn.execute(text(f"DROP TRIGGER {table}_no_update"))
                 conn.execute(text(f"DROP TRIGGER {table}_no_delete"))
+        if POSTGRES_URL:
+            conn.execute(text("DROP TRIGGER incidents_guarded ON incidents"))
+        else:
+            conn.execute(text("DROP TRIGGER incidents_guarded"))
+            conn.execute(text("DROP TRIGGER incidents_no_delete"))
     yield db
     if POSTGRES_URL:  # the schema outlives this test there: put the triggers back
         db.dispose()

@@ -140,7 +140,12 @@ def test_authenticated_readers_see_deliveries_and_anonymous_see_no_emails(
 def test_listing_puts_active_incidents_first(client: TestClient, pio: dict[str, str]) -> None:
     first = create(client, pio, title="Old fire")["slug"]
     create(client, pio, title="New flood")
-    assert client.post(f"/api/v1/incidents/{first}/resolve", headers=pio).json()["status"] == "resolved"
+    assert (
+        client.post(
+            f"/api/v1/incidents/{first}/resolve", json={"message": "All clear: fire out."}, headers=pio
+        ).json()["status"]
+        == "resolved"
+    )
     listed = client.get("/api/v1/incidents").json()["incidents"]
     assert [(i["slug"], i["status"]) for i in listed] == [("new-flood", "active"), ("old-fire", "resolved")]
     assert [i["slug"] for i in client.get("/api/v1/incidents?status=resolved").json()["incidents"]] == [

@@ -43,6 +43,17 @@ class IncidentResolved:
 
 
 @dataclass(frozen=True)
+class IncidentDetailsChanged:
+    """A new version of the incident's details (title, summary, location...) was published."""
+
+    type: ClassVar[EventType] = EventType.INCIDENT_DETAILS_CHANGED
+    event_id: int
+    incident_id: int
+    incident_slug: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
 class TranslationAdded:
     """A translation of one version was added (after the version itself was published)."""
 
@@ -74,7 +85,9 @@ class RumorPublished:
     occurred_at: datetime
 
 
-IncidentEvent = IncidentCreated | VersionPublished | IncidentResolved | TranslationAdded
+IncidentEvent = (
+    IncidentCreated | VersionPublished | IncidentResolved | IncidentDetailsChanged | TranslationAdded
+)
 ChannelEvent = IncidentEvent | RumorPublished
 
 
@@ -129,4 +142,6 @@ def event_from_row(row: OutboxEvent) -> ChannelEvent:
         )
     if row.type is EventType.INCIDENT_CREATED:
         return IncidentCreated(row.id, incident.id, incident.slug, row.occurred_at)
+    if row.type is EventType.INCIDENT_DETAILS_CHANGED:
+        return IncidentDetailsChanged(row.id, incident.id, incident.slug, row.occurred_at)
     return IncidentResolved(row.id, incident.id, incident.slug, row.occurred_at)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from console.domain.audit import chain_head
 from console.domain.canonical import GENESIS_HASH
+from console.domain.details_versions import details_histories
 from console.domain.history import IncidentHistory, deliveries_by_version
 from console.domain.incidents import get_incident
 from console.domain.records import incident_view, translation_entries
@@ -98,12 +99,18 @@ def public_records(
             for view, version in zip(entry["versions"], versions[update_id], strict=True):
                 view["translations"] = translated[version.id]
             entry["translation_status"] = per_language
+    details = details_histories(session, ids)
     records = []
     for incident in incidents:
         entries = list(updates[incident.id].values())
         last = max((u["versions"][-1]["published_at"] for u in entries), default=None)
         records.append(
-            {**incident_view(incident, last_update_at=None), "last_update_at": last, "updates": entries}
+            {
+                **incident_view(incident, last_update_at=None),
+                "last_update_at": last,
+                "details_versions": details[incident.id],
+                "updates": entries,
+            }
         )
     return records
 

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from console.domain import run_posts, wording
+from console.domain.details_versions import DETAIL_FIELDS, details_of, details_versions
 from console.domain.errors import InvalidInput
 from console.domain.incidents import get_incident
 from console.domain.run_posts import PostLink
@@ -155,6 +156,52 @@ class UpdateHistory:
         return self.versions[-1]
 
 
+DETAIL_LABELS = {
+    "title": "Title",
+    "summary": "Summary",
+    "location": "Location",
+    "category": "Category",
+    "alert_status": "Alert status",
+}
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    label: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class DetailsChange:
+    """One version of an incident's details and what it changed from the one before."""
+
+    number: int
+    reason: str | None
+    author: str
+    published_at: datetime
+    changes: tuple[FieldChange, ...]
+
+    @property
+    def anchor(self) -> str:
+        return f"details-v{self.number}"
+
+
+def details_changes(session: Session, incident_id: int) -> tuple[DetailsChange, ...]:
+    rows = details_versions(session, incident_id)
+    entries = []
+    for index, row in enumerate(rows):
+        after = details_of(row)
+        before = details_of(rows[index - 1]) if index else after
+        changes = tuple(
+            FieldChange(DETAIL_LABELS[name], before[name], after[name])
+            for name in DETAIL_FIELDS
+            if before[name] != after[name]
+        )
+        entries.append(DetailsChange(row.version, row.reason, row.author_name, row.published_at, changes))
+    return tuple(entries)
+
+
 @dataclass(frozen=True)
 class IncidentHistory:
     slug: str
@@ -167,6 +214,13 @@ class IncidentHistory:
     created_at: datetime
     resolved_at: datetime | None
     updates: tuple[UpdateHistory, ...]  # in order: update 1 first
+    # Every version of the incident's details, version 1 first (issue 13.5).
+    details: tuple[DetailsChange, ...] = ()
+
+    @property
+    def details_changes(self) -> tuple[DetailsChange, ...]:
+        """The versions after the first: each a change with a reason."""
+        return self.details[1:]
 
     @property
     def version_count(self) -> int:
@@ -221,6 +275,7 @@ def incident_history(session: Session, slug: str) -> IncidentHistory:
         updates=tuple(
             UpdateHistory(update_id, seq, tuple(versions)) for (seq, update_id), versions in grouped.items()
         ),
+        details=details_changes(session, incident.id),
     )
 
 

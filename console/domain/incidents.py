@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from console.domain import audit, outbox
 from console.domain.actors import Actor, require_publisher
+from console.domain.details_versions import new_details_version
 from console.domain.errors import InvalidInput, NotAllowed, NotFound
 from console.domain.events import IncidentCreated, IncidentResolved
 from console.domain.text import LOCATION_MAX, SUMMARY_MAX, TITLE_MAX, clean
@@ -64,7 +65,7 @@ def _unique_slug(session: Session, title: str) -> str:
     return f"{base}-{n}"
 
 
-def _category(value: str | None, errors: dict[str, str]) -> str:
+def category_of(value: str | None, errors: dict[str, str]) -> str:
     if value is None or not value.strip():
         return DEFAULT_CATEGORY
     for category in CATEGORIES:
@@ -74,7 +75,7 @@ def _category(value: str | None, errors: dict[str, str]) -> str:
     return DEFAULT_CATEGORY
 
 
-def _alert_status(value: str | None, errors: dict[str, str]) -> AlertStatus:
+def alert_status_of(value: str | None, errors: dict[str, str]) -> AlertStatus:
     if value is None or not value.strip():
         return AlertStatus.ACTUAL
     try:
@@ -106,8 +107,8 @@ def create_incident(
     title = clean(draft.title, max_chars=TITLE_MAX, required=True, errors=errors, field="title")
     summary = clean(draft.summary, max_chars=SUMMARY_MAX, required=False, errors=errors, field="summary")
     location = clean(draft.location, max_chars=LOCATION_MAX, required=False, errors=errors, field="location")
-    category = _category(draft.category, errors)
-    alert_status = _alert_status(draft.alert_status, errors)
+    category = category_of(draft.category, errors)
+    alert_status = alert_status_of(draft.alert_status, errors)
     if errors or title is None:
         raise InvalidInput(errors)
     now = now or utcnow()
@@ -124,6 +125,9 @@ def create_incident(
     )
     session.add(incident)
     session.flush()
+    details = new_details_version(incident, actor, 1, reason=None, now=now)
+    session.add(details)
+    session.flush()
     event = outbox.emit(session, routing, EventType.INCIDENT_CREATED, incident, now=now)
     audit.record(
         session,
@@ -139,6 +143,8 @@ def create_incident(
             "location": incident.location,
             "category": category,
             "alert_status": alert_status.value,
+            "details_version_id": details.id,
+            "details_content_hash": details.content_hash,
         },
     )
     assert isinstance(event, IncidentCreated)
@@ -152,6 +158,7 @@ def resolve_incident(
     *,
     routing: outbox.Routing,
     now: datetime | None = None,
+    all_clear_update_id: int | None = None,
 ) -> tuple[Incident, IncidentResolved]:
     require_publisher(actor)
     incident = get_incident(session, slug)
@@ -170,7 +177,7 @@ def resolve_incident(
         f"incident {slug}",
         incident_id=incident.id,
         now=now,
-        data={"slug": slug},
+        data={"slug": slug, **({"all_clear_update_id": all_clear_update_id} if all_clear_update_id else {})},
     )
     assert isinstance(event, IncidentResolved)
     return incident, event

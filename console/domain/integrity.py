@@ -1,5 +1,6 @@
 """Whole-record integrity: the audit chain, and every version (and translation, and rumor
-response) against its hash and audit event."""
+response) against its hash and audit event; and every row an audit event records against
+what it recorded (`recorded_rows`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.domain.audit import ChainReport, verify_chain
+from console.domain.recorded_rows import verify_recorded_rows
 from console.domain.rumors import rumor_hash
 from console.domain.translation_drafts import translation_hash
 from console.domain.updates import content_hash
@@ -124,4 +126,8 @@ def verify_rumors(session: Session) -> str | None:
 def verify(session: Session) -> IntegrityReport:
     chain = verify_chain(session)
     checked, problem = verify_versions(session)
-    return IntegrityReport(chain, checked, problem or verify_translations(session) or verify_rumors(session))
+    return IntegrityReport(
+        chain,
+        checked,
+        problem or verify_translations(session) or verify_rumors(session) or verify_recorded_rows(session),
+    )

@@ -69,6 +69,13 @@ class IncidentHeader:
         return self.status is IncidentStatus.RESOLVED
 
     @property
+    def all_clear(self) -> UpdateCard | None:
+        """The all-clear a resolved incident shows first, in place of its summary (issue 13.4)."""
+        if self.resolved and self.latest is not None and self.latest.is_all_clear:
+            return self.latest
+        return None
+
+    @property
     def drill_label(self) -> str | None:
         """EXERCISE or TEST, shown before everything else; None for a real incident."""
         return None if self.alert_status is AlertStatus.ACTUAL else self.alert_status.value.upper()

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from console.domain import run_posts
+from console.domain.details_versions import details_history
 from console.domain.incidents import get_incident
 from console.domain.run_posts import PostLink
 from console.domain.translations import (
@@ -183,7 +184,12 @@ def incident_record(
     incident = get_incident(session, slug)
     updates = _update_entries(session, incident, internal=internal, languages=languages)
     last = max((u["versions"][-1]["published_at"] for u in updates if u["versions"]), default=None)
-    return {**incident_view(incident, last_update_at=None), "last_update_at": last, "updates": updates}
+    return {
+        **incident_view(incident, last_update_at=None),
+        "last_update_at": last,
+        "details_versions": details_history(session, incident.id),
+        "updates": updates,
+    }
 
 
 def update_record(

@@ -44,6 +44,11 @@ class UpdateCard:
     # missing) or that they get a current translation.
     text_lang: str | None = None
     translation: TranslationStatus | None = None
+    first_kind: VersionKind = VersionKind.ORIGINAL  # RESOLUTION: the incident's all-clear (issue 13.4)
+
+    @property
+    def is_all_clear(self) -> bool:
+        return self.first_kind is VersionKind.RESOLUTION and self.retracted is None
 
     @property
     def translation_pending(self) -> bool:
@@ -86,6 +91,7 @@ def card(
         corrected=_latest(versions, VersionKind.CORRECTION),
         confirmed=_latest(versions, VersionKind.CONFIRMATION),
         retracted=_latest(versions, VersionKind.RETRACTION),
+        first_kind=versions[0].kind,
     )
 
 

@@ -203,6 +203,7 @@ def publish_update(
     routing: outbox.Routing,
     translations: Translations = NO_TRANSLATIONS,
     now: datetime | None = None,
+    kind: VersionKind = VersionKind.ORIGINAL,  # RESOLUTION and REOPENING: see console.domain.resolution
 ) -> Published:
     require_publisher(actor)
     errors: dict[str, str] = {}
@@ -226,7 +227,7 @@ def publish_update(
         routing,
         update,
         number=1,
-        kind=VersionKind.ORIGINAL,
+        kind=kind,
         headline=headline,
         body=body,
         preliminary=True if draft.preliminary is None else draft.preliminary,

@@ -29,7 +29,12 @@ def labels(kind: VersionKind, preliminary: bool, alert_status: AlertStatus = Ale
     drill = [] if alert_status is AlertStatus.ACTUAL else [alert_status.value.upper()]
     if kind is VersionKind.RETRACTION:
         return [*drill, "RETRACTED"]
-    first = {VersionKind.CORRECTION: ["CORRECTION"], VersionKind.CONFIRMATION: ["CONFIRMED"]}
+    first = {
+        VersionKind.CORRECTION: ["CORRECTION"],
+        VersionKind.CONFIRMATION: ["CONFIRMED"],
+        VersionKind.RESOLUTION: ["RESOLVED"],
+        VersionKind.REOPENING: ["REOPENED"],
+    }
     return drill + first.get(kind, []) + (["PRELIMINARY"] if preliminary else [])
 
 

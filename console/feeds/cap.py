@@ -53,9 +53,12 @@ def identifier(message: CapMessage) -> str:
 
 
 def message_type(message: CapMessage) -> str:
-    if message.item.kind is VersionKind.RETRACTION:
+    item = message.item
+    if item.kind is VersionKind.RETRACTION:
         return "Cancel"  # a revision of a retraction (a translation of it) still cancels
-    return "Alert" if message.item.version == 1 and message.revision == 0 else "Update"
+    if item.kind is VersionKind.RESOLUTION:  # the all-clear updates the incident's alerts
+        return "Update"
+    return "Alert" if item.version == 1 and message.revision == 0 else "Update"
 
 
 def certainty(item: FeedItem) -> str:
@@ -90,6 +93,8 @@ def _info(alert: ElementTree.Element, settings: Settings, item: FeedItem, langua
     _add(info, "language", language.declared)
     _add(info, "category", incident.category)
     _add(info, "event", incident.title)
+    if item.kind is VersionKind.RESOLUTION:
+        _add(info, "responseType", "AllClear")
     _add(info, "urgency", URGENCY)
     _add(info, "severity", SEVERITY)
     _add(info, "certainty", certainty(item))
@@ -101,10 +106,13 @@ def _info(alert: ElementTree.Element, settings: Settings, item: FeedItem, langua
         _add(area, "areaDesc", incident.location)
 
 
-def render_message(settings: Settings, messages: Sequence[CapMessage]) -> bytes:
+def render_message(
+    settings: Settings, messages: Sequence[CapMessage], others: Sequence[CapMessage] = ()
+) -> bytes:
     """The last of `messages` (every message of one update so far, oldest first) as CAP XML.
 
-    One `<info>` per language: the primary text first, then each translation it carries."""
+    One `<info>` per language: the primary text first, then each translation it carries.
+    `others`: the incident's other messages it also references (an all-clear references them all)."""
     *earlier, message = messages
     item = message.item
     incident = item.incident
@@ -119,8 +127,9 @@ def render_message(settings: Settings, messages: Sequence[CapMessage]) -> bytes:
     notice = primary_feeds(settings).words.notice(item.kind)
     if notice is not None:
         _add(alert, "note", f"{notice}: {item.reason or ''}")
-    if earlier:
-        _add(alert, "references", " ".join(reference(sender, previous) for previous in earlier))
+    if earlier or others:
+        referenced = [*others, *earlier]
+        _add(alert, "references", " ".join(reference(sender, previous) for previous in referenced))
     _add(alert, "incidents", incident.slug)
     _info(alert, settings, item, primary_feeds(settings))
     for translation in message.translated:

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from console.feeds.items import FeedItem, translated, version_history
+from console.feeds.items import FeedItem, earlier_messages, translated, version_history
 from console.feeds.paths import Target, cap_message
 from console.models import Translation, UpdateVersion
 
@@ -83,3 +83,17 @@ def update_messages(
     history = version_history(session, slug, seq, version)
     translations = translations_of(session, {history[0].update_id})[history[0].update_id]
     return [message for item in history for message in version_messages(item, translations, languages)]
+
+
+def other_updates_messages(session: Session, item: FeedItem, languages: Sequence[str]) -> list[CapMessage]:
+    """Every message of the incident's other updates sent up to `item`, oldest first: what an
+    all-clear's CAP message references (issue 13.4)."""
+    others = earlier_messages(session, item)
+    translations = translations_of(session, {other.update_id for other in others})
+    messages = [
+        message
+        for other in others
+        for message in version_messages(other, translations.get(other.update_id, []), languages)
+        if message.sent <= item.published_at
+    ]
+    return sorted(messages, key=lambda message: message.sent)

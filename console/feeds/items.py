@@ -11,10 +11,19 @@ from datetime import datetime
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session, aliased
 
+from console.domain.details_versions import DETAIL_FIELDS, details_of
 from console.domain.errors import NotFound
 from console.domain.incidents import get_incident
 from console.domain.translations import TranslationStatus
-from console.models import AlertStatus, Incident, Translation, Update, UpdateVersion, VersionKind
+from console.models import (
+    AlertStatus,
+    Incident,
+    IncidentDetailsVersion,
+    Translation,
+    Update,
+    UpdateVersion,
+    VersionKind,
+)
 
 # Characters XML 1.0 cannot carry at all (the text rules already refuse most control
 # characters, but not e.g. U+FFFE): shown as U+FFFD rather than failing every feed.
@@ -157,6 +166,73 @@ def all_histories(session: Session, incident: Incident) -> Iterator[list[FeedIte
     ):
         by_update[item.seq].append(item)
     yield from by_update.values()
+
+
+@dataclass(frozen=True)
+class DetailsItem:
+    """A correction of an incident's details (details version 2 and later, issue 13.5): the
+    feeds carry it as a `CORRECTION: incident details` entry."""
+
+    incident: IncidentInfo
+    version: int
+    reason: str
+    author: str
+    published_at: datetime
+    changes: tuple[tuple[str, str, str], ...]  # (field, before, after)
+
+
+def details_items(session: Session, *, limit: int, incident: Incident | None = None) -> list[DetailsItem]:
+    """The newest details corrections, newest first (one incident's, or every incident's)."""
+    query = (
+        select(IncidentDetailsVersion, Incident)
+        .join(Incident, IncidentDetailsVersion.incident_id == Incident.id)
+        .where(IncidentDetailsVersion.version > 1)
+        .order_by(IncidentDetailsVersion.published_at.desc(), IncidentDetailsVersion.id.desc())
+        .limit(limit)
+    )
+    if incident is not None:
+        query = query.where(IncidentDetailsVersion.incident_id == incident.id)
+    found = []
+    for row, owner in session.execute(query).all():
+        previous = session.scalars(
+            select(IncidentDetailsVersion).where(
+                IncidentDetailsVersion.incident_id == row.incident_id,
+                IncidentDetailsVersion.version == row.version - 1,
+            )
+        ).one()
+        before, after = details_of(previous), details_of(row)
+        changes = tuple(
+            (name, xml_safe(before[name]), xml_safe(after[name]))
+            for name in DETAIL_FIELDS
+            if before[name] != after[name]
+        )
+        found.append(
+            DetailsItem(
+                IncidentInfo.of(owner),
+                row.version,
+                xml_safe(row.reason or ""),
+                xml_safe(row.author_name),
+                row.published_at,
+                changes,
+            )
+        )
+    return found
+
+
+def earlier_messages(session: Session, item: FeedItem) -> list[FeedItem]:
+    """Every version of the incident's other updates published up to `item`, oldest first:
+    what an all-clear's CAP message references (issue 13.4)."""
+    incident = get_incident(session, item.incident.slug)
+    return [
+        earlier
+        for earlier in _items(
+            session,
+            _query()
+            .where(Update.incident_id == incident.id, Update.seq != item.seq)
+            .where(UpdateVersion.published_at <= item.published_at)
+            .order_by(UpdateVersion.published_at, UpdateVersion.id),
+        )
+    ]
 
 
 def incident_slugs(session: Session) -> list[str]:

@@ -19,7 +19,7 @@ from feedgen.feed import FeedGenerator
 from markupsafe import Markup
 
 from console.domain import wording
-from console.feeds.items import FeedItem, IncidentInfo
+from console.feeds.items import DetailsItem, FeedItem, IncidentInfo
 from console.feeds.paths import (
     ATOM_TYPE,
     RSS_TYPE,
@@ -227,7 +227,38 @@ def set_content_link(entry: Any, href: str, media_type: str) -> None:
     entry.atom_extras.content_type = media_type
 
 
-def _generator(settings: Settings, spec: FeedSpec, items: Sequence[FeedItem]) -> FeedGenerator:
+DETAILS_TITLE = "incident details"  # after the CORRECTION label, in the feed's language
+
+
+def _details_entry(
+    feed: FeedGenerator, settings: Settings, item: DetailsItem, language: FeedLanguage
+) -> None:
+    """A `CORRECTION: incident details` entry: the reason, and each field before and after."""
+    words = language.words
+    incident = item.incident
+    day = incident.created_at.astimezone(UTC).strftime("%Y-%m-%d")
+    tag = f"tag:{settings.public_host},{day}:incidents/{incident.slug}/details/versions/{item.version}"
+    entry = feed.add_entry(order="append")
+    entry.id(f"{tag}/{language.lang}" if language.translated else tag)
+    entry.title(f"{words.labels.get('CORRECTION', 'CORRECTION')}: {DETAILS_TITLE}: {incident.title}")
+    history = language.page(
+        f"{settings.public_url}/incidents/{incident.slug}/history#details-v{item.version}"
+    )
+    entry.link(href=history, rel="alternate", type="text/html")
+    entry.published(item.published_at)
+    entry.updated(item.published_at)
+    entry.author(name=item.author)
+    entry.category(term=incident.category)
+    changes = "".join(
+        f"<li>{html.escape(name)}: <del>{html.escape(before)}</del> → <ins>{html.escape(after)}</ins></li>"
+        for name, before, after in item.changes
+    )
+    entry.content(f"<p>{html.escape(item.reason)}</p><ul>{changes}</ul>", type="html")
+
+
+def _generator(
+    settings: Settings, spec: FeedSpec, items: Sequence[FeedItem], details: Sequence[DetailsItem] = ()
+) -> FeedGenerator:
     language = spec.language or primary_feeds(settings)
     words = language.words
     feed = new_feed(settings)
@@ -237,7 +268,12 @@ def _generator(settings: Settings, spec: FeedSpec, items: Sequence[FeedItem]) ->
     feed.language(language.declared)
     feed.updated(spec.updated)
     page = language.page
+    if details:
+        feed.updated(max(spec.updated, *(each.published_at for each in details)))
+    pending = list(details)  # newest first, merged into the versions by time
     for item in items:  # newest first, as given
+        while pending and pending[0].published_at > item.published_at:
+            _details_entry(feed, settings, pending.pop(0), language)
         entry = feed.add_entry(order="append")
         entry.id(entry_id(settings.public_host, item, language))  # also the RSS guid, isPermaLink="false"
         entry.title(entry_title(item, words))
@@ -257,6 +293,8 @@ def _generator(settings: Settings, spec: FeedSpec, items: Sequence[FeedItem]) ->
         entry.content(entry_html(settings.public_url, item, language), type="html")
         if item.is_fallback:
             entry.atom_extras.content_lang = language.primary
+    for rest in pending:
+        _details_entry(feed, settings, rest, language)
     return feed
 
 
@@ -299,9 +337,11 @@ def _translations(settings: Settings, spec: FeedSpec) -> list[dict[str, str]]:
     ]
 
 
-def render(settings: Settings, spec: FeedSpec, items: Sequence[FeedItem]) -> tuple[bytes, bytes]:
-    """The feed as (Atom, RSS) bytes."""
-    feed = _generator(settings, spec, items)
+def render(
+    settings: Settings, spec: FeedSpec, items: Sequence[FeedItem], details: Sequence[DetailsItem] = ()
+) -> tuple[bytes, bytes]:
+    """The feed as (Atom, RSS) bytes; `details`: corrections of incident details, newest first."""
+    feed = _generator(settings, spec, items, details)
     alternates = _translations(settings, spec)
     feed.link(feed_links(settings, spec.atom_url, ATOM_TYPE, spec.page_url, alternates), replace=True)
     atom: bytes = feed.atom_str(pretty=True)

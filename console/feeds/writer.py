@@ -30,7 +30,7 @@ from console.feeds.paths import (
     updates_rss,
 )
 from console.files import create_atomically, write_if_changed
-from console.models import Incident, OutboxEvent
+from console.models import Incident, OutboxEvent, VersionKind
 from console.settings import Settings
 
 # Readable by a web server running as another user.
@@ -86,14 +86,16 @@ class FeedFiles:
         found = items.newest_versions(session, limit=self.settings.feeds_max_entries)
         found, language = self._localized(session, found, lang)
         spec = syndication.updates_spec(self.settings, found, language)
-        atom, rss = syndication.render(self.settings, spec, found)
+        details = items.details_items(session, limit=self.settings.feeds_max_entries)
+        atom, rss = syndication.render(self.settings, spec, found, details)
         return {updates_atom(lang): atom, updates_rss(lang): rss}
 
     def _incident(self, session: Session, incident: Incident, lang: str | None = None) -> dict[Target, bytes]:
         found = items.newest_versions(session, limit=self.settings.feeds_max_entries, incident=incident)
         found, language = self._localized(session, found, lang)
         spec = syndication.incident_spec(self.settings, items.IncidentInfo.of(incident), found, language)
-        atom, rss = syndication.render(self.settings, spec, found)
+        details = items.details_items(session, limit=self.settings.feeds_max_entries, incident=incident)
+        atom, rss = syndication.render(self.settings, spec, found, details)
         return {incident_atom(incident.slug, lang): atom, incident_rss(incident.slug, lang): rss}
 
     def _all_languages(
@@ -110,15 +112,22 @@ class FeedFiles:
     def _cap_languages(self) -> tuple[str, ...]:
         return self.settings.languages[1:]
 
-    def _cap_bytes(self, messages: list[cap_history.CapMessage]) -> bytes:
-        message = cap.render_message(self.settings, messages)
+    def _cap_bytes(self, session: Session, messages: list[cap_history.CapMessage]) -> bytes:
+        last = messages[-1].item
+        others = (
+            cap_history.other_updates_messages(session, last, self._cap_languages)
+            if last.kind is VersionKind.RESOLUTION
+            else []
+        )
+        message = cap.render_message(self.settings, messages, others)
         return self.cap_signer.sign(message) if self.cap_signer is not None else message
 
     def _cap_files(self, session: Session, slug: str, seq: int, version: int) -> dict[Target, bytes]:
         """Every message of update `seq` up to version `version`'s last, oldest first."""
         messages = cap_history.update_messages(session, slug, seq, version, self._cap_languages)
         return {
-            message.target: self._cap_bytes(messages[: count + 1]) for count, message in enumerate(messages)
+            message.target: self._cap_bytes(session, messages[: count + 1])
+            for count, message in enumerate(messages)
         }
 
     def _new_cap_files(
@@ -129,7 +138,7 @@ class FeedFiles:
         return {
             message.target: None
             if self.path_of(message.target).exists()
-            else self._cap_bytes(messages[: count + 1])
+            else self._cap_bytes(session, messages[: count + 1])
             for count, message in enumerate(messages)
         }
 

@@ -148,7 +148,14 @@ class LiveRenderer:
             )
             index_html = self._blocks(INDEX_TEMPLATE, ["cursor"], lang, **common)
             return PageFrames(Frame.of(event.event_id, incident_html), Frame.of(event.event_id, index_html))
-        blocks = ["cursor", "incident_status", "latest_change", "timeline_empty"]
+        blocks = [
+            "cursor",
+            "incident_title",
+            "incident_status",
+            "latest_change",
+            "incident_summary",
+            "timeline_empty",
+        ]
         if card is not None:
             blocks.append("timeline_item")
         incident_html = self._blocks(
@@ -174,7 +181,16 @@ class LiveRenderer:
         """The whole live part of an incident page, for a client too far behind to replay."""
         html = self._blocks(
             INCIDENT_TEMPLATE,
-            ["cursor", "incident_status", "latest_change", "rumors", "timeline", "timeline_empty"],
+            [
+                "cursor",
+                "incident_title",
+                "incident_status",
+                "latest_change",
+                "incident_summary",
+                "rumors",
+                "timeline",
+                "timeline_empty",
+            ],
             lang,
             incident=page.incident,
             cards=page.cards,

@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Route
 from console.domain import idempotency, outbox, records
 from console.domain.actors import Actor
 from console.domain.errors import InvalidInput
-from console.domain.incidents import IncidentDraft, create_incident, resolve_incident
+from console.domain.incidents import IncidentDraft, create_incident
 from console.domain.translation_drafts import TranslationDraft
 from console.domain.translations import AddedTranslation, add_translation, translation_view
 from console.domain.updates import (
@@ -188,19 +188,6 @@ async def publish_update_endpoint(request: Request, actor: Actor) -> Response:
     )
 
 
-@access(Access.PUBLISHER, TOKEN)
-async def resolve_incident_endpoint(request: Request, actor: Actor) -> Response:
-    await read_no_body(request)
-    state = app_state(request)
-    slug = request.path_params["slug"]
-
-    def work(session: Session) -> dict[str, Any]:
-        incident, _ = resolve_incident(session, actor, slug, routing=state.routing)
-        return records.incident_view(incident, last_update_at=None)
-
-    return JSONResponse(await state.write(work))
-
-
 @access(Access.PUBLIC, ANY_CALLER)
 async def get_update(request: Request, actor: Actor | None) -> Response:
     internal = actor is not None and actor.can_read_internal
@@ -319,7 +306,6 @@ def routes() -> list[BaseRoute]:
         Route("/incidents", create_incident_endpoint, methods=["POST"]),
         Route("/incidents/{slug}", get_incident, methods=["GET"]),
         Route("/incidents/{slug}/updates", publish_update_endpoint, methods=["POST"]),
-        Route("/incidents/{slug}/resolve", resolve_incident_endpoint, methods=["POST"]),
         Route("/updates/{update_id:int}", get_update, methods=["GET"]),
         *(
             Route(f"/updates/{{update_id:int}}/{path}", update_action_endpoint(action), methods=["POST"])

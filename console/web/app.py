@@ -40,6 +40,7 @@ from console.web import (
     channels_api,
     exports,
     feeds,
+    incidents_api,
     openapi,
     public,
     rumors_api,
@@ -145,6 +146,7 @@ def routes() -> list[BaseRoute]:
             "/api/v1",
             app=Router(
                 api.routes()
+                + incidents_api.routes()
                 + channels_api.routes()
                 + audit_api.routes()
                 + rumors_api.routes()

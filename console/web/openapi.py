@@ -164,13 +164,38 @@ PATHS: dict[str, dict[str, Schema]] = {
             links=PUBLISHED_LINKS,
         )
     },
+    "/incidents/{slug}/details": {
+        "post": operation(
+            "changeIncidentDetails",
+            "Correct the incident's details (title, summary, location, category, alert status) as a "
+            "new details version with a reason; omitted fields stay as they are",
+            ok=(201, ref("ChangedDetails"), "The new details version and the public event id"),
+            errors=[401, 403, 404, 409],
+            security=TOKEN,
+            body="DetailsChange",
+            parameters=[SLUG, IDEMPOTENCY_KEY],
+        )
+    },
     "/incidents/{slug}/resolve": {
         "post": operation(
             "resolveIncident",
-            "Resolve an incident",
-            ok=(200, ref("Incident"), "The resolved incident"),
-            errors=[400, 401, 403, 404, 409, 413, 415, 422],  # a body, if any, must be {}
+            "Resolve an incident with an all-clear, published as its final update on every channel "
+            "(RESOLVED; CAP responseType AllClear)",
+            ok=(200, ref("ResolvedIncident"), "The resolved incident and its all-clear"),
+            errors=[401, 403, 404, 409],
             security=TOKEN,
+            body="Resolution",
+            parameters=[SLUG],
+        )
+    },
+    "/incidents/{slug}/reopen": {
+        "post": operation(
+            "reopenIncident",
+            "Reopen a resolved incident; the reason is published as an update on every channel (REOPENED)",
+            ok=(200, ref("ReopenedIncident"), "The incident, active again, and the published reason"),
+            errors=[401, 403, 404, 409],
+            security=TOKEN,
+            body="Reopening",
             parameters=[SLUG],
         )
     },

@@ -196,6 +196,25 @@ _WEBHOOK: dict[str, Schema] = {
     "incident": nullable(TEXT),
     "created_at": TIME,
 }
+DETAILS_FIELDS: dict[str, Schema] = {
+    "title": TEXT,
+    "summary": TEXT,
+    "location": TEXT,
+    "category": {"enum": list(CATEGORIES)},
+    "alert_status": {"enum": [s.value for s in AlertStatus]},
+}
+DETAILS_VERSION_FIELDS: dict[str, Schema] = {
+    "version": ID,
+    "fields": {**obj(DETAILS_FIELDS), "description": "The incident's details as this version has them."},
+    "changed": {
+        "type": "array",
+        "items": {"enum": list(DETAILS_FIELDS)},
+        "description": "The fields this version changed from the one before (none for version 1).",
+    },
+    "reason": {**nullable(TEXT), "description": "Why they changed; null for version 1."},
+    "author": TEXT,
+    "published_at": TIME,
+}
 
 SCHEMAS: dict[str, Schema] = {
     "Error": obj(
@@ -264,9 +283,46 @@ SCHEMAS: dict[str, Schema] = {
         ["id", "seq", "versions", "translation_status"],
     ),
     "IncidentRecord": obj(
-        {**INCIDENT_FIELDS, "updates": {"type": "array", "items": ref("Update")}},
-        [*INCIDENT_FIELDS, "updates"],
+        {
+            **INCIDENT_FIELDS,
+            "details_versions": {
+                "type": "array",
+                "items": ref("DetailsVersion"),
+                "description": "Every version of the incident's details, oldest first (the last is current).",
+            },
+            "updates": {"type": "array", "items": ref("Update")},
+        },
+        [*INCIDENT_FIELDS, "details_versions", "updates"],
     ),
+    "DetailsVersion": obj(DETAILS_VERSION_FIELDS),
+    "Announcement": obj(
+        {
+            "id": ID,
+            "seq": ID,
+            **VERSION_FIELDS,
+            "translations": {"type": "array", "items": ref("Translation")},
+            "event_id": ID,
+        }
+    ),
+    "ResolvedIncident": obj(
+        {
+            **INCIDENT_FIELDS,
+            "all_clear": {
+                **ref("Announcement"),
+                "description": "The all-clear, published as the incident's final update (kind `resolution`).",
+            },
+        }
+    ),
+    "ReopenedIncident": obj(
+        {
+            **INCIDENT_FIELDS,
+            "reopened": {
+                **ref("Announcement"),
+                "description": "The reason, published as an update (kind `reopening`).",
+            },
+        }
+    ),
+    "ChangedDetails": obj({"incident": INCIDENT_FIELDS["slug"], **DETAILS_VERSION_FIELDS, "event_id": ID}),
     "UpdateRecord": obj(
         {
             "id": ID,
@@ -402,6 +458,38 @@ SCHEMAS: dict[str, Schema] = {
         },
         ["title"],
     ),
+    "DetailsChange": obj(
+        {
+            "title": nullable(typed_text(TITLE_MAX)),
+            "summary": nullable({"type": "string", "maxLength": SUMMARY_MAX, "pattern": _NO_CONTROL}),
+            "location": nullable({"type": "string", "maxLength": LOCATION_MAX, "pattern": _NO_CONTROL}),
+            "category": nullable(
+                {"type": "string", "pattern": any_case(CATEGORIES), "description": "a CAP category, any case"}
+            ),
+            "alert_status": nullable(
+                {
+                    "type": "string",
+                    "pattern": any_case([s.value for s in AlertStatus]),
+                    "description": "any case",
+                }
+            ),
+            "reason": typed_text(REASON_MAX),
+            "corrects_version": ID,
+        },
+        ["reason", "corrects_version"],
+    ),
+    "Resolution": obj(
+        {
+            "message": {**typed_text(BODY_MAX), "description": "The all-clear, e.g. “All clear: …”."},
+            "translations": {
+                "type": "object",
+                "additionalProperties": {"type": "string", "maxLength": BODY_MAX, "pattern": _NO_CONTROL},
+                "description": "The all-clear in other languages of LANGUAGES: {language tag: text}.",
+            },
+        },
+        ["message"],
+    ),
+    "Reopening": obj({"reason": typed_text(REASON_MAX)}, ["reason"]),
     "UpdateDraft": obj(
         {
             "headline": nullable({"type": "string", "maxLength": HEADLINE_MAX, "pattern": _NO_CONTROL}),

@@ -171,8 +171,21 @@ def test_real_answers_validate_against_the_description(
     check("GET", base, 200)
     check("GET", base, 200, headers=admin)
     check("GET", "/updates/999999", 404)
-    check("POST", f"/incidents/{slug}/resolve", 200, headers=pio)
-    check("POST", f"/incidents/{slug}/resolve", 409, headers=pio)
+    fix_details = {"title": "Spill on I-95", "reason": "Clearer title", "corrects_version": 1}
+    check("POST", f"/incidents/{slug}/details", 201, json=fix_details, headers=pio)
+    check("POST", f"/incidents/{slug}/details", 409, json=fix_details, headers=pio)
+    check("POST", f"/incidents/{slug}/details", 422, json={**fix_details, "corrects_version": 2}, headers=pio)
+    check("POST", f"/incidents/{slug}/details", 403, json=fix_details, headers=reviewer)
+    check("POST", "/incidents/nope/details", 404, json=fix_details, headers=pio)
+    all_clear = {"message": "All clear: I-95 reopened.", "translations": {"es": "Todo despejado."}}
+    check("POST", f"/incidents/{slug}/resolve", 422, json={}, headers=pio)
+    check("POST", f"/incidents/{slug}/resolve", 200, json=all_clear, headers=pio)
+    check("POST", f"/incidents/{slug}/resolve", 409, json=all_clear, headers=pio)
+    check("POST", f"/incidents/{slug}/reopen", 200, json={"reason": "Second leak found."}, headers=pio)
+    check("POST", f"/incidents/{slug}/reopen", 409, json={"reason": "Again"}, headers=pio)
+    check("POST", f"/incidents/{slug}/reopen", 422, json={}, headers=pio)
+    check("POST", "/incidents/nope/reopen", 404, json={"reason": "x"}, headers=pio)
+    check("POST", f"/incidents/{slug}/resolve", 200, json=all_clear, headers=pio)
 
     # a failed delivery to retry
     publish_history(db, Routing({"flaky": frozenset({EventType.INCIDENT_CREATED})}), title="Flaky")

@@ -35,7 +35,12 @@ WRITING_FORMS: dict[str, dict[str, str]] = {
     },
     "/console/incidents": {"title": "Chemical spill"},
     "/console/incidents/{slug}/updates": {"body": "Stay indoors.", "step": "publish"},
-    "/console/incidents/{slug}/resolve": {"confirmed": "yes"},
+    "/console/incidents/{slug}/resolve": {"confirmed": "yes", "message": "All clear: Example is over."},
+    "/console/incidents/{slug}/details": {
+        "title": "Example fixed",
+        "reason": "Typo",
+        "corrects_version": "1",
+    },
     "/console/updates/{update_id:int}/corrections": {
         "body": "Stay indoors, windows closed.",
         "reason": "Added advice",

@@ -285,12 +285,13 @@ def test_a_resolved_incident_takes_no_new_update_and_keeps_the_text(
 def test_resolving_asks_first(client: TestClient, db: Database, incident: str) -> None:
     token = sign_in(client, email_of("pio"))
     ask = client.post(f"/console/incidents/{incident}/resolve", data={"csrf_token": token}, headers=HTMX)
-    assert ask.status_code == 200 and "Yes, resolve" in ask.text
+    assert ask.status_code == 200 and "Publish the all-clear and resolve" in ask.text
+    assert textarea(ask.text, "resolve-message") == "All clear: "  # the console pre-fills it
     with db.read() as session:
         assert get_incident(session, incident).status is IncidentStatus.ACTIVE  # asking wrote nothing
     done = client.post(
         f"/console/incidents/{incident}/resolve",
-        data={"csrf_token": token, "confirmed": "yes"},
+        data={"csrf_token": token, "confirmed": "yes", "message": "All clear: the leak is fixed."},
         follow_redirects=False,
     )
     assert done.status_code == 303

@@ -193,10 +193,22 @@ def test_an_action_without_a_body_takes_nothing_or_an_empty_object(
     client: TestClient, db: Database, record: None
 ) -> None:
     admin = bearer(make_token(db, "admin", "a3@example.org"))
+    refused = client.post("/api/v1/deliveries/999999/retry", json={"state": "pending"}, headers=admin)
+    assert refused.status_code == 422 and "state" in refused.json()["error"]["fields"]
+    assert client.post("/api/v1/deliveries/999999/retry", json={}, headers=admin).status_code == 404
+
+
+def test_resolving_takes_only_a_message_and_its_translations(
+    client: TestClient, db: Database, record: None
+) -> None:
+    admin = bearer(make_token(db, "admin", "a3@example.org"))
     refused = client.post("/api/v1/incidents/example/resolve", json={"status": "resolved"}, headers=admin)
-    assert refused.status_code == 422 and "status" in refused.json()["error"]["fields"]
+    assert refused.status_code == 422
+    assert {"status", "message"} <= set(refused.json()["error"]["fields"])
+    assert client.post("/api/v1/incidents/example/resolve", json={}, headers=admin).status_code == 422
     assert client.get("/api/v1/incidents/example").json()["status"] == "active"
-    assert client.post("/api/v1/incidents/example/resolve", json={}, headers=admin).status_code == 200
+    done = client.post("/api/v1/incidents/example/resolve", json={"message": "All clear."}, headers=admin)
+    assert done.status_code == 200
 
 
 SEARCH_GARBAGE = [

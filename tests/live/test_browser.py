@@ -82,8 +82,12 @@ def test_an_open_page_shows_new_corrected_retracted_and_resolved_without_reloadi
     expect(withdrawn.locator(".notice--retracted")).to_contain_text("Retracted")
     expect(page.locator("#live-announcer")).to_contain_text("Update 1 retracted")
 
-    api(live.url, pio_token, f"/incidents/{slug}/resolve", {})
+    api(live.url, pio_token, f"/incidents/{slug}/resolve", {"message": "All clear."})
     expect(page.locator("#incident-status")).to_contain_text("RESOLVED", timeout=TIMEOUT)
+    # issue 13.4: the all-clear shows first, in place of the summary, without a reload
+    expect(page.locator("#incident-summary .incident__all-clear")).to_contain_text(
+        "All clear.", timeout=TIMEOUT
+    )
 
     assert page.evaluate("window.loadedOnce") is True, "the page was never reloaded"
     assert problems == []

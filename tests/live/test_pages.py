@@ -130,7 +130,7 @@ def test_the_index_lists_active_incidents_with_their_latest_update(web: TestClie
     post(web, token, f"/incidents/{flood}/updates", {"body": "Route 9 reopened northbound."})
     drill = post(web, token, "/incidents", {"title": "Evacuation drill", "alert_status": "exercise"})["slug"]
     over = incident(web, token, "Gas leak")
-    post(web, token, f"/incidents/{over}/resolve", {})
+    post(web, token, f"/incidents/{over}/resolve", {"message": "All clear: leak fixed."})
     eventually(lambda: "Gas leak" not in web.get("/").text and "Evacuation drill" in web.get("/").text)
     page = web.get("/").text
     assert f'<a href="/incidents/{flood}">Flooding on Route 9</a>' in page
@@ -145,9 +145,27 @@ def test_the_index_lists_active_incidents_with_their_latest_update(web: TestClie
 
 def test_a_resolved_incident_says_so(web: TestClient, token: str) -> None:
     slug = incident(web, token)
-    post(web, token, f"/incidents/{slug}/resolve", {})
+    post(web, token, f"/incidents/{slug}/resolve", {"message": "All clear: leak fixed."})
     eventually(lambda: "RESOLVED" in web.get(f"/incidents/{slug}").text)
     assert "This incident is over" in web.get(f"/incidents/{slug}").text
+
+
+def test_the_all_clear_is_shown_first_in_place_of_the_stale_summary(web: TestClient, token: str) -> None:
+    slug = post(
+        web, token, "/incidents", {"title": "Gas leak", "summary": "Crews are responding. Avoid the area."}
+    )["slug"]
+    post(web, token, f"/incidents/{slug}/updates", {"body": "Evacuate Elm St."})
+    assert "Crews are responding. Avoid the area." in web.get(f"/incidents/{slug}").text
+    post(web, token, f"/incidents/{slug}/resolve", {"message": "All clear: you may return home."})
+    eventually(lambda: "All clear: you may return home." in web.get(f"/incidents/{slug}").text)
+    page = web.get(f"/incidents/{slug}").text
+    assert "Crews are responding. Avoid the area." not in page
+    header = page.split('<header class="incident">', 1)[1].split("</header>", 1)[0]
+    assert (
+        '<div class="incident__all-clear"><strong class="badge badge--resolved">RESOLVED</strong>' in header
+    )
+    assert "All clear: you may return home." in header
+    assert page.index("All clear: you may return home.") < page.index('id="timeline"')
 
 
 @pytest.mark.parametrize(
@@ -278,3 +296,16 @@ def test_page_weight_is_under_50_kb_compressed(live_settings: Settings, db: Data
             assert status == 200 and headers.get("content-encoding") == "gzip", asset
             total += len(body)
         assert total < 50 * 1024, f"{total} bytes"
+
+
+def test_a_details_correction_shows_on_the_page(web: TestClient, token: str) -> None:
+    slug = post(web, token, "/incidents", {"title": "Gas laek", "location": "Elm St"})["slug"]
+    post(
+        web,
+        token,
+        f"/incidents/{slug}/details",
+        {"title": "Gas leak", "location": "Elm St and Oak St", "reason": "Typo", "corrects_version": 1},
+    )
+    page = web.get(f"/incidents/{slug}").text
+    assert '<h1 id="incident-title" class="incident__title">Gas leak</h1>' in page
+    assert '<p class="incident__where">Elm St and Oak St</p>' in page

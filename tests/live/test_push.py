@@ -64,17 +64,24 @@ def test_new_corrected_and_retracted_updates_are_pushed_in_order(
         assert "Update 1 retracted" in retracted.html
 
         api_resolve(live.url, pio_token, slug)
-        [resolved] = receive(ws, 1)
+        [all_clear, resolved] = receive(ws, 2)  # the all-clear is published as an update first
+        assert (
+            '<ol data-hx-swap-oob="afterbegin:#timeline">' in all_clear.html
+            and "All clear." in all_clear.html
+        )
         status = '<p id="incident-status" class="incident-status incident-status--resolved"'
         assert f'{status} data-hx-swap-oob="true">' in resolved.html
         assert "RESOLVED" in resolved.html
+        # shown first, in place of the summary, the moment the incident is resolved
+        summary = resolved.html.split('<div id="incident-summary" data-hx-swap-oob="true">', 1)[1]
+        assert summary.split("</div>", 1)[0].count("All clear.") == 1
         assert nothing_more(ws)
 
 
 def api_resolve(base: str, token: str, slug: str) -> None:
     from tests.live.support import api
 
-    api(base, token, f"/incidents/{slug}/resolve", {})
+    api(base, token, f"/incidents/{slug}/resolve", {"message": "All clear."})
 
 
 def test_the_all_incidents_stream_shows_new_incidents_and_their_updates(
@@ -91,7 +98,8 @@ def test_the_all_incidents_stream_shows_new_incidents_and_their_updates(
         assert f'id="incident-{slug}" data-hx-swap-oob="true"' in updated.html
         assert "Trees down on Route 9." in updated.html and "Storm damage: New update" in updated.html
         api_resolve(live.url, pio_token, slug)
-        [resolved] = receive(ws, 1)
+        [all_clear, resolved] = receive(ws, 2)
+        assert "All clear." in all_clear.html
         assert "incident-entry--resolved" in resolved.html and "RESOLVED" in resolved.html
 
 
@@ -279,3 +287,23 @@ def test_a_correction_is_announced_at_the_top_until_the_next_update(
             retracted.html,
         )
         assert "badge--corrected" not in retracted.html.split('id="item-update-1"')[1].split("</li>")[0]
+
+
+def test_a_details_correction_is_pushed_in_place(live: LiveServer, db: Database, pio_token: str) -> None:
+    from tests.live.support import api
+
+    slug = new_incident(live.url, pio_token, "Gas laek")
+    with subscribe(live.ws_url, head(db), incident=slug) as ws:
+        api(
+            live.url,
+            pio_token,
+            f"/incidents/{slug}/details",
+            {"title": "Gas leak", "location": "Elm St and Oak St", "reason": "Typo", "corrects_version": 1},
+        )
+        [changed] = receive(ws, 1)
+        assert (
+            '<h1 id="incident-title" class="incident__title" data-hx-swap-oob="true">Gas leak</h1>'
+            in changed.html
+        )
+        assert '<p class="incident__where">Elm St and Oak St</p>' in changed.html
+        assert nothing_more(ws)

@@ -5,7 +5,18 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from console.web.staff import admin, audit, channels, incidents, rumors, signin, translations, updates
+from console.web.staff import (
+    admin,
+    audit,
+    channels,
+    incident_details,
+    incidents,
+    resolution,
+    rumors,
+    signin,
+    translations,
+    updates,
+)
 from console.web.update_actions import UPDATE_ACTIONS
 
 
@@ -22,7 +33,9 @@ def routes() -> list[BaseRoute]:
         Route("/console/incidents/{slug}", incidents.incident_page, methods=["GET"]),
         Route("/console/incidents/{slug}/preview", incidents.compose_preview, methods=["POST"]),
         Route("/console/incidents/{slug}/updates", incidents.publish, methods=["POST"]),
-        Route("/console/incidents/{slug}/resolve", incidents.resolve, methods=["POST"]),
+        Route("/console/incidents/{slug}/resolve", resolution.resolve, methods=["POST"]),
+        Route("/console/incidents/{slug}/reopen", resolution.reopen, methods=["POST"]),
+        Route("/console/incidents/{slug}/details", incident_details.change_details_view, methods=["POST"]),
         Route("/console/incidents/{slug}/deliveries", incidents.incident_deliveries, methods=["GET"]),
         Route("/console/updates/{update_id:int}", updates.update_page, methods=["GET"]),
         Route("/console/updates/{update_id:int}/preview", updates.correction_preview, methods=["POST"]),

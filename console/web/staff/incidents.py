@@ -1,4 +1,5 @@
-"""The dashboard and an incident's screen: create, compose with previews, publish, resolve."""
+"""The dashboard and an incident's screen: create, compose with previews, publish (resolving,
+reopening and correcting details have their own modules)."""
 
 from __future__ import annotations
 
@@ -23,14 +24,15 @@ from console.domain import (
 )
 from console.domain.delivery_status import EventDeliveries
 from console.domain.errors import InvalidInput, NotAllowed, NotFound
+from console.domain.incident_details import current_details_version
 from console.domain.incidents import (
     CATEGORIES,
     IncidentDraft,
     create_incident,
     get_incident,
-    resolve_incident,
 )
 from console.domain.previews import ChannelPreview, DraftText
+from console.domain.resolution import ALL_CLEAR_PREFILL
 from console.domain.timeline import UpdateCard
 from console.domain.translations import TranslationGap
 from console.domain.updates import Draft, publish_update
@@ -134,6 +136,7 @@ class IncidentData:
     events: list[EventDeliveries]
     latest_event_id: int
     untranslated: list[TranslationGap] = field(default_factory=list)
+    details_version: int = 1  # the current version of the incident's details
 
     @property
     def next_seq(self) -> int:
@@ -158,6 +161,7 @@ def load_incident(
         events=delivery_status.for_incident(session, incident.id, channel_order=channel_order),
         latest_event_id=delivery_status.latest_event_id(session, incident.id),
         untranslated=translations.gaps(session, languages, incident.id) if languages else [],
+        details_version=current_details_version(session, incident).version,
     )
 
 
@@ -173,6 +177,39 @@ class Compose:
     # Set on the review step: publishing the same reviewed form twice (a double click, a
     # resent form after a lost answer) publishes once.
     submission: str | None = None
+
+
+@dataclass
+class DetailsForm:
+    """The "Correct details" form: the current details, or what was typed and why it was refused."""
+
+    typed: dict[str, str]
+    current_version: int
+    errors: dict[str, str] = field(default_factory=dict)
+    message: str | None = None
+    open: bool = False
+
+    @classmethod
+    def current(cls, data: IncidentData) -> DetailsForm:
+        incident = data.incident
+        typed = {name: str(getattr(incident, name)) for name in INCIDENT_FIELDS} | {"reason": ""}
+        return cls(typed, data.details_version)
+
+
+@dataclass
+class Resolution:
+    """The resolve form: the all-clear as typed (it starts as "All clear: ")."""
+
+    message: str = ALL_CLEAR_PREFILL
+    errors: dict[str, str] = field(default_factory=dict)
+    translations: dict[str, str] = field(default_factory=dict)  # language → the all-clear in it
+
+
+@dataclass
+class Reopening:
+    reason: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+    message: str | None = None
 
 
 async def _incident_page(
@@ -222,9 +259,17 @@ async def _incident_page(
         "languages": state.languages,
         "since": data.latest_event_id,
         "oob": False,
+        "details_form": DetailsForm.current(data),
+        "resolution": Resolution(),
+        "reopening": Reopening(),
+        "categories": CATEGORIES,
+        "alert_statuses": [status.value for status in AlertStatus],
         **(extra or {}),
     }
     return render(request, INCIDENT, context, viewer=viewer, status_code=status_code, block=block)
+
+
+incident_screen = _incident_page  # for the incident screen's other forms (incident_details)
 
 
 @access(Access.READER, STAFF)
@@ -303,25 +348,6 @@ async def publish(request: Request, viewer: Viewer) -> Response:
     except NotFound as exc:
         return error_page(request, viewer, exc.message, 404)
     return see_other(request, f"/console/incidents/{slug}?notice=published#update-{seq}")
-
-
-@access(Access.PUBLISHER, STAFF)
-async def resolve(request: Request, viewer: Viewer) -> Response:
-    """One action plus a confirmation: without `confirmed`, ask first."""
-    state = app_state(request)
-    form = await read_form(request)
-    slug = request.path_params["slug"]
-    if not form.flag("confirmed"):
-        return await _incident_page(request, viewer, resolve_step=True, block="resolve")
-    try:
-        await state.write(
-            lambda session: resolve_incident(session, viewer.actor, slug, routing=state.routing)
-        )
-    except NotAllowed as exc:
-        return error_page(request, viewer, exc.message, 409)
-    except NotFound as exc:
-        return error_page(request, viewer, exc.message, 404)
-    return see_other(request, f"/console/incidents/{slug}?notice=resolved")
 
 
 def since_param(request: Request) -> int:

@@ -1,0 +1,129 @@
+"""Incident details versions: the row, its content hash and its public view (issue 13).
+
+Below both `incidents` (which writes version 1) and `incident_details` (which writes the
+corrections), so neither imports the other.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from console.domain.actors import Actor
+from console.domain.canonical import canonical_json, iso, sha256_hex
+from console.models import AlertStatus, Incident, IncidentDetailsVersion
+
+DETAIL_FIELDS = ("title", "summary", "location", "category", "alert_status")
+
+
+def details_hash(incident_slug: str, row: IncidentDetailsVersion) -> str:
+    return sha256_hex(
+        canonical_json(
+            {
+                "incident": incident_slug,
+                "version": row.version,
+                "title": row.title,
+                "summary": row.summary,
+                "location": row.location,
+                "category": row.category,
+                "alert_status": AlertStatus(row.alert_status).value,
+                "reason": row.reason,
+                "author": row.author_name,
+                "published_at": iso(row.published_at),
+            }
+        )
+    )
+
+
+def details_of(row: IncidentDetailsVersion | Incident) -> dict[str, str]:
+    """The five detail fields of a version (or of the incident row, which carries the newest)."""
+    return {
+        "title": row.title,
+        "summary": row.summary,
+        "location": row.location,
+        "category": row.category,
+        "alert_status": AlertStatus(row.alert_status).value,
+    }
+
+
+def new_details_version(
+    incident: Incident,
+    actor: Actor,
+    version: int,
+    *,
+    reason: str | None,
+    now: datetime,
+    fields: dict[str, str] | None = None,
+) -> IncidentDetailsVersion:
+    """A details version holding `fields` (by default the incident row's current ones).
+
+    A change writes this row before it updates the incident: the database refuses an incident
+    whose details differ from its newest details version (migration i13_incident_details)."""
+    details = fields or details_of(incident)
+    row = IncidentDetailsVersion(
+        incident_id=incident.id,
+        version=version,
+        title=details["title"],
+        summary=details["summary"],
+        location=details["location"],
+        category=details["category"],
+        alert_status=AlertStatus(details["alert_status"]),
+        reason=reason,
+        author_id=actor.user_id,
+        author_name=actor.name,
+        published_at=now,
+    )
+    row.content_hash = details_hash(incident.slug, row)
+    return row
+
+
+def details_versions(session: Session, incident_id: int) -> list[IncidentDetailsVersion]:
+    return list(
+        session.scalars(
+            select(IncidentDetailsVersion)
+            .where(IncidentDetailsVersion.incident_id == incident_id)
+            .order_by(IncidentDetailsVersion.version)
+        )
+    )
+
+
+def details_version_view(
+    row: IncidentDetailsVersion, previous: IncidentDetailsVersion | None
+) -> dict[str, Any]:
+    """What `details_versions[]` shows of one version; `changed` names the fields it changed."""
+    fields = details_of(row)
+    before = details_of(previous) if previous is not None else None
+    return {
+        "version": row.version,
+        "fields": fields,
+        "changed": [name for name in DETAIL_FIELDS if before is not None and before[name] != fields[name]],
+        "reason": row.reason,
+        "author": row.author_name,
+        "published_at": row.published_at.isoformat(),
+    }
+
+
+def _views(rows: list[IncidentDetailsVersion]) -> list[dict[str, Any]]:
+    return [details_version_view(row, rows[index - 1] if index else None) for index, row in enumerate(rows)]
+
+
+def details_history(session: Session, incident_id: int) -> list[dict[str, Any]]:
+    """`details_versions[]` of one incident, oldest first."""
+    return _views(details_versions(session, incident_id))
+
+
+def details_histories(session: Session, incident_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """`details_versions[]` of many incidents in one query (exports)."""
+    rows: dict[int, list[IncidentDetailsVersion]] = {incident_id: [] for incident_id in incident_ids}
+    if incident_ids:
+        query = (
+            select(IncidentDetailsVersion)
+            .where(IncidentDetailsVersion.incident_id.in_(incident_ids))
+            .order_by(IncidentDetailsVersion.incident_id, IncidentDetailsVersion.version)
+        )
+        for row in session.scalars(query):
+            rows[row.incident_id].append(row)
+    return {incident_id: _views(versions) for incident_id, versions in rows.items()}

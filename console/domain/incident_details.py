@@ -1,0 +1,160 @@
+"""Correcting an incident's details: every change is a new details version, never an edit.
+
+Like a correction of an update, the caller names the version it corrects; when a colleague
+published a newer one since, nothing is written and the newer one comes back in the
+`VersionConflict`, so no one's change is overwritten unseen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from console.domain import audit, outbox
+from console.domain.actors import Actor, require_publisher
+from console.domain.details_versions import details_of, details_version_view, new_details_version
+from console.domain.errors import InvalidInput, VersionConflict
+from console.domain.events import IncidentDetailsChanged
+from console.domain.incidents import alert_status_of, category_of, get_incident
+from console.domain.text import LOCATION_MAX, REASON_MAX, SUMMARY_MAX, TITLE_MAX, clean
+from console.models import EventType, Incident, IncidentDetailsVersion, utcnow
+
+
+@dataclass(frozen=True)
+class DetailsDraft:
+    """The fields a PIO changes; None leaves a field as it is. An empty summary or location
+    clears it."""
+
+    title: str | None = None
+    summary: str | None = None
+    location: str | None = None
+    category: str | None = None
+    alert_status: str | None = None
+
+
+@dataclass(frozen=True)
+class ChangedDetails:
+    incident: Incident
+    version: IncidentDetailsVersion
+    previous: IncidentDetailsVersion
+    event: IncidentDetailsChanged
+
+
+def current_details_version(session: Session, incident: Incident) -> IncidentDetailsVersion:
+    row = session.scalars(
+        select(IncidentDetailsVersion)
+        .where(IncidentDetailsVersion.incident_id == incident.id)
+        .order_by(IncidentDetailsVersion.version.desc())
+        .limit(1)
+    ).first()
+    if row is None:  # every incident has its version 1 (written with it, or by migration i13)
+        raise LookupError(f"incident {incident.slug} has no details version")
+    return row
+
+
+def _wanted(draft: DetailsDraft, current: dict[str, str], errors: dict[str, str]) -> dict[str, str]:
+    wanted = dict(current)
+    if draft.title is not None:
+        title = clean(draft.title, max_chars=TITLE_MAX, required=True, errors=errors, field="title")
+        wanted["title"] = title or current["title"]
+    if draft.summary is not None:
+        summary = clean(draft.summary, max_chars=SUMMARY_MAX, required=False, errors=errors, field="summary")
+        wanted["summary"] = summary or ""
+    if draft.location is not None:
+        location = clean(
+            draft.location, max_chars=LOCATION_MAX, required=False, errors=errors, field="location"
+        )
+        wanted["location"] = location or ""
+    # A blank category or alert status keeps the current one (never the creation default).
+    if draft.category is not None and draft.category.strip():
+        wanted["category"] = category_of(draft.category, errors)
+    if draft.alert_status is not None and draft.alert_status.strip():
+        wanted["alert_status"] = alert_status_of(draft.alert_status, errors).value
+    return wanted
+
+
+def change_details(
+    session: Session,
+    actor: Actor,
+    slug: str,
+    draft: DetailsDraft,
+    *,
+    reason: str | None,
+    corrects_version: int,
+    routing: outbox.Routing,
+    now: datetime | None = None,
+) -> ChangedDetails:
+    require_publisher(actor)
+    incident = get_incident(session, slug)
+    current = current_details_version(session, incident)
+    errors: dict[str, str] = {}
+    reason_text = clean(reason, max_chars=REASON_MAX, required=True, errors=errors, field="reason")
+    wanted = _wanted(draft, details_of(current), errors)
+    if errors or reason_text is None:
+        raise InvalidInput(errors)
+    if corrects_version != current.version:
+        previous = session.scalars(
+            select(IncidentDetailsVersion).where(
+                IncidentDetailsVersion.incident_id == incident.id,
+                IncidentDetailsVersion.version == current.version - 1,
+            )
+        ).first()
+        raise VersionConflict(corrects_version, details_version_view(current, previous))
+    if wanted == details_of(current):
+        raise InvalidInput({"details": "nothing changes: every field is as the current version has it"})
+    now = now or utcnow()
+    # The version first: the database refuses incident details that no version holds.
+    row = new_details_version(
+        incident, actor, current.version + 1, reason=reason_text, now=now, fields=wanted
+    )
+    session.add(row)
+    session.flush()
+    incident.title = wanted["title"]
+    incident.summary = wanted["summary"]
+    incident.location = wanted["location"]
+    incident.category = wanted["category"]
+    incident.alert_status = alert_status_of(wanted["alert_status"], errors)
+    incident.updated_at = now
+    session.flush()
+    event = outbox.emit(session, routing, EventType.INCIDENT_DETAILS_CHANGED, incident, now=now)
+    audit.record(
+        session,
+        actor,
+        "incident.details_changed",
+        f"incident {slug} details version {row.version}",
+        incident_id=incident.id,
+        now=now,
+        data={
+            "slug": slug,
+            "details_version_id": row.id,
+            "version": row.version,
+            "corrects_version": corrects_version,
+            "reason": reason_text,
+            "changed": [name for name, value in wanted.items() if details_of(current)[name] != value],
+            **wanted,
+            "content_hash": row.content_hash,
+        },
+    )
+    assert isinstance(event, IncidentDetailsChanged)
+    return ChangedDetails(incident, row, current, event)
+
+
+def rebase(session: Session, slug: str, typed: dict[str, str], started_from: int) -> dict[str, str]:
+    """After a conflict: the typed details with every field the PIO left as it was in the
+    version they started from taking the current version's value instead, so sending the
+    form again changes only what they changed and never reverts a colleague's change."""
+    incident = get_incident(session, slug)
+    base = session.scalars(
+        select(IncidentDetailsVersion).where(
+            IncidentDetailsVersion.incident_id == incident.id, IncidentDetailsVersion.version == started_from
+        )
+    ).first()
+    if base is None:
+        return typed
+    before, now = details_of(base), details_of(incident)
+    return {
+        name: now[name] if name in now and value == before[name] else value for name, value in typed.items()
+    }

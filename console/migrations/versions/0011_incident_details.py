@@ -1,0 +1,227 @@
+"""incident details versions (issue 13.5)
+
+An incident's title, summary, location, category and alert status are versioned like update
+texts: each change is a new, immutable `incident_details_versions` row with its author, time
+and reason, announced through the outbox and recorded in the audit chain. Every existing
+incident gets its version 1 from the fields it has now (the `incident.created` audit event
+recorded them).
+
+Incident rows get the protection versions have (issue 14.1): the database refuses to DELETE
+one, to change its slug, creation time or creator, and to give it details (title, summary,
+location, category, alert status) other than its newest details version's, so they change
+only through an audited details version. Status changes (resolve, reopen) stay possible;
+`console audit verify` checks them against their audit events.
+
+Revision ID: i13_incident_details
+Revises: i16_subscriptions
+Create Date: 2026-12-05 03:45:00
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "i13_incident_details"
+down_revision: str | None = "i16_subscriptions"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+TABLE = "incident_details_versions"
+
+
+def upgrade() -> None:
+    op.create_table(
+        TABLE,
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("incident_id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("summary", sa.Text(), nullable=False),
+        sa.Column("location", sa.String(length=200), nullable=False),
+        sa.Column("category", sa.String(length=16), nullable=False),
+        sa.Column(
+            "alert_status",
+            sa.Enum("actual", "exercise", "test", name="alert_status", native_enum=False, length=32),
+            nullable=False,
+        ),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("author_id", sa.Integer(), nullable=True),
+        sa.Column("author_name", sa.String(length=100), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("content_hash", sa.String(length=64), nullable=False),
+        sa.CheckConstraint(
+            "version = 1 OR reason IS NOT NULL", name=op.f("ck_incident_details_versions_reason_after_first")
+        ),
+        sa.CheckConstraint("version >= 1", name=op.f("ck_incident_details_versions_version_positive")),
+        sa.ForeignKeyConstraint(
+            ["author_id"], ["users.id"], name=op.f("fk_incident_details_versions_author_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["incident_id"], ["incidents.id"], name=op.f("fk_incident_details_versions_incident_id_incidents")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_incident_details_versions")),
+        sa.UniqueConstraint(
+            "incident_id", "version", name=op.f("uq_incident_details_versions_incident_id_version")
+        ),
+    )
+    _backfill_first_versions()
+    _install_immutability_triggers()
+    _guard_incidents()
+
+
+def _iso(moment: datetime) -> str:
+    # console.domain.canonical.iso, copied: a migration must not change when the app does.
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _hash(slug: str, version: int, row: sa.Row, published_at: datetime) -> str:  # type: ignore[type-arg]
+    # console.domain.incident_details.details_hash, copied for the same reason.
+    fields = {
+        "incident": slug,
+        "version": version,
+        "title": row.title,
+        "summary": row.summary,
+        "location": row.location,
+        "category": row.category,
+        "alert_status": row.alert_status,
+        "reason": None,
+        "author": row.author_name,
+        "published_at": _iso(published_at),
+    }
+    text = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _backfill_first_versions() -> None:
+    bind = op.get_bind()
+    rows = bind.execute(
+        sa.text(
+            "SELECT i.id, i.slug, i.title, i.summary, i.location, i.category, i.alert_status, "
+            "i.created_at, i.created_by_id, COALESCE(u.display_name, 'system') AS author_name "
+            "FROM incidents i LEFT JOIN users u ON u.id = i.created_by_id ORDER BY i.id"
+        )
+    ).all()
+    table = sa.table(
+        TABLE,
+        *(sa.column(name) for name in ("incident_id", "version", "title", "summary", "location")),
+        *(sa.column(name) for name in ("category", "alert_status", "reason", "author_id", "author_name")),
+        sa.column("published_at", sa.DateTime(timezone=True)),
+        sa.column("content_hash"),
+    )
+    for row in rows:
+        created_at = row.created_at
+        if isinstance(created_at, str):  # SQLite hands back text
+            created_at = datetime.fromisoformat(created_at)
+        if created_at.tzinfo is None:
+            created_at = created_at.replace(tzinfo=UTC)
+        stored_at = created_at.replace(tzinfo=None) if bind.dialect.name == "sqlite" else created_at
+        op.execute(
+            table.insert().values(
+                incident_id=row.id,
+                version=1,
+                title=row.title,
+                summary=row.summary,
+                location=row.location,
+                category=row.category,
+                alert_status=row.alert_status,
+                reason=None,
+                author_id=row.created_by_id,
+                author_name=row.author_name,
+                published_at=stored_at,
+                content_hash=_hash(row.slug, 1, row, created_at),
+            )
+        )
+
+
+def _install_immutability_triggers() -> None:
+    # The same refusal as migration 0001 gives update_versions (its refuse_change() function).
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            f"CREATE TRIGGER {TABLE}_immutable BEFORE UPDATE OR DELETE ON {TABLE} "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_change()"
+        )
+        op.execute(
+            f"CREATE TRIGGER {TABLE}_no_truncate BEFORE TRUNCATE ON {TABLE} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()"
+        )
+    else:
+        for operation in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER {TABLE}_no_{operation.lower()} BEFORE {operation} ON {TABLE} "
+                f"BEGIN SELECT RAISE(ABORT, '{TABLE} rows are immutable: {operation} refused'); END"
+            )
+
+
+# True when an incident row's details are not its newest details version's (NEW: the row).
+_DETAILS_DIFFER = """NOT EXISTS (
+    SELECT 1 FROM incident_details_versions d
+    WHERE d.incident_id = NEW.id
+      AND d.version = (SELECT MAX(v.version) FROM incident_details_versions v WHERE v.incident_id = NEW.id)
+      AND d.title = NEW.title AND d.summary = NEW.summary AND d.location = NEW.location
+      AND d.category = NEW.category AND d.alert_status = NEW.alert_status
+)"""
+_IDENTITY_CHANGED = {
+    "postgresql": "NEW.slug IS DISTINCT FROM OLD.slug OR NEW.created_at IS DISTINCT FROM OLD.created_at "
+    "OR NEW.created_by_id IS DISTINCT FROM OLD.created_by_id OR NEW.id IS DISTINCT FROM OLD.id",
+    "sqlite": "NEW.slug IS NOT OLD.slug OR NEW.created_at IS NOT OLD.created_at "
+    "OR NEW.created_by_id IS NOT OLD.created_by_id OR NEW.id IS NOT OLD.id",
+}
+INCIDENT_REFUSAL = "incidents rows change only through audited details versions"
+
+
+def _guard_incidents() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"""
+            CREATE FUNCTION guard_incident() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP = 'DELETE' THEN
+                    RAISE EXCEPTION '{INCIDENT_REFUSAL}: DELETE refused'
+                        USING ERRCODE = 'insufficient_privilege';
+                END IF;
+                IF {_IDENTITY_CHANGED["postgresql"]} OR {_DETAILS_DIFFER} THEN
+                    RAISE EXCEPTION '{INCIDENT_REFUSAL}: UPDATE refused'
+                        USING ERRCODE = 'insufficient_privilege';
+                END IF;
+                RETURN NEW;
+            END $$
+        """)
+        op.execute(
+            "CREATE TRIGGER incidents_guarded BEFORE UPDATE OR DELETE ON incidents "
+            "FOR EACH ROW EXECUTE FUNCTION guard_incident()"
+        )
+        op.execute(
+            "CREATE TRIGGER incidents_no_truncate BEFORE TRUNCATE ON incidents "
+            "FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()"
+        )
+        return
+    op.execute(
+        "CREATE TRIGGER incidents_no_delete BEFORE DELETE ON incidents "
+        f"BEGIN SELECT RAISE(ABORT, '{INCIDENT_REFUSAL}: DELETE refused'); END"
+    )
+    op.execute(
+        "CREATE TRIGGER incidents_guarded BEFORE UPDATE ON incidents "
+        f"WHEN {_IDENTITY_CHANGED['sqlite']} OR {_DETAILS_DIFFER} "
+        f"BEGIN SELECT RAISE(ABORT, '{INCIDENT_REFUSAL}: UPDATE refused'); END"
+    )
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER incidents_no_truncate ON incidents")
+        op.execute("DROP TRIGGER incidents_guarded ON incidents")
+        op.execute("DROP FUNCTION guard_incident()")
+    else:
+        op.execute("DROP TRIGGER incidents_guarded")
+        op.execute("DROP TRIGGER incidents_no_delete")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"DROP TRIGGER {TABLE}_no_truncate ON {TABLE}")
+        op.execute(f"DROP TRIGGER {TABLE}_immutable ON {TABLE}")
+    op.drop_table(TABLE)

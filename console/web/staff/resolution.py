@@ -1,0 +1,76 @@
+"""The incident screen's resolve (with an all-clear) and reopen (with a reason) forms (issue 13.4)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from console.domain.errors import InvalidInput, NotAllowed, NotFound
+from console.domain.resolution import (
+    reopen_incident,
+    resolve_with_all_clear,
+    translations_of,
+)
+from console.web.access import Access, access
+from console.web.staff.auth import STAFF, Viewer
+from console.web.staff.forms import read_form
+from console.web.staff.incidents import Reopening, Resolution, error_page, incident_screen
+from console.web.staff.rendering import see_other
+from console.web.staff.translations import TypedTranslations
+from console.web.state import app_state
+
+
+@access(Access.PUBLISHER, STAFF)
+async def resolve(request: Request, viewer: Viewer) -> Response:
+    """Two steps: without `confirmed`, show the all-clear to publish; with it, publish and resolve."""
+    state = app_state(request)
+    form = await read_form(request)
+    slug = request.path_params["slug"]
+    if not form.flag("confirmed"):
+        return await incident_screen(request, viewer, resolve_step=True, block="resolve")
+    message = form.text("message")
+    typed = TypedTranslations.read(form, state.languages)
+    texts = {lang: typed.body(lang) for lang in typed.filled}
+    try:
+        await state.write(
+            lambda session: resolve_with_all_clear(
+                session,
+                viewer.actor,
+                slug,
+                message,
+                translations=translations_of(texts, state.languages),
+                routing=state.routing,
+            )
+        )
+    except InvalidInput as exc:
+        errors = {**exc.fields, **typed.form_errors(exc.fields)}
+        extra = {"resolution": Resolution(message, errors, texts)}
+        return await incident_screen(
+            request, viewer, resolve_step=True, block="resolve", status_code=422, extra=extra
+        )
+    except NotAllowed as exc:
+        return error_page(request, viewer, exc.message, 409)
+    except NotFound as exc:
+        return error_page(request, viewer, exc.message, 404)
+    return see_other(request, f"/console/incidents/{slug}?notice=resolved")
+
+
+@access(Access.PUBLISHER, STAFF)
+async def reopen(request: Request, viewer: Viewer) -> Response:
+    state = app_state(request)
+    form = await read_form(request)
+    slug = request.path_params["slug"]
+    reason = form.text("reason")
+    try:
+        await state.write(
+            lambda session: reopen_incident(session, viewer.actor, slug, reason, routing=state.routing)
+        )
+    except InvalidInput as exc:
+        extra = {"reopening": Reopening(reason, exc.fields)}
+        return await incident_screen(request, viewer, block="reopen", status_code=422, extra=extra)
+    except NotAllowed as exc:
+        extra = {"reopening": Reopening(reason, message=exc.message)}
+        return await incident_screen(request, viewer, block="reopen", status_code=409, extra=extra)
+    except NotFound as exc:
+        return error_page(request, viewer, exc.message, 404)
+    return see_other(request, f"/console/incidents/{slug}?notice=reopened")

@@ -1,0 +1,44 @@
+"""A correction of an incident's details is a `CORRECTION: incident details` entry in the
+incident's feeds and the all-updates feeds (issue 13.5)."""
+
+from __future__ import annotations
+
+import feedparser
+
+from console.db import Database
+from console.domain.incident_details import DetailsDraft, change_details
+from console.domain.outbox import Routing
+from console.feeds.paths import incident_atom, incident_rss, updates_atom
+from console.settings import Settings
+from tests.conftest import PIO
+from tests.feeds.conftest import at, make_incident, publish, render
+
+
+def test_a_details_correction_is_an_entry_in_the_feeds(
+    settings: Settings, db: Database, routing: Routing
+) -> None:
+    slug = make_incident(db, routing, "Gas laek", location="Elm St")
+    publish(db, routing, slug, "Avoid Elm St.", minute=1)
+    with db.write() as session:
+        change_details(
+            session,
+            PIO,
+            slug,
+            DetailsDraft(title="Gas leak", location="Elm St and Oak St"),
+            reason="Typo; wider area",
+            corrects_version=1,
+            routing=routing,
+            now=at(2),
+        )
+    publish(db, routing, slug, "Crews on scene.", minute=3)
+    for target in (incident_atom(slug), updates_atom()):
+        feed = feedparser.parse(render(settings, db, target))
+        titles = [entry.title for entry in feed.entries]
+        assert titles[1] == "CORRECTION: incident details: Gas leak", titles  # in time order
+        entry = feed.entries[1]
+        assert entry.link == f"{settings.public_url}/incidents/{slug}/history#details-v2"
+        assert "Typo; wider area" in entry.content[0].value
+        assert "<del>Gas laek</del> → <ins>Gas leak</ins>" in entry.content[0].value
+        assert "<del>Elm St</del> → <ins>Elm St and Oak St</ins>" in entry.content[0].value
+    rss = feedparser.parse(render(settings, db, incident_rss(slug)))
+    assert "CORRECTION: incident details: Gas leak" in [entry.title for entry in rss.entries]

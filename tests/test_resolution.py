@@ -1,0 +1,149 @@
+"""Resolving is an all-clear every channel carries; reopening says why (issue 13.4)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from starlette.testclient import TestClient
+
+from console.channels.registry import routing as routing_for
+from console.db import Database
+from console.models import AuditEvent, Delivery, EventType, OutboxEvent, UpdateVersion, VersionKind
+from console.settings import Settings
+from tests.support.factories import bearer, make_token
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return replace(settings, languages=("en", "es"))
+
+
+@pytest.fixture
+def pio(db: Database) -> dict[str, str]:
+    return bearer(make_token(db, "pio", name="Casey Park"))
+
+
+@pytest.fixture
+def slug(client: TestClient, pio: dict[str, str]) -> str:
+    created = client.post(
+        "/api/v1/incidents",
+        json={"title": "Gas leak", "summary": "Crews are responding. Avoid the area."},
+        headers=pio,
+    )
+    assert created.status_code == 201
+    published = client.post(
+        f"/api/v1/incidents/{created.json()['slug']}/updates", json={"body": "Avoid Elm St."}, headers=pio
+    )
+    assert published.status_code == 201
+    return str(created.json()["slug"])
+
+
+def resolve(client: TestClient, headers: dict[str, str], slug: str, **body: Any) -> Any:
+    return client.post(f"/api/v1/incidents/{slug}/resolve", json=body, headers=headers)
+
+
+def test_the_all_clear_is_the_final_update_and_goes_to_every_channel(
+    client: TestClient, db: Database, settings: Settings, pio: dict[str, str], slug: str
+) -> None:
+    response = resolve(
+        client,
+        pio,
+        slug,
+        message="All clear: the leak is fixed.",
+        translations={"es": "Todo despejado: fuga reparada."},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "resolved"
+    all_clear = body["all_clear"]
+    assert (all_clear["seq"], all_clear["kind"], all_clear["body"], all_clear["preliminary"]) == (
+        2,
+        "resolution",
+        "All clear: the leak is fixed.",
+        False,
+    )
+    assert [t["lang"] for t in all_clear["translations"]] == ["es"]
+    record = client.get(f"/api/v1/incidents/{slug}").json()
+    assert record["updates"][0]["versions"][0]["kind"] == "resolution"  # newest first: the final update
+    with db.read() as session:
+        event = session.get(OutboxEvent, all_clear["event_id"])
+        assert event is not None and event.type is EventType.VERSION_PUBLISHED
+        channels = set(session.scalars(select(Delivery.channel).where(Delivery.event_id == event.id)))
+        assert channels == set(routing_for(settings).channels_for(EventType.VERSION_PUBLISHED))
+        assert {"x", "mastodon", "feeds", "live", "archive"} <= channels
+        resolved = session.scalars(select(AuditEvent).where(AuditEvent.action == "incident.resolved")).one()
+        assert json.loads(resolved.data)["all_clear_update_id"] == all_clear["id"]
+
+
+def test_the_all_clear_is_labelled_resolved_in_feeds_and_social_posts(
+    client: TestClient, pio: dict[str, str], slug: str
+) -> None:
+    from console.domain import wording
+
+    assert wording.prefix(VersionKind.RESOLUTION, False) == "RESOLVED: "
+    assert wording.prefix(VersionKind.REOPENING, False) == "REOPENED: "
+    posts = wording.post_run(VersionKind.RESOLUTION, False, None, "All clear.", None, "https://x.example/i")
+    assert posts == ["RESOLVED: All clear. https://x.example/i"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "message"),
+        ({"message": "  "}, "message"),
+        ({"message": "All clear", "translations": ["es"]}, "translations"),
+        ({"message": "All clear", "translations": {"es": 3}}, "translations"),
+        ({"message": "All clear", "extra": 1}, "extra"),
+    ],
+)
+def test_a_refused_resolution_writes_nothing(
+    client: TestClient, db: Database, pio: dict[str, str], slug: str, body: dict[str, Any], field: str
+) -> None:
+    response = resolve(client, pio, slug, **body)
+    assert response.status_code == 422, response.text
+    assert field in response.json()["error"]["fields"]
+    assert client.get(f"/api/v1/incidents/{slug}").json()["status"] == "active"
+    with db.read() as session:
+        assert (
+            session.scalars(select(UpdateVersion).where(UpdateVersion.kind == VersionKind.RESOLUTION)).all()
+            == []
+        )
+
+
+def test_an_unknown_translation_language_is_refused(
+    client: TestClient, pio: dict[str, str], slug: str
+) -> None:
+    response = resolve(client, pio, slug, message="All clear", translations={"xx": "?"})
+    assert response.status_code == 422
+
+
+def test_reopening_publishes_the_reason_and_is_audited(
+    client: TestClient, db: Database, pio: dict[str, str], slug: str
+) -> None:
+    not_yet = client.post(f"/api/v1/incidents/{slug}/reopen", json={"reason": "Why"}, headers=pio)
+    assert not_yet.status_code == 409
+    assert resolve(client, pio, slug, message="All clear.").status_code == 200
+    assert client.post(f"/api/v1/incidents/{slug}/reopen", json={}, headers=pio).status_code == 422
+    response = client.post(
+        f"/api/v1/incidents/{slug}/reopen", json={"reason": "A second leak was found on Oak St."}, headers=pio
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "active"
+    assert (body["reopened"]["seq"], body["reopened"]["kind"]) == (3, "reopening")
+    assert body["reopened"]["body"] == "A second leak was found on Oak St."
+    published = client.post(f"/api/v1/incidents/{slug}/updates", json={"body": "Avoid Oak St."}, headers=pio)
+    assert published.status_code == 201  # active again: takes updates
+    with db.read() as session:
+        audit = session.scalars(select(AuditEvent).where(AuditEvent.action == "incident.reopened")).one()
+        assert json.loads(audit.data)["reason"] == "A second leak was found on Oak St."
+    reviewer = bearer(make_token(db, "reviewer"))
+    assert resolve(client, reviewer, slug, message="All clear.").status_code == 403
+    assert (
+        client.post(f"/api/v1/incidents/{slug}/reopen", json={"reason": "x"}, headers=reviewer).status_code
+        == 403
+    )
