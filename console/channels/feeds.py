@@ -23,8 +23,7 @@ from console.settings import Settings
 
 class FeedsChannel:
     name: ClassVar[str] = "feeds"
-    # Rumor responses are not in the feeds (yet): they go out on the live bus, archive and social.
-    accepts: ClassVar[frozenset[EventType]] = frozenset(EventType) - {EventType.RUMOR_PUBLISHED}
+    accepts: ClassVar[frozenset[EventType]] = frozenset(EventType)
     ordered: ClassVar[bool] = True
     timeout_seconds: ClassVar[float] = 60.0
 

@@ -19,6 +19,9 @@ from console.models import (
     AlertStatus,
     Incident,
     IncidentDetailsVersion,
+    Rumor,
+    RumorTranslation,
+    RumorVersion,
     Translation,
     Update,
     UpdateVersion,
@@ -217,6 +220,68 @@ def details_items(session: Session, *, limit: int, incident: Incident | None = N
             )
         )
     return found
+
+
+@dataclass(frozen=True)
+class RumorItem:
+    """One version of a rumor response (issue 19): the feeds carry each as a `RUMOR CONTROL:`
+    entry, the verdict first and the claim quoted, like each version of an update."""
+
+    rumor_id: int
+    incident: IncidentInfo | None  # None: agency-wide
+    version: int
+    verdict: str  # a Verdict value
+    claim: str
+    facts: str
+    reason: str | None
+    author: str
+    published_at: datetime
+    translations: dict[str, tuple[str, str]]  # lang -> (claim, facts) of this very version
+
+    def text_in(self, lang: str) -> tuple[str, str, str | None]:
+        """(claim, facts, the language they are in, or None for the primary one) for `lang`."""
+        if lang in self.translations:
+            claim, facts = self.translations[lang]
+            return claim, facts, lang
+        return self.claim, self.facts, None
+
+
+def rumor_items(session: Session, *, limit: int, incident: Incident | None = None) -> list[RumorItem]:
+    """The newest rumor response versions, newest first (every one, or one incident's)."""
+    query = (
+        select(RumorVersion, Rumor)
+        .join(Rumor, RumorVersion.rumor_id == Rumor.id)
+        .order_by(RumorVersion.published_at.desc(), RumorVersion.id.desc())
+        .limit(limit)
+    )
+    if incident is not None:
+        query = query.where(Rumor.incident_id == incident.id)
+    rows = session.execute(query).all()
+    translations: dict[int, dict[str, tuple[str, str]]] = defaultdict(dict)
+    for translation in session.scalars(
+        select(RumorTranslation)
+        .where(RumorTranslation.rumor_version_id.in_([version.id for version, _ in rows]))
+        .order_by(RumorTranslation.id)
+    ):
+        translations[translation.rumor_version_id][translation.lang] = (
+            xml_safe(translation.claim),
+            xml_safe(translation.facts),
+        )
+    return [
+        RumorItem(
+            rumor_id=rumor.id,
+            incident=IncidentInfo.of(rumor.incident) if rumor.incident else None,
+            version=version.version,
+            verdict=version.verdict.value,
+            claim=xml_safe(version.claim),
+            facts=xml_safe(version.facts),
+            reason=xml_safe(version.reason) if version.reason else None,
+            author=xml_safe(version.author_name),
+            published_at=version.published_at,
+            translations=translations.get(version.id, {}),
+        )
+        for version, rumor in rows
+    ]
 
 
 def earlier_messages(session: Session, item: FeedItem) -> list[FeedItem]:

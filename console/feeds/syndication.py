@@ -19,7 +19,7 @@ from feedgen.feed import FeedGenerator
 from markupsafe import Markup
 
 from console.domain import wording
-from console.feeds.items import DetailsItem, FeedItem, IncidentInfo
+from console.feeds.items import DetailsItem, FeedItem, IncidentInfo, RumorItem
 from console.feeds.paths import (
     ATOM_TYPE,
     RSS_TYPE,
@@ -31,7 +31,7 @@ from console.feeds.paths import (
 )
 from console.feeds.phrases import ENGLISH, FeedPhrases, phrases_for
 from console.html import paragraphs
-from console.i18n import own_name
+from console.i18n import gettext, in_language, own_name, verdict_word
 from console.models import AlertStatus, VersionKind
 from console.settings import Settings
 from console.signed_head import HEAD_PATH
@@ -256,8 +256,50 @@ def _details_entry(
     entry.content(f"<p>{html.escape(item.reason)}</p><ul>{changes}</ul>", type="html")
 
 
+RUMOR_LABEL = "RUMOR CONTROL"  # a gettext message (the /rumors page says it too)
+
+
+def _rumor_entry(feed: FeedGenerator, settings: Settings, item: RumorItem, language: FeedLanguage) -> None:
+    """A `RUMOR CONTROL: FALSE — “claim”` entry: never mistakable for the claim itself, the
+    verdict first and the claim quoted; each version its own entry, like an update's."""
+    lang = language.lang or language.primary
+    claim, facts, text_lang = item.text_in(lang)
+    with in_language(lang):
+        label, verdict = gettext(RUMOR_LABEL), verdict_word(item.verdict)
+    day = item.published_at.astimezone(UTC).strftime("%Y-%m-%d")
+    tag = f"tag:{settings.public_host},{day}:rumors/{item.rumor_id}/versions/{item.version}"
+    entry = feed.add_entry(order="append")
+    entry.id(f"{tag}/{language.lang}" if language.translated else tag)
+    entry.title(f"{label}: {verdict} — “{claim}”")
+    entry.link(href=language.page(f"{settings.public_url}/rumors#rumor-{item.rumor_id}"), rel="alternate")
+    entry.published(item.published_at)
+    entry.updated(item.published_at)
+    entry.author(name=item.author)
+    entry.category(term="rumor-control")
+    corrected = (
+        f"<p>{html.escape(language.words.correction)}: {html.escape(item.reason)}</p>" if item.reason else ""
+    )
+    entry.content(
+        f"<p><strong>{html.escape(label)}: {html.escape(verdict)}</strong> — <q>{html.escape(claim)}</q></p>"
+        f"{paragraphs(facts)}{corrected}",
+        type="html",
+    )
+    if language.translated and text_lang is None:
+        entry.atom_extras.content_lang = language.primary
+
+
+Extra = DetailsItem | RumorItem  # entries beside the versions of updates, merged in by time
+
+
+def _extra_entry(feed: FeedGenerator, settings: Settings, item: Extra, language: FeedLanguage) -> None:
+    if isinstance(item, RumorItem):
+        _rumor_entry(feed, settings, item, language)
+    else:
+        _details_entry(feed, settings, item, language)
+
+
 def _generator(
-    settings: Settings, spec: FeedSpec, items: Sequence[FeedItem], details: Sequence[DetailsItem] = ()
+    settings: Settings, spec: FeedSpec, items: Sequence[FeedItem], extras: Sequence[Extra] = ()
 ) -> FeedGenerator:
     language = spec.language or primary_feeds(settings)
     words = language.words
@@ -268,12 +310,13 @@ def _generator(
     feed.language(language.declared)
     feed.updated(spec.updated)
     page = language.page
-    if details:
-        feed.updated(max(spec.updated, *(each.published_at for each in details)))
-    pending = list(details)  # newest first, merged into the versions by time
+    if extras:
+        feed.updated(max(spec.updated, *(each.published_at for each in extras)))
+    # newest first, merged into the versions by time
+    pending = sorted(extras, key=lambda each: each.published_at, reverse=True)
     for item in items:  # newest first, as given
         while pending and pending[0].published_at > item.published_at:
-            _details_entry(feed, settings, pending.pop(0), language)
+            _extra_entry(feed, settings, pending.pop(0), language)
         entry = feed.add_entry(order="append")
         entry.id(entry_id(settings.public_host, item, language))  # also the RSS guid, isPermaLink="false"
         entry.title(entry_title(item, words))
@@ -294,7 +337,7 @@ def _generator(
         if item.is_fallback:
             entry.atom_extras.content_lang = language.primary
     for rest in pending:
-        _details_entry(feed, settings, rest, language)
+        _extra_entry(feed, settings, rest, language)
     return feed
 
 
@@ -338,10 +381,11 @@ def _translations(settings: Settings, spec: FeedSpec) -> list[dict[str, str]]:
 
 
 def render(
-    settings: Settings, spec: FeedSpec, items: Sequence[FeedItem], details: Sequence[DetailsItem] = ()
+    settings: Settings, spec: FeedSpec, items: Sequence[FeedItem], extras: Sequence[Extra] = ()
 ) -> tuple[bytes, bytes]:
-    """The feed as (Atom, RSS) bytes; `details`: corrections of incident details, newest first."""
-    feed = _generator(settings, spec, items, details)
+    """The feed as (Atom, RSS) bytes; `extras`: corrections of incident details and rumor
+    responses, in any order."""
+    feed = _generator(settings, spec, items, extras)
     alternates = _translations(settings, spec)
     feed.link(feed_links(settings, spec.atom_url, ATOM_TYPE, spec.page_url, alternates), replace=True)
     atom: bytes = feed.atom_str(pretty=True)

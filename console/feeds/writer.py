@@ -86,16 +86,24 @@ class FeedFiles:
         found = items.newest_versions(session, limit=self.settings.feeds_max_entries)
         found, language = self._localized(session, found, lang)
         spec = syndication.updates_spec(self.settings, found, language)
-        details = items.details_items(session, limit=self.settings.feeds_max_entries)
-        atom, rss = syndication.render(self.settings, spec, found, details)
+        limit = self.settings.feeds_max_entries
+        extras: list[syndication.Extra] = [
+            *items.details_items(session, limit=limit),
+            *items.rumor_items(session, limit=limit),
+        ]
+        atom, rss = syndication.render(self.settings, spec, found, extras)
         return {updates_atom(lang): atom, updates_rss(lang): rss}
 
     def _incident(self, session: Session, incident: Incident, lang: str | None = None) -> dict[Target, bytes]:
         found = items.newest_versions(session, limit=self.settings.feeds_max_entries, incident=incident)
         found, language = self._localized(session, found, lang)
         spec = syndication.incident_spec(self.settings, items.IncidentInfo.of(incident), found, language)
-        details = items.details_items(session, limit=self.settings.feeds_max_entries, incident=incident)
-        atom, rss = syndication.render(self.settings, spec, found, details)
+        limit = self.settings.feeds_max_entries
+        extras: list[syndication.Extra] = [
+            *items.details_items(session, limit=limit, incident=incident),
+            *items.rumor_items(session, limit=limit, incident=incident),
+        ]
+        atom, rss = syndication.render(self.settings, spec, found, extras)
         return {incident_atom(incident.slug, lang): atom, incident_rss(incident.slug, lang): rss}
 
     def _all_languages(
@@ -199,10 +207,16 @@ class FeedFiles:
     def write_for_event(self, session: Session, event: ChannelEvent) -> WriteReport:
         """Every file an event can change. The CAP message goes first and the indexes last, so
         nothing ever links to a file that is not there yet."""
-        if isinstance(event, RumorPublished):  # rumor responses are not in the feeds
-            return WriteReport()
-        incident = get_incident(session, event.incident_slug)
         rendered: dict[Target, bytes | None] = {}
+        if isinstance(event, RumorPublished):  # in the feeds, not in CAP (no hazard: a verdict on a claim)
+            if event.incident_slug is not None:
+                about = get_incident(session, event.incident_slug)
+                rendered |= self._all_languages(
+                    lambda lang: self._incident(session, about, lang), self.languages
+                )
+            rendered |= self._all_languages(lambda lang: self._updates(session, lang), self.languages)
+            return self._write(rendered.items())
+        incident = get_incident(session, event.incident_slug)
         if isinstance(event, VersionPublished | TranslationAdded):
             rendered |= self._new_cap_files(session, event.incident_slug, event.seq, event.version)
         if isinstance(event, TranslationAdded):
