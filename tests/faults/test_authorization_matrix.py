@@ -134,6 +134,7 @@ LEVELS: dict[tuple[str, str], Access] = {
     ("GET", "/incidents/{slug}/feed.atom"): P,
     ("GET", "/incidents/{slug}/feed.rss"): P,
     ("GET", "/incidents/{slug}/cap/{seq:int}-{version:int}.xml"): P,
+    ("GET", "/incidents/{slug}/cap/{seq:int}-{version:int}-r{revision:int}.xml"): P,
     ("GET", "/"): P,
     ("GET", "/incidents/{slug}"): P,
     ("WEBSOCKET", "/live"): P,
