@@ -86,7 +86,7 @@ def resume(session: Session, session_id: str, *, now: datetime) -> SignedIn | No
     row = session.execute(
         select(ConsoleSession, User)
         .join(User, ConsoleSession.user_id == User.id)
-        .where(ConsoleSession.id_hash == digest(session_id))
+        .where(ConsoleSession.id_hash == digest(session_id), User.disabled_at.is_(None))
     ).first()
     if row is None:
         return None

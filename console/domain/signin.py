@@ -140,6 +140,8 @@ def conclude(session: Session, email: str, ip: str, user_id: int | None, *, now:
         return record_refused(session, email, ip, why, now=now)
     key = attempt_key(email)
     user = session.get(User, user_id) if user_id is not None else None
+    if user is not None and user.disabled_at is not None:  # disabled while its password was checked
+        user = None
     if user is None:
         _add(session, key, ip, SignInOutcome.FAILED, now)
         audit.record(

@@ -15,6 +15,7 @@ def routes() -> list[BaseRoute]:
         Route("/logout", signin.logout, methods=["POST"]),
         Route("/console/password", signin.password_form, methods=["GET"]),
         Route("/console/password", signin.change_password, methods=["POST"]),
+        Route("/console/sessions/end-others", signin.end_other_sessions, methods=["POST"]),
         Route("/console", incidents.dashboard, methods=["GET"]),
         Route("/console/incidents", incidents.incident_list, methods=["GET"]),
         Route("/console/incidents", incidents.create_incident_view, methods=["POST"]),
@@ -43,6 +44,9 @@ def routes() -> list[BaseRoute]:
         Route("/console/audit.csv", audit.audit_csv, methods=["GET"]),
         Route("/console/admin", admin.admin_page, methods=["GET"]),
         Route("/console/admin/users", admin.create_user, methods=["POST"]),
+        Route("/console/admin/users/{user_id:int}/disable", admin.disable_user, methods=["POST"]),
+        Route("/console/admin/users/{user_id:int}/enable", admin.enable_user, methods=["POST"]),
+        Route("/console/admin/users/{user_id:int}/role", admin.set_role, methods=["POST"]),
         Route("/console/admin/tokens", admin.create_token, methods=["POST"]),
         Route("/console/admin/tokens/{token_id:int}/revoke", admin.revoke_token, methods=["POST"]),
     ]

@@ -1,4 +1,5 @@
-"""Accounts and API tokens, for admins: create people, issue tokens (shown once), revoke tokens."""
+"""Accounts and API tokens, for admins: create people, disable or enable them, change roles,
+issue tokens (shown once), revoke tokens."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
-from console.domain import accounts
+from console.domain import account_controls, accounts
 from console.domain.errors import InvalidInput, NotAllowed, NotFound
-from console.models import Role
+from console.models import Role, User
 from console.web.access import Access, access
 from console.web.staff.auth import Viewer, staff_view
 from console.web.staff.forms import read_form
@@ -128,3 +129,52 @@ async def revoke_token(request: Request, viewer: Viewer) -> Response:
     except NotAllowed as exc:
         return error_page(request, viewer, exc.message, 409)
     return see_other(request, "/console/admin?notice=token_revoked")
+
+
+async def _account_change(request: Request, viewer: Viewer, change: str) -> Response:
+    state = app_state(request)
+    form = await read_form(request)
+    user_id = request.path_params["user_id"]
+    now = state.clock()
+
+    def work(session: Session) -> None:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound(f"no account with id {user_id}")
+        if change == "disable":
+            account_controls.disable_user(session, viewer.actor, email=user.email, now=now)
+        elif change == "enable":
+            account_controls.enable_user(session, viewer.actor, email=user.email, now=now)
+        else:
+            account_controls.set_role(
+                session, viewer.actor, email=user.email, role=form.text("role"), now=now
+            )
+
+    try:
+        await state.write(work)
+    except NotFound as exc:
+        return error_page(request, viewer, exc.message, 404)
+    except NotAllowed as exc:
+        return error_page(request, viewer, exc.message, 409)
+    except InvalidInput as exc:
+        return error_page(request, viewer, exc.message, 422)
+    return see_other(request, f"/console/admin?notice=user_{change}d")
+
+
+@access(Access.ADMIN)
+@staff_view()
+async def disable_user(request: Request, viewer: Viewer) -> Response:
+    """Shut an account off: its sessions end and its tokens are revoked at once."""
+    return await _account_change(request, viewer, "disable")
+
+
+@access(Access.ADMIN)
+@staff_view()
+async def enable_user(request: Request, viewer: Viewer) -> Response:
+    return await _account_change(request, viewer, "enable")
+
+
+@access(Access.ADMIN)
+@staff_view()
+async def set_role(request: Request, viewer: Viewer) -> Response:
+    return await _account_change(request, viewer, "role_change")

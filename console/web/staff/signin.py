@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from console.domain import accounts, sessions, signin
+from console.domain import account_controls, accounts, sessions, signin
 from console.domain.errors import InvalidInput
 from console.models import SignInOutcome
 from console.web.access import Access, access
@@ -202,3 +202,17 @@ async def change_password(request: Request, viewer: Viewer) -> Response:
     response = see_other(request, "/console?notice=password_changed")
     set_cookie(response, settings, session_cookie(settings), new_session, SESSION_COOKIE_SECONDS)
     return response
+
+
+@access(Access.READER)
+@staff_view(before_password_change=True)
+async def end_other_sessions(request: Request, viewer: Viewer) -> Response:
+    """Sign out every other browser of this account; this one stays signed in."""
+    state = app_state(request)
+    now = state.clock()
+    await state.write(
+        lambda session: account_controls.end_other_sessions(
+            session, viewer.actor, keep_session_row_id=viewer.signed_in.session_row_id, now=now
+        )
+    )
+    return see_other(request, "/console/password?notice=sessions_ended")

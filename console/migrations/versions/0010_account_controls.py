@@ -1,0 +1,27 @@
+"""account controls: an admin can disable an account
+
+Revision ID: i14_account_controls
+Revises: i19_signatures
+Create Date: 2026-12-05 04:00:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "i14_account_controls"
+down_revision: str | None = "i19_signatures"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.add_column("users", sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_column("disabled_at")
