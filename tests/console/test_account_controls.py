@@ -39,7 +39,9 @@ def test_an_admin_disables_an_account_its_sessions_and_tokens_end_at_once(
     csrf = sign_in(client, email_of("admin"))
     for user_id in (people["pio"], bot.id):
         response = client.post(
-            f"/console/admin/users/{user_id}/disable", data={"csrf_token": csrf}, follow_redirects=False
+            f"/console/admin/users/{user_id}/disable",
+            data={"csrf_token": csrf, "confirmed": "yes"},
+            follow_redirects=False,
         )
         assert response.status_code == 303, response.text
 
@@ -64,10 +66,14 @@ def test_enable_and_set_role_are_audited_and_take_effect(
 ) -> None:
     csrf = sign_in(client, email_of("admin"))
     pio = people["pio"]
-    client.post(f"/console/admin/users/{pio}/disable", data={"csrf_token": csrf})
+    asked = client.post(f"/console/admin/users/{pio}/disable", data={"csrf_token": csrf})
+    assert asked.status_code == 200 and "Yes, disable" in asked.text  # asks first; nothing done yet
+    client.post(f"/console/admin/users/{pio}/disable", data={"csrf_token": csrf, "confirmed": "yes"})
     assert (
         client.post(
-            f"/console/admin/users/{pio}/enable", data={"csrf_token": csrf}, follow_redirects=False
+            f"/console/admin/users/{pio}/enable",
+            data={"csrf_token": csrf, "confirmed": "yes"},
+            follow_redirects=False,
         ).status_code
         == 303
     )
@@ -91,7 +97,9 @@ def test_enable_and_set_role_are_audited_and_take_effect(
     )
     # The admin cannot shut themselves out, nor leave the console without an enabled admin.
     assert (
-        client.post(f"/console/admin/users/{people['admin']}/disable", data={"csrf_token": csrf}).status_code
+        client.post(
+            f"/console/admin/users/{people['admin']}/disable", data={"csrf_token": csrf, "confirmed": "yes"}
+        ).status_code
         == 409
     )
     assert (
@@ -104,7 +112,9 @@ def test_enable_and_set_role_are_audited_and_take_effect(
 
 def test_only_admins_may_disable(client: TestClient, db: Database, people: dict[str, int]) -> None:
     csrf = sign_in(client, email_of("pio"))
-    response = client.post(f"/console/admin/users/{people['reviewer']}/disable", data={"csrf_token": csrf})
+    response = client.post(
+        f"/console/admin/users/{people['reviewer']}/disable", data={"csrf_token": csrf, "confirmed": "yes"}
+    )
     assert response.status_code == 403
     assert _actions(db, "user.disabled") == []
 
@@ -115,7 +125,9 @@ def test_a_person_ends_their_other_sessions(
     elsewhere = start_session(db, people["pio"])
     use_session(console_client, elsewhere)
     csrf = sign_in(client, email_of("pio"))
-    response = client.post("/console/sessions/end-others", data={"csrf_token": csrf}, follow_redirects=False)
+    response = client.post(
+        "/console/sessions/end-others", data={"csrf_token": csrf, "confirmed": "yes"}, follow_redirects=False
+    )
     assert response.status_code == 303
     assert console_client.get("/console", follow_redirects=False).status_code == 303
     assert client.get("/console", follow_redirects=False).status_code == 200

@@ -44,6 +44,7 @@ async def _admin_page(
         "issued_password": None,
         "issued_token": None,
         "revoke_step": None,
+        "account_step": None,
         **lists,
         **context,
     }
@@ -135,6 +136,8 @@ async def _account_change(request: Request, viewer: Viewer, change: str) -> Resp
     state = app_state(request)
     form = await read_form(request)
     user_id = request.path_params["user_id"]
+    if change != "role_change" and not form.flag("confirmed"):  # one action plus a confirmation
+        return await _admin_page(request, viewer, account_step={"user_id": user_id, "change": change})
     now = state.clock()
 
     def work(session: Session) -> None:

@@ -330,7 +330,7 @@ async def resolve(request: Request, viewer: Viewer) -> Response:
 
 def since_param(request: Request) -> int:
     value = request.query_params.get("since", "")
-    return int(value) if value.isdigit() and len(value) < 12 else 0
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 12 else 0
 
 
 @access(Access.READER)

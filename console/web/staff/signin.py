@@ -209,6 +209,9 @@ async def change_password(request: Request, viewer: Viewer) -> Response:
 async def end_other_sessions(request: Request, viewer: Viewer) -> Response:
     """Sign out every other browser of this account; this one stays signed in."""
     state = app_state(request)
+    form = await read_form(request)
+    if not form.flag("confirmed"):  # the form's button sends it; anything else changes nothing
+        return _password_page(request, viewer)
     now = state.clock()
     await state.write(
         lambda session: account_controls.end_other_sessions(
