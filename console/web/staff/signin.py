@@ -177,28 +177,33 @@ async def change_password(request: Request, viewer: Viewer) -> Response:
         )
     now: datetime = state.clock()
     # Guessing the current password here (from a stolen session, to keep the account) counts
-    # against the same lockout as guessing it at sign-in.
+    # against the same lockout as guessing it at sign-in. The lockout is decided inside the
+    # serialized write, and a wrong guess is counted in the same transaction: guesses racing
+    # in parallel are refused (unchecked) from the tenth failure on, the right password too.
     ip = _client_address(request)
-    why = await state.read(lambda session: signin.refusal(session, viewer.email, ip, now=now))
-    if why is not None:
-        errors = {"current_password": _refusal_message(why, request)}
-        retry_after = str(max(int((why.until - now).total_seconds()), 1))
-        response = _password_page(request, viewer, errors=errors, status_code=429)
-        response.headers["Retry-After"] = retry_after
-        return response
 
-    def work(session: Session) -> str:
-        user = accounts.change_password(session, viewer.actor, current=current, new=new, now=now)
+    def work(session: Session) -> str | signin.Refusal | InvalidInput:
+        why = signin.refusal(session, viewer.email, ip, now=now)
+        if why is not None:
+            return why
+        try:
+            user = accounts.change_password(session, viewer.actor, current=current, new=new, now=now)
+        except InvalidInput as exc:
+            if "current_password" in exc.fields and current:  # a guess (a blank one never is)
+                signin.conclude(session, viewer.email, ip, None, now=now)
+            return exc
         # Every session of the account ends (a thief's too); this browser gets a fresh one.
         sessions.end_all(session, user.id)
         return sessions.start(session, user, now=now)
 
-    try:
-        new_session = await state.write(work)
-    except InvalidInput as exc:
-        if "current_password" in exc.fields and current:  # a guess (a blank one never is)
-            await state.write(lambda session: signin.conclude(session, viewer.email, ip, None, now=now))
-        return _password_page(request, viewer, errors=exc.fields, status_code=422)
+    new_session = await state.write(work)
+    if isinstance(new_session, signin.Refusal):
+        errors = {"current_password": _refusal_message(new_session, request)}
+        response = _password_page(request, viewer, errors=errors, status_code=429)
+        response.headers["Retry-After"] = str(max(int((new_session.until - now).total_seconds()), 1))
+        return response
+    if isinstance(new_session, InvalidInput):
+        return _password_page(request, viewer, errors=new_session.fields, status_code=422)
     response = see_other(request, "/console?notice=password_changed")
     set_cookie(response, settings, session_cookie(settings), new_session, SESSION_COOKIE_SECONDS)
     return response
