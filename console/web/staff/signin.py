@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 from starlette.requests import Request
@@ -26,7 +26,7 @@ from console.web.staff.auth import (
 from console.web.staff.forms import read_form
 from console.web.staff.rendering import render, see_other
 from console.web.staff.signin_form import signin_cookie_name, signin_page, signin_token
-from console.web.state import app_state
+from console.web.state import AppState, app_state
 
 SESSION_COOKIE_SECONDS = int(sessions.ABSOLUTE_LIFETIME.total_seconds())
 WRONG_CREDENTIALS = "The email or password is not right. Check both and try again."
@@ -50,6 +50,28 @@ def _refusal_message(why: signin.Refusal, request: Request) -> str:
 
 def _client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def _throttled(state: AppState, email: str, ip: str, now: datetime) -> signin.Refusal | None:
+    known = state.signin_refusals.find([f"address {ip}", f"account {signin.attempt_key(email)}"], now)
+    if known is not None:
+        return signin.Refusal(*known)
+    wait = state.signin_limit.allow(ip)
+    return signin.Refusal("address", now + timedelta(seconds=wait)) if wait is not None else None
+
+
+async def _refused_page(
+    request: Request, why: signin.Refusal, now: datetime, *, next_path: str, email: str
+) -> Response:
+    retry_after = max(int((why.until - now).total_seconds()), 1)
+    return await signin_page(
+        request,
+        status_code=429,
+        message=_refusal_message(why, request),
+        next_path=next_path,
+        email=email,
+        headers={"Retry-After": str(retry_after)},
+    )
 
 
 @access(Access.PUBLIC)
@@ -87,6 +109,11 @@ async def login(request: Request) -> Response:
 
     ip = _client_address(request)
     now = state.clock()
+    # A lockout already seen, or too many attempts this minute from the address: refused from
+    # memory, before anything is read or written.
+    throttled = _throttled(state, email, ip, now)
+    if throttled is not None:
+        return await _refused_page(request, throttled, now, next_path=next_path, email=email)
     why = await state.read(lambda session: signin.refusal(session, email, ip, now=now))
     if why is None:
         # The slow password check runs outside the write lock, so it never holds up publishing.
@@ -108,15 +135,11 @@ async def login(request: Request) -> Response:
 
     if outcome.outcome is SignInOutcome.REFUSED:
         assert outcome.refusal is not None
-        retry_after = max(int((outcome.refusal.until - now).total_seconds()), 1)
-        return await signin_page(
-            request,
-            status_code=429,
-            message=_refusal_message(outcome.refusal, request),
-            next_path=next_path,
-            email=email,
-            headers={"Retry-After": str(retry_after)},
+        key = (
+            f"address {ip}" if outcome.refusal.scope == "address" else f"account {signin.attempt_key(email)}"
         )
+        state.signin_refusals.remember(key, outcome.refusal.scope, outcome.refusal.until)
+        return await _refused_page(request, outcome.refusal, now, next_path=next_path, email=email)
     if new_session is None:
         return await signin_page(
             request, status_code=400, message=WRONG_CREDENTIALS, next_path=next_path, email=email
