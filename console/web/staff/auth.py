@@ -14,9 +14,10 @@ view never runs, so nothing is written.
 from __future__ import annotations
 
 import functools
+import posixpath
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -169,13 +170,24 @@ async def csrf_ok(request: Request, expected: str) -> bool:
 
 
 def local_path(value: str | None, default: str = "/console") -> str:
-    """`value` if it is a path on this site under /console, else `default` (no open redirects)."""
-    if not value or not value.startswith("/console") or value.startswith("//") or "\\" in value:
+    """`value` if it is a path on this site under /console, else `default` (no open redirects).
+
+    The path is normalized first, as the browser would resolve it (`..` and `.` segments, also
+    percent-encoded, and repeated slashes), so `/console/../elsewhere` is not taken for a
+    console page; the normalized path is what is returned.
+    """
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
         return default
     parts = urlsplit(value)
     if parts.scheme or parts.netloc:
         return default
-    return value
+    decoded = unquote(parts.path)
+    if "\\" in decoded or any(ord(c) < 0x20 or ord(c) == 0x7F for c in decoded):
+        return default
+    path = "/" + posixpath.normpath(decoded).lstrip("/")
+    if path != "/console" and not path.startswith("/console/"):
+        return default
+    return quote(path, safe="/-._~!$&'()*+,;=:@") + (f"?{parts.query}" if parts.query else "")
 
 
 def _referring_page(request: Request) -> str:
