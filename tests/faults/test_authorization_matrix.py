@@ -72,6 +72,8 @@ LEVELS: dict[tuple[str, str], Access] = {
     ("GET", "/console/password"): R,
     ("POST", "/console/password"): R,
     ("POST", "/console/sessions/end-others"): R,
+    ("GET", "/console/mfa"): R,
+    ("POST", "/console/mfa"): R,
     ("GET", "/console"): R,
     ("GET", "/console/incidents"): R,
     ("POST", "/console/incidents"): W,

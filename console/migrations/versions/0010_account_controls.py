@@ -1,4 +1,4 @@
-"""account controls: an admin can disable an account
+"""account controls: an admin can disable an account; a TOTP second factor
 
 Revision ID: i14_account_controls
 Revises: i19_signatures
@@ -20,8 +20,12 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.add_column("users", sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("users", sa.Column("totp_secret", sa.String(length=64), nullable=True))
+    op.add_column("users", sa.Column("recovery_codes", sa.Text(), nullable=False, server_default=""))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_column("recovery_codes")
+        batch_op.drop_column("totp_secret")
         batch_op.drop_column("disabled_at")

@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from console.web.staff import admin, audit, channels, incidents, rumors, signin, translations, updates
+from console.web.staff import (
+    admin,
+    audit,
+    channels,
+    incidents,
+    rumors,
+    second_factor,
+    signin,
+    translations,
+    updates,
+)
 
 
 def routes() -> list[BaseRoute]:
@@ -16,6 +26,8 @@ def routes() -> list[BaseRoute]:
         Route("/console/password", signin.password_form, methods=["GET"]),
         Route("/console/password", signin.change_password, methods=["POST"]),
         Route("/console/sessions/end-others", signin.end_other_sessions, methods=["POST"]),
+        Route("/console/mfa", second_factor.second_factor_page, methods=["GET"]),
+        Route("/console/mfa", second_factor.turn_on_second_factor, methods=["POST"]),
         Route("/console", incidents.dashboard, methods=["GET"]),
         Route("/console/incidents", incidents.incident_list, methods=["GET"]),
         Route("/console/incidents", incidents.create_incident_view, methods=["POST"]),

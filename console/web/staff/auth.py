@@ -22,7 +22,7 @@ from urllib.parse import quote, unquote, urlsplit
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from console.domain import sessions
+from console.domain import mfa, sessions
 from console.domain.actors import Actor
 from console.domain.sessions import SignedIn
 from console.models import Role
@@ -40,6 +40,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 PASSWORD_PATH = "/console/password"
+MFA_PATH = "/console/mfa"
 # Fields whose text is shown back when a session ended mid-post, so nothing typed is lost.
 TYPED_FIELDS = ("title", "summary", "headline", "body", "reason")
 # A session id is 43 characters; anything much longer is not one of ours.
@@ -294,6 +295,15 @@ def staff_view(
                 if is_htmx(request):
                     return Response(status_code=200, headers={"HX-Redirect": PASSWORD_PATH})
                 return RedirectResponse(PASSWORD_PATH, status_code=303)
+            settings = app_state(request).settings
+            if (
+                mfa.required(viewer.role, mfa_required=settings.mfa_required)
+                and not viewer.signed_in.has_second_factor
+                and not before_password_change
+            ):
+                if is_htmx(request):
+                    return Response(status_code=200, headers={"HX-Redirect": MFA_PATH})
+                return RedirectResponse(MFA_PATH, status_code=303)
             if not permits(level, viewer.role):
                 needed = {Access.PUBLISHER: "a pio or admin", Access.ADMIN: "an admin"}.get(level, "another")
                 return forbidden(

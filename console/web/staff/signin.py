@@ -8,9 +8,9 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from console.domain import account_controls, accounts, sessions, signin
+from console.domain import account_controls, accounts, mfa, sessions, signin
 from console.domain.errors import InvalidInput
-from console.models import SignInOutcome
+from console.models import SignInOutcome, User
 from console.web.access import Access, access
 from console.web.staff.auth import (
     Viewer,
@@ -93,7 +93,7 @@ async def login(request: Request) -> Response:
     state = app_state(request)
     settings = state.settings
     form = await read_form(request)
-    email, password = form.text("email").strip(), form.text("password")
+    email, password, code = form.text("email").strip(), form.text("password"), form.text("code")
     next_path = local_path(form.text("next"))
     given = form.text("csrf_token")
     # Before sign-in the token is the double-submit cookie's; a signed-in person may also
@@ -121,7 +121,11 @@ async def login(request: Request) -> Response:
         user_id = user.id if user is not None else None
 
         def conclude(session: Session) -> tuple[signin.Outcome, str | None, bool]:
-            outcome = signin.conclude(session, email, ip, user_id, now=now)
+            account = session.get(User, user_id) if user_id is not None else None
+            # A second factor, when on, is part of the credentials: a missing or wrong code
+            # fails like a wrong password (and counts towards the same lockout).
+            checked = user_id if account is None or mfa.check(session, account, code, now=now) else None
+            outcome = signin.conclude(session, email, ip, checked, now=now)
             if outcome.user is None:
                 return outcome, None, False
             if existing:
