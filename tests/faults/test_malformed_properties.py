@@ -71,7 +71,7 @@ hostile_text = st.one_of(
             " ",
             "\x00",
             "../../etc/passwd",
-            "x" * 5000,
+            "x" * 2000,  # in every field at once: still under the client's 64 KiB URL limit
         ]
     ),
     st.integers(min_value=10**18, max_value=10**30).map(str),
@@ -147,6 +147,7 @@ def _url(path: str, query: str) -> str:
 @example(value="99999999999999999999")
 @example(value="²")
 @example(value="¹²")
+@example(value="x" * 2000)  # a feed file name past the filesystem's limit
 @example(value="a\ud800")
 def test_any_value_in_a_path_or_query_field_is_never_a_server_error(
     client: TestClient, db: Database, people: dict[str, int], record: None, value: str
