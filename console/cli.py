@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from console.db import Database
-from console.domain import accounts
+from console.domain import account_controls, accounts
 from console.domain.actors import OPERATOR
 from console.domain.errors import DomainError
 from console.settings import Settings, SettingsError
@@ -135,6 +135,39 @@ def cmd_users_create(args: argparse.Namespace, settings: Settings) -> int:
                 session, OPERATOR, email=args.email, display_name=args.name, role=args.role, password=password
             )
             print(f"created {user.role.value} account {user.email} ({user.display_name})")
+    finally:
+        db.dispose()
+    return 0
+
+
+def cmd_users_disable(args: argparse.Namespace, settings: Settings) -> int:
+    db = _database(settings)
+    try:
+        with db.write() as session:
+            user = account_controls.disable_user(session, OPERATOR, email=args.email)
+            print(f"disabled {user.email}: its sessions are ended and its API tokens revoked")
+    finally:
+        db.dispose()
+    return 0
+
+
+def cmd_users_enable(args: argparse.Namespace, settings: Settings) -> int:
+    db = _database(settings)
+    try:
+        with db.write() as session:
+            user = account_controls.enable_user(session, OPERATOR, email=args.email)
+            print(f"enabled {user.email}: it can sign in again (issue new API tokens if needed)")
+    finally:
+        db.dispose()
+    return 0
+
+
+def cmd_users_set_role(args: argparse.Namespace, settings: Settings) -> int:
+    db = _database(settings)
+    try:
+        with db.write() as session:
+            user = account_controls.set_role(session, OPERATOR, email=args.email, role=args.role)
+            print(f"{user.email} is now {user.role.value}")
     finally:
         db.dispose()
     return 0
@@ -386,6 +419,18 @@ def build_parser() -> argparse.ArgumentParser:
     create_user.add_argument("--role", required=True, choices=["admin", "pio", "reviewer"])
     create_user.add_argument("--name", help="display name shown on published updates")
     create_user.set_defaults(run=cmd_users_create)
+    disable_user = users.add_parser(
+        "disable", help="shut an account off: sign-in refused, every session ended, every API token revoked"
+    )
+    disable_user.add_argument("--email", required=True)
+    disable_user.set_defaults(run=cmd_users_disable)
+    enable_user = users.add_parser("enable", help="let a disabled account sign in again")
+    enable_user.add_argument("--email", required=True)
+    enable_user.set_defaults(run=cmd_users_enable)
+    set_role = users.add_parser("set-role", help="change an account's role")
+    set_role.add_argument("--email", required=True)
+    set_role.add_argument("--role", required=True, choices=["admin", "pio", "reviewer"])
+    set_role.set_defaults(run=cmd_users_set_role)
 
     tokens = sub.add_parser("tokens", help="API tokens").add_subparsers(dest="tokens_command", required=True)
     create_token = tokens.add_parser("create", help="create an API token (printed alone on the last line)")

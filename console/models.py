@@ -139,6 +139,12 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set by an admin: the account cannot sign in, and its sessions and tokens are gone.
+    disabled_at: Mapped[datetime | None] = mapped_column(default=None)
+    # TOTP second factor (RFC 6238): the shared secret once confirmed, and the SHA-256 of each
+    # unused recovery code, space-separated. Both empty: no second factor.
+    totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    recovery_codes: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class ApiToken(Base):

@@ -116,6 +116,8 @@ class Settings:
     archive_dir: Path = Path("archive")
     channels: tuple[str, ...] = ("live", "archive", "feeds", "x", "mastodon", "subscribers")
     outbox_in_process: bool = True
+    # Admins must turn on a TOTP second factor before using the console (console/domain/mfa.py).
+    mfa_required: bool = False
     outbox_poll_seconds: float = 1.0
     outbox_lease_seconds: float = 30.0
     outbox_max_attempts: int = 25

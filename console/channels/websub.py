@@ -102,7 +102,10 @@ class WebSubChannel:
             if exc.code == 429 or exc.code >= 500:
                 retry_after = exc.headers.get("Retry-After", "")
                 raise RetryLater(
-                    message, retry_after=float(retry_after) if retry_after.isdigit() else None
+                    message,
+                    retry_after=float(retry_after)
+                    if retry_after.isascii() and retry_after.isdigit()
+                    else None,
                 ) from exc
             raise GiveUp(message) from exc
         except (urllib.error.URLError, OSError) as exc:

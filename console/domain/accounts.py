@@ -58,12 +58,14 @@ def find_user(session: Session, email: str) -> User | None:
 
 
 def check_credentials(session: Session, email: str, password: str) -> User | None:
-    """The user if the password matches; the same work is done whether or not the email exists."""
+    """The user if the password matches and the account is enabled; the same work is done
+    whether or not the email exists, so a disabled account reads like a wrong password."""
     user = find_user(session, email)
     if user is None:
         password_matches(_dummy_hash(), password)
         return None
-    return user if password_matches(user.password_hash, password) else None
+    matches = password_matches(user.password_hash, password)
+    return user if matches and user.disabled_at is None else None
 
 
 def count_users(session: Session) -> int:
@@ -171,7 +173,13 @@ def create_token(
 
 def actor_for_token(session: Session, secret: str) -> Actor | None:
     token = session.scalars(
-        select(ApiToken).where(ApiToken.token_hash == token_digest(secret), ApiToken.revoked_at.is_(None))
+        select(ApiToken)
+        .join(ApiToken.user)
+        .where(
+            ApiToken.token_hash == token_digest(secret),
+            ApiToken.revoked_at.is_(None),
+            User.disabled_at.is_(None),
+        )
     ).first()
     if token is None:
         return None

@@ -74,14 +74,22 @@ class ArchivePage:
         return self.first_number + len(self.entries) - 1 if self.entries else 0
 
 
+FIRST_DAY, LAST_DAY = date(2, 1, 1), date(9998, 12, 31)
+
+
 def _day(value: str | None, name: str, errors: dict[str, str]) -> date | None:
     if value is None or not value.strip():
         return None
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError:
         errors[name] = "must be a date written YYYY-MM-DD"
         return None
+    # The day after `to` and either day moved into UTC must still be a date.
+    if not FIRST_DAY <= day <= LAST_DAY:
+        errors[name] = f"must be a date from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}"
+        return None
+    return day
 
 
 def parse_filter(

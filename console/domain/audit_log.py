@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, false, select
 from sqlalchemy.orm import Session
 
 from console.domain.audit import ChainReport
-from console.domain.errors import InvalidInput
+from console.domain.errors import InvalidInput, NotFound
 from console.domain.incidents import get_incident
 from console.domain.integrity import IntegrityReport, verify
 from console.models import AuditEvent, Incident
@@ -100,7 +100,10 @@ def parse_query(
     last = _moment(until, "until", zone, end=True, errors=errors) if until is not None else None
     if errors:
         raise InvalidInput(errors)
-    incident_id = get_incident(session, incident).id if incident is not None else None  # unknown: 404
+    try:
+        incident_id = get_incident(session, incident).id if incident is not None else None  # unknown: 404
+    except NotFound:
+        raise NotFound("no incident has the slug given in `incident`") from None
     return AuditQuery(actor or None, action or None, incident_id, incident or None, first, last)
 
 

@@ -85,12 +85,17 @@ def alert_status_of(value: str | None, errors: dict[str, str]) -> AlertStatus:
         return AlertStatus.ACTUAL
 
 
+NO_INCIDENT = "no incident at this address"
+
+
 def get_incident(session: Session, slug: str) -> Incident:
+    # The message never repeats the slug: it comes from the URL, and a link could otherwise
+    # make an official error page say whatever its author wrote.
     if not SLUG_SHAPE.fullmatch(slug):  # never a slug; and PostgreSQL cannot even compare a NUL
-        raise NotFound(f"no incident with slug {slug!r}")
+        raise NotFound(NO_INCIDENT)
     incident = session.scalars(select(Incident).where(Incident.slug == slug)).first()
     if incident is None:
-        raise NotFound(f"no incident with slug {slug!r}")
+        raise NotFound(NO_INCIDENT)
     return incident
 
 

@@ -52,6 +52,7 @@ class SignedIn:
     must_change_password: bool
     created_at: datetime
     last_seen_at: datetime
+    has_second_factor: bool = False
 
     @property
     def actor(self) -> Actor:
@@ -86,7 +87,7 @@ def resume(session: Session, session_id: str, *, now: datetime) -> SignedIn | No
     row = session.execute(
         select(ConsoleSession, User)
         .join(User, ConsoleSession.user_id == User.id)
-        .where(ConsoleSession.id_hash == digest(session_id))
+        .where(ConsoleSession.id_hash == digest(session_id), User.disabled_at.is_(None))
     ).first()
     if row is None:
         return None
@@ -100,6 +101,7 @@ def resume(session: Session, session_id: str, *, now: datetime) -> SignedIn | No
         must_change_password=user.must_change_password,
         created_at=record.created_at,
         last_seen_at=record.last_seen_at,
+        has_second_factor=user.totp_secret is not None,
     )
     return signed_in if now < signed_in.expires_at else None
 

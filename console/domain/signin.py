@@ -1,4 +1,4 @@
-"""Sign-in attempts: lockout per account, a limit per address, an audit event for each.
+"""Sign-in attempts: lockout per account, a limit per address, audited without the noise.
 
 Attempts are counted by the email typed, whether or not an account has it, so neither
 the messages nor the lockout tell anyone which accounts exist. After 10 failures for an
@@ -6,10 +6,15 @@ email within 15 minutes, every attempt for it is refused for 15 minutes, the rig
 password too (it is not even checked). A successful sign-in clears the account's count.
 Separately, 50 failures from one address within 15 minutes refuse that address for
 15 minutes, which stops one machine trying many accounts.
+
+The attempts table is prunable (a day) and keeps only the SHA-256 of what was typed as the
+email. The permanent audit trail gets each checked failure, but only one `signin.refused`
+per lockout (with the failures behind it), and names an email only when an account has it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,10 +57,18 @@ def attempt_key(email: str) -> str:
     return normalize_email(email)[:EMAIL_MAX]
 
 
-def _audited_email(key: str) -> str | None:
-    # What was typed in the email field goes into the permanent record only if it looks like
-    # an email address: a password typed into the wrong field must not be kept forever.
-    return key if _EMAIL_SHAPE.match(key) else None
+def _audited_email(session: Session, key: str) -> str | None:
+    # What was typed in the email field goes into the permanent record only when it is an
+    # account's address: a password typed into the wrong field, or any other text, never is.
+    if not _EMAIL_SHAPE.match(key):
+        return None
+    return key if session.scalar(select(User.id).where(User.email == key)) is not None else None
+
+
+def stored_key(key: str) -> str:
+    """What the (prunable) attempts table keeps of the typed email: its SHA-256, so attempts on
+    the same text are counted together while the text itself is never stored."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
 def locked_until(
@@ -83,7 +96,7 @@ def _failure_times(session: Session, *conditions: object) -> list[datetime]:
 
 def refusal(session: Session, email: str, ip: str, *, now: datetime) -> Refusal | None:
     """Why an attempt for `email` from `ip` must be refused now, or None if it may go ahead."""
-    key, since = attempt_key(email), now - (FAILURE_WINDOW + LOCKOUT)
+    key, since = stored_key(attempt_key(email)), now - (FAILURE_WINDOW + LOCKOUT)
     last_success = session.scalar(
         select(func.max(SignInAttempt.attempted_at)).where(
             SignInAttempt.email == key, SignInAttempt.outcome == SignInOutcome.SUCCEEDED
@@ -110,21 +123,47 @@ def refusal(session: Session, email: str, ip: str, *, now: datetime) -> Refusal 
 
 
 def _add(session: Session, key: str, ip: str, outcome: SignInOutcome, now: datetime) -> None:
-    session.add(SignInAttempt(email=key, ip=ip[:ADDRESS_MAX], outcome=outcome, attempted_at=now))
+    session.add(SignInAttempt(email=stored_key(key), ip=ip[:ADDRESS_MAX], outcome=outcome, attempted_at=now))
     session.flush()
 
 
-def record_refused(session: Session, email: str, ip: str, why: Refusal, *, now: datetime) -> Outcome:
-    key = attempt_key(email)
-    _add(session, key, ip, SignInOutcome.REFUSED, now)
-    audit.record(
-        session,
-        ANONYMOUS,
-        "signin.refused",
-        "sign-in",
-        now=now,
-        data={"email": _audited_email(key), "ip": ip, "scope": why.scope, "until": why.until.isoformat()},
+def _count(session: Session, outcome: SignInOutcome, since: datetime, condition: object) -> int:
+    query = select(func.count()).where(
+        SignInAttempt.outcome == outcome,
+        SignInAttempt.attempted_at >= since,
+        condition,  # type: ignore[arg-type]
     )
+    return session.scalar(query) or 0
+
+
+def record_refused(session: Session, email: str, ip: str, why: Refusal, *, now: datetime) -> Outcome:
+    """Count a refused attempt in the prunable attempts table; the permanent audit trail gets
+    one `signin.refused` per account (or address) per lockout, with the failures behind it."""
+    key = attempt_key(email)
+    started = why.until - LOCKOUT
+    scope = (
+        SignInAttempt.email == stored_key(key)
+        if why.scope == "account"
+        else SignInAttempt.ip == ip[:ADDRESS_MAX]
+    )
+    first = _count(session, SignInOutcome.REFUSED, started, scope) == 0
+    _add(session, key, ip, SignInOutcome.REFUSED, now)
+    if first:
+        failures = _count(session, SignInOutcome.FAILED, started - FAILURE_WINDOW, scope)
+        audit.record(
+            session,
+            ANONYMOUS,
+            "signin.refused",
+            "sign-in",
+            now=now,
+            data={
+                "email": _audited_email(session, key),
+                "ip": ip,
+                "scope": why.scope,
+                "until": why.until.isoformat(),
+                "failures": failures,
+            },
+        )
     return Outcome(SignInOutcome.REFUSED, refusal=why)
 
 
@@ -140,6 +179,8 @@ def conclude(session: Session, email: str, ip: str, user_id: int | None, *, now:
         return record_refused(session, email, ip, why, now=now)
     key = attempt_key(email)
     user = session.get(User, user_id) if user_id is not None else None
+    if user is not None and user.disabled_at is not None:  # disabled while its password was checked
+        user = None
     if user is None:
         _add(session, key, ip, SignInOutcome.FAILED, now)
         audit.record(
@@ -148,7 +189,7 @@ def conclude(session: Session, email: str, ip: str, user_id: int | None, *, now:
             "signin.failed",
             "sign-in",
             now=now,
-            data={"email": _audited_email(key), "ip": ip},
+            data={"email": _audited_email(session, key), "ip": ip},
         )
         return Outcome(SignInOutcome.FAILED)
     _add(session, key, ip, SignInOutcome.SUCCEEDED, now)

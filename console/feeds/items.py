@@ -157,7 +157,7 @@ def version_history(session: Session, slug: str, seq: int, version: int) -> list
         .order_by(UpdateVersion.version),
     )
     if not items or items[-1].version != version:
-        raise NotFound(f"incident {slug!r} has no update {seq} version {version}")
+        raise NotFound(f"this incident has no update {seq} version {version}")
     return items
 
 

@@ -20,6 +20,7 @@ RSS_TYPE = "application/rss+xml"
 CAP_TYPE = "application/cap+xml"
 # What incidents.slug can hold (see domain.incidents.slugify): also keeps paths inside FEEDS_DIR.
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+SLUG_MAX = 80  # as the incidents table holds them; a longer name is no file (nor a valid path)
 # A canonical language tag (console.languages): also keeps paths inside FEEDS_DIR.
 
 
@@ -63,7 +64,7 @@ class Target:
     def __post_init__(self) -> None:
         per_incident = self.kind in (Kind.INCIDENT_ATOM, Kind.INCIDENT_RSS, Kind.CAP_MESSAGE)
         if per_incident != (self.slug is not None) or (
-            self.slug is not None and not SLUG.fullmatch(self.slug)
+            self.slug is not None and (len(self.slug) > SLUG_MAX or not SLUG.fullmatch(self.slug))
         ):
             raise ValueError(
                 f"{self.kind.name} needs {'a valid' if per_incident else 'no'} slug: {self.slug!r}"

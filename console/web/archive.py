@@ -22,8 +22,10 @@ from console.web.access import Access, access
 from console.web.state import app_state
 
 # Archive pages change when something is published, which is rare and never urgent here:
-# a short shared cache takes the load of a crowd off the database.
-CACHE = {"Cache-Control": "public, max-age=30", "Vary": "HX-Request"}
+# a short shared cache takes the load of a crowd off the database. The results fragment is
+# chosen by `HX-Target`, so a cache must key on it (and on `HX-Request`, which htmx sends
+# with it), or it would serve the bare fragment to everyone.
+CACHE = {"Cache-Control": "public, max-age=30", "Vary": "HX-Request, HX-Target"}
 RESULTS_TARGET = "archive-results"
 
 

@@ -33,7 +33,7 @@ async def resume_channel(request: Request, actor: Actor) -> Response:
     name = request.path_params["channel"]
     enabled = dict(state.enabled_channels())
     if name not in enabled:
-        raise NotFound(f"no enabled channel {name!r}; enabled: {sorted(enabled)}")
+        raise NotFound(f"no enabled channel of that name; enabled: {sorted(enabled)}")
 
     def work(session: Session) -> dict[str, Any]:
         channel_health.resume(session, actor, name)

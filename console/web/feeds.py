@@ -38,6 +38,7 @@ from starlette.routing import BaseRoute, Route
 
 from console.channels.feeds import FeedsChannel
 from console.domain.errors import NotFound
+from console.domain.incidents import NO_INCIDENT
 from console.feeds.paths import (
     CAP_INDEX,
     UPDATES_ATOM,
@@ -302,7 +303,7 @@ def routes() -> list[BaseRoute]:
             try:
                 target = make(request)
             except ValueError:  # not a slug the console could have made
-                return _not_found(f"no incident with slug {request.path_params['slug']!r}")
+                return _not_found(NO_INCIDENT)
             return await server.serve(request, target)
 
         return endpoint
@@ -322,11 +323,11 @@ def routes() -> list[BaseRoute]:
             lang = languages.find(asked)
             if lang is None:
                 here = ", ".join(languages.tags)
-                return _not_found(f"no feeds in {asked[:40]!r}: the feeds here are in {here} (LANGUAGES)")
+                return _not_found(f"no feeds in that language: the feeds here are in {here} (LANGUAGES)")
             try:
                 target = make(request, lang)
             except ValueError:  # not a slug the console could have made
-                return _not_found(f"no incident with slug {request.path_params['slug']!r}")
+                return _not_found(NO_INCIDENT)
             if lang != asked:
                 return RedirectResponse(target.url_path, status_code=301)
             return await server.serve(request, target)

@@ -64,6 +64,12 @@ async def read_object(request: Request) -> dict[str, Any]:
         raise BadRequest(400, "malformed_json", "the body is nested too deeply") from exc
     if not isinstance(data, dict):
         raise BadRequest(400, "malformed_json", "the body must be a JSON object")
+    try:
+        # A `\ud800` escape decodes to a lone surrogate, which is no character and which no
+        # database column can store: refused here, never half-written.
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BadRequest(400, "invalid_unicode", "the body holds a lone surrogate (\\ud800-\\udfff)") from exc
     return data
 
 

@@ -3,6 +3,7 @@ cookie), else their browser's `Accept-Language`, else the primary language."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from starlette.requests import HTTPConnection
@@ -11,7 +12,9 @@ from console.languages import Languages, UnknownLanguage, canonical_language
 
 COOKIE = "lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600
-MAX_ACCEPT_LANGUAGE = 40  # preferences read from one header; browsers send a handful
+MAX_ACCEPT_LANGUAGE = 10  # preferences read from one header; browsers send a handful
+MAX_ACCEPT_LANGUAGE_CHARS = 512  # ten tags with their weights fit many times over
+NEGOTIATIONS_CACHED = 1024  # distinct headers remembered; browsers send few distinct ones
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,13 @@ def negotiate(preferred: list[str], languages: Languages) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=NEGOTIATIONS_CACHED)
+def negotiated(header: str, languages: Languages) -> str | None:
+    """`negotiate` for one header, remembered: parsing and canonicalising tags is the costly part,
+    and the same few headers come with almost every request."""
+    return negotiate(accept_language(header), languages)
+
+
 def page_language(connection: HTTPConnection, languages: Languages) -> PageLanguage:
     asked = connection.query_params.get("lang")
     if asked is not None and (found := languages.find(asked)) is not None:
@@ -70,6 +80,6 @@ def page_language(connection: HTTPConnection, languages: Languages) -> PageLangu
     if remembered is not None and (found := languages.find(remembered)) is not None:
         return PageLanguage(found, "cookie")
     header = connection.headers.get("accept-language")
-    if header and (found := negotiate(accept_language(header), languages)) is not None:
+    if header and (found := negotiated(header[:MAX_ACCEPT_LANGUAGE_CHARS], languages)) is not None:
         return PageLanguage(found, "header")
     return PageLanguage(languages.primary, "default")

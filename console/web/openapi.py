@@ -19,7 +19,8 @@ from console.web.access import Access, access
 from console.web.openapi_schemas import INT32_MAX, SCHEMAS, Schema, ref
 
 ERRORS = {
-    400: "The body is not a UTF-8 JSON object (`malformed_json`, `invalid_utf8`).",
+    400: "The body is not a UTF-8 JSON object (`malformed_json`, `invalid_utf8`), or a string in it "
+    "holds a lone surrogate (`invalid_unicode`).",
     401: "No token where one is needed, or a wrong or revoked one (`unauthenticated`).",
     403: "The token's role may not do this (`forbidden`).",
     404: "No such incident, update, delivery or webhook (`not_found`).",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from datetime import datetime
 
 
 class RateLimit:
@@ -30,3 +31,32 @@ class RateLimit:
                 return times[0] + self.window - now
             times.append(now)
             return None
+
+
+class KnownRefusals:
+    """Lockouts this process has already seen, until they end: an attempt they cover is
+    answered 429 from memory, with no database read or write (a flood writes nothing)."""
+
+    MAX_KEYS = 10_000
+
+    def __init__(self) -> None:
+        self._until: dict[str, tuple[str, datetime]] = {}
+        self._lock = threading.Lock()
+
+    def remember(self, key: str, scope: str, until: datetime) -> None:
+        with self._lock:
+            if len(self._until) >= self.MAX_KEYS:  # forget the ones that ended: memory stays bounded
+                now = min(when for _, when in self._until.values())
+                self._until = {k: v for k, v in self._until.items() if v[1] > now}
+                if len(self._until) >= self.MAX_KEYS:
+                    self._until.clear()
+            self._until[key] = (scope, until)
+
+    def find(self, keys: list[str], now: datetime) -> tuple[str, datetime] | None:
+        """(scope, until) of a lockout covering any of `keys` at `now`."""
+        with self._lock:
+            for key in keys:
+                found = self._until.get(key)
+                if found is not None and now < found[1]:
+                    return found
+        return None

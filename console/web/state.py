@@ -27,7 +27,10 @@ from console.models import utcnow
 from console.settings import Settings
 from console.signed_head import HeadSigner
 from console.templating import Templates
-from console.web.rate_limit import RateLimit
+from console.web.rate_limit import KnownRefusals, RateLimit
+
+# Sign-in attempts a minute from one address, before anything is read or written.
+SIGNIN_ATTEMPTS_PER_MINUTE = 60
 
 T = TypeVar("T")
 
@@ -47,6 +50,8 @@ class AppState:
     # POST /subscribe per client address (SUBSCRIBE_IP_LIMIT an hour) and per email address.
     subscribe_ip_limit: RateLimit = field(default_factory=lambda: RateLimit(20, 3600.0))
     subscribe_address_limit: RateLimit = field(default_factory=lambda: RateLimit(3, 3600.0))
+    signin_limit: RateLimit = field(default_factory=lambda: RateLimit(limit=SIGNIN_ATTEMPTS_PER_MINUTE))
+    signin_refusals: KnownRefusals = field(default_factory=KnownRefusals)
     cap_signer: CapSigner | None = None  # CAP_SIGNING_KEY and CAP_SIGNING_CERT, when set
     # What time it is for sessions and sign-in limits; tests put a fake clock here.
     clock: Callable[[], datetime] = field(default=utcnow)

@@ -217,7 +217,7 @@ def test_htmx_gets_only_the_results(db: Database, routing: Routing, client: Test
     assert slugs_on(fragment.text) == [slug]
     mistake = client.get("/archive?from=nope", headers={"HX-Request": "true", "HX-Target": "archive-results"})
     assert mistake.status_code == 200 and "Open from must be a date" in text(mistake.text)
-    assert fragment.headers["vary"] == "HX-Request"
+    assert fragment.headers["vary"] == "HX-Request, HX-Target"
 
 
 def test_the_archive_publishes_the_audit_chain_head(

@@ -147,7 +147,7 @@ def test_times_are_shown_in_the_agency_time_zone(settings: Settings, sample: Sam
 def test_an_unknown_incident_is_a_404_page(client: TestClient) -> None:
     response = client.get("/incidents/no-such-thing/history")
     assert response.status_code == 404
-    assert "no incident with slug 'no-such-thing'" in text(response.text)
+    assert "no incident at this address" in text(response.text)
 
 
 def test_the_domain_history_links_each_version_to_the_one_before(db: Database, sample: Sample) -> None:

@@ -15,8 +15,18 @@ from console.domain.signin import ACCOUNT_MAX_FAILURES, ADDRESS_MAX_FAILURES
 from console.models import AuditEvent, ConsoleSession
 from console.settings import Settings
 from console.web.app import create_app
-from tests.console.conftest import FakeClock, email_of, sign_in, signin_form_token, use_session
+from tests.console.conftest import (
+    FakeClock,
+    email_of,
+    row_counts,
+    sign_in,
+    signin_form_token,
+    state_of,
+    use_session,
+)
 from tests.support.factories import PASSWORD
+
+SIGNIN_FLOOD = 58  # under the 60 a minute an address may try
 
 
 def attempt(client: TestClient, email: str, password: str) -> tuple[int, str]:
@@ -124,7 +134,7 @@ def test_lockout_after_ten_failures_refuses_even_the_right_password(
     assert attempt(client, email_of("pio"), PASSWORD)[0] == 303
     actions = audit_actions(db, "signin.")
     assert actions.count("signin.failed") == ACCOUNT_MAX_FAILURES
-    assert actions.count("signin.refused") == 2
+    assert actions.count("signin.refused") == 1  # one per lockout, however many are refused
     assert actions.count("signin.succeeded") == 2
 
 
@@ -317,3 +327,54 @@ def test_the_first_admin_must_choose_a_password(client: TestClient, db: Database
     client.cookies.clear()
     assert attempt(client, settings.admin_email, one_time)[0] == 400
     assert attempt(client, settings.admin_email, new_password)[0] == 303
+
+
+def test_a_flood_of_refused_sign_ins_writes_a_bounded_amount(
+    client: TestClient, db: Database, people: dict[str, int], clock: FakeClock
+) -> None:
+    """Issue 14, point 4: past the lockouts, refused attempts are answered from memory, before
+    any write; the permanent audit trail gets one `signin.refused` per lockout with a count."""
+    answers = [
+        attempt(client, f"guess{n % 40}@example.org", "wrong password")[0] for n in range(SIGNIN_FLOOD)
+    ]
+    assert (
+        answers.count(400) == ADDRESS_MAX_FAILURES
+        and answers.count(429) == SIGNIN_FLOOD - ADDRESS_MAX_FAILURES
+    )
+    counts = row_counts(db)
+    actions = audit_actions(db, "signin.")
+    assert actions.count("signin.failed") == ADDRESS_MAX_FAILURES
+    assert actions.count("signin.refused") == 1
+    assert counts["signin_attempts"] == ADDRESS_MAX_FAILURES + 1
+    for _ in range(20):  # more of the flood changes nothing at all
+        assert attempt(client, email_of("pio"), PASSWORD)[0] == 429
+    assert row_counts(db) == counts
+    with db.read() as session:
+        refused = session.scalars(select(AuditEvent).where(AuditEvent.action == "signin.refused")).one()
+    assert '"failures":50' in refused.data and '"scope":"address"' in refused.data
+
+
+def test_too_many_attempts_a_minute_from_one_address_are_refused_before_any_write(
+    client: TestClient, db: Database, people: dict[str, int]
+) -> None:
+    state_of(client).signin_limit.limit = 5
+    for _ in range(5):
+        assert attempt(client, email_of("pio"), PASSWORD)[0] == 303
+        client.cookies.clear()
+    counts = row_counts(db)
+    assert attempt(client, email_of("pio"), PASSWORD)[0] == 429
+    assert row_counts(db) == counts
+
+
+def test_a_failure_for_an_unknown_account_keeps_no_typed_text(
+    client: TestClient, db: Database, people: dict[str, int]
+) -> None:
+    typed = "correct-horse@battery.staple"  # a password that looks like an address
+    attempt(client, typed, "x")
+    with db.engine.connect() as conn:
+        dump = "\n".join(
+            str(row)
+            for table in ("audit_events", "signin_attempts")
+            for row in conn.exec_driver_sql(f"SELECT * FROM {table}")
+        )
+    assert typed not in dump and "correct-horse" not in dump

@@ -8,7 +8,9 @@ route) and tests/console/test_signin.py (lockout, expiry, auditing).
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from argon2 import PasswordHasher
@@ -284,3 +286,27 @@ def test_guessing_the_current_password_from_a_stolen_session_is_locked_out_too(
         assert accounts.check_credentials(session, email_of("pio"), PASSWORD) is not None  # unchanged
     client.cookies.clear()
     assert attempt(client, email_of("pio"), PASSWORD) == 429
+
+
+def test_parallel_guesses_of_the_current_password_cannot_pass_the_lockout(
+    client: TestClient, db: Database, people: dict[str, int]
+) -> None:
+    """30 wrong guesses at once, then the right password: the lockout is decided inside the
+    serialized write, so only the first 10 guesses are checked and the rest (and the right
+    password, sent after them) are refused unchecked. Issue 14, point 3."""
+    token = sign_in(client, email_of("pio"))
+    new = "a brand new long passphrase"
+    start = threading.Barrier(30)
+
+    def guess(n: int) -> int:
+        form = {"current_password": f"guess {n}", "new_password": new, "new_password_again": new}
+        start.wait()
+        return client.post("/console/password", data={**form, "csrf_token": token}).status_code
+
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        answers = list(pool.map(guess, range(30)))
+    assert sorted(answers) == [422] * ACCOUNT_MAX_FAILURES + [429] * (30 - ACCOUNT_MAX_FAILURES)
+    right = {"current_password": PASSWORD, "new_password": new, "new_password_again": new}
+    assert client.post("/console/password", data={**right, "csrf_token": token}).status_code == 429
+    with db.read() as session:
+        assert accounts.check_credentials(session, email_of("pio"), PASSWORD) is not None  # unchanged

@@ -254,11 +254,11 @@ def test_unknown_feeds_are_404_with_a_clear_message(
 ) -> None:
     with app:
         for path, message in (
-            ("/incidents/no-such-thing/feed.atom", "no incident with slug 'no-such-thing'"),
-            ("/incidents/Not_A_Slug/feed.rss", "no incident with slug 'Not_A_Slug'"),
+            ("/incidents/no-such-thing/feed.atom", "no incident at this address"),
+            ("/incidents/Not_A_Slug/feed.rss", "no incident at this address"),
             ("/incidents/../feed.rss", None),
-            (f"/incidents/{sample.slug}/cap/1-9.xml", f"incident '{sample.slug}' has no update 1 version 9"),
-            (f"/incidents/{sample.slug}/cap/7-1.xml", f"incident '{sample.slug}' has no update 7 version 1"),
+            (f"/incidents/{sample.slug}/cap/1-9.xml", "this incident has no update 1 version 9"),
+            (f"/incidents/{sample.slug}/cap/7-1.xml", "this incident has no update 7 version 1"),
         ):
             response = app.get(path)
             assert response.status_code == 404, path

@@ -366,17 +366,20 @@ def test_language_feeds_over_http_unknown_languages_404_and_conditional_get(
         assert redirected.status_code == 301 and redirected.headers["location"] == "/feeds/es/updates.rss"
 
         for url, message in (
-            ("/feeds/fr/updates.atom", "no feeds in 'fr': the feeds here are in en, es, vi (LANGUAGES)"),
+            (
+                "/feeds/fr/updates.atom",
+                "no feeds in that language: the feeds here are in en, es, vi (LANGUAGES)",
+            ),
             (
                 "/feeds/xx-nope/updates.rss",
-                "no feeds in 'xx-nope': the feeds here are in en, es, vi (LANGUAGES)",
+                "no feeds in that language: the feeds here are in en, es, vi (LANGUAGES)",
             ),
             (
                 f"/feeds/fr/incidents/{slug}/feed.atom",
-                "no feeds in 'fr': the feeds here are in en, es, vi (LANGUAGES)",
+                "no feeds in that language: the feeds here are in en, es, vi (LANGUAGES)",
             ),
-            ("/feeds/es/incidents/no-such-thing/feed.atom", "no incident with slug 'no-such-thing'"),
-            ("/feeds/es/incidents/Bad_Slug/feed.rss", "no incident with slug 'Bad_Slug'"),
+            ("/feeds/es/incidents/no-such-thing/feed.atom", "no incident at this address"),
+            ("/feeds/es/incidents/Bad_Slug/feed.rss", "no incident at this address"),
         ):
             missing = app.get(url)
             assert missing.status_code == 404 and missing.text == message, url

@@ -1,5 +1,5 @@
-"""Accounts and API tokens, for admins: create people, issue tokens (shown once), revoke tokens;
-and the partners' webhooks with their delivery logs."""
+"""Accounts and API tokens, for admins: create people, disable or enable them, change roles,
+issue tokens (shown once), revoke tokens; and the partners' webhooks with their delivery logs."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
-from console.domain import accounts, fanout, subscriptions
+from console.domain import account_controls, accounts, fanout, subscriptions
 from console.domain.errors import InvalidInput, NotAllowed, NotFound
-from console.models import Role
+from console.models import Role, User
 from console.web.access import Access, access
 from console.web.staff.auth import STAFF, Viewer
 from console.web.staff.forms import read_form
@@ -50,6 +50,7 @@ async def _admin_page(
         "issued_password": None,
         "issued_token": None,
         "revoke_step": None,
+        "account_step": None,
         **lists,
         **context,
     }
@@ -131,3 +132,51 @@ async def revoke_token(request: Request, viewer: Viewer) -> Response:
     except NotAllowed as exc:
         return error_page(request, viewer, exc.message, 409)
     return see_other(request, "/console/admin?notice=token_revoked")
+
+
+async def _account_change(request: Request, viewer: Viewer, change: str) -> Response:
+    state = app_state(request)
+    form = await read_form(request)
+    user_id = request.path_params["user_id"]
+    if change != "role_change" and not form.flag("confirmed"):  # one action plus a confirmation
+        return await _admin_page(request, viewer, account_step={"user_id": user_id, "change": change})
+    now = state.clock()
+
+    def work(session: Session) -> None:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound(f"no account with id {user_id}")
+        if change == "disable":
+            account_controls.disable_user(session, viewer.actor, email=user.email, now=now)
+        elif change == "enable":
+            account_controls.enable_user(session, viewer.actor, email=user.email, now=now)
+        else:
+            account_controls.set_role(
+                session, viewer.actor, email=user.email, role=form.text("role"), now=now
+            )
+
+    try:
+        await state.write(work)
+    except NotFound as exc:
+        return error_page(request, viewer, exc.message, 404)
+    except NotAllowed as exc:
+        return error_page(request, viewer, exc.message, 409)
+    except InvalidInput as exc:
+        return error_page(request, viewer, exc.message, 422)
+    return see_other(request, f"/console/admin?notice=user_{change}d")
+
+
+@access(Access.ADMIN, STAFF)
+async def disable_user(request: Request, viewer: Viewer) -> Response:
+    """Shut an account off: its sessions end and its tokens are revoked at once."""
+    return await _account_change(request, viewer, "disable")
+
+
+@access(Access.ADMIN, STAFF)
+async def enable_user(request: Request, viewer: Viewer) -> Response:
+    return await _account_change(request, viewer, "enable")
+
+
+@access(Access.ADMIN, STAFF)
+async def set_role(request: Request, viewer: Viewer) -> Response:
+    return await _account_change(request, viewer, "role_change")

@@ -13,14 +13,15 @@ view never runs, so nothing is written.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from console.domain import sessions
+from console.domain import mfa, sessions
 from console.domain.access import NEEDS
 from console.domain.actors import Actor
 from console.domain.sessions import SignedIn
@@ -38,6 +39,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 PASSWORD_PATH = "/console/password"
+MFA_PATH = "/console/mfa"
 # Fields whose text is shown back when a session ended mid-post, so nothing typed is lost.
 TYPED_FIELDS = ("title", "summary", "headline", "body", "reason")
 # A session id is 43 characters; anything much longer is not one of ours.
@@ -158,13 +160,24 @@ async def csrf_ok(request: Request, expected: str) -> bool:
 
 
 def local_path(value: str | None, default: str = "/console") -> str:
-    """`value` if it is a path on this site under /console, else `default` (no open redirects)."""
-    if not value or not value.startswith("/console") or value.startswith("//") or "\\" in value:
+    """`value` if it is a path on this site under /console, else `default` (no open redirects).
+
+    The path is normalized first, as the browser would resolve it (`..` and `.` segments, also
+    percent-encoded, and repeated slashes), so `/console/../elsewhere` is not taken for a
+    console page; the normalized path is what is returned.
+    """
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
         return default
     parts = urlsplit(value)
     if parts.scheme or parts.netloc:
         return default
-    return value
+    decoded = unquote(parts.path)
+    if "\\" in decoded or any(ord(c) < 0x20 or ord(c) == 0x7F for c in decoded):
+        return default
+    path = "/" + posixpath.normpath(decoded).lstrip("/")
+    if path != "/console" and not path.startswith("/console/"):
+        return default
+    return quote(path, safe="/-._~!$&'()*+,;=:@") + (f"?{parts.query}" if parts.query else "")
 
 
 def _referring_page(request: Request) -> str:
@@ -272,6 +285,15 @@ class SessionGate:
             if is_htmx(request):
                 return Response(status_code=200, headers={"HX-Redirect": PASSWORD_PATH})
             return RedirectResponse(PASSWORD_PATH, status_code=303)
+        settings = app_state(request).settings
+        if (
+            mfa.required(viewer.role, mfa_required=settings.mfa_required)
+            and not viewer.signed_in.has_second_factor
+            and not self.before_password_change
+        ):
+            if is_htmx(request):
+                return Response(status_code=200, headers={"HX-Redirect": MFA_PATH})
+            return RedirectResponse(MFA_PATH, status_code=303)
         if not permits(viewer.role, level):
             return forbidden(
                 request,

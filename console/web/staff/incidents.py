@@ -352,7 +352,7 @@ async def publish(request: Request, viewer: Viewer) -> Response:
 
 def since_param(request: Request) -> int:
     value = request.query_params.get("since", "")
-    return int(value) if value.isdigit() and len(value) < 12 else 0
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 12 else 0
 
 
 @access(Access.READER, STAFF_POLLING)

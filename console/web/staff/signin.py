@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from console.domain import accounts, sessions, signin
+from console.domain import account_controls, accounts, mfa, sessions, signin
 from console.domain.errors import InvalidInput
-from console.models import SignInOutcome
+from console.models import SignInOutcome, User
 from console.web.access import Access, access
 from console.web.staff.auth import (
     BEFORE_PASSWORD_CHANGE,
@@ -27,7 +27,7 @@ from console.web.staff.auth import (
 from console.web.staff.forms import read_form
 from console.web.staff.rendering import render, see_other
 from console.web.staff.signin_form import signin_cookie_name, signin_page, signin_token
-from console.web.state import app_state
+from console.web.state import AppState, app_state
 
 SESSION_COOKIE_SECONDS = int(sessions.ABSOLUTE_LIFETIME.total_seconds())
 WRONG_CREDENTIALS = "The email or password is not right. Check both and try again."
@@ -53,6 +53,28 @@ def _client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def _throttled(state: AppState, email: str, ip: str, now: datetime) -> signin.Refusal | None:
+    known = state.signin_refusals.find([f"address {ip}", f"account {signin.attempt_key(email)}"], now)
+    if known is not None:
+        return signin.Refusal(*known)
+    wait = state.signin_limit.allow(ip)
+    return signin.Refusal("address", now + timedelta(seconds=wait)) if wait is not None else None
+
+
+async def _refused_page(
+    request: Request, why: signin.Refusal, now: datetime, *, next_path: str, email: str
+) -> Response:
+    retry_after = max(int((why.until - now).total_seconds()), 1)
+    return await signin_page(
+        request,
+        status_code=429,
+        message=_refusal_message(why, request),
+        next_path=next_path,
+        email=email,
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
 @access(Access.PUBLIC)
 async def login_form(request: Request) -> Response:
     viewer = await current_viewer(request, activity=False)
@@ -72,7 +94,7 @@ async def login(request: Request) -> Response:
     state = app_state(request)
     settings = state.settings
     form = await read_form(request)
-    email, password = form.text("email").strip(), form.text("password")
+    email, password, code = form.text("email").strip(), form.text("password"), form.text("code")
     next_path = local_path(form.text("next"))
     given = form.text("csrf_token")
     # Before sign-in the token is the double-submit cookie's; a signed-in person may also
@@ -88,6 +110,11 @@ async def login(request: Request) -> Response:
 
     ip = _client_address(request)
     now = state.clock()
+    # A lockout already seen, or too many attempts this minute from the address: refused from
+    # memory, before anything is read or written.
+    throttled = _throttled(state, email, ip, now)
+    if throttled is not None:
+        return await _refused_page(request, throttled, now, next_path=next_path, email=email)
     why = await state.read(lambda session: signin.refusal(session, email, ip, now=now))
     if why is None:
         # The slow password check runs outside the write lock, so it never holds up publishing.
@@ -95,7 +122,11 @@ async def login(request: Request) -> Response:
         user_id = user.id if user is not None else None
 
         def conclude(session: Session) -> tuple[signin.Outcome, str | None, bool]:
-            outcome = signin.conclude(session, email, ip, user_id, now=now)
+            account = session.get(User, user_id) if user_id is not None else None
+            # A second factor, when on, is part of the credentials: a missing or wrong code
+            # fails like a wrong password (and counts towards the same lockout).
+            checked = user_id if account is None or mfa.check(session, account, code, now=now) else None
+            outcome = signin.conclude(session, email, ip, checked, now=now)
             if outcome.user is None:
                 return outcome, None, False
             if existing:
@@ -109,15 +140,11 @@ async def login(request: Request) -> Response:
 
     if outcome.outcome is SignInOutcome.REFUSED:
         assert outcome.refusal is not None
-        retry_after = max(int((outcome.refusal.until - now).total_seconds()), 1)
-        return await signin_page(
-            request,
-            status_code=429,
-            message=_refusal_message(outcome.refusal, request),
-            next_path=next_path,
-            email=email,
-            headers={"Retry-After": str(retry_after)},
+        key = (
+            f"address {ip}" if outcome.refusal.scope == "address" else f"account {signin.attempt_key(email)}"
         )
+        state.signin_refusals.remember(key, outcome.refusal.scope, outcome.refusal.until)
+        return await _refused_page(request, outcome.refusal, now, next_path=next_path, email=email)
     if new_session is None:
         return await signin_page(
             request, status_code=400, message=WRONG_CREDENTIALS, next_path=next_path, email=email
@@ -175,28 +202,49 @@ async def change_password(request: Request, viewer: Viewer) -> Response:
         )
     now: datetime = state.clock()
     # Guessing the current password here (from a stolen session, to keep the account) counts
-    # against the same lockout as guessing it at sign-in.
+    # against the same lockout as guessing it at sign-in. The lockout is decided inside the
+    # serialized write, and a wrong guess is counted in the same transaction: guesses racing
+    # in parallel are refused (unchecked) from the tenth failure on, the right password too.
     ip = _client_address(request)
-    why = await state.read(lambda session: signin.refusal(session, viewer.email, ip, now=now))
-    if why is not None:
-        errors = {"current_password": _refusal_message(why, request)}
-        retry_after = str(max(int((why.until - now).total_seconds()), 1))
-        response = _password_page(request, viewer, errors=errors, status_code=429)
-        response.headers["Retry-After"] = retry_after
-        return response
 
-    def work(session: Session) -> str:
-        user = accounts.change_password(session, viewer.actor, current=current, new=new, now=now)
+    def work(session: Session) -> str | signin.Refusal | InvalidInput:
+        why = signin.refusal(session, viewer.email, ip, now=now)
+        if why is not None:
+            return why
+        try:
+            user = accounts.change_password(session, viewer.actor, current=current, new=new, now=now)
+        except InvalidInput as exc:
+            if "current_password" in exc.fields and current:  # a guess (a blank one never is)
+                signin.conclude(session, viewer.email, ip, None, now=now)
+            return exc
         # Every session of the account ends (a thief's too); this browser gets a fresh one.
         sessions.end_all(session, user.id)
         return sessions.start(session, user, now=now)
 
-    try:
-        new_session = await state.write(work)
-    except InvalidInput as exc:
-        if "current_password" in exc.fields and current:  # a guess (a blank one never is)
-            await state.write(lambda session: signin.conclude(session, viewer.email, ip, None, now=now))
-        return _password_page(request, viewer, errors=exc.fields, status_code=422)
+    new_session = await state.write(work)
+    if isinstance(new_session, signin.Refusal):
+        errors = {"current_password": _refusal_message(new_session, request)}
+        response = _password_page(request, viewer, errors=errors, status_code=429)
+        response.headers["Retry-After"] = str(max(int((new_session.until - now).total_seconds()), 1))
+        return response
+    if isinstance(new_session, InvalidInput):
+        return _password_page(request, viewer, errors=new_session.fields, status_code=422)
     response = see_other(request, "/console?notice=password_changed")
     set_cookie(response, settings, session_cookie(settings), new_session, SESSION_COOKIE_SECONDS)
     return response
+
+
+@access(Access.READER, BEFORE_PASSWORD_CHANGE)
+async def end_other_sessions(request: Request, viewer: Viewer) -> Response:
+    """Sign out every other browser of this account; this one stays signed in."""
+    state = app_state(request)
+    form = await read_form(request)
+    if not form.flag("confirmed"):  # the form's button sends it; anything else changes nothing
+        return _password_page(request, viewer)
+    now = state.clock()
+    await state.write(
+        lambda session: account_controls.end_other_sessions(
+            session, viewer.actor, keep_session_row_id=viewer.signed_in.session_row_id, now=now
+        )
+    )
+    return see_other(request, "/console/password?notice=sessions_ended")

@@ -79,7 +79,7 @@ class TypedTranslations:
             if not name.startswith("translations["):
                 continue
             index, _, part = name.removeprefix("translations[").partition("].")
-            if index.isdigit() and int(index) < len(self.filled):
+            if index.isascii() and index.isdigit() and int(index) < len(self.filled):
                 errors[field_name(self.filled[int(index)], part or "body")] = problem
         return errors
 

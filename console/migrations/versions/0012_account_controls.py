@@ -1,0 +1,31 @@
+"""account controls: an admin can disable an account; a TOTP second factor
+
+Revision ID: i14_account_controls
+Revises: i13_incident_details
+Create Date: 2026-12-05 04:00:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "i14_account_controls"
+down_revision: str | None = "i13_incident_details"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.add_column("users", sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("users", sa.Column("totp_secret", sa.String(length=64), nullable=True))
+    op.add_column("users", sa.Column("recovery_codes", sa.Text(), nullable=False, server_default=""))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_column("recovery_codes")
+        batch_op.drop_column("totp_secret")
+        batch_op.drop_column("disabled_at")
