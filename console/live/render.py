@@ -148,14 +148,9 @@ class LiveRenderer:
             )
             index_html = self._blocks(INDEX_TEMPLATE, ["cursor"], lang, **common)
             return PageFrames(Frame.of(event.event_id, incident_html), Frame.of(event.event_id, index_html))
-        blocks = [
-            "cursor",
-            "incident_title",
-            "incident_status",
-            "latest_change",
-            "incident_summary",
-            "timeline_empty",
-        ]
+        # The title changes only with the incident's details; the rest of the header on any event.
+        title = ["incident_title"] if event.type is EventType.INCIDENT_DETAILS_CHANGED else []
+        blocks = ["cursor", *title, "incident_status", "latest_change", "incident_summary", "timeline_empty"]
         if card is not None:
             blocks.append("timeline_item")
         incident_html = self._blocks(

@@ -99,7 +99,7 @@ def hook_slug(session: Session, incident_id: int | None) -> str | None:
 @access(Access.ADMIN, TOKEN)
 async def webhook_deliveries(request: Request, _admin: Actor) -> Response:
     raw = request.path_params["webhook_id"]
-    webhook_id = int(raw) if raw.isdigit() and len(raw) < 11 else 0
+    webhook_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 11 else 0
 
     def work(session: Session) -> dict[str, Any]:
         hook = session.get(Subscriber, webhook_id) if 1 <= webhook_id <= ID_MAX else None

@@ -41,7 +41,9 @@ def test_update_page_shows_fanout_progress(settings: Settings, db: Database, tmp
         lines = re.findall(r'data-channel="(\w+)">([^<]+)</li>', page)
         assert ("email", "Email 7 of 7 sent, 0 failed (done)") in lines
         assert ("webhook", "Webhooks 0 of 0 sent, 0 failed (done)") in lines
-        polled = client.get(f"/console/updates/{update_id}/deliveries?since=999999").text
+        polled = client.get(
+            f"/console/updates/{update_id}/deliveries?since=999999", headers={"HX-Request": "true"}
+        ).text
         assert 'data-hx-swap-oob="true"' in polled and "Email 7 of 7 sent, 0 failed (done)" in polled
     # Preview mode: recorded as .eml files, never sent.
     assert len(list((settings.archive_dir / "mail").glob("*.eml"))) == 7

@@ -181,7 +181,7 @@ def seed(base: str, token: str) -> Record:
         api(base, token, f"/updates/{ids[1]}/confirmation", {"corrects_version": 1})
         retract(base, token, ids[2], "Sent by mistake", 1)
         first = first or ids
-    api(base, token, f"/incidents/{resolved}/resolve", {})
+    api(base, token, f"/incidents/{resolved}/resolve", {"message": "All clear: the water main is repaired."})
     rumor = api(
         base,
         token,

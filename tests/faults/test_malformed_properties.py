@@ -123,6 +123,8 @@ VALID = {
     "corrects_version": 1,
     "version": 1,
     "lang": "es",
+    "message": "All clear: the road is open.",
+    "url": "https://partner.example.org/hook",
 }
 
 
