@@ -5,9 +5,9 @@ identifies the caller its own way (API bearer tokens: `console/web/bearer.py`; c
 sessions: `console/web/staff/auth.py`), refuses anyone the level does not admit (by
 `permits(role, level)`, the one rule), and hands the endpoint the caller. Only a PUBLIC
 route may go without a gate: a level above PUBLIC with nothing to enforce it is refused when
-the module loads. `tests/test_access.py` walks the router and fails for any route without a
+the module loads. `tests/web/test_access.py` walks the router and fails for any route without a
 level or, above PUBLIC, without a gate; the authorization matrix
-(`tests/faults/test_authorization_matrix.py`) checks every route against every caller.
+(`tests/security/test_authorization_matrix.py`) checks every route against every caller.
 """
 
 from __future__ import annotations

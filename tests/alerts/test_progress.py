@@ -16,7 +16,7 @@ from console.web.app import create_app
 from tests.alerts.test_email import drain
 from tests.alerts.test_kill import seed
 from tests.conftest import PIO
-from tests.console.conftest import start_session, use_session
+from tests.web.staff.conftest import start_session, use_session
 from tests.support.factories import make_user
 
 

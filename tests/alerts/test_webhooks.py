@@ -24,7 +24,7 @@ from console.settings import Settings
 from console.web.app import create_app
 from tests.alerts.test_email import drain
 from tests.conftest import PIO
-from tests.console.conftest import start_session, use_session
+from tests.web.staff.conftest import start_session, use_session
 from tests.support.factories import bearer, make_token, make_user
 
 

@@ -15,7 +15,7 @@ import pytest
 from console.db import Database
 from tests.support.factories import make_token
 from tests.support.server import ServerProcess
-from tests.test_crash import post, server_env, wait_all_delivered
+from tests.resilience.test_crash import post, server_env, wait_all_delivered
 
 pytestmark = pytest.mark.slow  # kill -9 of a server process
 

@@ -19,7 +19,7 @@ from console.models import DeliveryState, SocialSend
 from console.settings import Settings
 from console.web.app import create_app
 from tests.conftest import PIO
-from tests.console.conftest import sign_in
+from tests.web.staff.conftest import sign_in
 from tests.social.conftest import Lane, assert_whole, mastodon_settings, publish, run_of, x_settings
 from tests.social.fake_mastodon import FakeMastodon
 from tests.social.fake_x import FakeX

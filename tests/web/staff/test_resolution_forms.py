@@ -1,0 +1,111 @@
+"""The incident screen's resolve (with an all-clear) and reopen forms (issue 13.4)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import select
+from starlette.testclient import TestClient
+
+from console.db import Database
+from console.domain.incidents import IncidentDraft, create_incident, get_incident
+from console.domain.outbox import Routing
+from console.models import IncidentStatus, Translation, UpdateVersion, VersionKind
+from console.settings import Settings
+from tests.conftest import PIO
+from tests.web.staff.conftest import email_of, sign_in
+
+HTMX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return replace(settings, languages=("en", "es"))
+
+
+@pytest.fixture
+def incident(db: Database, routing: Routing, people: dict[str, int]) -> str:
+    with db.write() as session:
+        created, _ = create_incident(session, PIO, IncidentDraft(title="Gas leak"), routing=routing)
+        return created.slug
+
+
+def kinds(db: Database) -> list[tuple[VersionKind, str]]:
+    with db.read() as session:
+        return [(v.kind, v.body) for v in session.scalars(select(UpdateVersion).order_by(UpdateVersion.id))]
+
+
+def status(db: Database, slug: str) -> IncidentStatus:
+    with db.read() as session:
+        return get_incident(session, slug).status
+
+
+def test_resolving_publishes_the_all_clear_and_reopening_the_reason(
+    client: TestClient, db: Database, incident: str
+) -> None:
+    token = sign_in(client, email_of("pio"))
+    blank = client.post(
+        f"/console/incidents/{incident}/resolve",
+        data={"csrf_token": token, "confirmed": "yes", "message": " "},
+        headers=HTMX,
+    )
+    assert blank.status_code == 422 and 'aria-invalid="true"' in blank.text
+    assert status(db, incident) is IncidentStatus.ACTIVE and kinds(db) == []
+    done = client.post(
+        f"/console/incidents/{incident}/resolve",
+        data={"csrf_token": token, "confirmed": "yes", "message": "All clear: the leak is fixed."},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert kinds(db) == [(VersionKind.RESOLUTION, "All clear: the leak is fixed.")]
+    page = client.get(done.headers["location"]).text
+    assert "the all-clear is going out on every channel" in page and "Reopen incident" in page
+    assert "RESOLVED" in page
+
+    no_reason = client.post(f"/console/incidents/{incident}/reopen", data={"csrf_token": token}, headers=HTMX)
+    assert no_reason.status_code == 422 and status(db, incident) is IncidentStatus.RESOLVED
+    reopened = client.post(
+        f"/console/incidents/{incident}/reopen",
+        data={"csrf_token": token, "reason": "A second leak on Oak St."},
+        follow_redirects=False,
+    )
+    assert reopened.status_code == 303 and status(db, incident) is IncidentStatus.ACTIVE
+    assert kinds(db)[-1] == (VersionKind.REOPENING, "A second leak on Oak St.")
+    again = client.post(
+        f"/console/incidents/{incident}/reopen", data={"csrf_token": token, "reason": "Again"}, headers=HTMX
+    )
+    assert again.status_code == 409 and "is not resolved" in again.text
+
+
+def test_a_reviewer_may_not_resolve_or_reopen(client: TestClient, db: Database, incident: str) -> None:
+    token = sign_in(client, email_of("reviewer"))
+    for action in ("resolve", "reopen"):
+        response = client.post(
+            f"/console/incidents/{incident}/{action}",
+            data={"csrf_token": token, "confirmed": "yes", "message": "All clear", "reason": "x"},
+        )
+        assert response.status_code == 403
+    assert status(db, incident) is IncidentStatus.ACTIVE
+
+
+def test_the_all_clear_goes_out_with_its_translations(
+    client: TestClient, db: Database, incident: str
+) -> None:
+    token = sign_in(client, email_of("pio"))
+    ask = client.post(f"/console/incidents/{incident}/resolve", data={"csrf_token": token}, headers=HTMX)
+    assert 'id="resolve-tr-es-body"' in ask.text
+    done = client.post(
+        f"/console/incidents/{incident}/resolve",
+        data={
+            "csrf_token": token,
+            "confirmed": "yes",
+            "message": "All clear: return home.",
+            "tr-es-body": "Todo despejado: regrese a casa.",
+        },
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    with db.read() as session:
+        [translation] = session.scalars(select(Translation)).all()
+        assert (translation.lang, translation.body) == ("es", "Todo despejado: regrese a casa.")

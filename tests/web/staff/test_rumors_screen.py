@@ -1,0 +1,93 @@
+"""Rumor control in the console: a PIO publishes and corrects rumor responses with plain
+forms; errors come back with what was typed; a reviewer reads but cannot publish."""
+
+from __future__ import annotations
+
+from starlette.testclient import TestClient
+
+from console.db import Database
+from console.domain.rumors import rumor_entries
+from tests.web.staff.conftest import email_of, sign_in
+
+CLAIM = "The water supply has been poisoned"
+
+
+def test_a_pio_publishes_and_corrects_a_rumor_response(
+    client: TestClient, db: Database, people: dict[str, int]
+) -> None:
+    csrf = sign_in(client, email_of("pio"))
+    screen = client.get("/console/rumors")
+    assert screen.status_code == 200 and "New rumor response" in screen.text
+    published = client.post(
+        "/console/rumors",
+        data={
+            "csrf_token": csrf,
+            "incident": "",
+            "claim": CLAIM,
+            "seen_at": "WhatsApp",
+            "verdict": "false",
+            "facts": "Tests at every plant are normal. Tap water is safe.",
+        },
+        follow_redirects=False,
+    )
+    assert published.status_code == 303
+    with db.read() as session:
+        [entry] = rumor_entries(session)
+    assert published.headers["location"] == f"/console/rumors?notice=rumor_published#rumor-{entry.rumor.id}"
+    assert (entry.incident_slug, entry.current.verdict.value, entry.current.author_name) == (
+        None,
+        "false",
+        "Pio Person",
+    )
+    page = client.get(published.headers["location"]).text
+    assert f"RUMOR CONTROL: FALSE — “{CLAIM}”" in page and "Rumor response published" in page
+    corrected = client.post(
+        f"/console/rumors/{entry.rumor.id}/corrections",
+        data={
+            "csrf_token": csrf,
+            "claim": CLAIM,
+            "seen_at": "WhatsApp",
+            "verdict": "unconfirmed",
+            "facts": "One plant is being tested again.",
+            "reason": "A lab result is pending",
+            "corrects_version": "1",
+        },
+        follow_redirects=False,
+    )
+    assert corrected.status_code == 303
+    with db.read() as session:
+        [entry] = rumor_entries(session)
+    assert [v.verdict.value for v in entry.versions] == ["false", "unconfirmed"]
+    stale = client.post(
+        f"/console/rumors/{entry.rumor.id}/corrections",
+        data={
+            "csrf_token": csrf,
+            "claim": CLAIM,
+            "verdict": "true",
+            "facts": "Kept text",
+            "reason": "r",
+            "corrects_version": "1",
+        },
+    )
+    assert stale.status_code == 409 and "Kept text" in stale.text and "version 2 was published" in stale.text
+
+
+def test_bad_input_comes_back_with_what_was_typed(client: TestClient, people: dict[str, int]) -> None:
+    csrf = sign_in(client, email_of("pio"))
+    answer = client.post(
+        "/console/rumors",
+        data={"csrf_token": csrf, "claim": CLAIM, "verdict": "maybe", "facts": ""},
+    )
+    assert answer.status_code == 422
+    assert "must be one of False, Unconfirmed, True" in answer.text and CLAIM in answer.text
+    assert "is required and must not be blank" in answer.text
+
+
+def test_a_reviewer_reads_but_cannot_publish(client: TestClient, people: dict[str, int]) -> None:
+    csrf = sign_in(client, email_of("reviewer"))
+    screen = client.get("/console/rumors")
+    assert screen.status_code == 200 and "New rumor response" not in screen.text
+    refused = client.post(
+        "/console/rumors", data={"csrf_token": csrf, "claim": CLAIM, "verdict": "false", "facts": "x"}
+    )
+    assert refused.status_code == 403

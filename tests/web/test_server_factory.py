@@ -1,0 +1,58 @@
+"""The Procfile's `web:` line serves the app the way `console serve` does."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from console.settings import Settings
+from console.web.app import uvicorn_options
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def web_line() -> list[str]:
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith("web:"):
+            return shlex.split(line.removeprefix("web:"))
+    raise AssertionError("the Procfile has no web: line")
+
+
+def test_the_web_line_passes_uvicorn_what_console_serve_does() -> None:
+    words = web_line()
+    assert words[:3] == ["uvicorn", "--factory", "console.web.app:create_server_app"]
+    options = uvicorn_options(Settings.from_environ({}))
+    expected = {
+        "ws_per_message_deflate": ["--ws-per-message-deflate", "false"],
+        "ws_max_size": ["--ws-max-size", str(options["ws_max_size"])],
+        "ws_ping_interval": ["--ws-ping-interval", f"{options['ws_ping_interval']:g}"],
+        "ws_ping_timeout": ["--ws-ping-timeout", f"{options['ws_ping_timeout']:g}"],
+        "access_log": ["--no-access-log"],
+    }
+    assert set(expected) == set(options)
+    assert options["ws_per_message_deflate"] is False and options["access_log"] is False
+    for flag in expected.values():
+        start = words.index(flag[0])
+        assert words[start : start + len(flag)] == flag
+
+
+@pytest.mark.slow
+def test_the_server_factory_tunes_the_interpreter_in_its_process(tmp_path: Path) -> None:
+    # In a process of its own: freezing the test process's objects would outlive this test.
+    script = (
+        "import gc, sys\n"
+        "from console.web.app import create_server_app\n"
+        "assert gc.get_threshold() != (50_000, 20, 20)\n"
+        "app = create_server_app()\n"
+        "print(type(app).__name__, gc.get_threshold(), gc.get_freeze_count() > 0, sys.getswitchinterval())\n"
+    )
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/console.db", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["Starlette", "(50000,", "20,", "20)", "True", "0.001"]
