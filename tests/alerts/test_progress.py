@@ -16,8 +16,8 @@ from console.web.app import create_app
 from tests.alerts.test_email import drain
 from tests.alerts.test_kill import seed
 from tests.conftest import PIO
-from tests.web.staff.conftest import start_session, use_session
 from tests.support.factories import make_user
+from tests.web.staff.conftest import start_session, use_session
 
 
 def test_update_page_shows_fanout_progress(settings: Settings, db: Database, tmp_path: object) -> None:

@@ -24,8 +24,8 @@ from console.settings import Settings
 from console.web.app import create_app
 from tests.alerts.test_email import drain
 from tests.conftest import PIO
-from tests.web.staff.conftest import start_session, use_session
 from tests.support.factories import bearer, make_token, make_user
+from tests.web.staff.conftest import start_session, use_session
 
 
 @dataclasses.dataclass

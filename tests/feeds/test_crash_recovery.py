@@ -13,9 +13,9 @@ import feedparser
 import pytest
 
 from console.db import Database
+from tests.resilience.test_crash import post, server_env, wait_all_delivered
 from tests.support.factories import make_token
 from tests.support.server import ServerProcess
-from tests.resilience.test_crash import post, server_env, wait_all_delivered
 
 pytestmark = pytest.mark.slow  # kill -9 of a server process
 

@@ -2,7 +2,6 @@
 (tests/web/staff), a served app, a pio token and the private PostgreSQL and Redis servers these tests
 may stop and start (tests/live), and the fake social networks (tests/social)."""
 
-from tests.web.staff.conftest import clock, people  # noqa: F401  (fixtures)
 from tests.live.conftest import (  # noqa: F401  (fixtures)
     channel,
     live,
@@ -13,3 +12,4 @@ from tests.live.conftest import (  # noqa: F401  (fixtures)
     redis_server,
 )
 from tests.social.conftest import fake_mastodon_server, fake_x_server  # noqa: F401  (fixtures)
+from tests.web.staff.conftest import clock, people  # noqa: F401  (fixtures)

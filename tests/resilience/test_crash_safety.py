@@ -21,8 +21,8 @@ from sqlalchemy import select
 from console.db import Database
 from console.domain import outbox
 from console.models import Delivery, DeliveryState, Incident, Update, UpdateVersion
-from tests.security.support import ApiClient, audit_verify, feed_entry_ids, social_env
 from tests.live.support import SHARED_REDIS
+from tests.security.support import ApiClient, audit_verify, feed_entry_ids, social_env
 from tests.social.fake_mastodon import FakeMastodon
 from tests.social.fake_x import FakeX
 from tests.support.factories import make_token

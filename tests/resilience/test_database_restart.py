@@ -19,8 +19,8 @@ from sqlalchemy import select
 
 from console.db import Database
 from console.models import Delivery, DeliveryState, UpdateVersion
-from tests.security.support import ApiClient
 from tests.live.support import PostgresServer
+from tests.security.support import ApiClient
 from tests.support.factories import make_token
 from tests.support.server import ServerProcess
 

@@ -21,8 +21,8 @@ from websockets.sync.client import ClientConnection
 from console.db import Database
 from console.domain import stream
 from console.models import Delivery, DeliveryState
-from tests.security.support import ApiClient
 from tests.live.support import RedisServer, live_status, receive, subscribe
+from tests.security.support import ApiClient
 from tests.support.factories import make_token
 from tests.support.server import ServerProcess
 

@@ -32,9 +32,9 @@ from console.models import Role
 from console.web.access import Access, permits
 from console.web.app import routes
 from tests.conftest import PIO
-from tests.web.staff.conftest import signin_form_token, start_session, use_session
 from tests.support.factories import bearer, make_token, make_user
 from tests.support.routes import RouteInfo, walk
+from tests.web.staff.conftest import signin_form_token, start_session, use_session
 
 P, R, A, W, D = Access.PUBLIC, Access.READER, Access.AUDITOR, Access.PUBLISHER, Access.ADMIN
 

@@ -15,8 +15,8 @@ from console.settings import Settings
 from console.web.app import create_app
 from console.web.language import accept_language, negotiated
 from console.web.staff.auth import local_path
-from tests.web.staff.conftest import email_of, signin_form_token
 from tests.support.factories import PASSWORD
+from tests.web.staff.conftest import email_of, signin_form_token
 
 SAYS = "Evacuate-now-call-555-0100"
 

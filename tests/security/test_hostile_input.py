@@ -21,7 +21,6 @@ from console.social.compose import posts_for
 from console.social.mastodon_api import rules_for
 from console.social.x_api import X_RULES
 from tests.archive.support import deliver_everything
-from tests.web.staff.conftest import email_of, sign_in
 from tests.security.inert import (
     LINE,
     NAME,
@@ -36,6 +35,7 @@ from tests.security.inert import (
 )
 from tests.social.conftest import assert_whole
 from tests.support.factories import bearer, make_user
+from tests.web.staff.conftest import email_of, sign_in
 
 HTMX = {"HX-Request": "true"}
 

@@ -26,9 +26,9 @@ from console.domain.updates import Draft, publish_update
 from console.web.app import routes
 from console.web.openapi import build_spec
 from tests.conftest import PIO
-from tests.web.staff.conftest import row_counts, start_session, use_session
 from tests.support.factories import bearer, make_token
 from tests.support.routes import walk
+from tests.web.staff.conftest import row_counts, start_session, use_session
 
 # Query fields the pages read (the API's come from its OpenAPI document).
 PAGE_QUERY_FIELDS = (

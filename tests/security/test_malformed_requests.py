@@ -17,9 +17,9 @@ from console.domain.outbox import Routing
 from console.domain.updates import Draft, publish_update
 from console.web.app import routes
 from tests.conftest import PIO
-from tests.web.staff.conftest import row_counts, start_session, use_session
 from tests.support.factories import bearer, make_token
 from tests.support.routes import RouteInfo, walk
+from tests.web.staff.conftest import row_counts, start_session, use_session
 
 MEGABYTE = 1024 * 1024
 JSON = "application/json"

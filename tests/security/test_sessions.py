@@ -21,6 +21,8 @@ from console.domain import accounts, sessions
 from console.domain.signin import ACCOUNT_MAX_FAILURES, ADDRESS_MAX_FAILURES
 from console.web.access import Access
 from console.web.app import routes
+from tests.support.factories import PASSWORD
+from tests.support.routes import walk
 from tests.web.staff.conftest import (
     FakeClock,
     email_of,
@@ -30,8 +32,6 @@ from tests.web.staff.conftest import (
     start_session,
     use_session,
 )
-from tests.support.factories import PASSWORD
-from tests.support.routes import walk
 
 # Writes of the console that a forged request would most like to make.
 FORGED: dict[str, dict[str, str]] = {

@@ -19,11 +19,11 @@ from console.models import DeliveryState, SocialSend
 from console.settings import Settings
 from console.web.app import create_app
 from tests.conftest import PIO
-from tests.web.staff.conftest import sign_in
 from tests.social.conftest import Lane, assert_whole, mastodon_settings, publish, run_of, x_settings
 from tests.social.fake_mastodon import FakeMastodon
 from tests.social.fake_x import FakeX
 from tests.support.factories import bearer, make_token, make_user
+from tests.web.staff.conftest import sign_in
 
 POSTS, TIMELINE = ("POST", "/2/tweets"), ("GET", "/2/users/1001/tweets")
 MASTODON_POSTS = ("POST", "/api/v1/statuses")

@@ -11,9 +11,9 @@ from console.db import Database
 from console.domain import sessions
 from console.models import Role
 from console.web.access import Access, access, gate_of, permits
-from tests.web.staff.conftest import signin_form_token, start_session, use_session
 from tests.support.factories import bearer, make_token, make_user
 from tests.support.routes import RouteInfo, walk
+from tests.web.staff.conftest import signin_form_token, start_session, use_session
 
 
 def test_every_route_declares_its_access(client: TestClient) -> None:

@@ -12,8 +12,8 @@ from console.cli import main
 from console.db import Database
 from console.models import AuditEvent, Role, User
 from console.settings import Settings
-from tests.web.staff.conftest import csrf_of, email_of, sign_in, signin_form_token, start_session, use_session
 from tests.support.factories import PASSWORD, bearer, make_token
+from tests.web.staff.conftest import csrf_of, email_of, sign_in, signin_form_token, start_session, use_session
 
 
 def _actions(db: Database, prefix: str) -> list[str]:

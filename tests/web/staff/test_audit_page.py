@@ -13,8 +13,8 @@ from starlette.testclient import TestClient
 
 from console.db import Database
 from console.domain.outbox import Routing
-from tests.web.staff.conftest import email_of, sign_in
 from tests.support.records import publish_sample
+from tests.web.staff.conftest import email_of, sign_in
 
 HTMX = {"HX-Request": "true"}
 

@@ -19,9 +19,9 @@ from console.models import Delivery, DeliveryState
 from console.web.access import Access
 from console.web.app import routes
 from tests.conftest import PIO
-from tests.web.staff.conftest import email_of, row_counts, sign_in
 from tests.support.factories import PASSWORD, bearer, make_token
 from tests.support.routes import walk
+from tests.web.staff.conftest import email_of, row_counts, sign_in
 
 NEW_PASSWORD = "another long passphrase"
 

@@ -23,8 +23,8 @@ from console.models import AuditEvent, IncidentStatus, UpdateVersion, VersionKin
 from console.settings import Settings
 from console.web.app import create_app
 from tests.conftest import PIO
-from tests.web.staff.conftest import email_of, row_counts, sign_in
 from tests.social.conftest import assert_whole
+from tests.web.staff.conftest import email_of, row_counts, sign_in
 
 HTMX = {"HX-Request": "true"}
 

@@ -15,8 +15,8 @@ from console.domain.outbox import Routing
 from console.domain.updates import Draft, publish_update
 from console.models import ApiToken, Delivery, DeliveryState, EventType, User, utcnow
 from tests.conftest import PIO
-from tests.web.staff.conftest import email_of, row_counts, sign_in, signin_form_token
 from tests.support.factories import bearer
+from tests.web.staff.conftest import email_of, row_counts, sign_in, signin_form_token
 
 HTMX = {"HX-Request": "true"}
 

@@ -16,8 +16,8 @@ from console.db import Database
 from console.models import AuditEvent, User
 from console.settings import Settings
 from console.web.app import create_app
-from tests.web.staff.conftest import email_of, sign_in, signin_form_token
 from tests.support.factories import PASSWORD
+from tests.web.staff.conftest import email_of, sign_in, signin_form_token
 
 SECRET = re.compile(r'name="secret" value="([A-Z2-7]+)"')
 RECOVERY = re.compile(r"<li><code>([0-9a-f]{8}-[0-9a-f]{8})</code></li>")

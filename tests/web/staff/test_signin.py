@@ -15,6 +15,7 @@ from console.domain.signin import ACCOUNT_MAX_FAILURES, ADDRESS_MAX_FAILURES
 from console.models import AuditEvent, ConsoleSession
 from console.settings import Settings
 from console.web.app import create_app
+from tests.support.factories import PASSWORD
 from tests.web.staff.conftest import (
     FakeClock,
     email_of,
@@ -24,7 +25,6 @@ from tests.web.staff.conftest import (
     state_of,
     use_session,
 )
-from tests.support.factories import PASSWORD
 
 SIGNIN_FLOOD = 58  # under the 60 a minute an address may try
 
