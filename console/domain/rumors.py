@@ -24,9 +24,10 @@ from sqlalchemy.orm import Session
 from console.domain import audit, outbox
 from console.domain.actors import Actor, require_publisher
 from console.domain.canonical import canonical_json, iso, sha256_hex
-from console.domain.errors import InvalidInput, NotFound, VersionConflict
+from console.domain.errors import InvalidInput, VersionConflict
 from console.domain.events import RumorPublished
-from console.domain.incidents import ID_MAX, get_incident
+from console.domain.incidents import get_incident
+from console.domain.rows import newest_version, row_by_id
 from console.domain.signing import sign_hash, signature_view
 from console.domain.text import BODY_MAX, REASON_MAX, clean
 from console.languages import Languages
@@ -132,19 +133,12 @@ def _check_translations(
 
 
 def get_rumor(session: Session, rumor_id: int) -> Rumor:
-    rumor = session.get(Rumor, rumor_id) if 1 <= rumor_id <= ID_MAX else None
-    if rumor is None:
-        raise NotFound(f"no rumor response with id {rumor_id}")
-    return rumor
+    return row_by_id(session, Rumor, rumor_id, "rumor response")
 
 
 def latest_rumor_version(session: Session, rumor: Rumor) -> RumorVersion:
-    return session.scalars(
-        select(RumorVersion)
-        .where(RumorVersion.rumor_id == rumor.id)
-        .order_by(RumorVersion.version.desc())
-        .limit(1)
-    ).one()
+    of_rumor = RumorVersion.rumor_id == rumor.id
+    return newest_version(session, RumorVersion, of_rumor, RumorVersion.version).one()
 
 
 def _append(

@@ -18,10 +18,11 @@ from sqlalchemy.orm import Session
 from console.domain import audit, outbox
 from console.domain.actors import Actor, require_publisher
 from console.domain.canonical import canonical_json, iso, sha256_hex
-from console.domain.errors import InvalidInput, NotAllowed, NotFound, VersionConflict
+from console.domain.errors import InvalidInput, NotAllowed, VersionConflict
 from console.domain.events import VersionPublished
-from console.domain.incidents import ID_MAX, get_incident
+from console.domain.incidents import get_incident
 from console.domain.reverts import reverts as find_reverts
+from console.domain.rows import newest_version, row_by_id
 from console.domain.signing import sign_hash, signature_view
 from console.domain.text import BODY_MAX, HEADLINE_MAX, REASON_MAX, clean
 from console.domain.translation_drafts import CheckedDraft, TranslationDraft, check_drafts, write_translation
@@ -101,18 +102,12 @@ def version_view(version: UpdateVersion) -> dict[str, Any]:
 
 
 def get_update(session: Session, update_id: int) -> Update:
-    update = session.get(Update, update_id) if 1 <= update_id <= ID_MAX else None
-    if update is None:
-        raise NotFound(f"no update with id {update_id}")
-    return update
+    return row_by_id(session, Update, update_id, "update")
 
 
 def latest_version(session: Session, update: Update) -> UpdateVersion:
-    return session.scalars(
-        select(UpdateVersion)
-        .where(UpdateVersion.update_id == update.id)
-        .order_by(UpdateVersion.version.desc())
-        .limit(1)
+    return newest_version(
+        session, UpdateVersion, UpdateVersion.update_id == update.id, UpdateVersion.version
     ).one()
 
 
