@@ -164,15 +164,20 @@ async def get_incident(request: Request, actor: Actor | None) -> Response:
     return JSONResponse(body)
 
 
-@access(Access.PUBLISHER, TOKEN)
-async def publish_update_endpoint(request: Request, actor: Actor) -> Response:
-    payload = await read_object(request)
-    fields = Fields(payload, ["headline", "body", "preliminary", "translations"])
-    draft = Draft(
+def _draft(fields: Fields) -> Draft:
+    """An update's text fields, as publishing and correcting read them."""
+    return Draft(
         body=fields.text("body", required=True) or "",
         headline=fields.text("headline"),
         preliminary=fields.flag("preliminary"),
     )
+
+
+@access(Access.PUBLISHER, TOKEN)
+async def publish_update_endpoint(request: Request, actor: Actor) -> Response:
+    payload = await read_object(request)
+    fields = Fields(payload, ["headline", "body", "preliminary", "translations"])
+    draft = _draft(fields)
     translations = _translations(request, fields)
     fields.check()
     state = app_state(request)
@@ -207,15 +212,7 @@ def update_action_endpoint(action: Action) -> Endpoint:
     async def change(request: Request, actor: Actor) -> Response:
         payload = await read_object(request)
         fields = Fields(payload, [*text_fields, "reason", "corrects_version", "translations"])
-        draft = (
-            Draft(
-                body=fields.text("body", required=True) or "",
-                headline=fields.text("headline"),
-                preliminary=fields.flag("preliminary"),
-            )
-            if action.new_text
-            else None
-        )
+        draft = _draft(fields) if action.new_text else None
         reason = fields.text("reason", required=action.reason_required)
         corrects = fields.integer("corrects_version", required=True)
         translations = _translations(request, fields)
