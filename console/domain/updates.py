@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -66,27 +66,8 @@ class Translations:
 NO_TRANSLATIONS = Translations((), Languages(("en",)))
 
 
-def content_hash(incident_slug: str, seq: int, version: UpdateVersion) -> str:
-    return sha256_hex(
-        canonical_json(
-            {
-                "incident": incident_slug,
-                "seq": seq,
-                "version": version.version,
-                "kind": version.kind.value,
-                "headline": version.headline,
-                "body": version.body,
-                "preliminary": version.preliminary,
-                "reason": version.reason,
-                "author": version.author_name,
-                "published_at": iso(version.published_at),
-            }
-        )
-    )
-
-
-def version_view(version: UpdateVersion) -> dict[str, Any]:
-    """The public fields of a version, as the API and every export show them."""
+def _published_fields(version: UpdateVersion) -> dict[str, Any]:
+    """What a version says, as both its content hash and its public view name it."""
     return {
         "version": version.version,
         "kind": version.kind.value,
@@ -95,6 +76,18 @@ def version_view(version: UpdateVersion) -> dict[str, Any]:
         "preliminary": version.preliminary,
         "reason": version.reason,
         "author": version.author_name,
+    }
+
+
+def content_hash(incident_slug: str, seq: int, version: UpdateVersion) -> str:
+    hashed = {"incident": incident_slug, "seq": seq, **_published_fields(version)}
+    return sha256_hex(canonical_json({**hashed, "published_at": iso(version.published_at)}))
+
+
+def version_view(version: UpdateVersion) -> dict[str, Any]:
+    """The public fields of a version, as the API and every export show them."""
+    return {
+        **_published_fields(version),
         "published_at": version.published_at.isoformat(),
         "content_hash": version.content_hash,
         "signature": signature_view(version.signature_kid, version.signature_value),
@@ -382,6 +375,15 @@ def change_update(
     )
 
 
+class Publishing(TypedDict, total=False):
+    """What each action on an update also takes: where its events go (`routing`), the
+    translations sent with it, and the time (`now`, fixed by tests)."""
+
+    routing: Required[outbox.Routing]
+    translations: Translations
+    now: datetime | None
+
+
 def correct_update(
     session: Session,
     actor: Actor,
@@ -390,9 +392,7 @@ def correct_update(
     *,
     reason: str | None,
     corrects_version: int,
-    routing: outbox.Routing,
-    translations: Translations = NO_TRANSLATIONS,
-    now: datetime | None = None,
+    **publishing: Unpack[Publishing],
 ) -> Published:
     return change_update(
         session,
@@ -402,9 +402,7 @@ def correct_update(
         corrects_version=corrects_version,
         reason=reason,
         draft=draft,
-        routing=routing,
-        translations=translations,
-        now=now,
+        **publishing,
     )
 
 
@@ -415,21 +413,11 @@ def confirm_update(
     *,
     corrects_version: int,
     reason: str | None = None,
-    routing: outbox.Routing,
-    translations: Translations = NO_TRANSLATIONS,
-    now: datetime | None = None,
+    **publishing: Unpack[Publishing],
 ) -> Published:
     """Drop PRELIMINARY: a new version with the same text, marked confirmed."""
     return change_update(
-        session,
-        actor,
-        update_id,
-        CONFIRM,
-        corrects_version=corrects_version,
-        reason=reason,
-        routing=routing,
-        translations=translations,
-        now=now,
+        session, actor, update_id, CONFIRM, corrects_version=corrects_version, reason=reason, **publishing
     )
 
 
@@ -440,19 +428,9 @@ def retract_update(
     *,
     reason: str | None,
     corrects_version: int | None = None,
-    routing: outbox.Routing,
-    translations: Translations = NO_TRANSLATIONS,
-    now: datetime | None = None,
+    **publishing: Unpack[Publishing],
 ) -> Published:
     """Withdraw an update. Its text stays in the record, shown struck through."""
     return change_update(
-        session,
-        actor,
-        update_id,
-        RETRACT,
-        corrects_version=corrects_version,
-        reason=reason,
-        routing=routing,
-        translations=translations,
-        now=now,
+        session, actor, update_id, RETRACT, corrects_version=corrects_version, reason=reason, **publishing
     )
