@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypedDict
 
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from console.domain import rumors
 from console.domain.actors import Actor
+from console.domain.outbox import Routing
+from console.languages import Languages
 from console.web.access import Access, access
 from console.web.api import publish_once
 from console.web.bearer import ANY_CALLER, TOKEN
@@ -61,31 +65,43 @@ def _answer(result: rumors.PublishedRumor) -> dict[str, Any]:
     }
 
 
+class _Publishing(TypedDict):
+    """What publishing and correcting a rumor response both pass on."""
+
+    routing: Routing
+    languages: Languages
+    translations: list[rumors.RumorTranslationDraft]
+
+
+def _publishing(request: Request, fields: Fields) -> _Publishing:
+    state = app_state(request)
+    return _Publishing(routing=state.routing, languages=state.languages, translations=_translations(fields))
+
+
+async def _publish(
+    request: Request, actor: Actor, payload: dict[str, Any], work: Callable[[Session], rumors.PublishedRumor]
+) -> Response:
+    """Publish (once, with an Idempotency-Key) and answer 201 with the rumor response."""
+
+    def location(body: dict[str, Any]) -> str:
+        return f"/api/v1/rumors/{body['id']}"
+
+    return await publish_once(request, actor, payload, lambda session: _answer(work(session)), location)
+
+
 @access(Access.PUBLISHER, TOKEN)
 async def publish_rumor_endpoint(request: Request, actor: Actor) -> Response:
     payload = await read_object(request)
     fields = Fields(payload, ["incident", *RUMOR_FIELDS])
     incident = fields.text("incident")
     draft = _draft(fields)
-    translations = _translations(fields)
+    publishing = _publishing(request, fields)
     fields.check()
-    state = app_state(request)
-    return await publish_once(
+    return await _publish(
         request,
         actor,
         payload,
-        lambda session: _answer(
-            rumors.publish_rumor(
-                session,
-                actor,
-                draft,
-                incident_slug=incident,
-                routing=state.routing,
-                languages=state.languages,
-                translations=translations,
-            )
-        ),
-        lambda body: f"/api/v1/rumors/{body['id']}",
+        lambda session: rumors.publish_rumor(session, actor, draft, incident_slug=incident, **publishing),
     )
 
 
@@ -96,29 +112,17 @@ async def correct_rumor_endpoint(request: Request, actor: Actor) -> Response:
     draft = _draft(fields)
     reason = fields.text("reason", required=True)
     corrects = fields.integer("corrects_version", required=True)
-    translations = _translations(fields)
+    publishing = _publishing(request, fields)
     fields.check()
     assert corrects is not None
-    state = app_state(request)
     rumor_id = request.path_params["rumor_id"]
-    return await publish_once(
+    return await _publish(
         request,
         actor,
         payload,
-        lambda session: _answer(
-            rumors.correct_rumor(
-                session,
-                actor,
-                rumor_id,
-                draft,
-                reason=reason,
-                corrects_version=corrects,
-                routing=state.routing,
-                languages=state.languages,
-                translations=translations,
-            )
+        lambda session: rumors.correct_rumor(
+            session, actor, rumor_id, draft, reason=reason, corrects_version=corrects, **publishing
         ),
-        lambda body: f"/api/v1/rumors/{body['id']}",
     )
 
 
