@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, TypedDict
 
 from sqlalchemy.orm import Session
@@ -15,13 +14,14 @@ from console.domain.actors import Actor
 from console.domain.outbox import Routing
 from console.languages import Languages
 from console.web.access import Access, access
-from console.web.api import publish_once
+from console.web.api import publish_answered
 from console.web.bearer import ANY_CALLER, TOKEN
 from console.web.jsonio import Fields, read_object
 from console.web.state import app_state
 
 RUMOR_FIELDS = ["claim", "seen_at", "verdict", "facts", "translations"]
 LIST_LIMIT = 100
+RUMORS = "/api/v1/rumors"
 
 
 def _draft(fields: Fields) -> rumors.RumorDraft:
@@ -78,17 +78,6 @@ def _publishing(request: Request, fields: Fields) -> _Publishing:
     return _Publishing(routing=state.routing, languages=state.languages, translations=_translations(fields))
 
 
-async def _publish(
-    request: Request, actor: Actor, payload: dict[str, Any], work: Callable[[Session], rumors.PublishedRumor]
-) -> Response:
-    """Publish (once, with an Idempotency-Key) and answer 201 with the rumor response."""
-
-    def location(body: dict[str, Any]) -> str:
-        return f"/api/v1/rumors/{body['id']}"
-
-    return await publish_once(request, actor, payload, lambda session: _answer(work(session)), location)
-
-
 @access(Access.PUBLISHER, TOKEN)
 async def publish_rumor_endpoint(request: Request, actor: Actor) -> Response:
     payload = await read_object(request)
@@ -97,12 +86,11 @@ async def publish_rumor_endpoint(request: Request, actor: Actor) -> Response:
     draft = _draft(fields)
     publishing = _publishing(request, fields)
     fields.check()
-    return await _publish(
-        request,
-        actor,
-        payload,
-        lambda session: rumors.publish_rumor(session, actor, draft, incident_slug=incident, **publishing),
-    )
+
+    def work(session: Session) -> rumors.PublishedRumor:
+        return rumors.publish_rumor(session, actor, draft, incident_slug=incident, **publishing)
+
+    return await publish_answered(request, actor, payload, work, _answer, RUMORS)
 
 
 @access(Access.PUBLISHER, TOKEN)
@@ -116,14 +104,13 @@ async def correct_rumor_endpoint(request: Request, actor: Actor) -> Response:
     fields.check()
     assert corrects is not None
     rumor_id = request.path_params["rumor_id"]
-    return await _publish(
-        request,
-        actor,
-        payload,
-        lambda session: rumors.correct_rumor(
+
+    def work(session: Session) -> rumors.PublishedRumor:
+        return rumors.correct_rumor(
             session, actor, rumor_id, draft, reason=reason, corrects_version=corrects, **publishing
-        ),
-    )
+        )
+
+    return await publish_answered(request, actor, payload, work, _answer, RUMORS)
 
 
 @access(Access.PUBLIC, ANY_CALLER)
