@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -212,21 +212,39 @@ def _append(
     return PublishedRumor(rumor, version, event, tuple(written))
 
 
+class RumorPublishing(TypedDict, total=False):
+    """What publishing and correcting a rumor response also take: where its event goes, the
+    languages translations may be in, and the translations sent with it."""
+
+    routing: Required[outbox.Routing]
+    languages: Required[Languages]
+    translations: Sequence[RumorTranslationDraft]
+
+
+def _checked(
+    actor: Actor, draft: RumorDraft, reason: str | None, publishing: RumorPublishing, errors: dict[str, str]
+) -> tuple[tuple[str, str | None, Verdict, str], str | None, list[RumorTranslationDraft]]:
+    """The text, reason (None: a first version has none) and translations of a new version,
+    checked; what is wrong goes to `errors`."""
+    require_publisher(actor)
+    text = _check(draft, errors)
+    if reason is not None:
+        reason = clean(reason, max_chars=REASON_MAX, required=True, errors=errors, field="reason")
+    translations = publishing.get("translations", ())
+    return text, reason, _check_translations(translations, publishing["languages"], errors)
+
+
 def publish_rumor(
     session: Session,
     actor: Actor,
     draft: RumorDraft,
     *,
     incident_slug: str | None,
-    routing: outbox.Routing,
-    languages: Languages,
-    translations: Sequence[RumorTranslationDraft] = (),
     now: datetime | None = None,
+    **publishing: Unpack[RumorPublishing],
 ) -> PublishedRumor:
-    require_publisher(actor)
     errors: dict[str, str] = {}
-    text = _check(draft, errors)
-    checked = _check_translations(translations, languages, errors)
+    text, _, checked = _checked(actor, draft, None, publishing, errors)
     incident = get_incident(session, incident_slug) if incident_slug else None
     if errors:
         raise InvalidInput(errors)
@@ -234,6 +252,7 @@ def publish_rumor(
     rumor = Rumor(incident=incident, created_at=now)
     session.add(rumor)
     session.flush()
+    routing = publishing["routing"]
     return _append(
         session, actor, routing, rumor, number=1, text=text, reason=None, translations=checked, now=now
     )
@@ -247,17 +266,12 @@ def correct_rumor(
     *,
     reason: str | None,
     corrects_version: int,
-    routing: outbox.Routing,
-    languages: Languages,
-    translations: Sequence[RumorTranslationDraft] = (),
     now: datetime | None = None,
+    **publishing: Unpack[RumorPublishing],
 ) -> PublishedRumor:
     """A new version (the verdict changed, the facts are fuller); the earlier stays in the record."""
-    require_publisher(actor)
     errors: dict[str, str] = {}
-    text = _check(draft, errors)
-    reason_text = clean(reason, max_chars=REASON_MAX, required=True, errors=errors, field="reason")
-    checked = _check_translations(translations, languages, errors)
+    text, reason_text, checked = _checked(actor, draft, reason or "", publishing, errors)
     rumor = get_rumor(session, rumor_id)
     if errors:
         raise InvalidInput(errors)
@@ -273,7 +287,7 @@ def correct_rumor(
     return _append(
         session,
         actor,
-        routing,
+        publishing["routing"],
         rumor,
         number=current.version + 1,
         text=text,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any
 
 from sqlalchemy.orm import Session
 from starlette.requests import Request
@@ -11,8 +11,6 @@ from starlette.routing import BaseRoute, Route
 
 from console.domain import rumors
 from console.domain.actors import Actor
-from console.domain.outbox import Routing
-from console.languages import Languages
 from console.web.access import Access, access
 from console.web.api import publish_answered
 from console.web.bearer import ANY_CALLER, TOKEN
@@ -65,17 +63,11 @@ def _answer(result: rumors.PublishedRumor) -> dict[str, Any]:
     }
 
 
-class _Publishing(TypedDict):
-    """What publishing and correcting a rumor response both pass on."""
-
-    routing: Routing
-    languages: Languages
-    translations: list[rumors.RumorTranslationDraft]
-
-
-def _publishing(request: Request, fields: Fields) -> _Publishing:
+def _publishing(request: Request, fields: Fields) -> rumors.RumorPublishing:
     state = app_state(request)
-    return _Publishing(routing=state.routing, languages=state.languages, translations=_translations(fields))
+    return rumors.RumorPublishing(
+        routing=state.routing, languages=state.languages, translations=_translations(fields)
+    )
 
 
 @access(Access.PUBLISHER, TOKEN)
