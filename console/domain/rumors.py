@@ -71,12 +71,7 @@ def rumor_hash(rumor_id: int, incident_slug: str | None, version: RumorVersion) 
                 "rumor": rumor_id,
                 "incident": incident_slug,
                 "version": version.version,
-                "claim": version.claim,
-                "seen_at": version.seen_at,
-                "verdict": version.verdict.value,
-                "facts": version.facts,
-                "reason": version.reason,
-                "author": version.author_name,
+                **_stated(version),
                 "published_at": iso(version.published_at),
             }
         )
@@ -305,16 +300,23 @@ def headline(verdict: Verdict, claim: str) -> str:
     return f"{LABEL}: {VERDICT_WORDS[verdict]} — “{claim}”"
 
 
-def rumor_version_view(version: RumorVersion, translations: Sequence[RumorTranslation]) -> dict[str, Any]:
+def _stated(version: RumorVersion) -> dict[str, Any]:
+    """What a version says and who said it, as both its content hash and its view name it."""
     return {
-        "version": version.version,
-        "kind": version.kind.value,
         "claim": version.claim,
         "seen_at": version.seen_at,
         "verdict": version.verdict.value,
         "facts": version.facts,
         "reason": version.reason,
         "author": version.author_name,
+    }
+
+
+def rumor_version_view(version: RumorVersion, translations: Sequence[RumorTranslation]) -> dict[str, Any]:
+    return {
+        "version": version.version,
+        "kind": version.kind.value,
+        **_stated(version),
         "published_at": version.published_at.isoformat(),
         "content_hash": version.content_hash,
         "signature": signature_view(version.signature_kid, version.signature_value),
