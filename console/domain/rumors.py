@@ -28,7 +28,7 @@ from console.domain.errors import InvalidInput, VersionConflict
 from console.domain.events import RumorPublished
 from console.domain.incidents import get_incident
 from console.domain.rows import newest_version, row_by_id
-from console.domain.signing import sign_hash, signature_view
+from console.domain.signing import seal, signature_view
 from console.domain.text import BODY_MAX, REASON_MAX, clean
 from console.languages import Languages
 from console.models import Rumor, RumorKind, RumorTranslation, RumorVersion, Verdict, utcnow
@@ -162,10 +162,8 @@ def _append(
         author_id=actor.user_id,
         author_name=actor.name,
         published_at=now,
-        content_hash="",
     )
-    version.content_hash = rumor_hash(rumor.id, incident.slug if incident else None, version)
-    version.signature_kid, version.signature_value = sign_hash(session, version.content_hash)
+    seal(session, version, rumor_hash(rumor.id, incident.slug if incident else None, version))
     session.add(version)
     if incident is not None:
         incident.updated_at = now
@@ -180,10 +178,8 @@ def _append(
             author_id=actor.user_id,
             author_name=actor.name,
             created_at=now,
-            content_hash="",
         )
-        translation.content_hash = rumor_translation_hash(rumor.id, number, translation)
-        translation.signature_kid, translation.signature_value = sign_hash(session, translation.content_hash)
+        seal(session, translation, rumor_translation_hash(rumor.id, number, translation))
         session.add(translation)
         written.append(translation)
     session.flush()

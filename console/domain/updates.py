@@ -23,7 +23,7 @@ from console.domain.events import VersionPublished
 from console.domain.incidents import get_incident
 from console.domain.reverts import reverts as find_reverts
 from console.domain.rows import newest_version, row_by_id
-from console.domain.signing import sign_hash, signature_view
+from console.domain.signing import seal, signature_view
 from console.domain.text import BODY_MAX, HEADLINE_MAX, REASON_MAX, clean
 from console.domain.translation_drafts import CheckedDraft, TranslationDraft, check_drafts, write_translation
 from console.languages import Languages
@@ -151,10 +151,8 @@ def _append_version(
         author_id=actor.user_id,
         author_name=actor.name,
         published_at=now,
-        content_hash="",
     )
-    version.content_hash = content_hash(incident.slug, update.seq, version)
-    version.signature_kid, version.signature_value = sign_hash(session, version.content_hash)
+    seal(session, version, content_hash(incident.slug, update.seq, version))
     session.add(version)
     incident.updated_at = now
     session.flush()
