@@ -210,27 +210,22 @@ class Dispatcher:
             outbox.renew_lease(session, claim, lease_seconds=self.lease_seconds, now=self.clock())
 
     def _settle(self, claim: outbox.Claim, outcome: Outcome) -> None:
+        # A skip is recorded as a send with nothing to point to, its reason as the note.
+        if isinstance(outcome, Sent):
+            state, sent = DeliveryState.SENT, outcome
+        else:
+            state, sent = DeliveryState.SKIPPED, Sent(detail=outcome.detail, note=outcome.reason)
         with self.db.write() as session:
-            if isinstance(outcome, Sent):
-                kept = outbox.settle(
-                    session,
-                    claim,
-                    DeliveryState.SENT,
-                    external_id=outcome.external_id,
-                    external_url=outcome.external_url,
-                    detail=outcome.detail,
-                    note=outcome.note,
-                    now=self.clock(),
-                )
-            else:
-                kept = outbox.settle(
-                    session,
-                    claim,
-                    DeliveryState.SKIPPED,
-                    note=outcome.reason,
-                    detail=outcome.detail,
-                    now=self.clock(),
-                )
+            kept = outbox.settle(
+                session,
+                claim,
+                state,
+                external_id=sent.external_id,
+                external_url=sent.external_url,
+                detail=sent.detail,
+                note=sent.note,
+                now=self.clock(),
+            )
         if not kept:
             log.warning("delivery %s finished after its lease was taken over", claim.delivery_id)
 

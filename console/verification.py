@@ -61,69 +61,31 @@ def utc_text(value: str) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _text_hash(fixed: dict[str, Any], view: dict[str, Any], copied: tuple[str, ...], moment: str) -> str:
+    """The content hash over `fixed`, the `copied` fields of `view` as they stand, and its
+    `moment` field spelled as `utc_text`: each rule below names its own fields, as the README."""
+    return _canonical_hash({**fixed, **{name: view[name] for name in copied}, moment: utc_text(view[moment])})
+
+
 def version_hash(incident: str, seq: int, view: dict[str, Any]) -> str:
-    return _canonical_hash(
-        {
-            "incident": incident,
-            "seq": seq,
-            "version": view["version"],
-            "kind": view["kind"],
-            "headline": view["headline"],
-            "body": view["body"],
-            "preliminary": view["preliminary"],
-            "reason": view["reason"],
-            "author": view["author"],
-            "published_at": utc_text(view["published_at"]),
-        }
-    )
+    copied = ("version", "kind", "headline", "body", "preliminary", "reason", "author")
+    return _text_hash({"incident": incident, "seq": seq}, view, copied, "published_at")
 
 
 def translation_hash(incident: str, seq: int, view: dict[str, Any]) -> str:
-    return _canonical_hash(
-        {
-            "incident": incident,
-            "seq": seq,
-            "version": view["version"],
-            "lang": view["lang"],
-            "headline": view["headline"],
-            "body": view["body"],
-            "author": view["author"],
-            "created_at": utc_text(view["created_at"]),
-        }
-    )
+    copied = ("version", "lang", "headline", "body", "author")
+    return _text_hash({"incident": incident, "seq": seq}, view, copied, "created_at")
 
 
 def rumor_hash(rumor_id: int, incident: str | None, view: dict[str, Any]) -> str:
-    return _canonical_hash(
-        {
-            "type": "rumor_response",
-            "rumor": rumor_id,
-            "incident": incident,
-            "version": view["version"],
-            "claim": view["claim"],
-            "seen_at": view["seen_at"],
-            "verdict": view["verdict"],
-            "facts": view["facts"],
-            "reason": view["reason"],
-            "author": view["author"],
-            "published_at": utc_text(view["published_at"]),
-        }
-    )
+    fixed = {"type": "rumor_response", "rumor": rumor_id, "incident": incident}
+    copied = ("version", "claim", "seen_at", "verdict", "facts", "reason", "author")
+    return _text_hash(fixed, view, copied, "published_at")
 
 
 def rumor_translation_hash(rumor_id: int, version: int, view: dict[str, Any]) -> str:
-    return _canonical_hash(
-        {
-            "type": "rumor_translation",
-            "rumor": rumor_id,
-            "version": version,
-            "lang": view["lang"],
-            "claim": view["claim"],
-            "facts": view["facts"],
-            "author": view["author"],
-            "created_at": utc_text(view["created_at"]),
-        }
-    )
+    fixed = {"type": "rumor_translation", "rumor": rumor_id, "version": version}
+    return _text_hash(fixed, view, ("lang", "claim", "facts", "author"), "created_at")
 
 
 class Checker:

@@ -3,42 +3,19 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import ClassVar
 
-from console.channels.base import Outcome
-from console.db import Database
-from console.domain.outbox import Claim
+from console.channels.social import SocialChannel
 from console.domain.post_runs import TextRules
-from console.models import EventType
 from console.settings import Settings
-from console.social.delivery import SocialDelivery
 from console.social.mastodon_api import PREVIEW_RULES, MastodonNetwork
 from console.social.network import Network
 
 
-class MastodonChannel:
+class MastodonChannel(SocialChannel):
     name: ClassVar[str] = "mastodon"
-    accepts: ClassVar[frozenset[EventType]] = frozenset(
-        {EventType.VERSION_PUBLISHED, EventType.RUMOR_PUBLISHED}
-    )
-    ordered: ClassVar[bool] = True  # threads need each parent post settled first
-    timeout_seconds: ClassVar[float] = 120.0  # above three requests at SOCIAL_REQUEST_TIMEOUT_SECONDS
-
-    def __init__(self, db: Database, network: Network | None, public_url: str) -> None:
-        self.steps = SocialDelivery(db, self.name, network, public_url, PREVIEW_RULES)
+    preview_rules: ClassVar[TextRules] = PREVIEW_RULES
 
     @classmethod
-    def from_settings(cls, settings: Settings, db: Database) -> MastodonChannel:
-        network = MastodonNetwork(settings) if settings.mastodon_configured else None
-        return cls(db, network, settings.public_url)
-
-    @property
-    def preview(self) -> bool:
-        return self.steps.preview
-
-    def rules_for_preview(self) -> TextRules:
-        return self.steps.rules_for_preview()
-
-    async def deliver(self, claim: Claim) -> Outcome:
-        return await asyncio.to_thread(self.steps.deliver, claim)
+    def network_from_settings(cls, settings: Settings) -> Network | None:
+        return MastodonNetwork(settings) if settings.mastodon_configured else None

@@ -4,70 +4,63 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
-from console.models import EventType, OutboxEvent, VersionKind
+from console.models import EventType, Incident, OutboxEvent, UpdateVersion, VersionKind
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class IncidentCreated:
-    type: ClassVar[EventType] = EventType.INCIDENT_CREATED
+class _IncidentFact:
+    """What every incident event carries: its outbox row, its incident and when it happened."""
+
     event_id: int
     incident_id: int
     incident_slug: str
     occurred_at: datetime
 
+    # Subclasses that add no field need no @dataclass of their own: they inherit its methods.
+
 
 @dataclass(frozen=True)
-class VersionPublished:
-    type: ClassVar[EventType] = EventType.VERSION_PUBLISHED
-    event_id: int
-    incident_id: int
-    incident_slug: str
+class _VersionFact(_IncidentFact):
+    """An incident event about one version of one of its updates."""
+
     update_id: int
     seq: int
     version_id: int
     version: int
-    kind: VersionKind
-    preliminary: bool
-    occurred_at: datetime
 
 
-@dataclass(frozen=True)
-class IncidentResolved:
+class IncidentCreated(_IncidentFact):
+    type: ClassVar[EventType] = EventType.INCIDENT_CREATED
+
+
+class IncidentResolved(_IncidentFact):
     type: ClassVar[EventType] = EventType.INCIDENT_RESOLVED
-    event_id: int
-    incident_id: int
-    incident_slug: str
-    occurred_at: datetime
 
 
-@dataclass(frozen=True)
-class IncidentDetailsChanged:
+class IncidentDetailsChanged(_IncidentFact):
     """A new version of the incident's details (title, summary, location...) was published."""
 
     type: ClassVar[EventType] = EventType.INCIDENT_DETAILS_CHANGED
-    event_id: int
-    incident_id: int
-    incident_slug: str
-    occurred_at: datetime
 
 
 @dataclass(frozen=True)
-class TranslationAdded:
+class VersionPublished(_VersionFact):
+    type: ClassVar[EventType] = EventType.VERSION_PUBLISHED
+    kind: VersionKind
+    preliminary: bool
+
+
+@dataclass(frozen=True)
+class TranslationAdded(_VersionFact):
     """A translation of one version was added (after the version itself was published)."""
 
     type: ClassVar[EventType] = EventType.TRANSLATION_ADDED
-    event_id: int
-    incident_id: int
-    incident_slug: str
-    update_id: int
-    seq: int
-    version_id: int
-    version: int
     translation_id: int
     lang: str
-    occurred_at: datetime
 
 
 @dataclass(frozen=True)
@@ -93,9 +86,7 @@ ChannelEvent = IncidentEvent | RumorPublished
 
 def event_from_row(row: OutboxEvent) -> ChannelEvent:
     if row.type is EventType.RUMOR_PUBLISHED:
-        rumor_version = row.rumor_version
-        if rumor_version is None:
-            raise ValueError(f"outbox event {row.id} is a rumor event without a rumor response")
+        rumor_version = _named(row, row.rumor_version, "is a rumor event without a rumor response")
         return RumorPublished(
             event_id=row.id,
             incident_id=row.incident.id if row.incident else None,
@@ -105,43 +96,40 @@ def event_from_row(row: OutboxEvent) -> ChannelEvent:
             version=rumor_version.version,
             occurred_at=row.occurred_at,
         )
-    incident = row.incident
-    if incident is None:
-        raise ValueError(f"outbox event {row.id} ({row.type.value}) names no incident")
+    incident = _named(row, row.incident, f"({row.type.value}) names no incident")
     if row.type is EventType.VERSION_PUBLISHED:
-        version = row.version
-        if version is None:
-            raise ValueError(f"outbox event {row.id} is a publication without a version")
-        return VersionPublished(
-            event_id=row.id,
-            incident_id=incident.id,
-            incident_slug=incident.slug,
-            update_id=version.update_id,
-            seq=version.update.seq,
-            version_id=version.id,
-            version=version.version,
-            kind=version.kind,
-            preliminary=version.preliminary,
-            occurred_at=row.occurred_at,
-        )
+        version = _named(row, row.version, "is a publication without a version")
+        fields = _version_fields(row, incident, version)
+        return VersionPublished(*fields, kind=version.kind, preliminary=version.preliminary)
     if row.type is EventType.TRANSLATION_ADDED:
-        translation = row.translation
-        if translation is None:
-            raise ValueError(f"outbox event {row.id} is a translation event without a translation")
-        return TranslationAdded(
-            event_id=row.id,
-            incident_id=incident.id,
-            incident_slug=incident.slug,
-            update_id=translation.update_id,
-            seq=translation.version.update.seq,
-            version_id=translation.version_id,
-            version=translation.version.version,
-            translation_id=translation.id,
-            lang=translation.lang,
-            occurred_at=row.occurred_at,
-        )
+        translation = _named(row, row.translation, "is a translation event without a translation")
+        fields = _version_fields(row, incident, translation.version)
+        return TranslationAdded(*fields, translation_id=translation.id, lang=translation.lang)
     if row.type is EventType.INCIDENT_CREATED:
         return IncidentCreated(row.id, incident.id, incident.slug, row.occurred_at)
     if row.type is EventType.INCIDENT_DETAILS_CHANGED:
         return IncidentDetailsChanged(row.id, incident.id, incident.slug, row.occurred_at)
     return IncidentResolved(row.id, incident.id, incident.slug, row.occurred_at)
+
+
+def _named(row: OutboxEvent, value: T | None, problem: str) -> T:
+    """`value`, the row the outbox event `row` must name; a ValueError saying `problem` if it names none."""
+    if value is None:
+        raise ValueError(f"outbox event {row.id} {problem}")
+    return value
+
+
+def _version_fields(
+    row: OutboxEvent, incident: Incident, version: UpdateVersion
+) -> tuple[int, int, str, datetime, int, int, int, int]:
+    """The fields of a `_VersionFact`, in their order, for an event about `version`."""
+    return (
+        row.id,
+        incident.id,
+        incident.slug,
+        row.occurred_at,
+        version.update_id,
+        version.update.seq,
+        version.id,
+        version.version,
+    )

@@ -137,11 +137,19 @@ def _held(session: Session, claim: JobClaim) -> FanoutJob | None:
     return job if job is not None and job.claim_token == claim.claim_token else None
 
 
+def _renewed(session: Session, claim: JobClaim, lease_seconds: float, now: datetime) -> FanoutJob | None:
+    """The job `claim` still holds, its lease renewed (the worker is alive); None if it was lost."""
+    job = _held(session, claim)
+    if job is not None:
+        job.lease_expires_at = now + timedelta(seconds=lease_seconds)
+    return job
+
+
 def reserve_batch(
     session: Session, claim: JobClaim, *, size: int, lease_seconds: float, now: datetime
 ) -> list[Recipient] | None:
     """The next batch, reserved; [] when the job is done; None if the claim was lost."""
-    job = _held(session, claim)
+    job = _renewed(session, claim, lease_seconds, now)
     if job is None:
         return None
     leftover = session.execute(
@@ -152,7 +160,6 @@ def reserve_batch(
         .limit(size)
     ).all()
     if leftover:  # a dead worker's batch, after its possibly sent rows were set aside
-        job.lease_expires_at = now + timedelta(seconds=lease_seconds)
         return [_recipient(row, subscriber) for row, subscriber in leftover]
     event = session.get_one(OutboxEvent, job.event_id)
     subscribers = session.scalars(
@@ -180,7 +187,6 @@ def reserve_batch(
     ]
     session.add_all(rows)
     job.cursor = subscribers[-1].id
-    job.lease_expires_at = now + timedelta(seconds=lease_seconds)
     job.updated_at = now
     session.flush()
     return [_recipient(row, subscriber) for row, subscriber in zip(rows, subscribers, strict=True)]
@@ -194,15 +200,13 @@ def mark_sending(
     session: Session, claim: JobClaim, delivery_ids: Sequence[int], *, lease_seconds: float, now: datetime
 ) -> bool:
     """Say these rows are about to go out (and renew the lease); False if the claim was lost."""
-    job = _held(session, claim)
-    if job is None:
+    if _renewed(session, claim, lease_seconds, now) is None:
         return False
     session.execute(
         update(AlertDelivery)
         .where(AlertDelivery.id.in_(delivery_ids), AlertDelivery.state == AlertState.QUEUED)
         .values(state=AlertState.SENDING)
     )
-    job.lease_expires_at = now + timedelta(seconds=lease_seconds)
     return True
 
 
@@ -210,7 +214,7 @@ def record_batch(
     session: Session, claim: JobClaim, results: Sequence[Result], *, lease_seconds: float, now: datetime
 ) -> bool:
     """Record sent or failed messages, and renew the lease: the worker is alive."""
-    job = _held(session, claim)
+    job = _renewed(session, claim, lease_seconds, now)
     if job is None:
         return False
     sent: dict[int, list[int]] = {}  # by attempts: one statement for all that went out alike
@@ -234,7 +238,6 @@ def record_batch(
             )
     job.sent += sum(1 for result in results if result.error is None)
     job.failed += sum(1 for result in results if result.error is not None)
-    job.lease_expires_at = now + timedelta(seconds=lease_seconds)
     job.updated_at = now
     return True
 

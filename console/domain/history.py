@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, aliased
 from console.domain import run_posts, wording
 from console.domain.details_versions import DETAIL_FIELDS, details_of, details_versions
 from console.domain.errors import InvalidInput
+from console.domain.incident_facts import IncidentFacts, facts_of
 from console.domain.incidents import get_incident
 from console.domain.run_posts import PostLink
 from console.models import (
@@ -26,7 +27,6 @@ from console.models import (
     Delivery,
     DeliveryState,
     Incident,
-    IncidentStatus,
     OutboxEvent,
     Update,
     UpdateVersion,
@@ -203,16 +203,7 @@ def details_changes(session: Session, incident_id: int) -> tuple[DetailsChange, 
 
 
 @dataclass(frozen=True)
-class IncidentHistory:
-    slug: str
-    title: str
-    summary: str
-    location: str
-    category: str
-    status: IncidentStatus
-    alert_status: AlertStatus
-    created_at: datetime
-    resolved_at: datetime | None
+class IncidentHistory(IncidentFacts):
     updates: tuple[UpdateHistory, ...]  # in order: update 1 first
     # Every version of the incident's details, version 1 first (issue 13.5).
     details: tuple[DetailsChange, ...] = ()
@@ -263,15 +254,7 @@ def incident_history(session: Session, slug: str) -> IncidentHistory:
             version_entry(version, seq, incident.alert_status, previous, deliveries.get(version.id, ()))
         )
     return IncidentHistory(
-        slug=incident.slug,
-        title=incident.title,
-        summary=incident.summary,
-        location=incident.location,
-        category=incident.category,
-        status=incident.status,
-        alert_status=incident.alert_status,
-        created_at=incident.created_at,
-        resolved_at=incident.resolved_at,
+        **facts_of(incident),
         updates=tuple(
             UpdateHistory(update_id, seq, tuple(versions)) for (seq, update_id), versions in grouped.items()
         ),

@@ -19,6 +19,7 @@ from console.domain.details_versions import details_of, details_version_view, ne
 from console.domain.errors import InvalidInput, VersionConflict
 from console.domain.events import IncidentDetailsChanged
 from console.domain.incidents import alert_status_of, category_of, get_incident
+from console.domain.rows import newest_version
 from console.domain.text import LOCATION_MAX, REASON_MAX, SUMMARY_MAX, TITLE_MAX, clean
 from console.models import EventType, Incident, IncidentDetailsVersion, utcnow
 
@@ -44,11 +45,11 @@ class ChangedDetails:
 
 
 def current_details_version(session: Session, incident: Incident) -> IncidentDetailsVersion:
-    row = session.scalars(
-        select(IncidentDetailsVersion)
-        .where(IncidentDetailsVersion.incident_id == incident.id)
-        .order_by(IncidentDetailsVersion.version.desc())
-        .limit(1)
+    row = newest_version(
+        session,
+        IncidentDetailsVersion,
+        IncidentDetailsVersion.incident_id == incident.id,
+        IncidentDetailsVersion.version,
     ).first()
     if row is None:  # every incident has its version 1 (written with it, or by migration i13)
         raise LookupError(f"incident {incident.slug} has no details version")

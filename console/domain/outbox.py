@@ -151,20 +151,15 @@ def claim_next(
     delivery.lease_expires_at = now + timedelta(seconds=lease_seconds)
     delivery.updated_at = now
     event_row = session.get_one(OutboxEvent, delivery.event_id)
-    audit.record(
+    _audit(
         session,
         SYSTEM,
         "delivery.attempted",
-        f"delivery {delivery.id}",
-        incident_id=event_row.incident_id,
-        now=now,
-        data={
-            "delivery_id": delivery.id,
-            "channel": channel,
-            "attempt": delivery.attempts,
-            "event_id": event_row.id,
-            "interrupted": interrupted,
-        },
+        delivery,
+        now,
+        attempt=delivery.attempts,
+        event_id=event_row.id,
+        interrupted=interrupted,
     )
     return Claim(
         delivery.id, channel, delivery.claim_token, delivery.attempts, interrupted, event_from_row(event_row)
@@ -202,8 +197,19 @@ def renew_lease(session: Session, claim: Claim, *, lease_seconds: float, now: da
     return True
 
 
-def _incident_of(session: Session, delivery: Delivery) -> int | None:
-    return session.get_one(OutboxEvent, delivery.event_id).incident_id
+def _audit(
+    session: Session, actor: Actor, action: str, delivery: Delivery, now: datetime, **data: object
+) -> None:
+    """The audit event of a change to `delivery`: its id and channel, then `data`."""
+    audit.record(
+        session,
+        actor,
+        action,
+        f"delivery {delivery.id}",
+        incident_id=session.get_one(OutboxEvent, delivery.event_id).incident_id,
+        now=now,
+        data={"delivery_id": delivery.id, "channel": delivery.channel, **data},
+    )
 
 
 def settle(
@@ -234,21 +240,16 @@ def settle(
     delivery.lease_expires_at = None
     delivery.completed_at = now
     delivery.updated_at = now
-    audit.record(
+    _audit(
         session,
         SYSTEM,
         f"delivery.{state.value}",
-        f"delivery {delivery.id}",
-        incident_id=_incident_of(session, delivery),
-        now=now,
-        data={
-            "delivery_id": delivery.id,
-            "channel": delivery.channel,
-            "attempt": delivery.attempts,
-            "external_id": external_id,
-            "external_url": external_url,
-            "note": note,
-        },
+        delivery,
+        now,
+        attempt=delivery.attempts,
+        external_id=external_id,
+        external_url=external_url,
+        note=note,
     )
     return True
 
@@ -277,20 +278,15 @@ def fail(
     delivery.updated_at = now
     if retry_at is None:
         delivery.completed_at = now
-    audit.record(
+    _audit(
         session,
         SYSTEM,
         "delivery.failed",
-        f"delivery {delivery.id}",
-        incident_id=_incident_of(session, delivery),
-        now=now,
-        data={
-            "delivery_id": delivery.id,
-            "channel": delivery.channel,
-            "attempt": delivery.attempts,
-            "error": delivery.last_error,
-            "retry_at": retry_at.isoformat() if retry_at else None,
-        },
+        delivery,
+        now,
+        attempt=delivery.attempts,
+        error=delivery.last_error,
+        retry_at=retry_at.isoformat() if retry_at else None,
     )
     return True
 
@@ -308,13 +304,5 @@ def retry(session: Session, actor: Actor, delivery_id: int, *, now: datetime | N
     delivery.next_attempt_at = now
     delivery.completed_at = None
     delivery.updated_at = now
-    audit.record(
-        session,
-        actor,
-        "delivery.retry_requested",
-        f"delivery {delivery.id}",
-        incident_id=_incident_of(session, delivery),
-        now=now,
-        data={"delivery_id": delivery.id, "channel": delivery.channel},
-    )
+    _audit(session, actor, "delivery.retry_requested", delivery, now)
     return delivery

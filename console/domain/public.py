@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from console.domain import stream
+from console.domain.incident_facts import IncidentFacts, facts_of
 from console.domain.incidents import get_incident
 from console.domain.rumors import RumorEntry, rumor_entries
 from console.domain.timeline import UpdateCard, incident_cards
@@ -49,17 +50,8 @@ class ChangeNotice:
 
 
 @dataclass(frozen=True)
-class IncidentHeader:
-    slug: str
-    title: str
-    summary: str
-    location: str
-    category: str
-    status: IncidentStatus
-    alert_status: AlertStatus
-    created_at: datetime
+class IncidentHeader(IncidentFacts):
     updated_at: datetime
-    resolved_at: datetime | None
     update_count: int
     latest: UpdateCard | None  # the newest update, as it reads now
     latest_change: ChangeNotice | None = None
@@ -114,16 +106,8 @@ def header(
         else None
     )
     return IncidentHeader(
-        slug=incident.slug,
-        title=incident.title,
-        summary=incident.summary,
-        location=incident.location,
-        category=incident.category,
-        status=incident.status,
-        alert_status=incident.alert_status,
-        created_at=incident.created_at,
+        **facts_of(incident),
         updated_at=incident.updated_at,
-        resolved_at=incident.resolved_at,
         update_count=count or 0,
         latest=latest,
         latest_change=latest_change(session, incident),

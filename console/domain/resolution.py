@@ -22,7 +22,7 @@ from console.domain.events import IncidentResolved
 from console.domain.incidents import get_incident, resolve_incident
 from console.domain.text import BODY_MAX, REASON_MAX, clean
 from console.domain.translation_drafts import TranslationDraft
-from console.domain.updates import Draft, Published, Translations, publish_update
+from console.domain.updates import NO_TRANSLATIONS, Draft, Published, Translations, publish_update
 from console.languages import Languages
 from console.models import Incident, IncidentStatus, VersionKind, utcnow
 
@@ -57,30 +57,47 @@ def resolve_with_all_clear(
     routing: outbox.Routing,
     now: datetime | None = None,
 ) -> Resolved:
-    require_publisher(actor)
-    errors: dict[str, str] = {}
-    text = clean(message, max_chars=BODY_MAX, required=True, errors=errors, field="message")
-    translations.check(errors)
-    if errors or text is None:
-        raise InvalidInput(errors)
+    text = _checked_text(actor, message, "message", BODY_MAX, translations)
     incident = get_incident(session, slug)
     if incident.status is IncidentStatus.RESOLVED:
         raise NotAllowed(f"incident {slug!r} is already resolved")
     now = now or utcnow()
-    all_clear = publish_update(
-        session,
-        actor,
-        slug,
-        Draft(body=text, preliminary=False),
-        routing=routing,
-        translations=translations,
-        now=now,
-        kind=VersionKind.RESOLUTION,
-    )
+    all_clear = _announce(session, actor, slug, text, VersionKind.RESOLUTION, routing, now, translations)
     incident, event = resolve_incident(
         session, actor, slug, routing=routing, now=now, all_clear_update_id=all_clear.update.id
     )
     return Resolved(incident, all_clear, event)
+
+
+def _checked_text(
+    actor: Actor, value: str | None, field: str, max_chars: int, translations: Translations
+) -> str:
+    """The text a publisher sent as `field`, cleaned; InvalidInput naming every field that is
+    wrong, its own and the translations'."""
+    require_publisher(actor)
+    errors: dict[str, str] = {}
+    text = clean(value, max_chars=max_chars, required=True, errors=errors, field=field)
+    translations.check(errors)
+    if errors or text is None:
+        raise InvalidInput(errors)
+    return text
+
+
+def _announce(
+    session: Session,
+    actor: Actor,
+    slug: str,
+    text: str,
+    kind: VersionKind,
+    routing: outbox.Routing,
+    now: datetime,
+    translations: Translations = NO_TRANSLATIONS,
+) -> Published:
+    """The update that says an incident was resolved or reopened: confirmed from the start."""
+    draft = Draft(body=text, preliminary=False)
+    return publish_update(
+        session, actor, slug, draft, routing=routing, translations=translations, now=now, kind=kind
+    )
 
 
 def reopen_incident(
@@ -92,11 +109,7 @@ def reopen_incident(
     routing: outbox.Routing,
     now: datetime | None = None,
 ) -> Reopened:
-    require_publisher(actor)
-    errors: dict[str, str] = {}
-    text = clean(reason, max_chars=REASON_MAX, required=True, errors=errors, field="reason")
-    if errors or text is None:
-        raise InvalidInput(errors)
+    text = _checked_text(actor, reason, "reason", REASON_MAX, NO_TRANSLATIONS)
     incident = get_incident(session, slug)
     if incident.status is not IncidentStatus.RESOLVED:
         raise NotAllowed(f"incident {slug!r} is not resolved")
@@ -105,15 +118,7 @@ def reopen_incident(
     incident.resolved_at = None
     incident.updated_at = now
     session.flush()
-    announcement = publish_update(
-        session,
-        actor,
-        slug,
-        Draft(body=text, preliminary=False),
-        routing=routing,
-        now=now,
-        kind=VersionKind.REOPENING,
-    )
+    announcement = _announce(session, actor, slug, text, VersionKind.REOPENING, routing, now)
     audit.record(
         session,
         actor,

@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,10 +24,11 @@ from sqlalchemy.orm import Session
 from console.domain import audit, outbox
 from console.domain.actors import Actor, require_publisher
 from console.domain.canonical import canonical_json, iso, sha256_hex
-from console.domain.errors import InvalidInput, NotFound, VersionConflict
+from console.domain.errors import InvalidInput, VersionConflict
 from console.domain.events import RumorPublished
-from console.domain.incidents import ID_MAX, get_incident
-from console.domain.signing import sign_hash, signature_view
+from console.domain.incidents import get_incident
+from console.domain.rows import newest_version, row_by_id
+from console.domain.signing import seal, signature_view
 from console.domain.text import BODY_MAX, REASON_MAX, clean
 from console.languages import Languages
 from console.models import Rumor, RumorKind, RumorTranslation, RumorVersion, Verdict, utcnow
@@ -70,12 +71,7 @@ def rumor_hash(rumor_id: int, incident_slug: str | None, version: RumorVersion) 
                 "rumor": rumor_id,
                 "incident": incident_slug,
                 "version": version.version,
-                "claim": version.claim,
-                "seen_at": version.seen_at,
-                "verdict": version.verdict.value,
-                "facts": version.facts,
-                "reason": version.reason,
-                "author": version.author_name,
+                **_stated(version),
                 "published_at": iso(version.published_at),
             }
         )
@@ -132,19 +128,12 @@ def _check_translations(
 
 
 def get_rumor(session: Session, rumor_id: int) -> Rumor:
-    rumor = session.get(Rumor, rumor_id) if 1 <= rumor_id <= ID_MAX else None
-    if rumor is None:
-        raise NotFound(f"no rumor response with id {rumor_id}")
-    return rumor
+    return row_by_id(session, Rumor, rumor_id, "rumor response")
 
 
 def latest_rumor_version(session: Session, rumor: Rumor) -> RumorVersion:
-    return session.scalars(
-        select(RumorVersion)
-        .where(RumorVersion.rumor_id == rumor.id)
-        .order_by(RumorVersion.version.desc())
-        .limit(1)
-    ).one()
+    of_rumor = RumorVersion.rumor_id == rumor.id
+    return newest_version(session, RumorVersion, of_rumor, RumorVersion.version).one()
 
 
 def _append(
@@ -173,10 +162,8 @@ def _append(
         author_id=actor.user_id,
         author_name=actor.name,
         published_at=now,
-        content_hash="",
     )
-    version.content_hash = rumor_hash(rumor.id, incident.slug if incident else None, version)
-    version.signature_kid, version.signature_value = sign_hash(session, version.content_hash)
+    seal(session, version, rumor_hash(rumor.id, incident.slug if incident else None, version))
     session.add(version)
     if incident is not None:
         incident.updated_at = now
@@ -191,10 +178,8 @@ def _append(
             author_id=actor.user_id,
             author_name=actor.name,
             created_at=now,
-            content_hash="",
         )
-        translation.content_hash = rumor_translation_hash(rumor.id, number, translation)
-        translation.signature_kid, translation.signature_value = sign_hash(session, translation.content_hash)
+        seal(session, translation, rumor_translation_hash(rumor.id, number, translation))
         session.add(translation)
         written.append(translation)
     session.flush()
@@ -218,21 +203,39 @@ def _append(
     return PublishedRumor(rumor, version, event, tuple(written))
 
 
+class RumorPublishing(TypedDict, total=False):
+    """What publishing and correcting a rumor response also take: where its event goes, the
+    languages translations may be in, and the translations sent with it."""
+
+    routing: Required[outbox.Routing]
+    languages: Required[Languages]
+    translations: Sequence[RumorTranslationDraft]
+
+
+def _checked(
+    actor: Actor, draft: RumorDraft, reason: str | None, publishing: RumorPublishing, errors: dict[str, str]
+) -> tuple[tuple[str, str | None, Verdict, str], str | None, list[RumorTranslationDraft]]:
+    """The text, reason (None: a first version has none) and translations of a new version,
+    checked; what is wrong goes to `errors`."""
+    require_publisher(actor)
+    text = _check(draft, errors)
+    if reason is not None:
+        reason = clean(reason, max_chars=REASON_MAX, required=True, errors=errors, field="reason")
+    translations = publishing.get("translations", ())
+    return text, reason, _check_translations(translations, publishing["languages"], errors)
+
+
 def publish_rumor(
     session: Session,
     actor: Actor,
     draft: RumorDraft,
     *,
     incident_slug: str | None,
-    routing: outbox.Routing,
-    languages: Languages,
-    translations: Sequence[RumorTranslationDraft] = (),
     now: datetime | None = None,
+    **publishing: Unpack[RumorPublishing],
 ) -> PublishedRumor:
-    require_publisher(actor)
     errors: dict[str, str] = {}
-    text = _check(draft, errors)
-    checked = _check_translations(translations, languages, errors)
+    text, _, checked = _checked(actor, draft, None, publishing, errors)
     incident = get_incident(session, incident_slug) if incident_slug else None
     if errors:
         raise InvalidInput(errors)
@@ -240,6 +243,7 @@ def publish_rumor(
     rumor = Rumor(incident=incident, created_at=now)
     session.add(rumor)
     session.flush()
+    routing = publishing["routing"]
     return _append(
         session, actor, routing, rumor, number=1, text=text, reason=None, translations=checked, now=now
     )
@@ -253,17 +257,12 @@ def correct_rumor(
     *,
     reason: str | None,
     corrects_version: int,
-    routing: outbox.Routing,
-    languages: Languages,
-    translations: Sequence[RumorTranslationDraft] = (),
     now: datetime | None = None,
+    **publishing: Unpack[RumorPublishing],
 ) -> PublishedRumor:
     """A new version (the verdict changed, the facts are fuller); the earlier stays in the record."""
-    require_publisher(actor)
     errors: dict[str, str] = {}
-    text = _check(draft, errors)
-    reason_text = clean(reason, max_chars=REASON_MAX, required=True, errors=errors, field="reason")
-    checked = _check_translations(translations, languages, errors)
+    text, reason_text, checked = _checked(actor, draft, reason or "", publishing, errors)
     rumor = get_rumor(session, rumor_id)
     if errors:
         raise InvalidInput(errors)
@@ -279,7 +278,7 @@ def correct_rumor(
     return _append(
         session,
         actor,
-        routing,
+        publishing["routing"],
         rumor,
         number=current.version + 1,
         text=text,
@@ -297,16 +296,23 @@ def headline(verdict: Verdict, claim: str) -> str:
     return f"{LABEL}: {VERDICT_WORDS[verdict]} — “{claim}”"
 
 
-def rumor_version_view(version: RumorVersion, translations: Sequence[RumorTranslation]) -> dict[str, Any]:
+def _stated(version: RumorVersion) -> dict[str, Any]:
+    """What a version says and who said it, as both its content hash and its view name it."""
     return {
-        "version": version.version,
-        "kind": version.kind.value,
         "claim": version.claim,
         "seen_at": version.seen_at,
         "verdict": version.verdict.value,
         "facts": version.facts,
         "reason": version.reason,
         "author": version.author_name,
+    }
+
+
+def rumor_version_view(version: RumorVersion, translations: Sequence[RumorTranslation]) -> dict[str, Any]:
+    return {
+        "version": version.version,
+        "kind": version.kind.value,
+        **_stated(version),
         "published_at": version.published_at.isoformat(),
         "content_hash": version.content_hash,
         "signature": signature_view(version.signature_kid, version.signature_value),

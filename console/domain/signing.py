@@ -47,3 +47,26 @@ def signature_view(kid: str | None, value: str | None) -> dict[str, str] | None:
     if kid is None or value is None:
         return None
     return {"kid": kid, "alg": "EdDSA", "value": value}
+
+
+class Sealed(Protocol):
+    """A published row: its content hash and the signature of that hash (read-write)."""
+
+    @property
+    def content_hash(self) -> str: ...
+    @content_hash.setter
+    def content_hash(self, value: str) -> None: ...
+    @property
+    def signature_kid(self) -> str | None: ...
+    @signature_kid.setter
+    def signature_kid(self, value: str) -> None: ...
+    @property
+    def signature_value(self) -> str | None: ...
+    @signature_value.setter
+    def signature_value(self, value: str) -> None: ...
+
+
+def seal(session: Session, row: Sealed, content_hash: str) -> None:
+    """Set `row`'s content hash, and sign it with the session's signing key."""
+    row.content_hash = content_hash
+    row.signature_kid, row.signature_value = sign_hash(session, content_hash)

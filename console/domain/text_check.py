@@ -24,6 +24,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from console.domain import search
+from console.domain.rows import newest_version
 from console.models import (
     Delivery,
     Incident,
@@ -277,12 +278,8 @@ class UpdateStatus:
 
 
 def status_of(session: Session, match: Match) -> UpdateStatus:
-    current = session.scalars(
-        select(UpdateVersion)
-        .where(UpdateVersion.update_id == match.candidate.version.update_id)
-        .order_by(UpdateVersion.version.desc())
-        .limit(1)
-    ).one()
+    of_update = UpdateVersion.update_id == match.candidate.version.update_id
+    current = newest_version(session, UpdateVersion, of_update, UpdateVersion.version).one()
     same = current.id == match.candidate.version.id or (
         current.kind is VersionKind.CONFIRMATION
         and (current.headline, current.body)

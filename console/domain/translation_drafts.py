@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from console.domain import audit
 from console.domain.actors import Actor
 from console.domain.canonical import canonical_json, iso, sha256_hex
-from console.domain.signing import sign_hash
+from console.domain.signing import seal
 from console.domain.text import BODY_MAX, HEADLINE_MAX, clean
 from console.languages import Languages
 from console.models import Translation, UpdateVersion
@@ -99,12 +99,10 @@ def new_translation(
         author_id=actor.user_id,
         author_name=actor.name,
         created_at=now,
-        content_hash="",
     )
-    translation.content_hash = translation_hash(
-        update.incident.slug, update.seq, version.version, translation
+    seal(
+        session, translation, translation_hash(update.incident.slug, update.seq, version.version, translation)
     )
-    translation.signature_kid, translation.signature_value = sign_hash(session, translation.content_hash)
     return translation
 
 

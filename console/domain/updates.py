@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session
 from console.domain import audit, outbox
 from console.domain.actors import Actor, require_publisher
 from console.domain.canonical import canonical_json, iso, sha256_hex
-from console.domain.errors import InvalidInput, NotAllowed, NotFound, VersionConflict
+from console.domain.errors import InvalidInput, NotAllowed, VersionConflict
 from console.domain.events import VersionPublished
-from console.domain.incidents import ID_MAX, get_incident
+from console.domain.incidents import get_incident
 from console.domain.reverts import reverts as find_reverts
-from console.domain.signing import sign_hash, signature_view
+from console.domain.rows import newest_version, row_by_id
+from console.domain.signing import seal, signature_view
 from console.domain.text import BODY_MAX, HEADLINE_MAX, REASON_MAX, clean
 from console.domain.translation_drafts import CheckedDraft, TranslationDraft, check_drafts, write_translation
 from console.languages import Languages
@@ -65,27 +66,8 @@ class Translations:
 NO_TRANSLATIONS = Translations((), Languages(("en",)))
 
 
-def content_hash(incident_slug: str, seq: int, version: UpdateVersion) -> str:
-    return sha256_hex(
-        canonical_json(
-            {
-                "incident": incident_slug,
-                "seq": seq,
-                "version": version.version,
-                "kind": version.kind.value,
-                "headline": version.headline,
-                "body": version.body,
-                "preliminary": version.preliminary,
-                "reason": version.reason,
-                "author": version.author_name,
-                "published_at": iso(version.published_at),
-            }
-        )
-    )
-
-
-def version_view(version: UpdateVersion) -> dict[str, Any]:
-    """The public fields of a version, as the API and every export show them."""
+def _published_fields(version: UpdateVersion) -> dict[str, Any]:
+    """What a version says, as both its content hash and its public view name it."""
     return {
         "version": version.version,
         "kind": version.kind.value,
@@ -94,6 +76,18 @@ def version_view(version: UpdateVersion) -> dict[str, Any]:
         "preliminary": version.preliminary,
         "reason": version.reason,
         "author": version.author_name,
+    }
+
+
+def content_hash(incident_slug: str, seq: int, version: UpdateVersion) -> str:
+    hashed = {"incident": incident_slug, "seq": seq, **_published_fields(version)}
+    return sha256_hex(canonical_json({**hashed, "published_at": iso(version.published_at)}))
+
+
+def version_view(version: UpdateVersion) -> dict[str, Any]:
+    """The public fields of a version, as the API and every export show them."""
+    return {
+        **_published_fields(version),
         "published_at": version.published_at.isoformat(),
         "content_hash": version.content_hash,
         "signature": signature_view(version.signature_kid, version.signature_value),
@@ -101,18 +95,12 @@ def version_view(version: UpdateVersion) -> dict[str, Any]:
 
 
 def get_update(session: Session, update_id: int) -> Update:
-    update = session.get(Update, update_id) if 1 <= update_id <= ID_MAX else None
-    if update is None:
-        raise NotFound(f"no update with id {update_id}")
-    return update
+    return row_by_id(session, Update, update_id, "update")
 
 
 def latest_version(session: Session, update: Update) -> UpdateVersion:
-    return session.scalars(
-        select(UpdateVersion)
-        .where(UpdateVersion.update_id == update.id)
-        .order_by(UpdateVersion.version.desc())
-        .limit(1)
+    return newest_version(
+        session, UpdateVersion, UpdateVersion.update_id == update.id, UpdateVersion.version
     ).one()
 
 
@@ -163,10 +151,8 @@ def _append_version(
         author_id=actor.user_id,
         author_name=actor.name,
         published_at=now,
-        content_hash="",
     )
-    version.content_hash = content_hash(incident.slug, update.seq, version)
-    version.signature_kid, version.signature_value = sign_hash(session, version.content_hash)
+    seal(session, version, content_hash(incident.slug, update.seq, version))
     session.add(version)
     incident.updated_at = now
     session.flush()
@@ -387,6 +373,15 @@ def change_update(
     )
 
 
+class Publishing(TypedDict, total=False):
+    """What each action on an update also takes: where its events go (`routing`), the
+    translations sent with it, and the time (`now`, fixed by tests)."""
+
+    routing: Required[outbox.Routing]
+    translations: Translations
+    now: datetime | None
+
+
 def correct_update(
     session: Session,
     actor: Actor,
@@ -395,9 +390,7 @@ def correct_update(
     *,
     reason: str | None,
     corrects_version: int,
-    routing: outbox.Routing,
-    translations: Translations = NO_TRANSLATIONS,
-    now: datetime | None = None,
+    **publishing: Unpack[Publishing],
 ) -> Published:
     return change_update(
         session,
@@ -407,9 +400,7 @@ def correct_update(
         corrects_version=corrects_version,
         reason=reason,
         draft=draft,
-        routing=routing,
-        translations=translations,
-        now=now,
+        **publishing,
     )
 
 
@@ -420,21 +411,11 @@ def confirm_update(
     *,
     corrects_version: int,
     reason: str | None = None,
-    routing: outbox.Routing,
-    translations: Translations = NO_TRANSLATIONS,
-    now: datetime | None = None,
+    **publishing: Unpack[Publishing],
 ) -> Published:
     """Drop PRELIMINARY: a new version with the same text, marked confirmed."""
     return change_update(
-        session,
-        actor,
-        update_id,
-        CONFIRM,
-        corrects_version=corrects_version,
-        reason=reason,
-        routing=routing,
-        translations=translations,
-        now=now,
+        session, actor, update_id, CONFIRM, corrects_version=corrects_version, reason=reason, **publishing
     )
 
 
@@ -445,19 +426,9 @@ def retract_update(
     *,
     reason: str | None,
     corrects_version: int | None = None,
-    routing: outbox.Routing,
-    translations: Translations = NO_TRANSLATIONS,
-    now: datetime | None = None,
+    **publishing: Unpack[Publishing],
 ) -> Published:
     """Withdraw an update. Its text stays in the record, shown struck through."""
     return change_update(
-        session,
-        actor,
-        update_id,
-        RETRACT,
-        corrects_version=corrects_version,
-        reason=reason,
-        routing=routing,
-        translations=translations,
-        now=now,
+        session, actor, update_id, RETRACT, corrects_version=corrects_version, reason=reason, **publishing
     )

@@ -20,8 +20,10 @@ every earlier delivery has settled by the time a post is composed.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, select
-from sqlalchemy.orm import Session
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from console.domain import post_runs, rumors, wording
 from console.domain.events import RumorPublished, VersionPublished
@@ -76,9 +78,16 @@ def rumor_posts(session: Session, event: RumorPublished, public_url: str, rules:
     return post_runs.split(label, text, f"{public_url}/rumors#rumor-{event.rumor_id}", rules)
 
 
-def _posted(channel: str) -> ColumnElement[bool]:
-    return and_(
-        Delivery.channel == channel, Delivery.state == DeliveryState.SENT, Delivery.external_id.is_not(None)
+def _posted(channel: str, *columns: InstrumentedAttribute[Any]) -> Select[Any]:
+    """`columns` of the deliveries `channel` posted (sent, with the post's id), with their events."""
+    return (
+        select(*columns)
+        .join(OutboxEvent, Delivery.event_id == OutboxEvent.id)
+        .where(
+            Delivery.channel == channel,
+            Delivery.state == DeliveryState.SENT,
+            Delivery.external_id.is_not(None),
+        )
     )
 
 
@@ -88,27 +97,17 @@ def reply_target(session: Session, channel: str, event: VersionPublished | Rumor
         return None
     if event.version > 1:
         earlier_version: str | None = session.scalar(
-            select(Delivery.external_id)
-            .join(OutboxEvent, Delivery.event_id == OutboxEvent.id)
+            _posted(channel, Delivery.external_id)
             .join(UpdateVersion, OutboxEvent.version_id == UpdateVersion.id)
-            .where(
-                _posted(channel),
-                UpdateVersion.update_id == event.update_id,
-                UpdateVersion.version < event.version,
-            )
+            .where(UpdateVersion.update_id == event.update_id, UpdateVersion.version < event.version)
             .order_by(UpdateVersion.version.desc())
             .limit(1)
         )
         if earlier_version is not None:
             return earlier_version
     latest = session.execute(
-        select(Delivery.id, Delivery.external_id)
-        .join(OutboxEvent, Delivery.event_id == OutboxEvent.id)
-        .where(
-            _posted(channel),
-            OutboxEvent.incident_id == event.incident_id,
-            Delivery.event_id < event.event_id,
-        )
+        _posted(channel, Delivery.id, Delivery.external_id)
+        .where(OutboxEvent.incident_id == event.incident_id, Delivery.event_id < event.event_id)
         .order_by(Delivery.event_id.desc())
         .limit(1)
     ).first()

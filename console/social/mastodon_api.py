@@ -29,17 +29,7 @@ from mastodon import (
 from console.domain import wording
 from console.domain.post_runs import TextRules
 from console.settings import Settings
-from console.social import matching
-from console.social.network import (
-    AuthRejected,
-    NotSent,
-    Posted,
-    Rejected,
-    ReplyGone,
-    SocialError,
-    Unknown,
-    transport_error,
-)
+from console.social import matching, network
 
 PREVIEW_RULES = wording.MASTODON_DEFAULT_RULES
 RULES_TTL_SECONDS = 3600.0
@@ -81,7 +71,7 @@ class MastodonNetwork:
         if self._failed is not None and now - self._failed[1] < RULES_RETRY_SECONDS:
             if self._rules is not None:
                 return self._rules[0]
-            raise NotSent(f"the instance's configuration could not be read: {self._failed[0]}")
+            raise network.NotSent(f"the instance's configuration could not be read: {self._failed[0]}")
         try:
             self._rules = (self._instance_rules(), now)
         except Exception as exc:
@@ -104,16 +94,16 @@ class MastodonNetwork:
         url_weight = statuses.get("characters_reserved_per_url") or wording.MASTODON_URL_WEIGHT
         return rules_for(int(limit), int(url_weight))
 
-    def post(self, text: str, reply_to: str | None, key: str) -> Posted:
+    def post(self, text: str, reply_to: str | None, key: str) -> network.Posted:
         try:
             status: Any = self.client.status_post(
                 text, in_reply_to_id=reply_to, visibility="public", idempotency_key=key
             )
         except Exception as exc:
             raise self._mapped(exc, replying=reply_to is not None) from exc
-        return Posted(str(status["id"]), str(status.get("url") or status["uri"]))
+        return network.Posted(str(status["id"]), str(status.get("url") or status["uri"]))
 
-    def find(self, text: str, since: datetime) -> Posted | None:
+    def find(self, text: str, since: datetime) -> network.Posted | None:
         try:
             if self._account_id is None:
                 self._account_id = str(self.client.account_verify_credentials()["id"])
@@ -127,33 +117,33 @@ class MastodonNetwork:
             if isinstance(created, datetime) and created < since:
                 continue
             if matching.same_text(text, matching.html_text(str(status.get("content") or ""))):
-                return Posted(str(status["id"]), str(status.get("url") or status["uri"]))
+                return network.Posted(str(status["id"]), str(status.get("url") or status["uri"]))
         return None
 
-    def _mapped(self, exc: Exception, *, replying: bool = False, lookup: bool = False) -> SocialError:
+    def _mapped(self, exc: Exception, *, replying: bool = False, lookup: bool = False) -> network.SocialError:
         message = " ".join(str(exc).split())
         if isinstance(exc, MastodonNetworkError):
             cause = exc.__cause__ or exc.__context__
             if cause is not None:
-                return transport_error("Mastodon", cause)
-            return Unknown(f"could not reach Mastodon: {message}", check_now=True)
+                return network.transport_error("Mastodon", cause)
+            return network.Unknown(f"could not reach Mastodon: {message}", check_now=True)
         if isinstance(exc, MastodonRatelimitError):
             reset = self.client.ratelimit_reset
             wait = max(float(reset) - time.time(), 1.0) if reset else None
-            return NotSent(f"Mastodon rate limit reached ({message})", retry_after=wait)
+            return network.NotSent(f"Mastodon rate limit reached ({message})", retry_after=wait)
         if isinstance(exc, MastodonUnauthorizedError):
-            return AuthRejected(f"Mastodon rejected the access token: {message}")
+            return network.AuthRejected(f"Mastodon rejected the access token: {message}")
         if isinstance(exc, MastodonServerError):
-            return Unknown(f"Mastodon server error ({message})", check_now=False)
+            return network.Unknown(f"Mastodon server error ({message})", check_now=False)
         if isinstance(exc, MastodonNotFoundError) and replying:
-            return ReplyGone(message)
+            return network.ReplyGone(message)
         if isinstance(exc, MastodonAPIError):
             status = exc.args[1] if len(exc.args) > 1 else None
             if status == 403 and not lookup:
-                return AuthRejected(f"Mastodon does not let this account or token post: {message}")
-            return Rejected(f"Mastodon refused the request: {message}")
+                return network.AuthRejected(f"Mastodon does not let this account or token post: {message}")
+            return network.Rejected(f"Mastodon refused the request: {message}")
         if isinstance(exc, MastodonError):
-            return Rejected(f"Mastodon.py refused the request: {message}")
-        return Unknown(
+            return network.Rejected(f"Mastodon.py refused the request: {message}")
+        return network.Unknown(
             f"unexpected error talking to Mastodon: {type(exc).__name__}: {message}", check_now=False
         )

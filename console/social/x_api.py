@@ -19,18 +19,7 @@ import tweepy
 from console.domain import wording
 from console.domain.post_runs import TextRules
 from console.settings import Settings
-from console.social import matching
-from console.social.network import (
-    AuthRejected,
-    Duplicate,
-    NotSent,
-    Posted,
-    Rejected,
-    ReplyGone,
-    SocialError,
-    Unknown,
-    transport_error,
-)
+from console.social import matching, network
 
 X_HOST = "https://api.twitter.com"
 X_RULES = wording.X_RULES
@@ -76,16 +65,16 @@ class XNetwork:
     def rules(self) -> TextRules:
         return X_RULES
 
-    def post(self, text: str, reply_to: str | None, key: str) -> Posted:
+    def post(self, text: str, reply_to: str | None, key: str) -> network.Posted:
         # X has no idempotency key: `key` is unused, the delivery steps look before re-sending.
         try:
             response = self.client.create_tweet(text=text, in_reply_to_tweet_id=reply_to, user_auth=True)
         except Exception as exc:
             raise _mapped(exc, replying=reply_to is not None) from exc
         tweet_id = str(response.data["id"])
-        return Posted(tweet_id, post_url(tweet_id))
+        return network.Posted(tweet_id, post_url(tweet_id))
 
-    def find(self, text: str, since: datetime) -> Posted | None:
+    def find(self, text: str, since: datetime) -> network.Posted | None:
         try:
             user_id = self._me()
             response = self.client.get_users_tweets(
@@ -99,7 +88,7 @@ class XNetwork:
             raise _mapped(exc, lookup=True) from exc
         for tweet in response.data or []:
             if matching.same_text(text, matching.x_text(tweet.text, tweet.entities)):
-                return Posted(str(tweet.id), post_url(str(tweet.id)))
+                return network.Posted(str(tweet.id), post_url(str(tweet.id)))
         return None
 
     def _me(self) -> str:
@@ -120,27 +109,27 @@ def _problem(exc: tweepy.HTTPException) -> str:
     return " ".join(parts).lower()
 
 
-def _mapped(exc: Exception, *, replying: bool = False, lookup: bool = False) -> SocialError:
+def _mapped(exc: Exception, *, replying: bool = False, lookup: bool = False) -> network.SocialError:
     message = " ".join(str(exc).split())
     if isinstance(exc, requests.exceptions.RequestException):
-        return transport_error("X", exc)
+        return network.transport_error("X", exc)
     if isinstance(exc, tweepy.TooManyRequests):
         wait = max(exc.reset_time - time.time(), 1.0) if exc.reset_time else None
-        return NotSent(f"X rate limit reached ({message})", retry_after=wait)
+        return network.NotSent(f"X rate limit reached ({message})", retry_after=wait)
     if isinstance(exc, tweepy.Unauthorized):
-        return AuthRejected(f"X rejected the credentials: {message}")
+        return network.AuthRejected(f"X rejected the credentials: {message}")
     if isinstance(exc, tweepy.Forbidden):
         problem = _problem(exc)
         if lookup:  # e.g. an access level without timeline reads: posting may still work
-            return Rejected(f"X refused the lookup: {message}")
+            return network.Rejected(f"X refused the lookup: {message}")
         if "duplicate" in problem:
-            return Duplicate(f"X refused the post: {message}")
+            return network.Duplicate(f"X refused the post: {message}")
         if replying and ("deleted" in problem or "not visible" in problem or "reply" in problem):
-            return ReplyGone(message)
-        return AuthRejected(f"X does not let this account or app post: {message}")
+            return network.ReplyGone(message)
+        return network.AuthRejected(f"X does not let this account or app post: {message}")
     if isinstance(exc, tweepy.TwitterServerError):
         # X sometimes creates the post and still answers 5xx: look before sending again.
-        return Unknown(f"X server error ({message})", check_now=False)
+        return network.Unknown(f"X server error ({message})", check_now=False)
     if isinstance(exc, tweepy.HTTPException):
-        return Rejected(f"X refused the request: {message}")
-    return Unknown(f"unexpected error talking to X: {type(exc).__name__}: {message}", check_now=False)
+        return network.Rejected(f"X refused the request: {message}")
+    return network.Unknown(f"unexpected error talking to X: {type(exc).__name__}: {message}", check_now=False)

@@ -4,7 +4,7 @@ anonymous callers read public data only."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 from starlette.requests import Request
@@ -21,6 +21,7 @@ from console.domain.updates import (
     Action,
     Draft,
     Published,
+    Publishing,
     Translations,
     change_update,
     publish_update,
@@ -49,6 +50,8 @@ def _published(result: Published) -> dict[str, Any]:
 
 
 TRANSLATION_FIELDS = ["lang", "headline", "body"]
+UPDATES = "/api/v1/updates"
+Result = TypeVar("Result")
 
 
 def _translations(request: Request, fields: Fields) -> Translations:
@@ -164,28 +167,49 @@ async def get_incident(request: Request, actor: Actor | None) -> Response:
     return JSONResponse(body)
 
 
-@access(Access.PUBLISHER, TOKEN)
-async def publish_update_endpoint(request: Request, actor: Actor) -> Response:
-    payload = await read_object(request)
-    fields = Fields(payload, ["headline", "body", "preliminary", "translations"])
-    draft = Draft(
+def _draft(fields: Fields) -> Draft:
+    """An update's text fields, as publishing and correcting read them."""
+    return Draft(
         body=fields.text("body", required=True) or "",
         headline=fields.text("headline"),
         preliminary=fields.flag("preliminary"),
     )
-    translations = _translations(request, fields)
+
+
+def _publishing(request: Request, fields: Fields) -> Publishing:
+    """Where the new version's events go, and the translations sent with it."""
+    return Publishing(routing=app_state(request).routing, translations=_translations(request, fields))
+
+
+async def publish_answered(
+    request: Request,
+    actor: Actor,
+    payload: dict[str, Any],
+    work: Callable[[Session], Result],
+    answer: Callable[[Result], dict[str, Any]],
+    collection: str,
+) -> Response:
+    """`publish_once` for work whose answer has an `id`: it is at `collection`/id."""
+
+    def location(body: dict[str, Any]) -> str:
+        return f"{collection}/{body['id']}"
+
+    return await publish_once(request, actor, payload, lambda session: answer(work(session)), location)
+
+
+@access(Access.PUBLISHER, TOKEN)
+async def publish_update_endpoint(request: Request, actor: Actor) -> Response:
+    payload = await read_object(request)
+    fields = Fields(payload, ["headline", "body", "preliminary", "translations"])
+    draft = _draft(fields)
+    publishing = _publishing(request, fields)
     fields.check()
-    state = app_state(request)
     slug = request.path_params["slug"]
-    return await publish_once(
-        request,
-        actor,
-        payload,
-        lambda session: _published(
-            publish_update(session, actor, slug, draft, routing=state.routing, translations=translations)
-        ),
-        lambda body: f"/api/v1/updates/{body['id']}",
-    )
+
+    def work(session: Session) -> Published:
+        return publish_update(session, actor, slug, draft, **publishing)
+
+    return await publish_answered(request, actor, payload, work, _published, UPDATES)
 
 
 @access(Access.PUBLIC, ANY_CALLER)
@@ -207,40 +231,26 @@ def update_action_endpoint(action: Action) -> Endpoint:
     async def change(request: Request, actor: Actor) -> Response:
         payload = await read_object(request)
         fields = Fields(payload, [*text_fields, "reason", "corrects_version", "translations"])
-        draft = (
-            Draft(
-                body=fields.text("body", required=True) or "",
-                headline=fields.text("headline"),
-                preliminary=fields.flag("preliminary"),
-            )
-            if action.new_text
-            else None
-        )
+        draft = _draft(fields) if action.new_text else None
         reason = fields.text("reason", required=action.reason_required)
         corrects = fields.integer("corrects_version", required=True)
-        translations = _translations(request, fields)
+        publishing = _publishing(request, fields)
         fields.check()
-        state = app_state(request)
         update_id = request.path_params["update_id"]
-        return await publish_once(
-            request,
-            actor,
-            payload,
-            lambda session: _published(
-                change_update(
-                    session,
-                    actor,
-                    update_id,
-                    action,
-                    corrects_version=corrects,
-                    reason=reason,
-                    draft=draft,
-                    routing=state.routing,
-                    translations=translations,
-                )
-            ),
-            lambda body: f"/api/v1/updates/{update_id}",
-        )
+
+        def work(session: Session) -> Published:
+            return change_update(
+                session,
+                actor,
+                update_id,
+                action,
+                corrects_version=corrects,
+                reason=reason,
+                draft=draft,
+                **publishing,
+            )
+
+        return await publish_answered(request, actor, payload, work, _published, UPDATES)
 
     change.__name__ = change.__qualname__ = f"{action.name}_endpoint"
     return access(Access.PUBLISHER, TOKEN)(change)

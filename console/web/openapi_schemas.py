@@ -216,6 +216,23 @@ DETAILS_VERSION_FIELDS: dict[str, Schema] = {
     "published_at": TIME,
 }
 
+# An incident's details besides its title: optional when it is created, and when they change.
+_OPTIONAL_DETAILS: dict[str, Schema] = {
+    "summary": nullable({"type": "string", "maxLength": SUMMARY_MAX, "pattern": _NO_CONTROL}),
+    "location": nullable({"type": "string", "maxLength": LOCATION_MAX, "pattern": _NO_CONTROL}),
+    "category": nullable(
+        {"type": "string", "pattern": any_case(CATEGORIES), "description": "a CAP category, any case"}
+    ),
+    "alert_status": nullable(
+        {
+            "type": "string",
+            "pattern": any_case([s.value for s in AlertStatus]),
+            "description": "any case",
+        }
+    ),
+}
+
+
 SCHEMAS: dict[str, Schema] = {
     "Error": obj(
         {
@@ -443,36 +460,14 @@ SCHEMAS: dict[str, Schema] = {
     "IncidentDraft": obj(
         {
             "title": typed_text(TITLE_MAX),
-            "summary": nullable({"type": "string", "maxLength": SUMMARY_MAX, "pattern": _NO_CONTROL}),
-            "location": nullable({"type": "string", "maxLength": LOCATION_MAX, "pattern": _NO_CONTROL}),
-            "category": nullable(
-                {"type": "string", "pattern": any_case(CATEGORIES), "description": "a CAP category, any case"}
-            ),
-            "alert_status": nullable(
-                {
-                    "type": "string",
-                    "pattern": any_case([s.value for s in AlertStatus]),
-                    "description": "any case",
-                }
-            ),
+            **_OPTIONAL_DETAILS,
         },
         ["title"],
     ),
     "DetailsChange": obj(
         {
             "title": nullable(typed_text(TITLE_MAX)),
-            "summary": nullable({"type": "string", "maxLength": SUMMARY_MAX, "pattern": _NO_CONTROL}),
-            "location": nullable({"type": "string", "maxLength": LOCATION_MAX, "pattern": _NO_CONTROL}),
-            "category": nullable(
-                {"type": "string", "pattern": any_case(CATEGORIES), "description": "a CAP category, any case"}
-            ),
-            "alert_status": nullable(
-                {
-                    "type": "string",
-                    "pattern": any_case([s.value for s in AlertStatus]),
-                    "description": "any case",
-                }
-            ),
+            **_OPTIONAL_DETAILS,
             "reason": typed_text(REASON_MAX),
             "corrects_version": ID,
         },

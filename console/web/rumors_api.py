@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -11,13 +12,14 @@ from starlette.routing import BaseRoute, Route
 from console.domain import rumors
 from console.domain.actors import Actor
 from console.web.access import Access, access
-from console.web.api import publish_once
+from console.web.api import publish_answered
 from console.web.bearer import ANY_CALLER, TOKEN
 from console.web.jsonio import Fields, read_object
 from console.web.state import app_state
 
 RUMOR_FIELDS = ["claim", "seen_at", "verdict", "facts", "translations"]
 LIST_LIMIT = 100
+RUMORS = "/api/v1/rumors"
 
 
 def _draft(fields: Fields) -> rumors.RumorDraft:
@@ -61,32 +63,26 @@ def _answer(result: rumors.PublishedRumor) -> dict[str, Any]:
     }
 
 
+def _publishing(request: Request, fields: Fields) -> rumors.RumorPublishing:
+    state = app_state(request)
+    return rumors.RumorPublishing(
+        routing=state.routing, languages=state.languages, translations=_translations(fields)
+    )
+
+
 @access(Access.PUBLISHER, TOKEN)
 async def publish_rumor_endpoint(request: Request, actor: Actor) -> Response:
     payload = await read_object(request)
     fields = Fields(payload, ["incident", *RUMOR_FIELDS])
     incident = fields.text("incident")
     draft = _draft(fields)
-    translations = _translations(fields)
+    publishing = _publishing(request, fields)
     fields.check()
-    state = app_state(request)
-    return await publish_once(
-        request,
-        actor,
-        payload,
-        lambda session: _answer(
-            rumors.publish_rumor(
-                session,
-                actor,
-                draft,
-                incident_slug=incident,
-                routing=state.routing,
-                languages=state.languages,
-                translations=translations,
-            )
-        ),
-        lambda body: f"/api/v1/rumors/{body['id']}",
-    )
+
+    def work(session: Session) -> rumors.PublishedRumor:
+        return rumors.publish_rumor(session, actor, draft, incident_slug=incident, **publishing)
+
+    return await publish_answered(request, actor, payload, work, _answer, RUMORS)
 
 
 @access(Access.PUBLISHER, TOKEN)
@@ -96,30 +92,17 @@ async def correct_rumor_endpoint(request: Request, actor: Actor) -> Response:
     draft = _draft(fields)
     reason = fields.text("reason", required=True)
     corrects = fields.integer("corrects_version", required=True)
-    translations = _translations(fields)
+    publishing = _publishing(request, fields)
     fields.check()
     assert corrects is not None
-    state = app_state(request)
     rumor_id = request.path_params["rumor_id"]
-    return await publish_once(
-        request,
-        actor,
-        payload,
-        lambda session: _answer(
-            rumors.correct_rumor(
-                session,
-                actor,
-                rumor_id,
-                draft,
-                reason=reason,
-                corrects_version=corrects,
-                routing=state.routing,
-                languages=state.languages,
-                translations=translations,
-            )
-        ),
-        lambda body: f"/api/v1/rumors/{body['id']}",
-    )
+
+    def work(session: Session) -> rumors.PublishedRumor:
+        return rumors.correct_rumor(
+            session, actor, rumor_id, draft, reason=reason, corrects_version=corrects, **publishing
+        )
+
+    return await publish_answered(request, actor, payload, work, _answer, RUMORS)
 
 
 @access(Access.PUBLIC, ANY_CALLER)

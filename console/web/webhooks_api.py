@@ -16,6 +16,7 @@ from console.alerts.webhooks import TargetRefused, check_target
 from console.domain import fanout, subscriptions
 from console.domain.actors import Actor
 from console.domain.errors import InvalidInput, NotFound
+from console.domain.incidents import ID_MAX
 from console.models import Incident
 from console.web.access import Access, access
 from console.web.bearer import TOKEN
@@ -23,7 +24,6 @@ from console.web.jsonio import Fields, read_object
 from console.web.state import app_state
 
 MAX_DESCRIPTION = 500
-ID_MAX = 2**31 - 1
 
 
 def webhook_view(subscriber: Subscriber, incident_slug: str | None) -> dict[str, Any]:

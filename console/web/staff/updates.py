@@ -131,6 +131,14 @@ async def _load(request: Request) -> UpdateData:
     )
 
 
+async def _found(request: Request, viewer: Viewer) -> UpdateData | Response:
+    """The update the path names, or the 404 page when there is none."""
+    try:
+        return await _load(request)
+    except NotFound as exc:
+        return error_page(request, viewer, exc.message, 404)
+
+
 async def render_update_screen(
     request: Request,
     viewer: Viewer,
@@ -139,10 +147,9 @@ async def render_update_screen(
     status_code: int = 200,
 ) -> Response:
     """The update screen, with what was typed in its translation form kept (after a refusal)."""
-    try:
-        data = await _load(request)
-    except NotFound as exc:
-        return error_page(request, viewer, exc.message, 404)
+    data = await _found(request, viewer)
+    if isinstance(data, Response):
+        return data
     if data.translations is not None and translation_form is not None:
         data.translations.typed = translation_form.typed
         data.translations.errors = translation_form.errors
@@ -223,10 +230,9 @@ async def _render(
 
 @access(Access.READER, STAFF)
 async def update_page(request: Request, viewer: Viewer) -> Response:
-    try:
-        data = await _load(request)
-    except NotFound as exc:
-        return error_page(request, viewer, exc.message, 404)
+    data = await _found(request, viewer)
+    if isinstance(data, Response):
+        return data
     return await _render(request, viewer, data)
 
 
@@ -318,10 +324,9 @@ def _precheck(data: UpdateData, action: ActionForm) -> tuple[ActionForm, int] | 
 @access(Access.PUBLISHER, STAFF)
 async def correction_preview(request: Request, viewer: Viewer) -> Response:
     form = await read_form(request)
-    try:
-        data = await _load(request)
-    except NotFound as exc:
-        return error_page(request, viewer, exc.message, 404)
+    data = await _found(request, viewer)
+    if isinstance(data, Response):
+        return data
     draft = _typed(form)
     action = ActionForm(draft, form.integer("corrects_version") or 0, errors=_correction_errors(draft, data))
     return await _render(request, viewer, data, actions={"correct": action}, block="correct_preview")
@@ -358,10 +363,9 @@ async def change_view(request: Request, viewer: Viewer, action: updates.Action) 
     """The one path of correct, confirm and retract: check, ask for review, then publish."""
     state = app_state(request)
     form = await read_form(request)
-    try:
-        data = await _load(request)
-    except NotFound as exc:
-        return error_page(request, viewer, exc.message, 404)
+    data = await _found(request, viewer)
+    if isinstance(data, Response):
+        return data
     slot = action.name
     typed = TypedTranslations.read(form, state.languages) if action.new_text else None
     draft = _typed(form) if action.new_text else DraftText(reason=form.text("reason"))
@@ -477,10 +481,9 @@ def change_endpoint(action: updates.Action) -> Endpoint:
 @access(Access.READER, STAFF_POLLING)
 async def update_deliveries(request: Request, viewer: Viewer) -> Response:
     """Polled by the update screen: every delivery chip, swapped in place (htmx out-of-band)."""
-    try:
-        data = await _load(request)
-    except NotFound as exc:
-        return error_page(request, viewer, exc.message, 404)
+    data = await _found(request, viewer)
+    if isinstance(data, Response):
+        return data
     extra = {"oob": is_htmx(request), "since": since_param(request)}
     return await _render(request, viewer, data, block="deliveries", extra=extra)
 
