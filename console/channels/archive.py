@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -47,6 +48,10 @@ class ArchiveChannel:
         self.directory = directory
         self.languages = languages
         self.signing = signing_links(public_url)
+        # Deliveries of several lanes finish at once: each rewrite reads the database and writes
+        # the file under this lock, so the last one to run wrote the newest state (two reads
+        # of states with the same `exported_at` could otherwise land in either order).
+        self._writing = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings, db: Database) -> ArchiveChannel:
@@ -69,10 +74,11 @@ class ArchiveChannel:
         return self._write_incident(event.incident_slug)
 
     def _write_incident(self, slug: str) -> Path:
-        with self.db.read() as session:
-            record = exports.public_record(session, slug, signing=self.signing, languages=self.languages)
         path = self.path_for(slug)
-        _write_newer(path, record)
+        with self._writing:
+            with self.db.read() as session:
+                record = exports.public_record(session, slug, signing=self.signing, languages=self.languages)
+            _write_newer(path, record)
         return path
 
     async def delivery_recorded(self, event: ChannelEvent) -> None:

@@ -25,7 +25,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.drop_column("recovery_codes")
-        batch_op.drop_column("totp_secret")
-        batch_op.drop_column("disabled_at")
+    # Plain DROP COLUMN (SQLite 3.35+ has it): batch mode would copy and drop `users`, which
+    # other tables reference, and SQLite refuses that with foreign keys on.
+    for column in ("recovery_codes", "totp_secret", "disabled_at"):
+        op.drop_column("users", column)
