@@ -108,7 +108,10 @@ def _url_at(text: str, found: re.Match[str], bare_domains: bool) -> Span | None:
     tld_index, tld_end = _top_level(text, labels, host_start)
     if tld_index is None:
         return None
-    end = _path_end(text, _port_end(text, tld_end))
+    port_end = _port_end(text, tld_end)
+    end = _path_end(text, port_end)
+    if not scheme and (port_end >= len(text) or text[port_end] != "/"):
+        end = tld_end  # as twitter-text: a bare domain keeps its port and query only with a path
     host = text[host_start:tld_end]
     try:
         ascii_host = host.encode("idna").decode("ascii")
@@ -176,14 +179,14 @@ def _path_end(text: str, at: int) -> int:
                 end = scan
         at = end
     if at < len(text) and text[at] == "?":
-        end: int | None = None
+        query_end: int | None = None
         scan = at + 1
         while scan < len(text) and _QUERY_CHAR.match(text[scan]):
             scan += 1
             if _QUERY_END.match(text[scan - 1]):
-                end = scan
-        if end is not None:
-            at = end
+                query_end = scan
+        if query_end is not None:
+            at = query_end
     return at
 
 
