@@ -7,9 +7,7 @@ and post text from here.
 
 from __future__ import annotations
 
-from twitter_text import extract_urls_with_indices, parse_tweet
-
-from console.domain import post_runs
+from console.domain import post_length, post_runs
 from console.domain.post_runs import TextRules
 from console.models import AlertStatus, VersionKind
 
@@ -71,17 +69,16 @@ def history_url(public_url: str, incident_slug: str, seq: int) -> str:
 
 
 def x_weight(text: str) -> int:
-    """Weighted length by the twitter-text rules: URLs 23, CJK and emoji 2."""
-    return int(parse_tweet(text).weightedLength)
+    """Weighted length by the twitter-text rules: URLs 23, CJK and emoji 2 (`post_length`:
+    the same count in linear time, as twitter-text's own takes seconds on dotted text)."""
+    return post_length.x_weight(text)
 
 
 def mastodon_weight(text: str, *, url_weight: int = MASTODON_URL_WEIGHT) -> int:
     """Length as Mastodon counts it: each http(s) URL counts `url_weight` whatever its length,
     everything else one per code point. (Mastodon counts grapheme clusters, of which a text never
     has more than code points, so a post measured here never runs over the instance's limit.)"""
-    urls = extract_urls_with_indices(text, extract_urls_without_protocol=False)
-    url_chars: int = sum(url["indices"][1] - url["indices"][0] for url in urls)
-    return len(text) - url_chars + url_weight * len(urls)
+    return post_length.mastodon_weight(text, url_weight=url_weight)
 
 
 X_RULES = TextRules(x_weight, X_LIMIT)
