@@ -2,7 +2,7 @@
 
 Run: `make bench-text` (or `.venv/bin/python bench/text/run.py [--repeat N]`).
 
-For each shape (the adversarial bodies of tests/test_post_length.py), the time of our linear
+For each shape (the adversarial bodies of tests/domain/test_post_length.py), the time of our linear
 count (`console.domain.post_length.x_weight`, median of N) against twitter-text's own
 `parse_tweet` (the reference, measured in the same run, once, in a child process stopped after
 5 s: past that it is reported as "> 5 s" and the ratio as a lower bound), and whether the
@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from console.domain.post_length import x_weight  # noqa: E402
-from tests.test_post_length import ADVERSARIAL  # noqa: E402
+from tests.domain.test_post_length import ADVERSARIAL  # noqa: E402
 
 REFERENCE_CAP = 5.0
 

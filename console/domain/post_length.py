@@ -18,7 +18,7 @@ URLs by one forward scan:
 - the whole URL, with `https://` assumed when bare, is at most 4,096 characters and its host
   IDNA-encodes; a bare domain is not a URL after `-`, `_`, `.` or `/`.
 
-Approximations, all outside everyday text (the property test in `tests/test_post_length.py`
+Approximations, all outside everyday text (the property test in `tests/domain/test_post_length.py`
 checks equal counts on sentences, links, emoji, CJK and accents): host names in other
 scripts (`日本語.jp`, `пример.рф`) are not URLs here; a `t.co` link's path is not trimmed;
 an `@…/` path segment is not special. Emoji are found with twitter-text's own emoji pattern,

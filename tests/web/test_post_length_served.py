@@ -9,10 +9,10 @@ from pathlib import Path
 
 from console.db import Database
 from tests.conformance.site import TOKEN_FIELD, get, sign_in, site_settings
+from tests.domain.test_post_length import ADVERSARIAL
 from tests.live.support import new_incident
 from tests.support.factories import make_token, make_user
 from tests.support.live_server import serve
-from tests.test_post_length import ADVERSARIAL
 
 # Before: one `d.d.d…` preview held the interpreter for tens of seconds (/healthz took 47 s).
 # Now each preview takes well under 0.5 s; 1 s leaves room for this shared, loaded machine.
