@@ -212,7 +212,7 @@ class Reopening:
     message: str | None = None
 
 
-async def _incident_page(
+async def incident_screen(
     request: Request,
     viewer: Viewer,
     *,
@@ -269,12 +269,9 @@ async def _incident_page(
     return render(request, INCIDENT, context, viewer=viewer, status_code=status_code, block=block)
 
 
-incident_screen = _incident_page  # for the incident screen's other forms (incident_details)
-
-
 @access(Access.READER, STAFF)
 async def incident_page(request: Request, viewer: Viewer) -> Response:
-    return await _incident_page(request, viewer)
+    return await incident_screen(request, viewer)
 
 
 @access(Access.PUBLISHER, STAFF)
@@ -285,7 +282,7 @@ async def compose_preview(request: Request, viewer: Viewer) -> Response:
         headline=form.text("headline"), body=form.text("body"), preliminary=form.flag("preliminary")
     )
     compose = Compose(draft=draft, errors=previews.check(draft, reason_required=False) if draft.body else {})
-    return await _incident_page(request, viewer, compose=compose, block="preview")
+    return await incident_screen(request, viewer, compose=compose, block="preview")
 
 
 @access(Access.PUBLISHER, STAFF)
@@ -303,12 +300,12 @@ async def publish(request: Request, viewer: Viewer) -> Response:
         errors = {**previews.check(draft, reason_required=False), **typed.check()}
         if errors:
             compose = Compose(draft, "edit", errors, translations=typed)
-            return await _incident_page(request, viewer, compose=compose, status_code=422, block="compose")
+            return await incident_screen(request, viewer, compose=compose, status_code=422, block="compose")
         compose = Compose(draft, "review", translations=typed, submission=secrets.token_urlsafe(18))
-        return await _incident_page(request, viewer, compose=compose, block="compose")
+        return await incident_screen(request, viewer, compose=compose, block="compose")
     if step != "publish":
         compose = Compose(draft, "edit", translations=typed)
-        return await _incident_page(request, viewer, compose=compose, block="compose")
+        return await incident_screen(request, viewer, compose=compose, block="compose")
     text = Draft(body=draft.body, headline=draft.headline, preliminary=draft.preliminary)
     submission = form.text("submission") or None
     fingerprint = idempotency.fingerprint(
@@ -341,10 +338,10 @@ async def publish(request: Request, viewer: Viewer) -> Response:
         seq = await state.write(work)
     except InvalidInput as exc:
         compose = Compose(draft, "edit", {**exc.fields, **typed.form_errors(exc.fields)}, translations=typed)
-        return await _incident_page(request, viewer, compose=compose, status_code=422, block="compose")
+        return await incident_screen(request, viewer, compose=compose, status_code=422, block="compose")
     except (NotAllowed, idempotency.KeyReused) as exc:
         compose = Compose(draft, "edit", message=exc.message, translations=typed)
-        return await _incident_page(request, viewer, compose=compose, status_code=409, block="compose")
+        return await incident_screen(request, viewer, compose=compose, status_code=409, block="compose")
     except NotFound as exc:
         return error_page(request, viewer, exc.message, 404)
     return see_other(request, f"/console/incidents/{slug}?notice=published#update-{seq}")
@@ -358,6 +355,6 @@ def since_param(request: Request) -> int:
 @access(Access.READER, STAFF_POLLING)
 async def incident_deliveries(request: Request, viewer: Viewer) -> Response:
     """Polled by the incident screen: every delivery chip, swapped in place (htmx out-of-band)."""
-    return await _incident_page(
+    return await incident_screen(
         request, viewer, block="deliveries", extra={"oob": is_htmx(request), "since": since_param(request)}
     )
