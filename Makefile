@@ -101,4 +101,4 @@ bench-load: $(INSTALLED)
 	$(BIN)/python bench/load/run.py --broadcast-url $(BENCH_REDIS_URL)
 
 clean:
-	rm -rf $(VENV) console.db console.db-* archive signing-key.pem
+	rm -rf $(VENV) console.db console.db-* archive mail-preview signing-key.pem
