@@ -84,6 +84,14 @@ def empty_postgres(url: str) -> None:
     db = Database(url)
     tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
     with db.engine.begin() as conn:
+        # Work a previous test's server left in flight (a delivery thread still reading) would
+        # hold table locks and deadlock the TRUNCATE: end those connections first.
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
         # replica role: the immutability triggers stand aside for test cleanup only
         conn.execute(text("SET LOCAL session_replication_role = replica"))
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))

@@ -39,7 +39,11 @@ class TargetRefused(ValueError):
 
 
 def check_target(url: str, *, allow_private: bool) -> None:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises for a port that is not a number from 0 to 65535
+    except ValueError as exc:  # e.g. an unclosed "[" of an IPv6 address
+        raise TargetRefused(f"the url is not valid: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise TargetRefused("the url must be an absolute http(s) URL")
     if len(url) > 2000:
@@ -49,7 +53,7 @@ def check_target(url: str, *, allow_private: bool) -> None:
     if parts.scheme != "https":
         raise TargetRefused("the url must be https")
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+        infos = socket.getaddrinfo(parts.hostname, port or 443, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
         raise TargetRefused(f"the host {parts.hostname!r} does not resolve") from exc
     for info in infos:

@@ -32,9 +32,14 @@ INT_MAX = 2**31 - 1
 DIGITS = re.compile(r"[0-9]+")
 
 
-def whole_number(request: Request, name: str, default: int | None, low: int, high: int) -> int | None:
+def whole_number(
+    request: Request, name: str, default: int | None, low: int, high: int, *, empty_is_absent: bool = False
+) -> int | None:
+    """The query parameter `name` as a whole number from `low` to `high`, `default` when absent.
+    `empty_is_absent`: an empty value counts as absent (a console form's empty field); in the
+    API an empty value is refused like any other that is not a number."""
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None or (raw == "" and empty_is_absent):
         return default
     if not DIGITS.fullmatch(raw) or not low <= int(raw) <= high:
         raise InvalidInput({name: f"must be a whole number from {low} to {high}"})

@@ -390,7 +390,12 @@ SCHEMAS: dict[str, Schema] = {
     "ChannelList": obj({"channels": {"type": "array", "items": ref("Channel")}}),
     "WebhookDraft": obj(
         {
-            "url": {"type": "string", "maxLength": 2000, "description": "https, to a public host"},
+            "url": {
+                "type": "string",
+                "maxLength": 2000,
+                "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#]+",
+                "description": "https, to a public host",
+            },
             "description": nullable({"type": "string", "maxLength": 500}),
             "incident": nullable(
                 {"type": "string", "maxLength": 200, "description": "a slug: only its updates"}
@@ -476,11 +481,13 @@ SCHEMAS: dict[str, Schema] = {
     "Resolution": obj(
         {
             "message": {**typed_text(BODY_MAX), "description": "The all-clear, e.g. “All clear: …”."},
-            "translations": {
-                "type": "object",
-                "additionalProperties": {"type": "string", "maxLength": BODY_MAX, "pattern": _NO_CONTROL},
-                "description": "The all-clear in other languages of LANGUAGES: {language tag: text}.",
-            },
+            "translations": nullable(
+                {
+                    "type": "object",
+                    "additionalProperties": {"type": "string", "maxLength": BODY_MAX, "pattern": _NO_CONTROL},
+                    "description": "The all-clear in other languages of LANGUAGES: {language tag: text}.",
+                }
+            ),
         },
         ["message"],
     ),

@@ -151,3 +151,13 @@ def test_admin_screen_shows_each_webhook_delivery_log(
         f'<tr class="webhook-delivery webhook-delivery--sent"><td>{event_id}</td><td>sent</td><td>1</td>'
         in page
     )
+
+
+@pytest.mark.parametrize(
+    "url", ["https://[", "https://[::1", "https://example.org:99999/hook", "https://example.org:x/"]
+)
+def test_a_url_python_cannot_even_split_is_refused_not_a_server_error(url: str) -> None:
+    from console.alerts.webhooks import TargetRefused, check_target
+
+    with pytest.raises(TargetRefused, match="the url is not valid"):
+        check_target(url, allow_private=False)

@@ -272,3 +272,11 @@ def rewrite_chain_from(db: Database, seq: int, *, actor: str) -> None:
                 {"actor": new_actor, "prev": prev, "hash": digest, "id": row.id},
             )
             prev = digest
+
+
+def test_an_empty_limit_or_before_is_refused_in_the_api(client: TestClient, reviewer: dict[str, str]) -> None:
+    """The OpenAPI says integer: an empty value is a mistake in the caller's script, not "default"."""
+    for query in ("limit=", "before="):
+        refused = client.get(f"/api/v1/audit?{query}", headers=reviewer)
+        assert refused.status_code == 422, query
+        assert query.rstrip("=") in refused.json()["error"]["fields"], query

@@ -40,7 +40,7 @@ async def audit_page(request: Request, viewer: Viewer) -> Response:
     context: dict[str, Any] = {"typed": typed, "errors": {}, "events": [], "chain": None, "next_href": None}
 
     def work(session: Session) -> dict[str, Any]:
-        before = whole_number(request, "before", None, 1, INT_MAX)
+        before = whole_number(request, "before", None, 1, INT_MAX, empty_is_absent=True)
         page = audit_log.audit_page(
             session, query_of(request, session), before=before, limit=audit_log.PAGE_DEFAULT
         )
