@@ -10,6 +10,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from console.db import Database
 from console.domain import account_controls, accounts
 from console.domain.actors import OPERATOR
@@ -140,37 +142,40 @@ def cmd_users_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_users_disable(args: argparse.Namespace, settings: Settings) -> int:
+def _one_write(settings: Settings, work: Callable[[Session], str]) -> int:
+    """Run `work` in one write transaction on a database opened for it; print what it says."""
     db = _database(settings)
     try:
         with db.write() as session:
-            user = account_controls.disable_user(session, OPERATOR, email=args.email)
-            print(f"disabled {user.email}: its sessions are ended and its API tokens revoked")
+            said = work(session)
     finally:
         db.dispose()
+    print(said)
     return 0
+
+
+def cmd_users_disable(args: argparse.Namespace, settings: Settings) -> int:
+    def work(session: Session) -> str:
+        user = account_controls.disable_user(session, OPERATOR, email=args.email)
+        return f"disabled {user.email}: its sessions are ended and its API tokens revoked"
+
+    return _one_write(settings, work)
 
 
 def cmd_users_enable(args: argparse.Namespace, settings: Settings) -> int:
-    db = _database(settings)
-    try:
-        with db.write() as session:
-            user = account_controls.enable_user(session, OPERATOR, email=args.email)
-            print(f"enabled {user.email}: it can sign in again (issue new API tokens if needed)")
-    finally:
-        db.dispose()
-    return 0
+    def work(session: Session) -> str:
+        user = account_controls.enable_user(session, OPERATOR, email=args.email)
+        return f"enabled {user.email}: it can sign in again (issue new API tokens if needed)"
+
+    return _one_write(settings, work)
 
 
 def cmd_users_set_role(args: argparse.Namespace, settings: Settings) -> int:
-    db = _database(settings)
-    try:
-        with db.write() as session:
-            user = account_controls.set_role(session, OPERATOR, email=args.email, role=args.role)
-            print(f"{user.email} is now {user.role.value}")
-    finally:
-        db.dispose()
-    return 0
+    def work(session: Session) -> str:
+        user = account_controls.set_role(session, OPERATOR, email=args.email, role=args.role)
+        return f"{user.email} is now {user.role.value}"
+
+    return _one_write(settings, work)
 
 
 def cmd_tokens_create(args: argparse.Namespace, settings: Settings) -> int:

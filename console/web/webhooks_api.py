@@ -16,7 +16,6 @@ from console.alerts.webhooks import TargetRefused, check_target
 from console.domain import fanout, subscriptions
 from console.domain.actors import Actor
 from console.domain.errors import InvalidInput, NotFound
-from console.domain.incidents import ID_MAX
 from console.models import Incident
 from console.web.access import Access, access
 from console.web.bearer import TOKEN
@@ -98,13 +97,12 @@ def hook_slug(session: Session, incident_id: int | None) -> str | None:
 
 @access(Access.ADMIN, TOKEN)
 async def webhook_deliveries(request: Request, _admin: Actor) -> Response:
-    raw = request.path_params["webhook_id"]
-    webhook_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 11 else 0
+    webhook_id: int = request.path_params["webhook_id"]  # `{webhook_id:int}`: nine digits at most
 
     def work(session: Session) -> dict[str, Any]:
-        hook = session.get(Subscriber, webhook_id) if 1 <= webhook_id <= ID_MAX else None
+        hook = session.get(Subscriber, webhook_id)
         if hook is None or hook.channel is not AlertChannel.WEBHOOK:
-            raise NotFound(f"no webhook {raw}")
+            raise NotFound(f"no webhook {webhook_id}")
         rows = fanout.deliveries_of(session, hook.id)
         return {
             **webhook_view(hook, hook_slug(session, hook.incident_id)),
@@ -118,5 +116,5 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/webhooks", register_webhook, methods=["POST"]),
         Route("/webhooks", list_webhooks, methods=["GET"]),
-        Route("/webhooks/{webhook_id}/deliveries", webhook_deliveries, methods=["GET"]),
+        Route("/webhooks/{webhook_id:int}/deliveries", webhook_deliveries, methods=["GET"]),
     ]
