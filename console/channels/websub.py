@@ -19,12 +19,10 @@ from sqlalchemy import select
 
 from console.channels.base import GiveUp, Outcome, RetryLater, Sent
 from console.db import Database
-from console.domain.events import ChannelEvent, RumorPublished, TranslationAdded
+from console.domain.events import ChannelEvent, TranslationAdded, VersionPublished
 from console.domain.outbox import Claim
 from console.feeds.paths import (
     CAP_INDEX,
-    UPDATES_ATOM,
-    UPDATES_RSS,
     Target,
     incident_atom,
     incident_rss,
@@ -40,8 +38,15 @@ REQUEST_TIMEOUT_SECONDS = 10.0
 
 class WebSubChannel:
     name: ClassVar[str] = "websub"
+    # Every event that adds a feed entry: a version (the all-clear and reopening included), a
+    # later translation, a correction of the incident's details, a rumor response.
     accepts: ClassVar[frozenset[EventType]] = frozenset(
-        {EventType.VERSION_PUBLISHED, EventType.TRANSLATION_ADDED}
+        {
+            EventType.VERSION_PUBLISHED,
+            EventType.TRANSLATION_ADDED,
+            EventType.INCIDENT_DETAILS_CHANGED,
+            EventType.RUMOR_PUBLISHED,
+        }
     )
     ordered: ClassVar[bool] = False
     timeout_seconds: ClassVar[float] = 60.0
@@ -58,24 +63,21 @@ class WebSubChannel:
             raise SettingsError("the websub channel needs WEBSUB_HUB")
         return cls(db, settings.websub_hub, settings.public_url, FeedFiles(settings).languages)
 
-    def _language_feeds(self, incident_slug: str, lang: str) -> list[Target]:
-        return [
-            incident_atom(incident_slug, lang),
-            incident_rss(incident_slug, lang),
-            updates_atom(lang),
-            updates_rss(lang),
-        ]
+    def _feeds(self, incident_slug: str | None, lang: str | None = None) -> list[Target]:
+        """The all-updates feeds in `lang`, after the incident's when there is one."""
+        incident = (
+            [incident_atom(incident_slug, lang), incident_rss(incident_slug, lang)] if incident_slug else []
+        )
+        return [*incident, updates_atom(lang), updates_rss(lang)]
 
     def topics(self, event: ChannelEvent) -> list[str]:
-        if isinstance(event, RumorPublished):  # not in the feeds: nothing to ping
-            return []
         slug = event.incident_slug
         if isinstance(event, TranslationAdded):
-            targets = self._language_feeds(slug, event.lang) if event.lang in self.languages else []
+            targets = self._feeds(slug, event.lang) if event.lang in self.languages else []
         else:
-            targets = [incident_atom(slug), incident_rss(slug), UPDATES_ATOM, UPDATES_RSS, CAP_INDEX]
+            targets = self._feeds(slug) + ([CAP_INDEX] if isinstance(event, VersionPublished) else [])
             for lang in self.languages:
-                targets += self._language_feeds(slug, lang)
+                targets += self._feeds(slug, lang)
         return [self.public_url + target.url_path for target in targets]
 
     def _feeds_written(self, event_id: int) -> bool:

@@ -158,3 +158,40 @@ def test_websub_is_routed_only_when_a_hub_is_configured(settings: Settings) -> N
     with pytest.raises(SettingsError, match="WEBSUB_HUB must be an absolute http"):
         Settings.from_environ({"WEBSUB_HUB": "hub.example.net"})
     assert Settings.from_environ({"WEBSUB_HUB": ""}).websub_hub is None
+
+
+def test_rumor_responses_and_details_corrections_ping_the_feeds_that_carry_them(
+    settings: Settings, db: Database, hub: FakeHub
+) -> None:
+    from console.domain.incident_details import DetailsDraft, change_details
+    from console.domain.rumors import RumorDraft, publish_rumor
+    from console.languages import Languages
+    from tests.conftest import PIO
+
+    settings = replace(settings, websub_hub=hub.url)
+    routing = routing_for(settings)
+    slug = make_incident(db, routing, "Chemical fire")
+    with db.write() as session:
+        rumor = RumorDraft(claim="The plant exploded", verdict="False", facts="A small fire, out.")
+        publish_rumor(
+            session, PIO, rumor, incident_slug=None, routing=routing, languages=Languages(settings.languages)
+        )
+        change_details(
+            session,
+            PIO,
+            slug,
+            DetailsDraft(title="Chemical fire at the plant"),
+            reason="Where",
+            corrects_version=1,
+            routing=routing,
+        )
+    deadline = time.monotonic() + 10
+    while {d.state for d in deliveries(db, "websub")} != {DeliveryState.SENT}:
+        assert time.monotonic() < deadline, [d.last_error for d in deliveries(db, "websub")]
+        drain(settings, db, channels=("feeds", "websub"), retry=PATIENT)
+    base = settings.public_url
+    agency_wide = [f"{base}/feeds/updates.atom", f"{base}/feeds/updates.rss"]
+    details = [f"{base}/incidents/{slug}/feed.atom", f"{base}/incidents/{slug}/feed.rss", *agency_wide]
+    # one ping per feed of each event (the two events may be delivered in either order)
+    assert sorted(ping["hub.url"][0] for ping in hub.pings) == sorted(agency_wide + details)
+    assert b"RUMOR CONTROL: FALSE" in hub.seen["/feeds/updates.atom"]
