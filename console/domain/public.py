@@ -94,8 +94,15 @@ class IndexPage:
 
 
 def header(
-    session: Session, incident: Incident, *, lang: str | None = None, languages: Languages | None = None
+    session: Session,
+    incident: Incident,
+    *,
+    lang: str | None = None,
+    languages: Languages | None = None,
+    with_change: bool = True,
 ) -> IncidentHeader:
+    """The incident as its page heads it; `with_change`: also its newest correction or
+    retraction to announce (only the incident page shows it, so the index skips the query)."""
     count = session.scalar(select(func.count()).select_from(Update).where(Update.incident_id == incident.id))
     newest = session.scalar(
         select(Update.id).where(Update.incident_id == incident.id).order_by(Update.seq.desc()).limit(1)
@@ -110,7 +117,7 @@ def header(
         updated_at=incident.updated_at,
         update_count=count or 0,
         latest=latest,
-        latest_change=latest_change(session, incident),
+        latest_change=latest_change(session, incident) if with_change else None,
     )
 
 
@@ -174,7 +181,10 @@ def index_page(session: Session, *, lang: str | None = None, languages: Language
         .limit(INDEX_LIMIT)
     )
     return IndexPage(
-        incidents=[header(session, incident, lang=lang, languages=languages) for incident in incidents],
+        incidents=[
+            header(session, incident, lang=lang, languages=languages, with_change=False)
+            for incident in incidents
+        ],
         cursor=cursor,
         last_modified=_last_event_at(session),
     )
