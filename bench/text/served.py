@@ -1,0 +1,160 @@
+"""Benchmark: the served site while a PIO previews the worst-shaped bodies (issue 14.2).
+
+Run: `make bench-text-served` (or `.venv/bin/python bench/text/served.py [--rounds N]`).
+
+`console serve` on a fresh SQLite database, in its own process. A signed-in PIO previews, one
+after another, each adversarial 5,000-character body of tests/domain/test_post_length.py,
+`--rounds` times; meanwhile this process asks `/healthz` and `/` in turn, one request at a time,
+and times each answer. The reference, in the same run and the same way: the same number of
+previews of ordinary 5,000-character prose. Printed: p50, p99 and max of each path under both,
+and the ratio of the p99s (target: every answer under 100 ms while the worst case is previewed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from bench.common.harness import free_port, percentile, post, wait_for_http  # noqa: E402
+from console.db import Database  # noqa: E402
+from console.domain import accounts  # noqa: E402
+from console.domain.actors import OPERATOR  # noqa: E402
+from console.keyset import create_key_file  # noqa: E402
+from console.migrate import upgrade  # noqa: E402
+from tests.domain.test_post_length import ADVERSARIAL  # noqa: E402
+
+EMAIL, PASSWORD = "pio@bench", "x" * 16
+TOKEN_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+PROSE = (
+    "Officers are on scene at Main St and 4th Ave. Residents should avoid the area and follow "
+    "directions from officers; more at https://example.org/updates. "
+)
+ORDINARY = (PROSE * (5000 // len(PROSE) + 1))[:5000]
+PATHS = ("/healthz", "/")
+
+
+@contextmanager
+def console_server(workdir: Path) -> Iterator[tuple[str, str]]:
+    """`console serve` with one incident and one PIO; yields the base URL and the incident's slug."""
+    database_url = f"sqlite:///{workdir}/console.db"
+    db = Database(database_url)
+    upgrade(db)
+    with db.write() as session:
+        accounts.create_user(
+            session, OPERATOR, email=EMAIL, display_name="Bench PIO", role="pio", password=PASSWORD
+        )
+    with db.write() as session:
+        token = accounts.create_token(session, OPERATOR, email=EMAIL).secret
+    db.dispose()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    create_key_file(workdir / "signing-key.pem")
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "ARCHIVE_DIR": str(workdir / "archive"),
+        "PUBLIC_URL": base,
+        "SIGNING_KEY_FILE": str(workdir / "signing-key.pem"),
+    }
+    with (workdir / "console.log").open("w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "console", "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_for_http(f"{base}/healthz")
+            incident = post(f"{base}/api/v1/incidents", token, {"title": "Gas leak", "location": "Elm St"})
+            yield base, str(incident["slug"])
+        finally:
+            server.terminate()
+            server.wait(60)
+
+
+def form(opener: urllib.request.OpenerDirector, url: str, fields: dict[str, str] | None = None) -> str:
+    data = urllib.parse.urlencode(fields).encode() if fields is not None else None
+    with opener.open(url, data=data, timeout=120) as answer:
+        text: str = answer.read().decode()
+        return text
+
+
+def signed_in(base: str, slug: str) -> tuple[urllib.request.OpenerDirector, str]:
+    """An opener holding a PIO's session, and the CSRF token of the incident's screen."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+    token = TOKEN_FIELD.search(form(opener, f"{base}/login"))
+    assert token is not None
+    form(opener, f"{base}/login", {"email": EMAIL, "password": PASSWORD, "csrf_token": token.group(1)})
+    screen = TOKEN_FIELD.search(form(opener, f"{base}/console/incidents/{slug}"))
+    assert screen is not None, "not signed in"
+    return opener, screen.group(1)
+
+
+def latencies_while_previewing(base: str, slug: str, bodies: list[str]) -> dict[str, list[float]]:
+    """Milliseconds of each answer to PATHS, asked in turn while `bodies` are previewed."""
+    opener, csrf = signed_in(base, slug)
+    preview = f"{base}/console/incidents/{slug}/preview"
+
+    def preview_all() -> None:
+        for body in bodies:
+            form(opener, preview, {"body": body, "headline": "", "csrf_token": csrf})
+
+    previewing = threading.Thread(target=preview_all)
+    previewing.start()
+    seen: dict[str, list[float]] = {path: [] for path in PATHS}
+    while previewing.is_alive():
+        for path in PATHS:
+            start = time.perf_counter()
+            with urllib.request.urlopen(base + path, timeout=120) as answer:
+                answer.read()
+            seen[path].append((time.perf_counter() - start) * 1000)
+    previewing.join()
+    return seen
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=5, help="times each adversarial body is previewed")
+    args = parser.parse_args()
+    worst = list(ADVERSARIAL.values()) * args.rounds
+    with tempfile.TemporaryDirectory() as scratch, console_server(Path(scratch)) as (base, slug):
+        for path in PATHS:  # the first answers compile templates: not what is measured
+            urllib.request.urlopen(base + path).read()
+        results = {
+            "ordinary prose (reference)": latencies_while_previewing(base, slug, [ORDINARY] * len(worst)),
+            "adversarial bodies": latencies_while_previewing(base, slug, worst),
+        }
+    print(f"{len(worst)} previews of 5,000-character bodies each; answers in ms")
+    print(f"{'while previewing':28} {'path':9} {'answers':>7} {'p50':>7} {'p99':>7} {'max':>7}")
+    for name, seen in results.items():
+        for path, times in seen.items():
+            print(
+                f"{name:28} {path:9} {len(times):>7} {percentile(times, 50):>7.1f} "
+                f"{percentile(times, 99):>7.1f} {max(times):>7.1f}"
+            )
+    reference, worst_case = results.values()
+    for path in PATHS:
+        ratio = percentile(worst_case[path], 99) / percentile(reference[path], 99)
+        print(f"p99 ratio adversarial / reference, {path}: {ratio:.2f}")
+    slowest = max(max(times) for times in worst_case.values())
+    print(f"slowest answer while the worst case was previewed: {slowest:.1f} ms  (target < 100 ms)")
+
+
+if __name__ == "__main__":
+    main()
