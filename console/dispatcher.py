@@ -100,8 +100,11 @@ class Dispatcher:
             delay = self.poll_seconds
             if due is not None:
                 delay = min(delay, max((due - self.clock()).total_seconds(), 0.01))
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation that
+            # arrives as the wake-up does, and the lane would then outlive its dispatcher's stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), delay)
+                async with asyncio.timeout(delay):
+                    await wake.wait()
 
     async def process_next(self, name: str) -> bool:
         """Claim and deliver one due delivery of channel `name`; False if none was due."""
@@ -111,7 +114,8 @@ class Dispatcher:
             return False
         keeper = asyncio.create_task(self._keep_lease(claim))
         try:
-            outcome = await asyncio.wait_for(channel.deliver(claim), channel.timeout_seconds)
+            async with asyncio.timeout(channel.timeout_seconds):  # not wait_for (see _lane)
+                outcome = await channel.deliver(claim)
         except RetryLater as exc:
             await self._record(claim, self._failed, claim, str(exc), exc.retry_after)
         except GiveUp as exc:

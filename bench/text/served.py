@@ -13,32 +13,23 @@ and the ratio of the p99s (target: every answer under 100 ms while the worst cas
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from http.cookiejar import CookieJar
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.common.harness import free_port, percentile, post, wait_for_http  # noqa: E402
-from console.db import Database  # noqa: E402
-from console.domain import accounts  # noqa: E402
-from console.domain.actors import OPERATOR  # noqa: E402
-from console.keyset import create_key_file  # noqa: E402
-from console.migrate import upgrade  # noqa: E402
+from bench.common.console import EMAIL, PASSWORD, served_console  # noqa: E402
+from bench.common.harness import percentile  # noqa: E402
 from tests.domain.test_post_length import ADVERSARIAL  # noqa: E402
 
-EMAIL, PASSWORD = "pio@bench", "x" * 16
 TOKEN_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 PROSE = (
     "Officers are on scene at Main St and 4th Ave. Residents should avoid the area and follow "
@@ -46,46 +37,6 @@ PROSE = (
 )
 ORDINARY = (PROSE * (5000 // len(PROSE) + 1))[:5000]
 PATHS = ("/healthz", "/")
-
-
-@contextmanager
-def console_server(workdir: Path) -> Iterator[tuple[str, str]]:
-    """`console serve` with one incident and one PIO; yields the base URL and the incident's slug."""
-    database_url = f"sqlite:///{workdir}/console.db"
-    db = Database(database_url)
-    upgrade(db)
-    with db.write() as session:
-        accounts.create_user(
-            session, OPERATOR, email=EMAIL, display_name="Bench PIO", role="pio", password=PASSWORD
-        )
-    with db.write() as session:
-        token = accounts.create_token(session, OPERATOR, email=EMAIL).secret
-    db.dispose()
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    create_key_file(workdir / "signing-key.pem")
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "ARCHIVE_DIR": str(workdir / "archive"),
-        "PUBLIC_URL": base,
-        "SIGNING_KEY_FILE": str(workdir / "signing-key.pem"),
-    }
-    with (workdir / "console.log").open("w") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "console", "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_for_http(f"{base}/healthz")
-            incident = post(f"{base}/api/v1/incidents", token, {"title": "Gas leak", "location": "Elm St"})
-            yield base, str(incident["slug"])
-        finally:
-            server.terminate()
-            server.wait(60)
 
 
 def form(opener: urllib.request.OpenerDirector, url: str, fields: dict[str, str] | None = None) -> str:
@@ -133,7 +84,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="times each adversarial body is previewed")
     args = parser.parse_args()
     worst = list(ADVERSARIAL.values()) * args.rounds
-    with tempfile.TemporaryDirectory() as scratch, console_server(Path(scratch)) as (base, slug):
+    with tempfile.TemporaryDirectory() as scratch, served_console(Path(scratch)) as console:
+        base = console.base
+        slug = console.new_incident("Gas leak")
         for path in PATHS:  # the first answers compile templates: not what is measured
             urllib.request.urlopen(base + path).read()
         results = {

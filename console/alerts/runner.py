@@ -65,8 +65,10 @@ class FanoutRunner:
                     continue
             except Exception:
                 log.exception("fan-out step failed; trying again")
+            # asyncio.timeout, not wait_for: see Dispatcher._lane.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.outbox_poll_seconds)
+                async with asyncio.timeout(self.settings.outbox_poll_seconds):
+                    await self._wake.wait()
 
     async def step(self) -> bool:
         """Work one claimable job to its end; False if none was due."""

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, false, select
+from sqlalchemy import ColumnElement, false, not_, select
 from sqlalchemy.orm import Session
 
 from console.domain.audit import ChainReport
@@ -30,6 +30,9 @@ _ACTION = re.compile(ACTION_PATTERN)
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:\d{2})?")
 ACTOR_MAX = 200
+# Every channel's attempt at every version is an event: the bulk of a busy log.
+DELIVERY_ACTIONS = "delivery."
+FLAGS = {"true": True, "1": True, "false": False, "0": False}
 _HASH = re.compile(r"^[0-9a-f]{64}$")
 
 CSV_COLUMNS = (
@@ -54,6 +57,7 @@ class AuditQuery:
     incident_slug: str | None = None
     since: datetime | None = None  # inclusive
     until: datetime | None = None  # exclusive
+    hide_deliveries: bool = False  # leave out the delivery.* events
 
 
 def _utc(moment: datetime) -> datetime:
@@ -88,6 +92,7 @@ def parse_query(
     incident: str | None = None,
     since: str | None = None,
     until: str | None = None,
+    hide_deliveries: str | None = None,
 ) -> AuditQuery:
     """Filters as given. Days are days in the agency's time zone and `until` includes its whole
     day; a time without an offset is local time. An empty range simply matches nothing."""
@@ -98,13 +103,16 @@ def parse_query(
         errors["action"] = "must be an action such as version.published, or a prefix such as delivery.*"
     first = _moment(since, "since", zone, end=False, errors=errors) if since is not None else None
     last = _moment(until, "until", zone, end=True, errors=errors) if until is not None else None
+    if hide_deliveries is not None and hide_deliveries not in FLAGS:
+        errors["hide_deliveries"] = "must be true or false (or 1 or 0)"
     if errors:
         raise InvalidInput(errors)
     try:
         incident_id = get_incident(session, incident).id if incident is not None else None  # unknown: 404
     except NotFound:
         raise NotFound("no incident has the slug given in `incident`") from None
-    return AuditQuery(actor or None, action or None, incident_id, incident or None, first, last)
+    hide = FLAGS.get(hide_deliveries or "false", False)
+    return AuditQuery(actor or None, action or None, incident_id, incident or None, first, last, hide)
 
 
 def _conditions(query: AuditQuery) -> list[ColumnElement[bool]]:
@@ -125,6 +133,8 @@ def _conditions(query: AuditQuery) -> list[ColumnElement[bool]]:
         conditions.append(AuditEvent.occurred_at >= query.since)
     if query.until is not None:
         conditions.append(AuditEvent.occurred_at < query.until)
+    if query.hide_deliveries:
+        conditions.append(not_(AuditEvent.action.startswith(DELIVERY_ACTIONS, autoescape=True)))
     return conditions
 
 

@@ -70,6 +70,9 @@ log = logging.getLogger("console.web")
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 
 
+SHUTDOWN_GRACE_SECONDS = 10
+
+
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """What `console serve` passes to uvicorn for the residents' websockets."""
     return {
@@ -81,6 +84,10 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         # A log line per request costs a tenth of a worker's CPU in a flash crowd (bench/load);
         # the proxy or CDN in front of the public pages logs requests.
         "access_log": False,
+        # On shutdown uvicorn waits for every open request and websocket to end, and only then
+        # stops the app (and its outbox dispatcher): a client that never lets go must not keep
+        # a stopping server half alive, still claiming deliveries.
+        "timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS,
     }
 
 

@@ -26,7 +26,7 @@ from console.web.access import Access, access
 from console.web.bearer import TOKEN
 from console.web.state import AppState, app_state
 
-FILTERS = ("actor", "action", "incident", "since", "until")
+FILTERS = ("actor", "action", "incident", "since", "until", "hide_deliveries")
 CSV_BATCH = 1000
 INT_MAX = 2**31 - 1
 DIGITS = re.compile(r"[0-9]+")
@@ -46,8 +46,12 @@ def whole_number(
     return int(raw)
 
 
-def query_of(request: Request, session: Session) -> audit_log.AuditQuery:
+def query_of(request: Request, session: Session, *, empty_is_absent: bool = False) -> audit_log.AuditQuery:
+    """The filters of the query string. `empty_is_absent`: an empty field filters nothing (a
+    console form sends every field); in the API an empty filter is refused like any malformed one."""
     params = {name: request.query_params.get(name) for name in FILTERS}
+    if empty_is_absent:
+        params = {name: value or None for name, value in params.items()}
     return audit_log.parse_query(session, zone=app_state(request).settings.zone, **params)
 
 

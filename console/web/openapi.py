@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from console.domain.audit_log import ACTION_PATTERN, ACTOR_MAX
+from console.domain.audit_log import ACTION_PATTERN, ACTOR_MAX, FLAGS
 from console.models import IncidentStatus
 from console.web.access import Access, access
 from console.web.openapi_schemas import INT32_MAX, SCHEMAS, Schema, ref
@@ -108,6 +108,11 @@ AUDIT_FILTERS = [
     query("incident", {"type": "string"}, "An incident's slug (404 when there is none)."),
     query("since", MOMENT, "A day (YYYY-MM-DD, in TIMEZONE) or a time (RFC 3339); inclusive."),
     query("until", MOMENT, "A day (the whole day is included) or a time (RFC 3339); exclusive."),
+    query(
+        "hide_deliveries",
+        {"type": "string", "enum": list(FLAGS)},
+        "`true` (or `1`) leaves out the `delivery.*` events; `false` (or `0`, the default) keeps them.",
+    ),
 ]
 PUBLISHED_LINKS = {
     "CorrectUpdate": {"operationId": "correctUpdate", "parameters": {"update_id": "$response.body#/id"}},

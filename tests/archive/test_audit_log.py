@@ -22,6 +22,7 @@ from console.models import AuditEvent
 from console.settings import Settings
 from tests.archive.conftest import T0, Sample, make_incident, publish_history
 from tests.support.factories import bearer
+from tests.support.records import claim_one_delivery
 
 
 def events(client: TestClient, headers: dict[str, str], **params: Any) -> list[dict[str, Any]]:
@@ -91,6 +92,8 @@ def test_bad_filters_are_refused_with_the_field_named(client: TestClient, review
         "limit=1001": "limit",
         "before=x": "before",
         "before=%D9%A3": "before",  # an Arabic-Indic digit is not a number here
+        "hide_deliveries=maybe": "hide_deliveries",
+        "hide_deliveries=": "hide_deliveries",  # in the API an empty filter is a mistake, not "no"
     }
     for query, field in cases.items():
         response = client.get(f"/api/v1/audit?{query}", headers=reviewer)
@@ -99,6 +102,23 @@ def test_bad_filters_are_refused_with_the_field_named(client: TestClient, review
     unknown = client.get("/api/v1/audit?incident=no-such-incident", headers=reviewer)
     message = unknown.json()["error"]["message"]
     assert unknown.status_code == 404 and "`incident`" in message and "no-such-incident" not in message
+
+
+def test_delivery_events_can_be_left_out(
+    db: Database, client: TestClient, reviewer: dict[str, str], sample: Sample
+) -> None:
+    claim_one_delivery(db)
+    everything = events(client, reviewer)
+    assert "delivery.attempted" in {e["action"] for e in everything}
+    for flag in ("true", "1"):
+        kept = events(client, reviewer, hide_deliveries=flag)
+        assert kept == [e for e in everything if not e["action"].startswith("delivery.")], flag
+        download = client.get("/api/v1/audit.csv", params={"hide_deliveries": flag}, headers=reviewer)
+        assert [int(row["seq"]) for row in csv.DictReader(io.StringIO(download.text))] == [
+            e["seq"] for e in kept
+        ]
+    for flag in ("false", "0"):
+        assert events(client, reviewer, hide_deliveries=flag) == everything, flag
 
 
 def test_pages_follow_next_before(

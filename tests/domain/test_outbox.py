@@ -6,6 +6,7 @@ import asyncio
 import json
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import ClassVar
@@ -16,6 +17,7 @@ from sqlalchemy import select
 from console.channels.archive import ArchiveChannel
 from console.channels.base import GiveUp, Outcome, RetryLater, Sent, Skipped
 from console.channels.live import LiveChannel
+from console.channels.subscribers import SubscribersChannel
 from console.db import Database
 from console.dispatcher import Dispatcher, RetryPolicy
 from console.domain import outbox
@@ -302,6 +304,31 @@ def test_a_hanging_channel_never_delays_another(db: Database) -> None:
             await _until(lambda: [x.state for x in deliveries(db, "blocking")] == [DeliveryState.SENT] * 2)
         finally:
             task.cancel()
+
+    asyncio.run(run())
+
+
+def test_a_dispatcher_stops_when_cancelled_as_it_is_woken(db: Database, settings: Settings) -> None:
+    """A stop that arrives as a publication wakes the lanes and the fan-out runner still stops
+    them all (on Python 3.11 asyncio.wait_for swallowed such a cancellation, and the loop went
+    on for good, keeping a stopping server alive)."""
+    subscribers = SubscribersChannel.from_settings(replace(settings, outbox_poll_seconds=30), db)
+    d = Dispatcher(
+        db,
+        {"fake": FakeChannel(), "subscribers": subscribers},
+        poll_seconds=30,
+        lease_seconds=5.0,
+        retry=RetryPolicy(5, 0.01, 0.02),
+    )
+
+    async def run() -> None:
+        task = asyncio.create_task(d.run())
+        await asyncio.sleep(0.5)  # every lane, and the runner, is waiting for a wake-up
+        d.wake()
+        subscribers.runner.wake()
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=5)
+        assert task in done and task.cancelled(), "a lane went on after the stop"
 
     asyncio.run(run())
 

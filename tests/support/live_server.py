@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ from dataclasses import dataclass, replace
 import uvicorn
 
 from console.settings import Settings
-from console.web.app import create_app, uvicorn_options
+from console.web.app import SHUTDOWN_GRACE_SECONDS, create_app, uvicorn_options
 from tests.support.server import free_port
 
 
@@ -49,4 +50,10 @@ def serve(settings: Settings, *, port: int | None = None) -> Iterator[LiveServer
         yield LiveServer(f"http://127.0.0.1:{port}", settings)
     finally:
         server.should_exit = True
-        thread.join(15)
+        # Open connections get SHUTDOWN_GRACE_SECONDS, then the app stops (5 s at most for its
+        # database work). A server still running would go on dispatching into later tests' rows.
+        thread.join(SHUTDOWN_GRACE_SECONDS + 20)
+        if thread.is_alive():
+            loop = server.servers[0].get_loop() if server.servers else None
+            running = sorted(task.get_name() for task in asyncio.all_tasks(loop)) if loop else []
+            raise RuntimeError(f"the test server on port {port} did not stop; still running: {running}")

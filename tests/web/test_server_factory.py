@@ -32,6 +32,10 @@ def test_the_web_line_passes_uvicorn_what_console_serve_does() -> None:
         "ws_ping_interval": ["--ws-ping-interval", f"{options['ws_ping_interval']:g}"],
         "ws_ping_timeout": ["--ws-ping-timeout", f"{options['ws_ping_timeout']:g}"],
         "access_log": ["--no-access-log"],
+        "timeout_graceful_shutdown": [
+            "--timeout-graceful-shutdown",
+            str(options["timeout_graceful_shutdown"]),
+        ],
     }
     assert set(expected) == set(options)
     assert options["ws_per_message_deflate"] is False and options["access_log"] is False

@@ -1,6 +1,10 @@
 """/console/audit: the audit log for reviewers and admins, with filters, CSV export and the
 chain status. The same domain functions as the JSON API (`console.web.audit_api`).
 
+Empty filter fields filter nothing (the form sends every field). With htmx the filters and the
+results are refreshed together, so what is wrong shows beside each field and a fixed field's
+old error goes.
+
 Verifying the chain reads every event and version, which takes seconds on a large log, so
 the page arrives at once and htmx fetches the verdict (`?verify=1`); without JavaScript a
 link asks for it.
@@ -42,7 +46,10 @@ async def audit_page(request: Request, viewer: Viewer) -> Response:
     def work(session: Session) -> dict[str, Any]:
         before = whole_number(request, "before", None, 1, INT_MAX, empty_is_absent=True)
         page = audit_log.audit_page(
-            session, query_of(request, session), before=before, limit=audit_log.PAGE_DEFAULT
+            session,
+            query_of(request, session, empty_is_absent=True),
+            before=before,
+            limit=audit_log.PAGE_DEFAULT,
         )
         return {
             "events": page.events,
@@ -61,7 +68,7 @@ async def audit_page(request: Request, viewer: Viewer) -> Response:
     except NotFound as exc:  # an incident slug that does not exist
         context["errors"], status = {"incident": exc.message}, 422
     context["csv_href"] = _link("/console/audit.csv", typed)
-    block = "chain" if verify else "results"
+    block = "chain" if verify else "search"
     return render(request, AUDIT, context, viewer=viewer, status_code=status, block=block)
 
 
@@ -69,7 +76,7 @@ async def audit_page(request: Request, viewer: Viewer) -> Response:
 async def audit_csv(request: Request, viewer: Viewer) -> Response:
     state = app_state(request)
     try:
-        query = await state.read(lambda session: query_of(request, session))
+        query = await state.read(lambda session: query_of(request, session, empty_is_absent=True))
     except (InvalidInput, NotFound):
         # the filters are wrong: show them on the page, with what is wrong beside each
         return await audit_page(request)

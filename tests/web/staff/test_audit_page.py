@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from console.db import Database
 from console.domain.outbox import Routing
-from tests.support.records import publish_sample
+from tests.support.records import claim_one_delivery, publish_sample
 from tests.web.staff.conftest import email_of, sign_in
 
 HTMX = {"HX-Request": "true"}
@@ -49,11 +49,69 @@ def test_a_reviewer_filters_the_log_and_downloads_it(client: TestClient, record:
     assert {r["action"] for r in rows} == {"version.published"}
 
 
-def test_the_filter_form_refreshes_only_the_results_with_htmx(client: TestClient, record: str) -> None:
+def test_the_filter_form_refreshes_itself_and_the_results_with_htmx(client: TestClient, record: str) -> None:
     sign_in(client, email_of("admin"))
     fragment = client.get("/console/audit", params={"action": "incident.*"}, headers=HTMX).text
-    assert fragment.startswith('<section id="audit-results"') and "<html" not in fragment
+    assert fragment.startswith('<div id="audit-search"') and "<html" not in fragment
+    assert 'data-hx-target="#audit-search"' in fragment and 'value="incident.*"' in fragment
     assert "<code>incident.created</code>" in fragment
+
+
+def test_a_refused_field_is_marked_and_its_error_goes_once_fixed(client: TestClient, record: str) -> None:
+    sign_in(client, email_of("reviewer"))
+    wrong = client.get("/console/audit", params={"actor": "", "since": "soon"}, headers=HTMX)
+    assert wrong.status_code == 422
+    since = re.search(r'<input id="audit-since"[^>]*>', wrong.text)
+    assert since and 'aria-invalid="true"' in since.group(0) and 'value="soon"' in since.group(0)
+    assert 'id="audit-since-error"' in wrong.text and "<table" not in wrong.text
+    actor = re.search(r'<input id="audit-actor"[^>]*>', wrong.text)
+    assert actor and "aria-invalid" not in actor.group(0)  # only the refused field is marked
+
+    fixed = client.get("/console/audit", params={"actor": "", "since": "2020-01-01"}, headers=HTMX)
+    assert fixed.status_code == 200
+    assert "aria-invalid" not in fixed.text and "field--invalid" not in fixed.text
+    assert 'id="audit-since-error"' not in fixed.text and seqs(fixed.text)
+
+
+def test_empty_filter_fields_filter_nothing(client: TestClient, record: str) -> None:
+    sign_in(client, email_of("reviewer"))
+    everything = seqs(client.get("/console/audit").text)
+    empty = {name: "" for name in ("actor", "action", "incident", "since", "until", "hide_deliveries")}
+    page = client.get("/console/audit", params=empty)
+    assert page.status_code == 200 and seqs(page.text) == everything
+    download = client.get("/console/audit.csv", params=empty)
+    assert download.status_code == 200
+    assert [int(row["seq"]) for row in csv.DictReader(io.StringIO(download.text))] == everything
+
+
+def test_delivery_events_can_be_hidden(client: TestClient, record: str, db: Database) -> None:
+    claim_one_delivery(db)
+    sign_in(client, email_of("reviewer"))
+    everything = client.get("/console/audit").text
+    assert "<code>delivery.attempted</code>" in everything
+    hidden = client.get("/console/audit", params={"hide_deliveries": "true"})
+    assert hidden.status_code == 200 and "<code>delivery.attempted</code>" not in hidden.text
+    box = re.search(r'<input id="audit-hide_deliveries"[^>]*>', hidden.text)
+    assert box and "checked" in box.group(0)
+    assert len(seqs(hidden.text)) == len(seqs(everything)) - 1
+    href = re.search(r'<a href="([^"]+)" download>', hidden.text)
+    assert href and "hide_deliveries=true" in href.group(1)
+    rows = list(csv.DictReader(io.StringIO(client.get(href.group(1).replace("&amp;", "&")).text)))
+    assert rows and not [row for row in rows if row["action"].startswith("delivery.")]
+    refused = client.get("/console/audit", params={"hide_deliveries": "maybe"})
+    assert refused.status_code == 422 and 'id="audit-hide_deliveries-error"' in refused.text
+
+
+def test_each_row_links_to_its_update_and_version_and_lists_its_data(client: TestClient, record: str) -> None:
+    sign_in(client, email_of("reviewer"))
+    page = client.get("/console/audit", params={"action": "version.published", "incident": record}).text
+    links = re.findall(r'<a class="audit__update" href="/console/updates/(\d+)#version-(\d+)">', page)
+    assert sorted(int(version) for _, version in links) == [1, 2, 3, 4] and len({u for u, _ in links}) == 1
+    update_id = links[0][0]
+    assert client.get(f"/console/updates/{update_id}").status_code == 200
+    data = re.search(r'<dl class="audit__data">(.*?)</dl>', page, re.S)
+    assert data and "<dt>content_hash</dt>" in data.group(1) and "<dt>version</dt>" in data.group(1)
+    assert "{&#34;" not in page and '{"' not in data.group(1)  # a list, not a JSON dump
 
 
 def test_the_chain_verdict_arrives_by_itself_and_names_a_broken_row(
