@@ -4,6 +4,7 @@ the served site from outside it (the client's work then never shares the server'
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from console.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parents[2]
 EMAIL, PASSWORD = "pio@bench", "x" * 16
+TOKEN_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')  # a form's CSRF token
 
 
 @dataclass(frozen=True)

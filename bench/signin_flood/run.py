@@ -12,7 +12,6 @@ flood wrote (audit events and sign-in attempts): they stop growing at the lockou
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
 import sys
 import tempfile
@@ -27,6 +26,8 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import func, select  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
 
+from bench.common.console import TOKEN_FIELD  # noqa: E402
+from bench.common.harness import percentile  # noqa: E402
 from console.db import Database  # noqa: E402
 from console.domain import accounts  # noqa: E402
 from console.domain.actors import OPERATOR  # noqa: E402
@@ -35,13 +36,6 @@ from console.migrate import upgrade  # noqa: E402
 from console.models import AuditEvent, SignInAttempt  # noqa: E402
 from console.settings import Settings  # noqa: E402
 from console.web.app import create_app  # noqa: E402
-
-TOKEN_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def publish(client: TestClient, token: str, slug: str, count: int) -> list[float]:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import re
 import statistics
 import sys
 import tempfile
@@ -36,12 +35,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.common.console import served_console  # noqa: E402
+from bench.common.console import TOKEN_FIELD, served_console  # noqa: E402
 from bench.common.harness import percentile, post  # noqa: E402
 from bench.signin_flood.run import rows  # noqa: E402
 from console.db import Database  # noqa: E402
-
-TOKEN_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

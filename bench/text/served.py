@@ -13,7 +13,6 @@ and the ratio of the p99s (target: every answer under 100 ms while the worst cas
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import tempfile
 import threading
@@ -26,11 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.common.console import EMAIL, PASSWORD, served_console  # noqa: E402
+from bench.common.console import EMAIL, PASSWORD, TOKEN_FIELD, served_console  # noqa: E402
 from bench.common.harness import percentile  # noqa: E402
 from tests.domain.test_post_length import ADVERSARIAL  # noqa: E402
 
-TOKEN_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 PROSE = (
     "Officers are on scene at Main St and 4th Ave. Residents should avoid the area and follow "
     "directions from officers; more at https://example.org/updates. "

@@ -15,7 +15,7 @@ from console.models import Role, User
 from console.web.access import Access, access
 from console.web.staff.auth import STAFF, Viewer
 from console.web.staff.forms import read_form
-from console.web.staff.incidents import error_page
+from console.web.staff.incidents import refused_page
 from console.web.staff.rendering import render, see_other
 from console.web.state import app_state
 
@@ -127,10 +127,8 @@ async def revoke_token(request: Request, viewer: Viewer) -> Response:
         await state.write(
             lambda session: accounts.revoke_token(session, viewer.actor, token_id, now=state.clock())
         )
-    except NotFound as exc:
-        return error_page(request, viewer, exc.message, 404)
-    except NotAllowed as exc:
-        return error_page(request, viewer, exc.message, 409)
+    except (NotFound, NotAllowed) as exc:
+        return refused_page(request, viewer, exc)
     return see_other(request, "/console/admin?notice=token_revoked")
 
 
@@ -157,12 +155,8 @@ async def _account_change(request: Request, viewer: Viewer, change: str) -> Resp
 
     try:
         await state.write(work)
-    except NotFound as exc:
-        return error_page(request, viewer, exc.message, 404)
-    except NotAllowed as exc:
-        return error_page(request, viewer, exc.message, 409)
-    except InvalidInput as exc:
-        return error_page(request, viewer, exc.message, 422)
+    except (NotFound, NotAllowed, InvalidInput) as exc:
+        return refused_page(request, viewer, exc)
     return see_other(request, f"/console/admin?notice=user_{change}d")
 
 

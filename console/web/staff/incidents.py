@@ -23,7 +23,7 @@ from console.domain import (
     versions,
 )
 from console.domain.delivery_status import EventDeliveries
-from console.domain.errors import InvalidInput, NotAllowed, NotFound
+from console.domain.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from console.domain.incident_details import current_details_version
 from console.domain.incidents import (
     CATEGORIES,
@@ -39,6 +39,7 @@ from console.domain.updates import Draft, publish_update
 from console.languages import Languages
 from console.models import AlertStatus, Incident, IncidentStatus, UpdateVersion, VersionKind
 from console.web.access import Access, access
+from console.web.bearer import DOMAIN_STATUS
 from console.web.staff import translations
 from console.web.staff.auth import STAFF, STAFF_POLLING, Viewer
 from console.web.staff.forms import read_form
@@ -60,6 +61,11 @@ def error_page(request: Request, viewer: Viewer, message: str, status_code: int)
         viewer=viewer,
         status_code=status_code,
     )
+
+
+def refused_page(request: Request, viewer: Viewer, exc: DomainError) -> Response:
+    """The error page for an action the domain refused, with the status the API gives it."""
+    return error_page(request, viewer, exc.message, DOMAIN_STATUS[type(exc)])
 
 
 # The dashboard

@@ -14,7 +14,7 @@ from console.domain.resolution import (
 from console.web.access import Access, access
 from console.web.staff.auth import STAFF, Viewer
 from console.web.staff.forms import read_form
-from console.web.staff.incidents import Reopening, Resolution, error_page, incident_screen
+from console.web.staff.incidents import Reopening, Resolution, error_page, incident_screen, refused_page
 from console.web.staff.rendering import see_other
 from console.web.staff.translations import TypedTranslations
 from console.web.state import app_state
@@ -48,10 +48,8 @@ async def resolve(request: Request, viewer: Viewer) -> Response:
         return await incident_screen(
             request, viewer, resolve_step=True, block="resolve", status_code=422, extra=extra
         )
-    except NotAllowed as exc:
-        return error_page(request, viewer, exc.message, 409)
-    except NotFound as exc:
-        return error_page(request, viewer, exc.message, 404)
+    except (NotAllowed, NotFound) as exc:
+        return refused_page(request, viewer, exc)
     return see_other(request, f"/console/incidents/{slug}?notice=resolved")
 
 
