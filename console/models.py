@@ -581,6 +581,27 @@ class RumorTranslation(Base):
     rumor_version: Mapped[RumorVersion] = relationship()
 
 
+# --- Autosaved forms (issue 13.7) -------------------------------------------------------------
+
+
+class AutosavedForm(Base):
+    """What a PIO has typed in the compose form of an incident or the correct form of an
+    update, saved as they type so that a closed tab, a crash or an ended session loses
+    nothing. Private to its author: never public, never in the audit chain; deleted when the
+    text is published or the author discards it. One per author and form."""
+
+    __tablename__ = "autosaved_forms"
+    __table_args__ = (UniqueConstraint("user_id", "form", "target_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    form: Mapped[str] = mapped_column(String(16))  # "compose" (an incident) or "correct" (an update)
+    target_id: Mapped[int] = mapped_column(Integer)  # the incident's or the update's id
+    base_version: Mapped[int | None] = mapped_column(Integer)  # the version a correction started from
+    content: Mapped[str] = mapped_column(Text)  # the typed fields, as JSON
+    saved_at: Mapped[datetime] = mapped_column()
+
+
 # Alerts pushed to subscribers (issue 16) live in their own module; imported here so that
 # Base.metadata, and so the migrations check, always hold their tables.
 from console import alert_models  # noqa: E402, F401

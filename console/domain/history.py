@@ -100,7 +100,7 @@ class VersionEntry:
 
     @property
     def anchor(self) -> str:
-        return f"update-{self.seq}-v{self.number}"
+        return wording.version_anchor(self.seq, self.number)
 
     @property
     def headline_changed(self) -> bool:

@@ -52,7 +52,7 @@ class ChannelPreview:
     entry_title: str
     card: UpdateCard
     link: str  # where the post and the feed entry point
-    history_link: str  # the card's "What changed" link
+    history_page: str  # the incident's history, where the card's "What changed" lands
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ def preview(
         entry_title=wording.entry_title(kind, draft.preliminary, headline, body, alert_status),
         card=timeline.card(incident_slug, alert_status, update_id, seq, [*earlier, draft_version]),
         link=link,
-        history_link=wording.history_url(public_url, incident_slug, seq),
+        history_page=wording.history_url(public_url, incident_slug),
     )
 
 

@@ -21,6 +21,7 @@ from console.models import AlertStatus, Incident, Update, UpdateVersion, Version
 class Notice:
     at: datetime
     reason: str
+    version: int  # the version that carries it
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,11 @@ class UpdateCard:
         return f"update-{self.seq}"
 
     @property
+    def corrected_anchor(self) -> str | None:
+        """Where "What changed" lands on the history page: the newest correction's version."""
+        return None if self.corrected is None else wording.version_anchor(self.seq, self.corrected.version)
+
+    @property
     def labels(self) -> list[str]:
         return wording.labels(self.kind, self.preliminary, self.alert_status)
 
@@ -67,7 +73,7 @@ class UpdateCard:
 def _latest(versions: Sequence[UpdateVersion], kind: VersionKind) -> Notice | None:
     for version in reversed(versions):
         if version.kind is kind:
-            return Notice(version.published_at, version.reason or "")
+            return Notice(version.published_at, version.reason or "", version.version)
     return None
 
 

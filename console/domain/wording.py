@@ -64,8 +64,19 @@ def update_url(public_url: str, incident_slug: str, seq: int) -> str:
     return f"{public_url}/incidents/{incident_slug}#update-{seq}"
 
 
-def history_url(public_url: str, incident_slug: str, seq: int) -> str:
-    return f"{public_url}/incidents/{incident_slug}/history#update-{seq}"
+def version_anchor(seq: int, version: int) -> str:
+    """The id of one version on the history page."""
+    return f"update-{seq}-v{version}"
+
+
+def history_url(
+    public_url: str, incident_slug: str, seq: int | None = None, version: int | None = None
+) -> str:
+    """The incident's history page; at an update's versions, or at one of them."""
+    page = f"{public_url}/incidents/{incident_slug}/history"
+    if seq is None:
+        return page
+    return f"{page}#{version_anchor(seq, version) if version is not None else f'update-{seq}'}"
 
 
 def x_weight(text: str) -> int:

@@ -136,7 +136,7 @@ def entry_html(public_url: str, item: FeedItem, language: FeedLanguage | None = 
     parts.append(Markup("<del>{}</del>").format(text) if item.kind is VersionKind.RETRACTION else text)
     page = language.page if language is not None else str
     if item.kind in (VersionKind.CORRECTION, VersionKind.RETRACTION):
-        history = page(wording.history_url(public_url, incident.slug, item.seq))
+        history = page(wording.history_url(public_url, incident.slug, item.seq, item.version))
         parts.append(Markup('<p><a href="{}">{}</a></p>').format(history, words.what_changed))
     place = f" · {incident.location}" if incident.location else ""
     parts.append(

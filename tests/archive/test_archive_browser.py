@@ -47,5 +47,29 @@ def test_history_reads_without_javascript(
     sample = publish_history(db, routing)
     browser_no_js.goto(f"{served.url}/incidents/{sample.slug}/history")
     correction = browser_no_js.locator("#update-1-v2")
-    assert correction.locator("ins").inner_text() == "Elm" and correction.locator("del").inner_text() == "Oak"
+    inline = correction.locator(".change--inline")
+    assert inline.locator("ins").inner_text() == "Elm" and inline.locator("del").inner_text() == "Oak"
+    expect(correction.locator(".change--split")).to_be_hidden()
     screenshot(browser_no_js, "incident-history")
+
+
+def test_what_changed_on_a_phone_is_before_then_after(
+    served: LiveServer, db: Database, routing: Routing, browser_no_js: Page
+) -> None:
+    """Below 600 px the change reads as two blocks, not interleaved words (issue 13.8)."""
+    page = browser_no_js
+    page.set_viewport_size({"width": 360, "height": 740})
+    sample = publish_history(db, routing)
+    page.goto(f"{served.url}/incidents/{sample.slug}/history#update-1-v2")
+    correction = page.locator("#update-1-v2")
+    expect(correction.locator(".change--inline")).to_be_hidden()
+    before, after = correction.locator(".change__side--before"), correction.locator(".change__side--after")
+    expect(before).to_be_visible()
+    expect(after).to_be_visible()
+    assert before.locator(".change__label").inner_text().lower() == "before"
+    assert [before.locator("del").inner_text(), before.locator("ins").count()] == ["Oak", 0]
+    assert [after.locator("ins").inner_text(), after.locator("del").count()] == ["Elm", 0]
+    assert "Residents of Oak St" in before.inner_text() and "Residents of Elm St" in after.inner_text()
+    assert before.bounding_box()["y"] < after.bounding_box()["y"]  # type: ignore[index]
+    assert page.evaluate("window.scrollY") > 0, "the link's anchor scrolled to the version"
+    screenshot(page, "incident-history-phone")

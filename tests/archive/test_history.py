@@ -64,7 +64,7 @@ def test_a_correction_shows_its_word_level_diff_marked_with_ins_and_del(
     )
     assert "Changes from version 1 (removed words struck through, added words underlined)" in text(correction)
     # the unchanged headline is shown as it is, with no change marks
-    assert '<p class="version__headline diff">Evacuation</p>' in correction
+    assert '<div class="version__headline diff">Evacuation</div>' in correction
 
 
 def test_diffs_escape_markup_and_mark_a_headline_change(

@@ -16,7 +16,7 @@ from tests.support.records import publish_sample
 def render_card(settings: Settings, card: object) -> str:
     env = make_templates(settings).env
     macro = env.get_template("partials/update_card.html").module.update_card  # type: ignore[attr-defined]
-    return str(macro(card, "/incidents/gas-leak/history#update-1"))
+    return str(macro(card, "/incidents/gas-leak/history"))
 
 
 def test_a_retracted_and_corrected_update_shows_every_notice(
@@ -34,7 +34,8 @@ def test_a_retracted_and_corrected_update_shows_every_notice(
     assert '<del class="update__withdrawn">' in html and "Elm St evacuated." in html
     assert "Retracted <time datetime=" in html and "— All clear given in error" in html
     assert "Corrected <time datetime=" in html and "— Wrong street" in html
-    assert 'href="/incidents/gas-leak/history#update-1"' in html
+    # "What changed" lands on the correction (version 2), not on the update's first version
+    assert 'href="/incidents/gas-leak/history#update-1-v2"' in html
 
 
 def test_markup_in_text_is_rendered_inert(db: Database, routing: Routing, settings: Settings) -> None:

@@ -112,10 +112,11 @@ def test_a_correction_keeps_the_original_entry_and_adds_a_new_one(
     assert correction.title == "CORRECTION: PRELIMINARY: Bridge closed in both directions."
     content = lxml.html.fromstring(correction.content[0].value)
     assert "Correction: Both directions" in content.text_content()
-    history = f"{settings.public_url}/incidents/{slug}/history#update-1"
-    assert history in content.xpath("//a/@href")
+    history = f"{settings.public_url}/incidents/{slug}/history"
+    # "What changed" lands on this version; the related link is every version of the update
+    assert f"{history}#update-1-v2" in content.xpath("//a/@href")
     related = [link.href for link in correction.links if link.rel == "related"]
-    assert related == [history]
+    assert related == [f"{history}#update-1"]
     assert [link.href for link in correction.links if link.rel == "alternate"] == [
         f"{settings.public_url}/incidents/{slug}#update-1"
     ]

@@ -64,7 +64,7 @@ def test_an_open_page_shows_new_corrected_retracted_and_resolved_without_reloadi
     expect(card.locator(".notice--corrected")).to_contain_text("Pine St, not Oak St", timeout=TIMEOUT)
     expect(card).to_contain_text("between Elm St and Pine St.")
     expect(card.locator(".notice--corrected a")).to_have_attribute(
-        "href", f"/incidents/{slug}/history#update-2"
+        "href", f"/incidents/{slug}/history#update-2-v2"
     )
     expect(page.locator("#timeline > li")).to_have_count(2)  # replaced in place, not added
 

@@ -89,7 +89,7 @@ def test_the_incident_page_shows_every_kind_of_update(web: TestClient, token: st
     assert page.count('<strong class="badge badge--preliminary">PRELIMINARY</strong>') == 2
     # corrected: the notice, the reason and a link to what changed
     assert re.search(r'Corrected <time datetime="[^"]+">\d\d:\d\d</time> — Pine St, not Oak St', page)
-    assert f'<a href="/incidents/{slug}/history#update-2">What changed</a>' in page
+    assert f'<a href="/incidents/{slug}/history#update-2-v2">What changed</a>' in page
     # retracted: struck through, with the reason
     assert re.search(
         r'<del class="update__withdrawn">\s*<div class="update__body"><p>Shelter in place.', page

@@ -53,7 +53,7 @@ def test_new_corrected_and_retracted_updates_are_pushed_in_order(
         assert '<li class="timeline__item" id="item-update-1" data-hx-swap-oob="true">' in corrected.html
         assert "Residents of Elm and Oak St should leave." in corrected.html
         assert "Corrected <time" in corrected.html and "— Oak St too" in corrected.html
-        assert f'href="/incidents/{slug}/history#update-1">What changed</a>' in corrected.html
+        assert f'href="/incidents/{slug}/history#update-1-v2">What changed</a>' in corrected.html
 
         third = retract(live.url, pio_token, first["id"], "Sent in error", 2)
         [retracted] = receive(ws, 1)

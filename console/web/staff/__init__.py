@@ -8,6 +8,7 @@ from starlette.routing import BaseRoute, Route
 from console.web.staff import (
     admin,
     audit,
+    autosave,
     channels,
     incident_details,
     incidents,
@@ -37,12 +38,15 @@ def routes() -> list[BaseRoute]:
         Route("/console/incidents/{slug}", incidents.incident_page, methods=["GET"]),
         Route("/console/incidents/{slug}/preview", incidents.compose_preview, methods=["POST"]),
         Route("/console/incidents/{slug}/updates", incidents.publish, methods=["POST"]),
+        Route("/console/incidents/{slug}/autosave", autosave.save_compose, methods=["POST"]),
         Route("/console/incidents/{slug}/resolve", resolution.resolve, methods=["POST"]),
         Route("/console/incidents/{slug}/reopen", resolution.reopen, methods=["POST"]),
         Route("/console/incidents/{slug}/details", incident_details.change_details_view, methods=["POST"]),
         Route("/console/incidents/{slug}/deliveries", incidents.incident_deliveries, methods=["GET"]),
         Route("/console/updates/{update_id:int}", updates.update_page, methods=["GET"]),
         Route("/console/updates/{update_id:int}/preview", updates.correction_preview, methods=["POST"]),
+        Route("/console/updates/{update_id:int}/autosave", autosave.save_correction, methods=["POST"]),
+        Route("/console/autosaved/{form}/{target_id:int}/discard", autosave.discard, methods=["POST"]),
         *(
             Route(
                 f"/console/updates/{{update_id:int}}/{path}",

@@ -13,9 +13,10 @@ view never runs, so nothing is written.
 
 from __future__ import annotations
 
+import json
 import posixpath
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import quote, unquote, urlsplit
 
 from starlette.requests import Request
@@ -69,10 +70,15 @@ def clear_cookie(response: Response, settings: Settings, name: str) -> None:
 
 @dataclass(frozen=True)
 class Viewer:
-    """The signed-in person making this request, with the CSRF token of their session."""
+    """The signed-in person making this request, with the CSRF token of their session.
+
+    `resent_form`: the form came from a page opened before they signed in again (its token is
+    another session's); the view shows it back at its review step and acts on nothing.
+    """
 
     signed_in: SignedIn
     csrf: str
+    resent_form: bool = False
 
     @property
     def actor(self) -> Actor:
@@ -147,16 +153,24 @@ def same_origin(request: Request) -> bool:
     return origin.lower() in ours
 
 
-async def submitted_token(request: Request) -> str | None:
-    header = request.headers.get(CSRF_HEADER)
-    if header:
-        return header
-    value = (await form_data(request)).get(CSRF_FIELD)
-    return value if isinstance(value, str) else None
-
-
 async def csrf_ok(request: Request, expected: str) -> bool:
-    return same_origin(request) and sessions.tokens_match(await submitted_token(request), expected)
+    """Same origin, and the session's token in htmx's header (set when the page loaded) or in
+    the form's field (set when the form was rendered, which may be later: a form shown back
+    after signing in again)."""
+    if not same_origin(request):
+        return False
+    if sessions.tokens_match(request.headers.get(CSRF_HEADER), expected):
+        return True
+    field = (await form_data(request)).get(CSRF_FIELD)
+    return isinstance(field, str) and sessions.tokens_match(field, expected)
+
+
+async def resent(request: Request) -> bool:
+    """A form from one of our pages that carries a token, though not this session's: one
+    opened before its author signed in again. (A console form always carries a token.)"""
+    if not same_origin(request):
+        return False
+    return bool(request.headers.get(CSRF_HEADER) or (await form_data(request)).get(CSRF_FIELD))
 
 
 def local_path(value: str | None, default: str = "/console") -> str:
@@ -217,7 +231,8 @@ async def signed_out(request: Request) -> Response:
         response = flash(
             request,
             None,
-            f"{message} Nothing was sent from this page. Copy anything you typed, then sign in again.",
+            f"{message} Nothing was sent from this page, and what you typed stays on it: sign in "
+            "again in a new tab, then send this form again to check it before it goes out.",
             401,
         )
     elif request.method in SAFE_METHODS:
@@ -257,6 +272,10 @@ STALE_FORM = (
     "This form is out of date or did not come from this console, so nothing was done. "
     "Copy anything you typed, reload the page and try again."
 )
+RESENT_FORM = (
+    "You signed in again after this form was opened, so nothing was published. "
+    "Here it is as you sent it: check it, then publish."
+)
 
 
 @dataclass(frozen=True)
@@ -271,6 +290,10 @@ class SessionGate:
 
     activity: bool = True
     before_password_change: bool = False
+    # A form with a review step (or its preview): sent from this site with another session's
+    # token (opened before signing in again), it is shown back at that step (403, nothing
+    # done) instead of refused.
+    reviews_resent_forms: bool = False
 
     def admits(self, level: Access) -> bool:
         return level is not Access.PUBLIC
@@ -280,7 +303,9 @@ class SessionGate:
         if viewer is None:
             return await signed_out(request)
         if request.method not in SAFE_METHODS and not await csrf_ok(request, viewer.csrf):
-            return forbidden(request, viewer, STALE_FORM)
+            if not (self.reviews_resent_forms and await resent(request)):
+                return forbidden(request, viewer, STALE_FORM)
+            viewer = replace(viewer, resent_form=True)
         if viewer.signed_in.must_change_password and not self.before_password_change:
             if is_htmx(request):
                 return Response(status_code=200, headers={"HX-Redirect": PASSWORD_PATH})
@@ -301,10 +326,17 @@ class SessionGate:
                 f"Your account ({viewer.role.value}) may not do this: it needs {NEEDS[level]}.",
             )
         response = await endpoint(request, viewer)
+        if viewer.resent_form:
+            if response.status_code < 400:
+                response.status_code = 403  # shown back, never acted on
+            # console.js gives the page this session's token, so its other forms work again
+            response.headers["HX-Trigger"] = json.dumps({"console-session-changed": {"csrf": viewer.csrf}})
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 
 
 STAFF = SessionGate()
 STAFF_POLLING = SessionGate(activity=False)  # the page asking by itself: keeps no session alive
+# Forms with a review step (publish, correct, confirm, retract), their previews and autosave
+STAFF_REVIEWED = SessionGate(reviews_resent_forms=True)
 BEFORE_PASSWORD_CHANGE = SessionGate(before_password_change=True)

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from console.domain import (
+    autosave,
     channel_health,
     delivery_status,
     idempotency,
@@ -22,6 +23,7 @@ from console.domain import (
     timeline,
     versions,
 )
+from console.domain.autosave import FormName, Saved
 from console.domain.delivery_status import EventDeliveries
 from console.domain.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from console.domain.incident_details import current_details_version
@@ -41,7 +43,7 @@ from console.models import AlertStatus, Incident, IncidentStatus, UpdateVersion,
 from console.web.access import Access, access
 from console.web.bearer import DOMAIN_STATUS
 from console.web.staff import translations
-from console.web.staff.auth import STAFF, STAFF_POLLING, Viewer
+from console.web.staff.auth import RESENT_FORM, STAFF, STAFF_POLLING, STAFF_REVIEWED, Viewer
 from console.web.staff.forms import read_form
 from console.web.staff.rendering import is_htmx, render, see_other
 from console.web.staff.translations import TypedTranslations
@@ -82,16 +84,18 @@ async def _dashboard(
 ) -> Response:
     state = app_state(request)
     enabled = state.enabled_channels()
-    rows, channels, untranslated, subscribers = await state.read(
+    rows, channels, untranslated, subscribers, autosaved = await state.read(
         lambda session: (
             overview.incident_rows(session),
             channel_health.channel_report(session, enabled),
             translations.gaps(session, state.languages),
             sorted(subscriptions.subscriber_counts(session).items()),
+            autosave.of_author(session, viewer.actor) if block is None else [],
         )
     )
     context = {
         "rows": rows,
+        "autosaved": autosaved,
         "channels": channels,
         "untranslated": untranslated,
         "subscribers": subscribers,  # ((channel, lang), count): counts only, never addresses
@@ -183,6 +187,12 @@ class Compose:
     # Set on the review step: publishing the same reviewed form twice (a double click, a
     # resent form after a lost answer) publishes once.
     submission: str | None = None
+    restored: Saved | None = None  # what the PIO typed earlier, saved as they typed
+
+    @classmethod
+    def from_saved(cls, saved: Saved, languages: Languages) -> Compose:
+        translations = TypedTranslations.kept(saved.typed.translations, languages)
+        return cls(saved.typed.text, translations=translations, restored=saved)
 
 
 @dataclass
@@ -236,6 +246,11 @@ async def incident_screen(
         )
     except NotFound as exc:
         return error_page(request, viewer, exc.message, 404)
+    if compose is None and block is None and viewer.can_publish:
+        saved = await state.read(
+            lambda session: autosave.restore(session, viewer.actor, FormName.COMPOSE, data.incident.id)
+        )
+        compose = Compose.from_saved(saved, state.languages) if saved else None
     compose = compose or Compose()
     if compose.translations is None:
         compose.translations = TypedTranslations(state.languages)
@@ -280,7 +295,7 @@ async def incident_page(request: Request, viewer: Viewer) -> Response:
     return await incident_screen(request, viewer)
 
 
-@access(Access.PUBLISHER, STAFF)
+@access(Access.PUBLISHER, STAFF_REVIEWED)
 async def compose_preview(request: Request, viewer: Viewer) -> Response:
     """What the typed draft would look like on each channel (htmx calls this while the PIO types)."""
     form = await read_form(request)
@@ -291,23 +306,27 @@ async def compose_preview(request: Request, viewer: Viewer) -> Response:
     return await incident_screen(request, viewer, compose=compose, block="preview")
 
 
-@access(Access.PUBLISHER, STAFF)
+@access(Access.PUBLISHER, STAFF_REVIEWED)
 async def publish(request: Request, viewer: Viewer) -> Response:
-    """Two steps: `step=review` shows exactly what will go out; `step=publish` publishes it."""
+    """Two steps: `step=review` shows exactly what will go out; `step=publish` publishes it
+    (a form from before signing in again goes back to review: `Viewer.resent_form`)."""
     state = app_state(request)
     form = await read_form(request)
     draft = DraftText(
         headline=form.text("headline"), body=form.text("body"), preliminary=form.flag("preliminary")
     )
     typed = TypedTranslations.read(form, state.languages)
-    step = form.text("step")
+    step = "review" if viewer.resent_form and form.text("step") == "publish" else form.text("step")
     slug = request.path_params["slug"]
     if step == "review":
         errors = {**previews.check(draft, reason_required=False), **typed.check()}
+        message = RESENT_FORM if viewer.resent_form else None
         if errors:
-            compose = Compose(draft, "edit", errors, translations=typed)
+            compose = Compose(draft, "edit", errors, message, translations=typed)
             return await incident_screen(request, viewer, compose=compose, status_code=422, block="compose")
-        compose = Compose(draft, "review", translations=typed, submission=secrets.token_urlsafe(18))
+        compose = Compose(
+            draft, "review", message=message, translations=typed, submission=secrets.token_urlsafe(18)
+        )
         return await incident_screen(request, viewer, compose=compose, block="compose")
     if step != "publish":
         compose = Compose(draft, "edit", translations=typed)
@@ -331,9 +350,11 @@ async def publish(request: Request, viewer: Viewer) -> Response:
         assert user_id is not None  # a console viewer has an account
         if key is not None and (earlier := idempotency.recall(session, user_id, key, fingerprint)):
             return int(earlier.body["seq"])
-        seq = publish_update(
+        published = publish_update(
             session, viewer.actor, slug, text, routing=state.routing, translations=typed.for_service()
-        ).update.seq
+        )
+        autosave.discard(session, viewer.actor, FormName.COMPOSE, published.update.incident_id)
+        seq = published.update.seq
         if key is not None:
             idempotency.remember(
                 session, user_id, key, fingerprint, idempotency.Answer(303, {"seq": seq}, None)

@@ -50,8 +50,10 @@ def render(
     status_code: int = 200,
     block: str | None = None,
     headers: Mapping[str, str] | None = None,
+    block_alone: bool = False,
 ) -> Response:
-    """The page, or only `block` when htmx asked (one template renders both)."""
+    """The page, or only `block` when htmx asked (one template renders both); `block_alone`:
+    only `block` whoever asked (the answer to a request only htmx makes)."""
     full: dict[str, Any] = {
         "viewer": viewer,
         "csrf_token": viewer.csrf if viewer else None,
@@ -59,7 +61,7 @@ def render(
         **context,
     }
     templates = app_state(request).templates
-    if block is not None and is_htmx(request):
+    if block is not None and (is_htmx(request) or block_alone):
         return templates.TemplateResponse(
             request, name, full, status_code=status_code, headers=headers, block_name=block
         )

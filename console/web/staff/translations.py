@@ -52,6 +52,11 @@ class TypedTranslations:
             },
         )
 
+    @classmethod
+    def kept(cls, values: dict[str, tuple[str, str]], languages: Languages) -> TypedTranslations:
+        """`values` typed earlier, in the languages still translated."""
+        return cls(languages, {lang: pair for lang, pair in values.items() if lang in languages.translated})
+
     def headline(self, lang: str) -> str:
         return self.values.get(lang, ("", ""))[0]
 

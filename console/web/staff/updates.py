@@ -16,7 +16,18 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from console.domain import delivery_status, fanout, merging, outbox, previews, timeline, updates, versions
+from console.domain import (
+    autosave,
+    delivery_status,
+    fanout,
+    merging,
+    outbox,
+    previews,
+    timeline,
+    updates,
+    versions,
+)
+from console.domain.autosave import FormName, Saved
 from console.domain.delivery_status import EventDeliveries
 from console.domain.errors import DomainError, InvalidInput, NotAllowed, NotFound, VersionConflict
 from console.domain.post_runs import TextRules
@@ -28,7 +39,15 @@ from console.domain.updates import Draft, Published, get_update
 from console.languages import Languages
 from console.models import Incident, Update, UpdateVersion, VersionKind
 from console.web.access import Access, Endpoint, access
-from console.web.staff.auth import STAFF, STAFF_POLLING, Viewer, flash, local_path
+from console.web.staff.auth import (
+    RESENT_FORM,
+    STAFF,
+    STAFF_POLLING,
+    STAFF_REVIEWED,
+    Viewer,
+    flash,
+    local_path,
+)
 from console.web.staff.forms import Form, read_form
 from console.web.staff.incidents import error_page, since_param
 from console.web.staff.rendering import is_htmx, render, see_other
@@ -117,10 +136,19 @@ class ActionForm:
     reverts: list[Revert] = field(default_factory=list)
     merge: merging.MergedDraft | None = None  # mode "merge": the PIO's edit applied to the newer text
     picks: dict[int, merging.Side] = field(default_factory=dict)
+    restored: Saved | None = None  # a correction the PIO typed earlier, saved as they typed
 
     @property
     def base(self) -> int:
         return self.corrects_version if self.started_from is None else self.started_from
+
+    @classmethod
+    def from_saved(cls, saved: Saved, current_version: int, languages: Languages) -> ActionForm:
+        """The correct form as its author left it, aimed at the version they were correcting
+        (an older one than the current leads to the conflict and the three texts)."""
+        translations = TypedTranslations.kept(saved.typed.translations, languages)
+        corrects = saved.base_version or current_version
+        return cls(saved.typed.text, corrects, translations=translations, restored=saved)
 
 
 async def _load(request: Request) -> UpdateData:
@@ -233,7 +261,14 @@ async def update_page(request: Request, viewer: Viewer) -> Response:
     data = await _found(request, viewer)
     if isinstance(data, Response):
         return data
-    return await _render(request, viewer, data)
+    state = app_state(request)
+    saved = await state.read(
+        lambda session: autosave.restore(session, viewer.actor, FormName.CORRECT, data.update.id)
+    )
+    if saved is None or data.retracted:
+        return await _render(request, viewer, data)
+    restored = ActionForm.from_saved(saved, data.current.version, state.languages)
+    return await _render(request, viewer, data, actions={"correct": restored})
 
 
 def _typed(form: Form) -> DraftText:
@@ -321,7 +356,7 @@ def _precheck(data: UpdateData, action: ActionForm) -> tuple[ActionForm, int] | 
     return None
 
 
-@access(Access.PUBLISHER, STAFF)
+@access(Access.PUBLISHER, STAFF_REVIEWED)
 async def correction_preview(request: Request, viewer: Viewer) -> Response:
     form = await read_form(request)
     data = await _found(request, viewer)
@@ -375,6 +410,8 @@ async def change_view(request: Request, viewer: Viewer, action: updates.Action) 
         draft, form.integer("corrects_version") or 0, translations=typed, started_from=started_from
     )
     step = _step(form, action)
+    if viewer.resent_form and step == "publish":
+        step = "review"  # a form from before signing in again: shown back, never acted on
     if step == "edit":
         return await _render(request, viewer, data, actions={slot: chosen}, block=slot)
     if step == "merge":
@@ -403,16 +440,16 @@ async def change_view(request: Request, viewer: Viewer, action: updates.Action) 
         return await _render(request, viewer, data, actions={slot: chosen}, status_code=422, block=slot)
     if step == "review":
         chosen.mode = "review"
+        chosen.message = RESENT_FORM if viewer.resent_form else None
         return await _render(request, viewer, data, actions={slot: chosen}, block=slot)
     text = (
         Draft(body=draft.body, headline=draft.headline, preliminary=draft.preliminary)
         if action.new_text
         else None
     )
-    return await _publish(
-        request,
-        viewer,
-        lambda session: updates.change_update(
+
+    def work(session: Session) -> Published:
+        published = updates.change_update(
             session,
             viewer.actor,
             data.update.id,
@@ -424,7 +461,15 @@ async def change_view(request: Request, viewer: Viewer, action: updates.Action) 
             reverts_confirmed=bool(chosen.reverts),
             routing=state.routing,
             translations=typed.for_service() if typed else updates.NO_TRANSLATIONS,
-        ),
+        )
+        if slot in ("correct", "retract"):  # the correction typed is out, or can never be
+            autosave.discard(session, viewer.actor, FormName.CORRECT, data.update.id)
+        return published
+
+    return await _publish(
+        request,
+        viewer,
+        work,
         action=chosen,
         slot=slot,
         notice=action.done,
@@ -475,7 +520,7 @@ def change_endpoint(action: updates.Action) -> Endpoint:
         return await change_view(request, viewer, action)
 
     change.__name__ = change.__qualname__ = action.name
-    return access(Access.PUBLISHER, STAFF)(change)
+    return access(Access.PUBLISHER, STAFF_REVIEWED)(change)
 
 
 @access(Access.READER, STAFF_POLLING)

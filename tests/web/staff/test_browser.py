@@ -21,7 +21,7 @@ from console.domain.diff import Change, word_diff
 from console.domain.incidents import IncidentDraft, create_incident
 from console.domain.outbox import Routing
 from console.domain.updates import Draft, publish_update
-from console.models import Incident, UpdateVersion, VersionKind
+from console.models import AutosavedForm, Incident, UpdateVersion, VersionKind
 from console.settings import Settings
 from tests.conftest import PIO
 from tests.support.browser import screenshot
@@ -482,3 +482,137 @@ def test_the_compose_and_correct_previews_show_every_post_of_a_run_with_its_own_
 
 def run_name(network: str) -> str:
     return {"x": "X", "mastodon": "Mastodon"}[network]
+
+
+def test_compose_errors_take_the_focus_and_clear_as_each_field_is_fixed(
+    server: LiveServer, page: Page, db: Database, routing: Routing
+) -> None:
+    """Issue 13.8: the first refused field gets the focus; each message goes once its field
+    passes (changed, not blank when required, within the limit), not merely when typed in."""
+    watch = Watch(page)
+    make_user(db, "pio", "ana@example.org", "Ana Diaz")
+    with db.write() as session:
+        slug = create_incident(session, PIO, IncidentDraft(title="Water main break"), routing=routing)[0].slug
+    sign_in(page, server.url, "ana@example.org")
+    page.goto(f"{server.url}/console/incidents/{slug}")
+    page.fill("#compose-headline", "H" * 201)
+    page.get_by_role("button", name="Review and publish…").click()
+
+    headline, body = page.locator("#compose-headline"), page.locator("#compose-body")
+    expect(page.locator("#compose-headline-error")).to_contain_text("the limit is 200")
+    expect(page.locator("#compose-body-error")).to_contain_text("is required")
+    expect(headline).to_be_focused()
+    expect(headline).to_have_attribute("aria-invalid", "true")
+    screenshot(page, "console-14-compose-errors")
+
+    headline.fill("H" * 202)  # changed, still over: the message stays
+    expect(page.locator("#compose-headline-error")).to_be_visible()
+    headline.fill("Boil water notice")
+    expect(page.locator("#compose-headline-error")).to_have_count(0)
+    expect(headline).not_to_have_attribute("aria-invalid", "true")
+    expect(headline).to_have_attribute("aria-describedby", "compose-headline-hint")
+    assert "field--invalid" not in (headline.locator("xpath=..").get_attribute("class") or "")
+
+    body.fill("   ")  # still blank: the body's message stays
+    expect(page.locator("#compose-body-error")).to_be_visible()
+    expect(body).to_have_attribute("aria-invalid", "true")
+    body.fill("Boil tap water for one minute before drinking.")
+    expect(page.locator("#compose-body-error")).to_have_count(0)
+    expect(body).not_to_have_attribute("aria-invalid", "true")
+
+    page.get_by_role("button", name="Review and publish…").click()
+    page.get_by_role("button", name="Publish now").click()
+    expect(page).to_have_url(re.compile(r"\?notice=published#update-1$"))
+    assert watch.problems == []
+
+
+def test_after_signing_in_again_the_typed_update_goes_to_review_not_lost(
+    server: LiveServer, browser: Browser, db: Database, routing: Routing
+) -> None:
+    """Issue 13.7: the session ends while an update is typed; the PIO signs in again in
+    another tab, sends the form again and gets its review step, then publishes it."""
+    make_user(db, "pio", "ana@example.org", "Ana Diaz")
+    with db.write() as session:
+        slug = create_incident(session, PIO, IncidentDraft(title="River flood"), routing=routing)[0].slug
+    context = browser.new_context()
+    try:
+        page, other_tab = context.new_page(), context.new_page()
+        watch = Watch(page)
+        sign_in(page, server.url, "ana@example.org")
+        page.goto(f"{server.url}/console/incidents/{slug}")
+        page.fill("#compose-headline", "Shelter open")
+        page.fill("#compose-body", "The shelter at Lincoln High School is open all night.")
+        first_token = page.evaluate("document.body.getAttribute('data-hx-headers')")
+
+        other_tab.goto(f"{server.url}/console")
+        other_tab.get_by_role("button", name="Sign out").click()  # the session ends
+        page.get_by_role("button", name="Review and publish…").click()
+        expect(page.locator("#flash")).to_contain_text("what you typed stays on it")
+        expect(page.locator("#compose-body")).to_have_value(
+            "The shelter at Lincoln High School is open all night."
+        )
+
+        sign_in(other_tab, server.url, "ana@example.org")
+        expect(other_tab).to_have_url(f"{server.url}/console")
+        page.get_by_role("button", name="Review and publish…").click()
+        expect(page.get_by_role("heading", name="Check before publishing")).to_be_visible()
+        expect(page.locator("#compose .form-error")).to_contain_text("You signed in again")
+        assert page.evaluate("document.body.getAttribute('data-hx-headers')") != first_token
+        expect(page.locator("#flash")).to_be_empty()  # "signed out" no longer holds
+        screenshot(page, "console-15-review-after-signing-in-again")
+        with db.read() as session:
+            assert session.scalars(select(UpdateVersion)).first() is None, "nothing published yet"
+
+        page.get_by_role("button", name="Publish now").click()
+        expect(page).to_have_url(re.compile(r"\?notice=published#update-1$"))
+        with db.read() as session:
+            assert [v.headline for v in session.scalars(select(UpdateVersion))] == ["Shelter open"]
+        assert watch.problems == []
+    finally:
+        context.close()
+
+
+def test_what_is_typed_is_saved_and_comes_back_in_a_new_tab(
+    server: LiveServer, browser: Browser, db: Database, routing: Routing
+) -> None:
+    """Issue 13.7: the compose form saves itself as the PIO types; a closed tab loses nothing,
+    the dashboard lists the draft, and it can be discarded."""
+    make_user(db, "pio", "ana@example.org", "Ana Diaz")
+    with db.write() as session:
+        slug = create_incident(session, PIO, IncidentDraft(title="River flood"), routing=routing)[0].slug
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        watch = Watch(page)
+        sign_in(page, server.url, "ana@example.org")
+        page.goto(f"{server.url}/console/incidents/{slug}")
+        page.fill("#compose-headline", "Shelter open")
+        with page.expect_response(
+            lambda r: r.url.endswith("/autosave") and "High%20is%20open." in (r.request.post_data or ""),
+            timeout=WAIT,
+        ) as saved:
+            page.locator("#compose-body").press_sequentially("Lincoln High is open.")
+        assert saved.value.status == 200
+        expect(page.locator("#compose-autosave")).to_contain_text("Saved as you typed, at")
+        page.close()  # the tab is closed (or the laptop crashes)
+
+        page = context.new_page()
+        watch = Watch(page)
+        page.goto(f"{server.url}/console")
+        drafts = page.locator("#autosaved li")
+        expect(drafts).to_have_count(1)
+        expect(drafts).to_contain_text("New update on “River flood”: “Shelter open”")
+        drafts.get_by_role("link", name="New update").click()
+        expect(page.locator("#compose-headline")).to_have_value("Shelter open")
+        expect(page.locator("#compose-body")).to_have_value("Lincoln High is open.")
+        expect(page.locator("#compose .restored")).to_contain_text("This form holds what you typed earlier")
+        screenshot(page, "console-16-restored-draft")
+
+        page.get_by_role("button", name="Discard it and start again").click()
+        expect(page.locator("#compose-body")).to_have_value("")
+        expect(page.locator("#compose .restored")).to_have_count(0)
+        with db.read() as session:
+            assert session.scalars(select(AutosavedForm)).first() is None
+        assert watch.problems == []
+    finally:
+        context.close()

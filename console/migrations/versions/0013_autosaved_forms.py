@@ -1,0 +1,40 @@
+"""autosaved forms: what a PIO types in the compose and correct forms, kept until published
+
+Revision ID: i15_autosaved_forms
+Revises: i14_account_controls
+Create Date: 2026-12-05 10:30:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "i15_autosaved_forms"
+down_revision: str | None = "i14_account_controls"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "autosaved_forms",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("form", sa.String(length=16), nullable=False),
+        sa.Column("target_id", sa.Integer(), nullable=False),
+        sa.Column("base_version", sa.Integer(), nullable=True),
+        sa.Column("content", sa.Text(), nullable=False),
+        sa.Column("saved_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_autosaved_forms_user_id_users")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_autosaved_forms")),
+        sa.UniqueConstraint(
+            "user_id", "form", "target_id", name=op.f("uq_autosaved_forms_user_id_form_target_id")
+        ),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("autosaved_forms")
