@@ -21,6 +21,15 @@ from starlette.datastructures import Secret
 
 from console.languages import LANGUAGE_TAG, UnknownLanguage, canonical_language
 
+# The images AGENCY_LOGO may be, by file suffix, with the type it is served as.
+LOGO_TYPES = {
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+}
+
 # CAP 1.2: sender and identifier may hold no whitespace, comma, "<" or "&".
 _CAP_FORBIDDEN = re.compile(r"[\s,<&]")
 BROADCAST_SCHEMES = ("memory", "redis", "rediss", "postgres", "postgresql")
@@ -172,6 +181,13 @@ class Settings:
     subscribe_ip_limit: int = 20  # POST /subscribe per client address per hour
     webhook_allow_private: bool = False
     webhook_timeout_seconds: float = 10.0
+    # The agency's identity on every public surface (issue 18; console/agency.py): whose page
+    # this is and where to call. The defaults are placeholders for a trial run.
+    agency_name: str = "Example Public Safety Agency"
+    agency_url: str | None = setting(None, parse=_url)
+    agency_logo: Path | None = None  # an image file, served from our origin at /agency/logo
+    agency_contact: str = "Press and non-emergency line: not set (AGENCY_CONTACT)"
+    emergency_notice: str | None = None  # None: "In an emergency, call 911.", in the page's language
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.public_url)
@@ -190,6 +206,18 @@ class Settings:
             raise SettingsError("CAP_SIGNING_KEY and CAP_SIGNING_CERT are set together or not at all")
         object.__setattr__(self, "languages", parse_languages(self.languages))
         self._check_alerts()
+        self._check_agency()
+
+    def _check_agency(self) -> None:
+        if not self.agency_name.strip():
+            raise SettingsError("AGENCY_NAME must not be blank")
+        if self.agency_url is not None and urlsplit(self.agency_url).scheme not in ("http", "https"):
+            raise SettingsError(f"AGENCY_URL must be an absolute http(s) URL, not {self.agency_url!r}")
+        if self.agency_logo is not None and self.agency_logo.suffix.lower() not in LOGO_TYPES:
+            kinds = ", ".join(sorted(LOGO_TYPES))
+            raise SettingsError(f"AGENCY_LOGO must be a {kinds} file, not {self.agency_logo}")
+        if self.emergency_notice is not None and not self.emergency_notice.strip():
+            raise SettingsError("EMERGENCY_NOTICE must not be blank (leave it unset for the default)")
 
     def _check_alerts(self) -> None:
         if self.smtp_url is not None:

@@ -14,7 +14,7 @@ from jinja2.runtime import Context
 from jinja2_fragments.starlette import Jinja2Blocks
 from markupsafe import Markup
 
-from console import i18n
+from console import agency, i18n
 from console.domain import wording
 from console.domain.diff import Change, word_diff
 from console.domain.rumors import CLAIM_MAX, SEEN_AT_MAX
@@ -161,4 +161,7 @@ def make_templates(settings: Settings) -> Templates:
     env.globals["verdict_word"] = i18n.verdict_word
     env.globals["settings"] = settings
     env.globals["field_limits"] = FIELD_LIMITS
+    env.globals["emergency_notice"] = lambda: agency.emergency_notice(settings)
+    env.globals["emergency_notice_translated"] = agency.notice_is_translated(settings)
+    env.globals["agency_logo_path"] = agency.LOGO_PATH
     return Jinja2Blocks(env=env)

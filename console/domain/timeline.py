@@ -25,6 +25,16 @@ class Notice:
 
 
 @dataclass(frozen=True)
+class EarlierTranslation:
+    """A stale translation, shown folded under the newer primary text (issue 13.2)."""
+
+    lang: str
+    headline: str | None
+    body: str
+    version: int  # the version it describes
+
+
+@dataclass(frozen=True)
 class UpdateCard:
     incident_slug: str
     update_id: int
@@ -45,6 +55,7 @@ class UpdateCard:
     # missing) or that they get a current translation.
     text_lang: str | None = None
     translation: TranslationStatus | None = None
+    earlier_translation: EarlierTranslation | None = None
     first_kind: VersionKind = VersionKind.ORIGINAL  # RESOLUTION: the incident's all-clear (issue 13.4)
 
     @property
@@ -103,7 +114,19 @@ def card(
 
 def in_language(card: UpdateCard, text: LanguageText) -> UpdateCard:
     """`card` with the text a reader of `text.requested` is shown."""
-    return replace(card, headline=text.headline, body=text.body, text_lang=text.lang, translation=text.status)
+    earlier = text.earlier
+    return replace(
+        card,
+        headline=text.headline,
+        body=text.body,
+        text_lang=text.lang,
+        translation=text.status,
+        earlier_translation=(
+            EarlierTranslation(earlier.lang, earlier.headline, earlier.body, earlier.version.version)
+            if earlier is not None
+            else None
+        ),
+    )
 
 
 def incident_cards(

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from console.domain import outbox
 from console.domain.actors import Actor, require_publisher
@@ -73,6 +73,9 @@ class LanguageText:
     body: str
     status: TranslationStatus | None  # None when the primary language was requested
     translation: Translation | None = None  # the translation shown, when one is
+    # Stale: the newest translation, which describes an earlier version (issue 13.2); the
+    # reader gets it too, folded and labelled with that version.
+    earlier: Translation | None = None
 
     @property
     def is_fallback(self) -> bool:
@@ -150,7 +153,8 @@ def shown_translations(session: Session, update_ids: Collection[int]) -> dict[in
         return {}
     rows = session.execute(
         select(Translation, UpdateVersion.version)
-        .join(UpdateVersion, Translation.version_id == UpdateVersion.id)
+        .join(Translation.version)
+        .options(contains_eager(Translation.version))  # its number labels a stale one
         .where(Translation.update_id.in_(list(update_ids)))
     )
     shown: dict[int, dict[str, Translation]] = defaultdict(dict)
@@ -182,7 +186,7 @@ def text_for_language(
     status = status_of(translation, current)
     if status is TranslationStatus.CURRENT and translation is not None:
         return LanguageText(lang, lang, translation.headline, translation.body, status, translation)
-    return LanguageText(lang, languages.primary, current.headline, current.body, status)
+    return LanguageText(lang, languages.primary, current.headline, current.body, status, earlier=translation)
 
 
 def texts_for_language(

@@ -98,9 +98,11 @@ def _info(alert: ElementTree.Element, settings: Settings, item: FeedItem, langua
     _add(info, "urgency", URGENCY)
     _add(info, "severity", SEVERITY)
     _add(info, "certainty", certainty(item))
+    _add(info, "senderName", settings.agency_name)
     _add(info, "headline", entry_title(item, language.words))
     _add(info, "description", _description(item, language.words))
     _add(info, "web", language.page(wording.update_url(settings.public_url, incident.slug, item.seq)))
+    _add(info, "contact", settings.agency_contact)
     if incident.location:
         area = ElementTree.SubElement(info, f"{{{CAP_NS}}}area")
         _add(area, "areaDesc", incident.location)

@@ -205,8 +205,11 @@ class FeedSpec:
 
 def new_feed(settings: Settings) -> FeedGenerator:
     """A FeedGenerator that writes the WebSub hub into RSS too, with `set_related` and
-    `set_content_link` for Atom entries."""
+    `set_content_link` for Atom entries; its author and rights are the agency's (issue 18)."""
     feed = FeedGenerator()
+    agency = {"name": settings.agency_name, **({"uri": settings.agency_url} if settings.agency_url else {})}
+    feed.author(agency)
+    feed.rights(f"Public information from {settings.agency_name}.")
     feed.register_extension("hub_in_rss", _HubInRss, None, atom=False, rss=True)
     feed.hub_in_rss.hub = settings.websub_hub
     feed.register_extension("atom_extras", BaseExtension, _AtomEntryExtras, atom=True, rss=False)

@@ -22,6 +22,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 
+from console.agency import LOGO_PATH
 from console.channels.registry import build_channels, routing
 from console.db import Database
 from console.dispatcher import Dispatcher
@@ -52,6 +53,7 @@ from console.web import (
     webhooks_api,
 )
 from console.web.access import Access, access
+from console.web.agency_logo import agency_logo
 from console.web.favicon import favicon
 from console.web.handshakes import RefusedHandshakes, install_filter
 from console.web.health import healthz
@@ -149,6 +151,7 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/favicon.ico", favicon, methods=["GET", "HEAD"]),
+        Route(LOGO_PATH, agency_logo, methods=["GET", "HEAD"]),
         Mount(
             "/api/v1",
             app=Router(

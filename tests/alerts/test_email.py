@@ -128,6 +128,9 @@ def test_subscribe_confirm_publish_correct_unsubscribe(
         body = text_of(alert)
         # No current Spanish translation: the primary text, with the notice, in Spanish words.
         assert "Evacuate Elm St." in body and "Traducción en actualización" in body
+        # Who sends it and where to call (issue 18), the notice in the subscriber's language
+        assert alert_settings.agency_name in body and alert_settings.agency_contact in body
+        assert "En caso de emergencia, llame al 911." in body
         assert unsubscribe_url in body and unsubscribe_url.replace("&", "&amp;") in text_of(alert, "html")
 
         # A correction, with a current translation this time: the Spanish text and what changed.

@@ -221,6 +221,9 @@ def test_snapshot_pages_link_only_to_files_inside_it(settings: Settings, snapsho
     history = (snapshot / "incidents/gas-leak-on-elm-st/history.html").read_text()
     assert 'href="../../static/css/archive.css"' in history
     assert "Residents of <del>Oak</del><ins>Elm</ins> St are evacuated." in history
+    # whose record this is and where to call, offline too (issue 18)
+    assert settings.agency_name in history and settings.agency_contact in history
+    assert "In an emergency, call 911." in history
 
 
 def test_snapshot_refuses_a_directory_that_is_not_empty(

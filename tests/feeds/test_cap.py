@@ -83,9 +83,11 @@ def test_the_info_block_carries_the_incident_and_the_words_of_the_version(
         "urgency": "Unknown",
         "severity": "Unknown",
         "certainty": "Likely",
+        "senderName": settings.agency_name,  # whose alert this is (issue 18)
         "headline": "CORRECTION: PRELIMINARY: Evacuate Elm St.",
         "description": "Correction: Wrong street\n\nEvacuate Elm St.",
         "web": f"{settings.public_url}/incidents/{sample.slug}#update-1",
+        "contact": settings.agency_contact,
     }
     assert cap_text(root, "cap:info/cap:area/cap:areaDesc") == "Elm St and 3rd Ave"
 

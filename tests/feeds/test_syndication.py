@@ -242,3 +242,19 @@ def test_text_xml_cannot_carry_does_not_break_the_feeds(
     publish(db, routing, slug, "Before\ufffeafter", minute=1)
     entry = parsed(render(settings, db, incident_atom(slug))).entries[0]
     assert entry.title == "PRELIMINARY: Before\ufffdafter"
+
+
+def test_every_feed_names_the_agency_as_its_author_and_rights_holder(
+    settings: Settings, db: Database, sample: Sample
+) -> None:
+    """Issue 18: whose feed this is, on the feed itself (entries keep the PIO who wrote them)."""
+    agency = replace(
+        settings, agency_name="Rivertown Police Department", agency_url="https://rivertown.example"
+    )
+    for target in (UPDATES_ATOM, incident_atom(sample.slug), CAP_INDEX):
+        feed = parsed(render(agency, db, target)).feed
+        assert feed.author_detail.name == "Rivertown Police Department", target.url_path
+        assert feed.author_detail.href == "https://rivertown.example", target.url_path
+        assert feed.rights == "Public information from Rivertown Police Department.", target.url_path
+    rss = etree.fromstring(render(agency, db, UPDATES_RSS))
+    assert rss.findtext("channel/copyright") == "Public information from Rivertown Police Department."

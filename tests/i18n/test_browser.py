@@ -71,9 +71,14 @@ def test_a_spanish_reader_never_sees_an_outdated_translation_as_current(
 
     correct(live.url, token, update["id"], "Residents of Elm and Oak St should leave now.", "Oak St too", 1)
     expect(card).to_contain_text("Residents of Elm and Oak St should leave now.", timeout=TIMEOUT)
-    expect(card).not_to_contain_text(OUTDATED)
-    expect(card.locator(".notice--translation")).to_contain_text("Traducción en actualización.")
-    expect(card.locator(".update__body")).to_have_attribute("lang", "en")
+    expect(card.locator(".notice--translation")).to_contain_text("la traducción se está actualizando")
+    expect(card.locator(".update__body").first).to_have_attribute("lang", "en")
+    expect(card.locator(".update__body").first).not_to_contain_text(OUTDATED)
+    earlier = card.locator(".update__earlier-translation")  # folded: there, never in view as current
+    expect(earlier.locator("summary")).to_have_text("Traducción anterior, de la versión 1")
+    expect(earlier.get_by_text(OUTDATED)).to_be_hidden()
+    earlier.locator("summary").click()
+    expect(earlier.get_by_text(OUTDATED)).to_be_visible()
     expect(page.locator("#live-announcer")).to_contain_text("Actualización 1 corregida")
     screenshot(page, "i18n-es-stale")
 
@@ -85,6 +90,7 @@ def test_a_spanish_reader_never_sees_an_outdated_translation_as_current(
     )
     expect(card).to_contain_text("Los residentes de Elm y Oak St deben salir ya.", timeout=TIMEOUT)
     expect(card.locator(".notice--translation")).to_have_count(0)
+    expect(card.locator(".update__earlier-translation")).to_have_count(0)
     expect(page.locator("#live-announcer")).to_contain_text("Actualización 1 traducida")
     assert page.evaluate("window.loadedOnce") is True, "all of it without a reload"
     screenshot(page, "i18n-es-current")

@@ -146,8 +146,14 @@ def test_a_stale_translation_is_never_shown_as_current(web: TestClient, token: s
     )
     eventually(lambda: "Oak St should leave" in web.get(f"/incidents/{slug}?lang=es").text)
     html = web.get(f"/incidents/{slug}?lang=es").text
-    assert spanish not in html and "Evacúen" not in html
-    assert "Traducción en actualización." in html
+    # The stale translation is never the text shown: only folded below it, labelled with the
+    # version it describes (issue 13.2); the notice says, in Spanish, when the update changed.
+    earlier = html.index('<details class="update__earlier-translation" lang="es">')
+    assert html.count(spanish) == html.count("Evacúen") == 1 and html.index(spanish) > earlier
+    assert "<summary>Traducción anterior, de la versión 1</summary>" in html[earlier:]
+    assert re.search(
+        r'Corregida a las <time datetime="[^"]+">\d\d:\d\d</time>; la traducción se está actualizando\.', html
+    )
     assert "Este es el texto más reciente en inglés." in html
     assert (
         '<div class="update__body" lang="en"><p>Residents of Elm and Oak St should leave now.</p></div>'
@@ -168,7 +174,7 @@ def test_a_stale_translation_is_never_shown_as_current(web: TestClient, token: s
     )
     eventually(lambda: "Elm y Oak St" in web.get(f"/incidents/{slug}?lang=es").text)
     html = web.get(f"/incidents/{slug}?lang=es").text
-    assert "Traducción en actualización." not in html
+    assert "la traducción se está actualizando" not in html and "update__earlier-translation" not in html
     assert '<div class="update__body"><p>Los residentes de Elm y Oak St deben salir ya.</p></div>' in html
 
 

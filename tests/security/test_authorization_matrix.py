@@ -42,6 +42,7 @@ P, R, A, W, D = Access.PUBLIC, Access.READER, Access.AUDITOR, Access.PUBLISHER, 
 LEVELS: dict[tuple[str, str], Access] = {
     ("GET", "/healthz"): P,
     ("GET", "/favicon.ico"): P,
+    ("GET", "/agency/logo"): P,
     # The JSON API (bearer tokens)
     ("GET", "/api/v1/incidents"): P,
     ("POST", "/api/v1/incidents"): W,

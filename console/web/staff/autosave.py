@@ -31,7 +31,8 @@ NOT_SAVED_RESENT = "Not saved yet: you signed in again. It is saved again from y
 
 def typed_form(form: Form, translations: TypedTranslations) -> TypedForm:
     text = DraftText(form.text("headline"), form.text("body"), form.flag("preliminary"), form.text("reason"))
-    return TypedForm(text, {lang: pair for lang, pair in translations.values.items() if any(pair)})
+    # Only what was typed: a language left as pre-filled is pre-filled afresh when restored.
+    return TypedForm(text, {lang: translations.values[lang] for lang in translations.filled})
 
 
 async def _save(

@@ -35,27 +35,47 @@ def field_name(lang: str, part: str) -> str:
     return f"tr-{lang}-{part}"
 
 
+PREFILLED = "prefilled"  # suffix of the hidden fields that hold what a field was pre-filled with
+
+
 @dataclass
 class TypedTranslations:
-    """What was typed in the translation fields of a form, per language (headline, body)."""
+    """What was typed in the translation fields of a form, per language (headline, body).
+
+    `prefilled`: what the correct form started with, each language's current translation
+    (issue 13.2). A language left as it was pre-filled is not sent: its translation describes
+    the version being corrected, so readers keep seeing it marked as being updated.
+    """
 
     languages: Languages
     values: dict[str, tuple[str, str]] = field(default_factory=dict)
+    prefilled: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @classmethod
     def read(cls, form: Form, languages: Languages) -> TypedTranslations:
+        def pair(lang: str, suffix: str = "") -> tuple[str, str]:
+            return form.text(field_name(lang, "headline" + suffix)), form.text(
+                field_name(lang, "body" + suffix)
+            )
+
+        prefilled = {lang: pair(lang, f"-{PREFILLED}") for lang in languages.translated}
         return cls(
             languages,
-            {
-                lang: (form.text(field_name(lang, "headline")), form.text(field_name(lang, "body")))
-                for lang in languages.translated
-            },
+            {lang: pair(lang) for lang in languages.translated},
+            {lang: texts for lang, texts in prefilled.items() if any(texts)},
         )
 
     @classmethod
-    def kept(cls, values: dict[str, tuple[str, str]], languages: Languages) -> TypedTranslations:
-        """`values` typed earlier, in the languages still translated."""
-        return cls(languages, {lang: pair for lang, pair in values.items() if lang in languages.translated})
+    def kept(
+        cls,
+        values: dict[str, tuple[str, str]],
+        languages: Languages,
+        prefilled: dict[str, tuple[str, str]] | None = None,
+    ) -> TypedTranslations:
+        """`values` typed earlier, over `prefilled`, in the languages still translated."""
+        prefilled = {lang: texts for lang, texts in (prefilled or {}).items() if lang in languages.translated}
+        typed = {lang: texts for lang, texts in values.items() if lang in languages.translated}
+        return cls(languages, {**prefilled, **typed}, prefilled)
 
     def headline(self, lang: str) -> str:
         return self.values.get(lang, ("", ""))[0]
@@ -65,8 +85,17 @@ class TypedTranslations:
 
     @property
     def filled(self) -> list[str]:
-        """Languages with something typed (the others are simply not translated yet)."""
-        return [lang for lang, (headline, body) in self.values.items() if headline.strip() or body.strip()]
+        """Languages with something typed, other than as pre-filled: what is sent."""
+        return [
+            lang
+            for lang, (headline, body) in self.values.items()
+            if (headline.strip() or body.strip()) and self.values[lang] != self.prefilled.get(lang)
+        ]
+
+    @property
+    def unchanged(self) -> list[str]:
+        """Languages left as pre-filled: not sent, so they show as being updated."""
+        return [lang for lang, texts in self.prefilled.items() if self.values.get(lang) == texts]
 
     def drafts(self) -> list[TranslationDraft]:
         return [

@@ -84,6 +84,12 @@ class UpdateData:
     def retracted(self) -> bool:
         return self.current.kind is VersionKind.RETRACTION
 
+    @property
+    def current_translations(self) -> dict[str, tuple[str, str]]:
+        """Each language's newest translation (headline, body): the correct form starts with them."""
+        rows = self.translations.rows if self.translations else []
+        return {row.lang: (row.shown.headline or "", row.shown.body) for row in rows if row.shown}
+
     def version(self, number: int | None) -> UpdateVersion | None:
         return next((v for v in self.versions if v.version == number), None)
 
@@ -143,10 +149,12 @@ class ActionForm:
         return self.corrects_version if self.started_from is None else self.started_from
 
     @classmethod
-    def from_saved(cls, saved: Saved, current_version: int, languages: Languages) -> ActionForm:
+    def from_saved(cls, saved: Saved, data: UpdateData, languages: Languages) -> ActionForm:
         """The correct form as its author left it, aimed at the version they were correcting
-        (an older one than the current leads to the conflict and the three texts)."""
-        translations = TypedTranslations.kept(saved.typed.translations, languages)
+        (an older one than the current leads to the conflict and the three texts); the
+        languages they did not change pre-filled with their current translation."""
+        translations = TypedTranslations.kept(saved.typed.translations, languages, data.current_translations)
+        current_version = data.current.version
         corrects = saved.base_version or current_version
         return cls(saved.typed.text, corrects, translations=translations, restored=saved)
 
@@ -200,8 +208,8 @@ async def _render(
     as_is = DraftText(headline=current.headline or "", body=current.body, preliminary=current.preliminary)
     chosen = actions or {}
     correct = chosen.get("correct") or ActionForm(as_is, current.version)
-    if correct.translations is None:
-        correct.translations = TypedTranslations(state.languages)
+    if correct.translations is None:  # the form as it opens: each language's translation in it
+        correct.translations = TypedTranslations.kept({}, state.languages, data.current_translations)
     confirm = chosen.get("confirm") or ActionForm(DraftText(), current.version)
     retract = chosen.get("retract") or ActionForm(DraftText(), current.version)
 
@@ -267,7 +275,7 @@ async def update_page(request: Request, viewer: Viewer) -> Response:
     )
     if saved is None or data.retracted:
         return await _render(request, viewer, data)
-    restored = ActionForm.from_saved(saved, data.current.version, state.languages)
+    restored = ActionForm.from_saved(saved, data, state.languages)
     return await _render(request, viewer, data, actions={"correct": restored})
 
 
@@ -364,7 +372,10 @@ async def correction_preview(request: Request, viewer: Viewer) -> Response:
         return data
     draft = _typed(form)
     action = ActionForm(draft, form.integer("corrects_version") or 0, errors=_correction_errors(draft, data))
-    return await _render(request, viewer, data, actions={"correct": action}, block="correct_preview")
+    extra = {"refresh_translation_changes": is_htmx(request)}
+    return await _render(
+        request, viewer, data, actions={"correct": action}, block="correct_preview", extra=extra
+    )
 
 
 def _correction_errors(draft: DraftText, data: UpdateData) -> dict[str, str]:

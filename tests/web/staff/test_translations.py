@@ -132,6 +132,54 @@ def test_a_correction_makes_translations_stale_unless_sent_with_it(
     assert "stale: Vietnamese" in client.get("/console").text
 
 
+def test_the_correct_form_starts_with_each_translation_and_sends_only_those_changed(
+    client: TestClient, db: Database, routing: Routing, incident: str
+) -> None:
+    """Issue 13.2: the correct form is pre-filled with every current translation and shows
+    the primary change beside each; a translation left as it was is not sent (it describes
+    the old version, so it goes stale), one brought up to date goes out with the correction."""
+    with db.write() as session:
+        update_id = publish_update(
+            session, PIO, incident, Draft(body="Evacuate Elm St now."), routing=routing
+        ).update.id
+    token = sign_in(client, email_of("pio"))
+    for lang, body in (("es", "Evacúen Elm St ya."), ("vi", "Sơ tán Elm St ngay.")):
+        client.post(
+            f"/console/updates/{update_id}/translations",
+            data={"lang": lang, "body": body, "version": "1", "csrf_token": token},
+        )
+    screen = client.get(f"/console/updates/{update_id}").text
+    form = screen[screen.index('id="correct-form"') :]
+    assert ">Evacúen Elm St ya.</textarea>" in form and ">Sơ tán Elm St ngay.</textarea>" in form
+    assert 'name="tr-es-body-prefilled" value="Evacúen Elm St ya."' in form
+    assert 'id="correct-tr-es-change"' in form and 'id="correct-tr-vi-change"' in form
+
+    typed = {
+        "body": "Evacuate Elm and Oak St now.",
+        "reason": "Oak St too",
+        "corrects_version": "1",
+        "tr-es-body": "Evacúen Elm y Oak St ya.",
+        "tr-es-body-prefilled": "Evacúen Elm St ya.",
+        "tr-vi-body": "Sơ tán Elm St ngay.",  # left as pre-filled
+        "tr-vi-body-prefilled": "Sơ tán Elm St ngay.",
+        "csrf_token": token,
+    }
+    preview = client.post(f"/console/updates/{update_id}/preview", data=typed, headers={"HX-Request": "true"})
+    assert '<div class="diff" id="correct-tr-vi-change" data-hx-swap-oob="true">' in preview.text
+    assert "Elm <ins>and Oak </ins>St now." in preview.text.split('id="correct-tr-vi-change"')[1]
+
+    review = client.post(f"/console/updates/{update_id}/corrections", data={**typed, "step": "review"})
+    assert "Not changed, so not sent: Vietnamese." in review.text
+    assert 'name="tr-vi-body-prefilled" value="Sơ tán Elm St ngay."' in review.text, "kept for Back to edit"
+    done = client.post(
+        f"/console/updates/{update_id}/corrections", data={**typed, "step": "publish"}, follow_redirects=False
+    )
+    assert done.status_code == 303
+    assert [row for row in translations(db) if row[0] == 2] == [(2, "es", None, "Evacúen Elm y Oak St ya.")]
+    screen = client.get(f"/console/updates/{update_id}").text
+    assert 'translation-row--stale" data-lang="vi"' in screen
+
+
 def test_adding_a_translation_on_the_update_screen(client: TestClient, db: Database, published: int) -> None:
     token = sign_in(client, email_of("pio"))
     screen = client.get(f"/console/updates/{published}").text
