@@ -23,9 +23,9 @@ from console.web.staff.forms import Form, read_form
 from console.web.staff.incidents import INCIDENT, error_page
 from console.web.staff.rendering import render, see_other
 from console.web.staff.translations import TypedTranslations
+from console.web.staff.updates import UPDATE
 from console.web.state import app_state
 
-UPDATE = "console/update.html"
 NOT_SAVED_RESENT = "Not saved yet: you signed in again. It is saved again from your next keystroke."
 
 

@@ -240,17 +240,21 @@ async def incident_screen(
 ) -> Response:
     state = app_state(request)
     slug = request.path_params["slug"]
-    try:
-        data = await state.read(
-            lambda session: load_incident(session, slug, state.settings.channels, state.languages)
+    restoring = compose is None and block is None  # the page as it opens: with what was typed
+
+    def load(session: Session) -> tuple[IncidentData, Saved | None]:
+        data = load_incident(session, slug, state.settings.channels, state.languages)
+        saved = (
+            autosave.restore(session, viewer.actor, FormName.COMPOSE, data.incident.id) if restoring else None
         )
+        return data, saved
+
+    try:
+        data, saved = await state.read(load)
     except NotFound as exc:
         return error_page(request, viewer, exc.message, 404)
-    if compose is None and block is None and viewer.can_publish:
-        saved = await state.read(
-            lambda session: autosave.restore(session, viewer.actor, FormName.COMPOSE, data.incident.id)
-        )
-        compose = Compose.from_saved(saved, state.languages) if saved else None
+    if saved is not None:
+        compose = Compose.from_saved(saved, state.languages)
     compose = compose or Compose()
     if compose.translations is None:
         compose.translations = TypedTranslations(state.languages)

@@ -266,13 +266,17 @@ async def _render(
 
 @access(Access.READER, STAFF)
 async def update_page(request: Request, viewer: Viewer) -> Response:
-    data = await _found(request, viewer)
-    if isinstance(data, Response):
-        return data
     state = app_state(request)
-    saved = await state.read(
-        lambda session: autosave.restore(session, viewer.actor, FormName.CORRECT, data.update.id)
-    )
+    update_id = request.path_params["update_id"]
+
+    def load(session: Session) -> tuple[UpdateData, Saved | None]:
+        data = load_update(session, update_id, state.settings.channels, state.languages)
+        return data, autosave.restore(session, viewer.actor, FormName.CORRECT, update_id)
+
+    try:
+        data, saved = await state.read(load)
+    except NotFound as exc:
+        return error_page(request, viewer, exc.message, 404)
     if saved is None or data.retracted:
         return await _render(request, viewer, data)
     restored = ActionForm.from_saved(saved, data, state.languages)

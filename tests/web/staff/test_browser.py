@@ -542,6 +542,10 @@ def test_after_signing_in_again_the_typed_update_goes_to_review_not_lost(
         page.goto(f"{server.url}/console/incidents/{slug}")
         page.fill("#compose-headline", "Shelter open")
         page.fill("#compose-body", "The shelter at Lincoln High School is open all night.")
+        # The page's own requests (preview, autosave) are answered before the session ends, so
+        # none of them meets the new session and hands the page its token before the PIO resends.
+        expect(page.locator("#preview")).to_contain_text("open all night", timeout=WAIT)
+        expect(page.locator("#compose-autosave")).to_contain_text("Saved as you typed, at", timeout=WAIT)
         first_token = page.evaluate("document.body.getAttribute('data-hx-headers')")
 
         other_tab.goto(f"{server.url}/console")
