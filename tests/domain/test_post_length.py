@@ -108,46 +108,68 @@ ADVERSARIAL = {
     "at signs": _fill("a@b."),
     "bare domains": _fill("example.com "),
 }
-# twitter-text took 22 s on 1,600 of these characters; our operations take ~1-300 ms on a
-# 2-core machine shared by ~6 busy processes. 0.5 s per operation leaves that load room while
-# still failing on anything quadratic (which took seconds to minutes here).
-BOUND = 0.5
+# twitter-text took 22 s on 1,600 of these characters: its time grew with the square of the
+# length. Ours must grow with the length: four times the text takes about four times as long, or
+# up to six where a longer word takes another path (a link too long for any post is cut into
+# clusters), never the sixteen of a square. Growth, not seconds, is what a unit test can check on
+# a machine shared with the rest of the suite (a busy neighbour slows both sizes alike); the
+# seconds against the targets are measured by `make bench-text` and `make bench-text-served`.
+GROWTH = 10.0
+SHORT = BODY // 4
+# Below this, a time is mostly the clock's and the scheduler's, not the text's.
+FLOOR = 0.0005
 
 
-def _seconds(operation: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    operation()
-    return time.perf_counter() - start
+def _fastest(operation: Callable[[str], object], text: str, runs: int = 3) -> float:
+    """The least time of a few runs: the one a busy neighbour interrupted least."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        operation(text)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def _preview(text: str) -> object:
+    previews.run_preview.cache_clear()
+    return previews.preview(
+        previews.DraftText(body=text),
+        kind=VersionKind.ORIGINAL,
+        incident_slug="flood",
+        alert_status=AlertStatus.ACTUAL,
+        public_url="https://alerts.example.gov",
+        seq=1,
+        now=datetime.now(UTC),
+    )
+
+
+def _one_edit(text: str) -> str:
+    middle = len(text) // 2
+    return text[:middle] + "x" + text[middle:]
+
+
+OPERATIONS: dict[str, Callable[[str], object]] = {
+    "x weight": wording.x_weight,
+    "mastodon weight": wording.mastodon_weight,
+    "preview (both runs)": _preview,
+    "word diff, reversed": lambda text: diff.word_diff(text, text[::-1]),
+    "word diff, one edit": lambda text: diff.word_diff(text, _one_edit(text)),
+}
 
 
 @pytest.mark.parametrize("name", ADVERSARIAL)
-def test_no_shape_makes_measuring_splitting_previewing_or_diffing_slow(name: str) -> None:
+def test_no_shape_makes_measuring_splitting_previewing_or_diffing_grow_faster_than_the_text(
+    name: str,
+) -> None:
     body = ADVERSARIAL[name]
-    previews.run_preview.cache_clear()
-
-    def preview(text: str = body) -> object:
-        return previews.preview(
-            previews.DraftText(body=text),
-            kind=VersionKind.ORIGINAL,
-            incident_slug="flood",
-            alert_status=AlertStatus.ACTUAL,
-            public_url="https://alerts.example.gov",
-            seq=1,
-            now=datetime.now(UTC),
-        )
-
-    # One short body of the same shape first, untimed: patterns the `regex` package compiles on
-    # their first use are a one-time cost of the process, not of measuring this text.
-    preview(body[:100])
-    previews.run_preview.cache_clear()
-    times = {
-        "x weight": _seconds(lambda: wording.x_weight(body)),
-        "mastodon weight": _seconds(lambda: wording.mastodon_weight(body)),
-        "preview (both runs)": _seconds(preview),
-        "word diff, reversed": _seconds(lambda: diff.word_diff(body, body[::-1])),
-        "word diff, one edit": _seconds(lambda: diff.word_diff(body, body[:2500] + "x" + body[2500:])),
-    }
-    assert max(times.values()) < BOUND, times
+    growth = {}
+    for label, operation in OPERATIONS.items():
+        # The short text goes first: patterns the `regex` package compiles on their first use
+        # are a one-time cost of the process, not of measuring this text.
+        short = _fastest(operation, body[:SHORT])
+        whole = _fastest(operation, body)
+        growth[label] = whole / max(short, FLOOR)
+    assert max(growth.values()) < GROWTH, growth
 
 
 def test_a_large_diff_still_reads_as_the_new_text() -> None:
