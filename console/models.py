@@ -114,6 +114,7 @@ class EventType(enum.StrEnum):
     TRANSLATION_ADDED = "translation.added"
     RUMOR_PUBLISHED = "rumor.published"  # a rumor response, or a new version of one (issue 19)
     INCIDENT_DETAILS_CHANGED = "incident.details_changed"  # a new details version (issue 13)
+    INCIDENT_PINNED = "incident.pinned"  # "What to do now" set to an update, or to none (issue 13.6)
 
 
 class Verdict(enum.StrEnum):
@@ -600,6 +601,25 @@ class AutosavedForm(Base):
     base_version: Mapped[int | None] = mapped_column(Integer)  # the version a correction started from
     content: Mapped[str] = mapped_column(Text)  # the typed fields, as JSON
     saved_at: Mapped[datetime] = mapped_column()
+
+
+# --- "What to do now" (issue 13.6) -------------------------------------------------------------
+
+
+class Pin(Base):
+    """Which update an incident shows first as "What to do now", from `pinned_at` on. Never
+    changed: pinning another update, or none (`update_id` NULL), is a new row, so who pinned
+    what and when stays on record; the newest row of an incident is in force."""
+
+    __tablename__ = "pins"
+    __table_args__ = (Index("ix_pins_incident_id", "incident_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    update_id: Mapped[int | None] = mapped_column(ForeignKey("updates.id"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    author_name: Mapped[str] = mapped_column(String(100))
+    pinned_at: Mapped[datetime] = mapped_column()
 
 
 # Alerts pushed to subscribers (issue 16) live in their own module; imported here so that

@@ -32,7 +32,13 @@ POSTGRES_URL = (
 
 IMMUTABLE_TABLES = ("update_versions", "audit_events")
 # Immutable the same way, from later migrations (translations, rumor control, incident details).
-ALSO_IMMUTABLE = ("translations", "rumor_versions", "rumor_translations", "incident_details_versions")
+ALSO_IMMUTABLE = (
+    "translations",
+    "rumor_versions",
+    "rumor_translations",
+    "incident_details_versions",
+    "pins",
+)
 KEYS_SINCE = datetime(2000, 1, 1, tzinfo=UTC)
 PIO = Actor(user_id=None, name="Test PIO", role=Role.PIO, via="api")
 REVIEWER = Actor(user_id=None, name="Test Reviewer", role=Role.REVIEWER, via="api")

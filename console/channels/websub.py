@@ -39,12 +39,14 @@ REQUEST_TIMEOUT_SECONDS = 10.0
 class WebSubChannel:
     name: ClassVar[str] = "websub"
     # Every event that adds a feed entry: a version (the all-clear and reopening included), a
-    # later translation, a correction of the incident's details, a rumor response.
+    # later translation, a correction of the incident's details, a new "What to do now" (it
+    # heads the incident's feeds), a rumor response.
     accepts: ClassVar[frozenset[EventType]] = frozenset(
         {
             EventType.VERSION_PUBLISHED,
             EventType.TRANSLATION_ADDED,
             EventType.INCIDENT_DETAILS_CHANGED,
+            EventType.INCIDENT_PINNED,
             EventType.RUMOR_PUBLISHED,
         }
     )

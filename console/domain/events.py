@@ -47,6 +47,12 @@ class IncidentDetailsChanged(_IncidentFact):
     type: ClassVar[EventType] = EventType.INCIDENT_DETAILS_CHANGED
 
 
+class IncidentPinned(_IncidentFact):
+    """The update the incident shows first as "What to do now" changed (or none is pinned)."""
+
+    type: ClassVar[EventType] = EventType.INCIDENT_PINNED
+
+
 @dataclass(frozen=True)
 class VersionPublished(_VersionFact):
     type: ClassVar[EventType] = EventType.VERSION_PUBLISHED
@@ -79,7 +85,12 @@ class RumorPublished:
 
 
 IncidentEvent = (
-    IncidentCreated | VersionPublished | IncidentResolved | IncidentDetailsChanged | TranslationAdded
+    IncidentCreated
+    | VersionPublished
+    | IncidentResolved
+    | IncidentDetailsChanged
+    | IncidentPinned
+    | TranslationAdded
 )
 ChannelEvent = IncidentEvent | RumorPublished
 
@@ -109,6 +120,8 @@ def event_from_row(row: OutboxEvent) -> ChannelEvent:
         return IncidentCreated(row.id, incident.id, incident.slug, row.occurred_at)
     if row.type is EventType.INCIDENT_DETAILS_CHANGED:
         return IncidentDetailsChanged(row.id, incident.id, incident.slug, row.occurred_at)
+    if row.type is EventType.INCIDENT_PINNED:
+        return IncidentPinned(row.id, incident.id, incident.slug, row.occurred_at)
     return IncidentResolved(row.id, incident.id, incident.slug, row.occurred_at)
 
 

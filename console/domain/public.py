@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from console.domain import stream
 from console.domain.incident_facts import IncidentFacts, facts_of
 from console.domain.incidents import get_incident
+from console.domain.pins import current_pin
 from console.domain.rumors import RumorEntry, rumor_entries
 from console.domain.timeline import UpdateCard, incident_cards
 from console.languages import Languages
@@ -55,6 +56,7 @@ class IncidentHeader(IncidentFacts):
     update_count: int
     latest: UpdateCard | None  # the newest update, as it reads now
     latest_change: ChangeNotice | None = None
+    pinned_card: UpdateCard | None = None  # the update pinned as "What to do now", as it reads now
 
     @property
     def resolved(self) -> bool:
@@ -66,6 +68,15 @@ class IncidentHeader(IncidentFacts):
         if self.resolved and self.latest is not None and self.latest.is_all_clear:
             return self.latest
         return None
+
+    @property
+    def what_to_do_now(self) -> UpdateCard | None:
+        """The pinned update, shown first (issue 13.6): never once retracted, nor after the
+        incident is resolved (its all-clear is shown first then)."""
+        card = self.pinned_card
+        if self.resolved or card is None or card.retracted is not None:
+            return None
+        return card
 
     @property
     def drill_label(self) -> str | None:
@@ -112,12 +123,21 @@ def header(
         if newest is not None
         else None
     )
+    pin = current_pin(session, incident.id)
+    pinned_card = None
+    if pin is not None and pin.update_id is not None:
+        pinned_card = (
+            latest
+            if latest is not None and latest.update_id == pin.update_id
+            else incident_cards(session, incident, update_id=pin.update_id, lang=lang, languages=languages)[0]
+        )
     return IncidentHeader(
         **facts_of(incident),
         updated_at=incident.updated_at,
         update_count=count or 0,
         latest=latest,
         latest_change=latest_change(session, incident) if with_change else None,
+        pinned_card=pinned_card,
     )
 
 

@@ -1,6 +1,7 @@
 """The other direction of `integrity`: every row an audit event records still exists, with the
-content it recorded (issue 14.1). A row deleted, or an incident relabelled, behind the
-database's back (triggers dropped, a raw UPDATE) is named here with the event that records it.
+content it recorded (issue 14.1), pins of "What to do now" (issue 13.6) included. A row deleted,
+or an incident relabelled, behind the database's back (triggers dropped, a raw UPDATE) is named
+here with the event that records it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from console.models import (
     Incident,
     IncidentDetailsVersion,
     IncidentStatus,
+    Pin,
     Rumor,
     RumorVersion,
     Translation,
@@ -32,6 +34,7 @@ RECORDING_ACTIONS = (
     "incident.details_changed",
     "incident.resolved",
     "incident.reopened",
+    "incident.pinned",
     "version.published",
     "translation.added",
     "rumor.published",
@@ -47,6 +50,7 @@ class _Rows:
     rumor_versions: dict[tuple[int, int], str]
     incidents: dict[int, Incident]
     details: dict[int, IncidentDetailsVersion]  # by row id
+    pins: dict[int, Pin]  # by row id
     details_by_incident: dict[int, list[IncidentDetailsVersion]] = field(default_factory=dict)
 
     @classmethod
@@ -79,7 +83,8 @@ class _Rows:
                 select(IncidentDetailsVersion).order_by(IncidentDetailsVersion.version)
             )
         }
-        rows = cls(versions, translations, rumor_versions, incidents, details)
+        pins = {pin.id: pin for pin in session.scalars(select(Pin))}
+        rows = cls(versions, translations, rumor_versions, incidents, details, pins)
         for row in details.values():
             rows.details_by_incident.setdefault(row.incident_id, []).append(row)
         return rows
@@ -91,6 +96,7 @@ class _Seen:
 
     created: set[int] = field(default_factory=set)  # incident ids
     details: set[int] = field(default_factory=set)  # details version row ids
+    pins: set[int] = field(default_factory=set)  # pin row ids
     state: dict[int, tuple[IncidentStatus, datetime | None, int]] = field(default_factory=dict)
 
 
@@ -141,6 +147,16 @@ def _check_event(event: AuditEvent, data: dict[str, Any], rows: _Rows, seen: _Se
         if row is not None:
             seen.details.add(row.id)
         return problem
+    if action == "incident.pinned":
+        pin = rows.pins.get(data["pin_id"])
+        what = f"incident {incident.slug} pin {data['pin_id']}"
+        if pin is None:
+            return f"{what} is missing (it was deleted)"
+        seen.pins.add(pin.id)
+        recorded = (incident.id, data["update_id"], iso(event.occurred_at))
+        if (pin.incident_id, pin.update_id, iso(pin.pinned_at)) != recorded:
+            return f"{what} no longer pins what it recorded (the row was edited)"
+        return None
     if action == "incident.resolved":
         seen.state[incident.id] = (IncidentStatus.RESOLVED, event.occurred_at, event.seq)
     elif action == "incident.reopened":
@@ -169,6 +185,9 @@ def _check_first_details(incident: Incident, data: dict[str, Any], rows: _Rows, 
 def _check_rows(rows: _Rows, seen: _Seen) -> str | None:
     """Every incident and details version has its event, and each incident is in the state its
     events left it in, with its newest details version's fields."""
+    for pin in rows.pins.values():
+        if pin.id not in seen.pins:
+            return f"pin {pin.id} of incident id {pin.incident_id}: no audit event records it"
     for incident in rows.incidents.values():
         where = f"incident {incident.slug} (id {incident.id})"
         if incident.id not in seen.created:

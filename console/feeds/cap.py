@@ -9,7 +9,7 @@ triple matches the message it names character for character.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from xml.etree import ElementTree
 
@@ -87,7 +87,17 @@ def _description(item: FeedItem, words: FeedPhrases = ENGLISH) -> str:
     return f"{notice}: {item.reason or ''}\n\n{item.body}"
 
 
-def _info(alert: ElementTree.Element, settings: Settings, item: FeedItem, language: FeedLanguage) -> None:
+def _instruction(item: FeedItem) -> str:
+    return f"{item.headline}\n\n{item.body}" if item.headline else item.body
+
+
+def _info(
+    alert: ElementTree.Element,
+    settings: Settings,
+    item: FeedItem,
+    language: FeedLanguage,
+    instruction: FeedItem | None,
+) -> None:
     incident = item.incident
     info = ElementTree.SubElement(alert, f"{{{CAP_NS}}}info")
     _add(info, "language", language.declared)
@@ -101,6 +111,8 @@ def _info(alert: ElementTree.Element, settings: Settings, item: FeedItem, langua
     _add(info, "senderName", settings.agency_name)
     _add(info, "headline", entry_title(item, language.words))
     _add(info, "description", _description(item, language.words))
+    if instruction is not None and item.kind is not VersionKind.RESOLUTION:
+        _add(info, "instruction", _instruction(instruction))
     _add(info, "web", language.page(wording.update_url(settings.public_url, incident.slug, item.seq)))
     _add(info, "contact", settings.agency_contact)
     if incident.location:
@@ -109,12 +121,18 @@ def _info(alert: ElementTree.Element, settings: Settings, item: FeedItem, langua
 
 
 def render_message(
-    settings: Settings, messages: Sequence[CapMessage], others: Sequence[CapMessage] = ()
+    settings: Settings,
+    messages: Sequence[CapMessage],
+    others: Sequence[CapMessage] = (),
+    instruction: Mapping[str | None, FeedItem] | None = None,
 ) -> bytes:
     """The last of `messages` (every message of one update so far, oldest first) as CAP XML.
 
     One `<info>` per language: the primary text first, then each translation it carries.
-    `others`: the incident's other messages it also references (an all-clear references them all)."""
+    `others`: the incident's other messages it also references (an all-clear references them all).
+    `instruction`: what to do now, by language (None: the primary), for each `<info>` in a
+    language it has (`cap_history.instruction`)."""
+    instruction = instruction or {}
     *earlier, message = messages
     item = message.item
     incident = item.incident
@@ -133,11 +151,12 @@ def render_message(
         referenced = [*others, *earlier]
         _add(alert, "references", " ".join(reference(sender, previous) for previous in referenced))
     _add(alert, "incidents", incident.slug)
-    _info(alert, settings, item, primary_feeds(settings))
+    _info(alert, settings, item, primary_feeds(settings), instruction.get(None))
     for translation in message.translated:
         if translation.text_lang is None or translation.is_fallback:
             raise ValueError("a CAP <info> carries only a translation of the message's own version")
-        _info(alert, settings, translation, feed_language(settings, translation.text_lang))
+        language = feed_language(settings, translation.text_lang)
+        _info(alert, settings, translation, language, instruction.get(translation.text_lang))
     ElementTree.indent(alert)
     xml: bytes = ElementTree.tostring(alert, encoding="utf-8", xml_declaration=True, default_namespace=CAP_NS)
     return xml + b"\n"

@@ -15,7 +15,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from console.feeds.items import FeedItem, earlier_messages, translated, version_history
+from console.domain.incidents import get_incident
+from console.feeds.items import FeedItem, earlier_messages, pinned_item, translated, version_history
 from console.feeds.paths import Target, cap_message
 from console.models import Translation, UpdateVersion
 
@@ -97,3 +98,19 @@ def other_updates_messages(session: Session, item: FeedItem, languages: Sequence
         if message.sent <= item.published_at
     ]
     return sorted(messages, key=lambda message: message.sent)
+
+
+def instruction(session: Session, message: CapMessage) -> dict[str | None, FeedItem]:
+    """What to do now (issue 13.6) as `message` carries it in its `<instruction>`: the update
+    pinned when it was sent, as it read then, by language (None: the primary text), in the
+    languages it was translated into by then. Read as of `sent`, so a rebuild writes the same
+    bytes."""
+    item, sent = message.item, message.sent
+    pinned = pinned_item(session, get_incident(session, item.incident.slug), at=sent)
+    if pinned is None:
+        return {}
+    texts: dict[str | None, FeedItem] = {None: pinned}
+    for version, translation in translations_of(session, {pinned.update_id})[pinned.update_id]:
+        if version == pinned.version and translation.created_at <= sent:
+            texts[translation.lang] = translated(pinned, translation)  # in order: a fix replaces
+    return texts

@@ -29,6 +29,7 @@ UPDATES_SUBTITLE = N_(
     "Every published version of every incident update, newest first. A correction, "
     "confirmation or retraction is a new entry; earlier entries are never changed."
 )
+WHAT_TO_DO_NOW = N_("What to do now")
 FALLBACK_NOTE = N_("This text is shown in the original language (%(language)s) until it is translated.")
 
 
@@ -46,6 +47,7 @@ class FeedPhrases:
     live_updates: str
     withdrawn_text: str
     updates_subtitle: str
+    what_to_do_now: str  # the heading of a pinned update (issue 13.6), as on the live page
     # An entry whose text is the primary language's, and why (TranslationStatus).
     stale: str
     missing: str
@@ -93,6 +95,7 @@ def phrases_for(lang: str) -> FeedPhrases:
             live_updates=gettext(LIVE_UPDATES),
             withdrawn_text=gettext(WITHDRAWN_TEXT),
             updates_subtitle=gettext(UPDATES_SUBTITLE),
+            what_to_do_now=gettext(WHAT_TO_DO_NOW),
             # the live page's notices, without their full stop: they also go in [brackets]
             stale=gettext("Translation being updated.").rstrip("."),
             missing=gettext("Not translated yet.").rstrip("."),

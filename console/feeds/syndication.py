@@ -443,13 +443,19 @@ def incident_spec(
     incident: IncidentInfo,
     items: Sequence[FeedItem],
     language: FeedLanguage | None = None,
+    pinned: FeedItem | None = None,
 ) -> FeedSpec:
+    """`pinned`: the update shown first as what to do now (issue 13.6), which heads the subtitle."""
     words = (language or primary_feeds(settings)).words
     page = f"{settings.public_url}/incidents/{incident.slug}"
     drill = words.prefix(VersionKind.ORIGINAL, False, incident.alert_status)
+    subtitle = incident.summary or words.updates_on(incident.title)
+    if pinned is not None:
+        text = " ".join(part for part in (pinned.headline, pinned.body) if part)
+        subtitle = f"{words.what_to_do_now}: {text}\n\n{subtitle}"
     spec = FeedSpec(
         title=f"{drill}{incident.title}",
-        subtitle=incident.summary or words.updates_on(incident.title),
+        subtitle=subtitle,
         atom_url=f"{page}/feed.atom",
         rss_url=f"{page}/feed.rss",
         page_url=page,

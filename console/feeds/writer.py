@@ -97,7 +97,11 @@ class FeedFiles:
     def _incident(self, session: Session, incident: Incident, lang: str | None = None) -> dict[Target, bytes]:
         found = items.newest_versions(session, limit=self.settings.feeds_max_entries, incident=incident)
         found, language = self._localized(session, found, lang)
-        spec = syndication.incident_spec(self.settings, items.IncidentInfo.of(incident), found, language)
+        pinned = items.pinned_item(session, incident)
+        if pinned is not None:
+            [pinned] = self._localized(session, [pinned], lang)[0]
+        info = items.IncidentInfo.of(incident)
+        spec = syndication.incident_spec(self.settings, info, found, language, pinned)
         limit = self.settings.feeds_max_entries
         extras: list[syndication.Extra] = [
             *items.details_items(session, limit=limit, incident=incident),
@@ -127,7 +131,9 @@ class FeedFiles:
             if last.kind is VersionKind.RESOLUTION
             else []
         )
-        message = cap.render_message(self.settings, messages, others)
+        message = cap.render_message(
+            self.settings, messages, others, cap_history.instruction(session, messages[-1])
+        )
         return self.cap_signer.sign(message) if self.cap_signer is not None else message
 
     def _cap_files(self, session: Session, slug: str, seq: int, version: int) -> dict[Target, bytes]:

@@ -150,7 +150,15 @@ class LiveRenderer:
             return PageFrames(Frame.of(event.event_id, incident_html), Frame.of(event.event_id, index_html))
         # The title changes only with the incident's details; the rest of the header on any event.
         title = ["incident_title"] if event.type is EventType.INCIDENT_DETAILS_CHANGED else []
-        blocks = ["cursor", *title, "incident_status", "latest_change", "incident_summary", "timeline_empty"]
+        blocks = [
+            "cursor",
+            *title,
+            "what_to_do_now",
+            "incident_status",
+            "latest_change",
+            "incident_summary",
+            "timeline_empty",
+        ]
         if card is not None:
             blocks.append("timeline_item")
         incident_html = self._blocks(
@@ -179,6 +187,7 @@ class LiveRenderer:
             [
                 "cursor",
                 "incident_title",
+                "what_to_do_now",
                 "incident_status",
                 "latest_change",
                 "incident_summary",

@@ -14,6 +14,7 @@ from console.domain import records
 from console.domain.actors import Actor
 from console.domain.details_versions import DETAIL_FIELDS, details_version_view
 from console.domain.incident_details import ChangedDetails, DetailsDraft, change_details
+from console.domain.pins import Pinned, pin_update
 from console.domain.resolution import reopen_incident, resolve_with_all_clear, translations_of
 from console.domain.translations import translation_view
 from console.domain.updates import Published, version_view
@@ -118,9 +119,36 @@ async def reopen_incident_endpoint(request: Request, actor: Actor) -> Response:
     return JSONResponse(await state.write(work))
 
 
+def pin_view(result: Pinned) -> dict[str, Any]:
+    return {
+        "incident": result.incident.slug,
+        "seq": result.seq,
+        "pinned_at": result.pin.pinned_at.isoformat(),
+        "pinned_by": result.pin.author_name,
+        "event_id": result.event.event_id,
+    }
+
+
+@access(Access.PUBLISHER, TOKEN)
+async def pin_endpoint(request: Request, actor: Actor) -> Response:
+    fields = Fields(await read_object(request), ["seq"])
+    seq = fields.integer("seq")
+    if "seq" not in fields.data:
+        fields.errors["seq"] = "is required: the update's number, or null to unpin"
+    fields.check()
+    state = app_state(request)
+    slug = request.path_params["slug"]
+
+    def work(session: Session) -> dict[str, Any]:
+        return pin_view(pin_update(session, actor, slug, seq, routing=state.routing))
+
+    return JSONResponse(await state.write(work))
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/incidents/{slug}/details", change_details_endpoint, methods=["POST"]),
         Route("/incidents/{slug}/resolve", resolve_incident_endpoint, methods=["POST"]),
         Route("/incidents/{slug}/reopen", reopen_incident_endpoint, methods=["POST"]),
+        Route("/incidents/{slug}/pin", pin_endpoint, methods=["POST"]),
     ]

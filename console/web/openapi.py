@@ -205,6 +205,18 @@ PATHS: dict[str, dict[str, Schema]] = {
             parameters=[SLUG],
         )
     },
+    "/incidents/{slug}/pin": {
+        "post": operation(
+            "pinUpdate",
+            "Pin one update as the incident's “What to do now”, shown first on its page, on `/`, at the "
+            "head of its feeds and as the CAP `<instruction>`; `seq: null` unpins",
+            ok=(200, ref("Pinned"), "What is pinned now, and the public event id"),
+            errors=[401, 403, 404, 409],
+            security=TOKEN,
+            body="Pin",
+            parameters=[SLUG],
+        )
+    },
     "/updates/{update_id}": {
         "get": operation(
             "getUpdate",

@@ -339,6 +339,15 @@ SCHEMAS: dict[str, Schema] = {
             },
         }
     ),
+    "Pinned": obj(
+        {
+            "incident": INCIDENT_FIELDS["slug"],
+            "seq": {**nullable(ID), "description": "The pinned update's number; null: nothing is pinned."},
+            "pinned_at": TIME,
+            "pinned_by": {"type": "string", "description": "Who pinned (or unpinned)."},
+            "event_id": ID,
+        }
+    ),
     "ChangedDetails": obj({"incident": INCIDENT_FIELDS["slug"], **DETAILS_VERSION_FIELDS, "event_id": ID}),
     "UpdateRecord": obj(
         {
@@ -492,6 +501,15 @@ SCHEMAS: dict[str, Schema] = {
         ["message"],
     ),
     "Reopening": obj({"reason": typed_text(REASON_MAX)}, ["reason"]),
+    "Pin": obj(
+        {
+            "seq": {
+                **nullable(ID),
+                "description": "The number of the update to pin (not a retracted one); null unpins.",
+            }
+        },
+        ["seq"],
+    ),
     "UpdateDraft": obj(
         {
             "headline": nullable({"type": "string", "maxLength": HEADLINE_MAX, "pattern": _NO_CONTROL}),

@@ -181,10 +181,19 @@ def test_real_answers_validate_against_the_description(
     check("POST", f"/incidents/{slug}/resolve", 422, json={}, headers=pio)
     check("POST", f"/incidents/{slug}/resolve", 200, json=all_clear, headers=pio)
     check("POST", f"/incidents/{slug}/resolve", 409, json=all_clear, headers=pio)
-    check("POST", f"/incidents/{slug}/reopen", 200, json={"reason": "Second leak found."}, headers=pio)
+    reopened = check(
+        "POST", f"/incidents/{slug}/reopen", 200, json={"reason": "Second leak found."}, headers=pio
+    )
     check("POST", f"/incidents/{slug}/reopen", 409, json={"reason": "Again"}, headers=pio)
     check("POST", f"/incidents/{slug}/reopen", 422, json={}, headers=pio)
     check("POST", "/incidents/nope/reopen", 404, json={"reason": "x"}, headers=pio)
+    pin = {"seq": reopened["reopened"]["seq"]}
+    check("POST", f"/incidents/{slug}/pin", 422, json={}, headers=pio)
+    check("POST", f"/incidents/{slug}/pin", 422, json={"seq": 1}, headers=pio)  # retracted above
+    check("POST", f"/incidents/{slug}/pin", 403, json=pin, headers=reviewer)
+    check("POST", "/incidents/nope/pin", 404, json=pin, headers=pio)
+    assert check("POST", f"/incidents/{slug}/pin", 200, json=pin, headers=pio)["seq"] == pin["seq"]
+    assert check("POST", f"/incidents/{slug}/pin", 200, json={"seq": None}, headers=pio)["seq"] is None
     check("POST", f"/incidents/{slug}/resolve", 200, json=all_clear, headers=pio)
 
     # a failed delivery to retry

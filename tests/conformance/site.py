@@ -160,7 +160,7 @@ def site_settings(template: str, directory: Path) -> Settings:
 def seed(base: str, token: str) -> Record:
     """Two incidents with four updates each (so both show an `update-4`), corrections in both
     (so the corrections log lists two `update 1, version 2`), a confirmation, a retraction,
-    translations, and rumor responses, one corrected."""
+    translations, rumor responses, one corrected, and the active incident's "What to do now"."""
     active = new_incident(base, token, "Gas leak on Elm St")
     resolved = new_incident(base, token, "Water main break")
     first: list[int] = []
@@ -182,6 +182,7 @@ def seed(base: str, token: str) -> Record:
         retract(base, token, ids[2], "Sent by mistake", 1)
         first = first or ids
     api(base, token, f"/incidents/{resolved}/resolve", {"message": "All clear: the water main is repaired."})
+    api(base, token, f"/incidents/{active}/pin", {"seq": 4})  # "What to do now" on `/` and its page
     rumor = api(
         base,
         token,

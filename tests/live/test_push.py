@@ -307,3 +307,40 @@ def test_a_details_correction_is_pushed_in_place(live: LiveServer, db: Database,
         )
         assert '<p class="incident__where">Elm St and Oak St</p>' in changed.html
         assert nothing_more(ws)
+
+
+def test_what_to_do_now_is_pushed_first_and_goes_when_retracted(
+    live: LiveServer, db: Database, pio_token: str
+) -> None:
+    from tests.live.support import api
+
+    slug = new_incident(live.url, pio_token, "Chemical fire")
+    first = publish(live.url, pio_token, slug, "Stay indoors and close your windows.")
+    publish(live.url, pio_token, slug, "Crews are on scene.")
+
+    def page(path: str) -> str:
+        return urllib.request.urlopen(f"{live.url}{path}", timeout=15).read().decode()
+
+    assert '<section id="what-to-do-now" class="what-to-do-now" hidden>' in (page(f"/incidents/{slug}"))
+    with subscribe(live.ws_url, head(db), incident=slug) as ws:
+        api(live.url, pio_token, f"/incidents/{slug}/pin", {"seq": 1})
+        [pinned] = receive(ws, 1)
+        box = re.search(r'<section id="what-to-do-now"[^>]*>(.*?)</section>', pinned.html, re.S)
+        assert box is not None and 'data-hx-swap-oob="true"' in box.group(0) and "hidden" not in box.group(0)
+        assert "<p>Stay indoors and close your windows.</p>" in box.group(1)
+        assert '<a href="#update-1">Update 1</a>' in box.group(1)
+        assert "What to do now, " in pinned.html  # said in the live region
+        retract(live.url, pio_token, first["id"], "Wrong incident", 1)
+        [retracted] = receive(ws, 1)
+        box = re.search(r'<section id="what-to-do-now"[^>]*>', retracted.html)
+        assert box is not None and " hidden" in box.group(0)
+    # The incident page shows it first (before the status and the timeline), and so does `/`.
+    api(live.url, pio_token, f"/incidents/{slug}/pin", {"seq": 2})
+    incident_page = page(f"/incidents/{slug}")
+    assert incident_page.index('id="what-to-do-now"') < incident_page.index('id="incident-status"')
+    assert (
+        "<p>Crews are on scene.</p>" in incident_page.split('id="what-to-do-now"')[1].split("</section>")[0]
+    )
+    index = page("/")
+    entry = index.split(f'id="{slug}-what-to-do-now"')[1].split("</section>")[0]
+    assert "<p>Crews are on scene.</p>" in entry and f'href="/incidents/{slug}#update-2"' in entry

@@ -122,6 +122,7 @@ VALID = {
     "facts": "The dam is intact.",
     "corrects_version": 1,
     "version": 1,
+    "seq": 1,
     "lang": "es",
     "message": "All clear: the road is open.",
     "url": "https://partner.example.org/hook",

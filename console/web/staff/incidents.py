@@ -33,6 +33,7 @@ from console.domain.incidents import (
     create_incident,
     get_incident,
 )
+from console.domain.pins import current_pin
 from console.domain.previews import ChannelPreview, DraftText
 from console.domain.resolution import ALL_CLEAR_PREFILL
 from console.domain.timeline import UpdateCard
@@ -147,6 +148,7 @@ class IncidentData:
     latest_event_id: int
     untranslated: list[TranslationGap] = field(default_factory=list)
     details_version: int = 1  # the current version of the incident's details
+    pinned_update_id: int | None = None  # the update shown first as "What to do now"
 
     @property
     def next_seq(self) -> int:
@@ -172,6 +174,7 @@ def load_incident(
         latest_event_id=delivery_status.latest_event_id(session, incident.id),
         untranslated=translations.gaps(session, languages, incident.id) if languages else [],
         details_version=current_details_version(session, incident).version,
+        pinned_update_id=pinned.update_id if (pinned := current_pin(session, incident.id)) else None,
     )
 
 

@@ -23,6 +23,8 @@ NOTICES = {
     "resolved": "Incident resolved: the all-clear is going out on every channel.",
     "reopened": "Incident reopened: the reason is going out on every channel.",
     "details_changed": "Details corrected on every channel; the old version stays in the public history.",
+    "pinned": "Pinned: it is shown first as “What to do now” on the live page, in the feeds and in CAP.",
+    "unpinned": "Unpinned: nothing is shown as “What to do now”.",
     "password_changed": "Password changed. Other sessions of your account were signed out.",
     "retry_requested": "Delivery queued again.",
     "channel_resumed": "Channel resumed: what waited is being delivered, in order.",

@@ -1,0 +1,65 @@
+"""pins: the update an incident shows first as "What to do now" (issue 13.6)
+
+Append-only like the other published history: pinning another update, or none, is a new row,
+and the database refuses to change or delete one (the same refusal as details versions).
+
+Revision ID: i13_pins
+Revises: i15_autosaved_forms
+Create Date: 2026-12-05 14:00:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "i13_pins"
+down_revision: str | None = "i15_autosaved_forms"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+TABLE = "pins"
+
+
+def upgrade() -> None:
+    op.create_table(
+        TABLE,
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("incident_id", sa.Integer(), nullable=False),
+        sa.Column("update_id", sa.Integer(), nullable=True),
+        sa.Column("author_id", sa.Integer(), nullable=True),
+        sa.Column("author_name", sa.String(length=100), nullable=False),
+        sa.Column("pinned_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["author_id"], ["users.id"], name=op.f("fk_pins_author_id_users")),
+        sa.ForeignKeyConstraint(
+            ["incident_id"], ["incidents.id"], name=op.f("fk_pins_incident_id_incidents")
+        ),
+        sa.ForeignKeyConstraint(["update_id"], ["updates.id"], name=op.f("fk_pins_update_id_updates")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_pins")),
+    )
+    op.create_index("ix_pins_incident_id", TABLE, ["incident_id", "id"], unique=False)
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            f"CREATE TRIGGER {TABLE}_immutable BEFORE UPDATE OR DELETE ON {TABLE} "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_change()"
+        )
+        op.execute(
+            f"CREATE TRIGGER {TABLE}_no_truncate BEFORE TRUNCATE ON {TABLE} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()"
+        )
+    else:
+        for operation in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER {TABLE}_no_{operation.lower()} BEFORE {operation} ON {TABLE} "
+                f"BEGIN SELECT RAISE(ABORT, '{TABLE} rows are immutable: {operation} refused'); END"
+            )
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"DROP TRIGGER {TABLE}_no_truncate ON {TABLE}")
+        op.execute(f"DROP TRIGGER {TABLE}_immutable ON {TABLE}")
+    op.drop_index("ix_pins_incident_id", table_name=TABLE)
+    op.drop_table(TABLE)
