@@ -55,14 +55,22 @@ class PostgresBackend:
         await self._execute(self._listener, sql.SQL("UNLISTEN {}").format(sql.Identifier(topic)))
 
     async def publish(self, topic: str, message: str) -> None:
-        if self._publisher is None or self._publisher.closed:
-            self._publisher = await self._connect()
+        """On the publishing connection; once more on a fresh one if that fails: the listener's
+        reconnection (`disconnect`) may have closed it under us, or the server restarted since
+        it was last used. Raises BroadcastUnavailable when the fresh one fails too."""
         query = sql.SQL("SELECT pg_notify({}, {})").format(sql.Literal(topic), sql.Literal(message))
-        try:
-            await self._execute(self._publisher, query)
-        except BroadcastUnavailable:
-            self._publisher = None
-            raise
+        for attempt in range(2):
+            if self._publisher is None or self._publisher.closed:
+                self._publisher = await self._connect()
+            connection = self._publisher
+            try:
+                await self._execute(connection, query)
+                return
+            except BroadcastUnavailable:
+                if self._publisher is connection:
+                    self._publisher = None
+                if attempt:
+                    raise
 
     async def next_published(self) -> Event:
         while not self._received:

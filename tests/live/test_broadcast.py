@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+import psycopg
 import pytest
 
 from console.live.broadcast import Broadcast, BroadcastUnavailable, Event, MessagesLost, backend_for
@@ -100,6 +101,27 @@ def test_postgres_carries_messages_between_processes(postgres_server: PostgresSe
             assert [await next_event(subscriber) for _ in range(5)] == [
                 Event(channel, f"m{n}") for n in range(5)
             ]
+
+    asyncio.run(run())
+
+
+@pytest.mark.slow
+def test_a_publishing_connection_the_server_dropped_is_replaced_and_the_message_still_goes(
+    postgres_server: PostgresServer, channel: str
+) -> None:
+    """The publishing connection fails under a publish (here the server ends it; in the restart
+    test below, the listener's reconnection closed it at the wrong moment): the publish goes
+    out on a fresh connection instead of failing."""
+
+    async def run() -> None:
+        async with two_processes(postgres_server.url, channel) as (publisher, subscriber):
+            await publisher.publish(channel, "before")
+            assert await next_event(subscriber) == Event(channel, "before")
+            connection = publisher._backend._publisher  # type: ignore[attr-defined]
+            async with await psycopg.AsyncConnection.connect(postgres_server.url, autocommit=True) as admin:
+                await admin.execute("SELECT pg_terminate_backend(%s)", (connection.info.backend_pid,))
+            await publisher.publish(channel, "after")
+            assert await next_event(subscriber) == Event(channel, "after")
 
     asyncio.run(run())
 
