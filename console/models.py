@@ -234,8 +234,15 @@ class UpdateVersion(Base):
     # (issue 19); None only on versions published before signing began.
     signature_kid: Mapped[str | None] = mapped_column(String(64), default=None)
     signature_value: Mapped[str | None] = mapped_column(String(128), default=None)
+    # The template version (issue 18) it was written from, if any. No foreign key: adding one
+    # would rebuild this table on SQLite and drop its immutability triggers; the audit event
+    # of the version records it too.
+    template_version_id: Mapped[int | None] = mapped_column(Integer, default=None)
 
     update: Mapped[Update] = relationship(back_populates="versions")
+    template_version: Mapped[TemplateVersion | None] = relationship(
+        primaryjoin="foreign(UpdateVersion.template_version_id) == TemplateVersion.id", viewonly=True
+    )
 
 
 class Translation(Base):
@@ -620,6 +627,43 @@ class Pin(Base):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     author_name: Mapped[str] = mapped_column(String(100))
     pinned_at: Mapped[datetime] = mapped_column()
+
+
+# --- Templates: holding statements prepared before a crisis (issue 18) ------------------------
+
+
+class Template(Base):
+    """A holding statement an admin prepared. Its text is in its versions; deleting one only
+    marks it deleted, so every update written from it still names what it came from."""
+
+    __tablename__ = "templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column()
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+    deleted_by: Mapped[str | None] = mapped_column(String(100), default=None)
+
+
+class TemplateVersion(Base):
+    """One text of a template. Never changed: a revision is a new row."""
+
+    __tablename__ = "template_versions"
+    __table_args__ = (
+        UniqueConstraint("template_id", "version"),
+        CheckConstraint("version >= 1", name="version_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("templates.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(100))
+    category: Mapped[str] = mapped_column(String(16))
+    headline: Mapped[str | None] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    translations: Mapped[str] = mapped_column(Text)  # JSON: {lang: {"headline": str|null, "body": str}}
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    author_name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column()
 
 
 # Alerts pushed to subscribers (issue 16) live in their own module; imported here so that

@@ -38,6 +38,7 @@ ALSO_IMMUTABLE = (
     "rumor_translations",
     "incident_details_versions",
     "pins",
+    "template_versions",
 )
 KEYS_SINCE = datetime(2000, 1, 1, tzinfo=UTC)
 PIO = Actor(user_id=None, name="Test PIO", role=Role.PIO, via="api")

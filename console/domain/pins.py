@@ -9,11 +9,10 @@ and a resolved incident's all-clear replaces it.
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.domain import audit, outbox
@@ -47,28 +46,6 @@ def current_pin(session: Session, incident_id: int) -> Pin | None:
     return session.scalars(
         select(Pin).where(Pin.incident_id == incident_id).order_by(Pin.id.desc()).limit(1)
     ).first()
-
-
-def pinned_update_ids(session: Session, incident_ids: Collection[int]) -> dict[int, int]:
-    """{incident id: pinned update id} of the incidents among `incident_ids` that pin one."""
-    if not incident_ids:
-        return {}
-    newest = (
-        select(func.max(Pin.id)).where(Pin.incident_id.in_(sorted(incident_ids))).group_by(Pin.incident_id)
-    )
-    rows = session.execute(select(Pin.incident_id, Pin.update_id).where(Pin.id.in_(newest)))
-    return {incident_id: update_id for incident_id, update_id in rows if update_id is not None}
-
-
-def pinned_at(session: Session, incident_id: int, moment: datetime) -> int | None:
-    """The update id pinned at `moment` (what a CAP message sent then carries), or None."""
-    update_id: int | None = session.scalars(
-        select(Pin.update_id)
-        .where(Pin.incident_id == incident_id, Pin.pinned_at <= moment)
-        .order_by(Pin.id.desc())
-        .limit(1)
-    ).first()
-    return update_id
 
 
 def _pinnable(session: Session, incident: Incident, seq: int) -> Update:

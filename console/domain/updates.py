@@ -27,7 +27,16 @@ from console.domain.signing import seal, signature_view
 from console.domain.text import BODY_MAX, HEADLINE_MAX, REASON_MAX, clean
 from console.domain.translation_drafts import CheckedDraft, TranslationDraft, check_drafts, write_translation
 from console.languages import Languages
-from console.models import EventType, IncidentStatus, Translation, Update, UpdateVersion, VersionKind, utcnow
+from console.models import (
+    EventType,
+    IncidentStatus,
+    TemplateVersion,
+    Translation,
+    Update,
+    UpdateVersion,
+    VersionKind,
+    utcnow,
+)
 
 DEFAULT_CONFIRMATION_REASON = "Information confirmed"
 REVERT_UNCONFIRMED = (
@@ -138,10 +147,12 @@ def _append_version(
     translations: Sequence[CheckedDraft] = (),
     now: datetime,
     audit_data: dict[str, Any] | None = None,
+    template_version_id: int | None = None,
 ) -> Published:
     incident = update.incident
     version = UpdateVersion(
         update=update,
+        template_version_id=template_version_id,
         version=number,
         kind=kind,
         headline=headline,
@@ -190,12 +201,15 @@ def publish_update(
     translations: Translations = NO_TRANSLATIONS,
     now: datetime | None = None,
     kind: VersionKind = VersionKind.ORIGINAL,  # RESOLUTION and REOPENING: see console.domain.resolution
+    template_version_id: int | None = None,  # the template version it was written from (issue 18)
 ) -> Published:
     require_publisher(actor)
     errors: dict[str, str] = {}
     headline, body = _text(draft, errors)
     checked = translations.check(errors)
     incident = get_incident(session, incident_slug)
+    if template_version_id is not None and session.get(TemplateVersion, template_version_id) is None:
+        errors["template"] = f"there is no template version {template_version_id}"
     if errors:
         raise InvalidInput(errors)
     if incident.status is IncidentStatus.RESOLVED:
@@ -220,6 +234,8 @@ def publish_update(
         reason=None,
         translations=checked,
         now=now,
+        audit_data={"template_version_id": template_version_id} if template_version_id is not None else None,
+        template_version_id=template_version_id,
     )
 
 

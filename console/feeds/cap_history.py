@@ -16,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.domain.incidents import get_incident
-from console.feeds.items import FeedItem, earlier_messages, pinned_item, translated, version_history
+from console.feeds.items import FeedItem, earlier_messages, translated, version_at, version_history
 from console.feeds.paths import Target, cap_message
-from console.models import Translation, UpdateVersion
+from console.models import Incident, Pin, Translation, UpdateVersion
 
 # update id -> [(version number, translation)], in the order the translations were sent
 Translations = dict[int, list[tuple[int, Translation]]]
@@ -100,17 +100,41 @@ def other_updates_messages(session: Session, item: FeedItem, languages: Sequence
     return sorted(messages, key=lambda message: message.sent)
 
 
-def instruction(session: Session, message: CapMessage) -> dict[str | None, FeedItem]:
-    """What to do now (issue 13.6) as `message` carries it in its `<instruction>`: the update
-    pinned when it was sent, as it read then, by language (None: the primary text), in the
-    languages it was translated into by then. Read as of `sent`, so a rebuild writes the same
-    bytes."""
-    item, sent = message.item, message.sent
-    pinned = pinned_item(session, get_incident(session, item.incident.slug), at=sent)
+@dataclass(frozen=True)
+class PinHistory:
+    """Every pin of an incident's "What to do now" (issue 13.6), oldest first, read once for
+    all the messages of one of its updates."""
+
+    incident: Incident
+    pins: list[tuple[datetime, int | None]]  # (pinned at, the update pinned; None: unpinned)
+
+    @classmethod
+    def of(cls, session: Session, slug: str) -> PinHistory:
+        incident = get_incident(session, slug)
+        rows = session.execute(
+            select(Pin.pinned_at, Pin.update_id).where(Pin.incident_id == incident.id).order_by(Pin.id)
+        )
+        return cls(incident, [(at, update_id) for at, update_id in rows])
+
+    def pinned_at(self, moment: datetime) -> int | None:
+        in_force = [update_id for at, update_id in self.pins if at <= moment]
+        return in_force[-1] if in_force else None
+
+
+def instruction(session: Session, message: CapMessage, pins: PinHistory) -> dict[str | None, FeedItem]:
+    """What to do now as `message` carries it in its `<instruction>`: the update pinned when it
+    was sent, as it read then, by language (None: the primary text), in the languages it was
+    translated into by then. Read as of `sent`, so a rebuild writes the same bytes."""
+    sent = message.sent
+    update_id = pins.pinned_at(sent)
+    resolved = pins.incident.resolved_at is not None and pins.incident.resolved_at <= sent
+    if update_id is None or resolved:
+        return {}
+    pinned = version_at(session, update_id, sent)
     if pinned is None:
         return {}
     texts: dict[str | None, FeedItem] = {None: pinned}
-    for version, translation in translations_of(session, {pinned.update_id})[pinned.update_id]:
+    for version, translation in translations_of(session, {update_id})[update_id]:
         if version == pinned.version and translation.created_at <= sent:
             texts[translation.lang] = translated(pinned, translation)  # in order: a fix replaces
     return texts

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, aliased
 from console.domain.details_versions import DETAIL_FIELDS, details_of
 from console.domain.errors import NotFound
 from console.domain.incidents import get_incident
-from console.domain.pins import current_pin, pinned_at
+from console.domain.pins import current_pin
 from console.domain.translations import TranslationStatus
 from console.models import (
     AlertStatus,
@@ -148,19 +148,19 @@ def current_versions(session: Session, *, limit: int) -> list[FeedItem]:
     return _items(session, _newest_first(_query().where(~superseded), limit))
 
 
-def pinned_item(session: Session, incident: Incident, *, at: datetime | None = None) -> FeedItem | None:
-    """The update pinned as "What to do now" (issue 13.6), as its newest version reads; at `at`
-    when given (what a CAP message sent then carries). None when nothing is pinned, the pinned
-    update is retracted, or the incident is resolved (its all-clear comes first then)."""
-    if incident.resolved_at is not None and (at is None or incident.resolved_at <= at):
+def pinned_item(session: Session, incident: Incident) -> FeedItem | None:
+    """The update pinned as "What to do now" (issue 13.6), as its newest version reads; None
+    when nothing is pinned, the pinned update is retracted, or the incident is resolved (its
+    all-clear comes first then)."""
+    pin = current_pin(session, incident.id)
+    if incident.resolved_at is not None or pin is None or pin.update_id is None:
         return None
-    if at is None:
-        pin = current_pin(session, incident.id)
-        update_id = pin.update_id if pin is not None else None
-    else:
-        update_id = pinned_at(session, incident.id, at)
-    if update_id is None:
-        return None
+    return version_at(session, pin.update_id)
+
+
+def version_at(session: Session, update_id: int, at: datetime | None = None) -> FeedItem | None:
+    """The update's newest version (published at or before `at`, when given); None when it is
+    a retraction, or there is none."""
     query = _query().where(UpdateVersion.update_id == update_id)
     if at is not None:
         query = query.where(UpdateVersion.published_at <= at)

@@ -124,23 +124,25 @@ class FeedFiles:
     def _cap_languages(self) -> tuple[str, ...]:
         return self.settings.languages[1:]
 
-    def _cap_bytes(self, session: Session, messages: list[cap_history.CapMessage]) -> bytes:
+    def _cap_bytes(
+        self, session: Session, messages: list[cap_history.CapMessage], pins: cap_history.PinHistory
+    ) -> bytes:
         last = messages[-1].item
         others = (
             cap_history.other_updates_messages(session, last, self._cap_languages)
             if last.kind is VersionKind.RESOLUTION
             else []
         )
-        message = cap.render_message(
-            self.settings, messages, others, cap_history.instruction(session, messages[-1])
-        )
+        instruction = cap_history.instruction(session, messages[-1], pins)
+        message = cap.render_message(self.settings, messages, others, instruction)
         return self.cap_signer.sign(message) if self.cap_signer is not None else message
 
     def _cap_files(self, session: Session, slug: str, seq: int, version: int) -> dict[Target, bytes]:
         """Every message of update `seq` up to version `version`'s last, oldest first."""
         messages = cap_history.update_messages(session, slug, seq, version, self._cap_languages)
+        pins = cap_history.PinHistory.of(session, slug)
         return {
-            message.target: self._cap_bytes(session, messages[: count + 1])
+            message.target: self._cap_bytes(session, messages[: count + 1], pins)
             for count, message in enumerate(messages)
         }
 
@@ -149,10 +151,11 @@ class FeedFiles:
     ) -> dict[Target, bytes | None]:
         """As `_cap_files`, but None for each message already published (never rendered again)."""
         messages = cap_history.update_messages(session, slug, seq, version, self._cap_languages)
+        pins = cap_history.PinHistory.of(session, slug)
         return {
             message.target: None
             if self.path_of(message.target).exists()
-            else self._cap_bytes(session, messages[: count + 1])
+            else self._cap_bytes(session, messages[: count + 1], pins)
             for count, message in enumerate(messages)
         }
 

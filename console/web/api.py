@@ -15,6 +15,7 @@ from console.domain import idempotency, outbox, records
 from console.domain.actors import Actor
 from console.domain.errors import InvalidInput
 from console.domain.incidents import IncidentDraft, create_incident
+from console.domain.templates import publish_from_template
 from console.domain.translation_drafts import TranslationDraft
 from console.domain.translations import AddedTranslation, add_translation, translation_view
 from console.domain.updates import (
@@ -36,6 +37,7 @@ from console.web.update_actions import UPDATE_ACTIONS
 
 
 def _published(result: Published) -> dict[str, Any]:
+    template = result.version.template_version
     return {
         "id": result.update.id,
         "seq": result.update.seq,
@@ -45,6 +47,7 @@ def _published(result: Published) -> dict[str, Any]:
             translation_view(translation, result.version.version, "current")
             for translation in result.translations
         ],
+        "template": None if template is None else {"id": template.template_id, "version": template.version},
         "event_id": result.event.event_id,
     }
 
@@ -200,14 +203,52 @@ async def publish_answered(
 @access(Access.PUBLISHER, TOKEN)
 async def publish_update_endpoint(request: Request, actor: Actor) -> Response:
     payload = await read_object(request)
-    fields = Fields(payload, ["headline", "body", "preliminary", "translations"])
+    fields = Fields(payload, ["headline", "body", "preliminary", "translations", "template", "placeholders"])
+    slug = request.path_params["slug"]
+    if fields.data.get("template") is not None:
+        return await _publish_from_template(request, actor, payload, fields, slug)
+    if fields.data.get("placeholders") is not None:
+        fields.errors["placeholders"] = "is given only with `template`"
     draft = _draft(fields)
     publishing = _publishing(request, fields)
     fields.check()
-    slug = request.path_params["slug"]
 
     def work(session: Session) -> Published:
         return publish_update(session, actor, slug, draft, **publishing)
+
+    return await publish_answered(request, actor, payload, work, _published, UPDATES)
+
+
+async def _publish_from_template(
+    request: Request, actor: Actor, payload: dict[str, Any], fields: Fields, slug: str
+) -> Response:
+    """`template` + `placeholders` (issue 18): the text, headline and translations are the
+    template's, so none of them may be sent too."""
+    template_id = fields.integer("template")
+    for name in ("headline", "body", "translations"):
+        if fields.data.get(name) is not None:
+            fields.errors[name] = "is written by the template: send either `template` or the text"
+    given = fields.data.get("placeholders") or {}
+    if not isinstance(given, dict) or not all(isinstance(value, str) for value in given.values()):
+        fields.errors["placeholders"] = "must be an object of {placeholder name: text}"
+        given = {}
+    preliminary = fields.flag("preliminary")
+    fields.check()
+    assert template_id is not None
+    state = app_state(request)
+
+    def work(session: Session) -> Published:
+        return publish_from_template(
+            session,
+            actor,
+            slug,
+            template_id,
+            given,
+            preliminary=preliminary,
+            languages=state.languages,
+            zone=state.settings.zone,
+            routing=state.routing,
+        )
 
     return await publish_answered(request, actor, payload, work, _published, UPDATES)
 

@@ -49,6 +49,7 @@ from console.web import (
     signatures,
     staff,
     subscribe_page,
+    templates_api,
     verify_page,
     webhooks_api,
 )
@@ -162,6 +163,7 @@ def routes() -> list[BaseRoute]:
                 + rumors_api.routes()
                 + public.api_routes()
                 + webhooks_api.routes()
+                + templates_api.routes()
                 + openapi.routes()
             ),
         ),

@@ -81,6 +81,7 @@ def query(name: str, schema: Schema, description: str) -> Schema:
 
 
 SLUG = path_parameter("slug", {"type": "string"})
+TEMPLATE_ID = path_parameter("template_id", {"type": "integer", "minimum": 0, "maximum": INT32_MAX})
 IDEMPOTENCY_KEY: Schema = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -348,6 +349,54 @@ PATHS: dict[str, dict[str, Schema]] = {
             errors=[400, 401, 403, 404, 409, 413, 415, 422],  # a body, if any, must be {}
             security=TOKEN,
             parameters=[path_parameter("channel", {"type": "string", "maxLength": 32})],
+        )
+    },
+    "/templates": {
+        "get": operation(
+            "listTemplates",
+            "The templates (holding statements) not deleted, each with its current version, by name",
+            ok=(200, ref("TemplateList"), "Every template"),
+            errors=[401],
+            security=TOKEN,
+        ),
+        "post": operation(
+            "createTemplate",
+            "Write a template: a holding statement with placeholders such as {location} (admin token)",
+            ok=(201, ref("Template"), "The template, at version 1"),
+            errors=[401, 403],
+            security=TOKEN,
+            body="TemplateDraft",
+        ),
+    },
+    "/templates/{template_id}": {
+        "get": operation(
+            "getTemplate",
+            "A template's current version and every earlier one (also for a deleted template)",
+            ok=(200, ref("TemplateRecord"), "The template and its versions, oldest first"),
+            errors=[401, 404],
+            security=TOKEN,
+            parameters=[TEMPLATE_ID],
+        ),
+        "delete": operation(
+            "deleteTemplate",
+            "Delete a template: no longer offered; its versions, and what was published from them, stay "
+            "(admin token)",
+            ok=(200, ref("Template"), "The template, marked deleted"),
+            errors=[400, 401, 403, 404, 409, 413, 415, 422],
+            security=TOKEN,
+            parameters=[TEMPLATE_ID],
+        ),
+    },
+    "/templates/{template_id}/versions": {
+        "post": operation(
+            "reviseTemplate",
+            "Revise a template: a new version, never an edit (admin token); 409 when another admin revised "
+            "it since `corrects_version`",
+            ok=(201, ref("Template"), "The template at its new version"),
+            errors=[401, 403, 404, 409],
+            security=TOKEN,
+            body="TemplateRevision",
+            parameters=[TEMPLATE_ID],
         )
     },
     "/webhooks": {

@@ -13,6 +13,8 @@ from typing import Any
 from console.alert_models import AlertState
 from console.domain.incidents import CATEGORIES
 from console.domain.rumors import CLAIM_MAX, SEEN_AT_MAX
+from console.domain.templates import NAME_MAX as TEMPLATE_NAME_MAX
+from console.domain.templates import VALUE_MAX as PLACEHOLDER_VALUE_MAX
 from console.domain.text import BODY_MAX, HEADLINE_MAX, LOCATION_MAX, REASON_MAX, SUMMARY_MAX, TITLE_MAX
 from console.domain.translations import TranslationStatus
 from console.languages import LANGUAGE_TAG_MAX
@@ -51,7 +53,11 @@ def any_case(words: Sequence[str], *, optional: bool = True) -> str:
 
 
 def obj(properties: dict[str, Schema], required: list[str] | None = None, *, closed: bool = True) -> Schema:
-    schema: Schema = {"type": "object", "properties": properties, "required": required or list(properties)}
+    """A JSON object of `properties`, every one of them `required` unless the list names fewer."""
+    required = list(properties) if required is None else required
+    schema: Schema = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = required
     if closed:
         schema["additionalProperties"] = False
     return schema
@@ -195,6 +201,53 @@ _WEBHOOK: dict[str, Schema] = {
     "description": nullable(TEXT),
     "incident": nullable(TEXT),
     "created_at": TIME,
+}
+OPTIONAL_HEADLINE = nullable({"type": "string", "maxLength": HEADLINE_MAX, "pattern": _NO_CONTROL})
+# What an admin writes in a template (issue 18).
+TEMPLATE_TEXT: dict[str, Schema] = {
+    "name": typed_text(TEMPLATE_NAME_MAX),
+    "category": nullable(
+        {"type": "string", "pattern": any_case(CATEGORIES), "description": "a CAP category, any case"}
+    ),
+    "headline": nullable({"type": "string", "maxLength": HEADLINE_MAX, "pattern": _NO_CONTROL}),
+    "body": typed_text(BODY_MAX),
+    "translations": nullable(
+        {
+            "type": "object",
+            "additionalProperties": obj(
+                {
+                    "headline": nullable(
+                        {"type": "string", "maxLength": HEADLINE_MAX, "pattern": _NO_CONTROL}
+                    ),
+                    "body": typed_text(BODY_MAX),
+                },
+                ["body"],
+            ),
+            "description": "The same text in other languages of LANGUAGES: "
+            "{language tag: {headline?, body}}.",
+        }
+    ),
+}
+# A template as the API shows it: its current (or one) version.
+TEMPLATE_FIELDS: dict[str, Schema] = {
+    "id": ID,
+    "version": ID,
+    "name": TEXT,
+    "category": {"enum": list(CATEGORIES)},
+    "headline": nullable(TEXT),
+    "body": TEXT,
+    "translations": {
+        "type": "object",
+        "additionalProperties": obj({"headline": nullable(TEXT), "body": TEXT}),
+    },
+    "placeholders": {
+        "type": "array",
+        "items": TEXT,
+        "description": "Every placeholder in its texts, in the order they first appear.",
+    },
+    "author": TEXT,
+    "updated_at": {**TIME, "description": "When this version was written."},
+    "deleted_at": nullable(TIME),
 }
 DETAILS_FIELDS: dict[str, Schema] = {
     "title": TEXT,
@@ -367,6 +420,10 @@ SCHEMAS: dict[str, Schema] = {
             "incident": INCIDENT_FIELDS["slug"],
             **VERSION_FIELDS,
             "translations": {"type": "array", "items": ref("Translation")},
+            "template": {
+                **nullable(obj({"id": ID, "version": ID})),
+                "description": "The template version it was written from; null when typed.",
+            },
             "event_id": ID,
         }
     ),
@@ -501,6 +558,13 @@ SCHEMAS: dict[str, Schema] = {
         ["message"],
     ),
     "Reopening": obj({"reason": typed_text(REASON_MAX)}, ["reason"]),
+    "TemplateDraft": obj(TEMPLATE_TEXT, ["name", "body"]),
+    "TemplateRevision": obj({**TEMPLATE_TEXT, "corrects_version": ID}, ["name", "body", "corrects_version"]),
+    "Template": obj(TEMPLATE_FIELDS),
+    "TemplateList": obj({"templates": {"type": "array", "items": ref("Template")}}),
+    "TemplateRecord": obj(
+        {**TEMPLATE_FIELDS, "versions": {"type": "array", "items": ref("Template"), "minItems": 1}}
+    ),
     "Pin": obj(
         {
             "seq": {
@@ -510,15 +574,30 @@ SCHEMAS: dict[str, Schema] = {
         },
         ["seq"],
     ),
-    "UpdateDraft": obj(
-        {
-            "headline": nullable({"type": "string", "maxLength": HEADLINE_MAX, "pattern": _NO_CONTROL}),
-            "body": typed_text(BODY_MAX),
-            "preliminary": nullable({"type": "boolean"}),
-            "translations": TRANSLATIONS_SENT,
-        },
-        ["body"],
-    ),
+    "UpdateDraft": {
+        **obj(
+            {
+                "headline": nullable({"type": "string", "maxLength": HEADLINE_MAX, "pattern": _NO_CONTROL}),
+                "body": typed_text(BODY_MAX),
+                "preliminary": nullable({"type": "boolean"}),
+                "translations": TRANSLATIONS_SENT,
+                "template": {
+                    **ID,
+                    "description": "Publish from this template's current version (then send no headline, "
+                    "body or translations: they are the template's, its placeholders filled).",
+                },
+                "placeholders": {
+                    "type": "object",
+                    "additionalProperties": {"type": "string", "maxLength": PLACEHOLDER_VALUE_MAX},
+                    "description": "With `template`: a value for each placeholder, {name: text}. "
+                    "`incident`, `location` and `time` default to the incident's title, its location and "
+                    "the time of publishing.",
+                },
+            },
+            [],
+        ),
+        "anyOf": [{"required": ["body"]}, {"required": ["template"]}],
+    },
     "Correction": obj(
         {
             "headline": nullable({"type": "string", "maxLength": HEADLINE_MAX, "pattern": _NO_CONTROL}),

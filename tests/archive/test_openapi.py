@@ -276,6 +276,34 @@ def test_real_answers_validate_against_the_description(
     check("GET", f"/webhooks/{hook['id']}/deliveries", 200, headers=admin)
     check("GET", "/webhooks/999999/deliveries", 404, headers=admin)
 
+    holding = {
+        "name": "Road closed",
+        "headline": "{road} closed",
+        "body": "{road} is closed near {location}.",
+        "translations": {"es": {"body": "{road} está cerrada."}},
+    }
+    made = check("POST", "/templates", 201, json=holding, headers=admin)
+    check("POST", "/templates", 403, json=holding, headers=pio)
+    check("POST", "/templates", 422, json={**holding, "body": ""}, headers=admin)
+    check("GET", "/templates", 200, headers=reviewer)
+    check("GET", "/templates", 401)
+    check("GET", f"/templates/{made['id']}", 200, headers=pio)
+    check("GET", "/templates/999999", 404, headers=pio)
+    revision = {**holding, "body": "{road} is closed.", "corrects_version": 1}
+    check("POST", f"/templates/{made['id']}/versions", 201, json=revision, headers=admin)
+    check("POST", f"/templates/{made['id']}/versions", 409, json=revision, headers=admin)
+    check("POST", "/templates/999999/versions", 404, json=revision, headers=admin)
+    from_template = {"template": made["id"], "placeholders": {"road": "Elm St"}}
+    other = check("POST", "/incidents", 201, json={"title": "Closures"}, headers=pio)
+    published = check("POST", f"/incidents/{other['slug']}/updates", 201, json=from_template, headers=pio)
+    assert (
+        published["template"] == {"id": made["id"], "version": 2} and published["body"] == "Elm St is closed."
+    )
+    check("POST", f"/incidents/{other['slug']}/updates", 422, json={"template": made["id"]}, headers=pio)
+    check("DELETE", f"/templates/{made['id']}", 403, headers=pio)
+    check("DELETE", f"/templates/{made['id']}", 200, headers=admin)
+    check("DELETE", f"/templates/{made['id']}", 409, headers=admin)
+
     assert check.successes == served_operations(check.client), "every operation answered successfully once"
 
 

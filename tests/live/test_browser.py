@@ -110,6 +110,45 @@ def test_the_index_shows_a_new_incident_without_reloading(
     screenshot(page, "live-index")
 
 
+def test_what_to_do_now_appears_first_on_open_pages_without_reloading(
+    live: LiveServer, browser: Browser, pio_token: str
+) -> None:
+    """Issue 13.6: a resident on a phone has the incident page open, another `/`; the PIO pins
+    an update, and both show it first; retracting it takes it away."""
+    slug = new_incident(live.url, pio_token, "Chemical fire at the rail yard")
+    order = publish(
+        live.url, pio_token, slug, "Stay indoors and close windows and doors.", headline="Shelter in place"
+    )
+    publish(live.url, pio_token, slug, "Crews are on scene.")
+    context = browser.new_context(viewport={"width": 360, "height": 740})
+    try:
+        incident_page, index_page = context.new_page(), context.new_page()
+        problems = [watch_console(incident_page), watch_console(index_page)]
+        for page, path in ((incident_page, f"/incidents/{slug}"), (index_page, "/")):
+            page.goto(live.url + path)
+            expect(page.locator("#live-state")).to_have_attribute("data-state", "open", timeout=TIMEOUT)
+        box = incident_page.locator("#what-to-do-now")
+        expect(box).to_be_hidden()
+        api(live.url, pio_token, f"/incidents/{slug}/pin", {"seq": 1})
+        expect(box).to_be_visible(timeout=TIMEOUT)
+        expect(box).to_contain_text("What to do now")
+        expect(box).to_contain_text("Stay indoors and close windows and doors.")
+        # First on the screen: above the status line and every update.
+        assert box.bounding_box()["y"] < incident_page.locator("#incident-status").bounding_box()["y"]  # type: ignore[index]
+        expect(index_page.locator(f"#{slug}-what-to-do-now")).to_contain_text(
+            "Shelter in place", timeout=TIMEOUT
+        )
+        screenshot(incident_page, "live-what-to-do-now")
+        retract(live.url, pio_token, order["id"], "Order lifted", 1)
+        expect(box).to_be_hidden(timeout=TIMEOUT)
+        expect(index_page.locator(f"#{slug}-what-to-do-now")).to_be_hidden(timeout=TIMEOUT)
+        incident_page.reload()
+        expect(incident_page.locator("#what-to-do-now")).to_be_hidden()
+        assert problems == [[], []]
+    finally:
+        context.close()
+
+
 def test_without_javascript_the_page_is_complete(live: LiveServer, browser: Browser, pio_token: str) -> None:
     slug = new_incident(live.url, pio_token, "Gas leak on Elm St")
     first = publish(live.url, pio_token, slug, "Residents of Elm St should leave now.", headline="Evacuate")

@@ -20,9 +20,12 @@ from starlette.testclient import TestClient
 
 from console.db import Database
 from console.domain import sessions
+from console.domain.actors import OPERATOR
 from console.domain.incidents import IncidentDraft, create_incident
 from console.domain.outbox import Routing
+from console.domain.templates import TemplateDraft, create_template
 from console.domain.updates import Draft, publish_update
+from console.languages import Languages
 from console.web.app import routes
 from console.web.openapi import build_spec
 from tests.conftest import PIO
@@ -115,6 +118,7 @@ def json_bodies() -> list[tuple[str, str, dict[str, Any]]]:
 # A value each required field accepts, so the hostile one is what the server must refuse.
 VALID = {
     "title": "Gas leak",
+    "name": "Road closed",
     "body": "Road closed at Main St.",
     "reason": "A typo",
     "claim": "The dam broke",
@@ -138,6 +142,13 @@ def record(db: Database, routing: Routing) -> None:
     with db.write() as session:
         incident, _ = create_incident(session, PIO, IncidentDraft(title="Example"), routing=routing)
         publish_update(session, PIO, incident.slug, Draft(body="Road closed."), routing=routing)
+        # template 1, to publish from and to revise
+        create_template(
+            session,
+            OPERATOR,
+            TemplateDraft(name="Closure", body="{road} is closed."),
+            languages=Languages(("en",)),
+        )
 
 
 def _url(path: str, query: str) -> str:
@@ -195,7 +206,10 @@ def test_any_unacceptable_json_field_is_a_4xx_and_writes_nothing(
             body[name] = value
             response = client.request(
                 method,
-                path.replace("{slug}", "example").replace("{update_id}", "1").replace("{rumor_id}", "1"),
+                path.replace("{slug}", "example")
+                .replace("{update_id}", "1")
+                .replace("{rumor_id}", "1")
+                .replace("{template_id}", "1"),
                 content=json.dumps(body).encode("ascii"),
                 headers={**admin, "content-type": "application/json"},
             )

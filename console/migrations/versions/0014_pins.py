@@ -15,6 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from console.immutable_tables import allow_changes, refuse_changes
+
 revision: str = "i13_pins"
 down_revision: str | None = "i15_autosaved_forms"
 branch_labels: str | Sequence[str] | None = None
@@ -40,26 +42,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_pins")),
     )
     op.create_index("ix_pins_incident_id", TABLE, ["incident_id", "id"], unique=False)
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(
-            f"CREATE TRIGGER {TABLE}_immutable BEFORE UPDATE OR DELETE ON {TABLE} "
-            "FOR EACH ROW EXECUTE FUNCTION refuse_change()"
-        )
-        op.execute(
-            f"CREATE TRIGGER {TABLE}_no_truncate BEFORE TRUNCATE ON {TABLE} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()"
-        )
-    else:
-        for operation in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER {TABLE}_no_{operation.lower()} BEFORE {operation} ON {TABLE} "
-                f"BEGIN SELECT RAISE(ABORT, '{TABLE} rows are immutable: {operation} refused'); END"
-            )
+    refuse_changes(TABLE)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"DROP TRIGGER {TABLE}_no_truncate ON {TABLE}")
-        op.execute(f"DROP TRIGGER {TABLE}_immutable ON {TABLE}")
+    allow_changes(TABLE)
     op.drop_index("ix_pins_incident_id", table_name=TABLE)
     op.drop_table(TABLE)

@@ -17,6 +17,7 @@ from console.web.staff import (
     rumors,
     second_factor,
     signin,
+    templates,
     translations,
     updates,
 )
@@ -44,6 +45,14 @@ def routes() -> list[BaseRoute]:
         Route("/console/incidents/{slug}/reopen", resolution.reopen, methods=["POST"]),
         Route("/console/incidents/{slug}/details", incident_details.change_details_view, methods=["POST"]),
         Route("/console/incidents/{slug}/pin", pins.pin, methods=["POST"]),
+        Route("/console/templates", templates.templates_screen, methods=["GET"]),
+        Route("/console/templates", templates.create_template_view, methods=["POST"]),
+        Route(
+            "/console/templates/{template_id:int}/versions", templates.revise_template_view, methods=["POST"]
+        ),
+        Route(
+            "/console/templates/{template_id:int}/delete", templates.delete_template_view, methods=["POST"]
+        ),
         Route("/console/incidents/{slug}/deliveries", incidents.incident_deliveries, methods=["GET"]),
         Route("/console/updates/{update_id:int}", updates.update_page, methods=["GET"]),
         Route("/console/updates/{update_id:int}/preview", updates.correction_preview, methods=["POST"]),

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -20,6 +22,7 @@ from console.domain import (
     overview,
     previews,
     subscriptions,
+    templates,
     timeline,
     versions,
 )
@@ -40,13 +43,14 @@ from console.domain.timeline import UpdateCard
 from console.domain.translations import TranslationGap
 from console.domain.updates import Draft, publish_update
 from console.languages import Languages
-from console.models import AlertStatus, Incident, IncidentStatus, UpdateVersion, VersionKind
+from console.models import AlertStatus, Incident, IncidentStatus, TemplateVersion, UpdateVersion, VersionKind
 from console.web.access import Access, access
 from console.web.bearer import DOMAIN_STATUS
 from console.web.staff import translations
 from console.web.staff.auth import RESENT_FORM, STAFF, STAFF_POLLING, STAFF_REVIEWED, Viewer
 from console.web.staff.forms import read_form
 from console.web.staff.rendering import is_htmx, render, see_other
+from console.web.staff.template_use import TemplateUse, unfilled, unfilled_errors
 from console.web.staff.translations import TypedTranslations
 from console.web.state import app_state
 
@@ -191,11 +195,66 @@ class Compose:
     # resent form after a lost answer) publishes once.
     submission: str | None = None
     restored: Saved | None = None  # what the PIO typed earlier, saved as they typed
+    template: TemplateUse | None = None  # the template it started from (issue 18)
+
+    @property
+    def unfilled(self) -> list[str]:
+        """The template's placeholders still to fill in: one field each."""
+        return unfilled(self.draft, self.translations) if self.template else []
 
     @classmethod
     def from_saved(cls, saved: Saved, languages: Languages) -> Compose:
         translations = TypedTranslations.kept(saved.typed.translations, languages)
         return cls(saved.typed.text, translations=translations, restored=saved)
+
+    @classmethod
+    def from_template(cls, started: templates.Filled, languages: Languages) -> Compose:
+        texts = {draft.lang: (draft.headline or "", draft.body) for draft in started.translations}
+        draft = DraftText(headline=started.headline or "", body=started.body)
+        translations = TypedTranslations.kept(texts, languages)
+        return cls(draft, translations=translations, template=TemplateUse(started.version.id))
+
+
+@dataclass(frozen=True)
+class TemplateChoice:
+    """The compose form's templates: those to start from, the one picked just now (`?template=`,
+    started with its automatic placeholders filled) and the one the form's text came from."""
+
+    offered: list[tuple[int, str]]
+    started: templates.Filled | None = None
+    used: TemplateVersion | None = None
+    problem: str | None = None  # why the one picked cannot be used
+
+    @classmethod
+    def load(
+        cls,
+        session: Session,
+        incident: Incident,
+        picked: int | None,
+        compose: Compose | None,
+        zone: ZoneInfo,
+        now: datetime,
+    ) -> TemplateChoice:
+        offered = [(template.id, version.name) for template, version in templates.current_templates(session)]
+        if picked is not None:
+            try:
+                started = templates.started(session, picked, incident=incident, zone=zone, now=now)
+            except InvalidInput as exc:
+                return cls(offered, problem="; ".join(exc.fields.values()))
+            except NotFound as exc:
+                return cls(offered, problem=exc.message)
+            return cls(offered, started, started.version)
+        used = (
+            session.get(TemplateVersion, compose.template.version_id)
+            if compose and compose.template
+            else None
+        )
+        return cls(offered, used=used)
+
+
+def _template_param(request: Request) -> int | None:
+    value = request.query_params.get("template", "")
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 12 else None
 
 
 @dataclass
@@ -245,18 +304,28 @@ async def incident_screen(
     slug = request.path_params["slug"]
     restoring = compose is None and block is None  # the page as it opens: with what was typed
 
-    def load(session: Session) -> tuple[IncidentData, Saved | None]:
+    picked = _template_param(request) if restoring else None
+
+    def load(session: Session) -> tuple[IncidentData, Saved | None, TemplateChoice]:
         data = load_incident(session, slug, state.settings.channels, state.languages)
         saved = (
             autosave.restore(session, viewer.actor, FormName.COMPOSE, data.incident.id) if restoring else None
         )
-        return data, saved
+        # Only where the compose form is drawn: not for the polls and fragments of the page.
+        choice = (
+            TemplateChoice.load(session, data.incident, picked, compose, state.settings.zone, state.clock())
+            if viewer.actor.can_publish and block in (None, "compose")
+            else TemplateChoice([])
+        )
+        return data, saved, choice
 
     try:
-        data, saved = await state.read(load)
+        data, saved, choice = await state.read(load)
     except NotFound as exc:
         return error_page(request, viewer, exc.message, 404)
-    if saved is not None:
+    if choice.started is not None:  # picked just now: over what was typed before
+        compose = Compose.from_template(choice.started, state.languages)
+    elif saved is not None:
         compose = Compose.from_saved(saved, state.languages)
     compose = compose or Compose()
     if compose.translations is None:
@@ -292,6 +361,7 @@ async def incident_screen(
         "reopening": Reopening(),
         "categories": CATEGORIES,
         "alert_statuses": [status.value for status in AlertStatus],
+        "template_choice": choice,
         **(extra or {}),
     }
     return render(request, INCIDENT, context, viewer=viewer, status_code=status_code, block=block)
@@ -323,20 +393,31 @@ async def publish(request: Request, viewer: Viewer) -> Response:
         headline=form.text("headline"), body=form.text("body"), preliminary=form.flag("preliminary")
     )
     typed = TypedTranslations.read(form, state.languages)
+    use = TemplateUse.read(form)
+    if use is not None:
+        draft, typed = use.fill(draft, typed)
     step = "review" if viewer.resent_form and form.text("step") == "publish" else form.text("step")
     slug = request.path_params["slug"]
+    if step in ("review", "publish") and use is not None and (pending := unfilled(draft, typed)):
+        compose = Compose(draft, "edit", unfilled_errors(pending), translations=typed, template=use)
+        return await incident_screen(request, viewer, compose=compose, status_code=422, block="compose")
     if step == "review":
         errors = {**previews.check(draft, reason_required=False), **typed.check()}
         message = RESENT_FORM if viewer.resent_form else None
         if errors:
-            compose = Compose(draft, "edit", errors, message, translations=typed)
+            compose = Compose(draft, "edit", errors, message, translations=typed, template=use)
             return await incident_screen(request, viewer, compose=compose, status_code=422, block="compose")
         compose = Compose(
-            draft, "review", message=message, translations=typed, submission=secrets.token_urlsafe(18)
+            draft,
+            "review",
+            message=message,
+            translations=typed,
+            submission=secrets.token_urlsafe(18),
+            template=use,
         )
         return await incident_screen(request, viewer, compose=compose, block="compose")
     if step != "publish":
-        compose = Compose(draft, "edit", translations=typed)
+        compose = Compose(draft, "edit", translations=typed, template=use)
         return await incident_screen(request, viewer, compose=compose, block="compose")
     text = Draft(body=draft.body, headline=draft.headline, preliminary=draft.preliminary)
     submission = form.text("submission") or None
@@ -358,7 +439,13 @@ async def publish(request: Request, viewer: Viewer) -> Response:
         if key is not None and (earlier := idempotency.recall(session, user_id, key, fingerprint)):
             return int(earlier.body["seq"])
         published = publish_update(
-            session, viewer.actor, slug, text, routing=state.routing, translations=typed.for_service()
+            session,
+            viewer.actor,
+            slug,
+            text,
+            routing=state.routing,
+            translations=typed.for_service(),
+            template_version_id=use.version_id if use is not None else None,
         )
         autosave.discard(session, viewer.actor, FormName.COMPOSE, published.update.incident_id)
         seq = published.update.seq
@@ -371,10 +458,11 @@ async def publish(request: Request, viewer: Viewer) -> Response:
     try:
         seq = await state.write(work)
     except InvalidInput as exc:
-        compose = Compose(draft, "edit", {**exc.fields, **typed.form_errors(exc.fields)}, translations=typed)
+        errors = {**exc.fields, **typed.form_errors(exc.fields)}
+        compose = Compose(draft, "edit", errors, translations=typed, template=use)
         return await incident_screen(request, viewer, compose=compose, status_code=422, block="compose")
     except (NotAllowed, idempotency.KeyReused) as exc:
-        compose = Compose(draft, "edit", message=exc.message, translations=typed)
+        compose = Compose(draft, "edit", message=exc.message, translations=typed, template=use)
         return await incident_screen(request, viewer, compose=compose, status_code=409, block="compose")
     except NotFound as exc:
         return error_page(request, viewer, exc.message, 404)

@@ -25,6 +25,8 @@ NOTICES = {
     "details_changed": "Details corrected on every channel; the old version stays in the public history.",
     "pinned": "Pinned: it is shown first as “What to do now” on the live page, in the feeds and in CAP.",
     "unpinned": "Unpinned: nothing is shown as “What to do now”.",
+    "template_saved": "Template saved. PIOs can start an update from it now.",
+    "template_deleted": "Template deleted. It is no longer offered; its versions stay on record.",
     "password_changed": "Password changed. Other sessions of your account were signed out.",
     "retry_requested": "Delivery queued again.",
     "channel_resumed": "Channel resumed: what waited is being delivered, in order.",

@@ -6,6 +6,7 @@ Screenshots of the main screens go to artifacts/screenshots/ (see tests/support/
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -17,10 +18,13 @@ from sqlalchemy import select
 from console.cli import ensure_first_admin
 from console.db import Database
 from console.domain import wording
+from console.domain.actors import OPERATOR
 from console.domain.diff import Change, word_diff
 from console.domain.incidents import IncidentDraft, create_incident
 from console.domain.outbox import Routing
+from console.domain.templates import TemplateDraft, create_template
 from console.domain.updates import Draft, publish_update
+from console.languages import Languages
 from console.models import AutosavedForm, Incident, UpdateVersion, VersionKind
 from console.settings import Settings
 from tests.conftest import PIO
@@ -620,3 +624,68 @@ def test_what_is_typed_is_saved_and_comes_back_in_a_new_tab(
         assert watch.problems == []
     finally:
         context.close()
+
+
+def test_a_template_under_pressure_takes_at_most_eight_clicks_to_every_channel(
+    server: LiveServer, page: Page, db: Database, routing: Routing
+) -> None:
+    """Issue 18: sign-in to the first update on every channel, started from a holding statement."""
+    make_user(db, "pio", "pio@example.org", "Sam Lee")
+    with db.write() as session:
+        create_template(
+            session,
+            OPERATOR,
+            TemplateDraft(
+                name="Evacuation: shelter open",
+                headline="Evacuate near {location}",
+                body="Residents near {location} must leave now. A shelter is open at {shelter}.",
+            ),
+            languages=Languages(server.settings.languages),
+        )
+        create_incident(session, PIO, IncidentDraft(title="Brush fire", location="Ridge Rd"), routing=routing)
+    clicks = 0
+
+    def click(name: str, role: str = "button") -> None:
+        nonlocal clicks
+        clicks += 1
+        page.get_by_role(role, name=name).click()  # type: ignore[arg-type]
+
+    watch = Watch(page)
+    started = time.perf_counter()
+    page.goto(f"{server.url}/login")
+    page.fill("#email", "pio@example.org")
+    page.fill("#password", PASSWORD)
+    click("Sign in")
+    click("Brush fire", role="link")
+    clicks += 1
+    page.select_option("#compose-template", label="Evacuation: shelter open")
+    click("Use template")
+    expect(page.locator("#compose-headline")).to_have_value("Evacuate near Ridge Rd")
+    page.fill("#compose-ph-shelter", "Lincoln High gym")
+    screenshot(page, "console-13-from-template")
+    click("Review and publish…")
+    review = page.locator(".review")
+    expect(review).to_contain_text("From the template “Evacuation: shelter open”, version 1.")
+    expect(review.locator("[data-network=x] .post-text")).to_contain_text(
+        "A shelter is open at Lincoln High gym."
+    )
+    click("Publish now")
+    expect(page).to_have_url(re.compile(r"notice=published#update-1$"))
+    chips = page.locator(".update-row .chip")
+    assert chips.count() >= 4  # every enabled channel: live, feeds, archive, social previews
+    # Done on every channel: sent, or for X and Mastodon without credentials, its preview.
+    for index in range(chips.count()):
+        chip = chips.nth(index)
+        expect(chip).to_have_attribute("data-state", re.compile("^(sent|skipped)$"), timeout=WAIT)
+        if chip.get_attribute("data-state") == "skipped":
+            expect(chip).to_contain_text("preview")
+    elapsed = time.perf_counter() - started
+    print(f"sign-in to every channel from a template: {clicks} clicks, {elapsed:.1f} s")
+    assert clicks <= 8
+    assert watch.problems == []
+    with db.read() as session:
+        [version] = session.scalars(select(UpdateVersion)).all()
+        assert (
+            version.body == "Residents near Ridge Rd must leave now. A shelter is open at Lincoln High gym."
+        )
+        assert version.template_version_id is not None
