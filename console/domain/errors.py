@@ -28,6 +28,12 @@ class NotFound(DomainError):
     code = "not_found"
 
 
+class Gone(DomainError):
+    """It existed and was removed on purpose (a deleted template): its record stays in the audit log."""
+
+    code = "gone"
+
+
 class NotAllowed(DomainError):
     """The action is valid input but not possible in the current state (e.g. retracted)."""
 

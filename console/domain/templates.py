@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from console.domain import audit, outbox
 from console.domain.actors import Actor, require_admin, require_publisher
-from console.domain.errors import InvalidInput, NotAllowed, VersionConflict
+from console.domain.errors import Gone, InvalidInput, NotAllowed, VersionConflict
 from console.domain.incidents import category_of, get_incident
 from console.domain.rows import newest_version, row_by_id
 from console.domain.text import BODY_MAX, HEADLINE_MAX, clean
@@ -114,6 +114,15 @@ def current_version(session: Session, template: Template) -> TemplateVersion:
 
 def get_template(session: Session, template_id: int) -> Template:
     return row_by_id(session, Template, template_id, "template")
+
+
+def existing_template(session: Session, template_id: int) -> Template:
+    """The template, unless it was deleted (Gone: what it said stays in the audit log and on
+    every update written from it)."""
+    template = get_template(session, template_id)
+    if template.deleted_at is not None:
+        raise Gone(f"template {template_id} was deleted at {template.deleted_at.isoformat()}")
+    return template
 
 
 def current_templates(session: Session) -> list[tuple[Template, TemplateVersion]]:

@@ -14,6 +14,7 @@ from console.domain.accounts import actor_for_token
 from console.domain.actors import Actor
 from console.domain.errors import (
     DomainError,
+    Gone,
     InvalidInput,
     NotAllowed,
     NotFound,
@@ -27,6 +28,7 @@ from console.web.state import app_state
 DOMAIN_STATUS: dict[type[DomainError], int] = {
     InvalidInput: 422,
     NotFound: 404,
+    Gone: 410,
     NotAllowed: 409,
     PermissionDenied: 403,
     VersionConflict: 409,

@@ -26,6 +26,7 @@ ERRORS = {
     404: "No such incident, update, delivery or webhook (`not_found`).",
     409: "A stale `corrects_version` or translated `version` (`conflict`, with `current_version` and "
     "`current`), or not possible now (`not_allowed`).",
+    410: "Deleted on purpose (a template, `gone`): its record stays in the audit log.",
     413: "The body is over MAX_REQUEST_BYTES (`too_large`).",
     415: "The body is not `application/json` in UTF-8 (`unsupported_media_type`).",
     422: "A field is missing, blank, too long, of the wrong type or unknown (`invalid_input`; `fields` "
@@ -371,9 +372,9 @@ PATHS: dict[str, dict[str, Schema]] = {
     "/templates/{template_id}": {
         "get": operation(
             "getTemplate",
-            "A template's current version and every earlier one (also for a deleted template)",
+            "A template's current version and every earlier one; 410 once it is deleted",
             ok=(200, ref("TemplateRecord"), "The template and its versions, oldest first"),
-            errors=[401, 404],
+            errors=[401, 404, 410],
             security=TOKEN,
             parameters=[TEMPLATE_ID],
         ),

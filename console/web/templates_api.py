@@ -18,7 +18,7 @@ from console.domain.templates import (
     current_templates,
     current_version,
     delete_template,
-    get_template,
+    existing_template,
     revise_template,
     template_history,
     template_view,
@@ -35,8 +35,10 @@ TEXT_FIELDS = ["name", "category", "headline", "body", "translations"]
 def read_draft(fields: Fields) -> TemplateDraft:
     """A template's fields; `translations` is `{lang: {"headline"?, "body"}}`."""
     translations: dict[str, TranslationDraft] = {}
-    value = fields.data.get("translations") or {}
-    if not isinstance(value, dict):
+    value = fields.data.get("translations")
+    if value is None:
+        value = {}
+    elif not isinstance(value, dict):
         fields.errors["translations"] = 'must be an object of {language tag: {"headline"?, "body"}}'
         value = {}
     for lang, text in value.items():
@@ -69,7 +71,7 @@ async def get_template_endpoint(request: Request, _reader: Actor) -> Response:
     template_id = request.path_params["template_id"]
 
     def work(session: Session) -> dict[str, Any]:
-        template = get_template(session, template_id)
+        template = existing_template(session, template_id)
         history = [template_view(template, version) for version in template_history(session, template)]
         return {**template_view(template, current_version(session, template)), "versions": history}
 

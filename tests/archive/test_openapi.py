@@ -303,6 +303,7 @@ def test_real_answers_validate_against_the_description(
     check("DELETE", f"/templates/{made['id']}", 403, headers=pio)
     check("DELETE", f"/templates/{made['id']}", 200, headers=admin)
     check("DELETE", f"/templates/{made['id']}", 409, headers=admin)
+    check("GET", f"/templates/{made['id']}", 410, headers=pio)
 
     assert check.successes == served_operations(check.client), "every operation answered successfully once"
 

@@ -91,6 +91,7 @@ def test_a_pio_cannot_write_templates_and_bad_ones_are_refused(
         ({**SHELTER, "translations": {"fr": {"body": "x"}}}, "translations.fr"),
         ({**SHELTER, "translations": {"es": {"headline": "x"}}}, "translations.es.body"),
         ({**SHELTER, "translations": ["es"]}, "translations"),
+        ({**SHELTER, "translations": False}, "translations"),
         ({**SHELTER, "extra": 1}, "extra"),
     ]:
         refused = client.post("/api/v1/templates", json=body, headers=admin)
@@ -117,19 +118,24 @@ def test_a_revision_is_a_new_version_a_stale_one_is_refused_and_deleting_keeps_t
         headers=admin,
     )
     assert same.status_code == 422 and "nothing changes" in same.text
+    record = client.get(url, headers=pio).json()
+    assert [v["version"] for v in record["versions"]] == [1, 2] and record["deleted_at"] is None
     assert client.delete(url, headers=pio).status_code == 403
     deleted = client.delete(url, headers=admin)
     assert deleted.status_code == 200 and deleted.json()["deleted_at"] is not None
     assert client.delete(url, headers=admin).status_code == 409
     assert client.get("/api/v1/templates", headers=pio).json()["templates"] == []
-    record = client.get(url, headers=pio).json()
-    assert [v["version"] for v in record["versions"]] == [1, 2] and record["deleted_at"] is not None
+    gone = client.get(url, headers=pio)
+    assert gone.status_code == 410 and gone.json()["error"]["code"] == "gone"
     assert client.get("/api/v1/templates/999999", headers=pio).status_code == 404
     with db.read() as session:
         actions = session.scalars(
             select(AuditEvent.action).where(AuditEvent.action.like("template.%")).order_by(AuditEvent.seq)
         ).all()
         assert actions == ["template.created", "template.revised", "template.deleted"]
+        # Deleting keeps the history: both versions are still there.
+        versions = session.scalars(select(TemplateVersion.version).order_by(TemplateVersion.version)).all()
+        assert versions == [1, 2]
 
 
 def test_publishing_from_a_template_fills_its_placeholders_and_records_its_version(
