@@ -20,14 +20,13 @@ from console.domain.actors import Actor, require_publisher
 from console.domain.errors import InvalidInput, NotAllowed
 from console.domain.events import IncidentPinned
 from console.domain.incidents import ID_MAX, get_incident
-from console.domain.rows import newest_version
+from console.domain.updates import latest_version
 from console.models import (
     EventType,
     Incident,
     IncidentStatus,
     Pin,
     Update,
-    UpdateVersion,
     VersionKind,
     utcnow,
 )
@@ -56,10 +55,7 @@ def _pinnable(session: Session, incident: Incident, seq: int) -> Update:
     ).first()
     if update is None:
         raise InvalidInput({"seq": f"this incident has no update {seq}"})
-    current = newest_version(
-        session, UpdateVersion, UpdateVersion.update_id == update.id, UpdateVersion.version
-    ).one()
-    if current.kind is VersionKind.RETRACTION:
+    if latest_version(session, update).kind is VersionKind.RETRACTION:
         raise InvalidInput({"seq": f"update {seq} is retracted: it cannot be what to do now"})
     return update
 

@@ -35,8 +35,6 @@ from console.models import Incident, Template, TemplateVersion, utcnow
 
 NAME_MAX = 100
 PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]{0,39})\}")
-# Filled from the incident and the clock unless the PIO gives a value.
-AUTOMATIC = ("incident", "location", "time")
 VALUE_MAX = 500
 TIME_FORMAT = "%H:%M"
 
