@@ -228,8 +228,10 @@ async def _publish_from_template(
     for name in ("headline", "body", "translations"):
         if fields.data.get(name) is not None:
             fields.errors[name] = "is written by the template: send either `template` or the text"
-    given = fields.data.get("placeholders") or {}
-    if not isinstance(given, dict) or not all(isinstance(value, str) for value in given.values()):
+    given = fields.data.get("placeholders")
+    if given is None:
+        given = {}
+    elif not isinstance(given, dict) or not all(isinstance(value, str) for value in given.values()):
         fields.errors["placeholders"] = "must be an object of {placeholder name: text}"
         given = {}
     preliminary = fields.flag("preliminary")

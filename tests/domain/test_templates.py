@@ -175,6 +175,7 @@ def test_publishing_from_a_template_fills_its_placeholders_and_records_its_versi
         ({"placeholders": {"shelter": "x", "road": "y"}}, "placeholders.road", "has no placeholder {road}"),
         ({"placeholders": {"shelter": "x" * 501}}, "placeholders.shelter", "500"),
         ({"placeholders": {"shelter": 3}}, "placeholders", "must be an object"),
+        ({"placeholders": False}, "placeholders", "must be an object"),
         ({"placeholders": {"shelter": "x"}, "body": "typed"}, "body", "written by the template"),
     ],
 )
