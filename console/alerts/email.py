@@ -18,12 +18,15 @@ from dataclasses import dataclass
 from email.header import Header
 from email.utils import formatdate, make_msgid
 from pathlib import Path
-from typing import Protocol
+from typing import ClassVar, Protocol
 from urllib.parse import unquote, urlsplit
 
 from jinja2 import Environment
 
+from console.alert_models import AlertChannel
 from console.alerts.content import AlertContent
+from console.alerts.sender import EventContents, SendChunk, unsubscribe_url
+from console.domain import fanout
 from console.i18n import gettext, in_language, label
 from console.settings import Settings
 
@@ -253,3 +256,56 @@ def mailer_from_settings(settings: Settings) -> Mailer:
         mail_from=settings.mail_from,
         local_hostname=settings.public_host or "localhost",
     )
+
+
+class EmailSender:
+    """Email alerts over SMTP_CONNECTIONS connections at once, each message rendered once
+    per language, only the address and the unsubscribe link stamped per recipient."""
+
+    channel: ClassVar[AlertChannel] = AlertChannel.EMAIL
+
+    def __init__(self, settings: Settings, env: Environment, mailer: Mailer) -> None:
+        self.settings = settings
+        self.env = env
+        self.mailer = mailer
+        self.lanes = settings.smtp_connections
+        self.preview_note = "email in preview: SMTP_URL not set" if mailer.preview else None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, env: Environment) -> EmailSender:
+        return cls(settings, env, mailer_from_settings(settings))
+
+    def for_event(self, contents: EventContents) -> SendChunk:
+        rendered: dict[str, MailTemplate] = {}
+        lock = threading.Lock()
+
+        def template(lang: str) -> MailTemplate:
+            content = contents.for_lang(lang)
+            with lock:  # chunks of one job are sent from several threads
+                if content.requested_lang not in rendered:
+                    rendered[content.requested_lang] = MailTemplate(
+                        render_alert(self.env, content), mail_from=self.settings.mail_from
+                    )
+                return rendered[content.requested_lang]
+
+        def send(batch: Sequence[fanout.Recipient]) -> list[fanout.Result]:
+            messages = [
+                template(recipient.lang).stamp(
+                    to=recipient.address,
+                    unsubscribe_url=unsubscribe_url(self.settings, recipient.subscriber_id),
+                    message_id=message_id(
+                        "alert", contents.event_id, recipient.subscriber_id, domain=self.settings.public_host
+                    ),
+                )
+                for recipient in batch
+            ]
+            results: list[fanout.Result] = []
+            self.mailer.send(
+                messages, lambda index, error: results.append(fanout.Result(batch[index].delivery_id, error))
+            )
+            return results
+
+        return send
+
+    def close(self) -> None:
+        self.mailer.close()

@@ -12,13 +12,19 @@ import socket
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+from jinja2 import Environment
 from standardwebhooks import Webhook
 
+from console.alert_models import AlertChannel
 from console.alerts.content import AlertContent
+from console.alerts.sender import EventContents, SendChunk
+from console.domain import fanout
+from console.settings import Settings
 
 ATTEMPTS = 3
 
@@ -115,3 +121,38 @@ def send(
         if attempt < ATTEMPTS:
             time.sleep(pause * attempt)
     return error, ATTEMPTS
+
+
+class WebhookSender:
+    """Partners' endpoints, one at a time (each may take WEBHOOK_TIMEOUT_SECONDS)."""
+
+    channel: ClassVar[AlertChannel] = AlertChannel.WEBHOOK
+    lanes: int = 1
+    preview_note: str | None = None
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @classmethod
+    def from_settings(cls, settings: Settings, env: Environment) -> WebhookSender:
+        return cls(settings)
+
+    def for_event(self, contents: EventContents) -> SendChunk:
+        def send_chunk(batch: Sequence[fanout.Recipient]) -> list[fanout.Result]:
+            results = []
+            for recipient in batch:
+                error, attempts = send(
+                    recipient.address,
+                    recipient.secret or "",
+                    payload(contents.for_lang(recipient.lang)),
+                    message_id=f"msg_{contents.event_id}_{recipient.subscriber_id}",
+                    timeout=self.settings.webhook_timeout_seconds,
+                    allow_private=self.settings.webhook_allow_private,
+                )
+                results.append(fanout.Result(recipient.delivery_id, error, attempts))
+            return results
+
+        return send_chunk
+
+    def close(self) -> None:
+        pass
