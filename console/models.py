@@ -629,6 +629,33 @@ class Pin(Base):
     pinned_at: Mapped[datetime] = mapped_column()
 
 
+# --- Incident details in other languages (issue 13.2) --------------------------------------
+
+
+class IncidentDetailsTranslation(Base):
+    """An incident's title, summary and location in another language, translating one details
+    version. Never changed: a fix is a new row, the newest of an (incident, language) counts.
+    It reads current while the title, summary and location it translated are still the
+    incident's (a correction of only the category or alert status leaves it current)."""
+
+    __tablename__ = "details_translations"
+    __table_args__ = (Index("ix_details_translations_incident", "incident_id", "lang", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("incident_details_versions.id"))
+    lang: Mapped[str] = mapped_column(String(35))
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text)
+    location: Mapped[str] = mapped_column(String(200))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    author_name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column()
+    content_hash: Mapped[str] = mapped_column(String(64))
+
+    version: Mapped[IncidentDetailsVersion] = relationship(lazy="joined")
+
+
 # --- Templates: holding statements prepared before a crisis (issue 18) ------------------------
 
 

@@ -39,6 +39,7 @@ ALSO_IMMUTABLE = (
     "incident_details_versions",
     "pins",
     "template_versions",
+    "details_translations",
 )
 KEYS_SINCE = datetime(2000, 1, 1, tzinfo=UTC)
 PIO = Actor(user_id=None, name="Test PIO", role=Role.PIO, via="api")

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.domain import translations, wording
+from console.domain.details_translations import shown_details
 from console.domain.updates import version_view
 from console.languages import Languages
 from console.models import OutboxEvent, UpdateVersion, VersionKind
@@ -67,6 +68,12 @@ class AlertSource:
             else None
         )
         self.shown = translations.shown_translations(session, [version.update_id]).get(version.update_id, {})
+        # The incident's title in each language it is translated into (issue 13.2).
+        self.titles = {
+            lang: row.title
+            for lang in languages.translated
+            if (row := shown_details(session, [incident], lang).get(incident.id)) is not None
+        }
         self.view = version_view(version)
 
     def content(self, lang: str) -> AlertContent:
@@ -76,7 +83,7 @@ class AlertSource:
         return AlertContent(
             event_id=self.event_id,
             incident_slug=self.incident.slug,
-            incident_title=self.incident.title,
+            incident_title=self.titles.get(requested, self.incident.title),
             seq=self.seq,
             version=version.version,
             kind=version.kind,

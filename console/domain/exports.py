@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from console.domain.audit import chain_head
 from console.domain.canonical import GENESIS_HASH
+from console.domain.details_translations import translations_views
 from console.domain.details_versions import details_histories
 from console.domain.history import IncidentHistory, deliveries_by_version
 from console.domain.incidents import get_incident
@@ -100,6 +101,7 @@ def public_records(
                 view["translations"] = translated[version.id]
             entry["translation_status"] = per_language
     details = details_histories(session, ids)
+    translated_details = translations_views(session, incidents)
     records = []
     for incident in incidents:
         entries = list(updates[incident.id].values())
@@ -109,6 +111,7 @@ def public_records(
                 **incident_view(incident, last_update_at=None),
                 "last_update_at": last,
                 "details_versions": details[incident.id],
+                "details_translations": translated_details[incident.id],
                 "updates": entries,
             }
         )

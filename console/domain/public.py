@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from console.domain import stream
+from console.domain.details_translations import shown_details
 from console.domain.incident_facts import IncidentFacts, facts_of
 from console.domain.incidents import get_incident
 from console.domain.pins import current_pin
@@ -57,6 +58,9 @@ class IncidentHeader(IncidentFacts):
     latest: UpdateCard | None  # the newest update, as it reads now
     latest_change: ChangeNotice | None = None
     pinned_card: UpdateCard | None = None  # the update pinned as "What to do now", as it reads now
+    # The language title, summary and location are in when translated for the reader; None:
+    # the primary language's own (issue 13.2).
+    details_lang: str | None = None
 
     @property
     def resolved(self) -> bool:
@@ -131,8 +135,17 @@ def header(
             if latest is not None and latest.update_id == pin.update_id
             else incident_cards(session, incident, update_id=pin.update_id, lang=lang, languages=languages)[0]
         )
+    facts = facts_of(incident)
+    translated = (
+        shown_details(session, [incident], lang).get(incident.id)
+        if lang is not None and languages is not None and lang != languages.primary
+        else None
+    )
+    if translated is not None:
+        facts.update(title=translated.title, summary=translated.summary, location=translated.location)
     return IncidentHeader(
-        **facts_of(incident),
+        **facts,
+        details_lang=translated.lang if translated is not None else None,
         updated_at=incident.updated_at,
         update_count=count or 0,
         latest=latest,

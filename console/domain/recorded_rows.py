@@ -1,5 +1,6 @@
 """The other direction of `integrity`: every row an audit event records still exists, with the
-content it recorded (issue 14.1), pins of "What to do now" (issue 13.6) included. A row deleted,
+content it recorded (issue 14.1), pins of "What to do now" (issue 13.6) and translations of
+incident details (issue 13.2) included. A row deleted,
 or an incident relabelled, behind the database's back (triggers dropped, a raw UPDATE) is named
 here with the event that records it.
 """
@@ -15,10 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.domain.canonical import iso
+from console.domain.details_translations import translation_hash
 from console.domain.details_versions import details_hash, details_of
 from console.models import (
     AuditEvent,
     Incident,
+    IncidentDetailsTranslation,
     IncidentDetailsVersion,
     IncidentStatus,
     Pin,
@@ -35,6 +38,7 @@ RECORDING_ACTIONS = (
     "incident.resolved",
     "incident.reopened",
     "incident.pinned",
+    "incident.details_translated",
     "version.published",
     "translation.added",
     "rumor.published",
@@ -51,6 +55,7 @@ class _Rows:
     incidents: dict[int, Incident]
     details: dict[int, IncidentDetailsVersion]  # by row id
     pins: dict[int, Pin]  # by row id
+    details_translations: dict[int, IncidentDetailsTranslation]  # by row id
     details_by_incident: dict[int, list[IncidentDetailsVersion]] = field(default_factory=dict)
 
     @classmethod
@@ -84,7 +89,8 @@ class _Rows:
             )
         }
         pins = {pin.id: pin for pin in session.scalars(select(Pin))}
-        rows = cls(versions, translations, rumor_versions, incidents, details, pins)
+        details_translations = {row.id: row for row in session.scalars(select(IncidentDetailsTranslation))}
+        rows = cls(versions, translations, rumor_versions, incidents, details, pins, details_translations)
         for row in details.values():
             rows.details_by_incident.setdefault(row.incident_id, []).append(row)
         return rows
@@ -97,6 +103,7 @@ class _Seen:
     created: set[int] = field(default_factory=set)  # incident ids
     details: set[int] = field(default_factory=set)  # details version row ids
     pins: set[int] = field(default_factory=set)  # pin row ids
+    details_translations: set[int] = field(default_factory=set)  # row ids
     state: dict[int, tuple[IncidentStatus, datetime | None, int]] = field(default_factory=dict)
 
 
@@ -157,6 +164,15 @@ def _check_event(event: AuditEvent, data: dict[str, Any], rows: _Rows, seen: _Se
         if (pin.incident_id, pin.update_id, iso(pin.pinned_at)) != recorded:
             return f"{what} no longer pins what it recorded (the row was edited)"
         return None
+    if action == "incident.details_translated":
+        translation = rows.details_translations.get(data["details_translation_id"])
+        what = f"incident {incident.slug} details translation {data['details_translation_id']}"
+        if translation is not None:
+            seen.details_translations.add(translation.id)
+            if translation.incident_id != incident.id:
+                return f"{what} now belongs to another incident (the row was edited)"
+        found = translation.content_hash if translation is not None else None
+        return _missing_or_changed(found, data["content_hash"], what)
     if action == "incident.resolved":
         seen.state[incident.id] = (IncidentStatus.RESOLVED, event.occurred_at, event.seq)
     elif action == "incident.reopened":
@@ -188,6 +204,14 @@ def _check_rows(rows: _Rows, seen: _Seen) -> str | None:
     for pin in rows.pins.values():
         if pin.id not in seen.pins:
             return f"pin {pin.id} of incident id {pin.incident_id}: no audit event records it"
+    for translation in rows.details_translations.values():
+        what = f"details translation {translation.id} of incident id {translation.incident_id}"
+        if translation.id not in seen.details_translations:
+            return f"{what}: no audit event records it"
+        owner = rows.incidents.get(translation.incident_id)
+        slug = owner.slug if owner is not None else ""
+        if translation_hash(slug, translation, translation.version.version) != translation.content_hash:
+            return f"{what}: its content does not match its hash (the row was edited)"
     for incident in rows.incidents.values():
         where = f"incident {incident.slug} (id {incident.id})"
         if incident.id not in seen.created:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from console.domain import run_posts
+from console.domain import details_translations, run_posts
 from console.domain.details_versions import details_history
 from console.domain.incidents import get_incident
 from console.domain.run_posts import PostLink
@@ -188,6 +188,7 @@ def incident_record(
         **incident_view(incident, last_update_at=None),
         "last_update_at": last,
         "details_versions": details_history(session, incident.id),
+        "details_translations": details_translations.translations_views(session, [incident])[incident.id],
         "updates": updates,
     }
 

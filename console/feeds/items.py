@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session, aliased
 
+from console.domain.details_translations import shown_details
 from console.domain.details_versions import DETAIL_FIELDS, details_of
 from console.domain.errors import NotFound
 from console.domain.incidents import get_incident
@@ -19,6 +20,7 @@ from console.domain.translations import TranslationStatus
 from console.models import (
     AlertStatus,
     Incident,
+    IncidentDetailsTranslation,
     IncidentDetailsVersion,
     Rumor,
     RumorTranslation,
@@ -59,6 +61,23 @@ class IncidentInfo:
             incident.alert_status,
             incident.created_at,
         )
+
+    def translated(self, translation: IncidentDetailsTranslation | None) -> IncidentInfo:
+        """As read in the translation's language (issue 13.2); itself when there is none."""
+        if translation is None:
+            return self
+        return replace(
+            self,
+            title=xml_safe(translation.title),
+            summary=xml_safe(translation.summary),
+            location=xml_safe(translation.location),
+        )
+
+
+def incident_info(session: Session, incident: Incident, lang: str | None) -> IncidentInfo:
+    """The incident as a feed in `lang` names it (None: the primary language)."""
+    info = IncidentInfo.of(incident)
+    return info.translated(shown_details(session, [incident], lang).get(incident.id) if lang else None)
 
 
 @dataclass(frozen=True)
@@ -354,7 +373,16 @@ def in_language(session: Session, found: list[FeedItem], lang: str, primary: str
             localized.append(replace(item, translation=TranslationStatus.STALE))
             continue
         localized.append(translated(item, translation))
-    return localized
+    # The incidents' title and location as read in `lang` too, where translated.
+    incidents = list(
+        session.scalars(select(Incident).where(Incident.slug.in_({i.incident.slug for i in found})))
+    )
+    shown = shown_details(session, incidents, lang)
+    by_slug = {incident.slug: shown.get(incident.id) for incident in incidents}
+    return [
+        replace(item, incident=item.incident.translated(by_slug.get(item.incident.slug)))
+        for item in localized
+    ]
 
 
 def translated(item: FeedItem, translation: Translation) -> FeedItem:

@@ -100,7 +100,9 @@ class FeedFiles:
         pinned = items.pinned_item(session, incident)
         if pinned is not None:
             [pinned] = self._localized(session, [pinned], lang)[0]
-        info = items.IncidentInfo.of(incident)
+        info = items.incident_info(
+            session, incident, lang if lang != self.settings.primary_language else None
+        )
         spec = syndication.incident_spec(self.settings, info, found, language, pinned)
         limit = self.settings.feeds_max_entries
         extras: list[syndication.Extra] = [

@@ -1,5 +1,5 @@
 """Incident-level actions in the JSON API (issue 13): correct an incident's details as a new
-details version; resolve with an all-clear, and reopen with a reason, on every channel."""
+details version, or translate them; resolve with an all-clear, and reopen with a reason, on every channel."""
 
 from __future__ import annotations
 
@@ -12,6 +12,12 @@ from starlette.routing import BaseRoute, Route
 
 from console.domain import records
 from console.domain.actors import Actor
+from console.domain.details_translations import (
+    TRANSLATED_FIELDS,
+    AddedDetailsTranslation,
+    DetailsTranslationDraft,
+    translate_details,
+)
 from console.domain.details_versions import DETAIL_FIELDS, details_version_view
 from console.domain.incident_details import ChangedDetails, DetailsDraft, change_details
 from console.domain.pins import Pinned, pin_update
@@ -49,6 +55,42 @@ async def change_details_endpoint(request: Request, actor: Actor) -> Response:
         return _changed(
             change_details(
                 session, actor, slug, draft, reason=reason, corrects_version=corrects, routing=state.routing
+            )
+        )
+
+    return await publish_once(request, actor, payload, work, lambda body: f"/api/v1/incidents/{slug}")
+
+
+def _translated(result: AddedDetailsTranslation) -> dict[str, Any]:
+    row = result.translation
+    return {
+        "incident": result.event.incident_slug,
+        "lang": row.lang,
+        "details_version": row.version.version,
+        **{name: getattr(row, name) for name in TRANSLATED_FIELDS},
+        "author": row.author_name,
+        "created_at": row.created_at.isoformat(),
+        "event_id": result.event.event_id,
+    }
+
+
+@access(Access.PUBLISHER, TOKEN)
+async def translate_details_endpoint(request: Request, actor: Actor) -> Response:
+    payload = await read_object(request)
+    fields = Fields(payload, ["lang", *TRANSLATED_FIELDS, "version"])
+    draft = DetailsTranslationDraft(
+        lang=fields.text("lang"), **{name: fields.text(name) for name in TRANSLATED_FIELDS}
+    )
+    version = fields.integer("version", required=True)
+    fields.check()
+    assert version is not None
+    state = app_state(request)
+    slug = request.path_params["slug"]
+
+    def work(session: Session) -> dict[str, Any]:
+        return _translated(
+            translate_details(
+                session, actor, slug, draft, version=version, languages=state.languages, routing=state.routing
             )
         )
 
@@ -148,6 +190,7 @@ async def pin_endpoint(request: Request, actor: Actor) -> Response:
 def routes() -> list[BaseRoute]:
     return [
         Route("/incidents/{slug}/details", change_details_endpoint, methods=["POST"]),
+        Route("/incidents/{slug}/details/translations", translate_details_endpoint, methods=["POST"]),
         Route("/incidents/{slug}/resolve", resolve_incident_endpoint, methods=["POST"]),
         Route("/incidents/{slug}/reopen", reopen_incident_endpoint, methods=["POST"]),
         Route("/incidents/{slug}/pin", pin_endpoint, methods=["POST"]),

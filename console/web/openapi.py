@@ -184,6 +184,18 @@ PATHS: dict[str, dict[str, Schema]] = {
             parameters=[SLUG, IDEMPOTENCY_KEY],
         )
     },
+    "/incidents/{slug}/details/translations": {
+        "post": operation(
+            "translateIncidentDetails",
+            "Translate the incident's title, summary and location into a language of LANGUAGES; "
+            "readers of that language get them while they translate the current details",
+            ok=(201, ref("TranslatedDetails"), "The translation and the public event id"),
+            errors=[401, 403, 404, 409],
+            security=TOKEN,
+            body="DetailsTranslationDraft",
+            parameters=[SLUG, IDEMPOTENCY_KEY],
+        )
+    },
     "/incidents/{slug}/resolve": {
         "post": operation(
             "resolveIncident",

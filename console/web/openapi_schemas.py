@@ -360,11 +360,34 @@ SCHEMAS: dict[str, Schema] = {
                 "items": ref("DetailsVersion"),
                 "description": "Every version of the incident's details, oldest first (the last is current).",
             },
+            "details_translations": {
+                "type": "object",
+                "additionalProperties": ref("DetailsTranslation"),
+                "description": "Per language, the newest translation of the incident's details.",
+            },
             "updates": {"type": "array", "items": ref("Update")},
         },
-        [*INCIDENT_FIELDS, "details_versions", "updates"],
+        [*INCIDENT_FIELDS, "details_versions", "details_translations", "updates"],
     ),
     "DetailsVersion": obj(DETAILS_VERSION_FIELDS),
+    "DetailsTranslation": obj(
+        {
+            "lang": {"type": "string", "description": "A language of LANGUAGES, as configured"},
+            "details_version": {**ID, "description": "The details version it translates."},
+            "title": TEXT,
+            "summary": TEXT,
+            "location": TEXT,
+            "status": {
+                "enum": ["current", "stale"],
+                "description": (
+                    "current while the title, summary and location it translates are the incident's; "
+                    "stale after a correction of any of them (readers get the primary text meanwhile)"
+                ),
+            },
+            "author": TEXT,
+            "created_at": TIME,
+        }
+    ),
     "Announcement": obj(
         {
             "id": ID,
@@ -398,6 +421,19 @@ SCHEMAS: dict[str, Schema] = {
             "seq": {**nullable(ID), "description": "The pinned update's number; null: nothing is pinned."},
             "pinned_at": TIME,
             "pinned_by": {"type": "string", "description": "Who pinned (or unpinned)."},
+            "event_id": ID,
+        }
+    ),
+    "TranslatedDetails": obj(
+        {
+            "incident": INCIDENT_FIELDS["slug"],
+            "lang": {"type": "string", "description": "A language of LANGUAGES, as configured"},
+            "details_version": ID,
+            "title": TEXT,
+            "summary": TEXT,
+            "location": TEXT,
+            "author": TEXT,
+            "created_at": TIME,
             "event_id": ID,
         }
     ),
@@ -543,6 +579,22 @@ SCHEMAS: dict[str, Schema] = {
             "corrects_version": ID,
         },
         ["reason", "corrects_version"],
+    ),
+    "DetailsTranslationDraft": obj(
+        {
+            "lang": LANG,
+            "version": {**ID, "description": "The details version translated: the current one (409 if not)."},
+            "title": typed_text(TITLE_MAX),
+            "summary": {
+                **nullable({"type": "string", "maxLength": SUMMARY_MAX, "pattern": _NO_CONTROL}),
+                "description": "Required when the incident has a summary; empty when it has none.",
+            },
+            "location": {
+                **nullable({"type": "string", "maxLength": LOCATION_MAX, "pattern": _NO_CONTROL}),
+                "description": "Required when the incident has a location; empty when it has none.",
+            },
+        },
+        ["lang", "version", "title"],
     ),
     "Resolution": obj(
         {

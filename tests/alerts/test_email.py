@@ -20,6 +20,7 @@ from console.channels.subscribers import SubscribersChannel
 from console.db import Database
 from console.dispatcher import Dispatcher
 from console.domain import fanout, subscriptions
+from console.domain.details_translations import DetailsTranslationDraft, translate_details
 from console.domain.incidents import IncidentDraft, create_incident
 from console.domain.translation_drafts import TranslationDraft
 from console.domain.updates import Draft, Translations, correct_update, publish_update, retract_update
@@ -133,8 +134,18 @@ def test_subscribe_confirm_publish_correct_unsubscribe(
         assert "En caso de emergencia, llame al 911." in body
         assert unsubscribe_url in body and unsubscribe_url.replace("&", "&amp;") in text_of(alert, "html")
 
-        # A correction, with a current translation this time: the Spanish text and what changed.
+        # A correction, with a current translation this time: the Spanish text and what changed,
+        # under the incident's Spanish title (issue 13.2).
         with db.write() as session:
+            translate_details(
+                session,
+                PIO,
+                slug,
+                DetailsTranslationDraft(lang="es", title="Fuga de gas"),
+                version=1,
+                languages=languages,
+                routing=routing,
+            )
             correct_update(
                 session,
                 PIO,
@@ -149,7 +160,7 @@ def test_subscribe_confirm_publish_correct_unsubscribe(
         drain(alert_settings, db)  # nothing is sent twice
         correction = inbox.to("ana@example.org")[2]
         assert len(inbox.to("ana@example.org")) == 3
-        assert correction["Subject"].startswith("CORRECCIÓN: PRELIMINAR: Gas leak")
+        assert correction["Subject"].startswith("CORRECCIÓN: PRELIMINAR: Fuga de gas")
         body = text_of(correction)
         assert "Evacúen la calle Oak." in body and "Qué cambió:" in body and "Evacuate Elm St." in body
         assert "Wrong street" in body

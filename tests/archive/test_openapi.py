@@ -177,6 +177,14 @@ def test_real_answers_validate_against_the_description(
     check("POST", f"/incidents/{slug}/details", 422, json={**fix_details, "corrects_version": 2}, headers=pio)
     check("POST", f"/incidents/{slug}/details", 403, json=fix_details, headers=reviewer)
     check("POST", "/incidents/nope/details", 404, json=fix_details, headers=pio)
+    es_details = {"lang": "es", "version": 2, "title": "Derrame en la I-95"}
+    translations = f"/incidents/{slug}/details/translations"
+    assert check("POST", translations, 201, json=es_details, headers=pio)["details_version"] == 2
+    check("POST", translations, 409, json={**es_details, "version": 1}, headers=pio)
+    check("POST", translations, 422, json={**es_details, "summary": "Algo"}, headers=pio)
+    check("POST", translations, 403, json=es_details, headers=reviewer)
+    check("POST", "/incidents/nope/details/translations", 404, json=es_details, headers=pio)
+    assert check("GET", f"/incidents/{slug}", 200)["details_translations"]["es"]["status"] == "current"
     all_clear = {"message": "All clear: I-95 reopened.", "translations": {"es": "Todo despejado."}}
     check("POST", f"/incidents/{slug}/resolve", 422, json={}, headers=pio)
     check("POST", f"/incidents/{slug}/resolve", 200, json=all_clear, headers=pio)

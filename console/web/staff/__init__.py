@@ -44,6 +44,11 @@ def routes() -> list[BaseRoute]:
         Route("/console/incidents/{slug}/resolve", resolution.resolve, methods=["POST"]),
         Route("/console/incidents/{slug}/reopen", resolution.reopen, methods=["POST"]),
         Route("/console/incidents/{slug}/details", incident_details.change_details_view, methods=["POST"]),
+        Route(
+            "/console/incidents/{slug}/details/translations",
+            incident_details.translate_details_view,
+            methods=["POST"],
+        ),
         Route("/console/incidents/{slug}/pin", pins.pin, methods=["POST"]),
         Route("/console/templates", templates.templates_screen, methods=["GET"]),
         Route("/console/templates", templates.create_template_view, methods=["POST"]),

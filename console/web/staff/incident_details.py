@@ -1,10 +1,14 @@
-"""The incident screen's "Correct details" form: publishes a new details version (issue 13.5)."""
+"""The incident screen's "Correct details" form, which publishes a new details version (issue
+13.5), and its forms per language, which translate the current one (issue 13.2)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from console.domain.details_translations import TRANSLATED_FIELDS, DetailsTranslationDraft, translate_details
 from console.domain.errors import InvalidInput, NotFound, VersionConflict
 from console.domain.incident_details import DetailsDraft, change_details, rebase
 from console.web.access import Access, access
@@ -59,3 +63,60 @@ async def change_details_view(request: Request, viewer: Viewer) -> Response:
     except NotFound as exc:
         return error_page(request, viewer, exc.message, 404)
     return see_other(request, f"/console/incidents/{slug}?notice=details_changed")
+
+
+@dataclass(frozen=True)
+class TypedDetailsTranslation:
+    """A refused "Details in …" form: what was typed, and why it was refused."""
+
+    typed: dict[str, str]
+    errors: dict[str, str] = field(default_factory=dict)
+    message: str | None = None
+
+
+@access(Access.PUBLISHER, STAFF)
+async def translate_details_view(request: Request, viewer: Viewer) -> Response:
+    state = app_state(request)
+    form = await read_form(request)
+    slug = request.path_params["slug"]
+    lang = form.text("lang")
+    typed = {name: form.text(name) for name in TRANSLATED_FIELDS}
+    version = form.integer("version") or 0
+    draft = DetailsTranslationDraft(lang=lang, **typed)
+
+    async def refused(status_code: int, errors: dict[str, str], message: str | None) -> Response:
+        forms = {lang: TypedDetailsTranslation(typed, errors, message)}
+        return await incident_screen(
+            request,
+            viewer,
+            status_code=status_code,
+            block="details",
+            extra={"details_translation_forms": forms},
+        )
+
+    try:
+        await state.write(
+            lambda session: translate_details(
+                session,
+                viewer.actor,
+                slug,
+                draft,
+                version=version,
+                languages=state.languages,
+                routing=state.routing,
+            )
+        )
+    except InvalidInput as exc:
+        # The fields show their own errors; the language and version have no field to show them.
+        others = [f"{name}: {text}" for name, text in exc.fields.items() if name not in TRANSLATED_FIELDS]
+        return await refused(422, exc.fields, "; ".join(others) or None)
+    except VersionConflict as exc:
+        current = exc.current
+        message = (
+            f"{current['author']} published details version {current['version']} since this form was "
+            "opened: the form now translates that version. Check your text against it and send again."
+        )
+        return await refused(409, {}, message)
+    except NotFound as exc:
+        return error_page(request, viewer, exc.message, 404)
+    return see_other(request, f"/console/incidents/{slug}?notice=details_translated")

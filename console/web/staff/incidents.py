@@ -28,6 +28,7 @@ from console.domain import (
 )
 from console.domain.autosave import FormName, Saved
 from console.domain.delivery_status import EventDeliveries
+from console.domain.details_translations import translations_views
 from console.domain.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from console.domain.incident_details import current_details_version
 from console.domain.incidents import (
@@ -153,6 +154,8 @@ class IncidentData:
     untranslated: list[TranslationGap] = field(default_factory=list)
     details_version: int = 1  # the current version of the incident's details
     pinned_update_id: int | None = None  # the update shown first as "What to do now"
+    # Per language, the newest translation of the details (`details_translations` of the API).
+    details_translations: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def next_seq(self) -> int:
@@ -179,6 +182,7 @@ def load_incident(
         untranslated=translations.gaps(session, languages, incident.id) if languages else [],
         details_version=current_details_version(session, incident).version,
         pinned_update_id=pinned.update_id if (pinned := current_pin(session, incident.id)) else None,
+        details_translations=translations_views(session, [incident])[incident.id],
     )
 
 

@@ -23,6 +23,7 @@ NOTICES = {
     "resolved": "Incident resolved: the all-clear is going out on every channel.",
     "reopened": "Incident reopened: the reason is going out on every channel.",
     "details_changed": "Details corrected on every channel; the old version stays in the public history.",
+    "details_translated": "Details translated: readers of that language see them now.",
     "pinned": "Pinned: it is shown first as “What to do now” on the live page, in the feeds and in CAP.",
     "unpinned": "Unpinned: nothing is shown as “What to do now”.",
     "template_saved": "Template saved. PIOs can start an update from it now.",

@@ -4,6 +4,9 @@ version never overwritten unseen."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import replace
+
 import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
@@ -11,7 +14,9 @@ from starlette.testclient import TestClient
 from console.db import Database
 from console.domain.incidents import IncidentDraft, create_incident
 from console.domain.outbox import Routing
-from console.models import IncidentDetailsVersion
+from console.models import IncidentDetailsTranslation, IncidentDetailsVersion
+from console.settings import Settings
+from console.web.app import create_app
 from tests.conftest import PIO
 from tests.web.staff.conftest import email_of, sign_in
 
@@ -122,3 +127,44 @@ def test_a_reviewer_sees_no_form_and_may_not_post(client: TestClient, db: Databa
     )
     assert refused.status_code == 403
     assert len(details_rows(db)) == 1
+
+
+@pytest.fixture
+def bilingual(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(replace(settings, languages=("en", "es")))) as client:
+        yield client
+
+
+def test_a_pio_translates_the_details_from_the_incident_screen(
+    bilingual: TestClient, db: Database, incident: str
+) -> None:
+    token = sign_in(bilingual, email_of("pio"))
+    page = bilingual.get(f"/console/incidents/{incident}").text
+    assert "Details in Spanish (not translated)" in page
+    assert 'id="details-es-title"' in page and 'id="details-es-location"' in page
+    assert 'id="details-es-summary"' not in page  # the incident has no summary to translate
+    typed = {"lang": "es", "version": "1", "title": "Fuga de gas", "location": "", "csrf_token": token}
+    refused = bilingual.post(f"/console/incidents/{incident}/details/translations", data=typed)
+    assert refused.status_code == 422
+    assert 'value="Fuga de gas"' in refused.text and "is required" in refused.text  # the typing is kept
+    done = bilingual.post(
+        f"/console/incidents/{incident}/details/translations",
+        data={**typed, "location": "Calle Olmo"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and done.headers["location"].endswith("?notice=details_translated")
+    with db.read() as session:
+        [row] = session.scalars(select(IncidentDetailsTranslation)).all()
+        assert (row.lang, row.title, row.location, row.author_name) == (
+            "es",
+            "Fuga de gas",
+            "Calle Olmo",
+            "Pio Person",
+        )
+    assert "Details in Spanish</h3>" in bilingual.get(f"/console/incidents/{incident}").text
+
+    stale = bilingual.post(
+        f"/console/incidents/{incident}/details/translations",
+        data={**typed, "version": "7", "location": "Calle Olmo"},
+    )
+    assert stale.status_code == 422 and "no details version 7" in stale.text

@@ -1,0 +1,63 @@
+"""incident details translations: an incident's title, summary and location in another
+language (issue 13.2)
+
+Append-only like the other published history: a fix is a new row, and the database refuses to
+change or delete one.
+
+Revision ID: i13_details_translations
+Revises: i18_templates
+Create Date: 2026-12-05 18:30:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from console.immutable_tables import allow_changes, refuse_changes
+
+revision: str = "i13_details_translations"
+down_revision: str | None = "i18_templates"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+TABLE = "details_translations"
+
+
+def upgrade() -> None:
+    op.create_table(
+        TABLE,
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("incident_id", sa.Integer(), nullable=False),
+        sa.Column("version_id", sa.Integer(), nullable=False),
+        sa.Column("lang", sa.String(length=35), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("summary", sa.Text(), nullable=False),
+        sa.Column("location", sa.String(length=200), nullable=False),
+        sa.Column("author_id", sa.Integer(), nullable=True),
+        sa.Column("author_name", sa.String(length=100), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("content_hash", sa.String(length=64), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["author_id"], ["users.id"], name=op.f("fk_details_translations_author_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["version_id"],
+            ["incident_details_versions.id"],
+            name=op.f("fk_details_translations_version_id_incident_details_versions"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["incident_id"], ["incidents.id"], name=op.f("fk_details_translations_incident_id_incidents")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_details_translations")),
+    )
+    op.create_index("ix_details_translations_incident", TABLE, ["incident_id", "lang", "id"], unique=False)
+    refuse_changes(TABLE)
+
+
+def downgrade() -> None:
+    allow_changes(TABLE)
+    op.drop_index("ix_details_translations_incident", table_name=TABLE)
+    op.drop_table(TABLE)
