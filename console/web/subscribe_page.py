@@ -111,6 +111,16 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def _limit_key(channel: AlertChannel, address: str) -> str:
+    """The address as the per-address limit counts it: "+34 600…" and "+34600…" are one."""
+    if channel is AlertChannel.SMS:
+        try:
+            return subscriptions.normalized_phone(address)
+        except InvalidInput:
+            return address
+    return address.lower()
+
+
 @access(Access.PUBLIC)
 async def subscribe(request: Request) -> Response:
     state = app_state(request)
@@ -126,7 +136,7 @@ async def subscribe(request: Request) -> Response:
         return _render(request, {**typed, "error": "stale"}, status=400)  # public: never 401/403
     wait = state.subscribe_ip_limit.allow(_client(request))
     if wait is None:
-        keyed = subscriptions.address_hash(settings.secret_key._value, channel, address.lower())
+        keyed = subscriptions.address_hash(settings.secret_key._value, channel, _limit_key(channel, address))
         wait = state.subscribe_address_limit.allow(keyed)
     if wait is not None:
         seconds = str(int(wait) + 1)

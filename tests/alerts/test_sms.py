@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,7 +19,7 @@ from starlette.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
 from console.alert_models import AlertDelivery, AlertState, Subscriber, SubscriberStatus
-from console.alerts.sms import SmsSender
+from console.alerts.sms import Pace, SmsSender
 from console.channels.registry import routing as routing_for
 from console.db import Database
 from console.domain import sms_text, subscriptions
@@ -283,3 +284,21 @@ def test_a_long_alert_is_several_messages_each_one_segment_the_link_last(
 def test_without_twilio_settings_sms_is_in_preview(settings: Settings) -> None:
     sender = SmsSender.from_settings(settings, env=None)  # type: ignore[arg-type]
     assert sender.preview_note == "sms in preview: TWILIO_ACCOUNT_SID not set"
+
+
+def test_the_per_address_limit_counts_a_number_however_it_is_written(
+    sms_settings: Settings, twilio: FakeTwilio
+) -> None:
+    with TestClient(create_app(sms_settings), base_url=PUBLIC_URL) as client:
+        written = [PHONE, "+34 600 111 222", "+34-600-111-222", "+34 (600) 111 222", "+34.600.111.222"]
+        codes = [ask_by_sms(client, phone).status_code for phone in written]
+    assert codes == [200, 200, 200, 429, 429]
+    assert len(twilio.to(PHONE)) == 1  # one code an hour
+
+
+def test_the_sender_keeps_to_sms_per_second() -> None:
+    pace = Pace(20.0)
+    started = time.monotonic()
+    for _ in range(5):
+        pace.wait()
+    assert time.monotonic() - started >= 4 / 20 - 0.01
