@@ -30,7 +30,7 @@ from console.alerts.sender import EventContents, SendChunk
 from console.db import Database
 from console.domain import fanout, sms_text, subscriptions
 from console.i18n import gettext, in_language, label
-from console.models import VersionKind, utcnow
+from console.models import utcnow
 from console.settings import Settings
 
 log = logging.getLogger("console.alerts.sms")
@@ -43,19 +43,24 @@ UNSUBSCRIBED_RECIPIENT = 21610  # Twilio: the recipient replied STOP to this sen
 def render_alert(content: AlertContent) -> list[str]:
     """The SMS messages of one alert, in the subscriber's language."""
     with in_language(content.requested_lang):
-        labels = "".join(f"{label(name)}: " for name in content.labels)
-        head = f"{labels}{content.incident_title}:"
-        if content.kind is VersionKind.RETRACTION:
-            head = f"{gettext('RETRACTED: this update was withdrawn.')} {head}"
-        parts = [content.headline or "", content.body]
-        if content.kind is VersionKind.CORRECTION and content.reason:
-            parts.append(f"{gettext('What changed:')} {content.reason}")
-        if content.kind is VersionKind.RETRACTION and content.reason:
-            parts.append(f"{gettext('Why:')} {content.reason}")
-        if content.translation_pending:
-            parts.append(gettext("Translation being updated."))
-        body = " ".join(part for part in parts if part)
-        return sms_text.compose(head, body, content.url, gettext("Reply STOP to stop."))
+        phrases = sms_text.Phrases(
+            retracted=gettext("RETRACTED: this update was withdrawn."),
+            what_changed=gettext("What changed:"),
+            why=gettext("Why:"),
+            translation_pending=gettext("Translation being updated."),
+            stop=gettext("Reply STOP to stop."),
+        )
+        return sms_text.alert_messages(
+            labels=[label(name) for name in content.labels],
+            title=content.incident_title,
+            headline=content.headline,
+            body=content.body,
+            kind=content.kind,
+            reason=content.reason,
+            translation_pending=content.translation_pending,
+            link=content.url,
+            phrases=phrases,
+        )
 
 
 def code_message(agency_name: str, code: str) -> str:

@@ -3,12 +3,15 @@
 A message in the GSM-7 alphabet holds 160 characters alone, 153 per part once concatenated
 (the user data header takes the rest); the extension characters (^{}\\[~]|€ and form feed)
 take two. Any other character makes the whole message UCS-2: 70 alone, 67 per part,
-counted in UTF-16 code units (an emoji takes two). Pure: no I/O.
+counted in UTF-16 code units (an emoji takes two). Pure: no I/O, no translation.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from console.models import VersionKind
 
 GSM7_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -96,3 +99,43 @@ def compose(head: str, body: str, link: str, footer: str) -> list[str]:
     else:
         messages.append(tail)
     return messages
+
+
+@dataclass(frozen=True)
+class Phrases:
+    """The words an SMS alert adds, in the subscriber's language (`console.alerts.sms`
+    translates them; the compose preview shows them in English)."""
+
+    retracted: str = "RETRACTED: this update was withdrawn."
+    what_changed: str = "What changed:"
+    why: str = "Why:"
+    translation_pending: str = "Translation being updated."
+    stop: str = "Reply STOP to stop."
+
+
+def alert_messages(
+    *,
+    labels: Sequence[str],
+    title: str,
+    headline: str | None,
+    body: str,
+    kind: VersionKind,
+    reason: str | None,
+    translation_pending: bool,
+    link: str,
+    phrases: Phrases = Phrases(),
+) -> list[str]:
+    """An alert as SMS messages: labels (already in the subscriber's language) and the
+    incident title first, a retraction saying so before anything; a correction's reason
+    briefly after the text; the link and the STOP line last."""
+    head = "".join(f"{name}: " for name in labels) + f"{title}:"
+    if kind is VersionKind.RETRACTION:
+        head = f"{phrases.retracted} {head}"
+    parts = [headline or "", body]
+    if kind is VersionKind.CORRECTION and reason:
+        parts.append(f"{phrases.what_changed} {reason}")
+    if kind is VersionKind.RETRACTION and reason:
+        parts.append(f"{phrases.why} {reason}")
+    if translation_pending:
+        parts.append(phrases.translation_pending)
+    return compose(head, " ".join(part for part in parts if part), link, phrases.stop)
