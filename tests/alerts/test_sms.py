@@ -10,6 +10,7 @@ import dataclasses
 import re
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -302,3 +303,37 @@ def test_the_sender_keeps_to_sms_per_second() -> None:
     for _ in range(5):
         pace.wait()
     assert time.monotonic() - started >= 4 / 20 - 0.01
+
+
+def test_a_code_expires(sms_settings: Settings, db: Database) -> None:
+    secret = sms_settings.secret_key._value
+    asked_at = utcnow()
+    with db.write() as session:
+        asked = subscriptions.subscribe_sms(
+            session, secret_key=secret, phone=PHONE, lang="en", incident_slug="", now=asked_at
+        )
+        assert asked is not None
+        late = asked_at + subscriptions.SMS_CODE_LIFETIME + timedelta(seconds=1)
+        assert (
+            subscriptions.confirm_sms(
+                session, secret_key=secret, phone=PHONE, incident_slug="", code=asked.code, now=late
+            )
+            is None
+        )
+    assert status_of(db) == [(PHONE, SubscriberStatus.PENDING)]
+
+
+def test_a_wrong_auth_token_is_refused_by_twilio_and_recorded(
+    sms_settings: Settings, db: Database, twilio: FakeTwilio
+) -> None:
+    routing = routing_for(sms_settings)
+    confirmed_subscriber(db, sms_settings, PHONE)
+    wrong = dataclasses.replace(sms_settings, twilio_auth_token=Secret("not-the-token"))
+    with db.write() as session:
+        incident, _ = create_incident(session, PIO, IncidentDraft(title="Fire"), routing=routing)
+        publish_update(session, PIO, incident.slug, Draft(body="Smoke."), routing=routing)
+    drain(wrong, db)
+    with db.read() as session:
+        (delivery,) = session.scalars(select(AlertDelivery)).all()
+    assert delivery.state is AlertState.FAILED and "401" in (delivery.error or "")
+    assert delivery.attempts == 1 and twilio.sent == []
