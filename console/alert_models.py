@@ -16,10 +16,11 @@ from console.models import Base, _enum, utcnow
 
 
 class AlertChannel(enum.StrEnum):
-    """How a subscriber is reached. Web Push and SMS are not built yet."""
+    """How a subscriber is reached. Web Push is not built yet."""
 
     EMAIL = "email"
     WEBHOOK = "webhook"
+    SMS = "sms"
 
 
 class SubscriberStatus(enum.StrEnum):
@@ -42,7 +43,8 @@ class AlertState(enum.StrEnum):
 
 
 class Subscriber(Base):
-    """A resident's email address, or a partner's webhook endpoint (registered by an admin)."""
+    """A resident's email address or phone number (E.164), or a partner's webhook endpoint
+    (registered by an admin)."""
 
     __tablename__ = "subscribers"
     __table_args__ = (Index("ix_subscribers_channel_status_id", "channel", "status", "id"),)
@@ -59,6 +61,8 @@ class Subscriber(Base):
     confirm_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     unsubscribe_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     confirmation_sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    # SMS only: wrong guesses of the confirmation code; at CODE_ATTEMPTS the code is void.
+    confirm_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(default=None)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -181,6 +181,14 @@ class Settings:
     subscribe_ip_limit: int = 20  # POST /subscribe per client address per hour
     webhook_allow_private: bool = False
     webhook_timeout_seconds: float = 10.0
+    # SMS alerts through Twilio (console/alerts/sms.py). Without TWILIO_ACCOUNT_SID SMS runs
+    # in preview: messages are recorded, never sent. TWILIO_BASE_URL replaces
+    # https://api.twilio.com (a test server); SMS_PER_SECOND is the account's sending rate.
+    twilio_account_sid: str | None = None
+    twilio_auth_token: Secret | None = None
+    twilio_from: str | None = None
+    twilio_base_url: str | None = setting(None, parse=_url)
+    sms_per_second: float = 1.0
     # The agency's identity on every public surface (issue 18; console/agency.py): whose page
     # this is and where to call. The defaults are placeholders for a trial run.
     agency_name: str = "Example Public Safety Agency"
@@ -232,6 +240,10 @@ class Settings:
             )
         if self.smtp_timeout_seconds <= 0 or self.webhook_timeout_seconds <= 0:
             raise SettingsError("SMTP_TIMEOUT_SECONDS and WEBHOOK_TIMEOUT_SECONDS must be positive")
+        if self.twilio_account_sid is not None and (self.twilio_auth_token is None or not self.twilio_from):
+            raise SettingsError("TWILIO_ACCOUNT_SID needs TWILIO_AUTH_TOKEN and TWILIO_FROM")
+        if self.sms_per_second <= 0:
+            raise SettingsError("SMS_PER_SECOND must be positive")
 
     @property
     def primary_language(self) -> str:

@@ -250,7 +250,7 @@ def release(session: Session, claim: JobClaim) -> None:
         job.lease_expires_at = None
 
 
-CHANNEL_NAMES = {AlertChannel.EMAIL: "Email", AlertChannel.WEBHOOK: "Webhooks"}
+CHANNEL_NAMES = {AlertChannel.EMAIL: "Email", AlertChannel.WEBHOOK: "Webhooks", AlertChannel.SMS: "SMS"}
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
 
-from console.domain import post_runs, timeline, wording
+from console.domain import post_runs, sms_text, timeline, wording
 from console.domain.post_runs import TextRules
 from console.domain.text import BODY_MAX, HEADLINE_MAX, REASON_MAX, clean
 from console.domain.timeline import UpdateCard
@@ -47,8 +47,22 @@ class RunPreview:
 
 
 @dataclass(frozen=True)
+class SmsPreview:
+    """The SMS messages of the alert (in English), each one segment."""
+
+    messages: tuple[str, ...]
+
+    @property
+    def encoding(self) -> str:
+        return (
+            "UCS-2" if any(sms_text.segments(text).encoding == "UCS-2" for text in self.messages) else "GSM-7"
+        )
+
+
+@dataclass(frozen=True)
 class ChannelPreview:
     runs: tuple[RunPreview, ...]  # X, then Mastodon
+    sms: SmsPreview
     entry_title: str
     card: UpdateCard
     link: str  # where the post and the feed entry point
@@ -92,6 +106,7 @@ def preview(
     earlier: Sequence[UpdateVersion] = (),
     author_name: str = "",
     post_rules: Mapping[str, TextRules] = DEFAULT_RULES,
+    incident_title: str = "",
 ) -> ChannelPreview:
     """The post, feed title and live-page card `draft` would produce as version `kind`.
 
@@ -128,6 +143,20 @@ def preview(
                 post_rules[channel],
             )
             for channel in NETWORKS
+        ),
+        sms=SmsPreview(
+            tuple(
+                sms_text.alert_messages(
+                    labels=wording.labels(kind, draft.preliminary, alert_status),
+                    title=incident_title,
+                    headline=headline,
+                    body=body,
+                    kind=kind,
+                    reason=reason,
+                    translation_pending=False,
+                    link=link,
+                )
+            )
         ),
         entry_title=wording.entry_title(kind, draft.preliminary, headline, body, alert_status),
         card=timeline.card(incident_slug, alert_status, update_id, seq, [*earlier, draft_version]),

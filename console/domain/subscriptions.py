@@ -1,5 +1,9 @@
 """Subscribing, double opt-in and unsubscribing (issue 16), and partners' webhook endpoints.
 
+SMS subscriptions are confirmed by a 6-digit code sent by SMS instead of a link: only an
+HMAC of it (keyed with SECRET_KEY, since a plain hash of 6 digits is reversed at once) is
+kept, it expires after SMS_CODE_LIFETIME, and CODE_ATTEMPTS wrong guesses void it.
+
 Tokens in links are never stored: the confirmation token is random and only its SHA-256 is
 kept; the unsubscribe token is derived from SECRET_KEY and the subscriber id (so every
 message can carry it) and is looked up by its SHA-256 too. Unsubscribing deletes the
@@ -31,6 +35,10 @@ CONFIRM_INTERVAL = timedelta(hours=1)  # at most one confirmation message per ad
 # ASCII only (atext and dots): the address goes into a header as it is, so no CR, LF or space.
 EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}")
 MAX_EMAIL = 254
+PHONE = re.compile(r"\+[0-9]{8,15}")  # E.164
+PHONE_SEPARATORS = str.maketrans("", "", " -().")  # as people write numbers; not stored
+SMS_CODE_LIFETIME = timedelta(hours=1)
+CODE_ATTEMPTS = 5  # wrong guesses before a code is void
 
 
 def token_hash(token: str) -> str:
@@ -56,6 +64,18 @@ def normalized_email(text: str) -> str:
     return email
 
 
+def normalized_phone(text: str) -> str:
+    phone = text.strip().translate(PHONE_SEPARATORS)
+    if not PHONE.fullmatch(phone):
+        raise InvalidInput({"phone": "Enter a phone number in international format, such as +15551234567."})
+    return phone
+
+
+def code_hash(secret_key: str, subscriber_id: int, code: str) -> str:
+    message = f"sms-code:{subscriber_id}:{code}".encode()
+    return hmac.new(secret_key.encode("utf-8"), message, hashlib.sha256).hexdigest()
+
+
 def incident_by_slug(session: Session, slug: str) -> Incident | None:
     """The incident a subscription is for (None: every incident)."""
     if not slug:
@@ -77,6 +97,38 @@ class Confirmation:
     incident_title: str | None
 
 
+def _subscription(
+    session: Session, channel: AlertChannel, keyed: str, incident: Incident | None
+) -> Subscriber | None:
+    return session.scalar(
+        select(Subscriber).where(
+            Subscriber.channel == channel,
+            Subscriber.address_hash == keyed,
+            Subscriber.incident_id.is_(None) if incident is None else Subscriber.incident_id == incident.id,
+        )
+    )
+
+
+def _asking_again(
+    session: Session, channel: AlertChannel, keyed: str, incident: Incident | None, now: datetime
+) -> Subscriber | None:
+    """The subscription to (re)send a confirmation for; None when no message goes out:
+    already confirmed, or a confirmation was sent within the hour."""
+    subscriber = _subscription(session, channel, keyed, incident)
+    if subscriber is not None:
+        if subscriber.status is SubscriberStatus.CONFIRMED:
+            return None
+        sent = subscriber.confirmation_sent_at
+        if sent is not None and now - sent < CONFIRM_INTERVAL:
+            return None
+        return subscriber
+    subscriber = Subscriber(
+        channel=channel, address_hash=keyed, incident_id=incident.id if incident else None, created_at=now
+    )
+    session.add(subscriber)
+    return subscriber
+
+
 def subscribe(
     session: Session,
     *,
@@ -91,27 +143,9 @@ def subscribe(
     address = normalized_email(email)
     incident = incident_by_slug(session, incident_slug)
     keyed = address_hash(secret_key, AlertChannel.EMAIL, address.lower())
-    subscriber = session.scalar(
-        select(Subscriber).where(
-            Subscriber.channel == AlertChannel.EMAIL,
-            Subscriber.address_hash == keyed,
-            Subscriber.incident_id.is_(None) if incident is None else Subscriber.incident_id == incident.id,
-        )
-    )
-    if subscriber is not None:
-        if subscriber.status is SubscriberStatus.CONFIRMED:
-            return None
-        sent = subscriber.confirmation_sent_at
-        if sent is not None and now - sent < CONFIRM_INTERVAL:
-            return None
-    else:
-        subscriber = Subscriber(
-            channel=AlertChannel.EMAIL,
-            address_hash=keyed,
-            incident_id=incident.id if incident else None,
-            created_at=now,
-        )
-        session.add(subscriber)
+    subscriber = _asking_again(session, AlertChannel.EMAIL, keyed, incident, now)
+    if subscriber is None:
+        return None
     token = secrets.token_urlsafe(32)
     subscriber.address = address
     subscriber.lang = lang
@@ -121,6 +155,101 @@ def subscribe(
     subscriber.unsubscribed_at = None
     session.flush()
     return Confirmation(subscriber.id, address, lang, token, incident.title if incident else None)
+
+
+@dataclass(frozen=True)
+class SmsCode:
+    """A confirmation code to send by SMS to `phone`."""
+
+    subscriber_id: int
+    phone: str
+    lang: str
+    code: str
+
+
+def subscribe_sms(
+    session: Session, *, secret_key: str, phone: str, lang: str, incident_slug: str, now: datetime
+) -> SmsCode | None:
+    """Ask for SMS alerts: a new code (and a reset count of wrong guesses). None when no
+    message goes out, as for email; the caller answers the same either way."""
+    number = normalized_phone(phone)
+    incident = incident_by_slug(session, incident_slug)
+    subscriber = _asking_again(
+        session, AlertChannel.SMS, address_hash(secret_key, AlertChannel.SMS, number), incident, now
+    )
+    if subscriber is None:
+        return None
+    code = f"{secrets.randbelow(10**6):06d}"
+    subscriber.address = number
+    subscriber.lang = lang
+    subscriber.status = SubscriberStatus.PENDING
+    subscriber.confirmation_sent_at = now
+    subscriber.unsubscribed_at = None
+    subscriber.confirm_attempts = 0
+    session.flush()  # the id is part of the code's hash
+    subscriber.confirm_token_hash = code_hash(secret_key, subscriber.id, code)
+    return SmsCode(subscriber.id, number, lang, code)
+
+
+def confirm_sms(
+    session: Session, *, secret_key: str, phone: str, incident_slug: str, code: str, now: datetime
+) -> Subscriber | None:
+    """Confirm an SMS subscription by its code; None when the code is wrong, expired or void
+    (a wrong guess is counted: the caller commits either way)."""
+    try:
+        number = normalized_phone(phone)
+        incident = incident_by_slug(session, incident_slug)
+    except InvalidInput:
+        return None
+    subscriber = _subscription(
+        session, AlertChannel.SMS, address_hash(secret_key, AlertChannel.SMS, number), incident
+    )
+    if subscriber is None or subscriber.status is not SubscriberStatus.PENDING:
+        return None
+    sent, stored = subscriber.confirmation_sent_at, subscriber.confirm_token_hash
+    if stored is None or sent is None or now - sent > SMS_CODE_LIFETIME:
+        return None
+    if not hmac.compare_digest(code_hash(secret_key, subscriber.id, code.strip()[:20]), stored):
+        subscriber.confirm_attempts += 1
+        if subscriber.confirm_attempts >= CODE_ATTEMPTS:
+            subscriber.confirm_token_hash = None  # void: ask again (within the hourly limit)
+        return None
+    subscriber.status = SubscriberStatus.CONFIRMED
+    subscriber.confirmed_at = now
+    subscriber.confirm_token_hash = None
+    subscriber.confirm_attempts = 0
+    subscriber.unsubscribe_token_hash = token_hash(unsubscribe_token(secret_key, subscriber.id))
+    return subscriber
+
+
+def stop_sms(session: Session, *, secret_key: str, phone: str, now: datetime) -> int:
+    """STOP from a phone: every SMS subscription of that number ends (the address is
+    deleted, its keyed hash stays). How many there were."""
+    keyed = address_hash(secret_key, AlertChannel.SMS, phone)
+    subscribers = session.scalars(
+        select(Subscriber).where(
+            Subscriber.channel == AlertChannel.SMS,
+            Subscriber.address_hash == keyed,
+            Subscriber.status != SubscriberStatus.UNSUBSCRIBED,
+        )
+    ).all()
+    for subscriber in subscribers:
+        _unsubscribed(subscriber, now)
+    return len(subscribers)
+
+
+def unsubscribe_by_id(session: Session, subscriber_id: int, *, now: datetime) -> None:
+    """The provider says the recipient opted out (Twilio's error 21610)."""
+    subscriber = session.get(Subscriber, subscriber_id)
+    if subscriber is not None and subscriber.status is not SubscriberStatus.UNSUBSCRIBED:
+        _unsubscribed(subscriber, now)
+
+
+def _unsubscribed(subscriber: Subscriber, now: datetime) -> None:
+    subscriber.status = SubscriberStatus.UNSUBSCRIBED
+    subscriber.address = None  # deleted; address_hash stays to suppress re-sends
+    subscriber.unsubscribed_at = now
+    subscriber.confirm_token_hash = None
 
 
 def pending_by_token(session: Session, token: str, *, now: datetime) -> Subscriber | None:
@@ -159,9 +288,7 @@ def unsubscribe(session: Session, *, token: str, now: datetime) -> bool:
     if subscriber is None:
         return False
     if subscriber.status is not SubscriberStatus.UNSUBSCRIBED:
-        subscriber.status = SubscriberStatus.UNSUBSCRIBED
-        subscriber.address = None  # deleted; address_hash stays to suppress re-sends
-        subscriber.unsubscribed_at = now
+        _unsubscribed(subscriber, now)
     return True
 
 

@@ -1,4 +1,9 @@
-"""`/subscribe`, its confirmation and `/unsubscribe` (issue 16): residents ask for email alerts.
+"""`/subscribe`, its confirmation and `/unsubscribe` (issue 16): residents ask for email or
+SMS alerts.
+
+SMS: `POST /subscribe` with `channel=sms` sends a 6-digit code by SMS (the only message before
+confirmation) and shows the page to enter it; `POST /subscribe/code` confirms. The answer is
+the same whether or not the number was already subscribed; the limits are email's.
 
 Double opt-in: `POST /subscribe` sends a confirmation message whose link opens a page with a
 Confirm button; only that button's POST confirms (mail scanners follow GET links). The answer
@@ -21,7 +26,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from console.alert_models import AlertChannel
-from console.alerts import email
+from console.alerts import email, sms
 from console.domain import subscriptions
 from console.domain.errors import InvalidInput
 from console.i18n import in_language
@@ -62,7 +67,15 @@ def _render(
     state = app_state(request)
     lang = page_language(request, state.languages).lang
     token = _form_token(request) or secrets.token_urlsafe(32)
-    defaults = {"step": "form", "email": "", "incident": "", "chosen_lang": lang, "form_token": token}
+    defaults = {
+        "step": "form",
+        "channel": "email",
+        "email": "",
+        "phone": "",
+        "incident": "",
+        "chosen_lang": lang,
+        "form_token": token,
+    }
     with in_language(lang):
         response = state.templates.TemplateResponse(
             request,
@@ -98,34 +111,52 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def _limit_key(channel: AlertChannel, address: str) -> str:
+    """The address as the per-address limit counts it: "+34 600…" and "+34600…" are one."""
+    if channel is AlertChannel.SMS:
+        try:
+            return subscriptions.normalized_phone(address)
+        except InvalidInput:
+            return address
+    return address.lower()
+
+
 @access(Access.PUBLIC)
 async def subscribe(request: Request) -> Response:
     state = app_state(request)
     settings = state.settings
     form = await read_form(request)
     given, expected = form.text("csrf_token"), _form_token(request)
-    address, slug = form.text("email").strip()[:300], form.text("incident").strip()[:80]
+    channel = AlertChannel.SMS if form.text("channel") == "sms" else AlertChannel.EMAIL
+    field = "phone" if channel is AlertChannel.SMS else "email"
+    address, slug = form.text(field).strip()[:300], form.text("incident").strip()[:80]
     lang = state.languages.find(form.text("lang")) or page_language(request, state.languages).lang
-    typed = {"email": address, "incident": slug, "chosen_lang": lang}
+    typed = {field: address, "channel": channel.value, "incident": slug, "chosen_lang": lang}
     if not same_origin(request) or not expected or not secrets.compare_digest(given, expected):
         return _render(request, {**typed, "error": "stale"}, status=400)  # public: never 401/403
     wait = state.subscribe_ip_limit.allow(_client(request))
     if wait is None:
-        keyed = subscriptions.address_hash(settings.secret_key._value, AlertChannel.EMAIL, address.lower())
+        keyed = subscriptions.address_hash(settings.secret_key._value, channel, _limit_key(channel, address))
         wait = state.subscribe_address_limit.allow(keyed)
     if wait is not None:
         seconds = str(int(wait) + 1)
         return _render(request, {**typed, "error": "limited"}, status=429, headers={"Retry-After": seconds})
     now = state.clock()
+    secret = settings.secret_key._value
     try:
+        if channel is AlertChannel.SMS:
+            code = await state.write(
+                lambda session: subscriptions.subscribe_sms(
+                    session, secret_key=secret, phone=address, lang=lang, incident_slug=slug, now=now
+                )
+            )
+            if code is not None:
+                await asyncio.to_thread(sms.send_code, settings, code)
+            phone = subscriptions.normalized_phone(address)
+            return _render(request, {**typed, "phone": phone, "step": "code"})
         confirmation = await state.write(
             lambda session: subscriptions.subscribe(
-                session,
-                secret_key=settings.secret_key._value,
-                email=address,
-                lang=lang,
-                incident_slug=slug,
-                now=now,
+                session, secret_key=secret, email=address, lang=lang, incident_slug=slug, now=now
             )
         )
     except InvalidInput as exc:
@@ -133,6 +164,33 @@ async def subscribe(request: Request) -> Response:
     if confirmation is not None:
         await asyncio.to_thread(_send_confirmation, request, confirmation)
     return _render(request, {**typed, "step": "check"})
+
+
+@access(Access.PUBLIC)
+async def confirm_code(request: Request) -> Response:
+    """The code sent by SMS, typed on the page. A wrong code is counted (CODE_ATTEMPTS void
+    it); the answer is the same for a wrong, expired or void code and an unknown number."""
+    state = app_state(request)
+    form = await read_form(request)
+    given, expected = form.text("csrf_token"), _form_token(request)
+    phone, slug = form.text("phone").strip()[:40], form.text("incident").strip()[:80]
+    code = form.text("code").strip()[:20]
+    typed = {"channel": "sms", "phone": phone, "incident": slug, "step": "code"}
+    if not same_origin(request) or not expected or not secrets.compare_digest(given, expected):
+        return _render(request, {**typed, "error": "stale"}, status=400, path="/subscribe/code")
+    secret = state.settings.secret_key._value
+    now = state.clock()
+    confirmed = await state.write(
+        lambda session: (
+            subscriptions.confirm_sms(
+                session, secret_key=secret, phone=phone, incident_slug=slug, code=code, now=now
+            )
+            is not None
+        )
+    )
+    if not confirmed:
+        return _render(request, {**typed, "error": "code"}, status=400, path="/subscribe/code")
+    return _render(request, {"step": "confirmed", "channel": "sms"}, path="/subscribe/code")
 
 
 def _send_confirmation(request: Request, confirmation: subscriptions.Confirmation) -> None:
@@ -217,6 +275,7 @@ def routes() -> list[BaseRoute]:
         Route("/subscribe", subscribe, methods=["POST"]),
         Route("/subscribe/confirm", confirm_form, methods=["GET"]),
         Route("/subscribe/confirm", confirm, methods=["POST"]),
+        Route("/subscribe/code", confirm_code, methods=["POST"]),
         Route("/unsubscribe", unsubscribe_form, methods=["GET"]),
         Route("/unsubscribe", unsubscribe, methods=["POST"]),
     ]

@@ -349,6 +349,7 @@ async def incident_screen(
                 now=state.clock(),
                 author_name=viewer.display_name,
                 post_rules=state.post_rules(),
+                incident_title=data.incident.title,
             )
         )
     context = {

@@ -230,6 +230,7 @@ async def _render(
             earlier=data.versions,
             author_name=viewer.display_name,
             post_rules=rules,
+            incident_title=data.incident.title,
         )
 
     confirmed_text = DraftText(as_is.headline, as_is.body, False, confirm.draft.reason)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from console.db import Database
-from console.domain import wording
+from console.domain import sms_text, wording
 from console.domain.incidents import IncidentDraft, create_incident, get_incident, resolve_incident
 from console.domain.outbox import Routing
 from console.domain.updates import Draft, publish_update
@@ -137,6 +137,37 @@ def test_the_preview_shows_each_networks_posts_exactly_as_sent_each_with_its_cou
         assert f"thread of {count} posts" in response.text
     assert "PRELIMINARY" not in response.text.split('id="preview"')[1].split("Feed entry title")[0]
     assert "over" not in " ".join(c for _, c in posts_shown(response.text, "x"))
+
+
+def test_the_preview_shows_the_sms_alert_as_sent_each_message_one_segment(
+    https_client: TestClient, incident: str
+) -> None:
+    token = sign_in(https_client, email_of("pio"))
+    long_body = "Residents of Elm St should leave now. " * 14
+    response = https_client.post(
+        f"/console/incidents/{incident}/preview",
+        data={"body": long_body, "preliminary": "on", "csrf_token": token},
+        headers=HTMX,
+    )
+    tree = lxml.html.fragment_fromstring(response.text, create_parent="div")
+    [sms] = tree.xpath('//div[contains(@class, "preview__post")][@data-network="sms"]')
+    shown = [text.text_content() for text in sms.xpath('.//p[@class="post-text"]')]
+    link = "https://alerts.example.gov/incidents/gas-leak#update-1"
+    expected = sms_text.alert_messages(
+        labels=["PRELIMINARY"],
+        title="Gas leak",
+        headline=None,
+        body=long_body.strip(),
+        kind=VersionKind.ORIGINAL,
+        reason=None,
+        translation_pending=False,
+        link=link,
+    )
+    assert shown == expected and len(expected) == 4
+    assert shown[0].startswith("PRELIMINARY: Gas leak: Residents of Elm St")
+    assert shown[-1].endswith(f"{link} Reply STOP to stop.")
+    assert all(sms_text.segments(text).count == 1 for text in shown)
+    assert "SMS 4 messages (GSM-7)" in " ".join(sms.text_content().split())
 
 
 def test_the_preview_marks_a_post_that_cannot_be_split_as_over(

@@ -1,0 +1,72 @@
+"""SMS lengths (GSM-7 and UCS-2 segments) and the cutting of an alert into SMS messages."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from console.domain.sms_text import GSM7_BASIC, GSM7_EXTENSION, Segments, compose, segments, split, units
+
+
+def test_gsm7_segments_160_alone_153_per_part() -> None:
+    assert segments("").count == 0
+    assert segments("a" * 160) == Segments("GSM-7", 160, 1)
+    assert segments("a" * 161).count == 2
+    assert segments("a" * 306).count == 2
+    assert segments("a" * 307).count == 3
+
+
+def test_extension_characters_count_two() -> None:
+    assert units("€[]") == 6
+    assert segments("a" * 158 + "€").count == 1
+    assert segments("a" * 159 + "€").count == 2
+
+
+def test_ucs2_segments_70_alone_67_per_part_emoji_two_units() -> None:
+    assert segments("ó" * 70) == Segments("UCS-2", 70, 1)
+    assert segments("ó" * 71).count == 2
+    assert segments("ó" * 134).count == 2
+    assert segments("ó" * 135).count == 3
+    assert units("🚨") == 2 and segments("🚨" + "a" * 68).count == 1 and segments("🚨" + "a" * 69).count == 2
+
+
+def test_a_short_alert_is_one_message_in_order() -> None:
+    assert compose("CORRECTION: Fire:", "Move away.", "https://x.example/u", "Reply STOP to stop.") == [
+        "CORRECTION: Fire: Move away. https://x.example/u Reply STOP to stop."
+    ]
+
+
+# Words of up to 10 characters (20 units at most: "€" counts two), GSM-7 or not.
+ALPHABET = sorted(GSM7_BASIC - {"\n", "\r", " "}) + ["é", "ó", "€", "🚨"]
+words = st.text(alphabet=st.sampled_from(ALPHABET), min_size=1, max_size=10)
+
+
+@given(st.lists(words, max_size=80), st.integers(min_value=20, max_value=160))
+def test_split_fits_the_limit_and_never_cuts_a_word(parts: list[str], limit: int) -> None:
+    messages = split(" ".join(parts), limit=limit)
+    assert all(0 < units(message) <= limit for message in messages)
+    assert [word for message in messages for word in message.split()] == parts
+
+
+@given(st.integers(min_value=1, max_value=500), st.integers(min_value=10, max_value=160))
+def test_only_a_word_longer_than_a_message_is_cut(length: int, limit: int) -> None:
+    word = "x" * length
+    messages = split(f"a {word} b", limit=limit)
+    assert all(units(message) <= limit for message in messages)
+    assert "".join(messages).replace(" ", "") == f"a{word}b"
+    if length <= limit:
+        assert any(word in message.split() for message in messages)
+
+
+@given(st.lists(words, min_size=1, max_size=80))
+def test_compose_fits_each_message_in_one_segment_link_and_stop_last(parts: list[str]) -> None:
+    link, footer = "https://police.example/incidents/fire#update-12", "Reply STOP to stop."
+    messages = compose("PRELIMINARY: Fire:", " ".join(parts), link, footer)
+    assert all(segments(message).count == 1 for message in messages)
+    assert messages[0].startswith("PRELIMINARY: Fire:")
+    assert messages[-1].endswith(f"{link} {footer}")
+    assert " ".join(messages).split() == ["PRELIMINARY:", "Fire:", *parts, *link.split(), *footer.split()]
+
+
+def test_gsm7_alphabet_has_no_overlap() -> None:
+    assert not GSM7_BASIC & GSM7_EXTENSION
