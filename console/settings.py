@@ -181,6 +181,13 @@ class Settings:
     subscribe_ip_limit: int = 20  # POST /subscribe per client address per hour
     webhook_allow_private: bool = False
     webhook_timeout_seconds: float = 10.0
+    # Web Push (console/alerts/web_push.py): without VAPID_PRIVATE_KEY (from `console push keys`)
+    # push runs in preview: subscriptions and deliveries are recorded, nothing is sent.
+    vapid_private_key: Secret | None = None
+    vapid_subject: str = "mailto:alerts@localhost"  # whom push services contact about our pushes
+    push_allow_private: bool = False  # endpoints on private or loopback hosts, or plain http
+    push_concurrency: int = 4  # pushes in flight at once, each to a push service
+    push_timeout_seconds: float = 10.0
     # The agency's identity on every public surface (issue 18; console/agency.py): whose page
     # this is and where to call. The defaults are placeholders for a trial run.
     agency_name: str = "Example Public Safety Agency"
@@ -226,12 +233,25 @@ class Settings:
                 raise SettingsError("SMTP_URL must start with smtp://, smtp+starttls:// or smtps://")
         if "@" not in self.mail_from:
             raise SettingsError(f"MAIL_FROM must be an email address, not {self.mail_from!r}")
-        if min(self.subscriber_batch_size, self.subscribe_ip_limit, self.smtp_connections) < 1:
-            raise SettingsError(
-                "SUBSCRIBER_BATCH_SIZE, SUBSCRIBE_IP_LIMIT and SMTP_CONNECTIONS must be at least 1"
+        if (
+            min(
+                self.subscriber_batch_size,
+                self.subscribe_ip_limit,
+                self.smtp_connections,
+                self.push_concurrency,
             )
-        if self.smtp_timeout_seconds <= 0 or self.webhook_timeout_seconds <= 0:
-            raise SettingsError("SMTP_TIMEOUT_SECONDS and WEBHOOK_TIMEOUT_SECONDS must be positive")
+            < 1
+        ):
+            raise SettingsError(
+                "SUBSCRIBER_BATCH_SIZE, SUBSCRIBE_IP_LIMIT, SMTP_CONNECTIONS and PUSH_CONCURRENCY "
+                "must be at least 1"
+            )
+        if min(self.smtp_timeout_seconds, self.webhook_timeout_seconds, self.push_timeout_seconds) <= 0:
+            raise SettingsError(
+                "SMTP_TIMEOUT_SECONDS, WEBHOOK_TIMEOUT_SECONDS and PUSH_TIMEOUT_SECONDS must be positive"
+            )
+        if not self.vapid_subject.startswith(("mailto:", "https://")):
+            raise SettingsError(f"VAPID_SUBJECT must be a mailto: or https: URL, not {self.vapid_subject!r}")
 
     @property
     def primary_language(self) -> str:

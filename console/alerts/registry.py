@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from console.alerts.email import EmailSender
 from console.alerts.sender import AlertSender
+from console.alerts.web_push import WebPushSender
 from console.alerts.webhooks import WebhookSender
 
-SENDERS: tuple[type[AlertSender], ...] = (EmailSender, WebhookSender)
+SENDERS: tuple[type[AlertSender], ...] = (EmailSender, WebhookSender, WebPushSender)

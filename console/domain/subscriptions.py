@@ -1,4 +1,5 @@
-"""Subscribing, double opt-in and unsubscribing (issue 16), and partners' webhook endpoints.
+"""Subscribing, double opt-in and unsubscribing (issue 16), browsers' push subscriptions,
+and partners' webhook endpoints.
 
 Tokens in links are never stored: the confirmation token is random and only its SHA-256 is
 kept; the unsubscribe token is derived from SECRET_KEY and the subscriber id (so every
@@ -9,8 +10,10 @@ address; a keyed hash of it stays, only so that nothing is sent to it again.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
+import json
 import re
 import secrets
 from collections import Counter
@@ -161,6 +164,7 @@ def unsubscribe(session: Session, *, token: str, now: datetime) -> bool:
     if subscriber.status is not SubscriberStatus.UNSUBSCRIBED:
         subscriber.status = SubscriberStatus.UNSUBSCRIBED
         subscriber.address = None  # deleted; address_hash stays to suppress re-sends
+        subscriber.push_keys = None
         subscriber.unsubscribed_at = now
     return True
 
@@ -173,6 +177,62 @@ def subscriber_counts(session: Session) -> Counter[tuple[str, str]]:
         .group_by(Subscriber.channel, Subscriber.lang)
     )
     return Counter({(channel.value, lang): count for channel, lang, count in rows})
+
+
+def _key_bytes(value: str, name: str, size: int) -> bytes:
+    """A base64url key of exactly `size` bytes (padding optional, as browsers omit it)."""
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != size or not re.fullmatch(r"[A-Za-z0-9_-]+=*", value):
+        raise InvalidInput({f"keys.{name}": f"must be {size} bytes in base64url"})
+    return raw
+
+
+def subscribe_push(
+    session: Session,
+    *,
+    secret_key: str,
+    endpoint: str,
+    p256dh: str,
+    auth: str,
+    lang: str,
+    incident_slug: str,
+    now: datetime,
+) -> Subscriber:
+    """A browser's push subscription, confirmed at once: the browser's permission prompt was
+    the opt-in. Subscribing the same endpoint again (to the same incident or to all) updates
+    its keys and language. The caller checks the endpoint may be sent to."""
+    if _key_bytes(p256dh, "p256dh", 65)[0] != 4:  # an uncompressed P-256 point
+        raise InvalidInput({"keys.p256dh": "must be an uncompressed P-256 public key"})
+    _key_bytes(auth, "auth", 16)
+    incident = incident_by_slug(session, incident_slug)
+    keyed = address_hash(secret_key, AlertChannel.PUSH, endpoint)
+    subscriber = session.scalar(
+        select(Subscriber).where(
+            Subscriber.channel == AlertChannel.PUSH,
+            Subscriber.address_hash == keyed,
+            Subscriber.incident_id.is_(None) if incident is None else Subscriber.incident_id == incident.id,
+        )
+    )
+    if subscriber is None:
+        subscriber = Subscriber(
+            channel=AlertChannel.PUSH,
+            address_hash=keyed,
+            incident_id=incident.id if incident else None,
+            created_at=now,
+        )
+        session.add(subscriber)
+    subscriber.address = endpoint
+    subscriber.push_keys = json.dumps({"p256dh": p256dh, "auth": auth})
+    subscriber.lang = lang
+    if subscriber.status is not SubscriberStatus.CONFIRMED:
+        subscriber.status = SubscriberStatus.CONFIRMED
+        subscriber.confirmed_at = now
+        subscriber.unsubscribed_at = None
+    session.flush()
+    return subscriber
 
 
 @dataclass(frozen=True)
