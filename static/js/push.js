@@ -79,7 +79,7 @@
         say("done");
       })
       .catch(function () {
-        say(Notification.permission === "denied" ? "denied" : "failed");
+        say(window.Notification && Notification.permission === "denied" ? "denied" : "failed");
         button.disabled = false;
       });
   }
