@@ -6,6 +6,7 @@ opens a connection: `Settings.from_environ()` only parses strings.
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import secrets
@@ -33,6 +34,22 @@ LOGO_TYPES = {
 # CAP 1.2: sender and identifier may hold no whitespace, comma, "<" or "&".
 _CAP_FORBIDDEN = re.compile(r"[\s,<&]")
 BROADCAST_SCHEMES = ("memory", "redis", "rediss", "postgres", "postgresql")
+
+
+def _is_vapid_key(text: str) -> bool:
+    """A P-256 private key in base64url, raw (32 bytes) or DER, as py-vapid reads it."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import load_der_private_key
+
+    try:
+        raw = base64.urlsafe_b64decode(text.strip() + "=" * (-len(text.strip()) % 4))
+        if len(raw) == 32:
+            ec.derive_private_key(int.from_bytes(raw, "big"), ec.SECP256R1())
+            return True
+        key = load_der_private_key(raw, password=None)
+    except ValueError:
+        return False
+    return isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP256R1)
 
 
 class SettingsError(ValueError):
@@ -249,6 +266,10 @@ class Settings:
         if min(self.smtp_timeout_seconds, self.webhook_timeout_seconds, self.push_timeout_seconds) <= 0:
             raise SettingsError(
                 "SMTP_TIMEOUT_SECONDS, WEBHOOK_TIMEOUT_SECONDS and PUSH_TIMEOUT_SECONDS must be positive"
+            )
+        if self.vapid_private_key is not None and not _is_vapid_key(self.vapid_private_key._value):
+            raise SettingsError(
+                "VAPID_PRIVATE_KEY is not a P-256 private key (make one with `console push keys`)"
             )
         if not self.vapid_subject.startswith(("mailto:", "https://")):
             raise SettingsError(f"VAPID_SUBJECT must be a mailto: or https: URL, not {self.vapid_subject!r}")

@@ -35,7 +35,7 @@ from console.db import Database
 from console.domain.incidents import IncidentDraft, create_incident
 from console.domain.updates import Draft, publish_update
 from console.models import VersionKind
-from console.settings import Settings
+from console.settings import Settings, SettingsError
 from console.web.app import create_app
 from tests.alerts.test_email import drain
 from tests.conftest import PIO
@@ -433,6 +433,29 @@ def test_a_long_alert_is_trimmed_to_the_push_limit_between_words(word: str) -> N
 def test_a_short_alert_is_whole() -> None:
     message = json.loads(payload(_content("Leave   now.\nGo north.", headline="Evacuate")))
     assert message["body"] == "PRELIMINARY: Evacuate. Leave now. Go north."
+
+
+@pytest.mark.parametrize("value", ["not-a-key", b64url(b"\0" * 32), b64url(b"x" * 40)])
+def test_a_vapid_key_that_is_not_one_is_a_setting_error(value: str) -> None:
+    with pytest.raises(SettingsError, match="VAPID_PRIVATE_KEY is not a P-256 private key"):
+        Settings.from_environ({"VAPID_PRIVATE_KEY": value})
+
+
+def test_in_preview_push_deliveries_are_recorded_and_nothing_is_sent(
+    settings: Settings, db: Database, push_service: PushService
+) -> None:
+    preview = dataclasses.replace(settings, channels=("subscribers",), push_allow_private=True)
+    browser = Browser.new()
+    with TestClient(create_app(preview)) as client:
+        assert subscribe(client, push_service.endpoint("ana", browser), browser).status_code == 201
+    routing = routing_for(preview)
+    with db.write() as session:
+        incident, _ = create_incident(session, PIO, IncidentDraft(title="Storm"), routing=routing)
+        publish_update(session, PIO, incident.slug, Draft(body="Stay in."), routing=routing)
+    drain(preview, db)
+    with db.read() as session:
+        assert session.scalars(select(AlertDelivery.state)).all() == [AlertState.SENT]
+    assert push_service.received == {} and push_service.refused == []
 
 
 def test_push_keys_prints_a_usable_key_pair(capsys: pytest.CaptureFixture[str]) -> None:
