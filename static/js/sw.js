@@ -18,13 +18,15 @@ self.addEventListener("push", function (event) {
     renotify: Boolean(alert.tag),
     data: { url: alert.url || "/", labels: alert.labels || [] },
   });
-  // Open pages hear of it too (tests and any page that wants to show it).
-  var told = self.clients.matchAll({ type: "window", includeUncontrolled: true }).then(function (clients) {
+  // Then open pages hear of it (tests, and any page that wants to show it).
+  var told = shown.then(function () {
+    return self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  }).then(function (clients) {
     clients.forEach(function (client) {
       client.postMessage({ type: "push-alert", title: title, body: alert.body || "", url: alert.url || "/", labels: alert.labels || [] });
     });
   });
-  event.waitUntil(Promise.all([shown, told]));
+  event.waitUntil(told);
 });
 
 self.addEventListener("notificationclick", function (event) {

@@ -52,7 +52,7 @@ def test_the_service_worker_shows_a_delivered_push(settings: Settings, page: Pag
             }"""
         )
         assert scope == f"{server.url}/"
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while not any(r["scopeURL"] == scope and not r["isDeleted"] for r in registrations):
             assert time.monotonic() < deadline, registrations
             page.wait_for_timeout(50)
@@ -62,7 +62,7 @@ def test_the_service_worker_shows_a_delivered_push(settings: Settings, page: Pag
             "ServiceWorker.deliverPushMessage",
             {"origin": server.url, "registrationId": registration_id, "data": json.dumps(ALERT)},
         )
-        page.wait_for_function("window.pushes.length > 0", timeout=10_000)
+        page.wait_for_function("window.pushes.length > 0", timeout=30_000)
         (told,) = page.evaluate("window.pushes")
         assert told == {
             "type": "push-alert",
