@@ -20,6 +20,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -204,8 +205,13 @@ def subscribe_push(
     """A browser's push subscription, confirmed at once: the browser's permission prompt was
     the opt-in. Subscribing the same endpoint again (to the same incident or to all) updates
     its keys and language. The caller checks the endpoint may be sent to."""
-    if _key_bytes(p256dh, "p256dh", 65)[0] != 4:  # an uncompressed P-256 point
-        raise InvalidInput({"keys.p256dh": "must be an uncompressed P-256 public key"})
+    point = _key_bytes(p256dh, "p256dh", 65)
+    try:
+        if point[0] != 4:  # uncompressed, as PushSubscription.toJSON() gives it
+            raise ValueError("compressed")
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+    except ValueError:
+        raise InvalidInput({"keys.p256dh": "must be an uncompressed P-256 public key"}) from None
     _key_bytes(auth, "auth", 16)
     incident = incident_by_slug(session, incident_slug)
     keyed = address_hash(secret_key, AlertChannel.PUSH, endpoint)

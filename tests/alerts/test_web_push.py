@@ -326,6 +326,10 @@ BAD_BODIES: list[tuple[str, Any]] = [
     ("no auth", lambda b: {**_valid(b), "keys": {"p256dh": b.keys()["p256dh"]}}),
     ("short p256dh", lambda b: {**_valid(b), "keys": {**b.keys(), "p256dh": b64url(b"\x04" * 33)}}),
     ("compressed p256dh", lambda b: {**_valid(b), "keys": {**b.keys(), "p256dh": b64url(b"\x02" * 65)}}),
+    (
+        "p256dh off the curve",
+        lambda b: {**_valid(b), "keys": {**b.keys(), "p256dh": b64url(b"\x04" + b"\x01" * 64)}},
+    ),
     ("long auth", lambda b: {**_valid(b), "keys": {**b.keys(), "auth": b64url(b"a" * 32)}}),
     ("not base64url", lambda b: {**_valid(b), "keys": {**b.keys(), "auth": "!!!!" * 6}}),
     ("unknown language", lambda b: {**_valid(b), "lang": "fr"}),
