@@ -16,11 +16,12 @@ from console.models import Base, _enum, utcnow
 
 
 class AlertChannel(enum.StrEnum):
-    """How a subscriber is reached. Web Push is not built yet."""
+    """How a subscriber is reached."""
 
     EMAIL = "email"
     WEBHOOK = "webhook"
     SMS = "sms"
+    PUSH = "push"  # Web Push: the address is the push service endpoint
 
 
 class SubscriberStatus(enum.StrEnum):
@@ -43,8 +44,8 @@ class AlertState(enum.StrEnum):
 
 
 class Subscriber(Base):
-    """A resident's email address or phone number (E.164), or a partner's webhook endpoint
-    (registered by an admin)."""
+    """A resident's email address, phone number (E.164) or browser's push endpoint, or a
+    partner's webhook endpoint (registered by an admin)."""
 
     __tablename__ = "subscribers"
     __table_args__ = (Index("ix_subscribers_channel_status_id", "channel", "status", "id"),)
@@ -69,6 +70,9 @@ class Subscriber(Base):
     # Webhooks only: the `whsec_` signing secret and the admin's note.
     secret: Mapped[str | None] = mapped_column(String(200), default=None)
     description: Mapped[str | None] = mapped_column(String(500), default=None)
+    # Web Push only: the browser's `{"p256dh", "auth"}` keys (JSON) the payload is encrypted
+    # to; deleted with the address on unsubscribing.
+    push_keys: Mapped[str | None] = mapped_column(String(300), default=None)
 
 
 class FanoutJob(Base):

@@ -315,6 +315,17 @@ def cmd_keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_push_keys(args: argparse.Namespace, settings: Settings) -> int:
+    from console.alerts.web_push import application_server_key, new_private_key
+
+    private_key = new_private_key()
+    print("a new VAPID key pair for Web Push alerts; set these (keep the private key secret):")
+    print(f"VAPID_PRIVATE_KEY={private_key}")
+    print(f"VAPID_SUBJECT=mailto:{settings.mail_from}")
+    print(f"# its public key (served at /push/key): {application_server_key(private_key)}")
+    return 0
+
+
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     from console.keyset import KeySet, KeySetError
     from console.verification import load_keys, verify_paths
@@ -511,6 +522,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     feeds.add_parser("rebuild", help="regenerate every feed and CAP file in FEEDS_DIR").set_defaults(
         run=cmd_feeds_rebuild
+    )
+
+    push = sub.add_parser("push", help="Web Push alerts").add_subparsers(dest="push_command", required=True)
+    push.add_parser("keys", help="create a VAPID key pair and print the settings to set").set_defaults(
+        run=cmd_push_keys
     )
 
     sub.add_parser("demo", help="publish a realistic sample incident").set_defaults(run=cmd_demo)

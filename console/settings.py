@@ -6,6 +6,7 @@ opens a connection: `Settings.from_environ()` only parses strings.
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import secrets
@@ -33,6 +34,22 @@ LOGO_TYPES = {
 # CAP 1.2: sender and identifier may hold no whitespace, comma, "<" or "&".
 _CAP_FORBIDDEN = re.compile(r"[\s,<&]")
 BROADCAST_SCHEMES = ("memory", "redis", "rediss", "postgres", "postgresql")
+
+
+def _is_vapid_key(text: str) -> bool:
+    """A P-256 private key in base64url, raw (32 bytes) or DER, as py-vapid reads it."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import load_der_private_key
+
+    try:
+        raw = base64.urlsafe_b64decode(text.strip() + "=" * (-len(text.strip()) % 4))
+        if len(raw) == 32:
+            ec.derive_private_key(int.from_bytes(raw, "big"), ec.SECP256R1())
+            return True
+        key = load_der_private_key(raw, password=None)
+    except ValueError:
+        return False
+    return isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP256R1)
 
 
 class SettingsError(ValueError):
@@ -189,6 +206,13 @@ class Settings:
     twilio_from: str | None = None
     twilio_base_url: str | None = setting(None, parse=_url)
     sms_per_second: float = 1.0
+    # Web Push (console/alerts/web_push.py): without VAPID_PRIVATE_KEY (from `console push keys`)
+    # push runs in preview: subscriptions and deliveries are recorded, nothing is sent.
+    vapid_private_key: Secret | None = None
+    vapid_subject: str = "mailto:alerts@localhost"  # whom push services contact about our pushes
+    push_allow_private: bool = False  # endpoints on private or loopback hosts, or plain http
+    push_concurrency: int = 4  # pushes in flight at once, each to a push service
+    push_timeout_seconds: float = 10.0
     # The agency's identity on every public surface (issue 18; console/agency.py): whose page
     # this is and where to call. The defaults are placeholders for a trial run.
     agency_name: str = "Example Public Safety Agency"
@@ -234,12 +258,29 @@ class Settings:
                 raise SettingsError("SMTP_URL must start with smtp://, smtp+starttls:// or smtps://")
         if "@" not in self.mail_from:
             raise SettingsError(f"MAIL_FROM must be an email address, not {self.mail_from!r}")
-        if min(self.subscriber_batch_size, self.subscribe_ip_limit, self.smtp_connections) < 1:
-            raise SettingsError(
-                "SUBSCRIBER_BATCH_SIZE, SUBSCRIBE_IP_LIMIT and SMTP_CONNECTIONS must be at least 1"
+        if (
+            min(
+                self.subscriber_batch_size,
+                self.subscribe_ip_limit,
+                self.smtp_connections,
+                self.push_concurrency,
             )
-        if self.smtp_timeout_seconds <= 0 or self.webhook_timeout_seconds <= 0:
-            raise SettingsError("SMTP_TIMEOUT_SECONDS and WEBHOOK_TIMEOUT_SECONDS must be positive")
+            < 1
+        ):
+            raise SettingsError(
+                "SUBSCRIBER_BATCH_SIZE, SUBSCRIBE_IP_LIMIT, SMTP_CONNECTIONS and PUSH_CONCURRENCY "
+                "must be at least 1"
+            )
+        if min(self.smtp_timeout_seconds, self.webhook_timeout_seconds, self.push_timeout_seconds) <= 0:
+            raise SettingsError(
+                "SMTP_TIMEOUT_SECONDS, WEBHOOK_TIMEOUT_SECONDS and PUSH_TIMEOUT_SECONDS must be positive"
+            )
+        if self.vapid_private_key is not None and not _is_vapid_key(self.vapid_private_key._value):
+            raise SettingsError(
+                "VAPID_PRIVATE_KEY is not a P-256 private key (make one with `console push keys`)"
+            )
+        if not self.vapid_subject.startswith(("mailto:", "https://")):
+            raise SettingsError(f"VAPID_SUBJECT must be a mailto: or https: URL, not {self.vapid_subject!r}")
         if self.twilio_account_sid is not None and (self.twilio_auth_token is None or not self.twilio_from):
             raise SettingsError("TWILIO_ACCOUNT_SID needs TWILIO_AUTH_TOKEN and TWILIO_FROM")
         if self.sms_per_second <= 0:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from console.alerts.email import EmailSender
 from console.alerts.sender import AlertSender
 from console.alerts.sms import SmsSender
+from console.alerts.web_push import WebPushSender
 from console.alerts.webhooks import WebhookSender
 
-SENDERS: tuple[type[AlertSender], ...] = (EmailSender, WebhookSender, SmsSender)
+SENDERS: tuple[type[AlertSender], ...] = (EmailSender, WebhookSender, SmsSender, WebPushSender)

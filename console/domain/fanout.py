@@ -94,6 +94,7 @@ class Recipient:
     address: str
     lang: str
     secret: str | None
+    push_keys: str | None = None  # Web Push: the browser's keys (JSON)
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class Result:
     delivery_id: int
     error: str | None  # None: sent
     attempts: int = 1
+    gone: bool = False  # the address no longer exists (a push service's 404 or 410): unsubscribe
 
 
 def claim_job(session: Session, *, lease_seconds: float, now: datetime) -> JobClaim | None:
@@ -193,7 +195,14 @@ def reserve_batch(
 
 
 def _recipient(row: AlertDelivery, subscriber: Subscriber) -> Recipient:
-    return Recipient(row.id, subscriber.id, subscriber.address or "", subscriber.lang, subscriber.secret)
+    return Recipient(
+        row.id,
+        subscriber.id,
+        subscriber.address or "",
+        subscriber.lang,
+        subscriber.secret,
+        subscriber.push_keys,
+    )
 
 
 def mark_sending(
@@ -236,6 +245,16 @@ def record_batch(
                     state=AlertState.FAILED, attempts=result.attempts, error=result.error[:MAX_ERROR_CHARS]
                 )
             )
+    gone = [result.delivery_id for result in results if result.gone]
+    if gone:
+        session.execute(
+            update(Subscriber)
+            .where(
+                Subscriber.id.in_(select(AlertDelivery.subscriber_id).where(AlertDelivery.id.in_(gone))),
+                Subscriber.status != SubscriberStatus.UNSUBSCRIBED,
+            )
+            .values(status=SubscriberStatus.UNSUBSCRIBED, address=None, push_keys=None, unsubscribed_at=now)
+        )
     job.sent += sum(1 for result in results if result.error is None)
     job.failed += sum(1 for result in results if result.error is not None)
     job.updated_at = now
@@ -250,7 +269,12 @@ def release(session: Session, claim: JobClaim) -> None:
         job.lease_expires_at = None
 
 
-CHANNEL_NAMES = {AlertChannel.EMAIL: "Email", AlertChannel.WEBHOOK: "Webhooks", AlertChannel.SMS: "SMS"}
+CHANNEL_NAMES = {
+    AlertChannel.EMAIL: "Email",
+    AlertChannel.WEBHOOK: "Webhooks",
+    AlertChannel.SMS: "SMS",
+    AlertChannel.PUSH: "Web Push",
+}
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Subscribing, double opt-in and unsubscribing (issue 16), and partners' webhook endpoints.
+"""Subscribing, double opt-in and unsubscribing (issue 16), browsers' push subscriptions,
+and partners' webhook endpoints.
 
 SMS subscriptions are confirmed by a 6-digit code sent by SMS instead of a link: only an
 HMAC of it (keyed with SECRET_KEY, since a plain hash of 6 digits is reversed at once) is
@@ -13,14 +14,17 @@ address; a keyed hash of it stays, only so that nothing is sent to it again.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
+import json
 import re
 import secrets
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -248,6 +252,7 @@ def unsubscribe_by_id(session: Session, subscriber_id: int, *, now: datetime) ->
 def _unsubscribed(subscriber: Subscriber, now: datetime) -> None:
     subscriber.status = SubscriberStatus.UNSUBSCRIBED
     subscriber.address = None  # deleted; address_hash stays to suppress re-sends
+    subscriber.push_keys = None
     subscriber.unsubscribed_at = now
     subscriber.confirm_token_hash = None
 
@@ -300,6 +305,67 @@ def subscriber_counts(session: Session) -> Counter[tuple[str, str]]:
         .group_by(Subscriber.channel, Subscriber.lang)
     )
     return Counter({(channel.value, lang): count for channel, lang, count in rows})
+
+
+def _key_bytes(value: str, name: str, size: int) -> bytes:
+    """A base64url key of exactly `size` bytes (padding optional, as browsers omit it)."""
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != size or not re.fullmatch(r"[A-Za-z0-9_-]+=*", value):
+        raise InvalidInput({f"keys.{name}": f"must be {size} bytes in base64url"})
+    return raw
+
+
+def subscribe_push(
+    session: Session,
+    *,
+    secret_key: str,
+    endpoint: str,
+    p256dh: str,
+    auth: str,
+    lang: str,
+    incident_slug: str,
+    now: datetime,
+) -> Subscriber:
+    """A browser's push subscription, confirmed at once: the browser's permission prompt was
+    the opt-in. Subscribing the same endpoint again (to the same incident or to all) updates
+    its keys and language. The caller checks the endpoint may be sent to."""
+    point = _key_bytes(p256dh, "p256dh", 65)
+    try:
+        if point[0] != 4:  # uncompressed, as PushSubscription.toJSON() gives it
+            raise ValueError("compressed")
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+    except ValueError:
+        raise InvalidInput({"keys.p256dh": "must be an uncompressed P-256 public key"}) from None
+    _key_bytes(auth, "auth", 16)
+    incident = incident_by_slug(session, incident_slug)
+    keyed = address_hash(secret_key, AlertChannel.PUSH, endpoint)
+    subscriber = session.scalar(
+        select(Subscriber).where(
+            Subscriber.channel == AlertChannel.PUSH,
+            Subscriber.address_hash == keyed,
+            Subscriber.incident_id.is_(None) if incident is None else Subscriber.incident_id == incident.id,
+        )
+    )
+    if subscriber is None:
+        subscriber = Subscriber(
+            channel=AlertChannel.PUSH,
+            address_hash=keyed,
+            incident_id=incident.id if incident else None,
+            created_at=now,
+        )
+        session.add(subscriber)
+    subscriber.address = endpoint
+    subscriber.push_keys = json.dumps({"p256dh": p256dh, "auth": auth})
+    subscriber.lang = lang
+    if subscriber.status is not SubscriberStatus.CONFIRMED:
+        subscriber.status = SubscriberStatus.CONFIRMED
+        subscriber.confirmed_at = now
+        subscriber.unsubscribed_at = None
+    session.flush()
+    return subscriber
 
 
 @dataclass(frozen=True)

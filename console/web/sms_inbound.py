@@ -16,6 +16,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from console.domain import subscriptions
 from console.domain.errors import InvalidInput
 from console.web.access import Access, access
+from console.web.staff.forms import read_form
 from console.web.state import app_state
 
 PATH = "/sms/inbound"
@@ -35,8 +36,8 @@ def _twiml(reply: str | None) -> Response:
 async def inbound(request: Request) -> Response:
     state = app_state(request)
     settings = state.settings
-    form = await request.form()
-    params = {key: value for key, value in form.items() if isinstance(value, str)}
+    form = await read_form(request)  # no files; bytes that are not UTF-8 refused
+    params = {key: value for key, value in form.data.items() if isinstance(value, str)}
     signature = request.headers.get("X-Twilio-Signature", "")
     token = settings.twilio_auth_token
     if token is None or not RequestValidator(str(token)).validate(

@@ -146,6 +146,11 @@ LEVELS: dict[tuple[str, str], Access] = {
     ("POST", "/subscribe/confirm"): P,
     ("GET", "/unsubscribe"): P,
     ("POST", "/unsubscribe"): P,
+    ("POST", "/subscribe/code"): P,
+    ("GET", "/push/key"): P,
+    ("POST", "/push/subscriptions"): P,
+    ("GET", "/sw.js"): P,
+    ("POST", "/sms/inbound"): P,
     ("GET", "/rumors"): P,
     ("GET", "/feeds/updates.atom"): P,
     ("GET", "/feeds/updates.rss"): P,
@@ -186,7 +191,14 @@ def entries(route: RouteInfo) -> list[tuple[str, str]]:
     return [(method, route.path) for method in sorted(route.methods - {"HEAD"}) or ["GET"]]
 
 
+# Public, but only the provider's signature opens them (X-Twilio-Signature): no account or
+# token does, so every caller here is refused.
+PROVIDER_SIGNED = {"/sms/inbound"}
+
+
 def expectation(path: str, level: Access, caller: Caller) -> str:
+    if path in PROVIDER_SIGNED:
+        return "forbidden"
     if level is Access.PUBLIC:
         return "answered"
     if path.startswith("/api/"):

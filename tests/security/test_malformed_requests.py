@@ -99,6 +99,10 @@ def send(
     )
 
 
+# Routes that take JSON and answer JSON errors: the API, and the browser's push subscription.
+JSON_ROUTES = ("/api/", "/push/")
+
+
 @pytest.mark.parametrize(("name", "content_type", "body"), GARBAGE, ids=[g[0] for g in GARBAGE])
 def test_garbage_to_every_write_route_gets_a_clear_error_and_writes_nothing(
     client: TestClient,
@@ -122,7 +126,7 @@ def test_garbage_to_every_write_route_gets_a_clear_error_and_writes_nothing(
         response = send(client, method, route.example_path(), content_type, body, headers)
         where = (name, method, route.path, response.status_code, response.text[:300])
         assert response.text.strip(), where  # a message, not an empty answer
-        if route.path.startswith("/api/"):
+        if route.path.startswith(JSON_ROUTES):
             assert 400 <= response.status_code < 500, where
             assert response.json()["error"]["message"], where
         else:

@@ -1,0 +1,195 @@
+"""Web Push alerts (RFC 8030): each published version pushed to the browsers that subscribed,
+its payload encrypted to the browser's keys (RFC 8291, aes128gcm) and the request signed
+with our VAPID key (RFC 8292), with `pywebpush`. A 404 or 410 from the push service means the
+browser dropped the subscription: it is unsubscribed (its endpoint deleted).
+
+Endpoints must be https on a public host, both when subscribed and when sent (DNS may
+change), unless PUSH_ALLOW_PRIVATE=true. Without VAPID_PRIVATE_KEY the channel is in
+preview: deliveries are recorded, nothing is sent.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import requests
+from jinja2 import Environment
+from py_vapid import Vapid, Vapid01
+from py_vapid.utils import b64urlencode
+from pywebpush import WebPushException, webpush
+
+from console.alert_models import AlertChannel
+from console.alerts.content import AlertContent
+from console.alerts.sender import EventContents, SendChunk
+from console.alerts.webhooks import TargetRefused, check_target
+from console.domain import fanout
+from console.i18n import in_language, label
+from console.settings import Settings
+
+# A push message carries at most 4096 bytes (RFC 8030 §7.2); aes128gcm takes an 86-byte header
+# and a 17-byte tag and padding delimiter from that.
+MAX_PAYLOAD_BYTES = 4096 - 86 - 17
+PUSH_TTL_SECONDS = 24 * 60 * 60  # a browser offline longer than this gets no stale alert
+ELLIPSIS = "…"
+PREVIEW_NOTE = "web push in preview: VAPID_PRIVATE_KEY not set"
+
+
+def vapid_key(private_key: str) -> Vapid01:
+    """The VAPID key from VAPID_PRIVATE_KEY (base64url, raw 32 bytes or DER, as py-vapid reads)."""
+    return Vapid.from_string(private_key)
+
+
+def application_server_key(private_key: str) -> str:
+    """The public key browsers subscribe with: the uncompressed P-256 point in base64url."""
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    point = vapid_key(private_key).public_key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    return str(b64urlencode(point))
+
+
+def new_private_key() -> str:
+    """A new VAPID private key, as VAPID_PRIVATE_KEY takes it (the raw scalar, base64url)."""
+    key = Vapid()
+    key.generate_keys()
+    number: int = key.private_key.private_numbers().private_value
+    return str(b64urlencode(number.to_bytes(32, "big")))
+
+
+def _fit(text: str, budget: int) -> str:
+    """`text` (single-spaced) cut to at most `budget` UTF-8 bytes at a word boundary, with an
+    ellipsis."""
+    if len(text.encode("utf-8")) <= budget:
+        return text
+    room = max(budget - len(ELLIPSIS.encode("utf-8")), 0)
+    cut = text.encode("utf-8")[:room].decode("utf-8", "ignore")
+    if not text[len(cut) : len(cut) + 1].isspace():  # mid-word: back to the word's start
+        cut = cut[: cut.rfind(" ")] if " " in cut else ""
+    return cut.rstrip() + ELLIPSIS
+
+
+def payload(content: AlertContent) -> bytes:
+    """The notification a service worker shows, in the subscriber's language, within 4 KB."""
+    with in_language(content.requested_lang):
+        labels = "".join(f"{label(name)}: " for name in content.labels)
+    text = f"{content.headline}. {content.body}" if content.headline else content.body
+    message: dict[str, Any] = {
+        "title": content.incident_title,
+        "body": labels + " ".join(text.split()),
+        "url": content.url,
+        "labels": content.labels,
+        "lang": content.requested_lang,
+        "tag": f"{content.incident_slug}-{content.seq}",  # a correction replaces the notice it corrects
+    }
+
+    def encoded() -> bytes:
+        return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+    data = encoded()
+    if len(data) <= MAX_PAYLOAD_BYTES:
+        return data
+    # The longest cut that fits: JSON escapes make the text's size no guide to the payload's.
+    full, low, high = message["body"], 0, len(message["body"].encode("utf-8"))
+    while low < high:
+        budget = (low + high + 1) // 2
+        message["body"] = _fit(full, budget)
+        if len(encoded()) <= MAX_PAYLOAD_BYTES:
+            low = budget
+        else:
+            high = budget - 1
+    message["body"] = _fit(full, low)
+    data = encoded()
+    return data
+
+
+class _NoRedirects(requests.Session):
+    """A redirect is an error, never followed: it could lead to a private address."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.max_redirects = 0
+
+
+class WebPushSender:
+    """Pushes PUSH_CONCURRENCY at a time, each lane over its own HTTP connection pool."""
+
+    channel: ClassVar[AlertChannel] = AlertChannel.PUSH
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.lanes = settings.push_concurrency
+        key = settings.vapid_private_key
+        self.vapid = vapid_key(key._value) if key is not None else None
+        self.preview_note = PREVIEW_NOTE if self.vapid is None else None
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, env: Environment) -> WebPushSender:
+        return cls(settings)
+
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = _NoRedirects()
+            with self._lock:
+                self._sessions.append(session)
+        return session
+
+    def push(self, recipient: fanout.Recipient, data: bytes) -> fanout.Result:
+        if self.vapid is None:
+            return fanout.Result(recipient.delivery_id, None)  # preview: recorded, not sent
+        endpoint = recipient.address
+        try:
+            check_target(endpoint, allow_private=self.settings.push_allow_private)
+        except TargetRefused as exc:
+            return fanout.Result(recipient.delivery_id, f"refused: {exc}")
+        keys = json.loads(recipient.push_keys or "{}")
+        parts = urlsplit(endpoint)
+        claims: dict[str, str | int] = {
+            "sub": self.settings.vapid_subject,
+            "aud": f"{parts.scheme}://{parts.netloc}",
+        }
+        try:
+            webpush(
+                {"endpoint": endpoint, "keys": keys},
+                data,
+                vapid_private_key=self.vapid,
+                vapid_claims=claims,
+                ttl=PUSH_TTL_SECONDS,
+                timeout=self.settings.push_timeout_seconds,
+                requests_session=self._session(),
+            )
+        except WebPushException as exc:
+            status = exc.response.status_code if exc.response is not None else None
+            if status in (404, 410):
+                error = f"the push service answered {status}: the browser unsubscribed"
+                return fanout.Result(recipient.delivery_id, error, gone=True)
+            return fanout.Result(recipient.delivery_id, f"the push service answered {status}")
+        except (requests.RequestException, OSError) as exc:
+            return fanout.Result(recipient.delivery_id, f"could not reach the push service: {exc}")
+        except ValueError as exc:  # keys the encryption refuses (they were checked when subscribed)
+            return fanout.Result(recipient.delivery_id, f"could not encrypt the message: {exc}")
+        return fanout.Result(recipient.delivery_id, None)
+
+    def for_event(self, contents: EventContents) -> SendChunk:
+        payloads = {lang: payload(content) for lang, content in contents.by_lang.items()}
+
+        def send_chunk(batch: Sequence[fanout.Recipient]) -> list[fanout.Result]:
+            return [
+                self.push(recipient, payloads.get(recipient.lang) or payloads[contents.primary])
+                for recipient in batch
+            ]
+
+        return send_chunk
+
+    def close(self) -> None:
+        with self._lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
+        self._local = threading.local()
