@@ -1,5 +1,6 @@
 """What the archive templates share on the web and in the offline snapshot: the layout, how
-a page links to another, and the words for channels and version kinds.
+a page links to another, and the words for channels and version kinds (marked for
+translation: the templates show them through `_()` in the reader's language).
 
 On the web a link is the path itself. In a snapshot (`console archive export`) each page
 is a file, so every link is relative to the page it is on and points at another file:
@@ -12,7 +13,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from console.domain.history import DETAIL_LABELS
 from console.domain.incidents import CATEGORIES
+from console.i18n import N_
 from console.signed_head import HEAD_PATH, KEYS_PATH
 
 WEB_LAYOUT = "public/base.html"
@@ -21,36 +24,39 @@ DATE_TIME = "%Y-%m-%d %H:%M %Z"
 DATE = "%Y-%m-%d"
 
 KIND_NAMES = {
-    "original": "Original",
-    "correction": "Correction",
-    "confirmation": "Confirmation",
-    "retraction": "Retraction",
-    "resolution": "All clear",
-    "reopening": "Reopened",
+    "original": N_("Original"),
+    "correction": N_("Correction"),
+    "confirmation": N_("Confirmation"),
+    "retraction": N_("Retraction"),
+    "resolution": N_("All clear"),
+    "reopening": N_("Reopened"),
 }
 # Channels added later show under their own name until they get a friendlier one here.
 CHANNEL_NAMES = {
-    "live": "Live page",
-    "archive": "Archive file",
-    "feeds": "RSS/Atom feeds",
-    "x": "X",
-    "mastodon": "Mastodon",
+    "live": N_("Live page"),
+    "archive": N_("Archive file"),
+    "feeds": N_("RSS/Atom feeds"),
+    "x": N_("X"),
+    "mastodon": N_("Mastodon"),
 }
 CATEGORY_NAMES = {
-    "Geo": "Geophysical",
-    "Met": "Weather",
-    "Safety": "Public safety",
-    "Security": "Security and law enforcement",
-    "Rescue": "Rescue and recovery",
-    "Fire": "Fire",
-    "Health": "Health",
-    "Env": "Environment",
-    "Transport": "Transport",
-    "Infra": "Infrastructure and utilities",
-    "CBRNE": "Chemical, biological, radiological, nuclear or explosive",
-    "Other": "Other",
+    "Geo": N_("Geophysical"),
+    "Met": N_("Weather"),
+    "Safety": N_("Public safety"),
+    "Security": N_("Security and law enforcement"),
+    "Rescue": N_("Rescue and recovery"),
+    "Fire": N_("Fire"),
+    "Health": N_("Health"),
+    "Env": N_("Environment"),
+    "Transport": N_("Transport"),
+    "Infra": N_("Infrastructure and utilities"),
+    "CBRNE": N_("Chemical, biological, radiological, nuclear or explosive"),
+    "Other": N_("Other"),
 }
 assert set(CATEGORY_NAMES) == set(CATEGORIES)
+# The names history gives the fields of an incident's details, for `_()` to translate.
+DETAIL_NAMES = (N_("Title"), N_("Summary"), N_("Location"), N_("Category"), N_("Alert status"))
+assert set(DETAIL_NAMES) == set(DETAIL_LABELS.values())
 
 
 def web_link(path: str) -> str:

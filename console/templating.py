@@ -121,7 +121,7 @@ def make_templates(settings: Settings) -> Templates:
         extensions=["jinja2.ext.i18n"],
     )
     # Interface strings in the language of the page being rendered (console.i18n.in_language);
-    # English, the source language, wherever none is set (the console, the archive).
+    # English, the source language, wherever none is set (the console, the archive snapshot).
     env.install_gettext_callables(  # type: ignore[attr-defined]
         i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext, npgettext=i18n.npgettext
     )

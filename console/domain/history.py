@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,12 +23,14 @@ from console.domain.errors import InvalidInput
 from console.domain.incident_facts import IncidentFacts, facts_of
 from console.domain.incidents import get_incident
 from console.domain.run_posts import PostLink
+from console.domain.translations import translations_by_version
 from console.models import (
     AlertStatus,
     Delivery,
     DeliveryState,
     Incident,
     OutboxEvent,
+    Translation,
     Update,
     UpdateVersion,
     VersionKind,
@@ -81,6 +84,21 @@ class PublicDelivery:
 
 
 @dataclass(frozen=True)
+class TranslatedText:
+    """A version's headline and body in another language: its newest translation into it."""
+
+    lang: str
+    headline: str | None
+    body: str
+
+
+def translated_texts(translations: Iterable[Translation]) -> tuple[TranslatedText, ...]:
+    """One text per language, the newest (translations come oldest first)."""
+    newest = {each.lang: TranslatedText(each.lang, each.headline, each.body) for each in translations}
+    return tuple(newest.values())
+
+
+@dataclass(frozen=True)
 class VersionEntry:
     seq: int
     number: int
@@ -97,10 +115,14 @@ class VersionEntry:
     deliveries: tuple[PublicDelivery, ...] = ()
     signature_kid: str | None = None  # None: published before signing began
     signature_value: str | None = None
+    translations: tuple[TranslatedText, ...] = ()  # this version's own, one per language
 
     @property
     def anchor(self) -> str:
         return wording.version_anchor(self.seq, self.number)
+
+    def translation_in(self, lang: str | None) -> TranslatedText | None:
+        return next((each for each in self.translations if each.lang == lang), None)
 
     @property
     def headline_changed(self) -> bool:
@@ -121,6 +143,7 @@ def version_entry(
     alert_status: AlertStatus,
     previous: VersionEntry | None,
     deliveries: tuple[PublicDelivery, ...] = (),
+    translations: tuple[TranslatedText, ...] = (),
 ) -> VersionEntry:
     return VersionEntry(
         seq=seq,
@@ -138,6 +161,7 @@ def version_entry(
         deliveries=deliveries,
         signature_kid=version.signature_kid,
         signature_value=version.signature_value,
+        translations=translations,
     )
 
 
@@ -246,12 +270,21 @@ def incident_history(session: Session, slug: str) -> IncidentHistory:
         .where(Update.incident_id == incident.id)
         .order_by(Update.seq, UpdateVersion.version)
     )
+    found = list(rows)
+    translations = translations_by_version(session, {version.update_id for version, _ in found})
     grouped: dict[tuple[int, int], list[VersionEntry]] = defaultdict(list)
-    for version, seq in rows:
+    for version, seq in found:
         versions = grouped[(seq, version.update_id)]
         previous = versions[-1] if versions else None
         versions.append(
-            version_entry(version, seq, incident.alert_status, previous, deliveries.get(version.id, ()))
+            version_entry(
+                version,
+                seq,
+                incident.alert_status,
+                previous,
+                deliveries.get(version.id, ()),
+                translated_texts(translations.get(version.id, ())),
+            )
         )
     return IncidentHistory(
         **facts_of(incident),
@@ -301,12 +334,29 @@ def corrections_page(session: Session, *, page: int, per_page: int = CORRECTIONS
         .limit(per_page)
         .offset((page - 1) * per_page)
     )
-    entries = [
-        CorrectionEntry(
-            slug,
-            title,
-            version_entry(version, seq, alert_status, version_entry(previous, seq, alert_status, None)),
+    found = list(rows)
+    translations = translations_by_version(session, {row[0].update_id for row in found})
+
+    def entry(
+        version: UpdateVersion, previous: UpdateVersion, seq: int, alert_status: AlertStatus
+    ) -> VersionEntry:
+        before = version_entry(
+            previous,
+            seq,
+            alert_status,
+            None,
+            translations=translated_texts(translations.get(previous.id, ())),
         )
-        for version, previous, seq, slug, title, alert_status in rows
+        return version_entry(
+            version,
+            seq,
+            alert_status,
+            before,
+            translations=translated_texts(translations.get(version.id, ())),
+        )
+
+    entries = [
+        CorrectionEntry(slug, title, entry(version, previous, seq, alert_status))
+        for version, previous, seq, slug, title, alert_status in found
     ]
     return CorrectionsPage(entries, total, page, per_page)

@@ -6,7 +6,8 @@ phrases of words and rebuilt for each engine (FTS5 MATCH; PostgreSQL `websearch_
 so no input can be a syntax error and both engines read the same words. One difference
 remains: PostgreSQL drops English stop words ("the", "of") that SQLite matches. Both index
 the same text with English stemming (see the `i7_archive_search` migration, whose triggers
-keep the index current in the publishing transaction).
+keep the index current in the publishing transaction; translations of updates are indexed
+too, by the `i13_search_translations` one).
 """
 
 from __future__ import annotations

@@ -18,14 +18,19 @@ from starlette.routing import BaseRoute, Route
 from console.archive_views import base_context
 from console.domain import archive, exports, history
 from console.domain.errors import InvalidInput, NotFound
+from console.i18n import in_language
+from console.templating import page_context
 from console.web.access import Access, access
+from console.web.language import page_language, remember_choice
 from console.web.state import app_state
 
 # Archive pages change when something is published, which is rare and never urgent here:
 # a short shared cache takes the load of a crowd off the database. The results fragment is
 # chosen by `HX-Target`, so a cache must key on it (and on `HX-Request`, which htmx sends
-# with it), or it would serve the bare fragment to everyone.
+# with it), or it would serve the bare fragment to everyone; and on what chose the reader's
+# language, unless `?lang=` (in the URL) did.
 CACHE = {"Cache-Control": "public, max-age=30", "Vary": "HX-Request, HX-Target"}
+NEGOTIATED = {**CACHE, "Vary": "HX-Request, HX-Target, Accept-Language, Cookie"}
 RESULTS_TARGET = "archive-results"
 
 
@@ -39,13 +44,30 @@ def _page_number(request: Request) -> int:
 def _render(
     request: Request, name: str, context: dict[str, Any], *, status: int = 200, block: str | None = None
 ) -> Response:
-    templates = app_state(request).templates
-    full = base_context(snapshot=False, extra=context)
-    if block:
-        return templates.TemplateResponse(
-            request, name, full, status_code=status, headers=CACHE, block_name=block
-        )
-    return templates.TemplateResponse(request, name, full, status_code=status, headers=CACHE)
+    """The page in the reader's language, chosen as the live pages choose it."""
+    state = app_state(request)
+    chosen = page_language(request, state.languages)
+    several = len(state.settings.languages) > 1
+    headers = {
+        **(NEGOTIATED if several and not chosen.from_query else CACHE),
+        "Content-Language": chosen.lang,
+    }
+    full = base_context(
+        snapshot=False,
+        extra={**page_context(state.settings, chosen.lang, path=request.url.path), **context},
+    )
+    with in_language(chosen.lang):
+        if block:
+            response = state.templates.TemplateResponse(
+                request, name, full, status_code=status, headers=headers, block_name=block
+            )
+        else:
+            response = state.templates.TemplateResponse(
+                request, name, full, status_code=status, headers=headers
+            )
+    if several:
+        remember_choice(response, request, chosen, secure=state.settings.cookies_secure)
+    return response
 
 
 def _not_found(request: Request, message: str) -> Response:

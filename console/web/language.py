@@ -7,6 +7,7 @@ import functools
 from dataclasses import dataclass
 
 from starlette.requests import HTTPConnection
+from starlette.responses import Response
 
 from console.languages import Languages, UnknownLanguage, canonical_language
 
@@ -83,3 +84,16 @@ def page_language(connection: HTTPConnection, languages: Languages) -> PageLangu
     if header and (found := negotiated(header[:MAX_ACCEPT_LANGUAGE_CHARS], languages)) is not None:
         return PageLanguage(found, "header")
     return PageLanguage(languages.primary, "default")
+
+
+def remember_choice(
+    response: Response, connection: HTTPConnection, chosen: PageLanguage, *, secure: bool
+) -> None:
+    """Keep a language chosen with `?lang=` in a cookie (once): later pages open in it. The
+    answer then carries a cookie, which a shared cache must not keep."""
+    if not chosen.from_query or connection.cookies.get(COOKIE) == chosen.lang:
+        return
+    response.set_cookie(
+        COOKIE, chosen.lang, max_age=COOKIE_MAX_AGE, path="/", secure=secure, httponly=True, samesite="lax"
+    )
+    response.headers["Cache-Control"] = "private, no-cache"

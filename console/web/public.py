@@ -31,9 +31,7 @@ from console.live.pages import CachedPage
 from console.web.access import Access, access
 from console.web.bearer import TOKEN
 from console.web.encoding import accepts_gzip, gzip_etag
-from console.web.language import COOKIE as LANGUAGE_COOKIE
-from console.web.language import COOKIE_MAX_AGE as LANGUAGE_COOKIE_MAX_AGE
-from console.web.language import PageLanguage, page_language
+from console.web.language import PageLanguage, page_language, remember_choice
 from console.web.state import app_state
 
 log = logging.getLogger("console.web.public")
@@ -100,17 +98,7 @@ def localized_response(request: Request, page: CachedPage, chosen: PageLanguage)
         return response
     if not chosen.from_query:  # negotiated: caches must tell readers apart
         response.headers["Vary"] = "Accept-Encoding, Accept-Language, Cookie"
-    elif request.cookies.get(LANGUAGE_COOKIE) != chosen.lang:
-        response.set_cookie(
-            LANGUAGE_COOKIE,
-            chosen.lang,
-            max_age=LANGUAGE_COOKIE_MAX_AGE,
-            path="/",
-            secure=state.settings.cookies_secure,
-            httponly=True,
-            samesite="lax",
-        )
-        response.headers["Cache-Control"] = "private, no-cache"  # a shared cache must not keep the cookie
+    remember_choice(response, request, chosen, secure=state.settings.cookies_secure)
     return response
 
 

@@ -101,6 +101,7 @@ def public_paths(record: Record) -> list[str]:
         f"/incidents/{a}?lang=es",
         f"/incidents/{b}",
         f"/incidents/{a}/history",
+        f"/incidents/{a}/history?lang=es",
         f"/incidents/{b}/history",
         "/archive",
         "/archive?q=gas",
