@@ -27,10 +27,8 @@ from twilio.rest import Client
 from console.alert_models import AlertChannel
 from console.alerts.content import AlertContent
 from console.alerts.sender import EventContents, SendChunk
-from console.db import Database
 from console.domain import fanout, sms_text, subscriptions
 from console.i18n import gettext, in_language, label
-from console.models import utcnow
 from console.settings import Settings
 
 log = logging.getLogger("console.alerts.sms")
@@ -180,17 +178,10 @@ class SmsSender:
         self.settings = settings
         self.transport = transport
         self.preview_note = "sms in preview: TWILIO_ACCOUNT_SID not set" if transport.preview else None
-        self._database: Database | None = None  # opened on the first opt-out of a job only
 
     @classmethod
     def from_settings(cls, settings: Settings, env: Environment) -> SmsSender:
         return cls(settings, transport_from_settings(settings))
-
-    def opted_out(self, subscriber_id: int) -> None:
-        if self._database is None:
-            self._database = Database(self.settings.database_url)
-        with self._database.write() as session:
-            subscriptions.unsubscribe_by_id(session, subscriber_id, now=utcnow())
 
     def for_event(self, contents: EventContents) -> SendChunk:
         rendered: dict[str, list[str]] = {}
@@ -208,19 +199,17 @@ class SmsSender:
             for recipient in batch:
                 error: str | None = None
                 attempts = 0
+                code: int | None = None
                 for body in messages(recipient.lang):
                     error, tries, code = self.transport.send(recipient.address, body)
                     attempts += tries
-                    if code == UNSUBSCRIBED_RECIPIENT:
-                        self.opted_out(recipient.subscriber_id)
                     if error is not None:
                         break
-                results.append(fanout.Result(recipient.delivery_id, error, attempts))
+                gone = code == UNSUBSCRIBED_RECIPIENT
+                results.append(fanout.Result(recipient.delivery_id, error, attempts, gone=gone))
             return results
 
         return send
 
     def close(self) -> None:
-        if self._database is not None:
-            self._database.dispose()
-            self._database = None
+        pass

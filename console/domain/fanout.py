@@ -30,6 +30,7 @@ from console.alert_models import (
     Subscriber,
     SubscriberStatus,
 )
+from console.domain import subscriptions
 from console.models import OutboxEvent
 
 MAX_ERROR_CHARS = 500
@@ -102,7 +103,7 @@ class Result:
     delivery_id: int
     error: str | None  # None: sent
     attempts: int = 1
-    gone: bool = False  # the address no longer exists (a push service's 404 or 410): unsubscribe
+    gone: bool = False  # the address no longer exists (push 404/410, SMS 21610): unsubscribe
 
 
 def claim_job(session: Session, *, lease_seconds: float, now: datetime) -> JobClaim | None:
@@ -247,14 +248,10 @@ def record_batch(
             )
     gone = [result.delivery_id for result in results if result.gone]
     if gone:
-        session.execute(
-            update(Subscriber)
-            .where(
-                Subscriber.id.in_(select(AlertDelivery.subscriber_id).where(AlertDelivery.id.in_(gone))),
-                Subscriber.status != SubscriberStatus.UNSUBSCRIBED,
-            )
-            .values(status=SubscriberStatus.UNSUBSCRIBED, address=None, push_keys=None, unsubscribed_at=now)
+        gone_subscribers = session.scalars(
+            select(AlertDelivery.subscriber_id).where(AlertDelivery.id.in_(gone))
         )
+        subscriptions.unsubscribe_gone(session, list(gone_subscribers), now=now)
     job.sent += sum(1 for result in results if result.error is None)
     job.failed += sum(1 for result in results if result.error is not None)
     job.updated_at = now

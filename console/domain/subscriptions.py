@@ -21,6 +21,7 @@ import json
 import re
 import secrets
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -242,10 +243,14 @@ def stop_sms(session: Session, *, secret_key: str, phone: str, now: datetime) ->
     return len(subscribers)
 
 
-def unsubscribe_by_id(session: Session, subscriber_id: int, *, now: datetime) -> None:
-    """The provider says the recipient opted out (Twilio's error 21610)."""
-    subscriber = session.get(Subscriber, subscriber_id)
-    if subscriber is not None and subscriber.status is not SubscriberStatus.UNSUBSCRIBED:
+def unsubscribe_gone(session: Session, subscriber_ids: Sequence[int], *, now: datetime) -> None:
+    """The provider says these addresses are gone: a push service's 404 or 410, or Twilio's
+    error 21610 (the recipient replied STOP to the carrier)."""
+    for subscriber in session.scalars(
+        select(Subscriber).where(
+            Subscriber.id.in_(list(subscriber_ids)), Subscriber.status != SubscriberStatus.UNSUBSCRIBED
+        )
+    ):
         _unsubscribed(subscriber, now)
 
 
