@@ -195,6 +195,12 @@ def shown_details(
     }
 
 
+def current_translations(session: Session, incident: Incident) -> dict[str, IncidentDetailsTranslation]:
+    """Per language, the incident's current details translation."""
+    newest = newest_translations(session, [incident.id]).get(incident.id, {})
+    return {lang: row for lang, row in newest.items() if is_current(row, incident)}
+
+
 def translation_view(row: IncidentDetailsTranslation, incident: Incident) -> dict[str, Any]:
     return {
         "lang": row.lang,

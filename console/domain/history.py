@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from console.domain import run_posts, wording
+from console.domain.details_translations import current_translations
 from console.domain.details_versions import DETAIL_FIELDS, details_of, details_versions
 from console.domain.errors import InvalidInput
 from console.domain.incident_facts import IncidentFacts, facts_of
@@ -227,10 +228,23 @@ def details_changes(session: Session, incident_id: int) -> tuple[DetailsChange, 
 
 
 @dataclass(frozen=True)
+class DetailsText:
+    title: str
+    summary: str
+    location: str
+
+
+@dataclass(frozen=True)
 class IncidentHistory(IncidentFacts):
     updates: tuple[UpdateHistory, ...]  # in order: update 1 first
     # Every version of the incident's details, version 1 first (issue 13.5).
     details: tuple[DetailsChange, ...] = ()
+    # Per language, the current translation of the title, summary and location (issue 13.2).
+    details_translations: dict[str, DetailsText] = field(default_factory=dict)
+
+    def details_in(self, lang: str | None) -> DetailsText | None:
+        """The title, summary and location a reader of `lang` gets translated; None: the primary ones."""
+        return self.details_translations.get(lang) if lang else None
 
     @property
     def details_changes(self) -> tuple[DetailsChange, ...]:
@@ -292,6 +306,10 @@ def incident_history(session: Session, slug: str) -> IncidentHistory:
             UpdateHistory(update_id, seq, tuple(versions)) for (seq, update_id), versions in grouped.items()
         ),
         details=details_changes(session, incident.id),
+        details_translations={
+            lang: DetailsText(row.title, row.summary, row.location)
+            for lang, row in current_translations(session, incident).items()
+        },
     )
 
 

@@ -225,3 +225,14 @@ def test_the_database_refuses_to_change_a_details_translation(
     assert translate(web, pio, slug, SPANISH).status_code == 201
     with pytest.raises(DatabaseError, match="immutable"), db.engine.begin() as conn:
         conn.execute(text(statement))
+
+
+def test_the_history_page_names_the_incident_in_the_readers_language(
+    web: TestClient, pio: dict[str, str], slug: str
+) -> None:
+    assert translate(web, pio, slug, SPANISH).status_code == 201
+    spanish = web.get(f"/incidents/{slug}/history?lang=es").text
+    assert "<h1>Incendio químico: historial</h1>" in spanish
+    assert '<p class="lede">Humo sobre el barrio norte.</p>' in spanish and "Calle Olmo 120" in spanish
+    english = web.get(f"/incidents/{slug}/history?lang=en").text
+    assert "<h1>Chemical fire: history</h1>" in english and "Incendio" not in english
