@@ -63,6 +63,7 @@ LEVELS: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/updates/{update_id:int}/confirmation"): W,
     ("POST", "/api/v1/updates/{update_id:int}/retraction"): W,
     ("POST", "/api/v1/updates/{update_id:int}/translations"): W,
+    ("POST", "/api/v1/updates/{pending_id:int}/approval"): W,
     ("POST", "/api/v1/deliveries/{delivery_id:int}/retry"): W,
     ("GET", "/api/v1/channels"): R,
     ("POST", "/api/v1/channels/{channel}/resume"): W,
