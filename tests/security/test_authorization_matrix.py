@@ -89,6 +89,7 @@ LEVELS: dict[tuple[str, str], Access] = {
     ("GET", "/console/mfa"): R,
     ("POST", "/console/mfa"): R,
     ("GET", "/console"): R,
+    ("POST", "/console/pending/{pending_id:int}/approval"): W,
     ("GET", "/console/incidents"): R,
     ("POST", "/console/incidents"): W,
     ("GET", "/console/incidents/{slug}"): R,
