@@ -339,7 +339,7 @@ class Bypass:
     occurred_at: datetime
 
 
-def bypasses(session: Session, *, incident_id: int | None = None, limit: int = 20) -> list[Bypass]:
+def bypasses(session: Session, *, incident_id: int | None = None, limit: int | None = 20) -> list[Bypass]:
     """Versions published without approval, newest first, from their audit events."""
     query = select(AuditEvent).where(AuditEvent.action == BYPASSED)
     if incident_id is not None:

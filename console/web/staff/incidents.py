@@ -159,6 +159,8 @@ class IncidentData:
     pinned_update_id: int | None = None  # the update shown first as "What to do now"
     # Per language, the newest translation of the details (`details_translations` of the API).
     details_translations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # (update id, version) → the reason it was published without approval (issue 18).
+    bypassed: dict[tuple[int, int], str] = field(default_factory=dict)
 
     @property
     def next_seq(self) -> int:
@@ -186,6 +188,10 @@ def load_incident(
         details_version=current_details_version(session, incident).version,
         pinned_update_id=pinned.update_id if (pinned := current_pin(session, incident.id)) else None,
         details_translations=translations_views(session, [incident])[incident.id],
+        bypassed={
+            (bypass.update_id, bypass.version): bypass.reason
+            for bypass in approval.bypasses(session, incident_id=incident.id, limit=None)
+        },
     )
 
 

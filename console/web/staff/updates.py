@@ -76,6 +76,8 @@ class UpdateData:
     translations: TranslationPanel | None = None  # None when LANGUAGES names one language
     # Per event, each alert channel's fan-out progress (issue 16; empty without subscribers).
     fanout: dict[int, list[fanout.Progress]] = field(default_factory=dict)
+    # Version → the reason it was published without approval (issue 18).
+    bypassed: dict[int, str] = field(default_factory=dict)
 
     @property
     def current(self) -> UpdateVersion:
@@ -117,6 +119,11 @@ def load_update(
         latest_event_id=delivery_status.latest_event_id(session, incident.id, update_id=update.id),
         translations=panel(session, update.id, oldest_first, languages) if translated and languages else None,
         fanout=fanout.progress(session, [event.event_id for event in events]),
+        bypassed={
+            bypass.version: bypass.reason
+            for bypass in approval.bypasses(session, incident_id=incident.id, limit=None)
+            if bypass.update_id == update.id
+        },
     )
 
 

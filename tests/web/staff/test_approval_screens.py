@@ -146,7 +146,13 @@ def test_an_emergency_bypass_is_published_at_once_and_shown_to_every_pio(
     assert done.status_code == 303 and "notice=published" in done.headers["location"]
     assert published_bodies(db) == ["Evacuate now."]
     sign_in(approver, email_of("admin"))
-    assert "published without approval: Gas cloud moving" in approver.get("/console").text
+    marked = "published without approval: Gas cloud moving"
+    assert marked in approver.get("/console").text
+    assert marked in approver.get(f"/console/incidents/{incident}").text
+    with db.read() as session:
+        update_id = session.scalars(select(UpdateVersion.update_id)).one()
+    assert marked in approver.get(f"/console/updates/{update_id}").text
+    assert marked in approver.get("/console/audit").text
 
 
 def test_a_console_correction_waits_for_approval(
