@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from console.domain import audit, outbox
 from console.domain.actors import Actor, require_publisher
 from console.domain.errors import InvalidInput, NotAllowed, PermissionDenied
+from console.domain.resolution import check_all_clear, resolve_with_all_clear
 from console.domain.rows import row_by_id
 from console.domain.text import REASON_MAX, clean
 from console.domain.translation_drafts import CheckedDraft, TranslationDraft
@@ -107,6 +108,38 @@ def submit_original(
         body=checked.body,
         translations=_stored(checked.translations),
         preliminary=checked.preliminary,
+        reason=None,
+        corrects_version=None,
+        author_id=actor.user_id,
+        author_name=actor.name,
+        created_at=now,
+        state=PendingState.PENDING.value,
+    )
+    return _wait(session, actor, pending, now)
+
+
+def submit_resolution(
+    session: Session,
+    actor: Actor,
+    incident_slug: str,
+    message: str | None,
+    *,
+    translations: Translations,
+    now: datetime | None = None,
+) -> PendingVersion:
+    """An all-clear, checked as `resolve_with_all_clear` checks it, kept until approved: the
+    incident stays active until then."""
+    incident, text = check_all_clear(session, actor, incident_slug, message, translations)
+    now = now or utcnow()
+    drafts = translations.check({})
+    pending = PendingVersion(
+        incident_id=incident.id,
+        update_id=None,
+        kind=VersionKind.RESOLUTION.value,
+        headline=None,
+        body=text,
+        translations=_stored(drafts),
+        preliminary=False,
         reason=None,
         corrects_version=None,
         author_id=actor.user_id,
@@ -247,6 +280,11 @@ def _publish(
     translations = Translations(drafts, languages)
     approval = {"approved_by": approver.label, "pending_id": pending.id}
     draft = Draft(body=pending.body, headline=pending.headline, preliminary=pending.preliminary)
+    if pending.kind == VersionKind.RESOLUTION.value:
+        slug = pending.incident.slug
+        return resolve_with_all_clear(
+            session, author, slug, pending.body, translations=translations, routing=routing, now=now
+        ).all_clear
     if pending.update_id is None:
         return publish_update(
             session,

@@ -188,7 +188,7 @@ def _publishing(request: Request, fields: Fields) -> Publishing:
     return Publishing(routing=app_state(request).routing, translations=_translations(request, fields))
 
 
-def _approval(request: Request, fields: Fields, kind: VersionKind) -> str | Waits | None:
+def approval_needed(request: Request, fields: Fields, kind: VersionKind | str) -> str | Waits | None:
     """The approval a new version of `kind` needs: "wait" when it waits for a second person
     (APPROVAL_REQUIRED), the author's reason when they publish without (`bypass_approval`), None
     when none is needed (a `bypass_approval` is then ignored: there is nothing to bypass)."""
@@ -259,7 +259,7 @@ async def publish_update_endpoint(request: Request, actor: Actor) -> Response:
         ["headline", "body", "preliminary", "translations", "template", "placeholders", "bypass_approval"],
     )
     slug = request.path_params["slug"]
-    needs = _approval(request, fields, VersionKind.ORIGINAL)
+    needs = approval_needed(request, fields, VersionKind.ORIGINAL)
     if fields.data.get("template") is not None:
         return await _publish_from_template(request, actor, payload, fields, slug, needs)
     if fields.data.get("placeholders") is not None:
@@ -364,7 +364,7 @@ def update_action_endpoint(action: Action) -> Endpoint:
         reason = fields.text("reason", required=action.reason_required)
         corrects = fields.integer("corrects_version", required=True)
         publishing = _publishing(request, fields)
-        needs = _approval(request, fields, action.kind) if may_wait else None
+        needs = approval_needed(request, fields, action.kind) if may_wait else None
         fields.check()
         update_id = request.path_params["update_id"]
         if isinstance(needs, Waits):

@@ -166,6 +166,7 @@ PATHS: dict[str, dict[str, Schema]] = {
             errors=[401, 404],
             security=PUBLIC,
             parameters=[SLUG],
+            waits=True,
         )
     },
     "/incidents/{slug}/updates": {

@@ -146,7 +146,7 @@ PENDING_FIELDS: dict[str, Schema] = {
     "incident": {"type": "string", "pattern": "^[a-z0-9-]+$"},
     "update_id": {**nullable(ID), "description": "null for a new update (until it is approved)"},
     "version": {**ID, "description": "The number it is published as"},
-    "kind": {"enum": ["original", "correction", "retraction"]},
+    "kind": {"enum": ["original", "correction", "retraction", "resolution"]},
     "headline": nullable(TEXT),
     "body": TEXT,
     "preliminary": nullable({"type": "boolean"}),
@@ -636,6 +636,7 @@ SCHEMAS: dict[str, Schema] = {
                     "description": "The all-clear in other languages of LANGUAGES: {language tag: text}.",
                 }
             ),
+            "bypass_approval": BYPASS_APPROVAL,
         },
         ["message"],
     ),

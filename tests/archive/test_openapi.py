@@ -347,6 +347,7 @@ def _approval_answers(settings: Settings, db: Database, pio: dict[str, str]) -> 
         )
         retraction = {"reason": "wrong river", "corrects_version": 1}
         waits("POST", f"/updates/{published['id']}/retraction", 202, json=retraction, headers=pio)
+        waits("POST", f"/incidents/{slug}/resolve", 202, json={"message": "All clear."}, headers=pio)
         return waits.successes
 
 

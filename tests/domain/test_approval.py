@@ -291,3 +291,21 @@ def test_the_setting_names_known_kinds_only() -> None:
     )
     with pytest.raises(SettingsError):
         Settings.from_environ({"APPROVAL_REQUIRED": "confirmation"})
+
+
+def test_an_all_clear_waits_and_resolves_the_incident_when_approved(
+    web: TestClient, db: Database, author: dict[str, str], approver: dict[str, str]
+) -> None:
+    slug = new_incident(web, author)
+    before = counts(db)
+    pending = web.post(
+        f"/api/v1/incidents/{slug}/resolve", json={"message": "All clear: open."}, headers=author
+    )
+    assert pending.status_code == 202, pending.text
+    assert (pending.json()["kind"], pending.json()["version"]) == ("resolution", 1)
+    assert counts(db)[:2] == before[:2]
+    assert web.get(f"/api/v1/incidents/{slug}").json()["status"] == "active"
+    approved = decide(web, approver, pending.json()["id"], version=1, decision="approve")
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["published"]["kind"] == "resolution"
+    assert web.get(f"/api/v1/incidents/{slug}").json()["status"] == "resolved"
