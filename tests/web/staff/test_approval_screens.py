@@ -184,3 +184,14 @@ def test_a_console_correction_waits_for_approval(
             1,
             "Road closed both ways.",
         )
+
+
+def test_a_console_all_clear_waits_for_approval(author: TestClient, db: Database, incident: str) -> None:
+    token = sign_in(author, email_of("pio"))
+    form = {"message": "All clear: open.", "confirmed": "yes", "csrf_token": token}
+    sent = author.post(f"/console/incidents/{incident}/resolve", data=form, follow_redirects=False)
+    assert sent.status_code == 303, sent.text
+    assert sent.headers["location"] == f"/console/incidents/{incident}?notice=pending_approval"
+    assert published_bodies(db) == []
+    with db.read() as session:
+        assert session.scalars(select(PendingVersion.kind)).one() == "resolution"
