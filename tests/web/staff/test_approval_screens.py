@@ -195,3 +195,33 @@ def test_a_console_all_clear_waits_for_approval(author: TestClient, db: Database
     assert published_bodies(db) == []
     with db.read() as session:
         assert session.scalars(select(PendingVersion.kind)).one() == "resolution"
+
+
+def test_the_approver_sees_the_previews_and_the_diff_of_a_pending_correction(
+    author: TestClient, approver: TestClient, db: Database, routing: Routing, incident: str
+) -> None:
+    with db.write() as session:
+        update_id = publish_update(
+            session, PIO, incident, Draft(body="Road closed."), routing=routing
+        ).update.id
+    token = sign_in(author, email_of("pio"))
+    form = {
+        "body": "Road closed both ways.",
+        "reason": "both ways",
+        "corrects_version": "1",
+        "csrf_token": token,
+    }
+    author.post(f"/console/updates/{update_id}/corrections", data={**form, "step": "publish"})
+    with db.read() as session:
+        pending_id = session.scalars(select(PendingVersion.id)).one()
+    sign_in(approver, email_of("admin"))
+    assert f'href="/console/pending/{pending_id}"' in approver.get("/console").text
+    page = approver.get(f"/console/pending/{pending_id}")
+    assert page.status_code == 200, page.text
+    assert "Road closed<ins> both ways</ins>." in page.text  # the word diff from version 1
+    assert 'class="post-text">CORRECTION: ' in page.text  # the post as it will go out
+    assert f'action="/console/pending/{pending_id}/approval"' in page.text
+    own = author.get(f"/console/pending/{pending_id}").text
+    assert "Yours: another PIO or an admin approves it." in own
+    assert f'action="/console/pending/{pending_id}/approval"' not in own
+    assert approver.get("/console/pending/999999").status_code == 404
