@@ -309,3 +309,24 @@ def test_an_all_clear_waits_and_resolves_the_incident_when_approved(
     assert approved.status_code == 200, approved.text
     assert approved.json()["published"]["kind"] == "resolution"
     assert web.get(f"/api/v1/incidents/{slug}").json()["status"] == "resolved"
+
+
+def test_a_publish_sent_again_with_its_idempotency_key_waits_once(
+    web: TestClient, db: Database, author: dict[str, str]
+) -> None:
+    slug = new_incident(web, author)
+    before = counts(db)
+    headers = {**author, "Idempotency-Key": "approval-once"}
+    first = web.post(f"/api/v1/incidents/{slug}/updates", json={"body": "Shelter."}, headers=headers)
+    again = web.post(f"/api/v1/incidents/{slug}/updates", json={"body": "Shelter."}, headers=headers)
+    assert (first.status_code, again.status_code) == (202, 202)
+    assert again.headers["Idempotent-Replayed"] == "true" and again.json() == first.json()
+    assert counts(db) == (before[0], before[1], before[2] + 1)
+
+
+def test_a_reviewer_cannot_decide(web: TestClient, db: Database, author: dict[str, str]) -> None:
+    reviewer = bearer(make_token(db, "reviewer", name="Rae Viewer"))
+    slug = new_incident(web, author)
+    pending = web.post(f"/api/v1/incidents/{slug}/updates", json={"body": "Shelter."}, headers=author).json()
+    assert decide(web, reviewer, pending["id"], version=1, decision="approve").status_code == 403
+    assert counts(db)[1] == 0
