@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from console.domain import audit, outbox
@@ -240,13 +240,23 @@ def decide(
         "author_id": pending.author_id,
         "comment": comment_text,
     }
+    state = PendingState.APPROVED if decision == "approve" else PendingState.RETURNED
+    # Claimed by a conditional UPDATE: of two approvers at once, the second waits for the first
+    # one's row lock (PostgreSQL) and then finds it decided, so it is never published twice.
+    claimed = session.execute(
+        update(PendingVersion)
+        .where(PendingVersion.id == pending.id, PendingVersion.state == PendingState.PENDING.value)
+        .values(state=state.value)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise NotAllowed(f"pending version {pending.id} was decided meanwhile")
     published = None
-    if decision == "approve":
+    if state is PendingState.APPROVED:
         published = _publish(session, actor, pending, languages, routing, now)
         data["update_id"] = published.update.id
-        action_name, state = "version.approved", PendingState.APPROVED
+        action_name = "version.approved"
     else:
-        action_name, state = "version.returned", PendingState.RETURNED
+        action_name = "version.returned"
     pending.state = state.value
     pending.decided_by_id = actor.user_id
     pending.decided_by = actor.name
