@@ -366,6 +366,21 @@ def waiting(session: Session) -> list[PendingVersion]:
     )
 
 
+def of_incident(session: Session, incident_id: int, limit: int = 20) -> list[PendingVersion]:
+    """An incident's pending and returned versions, newest first (its screen lists them)."""
+    return list(
+        session.scalars(
+            select(PendingVersion)
+            .where(
+                PendingVersion.incident_id == incident_id,
+                PendingVersion.state.in_([PendingState.PENDING.value, PendingState.RETURNED.value]),
+            )
+            .order_by(PendingVersion.created_at.desc(), PendingVersion.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 def returned_to(session: Session, author_id: int, limit: int = 20) -> list[PendingVersion]:
     """The author's returned versions, newest decision first, with the approver's comment."""
     return list(

@@ -161,6 +161,9 @@ class IncidentData:
     details_translations: dict[str, dict[str, Any]] = field(default_factory=dict)
     # (update id, version) → the reason it was published without approval (issue 18).
     bypassed: dict[tuple[int, int], str] = field(default_factory=dict)
+    # Its pending and returned versions (issue 18), newest first: each {id, kind, version,
+    # author, body, state, decided_by, comment}.
+    approvals: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def next_seq(self) -> int:
@@ -192,6 +195,19 @@ def load_incident(
             (bypass.update_id, bypass.version): bypass.reason
             for bypass in approval.bypasses(session, incident_id=incident.id, limit=None)
         },
+        approvals=[
+            {
+                "id": pending.id,
+                "kind": pending.kind,
+                "version": approval.number_of(pending),
+                "author": pending.author_name,
+                "body": pending.body,
+                "state": pending.state,
+                "decided_by": pending.decided_by,
+                "comment": pending.comment,
+            }
+            for pending in approval.of_incident(session, incident.id)
+        ],
     )
 
 

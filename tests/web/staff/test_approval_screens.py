@@ -128,6 +128,8 @@ def test_a_returned_version_shows_its_comment_to_the_author(
     dashboard = author.get("/console").text
     assert "Returned to you" in dashboard
     assert "Say which streets." in html.unescape(dashboard)
+    screen = html.unescape(author.get(f"/console/incidents/{incident}").text)
+    assert "Returned by Admin Person: “Say which streets.”" in screen.replace("<q>", "“").replace("</q>", "”")
     assert published_bodies(db) == []
 
 
