@@ -693,6 +693,42 @@ class TemplateVersion(Base):
     created_at: Mapped[datetime] = mapped_column()
 
 
+class PendingState(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    RETURNED = "returned"
+
+
+class PendingVersion(Base):
+    """Text a PIO sent for publishing while APPROVAL_REQUIRED asks a second person to approve it
+    (issue 18). Kept apart from `update_versions`, whose rows are the published record: a pending
+    version is changed once (decided), and what it becomes when approved is a new version row.
+    `update_id` is None for a new update; `corrects_version` is the version it changes."""
+
+    __tablename__ = "pending_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    update_id: Mapped[int | None] = mapped_column(ForeignKey("updates.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    headline: Mapped[str | None] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    translations: Mapped[str] = mapped_column(Text)  # JSON: [{"lang", "headline", "body"}]
+    preliminary: Mapped[bool | None] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(Text)
+    corrects_version: Mapped[int | None] = mapped_column(Integer)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    author_name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column()
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None] = mapped_column()
+    comment: Mapped[str | None] = mapped_column(Text)
+
+    incident: Mapped[Incident] = relationship()
+
+
 # Alerts pushed to subscribers (issue 16) live in their own module; imported here so that
 # Base.metadata, and so the migrations check, always hold their tables.
 from console import alert_models  # noqa: E402, F401

@@ -76,6 +76,20 @@ def _csv(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
+# What APPROVAL_REQUIRED may name (issue 18; console/domain/approval.py); `true` names them all.
+APPROVAL_KINDS = ("original", "correction", "retraction", "resolve")
+
+
+def _approval(value: str) -> tuple[str, ...]:
+    """APPROVAL_REQUIRED: `false` (none), `true` (every kind) or a comma list of APPROVAL_KINDS."""
+    text = value.strip().lower()
+    if text in ("", "false", "0"):
+        return ()
+    if text in ("true", "1"):
+        return APPROVAL_KINDS
+    return _csv(text)
+
+
 def _bool(value: str) -> bool:
     flags = {"true": True, "1": True, "false": False, "0": False}
     if value.strip().lower() not in flags:
@@ -144,6 +158,8 @@ class Settings:
     outbox_in_process: bool = True
     # Admins must turn on a TOTP second factor before using the console (console/domain/mfa.py).
     mfa_required: bool = False
+    # Two-person approval (issue 18): the kinds of version a second PIO or admin must approve.
+    approval_required: tuple[str, ...] = setting((), parse=_approval)
     outbox_poll_seconds: float = 1.0
     outbox_lease_seconds: float = 30.0
     outbox_max_attempts: int = 25
@@ -239,6 +255,12 @@ class Settings:
         object.__setattr__(self, "languages", parse_languages(self.languages))
         self._check_alerts()
         self._check_agency()
+        unknown = [kind for kind in self.approval_required if kind not in APPROVAL_KINDS]
+        if unknown:
+            raise SettingsError(
+                f"APPROVAL_REQUIRED names {', '.join(unknown)}: it is true, false or a comma list of "
+                + ", ".join(APPROVAL_KINDS)
+            )
 
     def _check_agency(self) -> None:
         if not self.agency_name.strip():

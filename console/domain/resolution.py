@@ -47,6 +47,18 @@ def translations_of(texts: Mapping[str, str], languages: Languages) -> Translati
     return Translations([TranslationDraft(lang=lang, body=text) for lang, text in texts.items()], languages)
 
 
+def check_all_clear(
+    session: Session, actor: Actor, slug: str, message: str | None, translations: Translations
+) -> tuple[Incident, str]:
+    """Everything `resolve_with_all_clear` refuses, refused without writing anything: the
+    incident and the all-clear's text."""
+    text = _checked_text(actor, message, "message", BODY_MAX, translations)
+    incident = get_incident(session, slug)
+    if incident.status is IncidentStatus.RESOLVED:
+        raise NotAllowed(f"incident {slug!r} is already resolved")
+    return incident, text
+
+
 def resolve_with_all_clear(
     session: Session,
     actor: Actor,
@@ -57,10 +69,7 @@ def resolve_with_all_clear(
     routing: outbox.Routing,
     now: datetime | None = None,
 ) -> Resolved:
-    text = _checked_text(actor, message, "message", BODY_MAX, translations)
-    incident = get_incident(session, slug)
-    if incident.status is IncidentStatus.RESOLVED:
-        raise NotAllowed(f"incident {slug!r} is already resolved")
+    _, text = check_all_clear(session, actor, slug, message, translations)
     now = now or utcnow()
     all_clear = _announce(session, actor, slug, text, VersionKind.RESOLUTION, routing, now, translations)
     incident, event = resolve_incident(

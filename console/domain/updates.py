@@ -29,6 +29,7 @@ from console.domain.translation_drafts import CheckedDraft, TranslationDraft, ch
 from console.languages import Languages
 from console.models import (
     EventType,
+    Incident,
     IncidentStatus,
     TemplateVersion,
     Translation,
@@ -191,18 +192,28 @@ def _append_version(
     return Published(update, version, event, written)
 
 
-def publish_update(
+@dataclass(frozen=True)
+class CheckedOriginal:
+    """A new update's text, checked: what `publish_update` publishes as its version 1."""
+
+    incident: Incident
+    headline: str | None
+    body: str
+    preliminary: bool
+    translations: list[CheckedDraft]
+
+
+def check_original(
     session: Session,
     actor: Actor,
     incident_slug: str,
     draft: Draft,
     *,
-    routing: outbox.Routing,
     translations: Translations = NO_TRANSLATIONS,
-    now: datetime | None = None,
-    kind: VersionKind = VersionKind.ORIGINAL,  # RESOLUTION and REOPENING: see console.domain.resolution
-    template_version_id: int | None = None,  # the template version it was written from (issue 18)
-) -> Published:
+    template_version_id: int | None = None,
+) -> CheckedOriginal:
+    """Everything `publish_update` refuses, refused here without writing anything (a pending
+    version is checked by this before it waits for approval)."""
     require_publisher(actor)
     errors: dict[str, str] = {}
     headline, body = _text(draft, errors)
@@ -217,10 +228,41 @@ def publish_update(
             f"incident {incident_slug!r} is resolved; its updates can still be "
             "corrected or retracted, but new ones go to a new incident"
         )
+    preliminary = True if draft.preliminary is None else draft.preliminary
+    return CheckedOriginal(incident, headline, body, preliminary, checked)
+
+
+def publish_update(
+    session: Session,
+    actor: Actor,
+    incident_slug: str,
+    draft: Draft,
+    *,
+    routing: outbox.Routing,
+    translations: Translations = NO_TRANSLATIONS,
+    now: datetime | None = None,
+    kind: VersionKind = VersionKind.ORIGINAL,  # RESOLUTION and REOPENING: see console.domain.resolution
+    template_version_id: int | None = None,  # the template version it was written from (issue 18)
+    approval: dict[str, Any] | None = None,  # how it was approved, for its audit event (issue 18)
+) -> Published:
+    checked = check_original(
+        session,
+        actor,
+        incident_slug,
+        draft,
+        translations=translations,
+        template_version_id=template_version_id,
+    )
+    incident = checked.incident
     now = now or utcnow()
     seq = (session.scalar(select(func.max(Update.seq)).where(Update.incident_id == incident.id)) or 0) + 1
     update = Update(incident=incident, seq=seq, created_at=now)
     session.add(update)
+    audit_data: dict[str, Any] = {}
+    if template_version_id is not None:
+        audit_data["template_version_id"] = template_version_id
+    if approval is not None:
+        audit_data["approval"] = approval
     return _append_version(
         session,
         actor,
@@ -228,13 +270,13 @@ def publish_update(
         update,
         number=1,
         kind=kind,
-        headline=headline,
-        body=body,
-        preliminary=True if draft.preliminary is None else draft.preliminary,
+        headline=checked.headline,
+        body=checked.body,
+        preliminary=checked.preliminary,
         reason=None,
-        translations=checked,
+        translations=checked.translations,
         now=now,
-        audit_data={"template_version_id": template_version_id} if template_version_id is not None else None,
+        audit_data=audit_data or None,
         template_version_id=template_version_id,
     )
 
@@ -318,7 +360,20 @@ RETRACT = Action(
 )
 
 
-def change_update(
+@dataclass(frozen=True)
+class CheckedChange:
+    """An action on an update, checked against its current version: what `change_update`
+    appends as the next version."""
+
+    update: Update
+    current: UpdateVersion
+    text: NewText
+    reason: str | None
+    translations: list[CheckedDraft]
+    audit_data: dict[str, Any]
+
+
+def check_change(
     session: Session,
     actor: Actor,
     update_id: int,
@@ -329,20 +384,9 @@ def change_update(
     draft: Draft | None = None,
     started_from: int | None = None,
     reverts_confirmed: bool = False,
-    routing: outbox.Routing,
     translations: Translations = NO_TRANSLATIONS,
-    now: datetime | None = None,
-) -> Published:
-    """The one path of every action: check what was sent, refuse a stale `corrects_version`
-    (None only for callers acting on whatever is current, such as the demo), then append the
-    version the action makes of the current one.
-
-    `started_from`: the version the PIO's text was written from, when older than
-    `corrects_version` (they went on after a conflict). Text of the versions since that the
-    new text would undo is refused unless `reverts_confirmed`, and is named in the audit event.
-
-    Translations of the earlier version become stale like after any new version (a translator
-    confirms they still say the same, or sends them with the change)."""
+) -> CheckedChange:
+    """Everything `change_update` refuses, refused here without writing anything."""
     require_publisher(actor)
     errors: dict[str, str] = {}
     if action.new_text and draft is None:
@@ -372,18 +416,62 @@ def change_update(
             raise InvalidInput({"reverts": REVERT_UNCONFIRMED})
         if undone:
             audit_data = {"reverts": [r.audit_view() for r in undone], "revert_confirmed": True}
+    return CheckedChange(update, current, text, reason_text, checked, audit_data)
+
+
+def change_update(
+    session: Session,
+    actor: Actor,
+    update_id: int,
+    action: Action,
+    *,
+    corrects_version: int | None,
+    reason: str | None,
+    draft: Draft | None = None,
+    started_from: int | None = None,
+    reverts_confirmed: bool = False,
+    routing: outbox.Routing,
+    translations: Translations = NO_TRANSLATIONS,
+    now: datetime | None = None,
+    approval: dict[str, Any] | None = None,
+) -> Published:
+    """The one path of every action: check what was sent, refuse a stale `corrects_version`
+    (None only for callers acting on whatever is current, such as the demo), then append the
+    version the action makes of the current one.
+
+    `started_from`: the version the PIO's text was written from, when older than
+    `corrects_version` (they went on after a conflict). Text of the versions since that the
+    new text would undo is refused unless `reverts_confirmed`, and is named in the audit event.
+
+    Translations of the earlier version become stale like after any new version (a translator
+    confirms they still say the same, or sends them with the change)."""
+    change = check_change(
+        session,
+        actor,
+        update_id,
+        action,
+        corrects_version=corrects_version,
+        reason=reason,
+        draft=draft,
+        started_from=started_from,
+        reverts_confirmed=reverts_confirmed,
+        translations=translations,
+    )
+    audit_data = dict(change.audit_data)
+    if approval is not None:
+        audit_data["approval"] = approval
     return _append_version(
         session,
         actor,
         routing,
-        update,
-        number=current.version + 1,
+        change.update,
+        number=change.current.version + 1,
         kind=action.kind,
-        headline=text.headline,
-        body=text.body,
-        preliminary=text.preliminary,
-        reason=reason_text,
-        translations=checked,
+        headline=change.text.headline,
+        body=change.text.body,
+        preliminary=change.text.preliminary,
+        reason=change.reason,
+        translations=change.translations,
         now=now or utcnow(),
         audit_data=audit_data,
     )

@@ -11,14 +11,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from console.domain import idempotency, outbox, records
+from console.domain import approval, idempotency, outbox, records
 from console.domain.actors import Actor
 from console.domain.errors import InvalidInput
 from console.domain.incidents import IncidentDraft, create_incident
-from console.domain.templates import publish_from_template
+from console.domain.incidents import get_incident as get_incident_row
+from console.domain.templates import fill_template, publish_from_template
 from console.domain.translation_drafts import TranslationDraft
 from console.domain.translations import AddedTranslation, add_translation, translation_view
 from console.domain.updates import (
+    NO_TRANSLATIONS,
     Action,
     Draft,
     Published,
@@ -28,7 +30,8 @@ from console.domain.updates import (
     publish_update,
     version_view,
 )
-from console.models import IncidentStatus
+from console.models import IncidentStatus, PendingVersion, VersionKind
+from console.settings import APPROVAL_KINDS
 from console.web.access import Access, Endpoint, access
 from console.web.bearer import ANY_CALLER, TOKEN
 from console.web.jsonio import Fields, read_no_body, read_object
@@ -87,8 +90,8 @@ def _translations(request: Request, fields: Fields) -> Translations:
     return Translations(drafts, languages)
 
 
-def _created(body: dict[str, Any], location: str) -> JSONResponse:
-    return JSONResponse(body, status_code=201, headers={"Location": location})
+def _created(body: dict[str, Any], location: str | None, status: int = 201) -> JSONResponse:
+    return JSONResponse(body, status_code=status, headers={"Location": location} if location else {})
 
 
 async def publish_once(
@@ -96,16 +99,17 @@ async def publish_once(
     actor: Actor,
     payload: dict[str, Any],
     work: Callable[[Session], dict[str, Any]],
-    location: Callable[[dict[str, Any]], str],
+    location: Callable[[dict[str, Any]], str | None],
+    status: int = 201,
 ) -> Response:
-    """Run a publishing `work` and answer 201; with an `Idempotency-Key`, a request sent again
-    with the same key gets the first answer back (`Idempotent-Replayed: true`) and publishes
-    nothing more."""
+    """Run a publishing `work` and answer 201 (202: it waits for approval); with an
+    `Idempotency-Key`, a request sent again with the same key gets the first answer back
+    (`Idempotent-Replayed: true`) and publishes nothing more."""
     key = idempotency.check_key(request.headers.get(idempotency.HEADER))
     state = app_state(request)
     if key is None:
         body = await state.write(work)
-        return _created(body, location(body))
+        return _created(body, location(body), status)
     assert actor.user_id is not None  # API actors come from a token, which has an account
     user_id = actor.user_id
     fingerprint = idempotency.fingerprint(request.method, request.url.path, payload)
@@ -115,7 +119,7 @@ async def publish_once(
         if earlier is not None:
             return earlier, True
         body = work(session)
-        answer = idempotency.Answer(201, body, location(body))
+        answer = idempotency.Answer(status, body, location(body))
         idempotency.remember(session, user_id, key, fingerprint, answer)
         return answer, False
 
@@ -184,6 +188,53 @@ def _publishing(request: Request, fields: Fields) -> Publishing:
     return Publishing(routing=app_state(request).routing, translations=_translations(request, fields))
 
 
+def approval_needed(request: Request, fields: Fields, kind: VersionKind | str) -> str | Waits | None:
+    """The approval a new version of `kind` needs: "wait" when it waits for a second person
+    (APPROVAL_REQUIRED), the author's reason when they publish without (`bypass_approval`), None
+    when none is needed (a `bypass_approval` is then ignored: there is nothing to bypass)."""
+    reason = fields.text("bypass_approval")
+    if not approval.required_for(app_state(request).settings.approval_required, kind):
+        return None
+    if reason is None:
+        return WAIT
+    try:
+        return approval.bypass_reason(reason)
+    except InvalidInput as exc:
+        fields.errors.update(exc.fields)
+        return None
+
+
+class Waits:
+    """The version waits for a second person's approval."""
+
+
+WAIT = Waits()
+
+
+def _bypassed(
+    actor: Actor, reason: str | None, work: Callable[[Session], Published]
+) -> Callable[[Session], Published]:
+    """`work`, and the bypass recorded in its transaction when `reason` is given."""
+    if reason is None:
+        return work
+
+    def bypassing(session: Session) -> Published:
+        published = work(session)
+        approval.record_bypass(session, actor, published, reason)
+        return published
+
+    return bypassing
+
+
+async def answer_waiting(
+    request: Request, actor: Actor, payload: dict[str, Any], work: Callable[[Session], PendingVersion]
+) -> Response:
+    """202: the version waits for approval; its `id` is the pending version's, for `/approval`."""
+    return await publish_once(
+        request, actor, payload, lambda session: approval.pending_view(work(session)), lambda body: None, 202
+    )
+
+
 async def publish_answered(
     request: Request,
     actor: Actor,
@@ -203,24 +254,41 @@ async def publish_answered(
 @access(Access.PUBLISHER, TOKEN)
 async def publish_update_endpoint(request: Request, actor: Actor) -> Response:
     payload = await read_object(request)
-    fields = Fields(payload, ["headline", "body", "preliminary", "translations", "template", "placeholders"])
+    fields = Fields(
+        payload,
+        ["headline", "body", "preliminary", "translations", "template", "placeholders", "bypass_approval"],
+    )
     slug = request.path_params["slug"]
+    needs = approval_needed(request, fields, VersionKind.ORIGINAL)
     if fields.data.get("template") is not None:
-        return await _publish_from_template(request, actor, payload, fields, slug)
+        return await _publish_from_template(request, actor, payload, fields, slug, needs)
     if fields.data.get("placeholders") is not None:
         fields.errors["placeholders"] = "is given only with `template`"
     draft = _draft(fields)
     publishing = _publishing(request, fields)
     fields.check()
+    if isinstance(needs, Waits):
+        translations = publishing.get("translations", NO_TRANSLATIONS)
+        return await answer_waiting(
+            request,
+            actor,
+            payload,
+            lambda session: approval.submit_original(session, actor, slug, draft, translations=translations),
+        )
 
     def work(session: Session) -> Published:
         return publish_update(session, actor, slug, draft, **publishing)
 
-    return await publish_answered(request, actor, payload, work, _published, UPDATES)
+    return await publish_answered(request, actor, payload, _bypassed(actor, needs, work), _published, UPDATES)
 
 
 async def _publish_from_template(
-    request: Request, actor: Actor, payload: dict[str, Any], fields: Fields, slug: str
+    request: Request,
+    actor: Actor,
+    payload: dict[str, Any],
+    fields: Fields,
+    slug: str,
+    needs: str | Waits | None,
 ) -> Response:
     """`template` + `placeholders` (issue 18): the text, headline and translations are the
     template's, so none of them may be sent too."""
@@ -238,6 +306,19 @@ async def _publish_from_template(
     fields.check()
     assert template_id is not None
     state = app_state(request)
+    if isinstance(needs, Waits):
+
+        def wait(session: Session) -> PendingVersion:
+            # The template's text waits like typed text (the approved version names no template).
+            incident = get_incident_row(session, slug)
+            filled = fill_template(
+                session, actor, template_id, given, incident=incident, zone=state.settings.zone
+            )
+            draft = Draft(body=filled.body, headline=filled.headline, preliminary=preliminary)
+            translations = Translations(filled.translations, state.languages)
+            return approval.submit_original(session, actor, slug, draft, translations=translations)
+
+        return await answer_waiting(request, actor, payload, wait)
 
     def work(session: Session) -> Published:
         return publish_from_template(
@@ -252,7 +333,7 @@ async def _publish_from_template(
             routing=state.routing,
         )
 
-    return await publish_answered(request, actor, payload, work, _published, UPDATES)
+    return await publish_answered(request, actor, payload, _bypassed(actor, needs, work), _published, UPDATES)
 
 
 @access(Access.PUBLIC, ANY_CALLER)
@@ -270,16 +351,39 @@ async def get_update(request: Request, actor: Actor | None) -> Response:
 def update_action_endpoint(action: Action) -> Endpoint:
     """`POST /updates/{update_id}/<path>` for one action: the same shape for all three."""
     text_fields = ["headline", "body", "preliminary"] if action.new_text else []
+    # Only the kinds APPROVAL_REQUIRED can name may bypass it (a confirmation never waits).
+    may_wait = action.kind.value in APPROVAL_KINDS
+    approval_fields = ["bypass_approval"] if may_wait else []
 
     async def change(request: Request, actor: Actor) -> Response:
         payload = await read_object(request)
-        fields = Fields(payload, [*text_fields, "reason", "corrects_version", "translations"])
+        fields = Fields(
+            payload, [*text_fields, "reason", "corrects_version", "translations", *approval_fields]
+        )
         draft = _draft(fields) if action.new_text else None
         reason = fields.text("reason", required=action.reason_required)
         corrects = fields.integer("corrects_version", required=True)
         publishing = _publishing(request, fields)
+        needs = approval_needed(request, fields, action.kind) if may_wait else None
         fields.check()
         update_id = request.path_params["update_id"]
+        if isinstance(needs, Waits):
+            translations = publishing.get("translations", NO_TRANSLATIONS)
+            return await answer_waiting(
+                request,
+                actor,
+                payload,
+                lambda session: approval.submit_change(
+                    session,
+                    actor,
+                    update_id,
+                    action,
+                    corrects_version=corrects,
+                    reason=reason,
+                    draft=draft,
+                    translations=translations,
+                ),
+            )
 
         def work(session: Session) -> Published:
             return change_update(
@@ -293,10 +397,42 @@ def update_action_endpoint(action: Action) -> Endpoint:
                 **publishing,
             )
 
-        return await publish_answered(request, actor, payload, work, _published, UPDATES)
+        return await publish_answered(
+            request, actor, payload, _bypassed(actor, needs, work), _published, UPDATES
+        )
 
     change.__name__ = change.__qualname__ = f"{action.name}_endpoint"
     return access(Access.PUBLISHER, TOKEN)(change)
+
+
+@access(Access.PUBLISHER, TOKEN)
+async def approval_endpoint(request: Request, actor: Actor) -> Response:
+    """Approve (publish) or return a pending version; never its author's own."""
+    payload = await read_object(request)
+    fields = Fields(payload, ["version", "decision", "comment"])
+    version = fields.integer("version", required=True)
+    decision = fields.text("decision", required=True)
+    comment = fields.text("comment")
+    fields.check()
+    assert version is not None and decision is not None
+    state = app_state(request)
+    pending_id = request.path_params["pending_id"]
+
+    def work(session: Session) -> dict[str, Any]:
+        decided = approval.decide(
+            session,
+            actor,
+            pending_id,
+            version=version,
+            decision=decision,
+            comment=comment,
+            languages=state.languages,
+            routing=state.routing,
+        )
+        published = None if decided.published is None else _published(decided.published)
+        return {**approval.pending_view(decided.pending), "published": published}
+
+    return JSONResponse(await state.write(work))
 
 
 def _added(result: AddedTranslation) -> dict[str, Any]:
@@ -365,5 +501,6 @@ def routes() -> list[BaseRoute]:
             for path, action in UPDATE_ACTIONS.items()
         ),
         Route("/updates/{update_id:int}/translations", add_translation_endpoint, methods=["POST"]),
+        Route("/updates/{pending_id:int}/approval", approval_endpoint, methods=["POST"]),
         Route("/deliveries/{delivery_id:int}/retry", retry_delivery_endpoint, methods=["POST"]),
     ]

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from console.domain import records
+from console.domain import approval, records
 from console.domain.actors import Actor
 from console.domain.details_translations import (
     TRANSLATED_FIELDS,
@@ -25,7 +25,7 @@ from console.domain.resolution import reopen_incident, resolve_with_all_clear, t
 from console.domain.translations import translation_view
 from console.domain.updates import Published, version_view
 from console.web.access import Access, access
-from console.web.api import publish_once
+from console.web.api import Waits, approval_needed, publish_once
 from console.web.bearer import TOKEN
 from console.web.jsonio import Fields, read_object
 from console.web.state import app_state
@@ -123,22 +123,28 @@ def _texts_by_language(fields: Fields) -> dict[str, str]:
 
 @access(Access.PUBLISHER, TOKEN)
 async def resolve_incident_endpoint(request: Request, actor: Actor) -> Response:
-    fields = Fields(await read_object(request), ["message", "translations"])
+    fields = Fields(await read_object(request), ["message", "translations", "bypass_approval"])
     message = fields.text("message", required=True)
     texts = _texts_by_language(fields)
+    needs = approval_needed(request, fields, "resolve")
     fields.check()
     state = app_state(request)
     slug = request.path_params["slug"]
+    translations = translations_of(texts, state.languages)
+    if isinstance(needs, Waits):
+        pending = await state.write(
+            lambda session: approval.pending_view(
+                approval.submit_resolution(session, actor, slug, message, translations=translations)
+            )
+        )
+        return JSONResponse(pending, status_code=202)
 
     def work(session: Session) -> dict[str, Any]:
         result = resolve_with_all_clear(
-            session,
-            actor,
-            slug,
-            message,
-            translations=translations_of(texts, state.languages),
-            routing=state.routing,
+            session, actor, slug, message, translations=translations, routing=state.routing
         )
+        if needs is not None:
+            approval.record_bypass(session, actor, result.all_clear, needs)
         view = records.incident_view(result.incident, last_update_at=None)
         return {**view, "all_clear": _announcement(result.all_clear)}
 

@@ -22,10 +22,11 @@ ERRORS = {
     400: "The body is not a UTF-8 JSON object (`malformed_json`, `invalid_utf8`), or a string in it "
     "holds a lone surrogate (`invalid_unicode`).",
     401: "No token where one is needed, or a wrong or revoked one (`unauthenticated`).",
-    403: "The token's role may not do this (`forbidden`).",
-    404: "No such incident, update, delivery or webhook (`not_found`).",
+    403: "The token's role may not do this, or an author decides on their own pending version (`forbidden`).",
+    404: "No such incident, update, pending version, delivery or webhook (`not_found`).",
     409: "A stale `corrects_version` or translated `version` (`conflict`, with `current_version` and "
-    "`current`), or not possible now (`not_allowed`).",
+    "`current`; approving a pending version whose base is no longer current too), or not possible now "
+    "(`not_allowed`: a pending version already decided).",
     410: "Deleted on purpose (a template, `gone`): its record stays in the audit log.",
     413: "The body is over MAX_REQUEST_BYTES (`too_large`).",
     415: "The body is not `application/json` in UTF-8 (`unsupported_media_type`).",
@@ -33,6 +34,10 @@ ERRORS = {
     "names each), or an `Idempotency-Key` already used for a different request (`idempotency_key_reused`).",
     503: "The database is not answering (`unavailable`); `Retry-After` says when to try again.",
 }
+WAITING = (
+    "With APPROVAL_REQUIRED: nothing is published; the version waits for another PIO or admin "
+    "(`status` `pending`; decide with POST /updates/{pending_id}/approval)."
+)
 Security = list[dict[str, list[str]]]
 PUBLIC: Security = [{}, {"bearer": []}]
 TOKEN: Security = [{"bearer": []}]
@@ -52,12 +57,15 @@ def operation(
     body: str | None = None,
     parameters: list[Schema] | None = None,
     links: dict[str, Schema] | None = None,
+    waits: bool = False,
 ) -> Schema:
     status, schema, description = ok
     success: Schema = _json(schema, description) if schema else {"description": description}
     if links:
         success["links"] = links
     responses: Schema = {str(status): success}
+    if waits:
+        responses["202"] = _json(ref("Pending"), WAITING)
     codes = sorted({*errors, 503, *([400, 413, 415, 422] if body else [])})
     responses.update({str(code): _json(ref("Error"), ERRORS[code]) for code in codes})
     spec: Schema = {
@@ -158,6 +166,7 @@ PATHS: dict[str, dict[str, Schema]] = {
             errors=[401, 404],
             security=PUBLIC,
             parameters=[SLUG],
+            waits=True,
         )
     },
     "/incidents/{slug}/updates": {
@@ -170,6 +179,7 @@ PATHS: dict[str, dict[str, Schema]] = {
             body="UpdateDraft",
             parameters=[SLUG, IDEMPOTENCY_KEY],
             links=PUBLISHED_LINKS,
+            waits=True,
         )
     },
     "/incidents/{slug}/details": {
@@ -250,6 +260,7 @@ PATHS: dict[str, dict[str, Schema]] = {
             security=TOKEN,
             body="Correction",
             parameters=[UPDATE_ID, IDEMPOTENCY_KEY],
+            waits=True,
         )
     },
     "/updates/{update_id}/confirmation": {
@@ -272,6 +283,21 @@ PATHS: dict[str, dict[str, Schema]] = {
             security=TOKEN,
             body="Retraction",
             parameters=[UPDATE_ID, IDEMPOTENCY_KEY],
+            waits=True,
+        )
+    },
+    "/updates/{pending_id}/approval": {
+        "post": operation(
+            "decideApproval",
+            "Approve (publish, as a direct publish would) or return a pending version; pio or admin, "
+            "never its author",
+            ok=(200, ref("Decided"), "The pending version, `approved` with `published`, or `returned`"),
+            errors=[401, 403, 404, 409],
+            security=TOKEN,
+            body="Decision",
+            parameters=[
+                path_parameter("pending_id", {"type": "integer", "minimum": 0, "maximum": INT32_MAX})
+            ],
         )
     },
     "/updates/{update_id}/translations": {

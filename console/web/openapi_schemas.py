@@ -131,6 +131,36 @@ TRANSLATION_FIELDS: dict[str, Schema] = {
     "content_hash": HASH,
     "signature": SIGNATURE,
 }
+BYPASS_APPROVAL: Schema = {
+    **typed_text(REASON_MAX),
+    "description": "With APPROVAL_REQUIRED: publish now, without a second person's approval, for this "
+    "reason (recorded in the audit chain as `version.bypassed_approval`); ignored when approval is not "
+    "required.",
+}
+PENDING_FIELDS: dict[str, Schema] = {
+    "id": {
+        **ID,
+        "description": "The pending version's id: POST /updates/{pending_id}/approval decides on it.",
+    },
+    "status": {"enum": ["pending", "approved", "returned"]},
+    "incident": {"type": "string", "pattern": "^[a-z0-9-]+$"},
+    "update_id": {**nullable(ID), "description": "null for a new update (until it is approved)"},
+    "version": {**ID, "description": "The number it is published as"},
+    "kind": {"enum": ["original", "correction", "retraction", "resolution"]},
+    "headline": nullable(TEXT),
+    "body": TEXT,
+    "preliminary": nullable({"type": "boolean"}),
+    "reason": nullable(TEXT),
+    "translations": {
+        "type": "array",
+        "items": obj({"lang": TEXT, "headline": nullable(TEXT), "body": TEXT}),
+    },
+    "author": TEXT,
+    "created_at": TIME,
+    "decided_by": nullable(TEXT),
+    "decided_at": nullable(TIME),
+    "comment": nullable(TEXT),
+}
 TRANSLATIONS_SENT: Schema = nullable(
     {
         "type": "array",
@@ -606,6 +636,7 @@ SCHEMAS: dict[str, Schema] = {
                     "description": "The all-clear in other languages of LANGUAGES: {language tag: text}.",
                 }
             ),
+            "bypass_approval": BYPASS_APPROVAL,
         },
         ["message"],
     ),
@@ -633,6 +664,7 @@ SCHEMAS: dict[str, Schema] = {
                 "body": typed_text(BODY_MAX),
                 "preliminary": nullable({"type": "boolean"}),
                 "translations": TRANSLATIONS_SENT,
+                "bypass_approval": BYPASS_APPROVAL,
                 "template": {
                     **ID,
                     "description": "Publish from this template's current version (then send no headline, "
@@ -658,6 +690,7 @@ SCHEMAS: dict[str, Schema] = {
             "reason": typed_text(REASON_MAX),
             "corrects_version": ID,
             "translations": TRANSLATIONS_SENT,
+            "bypass_approval": BYPASS_APPROVAL,
         },
         ["body", "reason", "corrects_version"],
     ),
@@ -674,8 +707,24 @@ SCHEMAS: dict[str, Schema] = {
             "reason": typed_text(REASON_MAX),
             "corrects_version": ID,
             "translations": TRANSLATIONS_SENT,
+            "bypass_approval": BYPASS_APPROVAL,
         },
         ["reason", "corrects_version"],
+    ),
+    "Pending": obj(PENDING_FIELDS),
+    "Decision": obj(
+        {
+            "version": {
+                **ID,
+                "description": "The pending version's `version` (the number it is published as)",
+            },
+            "decision": {"enum": ["approve", "return"]},
+            "comment": nullable({"type": "string", "maxLength": REASON_MAX, "pattern": _NO_CONTROL}),
+        },
+        ["version", "decision"],
+    ),
+    "Decided": obj(
+        {**PENDING_FIELDS, "published": {**nullable(ref("Published")), "description": "null when returned"}}
     ),
     "Rumor": RUMOR,
     "RumorList": obj({"rumors": {"type": "array", "items": RUMOR}}),

@@ -18,10 +18,11 @@ from console.db import Database
 from console.domain import channel_health, outbox
 from console.domain.outbox import Routing
 from console.models import EventType
-from console.settings import Settings
+from console.settings import APPROVAL_KINDS, Settings
+from console.web.app import create_app
 from console.web.openapi import build_spec
 from tests.archive.conftest import Sample, publish_history
-from tests.support.factories import bearer
+from tests.support.factories import bearer, make_token
 from tests.support.routes import walk
 
 HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
@@ -89,6 +90,7 @@ def test_real_answers_validate_against_the_description(
     admin: dict[str, str],
     reviewer: dict[str, str],
     pio: dict[str, str],
+    settings: Settings,
 ) -> None:
     incident = check(
         "POST", "/incidents", 201, json={"title": "Chemical spill", "category": "cbrne"}, headers=pio
@@ -313,7 +315,40 @@ def test_real_answers_validate_against_the_description(
     check("DELETE", f"/templates/{made['id']}", 409, headers=admin)
     check("GET", f"/templates/{made['id']}", 410, headers=pio)
 
+    check.successes |= _approval_answers(settings, db, pio)
     assert check.successes == served_operations(check.client), "every operation answered successfully once"
+
+
+def _approval_answers(settings: Settings, db: Database, pio: dict[str, str]) -> set[tuple[str, str]]:
+    """With APPROVAL_REQUIRED: the 202 of a version that waits, and each answer of its decision."""
+    second = bearer(make_token(db, "pio", email="approver@example.org", name="Robin Lee"))
+    with TestClient(create_app(dataclasses.replace(settings, approval_required=APPROVAL_KINDS))) as client:
+        waits = Validator(client)
+        slug = waits("POST", "/incidents", 201, json={"title": "Flooding"}, headers=pio)["slug"]
+        pending = waits(
+            "POST", f"/incidents/{slug}/updates", 202, json={"body": "Avoid the river."}, headers=pio
+        )
+        decision = {"version": 1, "decision": "approve"}
+        path = f"/updates/{pending['id']}/approval"
+        waits("POST", path, 403, json=decision, headers=pio)
+        waits("POST", path, 422, json={**decision, "version": 2}, headers=second)
+        waits("POST", "/updates/999999/approval", 404, json=decision, headers=second)
+        waits("POST", path, 401, json=decision)
+        published = waits("POST", path, 200, json=decision, headers=second)["published"]
+        waits("POST", path, 409, json=decision, headers=second)
+        fix = {"body": "Avoid the river banks.", "reason": "banks", "corrects_version": 1}
+        correction = waits("POST", f"/updates/{published['id']}/corrections", 202, json=fix, headers=pio)
+        waits(
+            "POST",
+            f"/updates/{correction['id']}/approval",
+            200,
+            json={"version": 2, "decision": "return", "comment": "Which banks?"},
+            headers=second,
+        )
+        retraction = {"reason": "wrong river", "corrects_version": 1}
+        waits("POST", f"/updates/{published['id']}/retraction", 202, json=retraction, headers=pio)
+        waits("POST", f"/incidents/{slug}/resolve", 202, json={"message": "All clear."}, headers=pio)
+        return waits.successes
 
 
 def test_an_undescribed_field_in_an_answer_fails_validation(check: Validator, sample: Sample) -> None:

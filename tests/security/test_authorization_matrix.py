@@ -24,10 +24,11 @@ import pytest
 from starlette.testclient import TestClient
 
 from console.db import Database
-from console.domain import sessions
+from console.domain import approval, sessions
+from console.domain.actors import Actor
 from console.domain.incidents import IncidentDraft, create_incident
 from console.domain.outbox import Routing
-from console.domain.updates import Draft, publish_update
+from console.domain.updates import NO_TRANSLATIONS, Draft, publish_update
 from console.models import Role
 from console.web.access import Access, permits
 from console.web.app import routes
@@ -63,6 +64,7 @@ LEVELS: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/updates/{update_id:int}/confirmation"): W,
     ("POST", "/api/v1/updates/{update_id:int}/retraction"): W,
     ("POST", "/api/v1/updates/{update_id:int}/translations"): W,
+    ("POST", "/api/v1/updates/{pending_id:int}/approval"): W,
     ("POST", "/api/v1/deliveries/{delivery_id:int}/retry"): W,
     ("GET", "/api/v1/channels"): R,
     ("POST", "/api/v1/channels/{channel}/resume"): W,
@@ -88,6 +90,8 @@ LEVELS: dict[tuple[str, str], Access] = {
     ("GET", "/console/mfa"): R,
     ("POST", "/console/mfa"): R,
     ("GET", "/console"): R,
+    ("GET", "/console/pending/{pending_id:int}"): R,
+    ("POST", "/console/pending/{pending_id:int}/approval"): W,
     ("GET", "/console/incidents"): R,
     ("POST", "/console/incidents"): W,
     ("GET", "/console/incidents/{slug}"): R,
@@ -228,11 +232,17 @@ def test_every_route_is_in_the_table() -> None:
 @pytest.fixture
 def example_record(db: Database, routing: Routing, people: dict[str, int]) -> dict[Role, str]:
     """Something behind every example path (incident `example`, update 1, delivery 1,
-    token 1), and an API token of each role."""
+    token 1, pending version 1), and an API token of each role."""
     tokens = {role: make_token(db, role.value, f"token-{role.value}@example.org") for role in Role}
     with db.write() as session:
         incident, _ = create_incident(session, PIO, IncidentDraft(title="Example"), routing=routing)
         publish_update(session, PIO, incident.slug, Draft(body="Road closed."), routing=routing)
+    # pending version 1 (issue 18), by an account none of the callers is (an author's own is 403)
+    author = Actor(make_user(db, "pio", "author@example.org"), "Author", Role.PIO, "api")
+    with db.write() as session:
+        approval.submit_original(
+            session, author, "example", Draft(body="Road open."), translations=NO_TRANSLATIONS
+        )
     return tokens
 
 

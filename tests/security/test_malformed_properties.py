@@ -126,6 +126,7 @@ VALID = {
     "facts": "The dam is intact.",
     "corrects_version": 1,
     "version": 1,
+    "decision": "approve",
     "seq": 1,
     "lang": "es",
     "message": "All clear: the road is open.",
@@ -209,6 +210,7 @@ def test_any_unacceptable_json_field_is_a_4xx_and_writes_nothing(
                 path.replace("{slug}", "example")
                 .replace("{update_id}", "1")
                 .replace("{rumor_id}", "1")
+                .replace("{pending_id}", "1")
                 .replace("{template_id}", "1"),
                 content=json.dumps(body).encode("ascii"),
                 headers={**admin, "content-type": "application/json"},

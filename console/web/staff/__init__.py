@@ -7,6 +7,7 @@ from starlette.routing import BaseRoute, Route
 
 from console.web.staff import (
     admin,
+    approvals,
     audit,
     autosave,
     channels,
@@ -35,6 +36,8 @@ def routes() -> list[BaseRoute]:
         Route("/console/mfa", second_factor.second_factor_page, methods=["GET"]),
         Route("/console/mfa", second_factor.turn_on_second_factor, methods=["POST"]),
         Route("/console", incidents.dashboard, methods=["GET"]),
+        Route("/console/pending/{pending_id:int}", approvals.pending_page, methods=["GET"]),
+        Route("/console/pending/{pending_id:int}/approval", approvals.decide_view, methods=["POST"]),
         Route("/console/incidents", incidents.incident_list, methods=["GET"]),
         Route("/console/incidents", incidents.create_incident_view, methods=["POST"]),
         Route("/console/incidents/{slug}", incidents.incident_page, methods=["GET"]),

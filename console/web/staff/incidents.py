@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from console.domain import (
+    approval,
     autosave,
     channel_health,
     delivery_status,
@@ -47,7 +48,7 @@ from console.languages import Languages
 from console.models import AlertStatus, Incident, IncidentStatus, TemplateVersion, UpdateVersion, VersionKind
 from console.web.access import Access, access
 from console.web.bearer import DOMAIN_STATUS
-from console.web.staff import translations
+from console.web.staff import approvals, translations
 from console.web.staff.auth import RESENT_FORM, STAFF, STAFF_POLLING, STAFF_REVIEWED, Viewer
 from console.web.staff.forms import read_form
 from console.web.staff.rendering import is_htmx, render, see_other
@@ -90,17 +91,19 @@ async def _dashboard(
 ) -> Response:
     state = app_state(request)
     enabled = state.enabled_channels()
-    rows, channels, untranslated, subscribers, autosaved = await state.read(
+    rows, channels, untranslated, subscribers, autosaved, approval_board = await state.read(
         lambda session: (
             overview.incident_rows(session),
             channel_health.channel_report(session, enabled),
             translations.gaps(session, state.languages),
             sorted(subscriptions.subscriber_counts(session).items()),
             autosave.of_author(session, viewer.actor) if block is None else [],
+            approvals.board(session, viewer.actor, state.clock()),
         )
     )
     context = {
         "rows": rows,
+        "approvals": approval_board,
         "autosaved": autosaved,
         "channels": channels,
         "untranslated": untranslated,
@@ -156,6 +159,11 @@ class IncidentData:
     pinned_update_id: int | None = None  # the update shown first as "What to do now"
     # Per language, the newest translation of the details (`details_translations` of the API).
     details_translations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # (update id, version) → the reason it was published without approval (issue 18).
+    bypassed: dict[tuple[int, int], str] = field(default_factory=dict)
+    # Its pending and returned versions (issue 18), newest first: each {id, kind, version,
+    # author, body, state, decided_by, comment}.
+    approvals: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def next_seq(self) -> int:
@@ -183,6 +191,23 @@ def load_incident(
         details_version=current_details_version(session, incident).version,
         pinned_update_id=pinned.update_id if (pinned := current_pin(session, incident.id)) else None,
         details_translations=translations_views(session, [incident])[incident.id],
+        bypassed={
+            (bypass.update_id, bypass.version): bypass.reason
+            for bypass in approval.bypasses(session, incident_id=incident.id, limit=None)
+        },
+        approvals=[
+            {
+                "id": pending.id,
+                "kind": pending.kind,
+                "version": approval.number_of(pending),
+                "author": pending.author_name,
+                "body": pending.body,
+                "state": pending.state,
+                "decided_by": pending.decided_by,
+                "comment": pending.comment,
+            }
+            for pending in approval.of_incident(session, incident.id)
+        ],
     )
 
 
@@ -367,6 +392,7 @@ async def incident_screen(
         "categories": CATEGORIES,
         "alert_statuses": [status.value for status in AlertStatus],
         "template_choice": choice,
+        "approval_needed": approval.required_for(state.settings.approval_required, VersionKind.ORIGINAL),
         **(extra or {}),
     }
     return render(request, INCIDENT, context, viewer=viewer, status_code=status_code, block=block)
@@ -425,6 +451,9 @@ async def publish(request: Request, viewer: Viewer) -> Response:
         compose = Compose(draft, "edit", translations=typed, template=use)
         return await incident_screen(request, viewer, compose=compose, block="compose")
     text = Draft(body=draft.body, headline=draft.headline, preliminary=draft.preliminary)
+    waits = approval.required_for(state.settings.approval_required, VersionKind.ORIGINAL)
+    # The emergency bypass: publish now, without approval, for the reason given.
+    bypass = form.text("bypass_reason") if waits and form.flag("bypass_approval") else None
     submission = form.text("submission") or None
     fingerprint = idempotency.fingerprint(
         "POST",
@@ -437,12 +466,24 @@ async def publish(request: Request, viewer: Viewer) -> Response:
         },
     )
 
-    def work(session: Session) -> int:
+    def work(session: Session) -> int | None:
+        """The published update's seq; None when it waits for approval."""
         key = None if submission is None else f"console:{idempotency.check_key(submission)}"
         user_id = viewer.actor.user_id
         assert user_id is not None  # a console viewer has an account
         if key is not None and (earlier := idempotency.recall(session, user_id, key, fingerprint)):
-            return int(earlier.body["seq"])
+            return None if earlier.body["seq"] is None else int(earlier.body["seq"])
+        if waits and bypass is None:
+            pending = approval.submit_original(
+                session, viewer.actor, slug, text, translations=typed.for_service()
+            )
+            autosave.discard(session, viewer.actor, FormName.COMPOSE, pending.incident_id)
+            if key is not None:
+                idempotency.remember(
+                    session, user_id, key, fingerprint, idempotency.Answer(303, {"seq": None}, None)
+                )
+            return None
+        reason = approval.bypass_reason(bypass) if bypass is not None else None
         published = publish_update(
             session,
             viewer.actor,
@@ -452,6 +493,8 @@ async def publish(request: Request, viewer: Viewer) -> Response:
             translations=typed.for_service(),
             template_version_id=use.version_id if use is not None else None,
         )
+        if reason is not None:
+            approval.record_bypass(session, viewer.actor, published, reason)
         autosave.discard(session, viewer.actor, FormName.COMPOSE, published.update.incident_id)
         seq = published.update.seq
         if key is not None:
@@ -464,13 +507,17 @@ async def publish(request: Request, viewer: Viewer) -> Response:
         seq = await state.write(work)
     except InvalidInput as exc:
         errors = {**exc.fields, **typed.form_errors(exc.fields)}
-        compose = Compose(draft, "edit", errors, translations=typed, template=use)
+        message = exc.fields.get("bypass_approval")
+        message = f"Publishing without approval needs a reason: {message}" if message else None
+        compose = Compose(draft, "edit", errors, message, translations=typed, template=use)
         return await incident_screen(request, viewer, compose=compose, status_code=422, block="compose")
     except (NotAllowed, idempotency.KeyReused) as exc:
         compose = Compose(draft, "edit", message=exc.message, translations=typed, template=use)
         return await incident_screen(request, viewer, compose=compose, status_code=409, block="compose")
     except NotFound as exc:
         return error_page(request, viewer, exc.message, 404)
+    if seq is None:
+        return see_other(request, f"/console/incidents/{slug}?notice=pending_approval")
     return see_other(request, f"/console/incidents/{slug}?notice=published#update-{seq}")
 
 

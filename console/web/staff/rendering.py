@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 NOTICES = {
     "incident_created": "Incident created. It is on the live page now; publish its first update below.",
     "published": "Published. Delivery to each channel is shown below and updates by itself.",
+    "pending_approval": "Sent for approval: nothing goes out until another PIO or an admin approves it.",
+    "approved": "Approved and published: it goes out on every channel now.",
+    "returned": "Returned to its author with your comment; nothing was published.",
     "corrected": "Correction published. Delivery to each channel is shown below.",
     "confirmed": "Confirmed: PRELIMINARY is removed on every channel.",
     "retracted": "Retracted. The text stays, struck through, with your reason.",

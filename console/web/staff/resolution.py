@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
+from console.domain import approval
 from console.domain.errors import InvalidInput, NotAllowed, NotFound
 from console.domain.resolution import (
     reopen_incident,
@@ -31,17 +33,26 @@ async def resolve(request: Request, viewer: Viewer) -> Response:
     message = form.text("message")
     typed = TypedTranslations.read(form, state.languages)
     texts = {lang: typed.body(lang) for lang in typed.filled}
-    try:
-        await state.write(
-            lambda session: resolve_with_all_clear(
-                session,
-                viewer.actor,
-                slug,
-                message,
-                translations=translations_of(texts, state.languages),
-                routing=state.routing,
-            )
+    translations = translations_of(texts, state.languages)
+    waits = approval.required_for(state.settings.approval_required, "resolve")
+    # The emergency bypass: resolve now, without approval, for the reason given.
+    bypass = form.text("bypass_reason") if waits and form.flag("bypass_approval") else None
+
+    def work(session: Session) -> bool:
+        """True when resolved; False when the all-clear waits for approval."""
+        if waits and bypass is None:
+            approval.submit_resolution(session, viewer.actor, slug, message, translations=translations)
+            return False
+        reason = approval.bypass_reason(bypass) if bypass is not None else None
+        resolved = resolve_with_all_clear(
+            session, viewer.actor, slug, message, translations=translations, routing=state.routing
         )
+        if reason is not None:
+            approval.record_bypass(session, viewer.actor, resolved.all_clear, reason)
+        return True
+
+    try:
+        done = await state.write(work)
     except InvalidInput as exc:
         errors = {**exc.fields, **typed.form_errors(exc.fields)}
         extra = {"resolution": Resolution(message, errors, texts)}
@@ -50,7 +61,9 @@ async def resolve(request: Request, viewer: Viewer) -> Response:
         )
     except (NotAllowed, NotFound) as exc:
         return refused_page(request, viewer, exc)
-    return see_other(request, f"/console/incidents/{slug}?notice=resolved")
+    return see_other(
+        request, f"/console/incidents/{slug}?notice={'resolved' if done else 'pending_approval'}"
+    )
 
 
 @access(Access.PUBLISHER, STAFF)

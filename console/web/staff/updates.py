@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from console.domain import (
+    approval,
     autosave,
     delivery_status,
     fanout,
@@ -75,6 +76,8 @@ class UpdateData:
     translations: TranslationPanel | None = None  # None when LANGUAGES names one language
     # Per event, each alert channel's fan-out progress (issue 16; empty without subscribers).
     fanout: dict[int, list[fanout.Progress]] = field(default_factory=dict)
+    # Version → the reason it was published without approval (issue 18).
+    bypassed: dict[int, str] = field(default_factory=dict)
 
     @property
     def current(self) -> UpdateVersion:
@@ -116,6 +119,11 @@ def load_update(
         latest_event_id=delivery_status.latest_event_id(session, incident.id, update_id=update.id),
         translations=panel(session, update.id, oldest_first, languages) if translated and languages else None,
         fanout=fanout.progress(session, [event.event_id for event in events]),
+        bypassed={
+            bypass.version: bypass.reason
+            for bypass in approval.bypasses(session, incident_id=incident.id, limit=None)
+            if bypass.update_id == update.id
+        },
     )
 
 
@@ -255,6 +263,7 @@ async def _render(
         "confirm": confirm,
         "retract": retract,
         "correct_preview": correct_preview,
+        "approval_required": state.settings.approval_required,
         "confirm_preview": confirm_preview,
         "retract_preview": retract_preview,
         "since": data.latest_event_id,
@@ -296,7 +305,7 @@ def _typed(form: Form) -> DraftText:
 async def _publish(
     request: Request,
     viewer: Viewer,
-    work: Callable[[Session], Published],
+    work: Callable[[Session], object],
     *,
     action: ActionForm,
     slot: str,
@@ -464,7 +473,30 @@ async def change_view(request: Request, viewer: Viewer, action: updates.Action) 
         else None
     )
 
+    translated = typed.for_service() if typed else updates.NO_TRANSLATIONS
+    waits = approval.required_for(state.settings.approval_required, action.kind)
+    # The emergency bypass: publish now, without approval, for the reason given.
+    bypass = form.text("bypass_reason") if waits and form.flag("bypass_approval") else None
+    if waits and bypass is None:
+
+        def wait(session: Session) -> None:
+            approval.submit_change(
+                session,
+                viewer.actor,
+                data.update.id,
+                action,
+                corrects_version=chosen.corrects_version,
+                reason=draft.reason or None,
+                draft=text,
+                translations=translated,
+            )
+            if slot in ("correct", "retract"):  # waiting for approval now, not typed any more
+                autosave.discard(session, viewer.actor, FormName.CORRECT, data.update.id)
+
+        return await _publish(request, viewer, wait, action=chosen, slot=slot, notice="pending_approval")
+
     def work(session: Session) -> Published:
+        reason = approval.bypass_reason(bypass) if bypass is not None else None
         published = updates.change_update(
             session,
             viewer.actor,
@@ -476,8 +508,10 @@ async def change_view(request: Request, viewer: Viewer, action: updates.Action) 
             started_from=chosen.started_from,
             reverts_confirmed=bool(chosen.reverts),
             routing=state.routing,
-            translations=typed.for_service() if typed else updates.NO_TRANSLATIONS,
+            translations=translated,
         )
+        if reason is not None:
+            approval.record_bypass(session, viewer.actor, published, reason)
         if slot in ("correct", "retract"):  # the correction typed is out, or can never be
             autosave.discard(session, viewer.actor, FormName.CORRECT, data.update.id)
         return published

@@ -1,0 +1,191 @@
+"""Two-person approval in the console (issue 18): the pending versions on every PIO's dashboard
+(with their age, text and the change from the current version), the author's returned ones
+with the approver's comment, versions published without approval, and the approve/return form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from console.domain import approval, previews
+from console.domain.actors import Actor
+from console.domain.approval import Bypass
+from console.domain.errors import DomainError
+from console.domain.previews import DraftText
+from console.domain.rows import row_by_id
+from console.domain.updates import get_update, latest_version
+from console.domain.versions import versions_of
+from console.models import AlertStatus, PendingVersion, Update, UpdateVersion, VersionKind
+from console.web.access import Access, access
+from console.web.bearer import DOMAIN_STATUS
+from console.web.staff.auth import STAFF, Viewer
+from console.web.staff.forms import read_form
+from console.web.staff.rendering import render, see_other
+from console.web.state import app_state
+
+
+@dataclass(frozen=True)
+class PendingCard:
+    """One pending (or returned) version as the dashboard shows it."""
+
+    id: int
+    version: int
+    kind: str
+    incident_slug: str
+    incident_title: str
+    update_id: int | None
+    headline: str | None
+    body: str
+    reason: str | None
+    author: str
+    preliminary: bool | None
+    state: str
+    own: bool  # the viewer wrote it: they cannot decide on it
+    created_at: datetime
+    waited_minutes: int
+    # The current version's text, for a correction's word diff (None for a new update).
+    before_headline: str | None = None
+    before_body: str | None = None
+    comment: str | None = None
+    decided_by: str | None = None
+
+
+def _card(session: Session, pending: PendingVersion, viewer: Actor, now: datetime) -> PendingCard:
+    before_headline = before_body = None
+    if pending.update_id is not None and pending.state == "pending":
+        current = latest_version(session, get_update(session, pending.update_id))
+        before_headline, before_body = current.headline, current.body
+    return PendingCard(
+        id=pending.id,
+        version=approval.number_of(pending),
+        kind=pending.kind,
+        incident_slug=pending.incident.slug,
+        incident_title=pending.incident.title,
+        update_id=pending.update_id,
+        headline=pending.headline,
+        body=pending.body,
+        reason=pending.reason,
+        author=pending.author_name,
+        preliminary=pending.preliminary,
+        state=pending.state,
+        own=pending.author_id == viewer.user_id,
+        created_at=pending.created_at,
+        waited_minutes=max(0, int((now - pending.created_at).total_seconds() // 60)),
+        before_headline=before_headline,
+        before_body=before_body,
+        comment=pending.comment,
+        decided_by=pending.decided_by,
+    )
+
+
+@dataclass(frozen=True)
+class ApprovalBoard:
+    waiting: list[PendingCard]
+    returned: list[PendingCard]  # the viewer's own, sent back
+    bypassed: list[Bypass]
+
+
+def board(session: Session, viewer: Actor, now: datetime) -> ApprovalBoard:
+    returned = approval.returned_to(session, viewer.user_id, limit=10) if viewer.user_id is not None else []
+    return ApprovalBoard(
+        waiting=[_card(session, pending, viewer, now) for pending in approval.waiting(session)],
+        returned=[_card(session, pending, viewer, now) for pending in returned],
+        bypassed=approval.bypasses(session, limit=10),
+    )
+
+
+@dataclass(frozen=True)
+class PendingScreen:
+    card: PendingCard
+    alert_status: AlertStatus
+    seq: int  # the update's, or the one a new update would get
+    earlier: list[UpdateVersion]  # the update's published versions, oldest first
+
+
+def _screen(session: Session, pending_id: int, viewer: Actor, now: datetime) -> PendingScreen:
+    pending = row_by_id(session, PendingVersion, pending_id, "pending version")
+    incident = pending.incident
+    if pending.update_id is not None:
+        update = get_update(session, pending.update_id)
+        seq, earlier = update.seq, versions_of(session, update.id)
+    else:
+        newest = session.scalar(select(func.max(Update.seq)).where(Update.incident_id == incident.id))
+        seq, earlier = (newest or 0) + 1, []
+    return PendingScreen(_card(session, pending, viewer, now), incident.alert_status, seq, earlier)
+
+
+@access(Access.READER, STAFF)
+async def pending_page(request: Request, viewer: Viewer) -> Response:
+    """One pending version as its approver checks it: the same previews on every channel and
+    the word diff from the current version the author's own review showed."""
+    state = app_state(request)
+    now = state.clock()
+    pending_id = request.path_params["pending_id"]
+    try:
+        screen = await state.read(lambda session: _screen(session, pending_id, viewer.actor, now))
+    except DomainError as exc:
+        status = DOMAIN_STATUS[type(exc)]
+        context = {"message": exc.message, "status_code": status}
+        return render(request, "console/error.html", context, viewer=viewer, status_code=status)
+    card = screen.card
+    current = screen.earlier[-1] if screen.earlier else None
+    preliminary = card.preliminary if card.preliminary is not None else bool(current and current.preliminary)
+    draft = DraftText(card.headline or "", card.body, preliminary, card.reason or "")
+
+    def preview() -> previews.ChannelPreview:
+        # Measuring a post can take seconds for long CJK text: not on the event loop.
+        return previews.preview(
+            draft,
+            kind=VersionKind(card.kind),
+            incident_slug=card.incident_slug,
+            alert_status=screen.alert_status,
+            public_url=state.settings.public_url,
+            seq=screen.seq,
+            now=now,
+            update_id=card.update_id or 0,
+            earlier=screen.earlier,
+            author_name=card.author,
+            post_rules=state.post_rules(),
+            incident_title=card.incident_title,
+        )
+
+    context = {"card": card, "preview": await run_in_threadpool(preview)}
+    return render(request, "console/pending.html", context, viewer=viewer)
+
+
+@access(Access.PUBLISHER, STAFF)
+async def decide_view(request: Request, viewer: Viewer) -> Response:
+    """Approve or return a pending version from the dashboard."""
+    state = app_state(request)
+    form = await read_form(request)
+    pending_id = request.path_params["pending_id"]
+    version = form.integer("version") or 0
+    decision = form.text("decision")
+    comment = form.text("comment") or None
+
+    def work(session: Session) -> str:
+        decided = approval.decide(
+            session,
+            viewer.actor,
+            pending_id,
+            version=version,
+            decision=decision,
+            comment=comment,
+            languages=state.languages,
+            routing=state.routing,
+        )
+        return decided.pending.state
+
+    try:
+        decided_state = await state.write(work)
+    except DomainError as exc:  # the error page the other console actions show, same status
+        status = DOMAIN_STATUS[type(exc)]
+        context = {"message": exc.message, "status_code": status}
+        return render(request, "console/error.html", context, viewer=viewer, status_code=status)
+    return see_other(request, f"/console?notice={decided_state}")

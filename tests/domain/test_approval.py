@@ -1,0 +1,332 @@
+"""Two-person approval (issue 18): with APPROVAL_REQUIRED a PIO's publish waits as a pending
+version (202) until another PIO or an admin approves it, which publishes it exactly as a direct
+publish would, or returns it with a comment; the author may bypass approval with a reason."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from starlette.testclient import TestClient
+
+from console.db import Database
+from console.domain.integrity import verify
+from console.models import AuditEvent, OutboxEvent, PendingVersion, UpdateVersion
+from console.settings import APPROVAL_KINDS, Settings, SettingsError
+from console.web.app import create_app
+from tests.domain.test_details_translations import page_once
+from tests.support.factories import bearer, make_token
+
+
+def app(settings: Settings, required: tuple[str, ...]) -> TestClient:
+    return TestClient(create_app(replace(settings, approval_required=required, live_poll_seconds=0.05)))
+
+
+@pytest.fixture
+def web(settings: Settings) -> Iterator[TestClient]:
+    with app(settings, APPROVAL_KINDS) as client:
+        yield client
+
+
+@pytest.fixture
+def author(db: Database) -> dict[str, str]:
+    return bearer(make_token(db, "pio", name="Casey Park"))
+
+
+@pytest.fixture
+def approver(db: Database) -> dict[str, str]:
+    return bearer(make_token(db, "pio", email="second@example.org", name="Robin Lee"))
+
+
+def new_incident(web: TestClient, headers: dict[str, str]) -> str:
+    created = web.post("/api/v1/incidents", json={"title": "Gas leak"}, headers=headers)
+    assert created.status_code == 201, created.text
+    return str(created.json()["slug"])
+
+
+def counts(db: Database) -> tuple[int, int, int]:
+    with db.read() as session:
+        return (
+            session.scalar(select(func.count()).select_from(OutboxEvent)) or 0,
+            session.scalar(select(func.count()).select_from(UpdateVersion)) or 0,
+            session.scalar(select(func.count()).select_from(PendingVersion)) or 0,
+        )
+
+
+def actions(db: Database) -> list[str]:
+    with db.read() as session:
+        return list(session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)))
+
+
+def audit_data(db: Database, action: str) -> dict[str, Any]:
+    with db.read() as session:
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == action)).one()
+        data: dict[str, Any] = json.loads(event.data)
+        return data
+
+
+def decide(web: TestClient, headers: dict[str, str], pending_id: int, **body: Any) -> Any:
+    return web.post(f"/api/v1/updates/{pending_id}/approval", json=body, headers=headers)
+
+
+def test_a_publish_waits_for_a_second_person_who_approves_it(
+    web: TestClient, db: Database, author: dict[str, str], approver: dict[str, str]
+) -> None:
+    slug = new_incident(web, author)
+    before = counts(db)
+    waiting = web.post(
+        f"/api/v1/incidents/{slug}/updates", json={"body": "Leave the area now."}, headers=author
+    )
+    assert waiting.status_code == 202, waiting.text
+    body = waiting.json()
+    assert (body["status"], body["version"], body["author"], body["update_id"]) == (
+        "pending",
+        1,
+        "Casey Park",
+        None,
+    )
+    assert counts(db) == (before[0], before[1], before[2] + 1)  # no event, no version
+    time.sleep(0.2)  # several live polls: the page would have changed by now
+    assert "Leave the area now." not in web.get(f"/incidents/{slug}").text
+
+    own = decide(web, author, body["id"], version=1, decision="approve")
+    assert own.status_code == 403, own.text
+    assert counts(db) == (before[0], before[1], before[2] + 1)
+
+    approved = decide(web, approver, body["id"], version=1, decision="approve")
+    assert approved.status_code == 200, approved.text
+    answer = approved.json()
+    assert answer["status"] == "approved" and answer["decided_by"] == "Robin Lee"
+    published = answer["published"]
+    assert (published["author"], published["version"], published["body"]) == (
+        "Casey Park",
+        1,
+        "Leave the area now.",
+    )
+    assert counts(db) == (before[0] + 1, before[1] + 1, before[2] + 1)
+    page_once(web, f"/incidents/{slug}", "Leave the area now.")
+    assert actions(db)[-3:] == ["version.submitted", "version.published", "version.approved"]
+    assert audit_data(db, "version.published")["approval"]["pending_id"] == body["id"]
+    assert audit_data(db, "version.approved")["update_id"] == published["id"]
+    with db.read() as session:
+        assert verify(session).ok
+
+    again = decide(web, approver, body["id"], version=1, decision="approve")
+    assert again.status_code == 409  # decided once
+    assert counts(db)[0] == before[0] + 1
+
+
+def test_a_returned_version_is_not_published_and_goes_back_with_the_comment(
+    web: TestClient, db: Database, author: dict[str, str], approver: dict[str, str]
+) -> None:
+    slug = new_incident(web, author)
+    before = counts(db)
+    pending = web.post(f"/api/v1/incidents/{slug}/updates", json={"body": "Shelter."}, headers=author).json()
+    returned = decide(web, approver, pending["id"], version=1, decision="return", comment="Say where.")
+    assert returned.status_code == 200, returned.text
+    assert (returned.json()["status"], returned.json()["comment"], returned.json()["published"]) == (
+        "returned",
+        "Say where.",
+        None,
+    )
+    assert counts(db)[:2] == before[:2]
+    assert "version.returned" in actions(db)
+    assert decide(web, approver, pending["id"], version=1, decision="approve").status_code == 409
+
+
+def test_a_bypass_publishes_at_once_and_is_marked_in_the_audit_chain(
+    web: TestClient, db: Database, author: dict[str, str]
+) -> None:
+    slug = new_incident(web, author)
+    before = counts(db)
+    published = web.post(
+        f"/api/v1/incidents/{slug}/updates",
+        json={"body": "Evacuate Elm St.", "bypass_approval": "Gas cloud moving, no second PIO on duty"},
+        headers=author,
+    )
+    assert published.status_code == 201, published.text
+    assert counts(db) == (before[0] + 1, before[1] + 1, before[2])
+    bypass = audit_data(db, "version.bypassed_approval")
+    assert (bypass["update_id"], bypass["version"], bypass["reason"]) == (
+        published.json()["id"],
+        1,
+        "Gas cloud moving, no second PIO on duty",
+    )
+    page_once(web, f"/incidents/{slug}", "Evacuate Elm St.")
+    blank = web.post(
+        f"/api/v1/incidents/{slug}/updates", json={"body": "x", "bypass_approval": "  "}, headers=author
+    )
+    assert blank.status_code == 422, blank.text
+    assert "bypass_approval" in blank.json()["error"]["fields"]
+    assert counts(db) == (before[0] + 1, before[1] + 1, before[2])
+
+
+def test_approving_a_correction_of_a_version_no_longer_current_is_a_conflict(
+    web: TestClient, db: Database, author: dict[str, str], approver: dict[str, str]
+) -> None:
+    slug = new_incident(web, author)
+    first = web.post(
+        f"/api/v1/incidents/{slug}/updates",
+        json={"body": "Road closed.", "bypass_approval": "urgent"},
+        headers=author,
+    ).json()
+    correcting = {"body": "Road closed both ways.", "reason": "both ways", "corrects_version": 1}
+    stale = web.post(f"/api/v1/updates/{first['id']}/corrections", json=correcting, headers=author)
+    assert stale.status_code == 202, stale.text
+    assert (stale.json()["version"], stale.json()["update_id"], stale.json()["kind"]) == (
+        2,
+        first["id"],
+        "correction",
+    )
+    newer = {**correcting, "body": "Road open again.", "bypass_approval": "urgent"}
+    assert (
+        web.post(f"/api/v1/updates/{first['id']}/corrections", json=newer, headers=approver).status_code
+        == 201
+    )
+    before = counts(db)
+    conflict = decide(web, approver, stale.json()["id"], version=2, decision="approve")
+    assert conflict.status_code == 409, conflict.text
+    assert conflict.json()["current_version"] == 2
+    assert counts(db) == before
+    with db.read() as session:
+        assert session.get(PendingVersion, stale.json()["id"]).state == "pending"  # type: ignore[union-attr]
+
+
+def test_a_retraction_waits_and_is_published_when_approved(
+    web: TestClient, db: Database, author: dict[str, str], approver: dict[str, str]
+) -> None:
+    slug = new_incident(web, author)
+    first = web.post(
+        f"/api/v1/incidents/{slug}/updates",
+        json={"body": "Boil water.", "bypass_approval": "urgent"},
+        headers=author,
+    ).json()
+    pending = web.post(
+        f"/api/v1/updates/{first['id']}/retraction",
+        json={"reason": "wrong area", "corrects_version": 1},
+        headers=author,
+    )
+    assert pending.status_code == 202, pending.text
+    assert web.get(f"/api/v1/updates/{first['id']}").json()["versions"][-1]["kind"] == "original"
+    approved = decide(web, approver, pending.json()["id"], version=2, decision="approve")
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["published"]["kind"] == "retraction"
+    assert approved.json()["published"]["reason"] == "wrong area"
+
+
+def test_without_approval_publishing_is_unchanged(
+    settings: Settings, db: Database, author: dict[str, str]
+) -> None:
+    with app(settings, ()) as web:
+        slug = new_incident(web, author)
+        published = web.post(f"/api/v1/incidents/{slug}/updates", json={"body": "Clear."}, headers=author)
+        assert published.status_code == 201, published.text
+        assert counts(db)[2] == 0
+        assert decide(web, author, 1, version=1, decision="approve").status_code == 404
+
+
+def test_approval_for_corrections_only(settings: Settings, db: Database, author: dict[str, str]) -> None:
+    with app(settings, ("correction",)) as web:
+        slug = new_incident(web, author)
+        first = web.post(f"/api/v1/incidents/{slug}/updates", json={"body": "Clear."}, headers=author)
+        assert first.status_code == 201, first.text
+        base = f"/api/v1/updates/{first.json()['id']}"
+        fix = {"body": "All clear.", "reason": "wording", "corrects_version": 1}
+        assert web.post(f"{base}/corrections", json=fix, headers=author).status_code == 202
+        retraction = {"reason": "wrong", "corrects_version": 1}
+        assert web.post(f"{base}/retraction", json=retraction, headers=author).status_code == 201
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"version": 1},
+        {"version": 1, "decision": "maybe"},
+        {"decision": "approve"},
+        {"version": "1", "decision": "approve"},
+        {"version": 2, "decision": "approve"},
+        {"version": 1, "decision": "approve", "extra": True},
+        {"version": 1, "decision": "return", "comment": 5},
+    ],
+)
+def test_a_bad_decision_is_refused_with_nothing_written(
+    web: TestClient, db: Database, author: dict[str, str], approver: dict[str, str], body: dict[str, Any]
+) -> None:
+    slug = new_incident(web, author)
+    pending = web.post(f"/api/v1/incidents/{slug}/updates", json={"body": "Shelter."}, headers=author).json()
+    before, audited = counts(db), len(actions(db))
+    refused = decide(web, approver, pending["id"], **body)
+    assert refused.status_code == 422, refused.text
+    assert counts(db) == before and len(actions(db)) == audited
+
+
+def test_a_bad_publish_is_refused_before_it_waits(
+    web: TestClient, db: Database, author: dict[str, str]
+) -> None:
+    slug = new_incident(web, author)
+    before = counts(db)
+    assert (
+        web.post(f"/api/v1/incidents/{slug}/updates", json={"body": " "}, headers=author).status_code == 422
+    )
+    assert (
+        web.post(
+            f"/api/v1/incidents/{slug}/updates", json={"body": "x", "bypass_approval": 3}, headers=author
+        ).status_code
+        == 422
+    )
+    assert counts(db) == before
+
+
+def test_the_setting_names_known_kinds_only() -> None:
+    assert Settings.from_environ({"APPROVAL_REQUIRED": "true"}).approval_required == APPROVAL_KINDS
+    assert Settings.from_environ({"APPROVAL_REQUIRED": "false"}).approval_required == ()
+    assert Settings.from_environ({"APPROVAL_REQUIRED": "Correction, retraction"}).approval_required == (
+        "correction",
+        "retraction",
+    )
+    with pytest.raises(SettingsError):
+        Settings.from_environ({"APPROVAL_REQUIRED": "confirmation"})
+
+
+def test_an_all_clear_waits_and_resolves_the_incident_when_approved(
+    web: TestClient, db: Database, author: dict[str, str], approver: dict[str, str]
+) -> None:
+    slug = new_incident(web, author)
+    before = counts(db)
+    pending = web.post(
+        f"/api/v1/incidents/{slug}/resolve", json={"message": "All clear: open."}, headers=author
+    )
+    assert pending.status_code == 202, pending.text
+    assert (pending.json()["kind"], pending.json()["version"]) == ("resolution", 1)
+    assert counts(db)[:2] == before[:2]
+    assert web.get(f"/api/v1/incidents/{slug}").json()["status"] == "active"
+    approved = decide(web, approver, pending.json()["id"], version=1, decision="approve")
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["published"]["kind"] == "resolution"
+    assert web.get(f"/api/v1/incidents/{slug}").json()["status"] == "resolved"
+
+
+def test_a_publish_sent_again_with_its_idempotency_key_waits_once(
+    web: TestClient, db: Database, author: dict[str, str]
+) -> None:
+    slug = new_incident(web, author)
+    before = counts(db)
+    headers = {**author, "Idempotency-Key": "approval-once"}
+    first = web.post(f"/api/v1/incidents/{slug}/updates", json={"body": "Shelter."}, headers=headers)
+    again = web.post(f"/api/v1/incidents/{slug}/updates", json={"body": "Shelter."}, headers=headers)
+    assert (first.status_code, again.status_code) == (202, 202)
+    assert again.headers["Idempotent-Replayed"] == "true" and again.json() == first.json()
+    assert counts(db) == (before[0], before[1], before[2] + 1)
+
+
+def test_a_reviewer_cannot_decide(web: TestClient, db: Database, author: dict[str, str]) -> None:
+    reviewer = bearer(make_token(db, "reviewer", name="Rae Viewer"))
+    slug = new_incident(web, author)
+    pending = web.post(f"/api/v1/incidents/{slug}/updates", json={"body": "Shelter."}, headers=author).json()
+    assert decide(web, reviewer, pending["id"], version=1, decision="approve").status_code == 403
+    assert counts(db)[1] == 0

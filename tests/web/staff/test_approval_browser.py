@@ -1,0 +1,74 @@
+"""Two-person approval end to end in headless Chromium (issue 18): an author sends an update for
+approval, it appears on the approver's dashboard by itself (the list is polled), the approver
+approves it and it is on the public page."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+from playwright.sync_api import Browser, expect
+from sqlalchemy import select
+
+from console.db import Database
+from console.domain.incidents import IncidentDraft, create_incident
+from console.domain.outbox import Routing
+from console.models import UpdateVersion
+from console.settings import APPROVAL_KINDS, Settings
+from tests.conftest import PIO
+from tests.support.factories import make_user
+from tests.support.live_server import LiveServer, serve
+from tests.web.staff.test_browser import Watch, sign_in
+
+WAIT = 15_000  # ms: the dashboard's list polls every 10 s
+
+
+@pytest.fixture
+def server(settings: Settings) -> Iterator[LiveServer]:
+    approving = replace(settings, approval_required=APPROVAL_KINDS, live_poll_seconds=0.2)
+    with serve(approving) as live:
+        yield live
+
+
+def test_an_update_waits_on_the_approvers_dashboard_until_approved(
+    server: LiveServer, browser: Browser, db: Database, routing: Routing
+) -> None:
+    make_user(db, "pio", "ana@example.org", "Ana Diaz")
+    make_user(db, "pio", "ben@example.org", "Ben Okafor")
+    with db.write() as session:
+        slug = create_incident(session, PIO, IncidentDraft(title="Gas leak"), routing=routing)[0].slug
+    author_context, approver_context = browser.new_context(), browser.new_context()
+    try:
+        ana, ben = author_context.new_page(), approver_context.new_page()
+        watch = Watch(ben)
+        sign_in(ben, server.url, "ben@example.org")
+        ben.goto(f"{server.url}/console")
+        expect(ben.locator("#incident-list")).to_be_visible()
+
+        sign_in(ana, server.url, "ana@example.org")
+        ana.goto(f"{server.url}/console/incidents/{slug}")
+        ana.fill("#compose-body", "Leave Elm St now.")
+        ana.get_by_role("button", name="Review and publish…").click()
+        ana.get_by_role("button", name="Send for approval").click()
+        expect(ana).to_have_url(re.compile(r"notice=pending_approval"))
+        with db.read() as session:
+            assert session.scalars(select(UpdateVersion)).all() == []
+
+        pending = ben.locator("#approvals .pending")  # arrives by the list's own poll
+        expect(pending).to_contain_text("Leave Elm St now.", timeout=WAIT)
+        expect(pending).to_contain_text("by Ana Diaz")
+        pending.get_by_role("button", name="Approve and publish").click()
+        expect(ben).to_have_url(re.compile(r"notice=approved"))
+
+        public = approver_context.new_page()
+        public.goto(f"{server.url}/incidents/{slug}")
+        expect(public.locator("body")).to_contain_text("Leave Elm St now.", timeout=WAIT)
+        with db.read() as session:
+            version = session.scalars(select(UpdateVersion)).one()
+            assert version.author_name == "Ana Diaz"
+        assert watch.problems == []
+    finally:
+        author_context.close()
+        approver_context.close()

@@ -1,0 +1,229 @@
+"""Two-person approval in the console (issue 18): the compose and correction forms send for
+approval, the pending version is on every PIO's dashboard, another PIO or admin approves or
+returns it there, and an emergency bypass is published at once and shown to every PIO."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import select
+from starlette.testclient import TestClient
+
+from console.db import Database
+from console.domain.incidents import IncidentDraft, create_incident
+from console.domain.outbox import Routing
+from console.domain.updates import Draft, publish_update
+from console.models import PendingVersion, UpdateVersion
+from console.settings import APPROVAL_KINDS, Settings
+from console.web.app import create_app
+from tests.conftest import PIO
+from tests.web.staff.conftest import email_of, sign_in
+
+
+@pytest.fixture
+def approving(settings: Settings) -> Settings:
+    return replace(settings, approval_required=APPROVAL_KINDS)
+
+
+@pytest.fixture
+def author(approving: Settings, people: dict[str, int]) -> Iterator[TestClient]:
+    with TestClient(create_app(approving)) as client:
+        yield client
+
+
+@pytest.fixture
+def approver(approving: Settings, people: dict[str, int]) -> Iterator[TestClient]:
+    with TestClient(create_app(approving)) as client:
+        yield client
+
+
+@pytest.fixture
+def incident(db: Database, routing: Routing, people: dict[str, int]) -> str:
+    with db.write() as session:
+        return create_incident(session, PIO, IncidentDraft(title="Gas leak"), routing=routing)[0].slug
+
+
+def published_bodies(db: Database) -> list[str]:
+    with db.read() as session:
+        return list(session.scalars(select(UpdateVersion.body).order_by(UpdateVersion.id)))
+
+
+def pending_ids(page: str) -> list[int]:
+    return [int(found) for found in re.findall(r'<li class="pending" id="pending-(\d+)"', page)]
+
+
+def test_a_console_publish_waits_and_another_pio_approves_it_on_the_dashboard(
+    author: TestClient, approver: TestClient, db: Database, incident: str
+) -> None:
+    token = sign_in(author, email_of("pio"))
+    review = author.post(
+        f"/console/incidents/{incident}/updates",
+        data={"body": "Leave Elm St now.", "step": "review", "csrf_token": token},
+    )
+    assert "Send for approval" in review.text and 'name="bypass_approval"' in review.text
+    sent = author.post(
+        f"/console/incidents/{incident}/updates",
+        data={"body": "Leave Elm St now.", "step": "publish", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303, sent.text
+    assert sent.headers["location"] == f"/console/incidents/{incident}?notice=pending_approval"
+    assert published_bodies(db) == []
+
+    own = author.get("/console").text
+    [pending_id] = pending_ids(own)
+    assert "Yours: another PIO or an admin approves it." in own
+    assert f'action="/console/pending/{pending_id}/approval"' not in own
+    refused = author.post(
+        f"/console/pending/{pending_id}/approval",
+        data={"decision": "approve", "version": "1", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert refused.status_code == 403
+    assert published_bodies(db) == []
+
+    admin_token = sign_in(approver, email_of("admin"))
+    polled = approver.get("/console/incidents").text  # the list the dashboard polls
+    assert pending_ids(polled) == [pending_id] and "Leave Elm St now." in polled
+    assert f'action="/console/pending/{pending_id}/approval"' in polled
+    approved = approver.post(
+        f"/console/pending/{pending_id}/approval",
+        data={"decision": "approve", "version": "1", "csrf_token": admin_token},
+        follow_redirects=False,
+    )
+    assert approved.status_code == 303 and approved.headers["location"] == "/console?notice=approved"
+    assert published_bodies(db) == ["Leave Elm St now."]
+    with db.read() as session:
+        version = session.scalars(select(UpdateVersion)).one()
+        assert version.author_name == "Pio Person"
+    assert pending_ids(approver.get("/console").text) == []
+
+
+def test_a_returned_version_shows_its_comment_to_the_author(
+    author: TestClient, approver: TestClient, db: Database, incident: str
+) -> None:
+    token = sign_in(author, email_of("pio"))
+    author.post(
+        f"/console/incidents/{incident}/updates",
+        data={"body": "Shelter in place.", "step": "publish", "csrf_token": token},
+    )
+    with db.read() as session:
+        pending_id = session.scalars(select(PendingVersion.id)).one()
+    admin_token = sign_in(approver, email_of("admin"))
+    returned = approver.post(
+        f"/console/pending/{pending_id}/approval",
+        data={
+            "decision": "return",
+            "version": "1",
+            "comment": "Say which streets.",
+            "csrf_token": admin_token,
+        },
+        follow_redirects=False,
+    )
+    assert returned.headers["location"] == "/console?notice=returned"
+    dashboard = author.get("/console").text
+    assert "Returned to you" in dashboard
+    assert "Say which streets." in html.unescape(dashboard)
+    screen = html.unescape(author.get(f"/console/incidents/{incident}").text)
+    assert "Returned by Admin Person: “Say which streets.”" in screen.replace("<q>", "“").replace("</q>", "”")
+    assert published_bodies(db) == []
+
+
+def test_an_emergency_bypass_is_published_at_once_and_shown_to_every_pio(
+    author: TestClient, approver: TestClient, db: Database, incident: str
+) -> None:
+    token = sign_in(author, email_of("pio"))
+    form = {"body": "Evacuate now.", "step": "publish", "csrf_token": token, "bypass_approval": "yes"}
+    blank = author.post(f"/console/incidents/{incident}/updates", data={**form, "bypass_reason": " "})
+    assert blank.status_code == 422 and published_bodies(db) == []
+    done = author.post(
+        f"/console/incidents/{incident}/updates",
+        data={**form, "bypass_reason": "Gas cloud moving"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and "notice=published" in done.headers["location"]
+    assert published_bodies(db) == ["Evacuate now."]
+    sign_in(approver, email_of("admin"))
+    marked = "published without approval: Gas cloud moving"
+    assert marked in approver.get("/console").text
+    assert marked in approver.get(f"/console/incidents/{incident}").text
+    with db.read() as session:
+        update_id = session.scalars(select(UpdateVersion.update_id)).one()
+    assert marked in approver.get(f"/console/updates/{update_id}").text
+    assert marked in approver.get("/console/audit").text
+
+
+def test_a_console_correction_waits_for_approval(
+    author: TestClient, db: Database, routing: Routing, incident: str
+) -> None:
+    with db.write() as session:
+        update_id = publish_update(
+            session, PIO, incident, Draft(body="Road closed."), routing=routing
+        ).update.id
+    token = sign_in(author, email_of("pio"))
+    form = {
+        "body": "Road closed both ways.",
+        "reason": "both ways",
+        "corrects_version": "1",
+        "csrf_token": token,
+    }
+    review = author.post(f"/console/updates/{update_id}/corrections", data={**form, "step": "review"})
+    assert 'name="bypass_approval"' in review.text
+    sent = author.post(
+        f"/console/updates/{update_id}/corrections", data={**form, "step": "publish"}, follow_redirects=False
+    )
+    assert sent.status_code == 303
+    assert sent.headers["location"] == f"/console/updates/{update_id}?notice=pending_approval"
+    assert published_bodies(db) == ["Road closed."]
+    with db.read() as session:
+        pending = session.scalars(select(PendingVersion)).one()
+        assert (pending.kind, pending.corrects_version, pending.body) == (
+            "correction",
+            1,
+            "Road closed both ways.",
+        )
+
+
+def test_a_console_all_clear_waits_for_approval(author: TestClient, db: Database, incident: str) -> None:
+    token = sign_in(author, email_of("pio"))
+    form = {"message": "All clear: open.", "confirmed": "yes", "csrf_token": token}
+    sent = author.post(f"/console/incidents/{incident}/resolve", data=form, follow_redirects=False)
+    assert sent.status_code == 303, sent.text
+    assert sent.headers["location"] == f"/console/incidents/{incident}?notice=pending_approval"
+    assert published_bodies(db) == []
+    with db.read() as session:
+        assert session.scalars(select(PendingVersion.kind)).one() == "resolution"
+
+
+def test_the_approver_sees_the_previews_and_the_diff_of_a_pending_correction(
+    author: TestClient, approver: TestClient, db: Database, routing: Routing, incident: str
+) -> None:
+    with db.write() as session:
+        update_id = publish_update(
+            session, PIO, incident, Draft(body="Road closed."), routing=routing
+        ).update.id
+    token = sign_in(author, email_of("pio"))
+    form = {
+        "body": "Road closed both ways.",
+        "reason": "both ways",
+        "corrects_version": "1",
+        "csrf_token": token,
+    }
+    author.post(f"/console/updates/{update_id}/corrections", data={**form, "step": "publish"})
+    with db.read() as session:
+        pending_id = session.scalars(select(PendingVersion.id)).one()
+    sign_in(approver, email_of("admin"))
+    assert f'href="/console/pending/{pending_id}"' in approver.get("/console").text
+    page = approver.get(f"/console/pending/{pending_id}")
+    assert page.status_code == 200, page.text
+    assert "Road closed<ins> both ways</ins>." in page.text  # the word diff from version 1
+    assert 'class="post-text">CORRECTION: ' in page.text  # the post as it will go out
+    assert f'action="/console/pending/{pending_id}/approval"' in page.text
+    own = author.get(f"/console/pending/{pending_id}").text
+    assert "Yours: another PIO or an admin approves it." in own
+    assert f'action="/console/pending/{pending_id}/approval"' not in own
+    assert approver.get("/console/pending/999999").status_code == 404
