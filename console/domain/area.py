@@ -16,6 +16,7 @@ from shapely.geometry import Polygon
 from shapely.validation import explain_validity
 
 from console.domain.canonical import canonical_json
+from console.domain.text import clean
 
 DESCRIPTION_MAX = 200
 POINTS_MIN = 4  # a closed ring: three corners and the first again
@@ -97,14 +98,22 @@ def _geocode(value: Any, where: str, problems: list[str]) -> dict[str, str] | No
     if not isinstance(value, dict) or set(value) != {"name", "value"}:
         problems.append(f"{where} must be an object {{name, value}}")
         return None
-    name, code = value["name"], value["value"]
-    if not isinstance(name, str) or not name.strip() or len(name.strip()) > GEOCODE_NAME_MAX:
-        problems.append(f"{where}: name must be a text of 1 to {GEOCODE_NAME_MAX} characters (SAME, ZIP...)")
-        return None
-    if not isinstance(code, str) or not code.strip() or len(code.strip()) > GEOCODE_VALUE_MAX:
-        problems.append(f"{where}: value must be a text of 1 to {GEOCODE_VALUE_MAX} characters")
-        return None
-    return {"name": name.strip(), "value": code.strip()}
+    texts: dict[str, str] = {}
+    for key, limit in (("name", GEOCODE_NAME_MAX), ("value", GEOCODE_VALUE_MAX)):
+        found: dict[str, str] = {}
+        given = value[key]
+        text = (
+            clean(given, max_chars=limit, required=True, errors=found, field=key)
+            if isinstance(given, str)
+            else None
+        )
+        if text is None or found:
+            problems.append(
+                f"{where}: {key} must be a text of 1 to {limit} characters ({found.get(key, 'not text')})"
+            )
+            return None
+        texts[key] = text
+    return {"name": texts["name"], "value": texts["value"]}
 
 
 def _list(value: Any, name: str, problems: list[str], limit: int) -> list[Any]:
@@ -129,13 +138,15 @@ def area_of(value: Any, errors: dict[str, str], field: str = "area") -> Area | N
     unknown = sorted(set(value) - set(KNOWN_KEYS))
     if unknown:
         problems.append(f"unknown key(s) {', '.join(unknown)} (known: {', '.join(KNOWN_KEYS)})")
-    description = value.get("description") or ""
-    if not isinstance(description, str):
+    given = value.get("description")
+    found: dict[str, str] = {}
+    description = ""
+    if given is not None and not isinstance(given, str):
         problems.append("description must be a text")
-        description = ""
-    description = " ".join(description.split())
-    if len(description) > DESCRIPTION_MAX:
-        problems.append(f"description is longer than {DESCRIPTION_MAX} characters")
+    elif given is not None:
+        description = clean(given, max_chars=DESCRIPTION_MAX, required=False, errors=found, field="d") or ""
+        if found:
+            problems.append(f"description {found['d']}")
     polygons = [
         _polygon(ring, f"polygon {index + 1}", problems)
         for index, ring in enumerate(_list(value.get("polygons"), "polygons", problems, SHAPES_MAX))
