@@ -113,7 +113,9 @@ def test_a_bad_polygon_is_a_422_naming_the_problem_and_writes_nothing(
     assert response.status_code == 422, response.text
     assert problem in response.json()["error"]["fields"]["area"]
     assert versions(db) == 1
-    created = client.post("/api/v1/incidents", json={"title": "Flood", "area": {"polygons": [polygon]}}, headers=pio)
+    created = client.post(
+        "/api/v1/incidents", json={"title": "Flood", "area": {"polygons": [polygon]}}, headers=pio
+    )
     assert created.status_code == 422 and problem in created.json()["error"]["fields"]["area"]
 
 
@@ -137,9 +139,8 @@ def test_other_bad_areas_are_422(
 
 def test_an_area_typed_as_geojson_or_coordinates() -> None:
     errors: dict[str, str] = {}
-    geojson = '{"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[%s]]}}' % ", ".join(
-        f"[{lon}, {lat}]" for lat, lon in SQUARE
-    )
+    ring = ", ".join(f"[{lon}, {lat}]" for lat, lon in SQUARE)
+    geojson = f'{{"type": "Feature", "geometry": {{"type": "Polygon", "coordinates": [[{ring}]]}}}}'
     typed = parse_typed_area(geojson, "Downtown", errors)
     lines = parse_typed_area(" ".join(f"{lat},{lon}" for lat, lon in SQUARE), "Downtown", errors)
     assert errors == {}
@@ -173,7 +174,9 @@ def test_audit_verify_detects_an_edited_area(
         report = verify(session)
     assert not report.ok and "details version 2: its content does not match its hash" in report.describe()
     with tampered_db.engine.begin() as conn:  # both rows edited alike: the hash still tells
-        conn.execute(text("UPDATE incidents SET area = (SELECT area FROM incident_details_versions WHERE version = 2)"))
+        conn.execute(
+            text("UPDATE incidents SET area = (SELECT area FROM incident_details_versions WHERE version = 2)")
+        )
     with db.read() as session:
         assert not verify(session).ok
 
