@@ -187,10 +187,11 @@ def stored_area(text: str | None) -> Area | None:
 def parse_typed_area(text: str, description: str, errors: dict[str, str], field: str = "area") -> Area | None:
     """An area typed in the console: GeoJSON (a Polygon, MultiPolygon, Feature or
     FeatureCollection, [lon, lat] per RFC 7946), this module's own JSON form, or coordinates,
-    one polygon a line as "lat,lon lat,lon ..." (CAP's form). Blank: no area."""
+    one polygon a line as "lat,lon lat,lon ..." (CAP's form), with `description` typed beside
+    it (which wins over one in the JSON). Blank: no area."""
     text = text.strip()
     if not text:
-        return None
+        return area_of({"description": description}, errors, field)
     if text.startswith("{"):
         try:
             value = json.loads(text)
@@ -202,7 +203,7 @@ def parse_typed_area(text: str, description: str, errors: dict[str, str], field:
             if rings is None:
                 return None
             value = {"polygons": rings}
-        if isinstance(value, dict) and description.strip() and not value.get("description"):
+        if isinstance(value, dict):
             value = {**value, "description": description}
         return area_of(value, errors, field)
     polygons: list[list[list[float]]] = []
@@ -244,6 +245,15 @@ def _geojson_rings(value: dict[str, Any], errors: dict[str, str], field: str) ->
             # The outer ring only: CAP has no holes. GeoJSON is [lon, lat]; ours is [lat, lon].
             rings.append([point[::-1] if isinstance(point, list) else point for point in polygon[0]])
     return rings
+
+
+def typed_form(area: Area | None) -> tuple[str, str]:
+    """(description, JSON) as the console's form shows an area: its own JSON form, so that
+    circles and geocodes survive a change made in the form."""
+    if area is None:
+        return "", ""
+    shapes = {key: area[key] for key in ("polygons", "circles", "geocodes") if area[key]}
+    return area["description"], json.dumps(shapes, ensure_ascii=False)
 
 
 def area_geojson(area: Area | None) -> dict[str, Any] | None:

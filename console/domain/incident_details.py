@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from console.domain import audit, outbox
 from console.domain.actors import Actor, require_publisher
-from console.domain.area import area_of, area_text, stored_area
+from console.domain.area import area_of, area_text, parse_typed_area, stored_area, typed_form
 from console.domain.details_versions import details_of, details_version_view, new_details_version
 from console.domain.errors import InvalidInput, VersionConflict
 from console.domain.events import IncidentDetailsChanged
@@ -165,6 +165,13 @@ def rebase(session: Session, slug: str, typed: dict[str, str], started_from: int
     if base is None:
         return typed
     before, now = details_of(base), details_of(incident)
-    return {
+    rebased = {
         name: now[name] if name in now and value == before[name] else value for name, value in typed.items()
     }
+    # The area as typed in the form (description and shapes), likewise.
+    errors: dict[str, str] = {}
+    if "area" in typed:
+        typed_area = parse_typed_area(typed["area"], typed.get("area_description", ""), errors)
+        if not errors and area_text(typed_area) == base.area:
+            rebased["area_description"], rebased["area"] = typed_form(stored_area(incident.area))
+    return rebased
