@@ -116,10 +116,11 @@ def _geocode(value: Any, where: str, problems: list[str]) -> dict[str, str] | No
     return {"name": texts["name"], "value": texts["value"]}
 
 
-def _list(value: Any, name: str, problems: list[str], limit: int) -> list[Any]:
-    if value is None:
+def _list(area: dict[str, Any], name: str, problems: list[str], limit: int) -> list[Any]:
+    if name not in area:
         return []
-    if not isinstance(value, list):
+    value = area[name]
+    if not isinstance(value, list):  # null too: leave the key out for none
         problems.append(f"{name} must be a list")
         return []
     if len(value) > limit:
@@ -149,15 +150,15 @@ def area_of(value: Any, errors: dict[str, str], field: str = "area") -> Area | N
             problems.append(f"description {found['d']}")
     polygons = [
         _polygon(ring, f"polygon {index + 1}", problems)
-        for index, ring in enumerate(_list(value.get("polygons"), "polygons", problems, SHAPES_MAX))
+        for index, ring in enumerate(_list(value, "polygons", problems, SHAPES_MAX))
     ]
     circles = [
         _circle(circle, f"circle {index + 1}", problems)
-        for index, circle in enumerate(_list(value.get("circles"), "circles", problems, SHAPES_MAX))
+        for index, circle in enumerate(_list(value, "circles", problems, SHAPES_MAX))
     ]
     geocodes = [
         _geocode(code, f"geocode {index + 1}", problems)
-        for index, code in enumerate(_list(value.get("geocodes"), "geocodes", problems, GEOCODES_MAX))
+        for index, code in enumerate(_list(value, "geocodes", problems, GEOCODES_MAX))
     ]
     if problems:
         errors[field] = "; ".join(problems)

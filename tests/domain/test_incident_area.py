@@ -127,6 +127,9 @@ def test_a_bad_polygon_is_a_422_naming_the_problem_and_writes_nothing(
         {"circles": [{"lat": 38.9, "lon": -77.0, "radius_km": 0}]},
         {"geocodes": [{"name": "", "value": "1"}]},
         {"description": "Downtown"},
+        {"polygons": None},
+        {"circles": [{"lat": 38.9, "lon": -77.0}]},
+        {"polygons": [[[38.9, -77.0]] * 4]},  # closed, but no area
     ],
 )
 def test_other_bad_areas_are_422(
