@@ -300,6 +300,21 @@ def cap_circle(circle: dict[str, float]) -> str:
     return f"{_coordinate(circle['lat'])},{_coordinate(circle['lon'])} {_coordinate(circle['radius_km'])}"
 
 
+def area_words(text: str | None) -> str:
+    """An area as the history and the feeds' details entries show a change of it: its
+    description, then each polygon and circle as CAP writes them and each geocode; "" for none."""
+    area = stored_area(text)
+    if area is None:
+        return ""
+    lines = [
+        area["description"],
+        *(cap_polygon(ring) for ring in area["polygons"]),
+        *(cap_circle(circle) for circle in area["circles"]),
+        *(f"{code['name']} {code['value']}" for code in area["geocodes"]),
+    ]
+    return "\n".join(line for line in lines if line)
+
+
 def georss_polygon(ring: list[list[float]]) -> str:
     """GeoRSS Simple `georss:polygon`: "lat lon lat lon ..."."""
     return " ".join(f"{_coordinate(lat)} {_coordinate(lon)}" for lat, lon in ring)

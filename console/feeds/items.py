@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session, aliased
 
-from console.domain.area import georss_polygon, stored_area
+from console.domain.area import area_words, georss_polygon, stored_area
 from console.domain.details_translations import shown_details
 from console.domain.details_versions import DETAIL_FIELDS, details_of
 from console.domain.errors import NotFound
@@ -253,6 +253,8 @@ def details_items(session: Session, *, limit: int, incident: Incident | None = N
             for name in DETAIL_FIELDS
             if before[name] != after[name]
         )
+        if previous.area != row.area:
+            changes += (("area", xml_safe(area_words(previous.area)), xml_safe(area_words(row.area))),)
         found.append(
             DetailsItem(
                 IncidentInfo.of(owner),

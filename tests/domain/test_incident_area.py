@@ -193,3 +193,10 @@ def test_audit_verify_detects_an_incident_area_that_is_not_its_versions(
     with db.read() as session:
         report = verify(session)
     assert not report.ok and "area) are not those of its details version 2" in report.describe()
+
+
+def test_the_history_shows_an_area_change(client: TestClient, pio: dict[str, str], slug: str) -> None:
+    assert change(client, pio, slug, 1, area=AREA).status_code == 201
+    page = client.get(f"/incidents/{slug}/history").text
+    section = page.split('id="details"', 1)[1].split("</section>", 1)[0]
+    assert "Mapped area" in section and "38.9,-77.04 38.9,-77" in section and "SAME 011001" in section

@@ -112,3 +112,14 @@ def test_feed_entries_carry_the_area_polygon_as_georss(
         where = with_area[0].where
         assert where["type"] == "Polygon"
         assert [list(point) for point in where["coordinates"][0]] == [[lon, lat] for lat, lon in SQUARE]
+
+
+def test_an_area_change_is_listed_in_the_details_entry(
+    settings: Settings, db: Database, routing: Routing
+) -> None:
+    slug = make_incident(db, routing, "Gas leak")
+    set_area(db, routing, slug, AREA, corrects=1, minute=1)
+    [entry] = feedparser.parse(render(settings, db, incident_atom(slug))).entries
+    assert entry.title == "CORRECTION: incident details: Gas leak"
+    assert "<li>area: <del></del> → <ins>Downtown, between 1st and 14th Streets" in entry.content[0].value
+    assert "SAME 011001</ins></li>" in entry.content[0].value
