@@ -84,12 +84,34 @@ def test_an_area_is_versioned_and_shown_as_geojson(
         assert verify(session).ok
 
 
-def test_an_incident_is_created_with_its_area(client: TestClient, pio: dict[str, str]) -> None:
+def test_an_incident_is_created_with_its_area(client: TestClient, db: Database, pio: dict[str, str]) -> None:
     response = client.post("/api/v1/incidents", json={"title": "Flood", "area": AREA}, headers=pio)
     assert response.status_code == 201, response.text
     assert response.json()["area"]["properties"]["description"] == AREA["description"]
     [first] = client.get(f"/api/v1/incidents/{response.json()['slug']}").json()["details_versions"]
     assert first["area"] == response.json()["area"]
+    with db.read() as session:
+        assert verify(session).ok
+
+
+def test_a_version_without_an_area_keeps_the_hash_it_had_before_areas(db: Database, slug: str) -> None:
+    from console.domain.canonical import canonical_json, iso, sha256_hex
+
+    with db.read() as session:
+        [row] = session.scalars(select(IncidentDetailsVersion)).all()
+        before_areas = {
+            "incident": slug,
+            "version": 1,
+            "title": row.title,
+            "summary": row.summary,
+            "location": row.location,
+            "category": row.category,
+            "alert_status": row.alert_status.value,
+            "reason": None,
+            "author": row.author_name,
+            "published_at": iso(row.published_at),
+        }
+        assert row.area is None and row.content_hash == sha256_hex(canonical_json(before_areas))
 
 
 BOW_TIE = [[38.90, -77.04], [38.93, -77.00], [38.90, -77.00], [38.93, -77.04], [38.90, -77.04]]
