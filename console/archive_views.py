@@ -55,7 +55,14 @@ CATEGORY_NAMES = {
 }
 assert set(CATEGORY_NAMES) == set(CATEGORIES)
 # The names history gives the fields of an incident's details, for `_()` to translate.
-DETAIL_NAMES = (N_("Title"), N_("Summary"), N_("Location"), N_("Category"), N_("Alert status"))
+DETAIL_NAMES = (
+    N_("Title"),
+    N_("Summary"),
+    N_("Location"),
+    N_("Category"),
+    N_("Alert status"),
+    N_("Mapped area"),
+)
 assert set(DETAIL_NAMES) == set(DETAIL_LABELS.values())
 
 

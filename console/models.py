@@ -172,6 +172,8 @@ class Incident(Base):
     title: Mapped[str] = mapped_column(String(200))
     summary: Mapped[str] = mapped_column(Text, default="")
     location: Mapped[str] = mapped_column(String(200), default="")
+    # The mapped area (issue 17) as canonical JSON (console.domain.area), or None.
+    area: Mapped[str | None] = mapped_column(Text, default=None)
     category: Mapped[str] = mapped_column(String(16))
     status: Mapped[IncidentStatus] = mapped_column(
         _enum(IncidentStatus, "incident_status"), default=IncidentStatus.ACTIVE
@@ -298,6 +300,7 @@ class IncidentDetailsVersion(Base):
     location: Mapped[str] = mapped_column(String(200))
     category: Mapped[str] = mapped_column(String(16))
     alert_status: Mapped[AlertStatus] = mapped_column(_enum(AlertStatus, "alert_status"))
+    area: Mapped[str | None] = mapped_column(Text, default=None)
     reason: Mapped[str | None] = mapped_column(Text)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     author_name: Mapped[str] = mapped_column(String(100))

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.domain.actors import Actor
+from console.domain.area import area_geojson, stored_area
 from console.domain.canonical import canonical_json, iso, sha256_hex
 from console.models import AlertStatus, Incident, IncidentDetailsVersion
 
@@ -20,9 +21,13 @@ DETAIL_FIELDS = ("title", "summary", "location", "category", "alert_status")
 
 
 def details_hash(incident_slug: str, row: IncidentDetailsVersion) -> str:
+    # The area (issue 17) is hashed only when there is one, so versions written before areas
+    # existed keep the hash they were written with.
+    area = {"area": row.area} if row.area is not None else {}
     return sha256_hex(
         canonical_json(
             {
+                **area,
                 "incident": incident_slug,
                 "version": row.version,
                 "title": row.title,
@@ -57,11 +62,13 @@ def new_details_version(
     reason: str | None,
     now: datetime,
     fields: dict[str, str] | None = None,
+    area: str | None = None,
 ) -> IncidentDetailsVersion:
     """A details version holding `fields` (by default the incident row's current ones).
 
     A change writes this row before it updates the incident: the database refuses an incident
-    whose details differ from its newest details version (migration i13_incident_details)."""
+    whose details differ from its newest details version (migrations i13_incident_details,
+    i17_area). `area` is the area's canonical JSON text (console.domain.area.area_text)."""
     details = fields or details_of(incident)
     row = IncidentDetailsVersion(
         incident_id=incident.id,
@@ -71,6 +78,7 @@ def new_details_version(
         location=details["location"],
         category=details["category"],
         alert_status=AlertStatus(details["alert_status"]),
+        area=area,
         reason=reason,
         author_id=actor.user_id,
         author_name=actor.name,
@@ -93,13 +101,18 @@ def details_versions(session: Session, incident_id: int) -> list[IncidentDetails
 def details_version_view(
     row: IncidentDetailsVersion, previous: IncidentDetailsVersion | None
 ) -> dict[str, Any]:
-    """What `details_versions[]` shows of one version; `changed` names the fields it changed."""
+    """What `details_versions[]` shows of one version; `changed` names the fields it changed
+    (`area` among them when the area changed)."""
     fields = details_of(row)
     before = details_of(previous) if previous is not None else None
+    changed = [name for name in DETAIL_FIELDS if before is not None and before[name] != fields[name]]
+    if previous is not None and previous.area != row.area:
+        changed.append("area")
     return {
         "version": row.version,
         "fields": fields,
-        "changed": [name for name in DETAIL_FIELDS if before is not None and before[name] != fields[name]],
+        "area": area_geojson(stored_area(row.area)),
+        "changed": changed,
         "reason": row.reason,
         "author": row.author_name,
         "published_at": row.published_at.isoformat(),

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from console.domain import run_posts, wording
+from console.domain.area import area_words
 from console.domain.details_translations import current_translations
 from console.domain.details_versions import DETAIL_FIELDS, details_of, details_versions
 from console.domain.errors import InvalidInput
@@ -187,6 +188,7 @@ DETAIL_LABELS = {
     "location": "Location",
     "category": "Category",
     "alert_status": "Alert status",
+    "area": "Mapped area",
 }
 
 
@@ -223,6 +225,10 @@ def details_changes(session: Session, incident_id: int) -> tuple[DetailsChange, 
             for name in DETAIL_FIELDS
             if before[name] != after[name]
         )
+        if index and rows[index - 1].area != row.area:
+            changes += (
+                FieldChange(DETAIL_LABELS["area"], area_words(rows[index - 1].area), area_words(row.area)),
+            )
         entries.append(DetailsChange(row.version, row.reason, row.author_name, row.published_at, changes))
     return tuple(entries)
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.domain import audit, outbox
 from console.domain.actors import Actor, require_publisher
+from console.domain.area import area_of, area_text, parse_typed_area, stored_area, typed_form
 from console.domain.details_versions import details_of, details_version_view, new_details_version
 from console.domain.errors import InvalidInput, VersionConflict
 from console.domain.events import IncidentDetailsChanged
@@ -34,6 +36,9 @@ class DetailsDraft:
     location: str | None = None
     category: str | None = None
     alert_status: str | None = None
+    # The mapped area (console.domain.area) as typed; an area with no polygon, circle or
+    # geocode in it removes the area.
+    area: Any = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,7 @@ def change_details(
     errors: dict[str, str] = {}
     reason_text = clean(reason, max_chars=REASON_MAX, required=True, errors=errors, field="reason")
     wanted = _wanted(draft, details_of(current), errors)
+    area = area_text(area_of(draft.area, errors)) if draft.area is not None else current.area
     if errors or reason_text is None:
         raise InvalidInput(errors)
     if corrects_version != current.version:
@@ -104,12 +110,12 @@ def change_details(
             )
         ).first()
         raise VersionConflict(corrects_version, details_version_view(current, previous))
-    if wanted == details_of(current):
+    if wanted == details_of(current) and area == current.area:
         raise InvalidInput({"details": "nothing changes: every field is as the current version has it"})
     now = now or utcnow()
     # The version first: the database refuses incident details that no version holds.
     row = new_details_version(
-        incident, actor, current.version + 1, reason=reason_text, now=now, fields=wanted
+        incident, actor, current.version + 1, reason=reason_text, now=now, fields=wanted, area=area
     )
     session.add(row)
     session.flush()
@@ -118,6 +124,7 @@ def change_details(
     incident.location = wanted["location"]
     incident.category = wanted["category"]
     incident.alert_status = alert_status_of(wanted["alert_status"], errors)
+    incident.area = area
     incident.updated_at = now
     session.flush()
     event = outbox.emit(session, routing, EventType.INCIDENT_DETAILS_CHANGED, incident, now=now)
@@ -134,8 +141,10 @@ def change_details(
             "version": row.version,
             "corrects_version": corrects_version,
             "reason": reason_text,
-            "changed": [name for name, value in wanted.items() if details_of(current)[name] != value],
+            "changed": [name for name, value in wanted.items() if details_of(current)[name] != value]
+            + (["area"] if area != current.area else []),
             **wanted,
+            "area": stored_area(area),
             "content_hash": row.content_hash,
         },
     )
@@ -156,6 +165,13 @@ def rebase(session: Session, slug: str, typed: dict[str, str], started_from: int
     if base is None:
         return typed
     before, now = details_of(base), details_of(incident)
-    return {
+    rebased = {
         name: now[name] if name in now and value == before[name] else value for name, value in typed.items()
     }
+    # The area as typed in the form (description and shapes), likewise.
+    errors: dict[str, str] = {}
+    if "area" in typed:
+        typed_area = parse_typed_area(typed["area"], typed.get("area_description", ""), errors)
+        if not errors and area_text(typed_area) == base.area:
+            rebased["area_description"], rebased["area"] = typed_form(stored_area(incident.area))
+    return rebased

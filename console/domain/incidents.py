@@ -6,12 +6,14 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.domain import audit, outbox
 from console.domain.actors import Actor, require_publisher
+from console.domain.area import area_of, area_text
 from console.domain.details_versions import new_details_version
 from console.domain.errors import InvalidInput, NotAllowed, NotFound
 from console.domain.events import IncidentCreated, IncidentResolved
@@ -46,6 +48,7 @@ class IncidentDraft:
     location: str | None = None
     category: str | None = None
     alert_status: str | None = None  # "actual" (default), "exercise" or "test"
+    area: Any = None  # the mapped area (console.domain.area), checked by area_of; None: none
 
 
 def slugify(title: str) -> str:
@@ -114,6 +117,7 @@ def create_incident(
     location = clean(draft.location, max_chars=LOCATION_MAX, required=False, errors=errors, field="location")
     category = category_of(draft.category, errors)
     alert_status = alert_status_of(draft.alert_status, errors)
+    area = area_of(draft.area, errors) if draft.area is not None else None
     if errors or title is None:
         raise InvalidInput(errors)
     now = now or utcnow()
@@ -124,13 +128,14 @@ def create_incident(
         location=location or "",
         category=category,
         alert_status=alert_status,
+        area=area_text(area),
         created_at=now,
         updated_at=now,
         created_by_id=actor.user_id,
     )
     session.add(incident)
     session.flush()
-    details = new_details_version(incident, actor, 1, reason=None, now=now)
+    details = new_details_version(incident, actor, 1, reason=None, now=now, area=incident.area)
     session.add(details)
     session.flush()
     event = outbox.emit(session, routing, EventType.INCIDENT_CREATED, incident, now=now)
@@ -148,6 +153,7 @@ def create_incident(
             "location": incident.location,
             "category": category,
             "alert_status": alert_status.value,
+            **({"area": area} if area is not None else {}),
             "details_version_id": details.id,
             "details_content_hash": details.content_hash,
         },

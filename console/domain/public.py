@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from console.domain import stream
+from console.domain.area import Area, outline, stored_area
 from console.domain.details_translations import shown_details
 from console.domain.incident_facts import IncidentFacts, facts_of
 from console.domain.incidents import get_incident
@@ -61,6 +62,19 @@ class IncidentHeader(IncidentFacts):
     # The language title, summary and location are in when translated for the reader; None:
     # the primary language's own (issue 13.2).
     details_lang: str | None = None
+    area: Area | None = None  # the mapped area (issue 17), in its stored [lat, lon] form
+
+    @property
+    def area_outline(self) -> dict[str, object] | None:
+        """The area drawn for the page's inline SVG (`console.domain.area.outline`)."""
+        return outline(self.area)
+
+    @property
+    def area_shapes(self) -> dict[str, object] | None:
+        """What "Am I in the area?" checks a location against, in the reader's browser."""
+        if self.area is None or not (self.area["polygons"] or self.area["circles"]):
+            return None
+        return {"polygons": self.area["polygons"], "circles": self.area["circles"]}
 
     @property
     def resolved(self) -> bool:
@@ -151,6 +165,7 @@ def header(
         latest=latest,
         latest_change=latest_change(session, incident) if with_change else None,
         pinned_card=pinned_card,
+        area=stored_area(incident.area),
     )
 
 

@@ -222,10 +222,11 @@ def _check_rows(rows: _Rows, seen: _Seen) -> str | None:
                 return f"{where} details version {row.version}: its content does not match its hash (edited)"
             if row.id not in seen.details:
                 return f"{where} details version {row.version}: no audit event records it"
-        if not versions or details_of(versions[-1]) != details_of(incident):
+        last = versions[-1] if versions else None
+        if last is None or (details_of(last), last.area) != (details_of(incident), incident.area):
             newest = versions[-1].version if versions else 0
             return (
-                f"{where}: its details (title, summary, location, category, alert status) are not "
+                f"{where}: its details (title, summary, location, category, alert status, area) are not "
                 f"those of its details version {newest}, which the audit chain records (the row was edited)"
             )
         status, resolved_at, seq = seen.state[incident.id]

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from console.domain import details_translations, run_posts
+from console.domain.area import area_geojson, stored_area
 from console.domain.details_versions import details_history
 from console.domain.incidents import get_incident
 from console.domain.run_posts import PostLink
@@ -40,6 +41,7 @@ def incident_view(incident: Incident, *, last_update_at: datetime | None) -> dic
         "category": incident.category,
         "status": incident.status.value,
         "alert_status": incident.alert_status.value,
+        "area": area_geojson(stored_area(incident.area)),
         "created_at": _iso(incident.created_at),
         "updated_at": _iso(incident.updated_at),
         "resolved_at": _iso(incident.resolved_at),

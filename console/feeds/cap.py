@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from xml.etree import ElementTree
 
 from console.domain import wording
+from console.domain.area import Area, cap_circle, cap_polygon
 from console.feeds.cap_history import CapMessage
 from console.feeds.items import FeedItem
 from console.feeds.paths import ATOM_TYPE, CAP_TYPE
@@ -97,6 +98,7 @@ def _info(
     item: FeedItem,
     language: FeedLanguage,
     instruction: FeedItem | None,
+    mapped: Area | None,
 ) -> None:
     incident = item.incident
     info = ElementTree.SubElement(alert, f"{{{CAP_NS}}}info")
@@ -115,7 +117,19 @@ def _info(
         _add(info, "instruction", _instruction(instruction))
     _add(info, "web", language.page(wording.update_url(settings.public_url, incident.slug, item.seq)))
     _add(info, "contact", settings.agency_contact)
-    if incident.location:
+    if mapped is not None:
+        # CAP 1.2's order: areaDesc, then every polygon, circle and geocode
+        area = ElementTree.SubElement(info, f"{{{CAP_NS}}}area")
+        _add(area, "areaDesc", mapped["description"] or incident.location or incident.title)
+        for ring in mapped["polygons"]:
+            _add(area, "polygon", cap_polygon(ring))
+        for circle in mapped["circles"]:
+            _add(area, "circle", cap_circle(circle))
+        for code in mapped["geocodes"]:
+            geocode = ElementTree.SubElement(area, f"{{{CAP_NS}}}geocode")
+            _add(geocode, "valueName", code["name"])
+            _add(geocode, "value", code["value"])
+    elif incident.location:
         area = ElementTree.SubElement(info, f"{{{CAP_NS}}}area")
         _add(area, "areaDesc", incident.location)
 
@@ -125,13 +139,15 @@ def render_message(
     messages: Sequence[CapMessage],
     others: Sequence[CapMessage] = (),
     instruction: Mapping[str | None, FeedItem] | None = None,
+    area: Area | None = None,
 ) -> bytes:
     """The last of `messages` (every message of one update so far, oldest first) as CAP XML.
 
     One `<info>` per language: the primary text first, then each translation it carries.
     `others`: the incident's other messages it also references (an all-clear references them all).
     `instruction`: what to do now, by language (None: the primary), for each `<info>` in a
-    language it has (`cap_history.instruction`)."""
+    language it has (`cap_history.instruction`). `area`: the incident's mapped area when the
+    message was sent (`cap_history.AreaHistory`), in every `<info>`."""
     instruction = instruction or {}
     *earlier, message = messages
     item = message.item
@@ -151,12 +167,12 @@ def render_message(
         referenced = [*others, *earlier]
         _add(alert, "references", " ".join(reference(sender, previous) for previous in referenced))
     _add(alert, "incidents", incident.slug)
-    _info(alert, settings, item, primary_feeds(settings), instruction.get(None))
+    _info(alert, settings, item, primary_feeds(settings), instruction.get(None), area)
     for translation in message.translated:
         if translation.text_lang is None or translation.is_fallback:
             raise ValueError("a CAP <info> carries only a translation of the message's own version")
         language = feed_language(settings, translation.text_lang)
-        _info(alert, settings, translation, language, instruction.get(translation.text_lang))
+        _info(alert, settings, translation, language, instruction.get(translation.text_lang), area)
     ElementTree.indent(alert)
     xml: bytes = ElementTree.tostring(alert, encoding="utf-8", xml_declaration=True, default_namespace=CAP_NS)
     return xml + b"\n"

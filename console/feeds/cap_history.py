@@ -15,10 +15,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from console.domain.area import Area, stored_area
 from console.domain.incidents import get_incident
 from console.feeds.items import FeedItem, earlier_messages, translated, version_at, version_history
 from console.feeds.paths import Target, cap_message
-from console.models import Incident, Pin, Translation, UpdateVersion
+from console.models import Incident, IncidentDetailsVersion, Pin, Translation, UpdateVersion
 
 # update id -> [(version number, translation)], in the order the translations were sent
 Translations = dict[int, list[tuple[int, Translation]]]
@@ -119,6 +120,27 @@ class PinHistory:
     def pinned_at(self, moment: datetime) -> int | None:
         in_force = [update_id for at, update_id in self.pins if at <= moment]
         return in_force[-1] if in_force else None
+
+
+@dataclass(frozen=True)
+class AreaHistory:
+    """Every version of an incident's mapped area (issue 17), oldest first: a message carries
+    the area in force when it was sent, so a rebuild writes the same bytes."""
+
+    areas: list[tuple[datetime, str | None]]  # (published at, the area's canonical JSON)
+
+    @classmethod
+    def of(cls, session: Session, incident: Incident) -> AreaHistory:
+        rows = session.execute(
+            select(IncidentDetailsVersion.published_at, IncidentDetailsVersion.area)
+            .where(IncidentDetailsVersion.incident_id == incident.id)
+            .order_by(IncidentDetailsVersion.version)
+        )
+        return cls([(at, area) for at, area in rows])
+
+    def area_at(self, moment: datetime) -> Area | None:
+        in_force = [area for at, area in self.areas if at <= moment]
+        return stored_area(in_force[-1]) if in_force else None
 
 
 def instruction(session: Session, message: CapMessage, pins: PinHistory) -> dict[str | None, FeedItem]:

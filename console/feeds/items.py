@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session, aliased
 
+from console.domain.area import area_words, georss_polygon, stored_area
 from console.domain.details_translations import shown_details
 from console.domain.details_versions import DETAIL_FIELDS, details_of
 from console.domain.errors import NotFound
@@ -49,9 +50,11 @@ class IncidentInfo:
     category: str
     alert_status: AlertStatus
     created_at: datetime
+    georss_polygon: str | None = None  # the mapped area's first polygon (issue 17), GeoRSS Simple
 
     @classmethod
     def of(cls, incident: Incident) -> IncidentInfo:
+        area = stored_area(incident.area)
         return cls(
             incident.slug,
             xml_safe(incident.title),
@@ -60,6 +63,7 @@ class IncidentInfo:
             incident.category,
             incident.alert_status,
             incident.created_at,
+            georss_polygon(area["polygons"][0]) if area and area["polygons"] else None,
         )
 
     def translated(self, translation: IncidentDetailsTranslation | None) -> IncidentInfo:
@@ -249,6 +253,8 @@ def details_items(session: Session, *, limit: int, incident: Incident | None = N
             for name in DETAIL_FIELDS
             if before[name] != after[name]
         )
+        if previous.area != row.area:
+            changes += (("area", xml_safe(area_words(previous.area)), xml_safe(area_words(row.area))),)
         found.append(
             DetailsItem(
                 IncidentInfo.of(owner),

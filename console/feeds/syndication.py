@@ -317,6 +317,8 @@ def _generator(
         feed.updated(max(spec.updated, *(each.published_at for each in extras)))
     # newest first, merged into the versions by time
     pending = sorted(extras, key=lambda each: each.published_at, reverse=True)
+    if any(item.incident.georss_polygon for item in items):
+        feed.load_extension("geo")  # only then: feeds without an area keep their bytes
     for item in items:  # newest first, as given
         while pending and pending[0].published_at > item.published_at:
             _extra_entry(feed, settings, pending.pop(0), language)
@@ -339,6 +341,8 @@ def _generator(
         entry.content(entry_html(settings.public_url, item, language), type="html")
         if item.is_fallback:
             entry.atom_extras.content_lang = language.primary
+        if item.incident.georss_polygon:
+            entry.geo.polygon(item.incident.georss_polygon)
     for rest in pending:
         _extra_entry(feed, settings, rest, language)
     return feed

@@ -127,7 +127,11 @@ class FeedFiles:
         return self.settings.languages[1:]
 
     def _cap_bytes(
-        self, session: Session, messages: list[cap_history.CapMessage], pins: cap_history.PinHistory
+        self,
+        session: Session,
+        messages: list[cap_history.CapMessage],
+        pins: cap_history.PinHistory,
+        areas: cap_history.AreaHistory,
     ) -> bytes:
         last = messages[-1].item
         others = (
@@ -136,15 +140,17 @@ class FeedFiles:
             else []
         )
         instruction = cap_history.instruction(session, messages[-1], pins)
-        message = cap.render_message(self.settings, messages, others, instruction)
+        area = areas.area_at(messages[-1].sent)
+        message = cap.render_message(self.settings, messages, others, instruction, area)
         return self.cap_signer.sign(message) if self.cap_signer is not None else message
 
     def _cap_files(self, session: Session, slug: str, seq: int, version: int) -> dict[Target, bytes]:
         """Every message of update `seq` up to version `version`'s last, oldest first."""
         messages = cap_history.update_messages(session, slug, seq, version, self._cap_languages)
         pins = cap_history.PinHistory.of(session, slug)
+        areas = cap_history.AreaHistory.of(session, pins.incident)
         return {
-            message.target: self._cap_bytes(session, messages[: count + 1], pins)
+            message.target: self._cap_bytes(session, messages[: count + 1], pins, areas)
             for count, message in enumerate(messages)
         }
 
@@ -154,10 +160,11 @@ class FeedFiles:
         """As `_cap_files`, but None for each message already published (never rendered again)."""
         messages = cap_history.update_messages(session, slug, seq, version, self._cap_languages)
         pins = cap_history.PinHistory.of(session, slug)
+        areas = cap_history.AreaHistory.of(session, pins.incident)
         return {
             message.target: None
             if self.path_of(message.target).exists()
-            else self._cap_bytes(session, messages[: count + 1], pins)
+            else self._cap_bytes(session, messages[: count + 1], pins, areas)
             for count, message in enumerate(messages)
         }
 

@@ -149,7 +149,8 @@ class LiveRenderer:
             index_html = self._blocks(INDEX_TEMPLATE, ["cursor"], lang, **common)
             return PageFrames(Frame.of(event.event_id, incident_html), Frame.of(event.event_id, index_html))
         # The title changes only with the incident's details; the rest of the header on any event.
-        title = ["incident_title"] if event.type is EventType.INCIDENT_DETAILS_CHANGED else []
+        details = event.type is EventType.INCIDENT_DETAILS_CHANGED
+        title = ["incident_title"] if details else []
         blocks = [
             "cursor",
             *title,
@@ -157,6 +158,7 @@ class LiveRenderer:
             "incident_status",
             "latest_change",
             "incident_summary",
+            *(["incident_area"] if details else []),
             "timeline_empty",
         ]
         if card is not None:
@@ -191,6 +193,7 @@ class LiveRenderer:
                 "incident_status",
                 "latest_change",
                 "incident_summary",
+                "incident_area",
                 "rumors",
                 "timeline",
                 "timeline_empty",

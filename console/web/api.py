@@ -144,13 +144,14 @@ async def list_incidents(request: Request, _caller: Actor | None) -> Response:
 @access(Access.PUBLISHER, TOKEN)
 async def create_incident_endpoint(request: Request, actor: Actor) -> Response:
     payload = await read_object(request)
-    fields = Fields(payload, ["title", "summary", "location", "category", "alert_status"])
+    fields = Fields(payload, ["title", "summary", "location", "category", "alert_status", "area"])
     draft = IncidentDraft(
         title=fields.text("title", required=True) or "",
         summary=fields.text("summary"),
         location=fields.text("location"),
         category=fields.text("category"),
         alert_status=fields.text("alert_status"),
+        area=fields.data.get("area"),  # checked by the domain (console.domain.area)
     )
     fields.check()
     state = app_state(request)

@@ -34,7 +34,9 @@ SECURITY_HEADERS: Mapping[str, str] = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "strict-origin-when-cross-origin",
     "X-Frame-Options": "DENY",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    # Geolocation for our own pages only: "Am I in the area?" (static/js/area.js) asks for it
+    # when a reader presses its button, and checks it in the browser (issue 17).
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(self)",
 }
 
 

@@ -11,6 +11,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from console.alert_models import AlertState
+from console.domain.area import (
+    DESCRIPTION_MAX,
+    GEOCODE_NAME_MAX,
+    GEOCODE_VALUE_MAX,
+    GEOCODES_MAX,
+    POINTS_MAX,
+    POINTS_MIN,
+    RADIUS_KM_MAX,
+    SHAPES_MAX,
+)
 from console.domain.incidents import CATEGORIES
 from console.domain.rumors import CLAIM_MAX, SEEN_AT_MAX
 from console.domain.templates import NAME_MAX as TEMPLATE_NAME_MAX
@@ -80,6 +90,10 @@ INCIDENT_FIELDS: dict[str, Schema] = {
     "updated_at": TIME,
     "resolved_at": nullable(TIME),
     "last_update_at": nullable(TIME),
+    "area": {
+        **nullable({"$ref": "#/components/schemas/AreaFeature"}),
+        "description": "The incident's mapped area as GeoJSON (RFC 7946, [lon, lat]); null: none.",
+    },
 }
 SIGNATURE: Schema = nullable(
     {
@@ -289,9 +303,13 @@ DETAILS_FIELDS: dict[str, Schema] = {
 DETAILS_VERSION_FIELDS: dict[str, Schema] = {
     "version": ID,
     "fields": {**obj(DETAILS_FIELDS), "description": "The incident's details as this version has them."},
+    "area": {
+        **nullable({"$ref": "#/components/schemas/AreaFeature"}),
+        "description": "The mapped area as this version has it (GeoJSON); null: none.",
+    },
     "changed": {
         "type": "array",
-        "items": {"enum": list(DETAILS_FIELDS)},
+        "items": {"enum": [*DETAILS_FIELDS, "area"]},
         "description": "The fields this version changed from the one before (none for version 1).",
     },
     "reason": {**nullable(TEXT), "description": "Why they changed; null for version 1."},
@@ -313,7 +331,36 @@ _OPTIONAL_DETAILS: dict[str, Schema] = {
             "description": "any case",
         }
     ),
+    "area": {
+        **nullable({"$ref": "#/components/schemas/AreaDraft"}),
+        "description": "The mapped area; null or absent leaves it as it is, an area with no polygon, "
+        "circle or geocode removes it.",
+    },
 }
+
+_LAT_LON: Schema = {
+    "type": "array",
+    "prefixItems": [
+        {"type": "number", "minimum": -90, "maximum": 90},
+        {"type": "number", "minimum": -180, "maximum": 180},
+    ],
+    "minItems": 2,
+    "maxItems": 2,
+    "description": "[latitude, longitude], WGS 84",
+}
+_CIRCLE: Schema = obj(
+    {
+        "lat": {"type": "number", "minimum": -90, "maximum": 90},
+        "lon": {"type": "number", "minimum": -180, "maximum": 180},
+        "radius_km": {"type": "number", "exclusiveMinimum": 0, "maximum": RADIUS_KM_MAX},
+    }
+)
+_GEOCODE: Schema = obj(
+    {
+        "name": {**typed_text(GEOCODE_NAME_MAX), "description": "CAP valueName: SAME, FIPS, ZIP..."},
+        "value": typed_text(GEOCODE_VALUE_MAX),
+    }
+)
 
 
 SCHEMAS: dict[str, Schema] = {
@@ -329,6 +376,56 @@ SCHEMAS: dict[str, Schema] = {
         ["error"],
     ),
     "Incident": obj(INCIDENT_FIELDS),
+    "AreaDraft": {
+        **obj(
+            {
+                "description": nullable(
+                    {"type": "string", "maxLength": DESCRIPTION_MAX, "pattern": _NO_CONTROL}
+                ),
+                "polygons": {
+                    "type": "array",
+                    "maxItems": SHAPES_MAX,
+                    "items": {
+                        "type": "array",
+                        "minItems": POINTS_MIN,
+                        "maxItems": POINTS_MAX,
+                        "items": _LAT_LON,
+                    },
+                },
+                "circles": {"type": "array", "maxItems": SHAPES_MAX, "items": _CIRCLE},
+                "geocodes": {"type": "array", "maxItems": GEOCODES_MAX, "items": _GEOCODE},
+            },
+            [],
+        ),
+        "description": "An incident's mapped area, in CAP's [lat, lon] order. Refused with 422 "
+        "(`fields.area` naming the problem), though the schema cannot say so: a polygon that is "
+        "not closed (its last point repeats its first), crosses itself or has no area, and a description "
+        "without any polygon, circle or geocode.",
+    },
+    "AreaFeature": obj(
+        {
+            "type": {"const": "Feature"},
+            "geometry": nullable(
+                obj(
+                    {
+                        "type": {"enum": ["Polygon", "MultiPolygon"]},
+                        "coordinates": {
+                            "type": "array",
+                            "description": "[lon, lat] positions (RFC 7946): a Polygon's rings, or "
+                            "a MultiPolygon's polygons",
+                        },
+                    }
+                )
+            ),
+            "properties": obj(
+                {
+                    "description": TEXT,
+                    "circles": {"type": "array", "items": _CIRCLE},
+                    "geocodes": {"type": "array", "items": _GEOCODE},
+                }
+            ),
+        }
+    ),
     "IncidentList": obj({"incidents": {"type": "array", "items": ref("Incident")}}),
     "Version": obj({**VERSION_FIELDS, "translations": {"type": "array", "items": ref("Translation")}}),
     "Translation": obj(TRANSLATION_FIELDS),

@@ -12,16 +12,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from alembic import command
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from console.db import Database
-from console.domain import archive
+from console.domain import archive, search
 from console.domain.outbox import Routing
 from console.domain.translation_drafts import TranslationDraft
 from console.domain.translations import add_translation
 from console.domain.updates import Draft, Translations, correct_update, publish_update, retract_update
 from console.languages import Languages
 from console.migrate import alembic_config, upgrade
+from console.models import Incident
 from console.settings import Settings
 from console.web.app import create_app
 from tests.archive.conftest import T0, make_incident
@@ -192,6 +194,14 @@ def found(db: Database, query: str) -> list[str]:
     return [entry.slug for entry in result.entries]
 
 
+def indexed(db: Database, query: str) -> list[str]:
+    """The incidents the search index finds, read without loading incident rows: in a schema
+    downgraded below later migrations (e.g. i17_area's column) the models cannot load them."""
+    with db.read() as session:
+        condition = search.matches(session, search.parse(query))
+        return list(session.scalars(select(Incident.slug).where(condition).order_by(Incident.slug)))
+
+
 def test_spanish_words_find_the_incident_with_a_spanish_translation(
     db: Database, routing: Routing, slug: str
 ) -> None:
@@ -211,8 +221,8 @@ def test_the_migration_indexes_translations_already_published(
         with db.engine.begin() as conn:
             config.attributes["connection"] = conn
             command.downgrade(config, "i16_push")
-        assert found(db, "refugio") == [], "downgraded: the index holds the versions' text only"
-        assert found(db, "shelter") == [slug]
+        assert indexed(db, "refugio") == [], "downgraded: the index holds the versions' text only"
+        assert indexed(db, "shelter") == [slug]
     finally:
         upgrade(db)
     assert found(db, "refugio") == [slug]

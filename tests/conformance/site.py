@@ -184,6 +184,18 @@ def seed(base: str, token: str) -> Record:
         first = first or ids
     api(base, token, f"/incidents/{resolved}/resolve", {"message": "All clear: the water main is repaired."})
     api(base, token, f"/incidents/{active}/pin", {"seq": 4})  # "What to do now" on `/` and its page
+    square = [[38.90, -77.04], [38.90, -77.00], [38.93, -77.00], [38.93, -77.04], [38.90, -77.04]]
+    area = {
+        "description": "Elm St to Oak St",
+        "polygons": [square],
+        "circles": [{"lat": 38.9, "lon": -77, "radius_km": 1}],
+    }
+    api(
+        base,
+        token,
+        f"/incidents/{active}/details",
+        {"area": area, "reason": "Area mapped", "corrects_version": 1},
+    )
     rumor = api(
         base,
         token,

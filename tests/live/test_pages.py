@@ -289,7 +289,7 @@ def test_page_weight_is_under_50_kb_compressed(live_settings: Settings, db: Data
         assert html.count('class="timeline__item"') == live_settings.public_timeline_limit
         assert "This page shows the newest 50 of 60 updates." in html
         assets = re.findall(r'<(?:link rel="stylesheet"|script) (?:href|src)="(/static/[^"]+)"', html)
-        assert len(assets) == 4  # public.css, htmx, the ws extension, live.js
+        assert len(assets) == 5  # public.css, htmx, the ws extension, live.js, area.js
         total = len(page)
         for asset in assets:
             status, body, headers = fetch(server.url, asset)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from starlette.requests import Request
 from starlette.responses import Response
 
+from console.domain.area import parse_typed_area
 from console.domain.details_translations import TRANSLATED_FIELDS, DetailsTranslationDraft, translate_details
 from console.domain.errors import InvalidInput, NotFound, VersionConflict
 from console.domain.incident_details import DetailsDraft, change_details, rebase
@@ -24,9 +25,12 @@ async def change_details_view(request: Request, viewer: Viewer) -> Response:
     state = app_state(request)
     form = await read_form(request)
     slug = request.path_params["slug"]
-    typed = {name: form.text(name) for name in (*INCIDENT_FIELDS, "reason")}
+    typed = {name: form.text(name) for name in (*INCIDENT_FIELDS, "area_description", "area", "reason")}
     corrects = form.integer("corrects_version") or 0
-    draft = DetailsDraft(**{name: typed[name] for name in INCIDENT_FIELDS})
+    # The area as typed (GeoJSON or "lat,lon ..." lines); blank removes it, as {} does in the API.
+    area_errors: dict[str, str] = {}
+    area = parse_typed_area(typed["area"], typed["area_description"], area_errors)
+    draft = DetailsDraft(**{name: typed[name] for name in INCIDENT_FIELDS}, area=area or {})
 
     async def refused(
         status_code: int, errors: dict[str, str], message: str | None, version: int
@@ -36,6 +40,8 @@ async def change_details_view(request: Request, viewer: Viewer) -> Response:
             request, viewer, status_code=status_code, block="details", extra={"details_form": details_form}
         )
 
+    if area_errors:
+        return await refused(422, area_errors, None, corrects)
     try:
         await state.write(
             lambda session: change_details(

@@ -27,6 +27,7 @@ from console.domain import (
     timeline,
     versions,
 )
+from console.domain.area import stored_area, typed_form
 from console.domain.autosave import FormName, Saved
 from console.domain.delivery_status import EventDeliveries
 from console.domain.details_translations import translations_views
@@ -300,6 +301,7 @@ class DetailsForm:
     def current(cls, data: IncidentData) -> DetailsForm:
         incident = data.incident
         typed = {name: str(getattr(incident, name)) for name in INCIDENT_FIELDS} | {"reason": ""}
+        typed["area_description"], typed["area"] = typed_form(stored_area(incident.area))
         return cls(typed, data.details_version)
 
 

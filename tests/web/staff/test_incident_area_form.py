@@ -1,0 +1,89 @@
+"""The mapped area in the console's "Correct details" form (issue 17): typed as GeoJSON or as
+"lat,lon ..." lines, shown again for the next change, refused with the typing kept."""
+
+from __future__ import annotations
+
+import html
+import json
+
+import pytest
+from starlette.testclient import TestClient
+
+from console.db import Database
+from console.domain.area import stored_area
+from console.domain.incidents import IncidentDraft, create_incident
+from console.domain.outbox import Routing
+from console.models import Incident
+from tests.conftest import PIO
+from tests.web.staff.conftest import email_of, sign_in
+from tests.web.staff.test_incident_details_form import details_rows, form
+
+SQUARE = [[38.90, -77.04], [38.90, -77.00], [38.93, -77.00], [38.93, -77.04], [38.90, -77.04]]
+LINES = " ".join(f"{lat},{lon}" for lat, lon in SQUARE)
+GEOJSON = json.dumps({"type": "Polygon", "coordinates": [[[lon, lat] for lat, lon in SQUARE]]})
+
+
+@pytest.fixture
+def incident(db: Database, routing: Routing, people: dict[str, int]) -> str:
+    with db.write() as session:
+        created, _ = create_incident(
+            session, PIO, IncidentDraft(title="Gas laek", location="Elm St", category="Fire"), routing=routing
+        )
+        return created.slug
+
+
+def area_of_incident(db: Database, slug: str) -> object:
+    with db.read() as session:
+        incident = session.query(Incident).filter_by(slug=slug).one()
+        return stored_area(incident.area)
+
+
+@pytest.mark.parametrize("typed", [LINES, GEOJSON], ids=["lines", "geojson"])
+def test_an_area_typed_in_the_form_is_a_new_details_version(
+    client: TestClient, db: Database, incident: str, typed: str
+) -> None:
+    token = sign_in(client, email_of("pio"))
+    done = client.post(
+        f"/console/incidents/{incident}/details",
+        data=form(token, area=typed, area_description="Downtown", reason="Area mapped"),
+        follow_redirects=False,
+    )
+    assert done.status_code == 303, done.text
+    assert area_of_incident(db, incident) == {
+        "description": "Downtown",
+        "polygons": [SQUARE],
+        "circles": [],
+        "geocodes": [],
+    }
+    assert [row.version for row in details_rows(db)] == [1, 2]
+    page = client.get(f"/console/incidents/{incident}").text
+    assert 'value="Downtown"' in page and "38.93" in page  # shown for the next change
+    # Sent again as shown (with a title change): the area is not a change.
+    shown = page.split('name="area"', 1)[1].split(">", 1)[1].split("</textarea>", 1)[0]
+    again = client.post(
+        f"/console/incidents/{incident}/details",
+        data=form(
+            token,
+            title="Gas leak",
+            area=html.unescape(shown).strip(),
+            area_description="Downtown",
+            reason="Typo",
+            corrects_version="2",
+        ),
+        follow_redirects=False,
+    )
+    assert again.status_code == 303, again.text
+    rows = details_rows(db)
+    assert rows[-1].version == 3 and rows[-1].area == rows[-2].area
+
+
+def test_a_bad_area_is_refused_with_the_typing_kept(client: TestClient, db: Database, incident: str) -> None:
+    token = sign_in(client, email_of("pio"))
+    bow_tie = "38.90,-77.04 38.93,-77.00 38.90,-77.00 38.93,-77.04 38.90,-77.04"
+    refused = client.post(
+        f"/console/incidents/{incident}/details",
+        data=form(token, area=bow_tie, area_description="Downtown", reason="Area mapped"),
+    )
+    assert refused.status_code == 422
+    assert "Self-intersection" in refused.text and bow_tie in refused.text
+    assert [row.version for row in details_rows(db)] == [1]
