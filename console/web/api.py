@@ -192,17 +192,19 @@ def _publishing(request: Request, fields: Fields) -> Publishing:
 def approval_needed(request: Request, fields: Fields, kind: VersionKind | str) -> str | Waits | None:
     """The approval a new version of `kind` needs: "wait" when it waits for a second person
     (APPROVAL_REQUIRED), the author's reason when they publish without (`bypass_approval`), None
-    when none is needed (a `bypass_approval` is then ignored: there is nothing to bypass)."""
+    when none is needed (a `bypass_approval` is then ignored: there is nothing to bypass; but it
+    is still checked, so a bad one is a 422 whatever the setting)."""
     reason = fields.text("bypass_approval")
+    checked: str | None = None
+    if reason is not None:
+        try:
+            checked = approval.bypass_reason(reason)
+        except InvalidInput as exc:
+            fields.errors.update(exc.fields)
+            return None
     if not approval.required_for(app_state(request).settings.approval_required, kind):
         return None
-    if reason is None:
-        return WAIT
-    try:
-        return approval.bypass_reason(reason)
-    except InvalidInput as exc:
-        fields.errors.update(exc.fields)
-        return None
+    return WAIT if checked is None else checked
 
 
 class Waits:

@@ -146,10 +146,10 @@ TRANSLATION_FIELDS: dict[str, Schema] = {
     "signature": SIGNATURE,
 }
 BYPASS_APPROVAL: Schema = {
-    **typed_text(REASON_MAX),
+    **nullable(typed_text(REASON_MAX)),
     "description": "With APPROVAL_REQUIRED: publish now, without a second person's approval, for this "
-    "reason (recorded in the audit chain as `version.bypassed_approval`); ignored when approval is not "
-    "required.",
+    "reason (recorded in the audit chain as `version.bypassed_approval`); checked but ignored when "
+    "approval is not required; null: no bypass (as if absent).",
 }
 PENDING_FIELDS: dict[str, Schema] = {
     "id": {

@@ -230,6 +230,35 @@ def test_without_approval_publishing_is_unchanged(
         assert decide(web, author, 1, version=1, decision="approve").status_code == 404
 
 
+def test_a_bad_bypass_reason_is_refused_even_when_approval_is_off(
+    settings: Settings, db: Database, author: dict[str, str]
+) -> None:
+    with app(settings, ()) as web:
+        slug = new_incident(web, author)
+        before = counts(db)
+        for reason in ("  ", "urgent\x0f", "x" * 5000):
+            refused = web.post(
+                f"/api/v1/incidents/{slug}/updates",
+                json={"body": "Clear.", "bypass_approval": reason},
+                headers=author,
+            )
+            assert refused.status_code == 422, refused.text
+            assert "bypass_approval" in refused.json()["error"]["fields"]
+            resolve = web.post(
+                f"/api/v1/incidents/{slug}/resolve",
+                json={"message": "All clear.", "bypass_approval": reason},
+                headers=author,
+            )
+            assert resolve.status_code == 422 and "bypass_approval" in resolve.json()["error"]["fields"]
+        assert counts(db) == before
+        ignored = web.post(
+            f"/api/v1/incidents/{slug}/updates",
+            json={"body": "Clear.", "bypass_approval": "urgent"},
+            headers=author,
+        )
+        assert ignored.status_code == 201, ignored.text  # nothing to bypass: published as usual
+
+
 def test_approval_for_corrections_only(settings: Settings, db: Database, author: dict[str, str]) -> None:
     with app(settings, ("correction",)) as web:
         slug = new_incident(web, author)
