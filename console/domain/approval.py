@@ -65,10 +65,36 @@ def translations_of(pending: PendingVersion) -> list[dict[str, Any]]:
 def _wait(
     session: Session,
     actor: Actor,
-    pending: PendingVersion,
-    now: datetime,
+    now: datetime | None,
+    *,
+    incident_id: int,
+    update_id: int | None,
+    kind: VersionKind,
+    headline: str | None,
+    body: str,
+    translations: Sequence[CheckedDraft],
+    preliminary: bool | None,
+    reason: str | None = None,
+    corrects_version: int | None = None,
 ) -> PendingVersion:
+    """Keep a checked version as pending, by `actor`, and record that it waits."""
     assert actor.user_id is not None  # only an account's publish waits: the CLI publishes directly
+    now = now or utcnow()
+    pending = PendingVersion(
+        incident_id=incident_id,
+        update_id=update_id,
+        kind=kind.value,
+        headline=headline,
+        body=body,
+        translations=_stored(translations),
+        preliminary=preliminary,
+        reason=reason,
+        corrects_version=corrects_version,
+        author_id=actor.user_id,
+        author_name=actor.name,
+        created_at=now,
+        state=PendingState.PENDING.value,
+    )
     session.add(pending)
     session.flush()
     audit.record(
@@ -99,23 +125,18 @@ def submit_original(
 ) -> PendingVersion:
     """A new update, checked as `publish_update` checks it, kept until approved."""
     checked = check_original(session, actor, incident_slug, draft, translations=translations)
-    now = now or utcnow()
-    pending = PendingVersion(
+    return _wait(
+        session,
+        actor,
+        now,
         incident_id=checked.incident.id,
         update_id=None,
-        kind=VersionKind.ORIGINAL.value,
+        kind=VersionKind.ORIGINAL,
         headline=checked.headline,
         body=checked.body,
-        translations=_stored(checked.translations),
+        translations=checked.translations,
         preliminary=checked.preliminary,
-        reason=None,
-        corrects_version=None,
-        author_id=actor.user_id,
-        author_name=actor.name,
-        created_at=now,
-        state=PendingState.PENDING.value,
     )
-    return _wait(session, actor, pending, now)
 
 
 def submit_resolution(
@@ -130,24 +151,18 @@ def submit_resolution(
     """An all-clear, checked as `resolve_with_all_clear` checks it, kept until approved: the
     incident stays active until then."""
     incident, text = check_all_clear(session, actor, incident_slug, message, translations)
-    now = now or utcnow()
-    drafts = translations.check({})
-    pending = PendingVersion(
+    return _wait(
+        session,
+        actor,
+        now,
         incident_id=incident.id,
         update_id=None,
-        kind=VersionKind.RESOLUTION.value,
+        kind=VersionKind.RESOLUTION,
         headline=None,
         body=text,
-        translations=_stored(drafts),
+        translations=translations.check({}),
         preliminary=False,
-        reason=None,
-        corrects_version=None,
-        author_id=actor.user_id,
-        author_name=actor.name,
-        created_at=now,
-        state=PendingState.PENDING.value,
     )
-    return _wait(session, actor, pending, now)
 
 
 def submit_change(
@@ -173,24 +188,21 @@ def submit_change(
         draft=draft,
         translations=translations,
     )
-    now = now or utcnow()
-    pending = PendingVersion(
+    return _wait(
+        session,
+        actor,
+        now,
         incident_id=change.update.incident_id,
         update_id=change.update.id,
-        kind=action.kind.value,
+        kind=action.kind,
         headline=change.text.headline,
         body=change.text.body,
-        translations=_stored(change.translations),
+        translations=change.translations,
         # None keeps the current flag when approved, as a correction sent without it does.
         preliminary=None if draft is None else draft.preliminary,
         reason=change.reason,
         corrects_version=change.current.version,
-        author_id=actor.user_id,
-        author_name=actor.name,
-        created_at=now,
-        state=PendingState.PENDING.value,
     )
-    return _wait(session, actor, pending, now)
 
 
 @dataclass(frozen=True)
