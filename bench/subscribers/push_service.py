@@ -19,7 +19,6 @@ Prints `ready` once listening; each line read on stdin is answered with
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import json
 import sys
@@ -46,9 +45,9 @@ def unb64url(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-@functools.cache
 def browser_keys(seed: str, subscriber: int) -> tuple[ec.EllipticCurvePrivateKey, bytes]:
-    """Browser `subscriber`'s private key and auth secret, the same for the same seed."""
+    """Browser `subscriber`'s private key and auth secret, the same for the same seed. Not
+    cached: the console's run and the reference, which follows it, pay the same per push."""
     digest = hashlib.sha256(f"push-key:{seed}:{subscriber}".encode()).digest()
     scalar = int.from_bytes(digest, "big") % (P256_ORDER - 1) + 1
     auth = hashlib.sha256(f"push-auth:{seed}:{subscriber}".encode()).digest()[:16]
