@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections import Counter
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from starlette.datastructures import Secret
 from starlette.testclient import TestClient
 
@@ -28,8 +29,9 @@ from console.languages import Languages
 from console.models import utcnow
 from console.settings import Settings
 from console.web.app import create_app
-from tests.alerts.support import Inbox, ask_for_alerts, link_in, smtp_server, text_of
+from tests.alerts.support import Inbox, ask_for_alerts, form_token, link_in, smtp_server, text_of
 from tests.conftest import PIO
+from tests.support.factories import bearer, make_token
 
 
 @pytest.fixture
@@ -202,6 +204,35 @@ def test_per_ip_limit(alert_settings: Settings, smtp: tuple[Inbox, int]) -> None
         codes = [ask_for_alerts(client, f"p{n}@example.org") for n in range(5)]
         assert codes == [200, 200, 200, 429, 429]
     assert smtp[0].count() == 3
+
+
+def test_a_flood_of_subscriptions_is_bounded_and_publishing_goes_on(
+    alert_settings: Settings, db: Database, smtp: tuple[Inbox, int]
+) -> None:
+    """1,000 subscriptions from one client address, each to a new address, while a PIO
+    publishes: at most SUBSCRIBE_IP_LIMIT of them write a row or send a message, the rest are
+    refused (429) with nothing written, and every publication during the flood goes out."""
+    token = make_token(db, "pio")
+    with TestClient(create_app(alert_settings), base_url="https://police.example") as client:
+        form = form_token(client.get("/subscribe").text)
+        slug = client.post("/api/v1/incidents", json={"title": "Flood"}, headers=bearer(token)).json()["slug"]
+        flood, published = [], []
+        for n in range(1000):
+            data = {"csrf_token": form, "email": f"f{n}@example.org", "lang": "en"}
+            flood.append(client.post("/subscribe", data=data))
+            if n % 200 == 199:  # a PIO publishes in the middle of the flood
+                body = {"body": f"Update {n}."}
+                published.append(
+                    client.post(f"/api/v1/incidents/{slug}/updates", json=body, headers=bearer(token))
+                )
+    codes = Counter(response.status_code for response in flood)
+    assert codes == {200: alert_settings.subscribe_ip_limit, 429: 1000 - alert_settings.subscribe_ip_limit}
+    assert [response.status_code for response in published] == [201] * 5
+    with db.read() as session:
+        assert (
+            session.scalar(select(func.count()).select_from(Subscriber)) == alert_settings.subscribe_ip_limit
+        )
+    assert smtp[0].count() == alert_settings.subscribe_ip_limit
 
 
 def test_per_address_limit(alert_settings: Settings, smtp: tuple[Inbox, int]) -> None:
