@@ -1,7 +1,9 @@
 """Web Push alerts (RFC 8030): each published version pushed to the browsers that subscribed,
 its payload encrypted to the browser's keys (RFC 8291, aes128gcm) and the request signed
 with our VAPID key (RFC 8292), with `pywebpush`. A 404 or 410 from the push service means the
-browser dropped the subscription: it is unsubscribed (its endpoint deleted).
+browser dropped the subscription: it is unsubscribed (its endpoint deleted). A 429, a 5xx or
+an unreachable service is tried again (ATTEMPTS in all, pausing longer each time), as webhooks
+are; any other refusal is the delivery's failure.
 
 Endpoints must be https on a public host, both when subscribed and when sent (DNS may
 change), unless PUSH_ALLOW_PRIVATE=true. Without VAPID_PRIVATE_KEY the channel is in
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -36,6 +39,8 @@ MAX_PAYLOAD_BYTES = 4096 - 86 - 17
 PUSH_TTL_SECONDS = 24 * 60 * 60  # a browser offline longer than this gets no stale alert
 ELLIPSIS = "…"
 PREVIEW_NOTE = "web push in preview: VAPID_PRIVATE_KEY not set"
+ATTEMPTS = 3
+RETRY_PAUSE_SECONDS = 0.5
 
 
 def vapid_key(private_key: str) -> Vapid01:
@@ -118,8 +123,9 @@ class WebPushSender:
 
     channel: ClassVar[AlertChannel] = AlertChannel.PUSH
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, pause: float = RETRY_PAUSE_SECONDS) -> None:
         self.settings = settings
+        self.pause = pause
         self.lanes = settings.push_concurrency
         key = settings.vapid_private_key
         self.vapid = vapid_key(key._value) if key is not None else None
@@ -154,27 +160,34 @@ class WebPushSender:
             "sub": self.settings.vapid_subject,
             "aud": f"{parts.scheme}://{parts.netloc}",
         }
-        try:
-            webpush(
-                {"endpoint": endpoint, "keys": keys},
-                data,
-                vapid_private_key=self.vapid,
-                vapid_claims=claims,
-                ttl=PUSH_TTL_SECONDS,
-                timeout=self.settings.push_timeout_seconds,
-                requests_session=self._session(),
-            )
-        except WebPushException as exc:
-            status = exc.response.status_code if exc.response is not None else None
-            if status in (404, 410):
-                error = f"the push service answered {status}: the browser unsubscribed"
-                return fanout.Result(recipient.delivery_id, error, gone=True)
-            return fanout.Result(recipient.delivery_id, f"the push service answered {status}")
-        except (requests.RequestException, OSError) as exc:
-            return fanout.Result(recipient.delivery_id, f"could not reach the push service: {exc}")
-        except ValueError as exc:  # keys the encryption refuses (they were checked when subscribed)
-            return fanout.Result(recipient.delivery_id, f"could not encrypt the message: {exc}")
-        return fanout.Result(recipient.delivery_id, None)
+        error: str | None = None
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                webpush(
+                    {"endpoint": endpoint, "keys": keys},
+                    data,
+                    vapid_private_key=self.vapid,
+                    vapid_claims=claims,
+                    ttl=PUSH_TTL_SECONDS,
+                    timeout=self.settings.push_timeout_seconds,
+                    requests_session=self._session(),
+                )
+                return fanout.Result(recipient.delivery_id, None, attempt)
+            except WebPushException as exc:
+                status = exc.response.status_code if exc.response is not None else None
+                if status in (404, 410):
+                    error = f"the push service answered {status}: the browser unsubscribed"
+                    return fanout.Result(recipient.delivery_id, error, attempt, gone=True)
+                error = f"the push service answered {status}"
+                if status is not None and status != 429 and status < 500:
+                    return fanout.Result(recipient.delivery_id, error, attempt)
+            except (requests.RequestException, OSError) as exc:
+                error = f"could not reach the push service: {exc}"
+            except ValueError as exc:  # keys the encryption refuses (they were checked when subscribed)
+                return fanout.Result(recipient.delivery_id, f"could not encrypt the message: {exc}", attempt)
+            if attempt < ATTEMPTS:
+                time.sleep(self.pause * attempt)
+        return fanout.Result(recipient.delivery_id, error, ATTEMPTS)
 
     def for_event(self, contents: EventContents) -> SendChunk:
         payloads = {lang: payload(content) for lang, content in contents.by_lang.items()}

@@ -152,9 +152,12 @@ def test_subscribe_by_code_get_alerts_in_ones_language_and_stop(
         assert len(messages) == 2 and all(sms_text.segments(text).count == 1 for text in messages)
         alert = " ".join(messages)
         link = f"{PUBLIC_URL}/incidents/{slug}"
-        # Labels first, in Spanish; the English text (no translation yet); the link, then STOP, last.
+        # Labels first, in Spanish; the English text (no translation yet); the link, then how to
+        # stop, in Spanish, last.
         assert alert.startswith("PRELIMINAR: Gas leak: Evacuate Elm St. Traducción en actualización.")
-        assert re.search(re.escape(link) + r"\S*" + str(seq) + r"\S* Reply STOP to stop\.$", alert), alert
+        assert re.search(
+            re.escape(link) + r"\S*" + str(seq) + r"\S* Responda STOP para darse de baja\.$", alert
+        ), alert
 
         with db.write() as session:
             correct_update(

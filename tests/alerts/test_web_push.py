@@ -78,6 +78,8 @@ class PushService:
     received: dict[str, list[dict[str, Any]]] = dataclasses.field(default_factory=dict)
     refused: list[tuple[int, str]] = dataclasses.field(default_factory=list)
     answer: dict[str, int] = dataclasses.field(default_factory=dict)  # e.g. {"gone": 410}
+    # Statuses to answer first, in order, before taking pushes: e.g. {"busy": [429, 503]}.
+    busy: dict[str, list[int]] = dataclasses.field(default_factory=dict)
     server_key: str = ""  # the applicationServerKey, from /push/key
     subject: str = SUBJECT
 
@@ -119,6 +121,8 @@ class PushService:
             return 403
         if name in self.answer:
             return self.answer[name]
+        if self.busy.get(name):
+            return self.busy[name].pop(0)
         browser = self.browsers.get(name)
         if browser is None or headers.get("content-encoding") != "aes128gcm" or "ttl" not in headers:
             return 404
@@ -251,6 +255,41 @@ def test_a_410_from_the_push_service_unsubscribes_and_deletes_the_endpoint(
         ).all()
     assert len(tried) == 1, "nothing is pushed to it after the 410"
     assert tried[0][0] is AlertState.FAILED and "410" in (tried[0][1] or "")
+
+
+def test_a_busy_push_service_is_tried_again_and_one_that_stays_down_is_recorded_failed(
+    push_settings: Settings, db: Database, push_service: PushService
+) -> None:
+    routing = routing_for(push_settings)
+    with db.write() as session:
+        incident, _ = create_incident(session, PIO, IncidentDraft(title="Storm"), routing=routing)
+        slug = incident.slug
+    busy, down = Browser.new(), Browser.new()
+    push_service.busy["busy"] = [429, 503]  # then it takes the push
+    push_service.busy["down"] = [500, 502, 503, 504]  # more than the attempts
+    with TestClient(create_app(push_settings)) as client:
+        push_service.server_key = client.get("/push/key").json()["applicationServerKey"]
+        assert subscribe(client, push_service.endpoint("busy", busy), busy).status_code == 201
+        assert subscribe(client, push_service.endpoint("down", down), down).status_code == 201
+    with db.write() as session:
+        publish_update(session, PIO, slug, Draft(body="Stay in.", preliminary=False), routing=routing)
+    drain(push_settings, db)
+
+    assert [alert["body"] for alert in push_service.received["busy"]] == ["Stay in."]  # once
+    assert "down" not in push_service.received and push_service.busy["down"] == [504]
+    with db.read() as session:
+        outcomes = {
+            subscriber.address.rsplit("/", 1)[-1]: (delivery.state, delivery.attempts, delivery.error)
+            for delivery, subscriber in session.execute(
+                select(AlertDelivery, Subscriber).join(
+                    Subscriber, AlertDelivery.subscriber_id == Subscriber.id
+                )
+            )
+            if subscriber.address
+        }
+    assert outcomes["busy"] == (AlertState.SENT, 3, None)
+    assert outcomes["down"] == (AlertState.FAILED, 3, "the push service answered 503")
+    assert {s.status for s in push_subscribers(db)} == {SubscriberStatus.CONFIRMED}  # not gone
 
 
 def test_the_push_service_refuses_a_push_not_signed_by_the_served_key(
