@@ -222,6 +222,10 @@ class Settings:
     twilio_from: str | None = None
     twilio_base_url: str | None = setting(None, parse=_url)
     sms_per_second: float = 1.0
+    # Against SMS pumping (codes sent to premium-rate numbers at the agency's cost): the number
+    # prefixes codes and alerts may go to (empty: any), and codes sent an hour in all.
+    sms_allowed_prefixes: tuple[str, ...] = ()
+    sms_codes_per_hour: int = 60
     # Web Push (console/alerts/web_push.py): without VAPID_PRIVATE_KEY (from `console push keys`)
     # push runs in preview: subscriptions and deliveries are recorded, nothing is sent.
     vapid_private_key: Secret | None = None
@@ -307,6 +311,10 @@ class Settings:
             raise SettingsError("TWILIO_ACCOUNT_SID needs TWILIO_AUTH_TOKEN and TWILIO_FROM")
         if self.sms_per_second <= 0:
             raise SettingsError("SMS_PER_SECOND must be positive")
+        if self.sms_codes_per_hour < 1:
+            raise SettingsError("SMS_CODES_PER_HOUR must be at least 1")
+        if any(not re.fullmatch(r"\+[0-9]{1,6}", prefix) for prefix in self.sms_allowed_prefixes):
+            raise SettingsError("SMS_ALLOWED_PREFIXES are + and 1 to 6 digits each, e.g. +1,+52")
 
     @property
     def primary_language(self) -> str:

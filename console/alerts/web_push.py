@@ -111,11 +111,24 @@ def payload(content: AlertContent) -> bytes:
 
 
 class _NoRedirects(requests.Session):
-    """A redirect is an error, never followed: it could lead to a private address."""
+    """A redirect is an error, never followed: it could lead to a private address. Only the
+    status of an answer is used: its body is read only when it declares itself empty (so the
+    connection is kept for the next push), never otherwise, so a push service sending a huge or
+    trickling body cannot hold a lane or fill the worker's memory."""
 
     def __init__(self) -> None:
         super().__init__()
         self.max_redirects = 0
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs["stream"] = True
+        response = super().request(method, url, *args, **kwargs)
+        if response.headers.get("Content-Length") == "0":
+            response.content  # noqa: B018 (nothing to read: the connection goes back to the pool)
+        else:
+            response._content = b""  # what pywebpush reads of it
+            response.close()
+        return response
 
 
 class WebPushSender:
@@ -181,6 +194,13 @@ class WebPushSender:
                 error = f"the push service answered {status}"
                 if status is not None and status != 429 and status < 500:
                     return fanout.Result(recipient.delivery_id, error, attempt)
+            except requests.Timeout:
+                # Not tried again: a service that takes the whole timeout would hold the lane
+                # ATTEMPTS times as long, and every other subscriber's push behind it.
+                timeout = self.settings.push_timeout_seconds
+                return fanout.Result(
+                    recipient.delivery_id, f"the push service did not answer in {timeout:g} s", attempt
+                )
             except (requests.RequestException, OSError) as exc:
                 error = f"could not reach the push service: {exc}"
             except ValueError as exc:  # keys the encryption refuses (they were checked when subscribed)

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from console.alert_models import AlertChannel, Subscriber, SubscriberStatus
 from console.domain import audit
 from console.domain.actors import Actor, require_admin
-from console.domain.errors import InvalidInput
+from console.domain.errors import InvalidInput, NotAllowed
 from console.models import Incident
 
 CONFIRM_LIFETIME = timedelta(hours=48)  # confirmation links expire after this
@@ -172,13 +172,45 @@ class SmsCode:
     code: str
 
 
+class PrefixRefused(InvalidInput):
+    """The number is outside SMS_ALLOWED_PREFIXES."""
+
+
+class CodesExhausted(NotAllowed):
+    """SMS_CODES_PER_HOUR codes went out in the last hour: no more until some are an hour old."""
+
+
 def subscribe_sms(
-    session: Session, *, secret_key: str, phone: str, lang: str, incident_slug: str, now: datetime
+    session: Session,
+    *,
+    secret_key: str,
+    phone: str,
+    lang: str,
+    incident_slug: str,
+    now: datetime,
+    allowed_prefixes: Sequence[str] = (),
+    codes_per_hour: int | None = None,
 ) -> SmsCode | None:
     """Ask for SMS alerts: a new code (and a reset count of wrong guesses). None when no
-    message goes out, as for email; the caller answers the same either way."""
+    message goes out, as for email; the caller answers the same either way. A number outside
+    `allowed_prefixes` is refused (InvalidInput), and past `codes_per_hour` codes in the last
+    hour, agency-wide, CodesExhausted: SMS costs the agency per message."""
     number = normalized_phone(phone)
+    if allowed_prefixes and not number.startswith(tuple(allowed_prefixes)):
+        allowed = ", ".join(allowed_prefixes)
+        raise PrefixRefused({"phone": f"Alerts by SMS go to numbers starting with {allowed} only."})
     incident = incident_by_slug(session, incident_slug)
+    if codes_per_hour is not None:
+        sent = session.scalar(
+            select(func.count())
+            .select_from(Subscriber)
+            .where(
+                Subscriber.channel == AlertChannel.SMS,
+                Subscriber.confirmation_sent_at > now - timedelta(hours=1),
+            )
+        )
+        if (sent or 0) >= codes_per_hour:
+            raise CodesExhausted("too many confirmation codes were sent in the last hour")
     subscriber = _asking_again(
         session, AlertChannel.SMS, address_hash(secret_key, AlertChannel.SMS, number), incident, now
     )

@@ -147,7 +147,14 @@ async def subscribe(request: Request) -> Response:
         if channel is AlertChannel.SMS:
             code = await state.write(
                 lambda session: subscriptions.subscribe_sms(
-                    session, secret_key=secret, phone=address, lang=lang, incident_slug=slug, now=now
+                    session,
+                    secret_key=secret,
+                    phone=address,
+                    lang=lang,
+                    incident_slug=slug,
+                    now=now,
+                    allowed_prefixes=settings.sms_allowed_prefixes,
+                    codes_per_hour=settings.sms_codes_per_hour,
                 )
             )
             if code is not None:
@@ -159,8 +166,13 @@ async def subscribe(request: Request) -> Response:
                 session, secret_key=secret, email=address, lang=lang, incident_slug=slug, now=now
             )
         )
+    except subscriptions.PrefixRefused:
+        prefixes = ", ".join(settings.sms_allowed_prefixes)
+        return _render(request, {**typed, "error": "prefix", "prefixes": prefixes}, status=400)
     except InvalidInput as exc:
         return _render(request, {**typed, "error": "invalid", "problems": exc.fields}, status=400)
+    except subscriptions.CodesExhausted:
+        return _render(request, {**typed, "error": "limited"}, status=429, headers={"Retry-After": "3600"})
     if confirmation is not None:
         await asyncio.to_thread(_send_confirmation, request, confirmation)
     return _render(request, {**typed, "step": "check"})
@@ -178,6 +190,13 @@ async def confirm_code(request: Request) -> Response:
     typed = {"channel": "sms", "phone": phone, "incident": slug, "step": "code"}
     if not same_origin(request) or not expected or not secrets.compare_digest(given, expected):
         return _render(request, {**typed, "error": "stale"}, status=400, path="/subscribe/code")
+    # Counted like subscribing, before any write: a flood of guesses never reaches the database.
+    wait = state.subscribe_ip_limit.allow(_client(request))
+    if wait is not None:
+        headers = {"Retry-After": str(int(wait) + 1)}
+        return _render(
+            request, {**typed, "error": "limited"}, status=429, headers=headers, path="/subscribe/code"
+        )
     secret = state.settings.secret_key._value
     now = state.clock()
     confirmed = await state.write(

@@ -340,3 +340,32 @@ def test_a_wrong_auth_token_is_refused_by_twilio_and_recorded(
         (delivery,) = session.scalars(select(AlertDelivery)).all()
     assert delivery.state is AlertState.FAILED and "401" in (delivery.error or "")
     assert delivery.attempts == 1 and twilio.sent == []
+
+
+def test_codes_go_only_to_allowed_prefixes_and_at_most_sms_codes_per_hour(
+    sms_settings: Settings, db: Database, twilio: FakeTwilio
+) -> None:
+    """Against SMS pumping: a number outside SMS_ALLOWED_PREFIXES gets a clear refusal and no
+    message, and past SMS_CODES_PER_HOUR codes in the hour, agency-wide, every ask is 429."""
+    guarded = dataclasses.replace(
+        sms_settings, sms_allowed_prefixes=("+1", "+34"), sms_codes_per_hour=3, subscribe_ip_limit=100
+    )
+    with TestClient(create_app(guarded), base_url=PUBLIC_URL) as client:
+        premium = ask_by_sms(client, "+88213 000 0001")
+        assert premium.status_code == 400 and "numbers starting with +1, +34 only." in premium.text
+        answers = [ask_by_sms(client, f"+3460011{n:04d}").status_code for n in range(5)]
+    assert answers == [200, 200, 200, 429, 429]
+    assert len(twilio.sent) == 3 and all(sent.to.startswith("+34") for sent in twilio.sent)
+    assert [phone for phone, _ in status_of(db)] == [f"+3460011{n:04d}" for n in range(3)]
+
+
+def test_guessing_codes_is_limited_per_client_address_before_any_write(
+    sms_settings: Settings, db: Database, twilio: FakeTwilio
+) -> None:
+    limited = dataclasses.replace(sms_settings, subscribe_ip_limit=4)
+    with TestClient(create_app(limited), base_url=PUBLIC_URL) as client:
+        assert ask_by_sms(client, PHONE).status_code == 200  # one of the 4
+        guesses = [enter_code(client, PHONE, f"{n:06d}") for n in range(5)]
+    assert guesses == [400, 400, 400, 429, 429]
+    with db.read() as session:
+        assert session.scalars(select(Subscriber.confirm_attempts)).one() == 3  # the 429s wrote nothing

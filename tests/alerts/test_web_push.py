@@ -80,6 +80,8 @@ class PushService:
     answer: dict[str, int] = dataclasses.field(default_factory=dict)  # e.g. {"gone": 410}
     # Statuses to answer first, in order, before taking pushes: e.g. {"busy": [429, 503]}.
     busy: dict[str, list[int]] = dataclasses.field(default_factory=dict)
+    # Endpoints whose answer announces a huge body and then trickles it (a hostile service).
+    trickle: set[str] = dataclasses.field(default_factory=set)
     server_key: str = ""  # the applicationServerKey, from /push/key
     subject: str = SUBJECT
 
@@ -140,8 +142,17 @@ def push_service() -> Iterator[PushService]:
         def do_POST(self) -> None:  # noqa: N802 (http.server's name)
             body = self.rfile.read(int(self.headers["Content-Length"]))
             headers = {k.lower(): v for k, v in self.headers.items()}
-            status = service.handle(self.path.removeprefix("/push/"), headers, body)
+            name = self.path.removeprefix("/push/")
+            status = service.handle(name, headers, body)
             self.send_response(status)
+            if name in service.trickle:
+                self.send_header("Content-Length", str(10**9))
+                self.end_headers()
+                for _ in range(20):  # a byte every 0.25 s: never a whole read timeout apart
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    time.sleep(0.25)
+                return
             self.send_header("Content-Length", "0")
             self.end_headers()
 
@@ -290,6 +301,32 @@ def test_a_busy_push_service_is_tried_again_and_one_that_stays_down_is_recorded_
     assert outcomes["busy"] == (AlertState.SENT, 3, None)
     assert outcomes["down"] == (AlertState.FAILED, 3, "the push service answered 503")
     assert {s.status for s in push_subscribers(db)} == {SubscriberStatus.CONFIRMED}  # not gone
+
+
+def test_a_push_service_trickling_a_huge_answer_does_not_hold_the_lane(
+    push_settings: Settings, db: Database, push_service: PushService
+) -> None:
+    """Only the status of an answer counts: its body is never read, so a service announcing
+    a gigabyte and sending a byte at a time neither holds the push nor fills the memory."""
+    settings = dataclasses.replace(push_settings, push_timeout_seconds=1.0)
+    routing = routing_for(settings)
+    with db.write() as session:
+        incident, _ = create_incident(session, PIO, IncidentDraft(title="Storm"), routing=routing)
+        slug = incident.slug
+    hostile = Browser.new()
+    push_service.trickle.add("hostile")
+    with TestClient(create_app(settings)) as client:
+        push_service.server_key = client.get("/push/key").json()["applicationServerKey"]
+        assert subscribe(client, push_service.endpoint("hostile", hostile), hostile).status_code == 201
+    with db.write() as session:
+        publish_update(session, PIO, slug, Draft(body="Stay in.", preliminary=False), routing=routing)
+    drain(settings, db)
+    assert [alert["body"] for alert in push_service.received["hostile"]] == ["Stay in."]  # pushed once
+    with db.read() as session:
+        ((state, attempts, error),) = session.execute(
+            select(AlertDelivery.state, AlertDelivery.attempts, AlertDelivery.error)
+        ).all()
+    assert (state, attempts, error) == (AlertState.SENT, 1, None)
 
 
 def test_the_push_service_refuses_a_push_not_signed_by_the_served_key(
