@@ -222,7 +222,10 @@ def parse_typed_area(text: str, description: str, errors: dict[str, str], field:
 def _geojson_rings(value: dict[str, Any], errors: dict[str, str], field: str) -> list[Any] | None:
     geometries: list[Any] = []
     if value.get("type") == "FeatureCollection":
-        features = value.get("features") or []
+        features = value.get("features")
+        if not isinstance(features, list):
+            errors[field] = "a GeoJSON FeatureCollection must hold a list of features"
+            return None
         geometries = [feature.get("geometry") for feature in features if isinstance(feature, dict)]
     elif value.get("type") == "Feature":
         geometries = [value.get("geometry")]

@@ -171,6 +171,10 @@ def test_an_area_typed_as_geojson_or_coordinates() -> None:
     assert errors == {}
     assert typed == lines == area_of({"description": "Downtown", "polygons": [SQUARE]}, errors)
     assert parse_typed_area("38.9,-77 oops", "", errors) is None and "line 1" in errors["area"]
+    for features in ("1", "{}", '"x"', "null"):
+        errors = {}
+        collection = f'{{"type": "FeatureCollection", "features": {features}}}'
+        assert parse_typed_area(collection, "", errors) is None and "list of features" in errors["area"]
 
 
 def test_the_database_refuses_an_incident_area_no_version_holds(
