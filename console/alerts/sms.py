@@ -61,9 +61,12 @@ def render_alert(content: AlertContent) -> list[str]:
         )
 
 
-def code_message(agency_name: str, code: str) -> str:
+def code_message(agency_name: str, code: str, lang: str) -> str:
+    """The confirmation code, in the language the resident chose on the form."""
     minutes = int(subscriptions.SMS_CODE_LIFETIME.total_seconds() // 60)
-    return f"{agency_name}: your alerts code is {code}. It expires in {minutes} minutes."
+    with in_language(lang):
+        text = gettext("%(agency)s: your alerts code is %(code)s. It expires in %(minutes)s minutes.")
+    return text % {"agency": agency_name, "code": code, "minutes": minutes}
 
 
 class BaseUrlHttpClient(TwilioHttpClient):  # type: ignore[misc]  # untyped library
@@ -163,7 +166,7 @@ def send_code(settings: Settings, code: subscriptions.SmsCode) -> None:
     if transport.preview:
         log.info("sms in preview: subscriber %d has the code %s", code.subscriber_id, code.code)
         return
-    error, _, _ = transport.send(code.phone, code_message(settings.agency_name, code.code))
+    error, _, _ = transport.send(code.phone, code_message(settings.agency_name, code.code, code.lang))
     if error is not None:
         log.warning("a confirmation code could not be sent: %s", error)
 

@@ -119,7 +119,10 @@ def test_subscribe_by_code_get_alerts_in_ones_language_and_stop(
         assert page.status_code == 200 and 'action="/subscribe/code?lang=es"' in page.text
         (code_sms,) = twilio.to(PHONE)
         code = code_in(code_sms)
-        assert sms_settings.agency_name in code_sms
+        # In the language chosen on the form, like every message after it.
+        assert (
+            code_sms == f"{sms_settings.agency_name}: su código de alertas es {code}. Caduca en 60 minutos."
+        )
         # Asking again within the hour: the same page, no second message.
         assert ask_by_sms(client, PHONE, lang="es").status_code == 200
         assert len(twilio.to(PHONE)) == 1
