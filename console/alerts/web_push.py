@@ -12,6 +12,7 @@ preview: deliveries are recorded, nothing is sent.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -20,6 +21,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import requests
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from jinja2 import Environment
 from py_vapid import Vapid, Vapid01
 from py_vapid.utils import b64urlencode
@@ -48,10 +50,10 @@ def vapid_key(private_key: str) -> Vapid01:
     return Vapid.from_string(private_key)
 
 
+@functools.cache
 def application_server_key(private_key: str) -> str:
-    """The public key browsers subscribe with: the uncompressed P-256 point in base64url."""
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
+    """The public key browsers subscribe with: the uncompressed P-256 point in base64url
+    (derived once per key, not on every GET /push/key)."""
     point = vapid_key(private_key).public_key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
     return str(b64urlencode(point))
 

@@ -23,6 +23,7 @@ from console.domain.errors import InvalidInput
 from console.web.access import Access, access
 from console.web.bearer import domain_error_response
 from console.web.jsonio import BadRequest, Fields, error_response, read_object
+from console.web.rate_limit import client_address
 from console.web.staff.auth import same_origin
 from console.web.state import app_state
 
@@ -78,8 +79,7 @@ async def subscribe(request: Request) -> Response:
     settings = state.settings
     if not same_origin(request):
         return error_response(403, "cross_origin", "subscribe from this site's own pages")
-    client = request.client.host if request.client else "unknown"
-    wait = state.subscribe_ip_limit.allow(client)
+    wait = state.subscribe_ip_limit.allow(client_address(request))
     if wait is not None:
         headers = {"Retry-After": str(int(wait) + 1)}
         return error_response(429, "rate_limited", "too many requests; try again later", headers=headers)

@@ -7,6 +7,14 @@ import time
 from collections import deque
 from datetime import datetime
 
+from starlette.requests import Request
+
+
+def client_address(request: Request) -> str:
+    """The address a limit counts a request against (behind a proxy, uvicorn's
+    --forwarded-allow-ips makes it the real client's)."""
+    return request.client.host if request.client else "unknown"
+
 
 class RateLimit:
     """At most `limit` checks a minute per client address, in this process's memory only."""

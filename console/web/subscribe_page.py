@@ -34,6 +34,7 @@ from console.templating import page_context
 from console.web.access import Access, access
 from console.web.language import page_language
 from console.web.public import SLUG
+from console.web.rate_limit import client_address
 from console.web.staff.auth import same_origin
 from console.web.staff.forms import read_form
 from console.web.state import app_state
@@ -107,10 +108,6 @@ async def subscribe_form(request: Request) -> Response:
     return _render(request, {"incident": _incident_param(request)})
 
 
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 def _limit_key(channel: AlertChannel, address: str) -> str:
     """The address as the per-address limit counts it: "+34 600…" and "+34600…" are one."""
     if channel is AlertChannel.SMS:
@@ -134,7 +131,7 @@ async def subscribe(request: Request) -> Response:
     typed = {field: address, "channel": channel.value, "incident": slug, "chosen_lang": lang}
     if not same_origin(request) or not expected or not secrets.compare_digest(given, expected):
         return _render(request, {**typed, "error": "stale"}, status=400)  # public: never 401/403
-    wait = state.subscribe_ip_limit.allow(_client(request))
+    wait = state.subscribe_ip_limit.allow(client_address(request))
     if wait is None:
         keyed = subscriptions.address_hash(settings.secret_key._value, channel, _limit_key(channel, address))
         wait = state.subscribe_address_limit.allow(keyed)
@@ -191,7 +188,7 @@ async def confirm_code(request: Request) -> Response:
     if not same_origin(request) or not expected or not secrets.compare_digest(given, expected):
         return _render(request, {**typed, "error": "stale"}, status=400, path="/subscribe/code")
     # Counted like subscribing, before any write: a flood of guesses never reaches the database.
-    wait = state.subscribe_ip_limit.allow(_client(request))
+    wait = state.subscribe_ip_limit.allow(client_address(request))
     if wait is not None:
         headers = {"Retry-After": str(int(wait) + 1)}
         return _render(

@@ -22,6 +22,7 @@ from console.keyset import KeySet
 from console.templating import page_context
 from console.web.access import Access, access
 from console.web.language import page_language
+from console.web.rate_limit import client_address
 from console.web.staff.forms import read_form
 from console.web.state import app_state
 
@@ -102,8 +103,7 @@ async def verify_form(request: Request) -> Response:
 @access(Access.PUBLIC)
 async def verify_check(request: Request) -> Response:
     state = app_state(request)
-    client = request.client.host if request.client else "unknown"
-    wait = state.verify_limit.allow(client)
+    wait = state.verify_limit.allow(client_address(request))
     if wait is not None:
         return _render(
             request,

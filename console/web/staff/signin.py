@@ -12,6 +12,7 @@ from console.domain import account_controls, accounts, mfa, sessions, signin
 from console.domain.errors import InvalidInput
 from console.models import SignInOutcome, User
 from console.web.access import Access, access
+from console.web.rate_limit import client_address
 from console.web.staff.auth import (
     BEFORE_PASSWORD_CHANGE,
     SessionGate,
@@ -47,10 +48,6 @@ def _refusal_message(why: signin.Refusal, request: Request) -> str:
         "Too many failed sign-ins from your network. Sign-in from here is paused until "
         f"{until} ({app_state(request).settings.timezone})."
     )
-
-
-def _client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def _throttled(state: AppState, email: str, ip: str, now: datetime) -> signin.Refusal | None:
@@ -108,7 +105,7 @@ async def login(request: Request) -> Response:
     if not email:  # not an attempt on any account; a blank password is, and fails like a wrong one
         return await signin_page(request, status_code=400, message=MISSING, next_path=next_path, email=email)
 
-    ip = _client_address(request)
+    ip = client_address(request)
     now = state.clock()
     # A lockout already seen, or too many attempts this minute from the address: refused from
     # memory, before anything is read or written.
@@ -205,7 +202,7 @@ async def change_password(request: Request, viewer: Viewer) -> Response:
     # against the same lockout as guessing it at sign-in. The lockout is decided inside the
     # serialized write, and a wrong guess is counted in the same transaction: guesses racing
     # in parallel are refused (unchecked) from the tenth failure on, the right password too.
-    ip = _client_address(request)
+    ip = client_address(request)
 
     def work(session: Session) -> str | signin.Refusal | InvalidInput:
         why = signin.refusal(session, viewer.email, ip, now=now)
