@@ -49,14 +49,40 @@ def segments(text: str) -> Segments:
     return Segments("GSM-7" if gsm else "UCS-2", size, count)
 
 
+@dataclass(frozen=True)
+class _Tally:
+    """A text's size both ways, so joining two texts adds up without measuring again (a long
+    word cut a character at a time stays linear)."""
+
+    utf16: int
+    septets: int | None  # None: not all GSM-7
+
+    @classmethod
+    def of(cls, text: str) -> _Tally:
+        septets = sum(2 if char in GSM7_EXTENSION else 1 for char in text) if is_gsm7(text) else None
+        return cls(len(text.encode("utf-16-le")) // 2, septets)
+
+    def __add__(self, other: _Tally) -> _Tally:
+        both = None if self.septets is None or other.septets is None else self.septets + other.septets
+        return _Tally(self.utf16 + other.utf16, both)
+
+    @property
+    def units(self) -> int:
+        return self.utf16 if self.septets is None else self.septets
+
+
+_EMPTY, _SPACE = _Tally(0, 0), _Tally(1, 1)
+
+
 def _cut_word(word: str, limit: int) -> list[str]:
     """A word longer than a whole message (a long URL, say) is the only thing ever cut."""
-    pieces, current = [], ""
+    pieces, current, size = [], "", _EMPTY
     for char in word:
-        if current and units(current + char) > limit:
+        grown = size + _Tally.of(char)
+        if current and grown.units > limit:
             pieces.append(current)
-            current = ""
-        current += char
+            current, grown = "", _Tally.of(char)
+        current, size = current + char, grown
     return [*pieces, current] if current else pieces
 
 
@@ -64,20 +90,22 @@ def split(text: str, *, limit: int) -> list[str]:
     """`text` as messages of at most `limit` units each, cut between words (whitespace
     runs become one space)."""
     messages: list[str] = []
-    current = ""
+    current, size = "", _EMPTY
     for word in text.split():
-        candidate = f"{current} {word}" if current else word
-        if units(candidate) <= limit:
-            current = candidate
+        word_size = _Tally.of(word)
+        candidate = size + _SPACE + word_size if current else word_size
+        if candidate.units <= limit:
+            current, size = f"{current} {word}" if current else word, candidate
             continue
         if current:
             messages.append(current)
-        current = ""
-        if units(word) <= limit:
-            current = word
+        current, size = "", _EMPTY
+        if word_size.units <= limit:
+            current, size = word, word_size
         else:
             *whole, current = _cut_word(word, limit)
             messages.extend(whole)
+            size = _Tally.of(current)
     if current:
         messages.append(current)
     return messages
