@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from console.db import Database
@@ -68,6 +68,85 @@ def test_an_update_waits_on_the_approvers_dashboard_until_approved(
         with db.read() as session:
             version = session.scalars(select(UpdateVersion)).one()
             assert version.author_name == "Ana Diaz"
+        assert watch.problems == []
+    finally:
+        author_context.close()
+        approver_context.close()
+
+
+def _send_for_approval(page: Page, url: str, slug: str, body: str) -> None:
+    page.goto(f"{url}/console/incidents/{slug}")
+    page.fill("#compose-body", body)
+    page.get_by_role("button", name="Review and publish…").click()
+
+
+def test_a_returned_update_goes_back_to_its_author_with_the_comment(
+    server: LiveServer, browser: Browser, db: Database, routing: Routing
+) -> None:
+    make_user(db, "pio", "ana@example.org", "Ana Diaz")
+    make_user(db, "pio", "ben@example.org", "Ben Okafor")
+    with db.write() as session:
+        slug = create_incident(session, PIO, IncidentDraft(title="Gas leak"), routing=routing)[0].slug
+    author_context, approver_context = browser.new_context(), browser.new_context()
+    try:
+        ana, ben = author_context.new_page(), approver_context.new_page()
+        watch = Watch(ana)
+        sign_in(ana, server.url, "ana@example.org")
+        sign_in(ben, server.url, "ben@example.org")
+        _send_for_approval(ana, server.url, slug, "Shelter at Lincoln High.")
+        ana.get_by_role("button", name="Send for approval").click()
+        expect(ana).to_have_url(re.compile(r"notice=pending_approval"))
+
+        ben.goto(f"{server.url}/console")
+        pending = ben.locator("#approvals .pending")
+        expect(pending).to_contain_text("Shelter at Lincoln High.", timeout=WAIT)
+        pending.get_by_label("Comment (shown to the author)").fill("Name the entrance: the gym doors.")
+        pending.get_by_role("button", name="Return to author").click()
+
+        ana.goto(f"{server.url}/console")
+        returned = ana.locator("#approvals .returned")
+        expect(returned).to_contain_text("returned by Ben Okafor", timeout=WAIT)
+        expect(returned.locator(".returned__comment")).to_have_text("Name the entrance: the gym doors.")
+        expect(ana.locator("#approvals .pending")).to_have_count(0)
+        with db.read() as session:
+            assert session.scalars(select(UpdateVersion)).all() == []  # nothing went out
+        assert watch.problems == []
+    finally:
+        author_context.close()
+        approver_context.close()
+
+
+def test_an_emergency_bypass_publishes_at_once_and_every_approver_sees_why(
+    server: LiveServer, browser: Browser, db: Database, routing: Routing
+) -> None:
+    make_user(db, "pio", "ana@example.org", "Ana Diaz")
+    make_user(db, "pio", "ben@example.org", "Ben Okafor")
+    with db.write() as session:
+        slug = create_incident(session, PIO, IncidentDraft(title="Gas leak"), routing=routing)[0].slug
+    author_context, approver_context = browser.new_context(), browser.new_context()
+    try:
+        ana, ben = author_context.new_page(), approver_context.new_page()
+        watch = Watch(ben)
+        sign_in(ben, server.url, "ben@example.org")
+        ben.goto(f"{server.url}/console")
+        expect(ben.locator("#incident-list")).to_be_visible()
+
+        sign_in(ana, server.url, "ana@example.org")
+        _send_for_approval(ana, server.url, slug, "Evacuate Elm St now.")
+        ana.get_by_label("Publish now, without approval").check()
+        ana.get_by_label("Reason (recorded in the audit trail and shown to every PIO)").fill(
+            "Gas spreading, chief unreachable"
+        )
+        ana.get_by_role("button", name="Send for approval").click()
+
+        public = author_context.new_page()
+        public.goto(f"{server.url}/incidents/{slug}")
+        expect(public.locator("body")).to_contain_text("Evacuate Elm St now.", timeout=WAIT)
+        bypassed = ben.locator("#approvals .bypassed")  # on the approver's dashboard by its own poll
+        expect(bypassed).to_contain_text("by Ana Diaz", timeout=WAIT)
+        expect(bypassed).to_contain_text("published without approval: Gas spreading, chief unreachable")
+        with db.read() as session:
+            assert session.scalars(select(UpdateVersion.body)).all() == ["Evacuate Elm St now."]
         assert watch.problems == []
     finally:
         author_context.close()
