@@ -51,7 +51,7 @@ class Location:
     @property
     def point(self) -> str | None:
         """The point as the form shows it back: "lat,lon"."""
-        return f"{self.lat:g},{self.lon:g}" if self.lat is not None and self.lon is not None else None
+        return f"{self.lat},{self.lon}" if self.lat is not None and self.lon is not None else None
 
 
 def parse_point(text: str) -> tuple[float, float]:
