@@ -101,6 +101,7 @@ class Confirmation:
     lang: str
     token: str
     incident_title: str | None
+    location: Location | None = None  # only alerts for this location (issue 17)
 
 
 def _subscription(
@@ -164,7 +165,7 @@ def subscribe(
     subscriber.confirmation_sent_at = now
     subscriber.unsubscribed_at = None
     session.flush()
-    return Confirmation(subscriber.id, address, lang, token, incident.title if incident else None)
+    return Confirmation(subscriber.id, address, lang, token, incident.title if incident else None, location)
 
 
 @dataclass(frozen=True)

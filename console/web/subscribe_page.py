@@ -243,6 +243,8 @@ def _send_confirmation(request: Request, confirmation: subscriptions.Confirmatio
         lang=confirmation.lang,
         confirm_url=f"{settings.public_url}/subscribe/confirm?token={confirmation.token}",
         incident_title=confirmation.incident_title,
+        area_point=confirmation.location.point if confirmation.location else None,
+        area_zip=confirmation.location.zip if confirmation.location else None,
     )
     message = email.MailTemplate(rendered, mail_from=settings.mail_from).stamp(
         to=confirmation.address,

@@ -26,7 +26,7 @@ from console.domain.updates import Draft, publish_update
 from console.models import OutboxEvent, utcnow
 from console.settings import Settings
 from console.web.app import create_app
-from tests.alerts.support import Inbox, form_token, smtp_server
+from tests.alerts.support import Inbox, form_token, smtp_server, text_of
 from tests.alerts.test_email import drain
 from tests.alerts.test_web_push import Browser, push_subscribers
 from tests.conftest import PIO
@@ -214,6 +214,14 @@ def test_the_form_stores_the_location_and_unsubscribing_deletes_it(
             "ben@example.org": (None, None, "20001"),
             "+15551234567": (None, None, "20002"),
         }
+        # The confirmation repeats what was asked for.
+        inbox = smtp[0]
+        assert "whose mapped area holds the location 38.91235,-77.0201, and incidents without" in text_of(
+            inbox.to("ana@example.org")[0]
+        )
+        assert "whose mapped area lists the ZIP code 20001" in text_of(inbox.to("ben@example.org")[0], "html")
+        assert ask(client, email="cy@example.org").status_code == 200
+        assert "Only for" not in text_of(inbox.to("cy@example.org")[0])
         secret = alert_settings.secret_key._value
         with db.write() as session:
             for subscriber in session.scalars(select(Subscriber)):
