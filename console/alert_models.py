@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from console.models import Base, _enum, utcnow
@@ -73,6 +73,12 @@ class Subscriber(Base):
     # Web Push only: the browser's `{"p256dh", "auth"}` keys (JSON) the payload is encrypted
     # to; deleted with the address on unsubscribing.
     push_keys: Mapped[str | None] = mapped_column(String(300), default=None)
+    # Residents only, if they choose (issue 17): alerts only for incidents whose area holds
+    # this point (WGS 84) or names this ZIP code (`console.domain.subscriber_location`);
+    # deleted with the address on unsubscribing. At most one of the point and the ZIP code.
+    area_lat: Mapped[float | None] = mapped_column(Float, default=None)
+    area_lon: Mapped[float | None] = mapped_column(Float, default=None)
+    area_zip: Mapped[str | None] = mapped_column(String(5), default=None)
 
 
 class FanoutJob(Base):

@@ -53,10 +53,23 @@ def render_alert(env: Environment, content: AlertContent) -> Rendered:
 
 
 def render_confirmation(
-    env: Environment, *, lang: str, confirm_url: str, incident_title: str | None
+    env: Environment,
+    *,
+    lang: str,
+    confirm_url: str,
+    incident_title: str | None,
+    area_point: str | None = None,
+    area_zip: str | None = None,
 ) -> Rendered:
+    """The double opt-in message; it repeats the location asked for, if any (issue 17)."""
     with in_language(lang):
-        context = {"confirm_url": confirm_url, "incident_title": incident_title, "lang": lang}
+        context = {
+            "confirm_url": confirm_url,
+            "incident_title": incident_title,
+            "lang": lang,
+            "area_point": area_point,
+            "area_zip": area_zip,
+        }
         subject = gettext("Confirm your alerts subscription")
         text = env.get_template("alerts/confirm.txt").render(context)
         html = env.get_template("alerts/confirm.html").render(context)

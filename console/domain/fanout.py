@@ -9,6 +9,10 @@ marked `sending` before it goes and get their outcome after. When a worker dies,
 claim of the job marks its `sending` rows `unknown` (they may have gone out: never sent
 again) and sends its `queued` ones. At most one message per (event, subscriber), ever, and at
 most `IN_FLIGHT_MAX` per connection of unknown fate per crash.
+
+A subscriber who gave a location (issue 17) and whom the incident's area does not concern is
+not a recipient: not in the job's total, no `alert_deliveries` row; the cursor moves past them
+(`console.domain.subscriber_location`).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from console.alert_models import (
     SubscriberStatus,
 )
 from console.domain import subscriptions
+from console.domain.subscriber_location import AreaRule, area_at
 from console.models import OutboxEvent
 
 MAX_ERROR_CHARS = 500
@@ -47,20 +52,25 @@ def _audience(channel: AlertChannel, incident_id: int | None):  # type: ignore[n
     )
 
 
+def _area_rule(session: Session, event: OutboxEvent) -> AreaRule:
+    """Who the event's incident concerns, by its area when the event happened (issue 17)."""
+    return AreaRule(area_at(session, event.incident_id, event.occurred_at))
+
+
 def start_jobs(
     session: Session, event_id: int, channels: Sequence[AlertChannel], *, now: datetime
 ) -> list[FanoutJob]:
     """The jobs of an event, created once (a second call, after a crash, finds them)."""
     event = session.get_one(OutboxEvent, event_id)
+    rule = _area_rule(session, event)
     jobs = []
     for channel in channels:
         job = session.scalar(
             select(FanoutJob).where(FanoutJob.event_id == event_id, FanoutJob.channel == channel)
         )
         if job is None:
-            total = session.scalar(
-                select(func.count()).select_from(Subscriber).where(_audience(channel, event.incident_id))
-            )
+            # Subscribers out of the incident's area are not recipients: not counted, no row.
+            total = rule.count(session, _audience(channel, event.incident_id))
             job = FanoutJob(
                 event_id=event_id,
                 channel=channel,
@@ -165,12 +175,20 @@ def reserve_batch(
     if leftover:  # a dead worker's batch, after its possibly sent rows were set aside
         return [_recipient(row, subscriber) for row, subscriber in leftover]
     event = session.get_one(OutboxEvent, job.event_id)
-    subscribers = session.scalars(
-        select(Subscriber)
-        .where(_audience(job.channel, event.incident_id), Subscriber.id > job.cursor)
-        .order_by(Subscriber.id)
-        .limit(size)
-    ).all()
+    rule = _area_rule(session, event)
+    subscribers: list[Subscriber] = []
+    while not subscribers:
+        walked = session.scalars(
+            select(Subscriber)
+            .where(_audience(job.channel, event.incident_id), rule.condition(), Subscriber.id > job.cursor)
+            .order_by(Subscriber.id)
+            .limit(size)
+        ).all()
+        if not walked:
+            break
+        # Out of the area: skipped (no delivery row), and the cursor moves past them too.
+        subscribers = [subscriber for subscriber in walked if rule.admits(subscriber)]
+        job.cursor = walked[-1].id
     if not subscribers:
         job.state = FanoutState.DONE
         job.claim_token = None
@@ -189,7 +207,6 @@ def reserve_batch(
         for subscriber in subscribers
     ]
     session.add_all(rows)
-    job.cursor = subscribers[-1].id
     job.updated_at = now
     session.flush()
     return [_recipient(row, subscriber) for row, subscriber in zip(rows, subscribers, strict=True)]

@@ -33,6 +33,7 @@ from console.alert_models import AlertChannel, Subscriber, SubscriberStatus
 from console.domain import audit
 from console.domain.actors import Actor, require_admin
 from console.domain.errors import InvalidInput, NotAllowed
+from console.domain.subscriber_location import Location, forget_location, locate
 from console.models import Incident
 
 CONFIRM_LIFETIME = timedelta(hours=48)  # confirmation links expire after this
@@ -100,6 +101,7 @@ class Confirmation:
     lang: str
     token: str
     incident_title: str | None
+    location: Location | None = None  # only alerts for this location (issue 17)
 
 
 def _subscription(
@@ -142,9 +144,12 @@ def subscribe(
     lang: str,
     incident_slug: str,
     now: datetime,
+    location: Location | None = None,
 ) -> Confirmation | None:
-    """Ask for email alerts. None when no message goes out: already confirmed, or a
-    confirmation was sent within the hour. The caller answers the same either way."""
+    """Ask for email alerts (only for `location`, if given: issue 17). None when no message
+    goes out: already confirmed, or a confirmation was sent within the hour. The caller answers
+    the same either way. A confirmed subscription's location changes only by subscribing
+    again after unsubscribing: nobody can narrow someone else's alerts."""
     address = normalized_email(email)
     incident = incident_by_slug(session, incident_slug)
     keyed = address_hash(secret_key, AlertChannel.EMAIL, address.lower())
@@ -154,12 +159,13 @@ def subscribe(
     token = secrets.token_urlsafe(32)
     subscriber.address = address
     subscriber.lang = lang
+    locate(subscriber, location)
     subscriber.status = SubscriberStatus.PENDING
     subscriber.confirm_token_hash = token_hash(token)
     subscriber.confirmation_sent_at = now
     subscriber.unsubscribed_at = None
     session.flush()
-    return Confirmation(subscriber.id, address, lang, token, incident.title if incident else None)
+    return Confirmation(subscriber.id, address, lang, token, incident.title if incident else None, location)
 
 
 @dataclass(frozen=True)
@@ -190,6 +196,7 @@ def subscribe_sms(
     now: datetime,
     allowed_prefixes: Sequence[str] = (),
     codes_per_hour: int | None = None,
+    location: Location | None = None,
 ) -> SmsCode | None:
     """Ask for SMS alerts: a new code (and a reset count of wrong guesses). None when no
     message goes out, as for email; the caller answers the same either way. A number outside
@@ -219,6 +226,7 @@ def subscribe_sms(
     code = f"{secrets.randbelow(10**6):06d}"
     subscriber.address = number
     subscriber.lang = lang
+    locate(subscriber, location)
     subscriber.status = SubscriberStatus.PENDING
     subscriber.confirmation_sent_at = now
     subscriber.unsubscribed_at = None
@@ -290,6 +298,7 @@ def _unsubscribed(subscriber: Subscriber, now: datetime) -> None:
     subscriber.status = SubscriberStatus.UNSUBSCRIBED
     subscriber.address = None  # deleted; address_hash stays to suppress re-sends
     subscriber.push_keys = None
+    forget_location(subscriber)  # deleted with the address (issue 17)
     subscriber.unsubscribed_at = now
     subscriber.confirm_token_hash = None
 
@@ -365,10 +374,12 @@ def subscribe_push(
     lang: str,
     incident_slug: str,
     now: datetime,
+    location: Location | None = None,
 ) -> Subscriber:
     """A browser's push subscription, confirmed at once: the browser's permission prompt was
     the opt-in. Subscribing the same endpoint again (to the same incident or to all) updates
-    its keys and language. The caller checks the endpoint may be sent to."""
+    its keys, language and location (only that browser knows its endpoint). The caller checks
+    the endpoint may be sent to."""
     point = _key_bytes(p256dh, "p256dh", 65)
     try:
         if point[0] != 4:  # uncompressed, as PushSubscription.toJSON() gives it
@@ -397,6 +408,7 @@ def subscribe_push(
     subscriber.address = endpoint
     subscriber.push_keys = json.dumps({"p256dh": p256dh, "auth": auth})
     subscriber.lang = lang
+    locate(subscriber, location)
     if subscriber.status is not SubscriberStatus.CONFIRMED:
         subscriber.status = SubscriberStatus.CONFIRMED
         subscriber.confirmed_at = now

@@ -1,7 +1,8 @@
 """Web Push for residents (issue 16): `/sw.js`, the service worker that shows the alerts (at
 the root so its scope is the whole site), `GET /push/key`, the VAPID public key browsers
 subscribe with, and `POST /push/subscriptions`, which takes `PushSubscription.toJSON()` plus
-`incident` and `lang`. The browser's permission prompt was the opt-in: a push subscription is
+`incident`, `lang` and, optionally, `area_point` or `area_zip` (issue 17: only alerts for
+that location). The browser's permission prompt was the opt-in: a push subscription is
 confirmed at once. The POST is JSON from our own page: a request from another site (by its
 Origin or Sec-Fetch-Site) is refused, and it counts against SUBSCRIBE_IP_LIMIT.
 """
@@ -20,6 +21,7 @@ from console.alerts.web_push import PREVIEW_NOTE, application_server_key
 from console.alerts.webhooks import TargetRefused, check_target
 from console.domain import subscriptions
 from console.domain.errors import InvalidInput
+from console.domain.subscriber_location import Location, location_of
 from console.web.access import Access, access
 from console.web.bearer import domain_error_response
 from console.web.jsonio import BadRequest, Fields, error_response, read_object
@@ -48,12 +50,20 @@ async def push_key(request: Request) -> Response:
     return JSONResponse({"applicationServerKey": public_key}, headers={"Cache-Control": "no-cache"})
 
 
-def _subscription(body: dict[str, Any], languages: tuple[str, ...]) -> dict[str, str]:
+def _subscription(body: dict[str, Any], languages: tuple[str, ...]) -> tuple[dict[str, str], Location | None]:
     """The fields of a subscription request, checked; InvalidInput names each bad one."""
-    fields = Fields(body, ["endpoint", "keys", "expirationTime", "incident", "lang"])
+    fields = Fields(
+        body, ["endpoint", "keys", "expirationTime", "incident", "lang", "area_point", "area_zip"]
+    )
     endpoint = (fields.text("endpoint", required=True) or "").strip()
     incident = (fields.text("incident") or "").strip()
     lang = fields.text("lang") or languages[0]
+    location = None
+    point, zip_code = fields.text("area_point") or "", fields.text("area_zip") or ""
+    try:
+        location = location_of(point, zip_code)
+    except InvalidInput as exc:
+        fields.errors.update(exc.fields)
     keys = body.get("keys")
     given: dict[str, str] = {}
     if not isinstance(keys, dict):
@@ -70,7 +80,7 @@ def _subscription(body: dict[str, Any], languages: tuple[str, ...]) -> dict[str,
     if lang not in languages:
         fields.errors["lang"] = f"must be one of {', '.join(languages)}"
     fields.check()
-    return {"endpoint": endpoint, "incident": incident, "lang": lang, **given}
+    return {"endpoint": endpoint, "incident": incident, "lang": lang, **given}, location
 
 
 @access(Access.PUBLIC)
@@ -84,7 +94,7 @@ async def subscribe(request: Request) -> Response:
         headers = {"Retry-After": str(int(wait) + 1)}
         return error_response(429, "rate_limited", "too many requests; try again later", headers=headers)
     try:
-        given = _subscription(await read_object(request), settings.languages)
+        given, location = _subscription(await read_object(request), settings.languages)
         try:
             await asyncio.to_thread(
                 check_target, given["endpoint"], allow_private=settings.push_allow_private
@@ -101,13 +111,20 @@ async def subscribe(request: Request) -> Response:
                 lang=given["lang"],
                 incident_slug=given["incident"],
                 now=state.clock(),
+                location=location,
             )
         )
     except BadRequest as exc:
         return error_response(exc.status, exc.code, exc.message)
     except InvalidInput as exc:
         return domain_error_response(exc)
-    body = {"subscribed": True, "incident": given["incident"] or None, "lang": given["lang"]}
+    body = {
+        "subscribed": True,
+        "incident": given["incident"] or None,
+        "lang": given["lang"],
+        "area_point": location.point if location else None,
+        "area_zip": location.zip if location else None,
+    }
     return JSONResponse(body, status_code=201, headers={"Cache-Control": "no-store"})
 
 

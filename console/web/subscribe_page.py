@@ -12,6 +12,9 @@ enumeration). Abuse limits: per client address (SUBSCRIBE_IP_LIMIT an hour) and 
 address (a few tries an hour, and at most one confirmation message an hour, in the database).
 The form's CSRF token is a double submit, as the sign-in form's. `/unsubscribe` takes the
 RFC 8058 one-click POST from mail providers: the token in the link is the authority.
+
+Optionally (issue 17), `area_point` ("lat,lon") or `area_zip`: only alerts for incidents
+whose area holds that point or names that ZIP code (`console.domain.subscriber_location`).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from console.alert_models import AlertChannel
 from console.alerts import email, sms
 from console.domain import subscriptions
 from console.domain.errors import InvalidInput
+from console.domain.subscriber_location import location_of
 from console.i18n import in_language
 from console.templating import page_context
 from console.web.access import Access, access
@@ -74,6 +78,8 @@ def _render(
         "email": "",
         "phone": "",
         "incident": "",
+        "area_point": "",
+        "area_zip": "",
         "chosen_lang": lang,
         "form_token": token,
     }
@@ -128,7 +134,15 @@ async def subscribe(request: Request) -> Response:
     field = "phone" if channel is AlertChannel.SMS else "email"
     address, slug = form.text(field).strip()[:300], form.text("incident").strip()[:80]
     lang = state.languages.find(form.text("lang")) or page_language(request, state.languages).lang
-    typed = {field: address, "channel": channel.value, "incident": slug, "chosen_lang": lang}
+    point, zip_code = form.text("area_point").strip()[:100], form.text("area_zip").strip()[:20]
+    typed = {
+        field: address,
+        "channel": channel.value,
+        "incident": slug,
+        "chosen_lang": lang,
+        "area_point": point,
+        "area_zip": zip_code,
+    }
     if not same_origin(request) or not expected or not secrets.compare_digest(given, expected):
         return _render(request, {**typed, "error": "stale"}, status=400)  # public: never 401/403
     wait = state.subscribe_ip_limit.allow(client_address(request))
@@ -141,6 +155,11 @@ async def subscribe(request: Request) -> Response:
     now = state.clock()
     secret = settings.secret_key._value
     try:
+        location = location_of(point, zip_code)
+    except InvalidInput as exc:
+        wrong = "both" if point and zip_code else "area_point" if "area_point" in exc.fields else "area_zip"
+        return _render(request, {**typed, "error": "location", "wrong": wrong}, status=400)
+    try:
         if channel is AlertChannel.SMS:
             code = await state.write(
                 lambda session: subscriptions.subscribe_sms(
@@ -152,6 +171,7 @@ async def subscribe(request: Request) -> Response:
                     now=now,
                     allowed_prefixes=settings.sms_allowed_prefixes,
                     codes_per_hour=settings.sms_codes_per_hour,
+                    location=location,
                 )
             )
             if code is not None:
@@ -160,7 +180,13 @@ async def subscribe(request: Request) -> Response:
             return _render(request, {**typed, "phone": phone, "step": "code"})
         confirmation = await state.write(
             lambda session: subscriptions.subscribe(
-                session, secret_key=secret, email=address, lang=lang, incident_slug=slug, now=now
+                session,
+                secret_key=secret,
+                email=address,
+                lang=lang,
+                incident_slug=slug,
+                now=now,
+                location=location,
             )
         )
     except subscriptions.PrefixRefused:
@@ -217,6 +243,8 @@ def _send_confirmation(request: Request, confirmation: subscriptions.Confirmatio
         lang=confirmation.lang,
         confirm_url=f"{settings.public_url}/subscribe/confirm?token={confirmation.token}",
         incident_title=confirmation.incident_title,
+        area_point=confirmation.location.point if confirmation.location else None,
+        area_zip=confirmation.location.zip if confirmation.location else None,
     )
     message = email.MailTemplate(rendered, mail_from=settings.mail_from).stamp(
         to=confirmation.address,

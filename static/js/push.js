@@ -65,6 +65,13 @@
         var body = subscription.toJSON();
         body.incident = chosen("incident", "");
         body.lang = chosen("lang", document.documentElement.lang);
+        // Only alerts for this location (issue 17), when one is given in the form.
+        ["area_point", "area_zip"].forEach(function (name) {
+          var field = document.querySelector('[name="' + name + '"]');
+          if (field && field.value.trim()) {
+            body[name] = field.value.trim();
+          }
+        });
         return fetch("/push/subscriptions", {
           method: "POST",
           credentials: "same-origin",
@@ -73,13 +80,23 @@
         });
       })
       .then(function (response) {
+        if (response.status === 422) {
+          return response.json().then(function (answer) {
+            var fields = (answer.error && answer.error.fields) || {};
+            throw new Error("area_point" in fields || "area_zip" in fields ? "location" : "refused");
+          });
+        }
         if (!response.ok) {
           throw new Error("refused");
         }
         say("done");
       })
-      .catch(function () {
-        say(window.Notification && Notification.permission === "denied" ? "denied" : "failed");
+      .catch(function (error) {
+        if (error && error.message === "location") {
+          say("location");
+        } else {
+          say(window.Notification && Notification.permission === "denied" ? "denied" : "failed");
+        }
         button.disabled = false;
       });
   }
