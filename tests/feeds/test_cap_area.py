@@ -130,7 +130,10 @@ GEORSS = "{http://www.georss.org/georss}"
 TWO_POLYGONS = {
     "description": "Downtown and uptown",
     "polygons": [SQUARE, MOVED["polygons"][0]],
-    "circles": [{"lat": 38.915, "lon": -77.02, "radius_km": 1.5}, {"lat": 38.8, "lon": -77.1, "radius_km": 1000}],
+    "circles": [
+        {"lat": 38.915, "lon": -77.02, "radius_km": 1.5},
+        {"lat": 38.8, "lon": -77.1, "radius_km": 1000},
+    ],
 }
 
 

@@ -1,0 +1,193 @@
+"""The console's drawing map in headless Chromium (issue 17): a PIO draws a polygon with
+Leaflet.draw on the "Correct details" form, over tiles from a local tile server (MAP_TILES_URL);
+the map writes it into the "Mapped area" field, and once sent it is on the live page, in CAP and
+in the JSON. No Content-Security-Policy violation on the way: the page allows the tiles' origin."""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+import threading
+import urllib.request
+import zlib
+from collections.abc import Iterator
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from lxml import etree
+from playwright.sync_api import Page, expect
+
+from console.db import Database
+from console.domain.area import cap_polygon, stored_area
+from console.domain.incidents import IncidentDraft, create_incident
+from console.domain.outbox import Routing
+from console.models import Incident
+from console.settings import Settings
+from tests.conftest import PIO
+from tests.support.browser import screenshot
+from tests.support.factories import make_user
+from tests.support.live_server import LiveServer, serve
+from tests.web.staff.test_browser import sign_in
+
+pytestmark = pytest.mark.slow
+
+WAIT = 10_000  # ms
+CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
+TILE_PATH = re.compile(r"^/(\d+)/(\d+)/(\d+)\.png$")
+
+
+def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + body
+
+
+TILE = png(256, 256, (222, 235, 210))
+
+
+class TileServer:
+    """Serves one PNG for any /{z}/{x}/{y}.png, and remembers what was asked."""
+
+    def __init__(self) -> None:
+        self.requested: list[str] = []
+        tiles = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                tiles.requested.append(self.path)
+                if not TILE_PATH.match(self.path):
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")
+                self.send_header("Content-Length", str(len(TILE)))
+                self.end_headers()
+                self.wfile.write(TILE)
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> TileServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def tiles() -> Iterator[TileServer]:
+    with TileServer() as server:
+        yield server
+
+
+@pytest.fixture
+def server(settings: Settings, tiles: TileServer) -> Iterator[LiveServer]:
+    mapped = replace(
+        settings,
+        map_tiles_url=tiles.url + "/{z}/{x}/{y}.png",
+        map_tiles_attribution="© Test Tiles & contributors",
+        live_poll_seconds=0.2,
+    )
+    with serve(mapped) as live:
+        yield live
+
+
+class Problems:
+    """JavaScript errors and Content-Security-Policy violations seen by a page."""
+
+    def __init__(self, page: Page) -> None:
+        self.seen: list[str] = []
+        page.on("pageerror", lambda error: self.seen.append(f"page error: {error}"))
+        page.on(
+            "console",
+            lambda message: self.seen.append(message.text) if message.type == "error" else None,
+        )
+
+
+def fetch(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        body: bytes = response.read()
+        return body
+
+
+def test_a_polygon_drawn_on_the_console_map_is_on_the_live_page_in_cap_and_in_the_json(
+    server: LiveServer, tiles: TileServer, page: Page, db: Database, routing: Routing
+) -> None:
+    make_user(db, "pio", "ana@example.org", "Ana Diaz")
+    with db.write() as session:
+        slug = create_incident(session, PIO, IncidentDraft(title="Gas leak"), routing=routing)[0].slug
+    problems = Problems(page)
+    page.set_viewport_size({"width": 1000, "height": 900})
+    sign_in(page, server.url, "ana@example.org")
+    response = page.goto(f"{server.url}/console/incidents/{slug}")
+    assert response is not None
+    csp = response.headers["content-security-policy"]
+    assert f"img-src 'self' data: {tiles.url};" in csp and "style-src 'self';" in csp
+
+    page.locator("#details summary").click()
+    container = page.locator("[data-area-map]")
+    expect(container).to_be_visible()
+    expect(container.locator(".leaflet-tile-loaded").first).to_be_visible(timeout=WAIT)
+    assert any(TILE_PATH.match(path) for path in tiles.requested)
+    expect(container.locator(".leaflet-control-attribution")).to_contain_text("© Test Tiles & contributors")
+
+    # Leaflet.draw's polygon tool: four corners, then the first again to close it.
+    container.locator(".leaflet-draw-draw-polygon").click()
+    box = container.locator(".area-map").bounding_box()
+    assert box is not None
+    middle_x, middle_y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    corners = [(-60, -40), (60, -40), (60, 40), (-60, 40), (-60, -40)]
+    for dx, dy in corners:
+        page.mouse.move(middle_x + dx, middle_y + dy)
+        page.mouse.click(middle_x + dx, middle_y + dy)
+        page.wait_for_timeout(150)  # Leaflet.draw ignores a click within 50 ms of the last one
+    field = page.locator("#details-area")
+    expect(field).to_have_value(re.compile(r'^\{"type":"Polygon"'), timeout=WAIT)
+    drawn = json.loads(field.input_value())
+    ring = [[lat, lon] for lon, lat in drawn["coordinates"][0]]
+    assert len(ring) == 5 and ring[0] == ring[-1]
+    screenshot(page, "console-area-map-drawn")
+
+    page.fill("#details-area_description", "Around the leak")
+    page.fill("#details-reason", "Area mapped")
+    page.get_by_role("button", name="Publish details change").click()
+    expect(page).to_have_url(re.compile(r"notice=details_changed"), timeout=WAIT)
+    with db.read() as session:
+        area = stored_area(session.query(Incident).filter_by(slug=slug).one().area)
+    assert area == {"description": "Around the leak", "polygons": [ring], "circles": [], "geocodes": []}
+    # Shown again for the next change: the map reads the field back and draws it.
+    page.locator("#details summary").click()
+    expect(page.locator("[data-area-map] path.leaflet-interactive")).to_have_count(1)
+
+    live = page.context.new_page()
+    live.goto(f"{server.url}/incidents/{slug}")
+    expect(live.locator("#incident-area svg polygon.incident-area__shape")).to_have_count(1)
+    expect(live.locator("#incident-area")).to_contain_text("Around the leak")
+
+    geojson = json.loads(fetch(f"{server.url}/incidents/{slug}.json"))["area"]
+    assert geojson["geometry"]["type"] == "Polygon"
+    points = geojson["geometry"]["coordinates"][0]
+    assert sorted(map(tuple, points[:-1])) == sorted((lon, lat) for lat, lon in ring[:-1])
+
+    page.fill("#compose-body", "Leave the area around the leak.")
+    page.get_by_role("button", name="Review and publish…").click()
+    page.get_by_role("button", name="Publish now").click()
+    expect(page.locator(".update-row .chip[data-channel=feeds]")).to_have_attribute(
+        "data-state", "sent", timeout=WAIT
+    )
+    cap = etree.fromstring(fetch(f"{server.url}/incidents/{slug}/cap/1-1.xml"))
+    assert [p.text for p in cap.iter(f"{CAP}polygon")] == [cap_polygon(ring)]
+    assert problems.seen == []
