@@ -154,7 +154,8 @@
     status.setAttribute("role", "status");
     container.insertBefore(status, mapElement);
 
-    var map = L.map(mapElement, { scrollWheelZoom: false });
+    // A view from the start: a circle's bounds need a map that has one.
+    var map = L.map(mapElement, { scrollWheelZoom: false }).fitBounds(WORLD, { animate: false });
     L.tileLayer(container.getAttribute("data-tiles"), {
       maxZoom: 19,
       attribution: escaped(container.getAttribute("data-attribution") || ""),

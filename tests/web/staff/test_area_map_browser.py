@@ -7,14 +7,9 @@ from __future__ import annotations
 
 import json
 import re
-import struct
-import threading
 import urllib.request
-import zlib
 from collections.abc import Iterator
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 from lxml import etree
@@ -30,61 +25,14 @@ from tests.conftest import PIO
 from tests.support.browser import screenshot
 from tests.support.factories import make_user
 from tests.support.live_server import LiveServer, serve
-from tests.web.staff.test_browser import sign_in
+from tests.support.tiles import TILE_PATH, TileServer
+from tests.web.staff.test_browser import Watch, sign_in
 
 pytestmark = pytest.mark.slow
 
 WAIT = 10_000  # ms
 CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
-TILE_PATH = re.compile(r"^/(\d+)/(\d+)/(\d+)\.png$")
-
-
-def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
-    return b"\x89PNG\r\n\x1a\n" + body
-
-
-TILE = png(256, 256, (222, 235, 210))
-
-
-class TileServer:
-    """Serves one PNG for any /{z}/{x}/{y}.png, and remembers what was asked."""
-
-    def __init__(self) -> None:
-        self.requested: list[str] = []
-        tiles = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-                tiles.requested.append(self.path)
-                if not TILE_PATH.match(self.path):
-                    self.send_error(404)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", "image/png")
-                self.send_header("Content-Length", str(len(TILE)))
-                self.end_headers()
-                self.wfile.write(TILE)
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> TileServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+BOW_TIE = "38.9,-77.04 38.93,-77 38.9,-77 38.93,-77.04 38.9,-77.04"
 
 
 @pytest.fixture
@@ -97,24 +45,12 @@ def tiles() -> Iterator[TileServer]:
 def server(settings: Settings, tiles: TileServer) -> Iterator[LiveServer]:
     mapped = replace(
         settings,
-        map_tiles_url=tiles.url + "/{z}/{x}/{y}.png",
+        map_tiles_url=tiles.tiles_url,
         map_tiles_attribution="© Test Tiles & contributors",
         live_poll_seconds=0.2,
     )
     with serve(mapped) as live:
         yield live
-
-
-class Problems:
-    """JavaScript errors and Content-Security-Policy violations seen by a page."""
-
-    def __init__(self, page: Page) -> None:
-        self.seen: list[str] = []
-        page.on("pageerror", lambda error: self.seen.append(f"page error: {error}"))
-        page.on(
-            "console",
-            lambda message: self.seen.append(message.text) if message.type == "error" else None,
-        )
 
 
 def fetch(url: str) -> bytes:
@@ -129,7 +65,7 @@ def test_a_polygon_drawn_on_the_console_map_is_on_the_live_page_in_cap_and_in_th
     make_user(db, "pio", "ana@example.org", "Ana Diaz")
     with db.write() as session:
         slug = create_incident(session, PIO, IncidentDraft(title="Gas leak"), routing=routing)[0].slug
-    problems = Problems(page)
+    watch = Watch(page)
     page.set_viewport_size({"width": 1000, "height": 900})
     sign_in(page, server.url, "ana@example.org")
     response = page.goto(f"{server.url}/console/incidents/{slug}")
@@ -137,12 +73,29 @@ def test_a_polygon_drawn_on_the_console_map_is_on_the_live_page_in_cap_and_in_th
     csp = response.headers["content-security-policy"]
     assert f"img-src 'self' data: {tiles.url};" in csp and "style-src 'self';" in csp
 
-    page.locator("#details summary").click()
+    page.locator("summary", has_text="Correct details").click()
     container = page.locator("[data-area-map]")
     expect(container).to_be_visible()
     expect(container.locator(".leaflet-tile-loaded").first).to_be_visible(timeout=WAIT)
     assert any(TILE_PATH.match(path) for path in tiles.requested)
     expect(container.locator(".leaflet-control-attribution")).to_contain_text("© Test Tiles & contributors")
+
+    # Typed in the field, the area is drawn on the map; refused, it comes back (htmx swaps the
+    # form) with the map set up again and the typing on it.
+    field = page.locator("#details-area")
+    field.fill(BOW_TIE)
+    shapes = container.locator("path.leaflet-interactive")
+    expect(shapes).to_have_count(1)
+    page.fill("#details-reason", "Area mapped")
+    page.get_by_role("button", name="Publish details change").click()
+    expect(page.locator("#details")).to_contain_text("Self-intersection", timeout=WAIT)
+    expect(field).to_have_value(BOW_TIE)
+    expect(container).to_have_attribute("data-area-map-ready", "true")
+    expect(shapes).to_have_count(1)
+    field.fill("not an area")
+    expect(container.locator("[role=status]")).to_contain_text("cannot show what is typed")
+    field.fill("")
+    expect(shapes).to_have_count(0)
 
     # Leaflet.draw's polygon tool: four corners, then the first again to close it.
     container.locator(".leaflet-draw-draw-polygon").click()
@@ -154,7 +107,6 @@ def test_a_polygon_drawn_on_the_console_map_is_on_the_live_page_in_cap_and_in_th
         page.mouse.move(middle_x + dx, middle_y + dy)
         page.mouse.click(middle_x + dx, middle_y + dy)
         page.wait_for_timeout(150)  # Leaflet.draw ignores a click within 50 ms of the last one
-    field = page.locator("#details-area")
     expect(field).to_have_value(re.compile(r'^\{"type":"Polygon"'), timeout=WAIT)
     drawn = json.loads(field.input_value())
     ring = [[lat, lon] for lon, lat in drawn["coordinates"][0]]
@@ -162,14 +114,13 @@ def test_a_polygon_drawn_on_the_console_map_is_on_the_live_page_in_cap_and_in_th
     screenshot(page, "console-area-map-drawn")
 
     page.fill("#details-area_description", "Around the leak")
-    page.fill("#details-reason", "Area mapped")
     page.get_by_role("button", name="Publish details change").click()
     expect(page).to_have_url(re.compile(r"notice=details_changed"), timeout=WAIT)
     with db.read() as session:
         area = stored_area(session.query(Incident).filter_by(slug=slug).one().area)
     assert area == {"description": "Around the leak", "polygons": [ring], "circles": [], "geocodes": []}
     # Shown again for the next change: the map reads the field back and draws it.
-    page.locator("#details summary").click()
+    page.locator("summary", has_text="Correct details").click()
     expect(page.locator("[data-area-map] path.leaflet-interactive")).to_have_count(1)
 
     live = page.context.new_page()
@@ -190,4 +141,4 @@ def test_a_polygon_drawn_on_the_console_map_is_on_the_live_page_in_cap_and_in_th
     )
     cap = etree.fromstring(fetch(f"{server.url}/incidents/{slug}/cap/1-1.xml"))
     assert [p.text for p in cap.iter(f"{CAP}polygon")] == [cap_polygon(ring)]
-    assert problems.seen == []
+    assert watch.problems == []
