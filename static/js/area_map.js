@@ -147,6 +147,19 @@
     if (!field || !mapElement || container.getAttribute("data-area-map-ready") || typeof L === "undefined" || !L.Control.Draw) {
       return;
     }
+    // In a closed <details>: no map (and no tile fetched) until it is opened.
+    var details = container.closest("details");
+    if (details && !details.open) {
+      if (!container.getAttribute("data-area-map-waiting")) {
+        container.setAttribute("data-area-map-waiting", "true");
+        details.addEventListener("toggle", function () {
+          if (details.open) {
+            setUp(container);
+          }
+        });
+      }
+      return;
+    }
     container.setAttribute("data-area-map-ready", "true");
     container.hidden = false;
     var status = document.createElement("p");
@@ -162,7 +175,6 @@
     }).addTo(map);
     var layers = new L.FeatureGroup().addTo(map);
     var geocodes = []; // kept as they were typed: the map cannot show them
-    var moved = false; // the PIO moved the map: showing it again keeps their view
 
     map.addControl(new L.Control.Draw({
       draw: {
@@ -216,7 +228,6 @@
       L.Draw.Event.EDITED, L.Draw.Event.DELETED, L.Draw.Event.EDITVERTEX, L.Draw.Event.EDITMOVE,
       L.Draw.Event.EDITRESIZE, L.Draw.Event.EDITSTOP, L.Draw.Event.DELETESTOP,
     ].join(" "), write);
-    map.on("dragstart zoomstart", function () { moved = true; });
     field.addEventListener("input", function () {
       if (!writing) {
         draw();
@@ -225,20 +236,6 @@
 
     draw();
     fit();
-    moved = false;
-    // In a closed <details> the map has no size yet: measure it again when it is opened.
-    var details = container.closest("details");
-    if (details) {
-      details.addEventListener("toggle", function () {
-        if (details.open) {
-          map.invalidateSize();
-          if (!moved) {
-            fit();
-            moved = false;
-          }
-        }
-      });
-    }
   }
 
   function setUpWithin(root) {

@@ -66,6 +66,12 @@ def test_a_polygon_drawn_on_the_console_map_is_on_the_live_page_in_cap_and_in_th
     with db.write() as session:
         slug = create_incident(session, PIO, IncidentDraft(title="Gas leak"), routing=routing)[0].slug
     watch = Watch(page)
+    # Every violation of the page's CSP, as the page itself sees them (reported or not)
+    page.add_init_script(
+        "window.cspViolations = [];"
+        "document.addEventListener('securitypolicyviolation',"
+        " (event) => window.cspViolations.push(event.violatedDirective + ' ' + event.blockedURI));"
+    )
     page.set_viewport_size({"width": 1000, "height": 900})
     sign_in(page, server.url, "ana@example.org")
     response = page.goto(f"{server.url}/console/incidents/{slug}")
@@ -73,6 +79,8 @@ def test_a_polygon_drawn_on_the_console_map_is_on_the_live_page_in_cap_and_in_th
     csp = response.headers["content-security-policy"]
     assert f"img-src 'self' data: {tiles.url};" in csp and "style-src 'self';" in csp
 
+    page.wait_for_load_state("networkidle")
+    assert tiles.requested == []  # no map, and no tile fetched, until the form is opened
     page.locator("summary", has_text="Correct details").click()
     container = page.locator("[data-area-map]")
     expect(container).to_be_visible()
@@ -112,6 +120,7 @@ def test_a_polygon_drawn_on_the_console_map_is_on_the_live_page_in_cap_and_in_th
     ring = [[lat, lon] for lon, lat in drawn["coordinates"][0]]
     assert len(ring) == 5 and ring[0] == ring[-1]
     screenshot(page, "console-area-map-drawn")
+    assert page.evaluate("window.cspViolations") == []
 
     page.fill("#details-area_description", "Around the leak")
     page.get_by_role("button", name="Publish details change").click()
