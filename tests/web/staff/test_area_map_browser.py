@@ -17,6 +17,7 @@ from playwright.sync_api import Page, expect
 
 from console.db import Database
 from console.domain.area import cap_polygon, stored_area
+from console.domain.incident_details import DetailsDraft, change_details
 from console.domain.incidents import IncidentDraft, create_incident
 from console.domain.outbox import Routing
 from console.models import Incident
@@ -150,4 +151,53 @@ def test_a_polygon_drawn_on_the_console_map_is_on_the_live_page_in_cap_and_in_th
     )
     cap = etree.fromstring(fetch(f"{server.url}/incidents/{slug}/cap/1-1.xml"))
     assert [p.text for p in cap.iter(f"{CAP}polygon")] == [cap_polygon(ring)]
+    assert watch.problems == []
+
+
+def test_shapes_drawn_beside_circles_and_geocodes_keep_them(
+    server: LiveServer, page: Page, db: Database, routing: Routing
+) -> None:
+    """Circles and geocodes have no GeoJSON geometry: with them the map writes the form's own
+    JSON, so a rectangle drawn beside them adds a polygon and loses nothing."""
+    make_user(db, "pio", "ana@example.org", "Ana Diaz")
+    square = [[38.90, -77.04], [38.90, -77.00], [38.93, -77.00], [38.93, -77.04], [38.90, -77.04]]
+    area = {
+        "description": "Downtown",
+        "polygons": [square],
+        "circles": [{"lat": 38.915, "lon": -77.02, "radius_km": 0.5}],
+        "geocodes": [{"name": "SAME", "value": "011001"}],
+    }
+    with db.write() as session:
+        slug = create_incident(session, PIO, IncidentDraft(title="Gas leak"), routing=routing)[0].slug
+        change_details(
+            session, PIO, slug, DetailsDraft(area=area), reason="Mapped", corrects_version=1, routing=routing
+        )
+    watch = Watch(page)
+    page.set_viewport_size({"width": 1000, "height": 900})
+    sign_in(page, server.url, "ana@example.org")
+    page.goto(f"{server.url}/console/incidents/{slug}")
+    page.locator("summary", has_text="Correct details").click()
+    container = page.locator("[data-area-map]")
+    expect(container.locator("path.leaflet-interactive")).to_have_count(2)  # the square and the circle
+
+    container.locator(".leaflet-draw-draw-rectangle").click()
+    box = container.locator(".area-map").bounding_box()
+    assert box is not None
+    x, y = box["x"] + 40, box["y"] + box["height"] - 80  # bottom left: clear of the area
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 60, y + 40, steps=5)
+    page.mouse.up()
+    expect(container.locator("path.leaflet-interactive")).to_have_count(3)
+    typed = json.loads(page.locator("#details-area").input_value())
+    assert set(typed) == {"polygons", "circles", "geocodes"}
+    assert typed["polygons"][0] == square and len(typed["polygons"][1]) == 5
+    assert typed["circles"] == area["circles"] and typed["geocodes"] == area["geocodes"]
+
+    page.fill("#details-reason", "Staging area added")
+    page.get_by_role("button", name="Publish details change").click()
+    expect(page).to_have_url(re.compile(r"notice=details_changed"), timeout=WAIT)
+    with db.read() as session:
+        stored = stored_area(session.query(Incident).filter_by(slug=slug).one().area)
+    assert stored == {**area, "polygons": typed["polygons"]}
     assert watch.problems == []
