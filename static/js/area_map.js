@@ -104,16 +104,20 @@
     return ring.map(function (point) { return [point[1], point[0]]; });
   }
 
-  // The map's shapes as the field's text: "" for none.
-  function fieldText(layers, geocodes) {
+  // The map's shapes as the field's text: "" for none. Tiles repeat east and west: a shape
+  // drawn on another copy of the world is written where it is on this one (-180..180).
+  function fieldText(map, layers, geocodes) {
     var polygons = [];
     var circles = [];
     layers.eachLayer(function (layer) {
       if (layer instanceof L.Circle) {
-        var center = layer.getLatLng();
+        var center = map.wrapLatLng(layer.getLatLng());
         circles.push({ lat: round(center.lat), lon: round(center.lng), radius_km: Math.round(layer.getRadius()) / 1000 });
       } else if (layer instanceof L.Polygon) {
-        var ring = layer.getLatLngs()[0].map(function (point) { return [round(point.lat), round(point.lng)]; });
+        var ring = layer.getLatLngs()[0].map(function (point) {
+          point = map.wrapLatLng(point);
+          return [round(point.lat), round(point.lng)];
+        });
         ring.push(ring[0].slice()); // closed, as CAP and GeoJSON want it
         polygons.push(ring);
       }
@@ -213,7 +217,7 @@
 
     var writing = false;
     function write() {
-      field.value = fieldText(layers, geocodes);
+      field.value = fieldText(map, layers, geocodes);
       status.textContent = "";
       writing = true; // console.js clears a refusal once the field changes; this file ignores it
       field.dispatchEvent(new Event("input", { bubbles: true }));
