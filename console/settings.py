@@ -240,6 +240,10 @@ class Settings:
     agency_logo: Path | None = None  # an image file, served from our origin at /agency/logo
     agency_contact: str = "Press and non-emergency line: not set (AGENCY_CONTACT)"
     emergency_notice: str | None = None  # None: "In an emergency, call 911.", in the page's language
+    # The console's drawing map (issue 17): its tiles, {z}/{x}/{y} (blank: no map, the area is
+    # typed), and the credit their provider asks for. The console allows the tiles' origin for images.
+    map_tiles_url: str | None = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    map_tiles_attribution: str = "© OpenStreetMap contributors"
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.public_url)
@@ -259,6 +263,7 @@ class Settings:
         object.__setattr__(self, "languages", parse_languages(self.languages))
         self._check_alerts()
         self._check_agency()
+        self._check_map()
         unknown = [kind for kind in self.approval_required if kind not in APPROVAL_KINDS]
         if unknown:
             raise SettingsError(
@@ -276,6 +281,25 @@ class Settings:
             raise SettingsError(f"AGENCY_LOGO must be a {kinds} file, not {self.agency_logo}")
         if self.emergency_notice is not None and not self.emergency_notice.strip():
             raise SettingsError("EMERGENCY_NOTICE must not be blank (leave it unset for the default)")
+
+    def _check_map(self) -> None:
+        if self.map_tiles_url is None:
+            return
+        parts = urlsplit(self.map_tiles_url)
+        placeholders = all(name in self.map_tiles_url for name in ("{z}", "{x}", "{y}"))
+        if parts.scheme not in ("http", "https") or not parts.hostname or not placeholders:
+            raise SettingsError(
+                "MAP_TILES_URL must be an absolute http(s) URL with {z}, {x} and {y}, "
+                f"not {self.map_tiles_url!r}"
+            )
+
+    @property
+    def map_tiles_origin(self) -> str | None:
+        """Where the map's tiles come from, as a CSP source: "{s}" subdomains are any subdomain."""
+        if self.map_tiles_url is None:
+            return None
+        parts = urlsplit(self.map_tiles_url)
+        return f"{parts.scheme}://{parts.netloc.replace('{s}', '*')}"
 
     def _check_alerts(self) -> None:
         if self.smtp_url is not None:

@@ -323,6 +323,12 @@ def georss_polygon(ring: list[list[float]]) -> str:
     return " ".join(f"{_coordinate(lat)} {_coordinate(lon)}" for lat, lon in ring)
 
 
+def georss_circle(circle: dict[str, float]) -> str:
+    """GeoRSS `georss:circle`: "lat lon radius", the radius in meters (CAP's is in km)."""
+    radius_m = format(round(circle["radius_km"] * 1000, 3), ".12g")  # 1000 km: 1000000, not 1e+06
+    return f"{_coordinate(circle['lat'])} {_coordinate(circle['lon'])} {radius_m}"
+
+
 KM_PER_DEGREE = 111.32
 OUTLINE_SIZE = 300.0
 OUTLINE_MARGIN = 10.0

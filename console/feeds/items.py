@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session, aliased
 
-from console.domain.area import area_words, georss_polygon, stored_area
+from console.domain.area import area_words, georss_circle, georss_polygon, stored_area
 from console.domain.details_translations import shown_details
 from console.domain.details_versions import DETAIL_FIELDS, details_of
 from console.domain.errors import NotFound
@@ -50,7 +50,13 @@ class IncidentInfo:
     category: str
     alert_status: AlertStatus
     created_at: datetime
-    georss_polygon: str | None = None  # the mapped area's first polygon (issue 17), GeoRSS Simple
+    # The mapped area's polygons and circles (issue 17), as GeoRSS Simple writes them
+    georss_polygons: tuple[str, ...] = ()
+    georss_circles: tuple[str, ...] = ()
+
+    @property
+    def has_shapes(self) -> bool:
+        return bool(self.georss_polygons or self.georss_circles)
 
     @classmethod
     def of(cls, incident: Incident) -> IncidentInfo:
@@ -63,7 +69,8 @@ class IncidentInfo:
             incident.category,
             incident.alert_status,
             incident.created_at,
-            georss_polygon(area["polygons"][0]) if area and area["polygons"] else None,
+            tuple(georss_polygon(ring) for ring in area["polygons"]) if area else (),
+            tuple(georss_circle(circle) for circle in area["circles"]) if area else (),
         )
 
     def translated(self, translation: IncidentDetailsTranslation | None) -> IncidentInfo:

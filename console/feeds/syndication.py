@@ -19,6 +19,7 @@ from feedgen.feed import FeedGenerator
 from markupsafe import Markup
 
 from console.domain import wording
+from console.feeds.georss import load_georss, set_shapes
 from console.feeds.items import DetailsItem, FeedItem, IncidentInfo, RumorItem
 from console.feeds.paths import (
     ATOM_TYPE,
@@ -317,8 +318,8 @@ def _generator(
         feed.updated(max(spec.updated, *(each.published_at for each in extras)))
     # newest first, merged into the versions by time
     pending = sorted(extras, key=lambda each: each.published_at, reverse=True)
-    if any(item.incident.georss_polygon for item in items):
-        feed.load_extension("geo")  # only then: feeds without an area keep their bytes
+    if any(item.incident.has_shapes for item in items):
+        load_georss(feed)
     for item in items:  # newest first, as given
         while pending and pending[0].published_at > item.published_at:
             _extra_entry(feed, settings, pending.pop(0), language)
@@ -341,8 +342,8 @@ def _generator(
         entry.content(entry_html(settings.public_url, item, language), type="html")
         if item.is_fallback:
             entry.atom_extras.content_lang = language.primary
-        if item.incident.georss_polygon:
-            entry.geo.polygon(item.incident.georss_polygon)
+        if item.incident.has_shapes:
+            set_shapes(entry, item.incident.georss_polygons, item.incident.georss_circles)
     for rest in pending:
         _extra_entry(feed, settings, rest, language)
     return feed

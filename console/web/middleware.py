@@ -10,12 +10,14 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-def content_security_policy(connect_src: Sequence[str] = ()) -> str:
+def content_security_policy(connect_src: Sequence[str] = (), img_src: Sequence[str] = ()) -> str:
     """Scripts and styles come only from our own origin: no inline script can run, so markup
-    that slips into a page cannot execute. `connect_src` adds origins pages may connect to."""
+    that slips into a page cannot execute. `connect_src` adds origins pages may connect to,
+    `img_src` origins they may show images from (the console map's tiles)."""
     connect = " ".join(["'self'", *connect_src])
+    images = " ".join(["'self'", "data:", *img_src])
     return (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"default-src 'self'; script-src 'self'; style-src 'self'; img-src {images}; "
         f"connect-src {connect}; font-src 'self'; object-src 'none'; base-uri 'self'; "
         "form-action 'self'; frame-ancestors 'none'"
     )

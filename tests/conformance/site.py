@@ -24,6 +24,7 @@ from tests.conftest import KEYS_SINCE, POSTGRES_URL, empty_postgres
 from tests.live.support import api, correct, new_incident, publish, receive, retract, subscribe
 from tests.support.factories import PASSWORD, make_token, make_user
 from tests.support.live_server import LiveServer, serve
+from tests.support.tiles import TileServer
 
 ADMIN = "admin@example.org"
 TOKEN_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -315,6 +316,13 @@ def snapshot(site: Site, directory: Path) -> None:
 
 @contextmanager
 def seeded_site(template: str, directory: Path, **overrides: Any) -> Iterator[Site]:
+    # The console's drawing map loads its tiles from here, never from the internet.
+    with TileServer() as tiles:
+        overrides = {"map_tiles_url": tiles.tiles_url, **overrides}
+        yield from _seeded_site(template, directory, **overrides)
+
+
+def _seeded_site(template: str, directory: Path, **overrides: Any) -> Iterator[Site]:
     settings = replace(site_settings(template, directory), **overrides)
     db = Database(settings.database_url)
     try:

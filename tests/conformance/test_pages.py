@@ -86,3 +86,25 @@ def test_live_pages_conform_after_frames_land(site: Site, browser: Browser, tmp_
         context.close()
     errors = vnu_errors(documents, tmp_path / "documents")
     assert errors == {name: [] for name in documents}
+
+
+def test_the_console_drawing_map_conforms_once_open(site: Site, browser: Browser, tmp_path: Path) -> None:
+    """The incident screen with "Correct details" open: the drawing map (Leaflet, Leaflet.draw)
+    as its script leaves the DOM, checked by axe and vnu."""
+    context = browser.new_context()
+    context.add_cookies(
+        [{"name": c.name, "value": c.value or "", "url": site.server.url} for c in site.cookies]
+    )
+    page = context.new_page()
+    try:
+        page.goto(f"{site.server.url}/console/incidents/{site.record.active}")
+        page.locator("summary", has_text="Correct details").click()
+        expect(page.locator("[data-area-map] .leaflet-tile-loaded").first).to_be_visible()
+        expect(page.locator("[data-area-map] path.leaflet-interactive")).not_to_have_count(0)  # its area
+        violations = axe_violations(page)
+        document = page.content()
+    finally:
+        context.close()
+    assert violations == []
+    errors = vnu_errors({"console incident, map open": document}, tmp_path / "documents")
+    assert errors == {"console incident, map open": []}

@@ -1,6 +1,7 @@
 """The incident's mapped area in the feeds (issue 17): every CAP `<info>` has an `<area>` with
 its description, polygons, circles and geocodes, as the area was when the message was sent (a
-rebuild writes the same bytes); Atom and RSS entries carry its polygon as `georss:polygon`."""
+rebuild writes the same bytes); Atom and RSS entries carry each polygon as `georss:polygon` and
+each circle as `georss:circle`."""
 
 from __future__ import annotations
 
@@ -123,3 +124,40 @@ def test_an_area_change_is_listed_in_the_details_entry(
     assert entry.title == "CORRECTION: incident details: Gas leak"
     assert "<li>area: <del></del> → <ins>Downtown, between 1st and 14th Streets" in entry.content[0].value
     assert "SAME 011001</ins></li>" in entry.content[0].value
+
+
+GEORSS = "{http://www.georss.org/georss}"
+TWO_POLYGONS = {
+    "description": "Downtown and uptown",
+    "polygons": [SQUARE, MOVED["polygons"][0]],
+    "circles": [
+        {"lat": 38.915, "lon": -77.02, "radius_km": 1.5},
+        {"lat": 38.8, "lon": -77.1, "radius_km": 1000},
+    ],
+}
+
+
+def test_feed_entries_carry_every_polygon_and_circle_as_georss(
+    settings: Settings, db: Database, routing: Routing
+) -> None:
+    slug = make_incident(db, routing, "Gas leak")
+    set_area(db, routing, slug, TWO_POLYGONS, corrects=1, minute=1)
+    publish(db, routing, slug, "Evacuate downtown and uptown.", minute=2)
+    for target, entry_tag in (
+        (incident_atom(slug), "{http://www.w3.org/2005/Atom}entry"),
+        (updates_atom(), "{http://www.w3.org/2005/Atom}entry"),
+        (incident_rss(slug), "item"),
+    ):
+        root = etree.fromstring(render(settings, db, target))
+        entries = [entry for entry in root.iter(entry_tag) if entry.find(f"{GEORSS}polygon") is not None]
+        assert entries, target
+        for entry in entries:
+            assert [p.text for p in entry.iterfind(f"{GEORSS}polygon")] == [
+                "38.9 -77.04 38.9 -77 38.93 -77 38.93 -77.04 38.9 -77.04",
+                "39 -77.04 39 -77 39.03 -77 39.03 -77.04 39 -77.04",
+            ], target
+            # GeoRSS circles are "lat lon radius" in meters (CAP's radius is in km)
+            assert [c.text for c in entry.iterfind(f"{GEORSS}circle")] == [
+                "38.915 -77.02 1500",
+                "38.8 -77.1 1000000",
+            ], target

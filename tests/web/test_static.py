@@ -35,6 +35,25 @@ def test_vendored_htmx_loads_and_matches_the_pinned_version(served: LiveServer, 
     assert errors == []
 
 
+def test_vendored_leaflet_and_leaflet_draw_load_and_match_the_pinned_versions(
+    served: LiveServer, page: Page
+) -> None:
+    rows = re.findall(r"\| `(leaflet\S*\.js)`[^|]*\| `([\w.-]+)` \| ([\d.]+) \|", README)
+    pinned = {package: (path, version) for path, package, version in rows}
+    assert set(pinned) == {"leaflet", "leaflet-draw"}
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{served.url}/healthz")
+    for path, _ in pinned.values():
+        page.add_script_tag(url=f"/static/vendor/{path}")
+    assert page.evaluate("L.version") == pinned["leaflet"][1]
+    assert page.evaluate("L.drawVersion") == pinned["leaflet-draw"][1]
+    for path, _ in pinned.values():  # each package's license is vendored beside it
+        folder = path.split("/", 1)[0]
+        assert page.request.get(f"{served.url}/static/vendor/{folder}/LICENSE").ok, folder
+    assert errors == []
+
+
 def test_the_favicon_is_served_and_every_kind_of_page_links_it(client: TestClient) -> None:
     icon = client.get("/favicon.ico")
     assert icon.status_code == 200

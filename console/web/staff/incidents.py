@@ -50,6 +50,7 @@ from console.models import AlertStatus, Incident, IncidentStatus, TemplateVersio
 from console.web.access import Access, access
 from console.web.bearer import DOMAIN_STATUS
 from console.web.staff import approvals, translations
+from console.web.staff.area_map import map_page_headers
 from console.web.staff.auth import RESENT_FORM, STAFF, STAFF_POLLING, STAFF_REVIEWED, Viewer
 from console.web.staff.forms import read_form
 from console.web.staff.rendering import is_htmx, render, see_other
@@ -397,7 +398,10 @@ async def incident_screen(
         "approval_needed": approval.required_for(state.settings.approval_required, VersionKind.ORIGINAL),
         **(extra or {}),
     }
-    return render(request, INCIDENT, context, viewer=viewer, status_code=status_code, block=block)
+    headers = map_page_headers(state.settings, viewer.can_publish)
+    return render(
+        request, INCIDENT, context, viewer=viewer, status_code=status_code, block=block, headers=headers
+    )
 
 
 @access(Access.READER, STAFF)

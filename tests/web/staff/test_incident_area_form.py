@@ -1,10 +1,12 @@
 """The mapped area in the console's "Correct details" form (issue 17): typed as GeoJSON or as
-"lat,lon ..." lines, shown again for the next change, refused with the typing kept."""
+"lat,lon ..." lines, shown again for the next change, refused with the typing kept; the
+drawing map offered to those who can change it, with its tiles' origin allowed on that page."""
 
 from __future__ import annotations
 
 import html
 import json
+from dataclasses import replace
 
 import pytest
 from starlette.testclient import TestClient
@@ -14,6 +16,9 @@ from console.domain.area import stored_area
 from console.domain.incidents import IncidentDraft, create_incident
 from console.domain.outbox import Routing
 from console.models import Incident
+from console.settings import Settings, SettingsError
+from console.web.app import create_app
+from console.web.middleware import DEFAULT_CSP
 from tests.conftest import PIO
 from tests.web.staff.conftest import email_of, sign_in
 from tests.web.staff.test_incident_details_form import details_rows, form
@@ -87,3 +92,69 @@ def test_a_bad_area_is_refused_with_the_typing_kept(client: TestClient, db: Data
     assert refused.status_code == 422
     assert "Self-intersection" in refused.text and bow_tie in refused.text
     assert [row.version for row in details_rows(db)] == [1]
+
+
+def test_the_incident_screen_offers_the_drawing_map_and_allows_its_tiles_there_only(
+    client: TestClient, incident: str
+) -> None:
+    sign_in(client, email_of("pio"))
+    screen = client.get(f"/console/incidents/{incident}")
+    policy = screen.headers["content-security-policy"]
+    assert "img-src 'self' data: https://tile.openstreetmap.org;" in policy
+    assert "style-src 'self';" in policy and "unsafe-inline" not in policy
+    assert "connect-src 'self' ws://" in policy  # the rest of the app's policy, kept
+    page = screen.text
+    assert '<script src="/static/js/area_map.js" defer></script>' in page
+    assert '<script src="/static/vendor/leaflet/leaflet.js" defer></script>' in page
+    assert (
+        'data-area-map="details-area" data-tiles="https://tile.openstreetmap.org/{z}/{x}/{y}.png" '
+        'data-attribution="© OpenStreetMap contributors" hidden>'
+    ) in page
+    assert "tile.openstreetmap.org" not in client.get("/console").headers["content-security-policy"]
+
+
+def test_a_reviewer_gets_no_map_and_no_tiles(client: TestClient, incident: str) -> None:
+    sign_in(client, email_of("reviewer"))
+    screen = client.get(f"/console/incidents/{incident}")
+    assert screen.status_code == 200
+    assert "tile.openstreetmap.org" not in screen.headers["content-security-policy"]
+    assert "area_map.js" not in screen.text and "leaflet" not in screen.text
+
+
+def test_without_map_tiles_the_area_is_typed_only(settings: Settings, incident: str) -> None:
+    with TestClient(create_app(replace(settings, map_tiles_url=None))) as client:
+        sign_in(client, email_of("pio"))
+        screen = client.get(f"/console/incidents/{incident}")
+        assert screen.headers["content-security-policy"] == DEFAULT_CSP.replace(
+            "connect-src 'self'", "connect-src 'self' ws://127.0.0.1:8000"
+        )
+        assert "data-area-map" not in screen.text and "leaflet" not in screen.text
+        assert 'name="area"' in screen.text
+
+
+@pytest.mark.parametrize(
+    ("url", "origin"),
+    [
+        ("https://tile.openstreetmap.org/{z}/{x}/{y}.png", "https://tile.openstreetmap.org"),
+        ("https://{s}.tiles.example.org:8443/v1/{z}/{x}/{y}@2x.png", "https://*.tiles.example.org:8443"),
+    ],
+)
+def test_map_tiles_url_gives_the_origin_images_are_allowed_from(url: str, origin: str) -> None:
+    assert Settings.from_environ({"MAP_TILES_URL": url}).map_tiles_origin == origin
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "tile.openstreetmap.org/{z}/{x}/{y}.png",
+        "ftp://tiles.example.org/{z}/{x}/{y}.png",
+        "https://t.org/{z}/{x}.png",
+    ],
+)
+def test_a_map_tiles_url_that_is_not_a_tile_template_is_refused(url: str) -> None:
+    with pytest.raises(SettingsError, match="MAP_TILES_URL must be an absolute http"):
+        Settings.from_environ({"MAP_TILES_URL": url})
+
+
+def test_a_blank_map_tiles_url_turns_the_map_off() -> None:
+    assert Settings.from_environ({"MAP_TILES_URL": ""}).map_tiles_origin is None
