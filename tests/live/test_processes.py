@@ -1,9 +1,12 @@
 """Several `console serve` processes sharing the database and a broadcast: an update published
 through one reaches the residents connected to any of them, through a Redis restart and a
-server killed with -9, with nothing missed and nothing repeated."""
+server killed with -9 (2,000 residents, half of them moving to the other process), with
+nothing missed and nothing repeated."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import threading
 import time
 import urllib.request
@@ -12,13 +15,15 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import ConnectionClosed
 
 from console.db import Database
 from console.domain import stream
 from console.domain.outbox import Routing
 from console.domain.updates import Draft, publish_update
 from tests.conftest import PIO
-from tests.live.support import SHARED_REDIS, RedisServer, new_incident, publish, receive, subscribe
+from tests.live.support import SHARED_REDIS, RedisServer, new_incident, parse, publish, receive, subscribe
 from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.slow  # several server processes, killed and restarted
@@ -168,3 +173,68 @@ def test_a_separate_worker_delivers_to_the_web_processes_residents(
             finally:
                 worker.stop()
             assert frame.event_id == published.event.event_id and "Boil water notice." in frame.html
+
+
+CROWD = 2_000  # residents, half on each process (issue 20)
+STREAM = 20  # updates published while one process is killed
+
+
+async def _follow(
+    urls: list[str], slug: str, start: int, total: int, seen: list[int], moves: list[int]
+) -> None:
+    """One resident: follows the incident from `start` on the first server; when its connection
+    drops, moves to the next server and resumes from the last event it saw (`moves`: how many
+    events it had seen at each move)."""
+    for index, url in enumerate(urls):
+        if index:
+            moves.append(len(seen))
+        try:
+            async with ws_connect(f"{url}/live?incident={slug}", compression=None, open_timeout=30) as socket:
+                await socket.send(json.dumps({"last_event_id": seen[-1] if seen else start}))
+                while len(seen) < total:
+                    seen.append(parse(await socket.recv()).event_id)
+                return
+        except ConnectionClosed:
+            continue  # its server is gone: on to the next
+
+
+def test_a_killed_process_clients_resume_on_the_other_without_gap_or_duplicate(
+    database_url: str, db: Database, tmp_path: Path, channel: str, pio_token: str
+) -> None:
+    env = environment(database_url, tmp_path, SHARED_REDIS, channel)
+    with servers(2, env) as (doomed, survivor):
+        slug = new_incident(survivor.url, pio_token)
+        start = head(db)
+        seen: list[list[int]] = [[] for _ in range(CROWD)]
+        moves: list[list[int]] = [[] for _ in range(CROWD)]
+        routes = [[ws(doomed), ws(survivor)], [ws(survivor)]]  # a resident of the killed one moves
+
+        async def crowd(connected: threading.Event) -> None:
+            tasks = []
+            for n in range(CROWD):
+                tasks.append(
+                    asyncio.create_task(_follow(routes[n % 2], slug, start, STREAM, seen[n], moves[n]))
+                )
+                if n % 100 == 99:
+                    await asyncio.sleep(0.05)  # connect in waves, as a crowd arrives
+            connected.set()
+            await asyncio.wait_for(asyncio.gather(*tasks), timeout=240)
+
+        connected = threading.Event()
+        residents = threading.Thread(target=asyncio.run, args=(crowd(connected),))
+        residents.start()
+        assert connected.wait(60)
+        time.sleep(2)  # the last wave's hellos are answered
+        published = []
+        for n in range(STREAM):
+            if n == STREAM // 2:
+                doomed.kill()  # kill -9 in the middle of the stream: no goodbye to its residents
+            published.append(publish(survivor.url, pio_token, slug, f"Update {n}")["event_id"])
+            time.sleep(0.1)
+        residents.join(300)
+        assert not residents.is_alive(), "some residents never got the whole stream"
+    moved = seen[0::2]
+    assert all(events == published for events in moved), (
+        "the killed process's residents: no gap, no duplicate"
+    )
+    assert all(events == published for events in seen[1::2]), "the other residents: every update, once"
