@@ -218,3 +218,32 @@ def test_a_correction_of_the_fields_alone_is_a_new_version_but_an_identical_one_
     )
     changed = client.post(f"{base}/corrections", headers=pio, json={**same, "cap": {"severity": "Moderate"}})
     assert changed.status_code == 201 and changed.json()["cap"] == {"severity": "Moderate"}
+
+
+def test_the_instruction_comes_first_on_the_live_page_and_in_the_feed_entries(
+    client: TestClient, pio: dict[str, str]
+) -> None:
+    slug = incident(client, pio)
+    published = client.post(
+        f"/api/v1/incidents/{slug}/updates",
+        headers=pio,
+        json={
+            "headline": "Leak at Oak St",
+            "body": "Crews are on scene.",
+            "instruction": "Leave the area now.",
+            "translations": [
+                {"lang": "es", "body": "Equipos en el lugar.", "instruction": "Salga del área ahora."}
+            ],
+        },
+    )
+    assert published.status_code == 201, published.text
+    page = client.get(f"/incidents/{slug}").text
+    instruction = page.index(
+        '<p class="update__instruction"><strong>What to do:</strong> <span>Leave the area now.'
+    )
+    assert instruction < page.index("Leak at Oak St</h3>") < page.index("Crews are on scene.")
+    spanish = client.get(f"/incidents/{slug}", headers={"Accept-Language": "es"}).text
+    assert "<strong>Qué hacer:</strong> <span>Salga del área ahora.</span>" in spanish
+    feed = client.get(f"/incidents/{slug}/feed.atom").text
+    content = feed[feed.index("<content") :]
+    assert content.index("What to do:") < content.index("Leak at Oak St") < content.index("Crews are on")
