@@ -12,9 +12,10 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from console.db import Database
-from console.domain.alerting import stored_alerting
+from console.domain.alerting import Alerting, stored_alerting
 from console.domain.incidents import IncidentDraft, create_incident
 from console.domain.outbox import Routing
+from console.domain.updates import Draft, publish_update
 from console.models import UpdateVersion
 from tests.conftest import PIO
 from tests.web.staff.conftest import email_of, sign_in
@@ -151,3 +152,51 @@ def test_a_bad_field_is_refused_and_the_form_kept(
         assert problem in tree.get_element_by_id(f"compose-{field}-error").text_content()
         assert tree.get_element_by_id(f"compose-{field}").get("aria-invalid") == "true"
     assert versions(db) == []
+
+
+def test_a_correction_starts_from_the_current_fields_and_may_change_only_them(
+    client: TestClient, db: Database, routing: Routing, incident: str
+) -> None:
+    with db.write() as session:
+        update_id = publish_update(
+            session,
+            PIO,
+            incident,
+            Draft(body="Crews are on scene."),
+            routing=routing,
+            alerting=Alerting(urgency="Expected", instruction="Stay indoors.", response_types=("Shelter",)),
+        ).update.id
+    token = sign_in(client, email_of("pio"))
+    page = client.get(f"/console/updates/{update_id}").text
+    tree = lxml.html.fromstring(page)
+    assert tree.get_element_by_id("correct-instruction").text == "Stay indoors."
+    assert tree.xpath('//select[@id="correct-cap_urgency"]/option[@selected]/@value') == ["Expected"]
+    assert tree.xpath('//form//input[@name="cap_response_types"][@checked]/@value') == ["Shelter"]
+    form = {
+        "body": "Crews are on scene.",
+        "reason": "More urgent",
+        "corrects_version": "1",
+        "cap_urgency": "Immediate",
+        "instruction": "Stay indoors.",
+        "cap_response_types": ["Shelter"],
+        "wea_short": "z" * 91,
+        "csrf_token": token,
+    }
+    refused = client.post(f"/console/updates/{update_id}/corrections", data={**form, "step": "review"})
+    assert refused.status_code == 422
+    assert (
+        "the limit is 90"
+        in lxml.html.fromstring(refused.text).get_element_by_id("correct-wea_short-error").text_content()
+    )
+    form["wea_short"] = ""
+    review = client.post(f"/console/updates/{update_id}/corrections", data={**form, "step": "review"})
+    assert review.status_code == 200, review.text
+    published = client.post(
+        f"/console/updates/{update_id}/corrections", data={**form, "step": "publish"}, follow_redirects=False
+    )
+    assert published.status_code == 303, published.text
+    first, second = versions(db)
+    assert second.body == first.body
+    assert stored_alerting(second.alerting) == Alerting(
+        urgency="Immediate", instruction="Stay indoors.", response_types=("Shelter",)
+    )
