@@ -224,6 +224,12 @@ def translated_view(alerting: TranslatedAlerting) -> dict[str, Any]:
     return view
 
 
+def recheck(alerting: Alerting, errors: dict[str, str]) -> None:
+    """The services' own check of fields a caller built (the API and console check as typed)."""
+    view = alerting_view(alerting)
+    check_alerting(view.get("cap"), view.get("instruction"), view.get("wea"), errors)
+
+
 def alerting_text(alerting: Alerting) -> str | None:
     """The stored form: canonical JSON, None when nothing is given."""
     return None if alerting.empty else canonical_json(alerting_view(alerting))

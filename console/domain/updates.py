@@ -17,7 +17,14 @@ from sqlalchemy.orm import Session
 
 from console.domain import audit, outbox
 from console.domain.actors import Actor, require_publisher
-from console.domain.alerting import NOTHING, Alerting, alerting_text, alerting_view, stored_alerting
+from console.domain.alerting import (
+    NOTHING,
+    Alerting,
+    alerting_text,
+    alerting_view,
+    recheck,
+    stored_alerting,
+)
 from console.domain.canonical import canonical_json, iso, sha256_hex
 from console.domain.errors import InvalidInput, NotAllowed, VersionConflict
 from console.domain.events import VersionPublished
@@ -227,6 +234,7 @@ def check_original(
     require_publisher(actor)
     errors: dict[str, str] = {}
     headline, body = _text(draft, errors)
+    recheck(alerting, errors)
     checked = translations.check(errors)
     incident = get_incident(session, incident_slug)
     if template_version_id is not None and session.get(TemplateVersion, template_version_id) is None:
@@ -411,6 +419,7 @@ def check_change(
         reason_text: str | None = _reason(reason, errors)
     else:
         reason_text = action.default_reason
+    recheck(alerting, errors)
     checked = translations.check(errors)
     update = get_update(session, update_id)
     if errors:

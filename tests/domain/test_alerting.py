@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
+
 from console.db import Database
 from console.domain.alerting import Alerting, alerting_text, check_alerting, stored_alerting
 from console.domain.canonical import canonical_json, iso, sha256_hex
+from console.domain.errors import InvalidInput
 from console.domain.integrity import verify
 from console.domain.outbox import Routing
 from console.domain.updates import Draft, content_hash, correct_update, publish_update, retract_update
@@ -131,3 +134,17 @@ def test_corrections_and_retractions_carry_the_fields(db: Database, routing: Rou
     with db.read() as session:
         report = verify(session)
         assert report.ok, report.describe()
+
+
+def test_the_service_refuses_fields_no_form_checked(db: Database, routing: Routing) -> None:
+    slug = new_incident(db, routing)
+    with db.write() as session, pytest.raises(InvalidInput) as refused:
+        publish_update(
+            session,
+            PIO,
+            slug,
+            Draft(body="Main St closed."),
+            routing=routing,
+            alerting=Alerting(urgency="Now", wea_short="x" * 91, expires=datetime(2026, 12, 5)),
+        )
+    assert set(refused.value.fields) == {"cap.urgency", "wea.short", "cap.expires"}
