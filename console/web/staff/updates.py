@@ -199,6 +199,7 @@ async def render_update_screen(
         return data
     if data.translations is not None and translation_form is not None:
         data.translations.typed = translation_form.typed
+        data.translations.typed_alerting = translation_form.typed_alerting
         data.translations.errors = translation_form.errors
         data.translations.message = translation_form.message
     return await _render(request, viewer, data, status_code=status_code)

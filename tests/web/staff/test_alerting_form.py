@@ -4,6 +4,7 @@ over length (as with JavaScript off); a correction starts from the current versi
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import lxml.html
@@ -12,11 +13,12 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from console.db import Database
-from console.domain.alerting import Alerting, stored_alerting
+from console.domain.alerting import Alerting, TranslatedAlerting, stored_alerting, stored_translated
 from console.domain.incidents import IncidentDraft, create_incident
 from console.domain.outbox import Routing
 from console.domain.updates import Draft, publish_update
-from console.models import UpdateVersion
+from console.models import Translation, UpdateVersion
+from console.settings import Settings
 from tests.conftest import PIO
 from tests.web.staff.conftest import email_of, sign_in
 
@@ -200,3 +202,45 @@ def test_a_correction_starts_from_the_current_fields_and_may_change_only_them(
     assert stored_alerting(second.alerting) == Alerting(
         urgency="Immediate", instruction="Stay indoors.", response_types=("Shelter",)
     )
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return dataclasses.replace(settings, languages=("en", "es", "vi"))
+
+
+def test_a_translation_carries_its_instruction_and_in_spanish_the_wea_texts(
+    client: TestClient, db: Database, routing: Routing, incident: str
+) -> None:
+    with db.write() as session:
+        update_id = publish_update(
+            session,
+            PIO,
+            incident,
+            Draft(body="Crews are on scene."),
+            routing=routing,
+            alerting=Alerting(instruction="Stay indoors.", wea_short="Stay indoors."),
+        ).update.id
+    token = sign_in(client, email_of("pio"))
+    tree = lxml.html.fromstring(client.get(f"/console/updates/{update_id}").text)
+    assert tree.get_element_by_id("tr-es-wea_short").get("data-count-limit") == "90"
+    assert tree.get_element_by_id("tr-es-wea_long").get("data-count-limit") == "360"
+    assert not tree.xpath('//*[@id="tr-vi-wea_short"]'), "WEA texts are English and Spanish only"
+    assert tree.xpath('//*[@id="tr-vi-instruction"]')
+    form = {"lang": "es", "version": "1", "body": "Equipos en el lugar.", "csrf_token": token}
+    refused = client.post(f"/console/updates/{update_id}/translations", data={**form, "wea_short": "x" * 91})
+    assert refused.status_code == 422
+    kept = lxml.html.fromstring(refused.text)
+    assert kept.get_element_by_id("tr-es-wea_short").text == "x" * 91
+    assert "the limit is 90" in kept.get_element_by_id("tr-es-wea_short-error").text_content()
+    added = client.post(
+        f"/console/updates/{update_id}/translations",
+        data={**form, "instruction": "Quédese adentro.", "wea_short": "Quédese adentro."},
+        follow_redirects=False,
+    )
+    assert added.status_code == 303, added.text
+    with db.read() as session:
+        [translation] = session.scalars(select(Translation))
+        assert stored_translated(translation.alerting) == TranslatedAlerting(
+            instruction="Quédese adentro.", wea_short="Quédese adentro."
+        )
