@@ -16,14 +16,16 @@ from xsdata.formats.dataclass.parsers import XmlParser
 from console.db import Database
 from console.domain.alerting import Alerting, TranslatedAlerting
 from console.domain.outbox import Routing
+from console.domain.pins import pin_update
 from console.domain.translation_drafts import TranslationDraft
 from console.domain.updates import Draft, Translations, confirm_update, correct_update, publish_update
 from console.feeds.cap import cap_time
 from console.feeds.paths import cap_message
+from console.feeds.writer import FeedFiles
 from console.languages import Languages
 from console.settings import Settings
 from tests.conftest import PIO
-from tests.feeds.conftest import CAP_NS, at, make_incident, publish, render, valid_cap
+from tests.feeds.conftest import CAP_NS, at, drain, make_incident, publish, render, valid_cap
 
 LANGUAGES = Languages(("en", "es", "vi"))
 CAP = {"cap": CAP_NS}
@@ -193,3 +195,23 @@ def test_a_version_without_fields_renders_the_defaults_as_before(
 def test_cap_time_of_expires_is_utc_with_an_explicit_offset() -> None:
     assert cap_time(datetime(2026, 3, 14, 18, 0, 30, 5, tzinfo=EASTERN)) == "2026-03-14T23:00:30-00:00"
     assert cap_time(datetime(2026, 3, 14, 23, 0, tzinfo=UTC)) == "2026-03-14T23:00:00-00:00"
+
+
+def test_a_rebuild_writes_the_same_cap_bytes_and_the_own_instruction_wins_over_the_pin(
+    settings: Settings, db: Database, routing: Routing, cap_schema: etree.XMLSchema
+) -> None:
+    slug = make_incident(db, routing, "Odor downtown")
+    pinned = publish(db, routing, slug, "Stay indoors.", minute=1)
+    with db.write() as session:
+        pin_update(session, PIO, slug, seq=1, routing=routing, now=at(2))
+    publish_alerting(db, routing, slug, ALERTING, minute=3)
+    drain(settings, db)
+    files = sorted((settings.feeds_dir / "incidents" / slug / "cap").glob("*.xml"))
+    assert len(files) == 2 and pinned
+    written = {path.name: path.read_bytes() for path in files}
+    own = valid_cap(cap_schema, written["2-1.xml"])
+    assert own.findtext("cap:info/cap:instruction", namespaces=CAP) == ALERTING.instruction
+    for path in files:
+        path.unlink()  # written again from the database alone
+    FeedFiles(settings).rebuild(db)
+    assert {path.name: path.read_bytes() for path in files} == written
