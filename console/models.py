@@ -240,6 +240,9 @@ class UpdateVersion(Base):
     # would rebuild this table on SQLite and drop its immutability triggers; the audit event
     # of the version records it too.
     template_version_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    # Its CAP fields, instruction and WEA texts (issue 17) as canonical JSON
+    # (console.domain.alerting); None when it was given none.
+    alerting: Mapped[str | None] = mapped_column(Text, default=None)
 
     update: Mapped[Update] = relationship(back_populates="versions")
     template_version: Mapped[TemplateVersion | None] = relationship(
@@ -273,6 +276,8 @@ class Translation(Base):
     signature_value: Mapped[str | None] = mapped_column(String(128), default=None)
     # The `translation.added` event that announced it; None when it was published with its version.
     event_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_events.id"), unique=True, default=None)
+    # The translated instruction and (in Spanish) WEA texts (issue 17), canonical JSON; None: none.
+    alerting: Mapped[str | None] = mapped_column(Text, default=None)
 
     version: Mapped[UpdateVersion] = relationship()
     event: Mapped[OutboxEvent | None] = relationship(back_populates="translation")

@@ -16,6 +16,17 @@ from markupsafe import Markup
 
 from console import agency, i18n
 from console.domain import wording
+from console.domain.alerting import (
+    CERTAINTIES,
+    EVENT_MAX,
+    FORM_HELP,
+    INSTRUCTION_MAX,
+    RESPONSE_TYPES,
+    SEVERITIES,
+    URGENCIES,
+    WEA_LONG_MAX,
+    WEA_SHORT_MAX,
+)
 from console.domain.diff import Change, word_diff
 from console.domain.rumors import CLAIM_MAX, SEEN_AT_MAX
 from console.domain.text import BODY_MAX, HEADLINE_MAX, LOCATION_MAX, REASON_MAX, SUMMARY_MAX, TITLE_MAX
@@ -33,6 +44,10 @@ Templates = Jinja2Blocks
 # The services' length limits by the name a console form gives the field (a translation's
 # "tr-es-body" is a "body"): console.js clears a length error only once the text fits.
 FIELD_LIMITS = {
+    "instruction": INSTRUCTION_MAX,
+    "wea_short": WEA_SHORT_MAX,
+    "wea_long": WEA_LONG_MAX,
+    "cap_event": EVENT_MAX,
     "headline": HEADLINE_MAX,
     "body": BODY_MAX,
     "reason": REASON_MAX,
@@ -42,6 +57,14 @@ FIELD_LIMITS = {
     "claim": CLAIM_MAX,
     "seen_at": SEEN_AT_MAX,
     "facts": BODY_MAX,
+}
+
+# The choices of the console's "Alert details" (issue 17)
+CAP_CHOICES = {
+    "urgency": URGENCIES,
+    "severity": SEVERITIES,
+    "certainty": CERTAINTIES,
+    "response_types": RESPONSE_TYPES,
 }
 
 _DIFF_TAGS = {
@@ -161,6 +184,8 @@ def make_templates(settings: Settings) -> Templates:
     env.globals["verdict_word"] = i18n.verdict_word
     env.globals["settings"] = settings
     env.globals["field_limits"] = FIELD_LIMITS
+    env.globals["cap_choices"] = CAP_CHOICES
+    env.globals["alerting_help"] = FORM_HELP
     env.globals["emergency_notice"] = lambda: agency.emergency_notice(settings)
     env.globals["emergency_notice_translated"] = agency.notice_is_translated(settings)
     env.globals["agency_logo_path"] = agency.LOGO_PATH

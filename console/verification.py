@@ -67,14 +67,25 @@ def _text_hash(fixed: dict[str, Any], view: dict[str, Any], copied: tuple[str, .
     return _canonical_hash({**fixed, **{name: view[name] for name in copied}, moment: utc_text(view[moment])})
 
 
+def _alerting(view: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """Issue 17: `alerting`, the canonical JSON text of the view's `cap`, `instruction` and `wea`,
+    hashed only when the view has any of them."""
+    given = {name: view[name] for name in names if name in view}
+    if not given:
+        return {}
+    return {"alerting": json.dumps(given, sort_keys=True, separators=(",", ":"), ensure_ascii=False)}
+
+
 def version_hash(incident: str, seq: int, view: dict[str, Any]) -> str:
     copied = ("version", "kind", "headline", "body", "preliminary", "reason", "author")
-    return _text_hash({"incident": incident, "seq": seq}, view, copied, "published_at")
+    fixed = {"incident": incident, "seq": seq, **_alerting(view, ("cap", "instruction", "wea"))}
+    return _text_hash(fixed, view, copied, "published_at")
 
 
 def translation_hash(incident: str, seq: int, view: dict[str, Any]) -> str:
     copied = ("version", "lang", "headline", "body", "author")
-    return _text_hash({"incident": incident, "seq": seq}, view, copied, "created_at")
+    fixed = {"incident": incident, "seq": seq, **_alerting(view, ("instruction", "wea"))}
+    return _text_hash(fixed, view, copied, "created_at")
 
 
 def rumor_hash(rumor_id: int, incident: str | None, view: dict[str, Any]) -> str:
@@ -209,6 +220,7 @@ class Checker:
                     "signature": {"kid": cells["signature_kid"], "alg": "EdDSA", "value": cells["signature"]}
                     if cells.get("signature")
                     else None,
+                    **(json.loads(cells["alerting"]) if cells.get("alerting") else {}),
                 }
             except (KeyError, ValueError) as exc:
                 self.report.fail(f"{where} line {number}", f"not a history.csv row ({exc!r})")

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.domain import translations, wording
+from console.domain.alerting import stored_alerting, stored_translated
 from console.domain.details_translations import shown_details
 from console.domain.updates import version_view
 from console.languages import Languages
@@ -37,6 +38,8 @@ class AlertContent:
     previous_body: str | None  # what a correction or retraction replaced
     url: str
     version_view: dict[str, Any]
+    # What people should do (issue 17), shown first: the translation's when it has one.
+    instruction: str | None = None
 
     @property
     def translation_pending(self) -> bool:
@@ -96,4 +99,10 @@ class AlertSource:
             previous_body=self.previous.body if self.previous is not None else None,
             url=wording.update_url(self.public_url, self.incident.slug, self.seq),
             version_view=self.view,
+            instruction=None if version.kind is VersionKind.RETRACTION else self._instruction(text),
         )
+
+    def _instruction(self, text: translations.LanguageText) -> str | None:
+        own = text.translation
+        translated = None if own is None else stored_translated(own.alerting).instruction
+        return translated or stored_alerting(self.version.alerting).instruction

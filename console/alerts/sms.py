@@ -52,7 +52,10 @@ def render_alert(content: AlertContent) -> list[str]:
             labels=[label(name) for name in content.labels],
             title=content.incident_title,
             headline=content.headline,
-            body=content.body,
+            # what to do comes first (issue 17)
+            body=f"{gettext('What to do:')} {content.instruction}\n\n{content.body}"
+            if content.instruction
+            else content.body,
             kind=content.kind,
             reason=content.reason,
             translation_pending=content.translation_pending,

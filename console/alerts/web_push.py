@@ -32,7 +32,7 @@ from console.alerts.content import AlertContent
 from console.alerts.sender import EventContents, SendChunk
 from console.alerts.webhooks import TargetRefused, check_target
 from console.domain import fanout
-from console.i18n import in_language, label
+from console.i18n import gettext, in_language, label
 from console.settings import Settings
 
 # A push message carries at most 4096 bytes (RFC 8030 §7.2); aes128gcm takes an 86-byte header
@@ -83,6 +83,9 @@ def payload(content: AlertContent) -> bytes:
     with in_language(content.requested_lang):
         labels = "".join(f"{label(name)}: " for name in content.labels)
     text = f"{content.headline}. {content.body}" if content.headline else content.body
+    if content.instruction:  # what to do comes first (issue 17)
+        with in_language(content.requested_lang):
+            text = f"{gettext('What to do:')} {content.instruction} {text}"
     message: dict[str, Any] = {
         "title": content.incident_title,
         "body": labels + " ".join(text.split()),

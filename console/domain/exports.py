@@ -52,6 +52,7 @@ HISTORY_CSV_COLUMNS = (
     "deliveries",
     "audit_head_event",
     "audit_head_hash",
+    "alerting",  # issue 17: canonical JSON of cap, instruction and wea, as hashed; empty: none
 )
 
 
@@ -230,6 +231,7 @@ def history_rows(history: IncidentHistory, head: dict[str, Any]) -> list[list[st
                     deliveries,
                     str(head["event"]),
                     head["hash"],
+                    version.alerting or "",
                 ]
             )
     return rows

@@ -118,6 +118,7 @@ class VersionEntry:
     signature_kid: str | None = None  # None: published before signing began
     signature_value: str | None = None
     translations: tuple[TranslatedText, ...] = ()  # this version's own, one per language
+    alerting: str | None = None  # its CAP fields, instruction and WEA texts as hashed (issue 17)
 
     @property
     def anchor(self) -> str:
@@ -164,6 +165,7 @@ def version_entry(
         signature_kid=version.signature_kid,
         signature_value=version.signature_value,
         translations=translations,
+        alerting=version.alerting,
     )
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from console.domain import audit, outbox
 from console.domain.actors import Actor, require_admin, require_publisher
+from console.domain.alerting import NOTHING, Alerting
 from console.domain.errors import Gone, InvalidInput, NotAllowed, VersionConflict
 from console.domain.incidents import category_of, get_incident
 from console.domain.rows import newest_version, row_by_id
@@ -351,9 +352,11 @@ def publish_from_template(
     zone: ZoneInfo,
     routing: outbox.Routing,
     now: datetime | None = None,
+    alerting: Alerting = NOTHING,
 ) -> Published:
     """A new update of incident `slug` from the template's current version, its placeholders
-    filled, its translations with it; the version records the template version."""
+    filled, its translations with it; the version records the template version. `alerting`:
+    the CAP fields, instruction and WEA texts sent with it (issue 17)."""
     now = now or utcnow()
     filled = fill_template(
         session, actor, template_id, given, incident=get_incident(session, slug), zone=zone, now=now
@@ -367,4 +370,5 @@ def publish_from_template(
         translations=Translations(filled.translations, languages),
         now=now,
         template_version_id=filled.version.id,
+        alerting=alerting,
     )

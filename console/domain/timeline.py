@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.domain import wording
+from console.domain.alerting import stored_alerting, stored_translated
 from console.domain.translations import LanguageText, TranslationStatus, texts_for_language
 from console.languages import Languages
 from console.models import AlertStatus, Incident, Update, UpdateVersion, VersionKind
@@ -57,6 +58,10 @@ class UpdateCard:
     translation: TranslationStatus | None = None
     earlier_translation: EarlierTranslation | None = None
     first_kind: VersionKind = VersionKind.ORIGINAL  # RESOLUTION: the incident's all-clear (issue 13.4)
+    # What people should do (issue 17), shown first; `instruction_lang`: its language when it
+    # is a translation's (None: the primary language).
+    instruction: str | None = None
+    instruction_lang: str | None = None
 
     @property
     def is_all_clear(self) -> bool:
@@ -109,14 +114,20 @@ def card(
         confirmed=_latest(versions, VersionKind.CONFIRMATION),
         retracted=_latest(versions, VersionKind.RETRACTION),
         first_kind=versions[0].kind,
+        instruction=stored_alerting(current.alerting).instruction,
     )
 
 
 def in_language(card: UpdateCard, text: LanguageText) -> UpdateCard:
     """`card` with the text a reader of `text.requested` is shown."""
     earlier = text.earlier
+    translated = (
+        None if text.translation is None else stored_translated(text.translation.alerting).instruction
+    )
     return replace(
         card,
+        instruction=translated or card.instruction,
+        instruction_lang=text.lang if translated else None,
         headline=text.headline,
         body=text.body,
         text_lang=text.lang,

@@ -14,6 +14,13 @@ from sqlalchemy.orm import Session
 
 from console.domain import audit
 from console.domain.actors import Actor
+from console.domain.alerting import (
+    NOT_TRANSLATED,
+    TranslatedAlerting,
+    stored_translated,
+    translated_text,
+    translated_view,
+)
 from console.domain.canonical import canonical_json, iso, sha256_hex
 from console.domain.signing import seal
 from console.domain.text import BODY_MAX, HEADLINE_MAX, clean
@@ -28,6 +35,9 @@ class TranslationDraft:
     lang: str
     body: str
     headline: str | None = None
+    # The translated instruction and (Spanish) WEA texts (issue 17), checked by the caller
+    # (console.domain.alerting.check_translated).
+    alerting: TranslatedAlerting = NOT_TRANSLATED
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,7 @@ class CheckedDraft:
     lang: str
     headline: str | None
     body: str
+    alerting: TranslatedAlerting = NOT_TRANSLATED
 
 
 def check_draft(
@@ -49,7 +60,7 @@ def check_draft(
     body = clean(draft.body, max_chars=BODY_MAX, required=True, errors=errors, field=f"{prefix}body")
     if len(errors) > before or lang is None or body is None:
         return None
-    return CheckedDraft(lang, headline, body)
+    return CheckedDraft(lang, headline, body, draft.alerting)
 
 
 def check_drafts(
@@ -69,9 +80,12 @@ def check_drafts(
 
 
 def translation_hash(incident_slug: str, seq: int, version: int, translation: Translation) -> str:
+    # Hashed only when given (issue 17): translations written before keep their hash.
+    alerting = {"alerting": translation.alerting} if translation.alerting is not None else {}
     return sha256_hex(
         canonical_json(
             {
+                **alerting,
                 "incident": incident_slug,
                 "seq": seq,
                 "version": version,
@@ -99,6 +113,7 @@ def new_translation(
         author_id=actor.user_id,
         author_name=actor.name,
         created_at=now,
+        alerting=translated_text(draft.alerting),
     )
     seal(
         session, translation, translation_hash(update.incident.slug, update.seq, version.version, translation)
@@ -113,6 +128,7 @@ def record_translation(session: Session, actor: Actor, translation: Translation,
     session.flush()
     version = translation.version
     update = version.update
+    draft_alerting = stored_translated(translation.alerting)
     audit.record(
         session,
         actor,
@@ -127,6 +143,7 @@ def record_translation(session: Session, actor: Actor, translation: Translation,
             "lang": translation.lang,
             "translation_id": translation.id,
             "content_hash": translation.content_hash,
+            **({"alerting": translated_view(draft_alerting)} if not draft_alerting.empty else {}),
         },
     )
 

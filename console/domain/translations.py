@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, contains_eager
 
 from console.domain import outbox
 from console.domain.actors import Actor, require_publisher
+from console.domain.alerting import stored_translated, translated_view
 from console.domain.errors import InvalidInput, VersionConflict
 from console.domain.events import TranslationAdded
 from console.domain.signing import signature_view
@@ -114,11 +115,8 @@ def add_translation(
     if (
         shown is not None
         and shown.version_id == current.id
-        and (shown.headline, shown.body)
-        == (
-            checked.headline,
-            checked.body,
-        )
+        and (shown.headline, shown.body, stored_translated(shown.alerting))
+        == (checked.headline, checked.body, checked.alerting)
     ):
         raise InvalidInput({"body": f"is the same as the current {checked.lang} translation"})
     now = now or utcnow()
@@ -207,6 +205,7 @@ def translation_view(translation: Translation, version: int, status: str) -> dic
         "version": version,
         "headline": translation.headline,
         "body": translation.body,
+        **translated_view(stored_translated(translation.alerting)),  # instruction, wea: when given
         "status": status,
         "author": translation.author_name,
         "created_at": translation.created_at.isoformat(),

@@ -17,6 +17,14 @@ from sqlalchemy.orm import Session
 
 from console.domain import audit, outbox
 from console.domain.actors import Actor, require_publisher
+from console.domain.alerting import (
+    NOTHING,
+    Alerting,
+    alerting_text,
+    alerting_view,
+    recheck,
+    stored_alerting,
+)
 from console.domain.canonical import canonical_json, iso, sha256_hex
 from console.domain.errors import InvalidInput, NotAllowed, VersionConflict
 from console.domain.events import VersionPublished
@@ -90,7 +98,10 @@ def _published_fields(version: UpdateVersion) -> dict[str, Any]:
 
 
 def content_hash(incident_slug: str, seq: int, version: UpdateVersion) -> str:
-    hashed = {"incident": incident_slug, "seq": seq, **_published_fields(version)}
+    # Its alerting fields (issue 17) are hashed only when it has some, so versions written
+    # before they existed keep the hash they were written with.
+    alerting = {"alerting": version.alerting} if version.alerting is not None else {}
+    hashed = {"incident": incident_slug, "seq": seq, **_published_fields(version), **alerting}
     return sha256_hex(canonical_json({**hashed, "published_at": iso(version.published_at)}))
 
 
@@ -98,6 +109,7 @@ def version_view(version: UpdateVersion) -> dict[str, Any]:
     """The public fields of a version, as the API and every export show them."""
     return {
         **_published_fields(version),
+        **alerting_view(stored_alerting(version.alerting)),  # cap, instruction, wea: when given
         "published_at": version.published_at.isoformat(),
         "content_hash": version.content_hash,
         "signature": signature_view(version.signature_kid, version.signature_value),
@@ -149,6 +161,7 @@ def _append_version(
     now: datetime,
     audit_data: dict[str, Any] | None = None,
     template_version_id: int | None = None,
+    alerting: Alerting = NOTHING,
 ) -> Published:
     incident = update.incident
     version = UpdateVersion(
@@ -163,6 +176,7 @@ def _append_version(
         author_id=actor.user_id,
         author_name=actor.name,
         published_at=now,
+        alerting=alerting_text(alerting),
     )
     seal(session, version, content_hash(incident.slug, update.seq, version))
     session.add(version)
@@ -184,6 +198,7 @@ def _append_version(
             "preliminary": preliminary,
             "reason": reason,
             "content_hash": version.content_hash,
+            **({"alerting": alerting_view(alerting)} if not alerting.empty else {}),
             **(audit_data or {}),
         },
     )
@@ -201,6 +216,7 @@ class CheckedOriginal:
     body: str
     preliminary: bool
     translations: list[CheckedDraft]
+    alerting: Alerting = NOTHING
 
 
 def check_original(
@@ -211,12 +227,14 @@ def check_original(
     *,
     translations: Translations = NO_TRANSLATIONS,
     template_version_id: int | None = None,
+    alerting: Alerting = NOTHING,
 ) -> CheckedOriginal:
     """Everything `publish_update` refuses, refused here without writing anything (a pending
     version is checked by this before it waits for approval)."""
     require_publisher(actor)
     errors: dict[str, str] = {}
     headline, body = _text(draft, errors)
+    recheck(alerting, errors)
     checked = translations.check(errors)
     incident = get_incident(session, incident_slug)
     if template_version_id is not None and session.get(TemplateVersion, template_version_id) is None:
@@ -229,7 +247,7 @@ def check_original(
             "corrected or retracted, but new ones go to a new incident"
         )
     preliminary = True if draft.preliminary is None else draft.preliminary
-    return CheckedOriginal(incident, headline, body, preliminary, checked)
+    return CheckedOriginal(incident, headline, body, preliminary, checked, alerting)
 
 
 def publish_update(
@@ -244,6 +262,7 @@ def publish_update(
     kind: VersionKind = VersionKind.ORIGINAL,  # RESOLUTION and REOPENING: see console.domain.resolution
     template_version_id: int | None = None,  # the template version it was written from (issue 18)
     approval: dict[str, Any] | None = None,  # how it was approved, for its audit event (issue 18)
+    alerting: Alerting = NOTHING,  # its CAP fields, instruction and WEA texts (issue 17)
 ) -> Published:
     checked = check_original(
         session,
@@ -252,6 +271,7 @@ def publish_update(
         draft,
         translations=translations,
         template_version_id=template_version_id,
+        alerting=alerting,
     )
     incident = checked.incident
     now = now or utcnow()
@@ -278,6 +298,7 @@ def publish_update(
         now=now,
         audit_data=audit_data or None,
         template_version_id=template_version_id,
+        alerting=checked.alerting,
     )
 
 
@@ -371,6 +392,7 @@ class CheckedChange:
     reason: str | None
     translations: list[CheckedDraft]
     audit_data: dict[str, Any]
+    alerting: Alerting = NOTHING
 
 
 def check_change(
@@ -385,6 +407,7 @@ def check_change(
     started_from: int | None = None,
     reverts_confirmed: bool = False,
     translations: Translations = NO_TRANSLATIONS,
+    alerting: Alerting = NOTHING,
 ) -> CheckedChange:
     """Everything `change_update` refuses, refused here without writing anything."""
     require_publisher(actor)
@@ -396,6 +419,7 @@ def check_change(
         reason_text: str | None = _reason(reason, errors)
     else:
         reason_text = action.default_reason
+    recheck(alerting, errors)
     checked = translations.check(errors)
     update = get_update(session, update_id)
     if errors:
@@ -408,7 +432,12 @@ def check_change(
     if typed is not None and draft is not None:
         preliminary = current.preliminary if draft.preliminary is None else draft.preliminary
         sent = NewText(typed[0], typed[1], preliminary)
-    text = action.next_text(current, sent)
+    # What is not sent is carried from the current version: nothing is dropped unseen.
+    in_force = alerting.over(stored_alerting(current.alerting))
+    if sent is not None and in_force != stored_alerting(current.alerting):
+        text = sent  # a correction of the alerting fields alone
+    else:
+        text = action.next_text(current, sent)
     audit_data: dict[str, Any] = {}
     if sent is not None and started_from is not None and started_from < current.version:
         undone = find_reverts(_oldest_first(session, update), started_from, sent.headline, sent.body)
@@ -416,7 +445,7 @@ def check_change(
             raise InvalidInput({"reverts": REVERT_UNCONFIRMED})
         if undone:
             audit_data = {"reverts": [r.audit_view() for r in undone], "revert_confirmed": True}
-    return CheckedChange(update, current, text, reason_text, checked, audit_data)
+    return CheckedChange(update, current, text, reason_text, checked, audit_data, in_force)
 
 
 def change_update(
@@ -434,6 +463,7 @@ def change_update(
     translations: Translations = NO_TRANSLATIONS,
     now: datetime | None = None,
     approval: dict[str, Any] | None = None,
+    alerting: Alerting = NOTHING,
 ) -> Published:
     """The one path of every action: check what was sent, refuse a stale `corrects_version`
     (None only for callers acting on whatever is current, such as the demo), then append the
@@ -456,6 +486,7 @@ def change_update(
         started_from=started_from,
         reverts_confirmed=reverts_confirmed,
         translations=translations,
+        alerting=alerting,
     )
     audit_data = dict(change.audit_data)
     if approval is not None:
@@ -474,16 +505,18 @@ def change_update(
         translations=change.translations,
         now=now or utcnow(),
         audit_data=audit_data,
+        alerting=change.alerting,
     )
 
 
 class Publishing(TypedDict, total=False):
     """What each action on an update also takes: where its events go (`routing`), the
-    translations sent with it, and the time (`now`, fixed by tests)."""
+    translations and alerting fields sent with it, and the time (`now`, fixed by tests)."""
 
     routing: Required[outbox.Routing]
     translations: Translations
     now: datetime | None
+    alerting: Alerting  # the CAP fields, instruction and WEA texts sent (issue 17)
 
 
 def correct_update(

@@ -36,7 +36,7 @@ from console.settings import Settings
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 STATUS = {AlertStatus.ACTUAL: "Actual", AlertStatus.EXERCISE: "Exercise", AlertStatus.TEST: "Test"}
-# The record holds no urgency or severity: say so rather than guess.
+# When a version gives no urgency or severity (issue 17): say so rather than guess.
 URGENCY = "Unknown"
 SEVERITY = "Unknown"
 
@@ -65,7 +65,15 @@ def message_type(message: CapMessage) -> str:
 def certainty(item: FeedItem) -> str:
     if item.kind is VersionKind.RETRACTION:
         return "Unlikely"  # withdrawn: the agency no longer stands by it
+    if item.alerting.certainty is not None:
+        return item.alerting.certainty
     return "Likely" if item.preliminary else "Observed"
+
+
+def response_types(item: FeedItem) -> tuple[str, ...]:
+    if item.alerting.response_types is not None:
+        return item.alerting.response_types
+    return ("AllClear",) if item.kind is VersionKind.RESOLUTION else ()
 
 
 def reference(sender: str, message: CapMessage) -> str:
@@ -92,6 +100,15 @@ def _instruction(item: FeedItem) -> str:
     return f"{item.headline}\n\n{item.body}" if item.headline else item.body
 
 
+def _instruction_text(item: FeedItem, pinned: FeedItem | None) -> str | None:
+    """The version's own instruction; else the pinned "What to do now" (not on an all-clear)."""
+    if item.alerting.instruction is not None:
+        return item.alerting.instruction
+    if pinned is not None and item.kind is not VersionKind.RESOLUTION:
+        return _instruction(pinned)
+    return None
+
+
 def _info(
     alert: ElementTree.Element,
     settings: Settings,
@@ -104,19 +121,29 @@ def _info(
     info = ElementTree.SubElement(alert, f"{{{CAP_NS}}}info")
     _add(info, "language", language.declared)
     _add(info, "category", incident.category)
-    _add(info, "event", incident.title)
-    if item.kind is VersionKind.RESOLUTION:
-        _add(info, "responseType", "AllClear")
-    _add(info, "urgency", URGENCY)
-    _add(info, "severity", SEVERITY)
+    alerting = item.alerting
+    _add(info, "event", alerting.event or incident.title)
+    for response in response_types(item):
+        _add(info, "responseType", response)
+    _add(info, "urgency", alerting.urgency or URGENCY)
+    _add(info, "severity", alerting.severity or SEVERITY)
     _add(info, "certainty", certainty(item))
+    if alerting.expires is not None:
+        _add(info, "expires", cap_time(alerting.expires))
     _add(info, "senderName", settings.agency_name)
     _add(info, "headline", entry_title(item, language.words))
     _add(info, "description", _description(item, language.words))
-    if instruction is not None and item.kind is not VersionKind.RESOLUTION:
-        _add(info, "instruction", _instruction(instruction))
+    said = _instruction_text(item, instruction)
+    if said is not None:
+        _add(info, "instruction", said)
     _add(info, "web", language.page(wording.update_url(settings.public_url, incident.slug, item.seq)))
     _add(info, "contact", settings.agency_contact)
+    # IPAWS profile: the Wireless Emergency Alert texts (the Spanish ones in a Spanish <info>)
+    for name, text in (("CMAMtext", alerting.wea_short), ("CMAMlongtext", alerting.wea_long)):
+        if text is not None:
+            parameter = ElementTree.SubElement(info, f"{{{CAP_NS}}}parameter")
+            _add(parameter, "valueName", name)
+            _add(parameter, "value", text)
     if mapped is not None:
         # CAP 1.2's order: areaDesc, then every polygon, circle and geocode
         area = ElementTree.SubElement(info, f"{{{CAP_NS}}}area")

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session, aliased
 
+from console.domain.alerting import NOTHING, Alerting, is_spanish, stored_alerting, stored_translated
 from console.domain.area import area_words, georss_circle, georss_polygon, stored_area
 from console.domain.details_translations import shown_details
 from console.domain.details_versions import DETAIL_FIELDS, details_of
@@ -110,6 +111,9 @@ class FeedItem:
     text_lang: str | None = None
     translation: TranslationStatus | None = None
     translated_at: datetime | None = None
+    # Its CAP fields, instruction and WEA texts (issue 17); in a translation's language, the
+    # translated instruction (the primary one when it has none) and only Spanish WEA texts.
+    alerting: Alerting = NOTHING
 
     @property
     def is_fallback(self) -> bool:
@@ -150,6 +154,7 @@ def _items(session: Session, query: Select[UpdateVersion, int, Incident]) -> lis
                 author=xml_safe(version.author_name),
                 published_at=version.published_at,
                 update_id=version.update_id,
+                alerting=stored_alerting(version.alerting),
             )
         )
     return items
@@ -407,4 +412,16 @@ def translated(item: FeedItem, translation: Translation) -> FeedItem:
         text_lang=translation.lang,
         translation=TranslationStatus.CURRENT,
         translated_at=max(translation.created_at, item.published_at),
+        alerting=_translated_alerting(item.alerting, translation),
+    )
+
+
+def _translated_alerting(alerting: Alerting, translation: Translation) -> Alerting:
+    words = stored_translated(translation.alerting)
+    spanish = is_spanish(translation.lang)
+    return replace(
+        alerting,
+        instruction=words.instruction or alerting.instruction,
+        wea_short=words.wea_short if spanish else None,
+        wea_long=words.wea_long if spanish else None,
     )

@@ -30,6 +30,7 @@ UPDATES_SUBTITLE = N_(
     "confirmation or retraction is a new entry; earlier entries are never changed."
 )
 WHAT_TO_DO_NOW = N_("What to do now")
+WHAT_TO_DO = N_("What to do:")
 FALLBACK_NOTE = N_("This text is shown in the original language (%(language)s) until it is translated.")
 
 
@@ -48,6 +49,7 @@ class FeedPhrases:
     withdrawn_text: str
     updates_subtitle: str
     what_to_do_now: str  # the heading of a pinned update (issue 13.6), as on the live page
+    what_to_do: str  # before a version's own instruction (issue 17), as on the live page
     # An entry whose text is the primary language's, and why (TranslationStatus).
     stale: str
     missing: str
@@ -96,6 +98,7 @@ def phrases_for(lang: str) -> FeedPhrases:
             withdrawn_text=gettext(WITHDRAWN_TEXT),
             updates_subtitle=gettext(UPDATES_SUBTITLE),
             what_to_do_now=gettext(WHAT_TO_DO_NOW),
+            what_to_do=gettext(WHAT_TO_DO),
             # the live page's notices, without their full stop: they also go in [brackets]
             stale=gettext("Translation being updated.").rstrip("."),
             missing=gettext("Not translated yet.").rstrip("."),

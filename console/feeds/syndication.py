@@ -128,6 +128,10 @@ def entry_html(public_url: str, item: FeedItem, language: FeedLanguage | None = 
         parts.append(Markup("<p><strong>{}:</strong> {}</p>").format(notice, said))
     if item.preliminary and item.kind is not VersionKind.RETRACTION:
         parts.append(Markup("<p><em>{}</em></p>").format(words.preliminary))
+    if item.alerting.instruction and item.kind is not VersionKind.RETRACTION:  # first (issue 17)
+        parts.append(
+            Markup("<p><strong>{}</strong> {}</p>").format(words.what_to_do, item.alerting.instruction)
+        )
     text = Markup("")
     if item.headline:
         text += Markup("<p><strong>{}</strong></p>").format(item.headline)

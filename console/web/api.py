@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route
 
 from console.domain import approval, idempotency, outbox, records
 from console.domain.actors import Actor
+from console.domain.alerting import NOTHING, Alerting, TranslatedAlerting, check_alerting, check_translated
 from console.domain.errors import InvalidInput
 from console.domain.incidents import IncidentDraft, create_incident
 from console.domain.incidents import get_incident as get_incident_row
@@ -55,7 +56,8 @@ def _published(result: Published) -> dict[str, Any]:
     }
 
 
-TRANSLATION_FIELDS = ["lang", "headline", "body"]
+TRANSLATION_FIELDS = ["lang", "headline", "body", "instruction", "wea"]
+ALERTING_FIELDS = ["cap", "instruction", "wea"]
 UPDATES = "/api/v1/updates"
 Result = TypeVar("Result")
 
@@ -85,9 +87,46 @@ def _translations(request: Request, fields: Fields) -> Translations:
         fields.errors.update(
             {f"translations[{index}].{name}": problem for name, problem in one.errors.items()}
         )
+        words = _translated_alerting(one, lang, f"translations[{index}].", fields.errors)
         if lang is not None and body is not None:
-            drafts.append(TranslationDraft(lang=lang, body=body, headline=headline))
+            drafts.append(TranslationDraft(lang=lang, body=body, headline=headline, alerting=words))
     return Translations(drafts, languages)
+
+
+def _object(fields: Fields, name: str, errors: dict[str, str], prefix: str = "") -> dict[str, Any] | None:
+    value = fields.data.get(name)
+    if value is None or isinstance(value, dict):
+        return value
+    errors[f"{prefix}{name}"] = "must be an object"
+    return None
+
+
+def _alerting(fields: Fields) -> Alerting:
+    """The optional `cap`, `instruction` and `wea` of a new version (issue 17)."""
+    cap, wea = _object(fields, "cap", fields.errors), _object(fields, "wea", fields.errors)
+    return check_alerting(cap, fields.data.get("instruction"), wea, fields.errors)
+
+
+def _translated_alerting(
+    one: Fields, lang: str | None, prefix: str, errors: dict[str, str]
+) -> TranslatedAlerting:
+    """A translation's optional `instruction` and (Spanish only) `wea`."""
+    wea = _object(one, "wea", errors, prefix)
+    return check_translated(lang or "", one.data.get("instruction"), wea, errors, prefix)
+
+
+def _no_alerting_while_waiting(
+    fields: Fields, alerting: Alerting, translations: Translations = NO_TRANSLATIONS
+) -> None:
+    # Pending versions (issue 18) do not store these fields yet: refused rather than dropped.
+    refusal = "cannot wait for approval yet; publish with `bypass_approval`, or without it"
+    if not alerting.empty:
+        for name in ALERTING_FIELDS:
+            if fields.data.get(name) is not None:
+                fields.errors[name] = refusal
+    for index, draft in enumerate(translations.drafts):
+        if not draft.alerting.empty:
+            fields.errors[f"translations[{index}].instruction"] = refusal
 
 
 def _created(body: dict[str, Any], location: str | None, status: int = 201) -> JSONResponse:
@@ -185,8 +224,12 @@ def _draft(fields: Fields) -> Draft:
 
 
 def _publishing(request: Request, fields: Fields) -> Publishing:
-    """Where the new version's events go, and the translations sent with it."""
-    return Publishing(routing=app_state(request).routing, translations=_translations(request, fields))
+    """Where the new version's events go, and the translations and alerting fields sent with it."""
+    return Publishing(
+        routing=app_state(request).routing,
+        translations=_translations(request, fields),
+        alerting=_alerting(fields),
+    )
 
 
 def approval_needed(request: Request, fields: Fields, kind: VersionKind | str) -> str | Waits | None:
@@ -259,7 +302,16 @@ async def publish_update_endpoint(request: Request, actor: Actor) -> Response:
     payload = await read_object(request)
     fields = Fields(
         payload,
-        ["headline", "body", "preliminary", "translations", "template", "placeholders", "bypass_approval"],
+        [
+            "headline",
+            "body",
+            "preliminary",
+            "translations",
+            "template",
+            "placeholders",
+            "bypass_approval",
+            *ALERTING_FIELDS,
+        ],
     )
     slug = request.path_params["slug"]
     needs = approval_needed(request, fields, VersionKind.ORIGINAL)
@@ -269,6 +321,10 @@ async def publish_update_endpoint(request: Request, actor: Actor) -> Response:
         fields.errors["placeholders"] = "is given only with `template`"
     draft = _draft(fields)
     publishing = _publishing(request, fields)
+    if isinstance(needs, Waits):
+        _no_alerting_while_waiting(
+            fields, publishing.get("alerting", NOTHING), publishing.get("translations", NO_TRANSLATIONS)
+        )
     fields.check()
     if isinstance(needs, Waits):
         translations = publishing.get("translations", NO_TRANSLATIONS)
@@ -306,6 +362,9 @@ async def _publish_from_template(
         fields.errors["placeholders"] = "must be an object of {placeholder name: text}"
         given = {}
     preliminary = fields.flag("preliminary")
+    alerting = _alerting(fields)
+    if isinstance(needs, Waits):
+        _no_alerting_while_waiting(fields, alerting)
     fields.check()
     assert template_id is not None
     state = app_state(request)
@@ -334,6 +393,7 @@ async def _publish_from_template(
             languages=state.languages,
             zone=state.settings.zone,
             routing=state.routing,
+            alerting=alerting,
         )
 
     return await publish_answered(request, actor, payload, _bypassed(actor, needs, work), _published, UPDATES)
@@ -354,6 +414,8 @@ async def get_update(request: Request, actor: Actor | None) -> Response:
 def update_action_endpoint(action: Action) -> Endpoint:
     """`POST /updates/{update_id}/<path>` for one action: the same shape for all three."""
     text_fields = ["headline", "body", "preliminary"] if action.new_text else []
+    # A retraction keeps its version's alerting fields: it withdraws them, it does not change them.
+    alerting_fields = ALERTING_FIELDS if action.kind is not VersionKind.RETRACTION else []
     # Only the kinds APPROVAL_REQUIRED can name may bypass it (a confirmation never waits).
     may_wait = action.kind.value in APPROVAL_KINDS
     approval_fields = ["bypass_approval"] if may_wait else []
@@ -361,13 +423,18 @@ def update_action_endpoint(action: Action) -> Endpoint:
     async def change(request: Request, actor: Actor) -> Response:
         payload = await read_object(request)
         fields = Fields(
-            payload, [*text_fields, "reason", "corrects_version", "translations", *approval_fields]
+            payload,
+            [*text_fields, "reason", "corrects_version", "translations", *approval_fields, *alerting_fields],
         )
         draft = _draft(fields) if action.new_text else None
         reason = fields.text("reason", required=action.reason_required)
         corrects = fields.integer("corrects_version", required=True)
         publishing = _publishing(request, fields)
         needs = approval_needed(request, fields, action.kind) if may_wait else None
+        if isinstance(needs, Waits):
+            _no_alerting_while_waiting(
+                fields, publishing.get("alerting", NOTHING), publishing.get("translations", NO_TRANSLATIONS)
+            )
         fields.check()
         update_id = request.path_params["update_id"]
         if isinstance(needs, Waits):
@@ -451,10 +518,12 @@ def _added(result: AddedTranslation) -> dict[str, Any]:
 async def add_translation_endpoint(request: Request, actor: Actor) -> Response:
     payload = await read_object(request)
     fields = Fields(payload, [*TRANSLATION_FIELDS, "version"])
+    lang = fields.text("lang", required=True)
     draft = TranslationDraft(
-        lang=fields.text("lang", required=True) or "",
+        lang=lang or "",
         body=fields.text("body", required=True) or "",
         headline=fields.text("headline"),
+        alerting=_translated_alerting(fields, lang, "", fields.errors),
     )
     version = fields.integer("version", required=True)
     fields.check()

@@ -11,6 +11,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from console.alert_models import AlertState
+from console.domain.alerting import (
+    CERTAINTIES,
+    EVENT_MAX,
+    INSTRUCTION_MAX,
+    RESPONSE_TYPES,
+    SEVERITIES,
+    URGENCIES,
+    WEA_LONG_MAX,
+    WEA_SHORT_MAX,
+)
 from console.domain.area import (
     DESCRIPTION_MAX,
     GEOCODE_NAME_MAX,
@@ -74,6 +84,13 @@ def obj(properties: dict[str, Schema], required: list[str] | None = None, *, clo
 
 
 TIME: Schema = {"type": "string", "format": "date-time"}
+
+
+def optional(schema: Schema, properties: dict[str, Schema]) -> Schema:
+    """`schema` (an `obj`) with `properties` it may also have (given only when set)."""
+    return {**schema, "properties": {**schema["properties"], **properties}}
+
+
 HASH: Schema = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
 TEXT: Schema = {"type": "string"}
 ID: Schema = {"type": "integer", "minimum": 1}
@@ -123,6 +140,66 @@ VERSION_FIELDS: dict[str, Schema] = {
     "published_at": TIME,
     "content_hash": HASH,
     "signature": SIGNATURE,
+}
+# Issue 17: how a version alerts. Sent: every field optional; on a correction or confirmation
+# what is not sent is carried from the version it changes.
+_SHORT_TEXT_SENT = {"type": "string", "pattern": _NO_CONTROL}
+CAP_SENT: Schema = {
+    **nullable(
+        obj(
+            {
+                "urgency": {"enum": list(URGENCIES)},
+                "severity": {"enum": list(SEVERITIES)},
+                "certainty": {"enum": list(CERTAINTIES)},
+                "response_types": {"type": "array", "items": {"enum": list(RESPONSE_TYPES)}},
+                "event": {**_SHORT_TEXT_SENT, "maxLength": EVENT_MAX},
+                "expires": {**TIME, "description": "With its offset (a time without one is refused)"},
+            },
+            [],
+        )
+    ),
+    "description": "CAP 1.2 fields of this version's <info>. Not given: urgency and severity Unknown, "
+    "certainty Likely while preliminary and Observed once confirmed, event the incident's title, no "
+    "responseType (AllClear on an all-clear), no expires. On a correction or confirmation each field "
+    "not sent keeps the value of the version it changes.",
+}
+INSTRUCTION_SENT: Schema = {
+    **nullable({**_SHORT_TEXT_SENT, "maxLength": INSTRUCTION_MAX}),
+    "description": "What people should do, shown first on every channel; CAP <instruction>. Not sent on "
+    "a correction or confirmation: kept from the version it changes.",
+}
+WEA_SENT: Schema = {
+    **nullable(
+        obj(
+            {
+                "short": {**_SHORT_TEXT_SENT, "maxLength": WEA_SHORT_MAX},
+                "long": {**_SHORT_TEXT_SENT, "maxLength": WEA_LONG_MAX},
+            },
+            [],
+        )
+    ),
+    "description": "Wireless Emergency Alert texts: CAP <parameter>s CMAMtext (short, at most 90 "
+    "characters) and CMAMlongtext (long, at most 360). In a translation: only in Spanish.",
+}
+ALERTING_SENT: dict[str, Schema] = {"cap": CAP_SENT, "instruction": INSTRUCTION_SENT, "wea": WEA_SENT}
+ALERTING_VIEW: dict[str, Schema] = {
+    "cap": obj(
+        {
+            "urgency": {"enum": list(URGENCIES)},
+            "severity": {"enum": list(SEVERITIES)},
+            "certainty": {"enum": list(CERTAINTIES)},
+            "response_types": {"type": "array", "items": {"enum": list(RESPONSE_TYPES)}},
+            "event": TEXT,
+            "expires": TIME,
+        },
+        [],
+    ),
+    "instruction": TEXT,
+    "wea": obj({"short": TEXT, "long": TEXT}, []),
+}
+TRANSLATED_ALERTING_VIEW: dict[str, Schema] = {
+    "instruction": ALERTING_VIEW["instruction"],
+    "wea": ALERTING_VIEW["wea"],
 }
 LANG: Schema = {
     "type": "string",
@@ -427,9 +504,13 @@ SCHEMAS: dict[str, Schema] = {
         }
     ),
     "IncidentList": obj({"incidents": {"type": "array", "items": ref("Incident")}}),
-    "Version": obj({**VERSION_FIELDS, "translations": {"type": "array", "items": ref("Translation")}}),
-    "Translation": obj(TRANSLATION_FIELDS),
-    "AddedTranslation": obj({"update_id": ID, **TRANSLATION_FIELDS, "event_id": ID}),
+    "Version": optional(
+        obj({**VERSION_FIELDS, "translations": {"type": "array", "items": ref("Translation")}}), ALERTING_VIEW
+    ),
+    "Translation": optional(obj(TRANSLATION_FIELDS), TRANSLATED_ALERTING_VIEW),
+    "AddedTranslation": optional(
+        obj({"update_id": ID, **TRANSLATION_FIELDS, "event_id": ID}), TRANSLATED_ALERTING_VIEW
+    ),
     "Delivery": obj(
         {
             "id": ID,
@@ -515,14 +596,17 @@ SCHEMAS: dict[str, Schema] = {
             "created_at": TIME,
         }
     ),
-    "Announcement": obj(
-        {
-            "id": ID,
-            "seq": ID,
-            **VERSION_FIELDS,
-            "translations": {"type": "array", "items": ref("Translation")},
-            "event_id": ID,
-        }
+    "Announcement": optional(
+        obj(
+            {
+                "id": ID,
+                "seq": ID,
+                **VERSION_FIELDS,
+                "translations": {"type": "array", "items": ref("Translation")},
+                "event_id": ID,
+            }
+        ),
+        ALERTING_VIEW,
     ),
     "ResolvedIncident": obj(
         {
@@ -576,19 +660,22 @@ SCHEMAS: dict[str, Schema] = {
         },
         ["id", "seq", "incident", "versions", "translation_status"],
     ),
-    "Published": obj(
-        {
-            "id": ID,
-            "seq": ID,
-            "incident": INCIDENT_FIELDS["slug"],
-            **VERSION_FIELDS,
-            "translations": {"type": "array", "items": ref("Translation")},
-            "template": {
-                **nullable(obj({"id": ID, "version": ID})),
-                "description": "The template version it was written from; null when typed.",
-            },
-            "event_id": ID,
-        }
+    "Published": optional(
+        obj(
+            {
+                "id": ID,
+                "seq": ID,
+                "incident": INCIDENT_FIELDS["slug"],
+                **VERSION_FIELDS,
+                "translations": {"type": "array", "items": ref("Translation")},
+                "template": {
+                    **nullable(obj({"id": ID, "version": ID})),
+                    "description": "The template version it was written from; null when typed.",
+                },
+                "event_id": ID,
+            }
+        ),
+        ALERTING_VIEW,
     ),
     "Channel": obj(
         {
@@ -762,6 +849,7 @@ SCHEMAS: dict[str, Schema] = {
                 "preliminary": nullable({"type": "boolean"}),
                 "translations": TRANSLATIONS_SENT,
                 "bypass_approval": BYPASS_APPROVAL,
+                **ALERTING_SENT,
                 "template": {
                     **ID,
                     "description": "Publish from this template's current version (then send no headline, "
@@ -788,6 +876,7 @@ SCHEMAS: dict[str, Schema] = {
             "corrects_version": ID,
             "translations": TRANSLATIONS_SENT,
             "bypass_approval": BYPASS_APPROVAL,
+            **ALERTING_SENT,
         },
         ["body", "reason", "corrects_version"],
     ),
@@ -796,6 +885,7 @@ SCHEMAS: dict[str, Schema] = {
             "corrects_version": ID,
             "reason": nullable({"type": "string", "maxLength": REASON_MAX, "pattern": _NO_CONTROL}),
             "translations": TRANSLATIONS_SENT,
+            **ALERTING_SENT,
         },
         ["corrects_version"],
     ),
@@ -839,6 +929,8 @@ SCHEMAS: dict[str, Schema] = {
             "lang": LANG,
             "headline": nullable({"type": "string", "maxLength": HEADLINE_MAX, "pattern": _NO_CONTROL}),
             "body": typed_text(BODY_MAX),
+            "instruction": INSTRUCTION_SENT,
+            "wea": WEA_SENT,
         },
         ["lang", "body"],
     ),
@@ -847,6 +939,8 @@ SCHEMAS: dict[str, Schema] = {
             "lang": LANG,
             "headline": nullable({"type": "string", "maxLength": HEADLINE_MAX, "pattern": _NO_CONTROL}),
             "body": typed_text(BODY_MAX),
+            "instruction": INSTRUCTION_SENT,
+            "wea": WEA_SENT,
             "version": {**ID, "description": "The update's current version: the one translated"},
         },
         ["lang", "body", "version"],

@@ -30,7 +30,9 @@ class Form:
 
 # The console's forms have a few text fields and no file: a part that is a file (or a
 # thousand fields) is refused with 400 before anything is stored or acted on.
-MAX_FIELDS = 50
+# The compose form is the largest: two fields per language of LANGUAGES, and "Alert details"
+# (issue 17: nine fields and up to nine response types).
+MAX_FIELDS = 80
 
 
 NOT_UTF8 = "The form was not sent as UTF-8 text, so nothing was done. Reload the page and try again."

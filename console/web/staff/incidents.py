@@ -27,6 +27,7 @@ from console.domain import (
     timeline,
     versions,
 )
+from console.domain.alerting import NOTHING, Alerting
 from console.domain.area import stored_area, typed_form
 from console.domain.autosave import FormName, Saved
 from console.domain.delivery_status import EventDeliveries
@@ -50,6 +51,7 @@ from console.models import AlertStatus, Incident, IncidentStatus, TemplateVersio
 from console.web.access import Access, access
 from console.web.bearer import DOMAIN_STATUS
 from console.web.staff import approvals, translations
+from console.web.staff.alerting_form import NOT_TYPED, WAITING_REFUSAL, TypedAlerting
 from console.web.staff.area_map import map_page_headers
 from console.web.staff.auth import RESENT_FORM, STAFF, STAFF_POLLING, STAFF_REVIEWED, Viewer
 from console.web.staff.forms import read_form
@@ -227,6 +229,8 @@ class Compose:
     submission: str | None = None
     restored: Saved | None = None  # what the PIO typed earlier, saved as they typed
     template: TemplateUse | None = None  # the template it started from (issue 18)
+    alerting: TypedAlerting = NOT_TYPED  # "Alert details" (issue 17)
+    alerting_checked: Alerting = NOTHING  # on the review step: what will go out
 
     @property
     def unfilled(self) -> list[str]:
@@ -430,19 +434,25 @@ async def publish(request: Request, viewer: Viewer) -> Response:
         headline=form.text("headline"), body=form.text("body"), preliminary=form.flag("preliminary")
     )
     typed = TypedTranslations.read(form, state.languages)
+    alerting_typed = TypedAlerting.read(form)
+    alerting, alerting_errors = alerting_typed.check(state.settings.zone)
     use = TemplateUse.read(form)
     if use is not None:
         draft, typed = use.fill(draft, typed)
     step = "review" if viewer.resent_form and form.text("step") == "publish" else form.text("step")
     slug = request.path_params["slug"]
     if step in ("review", "publish") and use is not None and (pending := unfilled(draft, typed)):
-        compose = Compose(draft, "edit", unfilled_errors(pending), translations=typed, template=use)
+        compose = Compose(
+            draft, "edit", unfilled_errors(pending), translations=typed, template=use, alerting=alerting_typed
+        )
         return await incident_screen(request, viewer, compose=compose, status_code=422, block="compose")
     if step == "review":
-        errors = {**previews.check(draft, reason_required=False), **typed.check()}
+        errors = {**previews.check(draft, reason_required=False), **typed.check(), **alerting_errors}
         message = RESENT_FORM if viewer.resent_form else None
         if errors:
-            compose = Compose(draft, "edit", errors, message, translations=typed, template=use)
+            compose = Compose(
+                draft, "edit", errors, message, translations=typed, template=use, alerting=alerting_typed
+            )
             return await incident_screen(request, viewer, compose=compose, status_code=422, block="compose")
         compose = Compose(
             draft,
@@ -451,15 +461,32 @@ async def publish(request: Request, viewer: Viewer) -> Response:
             translations=typed,
             submission=secrets.token_urlsafe(18),
             template=use,
+            alerting=alerting_typed,
+            alerting_checked=alerting,
         )
         return await incident_screen(request, viewer, compose=compose, block="compose")
-    if step != "publish":
-        compose = Compose(draft, "edit", translations=typed, template=use)
-        return await incident_screen(request, viewer, compose=compose, block="compose")
+    if step != "publish" or alerting_errors:
+        compose = Compose(
+            draft, "edit", alerting_errors, translations=typed, template=use, alerting=alerting_typed
+        )
+        status = 422 if step == "publish" else 200
+        return await incident_screen(request, viewer, compose=compose, status_code=status, block="compose")
     text = Draft(body=draft.body, headline=draft.headline, preliminary=draft.preliminary)
     waits = approval.required_for(state.settings.approval_required, VersionKind.ORIGINAL)
     # The emergency bypass: publish now, without approval, for the reason given.
     bypass = form.text("bypass_reason") if waits and form.flag("bypass_approval") else None
+    if waits and bypass is None and not alerting.empty:
+        # pending versions do not store these fields yet: refused rather than dropped
+        compose = Compose(
+            draft,
+            "edit",
+            {"instruction": WAITING_REFUSAL},
+            WAITING_REFUSAL,
+            translations=typed,
+            template=use,
+            alerting=alerting_typed,
+        )
+        return await incident_screen(request, viewer, compose=compose, status_code=422, block="compose")
     submission = form.text("submission") or None
     fingerprint = idempotency.fingerprint(
         "POST",
@@ -469,6 +496,7 @@ async def publish(request: Request, viewer: Viewer) -> Response:
             "body": draft.body,
             "preliminary": draft.preliminary,
             "translations": typed.values,
+            "alerting": alerting_typed.fingerprint(),
         },
     )
 
@@ -498,6 +526,7 @@ async def publish(request: Request, viewer: Viewer) -> Response:
             routing=state.routing,
             translations=typed.for_service(),
             template_version_id=use.version_id if use is not None else None,
+            alerting=alerting,
         )
         if reason is not None:
             approval.record_bypass(session, viewer.actor, published, reason)

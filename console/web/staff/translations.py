@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
+from console.domain.alerting import TranslatedAlerting, check_translated, is_spanish, stored_translated
 from console.domain.errors import InvalidInput, NotFound, VersionConflict
 from console.domain.translation_drafts import TranslationDraft, check_drafts
 from console.domain.translations import (
@@ -25,6 +26,7 @@ from console.i18n import language_name
 from console.languages import Languages
 from console.models import Translation, UpdateVersion
 from console.web.access import Access, access
+from console.web.staff.alerting_form import FORM_NAMES
 from console.web.staff.auth import STAFF, Viewer
 from console.web.staff.forms import Form, read_form
 from console.web.staff.rendering import see_other
@@ -133,12 +135,20 @@ class LanguageRow:
     status: TranslationStatus
     shown: Translation | None  # the newest translation of the newest translated version
     shown_version: int | None
+    spanish: bool = False  # carries the Spanish WEA texts (issue 17)
+
+    @property
+    def alerting(self) -> TranslatedAlerting:
+        """The shown translation's instruction and WEA texts (issue 17)."""
+        return stored_translated(self.shown.alerting if self.shown is not None else None)
 
 
 @dataclass
 class TranslationPanel:
     rows: list[LanguageRow]
     typed: dict[str, tuple[str, str]] = field(default_factory=dict)  # lang -> (headline, body) to keep
+    # lang -> {"instruction", "wea_short", "wea_long"} as typed, to keep (issue 17)
+    typed_alerting: dict[str, dict[str, str]] = field(default_factory=dict)
     errors: dict[str, dict[str, str]] = field(default_factory=dict)  # lang -> field -> problem
     message: str | None = None
 
@@ -159,6 +169,7 @@ def panel(
                 status=status_of(translation, current),
                 shown=translation,
                 shown_version=numbers.get(translation.version_id) if translation else None,
+                spanish=is_spanish(lang),
             )
         )
     return TranslationPanel(rows)
@@ -179,8 +190,16 @@ async def add_translation_view(request: Request, viewer: Viewer) -> Response:
     lang = form.text("lang")
     headline, body = form.text("headline"), form.text("body")
     version = form.integer("version") or 0
-    draft = TranslationDraft(lang=lang, body=body, headline=headline or None)
+    typed_alerting = {name: form.text(name) for name in ("instruction", "wea_short", "wea_long")}
+    problems: dict[str, str] = {}
+    wea = {"short": typed_alerting["wea_short"], "long": typed_alerting["wea_long"]}
+    words = check_translated(
+        lang, typed_alerting["instruction"], wea if is_spanish(lang) and any(wea.values()) else None, problems
+    )
+    draft = TranslationDraft(lang=lang, body=body, headline=headline or None, alerting=words)
     try:
+        if problems:
+            raise InvalidInput({FORM_NAMES.get(name, name): problem for name, problem in problems.items()})
         await state.write(
             lambda session: add_translation(
                 session,
@@ -196,7 +215,7 @@ async def add_translation_view(request: Request, viewer: Viewer) -> Response:
     except NotFound:
         return await render_update_screen(request, viewer)
     except (InvalidInput, VersionConflict) as exc:
-        kept = TranslationPanel([], {lang: (headline, body)})
+        kept = TranslationPanel([], {lang: (headline, body)}, {lang: typed_alerting})
         if isinstance(exc, VersionConflict):
             kept.message = (
                 f"Version {exc.current['version']} was published since you started: your text is kept "

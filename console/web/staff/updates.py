@@ -28,6 +28,7 @@ from console.domain import (
     updates,
     versions,
 )
+from console.domain.alerting import NOTHING, Alerting, stored_alerting
 from console.domain.autosave import FormName, Saved
 from console.domain.delivery_status import EventDeliveries
 from console.domain.errors import DomainError, InvalidInput, NotAllowed, NotFound, VersionConflict
@@ -40,6 +41,7 @@ from console.domain.updates import Draft, Published, get_update
 from console.languages import Languages
 from console.models import Incident, Update, UpdateVersion, VersionKind
 from console.web.access import Access, Endpoint, access
+from console.web.staff.alerting_form import FORM_NAMES, WAITING_REFUSAL, TypedAlerting
 from console.web.staff.auth import (
     RESENT_FORM,
     STAFF,
@@ -53,7 +55,7 @@ from console.web.staff.forms import Form, read_form
 from console.web.staff.incidents import error_page, since_param
 from console.web.staff.rendering import is_htmx, render, see_other
 from console.web.staff.translations import TranslationPanel, TypedTranslations, panel
-from console.web.state import app_state
+from console.web.state import AppState, app_state
 
 UPDATE = "console/update.html"
 RETRACTED = "This update was retracted; a retracted update takes no new versions."
@@ -151,6 +153,7 @@ class ActionForm:
     merge: merging.MergedDraft | None = None  # mode "merge": the PIO's edit applied to the newer text
     picks: dict[int, merging.Side] = field(default_factory=dict)
     restored: Saved | None = None  # a correction the PIO typed earlier, saved as they typed
+    alerting: TypedAlerting | None = None  # "Alert details" typed with a correction (issue 17)
 
     @property
     def base(self) -> int:
@@ -196,6 +199,7 @@ async def render_update_screen(
         return data
     if data.translations is not None and translation_form is not None:
         data.translations.typed = translation_form.typed
+        data.translations.typed_alerting = translation_form.typed_alerting
         data.translations.errors = translation_form.errors
         data.translations.message = translation_form.message
     return await _render(request, viewer, data, status_code=status_code)
@@ -216,6 +220,8 @@ async def _render(
     as_is = DraftText(headline=current.headline or "", body=current.body, preliminary=current.preliminary)
     chosen = actions or {}
     correct = chosen.get("correct") or ActionForm(as_is, current.version)
+    if correct.alerting is None:  # the form as it opens: the current version's alert details
+        correct.alerting = TypedAlerting.of(stored_alerting(current.alerting), state.settings.zone)
     if correct.translations is None:  # the form as it opens: each language's translation in it
         correct.translations = TypedTranslations.kept({}, state.languages, data.current_translations)
     confirm = chosen.get("confirm") or ActionForm(DraftText(), current.version)
@@ -327,6 +333,7 @@ async def _publish(
                 stale_version=exc.named_version,
                 translations=action.translations,
                 started_from=action.base,
+                alerting=action.alerting,
             )
             return await _render(request, viewer, data, status_code=409, block=slot, actions={slot: stale})
         if isinstance(exc, InvalidInput):
@@ -336,9 +343,13 @@ async def _publish(
                 action.draft,
                 action.corrects_version,
                 "edit",
-                errors=errors,
+                errors={
+                    **errors,
+                    **{FORM_NAMES.get(name, name): problem for name, problem in errors.items()},
+                },
                 translations=typed,
                 started_from=action.started_from,
+                alerting=action.alerting,
             )
             return await _render(request, viewer, data, status_code=422, block=slot, actions={slot: retry})
         if isinstance(exc, NotAllowed):
@@ -392,9 +403,10 @@ async def correction_preview(request: Request, viewer: Viewer) -> Response:
     )
 
 
-def _correction_errors(draft: DraftText, data: UpdateData) -> dict[str, str]:
+def _correction_errors(draft: DraftText, data: UpdateData, alerting: Alerting = NOTHING) -> dict[str, str]:
     errors = previews.check(draft, reason_required=True)
-    if "body" not in errors and versions.unchanged(draft, data.current):
+    current = stored_alerting(data.current.alerting)
+    if "body" not in errors and versions.unchanged(draft, data.current) and alerting.over(current) == current:
         errors["body"] = "is the same as the current version: change the text or the PRELIMINARY box"
     return errors
 
@@ -411,12 +423,20 @@ def _step(form: Form, action: updates.Action) -> str:
 
 
 def _errors(
-    action: updates.Action, draft: DraftText, data: UpdateData, typed: TypedTranslations | None
+    action: updates.Action,
+    draft: DraftText,
+    data: UpdateData,
+    typed: TypedTranslations | None,
+    alerting: Alerting = NOTHING,
 ) -> dict[str, str]:
     if action.new_text:
-        return {**_correction_errors(draft, data), **(typed.check() if typed else {})}
+        return {**_correction_errors(draft, data, alerting), **(typed.check() if typed else {})}
     kept = DraftText(body=data.current.body, reason=draft.reason)
     return previews.check(kept, reason_required=action.reason_required)
+
+
+def waits_for_approval(state: AppState, action: updates.Action) -> bool:
+    return approval.required_for(state.settings.approval_required, action.kind)
 
 
 async def change_view(request: Request, viewer: Viewer, action: updates.Action) -> Response:
@@ -431,8 +451,16 @@ async def change_view(request: Request, viewer: Viewer, action: updates.Action) 
     draft = _typed(form) if action.new_text else DraftText(reason=form.text("reason"))
     started_from = form.integer("started_from") if action.new_text else None
     started_from = started_from if started_from else None  # 0 or missing: the corrected version
+    alerting_typed = TypedAlerting.read(form) if action.new_text else None
+    alerting, alerting_errors = (
+        alerting_typed.check(state.settings.zone) if alerting_typed is not None else (NOTHING, {})
+    )
     chosen = ActionForm(
-        draft, form.integer("corrects_version") or 0, translations=typed, started_from=started_from
+        draft,
+        form.integer("corrects_version") or 0,
+        translations=typed,
+        started_from=started_from,
+        alerting=alerting_typed,
     )
     step = _step(form, action)
     if viewer.resent_form and step == "publish":
@@ -454,7 +482,12 @@ async def change_view(request: Request, viewer: Viewer, action: updates.Action) 
         return await _render(
             request, viewer, data, actions={slot: problem[0]}, status_code=problem[1], block=slot
         )
-    errors = _errors(action, draft, data, typed)
+    errors = {**_errors(action, draft, data, typed, alerting), **alerting_errors}
+    current_alerting = stored_alerting(data.current.alerting)
+    changes_alerting = alerting.over(current_alerting) != current_alerting
+    would_wait = waits_for_approval(state, action) and not form.flag("bypass_approval")
+    if would_wait and changes_alerting and step == "publish":
+        errors["instruction"] = WAITING_REFUSAL  # pending versions do not store them yet
     if errors:
         chosen.errors = errors
         return await _render(request, viewer, data, actions={slot: chosen}, status_code=422, block=slot)
@@ -509,6 +542,7 @@ async def change_view(request: Request, viewer: Viewer, action: updates.Action) 
             reverts_confirmed=bool(chosen.reverts),
             routing=state.routing,
             translations=translated,
+            alerting=alerting,
         )
         if reason is not None:
             approval.record_bypass(session, viewer.actor, published, reason)
