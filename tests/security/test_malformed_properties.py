@@ -184,8 +184,9 @@ def test_any_value_in_a_path_or_query_field_is_never_a_server_error(
         for headers in (admin, {**admin, "HX-Request": "true"}):
             response = client.get(url, headers=headers, follow_redirects=False)
             assert response.status_code < 500, (url, value, response.status_code)
-    # The numbered CAP file and a token revocation with a number past any column.
-    if value.isdigit():
+    # The numbered CAP file and a token revocation with a number past any column. (Update 1
+    # version 1 is `record`'s: its CAP file exists, so a value naming it is left out.)
+    if value.isdigit() and not (value.isascii() and int(value) == 1):
         assert client.get(f"/incidents/example/cap/{value}-1.xml").status_code == 404
         assert client.get(f"/incidents/example/cap/1-{value}.xml").status_code == 404
     assert row_counts(db) == before
