@@ -733,5 +733,5 @@ class PendingVersion(Base):
 
 
 # Alerts pushed to subscribers (issue 16) live in their own module; imported here so that
-# Base.metadata, and so the migrations check, always hold their tables.
-from console import alert_models  # noqa: E402, F401
+# Base.metadata, and so the migrations check, always hold their tables. Images (issue 18) too.
+from console import alert_models, media_models  # noqa: E402, F401
