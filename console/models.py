@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     Boolean,
@@ -25,6 +26,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+if TYPE_CHECKING:
+    from console.media_models import VersionMedia
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -242,6 +246,8 @@ class UpdateVersion(Base):
     template_version_id: Mapped[int | None] = mapped_column(Integer, default=None)
 
     update: Mapped[Update] = relationship(back_populates="versions")
+    # Its images with their alt text (issue 18; console.media_models), in order.
+    media: Mapped[list[VersionMedia]] = relationship(order_by="VersionMedia.position", lazy="selectin")
     template_version: Mapped[TemplateVersion | None] = relationship(
         primaryjoin="foreign(UpdateVersion.template_version_id) == TemplateVersion.id", viewonly=True
     )

@@ -69,7 +69,10 @@ def _text_hash(fixed: dict[str, Any], view: dict[str, Any], copied: tuple[str, .
 
 def version_hash(incident: str, seq: int, view: dict[str, Any]) -> str:
     copied = ("version", "kind", "headline", "body", "preliminary", "reason", "author")
-    return _text_hash({"incident": incident, "seq": seq}, view, copied, "published_at")
+    fixed: dict[str, Any] = {"incident": incident, "seq": seq}
+    if view.get("media"):  # images (issue 18) are hashed only when a version has some
+        fixed["media"] = [{"sha256": item["sha256"], "alt": item["alt"]} for item in view["media"]]
+    return _text_hash(fixed, view, copied, "published_at")
 
 
 def translation_hash(incident: str, seq: int, view: dict[str, Any]) -> str:

@@ -35,6 +35,7 @@ from console.settings import APPROVAL_KINDS
 from console.web.access import Access, Endpoint, access
 from console.web.bearer import ANY_CALLER, TOKEN
 from console.web.jsonio import Fields, read_no_body, read_object
+from console.web.media_fields import media_drafts, refuse_waiting_media
 from console.web.state import app_state
 from console.web.update_actions import UPDATE_ACTIONS
 
@@ -181,6 +182,7 @@ def _draft(fields: Fields) -> Draft:
         body=fields.text("body", required=True) or "",
         headline=fields.text("headline"),
         preliminary=fields.flag("preliminary"),
+        media=media_drafts(fields),
     )
 
 
@@ -259,7 +261,16 @@ async def publish_update_endpoint(request: Request, actor: Actor) -> Response:
     payload = await read_object(request)
     fields = Fields(
         payload,
-        ["headline", "body", "preliminary", "translations", "template", "placeholders", "bypass_approval"],
+        [
+            "headline",
+            "body",
+            "preliminary",
+            "media",
+            "translations",
+            "template",
+            "placeholders",
+            "bypass_approval",
+        ],
     )
     slug = request.path_params["slug"]
     needs = approval_needed(request, fields, VersionKind.ORIGINAL)
@@ -269,6 +280,7 @@ async def publish_update_endpoint(request: Request, actor: Actor) -> Response:
         fields.errors["placeholders"] = "is given only with `template`"
     draft = _draft(fields)
     publishing = _publishing(request, fields)
+    refuse_waiting_media(fields, draft, isinstance(needs, Waits))
     fields.check()
     if isinstance(needs, Waits):
         translations = publishing.get("translations", NO_TRANSLATIONS)
@@ -296,7 +308,7 @@ async def _publish_from_template(
     """`template` + `placeholders` (issue 18): the text, headline and translations are the
     template's, so none of them may be sent too."""
     template_id = fields.integer("template")
-    for name in ("headline", "body", "translations"):
+    for name in ("headline", "body", "translations", "media"):
         if fields.data.get(name) is not None:
             fields.errors[name] = "is written by the template: send either `template` or the text"
     given = fields.data.get("placeholders")
@@ -353,7 +365,7 @@ async def get_update(request: Request, actor: Actor | None) -> Response:
 
 def update_action_endpoint(action: Action) -> Endpoint:
     """`POST /updates/{update_id}/<path>` for one action: the same shape for all three."""
-    text_fields = ["headline", "body", "preliminary"] if action.new_text else []
+    text_fields = ["headline", "body", "preliminary", "media"] if action.new_text else []
     # Only the kinds APPROVAL_REQUIRED can name may bypass it (a confirmation never waits).
     may_wait = action.kind.value in APPROVAL_KINDS
     approval_fields = ["bypass_approval"] if may_wait else []
@@ -368,6 +380,7 @@ def update_action_endpoint(action: Action) -> Endpoint:
         corrects = fields.integer("corrects_version", required=True)
         publishing = _publishing(request, fields)
         needs = approval_needed(request, fields, action.kind) if may_wait else None
+        refuse_waiting_media(fields, draft, isinstance(needs, Waits))
         fields.check()
         update_id = request.path_params["update_id"]
         if isinstance(needs, Waits):

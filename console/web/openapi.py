@@ -539,7 +539,7 @@ def build_spec() -> Schema:
         "servers": [{"url": "/api/v1"}],  # relative to this document: true on every deployment
         "paths": PATHS,
         "components": {
-            "schemas": {**SCHEMAS, **openapi_media.SCHEMAS},
+            "schemas": openapi_media.with_media(SCHEMAS),
             "securitySchemes": {
                 "bearer": {
                     "type": "http",

@@ -38,9 +38,31 @@ MEDIA_SENT: Schema = {
     "maxItems": MEDIA_MAX_PER_VERSION,
     "items": ref("MediaDraft"),
     "description": "Images shown with the version, in order, each with its alt text (required). "
-    "Omitted on a correction: the version keeps no images unless they are sent again.",
+    "Left out of a correction, the current version's images are kept; `[]` removes them.",
 }
-MEDIA_SHOWN: Schema = {"type": "array", "items": ref("VersionMedia"), "description": "The version's images"}
+MEDIA_SHOWN: Schema = {
+    "type": "array",
+    "minItems": 1,
+    "items": ref("VersionMedia"),
+    "description": "The version's images with their alt text; only when it has some (as its content hash)",
+}
+# Schemas of versions that show `media`, and of bodies that send it (never required in either).
+SHOWN_IN = ("Version", "Published", "Announcement")
+SENT_IN = ("UpdateDraft", "Correction")
+
+
+def with_media(schemas: dict[str, Schema]) -> dict[str, Schema]:
+    """`schemas` with the optional `media` property added where a version shows or takes it."""
+    changed = dict(schemas)
+    for name, media in [
+        *((name, MEDIA_SHOWN) for name in SHOWN_IN),
+        *((name, MEDIA_SENT) for name in SENT_IN),
+    ]:
+        schema = dict(changed[name])
+        schema["properties"] = {**schema["properties"], "media": media}
+        changed[name] = schema
+    return {**changed, **SCHEMAS}
+
 
 _ERRORS = {
     400: "The multipart body is malformed (`malformed_multipart`).",

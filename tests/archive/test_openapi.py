@@ -325,6 +325,21 @@ def test_real_answers_validate_against_the_description(
     check("POST", "/media", 401, **image)
     check("POST", "/media", 403, content=image["content"], headers={**reviewer, **form})
     assert uploaded["url"].startswith("/media/")
+    illustrated = check(
+        "POST",
+        f"/incidents/{other['slug']}/updates",
+        201,
+        json={"body": "Smoke.", "media": [{"id": uploaded["id"], "alt": "Smoke over the bridge"}]},
+        headers=pio,
+    )
+    assert check("GET", f"/updates/{illustrated['id']}", 200)["versions"][0]["media"][0]["alt"]
+    check(
+        "POST",
+        f"/incidents/{other['slug']}/updates",
+        422,
+        json={"body": "x", "media": [{"id": 1}]},
+        headers=pio,
+    )
 
     check.successes |= _approval_answers(settings, db, pio)
     assert check.successes == served_operations(check.client), "every operation answered successfully once"
