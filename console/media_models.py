@@ -30,7 +30,11 @@ class MediaFile(Base):
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column()
 
-    variant_of: Mapped[MediaFile | None] = relationship(remote_side=[id])
+    variant_of: Mapped[MediaFile | None] = relationship(remote_side=[id], back_populates="variants")
+    # The narrower copies of an upload (none for a copy): each page offers them in `srcset`.
+    variants: Mapped[list[MediaFile]] = relationship(
+        back_populates="variant_of", order_by="MediaFile.width", lazy="selectin"
+    )
 
 
 class VersionMedia(Base):

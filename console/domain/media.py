@@ -149,6 +149,28 @@ def variants_of(session: Session, media_ids: Sequence[int]) -> dict[int, list[Me
     return found
 
 
+@dataclass(frozen=True)
+class Picture:
+    """One image as a page shows it: `<img src srcset width height alt>`."""
+
+    url: str
+    width: int
+    height: int
+    alt: str
+    srcset: str  # every stored width, "url 480w, ..., url 1200w"; "" when there is one
+
+
+def pictures(items: Iterable[VersionMedia]) -> tuple[Picture, ...]:
+    found = []
+    for item in items:
+        media = item.media
+        files = sorted([*media.variants, media], key=lambda each: each.width)
+        srcset = ", ".join(f"{store.url_path(f.sha256, f.extension)} {f.width}w" for f in files)
+        url = store.url_path(media.sha256, media.extension)
+        found.append(Picture(url, media.width, media.height, item.alt, srcset if len(files) > 1 else ""))
+    return tuple(found)
+
+
 def file_view(media: MediaFile) -> dict[str, Any]:
     return {
         "url": store.url_path(media.sha256, media.extension),

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.domain import wording
+from console.domain.media import Picture, pictures
 from console.domain.translations import LanguageText, TranslationStatus, texts_for_language
 from console.languages import Languages
 from console.models import AlertStatus, Incident, Update, UpdateVersion, VersionKind
@@ -57,6 +58,7 @@ class UpdateCard:
     translation: TranslationStatus | None = None
     earlier_translation: EarlierTranslation | None = None
     first_kind: VersionKind = VersionKind.ORIGINAL  # RESOLUTION: the incident's all-clear (issue 13.4)
+    images: tuple[Picture, ...] = ()  # the current version's (issue 18)
 
     @property
     def is_all_clear(self) -> bool:
@@ -109,6 +111,7 @@ def card(
         confirmed=_latest(versions, VersionKind.CONFIRMATION),
         retracted=_latest(versions, VersionKind.RETRACTION),
         first_kind=versions[0].kind,
+        images=pictures(current.media),
     )
 
 
