@@ -18,6 +18,7 @@ from console.domain.errors import NotFound
 from console.domain.incidents import get_incident
 from console.domain.pins import current_pin
 from console.domain.translations import TranslationStatus
+from console.media import store
 from console.models import (
     AlertStatus,
     Incident,
@@ -85,6 +86,34 @@ def incident_info(session: Session, incident: Incident, lang: str | None) -> Inc
 
 
 @dataclass(frozen=True)
+class FeedImage:
+    """An image of a version as feeds carry it: an enclosure, a CAP <resource> (issue 18)."""
+
+    path: str  # on PUBLIC_URL: /media/<sha256>.<ext>
+    content_type: str
+    size: int
+    sha1: str  # CAP 1.2's <digest> is SHA-1 (FIPS 180-2)
+    alt: str
+    width: int
+    height: int
+
+
+def feed_images(version: UpdateVersion) -> tuple[FeedImage, ...]:
+    return tuple(
+        FeedImage(
+            store.url_path(item.media.sha256, item.media.extension),
+            item.media.content_type,
+            item.media.size_bytes,
+            item.media.sha1,
+            xml_safe(item.alt),
+            item.media.width,
+            item.media.height,
+        )
+        for item in version.media
+    )
+
+
+@dataclass(frozen=True)
 class FeedItem:
     """One published version of an update, with what the feeds need of its incident."""
 
@@ -103,6 +132,7 @@ class FeedItem:
     text_lang: str | None = None
     translation: TranslationStatus | None = None
     translated_at: datetime | None = None
+    images: tuple[FeedImage, ...] = ()
 
     @property
     def is_fallback(self) -> bool:
@@ -143,6 +173,7 @@ def _items(session: Session, query: Select[UpdateVersion, int, Incident]) -> lis
                 author=xml_safe(version.author_name),
                 published_at=version.published_at,
                 update_id=version.update_id,
+                images=feed_images(version),
             )
         )
     return items
