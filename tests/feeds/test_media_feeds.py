@@ -9,33 +9,25 @@ import feedparser
 from lxml import etree
 
 from console.db import Database
-from console.domain.media import MediaDraft, record_upload
+from console.domain.media import MediaDraft
 from console.domain.outbox import Routing
 from console.domain.updates import Draft, publish_update
 from console.feeds.paths import cap_message, incident_atom, incident_rss
-from console.media import store
-from console.media.images import reencode
 from console.settings import Settings
 from tests.conftest import PIO
 from tests.feeds.conftest import CAP_NS, at, make_incident, publish, render, valid_cap
 from tests.support.images import photo_with_gps, png
+from tests.support.media import store_upload
 
 NS = {"cap": CAP_NS}
-
-
-def upload(db: Database, settings: Settings, data: bytes, content_type: str) -> tuple[int, bytes]:
-    image = reencode(data, content_type)
-    hashes = [store.save(settings.media_dir, each) for each in (image.original, *image.variants)]
-    with db.write() as session:
-        return record_upload(session, PIO, image, hashes, now=at(0)).id, image.original.data
 
 
 def test_images_are_enclosures_and_cap_resources(
     settings: Settings, db: Database, routing: Routing, cap_schema: etree.XMLSchema
 ) -> None:
     slug = make_incident(db, routing, "Bridge fire")
-    photo_id, photo = upload(db, settings, photo_with_gps(), "image/jpeg")
-    map_id, map_png = upload(db, settings, png(), "image/png")
+    photo_id, photo = store_upload(db, settings, photo_with_gps(), "image/jpeg")
+    map_id, map_png = store_upload(db, settings, png(), "image/png")
     with db.write() as session:
         publish_update(
             session,
