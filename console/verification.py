@@ -209,11 +209,12 @@ class Checker:
                     "author": cells["author"],
                     "published_at": cells["published_at"],
                     "content_hash": cells["content_hash"],
+                    "media": json.loads(cells["media"]) if cells.get("media") else [],
                     "signature": {"kid": cells["signature_kid"], "alg": "EdDSA", "value": cells["signature"]}
                     if cells.get("signature")
                     else None,
                 }
-            except (KeyError, ValueError) as exc:
+            except (KeyError, ValueError) as exc:  # JSONDecodeError is a ValueError
                 self.report.fail(f"{where} line {number}", f"not a history.csv row ({exc!r})")
                 continue
             slug = cells["incident"]

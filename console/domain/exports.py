@@ -52,6 +52,7 @@ HISTORY_CSV_COLUMNS = (
     "deliveries",
     "audit_head_event",
     "audit_head_hash",
+    "media",
 )
 
 
@@ -230,6 +231,12 @@ def history_rows(history: IncidentHistory, head: dict[str, Any]) -> list[list[st
                     deliveries,
                     str(head["event"]),
                     head["hash"],
+                    # Images (issue 18), as the content hash covers them; empty without.
+                    json.dumps(
+                        [{"sha256": i.sha256, "alt": i.alt} for i in version.images], ensure_ascii=False
+                    )
+                    if version.images
+                    else "",
                 ]
             )
     return rows

@@ -158,6 +158,7 @@ class Picture:
     height: int
     alt: str
     srcset: str  # every stored width, "url 480w, ..., url 1200w"; "" when there is one
+    sha256: str  # of the file at `url`: with `alt`, what the version's content hash covers
 
 
 def pictures(items: Iterable[VersionMedia]) -> tuple[Picture, ...]:
@@ -167,8 +168,19 @@ def pictures(items: Iterable[VersionMedia]) -> tuple[Picture, ...]:
         files = sorted([*media.variants, media], key=lambda each: each.width)
         srcset = ", ".join(f"{store.url_path(f.sha256, f.extension)} {f.width}w" for f in files)
         url = store.url_path(media.sha256, media.extension)
-        found.append(Picture(url, media.width, media.height, item.alt, srcset if len(files) > 1 else ""))
+        srcset = srcset if len(files) > 1 else ""
+        found.append(Picture(url, media.width, media.height, item.alt, srcset, media.sha256))
     return tuple(found)
+
+
+def published_files(session: Session) -> list[str]:
+    """The file names (`<sha256>.<ext>`) of every image a published version shows, sorted."""
+    rows = session.execute(
+        select(MediaFile.sha256, MediaFile.extension).join(
+            VersionMedia, VersionMedia.media_id == MediaFile.id
+        )
+    )
+    return sorted({store.file_name(sha256, extension) for sha256, extension in rows})
 
 
 def file_view(media: MediaFile) -> dict[str, Any]:
