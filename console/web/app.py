@@ -242,7 +242,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(
                 BodySizeLimitMiddleware,
                 max_bytes=settings.max_request_bytes,
-                uploads={media.MEDIA_PATH: media.upload_limit(settings.media_max_bytes)},
+                uploads={
+                    path: media.upload_limit(settings.media_max_bytes)
+                    for path in (media.MEDIA_PATH, staff.media_upload.UPLOAD_PATH)
+                },
             ),
         ],
         exception_handlers={

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncGenerator
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -102,14 +103,18 @@ async def decode(data: bytes, content_type: str) -> Reencoded:
         raise InvalidInput({"file": str(exc)}) from None
 
 
+async def save_files(media_dir: Path, image: Reencoded) -> list[str]:
+    """Store the upload and its variants; their SHA-256s, the upload's first."""
+    files = [image.original, *image.variants]
+    return await asyncio.to_thread(lambda: [store.save(media_dir, encoded) for encoded in files])
+
+
 @access(Access.PUBLISHER, TOKEN)
 async def upload_media(request: Request, actor: Actor) -> Response:
     state = app_state(request)
     data, content_type = await read_upload(request, state.settings.media_max_bytes)
     image = await decode(data, content_type)
-    media_dir = state.settings.media_dir
-    files = [image.original, *image.variants]
-    hashes = await asyncio.to_thread(lambda: [store.save(media_dir, encoded) for encoded in files])
+    hashes = await save_files(state.settings.media_dir, image)
 
     def work(session: Session) -> dict[str, Any]:
         return upload_view(record_upload(session, actor, image, hashes, now=utcnow()))

@@ -100,6 +100,7 @@ LEVELS: dict[tuple[str, str], Access] = {
     ("POST", "/console/incidents/{slug}/preview"): W,
     ("POST", "/console/incidents/{slug}/autosave"): W,
     ("POST", "/console/incidents/{slug}/updates"): W,
+    ("POST", "/console/media"): W,
     ("POST", "/console/incidents/{slug}/resolve"): W,
     ("POST", "/console/incidents/{slug}/details"): W,
     ("POST", "/console/incidents/{slug}/details/translations"): W,

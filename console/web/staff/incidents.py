@@ -39,6 +39,7 @@ from console.domain.incidents import (
     create_incident,
     get_incident,
 )
+from console.domain.media import MediaDraft
 from console.domain.pins import current_pin
 from console.domain.previews import ChannelPreview, DraftText
 from console.domain.resolution import ALL_CLEAR_PREFILL
@@ -52,6 +53,7 @@ from console.web.bearer import DOMAIN_STATUS
 from console.web.staff import approvals, translations
 from console.web.staff.auth import RESENT_FORM, STAFF, STAFF_POLLING, STAFF_REVIEWED, Viewer
 from console.web.staff.forms import read_form
+from console.web.staff.media_upload import ComposeImage, alt_errors, compose_images
 from console.web.staff.rendering import is_htmx, render, see_other
 from console.web.staff.template_use import TemplateUse, unfilled, unfilled_errors
 from console.web.staff.translations import TypedTranslations
@@ -226,6 +228,7 @@ class Compose:
     submission: str | None = None
     restored: Saved | None = None  # what the PIO typed earlier, saved as they typed
     template: TemplateUse | None = None  # the template it started from (issue 18)
+    images: list[ComposeImage] = field(default_factory=list)  # attached, with alt text (issue 18)
 
     @property
     def unfilled(self) -> list[str]:
@@ -426,6 +429,7 @@ async def publish(request: Request, viewer: Viewer) -> Response:
         headline=form.text("headline"), body=form.text("body"), preliminary=form.flag("preliminary")
     )
     typed = TypedTranslations.read(form, state.languages)
+    images = compose_images(form)
     use = TemplateUse.read(form)
     if use is not None:
         draft, typed = use.fill(draft, typed)
@@ -435,10 +439,10 @@ async def publish(request: Request, viewer: Viewer) -> Response:
         compose = Compose(draft, "edit", unfilled_errors(pending), translations=typed, template=use)
         return await incident_screen(request, viewer, compose=compose, status_code=422, block="compose")
     if step == "review":
-        errors = {**previews.check(draft, reason_required=False), **typed.check()}
+        errors = {**previews.check(draft, reason_required=False), **typed.check(), **alt_errors(images)}
         message = RESENT_FORM if viewer.resent_form else None
         if errors:
-            compose = Compose(draft, "edit", errors, message, translations=typed, template=use)
+            compose = Compose(draft, "edit", errors, message, translations=typed, template=use, images=images)
             return await incident_screen(request, viewer, compose=compose, status_code=422, block="compose")
         compose = Compose(
             draft,
@@ -447,12 +451,14 @@ async def publish(request: Request, viewer: Viewer) -> Response:
             translations=typed,
             submission=secrets.token_urlsafe(18),
             template=use,
+            images=images,
         )
         return await incident_screen(request, viewer, compose=compose, block="compose")
     if step != "publish":
-        compose = Compose(draft, "edit", translations=typed, template=use)
+        compose = Compose(draft, "edit", translations=typed, template=use, images=images)
         return await incident_screen(request, viewer, compose=compose, block="compose")
-    text = Draft(body=draft.body, headline=draft.headline, preliminary=draft.preliminary)
+    media = tuple(MediaDraft(image.id, image.alt) for image in images) or None
+    text = Draft(body=draft.body, headline=draft.headline, preliminary=draft.preliminary, media=media)
     waits = approval.required_for(state.settings.approval_required, VersionKind.ORIGINAL)
     # The emergency bypass: publish now, without approval, for the reason given.
     bypass = form.text("bypass_reason") if waits and form.flag("bypass_approval") else None
@@ -465,6 +471,7 @@ async def publish(request: Request, viewer: Viewer) -> Response:
             "body": draft.body,
             "preliminary": draft.preliminary,
             "translations": typed.values,
+            "media": [[image.id, image.alt] for image in images],
         },
     )
 
@@ -476,6 +483,10 @@ async def publish(request: Request, viewer: Viewer) -> Response:
         if key is not None and (earlier := idempotency.recall(session, user_id, key, fingerprint)):
             return None if earlier.body["seq"] is None else int(earlier.body["seq"])
         if waits and bypass is None:
+            if images:  # as the API: refused rather than published later without them
+                raise InvalidInput(
+                    {"media": "images cannot wait for approval yet: publish now, without approval"}
+                )
             pending = approval.submit_original(
                 session, viewer.actor, slug, text, translations=typed.for_service()
             )
@@ -511,10 +522,10 @@ async def publish(request: Request, viewer: Viewer) -> Response:
         errors = {**exc.fields, **typed.form_errors(exc.fields)}
         message = exc.fields.get("bypass_approval")
         message = f"Publishing without approval needs a reason: {message}" if message else None
-        compose = Compose(draft, "edit", errors, message, translations=typed, template=use)
+        compose = Compose(draft, "edit", errors, message, translations=typed, template=use, images=images)
         return await incident_screen(request, viewer, compose=compose, status_code=422, block="compose")
     except (NotAllowed, idempotency.KeyReused) as exc:
-        compose = Compose(draft, "edit", message=exc.message, translations=typed, template=use)
+        compose = Compose(draft, "edit", message=exc.message, translations=typed, template=use, images=images)
         return await incident_screen(request, viewer, compose=compose, status_code=409, block="compose")
     except NotFound as exc:
         return error_page(request, viewer, exc.message, 404)
