@@ -275,6 +275,9 @@ class Translation(Base):
     author_name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column()
     content_hash: Mapped[str] = mapped_column(String(64))
+    # The alt text of its version's images in this language (issue 18), a JSON list in their
+    # order; None when it translates none (hashed only when set).
+    media_alt: Mapped[str | None] = mapped_column(Text, default=None)
     signature_kid: Mapped[str | None] = mapped_column(String(64), default=None)  # as on versions
     signature_value: Mapped[str | None] = mapped_column(String(128), default=None)
     # The `translation.added` event that announced it; None when it was published with its version.

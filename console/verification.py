@@ -77,7 +77,10 @@ def version_hash(incident: str, seq: int, view: dict[str, Any]) -> str:
 
 def translation_hash(incident: str, seq: int, view: dict[str, Any]) -> str:
     copied = ("version", "lang", "headline", "body", "author")
-    return _text_hash({"incident": incident, "seq": seq}, view, copied, "created_at")
+    fixed: dict[str, Any] = {"incident": incident, "seq": seq}
+    if view.get("media_alt") is not None:  # alt text of the images (issue 18), only when given
+        fixed["media_alt"] = view["media_alt"]
+    return _text_hash(fixed, view, copied, "created_at")
 
 
 def rumor_hash(rumor_id: int, incident: str | None, view: dict[str, Any]) -> str:

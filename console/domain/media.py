@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -159,6 +159,13 @@ class Picture:
     alt: str
     srcset: str  # every stored width, "url 480w, ..., url 1200w"; "" when there is one
     sha256: str  # of the file at `url`: with `alt`, what the version's content hash covers
+
+
+def with_alts(pictures: tuple[Picture, ...], alts: Sequence[str] | None) -> tuple[Picture, ...]:
+    """`pictures` with a translation's alt text (None, or a list that does not fit: as they are)."""
+    if alts is None or len(alts) != len(pictures):
+        return pictures
+    return tuple(replace(picture, alt=alt) for picture, alt in zip(pictures, alts, strict=True))
 
 
 def pictures(items: Iterable[VersionMedia]) -> tuple[Picture, ...]:

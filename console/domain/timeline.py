@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.domain import wording
-from console.domain.media import Picture, pictures
+from console.domain.media import Picture, pictures, with_alts
+from console.domain.translation_drafts import translated_alts
 from console.domain.translations import LanguageText, TranslationStatus, texts_for_language
 from console.languages import Languages
 from console.models import AlertStatus, Incident, Update, UpdateVersion, VersionKind
@@ -118,10 +119,12 @@ def card(
 def in_language(card: UpdateCard, text: LanguageText) -> UpdateCard:
     """`card` with the text a reader of `text.requested` is shown."""
     earlier = text.earlier
+    alts = translated_alts(text.translation) if text.translation is not None else None
     return replace(
         card,
         headline=text.headline,
         body=text.body,
+        images=with_alts(card.images, alts),
         text_lang=text.lang,
         translation=text.status,
         earlier_translation=(

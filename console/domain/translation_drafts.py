@@ -6,6 +6,7 @@ translation is added later (`console.domain.translations.add_translation`).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +16,8 @@ from sqlalchemy.orm import Session
 from console.domain import audit
 from console.domain.actors import Actor
 from console.domain.canonical import canonical_json, iso, sha256_hex
+from console.domain.errors import InvalidInput
+from console.domain.media import ALT_MAX
 from console.domain.signing import seal
 from console.domain.text import BODY_MAX, HEADLINE_MAX, clean
 from console.languages import Languages
@@ -28,6 +31,7 @@ class TranslationDraft:
     lang: str
     body: str
     headline: str | None = None
+    media_alt: tuple[str, ...] | None = None  # the alt text of the version's images, in order
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,7 @@ class CheckedDraft:
     lang: str
     headline: str | None
     body: str
+    media_alt: tuple[str, ...] | None = None
 
 
 def check_draft(
@@ -47,9 +52,16 @@ def check_draft(
         draft.headline, max_chars=HEADLINE_MAX, required=False, errors=errors, field=f"{prefix}headline"
     )
     body = clean(draft.body, max_chars=BODY_MAX, required=True, errors=errors, field=f"{prefix}body")
+    media_alt = None
+    if draft.media_alt is not None:
+        media_alt = tuple(
+            clean(alt, max_chars=ALT_MAX, required=True, errors=errors, field=f"{prefix}media_alt[{index}]")
+            or ""
+            for index, alt in enumerate(draft.media_alt)
+        )
     if len(errors) > before or lang is None or body is None:
         return None
-    return CheckedDraft(lang, headline, body)
+    return CheckedDraft(lang, headline, body, media_alt)
 
 
 def check_drafts(
@@ -68,10 +80,22 @@ def check_drafts(
     return checked
 
 
+def translated_alts(translation: Translation) -> list[str] | None:
+    """The alt text a translation gives its version's images (None: it gives none)."""
+    if translation.media_alt is None:
+        return None
+    alts = json.loads(translation.media_alt)
+    assert isinstance(alts, list)
+    return [str(alt) for alt in alts]
+
+
 def translation_hash(incident_slug: str, seq: int, version: int, translation: Translation) -> str:
+    # Alt text (issue 18) is hashed only when a translation has some: earlier hashes still verify.
+    alts = translated_alts(translation)
     return sha256_hex(
         canonical_json(
             {
+                **({"media_alt": alts} if alts is not None else {}),
                 "incident": incident_slug,
                 "seq": seq,
                 "version": version,
@@ -89,6 +113,13 @@ def new_translation(
     session: Session, actor: Actor, version: UpdateVersion, draft: CheckedDraft, *, now: datetime
 ) -> Translation:
     """A translation of `version`, hashed and signed, not yet added to the session."""
+    if draft.media_alt is not None and len(draft.media_alt) != len(version.media):
+        raise InvalidInput(
+            {
+                f"translations.{draft.lang}.media_alt": f"gives {len(draft.media_alt)} alt texts; "
+                f"version {version.version} has {len(version.media)} images: one for each, in order"
+            }
+        )
     update = version.update
     translation = Translation(
         version=version,
@@ -99,6 +130,7 @@ def new_translation(
         author_id=actor.user_id,
         author_name=actor.name,
         created_at=now,
+        media_alt=None if draft.media_alt is None else json.dumps(list(draft.media_alt), ensure_ascii=False),
     )
     seal(
         session, translation, translation_hash(update.incident.slug, update.seq, version.version, translation)

@@ -17,6 +17,7 @@ from console.domain.details_versions import DETAIL_FIELDS, details_of
 from console.domain.errors import NotFound
 from console.domain.incidents import get_incident
 from console.domain.pins import current_pin
+from console.domain.translation_drafts import translated_alts
 from console.domain.translations import TranslationStatus
 from console.media import store
 from console.models import (
@@ -424,8 +425,13 @@ def in_language(session: Session, found: list[FeedItem], lang: str, primary: str
 
 def translated(item: FeedItem, translation: Translation) -> FeedItem:
     """`item` read in the language of `translation`, one of its own version's translations."""
+    alts = translated_alts(translation)
+    images = item.images
+    if alts is not None and len(alts) == len(images):
+        images = tuple(replace(image, alt=xml_safe(alt)) for image, alt in zip(images, alts, strict=True))
     return replace(
         item,
+        images=images,
         headline=xml_safe(translation.headline) if translation.headline else None,
         body=xml_safe(translation.body),
         text_lang=translation.lang,

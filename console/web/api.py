@@ -35,7 +35,7 @@ from console.settings import APPROVAL_KINDS
 from console.web.access import Access, Endpoint, access
 from console.web.bearer import ANY_CALLER, TOKEN
 from console.web.jsonio import Fields, read_no_body, read_object
-from console.web.media_fields import media_drafts, refuse_waiting_media
+from console.web.media_fields import media_drafts, refuse_waiting_media, translated_alt
 from console.web.state import app_state
 from console.web.update_actions import UPDATE_ACTIONS
 
@@ -56,7 +56,7 @@ def _published(result: Published) -> dict[str, Any]:
     }
 
 
-TRANSLATION_FIELDS = ["lang", "headline", "body"]
+TRANSLATION_FIELDS = ["lang", "headline", "body", "media_alt"]
 UPDATES = "/api/v1/updates"
 Result = TypeVar("Result")
 
@@ -83,11 +83,12 @@ def _translations(request: Request, fields: Fields) -> Translations:
             one.text("headline"),
             one.text("body", required=True),
         )
+        media_alt = translated_alt(one)
         fields.errors.update(
             {f"translations[{index}].{name}": problem for name, problem in one.errors.items()}
         )
         if lang is not None and body is not None:
-            drafts.append(TranslationDraft(lang=lang, body=body, headline=headline))
+            drafts.append(TranslationDraft(lang=lang, body=body, headline=headline, media_alt=media_alt))
     return Translations(drafts, languages)
 
 
@@ -468,6 +469,7 @@ async def add_translation_endpoint(request: Request, actor: Actor) -> Response:
         lang=fields.text("lang", required=True) or "",
         body=fields.text("body", required=True) or "",
         headline=fields.text("headline"),
+        media_alt=translated_alt(fields),
     )
     version = fields.integer("version", required=True)
     fields.check()

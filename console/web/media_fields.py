@@ -29,6 +29,17 @@ def media_drafts(fields: Fields) -> tuple[MediaDraft, ...] | None:
     return tuple(drafts)
 
 
+def translated_alt(fields: Fields) -> tuple[str, ...] | None:
+    """A translation's `media_alt`: the alt text of the version's images in its language."""
+    value = fields.data.get("media_alt")
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(alt, str) for alt in value):
+        fields.errors["media_alt"] = "must be an array of strings: the alt text of each image, in order"
+        return None
+    return tuple(value)
+
+
 def refuse_waiting_media(fields: Fields, draft: Draft | None, waits: bool) -> None:
     """A version that waits for approval cannot carry images yet: refused rather than
     published later without them."""

@@ -46,21 +46,32 @@ MEDIA_SHOWN: Schema = {
     "items": ref("VersionMedia"),
     "description": "The version's images with their alt text; only when it has some (as its content hash)",
 }
-# Schemas of versions that show `media`, and of bodies that send it (never required in either).
-SHOWN_IN = ("Version", "Published", "Announcement")
-SENT_IN = ("UpdateDraft", "Correction")
+MEDIA_ALT: Schema = {
+    "type": "array",
+    "maxItems": MEDIA_MAX_PER_VERSION,
+    "items": typed_text(ALT_MAX),
+    "description": "The alt text of the version's images in this language, one per image, in order "
+    "(only when given; a translation without it shows the primary alt text)",
+}
+# Where the optional `media` (a version's images) and `media_alt` (a translation's alt text) go.
+ADDED: dict[str, tuple[str, Schema]] = {
+    "Version": ("media", MEDIA_SHOWN),
+    "Published": ("media", MEDIA_SHOWN),
+    "Announcement": ("media", MEDIA_SHOWN),
+    "UpdateDraft": ("media", MEDIA_SENT),
+    "Correction": ("media", MEDIA_SENT),
+    "Translation": ("media_alt", MEDIA_ALT),
+    "AddedTranslation": ("media_alt", MEDIA_ALT),
+    "TranslationDraft": ("media_alt", MEDIA_ALT),
+    "NewTranslation": ("media_alt", MEDIA_ALT),
+}
 
 
 def with_media(schemas: dict[str, Schema]) -> dict[str, Schema]:
-    """`schemas` with the optional `media` property added where a version shows or takes it."""
+    """`schemas` with the optional image properties added (never required)."""
     changed = dict(schemas)
-    for name, media in [
-        *((name, MEDIA_SHOWN) for name in SHOWN_IN),
-        *((name, MEDIA_SENT) for name in SENT_IN),
-    ]:
-        schema = dict(changed[name])
-        schema["properties"] = {**schema["properties"], "media": media}
-        changed[name] = schema
+    for name, (field, schema) in ADDED.items():
+        changed[name] = {**changed[name], "properties": {**changed[name]["properties"], field: schema}}
     return {**changed, **SCHEMAS}
 
 

@@ -2,7 +2,9 @@
 
 `media_files` holds one row per stored image file (content-addressed under MEDIA_DIR: an
 upload and its narrower copies for the pages); `version_media` the images of an update version
-in order, each with the alt text published with it. Both are published history: the database
+in order, each with the alt text published with it; `translations.media_alt` the alt text in
+a translation's language (JSON list, NULL for every existing row). Both new tables are published
+history: the database
 refuses to change or delete their rows. No existing row changes, and a version's content hash
 covers its images only when it has some, so every existing hash still verifies.
 
@@ -72,9 +74,12 @@ def upgrade() -> None:
     op.create_index(op.f("ix_version_media_version_id"), VERSION_MEDIA, ["version_id"], unique=False)
     refuse_changes(FILES)
     refuse_changes(VERSION_MEDIA)
+    # Adding a nullable column keeps the table (and its immutability triggers) on SQLite too.
+    op.add_column("translations", sa.Column("media_alt", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("translations", "media_alt")
     allow_changes(VERSION_MEDIA)
     allow_changes(FILES)
     op.drop_index(op.f("ix_version_media_version_id"), table_name=VERSION_MEDIA)
