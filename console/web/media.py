@@ -33,6 +33,8 @@ from console.web.state import app_state
 # Room for the multipart boundaries and part headers around the file itself.
 MULTIPART_OVERHEAD = 16 * 1024
 MEDIA_PATH = "/api/v1/media"
+# Text fields besides the file are refused by name (422); more than this many is malformed (400).
+MAX_FIELDS = 10
 # A file's name is its hash: it never changes, so any cache may keep it for a year.
 IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
 # Decoding is memory-heavy (up to MAX_PIXELS * 4 bytes): at most this many at once per process.
@@ -72,7 +74,7 @@ async def read_upload(request: Request, media_max_bytes: int) -> tuple[bytes, st
         yield b"".join(chunks)
 
     try:
-        form = await MultiPartParser(request.headers, body(), max_files=1, max_fields=0).parse()
+        form = await MultiPartParser(request.headers, body(), max_files=1, max_fields=MAX_FIELDS).parse()
     except MultiPartException as exc:
         raise BadRequest(
             400, "malformed_multipart", f"the multipart body is malformed: {exc.message}"

@@ -105,6 +105,8 @@ def test_the_form_must_hold_one_file_field(client: TestClient, pio: dict[str, st
     missing = client.post(UPLOAD, files={"other": ("x.png", png(), "image/png")}, headers=pio)
     assert missing.status_code == 422
     assert set(missing.json()["error"]["fields"]) == {"file", "other"}
+    extra = client.post(UPLOAD, files={"file": ("x.png", png(), "image/png")}, data={"alt": "x"}, headers=pio)
+    assert extra.status_code == 422 and set(extra.json()["error"]["fields"]) == {"alt"}
     as_json = client.post(UPLOAD, json={"file": "x"}, headers=pio)
     assert as_json.status_code == 415
 
