@@ -27,6 +27,7 @@ from console.archive_views import base_context
 from console.csvfile import csv_text
 from console.db import Database
 from console.domain import archive, exports, history
+from console.domain.media import published_files
 from console.keyset import KeySet, KeySetError
 from console.languages import Languages
 from console.models import utcnow
@@ -166,6 +167,13 @@ def _export(
         total = history.corrections_page(session, page=1, per_page=1).total
         log = history.corrections_page(session, page=1, per_page=max(total, 1))
         out.write("corrections.html", _page(env, "archive/corrections.html", 0, {**common, "result": log}))
+        images = published_files(session)
+    for name in images:
+        try:
+            data = (settings.media_dir / name).read_bytes()
+        except OSError as exc:
+            raise SnapshotError(f"image {name} of a published version is not in MEDIA_DIR: {exc}") from exc
+        out.write(f"media/{name}", data)  # its SHA-256 in the manifest is its name
     for name in STYLESHEETS:
         out.write(f"static/{name}", (STATIC_DIR / name).read_bytes())
     signed = sign_head(keys, head["event"], head["hash"], now).view()
@@ -178,6 +186,7 @@ def _export(
         "signed_audit_head": signed,
         "incidents": incidents,
         "versions": versions,
+        "images": len(images),
         "files": dict(sorted(out.digests.items())),
     }
     out.write("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")

@@ -85,6 +85,8 @@ class SnapshotLinks:
             return "corrections.html"
         if path.startswith(("/static/", "/incidents/")) and path.endswith((".css", ".json", ".csv")):
             return path.lstrip("/")
+        if path.startswith("/media/"):  # images (issue 18), copied by the export
+            return path.lstrip("/")
         if path == "/archive.jsonl":
             return "archive.jsonl"
         if path == KEYS_PATH:  # the snapshot carries the keys and a signed head of its own

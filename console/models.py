@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     Boolean,
@@ -25,6 +26,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+if TYPE_CHECKING:
+    from console.media_models import VersionMedia
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -245,6 +249,8 @@ class UpdateVersion(Base):
     alerting: Mapped[str | None] = mapped_column(Text, default=None)
 
     update: Mapped[Update] = relationship(back_populates="versions")
+    # Its images with their alt text (issue 18; console.media_models), in order.
+    media: Mapped[list[VersionMedia]] = relationship(order_by="VersionMedia.position", lazy="selectin")
     template_version: Mapped[TemplateVersion | None] = relationship(
         primaryjoin="foreign(UpdateVersion.template_version_id) == TemplateVersion.id", viewonly=True
     )
@@ -272,6 +278,9 @@ class Translation(Base):
     author_name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column()
     content_hash: Mapped[str] = mapped_column(String(64))
+    # The alt text of its version's images in this language (issue 18), a JSON list in their
+    # order; None when it translates none (hashed only when set).
+    media_alt: Mapped[str | None] = mapped_column(Text, default=None)
     signature_kid: Mapped[str | None] = mapped_column(String(64), default=None)  # as on versions
     signature_value: Mapped[str | None] = mapped_column(String(128), default=None)
     # The `translation.added` event that announced it; None when it was published with its version.
@@ -738,5 +747,5 @@ class PendingVersion(Base):
 
 
 # Alerts pushed to subscribers (issue 16) live in their own module; imported here so that
-# Base.metadata, and so the migrations check, always hold their tables.
-from console import alert_models  # noqa: E402, F401
+# Base.metadata, and so the migrations check, always hold their tables. Images (issue 18) too.
+from console import alert_models, media_models  # noqa: E402, F401

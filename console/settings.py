@@ -244,6 +244,10 @@ class Settings:
     # typed), and the credit their provider asks for. The console allows the tiles' origin for images.
     map_tiles_url: str | None = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     map_tiles_attribution: str = "© OpenStreetMap contributors"
+    # Images attached to updates (issue 18): stored re-encoded under MEDIA_DIR, each named by
+    # its SHA-256; an upload (POST /api/v1/media) may be at most MEDIA_MAX_BYTES.
+    media_dir: Path = Path("media")
+    media_max_bytes: int = 10 * 1024 * 1024
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.public_url)
@@ -423,6 +427,7 @@ class Settings:
             "LIVE_HELLO_SECONDS": self.live_hello_seconds,
             "LIVE_MAX_MESSAGE_BYTES": self.live_max_message_bytes,
             "PUBLIC_TIMELINE_LIMIT": self.public_timeline_limit,
+            "MEDIA_MAX_BYTES": self.media_max_bytes,
         }
         for name, value in positive.items():
             if value <= 0:

@@ -78,13 +78,21 @@ def _alerting(view: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
 
 def version_hash(incident: str, seq: int, view: dict[str, Any]) -> str:
     copied = ("version", "kind", "headline", "body", "preliminary", "reason", "author")
-    fixed = {"incident": incident, "seq": seq, **_alerting(view, ("cap", "instruction", "wea"))}
+    fixed: dict[str, Any] = {
+        "incident": incident,
+        "seq": seq,
+        **_alerting(view, ("cap", "instruction", "wea")),
+    }
+    if view.get("media"):  # images (issue 18) are hashed only when a version has some
+        fixed["media"] = [{"sha256": item["sha256"], "alt": item["alt"]} for item in view["media"]]
     return _text_hash(fixed, view, copied, "published_at")
 
 
 def translation_hash(incident: str, seq: int, view: dict[str, Any]) -> str:
     copied = ("version", "lang", "headline", "body", "author")
-    fixed = {"incident": incident, "seq": seq, **_alerting(view, ("instruction", "wea"))}
+    fixed: dict[str, Any] = {"incident": incident, "seq": seq, **_alerting(view, ("instruction", "wea"))}
+    if view.get("media_alt") is not None:  # alt text of the images (issue 18), only when given
+        fixed["media_alt"] = view["media_alt"]
     return _text_hash(fixed, view, copied, "created_at")
 
 
@@ -217,12 +225,13 @@ class Checker:
                     "author": cells["author"],
                     "published_at": cells["published_at"],
                     "content_hash": cells["content_hash"],
+                    "media": json.loads(cells["media"]) if cells.get("media") else [],
                     "signature": {"kid": cells["signature_kid"], "alg": "EdDSA", "value": cells["signature"]}
                     if cells.get("signature")
                     else None,
                     **(json.loads(cells["alerting"]) if cells.get("alerting") else {}),
                 }
-            except (KeyError, ValueError) as exc:
+            except (KeyError, ValueError) as exc:  # JSONDecodeError is a ValueError
                 self.report.fail(f"{where} line {number}", f"not a history.csv row ({exc!r})")
                 continue
             slug = cells["incident"]

@@ -40,6 +40,8 @@ ALSO_IMMUTABLE = (
     "pins",
     "template_versions",
     "details_translations",
+    "media_files",
+    "version_media",
 )
 KEYS_SINCE = datetime(2000, 1, 1, tzinfo=UTC)
 PIO = Actor(user_id=None, name="Test PIO", role=Role.PIO, via="api")
@@ -133,6 +135,7 @@ def settings(database_url: str, tmp_path: Path, signing_key_file: Path) -> Setti
         signing_key_file=signing_key_file,
         archive_dir=tmp_path / "archive",
         feeds_dir=tmp_path / "feeds",
+        media_dir=tmp_path / "media",
         outbox_in_process=False,
         outbox_poll_seconds=0.05,
         outbox_lease_seconds=5.0,

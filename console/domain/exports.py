@@ -53,6 +53,7 @@ HISTORY_CSV_COLUMNS = (
     "audit_head_event",
     "audit_head_hash",
     "alerting",  # issue 17: canonical JSON of cap, instruction and wea, as hashed; empty: none
+    "media",
 )
 
 
@@ -232,6 +233,12 @@ def history_rows(history: IncidentHistory, head: dict[str, Any]) -> list[list[st
                     str(head["event"]),
                     head["hash"],
                     version.alerting or "",
+                    # Images (issue 18), as the content hash covers them; empty without.
+                    json.dumps(
+                        [{"sha256": i.sha256, "alt": i.alt} for i in version.images], ensure_ascii=False
+                    )
+                    if version.images
+                    else "",
                 ]
             )
     return rows

@@ -24,6 +24,7 @@ from console.domain.details_versions import DETAIL_FIELDS, details_of, details_v
 from console.domain.errors import InvalidInput
 from console.domain.incident_facts import IncidentFacts, facts_of
 from console.domain.incidents import get_incident
+from console.domain.media import Picture, pictures
 from console.domain.run_posts import PostLink
 from console.domain.translations import translations_by_version
 from console.models import (
@@ -119,6 +120,7 @@ class VersionEntry:
     signature_value: str | None = None
     translations: tuple[TranslatedText, ...] = ()  # this version's own, one per language
     alerting: str | None = None  # its CAP fields, instruction and WEA texts as hashed (issue 17)
+    images: tuple[Picture, ...] = ()  # issue 18
 
     @property
     def anchor(self) -> str:
@@ -166,6 +168,7 @@ def version_entry(
         signature_value=version.signature_value,
         translations=translations,
         alerting=version.alerting,
+        images=pictures(version.media),
     )
 
 

@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from console.domain import wording
 from console.domain.alerting import stored_alerting, stored_translated
+from console.domain.media import Picture, pictures, with_alts
+from console.domain.translation_drafts import translated_alts
 from console.domain.translations import LanguageText, TranslationStatus, texts_for_language
 from console.languages import Languages
 from console.models import AlertStatus, Incident, Update, UpdateVersion, VersionKind
@@ -62,6 +64,7 @@ class UpdateCard:
     # is a translation's (None: the primary language).
     instruction: str | None = None
     instruction_lang: str | None = None
+    images: tuple[Picture, ...] = ()  # the current version's (issue 18)
 
     @property
     def is_all_clear(self) -> bool:
@@ -115,6 +118,7 @@ def card(
         retracted=_latest(versions, VersionKind.RETRACTION),
         first_kind=versions[0].kind,
         instruction=stored_alerting(current.alerting).instruction,
+        images=pictures(current.media),
     )
 
 
@@ -124,12 +128,14 @@ def in_language(card: UpdateCard, text: LanguageText) -> UpdateCard:
     translated = (
         None if text.translation is None else stored_translated(text.translation.alerting).instruction
     )
+    alts = translated_alts(text.translation) if text.translation is not None else None
     return replace(
         card,
         instruction=translated or card.instruction,
         instruction_lang=text.lang if translated else None,
         headline=text.headline,
         body=text.body,
+        images=with_alts(card.images, alts),
         text_lang=text.lang,
         translation=text.status,
         earlier_translation=(

@@ -6,6 +6,7 @@ translation is added later (`console.domain.translations.add_translation`).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +23,8 @@ from console.domain.alerting import (
     translated_view,
 )
 from console.domain.canonical import canonical_json, iso, sha256_hex
+from console.domain.errors import InvalidInput
+from console.domain.media import ALT_MAX
 from console.domain.signing import seal
 from console.domain.text import BODY_MAX, HEADLINE_MAX, clean
 from console.languages import Languages
@@ -38,6 +41,7 @@ class TranslationDraft:
     # The translated instruction and (Spanish) WEA texts (issue 17), checked by the caller
     # (console.domain.alerting.check_translated).
     alerting: TranslatedAlerting = NOT_TRANSLATED
+    media_alt: tuple[str, ...] | None = None  # the alt text of the version's images, in order
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class CheckedDraft:
     headline: str | None
     body: str
     alerting: TranslatedAlerting = NOT_TRANSLATED
+    media_alt: tuple[str, ...] | None = None
 
 
 def check_draft(
@@ -58,9 +63,16 @@ def check_draft(
         draft.headline, max_chars=HEADLINE_MAX, required=False, errors=errors, field=f"{prefix}headline"
     )
     body = clean(draft.body, max_chars=BODY_MAX, required=True, errors=errors, field=f"{prefix}body")
+    media_alt = None
+    if draft.media_alt is not None:
+        media_alt = tuple(
+            clean(alt, max_chars=ALT_MAX, required=True, errors=errors, field=f"{prefix}media_alt[{index}]")
+            or ""
+            for index, alt in enumerate(draft.media_alt)
+        )
     if len(errors) > before or lang is None or body is None:
         return None
-    return CheckedDraft(lang, headline, body, draft.alerting)
+    return CheckedDraft(lang, headline, body, alerting=draft.alerting, media_alt=media_alt)
 
 
 def check_drafts(
@@ -79,13 +91,25 @@ def check_drafts(
     return checked
 
 
+def translated_alts(translation: Translation) -> list[str] | None:
+    """The alt text a translation gives its version's images (None: it gives none)."""
+    if translation.media_alt is None:
+        return None
+    alts = json.loads(translation.media_alt)
+    assert isinstance(alts, list)
+    return [str(alt) for alt in alts]
+
+
 def translation_hash(incident_slug: str, seq: int, version: int, translation: Translation) -> str:
-    # Hashed only when given (issue 17): translations written before keep their hash.
+    # Hashed only when given (issue 17: the translated instruction and WEA texts; issue 18: the
+    # images' alt text): translations written before keep their hash.
     alerting = {"alerting": translation.alerting} if translation.alerting is not None else {}
+    alts = translated_alts(translation)
     return sha256_hex(
         canonical_json(
             {
                 **alerting,
+                **({"media_alt": alts} if alts is not None else {}),
                 "incident": incident_slug,
                 "seq": seq,
                 "version": version,
@@ -103,6 +127,13 @@ def new_translation(
     session: Session, actor: Actor, version: UpdateVersion, draft: CheckedDraft, *, now: datetime
 ) -> Translation:
     """A translation of `version`, hashed and signed, not yet added to the session."""
+    if draft.media_alt is not None and len(draft.media_alt) != len(version.media):
+        raise InvalidInput(
+            {
+                f"translations.{draft.lang}.media_alt": f"gives {len(draft.media_alt)} alt texts; "
+                f"version {version.version} has {len(version.media)} images: one for each, in order"
+            }
+        )
     update = version.update
     translation = Translation(
         version=version,
@@ -114,6 +145,7 @@ def new_translation(
         author_name=actor.name,
         created_at=now,
         alerting=translated_text(draft.alerting),
+        media_alt=None if draft.media_alt is None else json.dumps(list(draft.media_alt), ensure_ascii=False),
     )
     seal(
         session, translation, translation_hash(update.incident.slug, update.seq, version.version, translation)

@@ -33,6 +33,7 @@ from console.domain.translation_drafts import (
     check_draft,
     new_translation,
     record_translation,
+    translated_alts,
 )
 from console.domain.updates import get_update, latest_version, version_view
 from console.languages import Languages
@@ -209,6 +210,7 @@ def translation_view(translation: Translation, version: int, status: str) -> dic
         "status": status,
         "author": translation.author_name,
         "created_at": translation.created_at.isoformat(),
+        **({"media_alt": alts} if (alts := translated_alts(translation)) is not None else {}),
         "content_hash": translation.content_hash,
         "signature": signature_view(translation.signature_kid, translation.signature_value),
     }

@@ -29,12 +29,14 @@ from console.domain.canonical import canonical_json, iso, sha256_hex
 from console.domain.errors import InvalidInput, NotAllowed, VersionConflict
 from console.domain.events import VersionPublished
 from console.domain.incidents import get_incident
+from console.domain.media import CheckedMedia, MediaDraft, check_media, hashed_media, media_view
 from console.domain.reverts import reverts as find_reverts
 from console.domain.rows import newest_version, row_by_id
 from console.domain.signing import seal, signature_view
 from console.domain.text import BODY_MAX, HEADLINE_MAX, REASON_MAX, clean
 from console.domain.translation_drafts import CheckedDraft, TranslationDraft, check_drafts, write_translation
 from console.languages import Languages
+from console.media_models import VersionMedia
 from console.models import (
     EventType,
     Incident,
@@ -60,6 +62,8 @@ class Draft:
     body: str
     headline: str | None = None
     preliminary: bool | None = None
+    # Images with alt text (issue 18). None on a correction keeps the current version's images.
+    media: tuple[MediaDraft, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -98,22 +102,36 @@ def _published_fields(version: UpdateVersion) -> dict[str, Any]:
 
 
 def content_hash(incident_slug: str, seq: int, version: UpdateVersion) -> str:
-    # Its alerting fields (issue 17) are hashed only when it has some, so versions written
-    # before they existed keep the hash they were written with.
+    # Its alerting fields (issue 17) and images (issue 18) are hashed only when it has some,
+    # so versions written before they existed keep the hash they were written with.
     alerting = {"alerting": version.alerting} if version.alerting is not None else {}
-    hashed = {"incident": incident_slug, "seq": seq, **_published_fields(version), **alerting}
+    media = {"media": hashed_media(version.media)} if version.media else {}
+    hashed = {"incident": incident_slug, "seq": seq, **_published_fields(version), **alerting, **media}
     return sha256_hex(canonical_json({**hashed, "published_at": iso(version.published_at)}))
 
 
 def version_view(version: UpdateVersion) -> dict[str, Any]:
-    """The public fields of a version, as the API and every export show them."""
+    """The public fields of a version, as the API and every export show them (`media` only
+    when it has images, as its content hash)."""
+    media = {"media": [media_view(item) for item in version.media]} if version.media else {}
     return {
         **_published_fields(version),
         **alerting_view(stored_alerting(version.alerting)),  # cap, instruction, wea: when given
+        **media,
         "published_at": version.published_at.isoformat(),
         "content_hash": version.content_hash,
         "signature": signature_view(version.signature_kid, version.signature_value),
     }
+
+
+def _current_media(version: UpdateVersion) -> tuple[CheckedMedia, ...]:
+    return tuple(CheckedMedia(item.media, item.alt) for item in version.media)
+
+
+def _media(session: Session, draft: Draft | None, errors: dict[str, str]) -> tuple[CheckedMedia, ...] | None:
+    if draft is None or draft.media is None:
+        return None
+    return tuple(check_media(session, draft.media, errors))
 
 
 def get_update(session: Session, update_id: int) -> Update:
@@ -162,6 +180,7 @@ def _append_version(
     audit_data: dict[str, Any] | None = None,
     template_version_id: int | None = None,
     alerting: Alerting = NOTHING,
+    media: Sequence[CheckedMedia] = (),
 ) -> Published:
     incident = update.incident
     version = UpdateVersion(
@@ -177,6 +196,10 @@ def _append_version(
         author_name=actor.name,
         published_at=now,
         alerting=alerting_text(alerting),
+        media=[
+            VersionMedia(position=position, media=item.media, alt=item.alt)
+            for position, item in enumerate(media)
+        ],
     )
     seal(session, version, content_hash(incident.slug, update.seq, version))
     session.add(version)
@@ -199,6 +222,7 @@ def _append_version(
             "reason": reason,
             "content_hash": version.content_hash,
             **({"alerting": alerting_view(alerting)} if not alerting.empty else {}),
+            **({"media": hashed_media(version.media)} if version.media else {}),
             **(audit_data or {}),
         },
     )
@@ -217,6 +241,7 @@ class CheckedOriginal:
     preliminary: bool
     translations: list[CheckedDraft]
     alerting: Alerting = NOTHING
+    media: tuple[CheckedMedia, ...] = ()
 
 
 def check_original(
@@ -236,6 +261,7 @@ def check_original(
     headline, body = _text(draft, errors)
     recheck(alerting, errors)
     checked = translations.check(errors)
+    media = _media(session, draft, errors) or ()
     incident = get_incident(session, incident_slug)
     if template_version_id is not None and session.get(TemplateVersion, template_version_id) is None:
         errors["template"] = f"there is no template version {template_version_id}"
@@ -247,7 +273,7 @@ def check_original(
             "corrected or retracted, but new ones go to a new incident"
         )
     preliminary = True if draft.preliminary is None else draft.preliminary
-    return CheckedOriginal(incident, headline, body, preliminary, checked, alerting)
+    return CheckedOriginal(incident, headline, body, preliminary, checked, alerting=alerting, media=media)
 
 
 def publish_update(
@@ -299,6 +325,7 @@ def publish_update(
         audit_data=audit_data or None,
         template_version_id=template_version_id,
         alerting=checked.alerting,
+        media=checked.media,
     )
 
 
@@ -318,17 +345,18 @@ class NewText:
     headline: str | None
     body: str
     preliminary: bool
+    media: tuple[CheckedMedia, ...] = ()
 
 
 def _corrected(current: UpdateVersion, typed: NewText | None) -> NewText:
     assert typed is not None  # a correction always brings its text
-    if typed == NewText(current.headline, current.body, current.preliminary):
+    if typed == NewText(current.headline, current.body, current.preliminary, _current_media(current)):
         raise InvalidInput({"body": "the correction is identical to the current version"})
     return typed
 
 
 def _confirmed(current: UpdateVersion, typed: NewText | None) -> NewText:
-    return NewText(current.headline, current.body, False)
+    return NewText(current.headline, current.body, False, _current_media(current))
 
 
 def _confirmable(current: UpdateVersion) -> str | None:
@@ -340,7 +368,7 @@ def _always(current: UpdateVersion) -> str | None:
 
 
 def _retracted(current: UpdateVersion, typed: NewText | None) -> NewText:
-    return NewText(current.headline, current.body, current.preliminary)
+    return NewText(current.headline, current.body, current.preliminary, _current_media(current))
 
 
 @dataclass(frozen=True)
@@ -421,6 +449,7 @@ def check_change(
         reason_text = action.default_reason
     recheck(alerting, errors)
     checked = translations.check(errors)
+    media = _media(session, draft, errors)
     update = get_update(session, update_id)
     if errors:
         raise InvalidInput(errors)
@@ -431,7 +460,7 @@ def check_change(
     sent = None
     if typed is not None and draft is not None:
         preliminary = current.preliminary if draft.preliminary is None else draft.preliminary
-        sent = NewText(typed[0], typed[1], preliminary)
+        sent = NewText(typed[0], typed[1], preliminary, _current_media(current) if media is None else media)
     # What is not sent is carried from the current version: nothing is dropped unseen.
     in_force = alerting.over(stored_alerting(current.alerting))
     if sent is not None and in_force != stored_alerting(current.alerting):
@@ -506,6 +535,7 @@ def change_update(
         now=now or utcnow(),
         audit_data=audit_data,
         alerting=change.alerting,
+        media=change.text.media,
     )
 
 

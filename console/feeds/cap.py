@@ -144,6 +144,15 @@ def _info(
             parameter = ElementTree.SubElement(info, f"{{{CAP_NS}}}parameter")
             _add(parameter, "valueName", name)
             _add(parameter, "value", text)
+    # CAP 1.2's order: ... contact, parameter, resource, area. <digest> is SHA-1, as the
+    # standard says (the stored files are named by SHA-256, which CAP 1.2 has no place for).
+    for image in item.images:
+        resource = ElementTree.SubElement(info, f"{{{CAP_NS}}}resource")
+        _add(resource, "resourceDesc", image.alt)
+        _add(resource, "mimeType", image.content_type)
+        _add(resource, "size", str(image.size))
+        _add(resource, "uri", settings.public_url + image.path)
+        _add(resource, "digest", image.sha1)
     if mapped is not None:
         # CAP 1.2's order: areaDesc, then every polygon, circle and geocode
         area = ElementTree.SubElement(info, f"{{{CAP_NS}}}area")

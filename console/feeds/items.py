@@ -18,7 +18,9 @@ from console.domain.details_versions import DETAIL_FIELDS, details_of
 from console.domain.errors import NotFound
 from console.domain.incidents import get_incident
 from console.domain.pins import current_pin
+from console.domain.translation_drafts import translated_alts
 from console.domain.translations import TranslationStatus
+from console.media import store
 from console.models import (
     AlertStatus,
     Incident,
@@ -93,6 +95,34 @@ def incident_info(session: Session, incident: Incident, lang: str | None) -> Inc
 
 
 @dataclass(frozen=True)
+class FeedImage:
+    """An image of a version as feeds carry it: an enclosure, a CAP <resource> (issue 18)."""
+
+    path: str  # on PUBLIC_URL: /media/<sha256>.<ext>
+    content_type: str
+    size: int
+    sha1: str  # CAP 1.2's <digest> is SHA-1 (FIPS 180-2)
+    alt: str
+    width: int
+    height: int
+
+
+def feed_images(version: UpdateVersion) -> tuple[FeedImage, ...]:
+    return tuple(
+        FeedImage(
+            store.url_path(item.media.sha256, item.media.extension),
+            item.media.content_type,
+            item.media.size_bytes,
+            item.media.sha1,
+            xml_safe(item.alt),
+            item.media.width,
+            item.media.height,
+        )
+        for item in version.media
+    )
+
+
+@dataclass(frozen=True)
 class FeedItem:
     """One published version of an update, with what the feeds need of its incident."""
 
@@ -114,6 +144,7 @@ class FeedItem:
     # Its CAP fields, instruction and WEA texts (issue 17); in a translation's language, the
     # translated instruction (the primary one when it has none) and only Spanish WEA texts.
     alerting: Alerting = NOTHING
+    images: tuple[FeedImage, ...] = ()
 
     @property
     def is_fallback(self) -> bool:
@@ -155,6 +186,7 @@ def _items(session: Session, query: Select[UpdateVersion, int, Incident]) -> lis
                 published_at=version.published_at,
                 update_id=version.update_id,
                 alerting=stored_alerting(version.alerting),
+                images=feed_images(version),
             )
         )
     return items
@@ -405,8 +437,13 @@ def in_language(session: Session, found: list[FeedItem], lang: str, primary: str
 
 def translated(item: FeedItem, translation: Translation) -> FeedItem:
     """`item` read in the language of `translation`, one of its own version's translations."""
+    alts = translated_alts(translation)
+    images = item.images
+    if alts is not None and len(alts) == len(images):
+        images = tuple(replace(image, alt=xml_safe(alt)) for image, alt in zip(images, alts, strict=True))
     return replace(
         item,
+        images=images,
         headline=xml_safe(translation.headline) if translation.headline else None,
         body=xml_safe(translation.body),
         text_lang=translation.lang,

@@ -106,6 +106,21 @@ def entry_title(item: FeedItem, words: FeedPhrases = ENGLISH) -> str:
     return f"{words.prefix(item.kind, item.preliminary, status)}{marker}{text}"
 
 
+def add_enclosures(entry: Any, public_url: str, item: FeedItem) -> None:
+    """Each image of the version as an Atom `<link rel="enclosure">`; the first as RSS's one
+    `<enclosure>` (issue 18)."""
+    for image in item.images:
+        link = {"href": public_url + image.path, "rel": "enclosure", "type": image.content_type}
+        entry.atom_extras.links = (*entry.atom_extras.links, {**link, "length": str(image.size)})
+    if item.images:
+        first = item.images[0]
+        entry.rss_enclosure.enclosure = {
+            "url": public_url + first.path,
+            "length": str(first.size),
+            "type": first.content_type,
+        }
+
+
 def entry_html(public_url: str, item: FeedItem, language: FeedLanguage | None = None) -> str:
     """The entry's content as HTML; every piece of text in it is escaped, so markup stays inert.
     Text in the primary language inside a translated feed is marked `lang="{primary}"`."""
@@ -139,6 +154,12 @@ def entry_html(public_url: str, item: FeedItem, language: FeedLanguage | None = 
     if item.is_fallback and primary:
         text = Markup('<div lang="{}">{}</div>').format(primary, text)
     parts.append(Markup("<del>{}</del>").format(text) if item.kind is VersionKind.RETRACTION else text)
+    for image in item.images:
+        parts.append(
+            Markup('<p><img src="{}" alt="{}" width="{}" height="{}"></p>').format(
+                public_url + image.path, image.alt, image.width, image.height
+            )
+        )
     page = language.page if language is not None else str
     if item.kind in (VersionKind.CORRECTION, VersionKind.RETRACTION):
         history = page(wording.history_url(public_url, incident.slug, item.seq, item.version))
@@ -169,6 +190,18 @@ class _HubInRss(BaseExtension):  # type: ignore[misc]
         for link in self.alternates:
             channel.append(channel.makeelement(f"{{{ATOM_NS}}}link", link))
         return feed
+
+
+class _RssEnclosure(BaseEntryExtension):  # type: ignore[misc]
+    """An RSS item's `<enclosure>`: RSS 2.0 allows one, so the version's first image (issue 18).
+    Not feedgen's own `enclosure()`, which would also add an Atom link feedgen writes wrongly."""
+
+    enclosure: dict[str, str] | None = None
+
+    def extend_rss(self, item: Any) -> Any:
+        if self.enclosure:
+            item.append(item.makeelement("enclosure", self.enclosure))
+        return item
 
 
 class _AtomEntryExtras(BaseEntryExtension):  # type: ignore[misc]
@@ -218,6 +251,7 @@ def new_feed(settings: Settings) -> FeedGenerator:
     feed.register_extension("hub_in_rss", _HubInRss, None, atom=False, rss=True)
     feed.hub_in_rss.hub = settings.websub_hub
     feed.register_extension("atom_extras", BaseExtension, _AtomEntryExtras, atom=True, rss=False)
+    feed.register_extension("rss_enclosure", BaseExtension, _RssEnclosure, atom=False, rss=True)
     return feed
 
 
@@ -344,6 +378,7 @@ def _generator(
         entry.author(name=item.author)
         entry.category(term=item.incident.category)
         entry.content(entry_html(settings.public_url, item, language), type="html")
+        add_enclosures(entry, settings.public_url, item)
         if item.is_fallback:
             entry.atom_extras.content_lang = language.primary
         if item.incident.has_shapes:

@@ -28,6 +28,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from console.domain import post_runs, rumors, wording
 from console.domain.events import RumorPublished, VersionPublished
 from console.domain.post_runs import TextRules
+from console.media import store
 from console.models import (
     Delivery,
     DeliveryState,
@@ -36,7 +37,9 @@ from console.models import (
     RumorVersion,
     SocialPost,
     UpdateVersion,
+    VersionKind,
 )
+from console.social.network import Attachment
 
 # `Delivery.detail` of a run: its posts' texts, in order (a post never has a line break).
 POST_SEPARATOR = "\n\n"
@@ -55,6 +58,22 @@ def posts_for(
         wording.update_url(public_url, incident.slug, seq),
         alert_status=incident.alert_status,
         rules=rules,
+    )
+
+
+def attachments(session: Session, event: VersionPublished | RumorPublished) -> tuple[Attachment, ...]:
+    """The images the first post of a version carries (issue 18): an original's or a
+    correction's; a confirmation or retraction repeats no image."""
+    if isinstance(event, RumorPublished):
+        return ()
+    version = session.get_one(UpdateVersion, event.version_id)
+    if version.kind not in (VersionKind.ORIGINAL, VersionKind.CORRECTION):
+        return ()
+    return tuple(
+        Attachment(
+            store.file_name(item.media.sha256, item.media.extension), item.media.content_type, item.alt
+        )
+        for item in version.media
     )
 
 

@@ -22,7 +22,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from console.channels.base import ChannelFailing, GiveUp, Outcome, RetryLater, Sent, Skipped
@@ -33,6 +33,7 @@ from console.domain.post_runs import TextRules
 from console.models import utcnow
 from console.social import compose, runs, sends
 from console.social.network import (
+    Attachment,
     AuthRejected,
     Duplicate,
     Network,
@@ -116,6 +117,7 @@ class SocialDelivery:
         with self.db.read() as session:
             texts = compose.posts(session, event, self.public_url, rules) if rules else None
             reply_to = compose.reply_target(session, self.channel, event)
+            images = compose.attachments(session, event)
         if texts is not None:
             run = runs.start(self.db, claim.delivery_id, texts)
         if all(post.posted is None for post in run):
@@ -131,7 +133,8 @@ class SocialDelivery:
                         f"made {len(made)} of the run's {len(run)} posts; the next attempt goes on",
                         retry_after=0.0,
                     )
-                posted = self._one(network, claim, event, post, reply_to, len(run), look, notes)
+                attached = images if post.position == 1 else ()
+                posted = self._one(network, claim, event, post, reply_to, len(run), look, notes, attached)
                 look, made_now = False, made_now + 1
             else:
                 posted = post.posted
@@ -170,6 +173,7 @@ class SocialDelivery:
         total: int,
         look: bool,
         notes: list[str],
+        images: Sequence[Attachment] = (),
     ) -> Posted:
         """Make one post of the run (or adopt it where an earlier attempt made it)."""
         which = f"post {post.position}/{total}: " if total > 1 else ""
@@ -188,7 +192,7 @@ class SocialDelivery:
                     runs.record(self.db, claim.delivery_id, post.position, found)
                     notes.append(f"{which}found the post an earlier attempt made; not posted again")
                     return found
-        return self._send(network, claim, post, reply_to, which, notes)
+        return self._send(network, claim, post, reply_to, which, notes, images)
 
     def _send(
         self,
@@ -198,6 +202,7 @@ class SocialDelivery:
         reply_to: str | None,
         which: str,
         notes: list[str],
+        images: Sequence[Attachment] = (),
     ) -> Posted:
         sent_at = utcnow()
         sends.mark(self.db, claim.delivery_id, claim.attempt, post.text, reply_to, sent_at)
@@ -207,10 +212,10 @@ class SocialDelivery:
             key = f"{key}-{post.position}"
         try:
             try:
-                posted = network.post(post.text, reply_to, key)
+                posted = network.post(post.text, reply_to, key, images)
             except ReplyGone as exc:
                 notes.append(f"{which}the post it replies to is gone ({exc}); started a new thread")
-                posted = network.post(post.text, None, f"{key}-new-thread")
+                posted = network.post(post.text, None, f"{key}-new-thread", images)
         except Unknown as exc:
             if exc.check_now:
                 found = self._find_quietly(network, post.text, sent_at - CLOCK_SLACK)

@@ -6,8 +6,10 @@ to these, so the rules for retrying, pausing and double-post checks are written 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol
 
 import requests
@@ -20,6 +22,18 @@ from console.domain.post_runs import TextRules
 class Posted:
     id: str
     url: str
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """An image to attach to a post, with its alt text (issue 18): a file under MEDIA_DIR."""
+
+    file_name: str  # <sha256>.<ext>
+    content_type: str
+    alt: str
+
+    def path(self, media_dir: Path) -> Path:
+        return media_dir / self.file_name
 
 
 class SocialError(Exception):
@@ -67,11 +81,27 @@ class Network(Protocol):
 
     def rules(self) -> TextRules: ...
 
-    def post(self, text: str, reply_to: str | None, key: str) -> Posted: ...
+    def post(self, text: str, reply_to: str | None, key: str, images: Sequence[Attachment] = ()) -> Posted:
+        """Post `text` (replying to `reply_to`) with `images` attached, each with its alt text."""
+        ...
 
     def find(self, text: str, since: datetime) -> Posted | None:
         """The account's post with exactly this text made since `since`, if any."""
         ...
+
+
+def read_image(media_dir: Path, image: Attachment) -> bytes:
+    try:
+        return image.path(media_dir).read_bytes()
+    except OSError as exc:  # MEDIA_DIR lost or not mounted: no retry brings the file back
+        raise Rejected(f"the image {image.file_name} cannot be read: {exc}") from exc
+
+
+def before_posting(error: SocialError) -> SocialError:
+    """A failed image upload: whatever happened to the upload, the post was not sent."""
+    if isinstance(error, Unknown):
+        return NotSent(f"{error} (uploading an image; nothing was posted)")
+    return error
 
 
 def transport_error(label: str, exc: BaseException) -> SocialError:

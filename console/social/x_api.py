@@ -1,7 +1,9 @@
-"""X (API v2) through tweepy's `Client`, OAuth 1.0a user context.
+"""X (API v2) through tweepy's `Client`, OAuth 1.0a user context; images (issue 18) through
+tweepy's v1.1 `API` (`simple_upload`, then `create_media_metadata` for the alt text).
 
-tweepy builds every URL from the fixed host `https://api.twitter.com`. `XSession` (the
-`requests.Session` tweepy sends through) moves that host to `X_API_BASE_URL` when it is set
+tweepy builds every URL from the fixed hosts `https://api.twitter.com` and
+`https://upload.twitter.com`. `XSession` (the `requests.Session` tweepy sends through) moves
+those hosts to `X_API_BASE_URL` when it is set
 and gives every request a timeout (tweepy sets none). The rest of tweepy's path is
 unchanged: OAuth 1.0a signs the URL actually requested, and tweepy maps the status codes to
 its exceptions, which `_mapped` turns into what they mean for a post.
@@ -9,7 +11,9 @@ its exceptions, which `_mapped` turns into what they mean for a post.
 
 from __future__ import annotations
 
+import io
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +26,7 @@ from console.settings import Settings
 from console.social import matching, network
 
 X_HOST = "https://api.twitter.com"
+UPLOAD_HOST = "https://upload.twitter.com"
 X_RULES = wording.X_RULES
 CONNECT_TIMEOUT = 5.0
 LOOKUP_PAGE = 100  # the most X returns per page; the ordered lane posts one at a time
@@ -34,8 +39,10 @@ class XSession(requests.Session):
         self.timeout = timeout
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
-        if self.base_url and isinstance(url, str) and url.startswith(X_HOST):
-            url = self.base_url + url[len(X_HOST) :]
+        if self.base_url and isinstance(url, str):
+            for host in (X_HOST, UPLOAD_HOST):
+                if url.startswith(host):
+                    url = self.base_url + url[len(host) :]
         kwargs.setdefault("timeout", self.timeout)
         return super().request(method, url, *args, **kwargs)
 
@@ -57,18 +64,43 @@ class XNetwork:
             access_token_secret=str(settings.x_access_token_secret),
         )
         read_timeout = settings.social_request_timeout_seconds
-        self.client.session = XSession(
-            settings.x_api_base_url, (min(CONNECT_TIMEOUT, read_timeout), read_timeout)
+        timeout = (min(CONNECT_TIMEOUT, read_timeout), read_timeout)
+        self.client.session = XSession(settings.x_api_base_url, timeout)
+        auth = tweepy.OAuth1UserHandler(
+            str(settings.x_api_key),
+            str(settings.x_api_secret),
+            str(settings.x_access_token),
+            str(settings.x_access_token_secret),
         )
+        self.uploads = tweepy.API(auth, timeout=read_timeout)
+        self.uploads.session = XSession(settings.x_api_base_url, timeout)
+        self.media_dir = settings.media_dir
         self._user_id: str | None = None
 
     def rules(self) -> TextRules:
         return X_RULES
 
-    def post(self, text: str, reply_to: str | None, key: str) -> network.Posted:
-        # X has no idempotency key: `key` is unused, the delivery steps look before re-sending.
+    def upload(self, image: network.Attachment) -> str:
+        """The media id of `image` uploaded with its alt text. `simple_upload`, not
+        `media_upload`: that one sniffs the type with `imghdr` (deprecated; we know the type)."""
+        data = network.read_image(self.media_dir, image)
         try:
-            response = self.client.create_tweet(text=text, in_reply_to_tweet_id=reply_to, user_auth=True)
+            media = self.uploads.simple_upload(image.file_name, file=io.BytesIO(data))
+            media_id = str(media.media_id_string)
+            self.uploads.create_media_metadata(media_id, image.alt)
+        except Exception as exc:
+            raise network.before_posting(_mapped(exc)) from exc
+        return media_id
+
+    def post(
+        self, text: str, reply_to: str | None, key: str, images: Sequence[network.Attachment] = ()
+    ) -> network.Posted:
+        # X has no idempotency key: `key` is unused, the delivery steps look before re-sending.
+        media_ids = [self.upload(image) for image in images] or None
+        try:
+            response = self.client.create_tweet(
+                text=text, in_reply_to_tweet_id=reply_to, media_ids=media_ids, user_auth=True
+            )
         except Exception as exc:
             raise _mapped(exc, replying=reply_to is not None) from exc
         tweet_id = str(response.data["id"])

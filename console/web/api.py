@@ -36,6 +36,7 @@ from console.settings import APPROVAL_KINDS
 from console.web.access import Access, Endpoint, access
 from console.web.bearer import ANY_CALLER, TOKEN
 from console.web.jsonio import Fields, read_no_body, read_object
+from console.web.media_fields import media_drafts, refuse_waiting_media, translated_alt
 from console.web.state import app_state
 from console.web.update_actions import UPDATE_ACTIONS
 
@@ -56,7 +57,7 @@ def _published(result: Published) -> dict[str, Any]:
     }
 
 
-TRANSLATION_FIELDS = ["lang", "headline", "body", "instruction", "wea"]
+TRANSLATION_FIELDS = ["lang", "headline", "body", "instruction", "wea", "media_alt"]
 ALERTING_FIELDS = ["cap", "instruction", "wea"]
 UPDATES = "/api/v1/updates"
 Result = TypeVar("Result")
@@ -84,12 +85,15 @@ def _translations(request: Request, fields: Fields) -> Translations:
             one.text("headline"),
             one.text("body", required=True),
         )
+        media_alt = translated_alt(one)
         fields.errors.update(
             {f"translations[{index}].{name}": problem for name, problem in one.errors.items()}
         )
         words = _translated_alerting(one, lang, f"translations[{index}].", fields.errors)
         if lang is not None and body is not None:
-            drafts.append(TranslationDraft(lang=lang, body=body, headline=headline, alerting=words))
+            drafts.append(
+                TranslationDraft(lang=lang, body=body, headline=headline, alerting=words, media_alt=media_alt)
+            )
     return Translations(drafts, languages)
 
 
@@ -220,6 +224,7 @@ def _draft(fields: Fields) -> Draft:
         body=fields.text("body", required=True) or "",
         headline=fields.text("headline"),
         preliminary=fields.flag("preliminary"),
+        media=media_drafts(fields),
     )
 
 
@@ -306,6 +311,7 @@ async def publish_update_endpoint(request: Request, actor: Actor) -> Response:
             "headline",
             "body",
             "preliminary",
+            "media",
             "translations",
             "template",
             "placeholders",
@@ -325,6 +331,7 @@ async def publish_update_endpoint(request: Request, actor: Actor) -> Response:
         _no_alerting_while_waiting(
             fields, publishing.get("alerting", NOTHING), publishing.get("translations", NO_TRANSLATIONS)
         )
+    refuse_waiting_media(fields, draft, isinstance(needs, Waits))
     fields.check()
     if isinstance(needs, Waits):
         translations = publishing.get("translations", NO_TRANSLATIONS)
@@ -352,7 +359,7 @@ async def _publish_from_template(
     """`template` + `placeholders` (issue 18): the text, headline and translations are the
     template's, so none of them may be sent too."""
     template_id = fields.integer("template")
-    for name in ("headline", "body", "translations"):
+    for name in ("headline", "body", "translations", "media"):
         if fields.data.get(name) is not None:
             fields.errors[name] = "is written by the template: send either `template` or the text"
     given = fields.data.get("placeholders")
@@ -413,7 +420,7 @@ async def get_update(request: Request, actor: Actor | None) -> Response:
 
 def update_action_endpoint(action: Action) -> Endpoint:
     """`POST /updates/{update_id}/<path>` for one action: the same shape for all three."""
-    text_fields = ["headline", "body", "preliminary"] if action.new_text else []
+    text_fields = ["headline", "body", "preliminary", "media"] if action.new_text else []
     # A retraction keeps its version's alerting fields: it withdraws them, it does not change them.
     alerting_fields = ALERTING_FIELDS if action.kind is not VersionKind.RETRACTION else []
     # Only the kinds APPROVAL_REQUIRED can name may bypass it (a confirmation never waits).
@@ -435,6 +442,7 @@ def update_action_endpoint(action: Action) -> Endpoint:
             _no_alerting_while_waiting(
                 fields, publishing.get("alerting", NOTHING), publishing.get("translations", NO_TRANSLATIONS)
             )
+        refuse_waiting_media(fields, draft, isinstance(needs, Waits))
         fields.check()
         update_id = request.path_params["update_id"]
         if isinstance(needs, Waits):
@@ -524,6 +532,7 @@ async def add_translation_endpoint(request: Request, actor: Actor) -> Response:
         body=fields.text("body", required=True) or "",
         headline=fields.text("headline"),
         alerting=_translated_alerting(fields, lang, "", fields.errors),
+        media_alt=translated_alt(fields),
     )
     version = fields.integer("version", required=True)
     fields.check()

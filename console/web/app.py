@@ -42,6 +42,7 @@ from console.web import (
     exports,
     feeds,
     incidents_api,
+    media,
     openapi,
     public,
     push_routes,
@@ -155,6 +156,7 @@ def routes() -> list[BaseRoute]:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/favicon.ico", favicon, methods=["GET", "HEAD"]),
         Route(LOGO_PATH, agency_logo, methods=["GET", "HEAD"]),
+        *media.routes(),
         Mount(
             "/api/v1",
             app=Router(
@@ -166,6 +168,7 @@ def routes() -> list[BaseRoute]:
                 + public.api_routes()
                 + webhooks_api.routes()
                 + templates_api.routes()
+                + media.api_routes()
                 + openapi.routes()
             ),
         ),
@@ -236,7 +239,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(
                 SecurityHeadersMiddleware, headers=security_headers([websocket_origin(settings.public_url)])
             ),
-            Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes),
+            Middleware(
+                BodySizeLimitMiddleware,
+                max_bytes=settings.max_request_bytes,
+                uploads={
+                    path: media.upload_limit(settings.media_max_bytes)
+                    for path in (media.MEDIA_PATH, staff.media_upload.UPLOAD_PATH)
+                },
+            ),
         ],
         exception_handlers={
             HTTPException: http_error,

@@ -74,19 +74,32 @@ class _TooLarge(Exception):
 
 
 class BodySizeLimitMiddleware:
-    """Refuses request bodies over `max_bytes` with 413, declared or streamed."""
+    """Refuses request bodies over `max_bytes` with 413, declared or streamed. `uploads` maps
+    the paths that take a file (an image, issue 18) to their own larger limit, which applies
+    only to multipart bodies: anything else sent there is held to `max_bytes`."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, uploads: Mapping[str, int] | None = None) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_max_bytes = max_bytes
+        self.uploads = dict(uploads or {})
+
+    def _limit(self, scope: Scope) -> int:
+        upload = self.uploads.get(scope.get("path", ""))
+        if upload is None:
+            return self.default_max_bytes
+        for name, value in scope["headers"]:
+            if name == b"content-type" and value.split(b";")[0].strip().lower() == b"multipart/form-data":
+                return upload
+        return self.default_max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self._limit(scope)
         for name, value in scope["headers"]:
-            if name == b"content-length" and (not value.isdigit() or int(value) > self.max_bytes):
-                await self._refuse(scope, receive, send)
+            if name == b"content-length" and (not value.isdigit() or int(value) > max_bytes):
+                await self._refuse(scope, receive, send, max_bytes)
                 return
 
         received = 0
@@ -97,7 +110,7 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > max_bytes:
                     raise _TooLarge
             return message
 
@@ -111,11 +124,11 @@ class BodySizeLimitMiddleware:
         except _TooLarge:
             if started:
                 raise
-            await self._refuse(scope, receive, send)
+            await self._refuse(scope, receive, send, max_bytes)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
         response = JSONResponse(
-            {"error": {"code": "too_large", "message": f"the request body is over {self.max_bytes:,} bytes"}},
+            {"error": {"code": "too_large", "message": f"the request body is over {max_bytes:,} bytes"}},
             status_code=413,
         )
         await response(scope, receive, send)

@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Route
 
 from console.domain.audit_log import ACTION_PATTERN, ACTOR_MAX, FLAGS
 from console.models import IncidentStatus
+from console.web import openapi_media
 from console.web.access import Access, access
 from console.web.openapi_schemas import INT32_MAX, SCHEMAS, Schema, ref
 
@@ -517,6 +518,7 @@ PATHS: dict[str, dict[str, Schema]] = {
         )
     },
 }
+PATHS.update(openapi_media.PATHS)
 # The CSV export is not JSON.
 PATHS["/audit.csv"]["get"]["responses"]["200"] = {
     "description": PATHS["/audit.csv"]["get"]["responses"]["200"]["description"],
@@ -537,7 +539,7 @@ def build_spec() -> Schema:
         "servers": [{"url": "/api/v1"}],  # relative to this document: true on every deployment
         "paths": PATHS,
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": openapi_media.with_media(SCHEMAS),
             "securitySchemes": {
                 "bearer": {
                     "type": "http",

@@ -23,6 +23,7 @@ from console.web.app import create_app
 from console.web.openapi import build_spec
 from tests.archive.conftest import Sample, publish_history
 from tests.support.factories import bearer, make_token
+from tests.support.images import multipart, photo_with_gps
 from tests.support.routes import walk
 
 HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
@@ -314,6 +315,31 @@ def test_real_answers_validate_against_the_description(
     check("DELETE", f"/templates/{made['id']}", 200, headers=admin)
     check("DELETE", f"/templates/{made['id']}", 409, headers=admin)
     check("GET", f"/templates/{made['id']}", 410, headers=pio)
+
+    image = multipart(photo_with_gps(), "image/jpeg")
+    form = image["headers"]
+    assert isinstance(form, dict)
+    uploaded = check("POST", "/media", 201, content=image["content"], headers={**pio, **form})
+    check("POST", "/media", 422, **multipart(b"not a png", "image/png") | {"headers": {**pio, **form}})
+    check("POST", "/media", 415, json={"file": "x"}, headers=pio)
+    check("POST", "/media", 401, **image)
+    check("POST", "/media", 403, content=image["content"], headers={**reviewer, **form})
+    assert uploaded["url"].startswith("/media/")
+    illustrated = check(
+        "POST",
+        f"/incidents/{other['slug']}/updates",
+        201,
+        json={"body": "Smoke.", "media": [{"id": uploaded["id"], "alt": "Smoke over the bridge"}]},
+        headers=pio,
+    )
+    assert check("GET", f"/updates/{illustrated['id']}", 200)["versions"][0]["media"][0]["alt"]
+    check(
+        "POST",
+        f"/incidents/{other['slug']}/updates",
+        422,
+        json={"body": "x", "media": [{"id": 1}]},
+        headers=pio,
+    )
 
     check.successes |= _approval_answers(settings, db, pio)
     assert check.successes == served_operations(check.client), "every operation answered successfully once"

@@ -44,6 +44,7 @@ LEVELS: dict[tuple[str, str], Access] = {
     ("GET", "/healthz"): P,
     ("GET", "/favicon.ico"): P,
     ("GET", "/agency/logo"): P,
+    ("GET", "/media/{sha256}.{ext}"): P,
     # The JSON API (bearer tokens)
     ("GET", "/api/v1/incidents"): P,
     ("POST", "/api/v1/incidents"): W,
@@ -76,6 +77,7 @@ LEVELS: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/audit/chain"): A,
     ("GET", "/api/v1/live"): R,
     ("GET", "/api/v1/openapi.json"): P,
+    ("POST", "/api/v1/media"): W,
     ("GET", "/api/v1/rumors"): P,
     ("POST", "/api/v1/rumors"): W,
     ("GET", "/api/v1/rumors/{rumor_id:int}"): P,
@@ -98,6 +100,7 @@ LEVELS: dict[tuple[str, str], Access] = {
     ("POST", "/console/incidents/{slug}/preview"): W,
     ("POST", "/console/incidents/{slug}/autosave"): W,
     ("POST", "/console/incidents/{slug}/updates"): W,
+    ("POST", "/console/media"): W,
     ("POST", "/console/incidents/{slug}/resolve"): W,
     ("POST", "/console/incidents/{slug}/details"): W,
     ("POST", "/console/incidents/{slug}/details/translations"): W,

@@ -11,6 +11,8 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import default
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -34,6 +36,25 @@ class Call:
 
     def form(self) -> dict[str, list[str]]:
         return parse_qs(self.body.decode())
+
+    def parts(self) -> dict[str, Part]:
+        """A multipart/form-data body's parts, by field name."""
+        head = f"Content-Type: {self.headers.get('content-type', '')}\r\n\r\n".encode()
+        message = BytesParser(policy=default).parsebytes(head + self.body)
+        found = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True)
+            assert isinstance(name, str) and isinstance(payload, bytes)
+            found[name] = Part(payload, part.get_content_type(), part.get_filename())
+        return found
+
+
+@dataclass(frozen=True)
+class Part:
+    data: bytes
+    content_type: str
+    filename: str | None
 
 
 @dataclass

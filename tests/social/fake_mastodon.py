@@ -1,4 +1,6 @@
-"""A fake Mastodon: instance configuration, posting with Idempotency-Key, the account's statuses.
+"""A fake Mastodon: instance configuration, posting with Idempotency-Key, the account's statuses,
+and media (issue 18): POST /api/v2/media (multipart `file`, `description` at most 1,500
+characters) answered with its `url`, attached by `media_ids[]` (at most 4, uploaded ones).
 
 It requires the bearer token, keeps an idempotency key's status as Mastodon does (the same
 key answers the same status), refuses text over the configured limit with 422 (counting a
@@ -31,6 +33,15 @@ class Status:
     visibility: str
     created_at: datetime
     idempotency_key: str | None
+    media_ids: tuple[str, ...] = ()
+
+
+@dataclass
+class Media:
+    id: str
+    data: bytes
+    content_type: str
+    description: str | None
 
 
 class FakeMastodon(FakeServer):
@@ -42,6 +53,9 @@ class FakeMastodon(FakeServer):
         self.posts = Script()  # "ok", ("429", seconds), "503", "401", "create-then-hang", "hang"
         self.lookups = Script()  # "ok", "403"
         self._ids = itertools.count(110_000_000_000_000_001)
+        self.media: dict[str, Media] = {}
+        self._media_ids = itertools.count(111_000_000_000_000_001)
+        self.route("POST", "/api/v2/media", self._authorized(self._upload))
         self.route("GET", "/api/v2/instance", self._instance)
         self.route("POST", "/api/v1/statuses", self._authorized(self._post))
         self.route("GET", "/api/v1/accounts/verify_credentials", self._authorized(self._me))
@@ -98,8 +112,33 @@ class FakeMastodon(FakeServer):
             },
         )
 
+    def attached(self, status: Status) -> list[Media]:
+        with self.lock:
+            return [self.media[media_id] for media_id in status.media_ids]
+
+    def _upload(self, call: Call) -> Answer:
+        parts = call.parts()
+        file = parts.get("file")
+        description = parts["description"].data.decode() if "description" in parts else None
+        if file is None or (description is not None and len(description) > 1500):
+            return Answer(422, {"error": "Validation failed: File or description is invalid"})
+        with self.lock:
+            media = Media(str(next(self._media_ids)), file.data, file.content_type, description)
+            self.media[media.id] = media
+        return Answer(
+            200,
+            {
+                "id": media.id,
+                "type": "image",
+                "url": f"{self.url}/system/media/{media.id}",
+                "preview_url": f"{self.url}/system/media/{media.id}/small",
+                "description": description,
+            },
+        )
+
     def _post(self, call: Call) -> Answer:
-        form = {k: v[0] for k, v in call.form().items()}
+        fields = call.form()
+        form = {k: v[0] for k, v in fields.items()}
         key = call.headers.get("idempotency-key")
         with self.lock:
             known = [s for s in self.statuses if key is not None and s.idempotency_key == key]
@@ -131,7 +170,11 @@ class FakeMastodon(FakeServer):
         reply_to = form.get("in_reply_to_id")
         if reply_to is not None and not any(s.id == reply_to for s in self.statuses):
             return Answer(404, {"error": "Record not found"})
+        media_ids = tuple(fields.get("media_ids[]", []))
+        if len(media_ids) > 4 or any(media_id not in self.media for media_id in media_ids):
+            return Answer(422, {"error": "Validation failed: media_ids are invalid"})
         status = self.add_status(text, reply_to, key)
+        status.media_ids = media_ids
         status.visibility = form.get("visibility", "public")
         if step == "create-then-hang":
             self.hang()

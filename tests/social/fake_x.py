@@ -1,4 +1,7 @@
-"""A fake X API v2: POST /2/tweets, GET /2/users/me, GET /2/users/{id}/tweets.
+"""A fake X API v2: POST /2/tweets, GET /2/users/me, GET /2/users/{id}/tweets; and the v1.1
+media endpoints images go through (issue 18): POST /1.1/media/upload.json (multipart, field
+`media`) and POST /1.1/media/metadata/create.json (the alt text, at most 1,000 characters).
+A tweet may attach only uploaded media ids, at most 4.
 
 It checks the OAuth 1.0a signature of every request (HMAC-SHA1 over the URL actually
 requested, with the test's consumer and token secrets) and answers 401 when it is absent or
@@ -72,6 +75,14 @@ class Tweet:
     in_reply_to: str | None
     created_at: datetime
     deleted: bool = False
+    media_ids: tuple[str, ...] = ()
+
+
+@dataclass
+class Media:
+    id: str
+    data: bytes
+    alt_text: str | None = None
 
 
 class FakeX(FakeServer):
@@ -82,7 +93,11 @@ class FakeX(FakeServer):
         # "403-permissions", "hang-then-create", "create-then-hang", "create-then-503", "hang"
         self.lookups = Script()  # "ok", "503", "403"
         self.bad_signatures = 0
+        self.media: dict[str, Media] = {}
         self._ids = itertools.count(1_850_000_000_000_000_001)
+        self._media_ids = itertools.count(1_900_000_000_000_000_001)
+        self.route("POST", "/1.1/media/upload.json", self._authorized(self._upload, form_signed=False))
+        self.route("POST", "/1.1/media/metadata/create.json", self._authorized(self._metadata))
         self.route("POST", "/2/tweets", self._authorized(self._post))
         self.route("GET", "/2/users/me", self._authorized(self._me))
         self.route("GET", "/2/users/*/tweets", self._authorized(self._timeline))
@@ -114,9 +129,13 @@ class FakeX(FakeServer):
 
     # -- the API
 
-    def _authorized(self, handler: Any) -> Any:
+    def attached(self, tweet: Tweet) -> list[Media]:
+        with self.lock:
+            return [self.media[media_id] for media_id in tweet.media_ids]
+
+    def _authorized(self, handler: Any, *, form_signed: bool = True) -> Any:
         def check(call: Call) -> Answer:
-            if not self._signature_ok(call):
+            if not self._signature_ok(call, form_signed=form_signed):
                 with self.lock:
                     self.bad_signatures += 1
                 return Answer(401, UNAUTHORIZED)
@@ -125,14 +144,18 @@ class FakeX(FakeServer):
 
         return check
 
-    def _signature_ok(self, call: Call) -> bool:
+    def _signature_ok(self, call: Call, *, form_signed: bool = True) -> bool:
         header = call.headers.get("authorization", "")
         if not header.startswith("OAuth "):
             return False
         uri = f"{self.url}{call.path}" + (f"?{call.raw_query}" if call.raw_query else "")
         try:
             request = BaseEndpoint(RequestValidator())._create_request(
-                uri, call.method, call.body.decode(), call.headers
+                # A multipart body is not part of an OAuth 1.0a signature.
+                uri,
+                call.method,
+                call.body.decode() if form_signed else "",
+                call.headers,
             )
         except ValueError:
             return False
@@ -146,6 +169,24 @@ class FakeX(FakeServer):
             and fresh
             and signature.verify_hmac_sha1(request, CONSUMER_SECRET, ACCESS_TOKEN_SECRET)
         )
+
+    def _upload(self, call: Call) -> Answer:
+        part = call.parts().get("media")
+        if part is None or not part.data:
+            return Answer(400, {"errors": [{"code": 38, "message": "media parameter is missing."}]})
+        with self.lock:
+            media = Media(str(next(self._media_ids)), part.data)
+            self.media[media.id] = media
+        return Answer(200, {"media_id": int(media.id), "media_id_string": media.id, "size": len(part.data)})
+
+    def _metadata(self, call: Call) -> Answer:
+        body = call.json()
+        media = self.media.get(str(body.get("media_id")))
+        text = (body.get("alt_text") or {}).get("text")
+        if media is None or not isinstance(text, str) or len(text) > 1000:
+            return Answer(400, {"errors": [{"code": 44, "message": "media_id or alt_text is invalid"}]})
+        media.alt_text = text
+        return Answer(200, None)
 
     def _post(self, call: Call) -> Answer:
         body = call.json()
@@ -174,7 +215,11 @@ class FakeX(FakeServer):
             parent = [t for t in self.tweets if t.id == reply_to]
             if not parent or parent[0].deleted:
                 return Answer(403, REPLY_GONE)
+        media_ids = tuple((body.get("media") or {}).get("media_ids") or ())
+        if len(media_ids) > 4 or any(media_id not in self.media for media_id in media_ids):
+            return Answer(400, {"title": "Invalid Request", "detail": "Your media IDs are invalid."})
         tweet = self.add_tweet(body["text"], reply_to)
+        tweet.media_ids = media_ids
         if step == "create-then-hang":  # made, but the answer never arrives in time
             self.hang()
         if step == "create-then-503":  # X sometimes posts and still answers 5xx

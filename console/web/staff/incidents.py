@@ -40,6 +40,7 @@ from console.domain.incidents import (
     create_incident,
     get_incident,
 )
+from console.domain.media import MediaDraft
 from console.domain.pins import current_pin
 from console.domain.previews import ChannelPreview, DraftText
 from console.domain.resolution import ALL_CLEAR_PREFILL
@@ -55,6 +56,7 @@ from console.web.staff.alerting_form import NOT_TYPED, WAITING_REFUSAL, TypedAle
 from console.web.staff.area_map import map_page_headers
 from console.web.staff.auth import RESENT_FORM, STAFF, STAFF_POLLING, STAFF_REVIEWED, Viewer
 from console.web.staff.forms import read_form
+from console.web.staff.media_upload import ComposeImage, alt_errors, compose_images
 from console.web.staff.rendering import is_htmx, render, see_other
 from console.web.staff.template_use import TemplateUse, unfilled, unfilled_errors
 from console.web.staff.translations import TypedTranslations
@@ -231,6 +233,7 @@ class Compose:
     template: TemplateUse | None = None  # the template it started from (issue 18)
     alerting: TypedAlerting = NOT_TYPED  # "Alert details" (issue 17)
     alerting_checked: Alerting = NOTHING  # on the review step: what will go out
+    images: list[ComposeImage] = field(default_factory=list)  # attached, with alt text (issue 18)
 
     @property
     def unfilled(self) -> list[str]:
@@ -436,6 +439,7 @@ async def publish(request: Request, viewer: Viewer) -> Response:
     typed = TypedTranslations.read(form, state.languages)
     alerting_typed = TypedAlerting.read(form)
     alerting, alerting_errors = alerting_typed.check(state.settings.zone)
+    images = compose_images(form)
     use = TemplateUse.read(form)
     if use is not None:
         draft, typed = use.fill(draft, typed)
@@ -443,15 +447,33 @@ async def publish(request: Request, viewer: Viewer) -> Response:
     slug = request.path_params["slug"]
     if step in ("review", "publish") and use is not None and (pending := unfilled(draft, typed)):
         compose = Compose(
-            draft, "edit", unfilled_errors(pending), translations=typed, template=use, alerting=alerting_typed
+            draft,
+            "edit",
+            unfilled_errors(pending),
+            translations=typed,
+            template=use,
+            alerting=alerting_typed,
+            images=images,
         )
         return await incident_screen(request, viewer, compose=compose, status_code=422, block="compose")
     if step == "review":
-        errors = {**previews.check(draft, reason_required=False), **typed.check(), **alerting_errors}
+        errors = {
+            **previews.check(draft, reason_required=False),
+            **typed.check(),
+            **alerting_errors,
+            **alt_errors(images),
+        }
         message = RESENT_FORM if viewer.resent_form else None
         if errors:
             compose = Compose(
-                draft, "edit", errors, message, translations=typed, template=use, alerting=alerting_typed
+                draft,
+                "edit",
+                errors,
+                message,
+                translations=typed,
+                template=use,
+                alerting=alerting_typed,
+                images=images,
             )
             return await incident_screen(request, viewer, compose=compose, status_code=422, block="compose")
         compose = Compose(
@@ -463,15 +485,23 @@ async def publish(request: Request, viewer: Viewer) -> Response:
             template=use,
             alerting=alerting_typed,
             alerting_checked=alerting,
+            images=images,
         )
         return await incident_screen(request, viewer, compose=compose, block="compose")
     if step != "publish" or alerting_errors:
         compose = Compose(
-            draft, "edit", alerting_errors, translations=typed, template=use, alerting=alerting_typed
+            draft,
+            "edit",
+            alerting_errors,
+            translations=typed,
+            template=use,
+            alerting=alerting_typed,
+            images=images,
         )
         status = 422 if step == "publish" else 200
         return await incident_screen(request, viewer, compose=compose, status_code=status, block="compose")
-    text = Draft(body=draft.body, headline=draft.headline, preliminary=draft.preliminary)
+    media = tuple(MediaDraft(image.id, image.alt) for image in images) or None
+    text = Draft(body=draft.body, headline=draft.headline, preliminary=draft.preliminary, media=media)
     waits = approval.required_for(state.settings.approval_required, VersionKind.ORIGINAL)
     # The emergency bypass: publish now, without approval, for the reason given.
     bypass = form.text("bypass_reason") if waits and form.flag("bypass_approval") else None
@@ -485,6 +515,7 @@ async def publish(request: Request, viewer: Viewer) -> Response:
             translations=typed,
             template=use,
             alerting=alerting_typed,
+            images=images,
         )
         return await incident_screen(request, viewer, compose=compose, status_code=422, block="compose")
     submission = form.text("submission") or None
@@ -497,6 +528,7 @@ async def publish(request: Request, viewer: Viewer) -> Response:
             "preliminary": draft.preliminary,
             "translations": typed.values,
             "alerting": alerting_typed.fingerprint(),
+            "media": [[image.id, image.alt] for image in images],
         },
     )
 
@@ -508,6 +540,10 @@ async def publish(request: Request, viewer: Viewer) -> Response:
         if key is not None and (earlier := idempotency.recall(session, user_id, key, fingerprint)):
             return None if earlier.body["seq"] is None else int(earlier.body["seq"])
         if waits and bypass is None:
+            if images:  # as the API: refused rather than published later without them
+                raise InvalidInput(
+                    {"media": "images cannot wait for approval yet: publish now, without approval"}
+                )
             pending = approval.submit_original(
                 session, viewer.actor, slug, text, translations=typed.for_service()
             )
@@ -544,10 +580,10 @@ async def publish(request: Request, viewer: Viewer) -> Response:
         errors = {**exc.fields, **typed.form_errors(exc.fields)}
         message = exc.fields.get("bypass_approval")
         message = f"Publishing without approval needs a reason: {message}" if message else None
-        compose = Compose(draft, "edit", errors, message, translations=typed, template=use)
+        compose = Compose(draft, "edit", errors, message, translations=typed, template=use, images=images)
         return await incident_screen(request, viewer, compose=compose, status_code=422, block="compose")
     except (NotAllowed, idempotency.KeyReused) as exc:
-        compose = Compose(draft, "edit", message=exc.message, translations=typed, template=use)
+        compose = Compose(draft, "edit", message=exc.message, translations=typed, template=use, images=images)
         return await incident_screen(request, viewer, compose=compose, status_code=409, block="compose")
     except NotFound as exc:
         return error_page(request, viewer, exc.message, 404)
