@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from console.domain import audit
 from console.domain.actors import Actor, require_publisher
+from console.domain.incidents import ID_MAX
 from console.media import store
 from console.media.images import Encoded, Reencoded
 from console.media_models import MediaFile, VersionMedia
@@ -91,10 +92,9 @@ def check_media(session: Session, drafts: Sequence[MediaDraft], errors: dict[str
     if len(drafts) > MEDIA_MAX_PER_VERSION:
         errors["media"] = f"may hold at most {MEDIA_MAX_PER_VERSION} images"
         return []
-    found = {
-        row.id: row
-        for row in session.scalars(select(MediaFile).where(MediaFile.id.in_([d.media_id for d in drafts])))
-    }
+    # An id no row can have is not looked up: the database would refuse the query (a 500).
+    possible = [d.media_id for d in drafts if 1 <= d.media_id <= ID_MAX]
+    found = {row.id: row for row in session.scalars(select(MediaFile).where(MediaFile.id.in_(possible)))}
     checked = []
     for index, draft in enumerate(drafts):
         alt = draft.alt.strip()

@@ -74,6 +74,9 @@ def test_without_images_a_version_has_no_media_field(
     ("media", "field", "problem"),
     [
         ([{"id": 0, "alt": "x"}], "media[0].id", "there is no uploaded image 0"),
+        # past any row id (SQLite's 64 bits, PostgreSQL's 32): refused, not a database error
+        ([{"id": 2**70, "alt": "x"}], "media[0].id", f"there is no uploaded image {2**70}"),
+        ([{"id": 2**31, "alt": "x"}], "media[0].id", f"there is no uploaded image {2**31}"),
         ([{"id": "ID", "alt": "x"}], "media[0].id", "must be an integer"),
         ([{"id": "ID"}], "media[0].alt", "is required"),
         ([{"id": "ID", "alt": "   "}], "media[0].alt", "is required"),
@@ -84,6 +87,8 @@ def test_without_images_a_version_has_no_media_field(
     ],
     ids=[
         "unknown",
+        "past any 64-bit id",
+        "past any 32-bit id",
         "not an integer",
         "no alt",
         "blank alt",
