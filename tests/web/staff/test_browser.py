@@ -92,8 +92,12 @@ def test_a_pio_signs_in_publishes_corrects_confirms_and_retracts(
     expect(page.locator("#compose-preliminary")).to_be_checked()
     headline = "Elm St closed"
     body = "Elm St is closed between 3rd and 5th. Detours: https://example.org/detours 🚧 水道"
-    page.fill("#compose-headline", headline)
-    page.fill("#compose-body", body)
+    # The preview htmx posts once typing pauses: its answer is awaited (and must be a 200)
+    # before the swapped-in posts are read.
+    with page.expect_response(lambda answer: answer.url.endswith("/preview")) as previewed:
+        page.fill("#compose-headline", headline)
+        page.fill("#compose-body", body)
+    assert previewed.value.status == 200, previewed.value.text()
     link = wording.update_url(url, "water-main-break", 1)
     [post] = wording.post_run(VersionKind.ORIGINAL, True, headline, body, None, link)
     expect(page.locator("#preview [data-network=x] .post-text")).to_have_text(post)
