@@ -730,10 +730,15 @@ class PendingVersion(Base):
     kind: Mapped[str] = mapped_column(String(16))
     headline: Mapped[str | None] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
-    translations: Mapped[str] = mapped_column(Text)  # JSON: [{"lang", "headline", "body"}]
+    # JSON: [{"lang", "headline", "body", "alerting"?, "media_alt"?}]
+    translations: Mapped[str] = mapped_column(Text)
     preliminary: Mapped[bool | None] = mapped_column(Boolean)
     reason: Mapped[str | None] = mapped_column(Text)
     corrects_version: Mapped[int | None] = mapped_column(Integer)
+    # What it was sent with: alerting fields as canonical JSON (NULL: none), images as JSON
+    # [{"id", "alt"}] (NULL: none sent, so a correction keeps the current ones).
+    alerting: Mapped[str | None] = mapped_column(Text, default=None)
+    media: Mapped[str | None] = mapped_column(Text, default=None)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     author_name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column()

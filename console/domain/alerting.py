@@ -203,15 +203,8 @@ def alerting_view(alerting: Alerting) -> dict[str, Any]:
         )
         if value is not None
     }
-    view: dict[str, Any] = {}
-    if cap:
-        view["cap"] = cap
-    if alerting.instruction is not None:
-        view["instruction"] = alerting.instruction
-    wea = {name: text for name, text in (("short", alerting.wea_short), ("long", alerting.wea_long)) if text}
-    if wea:
-        view["wea"] = wea
-    return view
+    texts = translated_view(TranslatedAlerting(alerting.instruction, alerting.wea_short, alerting.wea_long))
+    return {"cap": cap, **texts} if cap else texts
 
 
 def translated_view(alerting: TranslatedAlerting) -> dict[str, Any]:
@@ -251,11 +244,13 @@ def stored_alerting(text: str | None) -> Alerting:
 
 
 def stored_translated(text: str | None) -> TranslatedAlerting:
-    if text is None:
-        return NOT_TRANSLATED
-    value = json.loads(text)
-    wea = value.get("wea", {})
-    return TranslatedAlerting(value.get("instruction"), wea.get("short"), wea.get("long"))
+    return NOT_TRANSLATED if text is None else translated_from_view(json.loads(text))
+
+
+def translated_from_view(view: Mapping[str, Any]) -> TranslatedAlerting:
+    """The `instruction` and `wea` of a view `translated_view` wrote (other keys ignored)."""
+    wea = view.get("wea", {})
+    return TranslatedAlerting(view.get("instruction"), wea.get("short"), wea.get("long"))
 
 
 # What the console says next to each field, in plain language.

@@ -20,7 +20,17 @@ from sqlalchemy.orm import Session
 
 from console.domain import audit, outbox
 from console.domain.actors import Actor, require_publisher
+from console.domain.alerting import (
+    NOTHING,
+    Alerting,
+    alerting_text,
+    alerting_view,
+    stored_alerting,
+    translated_from_view,
+    translated_view,
+)
 from console.domain.errors import InvalidInput, NotAllowed, PermissionDenied
+from console.domain.media import MediaDraft
 from console.domain.resolution import check_all_clear, resolve_with_all_clear
 from console.domain.rows import row_by_id
 from console.domain.text import REASON_MAX, clean
@@ -54,12 +64,55 @@ def number_of(pending: PendingVersion) -> int:
 
 
 def _stored(drafts: Sequence[CheckedDraft]) -> str:
-    return json.dumps([{"lang": d.lang, "headline": d.headline, "body": d.body} for d in drafts])
+    return json.dumps(
+        [
+            {
+                "lang": d.lang,
+                "headline": d.headline,
+                "body": d.body,
+                **translated_view(d.alerting),
+                **({"media_alt": list(d.media_alt)} if d.media_alt is not None else {}),
+            }
+            for d in drafts
+        ]
+    )
 
 
 def translations_of(pending: PendingVersion) -> list[dict[str, Any]]:
+    """Its translations as sent: lang, headline, body, and instruction, wea, media_alt when given."""
     loaded: list[dict[str, Any]] = json.loads(pending.translations)
     return loaded
+
+
+def _translation_drafts(pending: PendingVersion) -> list[TranslationDraft]:
+    return [
+        TranslationDraft(
+            lang=item["lang"],
+            body=item["body"],
+            headline=item["headline"],
+            alerting=translated_from_view(item),
+            media_alt=tuple(item["media_alt"]) if "media_alt" in item else None,
+        )
+        for item in translations_of(pending)
+    ]
+
+
+def _stored_media(media: Sequence[MediaDraft] | None) -> str | None:
+    if media is None:
+        return None
+    return json.dumps([{"id": item.media_id, "alt": item.alt} for item in media])
+
+
+def media_of(pending: PendingVersion) -> list[dict[str, Any]] | None:
+    """The images it was sent with, as [{"id", "alt"}]; None when none were sent."""
+    if pending.media is None:
+        return None
+    loaded: list[dict[str, Any]] = json.loads(pending.media)
+    return loaded
+
+
+def alerting_of(pending: PendingVersion) -> Alerting:
+    return stored_alerting(pending.alerting)
 
 
 def _wait(
@@ -76,6 +129,8 @@ def _wait(
     preliminary: bool | None,
     reason: str | None = None,
     corrects_version: int | None = None,
+    alerting: Alerting = NOTHING,
+    media: Sequence[MediaDraft] | None = None,
 ) -> PendingVersion:
     """Keep a checked version as pending, by `actor`, and record that it waits."""
     assert actor.user_id is not None  # only an account's publish waits: the CLI publishes directly
@@ -90,6 +145,8 @@ def _wait(
         preliminary=preliminary,
         reason=reason,
         corrects_version=corrects_version,
+        alerting=alerting_text(alerting),
+        media=_stored_media(media),
         author_id=actor.user_id,
         author_name=actor.name,
         created_at=now,
@@ -121,10 +178,14 @@ def submit_original(
     draft: Draft,
     *,
     translations: Translations,
+    alerting: Alerting = NOTHING,
     now: datetime | None = None,
 ) -> PendingVersion:
-    """A new update, checked as `publish_update` checks it, kept until approved."""
-    checked = check_original(session, actor, incident_slug, draft, translations=translations)
+    """A new update, checked as `publish_update` checks it, kept until approved with the
+    alerting fields and images it was sent with."""
+    checked = check_original(
+        session, actor, incident_slug, draft, translations=translations, alerting=alerting
+    )
     return _wait(
         session,
         actor,
@@ -136,6 +197,8 @@ def submit_original(
         body=checked.body,
         translations=checked.translations,
         preliminary=checked.preliminary,
+        alerting=alerting,
+        media=draft.media,
     )
 
 
@@ -175,9 +238,12 @@ def submit_change(
     reason: str | None,
     draft: Draft | None,
     translations: Translations,
+    alerting: Alerting = NOTHING,
     now: datetime | None = None,
 ) -> PendingVersion:
-    """A correction or retraction, checked as `change_update` checks it, kept until approved."""
+    """A correction or retraction, checked as `change_update` checks it, kept until approved
+    with the alerting fields and images it was sent with (what it does not send is carried
+    over from the version current when it is approved, as a direct correction does)."""
     change = check_change(
         session,
         actor,
@@ -187,6 +253,7 @@ def submit_change(
         reason=reason,
         draft=draft,
         translations=translations,
+        alerting=alerting,
     )
     return _wait(
         session,
@@ -202,6 +269,8 @@ def submit_change(
         preliminary=None if draft is None else draft.preliminary,
         reason=change.reason,
         corrects_version=change.current.version,
+        alerting=alerting,
+        media=None if draft is None else draft.media,
     )
 
 
@@ -298,10 +367,12 @@ def _publish(
 ) -> Published:
     # The author's words under the author's name; the approver's role is what publishes them.
     author = Actor(pending.author_id, pending.author_name, approver.role, approver.via)
-    drafts = [TranslationDraft(**item) for item in translations_of(pending)]
-    translations = Translations(drafts, languages)
+    translations = Translations(_translation_drafts(pending), languages)
     approval = {"approved_by": approver.label, "pending_id": pending.id}
-    draft = Draft(body=pending.body, headline=pending.headline, preliminary=pending.preliminary)
+    sent_media = media_of(pending)
+    media = None if sent_media is None else tuple(MediaDraft(item["id"], item["alt"]) for item in sent_media)
+    draft = Draft(body=pending.body, headline=pending.headline, preliminary=pending.preliminary, media=media)
+    alerting = alerting_of(pending)
     if pending.kind == VersionKind.RESOLUTION.value:
         slug = pending.incident.slug
         return resolve_with_all_clear(
@@ -317,6 +388,7 @@ def _publish(
             translations=translations,
             now=now,
             approval=approval,
+            alerting=alerting,
         )
     action = _action(pending.kind)
     return change_update(
@@ -331,6 +403,7 @@ def _publish(
         translations=translations,
         now=now,
         approval=approval,
+        alerting=alerting,
     )
 
 
@@ -442,6 +515,8 @@ def pending_view(pending: PendingVersion) -> dict[str, Any]:
         "preliminary": pending.preliminary,
         "reason": pending.reason,
         "translations": translations_of(pending),
+        **alerting_view(alerting_of(pending)),  # cap, instruction, wea: when sent
+        **({"media": media_of(pending)} if pending.media is not None else {}),
         "author": pending.author_name,
         "created_at": pending.created_at.isoformat(),
         "decided_by": pending.decided_by,

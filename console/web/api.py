@@ -36,7 +36,7 @@ from console.settings import APPROVAL_KINDS
 from console.web.access import Access, Endpoint, access
 from console.web.bearer import ANY_CALLER, TOKEN
 from console.web.jsonio import Fields, read_no_body, read_object
-from console.web.media_fields import media_drafts, refuse_waiting_media, translated_alt
+from console.web.media_fields import media_drafts, translated_alt
 from console.web.state import app_state
 from console.web.update_actions import UPDATE_ACTIONS
 
@@ -117,20 +117,6 @@ def _translated_alerting(
     """A translation's optional `instruction` and (Spanish only) `wea`."""
     wea = _object(one, "wea", errors, prefix)
     return check_translated(lang or "", one.data.get("instruction"), wea, errors, prefix)
-
-
-def _no_alerting_while_waiting(
-    fields: Fields, alerting: Alerting, translations: Translations = NO_TRANSLATIONS
-) -> None:
-    # Pending versions (issue 18) do not store these fields yet: refused rather than dropped.
-    refusal = "cannot wait for approval yet; publish with `bypass_approval`, or without it"
-    if not alerting.empty:
-        for name in ALERTING_FIELDS:
-            if fields.data.get(name) is not None:
-                fields.errors[name] = refusal
-    for index, draft in enumerate(translations.drafts):
-        if not draft.alerting.empty:
-            fields.errors[f"translations[{index}].instruction"] = refusal
 
 
 def _created(body: dict[str, Any], location: str | None, status: int = 201) -> JSONResponse:
@@ -327,19 +313,17 @@ async def publish_update_endpoint(request: Request, actor: Actor) -> Response:
         fields.errors["placeholders"] = "is given only with `template`"
     draft = _draft(fields)
     publishing = _publishing(request, fields)
-    if isinstance(needs, Waits):
-        _no_alerting_while_waiting(
-            fields, publishing.get("alerting", NOTHING), publishing.get("translations", NO_TRANSLATIONS)
-        )
-    refuse_waiting_media(fields, draft, isinstance(needs, Waits))
     fields.check()
     if isinstance(needs, Waits):
         translations = publishing.get("translations", NO_TRANSLATIONS)
+        alerting = publishing.get("alerting", NOTHING)
         return await answer_waiting(
             request,
             actor,
             payload,
-            lambda session: approval.submit_original(session, actor, slug, draft, translations=translations),
+            lambda session: approval.submit_original(
+                session, actor, slug, draft, translations=translations, alerting=alerting
+            ),
         )
 
     def work(session: Session) -> Published:
@@ -370,8 +354,6 @@ async def _publish_from_template(
         given = {}
     preliminary = fields.flag("preliminary")
     alerting = _alerting(fields)
-    if isinstance(needs, Waits):
-        _no_alerting_while_waiting(fields, alerting)
     fields.check()
     assert template_id is not None
     state = app_state(request)
@@ -385,7 +367,9 @@ async def _publish_from_template(
             )
             draft = Draft(body=filled.body, headline=filled.headline, preliminary=preliminary)
             translations = Translations(filled.translations, state.languages)
-            return approval.submit_original(session, actor, slug, draft, translations=translations)
+            return approval.submit_original(
+                session, actor, slug, draft, translations=translations, alerting=alerting
+            )
 
         return await answer_waiting(request, actor, payload, wait)
 
@@ -438,11 +422,6 @@ def update_action_endpoint(action: Action) -> Endpoint:
         corrects = fields.integer("corrects_version", required=True)
         publishing = _publishing(request, fields)
         needs = approval_needed(request, fields, action.kind) if may_wait else None
-        if isinstance(needs, Waits):
-            _no_alerting_while_waiting(
-                fields, publishing.get("alerting", NOTHING), publishing.get("translations", NO_TRANSLATIONS)
-            )
-        refuse_waiting_media(fields, draft, isinstance(needs, Waits))
         fields.check()
         update_id = request.path_params["update_id"]
         if isinstance(needs, Waits):
@@ -460,6 +439,7 @@ def update_action_endpoint(action: Action) -> Endpoint:
                     reason=reason,
                     draft=draft,
                     translations=translations,
+                    alerting=publishing.get("alerting", NOTHING),
                 ),
             )
 

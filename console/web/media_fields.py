@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from console.domain.media import MediaDraft
-from console.domain.updates import Draft
 from console.web.jsonio import Fields
 
 
@@ -38,10 +37,3 @@ def translated_alt(fields: Fields) -> tuple[str, ...] | None:
         fields.errors["media_alt"] = "must be an array of strings: the alt text of each image, in order"
         return None
     return tuple(value)
-
-
-def refuse_waiting_media(fields: Fields, draft: Draft | None, waits: bool) -> None:
-    """A version that waits for approval cannot carry images yet: refused rather than
-    published later without them."""
-    if waits and draft is not None and draft.media:
-        fields.errors["media"] = "images cannot wait for approval yet: publish them with bypass_approval"

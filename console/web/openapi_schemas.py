@@ -244,13 +244,25 @@ PENDING_FIELDS: dict[str, Schema] = {
     "reason": nullable(TEXT),
     "translations": {
         "type": "array",
-        "items": obj({"lang": TEXT, "headline": nullable(TEXT), "body": TEXT}),
+        "items": optional(
+            obj({"lang": TEXT, "headline": nullable(TEXT), "body": TEXT}),
+            {**TRANSLATED_ALERTING_VIEW, "media_alt": {"type": "array", "items": TEXT}},
+        ),
     },
     "author": TEXT,
     "created_at": TIME,
     "decided_by": nullable(TEXT),
     "decided_at": nullable(TIME),
     "comment": nullable(TEXT),
+}
+# What it was sent with, published with it when approved: given only when sent.
+PENDING_OPTIONAL: dict[str, Schema] = {
+    **ALERTING_VIEW,
+    "media": {
+        "type": "array",
+        "items": obj({"id": ID, "alt": TEXT}),
+        "description": "The images sent with it (absent: none sent; a correction keeps the current ones)",
+    },
 }
 TRANSLATIONS_SENT: Schema = nullable(
     {
@@ -898,7 +910,7 @@ SCHEMAS: dict[str, Schema] = {
         },
         ["reason", "corrects_version"],
     ),
-    "Pending": obj(PENDING_FIELDS),
+    "Pending": optional(obj(PENDING_FIELDS), PENDING_OPTIONAL),
     "Decision": obj(
         {
             "version": {
@@ -910,8 +922,14 @@ SCHEMAS: dict[str, Schema] = {
         },
         ["version", "decision"],
     ),
-    "Decided": obj(
-        {**PENDING_FIELDS, "published": {**nullable(ref("Published")), "description": "null when returned"}}
+    "Decided": optional(
+        obj(
+            {
+                **PENDING_FIELDS,
+                "published": {**nullable(ref("Published")), "description": "null when returned"},
+            }
+        ),
+        PENDING_OPTIONAL,
     ),
     "Rumor": RUMOR,
     "RumorList": obj({"rumors": {"type": "array", "items": RUMOR}}),

@@ -11,16 +11,26 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from lxml import etree
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
 from console.db import Database
 from console.domain.integrity import verify
+from console.feeds.paths import cap_message
 from console.models import AuditEvent, OutboxEvent, PendingVersion, UpdateVersion
 from console.settings import APPROVAL_KINDS, Settings, SettingsError
 from console.web.app import create_app
 from tests.domain.test_details_translations import page_once
+from tests.feeds.conftest import CAP_NS, DATA, render, valid_cap
 from tests.support.factories import bearer, make_token
+from tests.support.images import png
+
+NS = {"cap": CAP_NS}
+
+
+def text(element: etree._Element, path: str) -> str | None:
+    return element.findtext(path, namespaces=NS)
 
 
 def app(settings: Settings, required: tuple[str, ...]) -> TestClient:
@@ -359,3 +369,113 @@ def test_a_reviewer_cannot_decide(web: TestClient, db: Database, author: dict[st
     pending = web.post(f"/api/v1/incidents/{slug}/updates", json={"body": "Shelter."}, headers=author).json()
     assert decide(web, reviewer, pending["id"], version=1, decision="approve").status_code == 403
     assert counts(db)[1] == 0
+
+
+def test_alerting_fields_images_and_translated_words_wait_with_the_version_and_go_out_when_approved(
+    settings: Settings,
+    db: Database,
+    author: dict[str, str],
+    approver: dict[str, str],
+) -> None:
+    """Nothing the author sent is dropped while it waits: CAP fields, instruction, WEA texts,
+    images with alt text, and each translation's instruction, WEA texts and alt text."""
+    bilingual = replace(settings, languages=("en", "es"))
+    with app(bilingual, APPROVAL_KINDS) as web:
+        slug = new_incident(web, author)
+        photo = web.post("/api/v1/media", files={"file": ("f", png(), "image/png")}, headers=author)
+        assert photo.status_code == 201, photo.text
+        photo_id = photo.json()["id"]
+        sent = {
+            "body": "Leave the area by Oak St.",
+            "cap": {"urgency": "Immediate", "severity": "Severe", "response_types": ["Evacuate"]},
+            "instruction": "Leave by Oak St now.",
+            "wea": {"short": "Gas leak: leave by Oak St now."},
+            "media": [{"id": photo_id, "alt": "Map of the closed streets"}],
+            "translations": [
+                {
+                    "lang": "es",
+                    "body": "Salgan de la zona por Oak St.",
+                    "instruction": "Salgan por Oak St ahora.",
+                    "wea": {"short": "Fuga de gas: salgan por Oak St."},
+                    "media_alt": ["Mapa de las calles cerradas"],
+                }
+            ],
+        }
+        waiting = web.post(f"/api/v1/incidents/{slug}/updates", json=sent, headers=author)
+        assert waiting.status_code == 202, waiting.text
+        pending = waiting.json()
+        assert (pending["cap"], pending["instruction"], pending["wea"]) == (
+            sent["cap"],
+            sent["instruction"],
+            sent["wea"],
+        )
+        assert pending["media"] == sent["media"]
+        spanish = pending["translations"][0]
+        assert (spanish["instruction"], spanish["wea"], spanish["media_alt"]) == (
+            "Salgan por Oak St ahora.",
+            {"short": "Fuga de gas: salgan por Oak St."},
+            ["Mapa de las calles cerradas"],
+        )
+        assert counts(db)[1] == 0  # nothing published while it waits
+
+        approved = decide(web, approver, pending["id"], version=1, decision="approve")
+        assert approved.status_code == 200, approved.text
+        published = approved.json()["published"]
+        assert (published["cap"], published["instruction"], published["wea"]) == (
+            sent["cap"],
+            sent["instruction"],
+            sent["wea"],
+        )
+        assert [(image["id"], image["alt"]) for image in published["media"]] == [
+            (photo_id, "Map of the closed streets")
+        ]
+        record = web.get(f"/api/v1/updates/{published['id']}", headers=author).json()
+        translation = record["versions"][0]["translations"][0]
+        assert (translation["instruction"], translation["media_alt"]) == (
+            "Salgan por Oak St ahora.",
+            ["Mapa de las calles cerradas"],
+        )
+        schema = etree.XMLSchema(etree.parse(str(DATA / "CAP-v1.2.xsd")))
+        cap = valid_cap(schema, render(bilingual, db, cap_message(slug, 1, 1)))
+        assert [text(info, "cap:instruction") for info in cap.findall("cap:info", NS)] == [
+            "Leave by Oak St now.",
+            "Salgan por Oak St ahora.",
+        ]
+        assert text(cap, "cap:info/cap:urgency") == "Immediate"
+        assert cap.find("cap:info/cap:resource/cap:resourceDesc", NS) is not None
+        with db.read() as session:
+            assert verify(session).ok
+
+
+def test_a_correction_of_the_instruction_alone_waits_and_keeps_the_text_when_approved(
+    web: TestClient, db: Database, author: dict[str, str], approver: dict[str, str]
+) -> None:
+    slug = new_incident(web, author)
+    first = web.post(
+        f"/api/v1/incidents/{slug}/updates",
+        json={"body": "Road closed.", "instruction": "Avoid Main St.", "bypass_approval": "Live threat"},
+        headers=author,
+    )
+    assert first.status_code == 201, first.text
+    update = first.json()
+    waiting = web.post(
+        f"/api/v1/updates/{update['id']}/corrections",
+        json={
+            "corrects_version": 1,
+            "reason": "Wrong street",
+            "body": "Road closed.",
+            "instruction": "Avoid Elm St.",
+        },
+        headers=author,
+    )
+    assert waiting.status_code == 202, waiting.text
+    assert waiting.json()["instruction"] == "Avoid Elm St."
+    assert "media" not in waiting.json()  # none sent: the current images are kept
+    approved = decide(web, approver, waiting.json()["id"], version=2, decision="approve")
+    assert approved.status_code == 200, approved.text
+    published = approved.json()["published"]
+    assert (published["version"], published["body"], published["instruction"]) == (
+        2,
+        "Road closed.",
+        "Avoid Elm St.",
+    )

@@ -27,9 +27,6 @@ TEXT_FIELDS = (
     "wea_short",
     "wea_long",
 )
-WAITING_REFUSAL = (
-    "Alert details cannot wait for approval yet: publish without approval (emergency), or clear them"
-)
 # The domain's names for its problems, as the form names its fields
 FORM_NAMES = {
     "cap.urgency": "cap_urgency",

@@ -15,12 +15,15 @@ from starlette.responses import Response
 
 from console.domain import approval, previews
 from console.domain.actors import Actor
+from console.domain.alerting import NOTHING, Alerting
 from console.domain.approval import Bypass
 from console.domain.errors import DomainError
+from console.domain.media import file_view
 from console.domain.previews import DraftText
 from console.domain.rows import row_by_id
 from console.domain.updates import get_update, latest_version
 from console.domain.versions import versions_of
+from console.media_models import MediaFile
 from console.models import AlertStatus, PendingVersion, Update, UpdateVersion, VersionKind
 from console.web.access import Access, access
 from console.web.bearer import DOMAIN_STATUS
@@ -54,6 +57,23 @@ class PendingCard:
     before_body: str | None = None
     comment: str | None = None
     decided_by: str | None = None
+    alerting: Alerting = NOTHING  # the CAP fields, instruction and WEA texts it was sent with
+    images: tuple[PendingImage, ...] = ()
+
+
+@dataclass(frozen=True)
+class PendingImage:
+    url: str
+    alt: str
+
+
+def _images(session: Session, pending: PendingVersion) -> tuple[PendingImage, ...]:
+    found = []
+    for item in approval.media_of(pending) or []:
+        media = session.get(MediaFile, item["id"])
+        if media is not None:  # checked when it was sent; uploads are never deleted while used
+            found.append(PendingImage(file_view(media)["url"], item["alt"]))
+    return tuple(found)
 
 
 def _card(session: Session, pending: PendingVersion, viewer: Actor, now: datetime) -> PendingCard:
@@ -81,6 +101,8 @@ def _card(session: Session, pending: PendingVersion, viewer: Actor, now: datetim
         before_body=before_body,
         comment=pending.comment,
         decided_by=pending.decided_by,
+        alerting=approval.alerting_of(pending),
+        images=_images(session, pending),
     )
 
 

@@ -52,7 +52,7 @@ from console.models import AlertStatus, Incident, IncidentStatus, TemplateVersio
 from console.web.access import Access, access
 from console.web.bearer import DOMAIN_STATUS
 from console.web.staff import approvals, translations
-from console.web.staff.alerting_form import NOT_TYPED, WAITING_REFUSAL, TypedAlerting
+from console.web.staff.alerting_form import NOT_TYPED, TypedAlerting
 from console.web.staff.area_map import map_page_headers
 from console.web.staff.auth import RESENT_FORM, STAFF, STAFF_POLLING, STAFF_REVIEWED, Viewer
 from console.web.staff.forms import read_form
@@ -505,19 +505,6 @@ async def publish(request: Request, viewer: Viewer) -> Response:
     waits = approval.required_for(state.settings.approval_required, VersionKind.ORIGINAL)
     # The emergency bypass: publish now, without approval, for the reason given.
     bypass = form.text("bypass_reason") if waits and form.flag("bypass_approval") else None
-    if waits and bypass is None and not alerting.empty:
-        # pending versions do not store these fields yet: refused rather than dropped
-        compose = Compose(
-            draft,
-            "edit",
-            {"instruction": WAITING_REFUSAL},
-            WAITING_REFUSAL,
-            translations=typed,
-            template=use,
-            alerting=alerting_typed,
-            images=images,
-        )
-        return await incident_screen(request, viewer, compose=compose, status_code=422, block="compose")
     submission = form.text("submission") or None
     fingerprint = idempotency.fingerprint(
         "POST",
@@ -540,12 +527,8 @@ async def publish(request: Request, viewer: Viewer) -> Response:
         if key is not None and (earlier := idempotency.recall(session, user_id, key, fingerprint)):
             return None if earlier.body["seq"] is None else int(earlier.body["seq"])
         if waits and bypass is None:
-            if images:  # as the API: refused rather than published later without them
-                raise InvalidInput(
-                    {"media": "images cannot wait for approval yet: publish now, without approval"}
-                )
             pending = approval.submit_original(
-                session, viewer.actor, slug, text, translations=typed.for_service()
+                session, viewer.actor, slug, text, translations=typed.for_service(), alerting=alerting
             )
             autosave.discard(session, viewer.actor, FormName.COMPOSE, pending.incident_id)
             if key is not None:

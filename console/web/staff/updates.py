@@ -41,7 +41,7 @@ from console.domain.updates import Draft, Published, get_update
 from console.languages import Languages
 from console.models import Incident, Update, UpdateVersion, VersionKind
 from console.web.access import Access, Endpoint, access
-from console.web.staff.alerting_form import FORM_NAMES, WAITING_REFUSAL, TypedAlerting
+from console.web.staff.alerting_form import FORM_NAMES, TypedAlerting
 from console.web.staff.auth import (
     RESENT_FORM,
     STAFF,
@@ -483,11 +483,6 @@ async def change_view(request: Request, viewer: Viewer, action: updates.Action) 
             request, viewer, data, actions={slot: problem[0]}, status_code=problem[1], block=slot
         )
     errors = {**_errors(action, draft, data, typed, alerting), **alerting_errors}
-    current_alerting = stored_alerting(data.current.alerting)
-    changes_alerting = alerting.over(current_alerting) != current_alerting
-    would_wait = waits_for_approval(state, action) and not form.flag("bypass_approval")
-    if would_wait and changes_alerting and step == "publish":
-        errors["instruction"] = WAITING_REFUSAL  # pending versions do not store them yet
     if errors:
         chosen.errors = errors
         return await _render(request, viewer, data, actions={slot: chosen}, status_code=422, block=slot)
@@ -522,6 +517,7 @@ async def change_view(request: Request, viewer: Viewer, action: updates.Action) 
                 reason=draft.reason or None,
                 draft=text,
                 translations=translated,
+                alerting=alerting,
             )
             if slot in ("correct", "retract"):  # waiting for approval now, not typed any more
                 autosave.discard(session, viewer.actor, FormName.CORRECT, data.update.id)

@@ -5,6 +5,7 @@ returns it there, and an emergency bypass is published at once and shown to ever
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import replace
@@ -15,12 +16,16 @@ from starlette.testclient import TestClient
 
 from console.db import Database
 from console.domain.incidents import IncidentDraft, create_incident
+from console.domain.media import file_view
 from console.domain.outbox import Routing
 from console.domain.updates import Draft, publish_update
+from console.media_models import MediaFile
 from console.models import PendingVersion, UpdateVersion
 from console.settings import APPROVAL_KINDS, Settings
 from console.web.app import create_app
 from tests.conftest import PIO
+from tests.support.images import png
+from tests.support.media import store_upload
 from tests.web.staff.conftest import email_of, sign_in
 
 
@@ -227,3 +232,49 @@ def test_the_approver_sees_the_previews_and_the_diff_of_a_pending_correction(
     assert "Yours: another PIO or an admin approves it." in own
     assert f'action="/console/pending/{pending_id}/approval"' not in own
     assert approver.get("/console/pending/999999").status_code == 404
+
+
+def test_alert_details_and_an_image_wait_with_a_console_publish_and_the_approver_sees_them(
+    author: TestClient, approver: TestClient, approving: Settings, db: Database, incident: str
+) -> None:
+    token = sign_in(author, email_of("pio"))
+    image_id, _ = store_upload(db, approving, png(), "image/png")
+    with db.read() as session:
+        image = {"id": image_id, **file_view(session.get(MediaFile, image_id))}
+    form = {
+        "body": "Leave Elm St now.",
+        "instruction": "Go north on Oak St.",
+        "cap_urgency": "Immediate",
+        "media_id": str(image["id"]),
+        "media_url": image["url"],
+        "media_alt": "Map of the closed block",
+        "csrf_token": token,
+    }
+    sent = author.post(
+        f"/console/incidents/{incident}/updates", data={**form, "step": "publish"}, follow_redirects=False
+    )
+    assert sent.status_code == 303, sent.text
+    assert published_bodies(db) == []
+    with db.read() as session:
+        pending_id = session.scalars(select(PendingVersion.id)).one()
+
+    admin_token = sign_in(approver, email_of("admin"))
+    page = html.unescape(approver.get(f"/console/pending/{pending_id}").text)
+    assert "<dt>What people should do</dt><dd>Go north on Oak St.</dd>" in page
+    assert "<dt>Urgency</dt><dd>Immediate</dd>" in page
+    assert f'<img src="{image["url"]}" alt="Map of the closed block"' in page
+    approved = approver.post(
+        f"/console/pending/{pending_id}/approval",
+        data={"decision": "approve", "version": "1", "csrf_token": admin_token},
+        follow_redirects=False,
+    )
+    assert approved.status_code == 303, approved.text
+    with db.read() as session:
+        version = session.scalars(select(UpdateVersion)).one()
+        assert json.loads(version.alerting or "{}") == {
+            "cap": {"urgency": "Immediate"},
+            "instruction": "Go north on Oak St.",
+        }
+        assert [(item.media_id, item.alt) for item in version.media] == [
+            (image["id"], "Map of the closed block")
+        ]
