@@ -13,8 +13,12 @@ from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from sqlalchemy import insert
 from starlette.testclient import TestClient
 
+from console.alert_models import AlertChannel, Subscriber, SubscriberStatus
+from console.db import Database
+from console.models import utcnow
 from tests.support.server import free_port
 
 
@@ -93,3 +97,25 @@ def link_in(text: str, path: str) -> str:
     found = re.search(r"(https?://\S+" + re.escape(path) + r"\?token=[\w-]+)", text)
     assert found, f"a {path} link in {text!r}"
     return found.group(1)
+
+
+def seed_email_subscribers(db: Database, count: int) -> None:
+    """`count` confirmed email subscribers r0@example.org, r1@…, inserted at once (a fan-out's
+    size without subscribing each through the pages)."""
+    now = utcnow()
+    with db.write() as session:
+        session.execute(
+            insert(Subscriber),
+            [
+                {
+                    "channel": AlertChannel.EMAIL,
+                    "address": f"r{n}@example.org",
+                    "address_hash": f"{n:064x}",
+                    "lang": "en",
+                    "status": SubscriberStatus.CONFIRMED,
+                    "created_at": now,
+                    "confirmed_at": now,
+                }
+                for n in range(count)
+            ],
+        )

@@ -10,25 +10,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from console.alert_models import (
-    AlertChannel,
     AlertDelivery,
     AlertState,
     FanoutJob,
     FanoutState,
     Subscriber,
-    SubscriberStatus,
 )
 from console.channels.registry import routing
 from console.db import Database
 from console.domain.fanout import IN_FLIGHT_MAX
 from console.domain.incidents import IncidentDraft, create_incident
 from console.domain.updates import Draft, publish_update
-from console.models import utcnow
 from console.settings import Settings
-from tests.alerts.support import Inbox, smtp_server
+from tests.alerts.support import Inbox, seed_email_subscribers, smtp_server
 from tests.conftest import PIO
 from tests.support.server import ServerProcess
 
@@ -39,26 +36,6 @@ CONNECTIONS = 3
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, int]]:
     yield from smtp_server()
-
-
-def seed(db: Database, count: int) -> None:
-    now = utcnow()
-    with db.write() as session:
-        session.execute(
-            insert(Subscriber),
-            [
-                {
-                    "channel": AlertChannel.EMAIL,
-                    "address": f"r{n}@example.org",
-                    "address_hash": f"{n:064x}",
-                    "lang": "en",
-                    "status": SubscriberStatus.CONFIRMED,
-                    "created_at": now,
-                    "confirmed_at": now,
-                }
-                for n in range(count)
-            ],
-        )
 
 
 def job(db: Database) -> FanoutJob | None:
@@ -82,7 +59,7 @@ def test_kill_9_mid_fanout_sends_nobody_twice(
         "ARCHIVE_DIR": str(tmp_path / "archive"),
         "FEEDS_DIR": str(tmp_path / "feeds"),
     }
-    seed(db, SUBSCRIBERS)
+    seed_email_subscribers(db, SUBSCRIBERS)
     with db.write() as session:
         incident, _ = create_incident(
             session, PIO, IncidentDraft(title="Flood"), routing=routing(Settings.from_environ(env))

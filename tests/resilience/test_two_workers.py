@@ -11,17 +11,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
-from console.alert_models import AlertChannel, FanoutJob, FanoutState, Subscriber, SubscriberStatus
+from console.alert_models import AlertChannel, FanoutJob, FanoutState
 from console.channels.registry import routing
 from console.db import Database
 from console.domain import outbox
 from console.domain.incidents import IncidentDraft, create_incident
 from console.domain.updates import Draft, publish_update
-from console.models import Delivery, DeliveryState, Incident, OutboxEvent, utcnow
+from console.models import Delivery, DeliveryState, Incident, OutboxEvent
 from console.settings import Settings
-from tests.alerts.support import Inbox, smtp_server, text_of
+from tests.alerts.support import Inbox, seed_email_subscribers, smtp_server, text_of
 from tests.conftest import PIO
 from tests.social import fake_x
 from tests.social.fake_x import FakeX
@@ -44,26 +44,6 @@ def fake_x_server() -> Iterator[FakeX]:
     server = FakeX().start()
     yield server
     server.stop()
-
-
-def seed_subscribers(db: Database) -> None:
-    now = utcnow()
-    with db.write() as session:
-        session.execute(
-            insert(Subscriber),
-            [
-                {
-                    "channel": AlertChannel.EMAIL,
-                    "address": f"r{n}@example.org",
-                    "address_hash": f"{n:064x}",
-                    "lang": "en",
-                    "status": SubscriberStatus.CONFIRMED,
-                    "created_at": now,
-                    "confirmed_at": now,
-                }
-                for n in range(SUBSCRIBERS)
-            ],
-        )
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: Callable[[], str]) -> None:
@@ -95,7 +75,7 @@ def test_two_workers_send_each_delivery_once_and_keep_each_incidents_order(
         "FEEDS_DIR": str(tmp_path / "feeds"),
     }
     routes = routing(Settings.from_environ(env))
-    seed_subscribers(db)
+    seed_email_subscribers(db, SUBSCRIBERS)
     workers = [ServerProcess(env, command=("worker",)).start() for _ in range(2)]
     bodies: dict[str, list[str]] = {}
     try:

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import select
 
 from console.db import Database
@@ -32,46 +32,60 @@ def server(settings: Settings) -> Iterator[LiveServer]:
         yield live
 
 
-def test_an_update_waits_on_the_approvers_dashboard_until_approved(
-    server: LiveServer, browser: Browser, db: Database, routing: Routing
-) -> None:
+@dataclass(frozen=True)
+class Desks:
+    """Two PIOs in browsers of their own: Ana writes, Ben approves; `slug` is their incident."""
+
+    slug: str
+    ana: Page
+    ben: Page
+    ana_context: BrowserContext
+    ben_context: BrowserContext
+
+
+@pytest.fixture
+def desks(browser: Browser, db: Database, routing: Routing) -> Iterator[Desks]:
     make_user(db, "pio", "ana@example.org", "Ana Diaz")
     make_user(db, "pio", "ben@example.org", "Ben Okafor")
     with db.write() as session:
         slug = create_incident(session, PIO, IncidentDraft(title="Gas leak"), routing=routing)[0].slug
-    author_context, approver_context = browser.new_context(), browser.new_context()
+    ana_context, ben_context = browser.new_context(), browser.new_context()
     try:
-        ana, ben = author_context.new_page(), approver_context.new_page()
-        watch = Watch(ben)
-        sign_in(ben, server.url, "ben@example.org")
-        ben.goto(f"{server.url}/console")
-        expect(ben.locator("#incident-list")).to_be_visible()
-
-        sign_in(ana, server.url, "ana@example.org")
-        ana.goto(f"{server.url}/console/incidents/{slug}")
-        ana.fill("#compose-body", "Leave Elm St now.")
-        ana.get_by_role("button", name="Review and publish…").click()
-        ana.get_by_role("button", name="Send for approval").click()
-        expect(ana).to_have_url(re.compile(r"notice=pending_approval"))
-        with db.read() as session:
-            assert session.scalars(select(UpdateVersion)).all() == []
-
-        pending = ben.locator("#approvals .pending")  # arrives by the list's own poll
-        expect(pending).to_contain_text("Leave Elm St now.", timeout=WAIT)
-        expect(pending).to_contain_text("by Ana Diaz")
-        pending.get_by_role("button", name="Approve and publish").click()
-        expect(ben).to_have_url(re.compile(r"notice=approved"))
-
-        public = approver_context.new_page()
-        public.goto(f"{server.url}/incidents/{slug}")
-        expect(public.locator("body")).to_contain_text("Leave Elm St now.", timeout=WAIT)
-        with db.read() as session:
-            version = session.scalars(select(UpdateVersion)).one()
-            assert version.author_name == "Ana Diaz"
-        assert watch.problems == []
+        yield Desks(slug, ana_context.new_page(), ben_context.new_page(), ana_context, ben_context)
     finally:
-        author_context.close()
-        approver_context.close()
+        ana_context.close()
+        ben_context.close()
+
+
+def test_an_update_waits_on_the_approvers_dashboard_until_approved(
+    server: LiveServer, desks: Desks, db: Database
+) -> None:
+    ana, ben, slug = desks.ana, desks.ben, desks.slug
+    watch = Watch(ben)
+    sign_in(ben, server.url, "ben@example.org")
+    ben.goto(f"{server.url}/console")
+    expect(ben.locator("#incident-list")).to_be_visible()
+
+    sign_in(ana, server.url, "ana@example.org")
+    _send_for_approval(ana, server.url, slug, "Leave Elm St now.")
+    ana.get_by_role("button", name="Send for approval").click()
+    expect(ana).to_have_url(re.compile(r"notice=pending_approval"))
+    with db.read() as session:
+        assert session.scalars(select(UpdateVersion)).all() == []
+
+    pending = ben.locator("#approvals .pending")  # arrives by the list's own poll
+    expect(pending).to_contain_text("Leave Elm St now.", timeout=WAIT)
+    expect(pending).to_contain_text("by Ana Diaz")
+    pending.get_by_role("button", name="Approve and publish").click()
+    expect(ben).to_have_url(re.compile(r"notice=approved"))
+
+    public = desks.ben_context.new_page()
+    public.goto(f"{server.url}/incidents/{slug}")
+    expect(public.locator("body")).to_contain_text("Leave Elm St now.", timeout=WAIT)
+    with db.read() as session:
+        version = session.scalars(select(UpdateVersion)).one()
+        assert version.author_name == "Ana Diaz"
+    assert watch.problems == []
 
 
 def _send_for_approval(page: Page, url: str, slug: str, body: str) -> None:
@@ -81,73 +95,55 @@ def _send_for_approval(page: Page, url: str, slug: str, body: str) -> None:
 
 
 def test_a_returned_update_goes_back_to_its_author_with_the_comment(
-    server: LiveServer, browser: Browser, db: Database, routing: Routing
+    server: LiveServer, desks: Desks, db: Database
 ) -> None:
-    make_user(db, "pio", "ana@example.org", "Ana Diaz")
-    make_user(db, "pio", "ben@example.org", "Ben Okafor")
-    with db.write() as session:
-        slug = create_incident(session, PIO, IncidentDraft(title="Gas leak"), routing=routing)[0].slug
-    author_context, approver_context = browser.new_context(), browser.new_context()
-    try:
-        ana, ben = author_context.new_page(), approver_context.new_page()
-        watch = Watch(ana)
-        sign_in(ana, server.url, "ana@example.org")
-        sign_in(ben, server.url, "ben@example.org")
-        _send_for_approval(ana, server.url, slug, "Shelter at Lincoln High.")
-        ana.get_by_role("button", name="Send for approval").click()
-        expect(ana).to_have_url(re.compile(r"notice=pending_approval"))
+    ana, ben, slug = desks.ana, desks.ben, desks.slug
+    watch = Watch(ana)
+    sign_in(ana, server.url, "ana@example.org")
+    sign_in(ben, server.url, "ben@example.org")
+    _send_for_approval(ana, server.url, slug, "Shelter at Lincoln High.")
+    ana.get_by_role("button", name="Send for approval").click()
+    expect(ana).to_have_url(re.compile(r"notice=pending_approval"))
 
-        ben.goto(f"{server.url}/console")
-        pending = ben.locator("#approvals .pending")
-        expect(pending).to_contain_text("Shelter at Lincoln High.", timeout=WAIT)
-        pending.get_by_label("Comment (shown to the author)").fill("Name the entrance: the gym doors.")
-        pending.get_by_role("button", name="Return to author").click()
+    ben.goto(f"{server.url}/console")
+    pending = ben.locator("#approvals .pending")
+    expect(pending).to_contain_text("Shelter at Lincoln High.", timeout=WAIT)
+    pending.get_by_label("Comment (shown to the author)").fill("Name the entrance: the gym doors.")
+    pending.get_by_role("button", name="Return to author").click()
 
-        ana.goto(f"{server.url}/console")
-        returned = ana.locator("#approvals .returned")
-        expect(returned).to_contain_text("returned by Ben Okafor", timeout=WAIT)
-        expect(returned.locator(".returned__comment")).to_have_text("Name the entrance: the gym doors.")
-        expect(ana.locator("#approvals .pending")).to_have_count(0)
-        with db.read() as session:
-            assert session.scalars(select(UpdateVersion)).all() == []  # nothing went out
-        assert watch.problems == []
-    finally:
-        author_context.close()
-        approver_context.close()
+    ana.goto(f"{server.url}/console")
+    returned = ana.locator("#approvals .returned")
+    expect(returned).to_contain_text("returned by Ben Okafor", timeout=WAIT)
+    expect(returned.locator(".returned__comment")).to_have_text("Name the entrance: the gym doors.")
+    expect(ana.locator("#approvals .pending")).to_have_count(0)
+    with db.read() as session:
+        assert session.scalars(select(UpdateVersion)).all() == []  # nothing went out
+    assert watch.problems == []
 
 
 def test_an_emergency_bypass_publishes_at_once_and_every_approver_sees_why(
-    server: LiveServer, browser: Browser, db: Database, routing: Routing
+    server: LiveServer, desks: Desks, db: Database
 ) -> None:
-    make_user(db, "pio", "ana@example.org", "Ana Diaz")
-    make_user(db, "pio", "ben@example.org", "Ben Okafor")
-    with db.write() as session:
-        slug = create_incident(session, PIO, IncidentDraft(title="Gas leak"), routing=routing)[0].slug
-    author_context, approver_context = browser.new_context(), browser.new_context()
-    try:
-        ana, ben = author_context.new_page(), approver_context.new_page()
-        watch = Watch(ben)
-        sign_in(ben, server.url, "ben@example.org")
-        ben.goto(f"{server.url}/console")
-        expect(ben.locator("#incident-list")).to_be_visible()
+    ana, ben, slug = desks.ana, desks.ben, desks.slug
+    watch = Watch(ben)
+    sign_in(ben, server.url, "ben@example.org")
+    ben.goto(f"{server.url}/console")
+    expect(ben.locator("#incident-list")).to_be_visible()
 
-        sign_in(ana, server.url, "ana@example.org")
-        _send_for_approval(ana, server.url, slug, "Evacuate Elm St now.")
-        ana.get_by_label("Publish now, without approval").check()
-        ana.get_by_label("Reason (recorded in the audit trail and shown to every PIO)").fill(
-            "Gas spreading, chief unreachable"
-        )
-        ana.get_by_role("button", name="Send for approval").click()
+    sign_in(ana, server.url, "ana@example.org")
+    _send_for_approval(ana, server.url, slug, "Evacuate Elm St now.")
+    ana.get_by_label("Publish now, without approval").check()
+    ana.get_by_label("Reason (recorded in the audit trail and shown to every PIO)").fill(
+        "Gas spreading, chief unreachable"
+    )
+    ana.get_by_role("button", name="Send for approval").click()
 
-        public = author_context.new_page()
-        public.goto(f"{server.url}/incidents/{slug}")
-        expect(public.locator("body")).to_contain_text("Evacuate Elm St now.", timeout=WAIT)
-        bypassed = ben.locator("#approvals .bypassed")  # on the approver's dashboard by its own poll
-        expect(bypassed).to_contain_text("by Ana Diaz", timeout=WAIT)
-        expect(bypassed).to_contain_text("published without approval: Gas spreading, chief unreachable")
-        with db.read() as session:
-            assert session.scalars(select(UpdateVersion.body)).all() == ["Evacuate Elm St now."]
-        assert watch.problems == []
-    finally:
-        author_context.close()
-        approver_context.close()
+    public = desks.ana_context.new_page()
+    public.goto(f"{server.url}/incidents/{slug}")
+    expect(public.locator("body")).to_contain_text("Evacuate Elm St now.", timeout=WAIT)
+    bypassed = ben.locator("#approvals .bypassed")  # on the approver's dashboard by its own poll
+    expect(bypassed).to_contain_text("by Ana Diaz", timeout=WAIT)
+    expect(bypassed).to_contain_text("published without approval: Gas spreading, chief unreachable")
+    with db.read() as session:
+        assert session.scalars(select(UpdateVersion.body)).all() == ["Evacuate Elm St now."]
+    assert watch.problems == []
