@@ -62,10 +62,7 @@ def test_an_update_waits_on_the_approvers_dashboard_until_approved(
 ) -> None:
     ana, ben, slug = desks.ana, desks.ben, desks.slug
     watch = Watch(ben)
-    sign_in(ben, server.url, "ben@example.org")
-    ben.goto(f"{server.url}/console")
-    expect(ben.locator("#incident-list")).to_be_visible()
-
+    _open_dashboard(ben, server.url, "ben@example.org")
     sign_in(ana, server.url, "ana@example.org")
     _send_for_approval(ana, server.url, slug, "Leave Elm St now.")
     ana.get_by_role("button", name="Send for approval").click()
@@ -86,6 +83,13 @@ def test_an_update_waits_on_the_approvers_dashboard_until_approved(
         version = session.scalars(select(UpdateVersion)).one()
         assert version.author_name == "Ana Diaz"
     assert watch.problems == []
+
+
+def _open_dashboard(page: Page, url: str, email: str) -> None:
+    """Sign in and keep the dashboard open: what arrives there arrives by its own poll."""
+    sign_in(page, url, email)
+    page.goto(f"{url}/console")
+    expect(page.locator("#incident-list")).to_be_visible()
 
 
 def _send_for_approval(page: Page, url: str, slug: str, body: str) -> None:
@@ -126,10 +130,7 @@ def test_an_emergency_bypass_publishes_at_once_and_every_approver_sees_why(
 ) -> None:
     ana, ben, slug = desks.ana, desks.ben, desks.slug
     watch = Watch(ben)
-    sign_in(ben, server.url, "ben@example.org")
-    ben.goto(f"{server.url}/console")
-    expect(ben.locator("#incident-list")).to_be_visible()
-
+    _open_dashboard(ben, server.url, "ben@example.org")
     sign_in(ana, server.url, "ana@example.org")
     _send_for_approval(ana, server.url, slug, "Evacuate Elm St now.")
     ana.get_by_label("Publish now, without approval").check()
