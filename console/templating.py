@@ -26,6 +26,7 @@ from console.domain.alerting import (
     URGENCIES,
     WEA_LONG_MAX,
     WEA_SHORT_MAX,
+    is_spanish,
 )
 from console.domain.diff import Change, word_diff
 from console.domain.rumors import CLAIM_MAX, SEEN_AT_MAX
@@ -186,6 +187,7 @@ def make_templates(settings: Settings) -> Templates:
     env.globals["field_limits"] = FIELD_LIMITS
     env.globals["cap_choices"] = CAP_CHOICES
     env.globals["alerting_help"] = FORM_HELP
+    env.globals["is_spanish"] = is_spanish
     env.globals["emergency_notice"] = lambda: agency.emergency_notice(settings)
     env.globals["emergency_notice_translated"] = agency.notice_is_translated(settings)
     env.globals["agency_logo_path"] = agency.LOGO_PATH

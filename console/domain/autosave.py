@@ -37,20 +37,47 @@ class TypedForm:
 
     text: DraftText
     translations: dict[str, tuple[str, str]] = field(default_factory=dict)  # lang -> (headline, body)
+    # "Alert details" (issue 17) by the form's field names (`instruction`, `cap_urgency`, …),
+    # blank ones too (an empty mapping: none were saved), and the response types ticked.
+    alerting: dict[str, str] = field(default_factory=dict)
+    response_types: tuple[str, ...] = ()
+    # lang -> a translation's own instruction (and Spanish WEA texts) by field name
+    translated_alerting: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
-        typed = [self.text.headline, self.text.body, self.text.reason, *chain(*self.translations.values())]
+        typed = [
+            self.text.headline,
+            self.text.body,
+            self.text.reason,
+            *chain(*self.translations.values()),
+            *self.alerting.values(),
+            *self.response_types,
+            *chain(*(said.values() for said in self.translated_alerting.values())),
+        ]
         return not any(text.strip() for text in typed)
 
     def to_json(self) -> str:
-        return json.dumps({**asdict(self.text), "translations": self.translations}, ensure_ascii=False)
+        return json.dumps(
+            {
+                **asdict(self.text),
+                "translations": self.translations,
+                "alerting": self.alerting,
+                "response_types": list(self.response_types),
+                "translated_alerting": self.translated_alerting,
+            },
+            ensure_ascii=False,
+        )
 
     @classmethod
     def from_json(cls, content: str) -> TypedForm:
         fields = json.loads(content)
         translations = {lang: (pair[0], pair[1]) for lang, pair in fields.pop("translations").items()}
-        return cls(DraftText(**fields), translations)
+        # Forms saved before "Alert details" were saved (issue 17) have none of these.
+        alerting = fields.pop("alerting", {})
+        response_types = tuple(fields.pop("response_types", ()))
+        translated_alerting = fields.pop("translated_alerting", {})
+        return cls(DraftText(**fields), translations, alerting, response_types, translated_alerting)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ published or discarded."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -25,6 +26,21 @@ T0 = datetime(2026, 12, 5, 2, 0, tzinfo=UTC)
 TYPED = TypedForm(
     DraftText(headline="Shelter open", body="The shelter at Lincoln High is open.", preliminary=True),
     translations={"es": ("Refugio abierto", "El refugio de Lincoln High está abierto.")},
+)
+# "Alert details" (issue 17), by the form's field names, and each translation's own
+ALERTING = TypedForm(
+    DraftText(body="Leave the area now."),
+    translations={"es": ("", "Salga de la zona ahora.")},
+    alerting={
+        "instruction": "Go to Lincoln High.",
+        "cap_urgency": "Immediate",
+        "wea_short": "",
+        "cap_expires": "",
+    },
+    response_types=("Evacuate", "Avoid"),
+    translated_alerting={
+        "es": {"instruction": "Vaya a Lincoln High.", "wea_short": "Evacúe: vaya a Lincoln High."}
+    },
 )
 
 
@@ -127,3 +143,57 @@ def test_only_a_publisher_saves_and_never_beyond_the_limit(
     assert "too long to save" in refused.value.fields["form"]
     with db.read() as session:
         assert session.scalar(select(func.count()).select_from(AutosavedForm)) == 0
+
+
+def test_alert_details_and_the_translations_own_come_back_as_typed(
+    db: Database, ana: Actor, targets: tuple[int, int]
+) -> None:
+    incident_id, update_id = targets
+    with db.write() as session:
+        autosave.save(session, ana, FormName.COMPOSE, incident_id, ALERTING, now=T0)
+        autosave.save(session, ana, FormName.CORRECT, update_id, ALERTING, base_version=1, now=T0)
+    with db.read() as session:
+        composed = autosave.restore(session, ana, FormName.COMPOSE, incident_id)
+        corrected = autosave.restore(session, ana, FormName.CORRECT, update_id)
+    assert composed is not None and composed.typed == ALERTING
+    assert corrected is not None and corrected.typed == ALERTING
+
+
+def test_an_instruction_alone_is_kept_and_blank_alert_details_are_nothing_typed(
+    db: Database, ana: Actor, targets: tuple[int, int]
+) -> None:
+    incident_id, _ = targets
+    blank = TypedForm(
+        DraftText(), alerting={"instruction": " ", "cap_urgency": ""}, translated_alerting={"es": {}}
+    )
+    only_instruction = TypedForm(DraftText(), translated_alerting={"vi": {"instruction": "Ở trong nhà."}})
+    with db.write() as session:
+        assert autosave.save(session, ana, FormName.COMPOSE, incident_id, blank, now=T0) is None
+        assert (
+            autosave.save(session, ana, FormName.COMPOSE, incident_id, only_instruction, now=T0) is not None
+        )
+        assert TypedForm(DraftText(), response_types=("Shelter",)).empty is False
+
+
+def test_a_form_saved_before_alert_details_were_saved_comes_back_without_them(
+    db: Database, ana: Actor, targets: tuple[int, int]
+) -> None:
+    incident_id, _ = targets
+    with db.write() as session:
+        autosave.save(session, ana, FormName.COMPOSE, incident_id, TYPED, now=T0)
+        row = session.scalars(select(AutosavedForm)).one()
+        row.content = json.dumps(  # as written before issue 17's fields were saved
+            {
+                "headline": "Shelter open",
+                "body": "Open.",
+                "preliminary": False,
+                "reason": "",
+                "translations": {},
+            }
+        )
+    with db.read() as session:
+        saved = autosave.restore(session, ana, FormName.COMPOSE, incident_id)
+    assert saved is not None and saved.typed == TypedForm(
+        DraftText("Shelter open", "Open.", preliminary=False)
+    )
+    assert (saved.typed.alerting, saved.typed.response_types, saved.typed.translated_alerting) == ({}, (), {})

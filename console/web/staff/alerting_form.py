@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from console.domain.alerting import NOTHING, Alerting, check_alerting
+from console.domain.autosave import Saved
 from console.web.staff.forms import Form
 
 TEXT_FIELDS = (
@@ -105,3 +106,9 @@ class TypedAlerting:
 
 
 NOT_TYPED = TypedAlerting()
+
+
+def saved_alerting(saved: Saved) -> TypedAlerting | None:
+    """The "Alert details" of an autosaved form; None when none were saved with it."""
+    typed = saved.typed
+    return TypedAlerting(dict(typed.alerting), typed.response_types) if typed.alerting else None

@@ -18,6 +18,7 @@ from console.domain.incidents import get_incident
 from console.domain.previews import DraftText
 from console.domain.updates import get_update
 from console.web.access import Access, access
+from console.web.staff.alerting_form import TypedAlerting
 from console.web.staff.auth import STAFF, STAFF_REVIEWED, Viewer, local_path
 from console.web.staff.forms import Form, read_form
 from console.web.staff.incidents import INCIDENT, error_page
@@ -29,10 +30,21 @@ from console.web.state import app_state
 NOT_SAVED_RESENT = "Not saved yet: you signed in again. It is saved again from your next keystroke."
 
 
-def typed_form(form: Form, translations: TypedTranslations) -> TypedForm:
+def typed_form(form: Form, translations: TypedTranslations, alerting: TypedAlerting) -> TypedForm:
     text = DraftText(form.text("headline"), form.text("body"), form.flag("preliminary"), form.text("reason"))
+    details = dict(alerting.values)
+    if not details.get("cap_expires", "").strip():
+        # Pre-filled with the agency's timezone, and of use only with an expiry: not typed.
+        details["cap_expires_zone"] = ""
     # Only what was typed: a language left as pre-filled is pre-filled afresh when restored.
-    return TypedForm(text, {lang: translations.values[lang] for lang in translations.filled})
+    filled = translations.filled
+    return TypedForm(
+        text,
+        {lang: translations.values[lang] for lang in filled},
+        details,
+        alerting.response_types,
+        {lang: translations.typed_alerting(lang) for lang in filled},
+    )
 
 
 async def _save(
@@ -56,7 +68,7 @@ async def _save(
         return line(problem=NOT_SAVED_RESENT)
     state = app_state(request)
     form = await read_form(request)
-    typed = typed_form(form, TypedTranslations.read(form, state.languages))
+    typed = typed_form(form, TypedTranslations.read(form, state.languages), TypedAlerting.read(form))
     base = (form.integer("corrects_version") or None) if name is FormName.CORRECT else None
 
     def work(session: Session) -> Saved | None:

@@ -30,9 +30,11 @@ class Form:
 
 # The console's forms have a few text fields and no file: a part that is a file (or a
 # thousand fields) is refused with 400 before anything is stored or acted on.
-# The compose form is the largest: two fields per language of LANGUAGES, and "Alert details"
-# (issue 17: nine fields and up to nine response types).
-MAX_FIELDS = 80
+# The correct form is the largest: per language of LANGUAGES its headline, text and instruction
+# and what each was pre-filled with (six; ten in Spanish, with the WEA texts), "Alert details"
+# (issue 17: nine fields and up to nine response types) and a dozen others: 150 is a dozen
+# languages' worth.
+MAX_FIELDS = 150
 
 
 NOT_UTF8 = "The form was not sent as UTF-8 text, so nothing was done. Reload the page and try again."

@@ -52,7 +52,7 @@ from console.models import AlertStatus, Incident, IncidentStatus, TemplateVersio
 from console.web.access import Access, access
 from console.web.bearer import DOMAIN_STATUS
 from console.web.staff import approvals, translations
-from console.web.staff.alerting_form import NOT_TYPED, TypedAlerting
+from console.web.staff.alerting_form import NOT_TYPED, TypedAlerting, saved_alerting
 from console.web.staff.area_map import map_page_headers
 from console.web.staff.auth import RESENT_FORM, STAFF, STAFF_POLLING, STAFF_REVIEWED, Viewer
 from console.web.staff.forms import read_form
@@ -242,8 +242,12 @@ class Compose:
 
     @classmethod
     def from_saved(cls, saved: Saved, languages: Languages) -> Compose:
-        translations = TypedTranslations.kept(saved.typed.translations, languages)
-        return cls(saved.typed.text, translations=translations, restored=saved)
+        typed = saved.typed
+        translations = TypedTranslations.kept(
+            typed.translations, languages, alerting=typed.translated_alerting
+        )
+        alerting = saved_alerting(saved) or NOT_TYPED
+        return cls(typed.text, translations=translations, restored=saved, alerting=alerting)
 
     @classmethod
     def from_template(cls, started: templates.Filled, languages: Languages) -> Compose:
@@ -443,6 +447,7 @@ async def publish(request: Request, viewer: Viewer) -> Response:
     use = TemplateUse.read(form)
     if use is not None:
         draft, typed = use.fill(draft, typed)
+    alerting_errors.update(typed.alerting_errors())  # each translation's instruction and WEA texts
     step = "review" if viewer.resent_form and form.text("step") == "publish" else form.text("step")
     slug = request.path_params["slug"]
     if step in ("review", "publish") and use is not None and (pending := unfilled(draft, typed)):
@@ -506,6 +511,7 @@ async def publish(request: Request, viewer: Viewer) -> Response:
     # The emergency bypass: publish now, without approval, for the reason given.
     bypass = form.text("bypass_reason") if waits and form.flag("bypass_approval") else None
     submission = form.text("submission") or None
+    said = {lang: typed.typed_alerting(lang) for lang in typed.carrying_alerting}
     fingerprint = idempotency.fingerprint(
         "POST",
         request.url.path,
@@ -516,6 +522,8 @@ async def publish(request: Request, viewer: Viewer) -> Response:
             "translations": typed.values,
             "alerting": alerting_typed.fingerprint(),
             "media": [[image.id, image.alt] for image in images],
+            # only when given, as the version's hash: a form from before these fields keeps its key
+            **({"translations_alerting": said} if any(said.values()) else {}),
         },
     )
 
@@ -563,10 +571,27 @@ async def publish(request: Request, viewer: Viewer) -> Response:
         errors = {**exc.fields, **typed.form_errors(exc.fields)}
         message = exc.fields.get("bypass_approval")
         message = f"Publishing without approval needs a reason: {message}" if message else None
-        compose = Compose(draft, "edit", errors, message, translations=typed, template=use, images=images)
+        compose = Compose(
+            draft,
+            "edit",
+            errors,
+            message,
+            translations=typed,
+            template=use,
+            alerting=alerting_typed,
+            images=images,
+        )
         return await incident_screen(request, viewer, compose=compose, status_code=422, block="compose")
     except (NotAllowed, idempotency.KeyReused) as exc:
-        compose = Compose(draft, "edit", message=exc.message, translations=typed, template=use, images=images)
+        compose = Compose(
+            draft,
+            "edit",
+            message=exc.message,
+            translations=typed,
+            template=use,
+            alerting=alerting_typed,
+            images=images,
+        )
         return await incident_screen(request, viewer, compose=compose, status_code=409, block="compose")
     except NotFound as exc:
         return error_page(request, viewer, exc.message, 404)

@@ -38,20 +38,40 @@ def field_name(lang: str, part: str) -> str:
 
 
 PREFILLED = "prefilled"  # suffix of the hidden fields that hold what a field was pre-filled with
+# A translation's own "Alert details" (issue 17), by form field name: the instruction in every
+# language, the WEA texts in Spanish only (IPAWS carries an English and a Spanish alert).
+ALERTING_PARTS = ("instruction", "wea_short", "wea_long")
+
+
+def alerting_parts(lang: str) -> tuple[str, ...]:
+    return ALERTING_PARTS if is_spanish(lang) else ALERTING_PARTS[:1]
+
+
+def alerting_fields(alerting: TranslatedAlerting) -> dict[str, str]:
+    """A translation's instruction and WEA texts as the form's fields (a correction starts from them)."""
+    return {
+        "instruction": alerting.instruction or "",
+        "wea_short": alerting.wea_short or "",
+        "wea_long": alerting.wea_long or "",
+    }
 
 
 @dataclass
 class TypedTranslations:
-    """What was typed in the translation fields of a form, per language (headline, body).
+    """What was typed in the translation fields of a form, per language: `values` (headline,
+    body) and `alerting` (the instruction and, in Spanish, the WEA texts, by field name).
 
-    `prefilled`: what the correct form started with, each language's current translation
-    (issue 13.2). A language left as it was pre-filled is not sent: its translation describes
-    the version being corrected, so readers keep seeing it marked as being updated.
+    `prefilled`, `prefilled_alerting`: what the correct form started with, each language's
+    current translation (issue 13.2). A language left as it was pre-filled is not sent: its
+    translation describes the version being corrected, so readers keep seeing it marked as
+    being updated.
     """
 
     languages: Languages
     values: dict[str, tuple[str, str]] = field(default_factory=dict)
     prefilled: dict[str, tuple[str, str]] = field(default_factory=dict)
+    alerting: dict[str, dict[str, str]] = field(default_factory=dict)
+    prefilled_alerting: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @classmethod
     def read(cls, form: Form, languages: Languages) -> TypedTranslations:
@@ -60,11 +80,17 @@ class TypedTranslations:
                 field_name(lang, "body" + suffix)
             )
 
+        def said(lang: str, suffix: str = "") -> dict[str, str]:
+            return {part: form.text(field_name(lang, part + suffix)) for part in alerting_parts(lang)}
+
         prefilled = {lang: pair(lang, f"-{PREFILLED}") for lang in languages.translated}
+        prefilled = {lang: texts for lang, texts in prefilled.items() if any(texts)}
         return cls(
             languages,
             {lang: pair(lang) for lang in languages.translated},
-            {lang: texts for lang, texts in prefilled.items() if any(texts)},
+            prefilled,
+            {lang: said(lang) for lang in languages.translated},
+            {lang: said(lang, f"-{PREFILLED}") for lang in prefilled},
         )
 
     @classmethod
@@ -73,11 +99,18 @@ class TypedTranslations:
         values: dict[str, tuple[str, str]],
         languages: Languages,
         prefilled: dict[str, tuple[str, str]] | None = None,
+        *,
+        alerting: dict[str, dict[str, str]] | None = None,
+        prefilled_alerting: dict[str, dict[str, str]] | None = None,
     ) -> TypedTranslations:
-        """`values` typed earlier, over `prefilled`, in the languages still translated."""
-        prefilled = {lang: texts for lang, texts in (prefilled or {}).items() if lang in languages.translated}
-        typed = {lang: texts for lang, texts in values.items() if lang in languages.translated}
-        return cls(languages, {**prefilled, **typed}, prefilled)
+        """`values` and `alerting` typed earlier, over `prefilled`, in the languages still translated."""
+
+        translated = set(languages.translated)
+        prefilled = {lang: texts for lang, texts in (prefilled or {}).items() if lang in translated}
+        typed = {lang: texts for lang, texts in values.items() if lang in translated}
+        prefilled_said = {lang: it for lang, it in (prefilled_alerting or {}).items() if lang in translated}
+        said = {lang: it for lang, it in (alerting or {}).items() if lang in translated}
+        return cls(languages, {**prefilled, **typed}, prefilled, {**prefilled_said, **said}, prefilled_said)
 
     def headline(self, lang: str) -> str:
         return self.values.get(lang, ("", ""))[0]
@@ -85,25 +118,74 @@ class TypedTranslations:
     def body(self, lang: str) -> str:
         return self.values.get(lang, ("", ""))[1]
 
+    def said(self, lang: str, part: str) -> str:
+        """The translation's `instruction`, `wea_short` or `wea_long` as typed."""
+        return self.alerting.get(lang, {}).get(part, "")
+
+    def _alerting_of(self, lang: str, source: dict[str, dict[str, str]]) -> tuple[str, ...]:
+        return tuple(source.get(lang, {}).get(part, "") for part in alerting_parts(lang))
+
+    def _typed(self, lang: str) -> bool:
+        texts = (*self.values.get(lang, ("", "")), *self._alerting_of(lang, self.alerting))
+        return any(text.strip() for text in texts)
+
+    def _as_prefilled(self, lang: str) -> bool:
+        return self.values.get(lang) == self.prefilled.get(lang) and self._alerting_of(
+            lang, self.alerting
+        ) == self._alerting_of(lang, self.prefilled_alerting)
+
     @property
     def filled(self) -> list[str]:
         """Languages with something typed, other than as pre-filled: what is sent."""
         return [
             lang
-            for lang, (headline, body) in self.values.items()
-            if (headline.strip() or body.strip()) and self.values[lang] != self.prefilled.get(lang)
+            for lang in self.languages.translated
+            if self._typed(lang) and not (lang in self.prefilled and self._as_prefilled(lang))
         ]
 
     @property
     def unchanged(self) -> list[str]:
         """Languages left as pre-filled: not sent, so they show as being updated."""
-        return [lang for lang, texts in self.prefilled.items() if self.values.get(lang) == texts]
+        return [lang for lang in self.prefilled if self._as_prefilled(lang)]
+
+    def typed_alerting(self, lang: str) -> dict[str, str]:
+        """The language's instruction (and Spanish WEA texts) as typed, by field name."""
+        return dict(zip(alerting_parts(lang), self._alerting_of(lang, self.alerting), strict=True))
+
+    def _checked_alerting(self, lang: str, problems: dict[str, str]) -> TranslatedAlerting:
+        wea = {"short": self.said(lang, "wea_short"), "long": self.said(lang, "wea_long")}
+        found: dict[str, str] = {}
+        given_wea = wea if is_spanish(lang) and any(text.strip() for text in wea.values()) else None
+        checked = check_translated(lang, self.said(lang, "instruction"), given_wea, found)
+        problems.update({field_name(lang, FORM_NAMES.get(name, name)): text for name, text in found.items()})
+        return checked
 
     def drafts(self) -> list[TranslationDraft]:
+        """What is sent; an instruction or WEA text with a problem is left out (`alerting_errors`
+        names it: the callers refuse the form while there is one)."""
+        problems: dict[str, str] = {}
         return [
-            TranslationDraft(lang=lang, body=self.body(lang), headline=self.headline(lang) or None)
+            TranslationDraft(
+                lang=lang,
+                body=self.body(lang),
+                headline=self.headline(lang) or None,
+                alerting=self._checked_alerting(lang, problems),
+            )
             for lang in self.filled
         ]
+
+    def alerting_errors(self) -> dict[str, str]:
+        """The problems of the translations' instructions and WEA texts, by form field name."""
+        problems: dict[str, str] = {}
+        for lang in self.filled:
+            self._checked_alerting(lang, problems)
+        return problems
+
+    @property
+    def carrying_alerting(self) -> list[str]:
+        """Languages sent with an instruction or WEA text of their own."""
+        problems: dict[str, str] = {}
+        return [lang for lang in self.filled if not self._checked_alerting(lang, problems).empty]
 
     def for_service(self) -> Translations:
         return Translations(self.drafts(), self.languages)
@@ -116,14 +198,14 @@ class TypedTranslations:
                 continue
             index, _, part = name.removeprefix("translations[").partition("].")
             if index.isascii() and index.isdigit() and int(index) < len(self.filled):
-                errors[field_name(self.filled[int(index)], part or "body")] = problem
+                errors[field_name(self.filled[int(index)], FORM_NAMES.get(part, part) or "body")] = problem
         return errors
 
     def check(self) -> dict[str, str]:
         """Problems found before the review step (the service checks again when publishing)."""
         problems: dict[str, str] = {}
         check_drafts(self.drafts(), self.languages, problems)
-        return self.form_errors(problems)
+        return {**self.form_errors(problems), **self.alerting_errors()}
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ from console.domain.updates import Draft, Published, get_update
 from console.languages import Languages
 from console.models import Incident, Update, UpdateVersion, VersionKind
 from console.web.access import Access, Endpoint, access
-from console.web.staff.alerting_form import FORM_NAMES, TypedAlerting
+from console.web.staff.alerting_form import FORM_NAMES, TypedAlerting, saved_alerting
 from console.web.staff.auth import (
     RESENT_FORM,
     STAFF,
@@ -54,7 +54,12 @@ from console.web.staff.auth import (
 from console.web.staff.forms import Form, read_form
 from console.web.staff.incidents import error_page, since_param
 from console.web.staff.rendering import is_htmx, render, see_other
-from console.web.staff.translations import TranslationPanel, TypedTranslations, panel
+from console.web.staff.translations import (
+    TranslationPanel,
+    TypedTranslations,
+    alerting_fields,
+    panel,
+)
 from console.web.state import AppState, app_state
 
 UPDATE = "console/update.html"
@@ -94,6 +99,12 @@ class UpdateData:
         """Each language's newest translation (headline, body): the correct form starts with them."""
         rows = self.translations.rows if self.translations else []
         return {row.lang: (row.shown.headline or "", row.shown.body) for row in rows if row.shown}
+
+    @property
+    def current_translated_alerting(self) -> dict[str, dict[str, str]]:
+        """Each language's newest instruction and WEA texts, as the correct form's fields."""
+        rows = self.translations.rows if self.translations else []
+        return {row.lang: alerting_fields(row.alerting) for row in rows if row.shown}
 
     def version(self, number: int | None) -> UpdateVersion | None:
         return next((v for v in self.versions if v.version == number), None)
@@ -164,10 +175,19 @@ class ActionForm:
         """The correct form as its author left it, aimed at the version they were correcting
         (an older one than the current leads to the conflict and the three texts); the
         languages they did not change pre-filled with their current translation."""
-        translations = TypedTranslations.kept(saved.typed.translations, languages, data.current_translations)
+        typed = saved.typed
+        translations = TypedTranslations.kept(
+            typed.translations,
+            languages,
+            data.current_translations,
+            alerting=typed.translated_alerting,
+            prefilled_alerting=data.current_translated_alerting,
+        )
         current_version = data.current.version
         corrects = saved.base_version or current_version
-        return cls(saved.typed.text, corrects, translations=translations, restored=saved)
+        # Alert details not saved with it (saved before they were): the current version's.
+        alerting = saved_alerting(saved)
+        return cls(typed.text, corrects, translations=translations, restored=saved, alerting=alerting)
 
 
 async def _load(request: Request) -> UpdateData:
@@ -223,7 +243,10 @@ async def _render(
     if correct.alerting is None:  # the form as it opens: the current version's alert details
         correct.alerting = TypedAlerting.of(stored_alerting(current.alerting), state.settings.zone)
     if correct.translations is None:  # the form as it opens: each language's translation in it
-        correct.translations = TypedTranslations.kept({}, state.languages, data.current_translations)
+        current_alerting = data.current_translated_alerting
+        correct.translations = TypedTranslations.kept(
+            {}, state.languages, data.current_translations, prefilled_alerting=current_alerting
+        )
     confirm = chosen.get("confirm") or ActionForm(DraftText(), current.version)
     retract = chosen.get("retract") or ActionForm(DraftText(), current.version)
 
@@ -359,6 +382,7 @@ async def _publish(
                 "edit",
                 message=exc.message,
                 translations=action.translations,
+                alerting=action.alerting,
             )
             return await _render(request, viewer, data, status_code=409, block=slot, actions={slot: refused})
         raise
@@ -367,10 +391,10 @@ async def _publish(
 
 def _precheck(data: UpdateData, action: ActionForm) -> tuple[ActionForm, int] | None:
     """Problems found before anything is published: a newer version, retracted, no base version."""
-    typed = action.translations
+    typed, said = action.translations, action.alerting
     if action.corrects_version <= 0:
         return ActionForm(
-            action.draft, data.current.version, "edit", message=NO_BASE, translations=typed
+            action.draft, data.current.version, "edit", message=NO_BASE, translations=typed, alerting=said
         ), 422
     if action.corrects_version != data.current.version:
         stale = action.corrects_version
@@ -381,10 +405,11 @@ def _precheck(data: UpdateData, action: ActionForm) -> tuple[ActionForm, int] | 
             stale_version=stale,
             translations=typed,
             started_from=action.base,
+            alerting=said,
         ), 409
     if data.retracted:
         return ActionForm(
-            action.draft, data.current.version, "edit", message=RETRACTED, translations=typed
+            action.draft, data.current.version, "edit", message=RETRACTED, translations=typed, alerting=said
         ), 409
     return None
 
@@ -477,7 +502,14 @@ async def change_view(request: Request, viewer: Viewer, action: updates.Action) 
     problem = _precheck(data, chosen)
     refusal = action.refusal(data.current)
     if problem is None and refusal is not None:
-        problem = ActionForm(chosen.draft, data.current.version, message=f"This update {refusal}."), 409
+        refused = ActionForm(
+            chosen.draft,
+            data.current.version,
+            message=f"This update {refusal}.",
+            translations=chosen.translations,
+            alerting=chosen.alerting,
+        )
+        problem = refused, 409
     if problem is not None:
         return await _render(
             request, viewer, data, actions={slot: problem[0]}, status_code=problem[1], block=slot
@@ -561,12 +593,16 @@ def _apply_to_newer(form: Form, data: UpdateData, mine: ActionForm) -> tuple[Act
     started from, their text and the current version. Clean: the merged text goes to review
     (still marked as started from the older version, so a side picked against a colleague is
     named as a revert there). Overlapping changes: shown side by side, each to be picked."""
-    typed = mine.translations
+    typed, said = mine.translations, mine.alerting
     started = data.version(mine.base)
     if started is None or mine.corrects_version <= 0:
-        return ActionForm(mine.draft, data.current.version, message=NO_BASE, translations=typed), 422
+        return ActionForm(
+            mine.draft, data.current.version, message=NO_BASE, translations=typed, alerting=said
+        ), 422
     if data.retracted:
-        return ActionForm(mine.draft, data.current.version, message=RETRACTED, translations=typed), 409
+        return ActionForm(
+            mine.draft, data.current.version, message=RETRACTED, translations=typed, alerting=said
+        ), 409
     current = data.current
     merged = merging.merge_draft(
         DraftText(started.headline or "", started.body, started.preliminary),
@@ -591,8 +627,11 @@ def _apply_to_newer(form: Form, data: UpdateData, mine: ActionForm) -> tuple[Act
             started_from=mine.base,
             merge=merged,
             picks=picks,
+            alerting=said,
         ), 422 if choosing else 200
-    return ActionForm(resolved, current.version, translations=typed, started_from=mine.base), 200
+    return ActionForm(
+        resolved, current.version, translations=typed, started_from=mine.base, alerting=said
+    ), 200
 
 
 def change_endpoint(action: updates.Action) -> Endpoint:

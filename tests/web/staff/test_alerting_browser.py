@@ -4,6 +4,7 @@ it counts as the PIO types, says how far over the limit a text is, and breaks no
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -16,6 +17,11 @@ from tests.conftest import PIO
 from tests.support.live_server import LiveServer, serve
 from tests.web.staff.conftest import email_of
 from tests.web.staff.test_browser import Watch, sign_in
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return replace(settings, languages=("en", "es"))
 
 
 @pytest.fixture
@@ -42,4 +48,10 @@ def test_the_wea_texts_are_counted_as_they_are_typed(
     expect(count).to_have_class("field__count field__count--over")
     page.fill("#compose-wea_long", "y" * 10)
     expect(page.locator("#compose-wea_long-count")).to_have_text("10 of 360 characters")
+    # The Spanish translation's own phone alert texts are counted the same way
+    page.locator("#compose summary", has_text="Translations").click()
+    spanish = page.locator("#compose-tr-es-wea_short-count")
+    expect(spanish).to_have_text("0 of 90 characters")
+    page.fill("#compose-tr-es-wea_short", "Fuga de gas: salga ahora.")
+    expect(spanish).to_have_text("25 of 90 characters")
     assert watch.problems == []

@@ -5,16 +5,24 @@ published or discarded. Never public, never audited."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from dataclasses import replace
 
+import lxml.html
 import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
 from console.db import Database
+from console.domain.alerting import Alerting, TranslatedAlerting
 from console.domain.incidents import IncidentDraft, create_incident
 from console.domain.outbox import Routing
-from console.domain.updates import Draft, correct_update, publish_update
+from console.domain.translation_drafts import TranslationDraft
+from console.domain.updates import Draft, Translations, correct_update, publish_update
+from console.languages import Languages
 from console.models import AuditEvent, AutosavedForm, UpdateVersion
+from console.settings import Settings
+from console.web.app import create_app
 from tests.conftest import PIO
 from tests.web.staff.conftest import email_of, sign_in
 
@@ -178,3 +186,128 @@ def test_a_form_too_long_to_keep_says_so(client: TestClient, db: Database, slug:
     )
     assert answer.status_code == 422 and "Not saved: is too long to save as typed" in answer.text
     assert saved_forms(db) == 0
+
+
+@pytest.fixture
+def translating(settings: Settings) -> Iterator[TestClient]:
+    """The console with a Spanish and a Vietnamese translation of each update (same database)."""
+    with TestClient(create_app(replace(settings, languages=("en", "es", "vi")))) as client:
+        yield client
+
+
+def test_alert_details_and_each_translations_instruction_are_saved_and_restored(
+    translating: TestClient, db: Database, settings: Settings, slug: str
+) -> None:
+    """Issue 17: what is typed in "Alert details" and in each language's instruction and
+    (Spanish) phone alert texts comes back too, as typed."""
+    token = sign_in(translating, email_of("pio"))
+    typed = {
+        "body": "Gas leak on Oak St.",
+        "instruction": "Leave the area by Elm St.",
+        "cap_urgency": "Immediate",
+        "cap_severity": "",
+        "cap_certainty": "",
+        "cap_response_types": ["Evacuate", "Avoid"],
+        "cap_event": "Gas leak",
+        "cap_expires": "",
+        "cap_expires_zone": settings.zone.key,
+        "wea_short": "Gas leak: leave by Elm St.",
+        "wea_long": "",
+        "tr-es-body": "Fuga de gas en Oak St.",
+        "tr-es-instruction": "Salga de la zona por Elm St.",
+        "tr-es-wea_short": "Fuga de gas: salga por Elm St.",
+        "tr-vi-instruction": "Rời khỏi khu vực qua đường Elm.",
+        "csrf_token": token,
+    }
+    line = translating.post(f"/console/incidents/{slug}/autosave", data=typed, headers=SAME_SITE)
+    assert line.status_code == 200 and "Saved as you typed, at" in line.text
+
+    tree = lxml.html.fromstring(translating.get(f"/console/incidents/{slug}").text)
+    assert "This form holds what you typed earlier" in tree.text_content()
+    assert tree.get_element_by_id("compose-instruction").text == "Leave the area by Elm St."
+    assert tree.xpath('//select[@id="compose-cap_urgency"]/option[@selected]/@value') == ["Immediate"]
+    assert tree.xpath('//select[@id="compose-cap_severity"]/option[@selected]/@value') == [""]
+    assert tree.xpath('//form[@id="compose-form"]//input[@name="cap_response_types"][@checked]/@value') == [
+        "Evacuate",
+        "Avoid",
+    ]
+    assert tree.get_element_by_id("compose-cap_event").get("value") == "Gas leak"
+    assert tree.get_element_by_id("compose-cap_expires_zone").get("value") == settings.zone.key
+    assert tree.get_element_by_id("compose-wea_short").text == "Gas leak: leave by Elm St."
+    assert tree.get_element_by_id("compose-wea_short-count").text == "26 of 90 characters"
+    assert tree.get_element_by_id("compose-tr-es-body").text == "Fuga de gas en Oak St."
+    assert tree.get_element_by_id("compose-tr-es-instruction").text == "Salga de la zona por Elm St."
+    assert tree.get_element_by_id("compose-tr-es-wea_short").text == "Fuga de gas: salga por Elm St."
+    assert tree.get_element_by_id("compose-tr-vi-instruction").text == "Rời khỏi khu vực qua đường Elm."
+
+    # The agency's timezone alone, as the form is pre-filled, is nothing typed: not kept
+    blank = {
+        "cap_expires_zone": settings.zone.key,
+        "cap_urgency": "",
+        "tr-es-wea_short": " ",
+        "csrf_token": token,
+    }
+    assert (
+        translating.post(f"/console/incidents/{slug}/autosave", data=blank, headers=SAME_SITE).status_code
+        == 200
+    )
+    assert saved_forms(db) == 0
+
+
+def test_a_saved_correction_brings_back_its_alert_details_and_translated_instructions(
+    translating: TestClient, db: Database, routing: Routing, slug: str
+) -> None:
+    with db.write() as session:
+        update_id = publish_update(
+            session,
+            PIO,
+            slug,
+            Draft(body="Gas leak on Oak St."),
+            routing=routing,
+            alerting=Alerting(instruction="Stay indoors.", urgency="Expected"),
+            translations=Translations(
+                [
+                    TranslationDraft(
+                        "es", "Fuga de gas en Oak St.", alerting=TranslatedAlerting("Quédese adentro.")
+                    )
+                ],
+                Languages(("en", "es", "vi")),
+            ),
+        ).update.id
+    token = sign_in(translating, email_of("pio"))
+    typed = {
+        "body": "Gas leak on Oak St.",
+        "reason": "Leave rather than stay",
+        "corrects_version": "1",
+        "instruction": "Leave by Elm St.",
+        "cap_urgency": "Immediate",
+        "tr-es-body": "Fuga de gas en Oak St.",
+        "tr-es-body-prefilled": "Fuga de gas en Oak St.",
+        "tr-es-instruction": "Salga por Elm St.",
+        "tr-es-instruction-prefilled": "Quédese adentro.",
+        "csrf_token": token,
+    }
+    assert (
+        translating.post(f"/console/updates/{update_id}/autosave", data=typed, headers=SAME_SITE).status_code
+        == 200
+    )
+    tree = lxml.html.fromstring(translating.get(f"/console/updates/{update_id}").text)
+    assert "This form holds what you typed earlier" in tree.text_content()
+    assert tree.get_element_by_id("correct-instruction").text == "Leave by Elm St."
+    assert tree.xpath('//select[@id="correct-cap_urgency"]/option[@selected]/@value') == ["Immediate"]
+    assert tree.get_element_by_id("correct-tr-es-instruction").text == "Salga por Elm St."
+    assert tree.xpath('//form[@id="correct-form"]//input[@name="tr-es-instruction-prefilled"]/@value') == [
+        "Quédese adentro."
+    ], "still compared with the current translation, so a language left as it was is not sent"
+
+    # Saved before "Alert details" were saved: the correction starts from the current version's
+    with db.write() as session:
+        row = session.scalars(select(AutosavedForm)).one()
+        row.content = (
+            '{"headline": "", "body": "Gas leak on Oak St.", "preliminary": false, "reason": "Typed",'
+            ' "translations": {}}'
+        )
+    tree = lxml.html.fromstring(translating.get(f"/console/updates/{update_id}").text)
+    assert tree.get_element_by_id("correct-reason").text == "Typed"
+    assert tree.get_element_by_id("correct-instruction").text == "Stay indoors."
+    assert tree.get_element_by_id("correct-tr-es-instruction").text == "Quédese adentro."

@@ -606,6 +606,17 @@ def test_what_is_typed_is_saved_and_comes_back_in_a_new_tab(
             page.locator("#compose-body").press_sequentially("Lincoln High is open.")
         assert saved.value.status == 200
         expect(page.locator("#compose-autosave")).to_contain_text("Saved as you typed, at")
+        # "Alert details" too (issue 17): what people should do, and how urgent it is
+        page.select_option("#compose-cap_urgency", "Immediate")
+        with page.expect_response(
+            lambda r: r.url.endswith("/autosave") and "Oak%20St." in (r.request.post_data or ""),
+            timeout=WAIT,
+        ) as saved:
+            page.locator("#compose-instruction").press_sequentially("Go by Oak St.")
+        assert saved.value.status == 200 and "cap_urgency=Immediate" in (saved.value.request.post_data or "")
+        page.reload()
+        expect(page.locator("#compose-instruction")).to_have_value("Go by Oak St.")
+        expect(page.locator("#compose-cap_urgency")).to_have_value("Immediate")
         page.close()  # the tab is closed (or the laptop crashes)
 
         page = context.new_page()
@@ -617,11 +628,13 @@ def test_what_is_typed_is_saved_and_comes_back_in_a_new_tab(
         drafts.get_by_role("link", name="New update").click()
         expect(page.locator("#compose-headline")).to_have_value("Shelter open")
         expect(page.locator("#compose-body")).to_have_value("Lincoln High is open.")
+        expect(page.locator("#compose-instruction")).to_have_value("Go by Oak St.")
         expect(page.locator("#compose .restored")).to_contain_text("This form holds what you typed earlier")
         screenshot(page, "console-16-restored-draft")
 
         page.get_by_role("button", name="Discard it and start again").click()
         expect(page.locator("#compose-body")).to_have_value("")
+        expect(page.locator("#compose-instruction")).to_have_value("")
         expect(page.locator("#compose .restored")).to_have_count(0)
         with db.read() as session:
             assert session.scalars(select(AutosavedForm)).first() is None
