@@ -60,6 +60,7 @@ def _published(result: Published) -> dict[str, Any]:
 TRANSLATION_FIELDS = ["lang", "headline", "body", "instruction", "wea", "media_alt"]
 ALERTING_FIELDS = ["cap", "instruction", "wea"]
 UPDATES = "/api/v1/updates"
+WAITING_REFUSAL = "cannot wait for approval yet; publish with `bypass_approval`, or without it"
 Result = TypeVar("Result")
 
 
@@ -123,7 +124,7 @@ def _no_alerting_while_waiting(
     fields: Fields, alerting: Alerting, translations: Translations = NO_TRANSLATIONS
 ) -> None:
     # Pending versions (issue 18) do not store these fields yet: refused rather than dropped.
-    refusal = "cannot wait for approval yet; publish with `bypass_approval`, or without it"
+    refusal = WAITING_REFUSAL
     if not alerting.empty:
         for name in ALERTING_FIELDS:
             if fields.data.get(name) is not None:
@@ -383,6 +384,9 @@ async def _publish_from_template(
             filled = fill_template(
                 session, actor, template_id, given, incident=incident, zone=state.settings.zone
             )
+            if not filled.alerting.empty or any(not t.alerting.empty for t in filled.translations):
+                # Refused like alerting fields sent with a waiting version, rather than dropped.
+                raise InvalidInput({"template": f"its alert details {WAITING_REFUSAL}"})
             draft = Draft(body=filled.body, headline=filled.headline, preliminary=preliminary)
             translations = Translations(filled.translations, state.languages)
             return approval.submit_original(session, actor, slug, draft, translations=translations)
