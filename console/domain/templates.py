@@ -98,6 +98,7 @@ def placeholders(*texts: str | None) -> list[str]:
     return list(found)
 
 
+TEMPLATE_CAP_FIELDS = ("urgency", "severity", "certainty", "response_types", "event")
 NOT_A_DEFAULT = "is not a template default: send it when publishing"
 
 
@@ -105,9 +106,12 @@ def check_defaults(cap: Mapping[str, Any] | None, instruction: Any, errors: dict
     """A template's `cap` and `instruction` as typed, checked as a version's are
     (`check_alerting`); problems go into `errors` as `cap.urgency`, `instruction` and so on."""
     cap = dict(cap or {})
-    if "expires" in cap:
-        errors["cap.expires"] = NOT_A_DEFAULT
-        del cap["expires"]
+    for name in [name for name in cap if name not in TEMPLATE_CAP_FIELDS]:
+        known = ", ".join(TEMPLATE_CAP_FIELDS)
+        errors[f"cap.{name}"] = (
+            NOT_A_DEFAULT if name == "expires" else f"is not a known field (known: {known})"
+        )
+        del cap[name]
     return check_alerting(cap, instruction, None, errors)
 
 

@@ -170,3 +170,17 @@ def test_defaults_cannot_wait_for_approval_yet_but_a_bypass_publishes_them(
         bypassed = publish(waiting, pio, slug, template_id, bypass_approval="Fire front moving: no time")
         assert bypassed.status_code == 201, bypassed.text
         assert bypassed.json()["cap"] == CAP
+
+
+def test_a_refused_cap_field_says_what_a_template_may_set(client: TestClient, admin: dict[str, str]) -> None:
+    answer = client.post(
+        "/api/v1/templates",
+        json={"name": "T", "body": "B", "cap": {"colour": "red", "expires": "2026-12-05T18:00:00-05:00"}},
+        headers=admin,
+    )
+    problems = answer.json()["error"]["fields"]
+    assert (
+        problems["cap.colour"]
+        == "is not a known field (known: urgency, severity, certainty, response_types, event)"
+    )
+    assert problems["cap.expires"] == "is not a template default: send it when publishing"
