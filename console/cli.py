@@ -402,6 +402,47 @@ def cmd_feeds_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _hours(value: str) -> float:
+    try:
+        hours = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of hours") from None
+    if not hours >= 0 or hours == float("inf"):
+        raise argparse.ArgumentTypeError("must be 0 or more hours")
+    return hours
+
+
+def cmd_media_prune(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import timedelta
+
+    from console.domain.media_prune import prune_uploads
+    from console.media import store
+    from console.models import utcnow
+
+    db = _database(settings)
+    try:
+        with db.write() as session:
+            pruned = prune_uploads(
+                session, OPERATOR, older_than=timedelta(hours=args.older_than), now=utcnow()
+            )
+    finally:
+        db.dispose()
+    # The rows are gone (committed): now their files, which nothing names any more.
+    for upload in pruned.uploads:
+        gone = [name for name in upload.files if store.remove(settings.media_dir, name)]
+        missing = len(upload.files) - len(gone)
+        print(
+            f"removed upload {upload.media_id} (uploaded {upload.uploaded_at.isoformat()}): "
+            + (", ".join(gone) or "no files")
+            + (f"; {missing} already missing from MEDIA_DIR" if missing else "")
+        )
+    print(
+        f"{len(pruned.uploads)} uploads never attached and older than {args.older_than:g} hours removed "
+        f"({len(pruned.files)} files)"
+    )
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from console.demo import load_demo
 
@@ -528,6 +569,23 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_parser("keys", help="create a VAPID key pair and print the settings to set").set_defaults(
         run=cmd_push_keys
     )
+
+    media = sub.add_parser("media", help="uploaded images").add_subparsers(
+        dest="media_command", required=True
+    )
+    prune = media.add_parser(
+        "prune",
+        help="remove uploads that no version shows and that are older than --older-than hours, "
+        "with their files; prints what it removed",
+    )
+    prune.add_argument(
+        "--older-than",
+        metavar="HOURS",
+        type=_hours,
+        default=24,
+        help="the grace period for an upload not yet attached (default 24)",
+    )
+    prune.set_defaults(run=cmd_media_prune)
 
     sub.add_parser("demo", help="publish a realistic sample incident").set_defaults(run=cmd_demo)
     return parser

@@ -704,7 +704,11 @@ class TemplateVersion(Base):
     category: Mapped[str] = mapped_column(String(16))
     headline: Mapped[str | None] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
-    translations: Mapped[str] = mapped_column(Text)  # JSON: {lang: {"headline": str|null, "body": str}}
+    # JSON: {lang: {"headline": str|null, "body": str, "instruction"?: str}}
+    translations: Mapped[str] = mapped_column(Text)
+    # The CAP defaults and instruction publishing from it starts with (canonical JSON, as
+    # `update_versions.alerting`); NULL when it sets none.
+    alerting: Mapped[str | None] = mapped_column(Text, default=None)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     author_name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column()

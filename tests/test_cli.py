@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,18 @@ from sqlalchemy import select, text
 from console.cli import main
 from console.db import Database
 from console.domain.accounts import check_credentials
+from console.domain.incidents import IncidentDraft, create_incident
+from console.domain.media import MediaDraft
+from console.domain.outbox import Routing
+from console.domain.updates import Draft, publish_update
+from console.media import store
+from console.media_models import MediaFile
 from console.migrate import alembic_config, schema_revision
 from console.models import User
 from console.settings import Settings
+from tests.conftest import PIO
+from tests.support.images import photo_with_gps, png, webp
+from tests.support.media import store_upload
 from tests.support.server import ServerProcess
 
 
@@ -137,3 +147,54 @@ def test_serve_migrates_creates_an_admin_once_and_answers(tmp_path: Path, databa
     db.dispose()
     with ServerProcess(env) as again:
         assert "password:" not in again.output, "the admin is created only when there is no account"
+
+
+def test_media_prune_removes_old_uploads_never_attached_and_their_files(
+    env: Settings,
+    db: Database,
+    routing: Routing,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("MEDIA_DIR", str(env.media_dir))
+    long_ago = datetime.now(UTC) - timedelta(hours=30)
+    orphan, _ = store_upload(db, env, photo_with_gps(), "image/jpeg", now=long_ago)
+    attached, _ = store_upload(db, env, png(), "image/png", now=long_ago)
+    recent, _ = store_upload(db, env, webp(), "image/webp")
+    with db.write() as session:
+        incident, _ = create_incident(session, PIO, IncidentDraft(title="Bridge fire"), routing=routing)
+        draft = Draft(body="Smoke.", media=(MediaDraft(attached, "Smoke over the bridge"),))
+        publish_update(session, PIO, incident.slug, draft, routing=routing)
+    on_disk = set(env.media_dir.iterdir())
+
+    assert main(["media", "prune"]) == 0
+    out = capsys.readouterr().out
+    with db.read() as session:
+        left = {row.id: row.sha256 for row in session.scalars(select(MediaFile))}
+    assert orphan not in left and {attached, recent} <= set(left)
+    removed = on_disk - set(env.media_dir.iterdir())
+    assert len(removed) == 2  # the upload and its narrower copy
+    assert {path.name for path in env.media_dir.iterdir()} == {
+        store.file_name(sha, ext) for sha, ext in ((row.sha256, row.extension) for row in _media_rows(db))
+    }
+    assert f"removed upload {orphan} (uploaded " in out
+    assert all(path.name in out for path in removed)
+    assert out.rstrip().endswith("1 uploads never attached and older than 24 hours removed (2 files)")
+
+    assert main(["media", "prune", "--older-than", "0"]) == 0  # no grace: the recent one too
+    assert f"removed upload {recent} " in capsys.readouterr().out
+    assert main(["media", "prune", "--older-than", "0"]) == 0
+    assert "0 uploads never attached and older than 0 hours removed (0 files)" in capsys.readouterr().out
+
+
+def test_media_prune_refuses_a_bad_grace_period(env: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    for value in ("-1", "soon", "nan"):
+        with pytest.raises(SystemExit) as exited:
+            main(["media", "prune", "--older-than", value])
+        assert exited.value.code == 2
+    assert "--older-than" in capsys.readouterr().err
+
+
+def _media_rows(db: Database) -> list[MediaFile]:
+    with db.read() as session:
+        return list(session.scalars(select(MediaFile)))

@@ -24,8 +24,9 @@ from console.domain.details_versions import DETAIL_FIELDS, details_of, details_v
 from console.domain.errors import InvalidInput
 from console.domain.incident_facts import IncidentFacts, facts_of
 from console.domain.incidents import get_incident
-from console.domain.media import Picture, pictures
+from console.domain.media import Picture, pictures, with_alts
 from console.domain.run_posts import PostLink
+from console.domain.translation_drafts import translated_alts
 from console.domain.translations import translations_by_version
 from console.models import (
     AlertStatus,
@@ -93,12 +94,20 @@ class TranslatedText:
     lang: str
     headline: str | None
     body: str
+    media_alt: tuple[str, ...] | None = None  # its alt text for the version's images (issue 18)
 
 
 def translated_texts(translations: Iterable[Translation]) -> tuple[TranslatedText, ...]:
     """One text per language, the newest (translations come oldest first)."""
-    newest = {each.lang: TranslatedText(each.lang, each.headline, each.body) for each in translations}
+    newest = {
+        each.lang: TranslatedText(each.lang, each.headline, each.body, _alts(translated_alts(each)))
+        for each in translations
+    }
     return tuple(newest.values())
+
+
+def _alts(alts: list[str] | None) -> tuple[str, ...] | None:
+    return None if alts is None else tuple(alts)
 
 
 @dataclass(frozen=True)
@@ -128,6 +137,16 @@ class VersionEntry:
 
     def translation_in(self, lang: str | None) -> TranslatedText | None:
         return next((each for each in self.translations if each.lang == lang), None)
+
+    def images_in(self, lang: str | None, primary_lang: str) -> tuple[tuple[Picture, ...], str | None]:
+        """The images as a reader of `lang` sees them, as the live page shows them
+        (`with_alts`): with the alt text of this version's translation into `lang` when it
+        gives one; and the language their alt text is in, when it is not the page's."""
+        translation = self.translation_in(lang) if lang != primary_lang else None
+        alts = translation.media_alt if translation is not None else None
+        if translation is not None and alts is not None and len(alts) == len(self.images):
+            return with_alts(self.images, alts), translation.lang
+        return self.images, primary_lang if lang is not None and lang != primary_lang else None
 
     @property
     def headline_changed(self) -> bool:

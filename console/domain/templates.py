@@ -7,6 +7,11 @@ current version by giving a value for each placeholder: `{incident}`, `{location
 default to the incident's title, its location and the time of publishing; every other one
 must be given, or nothing is published and the error names it. The version published records
 the template version it came from.
+
+A template may also set CAP defaults (urgency, severity, certainty, response types, event) and
+an instruction, translated with its text: publishing from it sends what the publisher sent
+over them, so a field the publisher gives wins. No `expires` and no WEA texts: a template is
+written before the time and the words of a phone alert are known.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,7 +29,18 @@ from sqlalchemy.orm import Session
 
 from console.domain import audit, outbox
 from console.domain.actors import Actor, require_admin, require_publisher
-from console.domain.alerting import NOTHING, Alerting
+from console.domain.alerting import (
+    INSTRUCTION_MAX,
+    NOT_TRANSLATED,
+    NOTHING,
+    Alerting,
+    TranslatedAlerting,
+    alerting_text,
+    alerting_view,
+    check_alerting,
+    recheck,
+    stored_alerting,
+)
 from console.domain.errors import Gone, InvalidInput, NotAllowed, VersionConflict
 from console.domain.incidents import category_of, get_incident
 from console.domain.rows import newest_version, row_by_id
@@ -48,7 +64,9 @@ class TemplateDraft:
     body: str | None
     headline: str | None = None
     category: str | None = None
+    # Each translation's instruction is in its `alerting` (TranslatedAlerting.instruction).
     translations: Mapping[str, TranslationDraft] = field(default_factory=dict)
+    alerting: Alerting = NOTHING  # CAP defaults and instruction: see `check_defaults`
 
 
 @dataclass(frozen=True)
@@ -59,6 +77,16 @@ class Filled:
     headline: str | None
     body: str
     translations: list[TranslationDraft]
+    alerting: Alerting = NOTHING  # the template's CAP defaults and instruction, filled in too
+
+    def sent_with(self, sent: Alerting) -> tuple[Alerting, list[TranslationDraft]]:
+        """The alerting fields and translations to publish when the publisher sent `sent`:
+        `sent` over the template's defaults. An instruction sent replaces the template's, whose
+        translations then translate other words: they are left out."""
+        if sent.instruction is None:
+            return sent.over(self.alerting), self.translations
+        untranslated = [replace(draft, alerting=NOT_TRANSLATED) for draft in self.translations]
+        return sent.over(self.alerting), untranslated
 
 
 def placeholders(*texts: str | None) -> list[str]:
@@ -70,23 +98,52 @@ def placeholders(*texts: str | None) -> list[str]:
     return list(found)
 
 
+TEMPLATE_CAP_FIELDS = ("urgency", "severity", "certainty", "response_types", "event")
+NOT_A_DEFAULT = "is not a template default: send it when publishing"
+
+
+def check_defaults(cap: Mapping[str, Any] | None, instruction: Any, errors: dict[str, str]) -> Alerting:
+    """A template's `cap` and `instruction` as typed, checked as a version's are
+    (`check_alerting`); problems go into `errors` as `cap.urgency`, `instruction` and so on."""
+    cap = dict(cap or {})
+    for name in [name for name in cap if name not in TEMPLATE_CAP_FIELDS]:
+        known = ", ".join(TEMPLATE_CAP_FIELDS)
+        errors[f"cap.{name}"] = (
+            NOT_A_DEFAULT if name == "expires" else f"is not a known field (known: {known})"
+        )
+        del cap[name]
+    return check_alerting(cap, instruction, None, errors)
+
+
 def translations_of(version: TemplateVersion) -> dict[str, TranslationDraft]:
     stored: dict[str, dict[str, str | None]] = json.loads(version.translations)
     return {
-        lang: TranslationDraft(lang=lang, body=text["body"] or "", headline=text.get("headline"))
+        lang: TranslationDraft(
+            lang=lang,
+            body=text["body"] or "",
+            headline=text.get("headline"),
+            alerting=TranslatedAlerting(instruction=text.get("instruction")),
+        )
         for lang, text in stored.items()
     }
 
 
+def defaults_of(version: TemplateVersion) -> Alerting:
+    """The CAP defaults and instruction of a template version (NOTHING when it sets none)."""
+    return stored_alerting(version.alerting)
+
+
 def version_placeholders(version: TemplateVersion) -> list[str]:
-    texts = [version.headline, version.body]
+    texts = [version.headline, version.body, defaults_of(version).instruction]
     for translation in translations_of(version).values():
-        texts += [translation.headline, translation.body]
+        texts += [translation.headline, translation.body, translation.alerting.instruction]
     return placeholders(*texts)
 
 
 def template_view(template: Template, version: TemplateVersion) -> dict[str, Any]:
-    """A template as the API and the console show it: its current (or given) version."""
+    """A template as the API and the console show it: its current (or given) version. `cap`
+    and `instruction` are null when it sets none."""
+    defaults = alerting_view(defaults_of(version))
     return {
         "id": template.id,
         "version": version.version,
@@ -94,8 +151,10 @@ def template_view(template: Template, version: TemplateVersion) -> dict[str, Any
         "category": version.category,
         "headline": version.headline,
         "body": version.body,
+        "cap": defaults.get("cap"),
+        "instruction": defaults.get("instruction"),
         "translations": {
-            lang: {"headline": draft.headline, "body": draft.body}
+            lang: {"headline": draft.headline, "body": draft.body, "instruction": draft.alerting.instruction}
             for lang, draft in translations_of(version).items()
         },
         "placeholders": version_placeholders(version),
@@ -146,6 +205,7 @@ def _checked(draft: TemplateDraft, languages: Languages, errors: dict[str, str])
     headline = clean(draft.headline, max_chars=HEADLINE_MAX, required=False, errors=errors, field="headline")
     body = clean(draft.body, max_chars=BODY_MAX, required=True, errors=errors, field="body")
     translations: dict[str, dict[str, str | None]] = {}
+    alerting = _checked_defaults(draft.alerting, errors)
     for lang, text in sorted(draft.translations.items()):
         prefix = f"translations.{lang}"
         if lang not in languages.translated:
@@ -160,13 +220,37 @@ def _checked(draft: TemplateDraft, languages: Languages, errors: dict[str, str])
             text.body, max_chars=BODY_MAX, required=True, errors=errors, field=f"{prefix}.body"
         )
         translations[lang] = {"headline": translated_headline, "body": translated_body}
+        instruction = clean(
+            text.alerting.instruction,
+            max_chars=INSTRUCTION_MAX,
+            required=False,
+            errors=errors,
+            field=f"{prefix}.instruction",
+        )
+        if instruction is not None:  # absent otherwise: versions written before read the same
+            translations[lang]["instruction"] = instruction
     return {
         "name": name,
         "headline": headline,
         "body": body,
         "category": category_of(draft.category, errors),
         "translations": json.dumps(translations, ensure_ascii=False, sort_keys=True),
+        "alerting": alerting_text(alerting),
     }
+
+
+def _checked_defaults(alerting: Alerting, errors: dict[str, str]) -> Alerting:
+    """The services' own check of the defaults a caller built (the API and console check as
+    typed, with `check_defaults`)."""
+    for name, value in (
+        ("cap.expires", alerting.expires),
+        ("wea.short", alerting.wea_short),
+        ("wea.long", alerting.wea_long),
+    ):
+        if value is not None:
+            errors[name] = NOT_A_DEFAULT
+    recheck(alerting, errors)
+    return replace(alerting, expires=None, wea_short=None, wea_long=None)
 
 
 def _new_version(
@@ -279,11 +363,21 @@ def _filled(version: TemplateVersion, values: Mapping[str, str]) -> Filled:
             lang=draft.lang,
             body=fill_text(draft.body, values),
             headline=fill_text(draft.headline, values) if draft.headline else None,
+            alerting=_filled_instruction(draft.alerting, values),
         )
         for draft in translations_of(version).values()
     ]
     headline = fill_text(version.headline, values) if version.headline else None
-    return Filled(version, headline, fill_text(version.body, values), translations)
+    defaults = defaults_of(version)
+    if defaults.instruction is not None:
+        defaults = replace(defaults, instruction=fill_text(defaults.instruction, values))
+    return Filled(version, headline, fill_text(version.body, values), translations, defaults)
+
+
+def _filled_instruction(alerting: TranslatedAlerting, values: Mapping[str, str]) -> TranslatedAlerting:
+    if alerting.instruction is None:
+        return alerting
+    return replace(alerting, instruction=fill_text(alerting.instruction, values))
 
 
 def automatic_values(incident: Incident, zone: ZoneInfo, now: datetime) -> dict[str, str]:
@@ -356,19 +450,21 @@ def publish_from_template(
 ) -> Published:
     """A new update of incident `slug` from the template's current version, its placeholders
     filled, its translations with it; the version records the template version. `alerting`:
-    the CAP fields, instruction and WEA texts sent with it (issue 17)."""
+    the CAP fields, instruction and WEA texts sent with it (issue 17), over the template's
+    defaults (`Filled.sent_with`)."""
     now = now or utcnow()
     filled = fill_template(
         session, actor, template_id, given, incident=get_incident(session, slug), zone=zone, now=now
     )
+    in_force, translations = filled.sent_with(alerting)
     return publish_update(
         session,
         actor,
         slug,
         Draft(body=filled.body, headline=filled.headline, preliminary=preliminary),
         routing=routing,
-        translations=Translations(filled.translations, languages),
+        translations=Translations(translations, languages),
         now=now,
         template_version_id=filled.version.id,
-        alerting=alerting,
+        alerting=in_force,
     )

@@ -39,6 +39,18 @@ def save(media_dir: Path, encoded: Encoded) -> str:
     return sha256
 
 
+def remove(media_dir: Path, name: str) -> bool:
+    """Delete a stored file no row names any more (`console media prune`); False when it was
+    already gone."""
+    if NAME.match(name) is None:
+        raise ValueError(f"not a media file name: {name!r}")
+    try:
+        (media_dir / name).unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
 def stored_file(media_dir: Path, name: str) -> tuple[Path, str] | None:
     """The file named `name` (`<sha256>.<ext>`) and its content type, or None."""
     match = NAME.match(name)

@@ -366,9 +366,10 @@ async def _publish_from_template(
                 session, actor, template_id, given, incident=incident, zone=state.settings.zone
             )
             draft = Draft(body=filled.body, headline=filled.headline, preliminary=preliminary)
-            translations = Translations(filled.translations, state.languages)
+            in_force, drafts = filled.sent_with(alerting)
+            translations = Translations(drafts, state.languages)
             return approval.submit_original(
-                session, actor, slug, draft, translations=translations, alerting=alerting
+                session, actor, slug, draft, translations=translations, alerting=in_force
             )
 
         return await answer_waiting(request, actor, payload, wait)

@@ -91,7 +91,9 @@ PATHS: dict[str, dict[str, Schema]] = {
         "post": {
             "operationId": "uploadMedia",
             "summary": "Upload an image (JPEG, PNG or WebP) to attach to updates: it is re-encoded without "
-            "its metadata (EXIF, GPS), turned upright, and stored under its SHA-256 (pio and admin tokens)",
+            "its metadata (EXIF, GPS), turned upright, and stored under its SHA-256 (pio and admin tokens). "
+            "An upload no version shows may be removed once older than the operator's grace period "
+            "(`console media prune`, 24 hours by default): attach it before then",
             "security": [{"bearer": []}],
             "requestBody": {
                 "required": True,

@@ -144,20 +144,16 @@ VERSION_FIELDS: dict[str, Schema] = {
 # Issue 17: how a version alerts. Sent: every field optional; on a correction or confirmation
 # what is not sent is carried from the version it changes.
 _SHORT_TEXT_SENT = {"type": "string", "pattern": _NO_CONTROL}
+CAP_FIELDS_SENT: dict[str, Schema] = {
+    "urgency": {"enum": list(URGENCIES)},
+    "severity": {"enum": list(SEVERITIES)},
+    "certainty": {"enum": list(CERTAINTIES)},
+    "response_types": {"type": "array", "items": {"enum": list(RESPONSE_TYPES)}},
+    "event": {**_SHORT_TEXT_SENT, "maxLength": EVENT_MAX},
+    "expires": {**TIME, "description": "With its offset (a time without one is refused)"},
+}
 CAP_SENT: Schema = {
-    **nullable(
-        obj(
-            {
-                "urgency": {"enum": list(URGENCIES)},
-                "severity": {"enum": list(SEVERITIES)},
-                "certainty": {"enum": list(CERTAINTIES)},
-                "response_types": {"type": "array", "items": {"enum": list(RESPONSE_TYPES)}},
-                "event": {**_SHORT_TEXT_SENT, "maxLength": EVENT_MAX},
-                "expires": {**TIME, "description": "With its offset (a time without one is refused)"},
-            },
-            [],
-        )
-    ),
+    **nullable(obj(CAP_FIELDS_SENT, [])),
     "description": "CAP 1.2 fields of this version's <info>. Not given: urgency and severity Unknown, "
     "certainty Likely while preliminary and Observed once confirmed, event the incident's title, no "
     "responseType (AllClear on an all-clear), no expires. On a correction or confirmation each field "
@@ -335,6 +331,13 @@ _WEBHOOK: dict[str, Schema] = {
     "incident": nullable(TEXT),
     "created_at": TIME,
 }
+# A template's CAP defaults (issue 18): the CAP fields sent, but `expires` (a template is written
+# before the day it applies).
+TEMPLATE_CAP_SENT: Schema = {
+    **nullable(obj({name: value for name, value in CAP_FIELDS_SENT.items() if name != "expires"}, [])),
+    "description": "CAP defaults of an update published from this template; each field sent with "
+    "`cap` when publishing wins over the template's. `expires` is refused: send it when publishing.",
+}
 OPTIONAL_HEADLINE = nullable({"type": "string", "maxLength": HEADLINE_MAX, "pattern": _NO_CONTROL})
 # What an admin writes in a template (issue 18).
 TEMPLATE_TEXT: dict[str, Schema] = {
@@ -353,13 +356,21 @@ TEMPLATE_TEXT: dict[str, Schema] = {
                         {"type": "string", "maxLength": HEADLINE_MAX, "pattern": _NO_CONTROL}
                     ),
                     "body": typed_text(BODY_MAX),
+                    "instruction": INSTRUCTION_SENT,
                 },
                 ["body"],
             ),
             "description": "The same text in other languages of LANGUAGES: "
-            "{language tag: {headline?, body}}.",
+            "{language tag: {headline?, body, instruction?}}.",
         }
     ),
+    "cap": TEMPLATE_CAP_SENT,
+    "instruction": {
+        **INSTRUCTION_SENT,
+        "description": "What people should do: the instruction an update from this template starts "
+        "with; placeholders are filled in as in the text. An `instruction` sent when publishing "
+        "replaces it, and then the translated ones are left out (they translate other words).",
+    },
 }
 # A template as the API shows it: its current (or one) version.
 TEMPLATE_FIELDS: dict[str, Schema] = {
@@ -371,8 +382,12 @@ TEMPLATE_FIELDS: dict[str, Schema] = {
     "body": TEXT,
     "translations": {
         "type": "object",
-        "additionalProperties": obj({"headline": nullable(TEXT), "body": TEXT}),
+        "additionalProperties": obj(
+            {"headline": nullable(TEXT), "body": TEXT, "instruction": nullable(TEXT)}
+        ),
     },
+    "cap": {**nullable(ALERTING_VIEW["cap"]), "description": "Its CAP defaults; null when it sets none."},
+    "instruction": {**nullable(TEXT), "description": "Its instruction; null when it sets none."},
     "placeholders": {
         "type": "array",
         "items": TEXT,

@@ -12,8 +12,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from console.domain.actors import Actor
+from console.domain.alerting import TranslatedAlerting
 from console.domain.templates import (
     TemplateDraft,
+    check_defaults,
     create_template,
     current_templates,
     current_version,
@@ -29,11 +31,12 @@ from console.web.bearer import TOKEN
 from console.web.jsonio import Fields, read_no_body, read_object
 from console.web.state import app_state
 
-TEXT_FIELDS = ["name", "category", "headline", "body", "translations"]
+TEXT_FIELDS = ["name", "category", "headline", "body", "translations", "cap", "instruction"]
 
 
 def read_draft(fields: Fields) -> TemplateDraft:
-    """A template's fields; `translations` is `{lang: {"headline"?, "body"}}`."""
+    """A template's fields; `translations` is `{lang: {"headline"?, "body", "instruction"?}}`;
+    `cap` and `instruction` are checked as a version's (issue 17), `cap.expires` refused."""
     translations: dict[str, TranslationDraft] = {}
     value = fields.data.get("translations")
     if value is None:
@@ -45,16 +48,28 @@ def read_draft(fields: Fields) -> TemplateDraft:
         if not isinstance(text, dict):
             fields.errors[f"translations.{lang}"] = 'must be an object {"headline"?, "body"}'
             continue
-        one = Fields(text, ["headline", "body"])
+        one = Fields(text, ["headline", "body", "instruction"])
         headline, body = one.text("headline"), one.text("body", required=True)
+        instruction = one.text("instruction")
         fields.errors.update({f"translations.{lang}.{name}": problem for name, problem in one.errors.items()})
-        translations[lang] = TranslationDraft(lang=lang, body=body or "", headline=headline)
+        translations[lang] = TranslationDraft(
+            lang=lang,
+            body=body or "",
+            headline=headline,
+            alerting=TranslatedAlerting(instruction=instruction),
+        )
+    cap = fields.data.get("cap")
+    if cap is not None and not isinstance(cap, dict):
+        fields.errors["cap"] = "must be an object"
+        cap = None
+    alerting = check_defaults(cap, fields.data.get("instruction"), fields.errors)
     return TemplateDraft(
         name=fields.text("name", required=True),
         body=fields.text("body", required=True),
         headline=fields.text("headline"),
         category=fields.text("category"),
         translations=translations,
+        alerting=alerting,
     )
 
 

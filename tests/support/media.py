@@ -12,10 +12,12 @@ from console.settings import Settings
 from tests.conftest import PIO
 
 
-def store_upload(db: Database, settings: Settings, data: bytes, content_type: str) -> tuple[int, bytes]:
-    """The media id of the uploaded image, and the bytes stored for it."""
+def store_upload(
+    db: Database, settings: Settings, data: bytes, content_type: str, *, now: datetime | None = None
+) -> tuple[int, bytes]:
+    """The media id of the uploaded image (uploaded at `now`), and the bytes stored for it."""
     image = reencode(data, content_type)
     hashes = [store.save(settings.media_dir, each) for each in (image.original, *image.variants)]
     with db.write() as session:
-        media = record_upload(session, PIO, image, hashes, now=datetime.now(UTC))
+        media = record_upload(session, PIO, image, hashes, now=now or datetime.now(UTC))
         return media.id, image.original.data

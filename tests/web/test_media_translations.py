@@ -112,3 +112,37 @@ def test_bad_translated_alt_text_is_a_422(
     _, response = publish(client, pio, media_alt=media_alt)
     assert response.status_code == 422, response.text
     assert field in response.json()["error"]["fields"]
+
+
+def test_the_history_page_gives_the_translations_alt_text_in_its_language(
+    client: TestClient, pio: dict[str, str]
+) -> None:
+    slug, response = publish(client, pio, media_alt=["Humo sobre el puente", "Mapa"])
+    assert response.status_code == 201, response.text
+    spanish = lxml.html.fromstring(client.get(f"/incidents/{slug}/history?lang=es").text)
+    [images] = spanish.xpath("//article[contains(@class, 'version')]//div[@class='update__images']")
+    assert [(img.get("alt"), img.get("lang")) for img in images.xpath("img")] == [
+        ("Humo sobre el puente", "es"),
+        ("Mapa", "es"),
+    ]
+    english = lxml.html.fromstring(client.get(f"/incidents/{slug}/history?lang=en").text)
+    assert [
+        (img.get("alt"), img.get("lang")) for img in english.xpath("//div[@class='update__images']/img")
+    ] == [
+        ("Smoke over the bridge", None),
+        ("Map", None),
+    ]
+
+
+def test_the_history_page_without_translated_alt_text_marks_the_primary_alt_as_such(
+    client: TestClient, pio: dict[str, str]
+) -> None:
+    slug, response = publish(client, pio)
+    assert response.status_code == 201, response.text
+    spanish = lxml.html.fromstring(client.get(f"/incidents/{slug}/history?lang=es").text)
+    assert [
+        (img.get("alt"), img.get("lang")) for img in spanish.xpath("//div[@class='update__images']/img")
+    ] == [
+        ("Smoke over the bridge", "en"),
+        ("Map", "en"),
+    ]

@@ -250,11 +250,17 @@ class Compose:
         return cls(typed.text, translations=translations, restored=saved, alerting=alerting)
 
     @classmethod
-    def from_template(cls, started: templates.Filled, languages: Languages) -> Compose:
+    def from_template(cls, started: templates.Filled, languages: Languages, zone: ZoneInfo) -> Compose:
+        """The form filled from a template: its text, its translations, and its CAP defaults and
+        instruction in "Alert details" (the form has no translated instruction: those stay
+        with the API)."""
         texts = {draft.lang: (draft.headline or "", draft.body) for draft in started.translations}
         draft = DraftText(headline=started.headline or "", body=started.body)
         translations = TypedTranslations.kept(texts, languages)
-        return cls(draft, translations=translations, template=TemplateUse(started.version.id))
+        alerting = NOT_TYPED if started.alerting.empty else TypedAlerting.of(started.alerting, zone)
+        return cls(
+            draft, translations=translations, template=TemplateUse(started.version.id), alerting=alerting
+        )
 
 
 @dataclass(frozen=True)
@@ -367,7 +373,7 @@ async def incident_screen(
     except NotFound as exc:
         return error_page(request, viewer, exc.message, 404)
     if choice.started is not None:  # picked just now: over what was typed before
-        compose = Compose.from_template(choice.started, state.languages)
+        compose = Compose.from_template(choice.started, state.languages, state.settings.zone)
     elif saved is not None:
         compose = Compose.from_saved(saved, state.languages)
     compose = compose or Compose()

@@ -12,10 +12,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from console.domain import templates
+from console.domain.alerting import Alerting, TranslatedAlerting
 from console.domain.errors import DomainError, InvalidInput, VersionConflict
 from console.domain.incidents import CATEGORIES
 from console.domain.translation_drafts import TranslationDraft
 from console.web.access import Access, access
+from console.web.staff.alerting_form import FORM_NAMES
 from console.web.staff.auth import STAFF, Viewer
 from console.web.staff.forms import Form, read_form
 from console.web.staff.incidents import refused_page
@@ -34,20 +36,44 @@ class Typed:
     errors: dict[str, str] = field(default_factory=dict)
 
 
+CAP_SELECTS = ("urgency", "severity", "certainty")
+
+
 def _fields(form: Form, languages: tuple[str, ...]) -> dict[str, str]:
-    names = ["name", "category", "headline", "body"]
+    names = ["name", "category", "headline", "body", "instruction", "cap_event"]
+    names += [f"cap_{name}" for name in CAP_SELECTS]
     for lang in languages:
-        names += [f"tr-{lang}-headline", f"tr-{lang}-body"]
-    return {name: form.text(name) for name in names}
+        names += [f"tr-{lang}-headline", f"tr-{lang}-body", f"tr-{lang}-instruction"]
+    fields = {name: form.text(name) for name in names}
+    # The checked response types, kept as typed like the other fields (no option has a comma).
+    fields["cap_response_types"] = ",".join(str(value) for value in form.data.getlist("cap_response_types"))
+    return fields
+
+
+def _defaults(typed: dict[str, str]) -> Alerting:
+    """The CAP defaults and instruction as typed, checked as the API checks them; a select left
+    at "Not set" or a blank text is not given."""
+    cap: dict[str, Any] = {name: typed[f"cap_{name}"] for name in (*CAP_SELECTS, "event")}
+    cap = {name: value for name, value in cap.items() if value.strip()}
+    if typed["cap_response_types"]:
+        cap["response_types"] = typed["cap_response_types"].split(",")
+    errors: dict[str, str] = {}
+    alerting = templates.check_defaults(cap, typed["instruction"], errors)
+    if errors:
+        raise InvalidInput(errors)
+    return alerting
 
 
 def _draft(typed: dict[str, str], languages: tuple[str, ...]) -> templates.TemplateDraft:
     translations = {
         lang: TranslationDraft(
-            lang=lang, body=typed[f"tr-{lang}-body"], headline=typed[f"tr-{lang}-headline"] or None
+            lang=lang,
+            body=typed[f"tr-{lang}-body"],
+            headline=typed[f"tr-{lang}-headline"] or None,
+            alerting=TranslatedAlerting(instruction=typed[f"tr-{lang}-instruction"] or None),
         )
         for lang in languages
-        if typed[f"tr-{lang}-body"].strip() or typed[f"tr-{lang}-headline"].strip()
+        if any(typed[f"tr-{lang}-{part}"].strip() for part in ("body", "headline", "instruction"))
     }
     return templates.TemplateDraft(
         name=typed["name"],
@@ -55,17 +81,20 @@ def _draft(typed: dict[str, str], languages: tuple[str, ...]) -> templates.Templ
         headline=typed["headline"] or None,
         category=typed["category"],
         translations=translations,
+        alerting=_defaults(typed),
     )
 
 
 def form_errors(errors: dict[str, str]) -> dict[str, str]:
-    """The domain's `translations.es.body` is the form's `tr-es-body`."""
+    """The domain's `translations.es.body` is the form's `tr-es-body`, its `cap.urgency` the
+    form's `cap_urgency`."""
     named = {}
     for name, problem in errors.items():
         parts = name.split(".")
-        named["tr-" + "-".join(parts[1:]) if parts[0] == "translations" and len(parts) == 3 else name] = (
-            problem
-        )
+        if parts[0] == "translations" and len(parts) == 3:
+            named["tr-" + "-".join(parts[1:])] = problem
+        else:
+            named[FORM_NAMES.get(name, name)] = problem
     return named
 
 

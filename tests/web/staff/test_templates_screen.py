@@ -157,3 +157,38 @@ def test_a_deleted_template_cannot_be_started_from(client: TestClient, db: Datab
     client.post(f"/console/templates/{template_id}/delete", data={"csrf_token": token})
     page = client.get(f"/console/incidents/{incident}?template={template_id}").text
     assert f"That template cannot be used: template {template_id} is deleted" in page
+
+
+def test_an_admin_sets_cap_defaults_and_a_pio_starts_with_them(
+    client: TestClient, db: Database, incident: str
+) -> None:
+    token = sign_in(client, email_of("admin"))
+    defaults = {
+        "instruction": "Go to {shelter}.",
+        "tr-es-instruction": "Vaya a {shelter}.",
+        "cap_urgency": "Immediate",
+        "cap_severity": "Severe",
+        "cap_certainty": "",
+        "cap_event": "Wildfire",
+        "cap_response_types": ["Evacuate", "Avoid"],
+    }
+    refused = client.post(
+        "/console/templates", data={**TEMPLATE, **defaults, "cap_urgency": "Now", "csrf_token": token}
+    )
+    assert refused.status_code == 422
+    assert re.search(r'<select id="new-cap_urgency"[^>]*aria-invalid="true"', refused.text)
+    assert 'value="Evacuate" checked' in refused.text  # kept as typed
+    saved = client.post("/console/templates", data={**TEMPLATE, **defaults, "csrf_token": token})
+    assert saved.status_code == 200  # followed the redirect
+    [template_id] = template_ids(db)
+    screen = html.unescape(client.get("/console/templates").text)
+    assert "<dt>Urgency</dt><dd>Immediate</dd>" in screen and "<dd>Evacuate, Avoid</dd>" in screen
+    assert "Vaya a {shelter}." in screen
+    # The revise form starts from the defaults.
+    assert re.search(rf'id="t{template_id}-cap_severity".*?<option value="Severe" selected>', screen, re.S)
+    sign_in(client, email_of("pio"))
+    started = html.unescape(client.get(f"/console/incidents/{incident}?template={template_id}").text)
+    assert re.search(
+        r'<select id="compose-cap_urgency"[^>]*>.*?<option value="Immediate" selected>', started, re.S
+    )
+    assert 'value="Wildfire"' in started and "Go to {shelter}." in started
