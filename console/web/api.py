@@ -263,7 +263,7 @@ WAIT = Waits()
 
 
 def _bypassed(
-    actor: Actor, reason: str | None, work: Callable[[Session], Published]
+    request: Request, actor: Actor, reason: str | None, work: Callable[[Session], Published]
 ) -> Callable[[Session], Published]:
     """`work`, and the bypass recorded in its transaction when `reason` is given."""
     if reason is None:
@@ -271,7 +271,7 @@ def _bypassed(
 
     def bypassing(session: Session) -> Published:
         published = work(session)
-        approval.record_bypass(session, actor, published, reason)
+        approval.record_bypass(session, actor, published, reason, routing=app_state(request).routing)
         return published
 
     return bypassing
@@ -339,13 +339,17 @@ async def publish_update_endpoint(request: Request, actor: Actor) -> Response:
             request,
             actor,
             payload,
-            lambda session: approval.submit_original(session, actor, slug, draft, translations=translations),
+            lambda session: approval.submit_original(
+                session, actor, slug, draft, translations=translations, routing=app_state(request).routing
+            ),
         )
 
     def work(session: Session) -> Published:
         return publish_update(session, actor, slug, draft, **publishing)
 
-    return await publish_answered(request, actor, payload, _bypassed(actor, needs, work), _published, UPDATES)
+    return await publish_answered(
+        request, actor, payload, _bypassed(request, actor, needs, work), _published, UPDATES
+    )
 
 
 async def _publish_from_template(
@@ -385,7 +389,9 @@ async def _publish_from_template(
             )
             draft = Draft(body=filled.body, headline=filled.headline, preliminary=preliminary)
             translations = Translations(filled.translations, state.languages)
-            return approval.submit_original(session, actor, slug, draft, translations=translations)
+            return approval.submit_original(
+                session, actor, slug, draft, translations=translations, routing=state.routing
+            )
 
         return await answer_waiting(request, actor, payload, wait)
 
@@ -403,7 +409,9 @@ async def _publish_from_template(
             alerting=alerting,
         )
 
-    return await publish_answered(request, actor, payload, _bypassed(actor, needs, work), _published, UPDATES)
+    return await publish_answered(
+        request, actor, payload, _bypassed(request, actor, needs, work), _published, UPDATES
+    )
 
 
 @access(Access.PUBLIC, ANY_CALLER)
@@ -460,6 +468,7 @@ def update_action_endpoint(action: Action) -> Endpoint:
                     reason=reason,
                     draft=draft,
                     translations=translations,
+                    routing=app_state(request).routing,
                 ),
             )
 
@@ -476,7 +485,7 @@ def update_action_endpoint(action: Action) -> Endpoint:
             )
 
         return await publish_answered(
-            request, actor, payload, _bypassed(actor, needs, work), _published, UPDATES
+            request, actor, payload, _bypassed(request, actor, needs, work), _published, UPDATES
         )
 
     change.__name__ = change.__qualname__ = f"{action.name}_endpoint"

@@ -545,7 +545,7 @@ async def publish(request: Request, viewer: Viewer) -> Response:
                     {"media": "images cannot wait for approval yet: publish now, without approval"}
                 )
             pending = approval.submit_original(
-                session, viewer.actor, slug, text, translations=typed.for_service()
+                session, viewer.actor, slug, text, translations=typed.for_service(), routing=state.routing
             )
             autosave.discard(session, viewer.actor, FormName.COMPOSE, pending.incident_id)
             if key is not None:
@@ -565,7 +565,7 @@ async def publish(request: Request, viewer: Viewer) -> Response:
             alerting=alerting,
         )
         if reason is not None:
-            approval.record_bypass(session, viewer.actor, published, reason)
+            approval.record_bypass(session, viewer.actor, published, reason, routing=state.routing)
         autosave.discard(session, viewer.actor, FormName.COMPOSE, published.update.incident_id)
         seq = published.update.seq
         if key is not None:

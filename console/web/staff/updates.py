@@ -522,6 +522,7 @@ async def change_view(request: Request, viewer: Viewer, action: updates.Action) 
                 reason=draft.reason or None,
                 draft=text,
                 translations=translated,
+                routing=state.routing,
             )
             if slot in ("correct", "retract"):  # waiting for approval now, not typed any more
                 autosave.discard(session, viewer.actor, FormName.CORRECT, data.update.id)
@@ -545,7 +546,7 @@ async def change_view(request: Request, viewer: Viewer, action: updates.Action) 
             alerting=alerting,
         )
         if reason is not None:
-            approval.record_bypass(session, viewer.actor, published, reason)
+            approval.record_bypass(session, viewer.actor, published, reason, routing=state.routing)
         if slot in ("correct", "retract"):  # the correction typed is out, or can never be
             autosave.discard(session, viewer.actor, FormName.CORRECT, data.update.id)
         return published
