@@ -119,6 +119,13 @@ class EventType(enum.StrEnum):
     RUMOR_PUBLISHED = "rumor.published"  # a rumor response, or a new version of one (issue 19)
     INCIDENT_DETAILS_CHANGED = "incident.details_changed"  # a new details version (issue 13)
     INCIDENT_PINNED = "incident.pinned"  # "What to do now" set to an update, or to none (issue 13.6)
+    # Staff only (issue 18): approvers are emailed that a version waits for them, or was published
+    # without approval. These events name no incident, so no public page, feed or export lists them.
+    APPROVAL_REQUESTED = "approval.requested"
+    APPROVAL_BYPASSED = "approval.bypassed"
+
+
+STAFF_EVENT_TYPES = frozenset({EventType.APPROVAL_REQUESTED, EventType.APPROVAL_BYPASSED})
 
 
 class Verdict(enum.StrEnum):
@@ -342,13 +349,15 @@ class AuditEvent(Base):
 
 
 class OutboxEvent(Base):
-    """A public event, in the order it happened. Its id is the live stream's event id."""
+    """A public event, in the order it happened. Its id is the live stream's event id.
+    A staff-only event (`STAFF_EVENT_TYPES`) names no incident: its notice row says what it is about."""
 
     __tablename__ = "outbox_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     type: Mapped[EventType] = mapped_column(_enum(EventType, "event_type"))
-    # None only for an agency-wide rumor response (`rumor.published` of a rumor with no incident).
+    # None only for an agency-wide rumor response (`rumor.published` of a rumor with no incident)
+    # and for a staff-only event (its `approval_notice` names the incident).
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
     version_id: Mapped[int | None] = mapped_column(ForeignKey("update_versions.id"), index=True)
     # No default: left unset, it is not in the INSERT (the schema before migration i19 lacks it).
@@ -360,6 +369,8 @@ class OutboxEvent(Base):
     rumor_version: Mapped[RumorVersion | None] = relationship()
     # The translation a `translation.added` event announced (issue 8; the link is its `event_id`).
     translation: Mapped[Translation | None] = relationship(back_populates="event")
+    # What approvers are emailed, for an `approval.*` event (the link is its `event_id`).
+    approval_notice: Mapped[ApprovalNotice | None] = relationship(back_populates="event")
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="event", lazy="raise_on_sql")
 
 
@@ -753,6 +764,53 @@ class PendingVersion(Base):
     comment: Mapped[str | None] = mapped_column(Text)
 
     incident: Mapped[Incident] = relationship()
+
+
+class ApprovalNotice(Base):
+    """What the approvers are emailed (issue 18): a version waits for approval (`submitted`, with
+    its pending version) or was published without it (`bypassed`, with the version and the
+    author's reason). Written with its outbox event in the submission's or the bypass's transaction."""
+
+    __tablename__ = "approval_notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("outbox_events.id"), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "submitted" or "bypassed"
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    pending_version_id: Mapped[int | None] = mapped_column(ForeignKey("pending_versions.id"))
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("update_versions.id"))
+    version_number: Mapped[int] = mapped_column(Integer)  # the number it is (or would be) published as
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    author_name: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str | None] = mapped_column(Text)  # the author's, for a bypass
+    occurred_at: Mapped[datetime] = mapped_column()
+
+    event: Mapped[OutboxEvent] = relationship(back_populates="approval_notice")
+    incident: Mapped[Incident] = relationship()
+    pending_version: Mapped[PendingVersion | None] = relationship()
+    version: Mapped[UpdateVersion | None] = relationship()
+    recipients: Mapped[list[ApprovalNoticeRecipient]] = relationship(
+        back_populates="notice", order_by="ApprovalNoticeRecipient.id"
+    )
+
+
+class ApprovalNoticeRecipient(Base):
+    """One approver's email of a notice: the accounts able to approve when it was written, each
+    marked sent as soon as its server took it, so a retry sends only to the others."""
+
+    __tablename__ = "approval_notice_recipients"
+    __table_args__ = (UniqueConstraint("notice_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("approval_notices.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    address: Mapped[str] = mapped_column(String(254))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    message_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+
+    notice: Mapped[ApprovalNotice] = relationship(back_populates="recipients")
 
 
 # Alerts pushed to subscribers (issue 16) live in their own module; imported here so that

@@ -60,7 +60,7 @@ from bench.common.harness import free_port, percentile, rss_bytes  # noqa: E402
 from bench.subscribers.push_service import subscription_keys  # noqa: E402
 from console.alert_models import AlertChannel, FanoutJob, FanoutState, Subscriber, SubscriberStatus  # noqa: E402
 from console.alerts.content import AlertSource  # noqa: E402
-from console.alerts.email import MailTemplate, render_alert  # noqa: E402
+from console.alerts.email import render_alert  # noqa: E402
 from console.alerts.web_push import (  # noqa: E402
     PUSH_TTL_SECONDS,
     application_server_key,
@@ -75,6 +75,7 @@ from console.domain.incidents import IncidentDraft, create_incident  # noqa: E40
 from console.domain.updates import Draft, publish_update  # noqa: E402
 from console.keyset import KeyFile, create_key_file  # noqa: E402
 from console.languages import Languages  # noqa: E402
+from console.mail import MailTemplate  # noqa: E402
 from console.migrate import upgrade  # noqa: E402
 from console.models import utcnow  # noqa: E402
 from console.settings import Settings  # noqa: E402

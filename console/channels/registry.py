@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from console.channels.approvers import ApproversChannel
 from console.channels.archive import ArchiveChannel
 from console.channels.base import Channel, ChannelFromSettings
 from console.channels.feeds import FeedsChannel
@@ -26,6 +27,7 @@ FROM_SETTINGS: Mapping[str, type[ChannelFromSettings]] = {
     MastodonChannel.name: MastodonChannel,
     WebSubChannel.name: WebSubChannel,
     SubscribersChannel.name: SubscribersChannel,
+    ApproversChannel.name: ApproversChannel,
 }
 CHANNEL_TYPES: Mapping[str, type[Channel]] = {LiveChannel.name: LiveChannel, **FROM_SETTINGS}
 
@@ -37,6 +39,10 @@ def _enabled(settings: Settings) -> list[str]:
     names = list(settings.channels)
     if settings.websub_hub and WebSubChannel.name not in names:  # setting the hub is enough
         names.append(WebSubChannel.name)
+    # Two-person approval tells the approvers by email ("the approvers are notified"), whatever
+    # CHANNELS says: the setting is enough.
+    if settings.approval_required and ApproversChannel.name not in names:
+        names.append(ApproversChannel.name)
     return names
 
 

@@ -5,6 +5,7 @@ path as a direct publish, in the approver's transaction) or returns it with a co
 A pending version is not a version: it lives in `pending_versions`, so the published record
 (`update_versions`, immutable and gap-free) only ever holds what was published. The author may
 also publish at once by giving a reason (an emergency bypass), recorded in the audit chain.
+A version that starts waiting, and a bypass, are emailed to the approvers (`approver_notices`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from console.domain import audit, outbox
+from console.domain import approver_notices, audit, outbox
 from console.domain.actors import Actor, require_publisher
 from console.domain.alerting import (
     NOTHING,
@@ -127,12 +128,14 @@ def _wait(
     body: str,
     translations: Sequence[CheckedDraft],
     preliminary: bool | None,
+    routing: outbox.Routing,
     reason: str | None = None,
     corrects_version: int | None = None,
     alerting: Alerting = NOTHING,
     media: Sequence[MediaDraft] | None = None,
 ) -> PendingVersion:
-    """Keep a checked version as pending, by `actor`, and record that it waits."""
+    """Keep a checked version as pending, by `actor`, record that it waits, and have the
+    approvers emailed (in this transaction: the outbox sends it)."""
     assert actor.user_id is not None  # only an account's publish waits: the CLI publishes directly
     now = now or utcnow()
     pending = PendingVersion(
@@ -168,6 +171,7 @@ def _wait(
             "kind": pending.kind,
         },
     )
+    approver_notices.submitted(session, routing, pending, version=number_of(pending), now=now)
     return pending
 
 
@@ -179,6 +183,7 @@ def submit_original(
     *,
     translations: Translations,
     alerting: Alerting = NOTHING,
+    routing: outbox.Routing,
     now: datetime | None = None,
 ) -> PendingVersion:
     """A new update, checked as `publish_update` checks it, kept until approved with the
@@ -199,6 +204,7 @@ def submit_original(
         preliminary=checked.preliminary,
         alerting=alerting,
         media=draft.media,
+        routing=routing,
     )
 
 
@@ -209,6 +215,7 @@ def submit_resolution(
     message: str | None,
     *,
     translations: Translations,
+    routing: outbox.Routing,
     now: datetime | None = None,
 ) -> PendingVersion:
     """An all-clear, checked as `resolve_with_all_clear` checks it, kept until approved: the
@@ -225,6 +232,7 @@ def submit_resolution(
         body=text,
         translations=translations.check({}),
         preliminary=False,
+        routing=routing,
     )
 
 
@@ -239,6 +247,7 @@ def submit_change(
     draft: Draft | None,
     translations: Translations,
     alerting: Alerting = NOTHING,
+    routing: outbox.Routing,
     now: datetime | None = None,
 ) -> PendingVersion:
     """A correction or retraction, checked as `change_update` checks it, kept until approved
@@ -271,6 +280,7 @@ def submit_change(
         corrects_version=change.current.version,
         alerting=alerting,
         media=None if draft is None else draft.media,
+        routing=routing,
     )
 
 
@@ -421,22 +431,40 @@ def bypass_reason(value: str | None) -> str:
 
 
 def record_bypass(
-    session: Session, actor: Actor, published: Published, reason: str, *, now: datetime | None = None
+    session: Session,
+    actor: Actor,
+    published: Published,
+    reason: str,
+    *,
+    routing: outbox.Routing,
+    now: datetime | None = None,
 ) -> None:
-    """Mark a version published without the approval it needed, with the author's reason."""
+    """Mark a version published without the approval it needed, with the author's reason, and
+    have the approvers emailed (in this transaction: the outbox sends it)."""
+    now = now or published.version.published_at
     audit.record(
         session,
         actor,
         BYPASSED,
         f"update {published.update.id} version {published.version.version}",
         incident_id=published.update.incident_id,
-        now=now or published.version.published_at,
+        now=now,
         data={
             "update_id": published.update.id,
             "version": published.version.version,
             "kind": published.version.kind.value,
             "reason": reason,
         },
+    )
+    approver_notices.bypassed(
+        session,
+        routing,
+        published.version,
+        incident_id=published.update.incident_id,
+        author_id=actor.user_id,
+        author_name=actor.name,
+        reason=reason,
+        now=now,
     )
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar, TypeVar
 
-from console.models import EventType, Incident, OutboxEvent, UpdateVersion, VersionKind
+from console.models import STAFF_EVENT_TYPES, EventType, Incident, OutboxEvent, UpdateVersion, VersionKind
 
 T = TypeVar("T")
 
@@ -84,6 +84,26 @@ class RumorPublished:
     occurred_at: datetime
 
 
+@dataclass(frozen=True)
+class _ApprovalFact(_IncidentFact):
+    """Approvers are to be emailed about a version of the incident (issue 18): a staff-only
+    event, whose outbox row names no incident so that no public page lists it."""
+
+    notice_id: int
+
+
+class ApprovalRequested(_ApprovalFact):
+    """A version waits for approval."""
+
+    type: ClassVar[EventType] = EventType.APPROVAL_REQUESTED
+
+
+class ApprovalBypassed(_ApprovalFact):
+    """A version was published without the approval it needed (an emergency bypass)."""
+
+    type: ClassVar[EventType] = EventType.APPROVAL_BYPASSED
+
+
 IncidentEvent = (
     IncidentCreated
     | VersionPublished
@@ -92,10 +112,15 @@ IncidentEvent = (
     | IncidentPinned
     | TranslationAdded
 )
-ChannelEvent = IncidentEvent | RumorPublished
+ApprovalEvent = ApprovalRequested | ApprovalBypassed
+ChannelEvent = IncidentEvent | RumorPublished | ApprovalEvent
 
 
 def event_from_row(row: OutboxEvent) -> ChannelEvent:
+    if row.type in STAFF_EVENT_TYPES:
+        notice = _named(row, row.approval_notice, "is an approval event without its notice")
+        made = ApprovalRequested if row.type is EventType.APPROVAL_REQUESTED else ApprovalBypassed
+        return made(row.id, notice.incident_id, notice.incident.slug, row.occurred_at, notice.id)
     if row.type is EventType.RUMOR_PUBLISHED:
         rumor_version = _named(row, row.rumor_version, "is a rumor event without a rumor response")
         return RumorPublished(

@@ -22,6 +22,7 @@ from console.domain.actors import SYSTEM, Actor, require_publisher
 from console.domain.errors import NotAllowed, NotFound
 from console.domain.events import ChannelEvent, RumorPublished, event_from_row
 from console.models import (
+    STAFF_EVENT_TYPES,
     Delivery,
     DeliveryState,
     EventType,
@@ -93,6 +94,28 @@ def emit_rumor(
     event = event_from_row(row)
     assert isinstance(event, RumorPublished)
     return event
+
+
+def emit_staff(
+    session: Session, routing: Routing, event_type: EventType, *, now: datetime
+) -> OutboxEvent | None:
+    """An event only staff hear of (`STAFF_EVENT_TYPES`), with a delivery for each channel that
+    takes it; None when none does. It names no incident, so it is on no public page, feed or
+    export; the caller links what it is about to it."""
+    if event_type not in STAFF_EVENT_TYPES:
+        raise ValueError(f"{event_type} is not a staff-only event")
+    channels = routing.channels_for(event_type)
+    if not channels:
+        return None
+    row = OutboxEvent(type=event_type, incident=None, occurred_at=now)
+    session.add(row)
+    session.flush()
+    for channel in channels:
+        session.add(
+            Delivery(event_id=row.id, channel=channel, next_attempt_at=now, created_at=now, updated_at=now)
+        )
+    session.flush()
+    return row
 
 
 def backoff_seconds(attempt: int, *, base: float, cap: float, rng: random.Random | None = None) -> float:

@@ -24,6 +24,7 @@ from console.domain.rumors import RumorEntry, rumor_entries
 from console.domain.timeline import UpdateCard, incident_cards
 from console.languages import Languages
 from console.models import (
+    STAFF_EVENT_TYPES,
     AlertStatus,
     Incident,
     IncidentStatus,
@@ -190,7 +191,8 @@ def latest_change(session: Session, incident: Incident) -> ChangeNotice | None:
 
 
 def _last_event_at(session: Session, incident_id: int | None = None) -> datetime | None:
-    query = select(func.max(OutboxEvent.occurred_at))
+    # A staff-only event (an approver's email) changes nothing the public sees.
+    query = select(func.max(OutboxEvent.occurred_at)).where(OutboxEvent.type.not_in(STAFF_EVENT_TYPES))
     if incident_id is not None:
         query = query.where(OutboxEvent.incident_id == incident_id)
     moment: datetime | None = session.scalar(query)

@@ -249,7 +249,7 @@ WAIT = Waits()
 
 
 def _bypassed(
-    actor: Actor, reason: str | None, work: Callable[[Session], Published]
+    request: Request, actor: Actor, reason: str | None, work: Callable[[Session], Published]
 ) -> Callable[[Session], Published]:
     """`work`, and the bypass recorded in its transaction when `reason` is given."""
     if reason is None:
@@ -257,7 +257,7 @@ def _bypassed(
 
     def bypassing(session: Session) -> Published:
         published = work(session)
-        approval.record_bypass(session, actor, published, reason)
+        approval.record_bypass(session, actor, published, reason, routing=app_state(request).routing)
         return published
 
     return bypassing
@@ -322,14 +322,22 @@ async def publish_update_endpoint(request: Request, actor: Actor) -> Response:
             actor,
             payload,
             lambda session: approval.submit_original(
-                session, actor, slug, draft, translations=translations, alerting=alerting
+                session,
+                actor,
+                slug,
+                draft,
+                translations=translations,
+                alerting=alerting,
+                routing=app_state(request).routing,
             ),
         )
 
     def work(session: Session) -> Published:
         return publish_update(session, actor, slug, draft, **publishing)
 
-    return await publish_answered(request, actor, payload, _bypassed(actor, needs, work), _published, UPDATES)
+    return await publish_answered(
+        request, actor, payload, _bypassed(request, actor, needs, work), _published, UPDATES
+    )
 
 
 async def _publish_from_template(
@@ -369,7 +377,13 @@ async def _publish_from_template(
             in_force, drafts = filled.sent_with(alerting)
             translations = Translations(drafts, state.languages)
             return approval.submit_original(
-                session, actor, slug, draft, translations=translations, alerting=in_force
+                session,
+                actor,
+                slug,
+                draft,
+                translations=translations,
+                alerting=in_force,
+                routing=state.routing,
             )
 
         return await answer_waiting(request, actor, payload, wait)
@@ -388,7 +402,9 @@ async def _publish_from_template(
             alerting=alerting,
         )
 
-    return await publish_answered(request, actor, payload, _bypassed(actor, needs, work), _published, UPDATES)
+    return await publish_answered(
+        request, actor, payload, _bypassed(request, actor, needs, work), _published, UPDATES
+    )
 
 
 @access(Access.PUBLIC, ANY_CALLER)
@@ -441,6 +457,7 @@ def update_action_endpoint(action: Action) -> Endpoint:
                     draft=draft,
                     translations=translations,
                     alerting=publishing.get("alerting", NOTHING),
+                    routing=app_state(request).routing,
                 ),
             )
 
@@ -457,7 +474,7 @@ def update_action_endpoint(action: Action) -> Endpoint:
             )
 
         return await publish_answered(
-            request, actor, payload, _bypassed(actor, needs, work), _published, UPDATES
+            request, actor, payload, _bypassed(request, actor, needs, work), _published, UPDATES
         )
 
     change.__name__ = change.__qualname__ = f"{action.name}_endpoint"

@@ -137,7 +137,9 @@ async def resolve_incident_endpoint(request: Request, actor: Actor) -> Response:
     if isinstance(needs, Waits):
         pending = await state.write(
             lambda session: approval.pending_view(
-                approval.submit_resolution(session, actor, slug, message, translations=translations)
+                approval.submit_resolution(
+                    session, actor, slug, message, translations=translations, routing=state.routing
+                )
             )
         )
         return JSONResponse(pending, status_code=202)
@@ -147,7 +149,7 @@ async def resolve_incident_endpoint(request: Request, actor: Actor) -> Response:
             session, actor, slug, message, translations=translations, routing=state.routing
         )
         if needs is not None:
-            approval.record_bypass(session, actor, result.all_clear, needs)
+            approval.record_bypass(session, actor, result.all_clear, needs, routing=state.routing)
         view = records.incident_view(result.incident, last_update_at=None)
         return {**view, "all_clear": _announcement(result.all_clear)}
 

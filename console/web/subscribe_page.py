@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from console import mail
 from console.alert_models import AlertChannel
 from console.alerts import email, sms
 from console.domain import subscriptions
@@ -246,12 +247,12 @@ def _send_confirmation(request: Request, confirmation: subscriptions.Confirmatio
         area_point=confirmation.location.point if confirmation.location else None,
         area_zip=confirmation.location.zip if confirmation.location else None,
     )
-    message = email.MailTemplate(rendered, mail_from=settings.mail_from).stamp(
+    message = mail.MailTemplate(rendered, mail_from=settings.mail_from).stamp(
         to=confirmation.address,
         unsubscribe_url=None,
-        message_id=email.message_id("confirm", confirmation.subscriber_id, domain=settings.public_host),
+        message_id=mail.message_id("confirm", confirmation.subscriber_id, domain=settings.public_host),
     )
-    mailer = email.mailer_from_settings(settings)
+    mailer = mail.mailer_from_settings(settings)
     try:
         mailer.send([message], lambda index, error: _log_failure(error))
     finally:

@@ -58,8 +58,8 @@ class Inbox:
             return [address for rcpt, _ in self.received for address in rcpt]
 
 
-def smtp_server() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
+def smtp_server(inbox: Inbox | None = None) -> Iterator[tuple[Inbox, int]]:
+    inbox = inbox or Inbox()
     port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port, server_hostname="localhost")
     controller.start()

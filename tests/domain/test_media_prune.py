@@ -108,7 +108,9 @@ def test_an_upload_a_pending_version_names_survives(
     with db.write() as session:
         incident, _ = create_incident(session, PIO, IncidentDraft(title="Bridge fire"), routing=routing)
         draft = Draft(body="Smoke.", media=(MediaDraft(uploads["orphan"], "Smoke over the bridge"),))
-        approval.submit_original(session, author, incident.slug, draft, translations=NO_TRANSLATIONS)
+        approval.submit_original(
+            session, author, incident.slug, draft, translations=NO_TRANSLATIONS, routing=routing
+        )
     with db.write() as session:
         pruned = prune_uploads(session, OPERATOR, older_than=timedelta(hours=24), now=NOW)
     assert pruned.uploads == ()

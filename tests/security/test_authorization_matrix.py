@@ -244,7 +244,12 @@ def example_record(db: Database, routing: Routing, people: dict[str, int]) -> di
     author = Actor(make_user(db, "pio", "author@example.org"), "Author", Role.PIO, "api")
     with db.write() as session:
         approval.submit_original(
-            session, author, "example", Draft(body="Road open."), translations=NO_TRANSLATIONS
+            session,
+            author,
+            "example",
+            Draft(body="Road open."),
+            translations=NO_TRANSLATIONS,
+            routing=routing,
         )
     return tokens
 

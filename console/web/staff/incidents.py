@@ -542,7 +542,13 @@ async def publish(request: Request, viewer: Viewer) -> Response:
             return None if earlier.body["seq"] is None else int(earlier.body["seq"])
         if waits and bypass is None:
             pending = approval.submit_original(
-                session, viewer.actor, slug, text, translations=typed.for_service(), alerting=alerting
+                session,
+                viewer.actor,
+                slug,
+                text,
+                translations=typed.for_service(),
+                alerting=alerting,
+                routing=state.routing,
             )
             autosave.discard(session, viewer.actor, FormName.COMPOSE, pending.incident_id)
             if key is not None:
@@ -562,7 +568,7 @@ async def publish(request: Request, viewer: Viewer) -> Response:
             alerting=alerting,
         )
         if reason is not None:
-            approval.record_bypass(session, viewer.actor, published, reason)
+            approval.record_bypass(session, viewer.actor, published, reason, routing=state.routing)
         autosave.discard(session, viewer.actor, FormName.COMPOSE, published.update.incident_id)
         seq = published.update.seq
         if key is not None:

@@ -41,14 +41,16 @@ async def resolve(request: Request, viewer: Viewer) -> Response:
     def work(session: Session) -> bool:
         """True when resolved; False when the all-clear waits for approval."""
         if waits and bypass is None:
-            approval.submit_resolution(session, viewer.actor, slug, message, translations=translations)
+            approval.submit_resolution(
+                session, viewer.actor, slug, message, translations=translations, routing=state.routing
+            )
             return False
         reason = approval.bypass_reason(bypass) if bypass is not None else None
         resolved = resolve_with_all_clear(
             session, viewer.actor, slug, message, translations=translations, routing=state.routing
         )
         if reason is not None:
-            approval.record_bypass(session, viewer.actor, resolved.all_clear, reason)
+            approval.record_bypass(session, viewer.actor, resolved.all_clear, reason, routing=state.routing)
         return True
 
     try:

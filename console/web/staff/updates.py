@@ -550,6 +550,7 @@ async def change_view(request: Request, viewer: Viewer, action: updates.Action) 
                 draft=text,
                 translations=translated,
                 alerting=alerting,
+                routing=state.routing,
             )
             if slot in ("correct", "retract"):  # waiting for approval now, not typed any more
                 autosave.discard(session, viewer.actor, FormName.CORRECT, data.update.id)
@@ -573,7 +574,7 @@ async def change_view(request: Request, viewer: Viewer, action: updates.Action) 
             alerting=alerting,
         )
         if reason is not None:
-            approval.record_bypass(session, viewer.actor, published, reason)
+            approval.record_bypass(session, viewer.actor, published, reason, routing=state.routing)
         if slot in ("correct", "retract"):  # the correction typed is out, or can never be
             autosave.discard(session, viewer.actor, FormName.CORRECT, data.update.id)
         return published

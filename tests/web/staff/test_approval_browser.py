@@ -134,9 +134,8 @@ def test_an_emergency_bypass_publishes_at_once_and_every_approver_sees_why(
     sign_in(ana, server.url, "ana@example.org")
     _send_for_approval(ana, server.url, slug, "Evacuate Elm St now.")
     ana.get_by_label("Publish now, without approval").check()
-    ana.get_by_label("Reason (recorded in the audit trail and shown to every PIO)").fill(
-        "Gas spreading, chief unreachable"
-    )
+    reason = "Reason (recorded in the audit trail, shown to every PIO and emailed to the approvers)"
+    ana.get_by_label(reason).fill("Gas spreading, chief unreachable")
     ana.get_by_role("button", name="Send for approval").click()
 
     public = desks.ana_context.new_page()

@@ -1,0 +1,96 @@
+"""approver mail: approvers emailed when a version waits for approval or is published without it
+(issue 18)
+
+`approval_notices` holds what approvers are told (a pending version waits, or a version was
+published with an emergency bypass, and the reason), each linked to its staff-only outbox event
+(`approval.requested` or `approval.bypassed`, which names no incident, so no public page lists
+it); `approval_notice_recipients` one row per approver emailed, marked sent once the mail server
+took it. No existing row changes.
+
+Revision ID: i18_approver_mail
+Revises: i18_media_prune
+Create Date: 2026-12-06 01:30:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "i18_approver_mail"
+down_revision: str | None = "i18_media_prune"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+NOTICES = "approval_notices"
+RECIPIENTS = "approval_notice_recipients"
+
+
+def upgrade() -> None:
+    op.create_table(
+        NOTICES,
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("event_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("incident_id", sa.Integer(), nullable=False),
+        sa.Column("pending_version_id", sa.Integer(), nullable=True),
+        sa.Column("version_id", sa.Integer(), nullable=True),
+        sa.Column("version_number", sa.Integer(), nullable=False),
+        sa.Column("author_id", sa.Integer(), nullable=True),
+        sa.Column("author_name", sa.String(length=100), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["author_id"], ["users.id"], name=op.f("fk_approval_notices_author_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["event_id"], ["outbox_events.id"], name=op.f("fk_approval_notices_event_id_outbox_events")
+        ),
+        sa.ForeignKeyConstraint(
+            ["incident_id"], ["incidents.id"], name=op.f("fk_approval_notices_incident_id_incidents")
+        ),
+        sa.ForeignKeyConstraint(
+            ["pending_version_id"],
+            ["pending_versions.id"],
+            name=op.f("fk_approval_notices_pending_version_id_pending_versions"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["version_id"],
+            ["update_versions.id"],
+            name=op.f("fk_approval_notices_version_id_update_versions"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_approval_notices")),
+        sa.UniqueConstraint("event_id", name=op.f("uq_approval_notices_event_id")),
+    )
+    op.create_index(op.f("ix_approval_notices_incident_id"), NOTICES, ["incident_id"], unique=False)
+    op.create_table(
+        RECIPIENTS,
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("notice_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("address", sa.String(length=254), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("message_id", sa.String(length=200), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["notice_id"],
+            [f"{NOTICES}.id"],
+            name=op.f("fk_approval_notice_recipients_notice_id_approval_notices"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_approval_notice_recipients_user_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_approval_notice_recipients")),
+        sa.UniqueConstraint(
+            "notice_id", "user_id", name=op.f("uq_approval_notice_recipients_notice_id_user_id")
+        ),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table(RECIPIENTS)
+    op.drop_index(op.f("ix_approval_notices_incident_id"), table_name=NOTICES)
+    op.drop_table(NOTICES)
