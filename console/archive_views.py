@@ -62,6 +62,7 @@ DETAIL_NAMES = (
     N_("Category"),
     N_("Alert status"),
     N_("Mapped area"),
+    N_("CAP defaults"),
 )
 assert set(DETAIL_NAMES) == set(DETAIL_LABELS.values())
 

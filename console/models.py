@@ -322,6 +322,9 @@ class IncidentDetailsVersion(Base):
     category: Mapped[str] = mapped_column(String(16))
     alert_status: Mapped[AlertStatus] = mapped_column(_enum(AlertStatus, "alert_status"))
     area: Mapped[str | None] = mapped_column(Text, default=None)
+    # Its CAP defaults (issue 17) as canonical JSON (console.domain.alerting), or None. Only the
+    # versions carry them: they apply when an update is published, never to the incident row.
+    cap_defaults: Mapped[str | None] = mapped_column(Text, default=None)
     reason: Mapped[str | None] = mapped_column(Text)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     author_name: Mapped[str] = mapped_column(String(100))

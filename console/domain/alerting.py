@@ -228,6 +228,64 @@ def alerting_text(alerting: Alerting) -> str | None:
     return None if alerting.empty else canonical_json(alerting_view(alerting))
 
 
+# An incident's CAP defaults (issue 17): the CAP fields a new update of it gets where it sets
+# none of its own. No `expires`: one end time for every future update makes no sense.
+DEFAULT_FIELDS = ("urgency", "severity", "certainty", "response_types", "event")
+
+
+def check_cap_defaults(value: Any, errors: dict[str, str]) -> Alerting:
+    """`cap_defaults` as sent, checked by the rules of a version's `cap`; problems go into
+    `errors` as `cap_defaults.urgency` and so on. None or {} is no defaults."""
+    if value is None:
+        return NOTHING
+    if not isinstance(value, Mapping):
+        errors["cap_defaults"] = f"must be an object with any of: {', '.join(DEFAULT_FIELDS)}"
+        return NOTHING
+    found: dict[str, str] = {}
+    for name in value:
+        if name == "expires":
+            found["cap.expires"] = "has no default: each update says when it stops applying"
+        elif name not in DEFAULT_FIELDS:
+            found[f"cap.{name}"] = f"is not a known field (known: {', '.join(DEFAULT_FIELDS)})"
+    known = {name: item for name, item in value.items() if name in DEFAULT_FIELDS}
+    checked = check_alerting(known, None, None, found)
+    errors.update({f"cap_defaults.{name.removeprefix('cap.')}": problem for name, problem in found.items()})
+    if found:
+        return NOTHING
+    # No response types is no default for them, so `{"response_types": []}` is no defaults.
+    return replace(checked, response_types=checked.response_types or None)
+
+
+def cap_defaults_view(defaults: Alerting) -> dict[str, Any] | None:
+    """The defaults as the JSON API shows them (and they are stored); None when there are none."""
+    return alerting_view(defaults).get("cap")
+
+
+def cap_defaults_text(defaults: Alerting) -> str | None:
+    """The stored form: canonical JSON of the given fields, None when there are none."""
+    view = cap_defaults_view(defaults)
+    return canonical_json(view) if view else None
+
+
+def cap_defaults_words(text: str | None) -> str:
+    """Stored defaults as the history and the feeds' details entries show a change of them,
+    in CAP's own words (e.g. "urgency: Immediate; response_types: Evacuate, Avoid"); "" for none."""
+    view = cap_defaults_view(stored_cap_defaults(text)) or {}
+    return "; ".join(
+        f"{name}: {', '.join(value) if isinstance(value, list) else value}" for name, value in view.items()
+    )
+
+
+def stored_cap_defaults(text: str | None) -> Alerting:
+    """The defaults as stored (trusted: written by `cap_defaults_text`)."""
+    if text is None:
+        return NOTHING
+    errors: dict[str, str] = {}
+    checked = check_cap_defaults(json.loads(text), errors)
+    assert not errors, errors
+    return checked
+
+
 def translated_text(alerting: TranslatedAlerting) -> str | None:
     return None if alerting.empty else canonical_json(translated_view(alerting))
 

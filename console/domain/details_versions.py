@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.domain.actors import Actor
+from console.domain.alerting import Alerting, cap_defaults_view, stored_cap_defaults
 from console.domain.area import area_geojson, stored_area
 from console.domain.canonical import canonical_json, iso, sha256_hex
 from console.models import AlertStatus, Incident, IncidentDetailsVersion
@@ -21,13 +22,15 @@ DETAIL_FIELDS = ("title", "summary", "location", "category", "alert_status")
 
 
 def details_hash(incident_slug: str, row: IncidentDetailsVersion) -> str:
-    # The area (issue 17) is hashed only when there is one, so versions written before areas
-    # existed keep the hash they were written with.
+    # The area and the CAP defaults (issue 17) are hashed only when there are some, so versions
+    # written before they existed keep the hash they were written with.
     area = {"area": row.area} if row.area is not None else {}
+    defaults = {"cap_defaults": row.cap_defaults} if row.cap_defaults is not None else {}
     return sha256_hex(
         canonical_json(
             {
                 **area,
+                **defaults,
                 "incident": incident_slug,
                 "version": row.version,
                 "title": row.title,
@@ -63,12 +66,14 @@ def new_details_version(
     now: datetime,
     fields: dict[str, str] | None = None,
     area: str | None = None,
+    cap_defaults: str | None = None,
 ) -> IncidentDetailsVersion:
     """A details version holding `fields` (by default the incident row's current ones).
 
     A change writes this row before it updates the incident: the database refuses an incident
     whose details differ from its newest details version (migrations i13_incident_details,
-    i17_area). `area` is the area's canonical JSON text (console.domain.area.area_text)."""
+    i17_area). `area` is the area's canonical JSON text (console.domain.area.area_text),
+    `cap_defaults` the CAP defaults' (console.domain.alerting.cap_defaults_text)."""
     details = fields or details_of(incident)
     row = IncidentDetailsVersion(
         incident_id=incident.id,
@@ -79,6 +84,7 @@ def new_details_version(
         category=details["category"],
         alert_status=AlertStatus(details["alert_status"]),
         area=area,
+        cap_defaults=cap_defaults,
         reason=reason,
         author_id=actor.user_id,
         author_name=actor.name,
@@ -86,6 +92,17 @@ def new_details_version(
     )
     row.content_hash = details_hash(incident.slug, row)
     return row
+
+
+def current_cap_defaults(session: Session, incident_id: int) -> Alerting:
+    """The CAP defaults of an incident's newest details version: what a new update gets."""
+    text = session.scalar(
+        select(IncidentDetailsVersion.cap_defaults)
+        .where(IncidentDetailsVersion.incident_id == incident_id)
+        .order_by(IncidentDetailsVersion.version.desc())
+        .limit(1)
+    )
+    return stored_cap_defaults(text)
 
 
 def details_versions(session: Session, incident_id: int) -> list[IncidentDetailsVersion]:
@@ -102,21 +119,29 @@ def details_version_view(
     row: IncidentDetailsVersion, previous: IncidentDetailsVersion | None
 ) -> dict[str, Any]:
     """What `details_versions[]` shows of one version; `changed` names the fields it changed
-    (`area` among them when the area changed)."""
+    (`area` and `cap_defaults` among them when those changed)."""
     fields = details_of(row)
     before = details_of(previous) if previous is not None else None
     changed = [name for name in DETAIL_FIELDS if before is not None and before[name] != fields[name]]
     if previous is not None and previous.area != row.area:
         changed.append("area")
+    if previous is not None and previous.cap_defaults != row.cap_defaults:
+        changed.append("cap_defaults")
     return {
         "version": row.version,
         "fields": fields,
         "area": area_geojson(stored_area(row.area)),
+        "cap_defaults": cap_defaults_view(stored_cap_defaults(row.cap_defaults)),
         "changed": changed,
         "reason": row.reason,
         "author": row.author_name,
         "published_at": row.published_at.isoformat(),
     }
+
+
+def current_defaults_view(history: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The incident's `cap_defaults`: its newest details version's, from `details_versions[]`."""
+    return history[-1]["cap_defaults"] if history else None
 
 
 def _views(rows: list[IncidentDetailsVersion]) -> list[dict[str, Any]]:

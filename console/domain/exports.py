@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from console.domain.audit import chain_head
 from console.domain.canonical import GENESIS_HASH
 from console.domain.details_translations import translations_views
-from console.domain.details_versions import details_histories
+from console.domain.details_versions import current_defaults_view, details_histories
 from console.domain.history import IncidentHistory, deliveries_by_version
 from console.domain.incidents import get_incident
 from console.domain.records import incident_view, translation_entries
@@ -112,6 +112,7 @@ def public_records(
             {
                 **incident_view(incident, last_update_at=None),
                 "last_update_at": last,
+                "cap_defaults": current_defaults_view(details[incident.id]),
                 "details_versions": details[incident.id],
                 "details_translations": translated_details[incident.id],
                 "updates": entries,

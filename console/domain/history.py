@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from console.domain import run_posts, wording
+from console.domain.alerting import cap_defaults_words
 from console.domain.area import area_words
 from console.domain.details_translations import current_translations
 from console.domain.details_versions import DETAIL_FIELDS, details_of, details_versions
@@ -213,6 +214,7 @@ DETAIL_LABELS = {
     "category": "Category",
     "alert_status": "Alert status",
     "area": "Mapped area",
+    "cap_defaults": "CAP defaults",
 }
 
 
@@ -253,6 +255,9 @@ def details_changes(session: Session, incident_id: int) -> tuple[DetailsChange, 
             changes += (
                 FieldChange(DETAIL_LABELS["area"], area_words(rows[index - 1].area), area_words(row.area)),
             )
+        if index and rows[index - 1].cap_defaults != row.cap_defaults:
+            before_words, after_words = (cap_defaults_words(r.cap_defaults) for r in (rows[index - 1], row))
+            changes += (FieldChange(DETAIL_LABELS["cap_defaults"], before_words, after_words),)
         entries.append(DetailsChange(row.version, row.reason, row.author_name, row.published_at, changes))
     return tuple(entries)
 

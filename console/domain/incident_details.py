@@ -16,6 +16,13 @@ from sqlalchemy.orm import Session
 
 from console.domain import audit, outbox
 from console.domain.actors import Actor, require_publisher
+from console.domain.alerting import (
+    Alerting,
+    cap_defaults_text,
+    cap_defaults_view,
+    check_cap_defaults,
+    stored_cap_defaults,
+)
 from console.domain.area import area_of, area_text, parse_typed_area, stored_area, typed_form
 from console.domain.details_versions import details_of, details_version_view, new_details_version
 from console.domain.errors import InvalidInput, VersionConflict
@@ -39,6 +46,9 @@ class DetailsDraft:
     # The mapped area (console.domain.area) as typed; an area with no polygon, circle or
     # geocode in it removes the area.
     area: Any = None
+    # The CAP defaults of new updates (console.domain.alerting.check_cap_defaults), all at once:
+    # {} removes them, None leaves them as they are.
+    cap_defaults: Any = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +110,11 @@ def change_details(
     reason_text = clean(reason, max_chars=REASON_MAX, required=True, errors=errors, field="reason")
     wanted = _wanted(draft, details_of(current), errors)
     area = area_text(area_of(draft.area, errors)) if draft.area is not None else current.area
+    defaults = (
+        cap_defaults_text(check_cap_defaults(draft.cap_defaults, errors))
+        if draft.cap_defaults is not None
+        else current.cap_defaults
+    )
     if errors or reason_text is None:
         raise InvalidInput(errors)
     if corrects_version != current.version:
@@ -110,12 +125,19 @@ def change_details(
             )
         ).first()
         raise VersionConflict(corrects_version, details_version_view(current, previous))
-    if wanted == details_of(current) and area == current.area:
+    if wanted == details_of(current) and (area, defaults) == (current.area, current.cap_defaults):
         raise InvalidInput({"details": "nothing changes: every field is as the current version has it"})
     now = now or utcnow()
     # The version first: the database refuses incident details that no version holds.
     row = new_details_version(
-        incident, actor, current.version + 1, reason=reason_text, now=now, fields=wanted, area=area
+        incident,
+        actor,
+        current.version + 1,
+        reason=reason_text,
+        now=now,
+        fields=wanted,
+        area=area,
+        cap_defaults=defaults,
     )
     session.add(row)
     session.flush()
@@ -142,9 +164,15 @@ def change_details(
             "corrects_version": corrects_version,
             "reason": reason_text,
             "changed": [name for name, value in wanted.items() if details_of(current)[name] != value]
-            + (["area"] if area != current.area else []),
+            + (["area"] if area != current.area else [])
+            + (["cap_defaults"] if defaults != current.cap_defaults else []),
             **wanted,
             "area": stored_area(area),
+            **(
+                {"cap_defaults": cap_defaults_view(stored_cap_defaults(defaults))}
+                if defaults is not None
+                else {}
+            ),
             "content_hash": row.content_hash,
         },
     )
@@ -175,3 +203,17 @@ def rebase(session: Session, slug: str, typed: dict[str, str], started_from: int
         if not errors and area_text(typed_area) == base.area:
             rebased["area_description"], rebased["area"] = typed_form(stored_area(incident.area))
     return rebased
+
+
+def rebase_cap_defaults(session: Session, slug: str, typed: Alerting, started_from: int) -> Alerting:
+    """After a conflict, as `rebase` does for the other fields: CAP defaults left as they were in
+    the version the PIO started from become the current version's."""
+    incident = get_incident(session, slug)
+    base = session.scalars(
+        select(IncidentDetailsVersion).where(
+            IncidentDetailsVersion.incident_id == incident.id, IncidentDetailsVersion.version == started_from
+        )
+    ).first()
+    if base is None or cap_defaults_text(typed) != base.cap_defaults:
+        return typed
+    return stored_cap_defaults(current_details_version(session, incident).cap_defaults)

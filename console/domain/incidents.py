@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from console.domain import audit, outbox
 from console.domain.actors import Actor, require_publisher
+from console.domain.alerting import cap_defaults_text, cap_defaults_view, check_cap_defaults
 from console.domain.area import area_of, area_text
 from console.domain.details_versions import new_details_version
 from console.domain.errors import InvalidInput, NotAllowed, NotFound
@@ -49,6 +50,8 @@ class IncidentDraft:
     category: str | None = None
     alert_status: str | None = None  # "actual" (default), "exercise" or "test"
     area: Any = None  # the mapped area (console.domain.area), checked by area_of; None: none
+    # The CAP defaults of its new updates (console.domain.alerting.check_cap_defaults); None: none
+    cap_defaults: Any = None
 
 
 def slugify(title: str) -> str:
@@ -118,6 +121,7 @@ def create_incident(
     category = category_of(draft.category, errors)
     alert_status = alert_status_of(draft.alert_status, errors)
     area = area_of(draft.area, errors) if draft.area is not None else None
+    defaults = check_cap_defaults(draft.cap_defaults, errors)
     if errors or title is None:
         raise InvalidInput(errors)
     now = now or utcnow()
@@ -135,7 +139,9 @@ def create_incident(
     )
     session.add(incident)
     session.flush()
-    details = new_details_version(incident, actor, 1, reason=None, now=now, area=incident.area)
+    details = new_details_version(
+        incident, actor, 1, reason=None, now=now, area=incident.area, cap_defaults=cap_defaults_text(defaults)
+    )
     session.add(details)
     session.flush()
     event = outbox.emit(session, routing, EventType.INCIDENT_CREATED, incident, now=now)
@@ -154,6 +160,7 @@ def create_incident(
             "category": category,
             "alert_status": alert_status.value,
             **({"area": area} if area is not None else {}),
+            **({"cap_defaults": cap_defaults_view(defaults)} if not defaults.empty else {}),
             "details_version_id": details.id,
             "details_content_hash": details.content_hash,
         },

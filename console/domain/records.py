@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from console.domain import details_translations, run_posts
 from console.domain.area import area_geojson, stored_area
-from console.domain.details_versions import details_history
+from console.domain.details_versions import current_defaults_view, details_history
 from console.domain.incidents import get_incident
 from console.domain.run_posts import PostLink
 from console.domain.translations import (
@@ -186,10 +186,12 @@ def incident_record(
     incident = get_incident(session, slug)
     updates = _update_entries(session, incident, internal=internal, languages=languages)
     last = max((u["versions"][-1]["published_at"] for u in updates if u["versions"]), default=None)
+    details = details_history(session, incident.id)
     return {
         **incident_view(incident, last_update_at=None),
         "last_update_at": last,
-        "details_versions": details_history(session, incident.id),
+        "cap_defaults": current_defaults_view(details),
+        "details_versions": details,
         "details_translations": details_translations.translations_views(session, [incident])[incident.id],
         "updates": updates,
     }

@@ -26,6 +26,7 @@ from console.domain.alerting import (
     stored_alerting,
 )
 from console.domain.canonical import canonical_json, iso, sha256_hex
+from console.domain.details_versions import current_cap_defaults
 from console.domain.errors import InvalidInput, NotAllowed, VersionConflict
 from console.domain.events import VersionPublished
 from console.domain.incidents import get_incident
@@ -288,7 +289,9 @@ def publish_update(
     kind: VersionKind = VersionKind.ORIGINAL,  # RESOLUTION and REOPENING: see console.domain.resolution
     template_version_id: int | None = None,  # the template version it was written from (issue 18)
     approval: dict[str, Any] | None = None,  # how it was approved, for its audit event (issue 18)
-    alerting: Alerting = NOTHING,  # its CAP fields, instruction and WEA texts (issue 17)
+    # Its CAP fields, instruction and WEA texts (issue 17); the incident's CAP defaults fill in
+    # the CAP fields an original leaves unset.
+    alerting: Alerting = NOTHING,
 ) -> Published:
     checked = check_original(
         session,
@@ -300,6 +303,11 @@ def publish_update(
         alerting=alerting,
     )
     incident = checked.incident
+    alerting = checked.alerting
+    if kind is VersionKind.ORIGINAL:
+        # The incident's CAP defaults fill the CAP fields the update does not set, stored as its
+        # own: neither it nor its CAP file changes when the defaults do (issue 17).
+        alerting = alerting.over(current_cap_defaults(session, incident.id))
     now = now or utcnow()
     seq = (session.scalar(select(func.max(Update.seq)).where(Update.incident_id == incident.id)) or 0) + 1
     update = Update(incident=incident, seq=seq, created_at=now)
@@ -324,7 +332,7 @@ def publish_update(
         now=now,
         audit_data=audit_data or None,
         template_version_id=template_version_id,
-        alerting=checked.alerting,
+        alerting=alerting,
         media=checked.media,
     )
 

@@ -11,7 +11,14 @@ from datetime import datetime
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session, aliased
 
-from console.domain.alerting import NOTHING, Alerting, is_spanish, stored_alerting, stored_translated
+from console.domain.alerting import (
+    NOTHING,
+    Alerting,
+    cap_defaults_words,
+    is_spanish,
+    stored_alerting,
+    stored_translated,
+)
 from console.domain.area import area_words, georss_circle, georss_polygon, stored_area
 from console.domain.details_translations import shown_details
 from console.domain.details_versions import DETAIL_FIELDS, details_of
@@ -299,6 +306,9 @@ def details_items(session: Session, *, limit: int, incident: Incident | None = N
         )
         if previous.area != row.area:
             changes += (("area", xml_safe(area_words(previous.area)), xml_safe(area_words(row.area))),)
+        if previous.cap_defaults != row.cap_defaults:
+            was, now = (xml_safe(cap_defaults_words(r.cap_defaults)) for r in (previous, row))
+            changes += (("cap_defaults", was, now),)
         found.append(
             DetailsItem(
                 IncidentInfo.of(owner),

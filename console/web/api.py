@@ -13,7 +13,15 @@ from starlette.routing import BaseRoute, Route
 
 from console.domain import approval, idempotency, outbox, records
 from console.domain.actors import Actor
-from console.domain.alerting import NOTHING, Alerting, TranslatedAlerting, check_alerting, check_translated
+from console.domain.alerting import (
+    NOTHING,
+    Alerting,
+    TranslatedAlerting,
+    cap_defaults_view,
+    check_alerting,
+    check_translated,
+)
+from console.domain.details_versions import current_cap_defaults
 from console.domain.errors import InvalidInput
 from console.domain.incidents import IncidentDraft, create_incident
 from console.domain.incidents import get_incident as get_incident_row
@@ -173,7 +181,9 @@ async def list_incidents(request: Request, _caller: Actor | None) -> Response:
 @access(Access.PUBLISHER, TOKEN)
 async def create_incident_endpoint(request: Request, actor: Actor) -> Response:
     payload = await read_object(request)
-    fields = Fields(payload, ["title", "summary", "location", "category", "alert_status", "area"])
+    fields = Fields(
+        payload, ["title", "summary", "location", "category", "alert_status", "area", "cap_defaults"]
+    )
     draft = IncidentDraft(
         title=fields.text("title", required=True) or "",
         summary=fields.text("summary"),
@@ -181,13 +191,15 @@ async def create_incident_endpoint(request: Request, actor: Actor) -> Response:
         category=fields.text("category"),
         alert_status=fields.text("alert_status"),
         area=fields.data.get("area"),  # checked by the domain (console.domain.area)
+        cap_defaults=fields.data.get("cap_defaults"),  # checked by the domain (console.domain.alerting)
     )
     fields.check()
     state = app_state(request)
 
     def work(session: Session) -> dict[str, Any]:
         incident, _ = create_incident(session, actor, draft, routing=state.routing)
-        return records.incident_view(incident, last_update_at=None)
+        defaults = cap_defaults_view(current_cap_defaults(session, incident.id))
+        return {**records.incident_view(incident, last_update_at=None), "cap_defaults": defaults}
 
     return await publish_once(request, actor, payload, work, lambda body: f"/api/v1/incidents/{body['slug']}")
 

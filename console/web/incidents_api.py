@@ -42,10 +42,11 @@ def _changed(result: ChangedDetails) -> dict[str, Any]:
 @access(Access.PUBLISHER, TOKEN)
 async def change_details_endpoint(request: Request, actor: Actor) -> Response:
     payload = await read_object(request)
-    fields = Fields(payload, [*DETAIL_FIELDS, "area", "reason", "corrects_version"])
+    fields = Fields(payload, [*DETAIL_FIELDS, "area", "cap_defaults", "reason", "corrects_version"])
     draft = DetailsDraft(
         **{name: fields.text(name) for name in DETAIL_FIELDS},
         area=fields.data.get("area"),  # checked by the domain (console.domain.area)
+        cap_defaults=fields.data.get("cap_defaults"),  # checked by the domain (console.domain.alerting)
     )
     reason = fields.text("reason", required=True)
     corrects = fields.integer("corrects_version", required=True)

@@ -151,7 +151,7 @@ PATHS: dict[str, dict[str, Schema]] = {
         "post": operation(
             "createIncident",
             "Open an incident",
-            ok=(201, ref("Incident"), "The incident, with its slug"),
+            ok=(201, ref("CreatedIncident"), "The incident, with its slug and CAP defaults"),
             errors=[401, 403],
             security=TOKEN,
             body="IncidentDraft",
@@ -186,8 +186,8 @@ PATHS: dict[str, dict[str, Schema]] = {
     "/incidents/{slug}/details": {
         "post": operation(
             "changeIncidentDetails",
-            "Correct the incident's details (title, summary, location, category, alert status) as a "
-            "new details version with a reason; omitted fields stay as they are",
+            "Correct the incident's details (title, summary, location, category, alert status, area, "
+            "CAP defaults) as a new details version with a reason; omitted fields stay as they are",
             ok=(201, ref("ChangedDetails"), "The new details version and the public event id"),
             errors=[401, 403, 404, 409],
             security=TOKEN,

@@ -193,6 +193,22 @@ ALERTING_VIEW: dict[str, Schema] = {
     "instruction": TEXT,
     "wea": obj({"short": TEXT, "long": TEXT}, []),
 }
+# An incident's CAP defaults (issue 17): the CAP fields of a version's `cap` but `expires`.
+_CAP_DEFAULT_FIELDS: dict[str, Schema] = {
+    name: schema for name, schema in CAP_SENT["anyOf"][0]["properties"].items() if name != "expires"
+}
+CAP_DEFAULTS_SENT: Schema = {
+    **nullable(obj(_CAP_DEFAULT_FIELDS, [])),
+    "description": "CAP defaults: the CAP fields every new update of the incident gets where it does not "
+    "send its own (`cap` of the update wins field by field). Checked as an update's `cap` (a bad value "
+    "is a 422 naming `cap_defaults.urgency` and so on); no `expires`. Stored in the update when it is "
+    "published, so a published update and its CAP file never change with them; corrections carry "
+    "their version's own fields. Null or absent: on creation none, on a change as they are; {} removes them.",
+}
+CAP_DEFAULTS_VIEW: Schema = {
+    **nullable(obj({**_CAP_DEFAULT_FIELDS, "event": TEXT}, [])),
+    "description": "The CAP defaults new updates get (only the fields set); null: none.",
+}
 TRANSLATED_ALERTING_VIEW: dict[str, Schema] = {
     "instruction": ALERTING_VIEW["instruction"],
     "wea": ALERTING_VIEW["wea"],
@@ -411,9 +427,10 @@ DETAILS_VERSION_FIELDS: dict[str, Schema] = {
         **nullable({"$ref": "#/components/schemas/AreaFeature"}),
         "description": "The mapped area as this version has it (GeoJSON); null: none.",
     },
+    "cap_defaults": {**CAP_DEFAULTS_VIEW, "description": "The CAP defaults this version has; null: none."},
     "changed": {
         "type": "array",
-        "items": {"enum": [*DETAILS_FIELDS, "area"]},
+        "items": {"enum": [*DETAILS_FIELDS, "area", "cap_defaults"]},
         "description": "The fields this version changed from the one before (none for version 1).",
     },
     "reason": {**nullable(TEXT), "description": "Why they changed; null for version 1."},
@@ -440,6 +457,7 @@ _OPTIONAL_DETAILS: dict[str, Schema] = {
         "description": "The mapped area; null or absent leaves it as it is, an area with no polygon, "
         "circle or geocode removes it.",
     },
+    "cap_defaults": CAP_DEFAULTS_SENT,
 }
 
 _LAT_LON: Schema = {
@@ -480,6 +498,7 @@ SCHEMAS: dict[str, Schema] = {
         ["error"],
     ),
     "Incident": obj(INCIDENT_FIELDS),
+    "CreatedIncident": obj({**INCIDENT_FIELDS, "cap_defaults": CAP_DEFAULTS_VIEW}),
     "AreaDraft": {
         **obj(
             {
@@ -590,6 +609,10 @@ SCHEMAS: dict[str, Schema] = {
     "IncidentRecord": obj(
         {
             **INCIDENT_FIELDS,
+            "cap_defaults": {
+                **CAP_DEFAULTS_VIEW,
+                "description": "The CAP defaults new updates get: the current details version's; null: none.",
+            },
             "details_versions": {
                 "type": "array",
                 "items": ref("DetailsVersion"),
@@ -602,7 +625,7 @@ SCHEMAS: dict[str, Schema] = {
             },
             "updates": {"type": "array", "items": ref("Update")},
         },
-        [*INCIDENT_FIELDS, "details_versions", "details_translations", "updates"],
+        [*INCIDENT_FIELDS, "cap_defaults", "details_versions", "details_translations", "updates"],
     ),
     "DetailsVersion": obj(DETAILS_VERSION_FIELDS),
     "DetailsTranslation": obj(

@@ -4,7 +4,10 @@ instruction and the WEA texts, as typed, checked by the domain's rules (console.
 Form fields: `cap_urgency`, `cap_severity`, `cap_certainty` (selects, empty: not set),
 `cap_response_types` (checkboxes), `cap_event`, `cap_expires` (datetime-local) with
 `cap_expires_zone` (an IANA timezone, the agency's by default), `instruction`, `wea_short`,
-`wea_long`. Errors are keyed by these names."""
+`wea_long`. Errors are keyed by these names.
+
+The incident's "Correct details" form takes the incident's CAP defaults in the same CAP fields
+(without `cap_expires`), read and checked by `TypedAlerting.check_defaults`."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from console.domain.alerting import NOTHING, Alerting, check_alerting
+from console.domain.alerting import NOTHING, Alerting, check_alerting, check_cap_defaults
 from console.domain.autosave import Saved
 from console.web.staff.forms import Form
 
@@ -101,6 +104,19 @@ class TypedAlerting:
         errors.update({FORM_NAMES.get(name, name): problem for name, problem in found.items()})
         return (NOTHING if errors else alerting), errors
 
+    def check_defaults(self) -> tuple[Alerting, dict[str, str]]:
+        """The CAP fields typed as the incident's defaults, and the problems by form field name."""
+        cap: dict[str, Any] = {
+            name: value
+            for name in ("urgency", "severity", "certainty", "event")
+            if (value := self.value(f"cap_{name}")).strip()
+        }
+        if self.response_types:
+            cap["response_types"] = list(self.response_types)
+        found: dict[str, str] = {}
+        defaults = check_cap_defaults(cap, found)
+        return defaults, defaults_form_errors(found)
+
     def fingerprint(self) -> dict[str, Any]:
         return {**self.values, "cap_response_types": list(self.response_types)}
 
@@ -112,3 +128,11 @@ def saved_alerting(saved: Saved) -> TypedAlerting | None:
     """The "Alert details" of an autosaved form; None when none were saved with it."""
     typed = saved.typed
     return TypedAlerting(dict(typed.alerting), typed.response_types) if typed.alerting else None
+
+
+def defaults_form_errors(errors: dict[str, str]) -> dict[str, str]:
+    """The domain's `cap_defaults.urgency` and so on, as the details form names its fields."""
+    return {
+        f"cap_{name.removeprefix('cap_defaults.')}" if name.startswith("cap_defaults.") else name: problem
+        for name, problem in errors.items()
+    }

@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 from starlette.requests import Request
 from starlette.responses import Response
 
+from console.domain.alerting import cap_defaults_view
 from console.domain.area import parse_typed_area
 from console.domain.details_translations import TRANSLATED_FIELDS, DetailsTranslationDraft, translate_details
 from console.domain.errors import InvalidInput, NotFound, VersionConflict
-from console.domain.incident_details import DetailsDraft, change_details, rebase
+from console.domain.incident_details import DetailsDraft, change_details, rebase, rebase_cap_defaults
 from console.web.access import Access, access
+from console.web.staff.alerting_form import TypedAlerting, defaults_form_errors
 from console.web.staff.auth import STAFF, Viewer
 from console.web.staff.forms import read_form
 from console.web.staff.incidents import INCIDENT_FIELDS, DetailsForm, error_page, incident_screen
@@ -30,18 +32,25 @@ async def change_details_view(request: Request, viewer: Viewer) -> Response:
     # The area as typed (GeoJSON or "lat,lon ..." lines); blank removes it, as {} does in the API.
     area_errors: dict[str, str] = {}
     area = parse_typed_area(typed["area"], typed["area_description"], area_errors)
-    draft = DetailsDraft(**{name: typed[name] for name in INCIDENT_FIELDS}, area=area or {})
+    # The CAP defaults as chosen; none chosen removes them, as {} does in the API.
+    typed_defaults = TypedAlerting.read(form)
+    defaults, defaults_errors = typed_defaults.check_defaults()
+    draft = DetailsDraft(
+        **{name: typed[name] for name in INCIDENT_FIELDS},
+        area=area or {},
+        cap_defaults=cap_defaults_view(defaults) or {},
+    )
 
     async def refused(
         status_code: int, errors: dict[str, str], message: str | None, version: int
     ) -> Response:
-        details_form = DetailsForm(typed, version, errors, message, open=True)
+        details_form = DetailsForm(typed, version, errors, message, open=True, defaults=typed_defaults)
         return await incident_screen(
             request, viewer, status_code=status_code, block="details", extra={"details_form": details_form}
         )
 
-    if area_errors:
-        return await refused(422, area_errors, None, corrects)
+    if area_errors or defaults_errors:
+        return await refused(422, area_errors | defaults_errors, None, corrects)
     try:
         await state.write(
             lambda session: change_details(
@@ -55,11 +64,13 @@ async def change_details_view(request: Request, viewer: Viewer) -> Response:
             )
         )
     except InvalidInput as exc:
-        return await refused(422, exc.fields, None, corrects)
+        return await refused(422, defaults_form_errors(exc.fields), None, corrects)
     except VersionConflict as exc:
         current = exc.current
         started_from = corrects
         typed = await state.read(lambda session: rebase(session, slug, typed, started_from))
+        rebased = await state.read(lambda session: rebase_cap_defaults(session, slug, defaults, started_from))
+        typed_defaults = TypedAlerting.of(rebased, state.settings.zone)
         message = (
             f"{current['author']} published details version {current['version']} since this form was "
             f"opened (reason: {current['reason']}). The form now holds that version with your own "

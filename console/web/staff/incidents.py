@@ -27,7 +27,7 @@ from console.domain import (
     timeline,
     versions,
 )
-from console.domain.alerting import NOTHING, Alerting
+from console.domain.alerting import NOTHING, Alerting, stored_cap_defaults
 from console.domain.area import stored_area, typed_form
 from console.domain.autosave import FormName, Saved
 from console.domain.delivery_status import EventDeliveries
@@ -162,6 +162,7 @@ class IncidentData:
     latest_event_id: int
     untranslated: list[TranslationGap] = field(default_factory=list)
     details_version: int = 1  # the current version of the incident's details
+    cap_defaults: Alerting = NOTHING  # that version's CAP defaults for new updates (issue 17)
     pinned_update_id: int | None = None  # the update shown first as "What to do now"
     # Per language, the newest translation of the details (`details_translations` of the API).
     details_translations: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -187,6 +188,7 @@ def load_incident(
     session: Session, slug: str, channel_order: tuple[str, ...], languages: Languages | None = None
 ) -> IncidentData:
     incident = get_incident(session, slug)
+    details = current_details_version(session, incident)
     return IncidentData(
         incident=incident,
         cards=timeline.incident_cards(session, incident),
@@ -194,7 +196,8 @@ def load_incident(
         events=delivery_status.for_incident(session, incident.id, channel_order=channel_order),
         latest_event_id=delivery_status.latest_event_id(session, incident.id),
         untranslated=translations.gaps(session, languages, incident.id) if languages else [],
-        details_version=current_details_version(session, incident).version,
+        details_version=details.version,
+        cap_defaults=stored_cap_defaults(details.cap_defaults),
         pinned_update_id=pinned.update_id if (pinned := current_pin(session, incident.id)) else None,
         details_translations=translations_views(session, [incident])[incident.id],
         bypassed={
@@ -314,13 +317,14 @@ class DetailsForm:
     errors: dict[str, str] = field(default_factory=dict)
     message: str | None = None
     open: bool = False
+    defaults: TypedAlerting = NOT_TYPED  # the CAP defaults' fields, as typed
 
     @classmethod
-    def current(cls, data: IncidentData) -> DetailsForm:
+    def current(cls, data: IncidentData, zone: ZoneInfo) -> DetailsForm:
         incident = data.incident
         typed = {name: str(getattr(incident, name)) for name in INCIDENT_FIELDS} | {"reason": ""}
         typed["area_description"], typed["area"] = typed_form(stored_area(incident.area))
-        return cls(typed, data.details_version)
+        return cls(typed, data.details_version, defaults=TypedAlerting.of(data.cap_defaults, zone))
 
 
 @dataclass
@@ -406,7 +410,7 @@ async def incident_screen(
         "languages": state.languages,
         "since": data.latest_event_id,
         "oob": False,
-        "details_form": DetailsForm.current(data),
+        "details_form": DetailsForm.current(data, state.settings.zone),
         "resolution": Resolution(),
         "reopening": Reopening(),
         "categories": CATEGORIES,

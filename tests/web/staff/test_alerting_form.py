@@ -68,7 +68,10 @@ def test_the_form_has_every_field_with_help_and_a_live_count(client: TestClient,
         "Unknown",
     ]
     assert "How soon people need to act" in page and "How sure you are" in page
-    boxes = tree.xpath('//input[@name="cap_response_types"]/@value')
+    # The compose form's (the "Correct details" form has its own, for the incident's CAP defaults)
+    boxes = tree.xpath(
+        '//fieldset[@class="alerting"][.//select[@id="compose-cap_urgency"]]//input[@name="cap_response_types"]/@value'
+    )
     assert boxes == [
         "Shelter",
         "Evacuate",
