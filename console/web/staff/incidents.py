@@ -460,17 +460,23 @@ async def publish(request: Request, viewer: Viewer) -> Response:
     alerting_errors.update(typed.alerting_errors())  # each translation's instruction and WEA texts
     step = "review" if viewer.resent_form and form.text("step") == "publish" else form.text("step")
     slug = request.path_params["slug"]
-    if step in ("review", "publish") and use is not None and (pending := unfilled(draft, typed)):
+
+    async def edit_again(errors: dict[str, str], message: str | None = None, status: int = 422) -> Response:
+        """The form back as typed, with what to fix."""
         compose = Compose(
             draft,
             "edit",
-            unfilled_errors(pending),
+            errors,
+            message,
             translations=typed,
             template=use,
             alerting=alerting_typed,
             images=images,
         )
-        return await incident_screen(request, viewer, compose=compose, status_code=422, block="compose")
+        return await incident_screen(request, viewer, compose=compose, status_code=status, block="compose")
+
+    if step in ("review", "publish") and use is not None and (pending := unfilled(draft, typed)):
+        return await edit_again(unfilled_errors(pending))
     if step == "review":
         errors = {
             **previews.check(draft, reason_required=False),
@@ -480,17 +486,7 @@ async def publish(request: Request, viewer: Viewer) -> Response:
         }
         message = RESENT_FORM if viewer.resent_form else None
         if errors:
-            compose = Compose(
-                draft,
-                "edit",
-                errors,
-                message,
-                translations=typed,
-                template=use,
-                alerting=alerting_typed,
-                images=images,
-            )
-            return await incident_screen(request, viewer, compose=compose, status_code=422, block="compose")
+            return await edit_again(errors, message)
         compose = Compose(
             draft,
             "review",
@@ -504,17 +500,7 @@ async def publish(request: Request, viewer: Viewer) -> Response:
         )
         return await incident_screen(request, viewer, compose=compose, block="compose")
     if step != "publish" or alerting_errors:
-        compose = Compose(
-            draft,
-            "edit",
-            alerting_errors,
-            translations=typed,
-            template=use,
-            alerting=alerting_typed,
-            images=images,
-        )
-        status = 422 if step == "publish" else 200
-        return await incident_screen(request, viewer, compose=compose, status_code=status, block="compose")
+        return await edit_again(alerting_errors, status=422 if step == "publish" else 200)
     media = tuple(MediaDraft(image.id, image.alt) for image in images) or None
     text = Draft(body=draft.body, headline=draft.headline, preliminary=draft.preliminary, media=media)
     waits = approval.required_for(state.settings.approval_required, VersionKind.ORIGINAL)
@@ -584,31 +570,11 @@ async def publish(request: Request, viewer: Viewer) -> Response:
     try:
         seq = await state.write(work)
     except InvalidInput as exc:
-        errors = {**exc.fields, **typed.form_errors(exc.fields)}
         message = exc.fields.get("bypass_approval")
         message = f"Publishing without approval needs a reason: {message}" if message else None
-        compose = Compose(
-            draft,
-            "edit",
-            errors,
-            message,
-            translations=typed,
-            template=use,
-            alerting=alerting_typed,
-            images=images,
-        )
-        return await incident_screen(request, viewer, compose=compose, status_code=422, block="compose")
+        return await edit_again({**exc.fields, **typed.form_errors(exc.fields)}, message)
     except (NotAllowed, idempotency.KeyReused) as exc:
-        compose = Compose(
-            draft,
-            "edit",
-            message=exc.message,
-            translations=typed,
-            template=use,
-            alerting=alerting_typed,
-            images=images,
-        )
-        return await incident_screen(request, viewer, compose=compose, status_code=409, block="compose")
+        return await edit_again({}, exc.message, 409)
     except NotFound as exc:
         return error_page(request, viewer, exc.message, 404)
     if seq is None:
