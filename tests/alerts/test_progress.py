@@ -13,8 +13,8 @@ from console.domain.incidents import IncidentDraft, create_incident
 from console.domain.updates import Draft, publish_update
 from console.settings import Settings
 from console.web.app import create_app
+from tests.alerts.support import seed_email_subscribers
 from tests.alerts.test_email import drain
-from tests.alerts.test_kill import seed
 from tests.conftest import PIO
 from tests.support.factories import make_user
 from tests.web.staff.conftest import start_session, use_session
@@ -24,7 +24,7 @@ def test_update_page_shows_fanout_progress(settings: Settings, db: Database, tmp
     preview = dataclasses.replace(
         settings, channels=("subscribers",), mail_preview_dir=settings.archive_dir / "mail"
     )
-    seed(db, 7)
+    seed_email_subscribers(db, 7)
     routing = routing_for(preview)
     with db.write() as session:
         incident, _ = create_incident(session, PIO, IncidentDraft(title="Fire"), routing=routing)
@@ -50,7 +50,7 @@ def test_update_page_shows_fanout_progress(settings: Settings, db: Database, tmp
 
 
 def test_dashboard_counts_subscribers_per_channel_and_language(settings: Settings, db: Database) -> None:
-    seed(db, 3)
+    seed_email_subscribers(db, 3)
     pio = make_user(db, "pio", "pio@example.org", "Pat")
     with TestClient(create_app(settings), base_url="http://testserver.local") as client:
         use_session(client, start_session(db, pio))
