@@ -25,7 +25,7 @@ from console.domain.details_versions import DETAIL_FIELDS, details_of, details_v
 from console.domain.errors import InvalidInput
 from console.domain.incident_facts import IncidentFacts, facts_of
 from console.domain.incidents import get_incident
-from console.domain.media import Picture, pictures, with_alts
+from console.domain.media import Picture, alts_fit, pictures, with_alts
 from console.domain.run_posts import PostLink
 from console.domain.translation_drafts import translated_alts
 from console.domain.translations import translations_by_version
@@ -145,7 +145,7 @@ class VersionEntry:
         gives one; and the language their alt text is in, when it is not the page's."""
         translation = self.translation_in(lang) if lang != primary_lang else None
         alts = translation.media_alt if translation is not None else None
-        if translation is not None and alts is not None and len(alts) == len(self.images):
+        if translation is not None and alts_fit(self.images, alts):
             return with_alts(self.images, alts), translation.lang
         return self.images, primary_lang if lang is not None and lang != primary_lang else None
 

@@ -161,9 +161,14 @@ class Picture:
     sha256: str  # of the file at `url`: with `alt`, what the version's content hash covers
 
 
+def alts_fit(pictures: tuple[Picture, ...], alts: Sequence[str] | None) -> bool:
+    """A translation's alt text replaces the pictures' own: one for each."""
+    return alts is not None and len(alts) == len(pictures)
+
+
 def with_alts(pictures: tuple[Picture, ...], alts: Sequence[str] | None) -> tuple[Picture, ...]:
     """`pictures` with a translation's alt text (None, or a list that does not fit: as they are)."""
-    if alts is None or len(alts) != len(pictures):
+    if alts is None or not alts_fit(pictures, alts):
         return pictures
     return tuple(replace(picture, alt=alt) for picture, alt in zip(pictures, alts, strict=True))
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from console.domain import wording
 from console.domain.alerting import stored_alerting, stored_translated
-from console.domain.media import Picture, pictures, with_alts
+from console.domain.media import Picture, alts_fit, pictures, with_alts
 from console.domain.translation_drafts import translated_alts
 from console.domain.translations import LanguageText, TranslationStatus, texts_for_language
 from console.languages import Languages
@@ -65,6 +65,7 @@ class UpdateCard:
     instruction: str | None = None
     instruction_lang: str | None = None
     images: tuple[Picture, ...] = ()  # the current version's (issue 18)
+    images_lang: str | None = None  # the language of their alt text when a translation's
 
     @property
     def is_all_clear(self) -> bool:
@@ -136,6 +137,7 @@ def in_language(card: UpdateCard, text: LanguageText) -> UpdateCard:
         headline=text.headline,
         body=text.body,
         images=with_alts(card.images, alts),
+        images_lang=text.lang if alts_fit(card.images, alts) else None,
         text_lang=text.lang,
         translation=text.status,
         earlier_translation=(

@@ -69,8 +69,8 @@ def test_a_translation_gives_the_images_alt_text_in_its_language(
     assert translation_hash(slug, 1, {**spanish, "media_alt": ["x", "y"]}) != spanish["content_hash"]
 
     page = lxml.html.fromstring(client.get(f"/incidents/{slug}?lang=es").text)
-    alts = [img.get("alt") for img in page.xpath("//div[@class='update__images']/img")]
-    assert alts == ["Humo sobre el puente", "Mapa"]
+    alts = [(img.get("alt"), img.get("lang")) for img in page.xpath("//div[@class='update__images']/img")]
+    assert alts == [("Humo sobre el puente", None), ("Mapa", None)]  # in the page's language
     english = lxml.html.fromstring(client.get(f"/incidents/{slug}?lang=en").text)
     assert [img.get("alt") for img in english.xpath("//div[@class='update__images']/img")] == [
         "Smoke over the bridge",
@@ -91,10 +91,10 @@ def test_a_translation_without_alt_text_keeps_its_hash_rule_and_the_primary_alt(
     [spanish] = response.json()["translations"]
     assert "media_alt" not in spanish and translation_hash(slug, 1, spanish) == spanish["content_hash"]
     page = lxml.html.fromstring(client.get(f"/incidents/{slug}?lang=es").text)
-    assert [img.get("alt") for img in page.xpath("//div[@class='update__images']/img")] == [
-        "Smoke over the bridge",
-        "Map",
-    ]
+    # The Spanish text, the English alt text: marked as English, so it is read as English.
+    assert [
+        (img.get("alt"), img.get("lang")) for img in page.xpath("//div[@class='update__images']/img")
+    ] == [("Smoke over the bridge", "en"), ("Map", "en")]
 
 
 @pytest.mark.parametrize(
