@@ -144,13 +144,14 @@ VERSION_FIELDS: dict[str, Schema] = {
 # Issue 17: how a version alerts. Sent: every field optional; on a correction or confirmation
 # what is not sent is carried from the version it changes.
 _SHORT_TEXT_SENT = {"type": "string", "pattern": _NO_CONTROL}
+# Each field may be null: not given, as when it is left out.
 CAP_FIELDS_SENT: dict[str, Schema] = {
-    "urgency": {"enum": list(URGENCIES)},
-    "severity": {"enum": list(SEVERITIES)},
-    "certainty": {"enum": list(CERTAINTIES)},
-    "response_types": {"type": "array", "items": {"enum": list(RESPONSE_TYPES)}},
-    "event": {**_SHORT_TEXT_SENT, "maxLength": EVENT_MAX},
-    "expires": {**TIME, "description": "With its offset (a time without one is refused)"},
+    "urgency": nullable({"enum": list(URGENCIES)}),
+    "severity": nullable({"enum": list(SEVERITIES)}),
+    "certainty": nullable({"enum": list(CERTAINTIES)}),
+    "response_types": nullable({"type": "array", "items": {"enum": list(RESPONSE_TYPES)}}),
+    "event": nullable({**_SHORT_TEXT_SENT, "maxLength": EVENT_MAX}),
+    "expires": {**nullable(TIME), "description": "With its offset (a time without one is refused)"},
 }
 CAP_SENT: Schema = {
     **nullable(obj(CAP_FIELDS_SENT, [])),
@@ -168,8 +169,8 @@ WEA_SENT: Schema = {
     **nullable(
         obj(
             {
-                "short": {**_SHORT_TEXT_SENT, "maxLength": WEA_SHORT_MAX},
-                "long": {**_SHORT_TEXT_SENT, "maxLength": WEA_LONG_MAX},
+                "short": nullable({**_SHORT_TEXT_SENT, "maxLength": WEA_SHORT_MAX}),
+                "long": nullable({**_SHORT_TEXT_SENT, "maxLength": WEA_LONG_MAX}),
             },
             [],
         )
