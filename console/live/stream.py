@@ -42,6 +42,10 @@ BATCH = 200  # events read and rendered at a time while catching up
 RENDERED_KEPT = 1024  # rendered events kept for resuming clients
 MAX_RESUMES_KEPT = 4096  # distinct resume points answered since the last event
 RETRY_SECONDS = 1.0
+# Clients offered a frame between two returns to the event loop: a push to 10,000 clients then
+# holds the loop for a slice's sends at a time, not all of them, and the requests that arrive
+# meanwhile (pages, feeds) are answered in between (issue 20).
+OFFER_SLICE = 500
 
 
 @dataclass(frozen=True)
@@ -149,21 +153,30 @@ class LiveStream:
         while True:
             batch = await self.threads.run(self._read_and_render, self.position, BATCH)
             for frames in batch:
-                self._handled(frames)
+                await self._handled(frames)
             if len(batch) < BATCH:
                 return
 
-    def _handled(self, frames: EventFrames) -> None:
+    async def _handled(self, frames: EventFrames) -> None:
         event = frames.event
         self.pages.changed(event.incident_slug, event.event_id)
         self._known_slugs.add(event.incident_slug)
         self._remember(frames)
-        self._resumes.clear()  # a resume computed before this event is out of date
+        # A resume computed before this event is out of date; one computed from here on reads
+        # it, so a client attached while the frames go out in slices (and so not offered
+        # them) gets it in its replay. A client offered it as well is sent it once (its cursor).
+        self._resumes.clear()
+        offered = 0
         for lang, page_frames in frames.languages.items():
-            for client in list(self._clients.get((None, lang), ())):
-                client.offer(page_frames.index)
-            for client in list(self._clients.get((event.incident_slug, lang), ())):
-                client.offer(page_frames.incident)
+            for key, frame in (
+                ((None, lang), page_frames.index),
+                ((event.incident_slug, lang), page_frames.incident),
+            ):
+                for client in list(self._clients.get(key, ())):
+                    client.offer(frame)
+                    offered += 1
+                    if offered % OFFER_SLICE == 0:
+                        await asyncio.sleep(0)
         self.position = event.event_id
 
     def _remember(self, frames: EventFrames) -> None:
