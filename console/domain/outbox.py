@@ -61,14 +61,19 @@ def emit(
     row = OutboxEvent(
         type=event_type, incident=incident, version=version, translation=translation, occurred_at=now
     )
+    return event_from_row(_write(session, row, routing.channels_for(event_type), now))
+
+
+def _write(session: Session, row: OutboxEvent, channels: list[str], now: datetime) -> OutboxEvent:
+    """The event row, and a delivery for each channel that takes it, in the caller's transaction."""
     session.add(row)
     session.flush()
-    for channel in routing.channels_for(event_type):
+    for channel in channels:
         session.add(
             Delivery(event_id=row.id, channel=channel, next_attempt_at=now, created_at=now, updated_at=now)
         )
     session.flush()
-    return event_from_row(row)
+    return row
 
 
 def emit_rumor(
@@ -84,14 +89,7 @@ def emit_rumor(
     row = OutboxEvent(
         type=EventType.RUMOR_PUBLISHED, incident=incident, rumor_version=rumor_version, occurred_at=now
     )
-    session.add(row)
-    session.flush()
-    for channel in routing.channels_for(EventType.RUMOR_PUBLISHED):
-        session.add(
-            Delivery(event_id=row.id, channel=channel, next_attempt_at=now, created_at=now, updated_at=now)
-        )
-    session.flush()
-    event = event_from_row(row)
+    event = event_from_row(_write(session, row, routing.channels_for(EventType.RUMOR_PUBLISHED), now))
     assert isinstance(event, RumorPublished)
     return event
 
@@ -107,15 +105,7 @@ def emit_staff(
     channels = routing.channels_for(event_type)
     if not channels:
         return None
-    row = OutboxEvent(type=event_type, incident=None, occurred_at=now)
-    session.add(row)
-    session.flush()
-    for channel in channels:
-        session.add(
-            Delivery(event_id=row.id, channel=channel, next_attempt_at=now, created_at=now, updated_at=now)
-        )
-    session.flush()
-    return row
+    return _write(session, OutboxEvent(type=event_type, incident=None, occurred_at=now), channels, now)
 
 
 def backoff_seconds(attempt: int, *, base: float, cap: float, rng: random.Random | None = None) -> float:
