@@ -5,6 +5,13 @@ query per request. Each page is rendered from one database snapshot together wit
 stream position it reflects (its cursor); the live stream, which sees every event in
 every process, records which incident each event changed, and a page is current as long as
 nothing it shows changed after its cursor. Concurrent misses share one rendering.
+
+Right after a publication the whole crowd finds its page changed at once. The first reader
+waits for the new rendering; readers who arrive while it runs get the page as it was a
+moment before (what they would have got had they come a few milliseconds earlier), instead
+of queueing behind it. That page carries its own cursor, so its live socket replays what
+came after it: nobody misses the update, and no request waits for a rendering another one
+started (issue 20's page p99 during publications).
 """
 
 from __future__ import annotations
@@ -93,18 +100,24 @@ class PublicPages:
         return page.cursor >= self._changed.get(page.scope, 0)
 
     async def index(self, lang: str | None = None) -> CachedPage:
-        return await self._get((None, lang or self.languages.primary))
+        """The index page for a reader: while a newer one renders, the one before it."""
+        return await self._get((None, lang or self.languages.primary), previous_while_rendering=True)
 
     async def incident(self, slug: str, lang: str | None = None) -> CachedPage:
-        """The incident's page, or a 404 page (also cached, until an incident with that slug appears)."""
-        return await self._get((slug, lang or self.languages.primary))
+        """The incident's page for a reader (while a newer one renders, the one before it), or a
+        404 page (also cached, until an incident with that slug appears; never served late)."""
+        return await self._get((slug, lang or self.languages.primary), previous_while_rendering=True)
 
-    async def _get(self, key: Key) -> CachedPage:
+    async def _get(self, key: Key, *, previous_while_rendering: bool = False) -> CachedPage:
         for pages in (self._pages, self._missing):
             page = pages.get(key)
             if page is not None and self._current(page):
                 pages.move_to_end(key)
                 return page
+        if previous_while_rendering and key in self._rendering:
+            previous = self._pages.get(key)
+            if previous is not None:
+                return previous
         return await self._render_once(key)
 
     async def _render_once(self, key: Key) -> CachedPage:
