@@ -27,6 +27,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
+from console.immutable_tables import allow_changes, refuse_changes
+
 revision: str = "i13_incident_details"
 down_revision: str | None = "i16_subscriptions"
 branch_labels: str | Sequence[str] | None = None
@@ -71,7 +73,7 @@ def upgrade() -> None:
         ),
     )
     _backfill_first_versions()
-    _install_immutability_triggers()
+    refuse_changes(TABLE)
     _guard_incidents()
 
 
@@ -141,25 +143,6 @@ def _backfill_first_versions() -> None:
         )
 
 
-def _install_immutability_triggers() -> None:
-    # The same refusal as migration 0001 gives update_versions (its refuse_change() function).
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(
-            f"CREATE TRIGGER {TABLE}_immutable BEFORE UPDATE OR DELETE ON {TABLE} "
-            "FOR EACH ROW EXECUTE FUNCTION refuse_change()"
-        )
-        op.execute(
-            f"CREATE TRIGGER {TABLE}_no_truncate BEFORE TRUNCATE ON {TABLE} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()"
-        )
-    else:
-        for operation in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER {TABLE}_no_{operation.lower()} BEFORE {operation} ON {TABLE} "
-                f"BEGIN SELECT RAISE(ABORT, '{TABLE} rows are immutable: {operation} refused'); END"
-            )
-
-
 # True when an incident row's details are not its newest details version's (NEW: the row).
 _DETAILS_DIFFER = """NOT EXISTS (
     SELECT 1 FROM incident_details_versions d
@@ -221,7 +204,5 @@ def downgrade() -> None:
     else:
         op.execute("DROP TRIGGER incidents_guarded")
         op.execute("DROP TRIGGER incidents_no_delete")
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"DROP TRIGGER {TABLE}_no_truncate ON {TABLE}")
-        op.execute(f"DROP TRIGGER {TABLE}_immutable ON {TABLE}")
+    allow_changes(TABLE)
     op.drop_table(TABLE)
