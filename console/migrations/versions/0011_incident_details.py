@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from console.immutable_tables import allow_changes, refuse_changes
+from console.migrations import incident_guard
 
 revision: str = "i13_incident_details"
 down_revision: str | None = "i16_subscriptions"
@@ -143,39 +144,17 @@ def _backfill_first_versions() -> None:
         )
 
 
-# True when an incident row's details are not its newest details version's (NEW: the row).
-_DETAILS_DIFFER = """NOT EXISTS (
-    SELECT 1 FROM incident_details_versions d
-    WHERE d.incident_id = NEW.id
-      AND d.version = (SELECT MAX(v.version) FROM incident_details_versions v WHERE v.incident_id = NEW.id)
-      AND d.title = NEW.title AND d.summary = NEW.summary AND d.location = NEW.location
-      AND d.category = NEW.category AND d.alert_status = NEW.alert_status
-)"""
-_IDENTITY_CHANGED = {
-    "postgresql": "NEW.slug IS DISTINCT FROM OLD.slug OR NEW.created_at IS DISTINCT FROM OLD.created_at "
-    "OR NEW.created_by_id IS DISTINCT FROM OLD.created_by_id OR NEW.id IS DISTINCT FROM OLD.id",
-    "sqlite": "NEW.slug IS NOT OLD.slug OR NEW.created_at IS NOT OLD.created_at "
-    "OR NEW.created_by_id IS NOT OLD.created_by_id OR NEW.id IS NOT OLD.id",
-}
-INCIDENT_REFUSAL = "incidents rows change only through audited details versions"
+# An incident row's details equal a details version's (`d`), over two lines in the SQL.
+_DETAILS_EQUAL = (
+    "d.title = NEW.title AND d.summary = NEW.summary AND d.location = NEW.location\n"
+    "      AND d.category = NEW.category AND d.alert_status = NEW.alert_status"
+)
 
 
 def _guard_incidents() -> None:
+    details_differ = incident_guard.details_differ(_DETAILS_EQUAL)
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"""
-            CREATE FUNCTION guard_incident() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                IF TG_OP = 'DELETE' THEN
-                    RAISE EXCEPTION '{INCIDENT_REFUSAL}: DELETE refused'
-                        USING ERRCODE = 'insufficient_privilege';
-                END IF;
-                IF {_IDENTITY_CHANGED["postgresql"]} OR {_DETAILS_DIFFER} THEN
-                    RAISE EXCEPTION '{INCIDENT_REFUSAL}: UPDATE refused'
-                        USING ERRCODE = 'insufficient_privilege';
-                END IF;
-                RETURN NEW;
-            END $$
-        """)
+        incident_guard.postgresql_function("CREATE FUNCTION", details_differ)
         op.execute(
             "CREATE TRIGGER incidents_guarded BEFORE UPDATE OR DELETE ON incidents "
             "FOR EACH ROW EXECUTE FUNCTION guard_incident()"
@@ -187,13 +166,9 @@ def _guard_incidents() -> None:
         return
     op.execute(
         "CREATE TRIGGER incidents_no_delete BEFORE DELETE ON incidents "
-        f"BEGIN SELECT RAISE(ABORT, '{INCIDENT_REFUSAL}: DELETE refused'); END"
+        f"BEGIN SELECT RAISE(ABORT, '{incident_guard.REFUSAL}: DELETE refused'); END"
     )
-    op.execute(
-        "CREATE TRIGGER incidents_guarded BEFORE UPDATE ON incidents "
-        f"WHEN {_IDENTITY_CHANGED['sqlite']} OR {_DETAILS_DIFFER} "
-        f"BEGIN SELECT RAISE(ABORT, '{INCIDENT_REFUSAL}: UPDATE refused'); END"
-    )
+    incident_guard.sqlite_update_trigger(details_differ)
 
 
 def downgrade() -> None:
