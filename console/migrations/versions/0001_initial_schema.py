@@ -2,14 +2,10 @@
 
 The database itself refuses UPDATE and DELETE on update versions and audit events.
 
-Revision ID: 0001
-Revises:
 Create Date: 2026-11-21 13:07:58.167390
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -18,8 +14,6 @@ from console.immutable_tables import allow_changes, refuse_changes
 
 revision: str = "0001"
 down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

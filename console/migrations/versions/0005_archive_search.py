@@ -8,14 +8,10 @@ catch up after a crash. SQLite: an FTS5 table (porter stemming); PostgreSQL: a t
 table with a GIN index ('english' configuration). Neither is mapped in the models, so
 `console.migrate.include_name` hides them from autogenerate.
 
-Revision ID: i7_archive_search
-Revises: i5_feeds_published_index
 Create Date: 2026-11-21 15:00:00
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 from alembic import op
 
@@ -23,8 +19,6 @@ from console.migrations import search_index
 
 revision: str = "i7_archive_search"
 down_revision: str | None = "i5_feeds_published_index"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 SQLITE_HEADING = "{i}.title || char(10) || {i}.summary || char(10) || {i}.location"
 

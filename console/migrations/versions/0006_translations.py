@@ -5,14 +5,10 @@ like the versions, is never changed: the database refuses UPDATE and DELETE on i
 Whether it is current or stale is not stored: it is derived from whether its version is
 still the update's newest.
 
-Revision ID: i8_translations
-Revises: i7_archive_search
 Create Date: 2026-11-21 16:13:07
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -21,8 +17,6 @@ from console.immutable_tables import allow_changes, refuse_changes
 
 revision: str = "i8_translations"
 down_revision: str | None = "i7_archive_search"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

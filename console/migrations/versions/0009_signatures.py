@@ -9,14 +9,10 @@ versions, and go out through the outbox as `rumor.published` events, which may b
 incident (agency-wide): `outbox_events.incident_id` becomes nullable and gains
 `rumor_version_id`.
 
-Revision ID: i19_signatures
-Revises: i13_social_runs
 Create Date: 2026-11-22 09:00:00
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -25,8 +21,6 @@ from console.immutable_tables import allow_changes, refuse_changes
 
 revision: str = "i19_signatures"
 down_revision: str | None = "i13_social_runs"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 SIGNED_TABLES = ("update_versions", "translations")
 

@@ -12,8 +12,6 @@ location, category, alert status) other than its newest details version's, so th
 only through an audited details version. Status changes (resolve, reopen) stay possible;
 `console audit verify` checks them against their audit events.
 
-Revision ID: i13_incident_details
-Revises: i16_subscriptions
 Create Date: 2026-12-05 03:45:00
 """
 
@@ -21,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -32,8 +29,6 @@ from console.migrations import incident_guard
 
 revision: str = "i13_incident_details"
 down_revision: str | None = "i16_subscriptions"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 TABLE = "incident_details_versions"
 

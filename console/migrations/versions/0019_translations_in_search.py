@@ -7,14 +7,10 @@ insert keeps the index current, in the transaction that adds the translation. Th
 indexed with the same configuration as the rest (English stemming): a query goes through the
 same stemming, so it finds the words it would find in English text.
 
-Revision ID: i13_search_translations
-Revises: i16_push
 Create Date: 2026-12-05 18:20:00
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 from alembic import op
 
@@ -22,8 +18,6 @@ from console.migrations import search_index
 
 revision: str = "i13_search_translations"
 down_revision: str | None = "i16_push"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 SQLITE_TRANSLATION_TEXT = "coalesce({t}.headline, '') || char(10) || {t}.body"
 

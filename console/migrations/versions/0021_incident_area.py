@@ -7,14 +7,10 @@ i13_incident_details is extended so the database still refuses an incident whose
 its newest details version's. Existing rows have no area (NULL), and a details version's hash
 covers its area only when it has one, so every existing hash still verifies.
 
-Revision ID: i17_area
-Revises: i18_approval
 Create Date: 2026-12-05 18:40:00
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -23,8 +19,6 @@ from console.migrations import incident_guard
 
 revision: str = "i17_area"
 down_revision: str | None = "i18_approval"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 # An incident row's details equal a details version's (`d`), with or without the area.
 _DETAILS_EQUAL = (
