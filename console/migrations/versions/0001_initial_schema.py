@@ -2,22 +2,18 @@
 
 The database itself refuses UPDATE and DELETE on update versions and audit events.
 
-Revision ID: 0001
-Revises:
 Create Date: 2026-11-21 13:07:58.167390
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
+from console.immutable_tables import allow_changes, refuse_changes
+
 revision: str = "0001"
 down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
@@ -241,34 +237,15 @@ def install_immutability_triggers() -> None:
                     USING ERRCODE = 'insufficient_privilege';
             END $$
         """)
-        for table in IMMUTABLE_TABLES:
-            op.execute(
-                f"CREATE TRIGGER {table}_immutable BEFORE UPDATE OR DELETE ON {table} "
-                "FOR EACH ROW EXECUTE FUNCTION refuse_change()"
-            )
-            op.execute(
-                f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-                "FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()"
-            )
-    else:
-        for table in IMMUTABLE_TABLES:
-            for operation in ("UPDATE", "DELETE"):
-                op.execute(
-                    f"CREATE TRIGGER {table}_no_{operation.lower()} BEFORE {operation} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, '{table} rows are immutable: {operation} refused'); END"
-                )
+    for table in IMMUTABLE_TABLES:
+        refuse_changes(table)
 
 
 def drop_immutability_triggers() -> None:
+    for table in IMMUTABLE_TABLES:
+        allow_changes(table)
     if op.get_bind().dialect.name == "postgresql":
-        for table in IMMUTABLE_TABLES:
-            op.execute(f"DROP TRIGGER {table}_immutable ON {table}")
-            op.execute(f"DROP TRIGGER {table}_no_truncate ON {table}")
         op.execute("DROP FUNCTION refuse_change()")
-    else:
-        for table in IMMUTABLE_TABLES:
-            for operation in ("update", "delete"):
-                op.execute(f"DROP TRIGGER {table}_no_{operation}")
 
 
 def downgrade() -> None:

@@ -4,22 +4,16 @@ channel_health pauses a channel whose credentials were rejected until a person r
 social_sends remembers a post request whose outcome is unknown, so it is looked for before
 being sent again.
 
-Revision ID: i6_social
-Revises: 0001
 Create Date: 2026-11-21 13:35:28.866368
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "i6_social"
 down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -1,21 +1,15 @@
 """PIO console: server-side sessions and sign-in attempts
 
-Revision ID: i3_console_sessions
-Revises: i6_social
 Create Date: 2026-11-23 09:00:00.000000
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "i3_console_sessions"
 down_revision: str | None = "i6_social"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -1,20 +1,14 @@
 """feeds: index update versions by publication time (feeds read the newest first)
 
-Revision ID: i5_feeds_published_index
-Revises: i3_console_sessions
 Create Date: 2026-11-21 14:00:00
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from alembic import op
 
 revision: str = "i5_feeds_published_index"
 down_revision: str | None = "i3_console_sessions"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

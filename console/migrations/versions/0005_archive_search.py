@@ -8,29 +8,18 @@ catch up after a crash. SQLite: an FTS5 table (porter stemming); PostgreSQL: a t
 table with a GIN index ('english' configuration). Neither is mapped in the models, so
 `console.migrate.include_name` hides them from autogenerate.
 
-Revision ID: i7_archive_search
-Revises: i5_feeds_published_index
 Create Date: 2026-11-21 15:00:00
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from alembic import op
+
+from console.migrations import search_index
 
 revision: str = "i7_archive_search"
 down_revision: str | None = "i5_feeds_published_index"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
-# What a version adds to its incident's document: new text for originals and corrections,
-# the stated reason for corrections and retractions (a confirmation repeats the text).
-SQLITE_VERSION_TEXT = (
-    "CASE WHEN {v}.kind IN ('original', 'correction') "
-    "THEN coalesce({v}.headline, '') || char(10) || {v}.body || char(10) ELSE '' END "
-    "|| coalesce({v}.reason, '')"
-)
 SQLITE_HEADING = "{i}.title || char(10) || {i}.summary || char(10) || {i}.location"
 
 
@@ -55,6 +44,7 @@ def _sqlite_search() -> None:
         "heading, content, tokenize = 'porter unicode61 remove_diacritics 2')"
     )
     heading_new = SQLITE_HEADING.format(i="NEW")
+    version_new = search_index.SQLITE_VERSION_TEXT.format(v="NEW")
     op.execute(f"""
         CREATE TRIGGER archive_search_incident_insert AFTER INSERT ON incidents BEGIN
             INSERT INTO archive_search (rowid, heading, content) VALUES (NEW.id, {heading_new}, '');
@@ -74,18 +64,14 @@ def _sqlite_search() -> None:
     op.execute(f"""
         CREATE TRIGGER archive_search_version_insert AFTER INSERT ON update_versions
         WHEN NEW.kind <> 'confirmation' BEGIN
-            UPDATE archive_search SET content = content || char(10) || {SQLITE_VERSION_TEXT.format(v="NEW")}
+            UPDATE archive_search SET content = content || char(10) || {version_new}
             WHERE rowid = (SELECT incident_id FROM updates WHERE id = NEW.update_id);
         END
     """)
     # Incidents published before this migration.
     op.execute(f"""
         INSERT INTO archive_search (rowid, heading, content)
-        SELECT i.id, {SQLITE_HEADING.format(i="i")}, coalesce((
-            SELECT group_concat({SQLITE_VERSION_TEXT.format(v="v")}, char(10))
-            FROM update_versions v JOIN updates u ON u.id = v.update_id
-            WHERE u.incident_id = i.id AND v.kind <> 'confirmation'
-        ), '')
+        SELECT i.id, {SQLITE_HEADING.format(i="i")}, {search_index.sqlite_versions_text("i.id")}
         FROM incidents i
     """)
 
@@ -121,54 +107,29 @@ def _postgresql_search() -> None:
         CREATE TRIGGER archive_search_incident AFTER INSERT OR UPDATE OF title, summary, location
         ON incidents FOR EACH ROW EXECUTE FUNCTION archive_search_incident_changed()
     """)
-    # A tsvector holds at most 1 MB. An incident that outgrows it keeps its words without
-    # positions, and past that loses search on new text, with a warning in the server log:
-    # publishing must never fail because of the search index.
-    op.execute("""
-        CREATE FUNCTION archive_search_version_added() RETURNS trigger LANGUAGE plpgsql AS $$
-        DECLARE
-            added tsvector := to_tsvector(
-                'english', archive_search_version_text(NEW.kind, NEW.headline, NEW.body, NEW.reason));
-            owner integer := (SELECT incident_id FROM updates WHERE id = NEW.update_id);
-        BEGIN
-            BEGIN
-                UPDATE archive_search SET content = content || added WHERE incident_id = owner;
-            EXCEPTION WHEN program_limit_exceeded THEN
-                BEGIN
-                    UPDATE archive_search SET content = strip(content) || strip(added)
-                    WHERE incident_id = owner;
-                EXCEPTION WHEN program_limit_exceeded THEN
-                    RAISE WARNING 'archive search: incident % is too large to index update % version %',
-                        owner, NEW.update_id, NEW.version;
-                END;
-            END;
-            RETURN NULL;
-        END $$
-    """)
-    op.execute("""
-        CREATE TRIGGER archive_search_version AFTER INSERT ON update_versions
-        FOR EACH ROW WHEN (NEW.kind <> 'confirmation') EXECUTE FUNCTION archive_search_version_added()
-    """)
-    op.execute("""
+    search_index.postgresql_index_inserts(
+        "version",
+        "update_versions",
+        # Spelled over two lines, as the function's source has always been.
+        "to_tsvector(\n                'english', "
+        "archive_search_version_text(NEW.kind, NEW.headline, NEW.body, NEW.reason))",
+        row_name="update % version %",
+        row_values="NEW.update_id, NEW.version",
+        when="NEW.kind <> 'confirmation'",
+    )
+    op.execute(f"""
         INSERT INTO archive_search (incident_id, heading, content)
         SELECT i.id,
                to_tsvector('english', i.title || E'\\n' || i.summary || E'\\n' || i.location),
-               coalesce((
-                   SELECT to_tsvector('english', string_agg(
-                       archive_search_version_text(v.kind, v.headline, v.body, v.reason), E'\\n'
-                       ORDER BY v.id))
-                   FROM update_versions v JOIN updates u ON u.id = v.update_id
-                   WHERE u.incident_id = i.id AND v.kind <> 'confirmation'
-               ), ''::tsvector)
+               {search_index.postgresql_versions_words("i.id")}
         FROM incidents i
     """)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP TRIGGER archive_search_version ON update_versions")
+        search_index.postgresql_drop_index_inserts("version", "update_versions")
         op.execute("DROP TRIGGER archive_search_incident ON incidents")
-        op.execute("DROP FUNCTION archive_search_version_added()")
         op.execute("DROP FUNCTION archive_search_incident_changed()")
         op.execute("DROP FUNCTION archive_search_version_text(text, text, text, text)")
         op.execute("DROP TABLE archive_search")

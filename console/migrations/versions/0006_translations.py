@@ -5,22 +5,18 @@ like the versions, is never changed: the database refuses UPDATE and DELETE on i
 Whether it is current or stale is not stored: it is derived from whether its version is
 still the update's newest.
 
-Revision ID: i8_translations
-Revises: i7_archive_search
 Create Date: 2026-11-21 16:13:07
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
+from console.immutable_tables import allow_changes, refuse_changes
+
 revision: str = "i8_translations"
 down_revision: str | None = "i7_archive_search"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
@@ -54,35 +50,11 @@ def upgrade() -> None:
         batch_op.create_index("ix_translations_update_lang", ["update_id", "lang"], unique=False)
         batch_op.create_index(batch_op.f("ix_translations_version_id"), ["version_id"], unique=False)
 
-    install_immutability_triggers()
-
-
-def install_immutability_triggers() -> None:
-    # The same refusal as migration 0001 gives update_versions (its refuse_change() function).
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(
-            "CREATE TRIGGER translations_immutable BEFORE UPDATE OR DELETE ON translations "
-            "FOR EACH ROW EXECUTE FUNCTION refuse_change()"
-        )
-        op.execute(
-            "CREATE TRIGGER translations_no_truncate BEFORE TRUNCATE ON translations "
-            "FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()"
-        )
-    else:
-        for operation in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER translations_no_{operation.lower()} BEFORE {operation} ON translations "
-                f"BEGIN SELECT RAISE(ABORT, 'translations rows are immutable: {operation} refused'); END"
-            )
+    refuse_changes("translations")
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP TRIGGER translations_immutable ON translations")
-        op.execute("DROP TRIGGER translations_no_truncate ON translations")
-    else:
-        op.execute("DROP TRIGGER translations_no_update")
-        op.execute("DROP TRIGGER translations_no_delete")
+    allow_changes("translations")
     with op.batch_alter_table("translations", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_translations_version_id"))
         batch_op.drop_index("ix_translations_update_lang")

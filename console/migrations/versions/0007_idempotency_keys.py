@@ -1,21 +1,15 @@
 """fault tolerance: Idempotency-Key answers of the publishing API
 
-Revision ID: i9_idempotency_keys
-Revises: i8_translations
 Create Date: 2026-11-21 16:30:00
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "i9_idempotency_keys"
 down_revision: str | None = "i8_translations"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

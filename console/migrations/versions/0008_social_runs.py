@@ -1,21 +1,15 @@
 """social runs: every post of a run of posts (a text over a network's limit), by delivery
 
-Revision ID: i13_social_runs
-Revises: i9_idempotency_keys
 Create Date: 2026-11-23 10:00:00
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "i13_social_runs"
 down_revision: str | None = "i9_idempotency_keys"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -9,22 +9,18 @@ versions, and go out through the outbox as `rumor.published` events, which may b
 incident (agency-wide): `outbox_events.incident_id` becomes nullable and gains
 `rumor_version_id`.
 
-Revision ID: i19_signatures
-Revises: i13_social_runs
 Create Date: 2026-11-22 09:00:00
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
+from console.immutable_tables import allow_changes, refuse_changes
+
 revision: str = "i19_signatures"
 down_revision: str | None = "i13_social_runs"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 SIGNED_TABLES = ("update_versions", "translations")
 
@@ -124,37 +120,13 @@ def upgrade() -> None:
             ["rumor_version_id"],
             ["id"],
         )
-    install_immutability_triggers()
-
-
-def install_immutability_triggers() -> None:
-    # The same refusal as migration 0001 gives update_versions (its refuse_change() function).
     for table in RUMOR_TABLES:
-        if op.get_bind().dialect.name == "postgresql":
-            op.execute(
-                f"CREATE TRIGGER {table}_immutable BEFORE UPDATE OR DELETE ON {table} "
-                "FOR EACH ROW EXECUTE FUNCTION refuse_change()"
-            )
-            op.execute(
-                f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-                "FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()"
-            )
-        else:
-            for operation in ("UPDATE", "DELETE"):
-                op.execute(
-                    f"CREATE TRIGGER {table}_no_{operation.lower()} BEFORE {operation} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, '{table} rows are immutable: {operation} refused'); END"
-                )
+        refuse_changes(table)
 
 
 def downgrade() -> None:
     for table in RUMOR_TABLES:
-        if op.get_bind().dialect.name == "postgresql":
-            op.execute(f"DROP TRIGGER {table}_immutable ON {table}")
-            op.execute(f"DROP TRIGGER {table}_no_truncate ON {table}")
-        else:
-            op.execute(f"DROP TRIGGER {table}_no_update")
-            op.execute(f"DROP TRIGGER {table}_no_delete")
+        allow_changes(table)
     op.execute(
         "DELETE FROM deliveries WHERE event_id IN "
         "(SELECT id FROM outbox_events WHERE type = 'rumor.published')"

@@ -5,22 +5,16 @@ unsubscribe, a keyed hash kept) and partners' webhook endpoints. `fanout_jobs` h
 (event, alert channel) with its cursor and counts; `alert_deliveries` one per (event,
 subscriber), unique, so nobody is sent the same event twice.
 
-Revision ID: i16_subscriptions
-Revises: i19_signatures
 Create Date: 2026-12-05 03:40:26.723560
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "i16_subscriptions"
 down_revision: str | None = "i19_signatures"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -12,8 +12,6 @@ location, category, alert status) other than its newest details version's, so th
 only through an audited details version. Status changes (resolve, reopen) stay possible;
 `console audit verify` checks them against their audit events.
 
-Revision ID: i13_incident_details
-Revises: i16_subscriptions
 Create Date: 2026-12-05 03:45:00
 """
 
@@ -21,16 +19,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
 
+from console.immutable_tables import allow_changes, refuse_changes
+from console.migrations import incident_guard
+
 revision: str = "i13_incident_details"
 down_revision: str | None = "i16_subscriptions"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 TABLE = "incident_details_versions"
 
@@ -71,7 +69,7 @@ def upgrade() -> None:
         ),
     )
     _backfill_first_versions()
-    _install_immutability_triggers()
+    refuse_changes(TABLE)
     _guard_incidents()
 
 
@@ -141,58 +139,17 @@ def _backfill_first_versions() -> None:
         )
 
 
-def _install_immutability_triggers() -> None:
-    # The same refusal as migration 0001 gives update_versions (its refuse_change() function).
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(
-            f"CREATE TRIGGER {TABLE}_immutable BEFORE UPDATE OR DELETE ON {TABLE} "
-            "FOR EACH ROW EXECUTE FUNCTION refuse_change()"
-        )
-        op.execute(
-            f"CREATE TRIGGER {TABLE}_no_truncate BEFORE TRUNCATE ON {TABLE} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()"
-        )
-    else:
-        for operation in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER {TABLE}_no_{operation.lower()} BEFORE {operation} ON {TABLE} "
-                f"BEGIN SELECT RAISE(ABORT, '{TABLE} rows are immutable: {operation} refused'); END"
-            )
-
-
-# True when an incident row's details are not its newest details version's (NEW: the row).
-_DETAILS_DIFFER = """NOT EXISTS (
-    SELECT 1 FROM incident_details_versions d
-    WHERE d.incident_id = NEW.id
-      AND d.version = (SELECT MAX(v.version) FROM incident_details_versions v WHERE v.incident_id = NEW.id)
-      AND d.title = NEW.title AND d.summary = NEW.summary AND d.location = NEW.location
-      AND d.category = NEW.category AND d.alert_status = NEW.alert_status
-)"""
-_IDENTITY_CHANGED = {
-    "postgresql": "NEW.slug IS DISTINCT FROM OLD.slug OR NEW.created_at IS DISTINCT FROM OLD.created_at "
-    "OR NEW.created_by_id IS DISTINCT FROM OLD.created_by_id OR NEW.id IS DISTINCT FROM OLD.id",
-    "sqlite": "NEW.slug IS NOT OLD.slug OR NEW.created_at IS NOT OLD.created_at "
-    "OR NEW.created_by_id IS NOT OLD.created_by_id OR NEW.id IS NOT OLD.id",
-}
-INCIDENT_REFUSAL = "incidents rows change only through audited details versions"
+# An incident row's details equal a details version's (`d`), over two lines in the SQL.
+_DETAILS_EQUAL = (
+    "d.title = NEW.title AND d.summary = NEW.summary AND d.location = NEW.location\n"
+    "      AND d.category = NEW.category AND d.alert_status = NEW.alert_status"
+)
 
 
 def _guard_incidents() -> None:
+    details_differ = incident_guard.details_differ(_DETAILS_EQUAL)
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"""
-            CREATE FUNCTION guard_incident() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                IF TG_OP = 'DELETE' THEN
-                    RAISE EXCEPTION '{INCIDENT_REFUSAL}: DELETE refused'
-                        USING ERRCODE = 'insufficient_privilege';
-                END IF;
-                IF {_IDENTITY_CHANGED["postgresql"]} OR {_DETAILS_DIFFER} THEN
-                    RAISE EXCEPTION '{INCIDENT_REFUSAL}: UPDATE refused'
-                        USING ERRCODE = 'insufficient_privilege';
-                END IF;
-                RETURN NEW;
-            END $$
-        """)
+        incident_guard.postgresql_function("CREATE FUNCTION", details_differ)
         op.execute(
             "CREATE TRIGGER incidents_guarded BEFORE UPDATE OR DELETE ON incidents "
             "FOR EACH ROW EXECUTE FUNCTION guard_incident()"
@@ -204,13 +161,9 @@ def _guard_incidents() -> None:
         return
     op.execute(
         "CREATE TRIGGER incidents_no_delete BEFORE DELETE ON incidents "
-        f"BEGIN SELECT RAISE(ABORT, '{INCIDENT_REFUSAL}: DELETE refused'); END"
+        f"BEGIN SELECT RAISE(ABORT, '{incident_guard.REFUSAL}: DELETE refused'); END"
     )
-    op.execute(
-        "CREATE TRIGGER incidents_guarded BEFORE UPDATE ON incidents "
-        f"WHEN {_IDENTITY_CHANGED['sqlite']} OR {_DETAILS_DIFFER} "
-        f"BEGIN SELECT RAISE(ABORT, '{INCIDENT_REFUSAL}: UPDATE refused'); END"
-    )
+    incident_guard.sqlite_update_trigger(details_differ)
 
 
 def downgrade() -> None:
@@ -221,7 +174,5 @@ def downgrade() -> None:
     else:
         op.execute("DROP TRIGGER incidents_guarded")
         op.execute("DROP TRIGGER incidents_no_delete")
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"DROP TRIGGER {TABLE}_no_truncate ON {TABLE}")
-        op.execute(f"DROP TRIGGER {TABLE}_immutable ON {TABLE}")
+    allow_changes(TABLE)
     op.drop_table(TABLE)

@@ -1,21 +1,15 @@
 """account controls: an admin can disable an account; a TOTP second factor
 
-Revision ID: i14_account_controls
-Revises: i13_incident_details
 Create Date: 2026-12-05 04:00:00
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "i14_account_controls"
 down_revision: str | None = "i13_incident_details"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -1,21 +1,15 @@
 """autosaved forms: what a PIO types in the compose and correct forms, kept until published
 
-Revision ID: i15_autosaved_forms
-Revises: i14_account_controls
 Create Date: 2026-12-05 10:30:00
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "i15_autosaved_forms"
 down_revision: str | None = "i14_account_controls"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

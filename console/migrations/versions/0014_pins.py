@@ -3,14 +3,10 @@
 Append-only like the other published history: pinning another update, or none, is a new row,
 and the database refuses to change or delete one (the same refusal as details versions).
 
-Revision ID: i13_pins
-Revises: i15_autosaved_forms
 Create Date: 2026-12-05 14:00:00
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -19,8 +15,6 @@ from console.immutable_tables import allow_changes, refuse_changes
 
 revision: str = "i13_pins"
 down_revision: str | None = "i15_autosaved_forms"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 TABLE = "pins"
 

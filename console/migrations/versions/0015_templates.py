@@ -4,14 +4,10 @@ A template's text is in its versions, which the database refuses to change or de
 same refusal as update versions); deleting a template only marks it deleted. An update
 version names the template version it was written from.
 
-Revision ID: i18_templates
-Revises: i13_pins
 Create Date: 2026-12-05 14:20:00
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -20,8 +16,6 @@ from console.immutable_tables import allow_changes, refuse_changes
 
 revision: str = "i18_templates"
 down_revision: str | None = "i13_pins"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 VERSIONS = "template_versions"
 

@@ -4,14 +4,10 @@ language (issue 13.2)
 Append-only like the other published history: a fix is a new row, and the database refuses to
 change or delete one.
 
-Revision ID: i13_details_translations
-Revises: i18_templates
 Create Date: 2026-12-05 18:30:00
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -20,8 +16,6 @@ from console.immutable_tables import allow_changes, refuse_changes
 
 revision: str = "i13_details_translations"
 down_revision: str | None = "i18_templates"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 TABLE = "details_translations"
 

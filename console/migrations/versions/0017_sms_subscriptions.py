@@ -3,22 +3,16 @@
 An SMS subscription is confirmed by a 6-digit code; after a few wrong guesses the code is
 void. The alert channel `sms` needs no change: enums are stored as VARCHAR without CHECK.
 
-Revision ID: i16_sms
-Revises: i13_details_translations
 Create Date: 2026-12-05 18:10:00
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "i16_sms"
 down_revision: str | None = "i13_details_translations"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

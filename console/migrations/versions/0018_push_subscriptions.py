@@ -3,22 +3,16 @@
 The endpoint is the subscriber's address; its `p256dh` and `auth` keys go in `push_keys`.
 `alert_channel` is a VARCHAR without a CHECK, so the new `push` value needs no change.
 
-Revision ID: i16_push
-Revises: i16_sms
 Create Date: 2026-12-05 18:20:00
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "i16_push"
 down_revision: str | None = "i16_sms"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

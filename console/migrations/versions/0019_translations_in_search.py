@@ -7,29 +7,19 @@ insert keeps the index current, in the transaction that adds the translation. Th
 indexed with the same configuration as the rest (English stemming): a query goes through the
 same stemming, so it finds the words it would find in English text.
 
-Revision ID: i13_search_translations
-Revises: i16_push
 Create Date: 2026-12-05 18:20:00
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from alembic import op
+
+from console.migrations import search_index
 
 revision: str = "i13_search_translations"
 down_revision: str | None = "i16_push"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 SQLITE_TRANSLATION_TEXT = "coalesce({t}.headline, '') || char(10) || {t}.body"
-# What the `i7_archive_search` migration indexed of each version (restored on downgrade).
-SQLITE_VERSION_TEXT = (
-    "CASE WHEN {v}.kind IN ('original', 'correction') "
-    "THEN coalesce({v}.headline, '') || char(10) || {v}.body || char(10) ELSE '' END "
-    "|| coalesce({v}.reason, '')"
-)
 
 
 def upgrade() -> None:
@@ -61,32 +51,13 @@ def _sqlite_upgrade() -> None:
 
 
 def _postgresql_upgrade() -> None:
-    # As `archive_search_version_added` does: an incident too large for a tsvector keeps its
-    # words without positions, and publishing never fails because of the search index.
-    op.execute("""
-        CREATE FUNCTION archive_search_translation_added() RETURNS trigger LANGUAGE plpgsql AS $$
-        DECLARE
-            added tsvector := to_tsvector('english', coalesce(NEW.headline, '') || E'\\n' || NEW.body);
-            owner integer := (SELECT incident_id FROM updates WHERE id = NEW.update_id);
-        BEGIN
-            BEGIN
-                UPDATE archive_search SET content = content || added WHERE incident_id = owner;
-            EXCEPTION WHEN program_limit_exceeded THEN
-                BEGIN
-                    UPDATE archive_search SET content = strip(content) || strip(added)
-                    WHERE incident_id = owner;
-                EXCEPTION WHEN program_limit_exceeded THEN
-                    RAISE WARNING 'archive search: incident % is too large to index translation %',
-                        owner, NEW.id;
-                END;
-            END;
-            RETURN NULL;
-        END $$
-    """)
-    op.execute("""
-        CREATE TRIGGER archive_search_translation AFTER INSERT ON translations
-        FOR EACH ROW EXECUTE FUNCTION archive_search_translation_added()
-    """)
+    search_index.postgresql_index_inserts(
+        "translation",
+        "translations",
+        "to_tsvector('english', coalesce(NEW.headline, '') || E'\\n' || NEW.body)",
+        row_name="translation %",
+        row_values="NEW.id",
+    )
     op.execute("""
         UPDATE archive_search SET content = archive_search.content || translated.words
         FROM (
@@ -102,23 +73,10 @@ def _postgresql_upgrade() -> None:
 def downgrade() -> None:
     # The index goes back to what `i7_archive_search` keeps: the versions' text only.
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP TRIGGER archive_search_translation ON translations")
-        op.execute("DROP FUNCTION archive_search_translation_added()")
-        op.execute("""
-            UPDATE archive_search SET content = coalesce((
-                SELECT to_tsvector('english', string_agg(
-                    archive_search_version_text(v.kind, v.headline, v.body, v.reason), E'\\n'
-                    ORDER BY v.id))
-                FROM update_versions v JOIN updates u ON u.id = v.update_id
-                WHERE u.incident_id = archive_search.incident_id AND v.kind <> 'confirmation'
-            ), ''::tsvector)
-        """)
+        search_index.postgresql_drop_index_inserts("translation", "translations")
+        versions_words = search_index.postgresql_versions_words("archive_search.incident_id")
+        op.execute(f"UPDATE archive_search SET content = {versions_words}")
     else:
         op.execute("DROP TRIGGER archive_search_translation_insert")
-        op.execute(f"""
-            UPDATE archive_search SET content = coalesce((
-                SELECT group_concat({SQLITE_VERSION_TEXT.format(v="v")}, char(10))
-                FROM update_versions v JOIN updates u ON u.id = v.update_id
-                WHERE u.incident_id = archive_search.rowid AND v.kind <> 'confirmation'
-            ), '')
-        """)
+        versions_text = search_index.sqlite_versions_text("archive_search.rowid")
+        op.execute(f"UPDATE archive_search SET content = {versions_text}")

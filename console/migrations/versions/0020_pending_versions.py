@@ -4,22 +4,16 @@ With APPROVAL_REQUIRED a PIO's publish is kept here until another PIO or an admi
 (then it is published as a new update version, in the approver's transaction) or returns it.
 A table of its own: published versions stay immutable and gap-free.
 
-Revision ID: i18_approval
-Revises: i13_search_translations
 Create Date: 2026-12-05 18:40:00
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "i18_approval"
 down_revision: str | None = "i13_search_translations"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -4,22 +4,16 @@ A resident may give a point (`area_lat`, `area_lon`, WGS 84) or a ZIP code (`are
 digits) and get only the alerts of incidents whose area holds the point or names the ZIP
 code. All three are nullable: existing subscribers keep getting every alert they asked for.
 
-Revision ID: i17_area_subscriptions
-Revises: i17_area
 Create Date: 2026-12-05 22:00:00
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "i17_area_subscriptions"
 down_revision: str | None = "i17_area"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

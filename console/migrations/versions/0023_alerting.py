@@ -7,22 +7,16 @@ one on `translations`. Both tables are immutable under triggers: ADD COLUMN keep
 SQLite too, where the table is not rebuilt). Existing rows have NULL, and a hash covers the
 column only when it is set, so every existing hash still verifies.
 
-Revision ID: i17_alerting
-Revises: i17_area_subscriptions
 Create Date: 2026-12-05 22:10:00
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "i17_alerting"
 down_revision: str | None = "i17_area_subscriptions"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

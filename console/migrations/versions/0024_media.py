@@ -8,14 +8,10 @@ history: the database
 refuses to change or delete their rows. No existing row changes, and a version's content hash
 covers its images only when it has some, so every existing hash still verifies.
 
-Revision ID: i18_media
-Revises: i17_alerting
 Create Date: 2026-12-05 22:10:00
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -24,8 +20,6 @@ from console.immutable_tables import allow_changes, refuse_changes
 
 revision: str = "i18_media"
 down_revision: str | None = "i17_alerting"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 FILES = "media_files"
 VERSION_MEDIA = "version_media"

@@ -6,22 +6,16 @@ texts; NULL when none) and `media` (JSON list of {"id", "alt"}; NULL when none w
 keeps a corrected update's current images). Translations already live as JSON in the row and
 now carry their instruction, WEA texts and alt texts there. Existing rows are unchanged.
 
-Revision ID: i18_pending_alerting
-Revises: i18_media
 Create Date: 2026-12-06 01:30:00
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "i18_pending_alerting"
 down_revision: str | None = "i18_media"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

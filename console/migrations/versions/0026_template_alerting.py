@@ -5,22 +5,16 @@ certainty, response types, event) and the instruction an update published from t
 starts with, as canonical JSON like `update_versions.alerting`. Translated instructions live in
 the version's `translations` JSON. Existing versions have NULL: they set none.
 
-Revision ID: i18_template_alerting
-Revises: i18_pending_alerting
 Create Date: 2026-12-06 01:20:00
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "i18_template_alerting"
 down_revision: str | None = "i18_pending_alerting"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

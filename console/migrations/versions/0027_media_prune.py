@@ -5,21 +5,15 @@ published history, so the database now refuses only deleting a row that a versio
 upload in `version_media`, or a narrower copy of one. UPDATE and TRUNCATE stay refused. The
 trigger names stay (`media_files_no_delete` on SQLite, `media_files_immutable` on PostgreSQL).
 
-Revision ID: i18_media_prune
-Revises: i18_template_alerting
 Create Date: 2026-12-06 01:30:00
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from alembic import op
 
 revision: str = "i18_media_prune"
 down_revision: str | None = "i18_template_alerting"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 ATTACHED = (
     "EXISTS (SELECT 1 FROM version_media WHERE version_media.media_id = OLD.id "

@@ -7,22 +7,16 @@ published with an emergency bypass, and the reason), each linked to its staff-on
 it); `approval_notice_recipients` one row per approver emailed, marked sent once the mail server
 took it. No existing row changes.
 
-Revision ID: i18_approver_mail
-Revises: i18_media_prune
 Create Date: 2026-12-06 01:30:00
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "i18_approver_mail"
 down_revision: str | None = "i18_media_prune"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 NOTICES = "approval_notices"
 RECIPIENTS = "approval_notice_recipients"

@@ -7,22 +7,16 @@ them as its own fields), so the incident row does not carry them and its guard i
 Existing rows have none (NULL), and a details version's hash covers its defaults only when it
 has some, so every existing hash still verifies.
 
-Revision ID: i17_incident_cap_defaults
-Revises: i18_approver_mail
 Create Date: 2026-12-06 01:30:00
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "i17_incident_cap_defaults"
 down_revision: str | None = "i18_approver_mail"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
