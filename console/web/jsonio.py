@@ -92,36 +92,35 @@ class Fields:
             if name not in allowed:
                 self.errors[name] = f"is not a known field (known: {', '.join(sorted(allowed))})"
 
-    def text(self, name: str, *, required: bool = False) -> str | None:
+    def _given(self, name: str, required: bool) -> Any:
+        """The field's value; None when it is absent or null (a problem if it is `required`)."""
         value = self.data.get(name)
-        if value is None:
-            if required:
-                self.errors[name] = "is required"
-            return None
-        if not isinstance(value, str):
-            self.errors[name] = "must be a string"
-            return None
+        if value is None and required:
+            self.errors[name] = "is required"
         return value
 
+    def text(self, name: str, *, required: bool = False) -> str | None:
+        value = self._given(name, required)
+        if value is None or isinstance(value, str):
+            return value
+        self.errors[name] = "must be a string"
+        return None
+
     def flag(self, name: str) -> bool | None:
-        value = self.data.get(name)
+        value = self._given(name, required=False)
         if value is None or isinstance(value, bool):
             return value
         self.errors[name] = "must be true or false"
         return None
 
     def integer(self, name: str, *, required: bool = False) -> int | None:
-        value = self.data.get(name)
-        if value is None:
-            if required:
-                self.errors[name] = "is required"
-            return None
+        value = self._given(name, required)
         if isinstance(value, float) and value.is_integer():  # JSON does not tell 2 from 2.0
             return int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.errors[name] = "must be an integer"
-            return None
-        return value
+        if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+            return value
+        self.errors[name] = "must be an integer"
+        return None
 
     def check(self) -> None:
         if self.errors:

@@ -15,8 +15,7 @@ from console.models import Role, User
 from console.web.access import Access, access
 from console.web.staff.auth import STAFF, Viewer
 from console.web.staff.forms import read_form
-from console.web.staff.incidents import refused_page
-from console.web.staff.rendering import render, see_other
+from console.web.staff.rendering import refused_page, render, see_other
 from console.web.state import app_state
 
 ADMIN = "console/admin.html"

@@ -26,10 +26,9 @@ from console.domain.versions import versions_of
 from console.media_models import MediaFile
 from console.models import AlertStatus, PendingVersion, Update, UpdateVersion, VersionKind
 from console.web.access import Access, access
-from console.web.bearer import DOMAIN_STATUS
 from console.web.staff.auth import STAFF, Viewer
 from console.web.staff.forms import read_form
-from console.web.staff.rendering import render, see_other
+from console.web.staff.rendering import refused_page, render, see_other
 from console.web.state import app_state
 
 
@@ -152,9 +151,7 @@ async def pending_page(request: Request, viewer: Viewer) -> Response:
     try:
         screen = await state.read(lambda session: _screen(session, pending_id, viewer.actor, now))
     except DomainError as exc:
-        status = DOMAIN_STATUS[type(exc)]
-        context = {"message": exc.message, "status_code": status}
-        return render(request, "console/error.html", context, viewer=viewer, status_code=status)
+        return refused_page(request, viewer, exc)
     card = screen.card
     current = screen.earlier[-1] if screen.earlier else None
     preliminary = card.preliminary if card.preliminary is not None else bool(current and current.preliminary)
@@ -206,8 +203,6 @@ async def decide_view(request: Request, viewer: Viewer) -> Response:
 
     try:
         decided_state = await state.write(work)
-    except DomainError as exc:  # the error page the other console actions show, same status
-        status = DOMAIN_STATUS[type(exc)]
-        context = {"message": exc.message, "status_code": status}
-        return render(request, "console/error.html", context, viewer=viewer, status_code=status)
+    except DomainError as exc:
+        return refused_page(request, viewer, exc)
     return see_other(request, f"/console?notice={decided_state}")

@@ -30,7 +30,7 @@ from console.models import Role
 from console.settings import Settings
 from console.web.access import Access, permits
 from console.web.staff.forms import form_data
-from console.web.staff.rendering import is_htmx, render
+from console.web.staff.rendering import error_page, is_htmx
 from console.web.staff.signin_form import signin_page
 from console.web.state import app_state
 
@@ -207,15 +207,8 @@ def _referring_page(request: Request) -> str:
 
 def flash(request: Request, viewer: Viewer | None, message: str, status_code: int) -> Response:
     """For htmx: show `message` in the page's message area and leave the rest (and typed text) alone."""
-    return render(
-        request,
-        "console/error.html",
-        {"message": message, "status_code": status_code},
-        viewer=viewer,
-        status_code=status_code,
-        block="flash",
-        headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"},
-    )
+    htmx_target = {"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"}
+    return error_page(request, viewer, message, status_code, block="flash", headers=htmx_target)
 
 
 async def signed_out(request: Request) -> Response:
@@ -259,13 +252,7 @@ async def signed_out(request: Request) -> Response:
 def forbidden(request: Request, viewer: Viewer, message: str) -> Response:
     if is_htmx(request):
         return flash(request, viewer, message, 403)
-    return render(
-        request,
-        "console/error.html",
-        {"message": message, "status_code": 403},
-        viewer=viewer,
-        status_code=403,
-    )
+    return error_page(request, viewer, message, 403)
 
 
 STALE_FORM = (

@@ -21,8 +21,8 @@ from console.web.access import Access, access
 from console.web.staff.alerting_form import TypedAlerting
 from console.web.staff.auth import STAFF, STAFF_REVIEWED, Viewer, local_path
 from console.web.staff.forms import Form, read_form
-from console.web.staff.incidents import INCIDENT, error_page
-from console.web.staff.rendering import render, see_other
+from console.web.staff.incidents import INCIDENT
+from console.web.staff.rendering import error_page, render, see_other
 from console.web.staff.translations import TypedTranslations
 from console.web.staff.updates import UPDATE
 from console.web.state import app_state

@@ -17,8 +17,8 @@ from console.web.access import Access, access
 from console.web.staff.alerting_form import TypedAlerting, defaults_form_errors
 from console.web.staff.auth import STAFF, Viewer
 from console.web.staff.forms import read_form
-from console.web.staff.incidents import INCIDENT_FIELDS, DetailsForm, error_page, incident_screen
-from console.web.staff.rendering import see_other
+from console.web.staff.incidents import INCIDENT_FIELDS, DetailsForm, incident_screen
+from console.web.staff.rendering import error_page, see_other
 from console.web.state import app_state
 
 

@@ -32,7 +32,7 @@ from console.domain.area import stored_area, typed_form
 from console.domain.autosave import FormName, Saved
 from console.domain.delivery_status import EventDeliveries
 from console.domain.details_translations import translations_views
-from console.domain.errors import DomainError, InvalidInput, NotAllowed, NotFound
+from console.domain.errors import InvalidInput, NotAllowed, NotFound
 from console.domain.incident_details import current_details_version
 from console.domain.incidents import (
     CATEGORIES,
@@ -50,14 +50,13 @@ from console.domain.updates import Draft, publish_update
 from console.languages import Languages
 from console.models import AlertStatus, Incident, IncidentStatus, TemplateVersion, UpdateVersion, VersionKind
 from console.web.access import Access, access
-from console.web.bearer import DOMAIN_STATUS
 from console.web.staff import approvals, translations
 from console.web.staff.alerting_form import NOT_TYPED, TypedAlerting, saved_alerting
 from console.web.staff.area_map import map_page_headers
 from console.web.staff.auth import RESENT_FORM, STAFF, STAFF_POLLING, STAFF_REVIEWED, Viewer
 from console.web.staff.forms import read_form
 from console.web.staff.media_upload import ComposeImage, alt_errors, compose_images
-from console.web.staff.rendering import is_htmx, render, see_other
+from console.web.staff.rendering import error_page, is_htmx, render, see_other
 from console.web.staff.template_use import TemplateUse, unfilled, unfilled_errors
 from console.web.staff.translations import TypedTranslations
 from console.web.state import app_state
@@ -66,21 +65,6 @@ DASHBOARD = "console/dashboard.html"
 INCIDENT = "console/incident.html"
 INCIDENT_FIELDS = ("title", "summary", "location", "category", "alert_status")
 NEW_INCIDENT = {"category": "Other", "alert_status": "actual"}
-
-
-def error_page(request: Request, viewer: Viewer, message: str, status_code: int) -> Response:
-    return render(
-        request,
-        "console/error.html",
-        {"message": message, "status_code": status_code},
-        viewer=viewer,
-        status_code=status_code,
-    )
-
-
-def refused_page(request: Request, viewer: Viewer, exc: DomainError) -> Response:
-    """The error page for an action the domain refused, with the status the API gives it."""
-    return error_page(request, viewer, exc.message, DOMAIN_STATUS[type(exc)])
 
 
 # The dashboard

@@ -10,8 +10,7 @@ from console.domain.pins import pin_update
 from console.web.access import Access, access
 from console.web.staff.auth import STAFF, Viewer
 from console.web.staff.forms import read_form
-from console.web.staff.incidents import error_page, refused_page
-from console.web.staff.rendering import see_other
+from console.web.staff.rendering import error_page, refused_page, see_other
 from console.web.state import app_state
 
 

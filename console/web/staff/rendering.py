@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from console.domain.errors import DomainError
+from console.web.bearer import DOMAIN_STATUS
 from console.web.state import app_state
 
 if TYPE_CHECKING:
@@ -74,6 +76,27 @@ def render(
             request, name, full, status_code=status_code, headers=headers, block_name=block
         )
     return templates.TemplateResponse(request, name, full, status_code=status_code, headers=headers)
+
+
+def error_page(
+    request: Request,
+    viewer: Viewer | None,
+    message: str,
+    status_code: int,
+    *,
+    block: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    context = {"message": message, "status_code": status_code}
+    page = "console/error.html"
+    return render(
+        request, page, context, viewer=viewer, status_code=status_code, block=block, headers=headers
+    )
+
+
+def refused_page(request: Request, viewer: Viewer, exc: DomainError) -> Response:
+    """The error page for an action the domain refused, with the status the API gives it."""
+    return error_page(request, viewer, exc.message, DOMAIN_STATUS[type(exc)])
 
 
 def see_other(request: Request, url: str) -> Response:

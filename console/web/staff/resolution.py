@@ -16,8 +16,8 @@ from console.domain.resolution import (
 from console.web.access import Access, access
 from console.web.staff.auth import STAFF, Viewer
 from console.web.staff.forms import read_form
-from console.web.staff.incidents import Reopening, Resolution, error_page, incident_screen, refused_page
-from console.web.staff.rendering import see_other
+from console.web.staff.incidents import Reopening, Resolution, incident_screen
+from console.web.staff.rendering import error_page, refused_page, see_other
 from console.web.staff.translations import TypedTranslations
 from console.web.state import app_state
 

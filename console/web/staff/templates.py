@@ -20,8 +20,7 @@ from console.web.access import Access, access
 from console.web.staff.alerting_form import FORM_NAMES
 from console.web.staff.auth import STAFF, Viewer
 from console.web.staff.forms import Form, read_form
-from console.web.staff.incidents import refused_page
-from console.web.staff.rendering import render, see_other
+from console.web.staff.rendering import refused_page, render, see_other
 from console.web.state import app_state
 
 SCREEN = "console/templates.html"

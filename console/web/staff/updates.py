@@ -52,8 +52,8 @@ from console.web.staff.auth import (
     local_path,
 )
 from console.web.staff.forms import Form, read_form
-from console.web.staff.incidents import error_page, since_param
-from console.web.staff.rendering import is_htmx, render, see_other
+from console.web.staff.incidents import since_param
+from console.web.staff.rendering import error_page, is_htmx, render, see_other
 from console.web.staff.translations import (
     TranslationPanel,
     TypedTranslations,
