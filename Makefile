@@ -17,7 +17,7 @@ NPM := /usr/bin/npm
 CHECKERS := tests/conformance/node_modules/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast test-postgres lint demo worker clean bench-fanout bench-load bench-social-runs bench-exports bench-subscribers bench-text bench-text-served bench-signin-flood messages
+.PHONY: run test test-fast test-postgres lint demo worker clean bench-fanout bench-load bench-social-runs bench-exports bench-subscribers bench-text bench-text-served bench-signin-flood bench-gc messages
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -100,6 +100,9 @@ bench-text-served: $(INSTALLED)
 
 bench-signin-flood: $(INSTALLED)
 	$(BIN)/python bench/signin_flood/served.py
+
+bench-gc: $(INSTALLED)
+	$(BIN)/python bench/gc/run.py
 
 # Needs the local PostgreSQL (a scratch database) and Redis (BENCH_REDIS_URL).
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/0

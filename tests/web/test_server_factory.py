@@ -50,7 +50,7 @@ def test_the_server_factory_tunes_the_interpreter_in_its_process(tmp_path: Path)
     script = (
         "import gc, sys\n"
         "from console.web.app import create_server_app\n"
-        "assert gc.get_threshold() != (50_000, 20, 20)\n"
+        "assert gc.get_threshold() != (10_000, 10, 100)\n"
         "app = create_server_app()\n"
         "print(type(app).__name__, gc.get_threshold(), gc.get_freeze_count() > 0, sys.getswitchinterval())\n"
     )
@@ -59,4 +59,4 @@ def test_the_server_factory_tunes_the_interpreter_in_its_process(tmp_path: Path)
         [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["Starlette", "(50000,", "20,", "20)", "True", "0.001"]
+    assert done.stdout.split() == ["Starlette", "(10000,", "10,", "100)", "True", "0.001"]
