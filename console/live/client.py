@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -44,7 +43,9 @@ class LiveClient:
         self._max_buffered = max_buffered
         self._on_drop = on_drop
         self._held: list[Frame] | None = []  # live frames that arrived during the resume
-        self._buffer: deque[Frame] = deque()
+        # A list, not a deque: it is at most LIVE_SEND_BUFFER long and mostly empty, and an
+        # empty deque costs ten times as much, 0.6 KB per resident's connection (issue 20).
+        self._buffer: list[Frame] = []
         self._writer: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
 
@@ -115,7 +116,7 @@ class LiveClient:
             self.drop("disconnected", slow=False)
             return
         while self._buffer and self._writer is None and not self.dropped:
-            self._start(self._buffer.popleft())
+            self._start(self._buffer.pop(0))
 
     def drop(self, reason: str, *, slow: bool = True) -> None:
         """Stop sending to this client and ask it to reconnect (it will resume)."""
