@@ -15,10 +15,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from console.domain import audit, outbox
+from console.domain import outbox
 from console.domain.actors import Actor, require_publisher
 from console.domain.errors import InvalidInput, NotAllowed
 from console.domain.events import IncidentPinned
+from console.domain.incident_changes import announce_change
 from console.domain.incidents import ID_MAX, get_incident
 from console.domain.updates import latest_version
 from console.models import (
@@ -91,17 +92,17 @@ def pin_update(
         pinned_at=now,
     )
     session.add(pin)
-    incident.updated_at = now
     session.flush()
-    event = outbox.emit(session, routing, EventType.INCIDENT_PINNED, incident, now=now)
-    audit.record(
+    event = announce_change(
         session,
         actor,
-        "incident.pinned",
-        f"incident {slug} " + (f"update {seq} pinned" if seq is not None else "unpinned"),
-        incident_id=incident.id,
-        now=now,
+        routing,
+        incident,
+        EventType.INCIDENT_PINNED,
+        action="incident.pinned",
+        subject=f"incident {slug} " + (f"update {seq} pinned" if seq is not None else "unpinned"),
         data={"slug": slug, "pin_id": pin.id, "update_id": pin.update_id, "seq": seq},
+        now=now,
     )
     assert isinstance(event, IncidentPinned)
     return Pinned(incident, pin, seq, event)

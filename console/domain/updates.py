@@ -15,7 +15,7 @@ from typing import Any, Required, TypedDict, Unpack
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from console.domain import audit, outbox
+from console.domain import outbox
 from console.domain.actors import Actor, require_publisher
 from console.domain.alerting import (
     NOTHING,
@@ -29,6 +29,7 @@ from console.domain.canonical import canonical_json, iso, sha256_hex
 from console.domain.details_versions import current_cap_defaults
 from console.domain.errors import InvalidInput, NotAllowed, VersionConflict
 from console.domain.events import VersionPublished
+from console.domain.incident_changes import announce_change
 from console.domain.incidents import get_incident
 from console.domain.media import CheckedMedia, MediaDraft, check_media, hashed_media, media_view
 from console.domain.reverts import reverts as find_reverts
@@ -204,15 +205,16 @@ def _append_version(
     )
     seal(session, version, content_hash(incident.slug, update.seq, version))
     session.add(version)
-    incident.updated_at = now
     session.flush()
-    event = outbox.emit(session, routing, EventType.VERSION_PUBLISHED, incident, version=version, now=now)
-    audit.record(
+    event = announce_change(
         session,
         actor,
-        "version.published",
-        f"update {update.id} version {number}",
-        incident_id=incident.id,
+        routing,
+        incident,
+        EventType.VERSION_PUBLISHED,
+        version=version,
+        action="version.published",
+        subject=f"update {update.id} version {number}",
         now=now,
         data={
             "update_id": update.id,
