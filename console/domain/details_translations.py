@@ -138,23 +138,25 @@ def translate_details(
     session.add(row)
     session.flush()
     # Pages, feeds and archive re-render the incident's details, as after a correction of them.
+    subject = f"incident {slug} details version {current.version} in {lang}"
+    data = {
+        "slug": slug,
+        "details_translation_id": row.id,
+        "details_version": current.version,
+        "lang": lang,
+        **texts,
+        "content_hash": row.content_hash,
+    }
     event = announce_change(
         session,
         actor,
         routing,
         incident,
         EventType.INCIDENT_DETAILS_CHANGED,
-        action="incident.details_translated",
-        subject=f"incident {slug} details version {current.version} in {lang}",
+        subject,
+        data,
         now=now,
-        data={
-            "slug": slug,
-            "details_translation_id": row.id,
-            "details_version": current.version,
-            "lang": lang,
-            **texts,
-            "content_hash": row.content_hash,
-        },
+        action="incident.details_translated",
     )
     assert isinstance(event, IncidentDetailsChanged)
     return AddedDetailsTranslation(row, event)

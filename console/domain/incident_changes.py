@@ -22,16 +22,19 @@ def announce_change(
     routing: outbox.Routing,
     incident: Incident,
     event_type: EventType,
-    *,
-    action: str,
     subject: str,
     data: Mapping[str, Any],
+    *,
     now: datetime,
     version: UpdateVersion | None = None,
+    action: str | None = None,
 ) -> ChannelEvent:
-    """`event_type` for `incident` (about `version`, if given) and the audit event `action`,
-    once the rows the change wrote are flushed (`data` names their ids)."""
+    """`event_type` for `incident` (about `version`, if given) and its audit event, once the rows
+    the change wrote are flushed (`data` names their ids). The audit action is the event's name
+    unless the change has a more precise one."""
     incident.updated_at = now
     event = outbox.emit(session, routing, event_type, incident, version=version, now=now)
-    audit.record(session, actor, action, subject, incident_id=incident.id, now=now, data=data)
+    audit.record(
+        session, actor, action or event_type.value, subject, incident_id=incident.id, now=now, data=data
+    )
     return event

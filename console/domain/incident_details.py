@@ -148,33 +148,25 @@ def change_details(
     incident.category = wanted["category"]
     incident.alert_status = alert_status_of(wanted["alert_status"], errors)
     incident.area = area
+    subject = f"incident {slug} details version {row.version}"
+    data = {
+        "slug": slug,
+        "details_version_id": row.id,
+        "version": row.version,
+        "corrects_version": corrects_version,
+        "reason": reason_text,
+        "changed": [name for name, value in wanted.items() if details_of(current)[name] != value]
+        + (["area"] if area != current.area else [])
+        + (["cap_defaults"] if defaults != current.cap_defaults else []),
+        **wanted,
+        "area": stored_area(area),
+        **(
+            {"cap_defaults": cap_defaults_view(stored_cap_defaults(defaults))} if defaults is not None else {}
+        ),
+        "content_hash": row.content_hash,
+    }
     event = announce_change(
-        session,
-        actor,
-        routing,
-        incident,
-        EventType.INCIDENT_DETAILS_CHANGED,
-        action="incident.details_changed",
-        subject=f"incident {slug} details version {row.version}",
-        now=now,
-        data={
-            "slug": slug,
-            "details_version_id": row.id,
-            "version": row.version,
-            "corrects_version": corrects_version,
-            "reason": reason_text,
-            "changed": [name for name, value in wanted.items() if details_of(current)[name] != value]
-            + (["area"] if area != current.area else [])
-            + (["cap_defaults"] if defaults != current.cap_defaults else []),
-            **wanted,
-            "area": stored_area(area),
-            **(
-                {"cap_defaults": cap_defaults_view(stored_cap_defaults(defaults))}
-                if defaults is not None
-                else {}
-            ),
-            "content_hash": row.content_hash,
-        },
+        session, actor, routing, incident, EventType.INCIDENT_DETAILS_CHANGED, subject, data, now=now
     )
     assert isinstance(event, IncidentDetailsChanged)
     return ChangedDetails(incident, row, current, event)

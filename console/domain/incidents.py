@@ -145,27 +145,21 @@ def create_incident(
     )
     session.add(details)
     session.flush()
+    subject = f"incident {incident.slug}"
+    data = {
+        "slug": incident.slug,
+        "title": title,
+        "summary": incident.summary,
+        "location": incident.location,
+        "category": category,
+        "alert_status": alert_status.value,
+        **({"area": area} if area is not None else {}),
+        **({"cap_defaults": cap_defaults_view(defaults)} if not defaults.empty else {}),
+        "details_version_id": details.id,
+        "details_content_hash": details.content_hash,
+    }
     event = announce_change(
-        session,
-        actor,
-        routing,
-        incident,
-        EventType.INCIDENT_CREATED,
-        action="incident.created",
-        subject=f"incident {incident.slug}",
-        now=now,
-        data={
-            "slug": incident.slug,
-            "title": title,
-            "summary": incident.summary,
-            "location": incident.location,
-            "category": category,
-            "alert_status": alert_status.value,
-            **({"area": area} if area is not None else {}),
-            **({"cap_defaults": cap_defaults_view(defaults)} if not defaults.empty else {}),
-            "details_version_id": details.id,
-            "details_content_hash": details.content_hash,
-        },
+        session, actor, routing, incident, EventType.INCIDENT_CREATED, subject, data, now=now
     )
     assert isinstance(event, IncidentCreated)
     return incident, event
@@ -187,16 +181,10 @@ def resolve_incident(
     now = now or utcnow()
     incident.status = IncidentStatus.RESOLVED
     incident.resolved_at = now
+    subject = f"incident {slug}"
+    data = {"slug": slug, **({"all_clear_update_id": all_clear_update_id} if all_clear_update_id else {})}
     event = announce_change(
-        session,
-        actor,
-        routing,
-        incident,
-        EventType.INCIDENT_RESOLVED,
-        action="incident.resolved",
-        subject=f"incident {slug}",
-        data={"slug": slug, **({"all_clear_update_id": all_clear_update_id} if all_clear_update_id else {})},
-        now=now,
+        session, actor, routing, incident, EventType.INCIDENT_RESOLVED, subject, data, now=now
     )
     assert isinstance(event, IncidentResolved)
     return incident, event

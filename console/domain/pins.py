@@ -93,16 +93,10 @@ def pin_update(
     )
     session.add(pin)
     session.flush()
+    subject = f"incident {slug} " + (f"update {seq} pinned" if seq is not None else "unpinned")
+    data = {"slug": slug, "pin_id": pin.id, "update_id": pin.update_id, "seq": seq}
     event = announce_change(
-        session,
-        actor,
-        routing,
-        incident,
-        EventType.INCIDENT_PINNED,
-        action="incident.pinned",
-        subject=f"incident {slug} " + (f"update {seq} pinned" if seq is not None else "unpinned"),
-        data={"slug": slug, "pin_id": pin.id, "update_id": pin.update_id, "seq": seq},
-        now=now,
+        session, actor, routing, incident, EventType.INCIDENT_PINNED, subject, data, now=now
     )
     assert isinstance(event, IncidentPinned)
     return Pinned(incident, pin, seq, event)

@@ -206,28 +206,29 @@ def _append_version(
     seal(session, version, content_hash(incident.slug, update.seq, version))
     session.add(version)
     session.flush()
+    subject = f"update {update.id} version {number}"
+    data = {
+        "update_id": update.id,
+        "seq": update.seq,
+        "version": number,
+        "kind": kind.value,
+        "preliminary": preliminary,
+        "reason": reason,
+        "content_hash": version.content_hash,
+        **({"alerting": alerting_view(alerting)} if not alerting.empty else {}),
+        **({"media": hashed_media(version.media)} if version.media else {}),
+        **(audit_data or {}),
+    }
     event = announce_change(
         session,
         actor,
         routing,
         incident,
         EventType.VERSION_PUBLISHED,
-        version=version,
-        action="version.published",
-        subject=f"update {update.id} version {number}",
+        subject,
+        data,
         now=now,
-        data={
-            "update_id": update.id,
-            "seq": update.seq,
-            "version": number,
-            "kind": kind.value,
-            "preliminary": preliminary,
-            "reason": reason,
-            "content_hash": version.content_hash,
-            **({"alerting": alerting_view(alerting)} if not alerting.empty else {}),
-            **({"media": hashed_media(version.media)} if version.media else {}),
-            **(audit_data or {}),
-        },
+        version=version,
     )
     assert isinstance(event, VersionPublished)
     written = tuple(write_translation(session, actor, version, draft, now=now) for draft in translations)
