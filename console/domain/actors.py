@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from console.domain.access import Access, permits
 from console.domain.errors import PermissionDenied
-from console.models import Role
+from console.models import Role, User
 
 
 @dataclass(frozen=True)
@@ -15,6 +15,10 @@ class Actor:
     name: str
     role: Role | None
     via: str  # "api", "console", "cli" or "system": recorded in the audit trail
+
+    @classmethod
+    def of_user(cls, user: User, via: str) -> Actor:
+        return cls(user_id=user.id, name=user.display_name, role=user.role, via=via)
 
     @property
     def label(self) -> str:
