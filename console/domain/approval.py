@@ -42,6 +42,7 @@ from console.domain.updates import (
     Action,
     Draft,
     Published,
+    Publishing,
     Translations,
     change_update,
     check_change,
@@ -382,24 +383,16 @@ def _publish(
     sent_media = media_of(pending)
     media = None if sent_media is None else tuple(MediaDraft(item["id"], item["alt"]) for item in sent_media)
     draft = Draft(body=pending.body, headline=pending.headline, preliminary=pending.preliminary, media=media)
-    alerting = alerting_of(pending)
+    publishing = Publishing(
+        routing=routing, translations=translations, now=now, alerting=alerting_of(pending)
+    )
     if pending.kind == VersionKind.RESOLUTION.value:
         slug = pending.incident.slug
         return resolve_with_all_clear(
             session, author, slug, pending.body, translations=translations, routing=routing, now=now
         ).all_clear
     if pending.update_id is None:
-        return publish_update(
-            session,
-            author,
-            pending.incident.slug,
-            draft,
-            routing=routing,
-            translations=translations,
-            now=now,
-            approval=approval,
-            alerting=alerting,
-        )
+        return publish_update(session, author, pending.incident.slug, draft, approval=approval, **publishing)
     action = _action(pending.kind)
     return change_update(
         session,
@@ -409,11 +402,8 @@ def _publish(
         corrects_version=pending.corrects_version,
         reason=pending.reason,
         draft=draft if action.new_text else None,
-        routing=routing,
-        translations=translations,
-        now=now,
         approval=approval,
-        alerting=alerting,
+        **publishing,
     )
 
 
