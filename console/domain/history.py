@@ -111,13 +111,9 @@ def _alts(alts: list[str] | None) -> tuple[str, ...] | None:
 
 
 @dataclass(frozen=True)
-class VersionEntry:
+class VersionEntry(wording.VersionWords):
     seq: int
     number: int
-    kind: VersionKind
-    headline: str | None
-    body: str
-    preliminary: bool
     reason: str | None
     author: str
     published_at: datetime

@@ -38,15 +38,11 @@ class EarlierTranslation:
 
 
 @dataclass(frozen=True)
-class UpdateCard:
+class UpdateCard(wording.VersionWords):
     incident_slug: str
     update_id: int
     seq: int
     version: int
-    kind: VersionKind
-    headline: str | None
-    body: str
-    preliminary: bool
     alert_status: AlertStatus
     published_at: datetime  # when the first version went out
     changed_at: datetime  # when the newest version went out

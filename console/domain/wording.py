@@ -7,6 +7,8 @@ and post text from here.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from console.domain import post_length, post_runs
 from console.domain.post_runs import TextRules
 from console.models import AlertStatus, VersionKind
@@ -17,6 +19,17 @@ MASTODON_LIMIT = 500
 MASTODON_URL_WEIGHT = 23
 ELLIPSIS = "…"
 TITLE_MAX = 120
+
+
+@dataclass(frozen=True)
+class VersionWords:
+    """What a published version says, as every reader's view of it carries it: the labels and
+    titles here are worded from these."""
+
+    kind: VersionKind
+    headline: str | None
+    body: str
+    preliminary: bool
 
 
 def labels(kind: VersionKind, preliminary: bool, alert_status: AlertStatus = AlertStatus.ACTUAL) -> list[str]:
