@@ -8,7 +8,7 @@ the version it supersedes; if that is no longer the newest, the service raises a
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Required, TypedDict, Unpack
 
@@ -88,6 +88,26 @@ class Translations:
 
 
 NO_TRANSLATIONS = Translations((), Languages(("en",)))
+
+
+@dataclass(frozen=True)
+class NewText:
+    headline: str | None
+    body: str
+    preliminary: bool
+    media: tuple[CheckedMedia, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckedVersion:
+    """What a new version says and carries, checked: what `_append_version` writes."""
+
+    number: int  # the version it is published as
+    text: NewText
+    reason: str | None
+    translations: Sequence[CheckedDraft]
+    alerting: Alerting
+    template_version_id: int | None = None  # the template version it was written from (issue 18)
 
 
 def _published_fields(version: UpdateVersion) -> dict[str, Any]:
@@ -170,50 +190,43 @@ def _append_version(
     actor: Actor,
     routing: outbox.Routing,
     update: Update,
-    *,
-    number: int,
     kind: VersionKind,
-    headline: str | None,
-    body: str,
-    preliminary: bool,
-    reason: str | None,
-    translations: Sequence[CheckedDraft] = (),
+    checked: CheckedVersion,
+    *,
     now: datetime,
     audit_data: dict[str, Any] | None = None,
-    template_version_id: int | None = None,
-    alerting: Alerting = NOTHING,
-    media: Sequence[CheckedMedia] = (),
 ) -> Published:
     incident = update.incident
+    text, alerting = checked.text, checked.alerting
     version = UpdateVersion(
         update=update,
-        template_version_id=template_version_id,
-        version=number,
+        template_version_id=checked.template_version_id,
+        version=checked.number,
         kind=kind,
-        headline=headline,
-        body=body,
-        preliminary=preliminary,
-        reason=reason,
+        headline=text.headline,
+        body=text.body,
+        preliminary=text.preliminary,
+        reason=checked.reason,
         author_id=actor.user_id,
         author_name=actor.name,
         published_at=now,
         alerting=alerting_text(alerting),
         media=[
             VersionMedia(position=position, media=item.media, alt=item.alt)
-            for position, item in enumerate(media)
+            for position, item in enumerate(text.media)
         ],
     )
     seal(session, version, content_hash(incident.slug, update.seq, version))
     session.add(version)
     session.flush()
-    subject = f"update {update.id} version {number}"
+    subject = f"update {update.id} version {checked.number}"
     data = {
         "update_id": update.id,
         "seq": update.seq,
-        "version": number,
+        "version": checked.number,
         "kind": kind.value,
-        "preliminary": preliminary,
-        "reason": reason,
+        "preliminary": text.preliminary,
+        "reason": checked.reason,
         "content_hash": version.content_hash,
         **({"alerting": alerting_view(alerting)} if not alerting.empty else {}),
         **({"media": hashed_media(version.media)} if version.media else {}),
@@ -231,21 +244,17 @@ def _append_version(
         version=version,
     )
     assert isinstance(event, VersionPublished)
-    written = tuple(write_translation(session, actor, version, draft, now=now) for draft in translations)
+    written = tuple(
+        write_translation(session, actor, version, draft, now=now) for draft in checked.translations
+    )
     return Published(update, version, event, written)
 
 
 @dataclass(frozen=True)
-class CheckedOriginal:
+class CheckedOriginal(CheckedVersion):
     """A new update's text, checked: what `publish_update` publishes as its version 1."""
 
     incident: Incident
-    headline: str | None
-    body: str
-    preliminary: bool
-    translations: list[CheckedDraft]
-    alerting: Alerting = NOTHING
-    media: tuple[CheckedMedia, ...] = ()
 
 
 def check_original(
@@ -277,7 +286,16 @@ def check_original(
             "corrected or retracted, but new ones go to a new incident"
         )
     preliminary = True if draft.preliminary is None else draft.preliminary
-    return CheckedOriginal(incident, headline, body, preliminary, checked, alerting=alerting, media=media)
+    text = NewText(headline, body, preliminary, media)
+    return CheckedOriginal(
+        number=1,
+        text=text,
+        reason=None,
+        translations=checked,
+        alerting=alerting,
+        template_version_id=template_version_id,
+        incident=incident,
+    )
 
 
 def publish_update(
@@ -306,11 +324,11 @@ def publish_update(
         alerting=alerting,
     )
     incident = checked.incident
-    alerting = checked.alerting
     if kind is VersionKind.ORIGINAL:
         # The incident's CAP defaults fill the CAP fields the update does not set, stored as its
         # own: neither it nor its CAP file changes when the defaults do (issue 17).
-        alerting = alerting.over(current_cap_defaults(session, incident.id))
+        defaults = current_cap_defaults(session, incident.id)
+        checked = replace(checked, alerting=checked.alerting.over(defaults))
     now = now or utcnow()
     seq = (session.scalar(select(func.max(Update.seq)).where(Update.incident_id == incident.id)) or 0) + 1
     update = Update(incident=incident, seq=seq, created_at=now)
@@ -321,22 +339,7 @@ def publish_update(
     if approval is not None:
         audit_data["approval"] = approval
     return _append_version(
-        session,
-        actor,
-        routing,
-        update,
-        number=1,
-        kind=kind,
-        headline=checked.headline,
-        body=checked.body,
-        preliminary=checked.preliminary,
-        reason=None,
-        translations=checked.translations,
-        now=now,
-        audit_data=audit_data or None,
-        template_version_id=template_version_id,
-        alerting=alerting,
-        media=checked.media,
+        session, actor, routing, update, kind, checked, now=now, audit_data=audit_data or None
     )
 
 
@@ -349,14 +352,6 @@ def _current_for_change(session: Session, update: Update, corrects_version: int 
             raise InvalidInput({"corrects_version": f"update {update.id} has no version {corrects_version}"})
         raise VersionConflict(corrects_version, {"update_id": update.id, **version_view(current)})
     return current
-
-
-@dataclass(frozen=True)
-class NewText:
-    headline: str | None
-    body: str
-    preliminary: bool
-    media: tuple[CheckedMedia, ...] = ()
 
 
 def _corrected(current: UpdateVersion, typed: NewText | None) -> NewText:
@@ -421,17 +416,13 @@ RETRACT = Action(
 
 
 @dataclass(frozen=True)
-class CheckedChange:
+class CheckedChange(CheckedVersion):
     """An action on an update, checked against its current version: what `change_update`
     appends as the next version."""
 
     update: Update
     current: UpdateVersion
-    text: NewText
-    reason: str | None
-    translations: list[CheckedDraft]
     audit_data: dict[str, Any]
-    alerting: Alerting = NOTHING
 
 
 def check_change(
@@ -485,7 +476,16 @@ def check_change(
             raise InvalidInput({"reverts": REVERT_UNCONFIRMED})
         if undone:
             audit_data = {"reverts": [r.audit_view() for r in undone], "revert_confirmed": True}
-    return CheckedChange(update, current, text, reason_text, checked, audit_data, in_force)
+    return CheckedChange(
+        number=current.version + 1,
+        text=text,
+        reason=reason_text,
+        translations=checked,
+        alerting=in_force,
+        update=update,
+        current=current,
+        audit_data=audit_data,
+    )
 
 
 def change_update(
@@ -528,25 +528,11 @@ def change_update(
         translations=translations,
         alerting=alerting,
     )
-    audit_data = dict(change.audit_data)
+    audited = dict(change.audit_data)
     if approval is not None:
-        audit_data["approval"] = approval
+        audited["approval"] = approval
     return _append_version(
-        session,
-        actor,
-        routing,
-        change.update,
-        number=change.current.version + 1,
-        kind=action.kind,
-        headline=change.text.headline,
-        body=change.text.body,
-        preliminary=change.text.preliminary,
-        reason=change.reason,
-        translations=change.translations,
-        now=now or utcnow(),
-        audit_data=audit_data,
-        alerting=change.alerting,
-        media=change.text.media,
+        session, actor, routing, change.update, action.kind, change, now=now or utcnow(), audit_data=audited
     )
 
 
