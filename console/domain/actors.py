@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from console.domain.access import Access, permits
 from console.domain.errors import PermissionDenied
@@ -19,6 +20,11 @@ class Actor:
     @classmethod
     def of_user(cls, user: User, via: str) -> Actor:
         return cls(user_id=user.id, name=user.display_name, role=user.role, via=via)
+
+    @property
+    def authorship(self) -> dict[str, Any]:
+        """The columns that name this actor as the author of a row it writes."""
+        return {"author_id": self.user_id, "author_name": self.name}
 
     @property
     def label(self) -> str:

@@ -151,8 +151,7 @@ def _wait(
         corrects_version=corrects_version,
         alerting=alerting_text(alerting),
         media=_stored_media(media),
-        author_id=actor.user_id,
-        author_name=actor.name,
+        **actor.authorship,
         created_at=now,
         state=PendingState.PENDING.value,
     )
@@ -451,8 +450,7 @@ def record_bypass(
         routing,
         published.version,
         incident_id=published.update.incident_id,
-        author_id=actor.user_id,
-        author_name=actor.name,
+        **actor.authorship,
         reason=reason,
         now=now,
     )

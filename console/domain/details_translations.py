@@ -129,8 +129,7 @@ def translate_details(
         incident_id=incident.id,
         version_id=current.id,
         lang=lang,
-        author_id=actor.user_id,
-        author_name=actor.name,
+        **actor.authorship,
         created_at=now,
         **texts,
     )

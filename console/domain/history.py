@@ -166,12 +166,9 @@ def version_entry(
     translations: tuple[TranslatedText, ...] = (),
 ) -> VersionEntry:
     return VersionEntry(
+        **wording.words_of(version),
         seq=seq,
         number=version.version,
-        kind=version.kind,
-        headline=version.headline,
-        body=version.body,
-        preliminary=version.preliminary,
         reason=version.reason,
         author=version.author_name,
         published_at=version.published_at,

@@ -87,8 +87,7 @@ def pin_update(
     pin = Pin(
         incident_id=incident.id,
         update_id=update.id if update is not None else None,
-        author_id=actor.user_id,
-        author_name=actor.name,
+        **actor.authorship,
         pinned_at=now,
     )
     session.add(pin)

@@ -207,8 +207,7 @@ def _append_version(
         body=text.body,
         preliminary=text.preliminary,
         reason=checked.reason,
-        author_id=actor.user_id,
-        author_name=actor.name,
+        **actor.authorship,
         published_at=now,
         alerting=alerting_text(alerting),
         media=[

@@ -7,11 +7,12 @@ and post text from here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
 from console.domain import post_length, post_runs
 from console.domain.post_runs import TextRules
-from console.models import AlertStatus, VersionKind
+from console.models import AlertStatus, UpdateVersion, VersionKind
 
 X_LIMIT = 280
 # Mastodon's defaults, used until (or unless) the instance's configuration says otherwise.
@@ -30,6 +31,11 @@ class VersionWords:
     headline: str | None
     body: str
     preliminary: bool
+
+
+def words_of(version: UpdateVersion) -> dict[str, Any]:
+    """The `VersionWords` fields of `version`, by name (each is the version's own column)."""
+    return {field.name: getattr(version, field.name) for field in fields(VersionWords)}
 
 
 def labels(kind: VersionKind, preliminary: bool, alert_status: AlertStatus = AlertStatus.ACTUAL) -> list[str]:
