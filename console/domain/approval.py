@@ -14,7 +14,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -40,6 +40,7 @@ from console.domain.updates import (
     CORRECT,
     RETRACT,
     Action,
+    ChangeRequest,
     Draft,
     Published,
     Publishing,
@@ -242,28 +243,15 @@ def submit_change(
     update_id: int,
     action: Action,
     *,
-    corrects_version: int | None,
-    reason: str | None,
-    draft: Draft | None,
-    translations: Translations,
-    alerting: Alerting = NOTHING,
     routing: outbox.Routing,
     now: datetime | None = None,
+    **request: Unpack[ChangeRequest],
 ) -> PendingVersion:
     """A correction or retraction, checked as `change_update` checks it, kept until approved
     with the alerting fields and images it was sent with (what it does not send is carried
     over from the version current when it is approved, as a direct correction does)."""
-    change = check_change(
-        session,
-        actor,
-        update_id,
-        action,
-        corrects_version=corrects_version,
-        reason=reason,
-        draft=draft,
-        translations=translations,
-        alerting=alerting,
-    )
+    change = check_change(session, actor, update_id, action, **request)
+    draft = request.get("draft")
     return _wait(
         session,
         actor,
@@ -278,7 +266,7 @@ def submit_change(
         preliminary=None if draft is None else draft.preliminary,
         reason=change.reason,
         corrects_version=change.current.version,
-        alerting=alerting,
+        alerting=request.get("alerting", NOTHING),
         media=None if draft is None else draft.media,
         routing=routing,
     )

@@ -424,22 +424,32 @@ class CheckedChange(CheckedVersion):
     audit_data: dict[str, Any]
 
 
+class ChangeRequest(TypedDict, total=False):
+    """What a PIO sends with an action on an update: the version it changes (None: whatever is
+    current), the reason, the new text (a correction), and the translations and alerting fields
+    (issue 17) sent with it. `started_from` and `reverts_confirmed`: see `change_update`."""
+
+    corrects_version: Required[int | None]
+    reason: Required[str | None]
+    draft: Draft | None
+    started_from: int | None
+    reverts_confirmed: bool
+    translations: Translations
+    alerting: Alerting
+
+
 def check_change(
     session: Session,
     actor: Actor,
     update_id: int,
     action: Action,
-    *,
-    corrects_version: int | None,
-    reason: str | None,
-    draft: Draft | None = None,
-    started_from: int | None = None,
-    reverts_confirmed: bool = False,
-    translations: Translations = NO_TRANSLATIONS,
-    alerting: Alerting = NOTHING,
+    **request: Unpack[ChangeRequest],
 ) -> CheckedChange:
     """Everything `change_update` refuses, refused here without writing anything."""
     require_publisher(actor)
+    reason, draft = request["reason"], request.get("draft")
+    translations = request.get("translations", NO_TRANSLATIONS)
+    alerting = request.get("alerting", NOTHING)
     errors: dict[str, str] = {}
     if action.new_text and draft is None:
         raise TypeError(f"{action.name} needs the draft text")
@@ -454,7 +464,7 @@ def check_change(
     update = get_update(session, update_id)
     if errors:
         raise InvalidInput(errors)
-    current = _current_for_change(session, update, corrects_version)
+    current = _current_for_change(session, update, request["corrects_version"])
     refusal = action.refusal(current)
     if refusal is not None:
         raise NotAllowed(f"update {update.id} version {current.version} {refusal}")
@@ -469,9 +479,10 @@ def check_change(
     else:
         text = action.next_text(current, sent)
     audit_data: dict[str, Any] = {}
+    started_from = request.get("started_from")
     if sent is not None and started_from is not None and started_from < current.version:
         undone = find_reverts(_oldest_first(session, update), started_from, sent.headline, sent.body)
-        if undone and not reverts_confirmed:
+        if undone and not request.get("reverts_confirmed", False):
             raise InvalidInput({"reverts": REVERT_UNCONFIRMED})
         if undone:
             audit_data = {"reverts": [r.audit_view() for r in undone], "revert_confirmed": True}
@@ -493,16 +504,10 @@ def change_update(
     update_id: int,
     action: Action,
     *,
-    corrects_version: int | None,
-    reason: str | None,
-    draft: Draft | None = None,
-    started_from: int | None = None,
-    reverts_confirmed: bool = False,
     routing: outbox.Routing,
-    translations: Translations = NO_TRANSLATIONS,
     now: datetime | None = None,
     approval: dict[str, Any] | None = None,
-    alerting: Alerting = NOTHING,
+    **request: Unpack[ChangeRequest],
 ) -> Published:
     """The one path of every action: check what was sent, refuse a stale `corrects_version`
     (None only for callers acting on whatever is current, such as the demo), then append the
@@ -514,19 +519,7 @@ def change_update(
 
     Translations of the earlier version become stale like after any new version (a translator
     confirms they still say the same, or sends them with the change)."""
-    change = check_change(
-        session,
-        actor,
-        update_id,
-        action,
-        corrects_version=corrects_version,
-        reason=reason,
-        draft=draft,
-        started_from=started_from,
-        reverts_confirmed=reverts_confirmed,
-        translations=translations,
-        alerting=alerting,
-    )
+    change = check_change(session, actor, update_id, action, **request)
     audited = dict(change.audit_data)
     if approval is not None:
         audited["approval"] = approval
