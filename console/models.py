@@ -73,6 +73,20 @@ def _enum(cls: type[enum.Enum], name: str) -> Enum:
     return Enum(cls, name=name, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
 
 
+def _numbered(
+    parent_id: str, number: str = "version", *, reason_after_first: bool = False
+) -> tuple[UniqueConstraint | CheckConstraint, ...]:
+    """The rows of a parent numbered 1, 2, …; with `reason_after_first`, each row after the
+    first (a correction) says why it was made."""
+    rules: tuple[UniqueConstraint | CheckConstraint, ...] = (
+        UniqueConstraint(parent_id, number),
+        CheckConstraint(f"{number} >= 1", name=f"{number}_positive"),
+    )
+    if reason_after_first:
+        rules += (CheckConstraint(f"{number} = 1 OR reason IS NOT NULL", name="reason_after_first"),)
+    return rules
+
+
 class IncidentStatus(enum.StrEnum):
     ACTIVE = "active"
     RESOLVED = "resolved"
@@ -204,10 +218,7 @@ class Incident(Base):
 
 class Update(Base):
     __tablename__ = "updates"
-    __table_args__ = (
-        UniqueConstraint("incident_id", "seq"),
-        CheckConstraint("seq >= 1", name="seq_positive"),
-    )
+    __table_args__ = _numbered("incident_id", "seq")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
@@ -224,11 +235,7 @@ class UpdateVersion(Base):
     """One published text of an update. Never changed: a correction is a new row."""
 
     __tablename__ = "update_versions"
-    __table_args__ = (
-        UniqueConstraint("update_id", "version"),
-        CheckConstraint("version >= 1", name="version_positive"),
-        CheckConstraint("version = 1 OR reason IS NOT NULL", name="reason_after_first"),
-    )
+    __table_args__ = _numbered("update_id", reason_after_first=True)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     update_id: Mapped[int] = mapped_column(ForeignKey("updates.id"))
@@ -307,11 +314,7 @@ class IncidentDetailsVersion(Base):
     """
 
     __tablename__ = "incident_details_versions"
-    __table_args__ = (
-        UniqueConstraint("incident_id", "version"),
-        CheckConstraint("version >= 1", name="version_positive"),
-        CheckConstraint("version = 1 OR reason IS NOT NULL", name="reason_after_first"),
-    )
+    __table_args__ = _numbered("incident_id", reason_after_first=True)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
@@ -575,11 +578,7 @@ class RumorVersion(Base):
     Immutable like update versions: a correction is a new row with a reason."""
 
     __tablename__ = "rumor_versions"
-    __table_args__ = (
-        UniqueConstraint("rumor_id", "version"),
-        CheckConstraint("version >= 1", name="version_positive"),
-        CheckConstraint("version = 1 OR reason IS NOT NULL", name="reason_after_first"),
-    )
+    __table_args__ = _numbered("rumor_id", reason_after_first=True)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     rumor_id: Mapped[int] = mapped_column(ForeignKey("rumors.id"))
@@ -706,10 +705,7 @@ class TemplateVersion(Base):
     """One text of a template. Never changed: a revision is a new row."""
 
     __tablename__ = "template_versions"
-    __table_args__ = (
-        UniqueConstraint("template_id", "version"),
-        CheckConstraint("version >= 1", name="version_positive"),
-    )
+    __table_args__ = _numbered("template_id")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     template_id: Mapped[int] = mapped_column(ForeignKey("templates.id"))

@@ -53,14 +53,13 @@ def disable_user(session: Session, actor: Actor, *, email: str, now: datetime | 
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
         .values(revoked_at=now)
     )
-    audit.record(
+    audit.record_for_account(
         session,
         actor,
         "user.disabled",
-        f"user {user.id}",
+        user.id,
         now=now,
         data={
-            "user_id": user.id,
             "sessions_ended": int(getattr(ended, "rowcount", 0) or 0),
             "tokens_revoked": int(getattr(revoked, "rowcount", 0) or 0),
         },
@@ -76,7 +75,7 @@ def enable_user(session: Session, actor: Actor, *, email: str, now: datetime | N
         raise NotAllowed(f"{user.email} is not disabled")
     now = now or utcnow()
     user.disabled_at = None
-    audit.record(session, actor, "user.enabled", f"user {user.id}", now=now, data={"user_id": user.id})
+    audit.record_for_account(session, actor, "user.enabled", user.id, now=now)
     return user
 
 
@@ -95,13 +94,13 @@ def set_role(
         _keeps_an_admin(session, user)
     now = now or utcnow()
     old_role, user.role = user.role, new_role
-    audit.record(
+    audit.record_for_account(
         session,
         actor,
         "user.role_changed",
-        f"user {user.id}",
+        user.id,
         now=now,
-        data={"user_id": user.id, "from": old_role.value, "to": new_role.value},
+        data={"from": old_role.value, "to": new_role.value},
     )
     return user
 
@@ -118,12 +117,7 @@ def end_other_sessions(
         )
     )
     ended = int(getattr(result, "rowcount", 0) or 0)
-    audit.record(
-        session,
-        actor,
-        "sessions.ended",
-        f"user {actor.user_id}",
-        now=now or utcnow(),
-        data={"user_id": actor.user_id, "sessions_ended": ended},
+    audit.record_for_account(
+        session, actor, "sessions.ended", actor.user_id, now=now or utcnow(), data={"sessions_ended": ended}
     )
     return ended

@@ -116,13 +116,8 @@ def create_user(
     )
     session.add(user)
     session.flush()
-    audit.record(
-        session,
-        actor,
-        "user.created",
-        f"user {user.id}",
-        now=now,
-        data={"user_id": user.id, "role": role.value, "display_name": name},
+    audit.record_for_account(
+        session, actor, "user.created", user.id, now=now, data={"role": role.value, "display_name": name}
     )
     return user
 
@@ -183,7 +178,7 @@ def actor_for_token(session: Session, secret: str) -> Actor | None:
     ).first()
     if token is None:
         return None
-    return Actor(user_id=token.user.id, name=token.user.display_name, role=token.user.role, via="api")
+    return Actor.of_user(token.user, "api")
 
 
 def list_users(session: Session) -> list[User]:
@@ -236,5 +231,5 @@ def change_password(
     now = now or utcnow()
     user.password_hash = hash_password(new)
     user.must_change_password = False
-    audit.record(session, actor, "password.changed", f"user {user.id}", now=now, data={"user_id": user.id})
+    audit.record_for_account(session, actor, "password.changed", user.id, now=now)
     return user

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from console.domain.access import Access, permits
 from console.domain.errors import PermissionDenied
-from console.models import Role
+from console.models import Role, User
 
 
 @dataclass(frozen=True)
@@ -15,6 +16,15 @@ class Actor:
     name: str
     role: Role | None
     via: str  # "api", "console", "cli" or "system": recorded in the audit trail
+
+    @classmethod
+    def of_user(cls, user: User, via: str) -> Actor:
+        return cls(user_id=user.id, name=user.display_name, role=user.role, via=via)
+
+    @property
+    def authorship(self) -> dict[str, Any]:
+        """The columns that name this actor as the author of a row it writes."""
+        return {"author_id": self.user_id, "author_name": self.name}
 
     @property
     def label(self) -> str:

@@ -14,7 +14,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -40,8 +40,10 @@ from console.domain.updates import (
     CORRECT,
     RETRACT,
     Action,
+    ChangeRequest,
     Draft,
     Published,
+    Publishing,
     Translations,
     change_update,
     check_change,
@@ -150,8 +152,7 @@ def _wait(
         corrects_version=corrects_version,
         alerting=alerting_text(alerting),
         media=_stored_media(media),
-        author_id=actor.user_id,
-        author_name=actor.name,
+        **actor.authorship,
         created_at=now,
         state=PendingState.PENDING.value,
     )
@@ -198,10 +199,10 @@ def submit_original(
         incident_id=checked.incident.id,
         update_id=None,
         kind=VersionKind.ORIGINAL,
-        headline=checked.headline,
-        body=checked.body,
+        headline=checked.text.headline,
+        body=checked.text.body,
         translations=checked.translations,
-        preliminary=checked.preliminary,
+        preliminary=checked.text.preliminary,
         alerting=alerting,
         media=draft.media,
         routing=routing,
@@ -242,28 +243,15 @@ def submit_change(
     update_id: int,
     action: Action,
     *,
-    corrects_version: int | None,
-    reason: str | None,
-    draft: Draft | None,
-    translations: Translations,
-    alerting: Alerting = NOTHING,
     routing: outbox.Routing,
     now: datetime | None = None,
+    **request: Unpack[ChangeRequest],
 ) -> PendingVersion:
     """A correction or retraction, checked as `change_update` checks it, kept until approved
     with the alerting fields and images it was sent with (what it does not send is carried
     over from the version current when it is approved, as a direct correction does)."""
-    change = check_change(
-        session,
-        actor,
-        update_id,
-        action,
-        corrects_version=corrects_version,
-        reason=reason,
-        draft=draft,
-        translations=translations,
-        alerting=alerting,
-    )
+    change = check_change(session, actor, update_id, action, **request)
+    draft = request.get("draft")
     return _wait(
         session,
         actor,
@@ -278,7 +266,7 @@ def submit_change(
         preliminary=None if draft is None else draft.preliminary,
         reason=change.reason,
         corrects_version=change.current.version,
-        alerting=alerting,
+        alerting=request.get("alerting", NOTHING),
         media=None if draft is None else draft.media,
         routing=routing,
     )
@@ -382,24 +370,16 @@ def _publish(
     sent_media = media_of(pending)
     media = None if sent_media is None else tuple(MediaDraft(item["id"], item["alt"]) for item in sent_media)
     draft = Draft(body=pending.body, headline=pending.headline, preliminary=pending.preliminary, media=media)
-    alerting = alerting_of(pending)
+    publishing = Publishing(
+        routing=routing, translations=translations, now=now, alerting=alerting_of(pending)
+    )
     if pending.kind == VersionKind.RESOLUTION.value:
         slug = pending.incident.slug
         return resolve_with_all_clear(
             session, author, slug, pending.body, translations=translations, routing=routing, now=now
         ).all_clear
     if pending.update_id is None:
-        return publish_update(
-            session,
-            author,
-            pending.incident.slug,
-            draft,
-            routing=routing,
-            translations=translations,
-            now=now,
-            approval=approval,
-            alerting=alerting,
-        )
+        return publish_update(session, author, pending.incident.slug, draft, approval=approval, **publishing)
     action = _action(pending.kind)
     return change_update(
         session,
@@ -409,11 +389,8 @@ def _publish(
         corrects_version=pending.corrects_version,
         reason=pending.reason,
         draft=draft if action.new_text else None,
-        routing=routing,
-        translations=translations,
-        now=now,
         approval=approval,
-        alerting=alerting,
+        **publishing,
     )
 
 
@@ -461,8 +438,7 @@ def record_bypass(
         routing,
         published.version,
         incident_id=published.update.incident_id,
-        author_id=actor.user_id,
-        author_name=actor.name,
+        **actor.authorship,
         reason=reason,
         now=now,
     )

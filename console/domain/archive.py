@@ -7,7 +7,6 @@ resolved before it starts), so "what was going on that week" finds it.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -19,8 +18,10 @@ from sqlalchemy.orm import Session
 
 from console.domain import search
 from console.domain.errors import InvalidInput
+from console.domain.incident_facts import IncidentFacts, facts_of
 from console.domain.incidents import CATEGORIES
-from console.models import AlertStatus, Incident, IncidentStatus, Update, UpdateVersion
+from console.domain.paging import Page, check_page_number
+from console.models import Incident, Update, UpdateVersion
 
 PER_PAGE = 25
 T = TypeVar("T")
@@ -40,38 +41,12 @@ class ArchiveFilter:
 
 
 @dataclass(frozen=True)
-class ArchiveEntry:
-    slug: str
-    title: str
-    summary: str
-    location: str
-    category: str
-    status: IncidentStatus
-    alert_status: AlertStatus
-    created_at: datetime
-    resolved_at: datetime | None
+class ArchiveEntry(IncidentFacts):
     updates: int
     last_update_at: datetime | None
 
 
-@dataclass(frozen=True)
-class ArchivePage:
-    entries: list[ArchiveEntry]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-    @property
-    def first_number(self) -> int:
-        return (self.page - 1) * self.per_page + 1 if self.entries else 0
-
-    @property
-    def last_number(self) -> int:
-        return self.first_number + len(self.entries) - 1 if self.entries else 0
+ArchivePage = Page[ArchiveEntry]
 
 
 FIRST_DAY, LAST_DAY = date(2, 1, 1), date(9998, 12, 31)
@@ -155,8 +130,7 @@ def newest_first(query: Select[T]) -> Select[T]:
 def archive_page(
     session: Session, where: ArchiveFilter, *, page: int, zone: ZoneInfo, per_page: int = PER_PAGE
 ) -> ArchivePage:
-    if page < 1:
-        raise InvalidInput({"page": "must be 1 or more"})
+    check_page_number(page)
     conditions = _conditions(session, where, zone)
     total = session.scalar(select(func.count()).select_from(Incident).where(*conditions)) or 0
     # Ids first, then the rows: sorting every match's full row (a search can match them all)
@@ -173,15 +147,7 @@ def archive_page(
     counts = _counts(session, [incident.id for incident in incidents])
     entries = [
         ArchiveEntry(
-            slug=incident.slug,
-            title=incident.title,
-            summary=incident.summary,
-            location=incident.location,
-            category=incident.category,
-            status=incident.status,
-            alert_status=incident.alert_status,
-            created_at=incident.created_at,
-            resolved_at=incident.resolved_at,
+            **facts_of(incident),
             updates=counts.get(incident.id, (0, None))[0],
             last_update_at=counts.get(incident.id, (0, None))[1],
         )

@@ -76,6 +76,21 @@ def record(
     return event
 
 
+def record_for_account(
+    session: Session,
+    actor: Actor,
+    action: str,
+    user_id: int | None,
+    *,
+    now: datetime | None,
+    data: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    """An event about the account `user_id`: its subject and its data name the account."""
+    return record(
+        session, actor, action, f"user {user_id}", now=now, data={"user_id": user_id, **(data or {})}
+    )
+
+
 @dataclass(frozen=True)
 class ChainReport:
     count: int

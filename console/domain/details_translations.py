@@ -17,12 +17,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from console.domain import audit, outbox
+from console.domain import outbox
 from console.domain.actors import Actor, require_publisher
 from console.domain.canonical import canonical_json, iso, sha256_hex
 from console.domain.details_versions import details_version_view
 from console.domain.errors import InvalidInput, VersionConflict
 from console.domain.events import IncidentDetailsChanged
+from console.domain.incident_changes import announce_change
 from console.domain.incident_details import current_details_version
 from console.domain.incidents import get_incident
 from console.domain.text import LOCATION_MAX, SUMMARY_MAX, TITLE_MAX, clean
@@ -128,32 +129,33 @@ def translate_details(
         incident_id=incident.id,
         version_id=current.id,
         lang=lang,
-        author_id=actor.user_id,
-        author_name=actor.name,
+        **actor.authorship,
         created_at=now,
         **texts,
     )
     row.content_hash = translation_hash(slug, row, current.version)
     session.add(row)
-    incident.updated_at = now
     session.flush()
     # Pages, feeds and archive re-render the incident's details, as after a correction of them.
-    event = outbox.emit(session, routing, EventType.INCIDENT_DETAILS_CHANGED, incident, now=now)
-    audit.record(
+    subject = f"incident {slug} details version {current.version} in {lang}"
+    data = {
+        "slug": slug,
+        "details_translation_id": row.id,
+        "details_version": current.version,
+        "lang": lang,
+        **texts,
+        "content_hash": row.content_hash,
+    }
+    event = announce_change(
         session,
         actor,
-        "incident.details_translated",
-        f"incident {slug} details version {current.version} in {lang}",
-        incident_id=incident.id,
+        routing,
+        incident,
+        EventType.INCIDENT_DETAILS_CHANGED,
+        subject,
+        data,
         now=now,
-        data={
-            "slug": slug,
-            "details_translation_id": row.id,
-            "details_version": current.version,
-            "lang": lang,
-            **texts,
-            "content_hash": row.content_hash,
-        },
+        action="incident.details_translated",
     )
     assert isinstance(event, IncidentDetailsChanged)
     return AddedDetailsTranslation(row, event)

@@ -86,8 +86,7 @@ def new_details_version(
         area=area,
         cap_defaults=cap_defaults,
         reason=reason,
-        author_id=actor.user_id,
-        author_name=actor.name,
+        **actor.authorship,
         published_at=now,
     )
     row.content_hash = details_hash(incident.slug, row)

@@ -6,7 +6,6 @@ time and the post's link, never its error text, and an author is a display name.
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,10 +21,10 @@ from console.domain.alerting import cap_defaults_words
 from console.domain.area import area_words
 from console.domain.details_translations import current_translations
 from console.domain.details_versions import DETAIL_FIELDS, details_of, details_versions
-from console.domain.errors import InvalidInput
 from console.domain.incident_facts import IncidentFacts, facts_of
 from console.domain.incidents import get_incident
 from console.domain.media import Picture, alts_fit, pictures, with_alts
+from console.domain.paging import Page, check_page_number
 from console.domain.run_posts import PostLink
 from console.domain.translation_drafts import translated_alts
 from console.domain.translations import translations_by_version
@@ -112,13 +111,9 @@ def _alts(alts: list[str] | None) -> tuple[str, ...] | None:
 
 
 @dataclass(frozen=True)
-class VersionEntry:
+class VersionEntry(wording.VersionWords):
     seq: int
     number: int
-    kind: VersionKind
-    headline: str | None
-    body: str
-    preliminary: bool
     reason: str | None
     author: str
     published_at: datetime
@@ -171,12 +166,9 @@ def version_entry(
     translations: tuple[TranslatedText, ...] = (),
 ) -> VersionEntry:
     return VersionEntry(
+        **wording.words_of(version),
         seq=seq,
         number=version.version,
-        kind=version.kind,
-        headline=version.headline,
-        body=version.body,
-        preliminary=version.preliminary,
         reason=version.reason,
         author=version.author_name,
         published_at=version.published_at,
@@ -355,22 +347,12 @@ class CorrectionEntry:
     version: VersionEntry  # with `previous`: what it corrected
 
 
-@dataclass(frozen=True)
-class CorrectionsPage:
-    entries: list[CorrectionEntry]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
+CorrectionsPage = Page[CorrectionEntry]
 
 
 def corrections_page(session: Session, *, page: int, per_page: int = CORRECTIONS_PER_PAGE) -> CorrectionsPage:
     """Every correction and retraction across incidents, newest first, with what it replaced."""
-    if page < 1:
-        raise InvalidInput({"page": "must be 1 or more"})
+    check_page_number(page)
     logged = UpdateVersion.kind.in_(LOGGED_KINDS)
     total = session.scalar(select(func.count()).select_from(UpdateVersion).where(logged)) or 0
     before = aliased(UpdateVersion)

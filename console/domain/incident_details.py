@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from console.domain import audit, outbox
+from console.domain import outbox
 from console.domain.actors import Actor, require_publisher
 from console.domain.alerting import (
     Alerting,
@@ -27,6 +27,7 @@ from console.domain.area import area_of, area_text, parse_typed_area, stored_are
 from console.domain.details_versions import details_of, details_version_view, new_details_version
 from console.domain.errors import InvalidInput, VersionConflict
 from console.domain.events import IncidentDetailsChanged
+from console.domain.incident_changes import announce_change
 from console.domain.incidents import alert_status_of, category_of, get_incident
 from console.domain.rows import newest_version
 from console.domain.text import LOCATION_MAX, REASON_MAX, SUMMARY_MAX, TITLE_MAX, clean
@@ -147,34 +148,25 @@ def change_details(
     incident.category = wanted["category"]
     incident.alert_status = alert_status_of(wanted["alert_status"], errors)
     incident.area = area
-    incident.updated_at = now
-    session.flush()
-    event = outbox.emit(session, routing, EventType.INCIDENT_DETAILS_CHANGED, incident, now=now)
-    audit.record(
-        session,
-        actor,
-        "incident.details_changed",
-        f"incident {slug} details version {row.version}",
-        incident_id=incident.id,
-        now=now,
-        data={
-            "slug": slug,
-            "details_version_id": row.id,
-            "version": row.version,
-            "corrects_version": corrects_version,
-            "reason": reason_text,
-            "changed": [name for name, value in wanted.items() if details_of(current)[name] != value]
-            + (["area"] if area != current.area else [])
-            + (["cap_defaults"] if defaults != current.cap_defaults else []),
-            **wanted,
-            "area": stored_area(area),
-            **(
-                {"cap_defaults": cap_defaults_view(stored_cap_defaults(defaults))}
-                if defaults is not None
-                else {}
-            ),
-            "content_hash": row.content_hash,
-        },
+    subject = f"incident {slug} details version {row.version}"
+    data = {
+        "slug": slug,
+        "details_version_id": row.id,
+        "version": row.version,
+        "corrects_version": corrects_version,
+        "reason": reason_text,
+        "changed": [name for name, value in wanted.items() if details_of(current)[name] != value]
+        + (["area"] if area != current.area else [])
+        + (["cap_defaults"] if defaults != current.cap_defaults else []),
+        **wanted,
+        "area": stored_area(area),
+        **(
+            {"cap_defaults": cap_defaults_view(stored_cap_defaults(defaults))} if defaults is not None else {}
+        ),
+        "content_hash": row.content_hash,
+    }
+    event = announce_change(
+        session, actor, routing, incident, EventType.INCIDENT_DETAILS_CHANGED, subject, data, now=now
     )
     assert isinstance(event, IncidentDetailsChanged)
     return ChangedDetails(incident, row, current, event)

@@ -11,13 +11,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from console.domain import audit, outbox
+from console.domain import outbox
 from console.domain.actors import Actor, require_publisher
 from console.domain.alerting import cap_defaults_text, cap_defaults_view, check_cap_defaults
 from console.domain.area import area_of, area_text
 from console.domain.details_versions import new_details_version
 from console.domain.errors import InvalidInput, NotAllowed, NotFound
 from console.domain.events import IncidentCreated, IncidentResolved
+from console.domain.incident_changes import announce_change
 from console.domain.text import LOCATION_MAX, SUMMARY_MAX, TITLE_MAX, clean
 from console.models import AlertStatus, EventType, Incident, IncidentStatus, utcnow
 
@@ -144,26 +145,21 @@ def create_incident(
     )
     session.add(details)
     session.flush()
-    event = outbox.emit(session, routing, EventType.INCIDENT_CREATED, incident, now=now)
-    audit.record(
-        session,
-        actor,
-        "incident.created",
-        f"incident {incident.slug}",
-        incident_id=incident.id,
-        now=now,
-        data={
-            "slug": incident.slug,
-            "title": title,
-            "summary": incident.summary,
-            "location": incident.location,
-            "category": category,
-            "alert_status": alert_status.value,
-            **({"area": area} if area is not None else {}),
-            **({"cap_defaults": cap_defaults_view(defaults)} if not defaults.empty else {}),
-            "details_version_id": details.id,
-            "details_content_hash": details.content_hash,
-        },
+    subject = f"incident {incident.slug}"
+    data = {
+        "slug": incident.slug,
+        "title": title,
+        "summary": incident.summary,
+        "location": incident.location,
+        "category": category,
+        "alert_status": alert_status.value,
+        **({"area": area} if area is not None else {}),
+        **({"cap_defaults": cap_defaults_view(defaults)} if not defaults.empty else {}),
+        "details_version_id": details.id,
+        "details_content_hash": details.content_hash,
+    }
+    event = announce_change(
+        session, actor, routing, incident, EventType.INCIDENT_CREATED, subject, data, now=now
     )
     assert isinstance(event, IncidentCreated)
     return incident, event
@@ -185,17 +181,10 @@ def resolve_incident(
     now = now or utcnow()
     incident.status = IncidentStatus.RESOLVED
     incident.resolved_at = now
-    incident.updated_at = now
-    session.flush()
-    event = outbox.emit(session, routing, EventType.INCIDENT_RESOLVED, incident, now=now)
-    audit.record(
-        session,
-        actor,
-        "incident.resolved",
-        f"incident {slug}",
-        incident_id=incident.id,
-        now=now,
-        data={"slug": slug, **({"all_clear_update_id": all_clear_update_id} if all_clear_update_id else {})},
+    subject = f"incident {slug}"
+    data = {"slug": slug, **({"all_clear_update_id": all_clear_update_id} if all_clear_update_id else {})}
+    event = announce_change(
+        session, actor, routing, incident, EventType.INCIDENT_RESOLVED, subject, data, now=now
     )
     assert isinstance(event, IncidentResolved)
     return incident, event

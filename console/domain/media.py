@@ -86,6 +86,15 @@ def record_upload(
     return original
 
 
+def alt_problem(alt: str) -> str | None:
+    """What is wrong with an image's alt text (already stripped), or None when it will do."""
+    if not alt:
+        return "is required: describe the image for people who cannot see it"
+    if len(alt) > ALT_MAX:
+        return f"must be at most {ALT_MAX:,} characters (it has {len(alt):,})"
+    return None
+
+
 def check_media(session: Session, drafts: Sequence[MediaDraft], errors: dict[str, str]) -> list[CheckedMedia]:
     """The images a new version names, each uploaded and with alt text of 1 to ALT_MAX characters
     (what is wrong goes into `errors` under `media[i].<field>`)."""
@@ -98,14 +107,13 @@ def check_media(session: Session, drafts: Sequence[MediaDraft], errors: dict[str
     checked = []
     for index, draft in enumerate(drafts):
         alt = draft.alt.strip()
-        if not alt:
-            errors[f"media[{index}].alt"] = "is required: describe the image for people who cannot see it"
-        elif len(alt) > ALT_MAX:
-            errors[f"media[{index}].alt"] = f"must be at most {ALT_MAX:,} characters (it has {len(alt):,})"
+        problem = alt_problem(alt)
+        if problem is not None:
+            errors[f"media[{index}].alt"] = problem
         media = found.get(draft.media_id)
         if media is None or media.variant_of_id is not None:
             errors[f"media[{index}].id"] = f"there is no uploaded image {draft.media_id}"
-        elif alt and len(alt) <= ALT_MAX:
+        elif problem is None:
             checked.append(CheckedMedia(media, alt))
     return checked
 

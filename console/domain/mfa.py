@@ -73,7 +73,7 @@ def turn_on(
     codes = [f"{secrets.token_hex(4)}-{secrets.token_hex(4)}" for _ in range(RECOVERY_CODES)]
     user.totp_secret = secret
     user.recovery_codes = " ".join(_digest(code) for code in codes)
-    audit.record(session, actor, "mfa.enabled", f"user {user.id}", now=now, data={"user_id": user.id})
+    audit.record_for_account(session, actor, "mfa.enabled", user.id, now=now)
     return codes
 
 
@@ -90,12 +90,12 @@ def check(session: Session, user: User, code: str, *, now: datetime) -> bool:
         return False
     kept.remove(match)
     user.recovery_codes = " ".join(kept)
-    audit.record(
+    audit.record_for_account(
         session,
-        Actor(user_id=user.id, name=user.display_name, role=user.role, via="console"),
+        Actor.of_user(user, "console"),
         "mfa.recovery_code_used",
-        f"user {user.id}",
+        user.id,
         now=now,
-        data={"user_id": user.id, "left": len(kept)},
+        data={"left": len(kept)},
     )
     return True

@@ -15,10 +15,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from console.domain import audit, outbox
+from console.domain import outbox
 from console.domain.actors import Actor, require_publisher
 from console.domain.errors import InvalidInput, NotAllowed
 from console.domain.events import IncidentPinned
+from console.domain.incident_changes import announce_change
 from console.domain.incidents import ID_MAX, get_incident
 from console.domain.updates import latest_version
 from console.models import (
@@ -86,22 +87,15 @@ def pin_update(
     pin = Pin(
         incident_id=incident.id,
         update_id=update.id if update is not None else None,
-        author_id=actor.user_id,
-        author_name=actor.name,
+        **actor.authorship,
         pinned_at=now,
     )
     session.add(pin)
-    incident.updated_at = now
     session.flush()
-    event = outbox.emit(session, routing, EventType.INCIDENT_PINNED, incident, now=now)
-    audit.record(
-        session,
-        actor,
-        "incident.pinned",
-        f"incident {slug} " + (f"update {seq} pinned" if seq is not None else "unpinned"),
-        incident_id=incident.id,
-        now=now,
-        data={"slug": slug, "pin_id": pin.id, "update_id": pin.update_id, "seq": seq},
+    subject = f"incident {slug} " + (f"update {seq} pinned" if seq is not None else "unpinned")
+    data = {"slug": slug, "pin_id": pin.id, "update_id": pin.update_id, "seq": seq}
+    event = announce_change(
+        session, actor, routing, incident, EventType.INCIDENT_PINNED, subject, data, now=now
     )
     assert isinstance(event, IncidentPinned)
     return Pinned(incident, pin, seq, event)

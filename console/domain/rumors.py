@@ -159,8 +159,7 @@ def _append(
         verdict=verdict,
         facts=facts,
         reason=reason,
-        author_id=actor.user_id,
-        author_name=actor.name,
+        **actor.authorship,
         published_at=now,
     )
     seal(session, version, rumor_hash(rumor.id, incident.slug if incident else None, version))
@@ -175,8 +174,7 @@ def _append(
             lang=draft.lang,
             claim=draft.claim,
             facts=draft.facts,
-            author_id=actor.user_id,
-            author_name=actor.name,
+            **actor.authorship,
             created_at=now,
         )
         seal(session, translation, rumor_translation_hash(rumor.id, number, translation))

@@ -123,14 +123,7 @@ def end(session: Session, session_id: str, *, now: datetime) -> bool:
         return False
     record, user = row
     session.delete(record)
-    audit.record(
-        session,
-        Actor(user_id=user.id, name=user.display_name, role=user.role, via="console"),
-        "signout",
-        f"user {user.id}",
-        now=now,
-        data={"user_id": user.id},
-    )
+    audit.record_for_account(session, Actor.of_user(user, "console"), "signout", user.id, now=now)
     return True
 
 

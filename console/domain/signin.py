@@ -194,12 +194,7 @@ def conclude(session: Session, email: str, ip: str, user_id: int | None, *, now:
         return Outcome(SignInOutcome.FAILED)
     _add(session, key, ip, SignInOutcome.SUCCEEDED, now)
     session.execute(delete(SignInAttempt).where(SignInAttempt.attempted_at < now - KEEP_ATTEMPTS))
-    audit.record(
-        session,
-        Actor(user_id=user.id, name=user.display_name, role=user.role, via="console"),
-        "signin.succeeded",
-        f"user {user.id}",
-        now=now,
-        data={"user_id": user.id, "ip": ip},
+    audit.record_for_account(
+        session, Actor.of_user(user, "console"), "signin.succeeded", user.id, now=now, data={"ip": ip}
     )
     return Outcome(SignInOutcome.SUCCEEDED, user=user)

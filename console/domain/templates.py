@@ -259,8 +259,7 @@ def _new_version(
     version = TemplateVersion(
         template_id=template.id,
         version=number,
-        author_id=actor.user_id,
-        author_name=actor.name,
+        **actor.authorship,
         created_at=now,
         **fields,
     )

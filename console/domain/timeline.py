@@ -38,15 +38,11 @@ class EarlierTranslation:
 
 
 @dataclass(frozen=True)
-class UpdateCard:
+class UpdateCard(wording.VersionWords):
     incident_slug: str
     update_id: int
     seq: int
     version: int
-    kind: VersionKind
-    headline: str | None
-    body: str
-    preliminary: bool
     alert_status: AlertStatus
     published_at: datetime  # when the first version went out
     changed_at: datetime  # when the newest version went out
@@ -107,10 +103,7 @@ def card(
         update_id=update_id,
         seq=seq,
         version=current.version,
-        kind=current.kind,
-        headline=current.headline,
-        body=current.body,
-        preliminary=current.preliminary,
+        **wording.words_of(current),
         alert_status=alert_status,
         published_at=versions[0].published_at,
         changed_at=current.published_at,

@@ -8,14 +8,14 @@ the version it supersedes; if that is no longer the newest, the service raises a
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Required, TypedDict, Unpack
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from console.domain import audit, outbox
+from console.domain import outbox
 from console.domain.actors import Actor, require_publisher
 from console.domain.alerting import (
     NOTHING,
@@ -29,6 +29,7 @@ from console.domain.canonical import canonical_json, iso, sha256_hex
 from console.domain.details_versions import current_cap_defaults
 from console.domain.errors import InvalidInput, NotAllowed, VersionConflict
 from console.domain.events import VersionPublished
+from console.domain.incident_changes import announce_change
 from console.domain.incidents import get_incident
 from console.domain.media import CheckedMedia, MediaDraft, check_media, hashed_media, media_view
 from console.domain.reverts import reverts as find_reverts
@@ -87,6 +88,26 @@ class Translations:
 
 
 NO_TRANSLATIONS = Translations((), Languages(("en",)))
+
+
+@dataclass(frozen=True)
+class NewText:
+    headline: str | None
+    body: str
+    preliminary: bool
+    media: tuple[CheckedMedia, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckedVersion:
+    """What a new version says and carries, checked: what `_append_version` writes."""
+
+    number: int  # the version it is published as
+    text: NewText
+    reason: str | None
+    translations: Sequence[CheckedDraft]
+    alerting: Alerting
+    template_version_id: int | None = None  # the template version it was written from (issue 18)
 
 
 def _published_fields(version: UpdateVersion) -> dict[str, Any]:
@@ -169,80 +190,70 @@ def _append_version(
     actor: Actor,
     routing: outbox.Routing,
     update: Update,
-    *,
-    number: int,
     kind: VersionKind,
-    headline: str | None,
-    body: str,
-    preliminary: bool,
-    reason: str | None,
-    translations: Sequence[CheckedDraft] = (),
+    checked: CheckedVersion,
+    *,
     now: datetime,
     audit_data: dict[str, Any] | None = None,
-    template_version_id: int | None = None,
-    alerting: Alerting = NOTHING,
-    media: Sequence[CheckedMedia] = (),
 ) -> Published:
     incident = update.incident
+    text, alerting = checked.text, checked.alerting
     version = UpdateVersion(
         update=update,
-        template_version_id=template_version_id,
-        version=number,
+        template_version_id=checked.template_version_id,
+        version=checked.number,
         kind=kind,
-        headline=headline,
-        body=body,
-        preliminary=preliminary,
-        reason=reason,
-        author_id=actor.user_id,
-        author_name=actor.name,
+        headline=text.headline,
+        body=text.body,
+        preliminary=text.preliminary,
+        reason=checked.reason,
+        **actor.authorship,
         published_at=now,
         alerting=alerting_text(alerting),
         media=[
             VersionMedia(position=position, media=item.media, alt=item.alt)
-            for position, item in enumerate(media)
+            for position, item in enumerate(text.media)
         ],
     )
     seal(session, version, content_hash(incident.slug, update.seq, version))
     session.add(version)
-    incident.updated_at = now
     session.flush()
-    event = outbox.emit(session, routing, EventType.VERSION_PUBLISHED, incident, version=version, now=now)
-    audit.record(
+    subject = f"update {update.id} version {checked.number}"
+    data = {
+        "update_id": update.id,
+        "seq": update.seq,
+        "version": checked.number,
+        "kind": kind.value,
+        "preliminary": text.preliminary,
+        "reason": checked.reason,
+        "content_hash": version.content_hash,
+        **({"alerting": alerting_view(alerting)} if not alerting.empty else {}),
+        **({"media": hashed_media(version.media)} if version.media else {}),
+        **(audit_data or {}),
+    }
+    event = announce_change(
         session,
         actor,
-        "version.published",
-        f"update {update.id} version {number}",
-        incident_id=incident.id,
+        routing,
+        incident,
+        EventType.VERSION_PUBLISHED,
+        subject,
+        data,
         now=now,
-        data={
-            "update_id": update.id,
-            "seq": update.seq,
-            "version": number,
-            "kind": kind.value,
-            "preliminary": preliminary,
-            "reason": reason,
-            "content_hash": version.content_hash,
-            **({"alerting": alerting_view(alerting)} if not alerting.empty else {}),
-            **({"media": hashed_media(version.media)} if version.media else {}),
-            **(audit_data or {}),
-        },
+        version=version,
     )
     assert isinstance(event, VersionPublished)
-    written = tuple(write_translation(session, actor, version, draft, now=now) for draft in translations)
+    written = tuple(
+        write_translation(session, actor, version, draft, now=now) for draft in checked.translations
+    )
     return Published(update, version, event, written)
 
 
 @dataclass(frozen=True)
-class CheckedOriginal:
+class CheckedOriginal(CheckedVersion):
     """A new update's text, checked: what `publish_update` publishes as its version 1."""
 
     incident: Incident
-    headline: str | None
-    body: str
-    preliminary: bool
-    translations: list[CheckedDraft]
-    alerting: Alerting = NOTHING
-    media: tuple[CheckedMedia, ...] = ()
 
 
 def check_original(
@@ -274,7 +285,16 @@ def check_original(
             "corrected or retracted, but new ones go to a new incident"
         )
     preliminary = True if draft.preliminary is None else draft.preliminary
-    return CheckedOriginal(incident, headline, body, preliminary, checked, alerting=alerting, media=media)
+    text = NewText(headline, body, preliminary, media)
+    return CheckedOriginal(
+        number=1,
+        text=text,
+        reason=None,
+        translations=checked,
+        alerting=alerting,
+        template_version_id=template_version_id,
+        incident=incident,
+    )
 
 
 def publish_update(
@@ -303,11 +323,11 @@ def publish_update(
         alerting=alerting,
     )
     incident = checked.incident
-    alerting = checked.alerting
     if kind is VersionKind.ORIGINAL:
         # The incident's CAP defaults fill the CAP fields the update does not set, stored as its
         # own: neither it nor its CAP file changes when the defaults do (issue 17).
-        alerting = alerting.over(current_cap_defaults(session, incident.id))
+        defaults = current_cap_defaults(session, incident.id)
+        checked = replace(checked, alerting=checked.alerting.over(defaults))
     now = now or utcnow()
     seq = (session.scalar(select(func.max(Update.seq)).where(Update.incident_id == incident.id)) or 0) + 1
     update = Update(incident=incident, seq=seq, created_at=now)
@@ -318,22 +338,7 @@ def publish_update(
     if approval is not None:
         audit_data["approval"] = approval
     return _append_version(
-        session,
-        actor,
-        routing,
-        update,
-        number=1,
-        kind=kind,
-        headline=checked.headline,
-        body=checked.body,
-        preliminary=checked.preliminary,
-        reason=None,
-        translations=checked.translations,
-        now=now,
-        audit_data=audit_data or None,
-        template_version_id=template_version_id,
-        alerting=alerting,
-        media=checked.media,
+        session, actor, routing, update, kind, checked, now=now, audit_data=audit_data or None
     )
 
 
@@ -346,14 +351,6 @@ def _current_for_change(session: Session, update: Update, corrects_version: int 
             raise InvalidInput({"corrects_version": f"update {update.id} has no version {corrects_version}"})
         raise VersionConflict(corrects_version, {"update_id": update.id, **version_view(current)})
     return current
-
-
-@dataclass(frozen=True)
-class NewText:
-    headline: str | None
-    body: str
-    preliminary: bool
-    media: tuple[CheckedMedia, ...] = ()
 
 
 def _corrected(current: UpdateVersion, typed: NewText | None) -> NewText:
@@ -418,17 +415,27 @@ RETRACT = Action(
 
 
 @dataclass(frozen=True)
-class CheckedChange:
+class CheckedChange(CheckedVersion):
     """An action on an update, checked against its current version: what `change_update`
     appends as the next version."""
 
     update: Update
     current: UpdateVersion
-    text: NewText
-    reason: str | None
-    translations: list[CheckedDraft]
     audit_data: dict[str, Any]
-    alerting: Alerting = NOTHING
+
+
+class ChangeRequest(TypedDict, total=False):
+    """What a PIO sends with an action on an update: the version it changes (None: whatever is
+    current), the reason, the new text (a correction), and the translations and alerting fields
+    (issue 17) sent with it. `started_from` and `reverts_confirmed`: see `change_update`."""
+
+    corrects_version: Required[int | None]
+    reason: Required[str | None]
+    draft: Draft | None
+    started_from: int | None
+    reverts_confirmed: bool
+    translations: Translations
+    alerting: Alerting
 
 
 def check_change(
@@ -436,17 +443,13 @@ def check_change(
     actor: Actor,
     update_id: int,
     action: Action,
-    *,
-    corrects_version: int | None,
-    reason: str | None,
-    draft: Draft | None = None,
-    started_from: int | None = None,
-    reverts_confirmed: bool = False,
-    translations: Translations = NO_TRANSLATIONS,
-    alerting: Alerting = NOTHING,
+    **request: Unpack[ChangeRequest],
 ) -> CheckedChange:
     """Everything `change_update` refuses, refused here without writing anything."""
     require_publisher(actor)
+    reason, draft = request["reason"], request.get("draft")
+    translations = request.get("translations", NO_TRANSLATIONS)
+    alerting = request.get("alerting", NOTHING)
     errors: dict[str, str] = {}
     if action.new_text and draft is None:
         raise TypeError(f"{action.name} needs the draft text")
@@ -461,7 +464,7 @@ def check_change(
     update = get_update(session, update_id)
     if errors:
         raise InvalidInput(errors)
-    current = _current_for_change(session, update, corrects_version)
+    current = _current_for_change(session, update, request["corrects_version"])
     refusal = action.refusal(current)
     if refusal is not None:
         raise NotAllowed(f"update {update.id} version {current.version} {refusal}")
@@ -476,13 +479,23 @@ def check_change(
     else:
         text = action.next_text(current, sent)
     audit_data: dict[str, Any] = {}
+    started_from = request.get("started_from")
     if sent is not None and started_from is not None and started_from < current.version:
         undone = find_reverts(_oldest_first(session, update), started_from, sent.headline, sent.body)
-        if undone and not reverts_confirmed:
+        if undone and not request.get("reverts_confirmed", False):
             raise InvalidInput({"reverts": REVERT_UNCONFIRMED})
         if undone:
             audit_data = {"reverts": [r.audit_view() for r in undone], "revert_confirmed": True}
-    return CheckedChange(update, current, text, reason_text, checked, audit_data, in_force)
+    return CheckedChange(
+        number=current.version + 1,
+        text=text,
+        reason=reason_text,
+        translations=checked,
+        alerting=in_force,
+        update=update,
+        current=current,
+        audit_data=audit_data,
+    )
 
 
 def change_update(
@@ -491,16 +504,10 @@ def change_update(
     update_id: int,
     action: Action,
     *,
-    corrects_version: int | None,
-    reason: str | None,
-    draft: Draft | None = None,
-    started_from: int | None = None,
-    reverts_confirmed: bool = False,
     routing: outbox.Routing,
-    translations: Translations = NO_TRANSLATIONS,
     now: datetime | None = None,
     approval: dict[str, Any] | None = None,
-    alerting: Alerting = NOTHING,
+    **request: Unpack[ChangeRequest],
 ) -> Published:
     """The one path of every action: check what was sent, refuse a stale `corrects_version`
     (None only for callers acting on whatever is current, such as the demo), then append the
@@ -512,38 +519,12 @@ def change_update(
 
     Translations of the earlier version become stale like after any new version (a translator
     confirms they still say the same, or sends them with the change)."""
-    change = check_change(
-        session,
-        actor,
-        update_id,
-        action,
-        corrects_version=corrects_version,
-        reason=reason,
-        draft=draft,
-        started_from=started_from,
-        reverts_confirmed=reverts_confirmed,
-        translations=translations,
-        alerting=alerting,
-    )
-    audit_data = dict(change.audit_data)
+    change = check_change(session, actor, update_id, action, **request)
+    audited = dict(change.audit_data)
     if approval is not None:
-        audit_data["approval"] = approval
+        audited["approval"] = approval
     return _append_version(
-        session,
-        actor,
-        routing,
-        change.update,
-        number=change.current.version + 1,
-        kind=action.kind,
-        headline=change.text.headline,
-        body=change.text.body,
-        preliminary=change.text.preliminary,
-        reason=change.reason,
-        translations=change.translations,
-        now=now or utcnow(),
-        audit_data=audit_data,
-        alerting=change.alerting,
-        media=change.text.media,
+        session, actor, routing, change.update, action.kind, change, now=now or utcnow(), audit_data=audited
     )
 
 

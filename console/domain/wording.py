@@ -7,9 +7,12 @@ and post text from here.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+from typing import Any
+
 from console.domain import post_length, post_runs
 from console.domain.post_runs import TextRules
-from console.models import AlertStatus, VersionKind
+from console.models import AlertStatus, UpdateVersion, VersionKind
 
 X_LIMIT = 280
 # Mastodon's defaults, used until (or unless) the instance's configuration says otherwise.
@@ -17,6 +20,22 @@ MASTODON_LIMIT = 500
 MASTODON_URL_WEIGHT = 23
 ELLIPSIS = "…"
 TITLE_MAX = 120
+
+
+@dataclass(frozen=True)
+class VersionWords:
+    """What a published version says, as every reader's view of it carries it: the labels and
+    titles here are worded from these."""
+
+    kind: VersionKind
+    headline: str | None
+    body: str
+    preliminary: bool
+
+
+def words_of(version: UpdateVersion) -> dict[str, Any]:
+    """The `VersionWords` fields of `version`, by name (each is the version's own column)."""
+    return {field.name: getattr(version, field.name) for field in fields(VersionWords)}
 
 
 def labels(kind: VersionKind, preliminary: bool, alert_status: AlertStatus = AlertStatus.ACTUAL) -> list[str]:

@@ -27,6 +27,7 @@ from console.domain.incidents import get_incident
 from console.domain.pins import current_pin
 from console.domain.translation_drafts import translated_alts
 from console.domain.translations import TranslationStatus
+from console.domain.wording import VersionWords
 from console.media import store
 from console.models import (
     AlertStatus,
@@ -130,16 +131,12 @@ def feed_images(version: UpdateVersion) -> tuple[FeedImage, ...]:
 
 
 @dataclass(frozen=True)
-class FeedItem:
+class FeedItem(VersionWords):
     """One published version of an update, with what the feeds need of its incident."""
 
     incident: IncidentInfo
     seq: int
     version: int
-    kind: VersionKind
-    headline: str | None
-    body: str
-    preliminary: bool
     reason: str | None
     author: str
     published_at: datetime
