@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from console.immutable_tables import allow_changes, refuse_changes
+from console.migrations.columns import authored, enum
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -42,11 +43,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("email", sa.String(length=254), nullable=False),
         sa.Column("display_name", sa.String(length=100), nullable=False),
-        sa.Column(
-            "role",
-            sa.Enum("admin", "pio", "reviewer", name="role", native_enum=False, length=32),
-            nullable=False,
-        ),
+        sa.Column("role", enum("admin", "pio", "reviewer", name="role"), nullable=False),
         sa.Column("password_hash", sa.String(length=255), nullable=False),
         sa.Column("must_change_password", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -77,16 +74,8 @@ def upgrade() -> None:
         sa.Column("summary", sa.Text(), nullable=False),
         sa.Column("location", sa.String(length=200), nullable=False),
         sa.Column("category", sa.String(length=16), nullable=False),
-        sa.Column(
-            "status",
-            sa.Enum("active", "resolved", name="incident_status", native_enum=False, length=32),
-            nullable=False,
-        ),
-        sa.Column(
-            "alert_status",
-            sa.Enum("actual", "exercise", "test", name="alert_status", native_enum=False, length=32),
-            nullable=False,
-        ),
+        sa.Column("status", enum("active", "resolved", name="incident_status"), nullable=False),
+        sa.Column("alert_status", enum("actual", "exercise", "test", name="alert_status"), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
@@ -120,23 +109,14 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column(
             "kind",
-            sa.Enum(
-                "original",
-                "correction",
-                "confirmation",
-                "retraction",
-                name="version_kind",
-                native_enum=False,
-                length=32,
-            ),
+            enum("original", "correction", "confirmation", "retraction", name="version_kind"),
             nullable=False,
         ),
         sa.Column("headline", sa.String(length=200), nullable=True),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("preliminary", sa.Boolean(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
-        sa.Column("author_id", sa.Integer(), nullable=True),
-        sa.Column("author_name", sa.String(length=100), nullable=False),
+        *authored(),
         sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.CheckConstraint(
@@ -155,14 +135,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column(
             "type",
-            sa.Enum(
-                "incident.created",
-                "version.published",
-                "incident.resolved",
-                name="event_type",
-                native_enum=False,
-                length=32,
-            ),
+            enum("incident.created", "version.published", "incident.resolved", name="event_type"),
             nullable=False,
         ),
         sa.Column("incident_id", sa.Integer(), nullable=False),
@@ -187,16 +160,7 @@ def upgrade() -> None:
         sa.Column("channel", sa.String(length=32), nullable=False),
         sa.Column(
             "state",
-            sa.Enum(
-                "pending",
-                "sending",
-                "sent",
-                "failed",
-                "skipped",
-                name="delivery_state",
-                native_enum=False,
-                length=32,
-            ),
+            enum("pending", "sending", "sent", "failed", "skipped", name="delivery_state"),
             nullable=False,
         ),
         sa.Column("attempts", sa.Integer(), nullable=False),

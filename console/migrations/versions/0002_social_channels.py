@@ -12,6 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from console.migrations.columns import enum
+
 revision: str = "i6_social"
 down_revision: str | None = "0001"
 
@@ -20,11 +22,7 @@ def upgrade() -> None:
     op.create_table(
         "channel_health",
         sa.Column("channel", sa.String(length=32), nullable=False),
-        sa.Column(
-            "state",
-            sa.Enum("ok", "failing", name="channel_state", native_enum=False, length=32),
-            nullable=False,
-        ),
+        sa.Column("state", enum("ok", "failing", name="channel_state"), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("failing_since", sa.DateTime(timezone=True), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),

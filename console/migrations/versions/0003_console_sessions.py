@@ -8,6 +8,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from console.migrations.columns import enum
+
 revision: str = "i3_console_sessions"
 down_revision: str | None = "i6_social"
 
@@ -32,11 +34,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("email", sa.String(length=254), nullable=False),
         sa.Column("ip", sa.String(length=64), nullable=False),
-        sa.Column(
-            "outcome",
-            sa.Enum("succeeded", "failed", "refused", name="signin_outcome", native_enum=False, length=32),
-            nullable=False,
-        ),
+        sa.Column("outcome", enum("succeeded", "failed", "refused", name="signin_outcome"), nullable=False),
         sa.Column("attempted_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_signin_attempts")),
     )

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from console.immutable_tables import allow_changes, refuse_changes
+from console.migrations.columns import authored
 
 revision: str = "i8_translations"
 down_revision: str | None = "i7_archive_search"
@@ -28,8 +29,7 @@ def upgrade() -> None:
         sa.Column("lang", sa.String(length=35), nullable=False),
         sa.Column("headline", sa.String(length=200), nullable=True),
         sa.Column("body", sa.Text(), nullable=False),
-        sa.Column("author_id", sa.Integer(), nullable=True),
-        sa.Column("author_name", sa.String(length=100), nullable=False),
+        *authored(),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.Column("event_id", sa.Integer(), nullable=True),

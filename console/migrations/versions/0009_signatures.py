@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from console.immutable_tables import allow_changes, refuse_changes
+from console.migrations.columns import authored, enum
 
 revision: str = "i19_signatures"
 down_revision: str | None = "i13_social_runs"
@@ -50,22 +51,13 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("rumor_id", sa.Integer(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column(
-            "kind",
-            sa.Enum("original", "correction", name="rumor_kind", native_enum=False, length=32),
-            nullable=False,
-        ),
+        sa.Column("kind", enum("original", "correction", name="rumor_kind"), nullable=False),
         sa.Column("claim", sa.Text(), nullable=False),
         sa.Column("seen_at", sa.String(length=300), nullable=True),
-        sa.Column(
-            "verdict",
-            sa.Enum("false", "unconfirmed", "true", name="verdict", native_enum=False, length=32),
-            nullable=False,
-        ),
+        sa.Column("verdict", enum("false", "unconfirmed", "true", name="verdict"), nullable=False),
         sa.Column("facts", sa.Text(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
-        sa.Column("author_id", sa.Integer(), nullable=True),
-        sa.Column("author_name", sa.String(length=100), nullable=False),
+        *authored(),
         sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.Column("signature_kid", sa.String(length=64), nullable=False),
@@ -88,8 +80,7 @@ def upgrade() -> None:
         sa.Column("lang", sa.String(length=35), nullable=False),
         sa.Column("claim", sa.Text(), nullable=False),
         sa.Column("facts", sa.Text(), nullable=False),
-        sa.Column("author_id", sa.Integer(), nullable=True),
-        sa.Column("author_name", sa.String(length=100), nullable=False),
+        *authored(),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.Column("signature_kid", sa.String(length=64), nullable=False),

@@ -13,6 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from console.migrations.columns import enum
+
 revision: str = "i16_subscriptions"
 down_revision: str | None = "i19_signatures"
 
@@ -21,21 +23,13 @@ def upgrade() -> None:
     op.create_table(
         "subscribers",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column(
-            "channel",
-            sa.Enum("email", "webhook", name="alert_channel", native_enum=False, length=32),
-            nullable=False,
-        ),
+        sa.Column("channel", enum("email", "webhook", name="alert_channel"), nullable=False),
         sa.Column("address", sa.String(length=2000), nullable=True),
         sa.Column("address_hash", sa.String(length=64), nullable=False),
         sa.Column("incident_id", sa.Integer(), nullable=True),
         sa.Column("lang", sa.String(length=35), nullable=False),
         sa.Column(
-            "status",
-            sa.Enum(
-                "pending", "confirmed", "unsubscribed", name="subscriber_status", native_enum=False, length=32
-            ),
-            nullable=False,
+            "status", enum("pending", "confirmed", "unsubscribed", name="subscriber_status"), nullable=False
         ),
         sa.Column("confirm_token_hash", sa.String(length=64), nullable=True),
         sa.Column("unsubscribe_token_hash", sa.String(length=64), nullable=True),
@@ -61,16 +55,8 @@ def upgrade() -> None:
         "fanout_jobs",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("event_id", sa.Integer(), nullable=False),
-        sa.Column(
-            "channel",
-            sa.Enum("email", "webhook", name="alert_channel", native_enum=False, length=32),
-            nullable=False,
-        ),
-        sa.Column(
-            "state",
-            sa.Enum("running", "done", name="fanout_state", native_enum=False, length=32),
-            nullable=False,
-        ),
+        sa.Column("channel", enum("email", "webhook", name="alert_channel"), nullable=False),
+        sa.Column("state", enum("running", "done", name="fanout_state"), nullable=False),
         sa.Column("cursor", sa.Integer(), nullable=False),
         sa.Column("total", sa.Integer(), nullable=False),
         sa.Column("sent", sa.Integer(), nullable=False),
@@ -95,16 +81,7 @@ def upgrade() -> None:
         sa.Column("job_id", sa.Integer(), nullable=False),
         sa.Column(
             "state",
-            sa.Enum(
-                "queued",
-                "sending",
-                "sent",
-                "failed",
-                "unknown",
-                name="alert_state",
-                native_enum=False,
-                length=32,
-            ),
+            enum("queued", "sending", "sent", "failed", "unknown", name="alert_state"),
             nullable=False,
         ),
         sa.Column("attempts", sa.Integer(), nullable=False),

@@ -26,6 +26,7 @@ from alembic import op
 
 from console.immutable_tables import allow_changes, refuse_changes
 from console.migrations import incident_guard
+from console.migrations.columns import authored, enum
 
 revision: str = "i13_incident_details"
 down_revision: str | None = "i16_subscriptions"
@@ -43,14 +44,9 @@ def upgrade() -> None:
         sa.Column("summary", sa.Text(), nullable=False),
         sa.Column("location", sa.String(length=200), nullable=False),
         sa.Column("category", sa.String(length=16), nullable=False),
-        sa.Column(
-            "alert_status",
-            sa.Enum("actual", "exercise", "test", name="alert_status", native_enum=False, length=32),
-            nullable=False,
-        ),
+        sa.Column("alert_status", enum("actual", "exercise", "test", name="alert_status"), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
-        sa.Column("author_id", sa.Integer(), nullable=True),
-        sa.Column("author_name", sa.String(length=100), nullable=False),
+        *authored(),
         sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.CheckConstraint(

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from console.immutable_tables import allow_changes, refuse_changes
+from console.migrations.columns import authored
 
 revision: str = "i13_pins"
 down_revision: str | None = "i15_autosaved_forms"
@@ -25,8 +26,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("incident_id", sa.Integer(), nullable=False),
         sa.Column("update_id", sa.Integer(), nullable=True),
-        sa.Column("author_id", sa.Integer(), nullable=True),
-        sa.Column("author_name", sa.String(length=100), nullable=False),
+        *authored(),
         sa.Column("pinned_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["author_id"], ["users.id"], name=op.f("fk_pins_author_id_users")),
         sa.ForeignKeyConstraint(

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from console.immutable_tables import allow_changes, refuse_changes
+from console.migrations.columns import authored
 
 revision: str = "i18_templates"
 down_revision: str | None = "i13_pins"
@@ -39,8 +40,7 @@ def upgrade() -> None:
         sa.Column("headline", sa.String(length=200), nullable=True),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("translations", sa.Text(), nullable=False),
-        sa.Column("author_id", sa.Integer(), nullable=True),
-        sa.Column("author_name", sa.String(length=100), nullable=False),
+        *authored(),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint("version >= 1", name=op.f("ck_template_versions_version_positive")),
         sa.ForeignKeyConstraint(

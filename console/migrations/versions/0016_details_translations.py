@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from console.immutable_tables import allow_changes, refuse_changes
+from console.migrations.columns import authored
 
 revision: str = "i13_details_translations"
 down_revision: str | None = "i18_templates"
@@ -30,8 +31,7 @@ def upgrade() -> None:
         sa.Column("title", sa.String(length=200), nullable=False),
         sa.Column("summary", sa.Text(), nullable=False),
         sa.Column("location", sa.String(length=200), nullable=False),
-        sa.Column("author_id", sa.Integer(), nullable=True),
-        sa.Column("author_name", sa.String(length=100), nullable=False),
+        *authored(),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.ForeignKeyConstraint(

@@ -15,6 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from console.migrations.columns import authored
+
 revision: str = "i18_approver_mail"
 down_revision: str | None = "i18_media_prune"
 
@@ -32,8 +34,7 @@ def upgrade() -> None:
         sa.Column("pending_version_id", sa.Integer(), nullable=True),
         sa.Column("version_id", sa.Integer(), nullable=True),
         sa.Column("version_number", sa.Integer(), nullable=False),
-        sa.Column("author_id", sa.Integer(), nullable=True),
-        sa.Column("author_name", sa.String(length=100), nullable=False),
+        *authored(),
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
