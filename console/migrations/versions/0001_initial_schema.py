@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from console.immutable_tables import allow_changes, refuse_changes
-from console.migrations.columns import authored, enum
+from console.migrations.columns import author_foreign_key, authored, enum
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -123,7 +123,7 @@ def upgrade() -> None:
             "version = 1 OR reason IS NOT NULL", name=op.f("ck_update_versions_reason_after_first")
         ),
         sa.CheckConstraint("version >= 1", name=op.f("ck_update_versions_version_positive")),
-        sa.ForeignKeyConstraint(["author_id"], ["users.id"], name=op.f("fk_update_versions_author_id_users")),
+        author_foreign_key("update_versions"),
         sa.ForeignKeyConstraint(
             ["update_id"], ["updates.id"], name=op.f("fk_update_versions_update_id_updates")
         ),

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from console.immutable_tables import allow_changes, refuse_changes
-from console.migrations.columns import authored
+from console.migrations.columns import author_foreign_key, authored
 
 revision: str = "i8_translations"
 down_revision: str | None = "i7_archive_search"
@@ -33,7 +33,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.Column("event_id", sa.Integer(), nullable=True),
-        sa.ForeignKeyConstraint(["author_id"], ["users.id"], name=op.f("fk_translations_author_id_users")),
+        author_foreign_key("translations"),
         sa.ForeignKeyConstraint(
             ["event_id"], ["outbox_events.id"], name=op.f("fk_translations_event_id_outbox_events")
         ),

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from console.immutable_tables import allow_changes, refuse_changes
-from console.migrations.columns import authored, enum
+from console.migrations.columns import author_foreign_key, authored, enum
 
 revision: str = "i19_signatures"
 down_revision: str | None = "i13_social_runs"
@@ -66,7 +66,7 @@ def upgrade() -> None:
             "version = 1 OR reason IS NOT NULL", name=op.f("ck_rumor_versions_reason_after_first")
         ),
         sa.CheckConstraint("version >= 1", name=op.f("ck_rumor_versions_version_positive")),
-        sa.ForeignKeyConstraint(["author_id"], ["users.id"], name=op.f("fk_rumor_versions_author_id_users")),
+        author_foreign_key("rumor_versions"),
         sa.ForeignKeyConstraint(["rumor_id"], ["rumors.id"], name=op.f("fk_rumor_versions_rumor_id_rumors")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_rumor_versions")),
         sa.UniqueConstraint("rumor_id", "version", name=op.f("uq_rumor_versions_rumor_id_version")),
@@ -85,9 +85,7 @@ def upgrade() -> None:
         sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.Column("signature_kid", sa.String(length=64), nullable=False),
         sa.Column("signature_value", sa.String(length=128), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["author_id"], ["users.id"], name=op.f("fk_rumor_translations_author_id_users")
-        ),
+        author_foreign_key("rumor_translations"),
         sa.ForeignKeyConstraint(
             ["rumor_version_id"],
             ["rumor_versions.id"],

@@ -26,7 +26,7 @@ from alembic import op
 
 from console.immutable_tables import allow_changes, refuse_changes
 from console.migrations import incident_guard
-from console.migrations.columns import authored, enum
+from console.migrations.columns import author_foreign_key, authored, enum
 
 revision: str = "i13_incident_details"
 down_revision: str | None = "i16_subscriptions"
@@ -53,9 +53,7 @@ def upgrade() -> None:
             "version = 1 OR reason IS NOT NULL", name=op.f("ck_incident_details_versions_reason_after_first")
         ),
         sa.CheckConstraint("version >= 1", name=op.f("ck_incident_details_versions_version_positive")),
-        sa.ForeignKeyConstraint(
-            ["author_id"], ["users.id"], name=op.f("fk_incident_details_versions_author_id_users")
-        ),
+        author_foreign_key("incident_details_versions"),
         sa.ForeignKeyConstraint(
             ["incident_id"], ["incidents.id"], name=op.f("fk_incident_details_versions_incident_id_incidents")
         ),

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from console.immutable_tables import allow_changes, refuse_changes
-from console.migrations.columns import authored
+from console.migrations.columns import author_foreign_key, authored
 
 revision: str = "i13_pins"
 down_revision: str | None = "i15_autosaved_forms"
@@ -28,7 +28,7 @@ def upgrade() -> None:
         sa.Column("update_id", sa.Integer(), nullable=True),
         *authored(),
         sa.Column("pinned_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["author_id"], ["users.id"], name=op.f("fk_pins_author_id_users")),
+        author_foreign_key("pins"),
         sa.ForeignKeyConstraint(
             ["incident_id"], ["incidents.id"], name=op.f("fk_pins_incident_id_incidents")
         ),

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from console.immutable_tables import allow_changes, refuse_changes
-from console.migrations.columns import authored
+from console.migrations.columns import author_foreign_key, authored
 
 revision: str = "i18_templates"
 down_revision: str | None = "i13_pins"
@@ -43,9 +43,7 @@ def upgrade() -> None:
         *authored(),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint("version >= 1", name=op.f("ck_template_versions_version_positive")),
-        sa.ForeignKeyConstraint(
-            ["author_id"], ["users.id"], name=op.f("fk_template_versions_author_id_users")
-        ),
+        author_foreign_key("template_versions"),
         sa.ForeignKeyConstraint(
             ["template_id"], ["templates.id"], name=op.f("fk_template_versions_template_id_templates")
         ),

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from console.immutable_tables import allow_changes, refuse_changes
-from console.migrations.columns import authored
+from console.migrations.columns import author_foreign_key, authored
 
 revision: str = "i13_details_translations"
 down_revision: str | None = "i18_templates"
@@ -34,9 +34,7 @@ def upgrade() -> None:
         *authored(),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("content_hash", sa.String(length=64), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["author_id"], ["users.id"], name=op.f("fk_details_translations_author_id_users")
-        ),
+        author_foreign_key("details_translations"),
         sa.ForeignKeyConstraint(
             ["version_id"],
             ["incident_details_versions.id"],

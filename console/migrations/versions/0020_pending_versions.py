@@ -12,6 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from console.migrations.columns import author_foreign_key
+
 revision: str = "i18_approval"
 down_revision: str | None = "i13_search_translations"
 
@@ -37,9 +39,7 @@ def upgrade() -> None:
         sa.Column("decided_by", sa.String(length=100), nullable=True),
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("comment", sa.Text(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["author_id"], ["users.id"], name=op.f("fk_pending_versions_author_id_users")
-        ),
+        author_foreign_key("pending_versions"),
         sa.ForeignKeyConstraint(
             ["decided_by_id"], ["users.id"], name=op.f("fk_pending_versions_decided_by_id_users")
         ),

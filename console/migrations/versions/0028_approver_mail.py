@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from console.migrations.columns import authored
+from console.migrations.columns import author_foreign_key, authored
 
 revision: str = "i18_approver_mail"
 down_revision: str | None = "i18_media_prune"
@@ -37,9 +37,7 @@ def upgrade() -> None:
         *authored(),
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["author_id"], ["users.id"], name=op.f("fk_approval_notices_author_id_users")
-        ),
+        author_foreign_key("approval_notices"),
         sa.ForeignKeyConstraint(
             ["event_id"], ["outbox_events.id"], name=op.f("fk_approval_notices_event_id_outbox_events")
         ),
