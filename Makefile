@@ -17,7 +17,7 @@ NPM := /usr/bin/npm
 CHECKERS := tests/conformance/node_modules/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast test-postgres lint demo worker clean bench-fanout bench-load bench-social-runs bench-exports bench-subscribers bench-text bench-text-served bench-signin-flood bench-gc messages
+.PHONY: run test test-fast test-postgres lint demo worker clean bench-fanout bench-load bench-social-runs bench-exports bench-subscribers bench-text bench-text-served bench-signin-flood bench-gc bench-scaling messages
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -108,6 +108,10 @@ bench-gc: $(INSTALLED)
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/0
 bench-load: $(INSTALLED)
 	$(BIN)/python bench/load/run.py --broadcast-url $(BENCH_REDIS_URL)
+
+# 1, 2 and 4 web processes on Redis and on PostgreSQL LISTEN/NOTIFY (same needs as bench-load).
+bench-scaling: $(INSTALLED)
+	$(BIN)/python bench/scaling/run.py --bus both --redis-url $(BENCH_REDIS_URL)
 
 clean:
 	rm -rf $(VENV) console.db console.db-* archive mail-preview signing-key.pem

@@ -204,14 +204,41 @@ def peak_rss_bytes(pid: int) -> int:
     raise RuntimeError("no VmHWM")
 
 
+def children(pid: int) -> list[int]:
+    """The process's direct children (uvicorn's supervisor: its workers)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            found.extend(int(child) for child in (task / "children").read_text().split())
+        except FileNotFoundError:
+            continue  # a thread that just ended
+    return found
+
+
+def established_connections(pid: int, port: int) -> int:
+    """How many established TCP connections to local `port` the process holds (its sockets'
+    inodes, looked up in /proc/net/tcp and tcp6)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except FileNotFoundError:
+            continue  # closed meanwhile
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    established = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            # local address "ADDR:PORT" in hex; state 01 = ESTABLISHED; field 9 the inode
+            if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port and fields[9] in inodes:
+                established += 1
+    return established
+
+
 def process_tree(pid: int) -> list[int]:
     """The process and all its descendants (uvicorn's supervisor and its workers)."""
     found = [pid]
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            children = (task / "children").read_text().split()
-        except FileNotFoundError:
-            continue
-        for child in children:
-            found.extend(process_tree(int(child)))
+    for child in children(pid):
+        found.extend(process_tree(child))
     return found

@@ -30,7 +30,6 @@ import argparse
 import base64
 import json
 import os
-import shlex
 import shutil
 import subprocess
 import sys
@@ -38,19 +37,23 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-import psycopg  # noqa: E402
-from sqlalchemy import make_url  # noqa: E402
 
+from bench.common.deployment import (  # noqa: E402
+    Console,
+    Publications,
+    procfile_console,
+    publish_every,
+    scratch_database,
+    web_command,
+)
 from bench.common.harness import (  # noqa: E402
     cpu_seconds,
     crowd_go,
@@ -58,7 +61,6 @@ from bench.common.harness import (  # noqa: E402
     machine_busy_seconds,
     peak_rss_bytes,
     percentile,
-    post,
     process_tree,
     raise_open_file_limit,
     start_crowd,
@@ -67,168 +69,26 @@ from bench.common.harness import (  # noqa: E402
     stop_subscribers,
     wait_for_http,
 )
-from console.db import Database  # noqa: E402
-from console.domain import accounts, stream  # noqa: E402
-from console.domain.actors import OPERATOR  # noqa: E402
-from console.keyset import create_key_file  # noqa: E402
 
-BODY = (
-    "Elm St is closed between 3rd and 5th Ave while crews repair a water main. "
-    "Expect delays on Route 9; use Main St instead. Marker fanout-{i}-end. "
-    "Residents on the 400 block may see low water pressure until the evening."
-)
 PAGE_P99_MS = 50  # pages and feeds alike, during publications included
 PUBLISH_P99_MS = 250
 PUSH_P99_MS = 1000
 
 
-@dataclass
-class Publications:
-    """When each publication's API call began and was answered (monotonic seconds)."""
-
-    started: dict[int, float] = field(default_factory=dict)
-    answered: dict[int, float] = field(default_factory=dict)
-    failed: list[str] = field(default_factory=list)
-
-    def latencies_ms(self) -> list[float]:
-        return [(self.answered[i] - self.started[i]) * 1000 for i in self.answered]
-
-
-@dataclass
-class Console:
-    pid: int  # uvicorn's
-    worker_pid: int | None  # `console worker`'s, when the outbox runs there
-    base: str
-    slug: str
-    token: str
-    hello_id: int
-    paths: list[list[str]]
-
-    def publish(self, index: int, record: Publications) -> None:
-        record.started[index] = time.monotonic()
-        try:
-            post(
-                f"{self.base}/api/v1/incidents/{self.slug}/updates",
-                self.token,
-                {"body": BODY.format(i=index)},
-            )
-        except (OSError, urllib.error.HTTPError) as exc:
-            record.failed.append(f"publication {index}: {exc}")
-            return
-        record.answered[index] = time.monotonic()
-
-
-def web_command(port: int, workers: int) -> list[str]:
-    """The Procfile's `web:` line, on this port and loopback, with --workers."""
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        if line.startswith("web:"):
-            words = shlex.split(line.removeprefix("web:").replace("${PORT:-8000}", str(port)))
-            break
-    else:
-        raise RuntimeError("the Procfile has no web: line")
-    assert words[0] == "uvicorn", words
-    words = [sys.executable, "-m", "uvicorn", *words[1:]]
-    words[words.index("--host") + 1] = "127.0.0.1"
-    return [*words, "--workers", str(workers)]
-
-
-@contextmanager
-def scratch_database(url: str | None) -> Iterator[str]:
-    """The given database, or a fresh one on the local PostgreSQL, dropped afterwards."""
-    if url:
-        yield url
-        return
-    admin = "postgresql://postgres@127.0.0.1:5432/postgres"
-    name = f"bench_load_{os.getpid()}"
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(admin).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def wait_for_feed(url: str, timeout: float = 60) -> None:
-    """The feeds channel writes the feed files through the outbox; wait until they exist."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=5):
-                return
-        except urllib.error.HTTPError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-
-
 @contextmanager
 def console_server(workdir: Path, args: argparse.Namespace) -> Iterator[Console]:
-    with scratch_database(args.database_url) as database_url:
-        port = free_port()
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "BROADCAST_URL": args.broadcast_url,
-            "BROADCAST_TOPIC": f"bench_load_{uuid.uuid4().hex[:12]}",
-            "ARCHIVE_DIR": str(workdir / "archive"),
-            "FEEDS_DIR": str(workdir / "feeds"),
-            "PUBLIC_URL": f"http://127.0.0.1:{port}",
-            "SECRET_KEY": uuid.uuid4().hex,
-            # With the Procfile's worker: line running, the web processes leave the outbox to it.
-            "OUTBOX_IN_PROCESS": "false" if args.outbox == "worker" else "true",
-            "OUTBOX_POLL_SECONDS": str(args.outbox_poll),
-            "SIGNING_KEY_FILE": str(workdir / "signing-key.pem"),
-        }
-        create_key_file(workdir / "signing-key.pem")
-        subprocess.run([sys.executable, "-m", "console", "db", "upgrade"], cwd=ROOT, env=env, check=True)
-        db = Database(database_url)
-        with db.write() as session:
-            accounts.create_user(
-                session, OPERATOR, email="pio@bench", display_name="Bench PIO", role="pio", password="x" * 16
-            )
-        with db.write() as session:
-            token = accounts.create_token(session, OPERATOR, email="pio@bench").secret
-        with (workdir / "console.log").open("w") as log:
-            server = subprocess.Popen(
-                web_command(port, args.workers), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-            )
-            worker = (
-                subprocess.Popen(
-                    [sys.executable, "-m", "console", "worker"], cwd=ROOT, env=env, stdout=log, stderr=log
-                )
-                if args.outbox == "worker"
-                else None
-            )
-            try:
-                base = f"http://127.0.0.1:{port}"
-                wait_for_http(f"{base}/healthz")
-                incident = post(
-                    f"{base}/api/v1/incidents",
-                    token,
-                    {"title": "Water main break", "category": "Infra", "summary": "Elm St is closed."},
-                )
-                slug = str(incident["slug"])
-                post(f"{base}/api/v1/incidents/{slug}/updates", token, {"body": BODY.format(i="warmup")})
-                paths = [
-                    ["page", f"/incidents/{slug}"],
-                    ["feed", "/feeds/updates.atom"],
-                    ["page", "/"],
-                    ["feed", f"/incidents/{slug}/feed.atom"],
-                    ["page", f"/incidents/{slug}"],
-                    ["feed", "/feeds/updates.rss"],
-                ]
-                for _, path in paths:
-                    wait_for_feed(base + path)
-                with db.read() as session:
-                    hello_id = stream.head(session)
-                yield Console(server.pid, worker.pid if worker else None, base, slug, token, hello_id, paths)
-            finally:
-                for process in (server, worker):
-                    if process is not None:
-                        process.terminate()
-                        process.wait(60)
-                db.dispose()
+    with (
+        scratch_database(args.database_url, "bench_load") as database_url,
+        procfile_console(
+            workdir,
+            database_url,
+            broadcast_url=args.broadcast_url,
+            workers=args.workers,
+            outbox_in_worker=args.outbox == "worker",
+            outbox_poll=args.outbox_poll,
+        ) as console,
+    ):
+        yield console
 
 
 def capture_answers(base: str, paths: list[list[str]], into: Path) -> None:
@@ -260,22 +120,6 @@ def reference_server(answers: Path, workers: int) -> Iterator[tuple[int, int]]:
     finally:
         server.terminate()
         server.wait(60)
-
-
-def publish_for(console: Console, record: Publications, first: int, count: int, interval: float) -> None:
-    for index in range(first, first + count):
-        started = time.monotonic()
-        console.publish(index, record)
-        time.sleep(max(0.0, interval - (time.monotonic() - started)))
-
-
-def push_latencies(receipts: dict[int, list[float]], record: Publications) -> list[float]:
-    return [
-        (moment - record.answered[index]) * 1000
-        for index, moments in receipts.items()
-        if index in record.answered
-        for moment in moments
-    ]
 
 
 def crowd_phase(
@@ -310,16 +154,16 @@ def ratio(a: float, b: float) -> str:
 
 def run(args: argparse.Namespace, workdir: Path) -> bool:
     with console_server(workdir, args) as console:
-        port = int(console.base.rsplit(":", 1)[1])
+        port = console.port
         subscribers, opened, failed_connects = start_subscribers(
-            f"ws://127.0.0.1:{port}/live?incident={console.slug}",
+            console.live_url,
             args.subscribers,
             args.subscriber_processes,
             console.hello_id,
         )
         time.sleep(args.settle)
         unloaded, loaded = Publications(), Publications()
-        publish_for(console, unloaded, 0, args.baseline, args.baseline_interval)
+        publish_every(console.publish, args.baseline_interval, unloaded, 0, args.baseline)
         publications = max(1, int(args.duration // args.interval))
         server_pids = process_tree(console.pid) + ([console.worker_pid] if console.worker_pid else [])
         server_cpu = sum(cpu_seconds(pid) for pid in server_pids)
@@ -331,7 +175,7 @@ def run(args: argparse.Namespace, workdir: Path) -> bool:
             console.paths,
             args,
             args.duration,
-            lambda: publish_for(console, loaded, args.baseline, publications, args.interval),
+            lambda: publish_every(console.publish, args.interval, loaded, args.baseline, publications),
         )
         load_seconds = time.monotonic() - load_started
         server_cores = (sum(cpu_seconds(pid) for pid in server_pids) - server_cpu) / load_seconds
@@ -349,8 +193,8 @@ def run(args: argparse.Namespace, workdir: Path) -> bool:
             reference_port, console.paths, args, args.reference_duration
         )
 
-    push_unloaded = push_latencies(receipts, unloaded)
-    push_loaded = push_latencies(receipts, loaded)
+    push_unloaded = unloaded.push_latencies_ms(receipts)
+    push_loaded = loaded.push_latencies_ms(receipts)
     expected = opened * (len(unloaded.answered) + len(loaded.answered))
     missed = expected - len(push_unloaded) - len(push_loaded)
     requests = sum(len(values) for values in latencies.values())
