@@ -5,6 +5,7 @@ all sharing one BROADCAST_URL; and a PIO publishing updates through the JSON API
 
 from __future__ import annotations
 
+import argparse
 import os
 import shlex
 import subprocess
@@ -144,17 +145,16 @@ def scratch_database(url: str | None, prefix: str) -> Iterator[str]:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def wait_for_feed(url: str, timeout: float = 60) -> None:
-    """The feeds channel writes the feed files through the outbox; wait until they exist."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=5):
-                return
-        except urllib.error.HTTPError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
+def add_arguments(parser: argparse.ArgumentParser, broadcast_option: str, broadcast_help: str) -> None:
+    """The options naming the database and the Redis the deployment uses."""
+    parser.add_argument(
+        "--database-url", help="a PostgreSQL database to use (default: a scratch one on the local server)"
+    )
+    parser.add_argument(
+        broadcast_option,
+        default=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        help=f"{broadcast_help} (default: $TEST_REDIS_URL or redis://127.0.0.1:6379/0)",
+    )
 
 
 @contextmanager
@@ -227,7 +227,7 @@ def procfile_console(
                 ["feed", "/feeds/updates.rss"],
             ]
             for _, path in console.paths:
-                wait_for_feed(base + path)
+                wait_for_http(base + path)  # the feeds channel writes the feeds through the outbox
             console.hello_id = console.head()
             yield console
         finally:

@@ -49,6 +49,7 @@ sys.path.insert(0, str(ROOT))
 from bench.common.deployment import (  # noqa: E402
     Console,
     Publications,
+    add_arguments,
     procfile_console,
     publish_every,
     scratch_database,
@@ -310,14 +311,7 @@ def main() -> None:
     parser.add_argument("--reference-duration", type=float, default=20)
     parser.add_argument("--settle", type=float, default=3, help="seconds to wait after connecting")
     parser.add_argument("--drain", type=float, default=3, help="seconds to wait after the crowd for pushes")
-    parser.add_argument(
-        "--database-url", help="a PostgreSQL database to use (default: a scratch one on the local server)"
-    )
-    parser.add_argument(
-        "--broadcast-url",
-        default=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
-        help="BROADCAST_URL for the workers (default: $TEST_REDIS_URL or redis://127.0.0.1:6379/0)",
-    )
+    add_arguments(parser, "--broadcast-url", "BROADCAST_URL for the workers")
     parser.add_argument("--keep", action="store_true", help="keep the server's log and files")
     args = parser.parse_args()
     # Raised here, inherited by the server and the client processes.

@@ -46,25 +46,8 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.common.deployment import (  # noqa: E402
-    BODY,
-    Console,
-    Publications,
-    procfile_console,
-    publish_every,
-    scratch_database,
-)
-from bench.common.harness import (  # noqa: E402
-    children,
-    cpu_seconds,
-    established_connections,
-    percentile,
-    post,
-    raise_open_file_limit,
-    rss_bytes,
-    start_subscribers,
-    stop_subscribers,
-)
+from bench.common import deployment, harness  # noqa: E402
+from bench.common.deployment import Console, Publications  # noqa: E402
 from bench.fanout.run import frame_size, reference_server  # noqa: E402
 
 PUSH_P99_TARGET_S = 1.0
@@ -142,7 +125,9 @@ def web_processes(master: int, count: int, timeout: float = 60) -> list[int]:
     if count == 1:
         return [master]
     deadline = time.monotonic() + timeout
-    while len(found := [pid for pid in children(master) if b"spawn_main" in command_line(pid)]) < count:
+    while (
+        len(found := [pid for pid in harness.children(master) if b"spawn_main" in command_line(pid)]) < count
+    ):
         if time.monotonic() > deadline:
             raise RuntimeError(f"uvicorn started {len(found)} of {count} workers")
         time.sleep(0.2)
@@ -162,27 +147,27 @@ def measure(
     args: argparse.Namespace,
 ) -> tuple[list[WebProcess], Publications, tuple[int, int, int, int, int, list[float]]]:
     """Steps 2 to 5 of the module's docstring, on the server processes `pids`."""
-    web = [WebProcess(pid, rss_before=rss_bytes(pid)) for pid in pids]
-    swarm, opened, failed_connects = start_subscribers(
+    web = [WebProcess(pid, rss_before=harness.rss_bytes(pid)) for pid in pids]
+    swarm, opened, failed_connects = harness.start_subscribers(
         live_url, args.subscribers, args.client_processes, hello_id
     )
     time.sleep(args.settle)
     for process in web:
-        process.rss_after = rss_bytes(process.pid)
-        process.subscribers = established_connections(process.pid, port)
-    started, before = time.monotonic(), {process.pid: cpu_seconds(process.pid) for process in web}
+        process.rss_after = harness.rss_bytes(process.pid)
+        process.subscribers = harness.established_connections(process.pid, port)
+    started, before = time.monotonic(), {process.pid: harness.cpu_seconds(process.pid) for process in web}
     time.sleep(args.idle)
     idle_seconds = time.monotonic() - started
     for process in web:
-        process.idle_cpu_per_second = (cpu_seconds(process.pid) - before[process.pid]) / idle_seconds
+        process.idle_cpu_per_second = (harness.cpu_seconds(process.pid) - before[process.pid]) / idle_seconds
     record = Publications()
-    started, before = time.monotonic(), {process.pid: cpu_seconds(process.pid) for process in web}
-    publish_every(publish, args.interval, record, 0, args.publications)
+    started, before = time.monotonic(), {process.pid: harness.cpu_seconds(process.pid) for process in web}
+    deployment.publish_every(publish, args.interval, record, 0, args.publications)
     time.sleep(args.drain)
     for process in web:
-        process.publications_cpu = cpu_seconds(process.pid) - before[process.pid]
+        process.publications_cpu = harness.cpu_seconds(process.pid) - before[process.pid]
         process.publications_seconds = time.monotonic() - started
-    receipts, duplicates, closed = stop_subscribers(swarm)
+    receipts, duplicates, closed = harness.stop_subscribers(swarm)
     push_ms = record.push_latencies_ms(receipts)
     received = sum(len(moments) for index, moments in receipts.items() if index in record.answered)
     return web, record, (opened, failed_connects, received, duplicates, closed, push_ms)
@@ -197,8 +182,8 @@ def bus_url(bus: str, database_url: str, args: argparse.Namespace) -> str:
 def console_run(processes: int, bus: str, workdir: Path, args: argparse.Namespace) -> tuple[Run, int]:
     """One deployment measured; also the size of the frame it pushes for an update."""
     with (
-        scratch_database(args.database_url, "bench_scaling") as database_url,
-        procfile_console(
+        deployment.scratch_database(args.database_url, "bench_scaling") as database_url,
+        deployment.procfile_console(
             workdir, database_url, broadcast_url=bus_url(bus, database_url, args), workers=processes
         ) as console,
     ):
@@ -212,10 +197,10 @@ def console_run(processes: int, bus: str, workdir: Path, args: argparse.Namespac
 
 
 def warm_up(console: Console) -> None:
-    post(
+    harness.post(
         f"{console.base}/api/v1/incidents/{console.slug}/updates",
         console.token,
-        {"body": BODY.format(i="warmup")},
+        {"body": deployment.BODY.format(i="warmup")},
     )
 
 
@@ -254,7 +239,7 @@ def print_table(runs: list[Run], reference: Run | None) -> None:
             f"{ratio(run.kb_per_subscriber, first.kb_per_subscriber):>6}{run.us_per_push:>12.1f}"
             f"{ratio(run.us_per_push, first.us_per_push):>6}{run.idle_us_per_subscriber_second:>14.2f}"
             f"{run.rss_before_mb:>7.0f}"
-            f"{f'{percentile(run.push_ms, 50):.0f} / {percentile(run.push_ms, 99):.0f}':>17}"
+            f"{f'{harness.percentile(run.push_ms, 50):.0f} / {harness.percentile(run.push_ms, 99):.0f}':>17}"
             f"{run.missed:>7}{run.duplicates:>5}{run.load_average[0]:>6.1f}"
         )
         if run.failed_connects or run.closed or run.record.failed or sum(held) != run.opened:
@@ -340,28 +325,22 @@ def main() -> None:
     parser.add_argument("--publications", type=int, default=10)
     parser.add_argument("--interval", type=float, default=2, help="seconds between publications")
     parser.add_argument(
-        "--idle", type=float, default=10, help="seconds of idle CPU measured before publishing"
+        "--idle",
+        type=float,
+        default=20,
+        help="seconds of idle CPU measured before publishing (one websocket ping interval: it then "
+        "holds a round of pings, as the publications' span does)",
     )
     parser.add_argument("--settle", type=float, default=3, help="seconds to wait after connecting")
     parser.add_argument("--drain", type=float, default=3, help="seconds to wait after the last publication")
     parser.add_argument("--client-processes", type=int, default=4, help="processes running the subscribers")
     parser.add_argument("--rss-budget-mb", type=int, default=1024, help="memory a web process may use")
-    parser.add_argument(
-        "--cpu-share", type=float, default=0.5, help="share of a core a publication's fan-out may use"
-    )
+    parser.add_argument("--cpu-share", type=float, default=0.5, help="share of a core for one fan-out")
     parser.add_argument("--no-reference", action="store_true", help="skip the fan-out reference")
-    parser.add_argument(
-        "--database-url",
-        help="a PostgreSQL database to use (default: a scratch one per run on the local server)",
-    )
-    parser.add_argument(
-        "--redis-url",
-        default=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
-        help="BROADCAST_URL for --bus redis (default: $TEST_REDIS_URL or redis://127.0.0.1:6379/0)",
-    )
+    deployment.add_arguments(parser, "--redis-url", "BROADCAST_URL for --bus redis")
     parser.add_argument("--keep", action="store_true", help="keep the servers' logs and files")
     args = parser.parse_args()
-    raise_open_file_limit(args.subscribers + 1024)  # inherited by the servers and the clients
+    harness.raise_open_file_limit(args.subscribers + 1024)  # inherited by the servers and the clients
     buses = ["redis", "postgres"] if args.bus == "both" else [args.bus]
     workdir = Path(tempfile.mkdtemp(prefix="bench-scaling-"))
     print(
