@@ -109,6 +109,11 @@ class Run:
         )
 
     @property
+    def ms_per_publication(self) -> float:
+        published = len(self.record.answered)
+        return statistics.fmean(process.push_cpu / published * 1000 for process in self.holding)
+
+    @property
     def idle_us_per_subscriber_second(self) -> float:
         return statistics.fmean(
             process.idle_cpu_per_second / process.subscribers * 1e6 for process in self.holding
@@ -148,13 +153,15 @@ def measure(
 ) -> tuple[list[WebProcess], Publications, tuple[int, int, int, int, int, list[float]]]:
     """Steps 2 to 5 of the module's docstring, on the server processes `pids`."""
     web = [WebProcess(pid, rss_before=harness.rss_bytes(pid)) for pid in pids]
+    # Connections it held already (an API call's, the frame probe's, not yet closed) are not subscribers.
+    earlier = {pid: harness.established_connections(pid, port) for pid in pids}
     swarm, opened, failed_connects = harness.start_subscribers(
         live_url, args.subscribers, args.client_processes, hello_id
     )
     time.sleep(args.settle)
     for process in web:
         process.rss_after = harness.rss_bytes(process.pid)
-        process.subscribers = harness.established_connections(process.pid, port)
+        process.subscribers = harness.established_connections(process.pid, port) - earlier[process.pid]
     started, before = time.monotonic(), {process.pid: harness.cpu_seconds(process.pid) for process in web}
     time.sleep(args.idle)
     idle_seconds = time.monotonic() - started
@@ -227,7 +234,7 @@ def ratio(value: float, base: float) -> str:
 def print_table(runs: list[Run], reference: Run | None) -> None:
     print(
         f"\n{'processes':>9} {'bus':<10}{'subscribers/process':>22}{'KB/sub':>8}{'x1':>6}"
-        f"{'CPU µs/push':>12}{'x1':>6}{'idle µs/sub/s':>14}{'RSS MB':>7}{'push p50/p99 ms':>17}"
+        f"{'CPU µs/push':>12}{'x1':>6}{'ms/pub':>7}{'idle µs/sub/s':>14}{'RSS MB':>7}{'push p50/p99 ms':>17}"
         f"{'missed':>7}{'dup':>5}{'load':>6}"
     )
     for run in [*runs, *([reference] if reference else [])]:
@@ -237,7 +244,8 @@ def print_table(runs: list[Run], reference: Run | None) -> None:
         print(
             f"{run.processes:>9} {run.bus:<10}{spread:>22}{run.kb_per_subscriber:>8.1f}"
             f"{ratio(run.kb_per_subscriber, first.kb_per_subscriber):>6}{run.us_per_push:>12.1f}"
-            f"{ratio(run.us_per_push, first.us_per_push):>6}{run.idle_us_per_subscriber_second:>14.2f}"
+            f"{ratio(run.us_per_push, first.us_per_push):>6}{run.ms_per_publication:>7.1f}"
+            f"{run.idle_us_per_subscriber_second:>14.2f}"
             f"{run.rss_before_mb:>7.0f}"
             f"{f'{harness.percentile(run.push_ms, 50):.0f} / {harness.percentile(run.push_ms, 99):.0f}':>17}"
             f"{run.missed:>7}{run.duplicates:>5}{run.load_average[0]:>6.1f}"
@@ -249,11 +257,15 @@ def print_table(runs: list[Run], reference: Run | None) -> None:
                 "in the processes' sockets)"
             )
     print(
-        "\nper process, then the mean over processes: KB/sub = RSS growth / subscribers it holds; "
-        "CPU µs/push = its CPU time during the publications, less its idle rate, / (subscribers it "
-        "holds x publications); idle µs/sub/s = CPU to hold a subscriber (pings, the periodic read); "
-        "RSS MB = a process before any subscriber; x1 = ratio to the 1-process run on the same bus "
-        "(flat = 1.00); load = the machine's 1-minute load average after the run"
+        "\neach figure per process, then its mean over the processes holding subscribers:\n"
+        "  KB/sub       its RSS growth / the subscribers it holds\n"
+        "  CPU µs/push  its CPU time during the publications, less its idle rate over that span,\n"
+        "               / (subscribers it holds x publications)\n"
+        "  ms/pub       that CPU time per publication\n"
+        "  idle µs/sub/s  its CPU time to hold a subscriber (pings, the stream's periodic read)\n"
+        "  RSS MB       the process before any subscriber (the largest)\n"
+        "  x1           ratio to the 1-process run on the same bus (flat = 1.00)\n"
+        "  load         the machine's 1-minute load average after the run"
     )
 
 
