@@ -144,13 +144,15 @@ def command_line(pid: int) -> bytes:
 
 
 def measure(
+    processes: int,
+    bus: str,
     pids: list[int],
     port: int,
     live_url: str,
     hello_id: int,
     publish: Callable[[int, Publications], None],
     args: argparse.Namespace,
-) -> tuple[list[WebProcess], Publications, tuple[int, int, int, int, int, list[float]]]:
+) -> Run:
     """Steps 2 to 5 of the module's docstring, on the server processes `pids`."""
     web = [WebProcess(pid, rss_before=harness.rss_bytes(pid)) for pid in pids]
     # Connections it held already (an API call's, the frame probe's, not yet closed) are not subscribers.
@@ -177,7 +179,7 @@ def measure(
     receipts, duplicates, closed = harness.stop_subscribers(swarm)
     push_ms = record.push_latencies_ms(receipts)
     received = sum(len(moments) for index, moments in receipts.items() if index in record.answered)
-    return web, record, (opened, failed_connects, received, duplicates, closed, push_ms)
+    return Run(processes, bus, web, record, opened, failed_connects, received, duplicates, closed, push_ms)
 
 
 def bus_url(bus: str, database_url: str, args: argparse.Namespace) -> str:
@@ -197,10 +199,10 @@ def console_run(processes: int, bus: str, workdir: Path, args: argparse.Namespac
         pids = web_processes(console.pid, processes)
         size = frame_size(console.live_url, console.hello_id, lambda: warm_up(console))
         time.sleep(args.settle)  # every worker has handled the warm-up event
-        web, record, (opened, failed, received, duplicates, closed, push_ms) = measure(
-            pids, console.port, console.live_url, console.head(), console.publish, args
+        run = measure(
+            processes, bus, pids, console.port, console.live_url, console.head(), console.publish, args
         )
-    return Run(processes, bus, web, record, opened, failed, received, duplicates, closed, push_ms), size
+    return run, size
 
 
 def warm_up(console: Console) -> None:
@@ -221,10 +223,7 @@ def reference_run(size: int, args: argparse.Namespace) -> Run:
 
         port = urlsplit(target.ws_url).port
         assert port is not None
-        web, record, (opened, failed, received, duplicates, closed, push_ms) = measure(
-            [target.pid], port, target.ws_url, 0, publish, args
-        )
-    return Run(1, "reference", web, record, opened, failed, received, duplicates, closed, push_ms)
+        return measure(1, "reference", [target.pid], port, target.ws_url, 0, publish, args)
 
 
 def ratio(value: float, base: float) -> str:
@@ -354,6 +353,8 @@ def main() -> None:
     args = parser.parse_args()
     harness.raise_open_file_limit(args.subscribers + 1024)  # inherited by the servers and the clients
     buses = ["redis", "postgres"] if args.bus == "both" else [args.bus]
+    if args.database_url and len(buses) * len(args.processes) > 1:
+        parser.error("--database-url serves one run: give one --bus and one --processes")
     workdir = Path(tempfile.mkdtemp(prefix="bench-scaling-"))
     print(
         f"{args.subscribers:,} subscribers to one incident's /live "
