@@ -51,9 +51,11 @@ PYTEST_ARGS ?=
 test: $(INSTALLED) $(CHROMIUM) $(XMLSEC1) $(JAVA) $(CHECKERS)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# Everything but the tests marked `slow` (subprocesses, the browser, outages, the checkers).
-test-fast: $(INSTALLED) $(XMLSEC1)
-	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+# Everything but the tests marked `slow` (subprocesses, the browser, outages, the checkers),
+# spread over every CPU by pytest-xdist (each worker has its own database). `make test`, which
+# CI runs, stays one process.
+test-fast: $(INSTALLED)
+	$(BIN)/pytest -m "not slow" -n auto $(PYTEST_ARGS)
 
 test-postgres: $(INSTALLED) $(CHROMIUM) $(XMLSEC1) $(JAVA) $(CHECKERS)
 	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest $(PYTEST_ARGS)

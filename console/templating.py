@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlencode
 
-from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2 import BytecodeCache, Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.bccache import Bucket
 from jinja2.runtime import Context
 from jinja2_fragments.starlette import Jinja2Blocks
 from markupsafe import Markup
@@ -136,9 +137,30 @@ def is_date_value(text: str) -> bool:
     return True
 
 
+class CompiledTemplates(BytecodeCache):
+    """Templates compiled once per process, shared by every environment built here (the app,
+    the worker's channels, the archive snapshot, each test's app). A template whose source
+    changed compiles again: Jinja checks the source's checksum on every load."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = CompiledTemplates()
+
+
 def make_templates(settings: Settings) -> Templates:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
+        bytecode_cache=COMPILED_TEMPLATES,
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,

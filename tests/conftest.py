@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
 from console.channels.registry import routing as routing_for
@@ -26,9 +27,21 @@ from console.web.app import create_app
 from tests.support.browser import browser, page  # noqa: F401  (fixtures)
 from tests.support.live_server import LiveServer, serve
 
-POSTGRES_URL = (
+
+def own_database(url: str) -> str:
+    """Under pytest-xdist (`make test-fast`) each worker empties and migrates a PostgreSQL
+    database of its own: the run's, named with the worker's id after it (`test_gw0`)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
+
+
+RUN_POSTGRES_URL = (
     os.environ.get("DATABASE_URL", "") if os.environ.get("DATABASE_URL", "").startswith("postgres") else ""
 )
+POSTGRES_URL = own_database(RUN_POSTGRES_URL)
 
 IMMUTABLE_TABLES = ("update_versions", "audit_events")
 # Immutable the same way, from later migrations (translations, rumor control, incident details).
@@ -72,6 +85,8 @@ def pytest_report_header() -> str:
 def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A database migrated once per run: a SQLite file to copy, or the PostgreSQL test database."""
     if POSTGRES_URL:
+        if POSTGRES_URL != RUN_POSTGRES_URL:
+            create_postgres(POSTGRES_URL)
         rebuild_postgres(POSTGRES_URL)
         return POSTGRES_URL
     path = tmp_path_factory.mktemp("template") / "template.db"
@@ -79,6 +94,16 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
     upgrade(db)
     db.dispose()
     return str(path)
+
+
+def create_postgres(url: str) -> None:
+    """The worker's database, made on the run's server the first time a worker needs it."""
+    name = make_url(url).database
+    server = Database(RUN_POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with server.engine.connect() as conn:
+        if conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}) is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    server.dispose()
 
 
 def rebuild_postgres(url: str) -> None:

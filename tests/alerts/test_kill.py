@@ -29,6 +29,8 @@ from tests.alerts.support import Inbox, seed_email_subscribers, smtp_server
 from tests.conftest import PIO
 from tests.support.server import ServerProcess
 
+pytestmark = pytest.mark.slow  # kill -9 of a server process
+
 SUBSCRIBERS = 10_000  # the size: no loss, no duplicate at 10,000
 CONNECTIONS = 3
 

@@ -67,6 +67,7 @@ def inline_alerts(settings: Settings) -> list[tuple[feedparser.FeedParserDict, b
     return list(zip(feed.entries, alerts, strict=True))
 
 
+@pytest.mark.slow  # xmlsec1 checks every file
 def test_published_cap_files_never_change_and_a_later_translation_is_a_new_message(
     signing: Settings,  # noqa: F811 (the fixture)
     db: Database,

@@ -46,6 +46,22 @@ def closed_with(client: RawClient) -> tuple[int, str]:
         (frame(0x1, b"", length=2**40), 1009, ""),  # a terabyte announced: refused before reading it
         (frame(0x1, b"\xff\xfe"), 1007, ""),  # not UTF-8
     ],
+    # Named, not shown: each frame carries a random mask, and pytest-xdist's workers must
+    # collect the same test ids.
+    ids=[
+        "binary",
+        "not JSON",
+        "a list",
+        "another field",
+        "negative",
+        "true",
+        "a fraction",
+        "a string",
+        "past any integer column",
+        "over the size limit",
+        "a terabyte announced",
+        "not UTF-8",
+    ],
 )
 def test_a_bad_first_message_is_closed_with_a_clear_code(
     live: LiveServer, pio_token: str, message: bytes, code: int, reason: str

@@ -6,6 +6,8 @@ import threading
 import time
 from dataclasses import replace
 
+import pytest
+
 from console.db import Database
 from console.domain import stream
 from console.domain.outbox import Routing
@@ -15,6 +17,8 @@ from tests.conftest import PIO
 from tests.live.rawsocket import RawClient
 from tests.live.support import CURSOR, live_status, new_incident, receive, subscribe
 from tests.support.live_server import serve
+
+pytestmark = pytest.mark.slow  # a server of its own pushing ~6 MB past a stalled socket
 
 LONG_BODY = "Road closures and detours in effect. " * 130  # ~4.8 KB a frame
 # The kernel buffers up to 4 MB for a socket that is not read before the server's own

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+from unittest import mock
+
 from console.db import Database
 from console.domain import accounts
 from console.domain.actors import OPERATOR
@@ -9,8 +12,14 @@ from console.domain.actors import OPERATOR
 PASSWORD = "correct horse battery staple"
 
 
+# Test accounts share a password: its argon2id hash (made with the product's parameters, so
+# signing in costs what it does in production) is made once per run, not once per account,
+# which was most of what making an account cost.
+_password_hash = functools.cache(accounts.hash_password)
+
+
 def make_user(db: Database, role: str, email: str | None = None, name: str | None = None) -> int:
-    with db.write() as session:
+    with db.write() as session, mock.patch.object(accounts, "hash_password", _password_hash):
         user = accounts.create_user(
             session,
             OPERATOR,
