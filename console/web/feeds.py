@@ -11,9 +11,10 @@ would show two contents under one date, and a newsroom polling with If-Modified-
 could miss a correction. The date is therefore only given once its second has passed (the
 ETag is always given): every date handed out names exactly one content.
 
-Right after a publication every client of a feed finds it changed at once; they share one
-read of the new file (as the live pages share one rendering) instead of queueing a thread
-each behind a busy event loop.
+Right after a publication every client of a feed finds it changed at once. The first one
+reads the new file; those who come while it is read get the version before it, as the live
+pages do while they render (a complete file with its own validators, what they would have
+got a few milliseconds earlier), instead of queueing behind the read (issue 20).
 """
 
 from __future__ import annotations
@@ -149,6 +150,10 @@ class FeedFileCache:
         self.capacity = capacity
         self._files: dict[str, FeedFile] = {}
 
+    def kept(self, path: str) -> FeedFile | None:
+        """The version read last, whether or not the file changed since."""
+        return self._files.get(path)
+
     def fresh(self, path: str) -> FeedFile | None:
         cached = self._files.get(path)
         if cached is None:
@@ -245,6 +250,9 @@ class FeedServer:
         path = self._path_of(settings, target)
         feed = self.cache.fresh(path)
         if feed is None:
+            previous = self.cache.kept(path) if path in self._reading else None
+            if previous is not None:  # the new version is being read for someone else
+                return feed_response(request, previous)
             feed = await self._read_once(path, target.media_type)
             if feed is None:  # a fresh install, or files lost: render this one once and keep it
                 try:

@@ -370,7 +370,8 @@ def test_no_reader_ever_sees_a_partial_file(settings: Settings, db: Database, ro
 def test_clients_of_a_changed_feed_share_one_read_of_it(
     settings: Settings, db: Database, routing: Routing, sample: Sample, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A flash crowd polling a feed that was just rewritten costs one read, not one each."""
+    """A flash crowd polling a feed that was just rewritten costs one read, not one each: the
+    first client waits for it, those who come meanwhile get the version before it (issue 20)."""
     drain(settings, db)
     reads: list[str] = []
     real_read = feeds_web.read_feed_file
@@ -394,10 +395,19 @@ def test_clients_of_a_changed_feed_share_one_read_of_it(
     async def crowd() -> list[Response]:
         return await asyncio.gather(*(server.serve(Request(scope), UPDATES_ATOM) for _ in range(50)))
 
-    for round_ in range(2):
-        responses = asyncio.run(crowd())
-        assert len(reads) == round_ + 1
-        assert {(r.status_code, bytes(r.body)) for r in responses} == {(200, on_disk.read_bytes())}
-        assert asyncio.run(crowd()) and len(reads) == round_ + 1  # unchanged: served from memory
-        publish(db, routing, sample.slug, f"Crews are still on site ({round_}).", minute=40 + round_)
-        drain(settings, db)
+    def bodies(responses: list[Response]) -> list[tuple[int, bytes]]:
+        return [(response.status_code, bytes(response.body)) for response in responses]
+
+    # Never read before: every client waits for the one read.
+    before = on_disk.read_bytes()
+    assert set(bodies(asyncio.run(crowd()))) == {(200, before)} and len(reads) == 1
+    assert set(bodies(asyncio.run(crowd()))) == {(200, before)} and len(reads) == 1  # from memory
+    publish(db, routing, sample.slug, "Crews are still on site.", minute=40)
+    drain(settings, db)
+    after = on_disk.read_bytes()
+    assert after != before
+    first, *meanwhile = bodies(asyncio.run(crowd()))
+    assert len(reads) == 2
+    assert first == (200, after)  # the first client read the new version
+    assert set(meanwhile) == {(200, before)}  # the others did not wait for it
+    assert set(bodies(asyncio.run(crowd()))) == {(200, after)} and len(reads) == 2
