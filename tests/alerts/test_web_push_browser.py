@@ -15,6 +15,7 @@ from starlette.datastructures import Secret
 
 from console.alerts.web_push import new_private_key
 from console.settings import Settings
+from tests.support.browser import wait_until_true
 from tests.support.live_server import serve
 
 ALERT = {
@@ -62,7 +63,7 @@ def test_the_service_worker_shows_a_delivered_push(settings: Settings, page: Pag
             "ServiceWorker.deliverPushMessage",
             {"origin": server.url, "registrationId": registration_id, "data": json.dumps(ALERT)},
         )
-        page.wait_for_function("window.pushes.length > 0", timeout=30_000)
+        wait_until_true(page, "window.pushes.length > 0")
         (told,) = page.evaluate("window.pushes")
         assert told == {
             "type": "push-alert",

@@ -5,6 +5,7 @@ Screenshots go to artifacts/screenshots/ (gitignored) for a reviewer to look at.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,3 +46,14 @@ def screenshot(page: Page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def wait_until_true(page: Page, expression: str, timeout: float = 30) -> None:
+    """Wait until `expression` is truthy in the page. Not `page.wait_for_function`: it polls
+    with an eval() inside the page, which the console's Content Security Policy refuses
+    (`script-src 'self'`) whenever the first check is not already true; `page.evaluate`
+    runs over the DevTools protocol, outside the page's policy."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"still false after {timeout} s: {expression}"
+        page.wait_for_timeout(50)

@@ -18,7 +18,7 @@ from console.domain.incidents import IncidentDraft, create_incident
 from console.domain.outbox import Routing
 from console.settings import Settings
 from tests.conftest import PIO
-from tests.support.browser import screenshot
+from tests.support.browser import screenshot, wait_until_true
 from tests.support.factories import make_user
 from tests.support.images import GPS_IFD, photo_with_gps
 from tests.support.live_server import LiveServer, serve
@@ -67,7 +67,7 @@ def test_a_pio_uploads_an_image_with_alt_text_and_residents_see_it(
     expect(image).to_have_attribute("alt", "Grey smoke above the Main St bridge")
     expect(image).to_have_attribute("width", "800")
     expect(image).to_have_attribute("height", "1200")
-    page.wait_for_function("document.querySelector('.update__images img').complete")
+    wait_until_true(page, "document.querySelector('.update__images img').complete")
     assert page.evaluate("document.querySelector('.update__images img').naturalWidth") > 0
     screenshot(page, "live-page-with-image")
     served = page.request.get(f"{server.url}{image.get_attribute('src')}")
