@@ -88,6 +88,9 @@ def test_a_pio_signs_in_publishes_corrects_confirms_and_retracts(
     page.select_option("#incident-category", "Infra")
     page.get_by_role("button", name="Create incident").click()
     expect(page).to_have_url(f"{url}/console/incidents/water-main-break?notice=incident_created")
+    # htmx wires the preview to the form once the page's deferred scripts ran: typing before
+    # that (the URL changes first; under load, long before) would send no preview at all.
+    page.wait_for_load_state()
 
     expect(page.locator("#compose-preliminary")).to_be_checked()
     headline = "Elm St closed"
