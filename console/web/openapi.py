@@ -46,8 +46,8 @@ PUBLIC: Security = [{}, {"bearer": []}]
 TOKEN: Security = [{"bearer": []}]
 # A success: its status, its schema (a component's name, or the schema itself), its description.
 Success = tuple[int, str | Schema, str]
-# Answered by operations that take no body but refuse one other than {}.
-EMPTY_BODY_ERRORS = (400, 413, 415, 422)
+# Every change reads a JSON object (its body, or {} when it takes none): the answers when it is refused.
+BODY_ERRORS = (400, 413, 415, 422)
 
 
 class Described(TypedDict, total=False):
@@ -82,7 +82,7 @@ def operation(
     if described.get("waits"):
         responses["202"] = answer(ref("Pending"), WAITING)
     body = described.get("body")
-    codes = sorted({*errors, 503, *(EMPTY_BODY_ERRORS if body else ())})
+    codes = sorted({*errors, 503})
     responses.update({str(code): answer(ref("Error"), ERRORS[code]) for code in codes})
     spec: Schema = {
         "operationId": operation_id,
@@ -119,8 +119,20 @@ def writing(
     errors: tuple[int, ...] = (),
     **described: Unpack[Described],
 ) -> Schema:
-    """A change, made with a token (401) whose role may make it (403)."""
-    return operation(operation_id, summary, ok, errors=[401, 403, *errors], security=TOKEN, **described)
+    """A change, made with a token (401) whose role may make it (403), sent as a JSON object: its
+    body, or {} when it takes none."""
+    codes = [401, 403, *BODY_ERRORS, *errors]
+    return operation(operation_id, summary, ok, errors=codes, security=TOKEN, **described)
+
+
+def changing(
+    operation_id: str,
+    summary: str,
+    ok: Success,
+    **described: Unpack[Described],
+) -> Schema:
+    """A change to what the path names: none is a 404; one it does not allow now is a 409."""
+    return writing(operation_id, summary, ok, errors=(404, 409), **described)
 
 
 def path_parameter(name: str, schema: Schema) -> Schema:
@@ -220,11 +232,10 @@ PATHS: dict[str, dict[str, Schema]] = {
         )
     },
     "/incidents/{slug}/updates": {
-        "post": writing(
+        "post": changing(
             "publishUpdate",
             "Publish a new update (PRELIMINARY unless `preliminary: false`)",
             PUBLISHED,
-            errors=(404, 409),
             body="UpdateDraft",
             parameters=[SLUG, IDEMPOTENCY_KEY],
             links=PUBLISHED_LINKS,
@@ -232,55 +243,50 @@ PATHS: dict[str, dict[str, Schema]] = {
         )
     },
     "/incidents/{slug}/details": {
-        "post": writing(
+        "post": changing(
             "changeIncidentDetails",
             "Correct the incident's details (title, summary, location, category, alert status, area, "
             "CAP defaults) as a new details version with a reason; omitted fields stay as they are",
             (201, "ChangedDetails", "The new details version and the public event id"),
-            errors=(404, 409),
             body="DetailsChange",
             parameters=[SLUG, IDEMPOTENCY_KEY],
         )
     },
     "/incidents/{slug}/details/translations": {
-        "post": writing(
+        "post": changing(
             "translateIncidentDetails",
             "Translate the incident's title, summary and location into a language of LANGUAGES; "
             "readers of that language get them while they translate the current details",
             (201, "TranslatedDetails", "The translation and the public event id"),
-            errors=(404, 409),
             body="DetailsTranslationDraft",
             parameters=[SLUG, IDEMPOTENCY_KEY],
         )
     },
     "/incidents/{slug}/resolve": {
-        "post": writing(
+        "post": changing(
             "resolveIncident",
             "Resolve an incident with an all-clear, published as its final update on every channel "
             "(RESOLVED; CAP responseType AllClear)",
             (200, "ResolvedIncident", "The resolved incident and its all-clear"),
-            errors=(404, 409),
             body="Resolution",
             parameters=[SLUG],
         )
     },
     "/incidents/{slug}/reopen": {
-        "post": writing(
+        "post": changing(
             "reopenIncident",
             "Reopen a resolved incident; the reason is published as an update on every channel (REOPENED)",
             (200, "ReopenedIncident", "The incident, active again, and the published reason"),
-            errors=(404, 409),
             body="Reopening",
             parameters=[SLUG],
         )
     },
     "/incidents/{slug}/pin": {
-        "post": writing(
+        "post": changing(
             "pinUpdate",
             "Pin one update as the incident's “What to do now”, shown first on its page, on `/`, at the "
             "head of its feeds and as the CAP `<instruction>`; `seq: null` unpins",
             (200, "Pinned", "What is pinned now, and the public event id"),
-            errors=(404, 409),
             body="Pin",
             parameters=[SLUG],
         )
@@ -297,11 +303,10 @@ PATHS: dict[str, dict[str, Schema]] = {
     },
     **{
         f"/updates/{{update_id}}/{path}": {
-            "post": writing(
+            "post": changing(
                 operation_id,
                 summary,
                 PUBLISHED,
-                errors=(404, 409),
                 body=body,
                 parameters=[UPDATE_ID, IDEMPOTENCY_KEY],
                 waits=waits,
@@ -329,22 +334,20 @@ PATHS: dict[str, dict[str, Schema]] = {
         }.items()
     },
     "/updates/{pending_id}/approval": {
-        "post": writing(
+        "post": changing(
             "decideApproval",
             "Approve (publish, as a direct publish would) or return a pending version; pio or admin, "
             "never its author",
             (200, "Decided", "The pending version, `approved` with `published`, or `returned`"),
-            errors=(404, 409),
             body="Decision",
             parameters=[id_parameter("pending_id")],
         )
     },
     "/updates/{update_id}/translations": {
-        "post": writing(
+        "post": changing(
             "addTranslation",
             "Add a translation of the update's current version into a language of LANGUAGES",
             (201, "AddedTranslation", "The translation, now shown to readers of its language"),
-            errors=(404, 409),
             body="NewTranslation",
             parameters=[UPDATE_ID, IDEMPOTENCY_KEY],
         )
@@ -378,21 +381,19 @@ PATHS: dict[str, dict[str, Schema]] = {
         )
     },
     "/rumors/{rumor_id}/corrections": {
-        "post": writing(
+        "post": changing(
             "correctRumor",
             "Correct a rumor response: a new version with a reason, naming the version it corrects",
             (201, "PublishedRumor", "The new version"),
-            errors=(404, 409),
             body="RumorCorrection",
             parameters=[RUMOR_ID, IDEMPOTENCY_KEY],
         )
     },
     "/deliveries/{delivery_id}/retry": {
-        "post": writing(
+        "post": changing(
             "retryDelivery",
             "Send a failed delivery back to pending",
             (200, "RetriedDelivery", "The delivery, now pending"),
-            errors=(*EMPTY_BODY_ERRORS, 404, 409),
             parameters=[id_parameter("delivery_id")],
         )
     },
@@ -411,11 +412,10 @@ PATHS: dict[str, dict[str, Schema]] = {
         )
     },
     "/channels/{channel}/resume": {
-        "post": writing(
+        "post": changing(
             "resumeChannel",
             "Resume a channel paused because its network rejected the credentials",
             (200, "Channel", "The channel, delivering again"),
-            errors=(*EMPTY_BODY_ERRORS, 404, 409),
             parameters=[path_parameter("channel", {"type": "string", "maxLength": 32})],
         )
     },
@@ -440,22 +440,20 @@ PATHS: dict[str, dict[str, Schema]] = {
             errors=(404, 410),
             parameters=[TEMPLATE_ID],
         ),
-        "delete": writing(
+        "delete": changing(
             "deleteTemplate",
             "Delete a template: no longer offered; its versions, and what was published from them, stay "
             "(admin token)",
             (200, "Template", "The template, marked deleted"),
-            errors=(*EMPTY_BODY_ERRORS, 404, 409),
             parameters=[TEMPLATE_ID],
         ),
     },
     "/templates/{template_id}/versions": {
-        "post": writing(
+        "post": changing(
             "reviseTemplate",
             "Revise a template: a new version, never an edit (admin token); 409 when another admin revised "
             "it since `corrects_version`",
             (201, "Template", "The template at its new version"),
-            errors=(404, 409),
             body="TemplateRevision",
             parameters=[TEMPLATE_ID],
         )
