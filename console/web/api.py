@@ -31,6 +31,7 @@ from console.domain.translations import AddedTranslation, add_translation, trans
 from console.domain.updates import (
     NO_TRANSLATIONS,
     Action,
+    ChangeRequest,
     Draft,
     Published,
     Publishing,
@@ -453,37 +454,27 @@ def update_action_endpoint(action: Action) -> Endpoint:
         needs = approval_needed(request, fields, action.kind) if may_wait else None
         fields.check()
         update_id = request.path_params["update_id"]
+        # The same change waits for approval or is published now.
+        asked = ChangeRequest(
+            corrects_version=corrects,
+            reason=reason,
+            draft=draft,
+            translations=publishing.get("translations", NO_TRANSLATIONS),
+            alerting=publishing.get("alerting", NOTHING),
+        )
+        routing = publishing["routing"]
         if isinstance(needs, Waits):
-            translations = publishing.get("translations", NO_TRANSLATIONS)
             return await answer_waiting(
                 request,
                 actor,
                 payload,
                 lambda session: approval.submit_change(
-                    session,
-                    actor,
-                    update_id,
-                    action,
-                    corrects_version=corrects,
-                    reason=reason,
-                    draft=draft,
-                    translations=translations,
-                    alerting=publishing.get("alerting", NOTHING),
-                    routing=app_state(request).routing,
+                    session, actor, update_id, action, routing=routing, **asked
                 ),
             )
 
         def work(session: Session) -> Published:
-            return change_update(
-                session,
-                actor,
-                update_id,
-                action,
-                corrects_version=corrects,
-                reason=reason,
-                draft=draft,
-                **publishing,
-            )
+            return change_update(session, actor, update_id, action, routing=routing, **asked)
 
         return await publish_answered(
             request, actor, payload, _bypassed(request, actor, needs, work), _published, UPDATES

@@ -37,7 +37,7 @@ from console.domain.previews import DraftText
 from console.domain.reverts import Revert
 from console.domain.reverts import reverts as find_reverts
 from console.domain.timeline import UpdateCard
-from console.domain.updates import Draft, Published, get_update
+from console.domain.updates import ChangeRequest, Draft, Published, get_update
 from console.languages import Languages
 from console.models import Incident, Update, UpdateVersion, VersionKind
 from console.web.access import Access, Endpoint, access
@@ -537,20 +537,19 @@ async def change_view(request: Request, viewer: Viewer, action: updates.Action) 
     waits = approval.required_for(state.settings.approval_required, action.kind)
     # The emergency bypass: publish now, without approval, for the reason given.
     bypass = form.text("bypass_reason") if waits and form.flag("bypass_approval") else None
+    # The same change waits for approval or is published now.
+    asked = ChangeRequest(
+        corrects_version=chosen.corrects_version,
+        reason=draft.reason or None,
+        draft=text,
+        translations=translated,
+        alerting=alerting,
+    )
     if waits and bypass is None:
 
         def wait(session: Session) -> None:
             approval.submit_change(
-                session,
-                viewer.actor,
-                data.update.id,
-                action,
-                corrects_version=chosen.corrects_version,
-                reason=draft.reason or None,
-                draft=text,
-                translations=translated,
-                alerting=alerting,
-                routing=state.routing,
+                session, viewer.actor, data.update.id, action, routing=state.routing, **asked
             )
             if slot in ("correct", "retract"):  # waiting for approval now, not typed any more
                 autosave.discard(session, viewer.actor, FormName.CORRECT, data.update.id)
@@ -564,14 +563,10 @@ async def change_view(request: Request, viewer: Viewer, action: updates.Action) 
             viewer.actor,
             data.update.id,
             action,
-            corrects_version=chosen.corrects_version,
-            reason=draft.reason or None,
-            draft=text,
-            started_from=chosen.started_from,
-            reverts_confirmed=bool(chosen.reverts),
             routing=state.routing,
-            translations=translated,
-            alerting=alerting,
+            **ChangeRequest(
+                **asked, started_from=chosen.started_from, reverts_confirmed=bool(chosen.reverts)
+            ),
         )
         if reason is not None:
             approval.record_bypass(session, viewer.actor, published, reason, routing=state.routing)
