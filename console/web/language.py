@@ -10,6 +10,7 @@ from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
 from console.languages import Languages, UnknownLanguage, canonical_language
+from console.web.cookies import set_cookie
 
 COOKIE = "lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -93,7 +94,5 @@ def remember_choice(
     answer then carries a cookie, which a shared cache must not keep."""
     if not chosen.from_query or connection.cookies.get(COOKIE) == chosen.lang:
         return
-    response.set_cookie(
-        COOKIE, chosen.lang, max_age=COOKIE_MAX_AGE, path="/", secure=secure, httponly=True, samesite="lax"
-    )
+    set_cookie(response, COOKIE, chosen.lang, max_age=COOKIE_MAX_AGE, secure=secure)
     response.headers["Cache-Control"] = "private, no-cache"

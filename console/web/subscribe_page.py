@@ -37,6 +37,7 @@ from console.domain.subscriber_location import location_of
 from console.i18n import in_language
 from console.templating import page_context
 from console.web.access import Access, access
+from console.web.cookies import form_token, form_token_or_new, host_cookie_name, set_cookie
 from console.web.language import page_language
 from console.web.public import SLUG
 from console.web.rate_limit import client_address
@@ -50,16 +51,14 @@ TEMPLATE = "public/subscribe.html"
 # Links off the site never get the page URL (whose token is a key).
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "same-origin"}
 TOKEN_COOKIE_SECONDS = 2 * 60 * 60
-TOKEN_CHARS = 43
 
 
 def _cookie_name(secure: bool) -> str:
-    return "__Host-console_subscribe" if secure else "console_subscribe"
+    return host_cookie_name("console_subscribe", secure)
 
 
 def _form_token(request: Request) -> str:
-    value = request.cookies.get(_cookie_name(app_state(request).settings.cookies_secure), "")
-    return value if len(value) == TOKEN_CHARS and value.replace("-", "").replace("_", "").isalnum() else ""
+    return form_token(request, _cookie_name(app_state(request).settings.cookies_secure))
 
 
 def _render(
@@ -72,7 +71,8 @@ def _render(
 ) -> Response:
     state = app_state(request)
     lang = page_language(request, state.languages).lang
-    token = _form_token(request) or secrets.token_urlsafe(32)
+    cookie = _cookie_name(state.settings.cookies_secure)
+    token = form_token_or_new(request, cookie)
     defaults = {
         "step": "form",
         "channel": "email",
@@ -93,15 +93,7 @@ def _render(
             headers={**NO_STORE, **(headers or {})},
         )
     response.headers["Content-Language"] = lang
-    response.set_cookie(
-        _cookie_name(state.settings.cookies_secure),
-        token,
-        max_age=TOKEN_COOKIE_SECONDS,
-        path="/",
-        secure=state.settings.cookies_secure,
-        httponly=True,
-        samesite="lax",
-    )
+    set_cookie(response, cookie, token, max_age=TOKEN_COOKIE_SECONDS, secure=state.settings.cookies_secure)
     return response
 
 

@@ -29,6 +29,7 @@ from console.domain.sessions import SignedIn
 from console.models import Role
 from console.settings import Settings
 from console.web.access import Access, permits
+from console.web.cookies import clear_cookie, host_cookie_name
 from console.web.staff.forms import form_data
 from console.web.staff.rendering import error_page, is_htmx
 from console.web.staff.signin_form import signin_page
@@ -48,24 +49,7 @@ MAX_COOKIE_CHARS = 100
 
 
 def session_cookie(settings: Settings) -> str:
-    # The __Host- prefix makes the browser refuse the cookie unless it is Secure, host-only, path /.
-    return "__Host-console_session" if settings.cookies_secure else "console_session"
-
-
-def set_cookie(response: Response, settings: Settings, name: str, value: str, max_age: int) -> None:
-    response.set_cookie(
-        name,
-        value,
-        max_age=max_age,
-        path="/",
-        secure=settings.cookies_secure,
-        httponly=True,
-        samesite="lax",
-    )
-
-
-def clear_cookie(response: Response, settings: Settings, name: str) -> None:
-    response.delete_cookie(name, path="/", secure=settings.cookies_secure, httponly=True, samesite="lax")
+    return host_cookie_name("console_session", settings.cookies_secure)
 
 
 @dataclass(frozen=True)
@@ -245,7 +229,7 @@ async def signed_out(request: Request) -> Response:
             typed=typed,
         )
     if ended:
-        clear_cookie(response, settings, session_cookie(settings))
+        clear_cookie(response, session_cookie(settings), secure=settings.cookies_secure)
     return response
 
 

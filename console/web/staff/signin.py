@@ -12,18 +12,17 @@ from console.domain import account_controls, accounts, mfa, sessions, signin
 from console.domain.errors import InvalidInput
 from console.models import SignInOutcome, User
 from console.web.access import Access, access
+from console.web.cookies import clear_cookie, set_cookie
 from console.web.rate_limit import client_address
 from console.web.staff.auth import (
     BEFORE_PASSWORD_CHANGE,
     SessionGate,
     Viewer,
-    clear_cookie,
     current_viewer,
     local_path,
     same_origin,
     session_cookie,
     session_id_of,
-    set_cookie,
 )
 from console.web.staff.forms import read_form
 from console.web.staff.rendering import render, see_other
@@ -147,8 +146,9 @@ async def login(request: Request) -> Response:
             request, status_code=400, message=WRONG_CREDENTIALS, next_path=next_path, email=email
         )
     response = RedirectResponse("/console/password" if must_change else next_path, status_code=303)
-    set_cookie(response, settings, session_cookie(settings), new_session, SESSION_COOKIE_SECONDS)
-    clear_cookie(response, settings, signin_cookie_name(settings.cookies_secure))
+    secure = settings.cookies_secure
+    set_cookie(response, session_cookie(settings), new_session, max_age=SESSION_COOKIE_SECONDS, secure=secure)
+    clear_cookie(response, signin_cookie_name(secure), secure=secure)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -162,7 +162,7 @@ async def logout(request: Request, viewer: Viewer) -> Response:
     if session_id is not None:
         await state.write(lambda session: sessions.end(session, session_id, now=now))
     response = see_other(request, "/login?signed_out=1")
-    clear_cookie(response, settings, session_cookie(settings))
+    clear_cookie(response, session_cookie(settings), secure=settings.cookies_secure)
     return response
 
 
@@ -227,7 +227,8 @@ async def change_password(request: Request, viewer: Viewer) -> Response:
     if isinstance(new_session, InvalidInput):
         return _password_page(request, viewer, errors=new_session.fields, status_code=422)
     response = see_other(request, "/console?notice=password_changed")
-    set_cookie(response, settings, session_cookie(settings), new_session, SESSION_COOKIE_SECONDS)
+    secure = settings.cookies_secure
+    set_cookie(response, session_cookie(settings), new_session, max_age=SESSION_COOKIE_SECONDS, secure=secure)
     return response
 
 

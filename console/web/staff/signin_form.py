@@ -7,28 +7,25 @@ on another site can neither read the cookie nor set it, so it cannot forge the p
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from console.web.cookies import form_token, form_token_or_new, host_cookie_name, set_cookie
 from console.web.staff.rendering import render
 from console.web.state import app_state
 
 SIGNIN_TOKEN_SECONDS = 2 * 60 * 60
-TOKEN_CHARS = 43
 
 
 def signin_cookie_name(secure: bool) -> str:
-    return "__Host-console_signin" if secure else "console_signin"
+    return host_cookie_name("console_signin", secure)
 
 
 def signin_token(request: Request) -> str:
-    """The browser's current sign-in token, or a new one."""
-    settings = app_state(request).settings
-    value = request.cookies.get(signin_cookie_name(settings.cookies_secure), "")
-    return value if len(value) == TOKEN_CHARS and value.replace("-", "").replace("_", "").isalnum() else ""
+    """The browser's current sign-in token, or "" when it has none."""
+    return form_token(request, signin_cookie_name(app_state(request).settings.cookies_secure))
 
 
 async def signin_page(
@@ -42,7 +39,8 @@ async def signin_page(
     headers: Mapping[str, str] | None = None,
 ) -> Response:
     settings = app_state(request).settings
-    token = signin_token(request) or secrets.token_urlsafe(32)
+    cookie = signin_cookie_name(settings.cookies_secure)
+    token = form_token_or_new(request, cookie)
     response = render(
         request,
         "console/login.html",
@@ -57,14 +55,6 @@ async def signin_page(
         status_code=status_code,
         headers=headers,
     )
-    response.set_cookie(
-        signin_cookie_name(settings.cookies_secure),
-        token,
-        max_age=SIGNIN_TOKEN_SECONDS,
-        path="/",
-        secure=settings.cookies_secure,
-        httponly=True,
-        samesite="lax",
-    )
+    set_cookie(response, cookie, token, max_age=SIGNIN_TOKEN_SECONDS, secure=settings.cookies_secure)
     response.headers["Cache-Control"] = "no-store"
     return response
