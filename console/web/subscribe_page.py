@@ -42,7 +42,7 @@ from console.web.language import page_language
 from console.web.public import SLUG
 from console.web.rate_limit import client_address
 from console.web.staff.auth import same_origin
-from console.web.staff.forms import read_form
+from console.web.staff.forms import Form, read_form
 from console.web.state import app_state
 
 log = logging.getLogger("console.web.subscribe")
@@ -57,8 +57,11 @@ def _cookie_name(secure: bool) -> str:
     return host_cookie_name("console_subscribe", secure)
 
 
-def _form_token(request: Request) -> str:
-    return form_token(request, _cookie_name(app_state(request).settings.cookies_secure))
+def _from_our_form(request: Request, form: Form) -> bool:
+    """The double submit: the form's token is the one in its cookie, and it comes from this site."""
+    expected = form_token(request, _cookie_name(app_state(request).settings.cookies_secure))
+    given = form.text("csrf_token")
+    return same_origin(request) and bool(expected) and secrets.compare_digest(given, expected)
 
 
 def _render(
@@ -122,7 +125,6 @@ async def subscribe(request: Request) -> Response:
     state = app_state(request)
     settings = state.settings
     form = await read_form(request)
-    given, expected = form.text("csrf_token"), _form_token(request)
     channel = AlertChannel.SMS if form.text("channel") == "sms" else AlertChannel.EMAIL
     field = "phone" if channel is AlertChannel.SMS else "email"
     address, slug = form.text(field).strip()[:300], form.text("incident").strip()[:80]
@@ -136,7 +138,7 @@ async def subscribe(request: Request) -> Response:
         "area_point": point,
         "area_zip": zip_code,
     }
-    if not same_origin(request) or not expected or not secrets.compare_digest(given, expected):
+    if not _from_our_form(request, form):
         return _render(request, {**typed, "error": "stale"}, status=400)  # public: never 401/403
     wait = state.subscribe_ip_limit.allow(client_address(request))
     if wait is None:
@@ -200,11 +202,10 @@ async def confirm_code(request: Request) -> Response:
     it); the answer is the same for a wrong, expired or void code and an unknown number."""
     state = app_state(request)
     form = await read_form(request)
-    given, expected = form.text("csrf_token"), _form_token(request)
     phone, slug = form.text("phone").strip()[:40], form.text("incident").strip()[:80]
     code = form.text("code").strip()[:20]
     typed = {"channel": "sms", "phone": phone, "incident": slug, "step": "code"}
-    if not same_origin(request) or not expected or not secrets.compare_digest(given, expected):
+    if not _from_our_form(request, form):
         return _render(request, {**typed, "error": "stale"}, status=400, path="/subscribe/code")
     # Counted like subscribing, before any write: a flood of guesses never reaches the database.
     wait = state.subscribe_ip_limit.allow(client_address(request))
