@@ -21,7 +21,7 @@ from console.domain.alerting import (
 )
 from console.domain.area import area_words, georss_circle, georss_polygon, stored_area
 from console.domain.details_translations import shown_details
-from console.domain.details_versions import DETAIL_FIELDS, details_of
+from console.domain.details_versions import DETAIL_FIELDS, details_of, details_version
 from console.domain.errors import NotFound
 from console.domain.incidents import get_incident
 from console.domain.pins import current_pin
@@ -289,12 +289,7 @@ def details_items(session: Session, *, limit: int, incident: Incident | None = N
         query = query.where(IncidentDetailsVersion.incident_id == incident.id)
     found = []
     for row, owner in session.execute(query).all():
-        previous = session.scalars(
-            select(IncidentDetailsVersion).where(
-                IncidentDetailsVersion.incident_id == row.incident_id,
-                IncidentDetailsVersion.version == row.version - 1,
-            )
-        ).one()
+        previous = details_version(session, row.incident_id, row.version - 1).one()
         before, after = details_of(previous), details_of(row)
         changes = tuple(
             (name, xml_safe(before[name]), xml_safe(after[name]))
