@@ -112,6 +112,33 @@ class ChainReport:
         return f"audit chain broken at event {self.broken_seq}: {self.problem}"
 
 
+def _row_problem(row: AuditEvent, prev_seq: int, prev_hash: str) -> str | None:
+    """What is wrong with `row` as the event after `prev_seq` (whose hash is `prev_hash`), or None."""
+    if row.seq != prev_seq + 1:
+        return f"expected event {prev_seq + 1} next, found event {row.seq}"
+    if row.prev_hash != prev_hash:
+        return "does not link to the event before it (an event was removed, re-ordered or edited)"
+    try:
+        expected = chain_hash(
+            prev_hash,
+            row_canonical(
+                seq=row.seq,
+                occurred_at=row.occurred_at,
+                actor_user_id=row.actor_user_id,
+                actor=row.actor,
+                action=row.action,
+                incident_id=row.incident_id,
+                subject=row.subject,
+                data=row.data,
+            ),
+        )
+    except (TypeError, ValueError, AttributeError) as exc:
+        return f"unreadable row ({exc})"
+    if row.hash != expected:
+        return "its content does not match its hash (the row was edited)"
+    return None
+
+
 def verify_rows(rows: Iterable[AuditEvent]) -> ChainReport:
     prev_hash, prev_seq, count = GENESIS_HASH, 0, 0
     iterator = iter(rows)
@@ -122,47 +149,10 @@ def verify_rows(rows: Iterable[AuditEvent]) -> ChainReport:
             break
         except (TypeError, ValueError) as exc:  # a value the driver cannot even parse
             return ChainReport(count, prev_seq, prev_hash, prev_seq + 1, f"unreadable row ({exc})")
+        problem = _row_problem(row, prev_seq, prev_hash)
+        if problem is not None:
+            return ChainReport(count, prev_seq, prev_hash, row.seq, problem)
         count += 1
-        if row.seq != prev_seq + 1:
-            return ChainReport(
-                count - 1,
-                prev_seq,
-                prev_hash,
-                row.seq,
-                f"expected event {prev_seq + 1} next, found event {row.seq}",
-            )
-        if row.prev_hash != prev_hash:
-            return ChainReport(
-                count - 1,
-                prev_seq,
-                prev_hash,
-                row.seq,
-                "does not link to the event before it (an event was removed, re-ordered or edited)",
-            )
-        try:
-            expected = chain_hash(
-                prev_hash,
-                row_canonical(
-                    seq=row.seq,
-                    occurred_at=row.occurred_at,
-                    actor_user_id=row.actor_user_id,
-                    actor=row.actor,
-                    action=row.action,
-                    incident_id=row.incident_id,
-                    subject=row.subject,
-                    data=row.data,
-                ),
-            )
-        except (TypeError, ValueError, AttributeError) as exc:
-            return ChainReport(count - 1, prev_seq, prev_hash, row.seq, f"unreadable row ({exc})")
-        if row.hash != expected:
-            return ChainReport(
-                count - 1,
-                prev_seq,
-                prev_hash,
-                row.seq,
-                "its content does not match its hash (the row was edited)",
-            )
         prev_hash, prev_seq = row.hash, row.seq
     return ChainReport(count, prev_seq, prev_hash)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ScalarResult, select
 from sqlalchemy.orm import Session
 
 from console.domain.actors import Actor
@@ -33,11 +33,7 @@ def details_hash(incident_slug: str, row: IncidentDetailsVersion) -> str:
                 **defaults,
                 "incident": incident_slug,
                 "version": row.version,
-                "title": row.title,
-                "summary": row.summary,
-                "location": row.location,
-                "category": row.category,
-                "alert_status": AlertStatus(row.alert_status).value,
+                **details_of(row),
                 "reason": row.reason,
                 "author": row.author_name,
                 "published_at": iso(row.published_at),
@@ -102,6 +98,15 @@ def current_cap_defaults(session: Session, incident_id: int) -> Alerting:
         .limit(1)
     )
     return stored_cap_defaults(text)
+
+
+def details_version(session: Session, incident_id: int, number: int) -> ScalarResult[IncidentDetailsVersion]:
+    """Details version `number` of an incident (none, or one)."""
+    return session.scalars(
+        select(IncidentDetailsVersion).where(
+            IncidentDetailsVersion.incident_id == incident_id, IncidentDetailsVersion.version == number
+        )
+    )
 
 
 def details_versions(session: Session, incident_id: int) -> list[IncidentDetailsVersion]:

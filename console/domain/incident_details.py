@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.domain import outbox
@@ -24,7 +23,12 @@ from console.domain.alerting import (
     stored_cap_defaults,
 )
 from console.domain.area import area_of, area_text, parse_typed_area, stored_area, typed_form
-from console.domain.details_versions import details_of, details_version_view, new_details_version
+from console.domain.details_versions import (
+    details_of,
+    details_version,
+    details_version_view,
+    new_details_version,
+)
 from console.domain.errors import InvalidInput, VersionConflict
 from console.domain.events import IncidentDetailsChanged
 from console.domain.incident_changes import announce_change
@@ -119,12 +123,7 @@ def change_details(
     if errors or reason_text is None:
         raise InvalidInput(errors)
     if corrects_version != current.version:
-        previous = session.scalars(
-            select(IncidentDetailsVersion).where(
-                IncidentDetailsVersion.incident_id == incident.id,
-                IncidentDetailsVersion.version == current.version - 1,
-            )
-        ).first()
+        previous = details_version(session, incident.id, current.version - 1).first()
         raise VersionConflict(corrects_version, details_version_view(current, previous))
     if wanted == details_of(current) and (area, defaults) == (current.area, current.cap_defaults):
         raise InvalidInput({"details": "nothing changes: every field is as the current version has it"})
@@ -177,11 +176,7 @@ def rebase(session: Session, slug: str, typed: dict[str, str], started_from: int
     version they started from taking the current version's value instead, so sending the
     form again changes only what they changed and never reverts a colleague's change."""
     incident = get_incident(session, slug)
-    base = session.scalars(
-        select(IncidentDetailsVersion).where(
-            IncidentDetailsVersion.incident_id == incident.id, IncidentDetailsVersion.version == started_from
-        )
-    ).first()
+    base = details_version(session, incident.id, started_from).first()
     if base is None:
         return typed
     before, now = details_of(base), details_of(incident)
@@ -201,11 +196,7 @@ def rebase_cap_defaults(session: Session, slug: str, typed: Alerting, started_fr
     """After a conflict, as `rebase` does for the other fields: CAP defaults left as they were in
     the version the PIO started from become the current version's."""
     incident = get_incident(session, slug)
-    base = session.scalars(
-        select(IncidentDetailsVersion).where(
-            IncidentDetailsVersion.incident_id == incident.id, IncidentDetailsVersion.version == started_from
-        )
-    ).first()
+    base = details_version(session, incident.id, started_from).first()
     if base is None or cap_defaults_text(typed) != base.cap_defaults:
         return typed
     return stored_cap_defaults(current_details_version(session, incident).cap_defaults)

@@ -259,11 +259,8 @@ def confirm_sms(
         if subscriber.confirm_attempts >= CODE_ATTEMPTS:
             subscriber.confirm_token_hash = None  # void: ask again (within the hourly limit)
         return None
-    subscriber.status = SubscriberStatus.CONFIRMED
-    subscriber.confirmed_at = now
-    subscriber.confirm_token_hash = None
     subscriber.confirm_attempts = 0
-    subscriber.unsubscribe_token_hash = token_hash(unsubscribe_token(secret_key, subscriber.id))
+    _opted_in(subscriber, secret_key, now)
     return subscriber
 
 
@@ -294,6 +291,15 @@ def unsubscribe_gone(session: Session, subscriber_ids: Sequence[int], *, now: da
         _unsubscribed(subscriber, now)
 
 
+def _opted_in(subscriber: Subscriber, secret_key: str, now: datetime) -> None:
+    """The opt-in is confirmed (by link or by code): its token is spent, and the subscription
+    gets its own unsubscribe token."""
+    subscriber.status = SubscriberStatus.CONFIRMED
+    subscriber.confirmed_at = now
+    subscriber.confirm_token_hash = None
+    subscriber.unsubscribe_token_hash = token_hash(unsubscribe_token(secret_key, subscriber.id))
+
+
 def _unsubscribed(subscriber: Subscriber, now: datetime) -> None:
     subscriber.status = SubscriberStatus.UNSUBSCRIBED
     subscriber.address = None  # deleted; address_hash stays to suppress re-sends
@@ -320,10 +326,7 @@ def confirm(session: Session, *, secret_key: str, token: str, now: datetime) -> 
     subscriber = pending_by_token(session, token, now=now)
     if subscriber is None:
         return None
-    subscriber.status = SubscriberStatus.CONFIRMED
-    subscriber.confirmed_at = now
-    subscriber.confirm_token_hash = None
-    subscriber.unsubscribe_token_hash = token_hash(unsubscribe_token(secret_key, subscriber.id))
+    _opted_in(subscriber, secret_key, now)
     return subscriber
 
 

@@ -200,7 +200,9 @@ def template_history(session: Session, template: Template) -> list[TemplateVersi
     )
 
 
-def _checked(draft: TemplateDraft, languages: Languages, errors: dict[str, str]) -> dict[str, Any]:
+def _checked(draft: TemplateDraft, languages: Languages) -> dict[str, Any]:
+    """A version's fields from `draft`; InvalidInput naming every field that will not do."""
+    errors: dict[str, str] = {}
     name = clean(draft.name, max_chars=NAME_MAX, required=True, errors=errors, field="name")
     headline = clean(draft.headline, max_chars=HEADLINE_MAX, required=False, errors=errors, field="headline")
     body = clean(draft.body, max_chars=BODY_MAX, required=True, errors=errors, field="body")
@@ -229,7 +231,7 @@ def _checked(draft: TemplateDraft, languages: Languages, errors: dict[str, str])
         )
         if instruction is not None:  # absent otherwise: versions written before read the same
             translations[lang]["instruction"] = instruction
-    return {
+    fields: dict[str, Any] = {
         "name": name,
         "headline": headline,
         "body": body,
@@ -237,6 +239,9 @@ def _checked(draft: TemplateDraft, languages: Languages, errors: dict[str, str])
         "translations": json.dumps(translations, ensure_ascii=False, sort_keys=True),
         "alerting": alerting_text(alerting),
     }
+    if errors:
+        raise InvalidInput(errors)
+    return fields
 
 
 def _checked_defaults(alerting: Alerting, errors: dict[str, str]) -> Alerting:
@@ -280,10 +285,7 @@ def create_template(
     session: Session, actor: Actor, draft: TemplateDraft, *, languages: Languages, now: datetime | None = None
 ) -> tuple[Template, TemplateVersion]:
     require_admin(actor)
-    errors: dict[str, str] = {}
-    fields = _checked(draft, languages, errors)
-    if errors:
-        raise InvalidInput(errors)
+    fields = _checked(draft, languages)
     now = now or utcnow()
     template = Template(created_at=now)
     session.add(template)
@@ -306,10 +308,7 @@ def revise_template(
     template = get_template(session, template_id)
     if template.deleted_at is not None:
         raise NotAllowed(f"template {template_id} is deleted")
-    errors: dict[str, str] = {}
-    fields = _checked(draft, languages, errors)
-    if errors:
-        raise InvalidInput(errors)
+    fields = _checked(draft, languages)
     current = current_version(session, template)
     if corrects_version != current.version:
         raise VersionConflict(corrects_version, template_view(template, current))

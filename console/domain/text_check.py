@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.domain import search
 from console.domain.rows import newest_version
+from console.domain.versions import newest_first, versions_with_incident
 from console.models import (
     Delivery,
     Incident,
@@ -134,14 +135,6 @@ def _candidates(session: Session, versions: Iterable[tuple[UpdateVersion, int, I
     return found
 
 
-def _query() -> Select[UpdateVersion, int, Incident]:
-    return (
-        select(UpdateVersion, Update.seq, Incident)
-        .join(Update, UpdateVersion.update_id == Update.id)
-        .join(Incident, Update.incident_id == Incident.id)
-    )
-
-
 def candidates_for(session: Session, normalized: str) -> list[Candidate]:
     """The texts worth comparing: those of incidents whose words the text shares (the archive's
     full-text index), and the newest publications (translations are not in that index)."""
@@ -151,11 +144,11 @@ def candidates_for(session: Session, normalized: str) -> list[Candidate]:
         terms = search.SearchTerms(groups=(tuple(words),))
         incidents = select(Incident.id).where(search.matches(session, terms))
         incidents = incidents.order_by(Incident.updated_at.desc()).limit(SEARCH_INCIDENTS)
-        for version, seq, incident in session.execute(_query().where(Incident.id.in_(incidents))):
+        for version, seq, incident in session.execute(
+            versions_with_incident().where(Incident.id.in_(incidents))
+        ):
             rows[version.id] = (version, seq, incident)
-    recent = (
-        _query().order_by(UpdateVersion.published_at.desc(), UpdateVersion.id.desc()).limit(RECENT_VERSIONS)
-    )
+    recent = newest_first(versions_with_incident(), RECENT_VERSIONS)
     for version, seq, incident in session.execute(recent):
         rows[version.id] = (version, seq, incident)
     ordered = sorted(rows.values(), key=lambda row: (row[0].published_at, row[0].id), reverse=True)
@@ -237,7 +230,7 @@ def check_link(session: Session, link: str, public_url: str) -> CheckResult | No
             target = (cap.group(1), int(cap.group(2)), int(cap.group(3)))
     if target is not None:
         slug, seq, number = target
-        query = _query().where(Incident.slug == slug, Update.seq == seq)
+        query = versions_with_incident().where(Incident.slug == slug, Update.seq == seq)
         if number is not None:
             query = query.where(UpdateVersion.version == number)
         # Without a version, the update as first published: its status tells what became of it.
@@ -247,7 +240,7 @@ def check_link(session: Session, link: str, public_url: str) -> CheckResult | No
     bare = link.split("?", 1)[0].rstrip("/")
     rows = list(
         session.execute(
-            _query()
+            versions_with_incident()
             .join(OutboxEvent, OutboxEvent.version_id == UpdateVersion.id)
             .join(Delivery, Delivery.event_id == OutboxEvent.id)
             .where(Delivery.external_url.in_([link, bare]))

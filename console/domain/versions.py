@@ -1,13 +1,14 @@
-"""Looking up an update's versions for the console: every version, the newest of each, and whether a
-draft would change anything."""
+"""Looking up an update's versions: every version, the newest of each, published versions with
+their update's number and incident (for the feeds and the text check), and whether a draft would
+change anything."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from console.domain.previews import DraftText
-from console.models import Update, UpdateVersion
+from console.models import Incident, Update, UpdateVersion
 
 
 def versions_of(session: Session, update_id: int) -> list[UpdateVersion]:
@@ -31,6 +32,23 @@ def current_versions(session: Session, incident_id: int) -> dict[int, UpdateVers
     for version in session.scalars(query):
         newest[version.update_id] = version
     return newest
+
+
+def versions_with_incident() -> Select[UpdateVersion, int, Incident]:
+    """Every published version with its update's number (`seq`) and its incident: a query to
+    narrow and order."""
+    return (
+        select(UpdateVersion, Update.seq, Incident)
+        .join(Update, UpdateVersion.update_id == Update.id)
+        .join(Incident, Update.incident_id == Incident.id)
+    )
+
+
+def newest_first(
+    query: Select[UpdateVersion, int, Incident], limit: int
+) -> Select[UpdateVersion, int, Incident]:
+    """The `limit` most recently published versions of `query`, newest first."""
+    return query.order_by(UpdateVersion.published_at.desc(), UpdateVersion.id.desc()).limit(limit)
 
 
 def unchanged(draft: DraftText, version: UpdateVersion) -> bool:

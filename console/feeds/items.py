@@ -21,12 +21,13 @@ from console.domain.alerting import (
 )
 from console.domain.area import area_words, georss_circle, georss_polygon, stored_area
 from console.domain.details_translations import shown_details
-from console.domain.details_versions import DETAIL_FIELDS, details_of
+from console.domain.details_versions import DETAIL_FIELDS, details_of, details_version
 from console.domain.errors import NotFound
 from console.domain.incidents import get_incident
 from console.domain.pins import current_pin
 from console.domain.translation_drafts import translated_alts
 from console.domain.translations import TranslationStatus
+from console.domain.versions import newest_first, versions_with_incident
 from console.domain.wording import VersionWords
 from console.media import store
 from console.models import (
@@ -161,14 +162,6 @@ class FeedItem(VersionWords):
         return self.translated_at or self.published_at
 
 
-def _query() -> Select[UpdateVersion, int, Incident]:
-    return (
-        select(UpdateVersion, Update.seq, Incident)
-        .join(Update, UpdateVersion.update_id == Update.id)
-        .join(Incident, Update.incident_id == Incident.id)
-    )
-
-
 def _items(session: Session, query: Select[UpdateVersion, int, Incident]) -> list[FeedItem]:
     incidents: dict[int, IncidentInfo] = {}
     items = []
@@ -196,18 +189,12 @@ def _items(session: Session, query: Select[UpdateVersion, int, Incident]) -> lis
     return items
 
 
-def _newest_first(
-    query: Select[UpdateVersion, int, Incident], limit: int
-) -> Select[UpdateVersion, int, Incident]:
-    return query.order_by(UpdateVersion.published_at.desc(), UpdateVersion.id.desc()).limit(limit)
-
-
 def newest_versions(session: Session, *, limit: int, incident: Incident | None = None) -> list[FeedItem]:
     """The `limit` most recently published versions, of every incident or of one, newest first."""
-    query = _query()
+    query = versions_with_incident()
     if incident is not None:
         query = query.where(Update.incident_id == incident.id)
-    return _items(session, _newest_first(query, limit))
+    return _items(session, newest_first(query, limit))
 
 
 def current_versions(session: Session, *, limit: int) -> list[FeedItem]:
@@ -216,7 +203,7 @@ def current_versions(session: Session, *, limit: int) -> list[FeedItem]:
     superseded = exists().where(
         later.update_id == UpdateVersion.update_id, later.version > UpdateVersion.version
     )
-    return _items(session, _newest_first(_query().where(~superseded), limit))
+    return _items(session, newest_first(versions_with_incident().where(~superseded), limit))
 
 
 def pinned_item(session: Session, incident: Incident) -> FeedItem | None:
@@ -232,7 +219,7 @@ def pinned_item(session: Session, incident: Incident) -> FeedItem | None:
 def version_at(session: Session, update_id: int, at: datetime | None = None) -> FeedItem | None:
     """The update's newest version (published at or before `at`, when given); None when it is
     a retraction, or there is none."""
-    query = _query().where(UpdateVersion.update_id == update_id)
+    query = versions_with_incident().where(UpdateVersion.update_id == update_id)
     if at is not None:
         query = query.where(UpdateVersion.published_at <= at)
     found = _items(session, query.order_by(UpdateVersion.version.desc()).limit(1))
@@ -244,7 +231,7 @@ def version_history(session: Session, slug: str, seq: int, version: int) -> list
     incident = get_incident(session, slug)
     items = _items(
         session,
-        _query()
+        versions_with_incident()
         .where(Update.incident_id == incident.id, Update.seq == seq, UpdateVersion.version <= version)
         .order_by(UpdateVersion.version),
     )
@@ -257,7 +244,10 @@ def all_histories(session: Session, incident: Incident) -> Iterator[list[FeedIte
     """Every update of `incident` as its versions, oldest first (for a full rebuild)."""
     by_update: dict[int, list[FeedItem]] = defaultdict(list)
     for item in _items(
-        session, _query().where(Update.incident_id == incident.id).order_by(Update.seq, UpdateVersion.version)
+        session,
+        versions_with_incident()
+        .where(Update.incident_id == incident.id)
+        .order_by(Update.seq, UpdateVersion.version),
     ):
         by_update[item.seq].append(item)
     yield from by_update.values()
@@ -289,12 +279,7 @@ def details_items(session: Session, *, limit: int, incident: Incident | None = N
         query = query.where(IncidentDetailsVersion.incident_id == incident.id)
     found = []
     for row, owner in session.execute(query).all():
-        previous = session.scalars(
-            select(IncidentDetailsVersion).where(
-                IncidentDetailsVersion.incident_id == row.incident_id,
-                IncidentDetailsVersion.version == row.version - 1,
-            )
-        ).one()
+        previous = details_version(session, row.incident_id, row.version - 1).one()
         before, after = details_of(previous), details_of(row)
         changes = tuple(
             (name, xml_safe(before[name]), xml_safe(after[name]))
@@ -389,7 +374,7 @@ def earlier_messages(session: Session, item: FeedItem) -> list[FeedItem]:
         earlier
         for earlier in _items(
             session,
-            _query()
+            versions_with_incident()
             .where(Update.incident_id == incident.id, Update.seq != item.seq)
             .where(UpdateVersion.published_at <= item.published_at)
             .order_by(UpdateVersion.published_at, UpdateVersion.id),
