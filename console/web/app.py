@@ -46,6 +46,7 @@ from console.web import (
     openapi,
     public,
     push_routes,
+    resident_sockets,
     rumors_api,
     rumors_page,
     signatures,
@@ -62,6 +63,7 @@ from console.web.favicon import favicon
 from console.web.handshakes import RefusedHandshakes, install_filter
 from console.web.health import healthz
 from console.web.jsonio import error_response
+from console.web.lasting import LastingConnections
 from console.web.methods import allow_header
 from console.web.middleware import (
     BodySizeLimitMiddleware,
@@ -82,6 +84,7 @@ SHUTDOWN_GRACE_SECONDS = 10
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """What `console serve` passes to uvicorn for the residents' websockets."""
     return {
+        "ws": resident_sockets.IMPORT_PATH,
         # Per-connection compression state costs tens of KB a client; frames are small HTML.
         "ws_per_message_deflate": False,
         "ws_max_size": settings.live_max_message_bytes,
@@ -244,6 +247,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         routes=routes(),
         middleware=[
+            Middleware(LastingConnections),
             Middleware(RefusedHandshakes),
             Middleware(
                 SecurityHeadersMiddleware, headers=security_headers([websocket_origin(settings.public_url)])

@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
@@ -28,10 +28,13 @@ from console.domain.actors import Actor
 from console.languages import Languages
 from console.live.client import TRY_AGAIN_LATER, LiveClient
 from console.live.pages import CachedPage
+from console.live.stream import LiveStream
+from console.settings import Settings
 from console.web.access import Access, access
 from console.web.bearer import TOKEN
 from console.web.encoding import accepts_gzip, gzip_etag
 from console.web.language import PageLanguage, page_language, remember_choice
+from console.web.lasting import continue_outside
 from console.web.state import app_state
 
 log = logging.getLogger("console.web.public")
@@ -210,23 +213,20 @@ async def live_socket(websocket: WebSocket) -> None:
         websocket.send, topic=topic, lang=lang, max_buffered=settings.live_send_buffer, on_drop=live.dropped
     )
     live.attach(client)  # before reading what was missed: nothing falls in between
+    following = False
     try:
-        try:
-            async with asyncio.timeout(settings.live_hello_seconds):
-                first = await websocket.receive()
-        except TimeoutError:
-            raise Refused(POLICY_VIOLATION, f"send {HELLO} first") from None
-        if first["type"] == "websocket.disconnect":
-            return
-        after = parse_hello(first, settings.live_max_message_bytes)
-        plan = await live.resume(topic, after, lang)
-        await client.replay(after, plan.frames, timeout=settings.live_hello_seconds)
-        while True:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                return
-            if not client.dropped:
-                raise Refused(POLICY_VIOLATION, "no messages are expected after the first")
+        following = await _guarded(websocket, _catch_up(websocket, client, live, settings))
+    finally:
+        if not following:
+            live.detach(client)
+    if following:
+        continue_outside(websocket.scope, _listen(websocket, client, live))
+
+
+async def _guarded(websocket: WebSocket, work: Awaitable[bool]) -> bool:
+    """What `work` returns, or False once the socket is closed or gone."""
+    try:
+        return await work
     except Refused as refused:
         await _close(websocket, refused.code, refused.reason)
     except SQLAlchemyError as exc:  # the database is restarting: come back and resume
@@ -234,6 +234,36 @@ async def live_socket(websocket: WebSocket) -> None:
         await _close(websocket, TRY_AGAIN_LATER, "the server is busy; reconnect to resume")
     except WebSocketDisconnect:
         pass
+    return False
+
+
+async def _catch_up(websocket: WebSocket, client: LiveClient, live: LiveStream, settings: Settings) -> bool:
+    """The client's hello, and what it missed; True if it is still connected."""
+    try:
+        async with asyncio.timeout(settings.live_hello_seconds):
+            first = await websocket.receive()
+    except TimeoutError:
+        raise Refused(POLICY_VIOLATION, f"send {HELLO} first") from None
+    if first["type"] == "websocket.disconnect":
+        return False
+    after = parse_hello(first, settings.live_max_message_bytes)
+    plan = await live.resume(client.topic, after, client.lang)
+    await client.replay(after, plan.frames, timeout=settings.live_hello_seconds)
+    return True
+
+
+async def _listen(websocket: WebSocket, client: LiveClient, live: LiveStream) -> None:
+    """The rest of the connection, outside the middleware stack (`console.web.lasting`):
+    frames go out from the live stream; the client has nothing more to say. One coroutine,
+    for it waits as long as the resident stays."""
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            if not client.dropped:
+                await _close(websocket, POLICY_VIOLATION, "no messages are expected after the first")
+                return
     finally:
         live.detach(client)
 

@@ -20,6 +20,7 @@ from tests.support.server import free_port
 class LiveServer:
     url: str
     settings: Settings
+    uvicorn: uvicorn.Server
 
     @property
     def ws_url(self) -> str:
@@ -47,7 +48,7 @@ def serve(settings: Settings, *, port: int | None = None) -> Iterator[LiveServer
             raise RuntimeError("the test server did not start")
         time.sleep(0.02)
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", settings)
+        yield LiveServer(f"http://127.0.0.1:{port}", settings, server)
     finally:
         server.should_exit = True
         # Open connections get SHUTDOWN_GRACE_SECONDS, then the app stops (5 s at most for its

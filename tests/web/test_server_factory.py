@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from console.settings import Settings
+from console.web import resident_sockets
 from console.web.app import uvicorn_options
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,6 +28,7 @@ def test_the_web_line_passes_uvicorn_what_console_serve_does() -> None:
     assert words[:3] == ["uvicorn", "--factory", "console.web.app:create_server_app"]
     options = uvicorn_options(Settings.from_environ({}))
     expected = {
+        "ws": ["--ws", resident_sockets.IMPORT_PATH],
         "ws_per_message_deflate": ["--ws-per-message-deflate", "false"],
         "ws_max_size": ["--ws-max-size", str(options["ws_max_size"])],
         "ws_ping_interval": ["--ws-ping-interval", f"{options['ws_ping_interval']:g}"],
