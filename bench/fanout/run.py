@@ -1,6 +1,6 @@
 """Benchmark: pushing one update to N residents' websockets, against a minimal reference.
 
-    .venv/bin/python bench/fanout/run.py [--subscribers 10000] [--publications 30] [--verbose]
+    .venv/bin/python bench/fanout/run.py [--subscribers 10000] [--publications 30] [--pairs 3] [--verbose]
 
 1. Starts `console serve` on a fresh SQLite database (default settings, `memory://`
    broadcast, dispatcher in process), with one incident.
@@ -15,8 +15,11 @@
 5. Does the same against `reference.py` (websockets' own server calling
    `websockets.broadcast()` directly from its HTTP publish handler, frames of the same
    size as the console's), and prints the ratio of the two p99s.
+6. Repeats 2 to 5 --pairs times over the same two servers (3 by default) and prints the
+   median of the pairs' p99 ratios.
 
-Targets: 0 missed; p99 ratio <= 1.5 at 10,000 subscribers; < 40 KB per subscriber.
+Targets (issue 20): 0 missed, 0 duplicates; median p99 ratio <= 1.2 at 10,000 subscribers;
+<= 20 KB per subscriber.
 """
 
 from __future__ import annotations
@@ -39,6 +42,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
+
+P99_RATIO_TARGET = 1.2
+KB_PER_SUBSCRIBER_TARGET = 20.0
 
 from bench.common.harness import (  # noqa: E402
     cpu_seconds,
@@ -71,7 +77,7 @@ class Target:
     name: str
     pid: int
     ws_url: str
-    hello_id: int
+    head: Callable[[], int]  # the newest event id now: what a subscriber says it has seen
     publish: Callable[[int], None]
     processes: list[subprocess.Popen[str]] = field(default_factory=list)
     subscribers: int = 0
@@ -109,18 +115,21 @@ class Result:
         return (self.rss_after - self.rss_before) / 1024 / max(self.subscribers, 1)
 
 
-def run(targets: list[Target], args: argparse.Namespace) -> list[Result]:
+def run(targets: list[Target], args: argparse.Namespace, first: int) -> list[Result]:
+    """One pair: subscribers connect to both servers, `args.publications` alternate from
+    publication number `first`, the subscribers leave."""
     for target in targets:
+        target.sent, target.cpu = {}, []
         target.rss_before = rss_bytes(target.pid)
         target.processes, target.subscribers, target.failed = start_subscribers(
-            target.ws_url, args.subscribers, args.workers, target.hello_id
+            target.ws_url, args.subscribers, args.workers, target.head()
         )
     time.sleep(args.settle)
     for target in targets:
         target.rss_after = rss_bytes(target.pid)
     # Alternate (and swap the order every round) so that whatever else this machine is doing
     # weighs on both servers alike.
-    for index in range(args.publications):
+    for index in range(first, first + args.publications):
         for target in targets if index % 2 == 0 else reversed(targets):
             cpu_before = cpu_seconds(target.pid)
             started = time.monotonic()
@@ -214,13 +223,13 @@ def console_server(workdir: Path) -> Iterator[tuple[Target, int]]:
             def publish(index: int | str) -> None:
                 post(f"{base}/api/v1/incidents/{slug}/updates", token, {"body": BODY.format(i=index)})
 
-            with db.read() as session:
-                hello_id = stream.head(session)
-            size = frame_size(ws_url, hello_id, lambda: publish("warmup"))
-            with db.read() as session:
-                hello_id = stream.head(session)
+            def head() -> int:
+                with db.read() as session:
+                    return stream.head(session)
+
+            size = frame_size(ws_url, head(), lambda: publish("warmup"))
             urllib.request.urlopen(f"{base}/incidents/{slug}").read()
-            yield Target("console /live", server.pid, ws_url, hello_id, publish), size
+            yield Target("console /live", server.pid, ws_url, head, publish), size
         finally:
             server.terminate()
             server.wait(60)
@@ -241,16 +250,18 @@ def reference_server(size: int) -> Iterator[Target]:
         def publish(index: int) -> None:
             urllib.request.urlopen(f"{base}/publish?i={index}&size={size}", timeout=30).read()
 
-        yield Target("reference broadcast()", server.pid, f"ws://127.0.0.1:{port}/", 0, publish)
+        yield Target("reference broadcast()", server.pid, f"ws://127.0.0.1:{port}/", lambda: 0, publish)
     finally:
         server.terminate()
         server.wait(60)
 
 
-def report(results: list[Result], args: argparse.Namespace, size: int) -> None:
+def report(pair: int, results: list[Result], args: argparse.Namespace, size: int) -> float:
+    """One pair's table; returns its p99 ratio, console / reference."""
     print(
-        f"\nfan-out of {args.publications} publications to {args.subscribers:,} subscribers "
-        f"({args.workers} client processes, {os.cpu_count()} CPUs), frame {size} bytes\n"
+        f"\npair {pair + 1} of {args.pairs}: fan-out of {args.publications} publications to "
+        f"{args.subscribers:,} subscribers ({args.workers} client processes, {os.cpu_count()} CPUs), "
+        f"frame {size} bytes\n"
     )
     print(
         f"{'server':<24}{'subscribers':>12}{'min ms':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
@@ -266,7 +277,7 @@ def report(results: list[Result], args: argparse.Namespace, size: int) -> None:
             print(f"{'':<24}({r.failed} connections failed, {r.closed} closed by the server)")
     if args.verbose:
         print("\nper publication: first receipt / median / last receipt, ms")
-        for index in range(args.publications):
+        for index in sorted(results[0].per_publication):
             cells = []
             for r in results:
                 times = r.per_publication.get(index, [])
@@ -275,13 +286,34 @@ def report(results: list[Result], args: argparse.Namespace, size: int) -> None:
             print(f"{index:>3}  " + "   ".join(cells))
     console, reference = results
     ratio = console.percentile(99) / reference.percentile(99)
-    print(f"\np99 ratio console / reference: {ratio:.2f}  (target <= 1.5)")
-    print(f"missed: {console.missed}  (target 0)")
-    print(f"server memory per subscriber: {console.kb_per_subscriber:.1f} KB  (target < 40 KB)")
     print(
-        f"p50 ratio: {console.percentile(50) / reference.percentile(50):.2f}, "
+        f"p99 ratio {ratio:.2f}, p50 ratio {console.percentile(50) / reference.percentile(50):.2f}, "
         f"mean latency console {statistics.fmean(console.latencies_ms):.1f} ms, "
         f"reference {statistics.fmean(reference.latencies_ms):.1f} ms"
+    )
+    return ratio
+
+
+def summary(pairs: list[list[Result]], ratios: list[float]) -> None:
+    consoles = [results[0] for results in pairs]
+    references = [results[1] for results in pairs]
+    ratio = statistics.median(ratios)
+    missed = sum(r.missed for r in consoles)
+    duplicates = sum(r.duplicates for r in consoles)
+    memory = max(r.kb_per_subscriber for r in consoles)
+    reference_memory = max(r.kb_per_subscriber for r in references)
+    print(f"\nover {len(pairs)} back-to-back pairs:")
+    print(
+        f"p99 ratio console / reference, median: {ratio:.2f} "
+        f"(each pair: {', '.join(f'{r:.2f}' for r in ratios)})  "
+        f"target <= {P99_RATIO_TARGET}: {'PASS' if ratio <= P99_RATIO_TARGET else 'FAIL'}"
+    )
+    exact = missed == duplicates == 0
+    print(f"missed: {missed}, duplicates: {duplicates}  target 0: {'PASS' if exact else 'FAIL'}")
+    print(
+        f"server memory per subscriber, largest: {memory:.1f} KB (reference {reference_memory:.1f} KB, "
+        f"ratio {memory / reference_memory:.2f})  target <= {KB_PER_SUBSCRIBER_TARGET} KB: "
+        f"{'PASS' if memory <= KB_PER_SUBSCRIBER_TARGET else 'FAIL'}"
     )
 
 
@@ -295,6 +327,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="client processes")
     parser.add_argument("--settle", type=float, default=3.0, help="seconds to wait after connecting")
     parser.add_argument("--drain", type=float, default=5.0, help="seconds to wait after the last publication")
+    parser.add_argument("--pairs", type=int, default=3, help="back-to-back runs of both servers")
     parser.add_argument("--verbose", action="store_true", help="also print each publication's figures")
     parser.add_argument("--keep", action="store_true", help="keep the console's database and log")
     args = parser.parse_args()
@@ -302,9 +335,13 @@ def main() -> None:
     raise_open_file_limit(args.subscribers + 1024)
     workdir = Path(tempfile.mkdtemp(prefix="bench-fanout-"))
     try:
+        pairs: list[list[Result]] = []
+        ratios = []
         with console_server(workdir) as (console, size), reference_server(size) as reference:
-            results = run([console, reference], args)
-        report(results, args, size)
+            for pair in range(args.pairs):
+                pairs.append(run([console, reference], args, first=pair * args.publications))
+                ratios.append(report(pair, pairs[-1], args, size))
+        summary(pairs, ratios)
     finally:
         if args.keep:
             print(f"\nthe console's database and log are in {workdir}")
