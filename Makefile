@@ -53,9 +53,11 @@ test: $(INSTALLED) $(CHROMIUM) $(XMLSEC1) $(JAVA) $(CHECKERS)
 
 # Everything but the tests marked `slow` (subprocesses, the browser, outages, the checkers),
 # spread over every CPU by pytest-xdist (each worker has its own database). `make test`, which
-# CI runs, stays one process.
+# CI runs, stays one process. Idle workers take tests queued on busy ones (worksteal), so a
+# long test collected late does not leave one CPU idle at the end; Python may cache compiled
+# modules even where the environment says not to (each worker compiles every test file).
 test-fast: $(INSTALLED)
-	$(BIN)/pytest -m "not slow" -n auto $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -m "not slow" -n auto --dist worksteal $(PYTEST_ARGS)
 
 test-postgres: $(INSTALLED) $(CHROMIUM) $(XMLSEC1) $(JAVA) $(CHECKERS)
 	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest $(PYTEST_ARGS)

@@ -6,10 +6,18 @@ few writes a minute, so the cost is nothing, and it buys three guarantees the re
 code relies on: outbox event ids become visible in id order (gap-free live resume), the
 audit hash chain has exactly one head, and per-incident sequence numbers have no gaps.
 Readers never take the lock.
+
+On SQLite, writers of one process also queue on a lock of the process (one per database
+file) before `BEGIN IMMEDIATE`: SQLite's busy handler does not wake a waiting writer when the
+lock is released but sleeps and tries again, up to 100 ms at a time, so the dispatcher's lanes,
+claiming at once, would otherwise spend most of a drain asleep. Other processes still wait in
+the busy handler.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -61,6 +69,30 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+_process_write_locks: dict[str, threading.RLock] = {}
+_process_write_locks_guard = threading.Lock()
+
+
+def _process_write_lock(url: str) -> threading.RLock:
+    """The lock the writers of this process take on this SQLite file (reentrant: a write
+    opened inside another in the same thread waits on SQLite, as it did before)."""
+    with _process_write_locks_guard:
+        return _process_write_locks.setdefault(url, threading.RLock())
+
+
+@contextmanager
+def _queued(lock: threading.RLock | None) -> Iterator[None]:
+    # Waiting longer than the busy timeout goes on to BEGIN IMMEDIATE, which then fails as it
+    # would have without this queue (a writer stuck inside its transaction is still reported).
+    acquired = lock is not None and lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+    try:
+        yield
+    finally:
+        if acquired:
+            assert lock is not None
+            lock.release()
+
+
 class Database:
     """The engine plus the two kinds of session the application uses."""
 
@@ -69,6 +101,9 @@ class Database:
         # The agency's key set: write sessions carry it, and what they publish is signed with it.
         self.signer = signer
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._write_lock = (
+            _process_write_lock(os.path.realpath(self.engine.url.database or "")) if self.is_sqlite else None
+        )
         writer = self.engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else self.engine
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(writer, expire_on_commit=False, info={signing.SESSION_KEY: signer})
@@ -81,7 +116,7 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A serialized write transaction, committed when the block exits without error."""
-        with self._writer() as session, session.begin():
+        with _queued(self._write_lock), self._writer() as session, session.begin():
             if not self.is_sqlite:
                 session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
             yield session

@@ -91,9 +91,11 @@ class Dispatcher:
         while True:
             wake.clear()
             try:
-                if await self.process_next(name):
-                    continue
+                # Look (a read) before claiming (a write, which takes the write lock every
+                # process shares): an idle lane's poll then writes nothing and waits on no one.
                 due = await asyncio.to_thread(self._next_due, name)
+                if due is not None and due <= self.clock() and await self.process_next(name):
+                    continue
             except Exception:  # the database is down or restarting: keep trying
                 log.exception("outbox lane %s could not reach the database", name)
                 due = None
