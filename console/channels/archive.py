@@ -6,8 +6,9 @@ atomically (temporary file, fsync, rename) so a reader never sees half a file. A
 file holds byte for byte what `GET /incidents/{slug}.json` serves (`exports.record_document`),
 deliveries included: it is written on the channel's own delivery and again whenever the
 outcome of any delivery of that incident is recorded (`delivery_recorded`, called by the
-dispatcher). Each write renders the whole incident from the database, so a repeat is
-harmless, and a file never goes back to an older state (see `_write_newer`).
+dispatcher; outcomes recorded while a rewrite waits to start share it). Each write renders
+the whole incident from the database, so a repeat is harmless, and a file never goes back
+to an older state (see `_write_newer`).
 """
 
 from __future__ import annotations
@@ -52,6 +53,12 @@ class ArchiveChannel:
         # the file under this lock, so the last one to run wrote the newest state (two reads
         # of states with the same `exported_at` could otherwise land in either order).
         self._writing = threading.Lock()
+        # Incidents whose rewrite is asked for and has not yet read the database: one
+        # publication's deliveries settle on every channel within moments, and one rewrite
+        # started after them all shows them all (issue 20: the rewrites, each rendering the
+        # whole incident, took a third of the process's CPU while it pushed to residents).
+        self._asked: set[str] = set()
+        self._asking = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings, db: Database) -> ArchiveChannel:
@@ -76,6 +83,8 @@ class ArchiveChannel:
     def _write_incident(self, slug: str) -> Path:
         path = self.path_for(slug)
         with self._writing:
+            with self._asking:
+                self._asked.discard(slug)  # an outcome recorded from now on asks again
             with self.db.read() as session:
                 record = exports.public_record(session, slug, signing=self.signing, languages=self.languages)
             _write_newer(path, record)
@@ -86,10 +95,18 @@ class ArchiveChannel:
         deliveries too, so it is written again."""
         if isinstance(event, RumorPublished):
             return
+        with self._asking:
+            if event.incident_slug in self._asked:
+                return  # a rewrite that has yet to read the database will show this outcome too
+            self._asked.add(event.incident_slug)
         try:
             await asyncio.to_thread(self._write_incident, event.incident_slug)
         except OSError as exc:  # the next delivery, or this channel's retry, writes it
             log.warning("could not refresh the archive file of %s: %s", event.incident_slug, exc)
+        except BaseException:  # cancelled, perhaps before the rewrite started: ask again next time
+            with self._asking:
+                self._asked.discard(event.incident_slug)
+            raise
 
     async def deliver(self, claim: Claim) -> Outcome:
         try:

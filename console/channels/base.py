@@ -68,6 +68,14 @@ class Channel(Protocol):
     async def deliver(self, claim: Claim) -> Outcome: ...
 
 
+@runtime_checkable
+class Urgent(Protocol):
+    """A channel whose deliveries go out at once, while the other channels of a process that
+    pushes to residents wait (a moment at most) for that push to be done (`live`)."""
+
+    urgent: ClassVar[bool]
+
+
 class ChannelFromSettings(Channel, Protocol):
     """A channel that needs only the settings and the database (every one but `live`)."""
 

@@ -17,6 +17,7 @@ class LiveChannel:
     accepts: ClassVar[frozenset[EventType]] = frozenset(EventType)
     ordered: ClassVar[bool] = True
     timeout_seconds: ClassVar[float] = 10.0
+    urgent: ClassVar[bool] = True  # other processes' residents wait for this broadcast
 
     def __init__(self, bus: LiveBus) -> None:
         self.bus = bus

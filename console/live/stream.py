@@ -78,6 +78,9 @@ class LiveStream:
         self.send_buffer = send_buffer
         self.position = 0  # every event up to here has been offered to the clients
         self.ready = asyncio.Event()
+        # Set while nothing committed or announced is left to offer to the clients.
+        self._quiet = asyncio.Event()
+        self._quiet.set()
         self._wake = asyncio.Event()
         # Insertion-ordered (a dict, not a set): the fan-out then visits clients in the order
         # they connected, which is roughly the order their objects sit in memory.
@@ -124,6 +127,9 @@ class LiveStream:
                     except Exception:
                         log.exception("live stream could not read new events; retrying")
                         await asyncio.sleep(RETRY_SECONDS)
+                    else:
+                        if not self._wake.is_set():
+                            self._quiet.set()
             finally:
                 listener.cancel()
 
@@ -131,12 +137,21 @@ class LiveStream:
         while True:
             received = await subscription.get()
             if not isinstance(received, LiveMessage) or received.event_id > self.position:
-                self._wake.set()
+                self._news()
 
     def poke(self) -> None:
         """Something was just committed in this process: read it now, without waiting for the
         broadcast to bring it back."""
+        self._news()
+
+    def _news(self) -> None:
+        self._quiet.clear()
         self._wake.set()
+
+    async def quiet(self) -> None:
+        """Returns once what was committed in this process or announced by the broadcast has
+        been offered to the clients (the outbox's other channels wait for it)."""
+        await self._quiet.wait()
 
     async def _retrying(self, work: Callable[[], Awaitable[int]]) -> int:
         while True:

@@ -214,14 +214,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
         db = Database(settings.database_url, signer=keys)
         bus = LiveBus.from_settings(settings)
         templates = make_templates(settings)
+        live = LiveStream.build(settings, db, bus, LiveRenderer(templates, settings))
         state = AppState(
             settings=settings,
             db=db,
             bus=bus,
             routing=routing(settings),
-            dispatcher=Dispatcher.from_settings(settings, db, build_channels(settings, db, bus)),
+            dispatcher=Dispatcher.from_settings(
+                settings, db, build_channels(settings, db, bus), residents_first=live.quiet
+            ),
             templates=templates,
-            live=LiveStream.build(settings, db, bus, LiveRenderer(templates, settings)),
+            live=live,
             keys=keys,
             heads=HeadSigner(lambda: keys.keys),
             cap_signer=CapSigner.from_settings(settings),

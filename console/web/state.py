@@ -92,8 +92,8 @@ class AppState:
                 return work(session)
 
         result = await run_in_threadpool(run)
+        self.live.poke()  # first: the outbox's channels wait for the residents' push
         self.dispatcher.wake()
-        self.live.poke()
         return result
 
 

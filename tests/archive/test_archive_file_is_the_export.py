@@ -5,14 +5,20 @@ time of the incident's last change, so reading it twice without a change gives t
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
+from console.channels.archive import ArchiveChannel
 from console.db import Database
+from console.domain import exports
+from console.domain.events import IncidentCreated
 from console.domain.outbox import Routing
 from console.settings import Settings
 from console.web.app import create_app
@@ -62,3 +68,37 @@ def test_the_archive_file_is_the_json_export_after_every_step(
     versions = record["updates"][0]["versions"]
     assert [v["kind"] for v in versions] == ["original", "correction", "confirmation", "retraction"]
     assert "archive" in {d["channel"] for d in versions[-1]["deliveries"]}
+
+
+def test_outcomes_recorded_while_a_rewrite_waits_share_it(
+    settings: Settings, db: Database, routing: Routing, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slug = make_incident(db, routing, "Gas leak", minute=0)
+    publish(db, routing, slug, "Evacuate Oak St.", minute=1)
+    deliver_everything(settings, db)
+    channel = ArchiveChannel.from_settings(settings, db)
+    reads: list[str] = []
+    public_record = exports.public_record
+
+    def counted(session: Session, asked: str, **options: Any) -> dict[str, Any]:
+        reads.append(asked)
+        return public_record(session, asked, **options)
+
+    monkeypatch.setattr(exports, "public_record", counted)
+    event = IncidentCreated(event_id=1, incident_id=1, incident_slug=slug, occurred_at=at(0))
+
+    async def outcomes(count: int) -> None:
+        # The rewrite of the first holds the writing lock while the others are recorded.
+        with channel._writing:
+            first = asyncio.create_task(channel.delivery_recorded(event))
+            await asyncio.sleep(0.05)
+            others = [asyncio.create_task(channel.delivery_recorded(event)) for _ in range(count - 1)]
+            await asyncio.sleep(0.05)
+        await asyncio.gather(first, *others)
+
+    asyncio.run(outcomes(8))
+    assert reads == [slug]  # eight outcomes recorded before the rewrite read: one rewrite
+    asyncio.run(outcomes(1))
+    assert reads == [slug, slug]  # a later outcome gets a rewrite of its own
+    served = client.get(f"/incidents/{slug}.json")
+    assert channel.path_for(slug).read_bytes() == served.content

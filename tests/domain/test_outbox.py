@@ -376,3 +376,57 @@ def test_an_outcome_the_database_could_not_take_is_recorded_once_it_answers(
     assert [x.state for x in deliveries(db)] == [DeliveryState.SENT] * 2
     assert [x.attempts for x in deliveries(db)] == [1, 1], "delivered once each, recorded when it could be"
     assert len(channel.calls) == 2
+
+
+class UrgentChannel(FakeChannel):
+    name: ClassVar[str] = "urgent"
+    urgent: ClassVar[bool] = True
+
+
+def test_in_a_web_process_other_channels_wait_for_the_residents_push(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publish(db, Routing({"fake": FakeChannel.accepts, "urgent": UrgentChannel.accepts}), ["Trees down"])
+    fake, urgent = FakeChannel(), UrgentChannel()
+
+    async def scenario() -> tuple[list[int], list[int], list[int], list[int]]:
+        pushed = asyncio.Event()
+        d = Dispatcher(
+            db,
+            {"fake": fake, "urgent": urgent},
+            retry=RetryPolicy(5, 0.01, 0.02),
+            poll_seconds=0.02,
+            lease_seconds=5.0,
+            residents_first=pushed.wait,
+        )
+        assert await d.process_next("urgent")  # the live broadcast goes at once
+        waiting = asyncio.create_task(d.process_next("fake"))
+        await asyncio.sleep(0.2)
+        while_pushing = [c.delivery_id for c in fake.calls]
+        pushed.set()
+        assert await asyncio.wait_for(waiting, 5)
+        after_push = [c.delivery_id for c in fake.calls]
+        # A stream that never says it is done holds the others for RESIDENTS_FIRST_SECONDS only.
+        monkeypatch.setattr("console.dispatcher.RESIDENTS_FIRST_SECONDS", 0.1)
+        never = Dispatcher(
+            db,
+            {"fake": fake},
+            retry=RetryPolicy(5, 0.01, 0.02),
+            poll_seconds=0.02,
+            lease_seconds=5.0,
+            residents_first=asyncio.Event().wait,
+        )
+        publish(db, Routing({"fake": FakeChannel.accepts}), ["Road open"])
+        assert await asyncio.wait_for(never.process_next("fake"), 5)
+        return (
+            [c.delivery_id for c in urgent.calls],
+            while_pushing,
+            after_push,
+            [c.delivery_id for c in fake.calls],
+        )
+
+    urgent_calls, while_pushing, after_push, in_all = asyncio.run(scenario())
+    assert len(urgent_calls) == 1
+    assert while_pushing == []
+    assert len(after_push) == 1
+    assert len(in_all) == 2
