@@ -132,7 +132,7 @@ class Dispatcher:
     async def process_next(self, name: str) -> bool:
         """Claim and deliver one due delivery of channel `name`; False if none was due."""
         channel = self.channels[name]
-        if self.residents_first is not None and not (isinstance(channel, Urgent) and channel.urgent):
+        if not (isinstance(channel, Urgent) and channel.urgent):
             await self._after_residents()
         claim = await asyncio.to_thread(self._claim, name)
         if claim is None:
@@ -167,7 +167,8 @@ class Dispatcher:
         first. The feeds', archive's and other channels' work in threads took the event loop's
         turns and stretched the push to 10,000 residents 2.5 times the bare reference's
         (bench/fanout, issue 20); a second later it costs the same and delays no one."""
-        assert self.residents_first is not None
+        if self.residents_first is None:  # no live stream here (a `console worker`)
+            return
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(RESIDENTS_FIRST_SECONDS):
                 await self.residents_first()
@@ -175,8 +176,7 @@ class Dispatcher:
     async def _tell_recorded(self, claim: outbox.Claim) -> None:
         """Channels that copy delivery states (the archive's files) hear of every outcome: in a
         web process, after its residents' push (the urgent lane's outcome comes during it)."""
-        if self.residents_first is not None:
-            await self._after_residents()
+        await self._after_residents()
         for name, channel in self.channels.items():
             hook = getattr(channel, "delivery_recorded", None)
             if hook is None:

@@ -4,7 +4,7 @@ A resident's connection lives for hours and there are tens of thousands of them,
 kilobyte a connection keeps is tens of megabytes (bench/fanout, issue 20). uvicorn's
 websockets-sansio protocol keeps two things it does not need:
 - the handshake's request and response (their parsed headers), never read again once the
-  socket is accepted: 2 KB, let go at `websocket.accept`;
+  socket is accepted: 2 KB, let go once the accept is sent;
 - an `asyncio.Queue` for the messages the app has yet to receive: four empty deques, 3 KB,
   for what is mostly nothing or one message. `Inbox` does the same for the one reader
   an ASGI app is, in a tenth of that.
@@ -59,7 +59,9 @@ class ResidentSockets(WebSocketsSansIOProtocol):
         super().__init__(*args, **kwargs)
         self.queue = Inbox()  # type: ignore[assignment]
 
-    async def send(self, message: Any) -> None:
-        await super().send(message)
-        if message["type"] == "websocket.accept":
-            self.request = self.response = None  # type: ignore[assignment]
+    def start_keepalive(self) -> None:
+        # uvicorn starts the keepalive right after it wrote the accepted handshake's response:
+        # from here on it never reads the handshake again. (Here rather than in `send`, which
+        # every frame to every resident goes through.)
+        super().start_keepalive()
+        self.request = self.response = None  # type: ignore[assignment]
