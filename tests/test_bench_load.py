@@ -37,7 +37,11 @@ def test_bench_load_runs_at_a_tiny_size_and_prints_every_figure(tmp_path: Path) 
     ]  # fmt: skip
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
     output = done.stdout
-    assert done.returncode == 0, output + done.stderr
+    verdicts = re.findall(r"^target .*: (PASS|FAIL)$", output, re.M)
+    assert len(verdicts) == 5, output + done.stderr
+    # The exit code says whether every target was met; at this size and on a busy machine the
+    # timed ones (page and feed p99) may not be, which is the benchmark's business, not this test's.
+    assert done.returncode == (1 if "FAIL" in verdicts else 0), output + done.stderr
     for figure in FIGURES:
         row = re.search(rf"^{re.escape(figure)}\s+([\d.]+)\s+([\d.]+)\s+[\d.]+\s+([\d,]+)$", output, re.M)
         assert row, f"{figure!r} missing from:\n{output}"
