@@ -84,7 +84,8 @@ class FanoutRunner:
                 claim.interrupted,
             )
         sender = self.senders[claim.channel]
-        send = sender.for_event(self._contents(claim.event_id))
+        # Rendered at the first batch: most publications find no subscriber on most channels.
+        send: SendChunk | None = None
         try:
             with ThreadPoolExecutor(sender.lanes, thread_name_prefix="fanout") as pool:
                 while True:
@@ -98,6 +99,8 @@ class FanoutRunner:
                         )
                     if not batch:  # done, or the lease was lost to another worker
                         return True
+                    if send is None:
+                        send = sender.for_event(self._contents(claim.event_id))
                     chunks = [
                         batch[i : i + fanout.IN_FLIGHT_MAX]
                         for i in range(0, len(batch), fanout.IN_FLIGHT_MAX)

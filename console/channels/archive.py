@@ -4,11 +4,13 @@ rumor response's, under `rumors/`).
 The files in ARCHIVE_DIR are a copy of the public record outside the database, written
 atomically (temporary file, fsync, rename) so a reader never sees half a file. An incident's
 file holds byte for byte what `GET /incidents/{slug}.json` serves (`exports.record_document`),
-deliveries included: it is written on the channel's own delivery and again whenever the
-outcome of any delivery of that incident is recorded (`delivery_recorded`, called by the
-dispatcher; outcomes recorded while a rewrite waits to start share it). Each write renders
-the whole incident from the database, so a repeat is harmless, and a file never goes back
-to an older state (see `_write_newer`).
+deliveries included: it is written on the channel's own delivery and again once the outcomes
+of deliveries of that incident are recorded (`delivery_recorded`, called by the dispatcher):
+the channel's background work rewrites each such incident OUTCOMES_SETTLE_SECONDS after the
+first outcome asks, so the outcomes of one publication on every channel share one rewrite,
+and the dispatcher's `drain` rewrites at once. Each write renders the whole incident from
+the database, so a repeat is harmless, and a file never goes back to an older state (see
+`_write_newer`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,12 @@ from console.signed_head import signing_links
 
 log = logging.getLogger("console.channels.archive")
 
+# One publication's deliveries settle on every channel within about a second of each other
+# (after the residents' push). A rewrite renders the whole incident, deliveries included: one
+# per outcome took a third of a web process's CPU while it pushed to residents, and grew with
+# the incident (issue 20). The file shows an outcome this long after it is recorded, at most.
+OUTCOMES_SETTLE_SECONDS = 1.0
+
 
 class ArchiveChannel:
     name: ClassVar[str] = "archive"
@@ -43,7 +51,13 @@ class ArchiveChannel:
     timeout_seconds: ClassVar[float] = 60.0
 
     def __init__(
-        self, db: Database, directory: Path, languages: Languages | None = None, public_url: str = ""
+        self,
+        db: Database,
+        directory: Path,
+        languages: Languages | None = None,
+        public_url: str = "",
+        *,
+        settle_seconds: float = OUTCOMES_SETTLE_SECONDS,
     ) -> None:
         self.db = db
         self.directory = directory
@@ -53,12 +67,11 @@ class ArchiveChannel:
         # the file under this lock, so the last one to run wrote the newest state (two reads
         # of states with the same `exported_at` could otherwise land in either order).
         self._writing = threading.Lock()
-        # Incidents whose rewrite is asked for and has not yet read the database: one
-        # publication's deliveries settle on every channel within moments, and one rewrite
-        # started after them all shows them all (issue 20: the rewrites, each rendering the
-        # whole incident, took a third of the process's CPU while it pushed to residents).
+        # Incidents with an outcome recorded that no rewrite has read yet.
         self._asked: set[str] = set()
         self._asking = threading.Lock()
+        self.settle_seconds = settle_seconds
+        self._outcome: asyncio.Event | None = None  # made in run_background's event loop
 
     @classmethod
     def from_settings(cls, settings: Settings, db: Database) -> ArchiveChannel:
@@ -92,21 +105,34 @@ class ArchiveChannel:
 
     async def delivery_recorded(self, event: ChannelEvent) -> None:
         """A delivery of `event` (on any channel) changed state: the incident's file shows
-        deliveries too, so it is written again."""
+        deliveries too, so it is written again, by the background work (or `drain`)."""
         if isinstance(event, RumorPublished):
             return
         with self._asking:
-            if event.incident_slug in self._asked:
-                return  # a rewrite that has yet to read the database will show this outcome too
             self._asked.add(event.incident_slug)
-        try:
-            await asyncio.to_thread(self._write_incident, event.incident_slug)
-        except OSError as exc:  # the next delivery, or this channel's retry, writes it
-            log.warning("could not refresh the archive file of %s: %s", event.incident_slug, exc)
-        except BaseException:  # cancelled, perhaps before the rewrite started: ask again next time
-            with self._asking:
-                self._asked.discard(event.incident_slug)
-            raise
+        if self._outcome is not None:
+            self._outcome.set()
+
+    async def run_background(self) -> None:
+        self._outcome = asyncio.Event()
+        while True:
+            await self._outcome.wait()
+            await asyncio.sleep(self.settle_seconds)  # the publication's other outcomes join
+            self._outcome.clear()
+            await self.drain_background()
+
+    async def drain_background(self) -> bool:
+        """Rewrite now every incident with an outcome no rewrite has read; False if none."""
+        with self._asking:
+            slugs = sorted(self._asked)
+        for slug in slugs:
+            try:
+                await asyncio.to_thread(self._write_incident, slug)
+            except OSError as exc:  # the next outcome, or this channel's retry, writes it
+                log.warning("could not refresh the archive file of %s: %s", slug, exc)
+            except Exception:  # the database is down: likewise, and the dispatcher goes on
+                log.exception("could not refresh the archive file of %s", slug)
+        return bool(slugs)
 
     async def deliver(self, claim: Claim) -> Outcome:
         try:

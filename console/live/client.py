@@ -19,6 +19,8 @@ from console.live.eager import start_eagerly
 from console.live.render import Frame
 
 Send = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
+# Writes a frame's wire bytes at once if the socket takes them now; False: use `Send`, in turn.
+WriteFrame = Callable[[bytes], bool]
 
 TRY_AGAIN_LATER = 1013  # the ws extension reconnects on it
 
@@ -32,6 +34,7 @@ class LiveClient:
         max_buffered: int,
         on_drop: Callable[[LiveClient], None] = lambda client: None,
         lang: str | None = None,
+        write: WriteFrame | None = None,
     ) -> None:
         self.topic = topic  # an incident's slug, or None for every incident
         self.lang = lang  # the page's language (None: the primary language)
@@ -40,6 +43,7 @@ class LiveClient:
         self.drop_reason = ""
         self.too_slow = False
         self._send = send
+        self._write = write
         self._max_buffered = max_buffered
         self._on_drop = on_drop
         self._held: list[Frame] | None = []  # live frames that arrived during the resume
@@ -100,6 +104,8 @@ class LiveClient:
         self._start(frame)
 
     def _start(self, frame: Frame) -> None:
+        if self._write is not None and self._write(frame.wire):
+            return
         try:
             self._writer = start_eagerly(self._send(frame.message))
         except Exception:  # the socket is gone (WebSocketDisconnect, OSError, closed)

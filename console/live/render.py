@@ -8,10 +8,13 @@ what changed, then a sentence for the `aria-live` region.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from jinja2_fragments import render_blocks
 from markupsafe import escape
+from websockets.frames import Frame as WebSocketFrame
+from websockets.frames import Opcode
 
 from console.domain.public import IncidentHeader, IncidentPage, IndexPage
 from console.domain.rumors import RumorEntry
@@ -44,6 +47,12 @@ class Frame:
     def html(self) -> str:
         text: str = self.message["text"]
         return text
+
+    @cached_property
+    def wire(self) -> bytes:
+        """The websocket text frame as it goes on the wire from a server with no extension
+        (unmasked, uncompressed): the same bytes for every resident, serialized once."""
+        return WebSocketFrame(Opcode.TEXT, self.html.encode()).serialize(mask=False)
 
 
 @dataclass(frozen=True)

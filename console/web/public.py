@@ -35,6 +35,7 @@ from console.web.bearer import TOKEN
 from console.web.encoding import accepts_gzip, gzip_etag
 from console.web.language import PageLanguage, page_language, remember_choice
 from console.web.lasting import continue_outside
+from console.web.resident_sockets import FRAMES_EXTENSION
 from console.web.state import app_state
 
 log = logging.getLogger("console.web.public")
@@ -210,7 +211,12 @@ async def live_socket(websocket: WebSocket) -> None:
         return
     await websocket.accept()
     client = LiveClient(
-        websocket.send, topic=topic, lang=lang, max_buffered=settings.live_send_buffer, on_drop=live.dropped
+        websocket.send,
+        topic=topic,
+        lang=lang,
+        max_buffered=settings.live_send_buffer,
+        on_drop=live.dropped,
+        write=(websocket.scope.get("extensions") or {}).get(FRAMES_EXTENSION, {}).get("write"),
     )
     live.attach(client)  # before reading what was missed: nothing falls in between
     following = False

@@ -8,6 +8,10 @@ websockets-sansio protocol keeps two things it does not need:
 - an `asyncio.Queue` for the messages the app has yet to receive: four empty deques, 3 KB,
   for what is mostly nothing or one message. `Inbox` does the same for the one reader
   an ASGI app is, in a tenth of that.
+And it lets the live stream write a frame serialized once for every resident straight to
+the socket (the scope's `FRAMES_EXTENSION`, `write_frame`): through ASGI each of 10,000
+residents cost a coroutine, four wrappers of `send` and a serialization of its own.
+
 `console serve` and the Procfile's `--ws` run this protocol; `tests/live/test_resident_connections.py`
 fails if a uvicorn upgrade keeps the handshake or the queue some other way.
 """
@@ -18,8 +22,12 @@ import asyncio
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.http11 import Request
+from websockets.protocol import State
 
 IMPORT_PATH = "console.web.resident_sockets:ResidentSockets"
+# In an accepted socket's ASGI scope["extensions"]: {"write": ResidentSockets.write_frame}.
+FRAMES_EXTENSION = "console.websocket.frames"
 
 
 class Inbox:
@@ -58,6 +66,28 @@ class ResidentSockets(WebSocketsSansIOProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.queue = Inbox()  # type: ignore[assignment]
+
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        if not self.close_sent:  # the handshake goes on to the app
+            self.scope["extensions"][FRAMES_EXTENSION] = {"write": self.write_frame}
+
+    def write_frame(self, frame: bytes) -> bool:
+        """Write a whole frame (`console.live.render.Frame.wire`) now. False if it must go
+        through `send`, in turn: the socket is not accepted yet, full (its writes paused),
+        closing or gone, or an extension (compression) makes frames differ per connection."""
+        if (
+            not self.handshake_complete
+            or self.close_sent
+            or self.disconnected
+            or not self.writable.is_set()
+            or self.conn.state is not State.OPEN
+            or self.conn.extensions
+            or self.transport.is_closing()
+        ):
+            return False
+        self.transport.write(frame)
+        return True
 
     def start_keepalive(self) -> None:
         # uvicorn starts the keepalive right after it wrote the accepted handshake's response:

@@ -70,13 +70,14 @@ def test_the_archive_file_is_the_json_export_after_every_step(
     assert "archive" in {d["channel"] for d in versions[-1]["deliveries"]}
 
 
-def test_outcomes_recorded_while_a_rewrite_waits_share_it(
+def test_the_outcomes_of_a_publication_share_one_rewrite(
     settings: Settings, db: Database, routing: Routing, client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     slug = make_incident(db, routing, "Gas leak", minute=0)
     publish(db, routing, slug, "Evacuate Oak St.", minute=1)
     deliver_everything(settings, db)
     channel = ArchiveChannel.from_settings(settings, db)
+    channel.settle_seconds = 0.3
     reads: list[str] = []
     public_record = exports.public_record
 
@@ -87,18 +88,33 @@ def test_outcomes_recorded_while_a_rewrite_waits_share_it(
     monkeypatch.setattr(exports, "public_record", counted)
     event = IncidentCreated(event_id=1, incident_id=1, incident_slug=slug, occurred_at=at(0))
 
-    async def outcomes(count: int) -> None:
-        # The rewrite of the first holds the writing lock while the others are recorded.
-        with channel._writing:
-            first = asyncio.create_task(channel.delivery_recorded(event))
-            await asyncio.sleep(0.05)
-            others = [asyncio.create_task(channel.delivery_recorded(event)) for _ in range(count - 1)]
-            await asyncio.sleep(0.05)
-        await asyncio.gather(first, *others)
+    async def outcomes(count: int) -> list[str]:
+        for _ in range(count):
+            await channel.delivery_recorded(event)
+            await asyncio.sleep(0.01)
+        return list(reads)
 
-    asyncio.run(outcomes(8))
-    assert reads == [slug]  # eight outcomes recorded before the rewrite read: one rewrite
-    asyncio.run(outcomes(1))
-    assert reads == [slug, slug]  # a later outcome gets a rewrite of its own
+    async def in_the_background() -> tuple[list[str], list[str], list[str]]:
+        background = asyncio.create_task(channel.run_background())
+        await asyncio.sleep(0)  # it starts listening
+        during = await outcomes(8)
+        await asyncio.sleep(0.6)
+        after = list(reads)
+        await outcomes(1)
+        await asyncio.sleep(0.6)
+        background.cancel()
+        return during, after, list(reads)
+
+    during, after, later = asyncio.run(in_the_background())
+    assert during == []  # nothing read while the publication's outcomes come in
+    assert after == [slug]  # eight outcomes: one rewrite, once they settled
+    assert later == [slug, slug]  # a later outcome gets a rewrite of its own
+
+    async def drained() -> tuple[bool, bool]:
+        await outcomes(3)
+        return await channel.drain_background(), await channel.drain_background()
+
+    assert asyncio.run(drained()) == (True, False)  # `drain` rewrites at once, and only once
+    assert reads == [slug, slug, slug]
     served = client.get(f"/incidents/{slug}.json")
     assert channel.path_for(slug).read_bytes() == served.content

@@ -298,3 +298,39 @@ def test_the_private_asyncio_protocol_start_eagerly_relies_on_still_holds() -> N
         coroutine.close()
 
     asyncio.run(run())
+
+
+class FramesWriter:
+    """A socket's `write_frame`: takes wire bytes at once while `open`, else says to use send."""
+
+    def __init__(self) -> None:
+        self.open = True
+        self.written: list[bytes] = []
+
+    def __call__(self, wire: bytes) -> bool:
+        if self.open:
+            self.written.append(wire)
+        return self.open
+
+
+def test_a_socket_that_takes_frames_whole_is_written_to_directly_and_in_order() -> None:
+    async def run() -> None:
+        socket, writer = FakeSocket(), FramesWriter()
+        live = LiveClient(socket.send, topic=None, max_buffered=3, write=writer)
+        await live.replay(5, [], timeout=1)
+        live.offer(frame(6))
+        assert writer.written == [frame(6).wire] and socket.sent == []  # no ASGI message at all
+
+        writer.open = False  # its writes are paused: the frame takes the send's turn
+        socket.writable.clear()
+        live.offer(frame(7))
+        writer.open = True  # frames after it queue behind the waiting send, never overtake it
+        live.offer(frame(8))
+        assert socket.event_ids == [] and writer.written == [frame(6).wire]
+        socket.writable.set()
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        assert socket.event_ids == [7]
+        assert writer.written == [frame(6).wire, frame(8).wire]
+
+    asyncio.run(run())

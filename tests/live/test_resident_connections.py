@@ -9,7 +9,10 @@ import inspect
 from typing import Any
 
 from websockets.http11 import Request, Response
+from websockets.protocol import State
+from websockets.server import ServerProtocol
 
+from console.live.render import Frame
 from console.web.resident_sockets import Inbox, ResidentSockets
 from tests.live.support import new_incident, publish, receive, subscribe
 from tests.support.live_server import LiveServer
@@ -61,3 +64,34 @@ def test_a_following_resident_keeps_neither_the_handshake_nor_the_middleware(
         publish(live.url, pio_token, slug, "Crews are on site.")
         [update] = receive(ws, 1)
         assert "Crews are on site." in update.html
+
+
+def test_a_push_is_written_to_the_socket_as_bytes_serialized_once(live: LiveServer, pio_token: str) -> None:
+    slug = new_incident(live.url, pio_token)
+    with subscribe(live.ws_url, 0, incident=slug) as ws:
+        receive(ws, 1)
+        [protocol] = [p for p in live.uvicorn.server_state.connections if isinstance(p, ResidentSockets)]
+        through_send: list[bytes] = []
+        send_text = protocol.conn.send_text
+
+        def recorded(data: bytes, fin: bool = True) -> None:
+            through_send.append(data)
+            send_text(data, fin)
+
+        protocol.conn.send_text = recorded  # type: ignore[method-assign]
+
+        publish(live.url, pio_token, slug, "Crews are on site.")
+        [update] = receive(ws, 1)
+        assert "Crews are on site." in update.html  # the client read a well-formed frame
+        assert through_send == []  # not serialized for this connection: written as it was
+
+        protocol.writable.clear()  # as uvicorn's pause_writing: the socket is full
+        assert protocol.write_frame(b"never written") is False  # the frame takes send's turn
+        protocol.writable.set()
+
+
+def test_a_frames_wire_bytes_are_what_the_websocket_protocol_sends() -> None:
+    frame = Frame.of(7, "<p>Évacuez la rue Oak.</p>" * 200)  # past 125 bytes: an extended length
+    protocol = ServerProtocol(state=State.OPEN)
+    protocol.send_text(frame.html.encode())
+    assert frame.wire == b"".join(protocol.data_to_send())
