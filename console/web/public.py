@@ -35,7 +35,7 @@ from console.web.bearer import TOKEN
 from console.web.encoding import accepts_gzip, gzip_etag
 from console.web.language import PageLanguage, page_language, remember_choice
 from console.web.lasting import continue_outside
-from console.web.resident_sockets import FRAMES_EXTENSION
+from console.web.resident_sockets import frame_writer
 from console.web.state import app_state
 
 log = logging.getLogger("console.web.public")
@@ -216,7 +216,7 @@ async def live_socket(websocket: WebSocket) -> None:
         lang=lang,
         max_buffered=settings.live_send_buffer,
         on_drop=live.dropped,
-        write=(websocket.scope.get("extensions") or {}).get(FRAMES_EXTENSION, {}).get("write"),
+        write=frame_writer(websocket.scope),
     )
     live.attach(client)  # before reading what was missed: nothing falls in between
     following = False

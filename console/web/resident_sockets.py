@@ -19,6 +19,7 @@ fails if a uvicorn upgrade keeps the handshake or the queue some other way.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -28,6 +29,14 @@ from websockets.protocol import State
 IMPORT_PATH = "console.web.resident_sockets:ResidentSockets"
 # In an accepted socket's ASGI scope["extensions"]: {"write": ResidentSockets.write_frame}.
 FRAMES_EXTENSION = "console.websocket.frames"
+
+
+def frame_writer(scope: Mapping[str, Any]) -> Callable[[bytes], bool] | None:
+    """The socket's `write_frame`, if its server offers it (`console serve`, the Procfile)."""
+    write: Callable[[bytes], bool] | None = (
+        (scope.get("extensions") or {}).get(FRAMES_EXTENSION, {}).get("write")
+    )
+    return write
 
 
 class Inbox:
@@ -69,22 +78,15 @@ class ResidentSockets(WebSocketsSansIOProtocol):
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
-        if not self.close_sent:  # the handshake goes on to the app
+        # Not with an extension (compression): its frames differ per connection.
+        if not self.close_sent and not self.conn.extensions:
             self.scope["extensions"][FRAMES_EXTENSION] = {"write": self.write_frame}
 
     def write_frame(self, frame: bytes) -> bool:
         """Write a whole frame (`console.live.render.Frame.wire`) now. False if it must go
-        through `send`, in turn: the socket is not accepted yet, full (its writes paused),
-        closing or gone, or an extension (compression) makes frames differ per connection."""
-        if (
-            not self.handshake_complete
-            or self.close_sent
-            or self.disconnected
-            or not self.writable.is_set()
-            or self.conn.state is not State.OPEN
-            or self.conn.extensions
-            or self.transport.is_closing()
-        ):
+        through `send`, in turn: the socket is not open (not accepted yet, closing or gone) or
+        is full (its writes paused)."""
+        if self.conn.state is not State.OPEN or not self.writable.is_set() or self.transport.is_closing():
             return False
         self.transport.write(frame)
         return True
