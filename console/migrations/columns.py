@@ -30,3 +30,18 @@ def author_foreign_key(table: str) -> sa.ForeignKeyConstraint:
     """`table`'s foreign key from `author_id` to the user. Separate from the columns because a
     table's constraints keep the order they were made in, and SQLite's copy of its SQL shows it."""
     return sa.ForeignKeyConstraint(["author_id"], ["users.id"], name=op.f(f"fk_{table}_author_id_users"))
+
+
+def foreign_key(table: str, column: str, target: str) -> sa.ForeignKeyConstraint:
+    """`table`'s foreign key from `column` to `target`'s id, named by the naming convention."""
+    return sa.ForeignKeyConstraint([column], [f"{target}.id"], name=op.f(f"fk_{table}_{column}_{target}"))
+
+
+def primary_key(table: str) -> sa.PrimaryKeyConstraint:
+    """`table`'s primary key: its `id`, named by the naming convention."""
+    return sa.PrimaryKeyConstraint("id", name=op.f(f"pk_{table}"))
+
+
+def unique(table: str, *columns: str) -> sa.UniqueConstraint:
+    """`table`'s unique constraint over `columns`, named by the naming convention."""
+    return sa.UniqueConstraint(*columns, name=op.f(f"uq_{table}_{'_'.join(columns)}"))

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from console.immutable_tables import allow_changes, refuse_changes
-from console.migrations.columns import author_foreign_key, authored, enum
+from console.migrations.columns import author_foreign_key, authored, enum, foreign_key, primary_key, unique
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -31,8 +31,8 @@ def upgrade() -> None:
         sa.Column("data", sa.Text(), nullable=False),
         sa.Column("prev_hash", sa.String(length=64), nullable=False),
         sa.Column("hash", sa.String(length=64), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_events")),
-        sa.UniqueConstraint("seq", name=op.f("uq_audit_events_seq")),
+        primary_key("audit_events"),
+        unique("audit_events", "seq"),
     )
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_audit_events_action"), ["action"], unique=False)
@@ -47,8 +47,8 @@ def upgrade() -> None:
         sa.Column("password_hash", sa.String(length=255), nullable=False),
         sa.Column("must_change_password", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
-        sa.UniqueConstraint("email", name=op.f("uq_users_email")),
+        primary_key("users"),
+        unique("users", "email"),
     )
     op.create_table(
         "api_tokens",
@@ -59,9 +59,9 @@ def upgrade() -> None:
         sa.Column("prefix", sa.String(length=12), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_api_tokens_user_id_users")),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_api_tokens")),
-        sa.UniqueConstraint("token_hash", name=op.f("uq_api_tokens_token_hash")),
+        foreign_key("api_tokens", "user_id", "users"),
+        primary_key("api_tokens"),
+        unique("api_tokens", "token_hash"),
     )
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_api_tokens_user_id"), ["user_id"], unique=False)
@@ -80,11 +80,9 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_by_id", sa.Integer(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["created_by_id"], ["users.id"], name=op.f("fk_incidents_created_by_id_users")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_incidents")),
-        sa.UniqueConstraint("slug", name=op.f("uq_incidents_slug")),
+        foreign_key("incidents", "created_by_id", "users"),
+        primary_key("incidents"),
+        unique("incidents", "slug"),
     )
     with op.batch_alter_table("incidents", schema=None) as batch_op:
         batch_op.create_index("ix_incidents_status_updated", ["status", "updated_at"], unique=False)
@@ -96,11 +94,9 @@ def upgrade() -> None:
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint("seq >= 1", name=op.f("ck_updates_seq_positive")),
-        sa.ForeignKeyConstraint(
-            ["incident_id"], ["incidents.id"], name=op.f("fk_updates_incident_id_incidents")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_updates")),
-        sa.UniqueConstraint("incident_id", "seq", name=op.f("uq_updates_incident_id_seq")),
+        foreign_key("updates", "incident_id", "incidents"),
+        primary_key("updates"),
+        unique("updates", "incident_id", "seq"),
     )
     op.create_table(
         "update_versions",
@@ -124,11 +120,9 @@ def upgrade() -> None:
         ),
         sa.CheckConstraint("version >= 1", name=op.f("ck_update_versions_version_positive")),
         author_foreign_key("update_versions"),
-        sa.ForeignKeyConstraint(
-            ["update_id"], ["updates.id"], name=op.f("fk_update_versions_update_id_updates")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_update_versions")),
-        sa.UniqueConstraint("update_id", "version", name=op.f("uq_update_versions_update_id_version")),
+        foreign_key("update_versions", "update_id", "updates"),
+        primary_key("update_versions"),
+        unique("update_versions", "update_id", "version"),
     )
     op.create_table(
         "outbox_events",
@@ -141,13 +135,9 @@ def upgrade() -> None:
         sa.Column("incident_id", sa.Integer(), nullable=False),
         sa.Column("version_id", sa.Integer(), nullable=True),
         sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["incident_id"], ["incidents.id"], name=op.f("fk_outbox_events_incident_id_incidents")
-        ),
-        sa.ForeignKeyConstraint(
-            ["version_id"], ["update_versions.id"], name=op.f("fk_outbox_events_version_id_update_versions")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_events")),
+        foreign_key("outbox_events", "incident_id", "incidents"),
+        foreign_key("outbox_events", "version_id", "update_versions"),
+        primary_key("outbox_events"),
     )
     with op.batch_alter_table("outbox_events", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_outbox_events_incident_id"), ["incident_id"], unique=False)
@@ -175,11 +165,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["event_id"], ["outbox_events.id"], name=op.f("fk_deliveries_event_id_outbox_events")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_deliveries")),
-        sa.UniqueConstraint("event_id", "channel", name=op.f("uq_deliveries_event_id_channel")),
+        foreign_key("deliveries", "event_id", "outbox_events"),
+        primary_key("deliveries"),
+        unique("deliveries", "event_id", "channel"),
     )
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.create_index(

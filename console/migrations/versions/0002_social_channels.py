@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from console.migrations.columns import enum
+from console.migrations.columns import enum, foreign_key
 
 revision: str = "i6_social"
 down_revision: str | None = "0001"
@@ -37,9 +37,7 @@ def upgrade() -> None:
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("in_reply_to", sa.String(length=200), nullable=True),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["delivery_id"], ["deliveries.id"], name=op.f("fk_social_sends_delivery_id_deliveries")
-        ),
+        foreign_key("social_sends", "delivery_id", "deliveries"),
         sa.PrimaryKeyConstraint("delivery_id", name=op.f("pk_social_sends")),
     )
 

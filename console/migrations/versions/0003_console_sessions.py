@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from console.migrations.columns import enum
+from console.migrations.columns import enum, foreign_key, primary_key, unique
 
 revision: str = "i3_console_sessions"
 down_revision: str | None = "i6_social"
@@ -22,9 +22,9 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_console_sessions_user_id_users")),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_console_sessions")),
-        sa.UniqueConstraint("id_hash", name=op.f("uq_console_sessions_id_hash")),
+        foreign_key("console_sessions", "user_id", "users"),
+        primary_key("console_sessions"),
+        unique("console_sessions", "id_hash"),
     )
     with op.batch_alter_table("console_sessions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_console_sessions_user_id"), ["user_id"], unique=False)
@@ -36,7 +36,7 @@ def upgrade() -> None:
         sa.Column("ip", sa.String(length=64), nullable=False),
         sa.Column("outcome", enum("succeeded", "failed", "refused", name="signin_outcome"), nullable=False),
         sa.Column("attempted_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_signin_attempts")),
+        primary_key("signin_attempts"),
     )
     with op.batch_alter_table("signin_attempts", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_signin_attempts_attempted_at"), ["attempted_at"], unique=False)

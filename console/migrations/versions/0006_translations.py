@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from console.immutable_tables import allow_changes, refuse_changes
-from console.migrations.columns import author_foreign_key, authored
+from console.migrations.columns import author_foreign_key, authored, foreign_key, primary_key, unique
 
 revision: str = "i8_translations"
 down_revision: str | None = "i7_archive_search"
@@ -34,17 +34,11 @@ def upgrade() -> None:
         sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.Column("event_id", sa.Integer(), nullable=True),
         author_foreign_key("translations"),
-        sa.ForeignKeyConstraint(
-            ["event_id"], ["outbox_events.id"], name=op.f("fk_translations_event_id_outbox_events")
-        ),
-        sa.ForeignKeyConstraint(
-            ["update_id"], ["updates.id"], name=op.f("fk_translations_update_id_updates")
-        ),
-        sa.ForeignKeyConstraint(
-            ["version_id"], ["update_versions.id"], name=op.f("fk_translations_version_id_update_versions")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_translations")),
-        sa.UniqueConstraint("event_id", name=op.f("uq_translations_event_id")),
+        foreign_key("translations", "event_id", "outbox_events"),
+        foreign_key("translations", "update_id", "updates"),
+        foreign_key("translations", "version_id", "update_versions"),
+        primary_key("translations"),
+        unique("translations", "event_id"),
     )
     with op.batch_alter_table("translations", schema=None) as batch_op:
         batch_op.create_index("ix_translations_update_lang", ["update_id", "lang"], unique=False)

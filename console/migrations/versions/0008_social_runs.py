@@ -8,6 +8,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from console.migrations.columns import foreign_key
+
 revision: str = "i13_social_runs"
 down_revision: str | None = "i9_idempotency_keys"
 
@@ -21,9 +23,7 @@ def upgrade() -> None:
         sa.Column("external_id", sa.String(length=200), nullable=True),
         sa.Column("external_url", sa.String(length=500), nullable=True),
         sa.Column("posted_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["delivery_id"], ["deliveries.id"], name=op.f("fk_social_posts_delivery_id_deliveries")
-        ),
+        foreign_key("social_posts", "delivery_id", "deliveries"),
         sa.PrimaryKeyConstraint("delivery_id", "position", name=op.f("pk_social_posts")),
     )
 

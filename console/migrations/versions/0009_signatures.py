@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from console.immutable_tables import allow_changes, refuse_changes
-from console.migrations.columns import author_foreign_key, authored, enum
+from console.migrations.columns import author_foreign_key, authored, enum, foreign_key, primary_key, unique
 
 revision: str = "i19_signatures"
 down_revision: str | None = "i13_social_runs"
@@ -39,10 +39,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("incident_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["incident_id"], ["incidents.id"], name=op.f("fk_rumors_incident_id_incidents")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_rumors")),
+        foreign_key("rumors", "incident_id", "incidents"),
+        primary_key("rumors"),
     )
     with op.batch_alter_table("rumors", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_rumors_incident_id"), ["incident_id"], unique=False)
@@ -67,9 +65,9 @@ def upgrade() -> None:
         ),
         sa.CheckConstraint("version >= 1", name=op.f("ck_rumor_versions_version_positive")),
         author_foreign_key("rumor_versions"),
-        sa.ForeignKeyConstraint(["rumor_id"], ["rumors.id"], name=op.f("fk_rumor_versions_rumor_id_rumors")),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_rumor_versions")),
-        sa.UniqueConstraint("rumor_id", "version", name=op.f("uq_rumor_versions_rumor_id_version")),
+        foreign_key("rumor_versions", "rumor_id", "rumors"),
+        primary_key("rumor_versions"),
+        unique("rumor_versions", "rumor_id", "version"),
     )
     with op.batch_alter_table("rumor_versions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_rumor_versions_published_at"), ["published_at"], unique=False)
@@ -86,12 +84,8 @@ def upgrade() -> None:
         sa.Column("signature_kid", sa.String(length=64), nullable=False),
         sa.Column("signature_value", sa.String(length=128), nullable=False),
         author_foreign_key("rumor_translations"),
-        sa.ForeignKeyConstraint(
-            ["rumor_version_id"],
-            ["rumor_versions.id"],
-            name=op.f("fk_rumor_translations_rumor_version_id_rumor_versions"),
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_rumor_translations")),
+        foreign_key("rumor_translations", "rumor_version_id", "rumor_versions"),
+        primary_key("rumor_translations"),
     )
     with op.batch_alter_table("rumor_translations", schema=None) as batch_op:
         batch_op.create_index(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from console.migrations.columns import enum
+from console.migrations.columns import enum, foreign_key, primary_key, unique
 
 revision: str = "i16_subscriptions"
 down_revision: str | None = "i19_signatures"
@@ -39,12 +39,10 @@ def upgrade() -> None:
         sa.Column("unsubscribed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("secret", sa.String(length=200), nullable=True),
         sa.Column("description", sa.String(length=500), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["incident_id"], ["incidents.id"], name=op.f("fk_subscribers_incident_id_incidents")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_subscribers")),
-        sa.UniqueConstraint("confirm_token_hash", name=op.f("uq_subscribers_confirm_token_hash")),
-        sa.UniqueConstraint("unsubscribe_token_hash", name=op.f("uq_subscribers_unsubscribe_token_hash")),
+        foreign_key("subscribers", "incident_id", "incidents"),
+        primary_key("subscribers"),
+        unique("subscribers", "confirm_token_hash"),
+        unique("subscribers", "unsubscribe_token_hash"),
     )
     with op.batch_alter_table("subscribers", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_subscribers_address_hash"), ["address_hash"], unique=False)
@@ -67,11 +65,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["event_id"], ["outbox_events.id"], name=op.f("fk_fanout_jobs_event_id_outbox_events")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_fanout_jobs")),
-        sa.UniqueConstraint("event_id", "channel", name=op.f("uq_fanout_jobs_event_id_channel")),
+        foreign_key("fanout_jobs", "event_id", "outbox_events"),
+        primary_key("fanout_jobs"),
+        unique("fanout_jobs", "event_id", "channel"),
     )
     op.create_table(
         "alert_deliveries",
@@ -88,19 +84,11 @@ def upgrade() -> None:
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["event_id"], ["outbox_events.id"], name=op.f("fk_alert_deliveries_event_id_outbox_events")
-        ),
-        sa.ForeignKeyConstraint(
-            ["job_id"], ["fanout_jobs.id"], name=op.f("fk_alert_deliveries_job_id_fanout_jobs")
-        ),
-        sa.ForeignKeyConstraint(
-            ["subscriber_id"], ["subscribers.id"], name=op.f("fk_alert_deliveries_subscriber_id_subscribers")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_alert_deliveries")),
-        sa.UniqueConstraint(
-            "event_id", "subscriber_id", name=op.f("uq_alert_deliveries_event_id_subscriber_id")
-        ),
+        foreign_key("alert_deliveries", "event_id", "outbox_events"),
+        foreign_key("alert_deliveries", "job_id", "fanout_jobs"),
+        foreign_key("alert_deliveries", "subscriber_id", "subscribers"),
+        primary_key("alert_deliveries"),
+        unique("alert_deliveries", "event_id", "subscriber_id"),
     )
     with op.batch_alter_table("alert_deliveries", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_alert_deliveries_job_id"), ["job_id"], unique=False)

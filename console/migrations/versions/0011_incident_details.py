@@ -26,7 +26,7 @@ from alembic import op
 
 from console.immutable_tables import allow_changes, refuse_changes
 from console.migrations import incident_guard
-from console.migrations.columns import author_foreign_key, authored, enum
+from console.migrations.columns import author_foreign_key, authored, enum, foreign_key, primary_key, unique
 
 revision: str = "i13_incident_details"
 down_revision: str | None = "i16_subscriptions"
@@ -54,13 +54,9 @@ def upgrade() -> None:
         ),
         sa.CheckConstraint("version >= 1", name=op.f("ck_incident_details_versions_version_positive")),
         author_foreign_key("incident_details_versions"),
-        sa.ForeignKeyConstraint(
-            ["incident_id"], ["incidents.id"], name=op.f("fk_incident_details_versions_incident_id_incidents")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_incident_details_versions")),
-        sa.UniqueConstraint(
-            "incident_id", "version", name=op.f("uq_incident_details_versions_incident_id_version")
-        ),
+        foreign_key(TABLE, "incident_id", "incidents"),
+        primary_key(TABLE),
+        unique(TABLE, "incident_id", "version"),
     )
     _backfill_first_versions()
     refuse_changes(TABLE)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from console.migrations.columns import foreign_key, primary_key, unique
+
 revision: str = "i15_autosaved_forms"
 down_revision: str | None = "i14_account_controls"
 
@@ -22,11 +24,9 @@ def upgrade() -> None:
         sa.Column("base_version", sa.Integer(), nullable=True),
         sa.Column("content", sa.Text(), nullable=False),
         sa.Column("saved_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_autosaved_forms_user_id_users")),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_autosaved_forms")),
-        sa.UniqueConstraint(
-            "user_id", "form", "target_id", name=op.f("uq_autosaved_forms_user_id_form_target_id")
-        ),
+        foreign_key("autosaved_forms", "user_id", "users"),
+        primary_key("autosaved_forms"),
+        unique("autosaved_forms", "user_id", "form", "target_id"),
     )
 
 

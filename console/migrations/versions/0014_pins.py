@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from console.immutable_tables import allow_changes, refuse_changes
-from console.migrations.columns import author_foreign_key, authored
+from console.migrations.columns import author_foreign_key, authored, foreign_key, primary_key
 
 revision: str = "i13_pins"
 down_revision: str | None = "i15_autosaved_forms"
@@ -29,11 +29,9 @@ def upgrade() -> None:
         *authored(),
         sa.Column("pinned_at", sa.DateTime(timezone=True), nullable=False),
         author_foreign_key("pins"),
-        sa.ForeignKeyConstraint(
-            ["incident_id"], ["incidents.id"], name=op.f("fk_pins_incident_id_incidents")
-        ),
-        sa.ForeignKeyConstraint(["update_id"], ["updates.id"], name=op.f("fk_pins_update_id_updates")),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_pins")),
+        foreign_key(TABLE, "incident_id", "incidents"),
+        foreign_key(TABLE, "update_id", "updates"),
+        primary_key(TABLE),
     )
     op.create_index("ix_pins_incident_id", TABLE, ["incident_id", "id"], unique=False)
     refuse_changes(TABLE)

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from console.immutable_tables import allow_changes, refuse_changes
-from console.migrations.columns import author_foreign_key, authored
+from console.migrations.columns import author_foreign_key, authored, foreign_key, primary_key, unique
 
 revision: str = "i18_templates"
 down_revision: str | None = "i13_pins"
@@ -28,7 +28,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("deleted_by", sa.String(length=100), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_templates")),
+        primary_key("templates"),
     )
     op.create_table(
         VERSIONS,
@@ -44,11 +44,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint("version >= 1", name=op.f("ck_template_versions_version_positive")),
         author_foreign_key("template_versions"),
-        sa.ForeignKeyConstraint(
-            ["template_id"], ["templates.id"], name=op.f("fk_template_versions_template_id_templates")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_template_versions")),
-        sa.UniqueConstraint("template_id", "version", name=op.f("uq_template_versions_template_id_version")),
+        foreign_key(VERSIONS, "template_id", "templates"),
+        primary_key(VERSIONS),
+        unique(VERSIONS, "template_id", "version"),
     )
     # Plain ADD COLUMN (no table rebuild): the immutability and search triggers stay as they are.
     op.add_column("update_versions", sa.Column("template_version_id", sa.Integer(), nullable=True))

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from console.immutable_tables import allow_changes, refuse_changes
-from console.migrations.columns import author_foreign_key, authored
+from console.migrations.columns import author_foreign_key, authored, foreign_key, primary_key
 
 revision: str = "i13_details_translations"
 down_revision: str | None = "i18_templates"
@@ -35,15 +35,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("content_hash", sa.String(length=64), nullable=False),
         author_foreign_key("details_translations"),
-        sa.ForeignKeyConstraint(
-            ["version_id"],
-            ["incident_details_versions.id"],
-            name=op.f("fk_details_translations_version_id_incident_details_versions"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["incident_id"], ["incidents.id"], name=op.f("fk_details_translations_incident_id_incidents")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_details_translations")),
+        foreign_key(TABLE, "version_id", "incident_details_versions"),
+        foreign_key(TABLE, "incident_id", "incidents"),
+        primary_key(TABLE),
     )
     op.create_index("ix_details_translations_incident", TABLE, ["incident_id", "lang", "id"], unique=False)
     refuse_changes(TABLE)

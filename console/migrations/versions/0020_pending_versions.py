@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from console.migrations.columns import author_foreign_key
+from console.migrations.columns import author_foreign_key, foreign_key, primary_key
 
 revision: str = "i18_approval"
 down_revision: str | None = "i13_search_translations"
@@ -40,16 +40,10 @@ def upgrade() -> None:
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("comment", sa.Text(), nullable=True),
         author_foreign_key("pending_versions"),
-        sa.ForeignKeyConstraint(
-            ["decided_by_id"], ["users.id"], name=op.f("fk_pending_versions_decided_by_id_users")
-        ),
-        sa.ForeignKeyConstraint(
-            ["incident_id"], ["incidents.id"], name=op.f("fk_pending_versions_incident_id_incidents")
-        ),
-        sa.ForeignKeyConstraint(
-            ["update_id"], ["updates.id"], name=op.f("fk_pending_versions_update_id_updates")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_pending_versions")),
+        foreign_key("pending_versions", "decided_by_id", "users"),
+        foreign_key("pending_versions", "incident_id", "incidents"),
+        foreign_key("pending_versions", "update_id", "updates"),
+        primary_key("pending_versions"),
     )
     op.create_index(
         op.f("ix_pending_versions_incident_id"), "pending_versions", ["incident_id"], unique=False

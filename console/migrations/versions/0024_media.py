@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from console.immutable_tables import allow_changes, refuse_changes
+from console.migrations.columns import foreign_key, primary_key, unique
 
 revision: str = "i18_media"
 down_revision: str | None = "i17_alerting"
@@ -39,14 +40,10 @@ def upgrade() -> None:
         sa.Column("variant_of_id", sa.Integer(), nullable=True),
         sa.Column("uploaded_by_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["uploaded_by_id"], ["users.id"], name=op.f("fk_media_files_uploaded_by_id_users")
-        ),
-        sa.ForeignKeyConstraint(
-            ["variant_of_id"], ["media_files.id"], name=op.f("fk_media_files_variant_of_id_media_files")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_media_files")),
-        sa.UniqueConstraint("sha256", name=op.f("uq_media_files_sha256")),
+        foreign_key(FILES, "uploaded_by_id", "users"),
+        foreign_key(FILES, "variant_of_id", "media_files"),
+        primary_key(FILES),
+        unique(FILES, "sha256"),
     )
     op.create_index(op.f("ix_media_files_variant_of_id"), FILES, ["variant_of_id"], unique=False)
     op.create_table(
@@ -56,14 +53,10 @@ def upgrade() -> None:
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("media_id", sa.Integer(), nullable=False),
         sa.Column("alt", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["media_id"], ["media_files.id"], name=op.f("fk_version_media_media_id_media_files")
-        ),
-        sa.ForeignKeyConstraint(
-            ["version_id"], ["update_versions.id"], name=op.f("fk_version_media_version_id_update_versions")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_version_media")),
-        sa.UniqueConstraint("version_id", "position", name=op.f("uq_version_media_version_id_position")),
+        foreign_key(VERSION_MEDIA, "media_id", "media_files"),
+        foreign_key(VERSION_MEDIA, "version_id", "update_versions"),
+        primary_key(VERSION_MEDIA),
+        unique(VERSION_MEDIA, "version_id", "position"),
     )
     op.create_index(op.f("ix_version_media_version_id"), VERSION_MEDIA, ["version_id"], unique=False)
     refuse_changes(FILES)

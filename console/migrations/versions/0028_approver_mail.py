@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from console.migrations.columns import author_foreign_key, authored
+from console.migrations.columns import author_foreign_key, authored, foreign_key, primary_key, unique
 
 revision: str = "i18_approver_mail"
 down_revision: str | None = "i18_media_prune"
@@ -38,24 +38,12 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
         author_foreign_key("approval_notices"),
-        sa.ForeignKeyConstraint(
-            ["event_id"], ["outbox_events.id"], name=op.f("fk_approval_notices_event_id_outbox_events")
-        ),
-        sa.ForeignKeyConstraint(
-            ["incident_id"], ["incidents.id"], name=op.f("fk_approval_notices_incident_id_incidents")
-        ),
-        sa.ForeignKeyConstraint(
-            ["pending_version_id"],
-            ["pending_versions.id"],
-            name=op.f("fk_approval_notices_pending_version_id_pending_versions"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["version_id"],
-            ["update_versions.id"],
-            name=op.f("fk_approval_notices_version_id_update_versions"),
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_approval_notices")),
-        sa.UniqueConstraint("event_id", name=op.f("uq_approval_notices_event_id")),
+        foreign_key(NOTICES, "event_id", "outbox_events"),
+        foreign_key(NOTICES, "incident_id", "incidents"),
+        foreign_key(NOTICES, "pending_version_id", "pending_versions"),
+        foreign_key(NOTICES, "version_id", "update_versions"),
+        primary_key(NOTICES),
+        unique(NOTICES, "event_id"),
     )
     op.create_index(op.f("ix_approval_notices_incident_id"), NOTICES, ["incident_id"], unique=False)
     op.create_table(
@@ -73,13 +61,9 @@ def upgrade() -> None:
             [f"{NOTICES}.id"],
             name=op.f("fk_approval_notice_recipients_notice_id_approval_notices"),
         ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_approval_notice_recipients_user_id_users")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_approval_notice_recipients")),
-        sa.UniqueConstraint(
-            "notice_id", "user_id", name=op.f("uq_approval_notice_recipients_notice_id_user_id")
-        ),
+        foreign_key(RECIPIENTS, "user_id", "users"),
+        primary_key(RECIPIENTS),
+        unique(RECIPIENTS, "notice_id", "user_id"),
     )
 
 
