@@ -5,7 +5,6 @@ retried after a 5xx, and logged per endpoint."""
 from __future__ import annotations
 
 import dataclasses
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -25,6 +24,7 @@ from console.web.app import create_app
 from tests.alerts.test_email import drain
 from tests.conftest import PIO
 from tests.support.factories import bearer, make_token, make_user
+from tests.support.http_thread import serving
 from tests.web.staff.conftest import start_session, use_session
 
 
@@ -54,13 +54,8 @@ def receiver() -> Iterator[Receiver]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield Receiver(f"http://127.0.0.1:{server.server_address[1]}/hook", requests, fail_first)
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture

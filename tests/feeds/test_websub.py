@@ -3,7 +3,6 @@ through the outbox, after the files are written. Tested against a fake hub on 12
 
 from __future__ import annotations
 
-import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from console.dispatcher import RetryPolicy
 from console.models import DeliveryState
 from console.settings import Settings, SettingsError
 from tests.feeds.conftest import deliveries, drain, make_incident, publish
+from tests.support.http_thread import serving
 from tests.support.server import free_port
 
 # Waiting for the feeds channel uses up attempts: enough of them that the test never gives up.
@@ -62,12 +62,8 @@ def hub(settings: Settings) -> Iterator[FakeHub]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield fake
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with serving(server):
+        yield fake
 
 
 def test_each_publication_pings_the_hub_for_every_feed_it_changed_after_the_files_exist(

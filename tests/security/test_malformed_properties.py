@@ -156,6 +156,7 @@ def _url(path: str, query: str) -> str:
     return f"{path}?{query}" if query else path
 
 
+@pytest.mark.slow  # walks every route with generated input
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(value=hostile_text)
 @example(value="9999-12-31")
@@ -192,6 +193,7 @@ def test_any_value_in_a_path_or_query_field_is_never_a_server_error(
     assert row_counts(db) == before
 
 
+@pytest.mark.slow  # walks every route with generated input
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(value=hostile_json)
 @example(value="a\ud800")

@@ -141,6 +141,7 @@ def test_garbage_to_every_write_route_gets_a_clear_error_and_writes_nothing(
         assert row_counts(db) == before, where
 
 
+@pytest.mark.slow  # walks every route with garbage in each field
 def test_invalid_utf8_and_garbage_in_paths_and_queries_never_fail_the_server(
     client: TestClient, db: Database, people: dict[str, int], record: None
 ) -> None:

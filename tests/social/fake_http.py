@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.support.http_thread import serve_in_thread, stop_serving
 from tests.support.server import free_port
 
 HANG_LIMIT_SECONDS = 60.0  # a hang ends by itself at the latest after this
@@ -76,6 +77,7 @@ class FakeServer:
         self.hanging = threading.Event()  # set while a request is being held
         self.routes: list[tuple[str, str, Handler]] = []
         self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
@@ -134,14 +136,13 @@ class FakeServer:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), RequestHandler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._thread = serve_in_thread(self._server)
         return self
 
     def stop(self) -> None:
         self.release.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        if self._server is not None and self._thread is not None:
+            stop_serving(self._server, self._thread)
 
 
 def _matches(pattern: str, path: str) -> bool:

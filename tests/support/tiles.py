@@ -10,6 +10,8 @@ import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.support.http_thread import serve_in_thread, stop_serving
+
 TILE_PATH = re.compile(r"^/(\d+)/(\d+)/(\d+)\.png$")
 
 
@@ -50,15 +52,15 @@ class TileServer:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread: threading.Thread | None = None
 
     def __enter__(self) -> TileServer:
-        self.thread.start()
+        self.thread = serve_in_thread(self.server)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        if self.thread is not None:
+            stop_serving(self.server, self.thread)
 
     @property
     def tiles_url(self) -> str:
