@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.support.http_thread import serve_in_thread, stop_serving
+from tests.support.http_thread import serve_in_thread
 from tests.support.server import free_port
 
 HANG_LIMIT_SECONDS = 60.0  # a hang ends by itself at the latest after this
@@ -76,8 +76,7 @@ class FakeServer:
         self.release = threading.Event()  # set to let hanging requests go
         self.hanging = threading.Event()  # set while a request is being held
         self.routes: list[tuple[str, str, Handler]] = []
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._stop_serving: Callable[[], None] | None = None
 
     @property
     def url(self) -> str:
@@ -134,15 +133,15 @@ class FakeServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), RequestHandler)
-        self._server.daemon_threads = True
-        self._thread = serve_in_thread(self._server)
+        server = ThreadingHTTPServer(("127.0.0.1", self.port), RequestHandler)
+        server.daemon_threads = True
+        self._stop_serving = serve_in_thread(server)
         return self
 
     def stop(self) -> None:
         self.release.set()
-        if self._server is not None and self._thread is not None:
-            stop_serving(self._server, self._thread)
+        if self._stop_serving is not None:
+            self._stop_serving()
 
 
 def _matches(pattern: str, path: str) -> bool:

@@ -4,7 +4,7 @@ servers), served from a thread of their own."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from socketserver import BaseServer
 
@@ -13,24 +13,25 @@ from socketserver import BaseServer
 POLL_SECONDS = 0.01
 
 
-def serve_in_thread(server: BaseServer) -> threading.Thread:
+def serve_in_thread(server: BaseServer) -> Callable[[], None]:
+    """Serves from a thread of its own; returns what stops it and closes the server."""
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": POLL_SECONDS}, daemon=True
     )
     thread.start()
-    return thread
 
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
 
-def stop_serving(server: BaseServer, thread: threading.Thread) -> None:
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    return stop
 
 
 @contextmanager
 def serving(server: BaseServer) -> Iterator[BaseServer]:
-    thread = serve_in_thread(server)
+    stop = serve_in_thread(server)
     try:
         yield server
     finally:
-        stop_serving(server, thread)
+        stop()

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import re
 import struct
-import threading
 import zlib
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.support.http_thread import serve_in_thread, stop_serving
+from tests.support.http_thread import serve_in_thread
 
 TILE_PATH = re.compile(r"^/(\d+)/(\d+)/(\d+)\.png$")
 
@@ -52,15 +52,15 @@ class TileServer:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread: threading.Thread | None = None
+        self._stop_serving: Callable[[], None] | None = None
 
     def __enter__(self) -> TileServer:
-        self.thread = serve_in_thread(self.server)
+        self._stop_serving = serve_in_thread(self.server)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.thread is not None:
-            stop_serving(self.server, self.thread)
+        if self._stop_serving is not None:
+            self._stop_serving()
 
     @property
     def tiles_url(self) -> str:
