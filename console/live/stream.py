@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable
@@ -166,23 +167,33 @@ class LiveStream:
             return stream.head(session)
 
     async def catch_up(self) -> None:
-        """Offer every event after `position`, in order, to the clients."""
+        """Offer every event after `position`, in order, to the clients. While there are none, the
+        events are read but not rendered: a client that comes later has what it missed rendered
+        by `resume`."""
         while True:
-            batch = await self.threads.run(self._read_and_render, self.position, BATCH)
-            for frames in batch:
-                await self._handled(frames)
-            if len(batch) < BATCH:
+            render = bool(self._clients)
+            events, batch = await self.threads.run(self._read_and_render, self.position, BATCH, render)
+            if not render and self._clients:  # a client came while they were read: offer it them
+                batch = await self.threads.run(self._render_events, events)
+            for event, frames in itertools.zip_longest(events, batch):
+                await self._handled(event, frames)
+            if len(events) < BATCH:
                 return
 
-    async def _handled(self, frames: EventFrames) -> None:
-        event = frames.event
+    async def _handled(self, event: StreamEvent, frames: EventFrames | None) -> None:
         self.pages.changed(event.incident_slug, event.event_id)
         self._known_slugs.add(event.incident_slug)
-        self._remember(frames)
         # A resume computed before this event is out of date; one computed from here on reads
         # it, so a client attached while the frames go out in slices (and so not offered
         # them) gets it in its replay. A client offered it as well is sent it once (its cursor).
         self._resumes.clear()
+        if frames is not None:
+            self._remember(frames)
+            await self._offer(frames)
+        self.position = event.event_id
+
+    async def _offer(self, frames: EventFrames) -> None:
+        event = frames.event
         offered = 0
         for lang, page_frames in frames.languages.items():
             for key, frame in (
@@ -194,17 +205,18 @@ class LiveStream:
                     offered += 1
                     if offered % OFFER_SLICE == 0:
                         await asyncio.sleep(0)
-        self.position = event.event_id
 
     def _remember(self, frames: EventFrames) -> None:
         self._rendered[frames.event_id] = frames
         while len(self._rendered) > RENDERED_KEPT:
             self._rendered.popitem(last=False)
 
-    def _read_and_render(self, after: int, limit: int) -> list[EventFrames]:
+    def _read_and_render(
+        self, after: int, limit: int, render: bool
+    ) -> tuple[list[StreamEvent], list[EventFrames]]:
         with snapshot(self.db) as session:
             events = stream.events_after(session, after, limit=limit)
-            return self._render(session, events)
+            return events, self._render(session, events) if render else []
 
     def _render(self, session: Session, events: list[StreamEvent]) -> list[EventFrames]:
         """Each event rendered once per language it concerns, whatever the number of clients."""

@@ -50,7 +50,7 @@ def test_a_push_to_many_clients_lets_other_work_run_between_slices() -> None:
             seen_by_requests.append(len(offered))
 
         # The request arrives as the push starts: it runs when the push first lets go.
-        push = asyncio.create_task(live._handled(frames))
+        push = asyncio.create_task(live._handled(event, frames))  # type: ignore[arg-type]
         await asyncio.gather(push, asyncio.create_task(request()))
         return seen_by_requests
 
