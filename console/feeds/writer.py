@@ -7,9 +7,10 @@ change is left alone, keeping its modification time and its HTTP validators.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -168,15 +169,12 @@ class FeedFiles:
             for count, message in enumerate(messages)
         }
 
-    def _published_cap(self, session: Session, message: cap_history.CapMessage) -> bytes:
-        """The message as published (its file), or as it will be if its file is not written yet."""
-        try:
-            return self.path_of(message.target).read_bytes()
-        except FileNotFoundError:
-            item = message.item
-            return self._cap_files(session, item.incident.slug, item.seq, item.version)[message.target]
-
-    def _cap_index(self, session: Session) -> dict[Target, bytes]:
+    def _cap_index(
+        self, session: Session, rendered: Mapping[Target, bytes | None] = MappingProxyType({})
+    ) -> dict[Target, bytes]:
+        """The CAP index, after the file of each message it lists that is neither written nor in
+        `rendered` (what this delivery writes) yet. Those are written with the index: events
+        delivered late, after an outage, then render each message once, not once per event."""
         current = items.current_versions(session, limit=self.settings.feeds_max_entries)
         translations = cap_history.translations_of(session, {item.update_id for item in current})
         newest = [
@@ -184,8 +182,19 @@ class FeedFiles:
             for item in current
         ]
         newest.sort(key=lambda message: message.sent, reverse=True)  # stable: ties keep their order
-        listed = [(message, self._published_cap(session, message)) for message in newest]
-        return {CAP_INDEX: cap.render_index(self.settings, listed)}
+        unwritten: dict[Target, bytes] = {}
+        listed = []
+        for message in newest:
+            content = rendered.get(message.target)
+            if content is None:
+                try:
+                    content = self.path_of(message.target).read_bytes()
+                except FileNotFoundError:
+                    item = message.item
+                    files = self._cap_files(session, item.incident.slug, item.seq, item.version)
+                    content = unwritten[message.target] = files[message.target]
+            listed.append((message, content))
+        return {**unwritten, CAP_INDEX: cap.render_index(self.settings, listed)}
 
     def render(self, session: Session, target: Target) -> dict[Target, bytes]:
         """`target`'s bytes (with its Atom or RSS sibling). Raises NotFound for an unknown
@@ -242,10 +251,10 @@ class FeedFiles:
             if event.lang in self.languages:
                 rendered |= self._incident(session, incident, event.lang)
                 rendered |= self._updates(session, event.lang)
-            rendered |= self._cap_index(session)
+            rendered |= self._cap_index(session, rendered)
             return self._write(rendered.items())
         rendered |= self._all_languages(lambda lang: self._incident(session, incident, lang), self.languages)
-        rendered |= self._cap_index(session)
+        rendered |= self._cap_index(session, rendered)
         rendered |= self._all_languages(lambda lang: self._updates(session, lang), self.languages)
         return self._write(rendered.items())
 

@@ -13,6 +13,7 @@ import time
 from dataclasses import replace
 from email.utils import formatdate
 from types import SimpleNamespace
+from typing import Any
 
 import feedparser
 import pytest
@@ -25,6 +26,7 @@ from console.cli import main
 from console.db import Database
 from console.dispatcher import RetryPolicy
 from console.domain.outbox import Routing
+from console.feeds import cap
 from console.feeds.paths import (
     CAP_INDEX,
     UPDATES_ATOM,
@@ -81,10 +83,12 @@ def test_the_channel_writes_every_file_and_they_are_what_the_renderer_makes(
     states = {d.state for d in deliveries(db, "feeds")}
     assert states == {DeliveryState.SENT}
     # Each delivery renders the record as it is now: the first one already wrote every feed
-    # (the database held all versions by then); later ones only add their own CAP message.
+    # (the database held all versions by then), and the CAP message of every version the CAP
+    # index lists; the later ones find their own CAP message written.
     first, *_, last = deliveries(db, "feeds")
     assert first.detail is not None and "/feeds/updates.atom" in first.detail
-    assert last.detail == f"wrote /incidents/{other}/cap/1-1.xml; 5 unchanged"
+    assert f"/incidents/{other}/cap/1-1.xml" in first.detail
+    assert last.detail == "wrote nothing; 6 unchanged"
     assert not list(settings.feeds_dir.rglob(".*.tmp")), "no temporary file is left behind"
 
 
@@ -411,3 +415,27 @@ def test_clients_of_a_changed_feed_share_one_read_of_it(
     assert first == (200, after)  # the first client read the new version
     assert set(meanwhile) == {(200, before)}  # the others did not wait for it
     assert set(bodies(asyncio.run(crowd()))) == {(200, after)} and len(reads) == 2
+
+
+def test_a_backlog_of_events_renders_each_cap_message_once(
+    settings: Settings, db: Database, routing: Routing, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Events delivered late (after an outage) all find the record as it is now: the CAP index
+    of the first lists every update, and each message it lists is rendered then, once, not
+    again by each later delivery."""
+    slug = make_incident(db, routing, "River flood")
+    for n in range(12):
+        publish(db, routing, slug, f"Update {n}: levee watch.", minute=n + 1)
+    rendered: list[bytes] = []
+    render_message = cap.render_message
+
+    def counted(*args: Any, **kwargs: Any) -> bytes:
+        rendered.append(render_message(*args, **kwargs))
+        return rendered[-1]
+
+    monkeypatch.setattr(cap, "render_message", counted)
+    drain(settings, db)
+    messages = sorted(settings.feeds_dir.glob(f"incidents/{slug}/cap/*.xml"))
+    assert len(messages) == 12
+    assert len(rendered) == len(messages)
+    assert {d.state for d in deliveries(db, "feeds")} == {DeliveryState.SENT}
