@@ -57,9 +57,8 @@ def record(
     data: Mapping[str, Any] | None = None,
     now: datetime | None = None,
 ) -> AuditEvent:
-    head = session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).first()
-    seq = head.seq + 1 if head else 1
-    prev_hash = head.hash if head else GENESIS_HASH
+    prev_seq, prev_hash = chain_head(session)
+    seq = prev_seq + 1
     fields: dict[str, Any] = {
         "seq": seq,
         "occurred_at": now or utcnow(),
@@ -164,5 +163,8 @@ def verify_chain(session: Session) -> ChainReport:
 
 
 def chain_head(session: Session) -> tuple[int, str]:
-    head = session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).first()
+    """The newest event's number and hash: (0, the genesis hash) before the first."""
+    head = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
     return (head.seq, head.hash) if head else (0, GENESIS_HASH)
