@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -49,6 +50,24 @@ def build_engine(url: str, **kwargs: Any) -> Engine:
         _configure_sqlite(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+_engines: dict[tuple[str, str], Engine] = {}
+_holders: Counter[Engine] = Counter()  # the Databases not yet disposed, by engine
+_engines_guard = threading.Lock()
+
+
+def shared_engine(url: str, **kwargs: Any) -> Engine:
+    """The process's engine for `url` (and these engine options). SQLAlchemy means an engine to
+    last as long as its process: every `Database` on one database shares its pool and its cache
+    of compiled statements, which an engine of its own would compile again (on SQLite compiling
+    a statement costs more than running it)."""
+    key = (normalize_url(url), repr(sorted(kwargs.items())))
+    with _engines_guard:
+        engine = _engines.get(key)
+        if engine is None:
+            engine = _engines[key] = build_engine(url, **kwargs)
+        return engine
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -97,7 +116,10 @@ class Database:
     """The engine plus the two kinds of session the application uses."""
 
     def __init__(self, url: str, *, signer: Signer | None = None, **engine_kwargs: Any) -> None:
-        self.engine = build_engine(url, **engine_kwargs)
+        self.engine = shared_engine(url, **engine_kwargs)
+        with _engines_guard:
+            _holders[self.engine] += 1
+        self._disposed = False
         # The agency's key set: write sessions carry it, and what they publish is signed with it.
         self.signer = signer
         self.is_sqlite = self.engine.dialect.name == "sqlite"
@@ -126,4 +148,16 @@ class Database:
             conn.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
-        self.engine.dispose()
+        """Done with the database. The last `Database` disposed of on an engine closes its pooled
+        connections (while another is in use, its connections are left alone); the engine stays
+        the process's, with its compiled statements, for the next `Database` on it."""
+        with _engines_guard:
+            if self._disposed:
+                return
+            self._disposed = True
+            _holders[self.engine] -= 1
+            last = _holders[self.engine] <= 0
+            if last:
+                del _holders[self.engine]
+        if last:
+            self.engine.dispose()

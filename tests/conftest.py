@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
 from console.channels.registry import routing as routing_for
-from console.db import Database
+from console.db import Database, shared_engine
 from console.domain.actors import Actor
 from console.domain.outbox import Routing
 from console.keyset import KeyFile, create_key_file
@@ -133,14 +133,30 @@ def empty_postgres(url: str) -> None:
     db.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where every test of this process finds its SQLite database, as every test finds its
+    PostgreSQL one at one URL: the process's engine for it (`console.db.shared_engine`) is then
+    built once, and statements compiled for one test serve the next."""
+    return tmp_path_factory.mktemp("database") / "console.db"
+
+
 @pytest.fixture
-def database_url(migrated_template: str, tmp_path: Path) -> str:
+def database_url(migrated_template: str, sqlite_path: Path) -> str:
     if POSTGRES_URL:
         empty_postgres(POSTGRES_URL)
         return POSTGRES_URL
-    path = tmp_path / "console.db"
-    shutil.copyfile(migrated_template, path)
-    return f"sqlite:///{path}"
+    url = f"sqlite:///{sqlite_path}"
+    # A fresh copy of the template, once the connections to the last test's copy are closed.
+    shared_engine(url).dispose()
+    for leftover in (
+        sqlite_path,
+        sqlite_path.with_name(f"{sqlite_path.name}-wal"),
+        sqlite_path.with_name(f"{sqlite_path.name}-shm"),
+    ):
+        leftover.unlink(missing_ok=True)
+    shutil.copyfile(migrated_template, sqlite_path)
+    return url
 
 
 @pytest.fixture
