@@ -5,8 +5,9 @@ database built by the real migrations and holding no rows."""
 from __future__ import annotations
 
 import os
-import shutil
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
 from console.channels.registry import routing as routing_for
-from console.db import Database, shared_engine
+from console.db import Database
 from console.domain.actors import Actor
 from console.domain.outbox import Routing
 from console.keyset import KeyFile, create_key_file
@@ -146,17 +147,16 @@ def database_url(migrated_template: str, sqlite_path: Path) -> str:
     if POSTGRES_URL:
         empty_postgres(POSTGRES_URL)
         return POSTGRES_URL
-    url = f"sqlite:///{sqlite_path}"
-    # A fresh copy of the template, once the connections to the last test's copy are closed.
-    shared_engine(url).dispose()
-    for leftover in (
-        sqlite_path,
-        sqlite_path.with_name(f"{sqlite_path.name}-wal"),
-        sqlite_path.with_name(f"{sqlite_path.name}-shm"),
+    # The template written over the last test's database through SQLite's backup API, not by
+    # replacing the file: a connection still open on it (the pool's, or work a previous test
+    # left in flight) then sees the new contents, where one left on a deleted file would remove
+    # the new file's write-ahead log, which has the same name, when it closed.
+    with (
+        closing(sqlite3.connect(migrated_template)) as template,
+        closing(sqlite3.connect(sqlite_path)) as target,
     ):
-        leftover.unlink(missing_ok=True)
-    shutil.copyfile(migrated_template, sqlite_path)
-    return url
+        template.backup(target)
+    return f"sqlite:///{sqlite_path}"
 
 
 @pytest.fixture

@@ -41,4 +41,7 @@ def test_only_the_last_database_disposed_of_closes_the_connections(tmp_path: Pat
 
 def test_other_engine_options_get_an_engine_of_their_own(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'shared.db'}"
-    assert Database(url, echo=False).engine is not Database(url).engine
+    plain, echoed = Database(url), Database(url, echo=False)
+    assert plain.engine is not echoed.engine
+    plain.dispose()
+    echoed.dispose()
