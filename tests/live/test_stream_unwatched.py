@@ -49,9 +49,9 @@ class Listener:
 @pytest.fixture
 def live_stream(settings: Settings, db: Database) -> Iterator[LiveStream]:
     renderer = CountingRenderer(make_templates(settings), settings)
-    stream = LiveStream.build(settings, db, LiveBus.from_settings(settings), renderer)
-    yield stream
-    stream.close()
+    live = LiveStream.build(settings, db, LiveBus.from_settings(settings), renderer)
+    yield live
+    live.close()
 
 
 def publish_three(db: Database, routing: Routing) -> list[int]:
@@ -66,9 +66,9 @@ def publish_three(db: Database, routing: Routing) -> list[int]:
     return events
 
 
-def renderer_of(stream: LiveStream) -> CountingRenderer:
-    assert isinstance(stream.renderer, CountingRenderer)
-    return stream.renderer
+def renderer_of(live: LiveStream) -> CountingRenderer:
+    assert isinstance(live.renderer, CountingRenderer)
+    return live.renderer
 
 
 def test_events_nobody_follows_are_read_not_rendered_and_replayed_rendered_later(
