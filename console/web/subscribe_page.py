@@ -20,10 +20,13 @@ whose area holds that point or names that ZIP code (`console.domain.subscriber_l
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import secrets
 from typing import Any
+from urllib.parse import urlencode
 
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -71,9 +74,14 @@ def _render(
     status: int = 200,
     headers: dict[str, str] | None = None,
     path: str = "/subscribe",
+    lang: str | None = None,
 ) -> Response:
+    """The page in `lang`, the resident's language where it is known (the one asked for on the
+    form, or the subscriber's), unless the address names one with `?lang=`: a link opened from a
+    message carries no cookie of the browser the resident asked from."""
     state = app_state(request)
-    lang = page_language(request, state.languages).lang
+    chosen = page_language(request, state.languages)
+    lang = chosen.lang if chosen.from_query or lang is None else lang
     cookie = _cookie_name(state.settings.cookies_secure)
     token = form_token_or_new(request, cookie)
     defaults = {
@@ -130,6 +138,7 @@ async def subscribe(request: Request) -> Response:
     address, slug = form.text(field).strip()[:300], form.text("incident").strip()[:80]
     lang = state.languages.find(form.text("lang")) or page_language(request, state.languages).lang
     point, zip_code = form.text("area_point").strip()[:100], form.text("area_zip").strip()[:20]
+    answer = functools.partial(_render, request, lang=lang)  # in the language asked for
     typed = {
         field: address,
         "channel": channel.value,
@@ -139,21 +148,21 @@ async def subscribe(request: Request) -> Response:
         "area_zip": zip_code,
     }
     if not _from_our_form(request, form):
-        return _render(request, {**typed, "error": "stale"}, status=400)  # public: never 401/403
+        return answer({**typed, "error": "stale"}, status=400)  # public: never 401/403
     wait = state.subscribe_ip_limit.allow(client_address(request))
     if wait is None:
         keyed = subscriptions.address_hash(settings.secret_key._value, channel, _limit_key(channel, address))
         wait = state.subscribe_address_limit.allow(keyed)
     if wait is not None:
         seconds = str(int(wait) + 1)
-        return _render(request, {**typed, "error": "limited"}, status=429, headers={"Retry-After": seconds})
+        return answer({**typed, "error": "limited"}, status=429, headers={"Retry-After": seconds})
     now = state.clock()
     secret = settings.secret_key._value
     try:
         location = location_of(point, zip_code)
     except InvalidInput as exc:
         wrong = "both" if point and zip_code else "area_point" if "area_point" in exc.fields else "area_zip"
-        return _render(request, {**typed, "error": "location", "wrong": wrong}, status=400)
+        return answer({**typed, "error": "location", "wrong": wrong}, status=400)
     try:
         if channel is AlertChannel.SMS:
             code = await state.write(
@@ -172,7 +181,7 @@ async def subscribe(request: Request) -> Response:
             if code is not None:
                 await asyncio.to_thread(sms.send_code, settings, code)
             phone = subscriptions.normalized_phone(address)
-            return _render(request, {**typed, "phone": phone, "step": "code"})
+            return answer({**typed, "phone": phone, "step": "code"})
         confirmation = await state.write(
             lambda session: subscriptions.subscribe(
                 session,
@@ -186,14 +195,15 @@ async def subscribe(request: Request) -> Response:
         )
     except subscriptions.PrefixRefused:
         prefixes = ", ".join(settings.sms_allowed_prefixes)
-        return _render(request, {**typed, "error": "prefix", "prefixes": prefixes}, status=400)
+        return answer({**typed, "error": "prefix", "prefixes": prefixes}, status=400)
     except InvalidInput as exc:
-        return _render(request, {**typed, "error": "invalid", "problems": exc.fields}, status=400)
+        error = "incident" if "incident" in exc.fields else "invalid"  # a stale or edited link
+        return answer({**typed, "error": error, "problems": exc.fields}, status=400)
     except subscriptions.CodesExhausted:
-        return _render(request, {**typed, "error": "limited"}, status=429, headers={"Retry-After": "3600"})
+        return answer({**typed, "error": "limited"}, status=429, headers={"Retry-After": "3600"})
     if confirmation is not None:
         await asyncio.to_thread(_send_confirmation, request, confirmation)
-    return _render(request, {**typed, "step": "check"})
+    return answer({**typed, "step": "check"})
 
 
 @access(Access.PUBLIC)
@@ -232,10 +242,11 @@ async def confirm_code(request: Request) -> Response:
 def _send_confirmation(request: Request, confirmation: subscriptions.Confirmation) -> None:
     state = app_state(request)
     settings = state.settings
+    link_query = {"token": confirmation.token, "lang": confirmation.lang}
     rendered = email.render_confirmation(
         state.templates.env,
         lang=confirmation.lang,
-        confirm_url=f"{settings.public_url}/subscribe/confirm?token={confirmation.token}",
+        confirm_url=f"{settings.public_url}/subscribe/confirm?{urlencode(link_query)}",
         incident_title=confirmation.incident_title,
         area_point=confirmation.location.point if confirmation.location else None,
         area_zip=confirmation.location.zip if confirmation.location else None,
@@ -266,7 +277,7 @@ async def confirm_form(request: Request) -> Response:
     pending = await state.read(lambda session: subscriptions.pending_by_token(session, token, now=now))
     if pending is None:
         return _render(request, {"step": "expired"}, status=404, path="/subscribe/confirm")
-    return _render(request, {"step": "confirm", "token": token}, path="/subscribe/confirm")
+    return _render(request, {"step": "confirm", "token": token}, path="/subscribe/confirm", lang=pending.lang)
 
 
 @access(Access.PUBLIC)
@@ -277,12 +288,15 @@ async def confirm(request: Request) -> Response:
         return _render(request, {"step": "expired"}, status=400, path="/subscribe/confirm")
     now = state.clock()
     secret = state.settings.secret_key._value
-    confirmed = await state.write(
-        lambda session: subscriptions.confirm(session, secret_key=secret, token=token, now=now) is not None
-    )
-    if not confirmed:
+
+    def confirmed_language(session: Session) -> str | None:
+        subscriber = subscriptions.confirm(session, secret_key=secret, token=token, now=now)
+        return None if subscriber is None else subscriber.lang
+
+    confirmed_lang = await state.write(confirmed_language)
+    if confirmed_lang is None:
         return _render(request, {"step": "expired"}, status=404, path="/subscribe/confirm")
-    return _render(request, {"step": "confirmed"}, path="/subscribe/confirm")
+    return _render(request, {"step": "confirmed"}, path="/subscribe/confirm", lang=confirmed_lang)
 
 
 @access(Access.PUBLIC)
@@ -291,7 +305,7 @@ async def unsubscribe_form(request: Request) -> Response:
     known = await app_state(request).read(lambda session: subscriptions.by_unsubscribe_token(session, token))
     if known is None:
         return _render(request, {"step": "unknown"}, status=404, path="/unsubscribe")
-    return _render(request, {"step": "unsubscribe", "token": token}, path="/unsubscribe")
+    return _render(request, {"step": "unsubscribe", "token": token}, path="/unsubscribe", lang=known.lang)
 
 
 @access(Access.PUBLIC)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import html
+import re
 from collections import Counter
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -16,6 +18,10 @@ from starlette.datastructures import Secret
 from starlette.testclient import TestClient
 
 from console.alert_models import AlertDelivery, Subscriber, SubscriberStatus
+from console.alerts.content import AlertContent
+from console.alerts.email import render_alert as render_email
+from console.alerts.email import render_confirmation
+from console.alerts.sender import unsubscribe_url
 from console.channels.registry import routing as routing_for
 from console.channels.subscribers import SubscribersChannel
 from console.db import Database
@@ -25,9 +31,12 @@ from console.domain.details_translations import DetailsTranslationDraft, transla
 from console.domain.incidents import IncidentDraft, create_incident
 from console.domain.translation_drafts import TranslationDraft
 from console.domain.updates import Draft, Translations, correct_update, publish_update, retract_update
+from console.domain.wording import labels
 from console.languages import Languages
-from console.models import utcnow
+from console.mail import UNSUBSCRIBE_MARK
+from console.models import VersionKind, utcnow
 from console.settings import Settings
+from console.templating import make_templates
 from console.web.app import create_app
 from tests.alerts.support import Inbox, ask_for_alerts, form_token, link_in, smtp_server, text_of
 from tests.conftest import PIO
@@ -98,7 +107,8 @@ def test_subscribe_confirm_publish_correct_unsubscribe(
         page = client.get(local(confirm_link))
         assert page.status_code == 200
         assert (
-            'action="/subscribe/confirm"' in page.text and f'value="{link_token(confirm_link)}"' in page.text
+            'action="/subscribe/confirm?lang=es"' in page.text
+            and f'value="{link_token(confirm_link)}"' in page.text
         )
         with db.read() as session:
             statuses = {s.address: s.status for s in session.scalars(select(Subscriber))}
@@ -270,3 +280,130 @@ def test_incident_subscribers_get_only_their_incident_and_a_retraction_says_so_f
     retraction = text_of(inbox.to("all@example.org")[1])
     assert retraction.startswith("RETRACTED: this update was withdrawn.")
     assert "Sent in error" in retraction
+
+
+def test_the_text_part_keeps_each_part_on_its_own_line(settings: Settings) -> None:
+    """The plain-text alert read as a person reads it: the labels on a line of their own above
+    the title (not run into it), a blank line between the parts, and the agency's lines under
+    the signature line mail programs recognise."""
+    correction = AlertContent(
+        event_id=1,
+        incident_slug="gas-leak",
+        incident_title="Gas leak",
+        seq=1,
+        version=2,
+        kind=VersionKind.CORRECTION,
+        labels=labels(VersionKind.CORRECTION, preliminary=True),
+        lang="en",
+        requested_lang="en",
+        headline="Leak at Oak St",
+        body="Crews are on scene.",
+        reason="Wrong street",
+        previous_body="Crews are on Elm St.",
+        url="https://police.example/incidents/gas-leak#update-1",
+        version_view={},
+        instruction="Leave the area now.",
+    )
+    for agency_url, agency_line in (
+        (None, "Example Public Safety Agency"),
+        ("https://police.example", "Example Public Safety Agency <https://police.example>"),
+    ):
+        env = make_templates(dataclasses.replace(settings, agency_url=agency_url)).env
+        assert render_email(env, correction).text == (
+            "CORRECTION · PRELIMINARY\n"
+            "Gas leak\n"
+            "\n"
+            "What to do: Leave the area now.\n"
+            "\n"
+            "Leak at Oak St\n"
+            "Crews are on scene.\n"
+            "\n"
+            'What changed: it replaces "Crews are on Elm St."\n'
+            "Why: Wrong street\n"
+            "\n"
+            "Read the update: https://police.example/incidents/gas-leak#update-1\n"
+            "\n"
+            f"Unsubscribe: {UNSUBSCRIBE_MARK}\n"
+            "\n"
+            "-- \n"
+            f"{agency_line}\n"
+            "Press and non-emergency line: not set (AGENCY_CONTACT)\n"
+            "In an emergency, call 911.\n"
+        )
+
+
+def test_the_confirmation_text_keeps_each_part_on_its_own_line(settings: Settings) -> None:
+    env = make_templates(settings).env
+    message = render_confirmation(
+        env, lang="en", confirm_url="https://police.example/subscribe/confirm?token=t", incident_title=None
+    )
+    assert message.text == (
+        "Someone, probably you, asked for alerts about: all incidents\n"
+        "\n"
+        "To start them, open this link and press Confirm (it expires in 48 hours):\n"
+        "https://police.example/subscribe/confirm?token=t\n"
+        "\n"
+        "If it was not you, ignore this message: nothing will be sent.\n"
+        "\n"
+        "-- \n"
+        "Example Public Safety Agency\n"
+        "Press and non-emergency line: not set (AGENCY_CONTACT)\n"
+        "In an emergency, call 911.\n"
+    )
+
+
+def test_a_resident_who_asked_in_spanish_reads_every_step_in_spanish(
+    alert_settings: Settings, db: Database, smtp: tuple[Inbox, int]
+) -> None:
+    """The answer, the page the confirmation link opens and the unsubscribe page are in the
+    language asked for, even opened in a browser that prefers English and has no cookie of the
+    one the resident asked from (a mail app's, say)."""
+    inbox, _ = smtp
+    english = {"Accept-Language": "en"}
+    with TestClient(create_app(alert_settings), base_url="https://police.example", headers=english) as client:
+        page = client.get("/subscribe", params={"lang": "es"})
+        assert 'action="/subscribe?lang=es"' in page.text
+        data = {"csrf_token": form_token(page.text), "email": "ana@example.org", "lang": "es", "incident": ""}
+        answer = client.post("/subscribe", data=data)  # as a client that drops the form's query
+        assert answer.status_code == 200 and answer.headers["Content-Language"] == "es"
+    (confirmation,) = inbox.to("ana@example.org")
+    confirm_link = link_in(text_of(confirmation), "/subscribe/confirm")
+    assert f"{confirm_link}&lang=es" in text_of(confirmation)
+    with TestClient(
+        create_app(alert_settings), base_url="https://police.example", headers=english
+    ) as elsewhere:
+        opened = elsewhere.get(local(confirm_link))  # the link without its language: the stored one
+        assert opened.headers["Content-Language"] == "es" and '<html lang="es"' in opened.text
+        action = re.search(r'action="(/subscribe/confirm[^"]*)"', opened.text)
+        assert action is not None
+        confirmed = elsewhere.post(html.unescape(action.group(1)), data={"token": link_token(confirm_link)})
+        assert confirmed.status_code == 200 and confirmed.headers["Content-Language"] == "es"
+        with db.read() as session:
+            subscriber_id = session.scalar(
+                select(Subscriber.id).where(Subscriber.address == "ana@example.org")
+            )
+        assert subscriber_id is not None
+        leave = elsewhere.get(local(unsubscribe_url(alert_settings, subscriber_id)))
+        assert leave.status_code == 200 and leave.headers["Content-Language"] == "es"
+        action = re.search(r'action="(/unsubscribe[^"]*)"', leave.text)
+        assert action is not None
+        token = urlsplit(unsubscribe_url(alert_settings, subscriber_id)).query.removeprefix("token=")
+        left = elsewhere.post(html.unescape(action.group(1)), data={"token": token})
+        assert left.status_code == 200 and left.headers["Content-Language"] == "es"
+        # `?lang=` still chooses: the language links of the page work.
+        assert elsewhere.get(local(confirm_link) + "&lang=en").headers["Content-Language"] == "en"
+
+
+def test_an_unknown_incident_is_named_as_the_problem(alert_settings: Settings, db: Database) -> None:
+    with TestClient(create_app(alert_settings), base_url="https://police.example") as client:
+        page = client.get("/subscribe", params={"incident": "no-such-incident"})
+        data = {
+            "csrf_token": form_token(page.text),
+            "email": "ana@example.org",
+            "incident": "no-such-incident",
+        }
+        answer = client.post("/subscribe", data=data)
+    assert answer.status_code == 400
+    assert "names an incident that does not exist" in answer.text
+    assert "Enter an email address" not in answer.text
+    assert 'value="ana@example.org"' in answer.text  # what was typed stays
