@@ -35,7 +35,16 @@ from console.domain.incidents import CATEGORIES
 from console.domain.rumors import CLAIM_MAX, SEEN_AT_MAX
 from console.domain.templates import NAME_MAX as TEMPLATE_NAME_MAX
 from console.domain.templates import VALUE_MAX as PLACEHOLDER_VALUE_MAX
-from console.domain.text import BODY_MAX, HEADLINE_MAX, LOCATION_MAX, REASON_MAX, SUMMARY_MAX, TITLE_MAX
+from console.domain.text import (
+    BODY_MAX,
+    CONTROL_CHARACTERS,
+    HEADLINE_MAX,
+    INVISIBLE_CHARACTERS,
+    LOCATION_MAX,
+    REASON_MAX,
+    SUMMARY_MAX,
+    TITLE_MAX,
+)
 from console.domain.translations import TranslationStatus
 from console.languages import LANGUAGE_TAG_MAX
 from console.models import AlertStatus, ChannelState, DeliveryState, IncidentStatus, Verdict, VersionKind
@@ -44,7 +53,7 @@ Schema = dict[str, Any]
 INT32_MAX = 2**31 - 1
 # Text people type: at least one visible character, no control characters but tab and
 # newlines (the API strips outer whitespace and refuses the rest; see console.domain.text).
-_NO_CONTROL = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$"
+_NO_CONTROL = f"^[^{CONTROL_CHARACTERS}]*$"
 
 
 def ref(name: str) -> Schema:
@@ -60,7 +69,7 @@ def typed_text(max_chars: int) -> Schema:
         "type": "string",
         "minLength": 1,
         "maxLength": max_chars,
-        "pattern": "\\S",
+        "pattern": f"[^\\s{INVISIBLE_CHARACTERS}]",  # something visible
         "allOf": [{"pattern": _NO_CONTROL}],
     }
 

@@ -312,3 +312,29 @@ def test_failed_delivery_can_be_retried_through_the_api(
     retried = client.post(f"/api/v1/deliveries/{delivery_id}/retry", headers=pio)
     assert retried.status_code == 200 and retried.json()["state"] == "pending"
     assert client.post(f"/api/v1/deliveries/{delivery_id}/retry", headers=pio).status_code == 409
+
+
+def test_line_breaks_arrive_as_newlines_and_invisible_text_is_blank(
+    client: TestClient, pio: dict[str, str], db: Database
+) -> None:
+    before = row_counts(db)
+    for title in ("\u200b\u200b", "\ufeff \u2060"):
+        refused = client.post("/api/v1/incidents", json={"title": title}, headers=pio)
+        assert refused.status_code == 422 and refused.json()["error"]["fields"] == {
+            "title": "is required and must not be blank"
+        }
+    refused = client.post("/api/v1/incidents", json={"title": "Next\u0085line"}, headers=pio)
+    assert refused.status_code == 422 and refused.json()["error"]["fields"] == {
+        "title": "contains control characters"
+    }
+    assert row_counts(db) == before
+    incident = create(client, pio)
+    published = client.post(
+        f"/api/v1/incidents/{incident['slug']}/updates",
+        json={"body": "Avoid Main St.\r\nUse Oak Ave.\rMore soon."},
+        headers=pio,
+    )
+    assert published.status_code == 201, published.text
+    assert published.json()["body"] == "Avoid Main St.\nUse Oak Ave.\nMore soon."
+    with db.read() as session:
+        assert session.scalar(select(UpdateVersion.body)) == "Avoid Main St.\nUse Oak Ave.\nMore soon."

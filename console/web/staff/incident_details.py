@@ -71,10 +71,11 @@ async def change_details_view(request: Request, viewer: Viewer) -> Response:
         typed = await state.read(lambda session: rebase(session, slug, typed, started_from))
         rebased = await state.read(lambda session: rebase_cap_defaults(session, slug, defaults, started_from))
         typed_defaults = TypedAlerting.of(rebased, state.settings.zone)
+        why = f" (reason: {current['reason']})" if current["reason"] else ""  # version 1 gives none
         message = (
             f"{current['author']} published details version {current['version']} since this form was "
-            f"opened (reason: {current['reason']}). The form now holds that version with your own "
-            "changes on top: check it, and send again if your change is still needed."
+            f"opened{why}. The form now holds that version with your own changes on top: check it, "
+            "and send again if your change is still needed."
         )
         return await refused(409, {}, message, int(current["version"]))
     except NotFound as exc:

@@ -1,0 +1,43 @@
+"""The rules every typed text goes through (`console.domain.text.clean`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from console.domain.text import clean
+
+
+def cleaned(value: str, *, required: bool = True) -> tuple[str | None, dict[str, str]]:
+    errors: dict[str, str] = {}
+    return clean(value, max_chars=100, required=required, errors=errors, field="body"), errors
+
+
+@pytest.mark.parametrize("control", ["\x00", "\x08", "\x0b", "\x1b", "\x7f", "\x80", "\x85", "\x9f"])
+def test_control_characters_c0_and_c1_are_refused_anywhere(control: str) -> None:
+    for value in (f"a{control}b", f"{control}ab", f"ab{control}"):
+        assert cleaned(value) == (None, {"body": "contains control characters"})
+
+
+def test_tab_and_line_breaks_are_text_and_every_line_break_is_one_newline() -> None:
+    assert cleaned("a\tb\nc") == ("a\tb\nc", {})
+    # A browser sends a textarea's line breaks as CRLF: stored, hashed and sent as one newline.
+    assert cleaned("Line one\r\nLine two\rLine three\r\n\r\nLast") == (
+        "Line one\nLine two\nLine three\n\nLast",
+        {},
+    )
+
+
+@pytest.mark.parametrize(
+    "invisible",
+    ["\u200b\u200b", " \ufeff ", "\u200d\u2060\n\u00ad", "\u202e", "\u3164", "\r\n\u200b\t"],
+)
+def test_text_of_invisible_characters_only_is_blank(invisible: str) -> None:
+    assert cleaned(invisible) == (None, {"body": "is required and must not be blank"})
+    assert cleaned(invisible, required=False) == (None, {})
+
+
+def test_invisible_characters_within_visible_text_are_kept_as_typed() -> None:
+    # A zero-width joiner inside an emoji sequence and a non-joiner inside a Persian word carry
+    # meaning: the text is taken exactly as typed.
+    for text in ("Family 👨\u200d👩\u200d👧", "می\u200cخواهم", "Safe\u200bword"):
+        assert cleaned(text) == (text, {})
