@@ -264,9 +264,20 @@ def _json_file(checker: Checker, path: Path, name: str) -> None:
         checker.record(name, document)
 
 
+def _jsonl_lines(text: str) -> list[str]:
+    r"""The records of a JSON Lines text: separated by "\n" only (a "\r" before it is allowed, and
+    an empty last line). Not str.splitlines(): it also breaks at U+2028, U+2029 and U+0085,
+    which JSON strings may hold unescaped (and at \x0b, \x0c, \x1c-\x1e)."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line.removesuffix("\r") for line in lines]
+
+
 def _jsonl_file(checker: Checker, path: Path, name: str) -> None:
-    for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
-        if not line.strip():
+    # read_bytes, not read_text: text mode would also end lines at a lone "\r".
+    for number, line in enumerate(_jsonl_lines(path.read_bytes().decode("utf-8")), start=1):
+        if not line.strip(" \t"):  # JSON's whitespace, not Unicode's (U+2028 is not JSON)
             continue
         try:
             document = json.loads(line)

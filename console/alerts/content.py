@@ -40,6 +40,9 @@ class AlertContent:
     version_view: dict[str, Any]
     # What people should do (issue 17), shown first: the translation's when it has one.
     instruction: str | None = None
+    # The update's id in the API (`/api/v1/updates/{update_id}`); `seq` is its number within
+    # the incident. None only in content built by hand (the senders' tests).
+    update_id: int | None = None
 
     @property
     def translation_pending(self) -> bool:
@@ -61,6 +64,7 @@ class AlertSource:
         self.languages = languages
         self.public_url = public_url
         self.seq = version.update.seq
+        self.update_id = version.update_id
         self.previous = (
             session.scalar(
                 select(UpdateVersion).where(
@@ -100,6 +104,7 @@ class AlertSource:
             url=wording.update_url(self.public_url, self.incident.slug, self.seq),
             version_view=self.view,
             instruction=None if version.kind is VersionKind.RETRACTION else self._instruction(text),
+            update_id=self.update_id,
         )
 
     def _instruction(self, text: translations.LanguageText) -> str | None:

@@ -69,12 +69,15 @@ def check_target(url: str, *, allow_private: bool) -> None:
 
 
 def payload(content: AlertContent) -> dict[str, Any]:
-    """The API's version view, plus the incident slug and the event id."""
+    """The API's version view, plus the incident slug, the event id, the update's number within
+    the incident (`update`, its `seq`: kept as partners read it) and its id in the API
+    (`update_id`, as in `/api/v1/updates/{update_id}`)."""
     return {
         **content.version_view,
         "incident": content.incident_slug,
         "event_id": content.event_id,
         "update": content.seq,
+        "update_id": content.update_id,
         "labels": content.labels,
         "url": content.url,
     }

@@ -110,6 +110,42 @@ def test_register_publish_signed_retried_logged(
         assert client.get("/api/v1/webhooks/999/deliveries", headers=bearer(admin)).status_code == 404
 
 
+def test_payload_names_the_update_by_its_api_id_and_by_its_number(
+    hook_settings: Settings, db: Database, receiver: Receiver
+) -> None:
+    """`update` is the update's number within its incident (`seq`); `update_id` is the id
+    every API route takes: the two differ once another incident has updates."""
+    receiver.fail_first[0] = 0
+    admin, pio = make_token(db, "admin"), make_token(db, "pio")
+    routing = routing_for(hook_settings)
+    with db.write() as session:
+        other, _ = create_incident(session, PIO, IncidentDraft(title="Flood"), routing=routing)
+        other_slug = other.slug
+        publish_update(session, PIO, other_slug, Draft(body="River rising."), routing=routing)
+        incident, _ = create_incident(session, PIO, IncidentDraft(title="Storm"), routing=routing)
+        slug = incident.slug
+    drain(hook_settings, db)  # before any webhook: nothing sent
+    with TestClient(create_app(hook_settings)) as client:
+        body = {"url": receiver.url}
+        secret = client.post("/api/v1/webhooks", json=body, headers=bearer(admin)).json()["secret"]
+        response = client.post(
+            f"/api/v1/incidents/{slug}/updates", json={"body": "Shelter in place."}, headers=bearer(pio)
+        )
+        assert response.status_code == 201, response.text
+        answered = response.json()
+        assert answered["seq"] == 1 and answered["id"] != 1  # else the test proves nothing
+        drain(hook_settings, db)
+
+        [(headers, data)] = receiver.requests
+        sent = Webhook(secret).verify(data, headers)
+        assert sent["update"] == answered["seq"] == 1  # unchanged: the number within the incident
+        assert sent["update_id"] == answered["id"]
+        update = client.get(f"/api/v1/updates/{sent['update_id']}").json()
+        assert (update["id"], update["seq"], update["incident"]) == (answered["id"], 1, slug)
+        assert update["versions"][-1]["body"] == "Shelter in place." == sent["body"]
+        assert client.get(f"/api/v1/updates/{sent['update']}").json()["incident"] == other_slug
+
+
 def test_private_targets_refused_unless_allowed(settings: Settings, db: Database) -> None:
     admin = make_token(db, "admin")
     with TestClient(create_app(settings)) as client:

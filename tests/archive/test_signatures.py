@@ -311,3 +311,54 @@ def test_a_retired_key_proves_nothing_dated_after_its_retirement(tmp_path: Path)
 def _write(path: Path, document: object) -> Path:
     path.write_text(json.dumps(document))
     return path
+
+
+def test_console_verify_reads_archive_jsonl_lines_split_at_newlines_only(
+    settings: Settings,
+    db: Database,
+    routing: Routing,
+    client: TestClient,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """JSON strings may hold U+2028 and U+2029 unescaped, as /archive.jsonl writes them:
+    `console verify` separates JSON Lines records at "\\n" (or "\\r\\n") only."""
+    with db.write() as session:
+        incident, _ = create_incident(
+            session, PIO, IncidentDraft(title="Gas leak\u2028Elm St\u2029north"), routing=routing
+        )
+        slug = incident.slug
+        publish_update(
+            session, PIO, slug, Draft(body="Leave now.\u2028Go north.\u2029Stay out."), routing=routing
+        )
+        publish_update(session, PIO, slug, Draft(body="The leak is contained."), routing=routing)
+    served = client.get("/archive.jsonl").content
+    assert "\u2028".encode() in served and "\u2029".encode() in served  # unescaped, valid JSON
+    [record] = [json.loads(line) for line in served.decode("utf-8").split("\n") if line]
+    assert record["title"] == "Gas leak\u2028Elm St\u2029north"
+
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("SIGNING_KEY_FILE", str(settings.signing_key_file))
+    archive = tmp_path / "archive.jsonl"
+    archive.write_bytes(served)
+    capsys.readouterr()
+    assert main(["verify", str(archive)]) == 0, capsys.readouterr().err
+    assert "2 versions" in capsys.readouterr().out
+
+    # The folder `console archive export` writes (its own archive.jsonl, JSON and CSV).
+    exported = tmp_path / "export"
+    assert main(["archive", "export", str(exported)]) == 0
+    assert "\u2028".encode() in (exported / "archive.jsonl").read_bytes()
+    capsys.readouterr()
+    assert main(["verify", str(exported)]) == 0, capsys.readouterr().err
+    assert "6 versions" in capsys.readouterr().out  # the JSON, archive.jsonl and history.csv
+
+    # U+0085 too (in a field no signature covers: not typed in), and "\r\n" line ends with
+    # an empty last line, which the JSON Lines spec allows.
+    odd = json.dumps({**record, "title": "A\x85B\u2028C\u2029D"}, ensure_ascii=False)
+    assert "\x85" in odd
+    archive.write_bytes(f"{odd}\r\n{odd}\r\n".encode())
+    capsys.readouterr()
+    assert main(["verify", str(archive)]) == 0, capsys.readouterr().err
+    assert "4 versions" in capsys.readouterr().out
