@@ -94,10 +94,14 @@ def parse_query(
     until: str | None = None,
     hide_deliveries: str | None = None,
 ) -> AuditQuery:
-    """Filters as given. Days are days in the agency's time zone and `until` includes its whole
-    day; a time without an offset is local time. An empty range simply matches nothing."""
+    """Filters as given: `None` is no filter, and an empty value is refused like any malformed
+    one (the console page passes its empty fields as `None`). Days are days in the agency's time
+    zone and `until` includes its whole day; a time without an offset is local time. An empty
+    range simply matches nothing."""
     errors: dict[str, str] = {}
-    if actor and len(actor) > ACTOR_MAX:
+    if actor is not None and not actor.strip():  # a slip (an empty one would match every label)
+        errors["actor"] = "must be part of an actor's label, not empty or blank"
+    elif actor is not None and len(actor) > ACTOR_MAX:
         errors["actor"] = f"must be at most {ACTOR_MAX} characters"
     if action is not None and not _ACTION.fullmatch(action):
         errors["action"] = "must be an action such as version.published, or a prefix such as delivery.*"
@@ -112,7 +116,7 @@ def parse_query(
     except NotFound:
         raise NotFound("no incident has the slug given in `incident`") from None
     hide = FLAGS.get(hide_deliveries or "false", False)
-    return AuditQuery(actor or None, action or None, incident_id, incident or None, first, last, hide)
+    return AuditQuery(actor, action, incident_id, incident, first, last, hide)
 
 
 def _conditions(query: AuditQuery) -> list[ColumnElement[bool]]:

@@ -61,6 +61,13 @@ def _last_update_times(session: Session, incident_ids: list[int]) -> dict[int, d
     return {incident_id: moment for incident_id, moment in rows}
 
 
+def incident_view_now(session: Session, incident: Incident) -> dict[str, Any]:
+    """One incident's view with its `last_update_at`, as the list answers it (without loading the
+    whole record): for the answer to a change that published an update."""
+    last = _last_update_times(session, [incident.id]).get(incident.id)
+    return incident_view(incident, last_update_at=last)
+
+
 def list_incidents(
     session: Session, *, status: IncidentStatus | None = None, limit: int = 100
 ) -> list[dict[str, Any]]:

@@ -55,11 +55,17 @@ def query_of(request: Request, session: Session, *, empty_is_absent: bool = Fals
     return audit_log.parse_query(session, zone=app_state(request).settings.zone, **params)
 
 
-@access(Access.AUDITOR, TOKEN)
-async def audit_events(request: Request, _auditor: Actor) -> Response:
+def paging_of(request: Request) -> tuple[int | None, int]:
+    """`before` and `limit` of the query string (the API's: an empty value is refused)."""
     before = whole_number(request, "before", None, 1, INT_MAX)
     limit = whole_number(request, "limit", audit_log.PAGE_DEFAULT, 1, audit_log.PAGE_MAX)
     assert limit is not None
+    return before, limit
+
+
+@access(Access.AUDITOR, TOKEN)
+async def audit_events(request: Request, _auditor: Actor) -> Response:
+    before, limit = paging_of(request)
 
     def work(session: Session) -> dict[str, Any]:
         page = audit_log.audit_page(session, query_of(request, session), before=before, limit=limit)
@@ -71,6 +77,9 @@ async def audit_events(request: Request, _auditor: Actor) -> Response:
 @access(Access.AUDITOR, TOKEN)
 async def audit_csv(request: Request, _auditor: Actor) -> Response:
     state = app_state(request)
+    # Every event is exported, so `before` and `limit` page nothing here; but a malformed one is
+    # refused as GET /api/v1/audit refuses it, rather than silently ignored.
+    paging_of(request)
     # Filters are checked before the answer starts, so a mistake is a 422, not a broken download.
     query = await state.read(lambda session: query_of(request, session))
     return csv_response(state, query)

@@ -151,7 +151,7 @@ async def resolve_incident_endpoint(request: Request, actor: Actor) -> Response:
         )
         if needs is not None:
             approval.record_bypass(session, actor, result.all_clear, needs, routing=state.routing)
-        view = records.incident_view(result.incident, last_update_at=None)
+        view = records.incident_view_now(session, result.incident)
         return {**view, "all_clear": _announcement(result.all_clear)}
 
     return JSONResponse(await state.write(work))
@@ -167,7 +167,7 @@ async def reopen_incident_endpoint(request: Request, actor: Actor) -> Response:
 
     def work(session: Session) -> dict[str, Any]:
         result = reopen_incident(session, actor, slug, reason, routing=state.routing)
-        view = records.incident_view(result.incident, last_update_at=None)
+        view = records.incident_view_now(session, result.incident)
         return {**view, "reopened": _announcement(result.announcement)}
 
     return JSONResponse(await state.write(work))

@@ -176,8 +176,8 @@ MOMENT: Schema = {"anyOf": [{"type": "string", "format": "date"}, {"type": "stri
 AUDIT_FILTERS = [
     query(
         "actor",
-        {"type": "string", "maxLength": ACTOR_MAX},
-        "Part of the actor's label, any case (a name, `user 4`, `via api`).",
+        {"type": "string", "minLength": 1, "maxLength": ACTOR_MAX, "pattern": r"\S"},
+        "Part of the actor's label, any case (a name, `user 4`, `via api`); not empty or blank.",
     ),
     query(
         "action",

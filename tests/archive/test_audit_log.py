@@ -300,3 +300,31 @@ def test_an_empty_limit_or_before_is_refused_in_the_api(client: TestClient, revi
         refused = client.get(f"/api/v1/audit?{query}", headers=reviewer)
         assert refused.status_code == 422, query
         assert query.rstrip("=") in refused.json()["error"]["fields"], query
+
+
+@pytest.mark.parametrize("path", ["/api/v1/audit", "/api/v1/audit.csv"])
+@pytest.mark.parametrize("actor", ["", "%20%20", "%09"])
+def test_an_empty_or_blank_actor_is_refused_in_the_api(
+    client: TestClient, reviewer: dict[str, str], sample: Sample, path: str, actor: str
+) -> None:
+    """Not "every actor": like any other empty filter, a mistake in the caller's script."""
+    refused = client.get(f"{path}?actor={actor}", headers=reviewer)
+    assert refused.status_code == 422, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "invalid_input" and list(error["fields"]) == ["actor"]
+    assert client.get(f"{path}?actor=%20pio", headers=reviewer).status_code == 200  # spaces in a label
+
+
+def test_the_csv_export_refuses_a_malformed_before_or_limit_like_the_json(
+    client: TestClient, reviewer: dict[str, str], sample: Sample
+) -> None:
+    for query in ("before=x", "before=0", "before=", "limit=0", "limit=1001", "limit=ten", "limit="):
+        field = query.split("=")[0]
+        for path in ("/api/v1/audit", "/api/v1/audit.csv"):
+            refused = client.get(f"{path}?{query}", headers=reviewer)
+            assert refused.status_code == 422, (path, query)
+            assert list(refused.json()["error"]["fields"]) == [field], (path, query)
+    # well-formed ones page nothing: the export is every matching event
+    exported = client.get("/api/v1/audit.csv?before=3&limit=1", headers=reviewer)
+    assert exported.status_code == 200
+    assert len(list(csv.DictReader(io.StringIO(exported.text)))) == len(events(client, reviewer, limit=1000))

@@ -147,3 +147,22 @@ def test_reopening_publishes_the_reason_and_is_audited(
         client.post(f"/api/v1/incidents/{slug}/reopen", json={"reason": "x"}, headers=reviewer).status_code
         == 403
     )
+
+
+def test_resolve_and_reopen_answer_the_last_update_time_as_get_does(
+    client: TestClient, pio: dict[str, str], slug: str
+) -> None:
+    """Both publish an update, so the incident they answer has a last update: the one just published."""
+    resolved = resolve(client, pio, slug, message="All clear: the leak is fixed.")
+    assert resolved.status_code == 200, resolved.text
+    after_resolve = client.get(f"/api/v1/incidents/{slug}").json()["last_update_at"]
+    assert after_resolve is not None and after_resolve == resolved.json()["all_clear"]["published_at"]
+    assert resolved.json()["last_update_at"] == after_resolve
+
+    reopened = client.post(
+        f"/api/v1/incidents/{slug}/reopen", json={"reason": "A second leak was found on Oak St."}, headers=pio
+    )
+    assert reopened.status_code == 200, reopened.text
+    after_reopen = client.get(f"/api/v1/incidents/{slug}").json()["last_update_at"]
+    assert after_reopen is not None and after_reopen == reopened.json()["reopened"]["published_at"]
+    assert reopened.json()["last_update_at"] == after_reopen

@@ -156,3 +156,12 @@ def test_a_pio_may_not_read_the_audit_log(client: TestClient, record: str) -> No
     assert client.get("/console/audit").status_code == 403
     assert client.get("/console/audit.csv").status_code == 403
     assert "Audit log</a>" not in client.get("/console").text
+
+
+def test_a_blank_actor_is_marked_but_an_empty_one_filters_nothing(client: TestClient, record: str) -> None:
+    sign_in(client, email_of("reviewer"))
+    assert client.get("/console/audit", params={"actor": ""}).status_code == 200
+    blank = client.get("/console/audit", params={"actor": "  "}, headers=HTMX)
+    assert blank.status_code == 422 and 'id="audit-actor-error"' in blank.text
+    actor = re.search(r'<input id="audit-actor"[^>]*>', blank.text)
+    assert actor and 'aria-invalid="true"' in actor.group(0)
