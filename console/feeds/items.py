@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, aliased
 from console.domain.alerting import (
     NOTHING,
     Alerting,
+    TranslatedAlerting,
     cap_defaults_words,
     is_spanish,
     stored_alerting,
@@ -149,6 +150,7 @@ class FeedItem(VersionWords):
     # Its CAP fields, instruction and WEA texts (issue 17); in a translation's language, the
     # translated instruction (the primary one when it has none) and only Spanish WEA texts.
     alerting: Alerting = NOTHING
+    instruction_in_primary: bool = False  # a translation's: it gave none, so the primary's is shown
     images: tuple[FeedImage, ...] = ()
 
     @property
@@ -430,6 +432,7 @@ def in_language(session: Session, found: list[FeedItem], lang: str, primary: str
 def translated(item: FeedItem, translation: Translation) -> FeedItem:
     """`item` read in the language of `translation`, one of its own version's translations."""
     alts = translated_alts(translation)
+    own = stored_translated(translation.alerting)
     images = item.images
     if alts is not None and len(alts) == len(images):
         images = tuple(replace(image, alt=xml_safe(alt)) for image, alt in zip(images, alts, strict=True))
@@ -441,13 +444,13 @@ def translated(item: FeedItem, translation: Translation) -> FeedItem:
         text_lang=translation.lang,
         translation=TranslationStatus.CURRENT,
         translated_at=max(translation.created_at, item.published_at),
-        alerting=_translated_alerting(item.alerting, translation),
+        alerting=_translated_alerting(item.alerting, own, translation.lang),
+        instruction_in_primary=not own.instruction,
     )
 
 
-def _translated_alerting(alerting: Alerting, translation: Translation) -> Alerting:
-    words = stored_translated(translation.alerting)
-    spanish = is_spanish(translation.lang)
+def _translated_alerting(alerting: Alerting, words: TranslatedAlerting, lang: str) -> Alerting:
+    spanish = is_spanish(lang)
     return replace(
         alerting,
         instruction=words.instruction or alerting.instruction,

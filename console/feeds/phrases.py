@@ -13,6 +13,7 @@ import functools
 from dataclasses import dataclass
 
 from console.domain import wording
+from console.domain.history import DETAIL_LABELS
 from console.domain.translations import TranslationStatus
 from console.i18n import LABELS, N_, gettext, in_language, label, language_name
 from console.models import AlertStatus, VersionKind
@@ -30,6 +31,7 @@ UPDATES_SUBTITLE = N_(
     "confirmation or retraction is a new entry; earlier entries are never changed."
 )
 WHAT_TO_DO_NOW = N_("What to do now")
+INCIDENT_DETAILS = N_("incident details")  # after the CORRECTION label of a details entry
 WHAT_TO_DO = N_("What to do:")
 FALLBACK_NOTE = N_("This text is shown in the original language (%(language)s) until it is translated.")
 
@@ -53,6 +55,8 @@ class FeedPhrases:
     # An entry whose text is the primary language's, and why (TranslationStatus).
     stale: str
     missing: str
+    incident_details: str
+    detail_labels: dict[str, str]  # a details field's name (history.DETAIL_LABELS) in this language
 
     def notice(self, kind: VersionKind) -> str | None:
         return {
@@ -102,6 +106,8 @@ def phrases_for(lang: str) -> FeedPhrases:
             # the live page's notices, without their full stop: they also go in [brackets]
             stale=gettext("Translation being updated.").rstrip("."),
             missing=gettext("Not translated yet.").rstrip("."),
+            incident_details=gettext(INCIDENT_DETAILS),
+            detail_labels={name: gettext(words) for name, words in DETAIL_LABELS.items()},
         )
 
 

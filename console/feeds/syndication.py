@@ -144,9 +144,10 @@ def entry_html(public_url: str, item: FeedItem, language: FeedLanguage | None = 
     if item.preliminary and item.kind is not VersionKind.RETRACTION:
         parts.append(Markup("<p><em>{}</em></p>").format(words.preliminary))
     if item.alerting.instruction and item.kind is not VersionKind.RETRACTION:  # first (issue 17)
-        parts.append(
-            Markup("<p><strong>{}</strong> {}</p>").format(words.what_to_do, item.alerting.instruction)
-        )
+        instruction = item.alerting.instruction
+        if primary and (item.is_fallback or item.instruction_in_primary):
+            instruction = Markup('<span lang="{}">{}</span>').format(primary, instruction)
+        parts.append(Markup("<p><strong>{}</strong> {}</p>").format(words.what_to_do, instruction))
     text = Markup("")
     if item.headline:
         text += Markup("<p><strong>{}</strong></p>").format(item.headline)
@@ -269,20 +270,18 @@ def set_content_link(entry: Any, href: str, media_type: str) -> None:
     entry.atom_extras.content_type = media_type
 
 
-DETAILS_TITLE = "incident details"  # after the CORRECTION label, in the feed's language
-
-
 def _details_entry(
     feed: FeedGenerator, settings: Settings, item: DetailsItem, language: FeedLanguage
 ) -> None:
-    """A `CORRECTION: incident details` entry: the reason, and each field before and after."""
+    """A `CORRECTION: incident details` entry: the reason, and each field before and after, in
+    the words of the feed's language; the texts are the primary language's, and say so there."""
     words = language.words
     incident = item.incident
     day = incident.created_at.astimezone(UTC).strftime("%Y-%m-%d")
     tag = f"tag:{settings.public_host},{day}:incidents/{incident.slug}/details/versions/{item.version}"
     entry = feed.add_entry(order="append")
     entry.id(f"{tag}/{language.lang}" if language.translated else tag)
-    entry.title(f"{words.labels.get('CORRECTION', 'CORRECTION')}: {DETAILS_TITLE}: {incident.title}")
+    entry.title(f"{words.labels.get('CORRECTION', 'CORRECTION')}: {words.incident_details}: {incident.title}")
     history = language.page(
         f"{settings.public_url}/incidents/{incident.slug}/history#details-v{item.version}"
     )
@@ -291,11 +290,13 @@ def _details_entry(
     entry.updated(item.published_at)
     entry.author(name=item.author)
     entry.category(term=incident.category)
+    lang = f' lang="{language.primary}"' if language.translated else ""
     changes = "".join(
-        f"<li>{html.escape(name)}: <del>{html.escape(before)}</del> → <ins>{html.escape(after)}</ins></li>"
+        f"<li>{html.escape(words.detail_labels.get(name, name))}: <del{lang}>{html.escape(before)}</del>"
+        f" → <ins{lang}>{html.escape(after)}</ins></li>"
         for name, before, after in item.changes
     )
-    entry.content(f"<p>{html.escape(item.reason)}</p><ul>{changes}</ul>", type="html")
+    entry.content(f"<p{lang}>{html.escape(item.reason)}</p><ul>{changes}</ul>", type="html")
 
 
 RUMOR_LABEL = "RUMOR CONTROL"  # a gettext message (the /rumors page says it too)

@@ -6,6 +6,7 @@ Spanish `<info>`, the Spanish WEA texts. A version that sets none renders as bef
 from __future__ import annotations
 
 import dataclasses
+import html
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -20,7 +21,7 @@ from console.domain.pins import pin_update
 from console.domain.translation_drafts import TranslationDraft
 from console.domain.updates import Draft, Translations, confirm_update, correct_update, publish_update
 from console.feeds.cap import cap_time
-from console.feeds.paths import cap_message
+from console.feeds.paths import cap_message, incident_atom
 from console.feeds.writer import FeedFiles
 from console.languages import Languages
 from console.settings import Settings
@@ -29,6 +30,7 @@ from tests.feeds.conftest import CAP_NS, at, drain, make_incident, publish, rend
 
 LANGUAGES = Languages(("en", "es", "vi"))
 CAP = {"cap": CAP_NS}
+ATOM = {"a": "http://www.w3.org/2005/Atom"}
 EASTERN = timezone(timedelta(hours=-5))
 ALERTING = Alerting(
     urgency="Immediate",
@@ -215,3 +217,20 @@ def test_a_rebuild_writes_the_same_cap_bytes_and_the_own_instruction_wins_over_t
         path.unlink()  # written again from the database alone
     FeedFiles(settings).rebuild(db)
     assert {path.name: path.read_bytes() for path in files} == written
+
+
+def test_in_the_atom_feed_of_a_language_an_instruction_it_lacks_is_marked_as_the_primarys(
+    settings: Settings, db: Database, routing: Routing
+) -> None:
+    slug = make_incident(db, routing, "Gas leak")
+    publish_alerting(db, routing, slug, ALERTING, 1)
+    english = html.escape(ALERTING.instruction, quote=False)
+    spanish = etree.fromstring(render(settings, db, incident_atom(slug, "es")))
+    assert f"<strong>Qué hacer:</strong> {html.escape(SPANISH.instruction or '', quote=False)}</p>" in (
+        spanish.findtext("a:entry/a:content", namespaces=ATOM) or ""
+    )
+    vietnamese = etree.fromstring(render(settings, db, incident_atom(slug, "vi")))
+    content = vietnamese.findtext("a:entry/a:content", namespaces=ATOM) or ""
+    assert f'<span lang="en">{english}</span></p>' in content
+    primary = etree.fromstring(render(settings, db, incident_atom(slug)))
+    assert f"</strong> {english}</p>" in (primary.findtext("a:entry/a:content", namespaces=ATOM) or "")

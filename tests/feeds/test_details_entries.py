@@ -3,6 +3,8 @@ incident's feeds and the all-updates feeds (issue 13.5)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import feedparser
 
 from console.db import Database
@@ -42,3 +44,33 @@ def test_a_details_correction_is_an_entry_in_the_feeds(
         assert "<del>Elm St</del> → <ins>Elm St and Oak St</ins>" in entry.content[0].value
     rss = feedparser.parse(render(settings, db, incident_rss(slug)))
     assert "CORRECTION: incident details: Gas leak" in [entry.title for entry in rss.entries]
+
+
+def test_a_feed_in_another_language_says_it_in_its_words_and_marks_the_primary_text(
+    settings: Settings, db: Database, routing: Routing
+) -> None:
+    settings = dataclasses.replace(settings, languages=("en", "es"))
+    slug = make_incident(db, routing, "Gas laek")
+    with db.write() as session:
+        change_details(
+            session,
+            PIO,
+            slug,
+            DetailsDraft(title="Gas leak"),
+            reason="Typo",
+            corrects_version=1,
+            routing=routing,
+            now=at(2),
+        )
+    [spanish] = feedparser.parse(render(settings, db, incident_atom(slug, "es"))).entries
+    assert spanish.title == "CORRECCIÓN: detalles del incidente: Gas leak"
+    assert spanish.content[0].value == (
+        '<p lang="en">Typo</p>'
+        '<ul><li>Título: <del lang="en">Gas laek</del> → <ins lang="en">Gas leak</ins></li></ul>'
+    )
+    [english] = feedparser.parse(render(settings, db, incident_atom(slug))).entries
+    assert english.title == "CORRECTION: incident details: Gas leak"
+    assert (
+        english.content[0].value
+        == "<p>Typo</p><ul><li>Title: <del>Gas laek</del> → <ins>Gas leak</ins></li></ul>"
+    )
