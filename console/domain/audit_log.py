@@ -107,6 +107,8 @@ def parse_query(
         errors["action"] = "must be an action such as version.published, or a prefix such as delivery.*"
     first = _moment(since, "since", zone, end=False, errors=errors) if since is not None else None
     last = _moment(until, "until", zone, end=True, errors=errors) if until is not None else None
+    if incident is not None and not incident.strip():
+        errors["incident"] = "must be an incident's slug, not empty or blank"
     if hide_deliveries is not None and hide_deliveries not in FLAGS:
         errors["hide_deliveries"] = "must be true or false (or 1 or 0)"
     if errors:

@@ -21,7 +21,11 @@ CAP_TYPE = "application/cap+xml"
 # What incidents.slug can hold (see domain.incidents.slugify): also keeps paths inside FEEDS_DIR.
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 SLUG_MAX = 80  # as the incidents table holds them; a longer name is no file (nor a valid path)
-# A canonical language tag (console.languages): also keeps paths inside FEEDS_DIR.
+
+
+def is_slug(value: str) -> bool:
+    """A slug the console could have made."""
+    return len(value) <= SLUG_MAX and SLUG.fullmatch(value) is not None
 
 
 class Kind(enum.Enum):
@@ -63,9 +67,7 @@ class Target:
 
     def __post_init__(self) -> None:
         per_incident = self.kind in (Kind.INCIDENT_ATOM, Kind.INCIDENT_RSS, Kind.CAP_MESSAGE)
-        if per_incident != (self.slug is not None) or (
-            self.slug is not None and (len(self.slug) > SLUG_MAX or not SLUG.fullmatch(self.slug))
-        ):
+        if per_incident != (self.slug is not None) or (self.slug is not None and not is_slug(self.slug)):
             raise ValueError(
                 f"{self.kind.name} needs {'a valid' if per_incident else 'no'} slug: {self.slug!r}"
             )

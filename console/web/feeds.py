@@ -48,6 +48,7 @@ from console.feeds.paths import (
     cap_message,
     incident_atom,
     incident_rss,
+    is_slug,
     updates_atom,
     updates_rss,
 )
@@ -220,6 +221,9 @@ def feed_response(request: Request, feed: FeedFile, *, now: float | None = None)
     return feed.response(304 if not_modified else 200, dated, _takes_gzip(headers))
 
 
+NO_FILE = "no feed or CAP message at this address"
+
+
 def _not_found(message: str) -> Response:
     return PlainTextResponse(message, status_code=404, headers={"Cache-Control": "no-store"})
 
@@ -310,8 +314,10 @@ def routes() -> list[BaseRoute]:
         async def endpoint(request: Request) -> Response:
             try:
                 target = make(request)
-            except ValueError:  # not a slug the console could have made
-                return _not_found(NO_INCIDENT)
+            except ValueError:  # not a slug the console could have made, or a revision r0
+                return _not_found(NO_FILE if is_slug(slug(request)) else NO_INCIDENT)
+            if target.url_path != request.url.path:  # 01-1.xml: another spelling of 1-1.xml
+                return RedirectResponse(target.url_path, status_code=301)
             return await server.serve(request, target)
 
         return endpoint

@@ -184,7 +184,11 @@ AUDIT_FILTERS = [
         {"type": "string", "pattern": ACTION_PATTERN},
         "An action (`version.published`) or a prefix ending in `*` (`delivery.*`).",
     ),
-    query("incident", {"type": "string"}, "An incident's slug (404 when there is none)."),
+    query(
+        "incident",
+        {"type": "string", "minLength": 1, "pattern": r"\S"},
+        "An incident's slug (404 when there is none); not empty or blank.",
+    ),
     query("since", MOMENT, "A day (YYYY-MM-DD, in TIMEZONE) or a time (RFC 3339); inclusive."),
     query("until", MOMENT, "A day (the whole day is included) or a time (RFC 3339); exclusive."),
     query(

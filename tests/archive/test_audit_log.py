@@ -303,15 +303,17 @@ def test_an_empty_limit_or_before_is_refused_in_the_api(client: TestClient, revi
 
 
 @pytest.mark.parametrize("path", ["/api/v1/audit", "/api/v1/audit.csv"])
-@pytest.mark.parametrize("actor", ["", "%20%20", "%09"])
-def test_an_empty_or_blank_actor_is_refused_in_the_api(
-    client: TestClient, reviewer: dict[str, str], sample: Sample, path: str, actor: str
+@pytest.mark.parametrize("name", ["actor", "incident"])
+@pytest.mark.parametrize("value", ["", "%20%20", "%09"])
+def test_an_empty_or_blank_actor_or_incident_is_refused_in_the_api(
+    client: TestClient, reviewer: dict[str, str], sample: Sample, path: str, name: str, value: str
 ) -> None:
-    """Not "every actor": like any other empty filter, a mistake in the caller's script."""
-    refused = client.get(f"{path}?actor={actor}", headers=reviewer)
+    """Not "every actor" nor "no incident": like any other empty filter, a mistake in the
+    caller's script."""
+    refused = client.get(f"{path}?{name}={value}", headers=reviewer)
     assert refused.status_code == 422, refused.text
     error = refused.json()["error"]
-    assert error["code"] == "invalid_input" and list(error["fields"]) == ["actor"]
+    assert error["code"] == "invalid_input" and list(error["fields"]) == [name]
     assert client.get(f"{path}?actor=%20pio", headers=reviewer).status_code == 200  # spaces in a label
 
 

@@ -263,12 +263,26 @@ def test_unknown_feeds_are_404_with_a_clear_message(
             ("/incidents/../feed.rss", None),
             (f"/incidents/{sample.slug}/cap/1-9.xml", "this incident has no update 1 version 9"),
             (f"/incidents/{sample.slug}/cap/7-1.xml", "this incident has no update 7 version 1"),
+            (f"/incidents/{sample.slug}/cap/1-1-r0.xml", "no feed or CAP message at this address"),
         ):
             response = app.get(path)
             assert response.status_code == 404, path
             if message:
                 assert response.text == message
     assert not (settings.feeds_dir / "incidents" / "no-such-thing").exists()
+
+
+def test_another_spelling_of_a_cap_address_is_sent_to_the_one_address(
+    settings: Settings, db: Database, sample: Sample, app: TestClient
+) -> None:
+    """01-1.xml names the message 1-1.xml names: one message, one address (aggregators and
+    caches key on it), so the others are permanent redirects to it."""
+    with app:
+        canonical = f"/incidents/{sample.slug}/cap/1-1.xml"
+        for spelling in ("01-1.xml", "1-01.xml", "001-0001.xml"):
+            response = app.get(f"/incidents/{sample.slug}/cap/{spelling}", follow_redirects=False)
+            assert (response.status_code, response.headers["location"]) == (301, canonical), spelling
+        assert app.get(canonical, follow_redirects=False).status_code == 200
 
 
 def test_feeds_switched_off_are_404(settings: Settings, db: Database, sample: Sample) -> None:
