@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
+from console.domain.text import newlines
+
 
 def paragraphs(text: str) -> Markup:
     """Plain text as escaped HTML paragraphs: blank lines split paragraphs, newlines break lines."""
-    blocks = [block.strip() for block in text.replace("\r\n", "\n").split("\n\n") if block.strip()]
+    blocks = [block.strip() for block in newlines(text).split("\n\n") if block.strip()]
     return Markup("").join(
         Markup("<p>{}</p>").format(Markup("<br>").join(escape(line) for line in block.split("\n")))
         for block in blocks

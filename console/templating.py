@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -102,15 +103,25 @@ class LanguageLink:
     lang: str
     name: str  # the language's name in itself ("Español")
     href: str  # this page in that language
+    chooser: str  # the same, relative: this page's own query (a search, a token) with `lang` set
 
 
-def page_context(settings: Settings, lang: str, *, path: str | None = None) -> dict[str, Any]:
+def page_context(
+    settings: Settings, lang: str, *, path: str | None = None, query: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """What every public page rendered in `lang` needs: its language, the primary one, and
-    (for a whole page at `path`) the same page in every language of LANGUAGES."""
+    (for a whole page at `path`, asked with `query`) the same page in every language of
+    LANGUAGES."""
     languages = Languages(settings.languages)
+    kept = {name: value for name, value in (query or {}).items() if name != "lang"}
     links = (
         [
-            LanguageLink(tag, own_name(tag), f"{settings.public_url}{path}?{urlencode({'lang': tag})}")
+            LanguageLink(
+                tag,
+                own_name(tag),
+                f"{settings.public_url}{path}?{urlencode({'lang': tag})}",
+                f"?{urlencode({**kept, 'lang': tag})}",
+            )
             for tag in languages.tags
         ]
         if path is not None and len(languages.tags) > 1

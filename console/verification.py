@@ -274,9 +274,14 @@ def _jsonl_lines(text: str) -> list[str]:
     return [line.removesuffix("\r") for line in lines]
 
 
+def _exact_text(path: Path) -> str:
+    """The file's text as written: read_text's universal newlines would turn a "\r\n" or "\r"
+    inside a CSV cell (a text stored with one) into "\n", and end JSON Lines at a lone "\r"."""
+    return path.read_bytes().decode("utf-8")
+
+
 def _jsonl_file(checker: Checker, path: Path, name: str) -> None:
-    # read_bytes, not read_text: text mode would also end lines at a lone "\r".
-    for number, line in enumerate(_jsonl_lines(path.read_bytes().decode("utf-8")), start=1):
+    for number, line in enumerate(_jsonl_lines(_exact_text(path)), start=1):
         if not line.strip(" \t"):  # JSON's whitespace, not Unicode's (U+2028 is not JSON)
             continue
         try:
@@ -323,7 +328,7 @@ def _file(
     elif path.suffix == ".jsonl":
         _jsonl_file(checker, path, name)
     elif path.name.endswith(".csv") and path.name.startswith("history"):
-        checker.history_csv(name, path.read_text("utf-8"))
+        checker.history_csv(name, _exact_text(path))
     elif path.suffix == ".xml" and cap_check is not None:
         problems = cap_check(path, name)
         for problem in problems:

@@ -27,6 +27,11 @@ SUMMARY_MAX = 2000
 LOCATION_MAX = 200
 
 
+def newlines(value: str) -> str:
+    """Every line break as one newline."""
+    return _LINE_BREAK.sub("\n", value)
+
+
 def clean(
     value: str | None, *, max_chars: int, required: bool, errors: dict[str, str], field: str
 ) -> str | None:
@@ -35,7 +40,7 @@ def clean(
     if value and _FORBIDDEN.search(value):  # before stripping: one at an edge is refused too
         errors[field] = "contains control characters"
         return None
-    text = _LINE_BREAK.sub("\n", value or "").strip()
+    text = newlines(value or "").strip()
     if not _VISIBLE.search(text):
         if required:
             errors[field] = "is required and must not be blank"

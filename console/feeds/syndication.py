@@ -273,8 +273,8 @@ def set_content_link(entry: Any, href: str, media_type: str) -> None:
 def _details_entry(
     feed: FeedGenerator, settings: Settings, item: DetailsItem, language: FeedLanguage
 ) -> None:
-    """A `CORRECTION: incident details` entry: the reason, and each field before and after, in
-    the words of the feed's language; the texts are the primary language's, and say so there."""
+    """A `CORRECTION: incident details` entry: the reason, and each field before and after; in a
+    translated feed in its words, the texts (the primary language's) marked as such."""
     words = language.words
     incident = item.incident
     day = incident.created_at.astimezone(UTC).strftime("%Y-%m-%d")
@@ -290,9 +290,12 @@ def _details_entry(
     entry.updated(item.published_at)
     entry.author(name=item.author)
     entry.category(term=incident.category)
+    # The primary feeds name a field by its key, as their entries have since they were first
+    # written (an entry keeps its bytes); a translated feed in its own words.
     lang = f' lang="{language.primary}"' if language.translated else ""
+    names = words.detail_labels if language.translated else {}
     changes = "".join(
-        f"<li>{html.escape(words.detail_labels.get(name, name))}: <del{lang}>{html.escape(before)}</del>"
+        f"<li>{html.escape(names.get(name, name))}: <del{lang}>{html.escape(before)}</del>"
         f" → <ins{lang}>{html.escape(after)}</ins></li>"
         for name, before, after in item.changes
     )

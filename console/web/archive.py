@@ -54,7 +54,10 @@ def _render(
     }
     full = base_context(
         snapshot=False,
-        extra={**page_context(state.settings, chosen.lang, path=request.url.path), **context},
+        extra={
+            **page_context(state.settings, chosen.lang, path=request.url.path, query=request.query_params),
+            **context,
+        },
     )
     with in_language(chosen.lang):
         if block:

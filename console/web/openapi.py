@@ -509,7 +509,8 @@ PATHS: dict[str, dict[str, Schema]] = {
     "/audit.csv": {
         "get": operation(
             "exportAuditEvents",
-            "Every matching audit event as CSV, newest first (reviewer and admin tokens)",
+            "Every matching audit event as CSV, newest first (reviewer and admin tokens); `before` "
+            "and `limit` page nothing here, and a malformed one is refused (422) as in listAuditEvents",
             (200, {"type": "string"}, "CSV: " + ", ".join(("seq", "occurred_at", "actor", "…", "hash"))),
             errors=[401, 403, 404, 422],
             security=TOKEN,

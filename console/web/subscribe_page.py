@@ -81,7 +81,8 @@ def _render(
     message carries no cookie of the browser the resident asked from."""
     state = app_state(request)
     chosen = page_language(request, state.languages)
-    lang = chosen.lang if chosen.from_query or lang is None else lang
+    known = state.languages.find(lang) if lang is not None else None  # a stored one may be gone
+    lang = chosen.lang if chosen.from_query or known is None else known
     cookie = _cookie_name(state.settings.cookies_secure)
     token = form_token_or_new(request, cookie)
     defaults = {
@@ -99,7 +100,11 @@ def _render(
         response = state.templates.TemplateResponse(
             request,
             TEMPLATE,
-            {**page_context(state.settings, lang, path=path), **defaults, **context},
+            {
+                **page_context(state.settings, lang, path=path, query=request.query_params),
+                **defaults,
+                **context,
+            },
             status_code=status,
             headers={**NO_STORE, **(headers or {})},
         )

@@ -355,18 +355,26 @@ def test_the_confirmation_text_keeps_each_part_on_its_own_line(settings: Setting
 def test_a_resident_who_asked_in_spanish_reads_every_step_in_spanish(
     alert_settings: Settings, db: Database, smtp: tuple[Inbox, int]
 ) -> None:
-    """The answer, the page the confirmation link opens and the unsubscribe page are in the
-    language asked for, even opened in a browser that prefers English and has no cookie of the
-    one the resident asked from (a mail app's, say)."""
+    """The answer to the form is in the language of the page it was sent from; the pages the
+    links of the messages open are in the language asked for, even in a browser that prefers
+    English and has no cookie of the one the resident asked from (a mail app's, say)."""
     inbox, _ = smtp
     english = {"Accept-Language": "en"}
     with TestClient(create_app(alert_settings), base_url="https://police.example", headers=english) as client:
-        page = client.get("/subscribe", params={"lang": "es"})
-        assert 'action="/subscribe?lang=es"' in page.text
-        data = {"csrf_token": form_token(page.text), "email": "ana@example.org", "lang": "es", "incident": ""}
-        answer = client.post("/subscribe", data=data)  # as a client that drops the form's query
-        assert answer.status_code == 200 and answer.headers["Content-Language"] == "es"
+        for page_lang, address in (("es", "ana@example.org"), ("en", "ben@example.org")):
+            page = client.get("/subscribe", params={"lang": page_lang})
+            data = {"csrf_token": form_token(page.text), "email": address, "lang": "es", "incident": ""}
+            answer = client.post(html.unescape(action_of(page.text, "/subscribe")), data=data)
+            assert answer.status_code == 200 and answer.headers["Content-Language"] == page_lang
+        # A client that leaves out the form's query: the language asked for.
+        page = client.get("/subscribe")
+        data = {"csrf_token": form_token(page.text), "email": "cai@example.org", "lang": "es", "incident": ""}
+        assert client.post("/subscribe", data=data).headers["Content-Language"] == "es"
     (confirmation,) = inbox.to("ana@example.org")
+    assert (
+        confirmation["Content-Language"] == "es"
+        and inbox.to("ben@example.org")[0]["Content-Language"] == "es"
+    )
     confirm_link = link_in(text_of(confirmation), "/subscribe/confirm")
     assert f"{confirm_link}&lang=es" in text_of(confirmation)
     with TestClient(
@@ -374,9 +382,14 @@ def test_a_resident_who_asked_in_spanish_reads_every_step_in_spanish(
     ) as elsewhere:
         opened = elsewhere.get(local(confirm_link))  # the link without its language: the stored one
         assert opened.headers["Content-Language"] == "es" and '<html lang="es"' in opened.text
-        action = re.search(r'action="(/subscribe/confirm[^"]*)"', opened.text)
-        assert action is not None
-        confirmed = elsewhere.post(html.unescape(action.group(1)), data={"token": link_token(confirm_link)})
+        # The page in English keeps its token: the language chooser changes only the language.
+        chooser = re.search(r'<a href="([^"]*)" lang="en" hreflang="en"', opened.text)
+        assert chooser is not None
+        in_english = elsewhere.get(f"/subscribe/confirm{html.unescape(chooser.group(1))}")
+        assert in_english.status_code == 200 and in_english.headers["Content-Language"] == "en"
+        assert f'value="{link_token(confirm_link)}"' in in_english.text
+        action = action_of(opened.text, "/subscribe/confirm")
+        confirmed = elsewhere.post(html.unescape(action), data={"token": link_token(confirm_link)})
         assert confirmed.status_code == 200 and confirmed.headers["Content-Language"] == "es"
         with db.read() as session:
             subscriber_id = session.scalar(
@@ -385,13 +398,16 @@ def test_a_resident_who_asked_in_spanish_reads_every_step_in_spanish(
         assert subscriber_id is not None
         leave = elsewhere.get(local(unsubscribe_url(alert_settings, subscriber_id)))
         assert leave.status_code == 200 and leave.headers["Content-Language"] == "es"
-        action = re.search(r'action="(/unsubscribe[^"]*)"', leave.text)
-        assert action is not None
         token = urlsplit(unsubscribe_url(alert_settings, subscriber_id)).query.removeprefix("token=")
-        left = elsewhere.post(html.unescape(action.group(1)), data={"token": token})
+        left = elsewhere.post(html.unescape(action_of(leave.text, "/unsubscribe")), data={"token": token})
         assert left.status_code == 200 and left.headers["Content-Language"] == "es"
-        # `?lang=` still chooses: the language links of the page work.
-        assert elsewhere.get(local(confirm_link) + "&lang=en").headers["Content-Language"] == "en"
+
+
+def action_of(page: str, path: str) -> str:
+    """The action of the page's form that posts to `path` (with its query)."""
+    found = re.search(rf'action="({re.escape(path)}(?:\?[^"]*)?)"', page)
+    assert found is not None, path
+    return found.group(1)
 
 
 def test_an_unknown_incident_is_named_as_the_problem(alert_settings: Settings, db: Database) -> None:

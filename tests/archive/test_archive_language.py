@@ -175,6 +175,13 @@ def test_archive_in_spanish(web: TestClient, slug: str) -> None:
     assert 'lang="en">Gas leak' not in english.text, "no marking where the page is in the primary language"
 
 
+def test_the_language_chooser_keeps_the_search(web: TestClient, slug: str) -> None:
+    page = web.get("/archive", params={"q": "gas leak", "category": "Fire", "lang": "en"}).text
+    assert '<a href="?q=gas+leak&amp;category=Fire&amp;lang=es" lang="es" hreflang="es">Español</a>' in page
+    spanish = web.get("/archive?q=gas+leak&category=Fire&lang=es")
+    assert spanish.headers["content-language"] == "es" and 'value="gas leak"' in spanish.text
+
+
 def test_the_results_fragment_is_in_spanish_too(web: TestClient, slug: str) -> None:
     fragment = web.get(
         "/archive",

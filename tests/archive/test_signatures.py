@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ from starlette.testclient import TestClient
 
 from console.cli import main
 from console.db import Database
+from console.domain import text
 from console.domain.audit import chain_head
 from console.domain.incidents import IncidentDraft, create_incident
 from console.domain.outbox import Routing
@@ -362,3 +364,33 @@ def test_console_verify_reads_archive_jsonl_lines_split_at_newlines_only(
     capsys.readouterr()
     assert main(["verify", str(archive)]) == 0, capsys.readouterr().err
     assert "4 versions" in capsys.readouterr().out
+
+
+def test_console_verify_passes_an_export_of_text_stored_with_carriage_returns(
+    settings: Settings,
+    db: Database,
+    routing: Routing,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Text typed before line breaks were stored as newlines keeps its "\r\n": history.csv
+    holds it in a quoted cell, and `console verify` reads the file as written."""
+    with monkeypatch.context() as before_normalising:
+        before_normalising.setattr(text, "_LINE_BREAK", re.compile("(?!)"))
+        with db.write() as session:
+            incident, _ = create_incident(session, PIO, IncidentDraft(title="Gas leak"), routing=routing)
+            slug = incident.slug
+            publish_update(
+                session, PIO, slug, Draft(body="Leave now.\r\nGo north.\rStay out."), routing=routing
+            )
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("SIGNING_KEY_FILE", str(settings.signing_key_file))
+    exported = tmp_path / "export"
+    assert main(["archive", "export", str(exported)]) == 0
+    assert (
+        b"Leave now.\r\nGo north.\rStay out." in (exported / "incidents" / slug / "history.csv").read_bytes()
+    )
+    capsys.readouterr()
+    assert main(["verify", str(exported)]) == 0, capsys.readouterr().err
+    assert "3 versions" in capsys.readouterr().out  # the JSON, archive.jsonl and history.csv

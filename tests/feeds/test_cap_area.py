@@ -122,9 +122,7 @@ def test_an_area_change_is_listed_in_the_details_entry(
     set_area(db, routing, slug, AREA, corrects=1, minute=1)
     [entry] = feedparser.parse(render(settings, db, incident_atom(slug))).entries
     assert entry.title == "CORRECTION: incident details: Gas leak"
-    assert (
-        "<li>Mapped area: <del></del> → <ins>Downtown, between 1st and 14th Streets" in entry.content[0].value
-    )
+    assert "<li>area: <del></del> → <ins>Downtown, between 1st and 14th Streets" in entry.content[0].value
     assert "SAME 011001</ins></li>" in entry.content[0].value
 
 

@@ -68,9 +68,10 @@ def test_a_feed_in_another_language_says_it_in_its_words_and_marks_the_primary_t
         '<p lang="en">Typo</p>'
         '<ul><li>Título: <del lang="en">Gas laek</del> → <ins lang="en">Gas leak</ins></li></ul>'
     )
+    # The primary feed as its entries have always been written (an entry keeps its bytes).
     [english] = feedparser.parse(render(settings, db, incident_atom(slug))).entries
     assert english.title == "CORRECTION: incident details: Gas leak"
     assert (
         english.content[0].value
-        == "<p>Typo</p><ul><li>Title: <del>Gas laek</del> → <ins>Gas leak</ins></li></ul>"
+        == "<p>Typo</p><ul><li>title: <del>Gas laek</del> → <ins>Gas leak</ins></li></ul>"
     )

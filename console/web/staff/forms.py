@@ -8,6 +8,8 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from console.domain.text import newlines
+
 TRUE_VALUES = frozenset({"on", "1", "true", "yes"})
 
 
@@ -18,7 +20,7 @@ class Form:
     def text(self, name: str) -> str:
         """The field as typed. Browsers send textarea line breaks as CRLF; they become LF."""
         value = self.data.get(name)
-        return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else ""
+        return newlines(value) if isinstance(value, str) else ""
 
     def flag(self, name: str) -> bool:
         return self.text(name).strip().lower() in TRUE_VALUES
