@@ -16,22 +16,22 @@ from tests.conftest import PIO
 from tests.feeds.conftest import at, make_incident, publish, render
 
 
+def correct_details(db: Database, routing: Routing, slug: str, draft: DetailsDraft, reason: str) -> None:
+    """Details version 2, at minute 2."""
+    with db.write() as session:
+        change_details(
+            session, PIO, slug, draft, reason=reason, corrects_version=1, routing=routing, now=at(2)
+        )
+
+
 def test_a_details_correction_is_an_entry_in_the_feeds(
     settings: Settings, db: Database, routing: Routing
 ) -> None:
     slug = make_incident(db, routing, "Gas laek", location="Elm St")
     publish(db, routing, slug, "Avoid Elm St.", minute=1)
-    with db.write() as session:
-        change_details(
-            session,
-            PIO,
-            slug,
-            DetailsDraft(title="Gas leak", location="Elm St and Oak St"),
-            reason="Typo; wider area",
-            corrects_version=1,
-            routing=routing,
-            now=at(2),
-        )
+    correct_details(
+        db, routing, slug, DetailsDraft(title="Gas leak", location="Elm St and Oak St"), "Typo; wider area"
+    )
     publish(db, routing, slug, "Crews on scene.", minute=3)
     for target in (incident_atom(slug), updates_atom()):
         feed = feedparser.parse(render(settings, db, target))
@@ -51,17 +51,7 @@ def test_a_feed_in_another_language_says_it_in_its_words_and_marks_the_primary_t
 ) -> None:
     settings = dataclasses.replace(settings, languages=("en", "es"))
     slug = make_incident(db, routing, "Gas laek")
-    with db.write() as session:
-        change_details(
-            session,
-            PIO,
-            slug,
-            DetailsDraft(title="Gas leak"),
-            reason="Typo",
-            corrects_version=1,
-            routing=routing,
-            now=at(2),
-        )
+    correct_details(db, routing, slug, DetailsDraft(title="Gas leak"), "Typo")
     [spanish] = feedparser.parse(render(settings, db, incident_atom(slug, "es"))).entries
     assert spanish.title == "CORRECCIÓN: detalles del incidente: Gas leak"
     assert spanish.content[0].value == (
