@@ -753,6 +753,8 @@ class PendingVersion(Base):
     # [{"id", "alt"}] (NULL: none sent, so a correction keeps the current ones).
     alerting: Mapped[str | None] = mapped_column(Text, default=None)
     media: Mapped[str | None] = mapped_column(Text, default=None)
+    # The template version it was written from, which the version published records (issue 18).
+    template_version_id: Mapped[int | None] = mapped_column(Integer, default=None)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     author_name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column()

@@ -135,6 +135,7 @@ def _wait(
     corrects_version: int | None = None,
     alerting: Alerting = NOTHING,
     media: Sequence[MediaDraft] | None = None,
+    template_version_id: int | None = None,
 ) -> PendingVersion:
     """Keep a checked version as pending, by `actor`, record that it waits, and have the
     approvers emailed (in this transaction: the outbox sends it)."""
@@ -152,6 +153,7 @@ def _wait(
         corrects_version=corrects_version,
         alerting=alerting_text(alerting),
         media=_stored_media(media),
+        template_version_id=template_version_id,
         **actor.authorship,
         created_at=now,
         state=PendingState.PENDING.value,
@@ -184,13 +186,20 @@ def submit_original(
     *,
     translations: Translations,
     alerting: Alerting = NOTHING,
+    template_version_id: int | None = None,
     routing: outbox.Routing,
     now: datetime | None = None,
 ) -> PendingVersion:
     """A new update, checked as `publish_update` checks it, kept until approved with the
-    alerting fields and images it was sent with."""
+    alerting fields, images and template version it was sent with."""
     checked = check_original(
-        session, actor, incident_slug, draft, translations=translations, alerting=alerting
+        session,
+        actor,
+        incident_slug,
+        draft,
+        translations=translations,
+        template_version_id=template_version_id,
+        alerting=alerting,
     )
     return _wait(
         session,
@@ -205,6 +214,7 @@ def submit_original(
         preliminary=checked.text.preliminary,
         alerting=alerting,
         media=draft.media,
+        template_version_id=checked.template_version_id,
         routing=routing,
     )
 
@@ -379,7 +389,15 @@ def _publish(
             session, author, slug, pending.body, translations=translations, routing=routing, now=now
         ).all_clear
     if pending.update_id is None:
-        return publish_update(session, author, pending.incident.slug, draft, approval=approval, **publishing)
+        return publish_update(
+            session,
+            author,
+            pending.incident.slug,
+            draft,
+            approval=approval,
+            template_version_id=pending.template_version_id,
+            **publishing,
+        )
     action = _action(pending.kind)
     return change_update(
         session,

@@ -381,7 +381,7 @@ async def _publish_from_template(
     if isinstance(needs, Waits):
 
         def wait(session: Session) -> PendingVersion:
-            # The template's text waits like typed text (the approved version names no template).
+            # The template's text waits like typed text, naming the template version it came from.
             incident = get_incident_row(session, slug)
             filled = fill_template(
                 session, actor, template_id, given, incident=incident, zone=state.settings.zone
@@ -396,6 +396,7 @@ async def _publish_from_template(
                 draft,
                 translations=translations,
                 alerting=in_force,
+                template_version_id=filled.version.id,
                 routing=state.routing,
             )
 

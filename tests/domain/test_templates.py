@@ -15,7 +15,8 @@ from starlette.testclient import TestClient
 
 from console.db import Database
 from console.models import AuditEvent, TemplateVersion, UpdateVersion
-from console.settings import Settings
+from console.settings import APPROVAL_KINDS, Settings
+from console.web.app import create_app
 from tests.support.factories import bearer, make_token
 
 SHELTER = {
@@ -165,6 +166,32 @@ def test_publishing_from_a_template_fills_its_placeholders_and_records_its_versi
         assert json.loads(published_event.data)["template_version_id"] == template_version.id
     typed = publish(client, pio, slug, body="Typed by hand.")
     assert typed.status_code == 201 and typed.json()["template"] is None
+
+
+def test_a_version_from_a_template_that_waits_for_approval_records_its_template_when_approved(
+    settings: Settings, db: Database, pio: dict[str, str], template: dict[str, Any], slug: str
+) -> None:
+    approver = bearer(make_token(db, "pio", email="second@example.org", name="Robin Lee"))
+    with TestClient(create_app(replace(settings, approval_required=APPROVAL_KINDS))) as web:
+        waiting = publish(
+            web, pio, slug, template=template["id"], placeholders={"shelter": "Lincoln High gym"}
+        )
+        assert waiting.status_code == 202, waiting.text
+        decided = web.post(
+            f"/api/v1/updates/{waiting.json()['id']}/approval",
+            json={"version": 1, "decision": "approve"},
+            headers=approver,
+        )
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["published"]["template"] == {"id": template["id"], "version": 1}
+    with db.read() as session:
+        version = session.scalars(select(UpdateVersion)).one()
+        template_version = session.get_one(TemplateVersion, version.template_version_id)
+        assert (template_version.template_id, template_version.version) == (template["id"], 1)
+        published_event = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "version.published")
+        ).one()
+        assert json.loads(published_event.data)["template_version_id"] == template_version.id
 
 
 @pytest.mark.parametrize(

@@ -507,6 +507,8 @@ async def publish(request: Request, viewer: Viewer) -> Response:
         },
     )
 
+    template_version_id = use.version_id if use is not None else None
+
     def work(session: Session) -> int | None:
         """The published update's seq; None when it waits for approval."""
         key = None if submission is None else f"console:{idempotency.check_key(submission)}"
@@ -522,6 +524,7 @@ async def publish(request: Request, viewer: Viewer) -> Response:
                 text,
                 translations=typed.for_service(),
                 alerting=alerting,
+                template_version_id=template_version_id,
                 routing=state.routing,
             )
             autosave.discard(session, viewer.actor, FormName.COMPOSE, pending.incident_id)
@@ -538,7 +541,7 @@ async def publish(request: Request, viewer: Viewer) -> Response:
             text,
             routing=state.routing,
             translations=typed.for_service(),
-            template_version_id=use.version_id if use is not None else None,
+            template_version_id=template_version_id,
             alerting=alerting,
         )
         if reason is not None:
