@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from console.domain import audit
 from console.domain.actors import Actor, require_publisher
 from console.domain.incidents import ID_MAX
+from console.domain.text import clean
 from console.media import store
 from console.media.images import Encoded, Reencoded
 from console.media_models import MediaFile, VersionMedia
@@ -86,13 +87,15 @@ def record_upload(
     return original
 
 
-def alt_problem(alt: str) -> str | None:
-    """What is wrong with an image's alt text (already stripped), or None when it will do."""
-    if not alt:
-        return "is required: describe the image for people who cannot see it"
-    if len(alt) > ALT_MAX:
-        return f"must be at most {ALT_MAX:,} characters (it has {len(alt):,})"
-    return None
+def clean_alt(alt: str, *, errors: dict[str, str], field: str) -> str | None:
+    """An image's alt text by the rules of every typed text (`text.clean`: no control characters;
+    invisible characters alone are blank), 1 to ALT_MAX characters; None, with what is wrong in
+    `errors[field]`, when it will not do."""
+    before = len(errors)
+    text = clean(alt, max_chars=ALT_MAX, required=False, errors=errors, field=field)
+    if text is None and field not in errors:
+        errors[field] = "is required: describe the image for people who cannot see it"
+    return text if len(errors) == before else None
 
 
 def check_media(session: Session, drafts: Sequence[MediaDraft], errors: dict[str, str]) -> list[CheckedMedia]:
@@ -106,14 +109,11 @@ def check_media(session: Session, drafts: Sequence[MediaDraft], errors: dict[str
     found = {row.id: row for row in session.scalars(select(MediaFile).where(MediaFile.id.in_(possible)))}
     checked = []
     for index, draft in enumerate(drafts):
-        alt = draft.alt.strip()
-        problem = alt_problem(alt)
-        if problem is not None:
-            errors[f"media[{index}].alt"] = problem
+        alt = clean_alt(draft.alt, errors=errors, field=f"media[{index}].alt")
         media = found.get(draft.media_id)
         if media is None or media.variant_of_id is not None:
             errors[f"media[{index}].id"] = f"there is no uploaded image {draft.media_id}"
-        elif problem is None:
+        elif alt is not None:
             checked.append(CheckedMedia(media, alt))
     return checked
 

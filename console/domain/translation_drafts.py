@@ -24,7 +24,7 @@ from console.domain.alerting import (
 )
 from console.domain.canonical import canonical_json, iso, sha256_hex
 from console.domain.errors import InvalidInput
-from console.domain.media import ALT_MAX
+from console.domain.media import clean_alt
 from console.domain.signing import seal
 from console.domain.text import BODY_MAX, HEADLINE_MAX, clean
 from console.languages import Languages
@@ -66,8 +66,7 @@ def check_draft(
     media_alt = None
     if draft.media_alt is not None:
         media_alt = tuple(
-            clean(alt, max_chars=ALT_MAX, required=True, errors=errors, field=f"{prefix}media_alt[{index}]")
-            or ""
+            clean_alt(alt, errors=errors, field=f"{prefix}media_alt[{index}]") or ""
             for index, alt in enumerate(draft.media_alt)
         )
     if len(errors) > before or lang is None or body is None:
