@@ -52,6 +52,9 @@ from console.models import Incident, Template, TemplateVersion, utcnow
 
 NAME_MAX = 100
 PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]{0,39})\}")
+# Braces around a word that is not a placeholder's name (`{Shelter}`, `{road-name}`): a slip that
+# would otherwise be published as typed, braces and all.
+_LIKE_A_PLACEHOLDER = re.compile(r"\{[^{}\s]{1,40}\}")
 VALUE_MAX = 500
 TIME_FORMAT = "%H:%M"
 
@@ -239,9 +242,25 @@ def _checked(draft: TemplateDraft, languages: Languages) -> dict[str, Any]:
         "translations": json.dumps(translations, ensure_ascii=False, sort_keys=True),
         "alerting": alerting_text(alerting),
     }
+    texts = {"headline": headline, "body": body, "instruction": alerting.instruction}
+    for lang, translated in translations.items():
+        texts.update({f"translations.{lang}.{name}": value for name, value in translated.items()})
+    for where, value in texts.items():
+        _refuse_mistyped_placeholders(value, where, errors)
     if errors:
         raise InvalidInput(errors)
     return fields
+
+
+def _refuse_mistyped_placeholders(text: str | None, field: str, errors: dict[str, str]) -> None:
+    mistyped = [
+        found for found in _LIKE_A_PLACEHOLDER.findall(text or "") if not PLACEHOLDER.fullmatch(found)
+    ]
+    if mistyped and field not in errors:
+        errors[field] = (
+            f"{mistyped[0]} is not a placeholder: a placeholder is a name in lowercase letters, digits "
+            "and _ in braces, such as {shelter} or {road_name}"
+        )
 
 
 def _checked_defaults(alerting: Alerting, errors: dict[str, str]) -> Alerting:

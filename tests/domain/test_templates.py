@@ -94,10 +94,17 @@ def test_a_pio_cannot_write_templates_and_bad_ones_are_refused(
         ({**SHELTER, "translations": ["es"]}, "translations"),
         ({**SHELTER, "translations": False}, "translations"),
         ({**SHELTER, "extra": 1}, "extra"),
+        # Braces around what cannot be a placeholder's name would be published as typed.
+        ({**SHELTER, "body": "A shelter is open at {Shelter}."}, "body"),
+        ({**SHELTER, "headline": "Evacuate {road-name}"}, "headline"),
+        ({**SHELTER, "instruction": "Go to {the_shelter }now {X}"}, "instruction"),
+        ({**SHELTER, "translations": {"es": {"body": "Refugio en {Refugio}."}}}, "translations.es.body"),
     ]:
         refused = client.post("/api/v1/templates", json=body, headers=admin)
         assert refused.status_code == 422, (field, refused.text)
         assert field in refused.json()["error"]["fields"], field
+    refused = client.post("/api/v1/templates", json={**SHELTER, "body": "At {Shelter}."}, headers=admin)
+    assert refused.json()["error"]["fields"]["body"].startswith("{Shelter} is not a placeholder")
 
 
 def test_a_revision_is_a_new_version_a_stale_one_is_refused_and_deleting_keeps_the_history(
