@@ -24,8 +24,10 @@ FIELDS = ("incident", "claim", "seen_at", "verdict", "facts", "reason")
 VERDICTS = [verdict.value for verdict in Verdict]
 
 
-def _typed(form: Form | None) -> dict[str, str]:
-    return {name: form.text(name) if form else "" for name in FIELDS}
+def _typed(form: Form | None, languages: tuple[str, ...] = ()) -> dict[str, str]:
+    """What was typed, the translations' fields (`tr-{lang}-claim`, `…-facts`) too."""
+    names = [*FIELDS, *(f"tr-{lang}-{part}" for lang in languages for part in ("claim", "facts"))]
+    return {name: form.text(name) if form else "" for name in names}
 
 
 def _translations(form: Form, languages: tuple[str, ...]) -> list[rumors.RumorTranslationDraft]:
@@ -96,7 +98,8 @@ async def publish_rumor_view(request: Request, viewer: Viewer) -> Response:
         )
     except (InvalidInput, NotFound) as exc:
         errors = exc.fields if isinstance(exc, InvalidInput) else {"incident": exc.message}
-        return await _screen(request, viewer, status_code=422, typed=_typed(form), errors=errors)
+        typed = _typed(form, state.languages.translated)
+        return await _screen(request, viewer, status_code=422, typed=typed, errors=errors)
     return see_other(request, f"/console/rumors?notice=rumor_published#rumor-{published.rumor.id}")
 
 
@@ -128,7 +131,8 @@ async def correct_rumor_view(request: Request, viewer: Viewer) -> Response:
             status = 409
         else:
             errors, status = exc.fields, 422
+        typed = _typed(form, state.languages.translated)
         return await _screen(
-            request, viewer, status_code=status, typed=_typed(form), errors=errors, correcting=rumor_id
+            request, viewer, status_code=status, typed=typed, errors=errors, correcting=rumor_id
         )
     return see_other(request, f"/console/rumors?notice=rumor_corrected#rumor-{rumor_id}")

@@ -3,13 +3,20 @@ forms; errors come back with what was typed; a reviewer reads but cannot publish
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from console.db import Database
 from console.domain.rumors import rumor_entries
+from console.models import RumorTranslation, RumorVersion
+from console.settings import Settings
+from console.web.app import create_app
 from tests.web.staff.conftest import email_of, sign_in
 
 CLAIM = "The water supply has been poisoned"
+SPANISH = {"tr-es-claim": "El agua está envenenada", "tr-es-facts": "El agua es segura."}
 
 
 def test_a_pio_publishes_and_corrects_a_rumor_response(
@@ -91,3 +98,47 @@ def test_a_reviewer_reads_but_cannot_publish(client: TestClient, people: dict[st
         "/console/rumors", data={"csrf_token": csrf, "claim": CLAIM, "verdict": "false", "facts": "x"}
     )
     assert refused.status_code == 403
+
+
+def test_a_correction_from_the_console_carries_its_translation_and_an_error_keeps_it(
+    settings: Settings, db: Database, people: dict[str, int]
+) -> None:
+    with TestClient(create_app(replace(settings, languages=("en", "es")))) as client:
+        csrf = sign_in(client, email_of("pio"))
+        refused = client.post(
+            "/console/rumors",
+            data={"csrf_token": csrf, "claim": CLAIM, "verdict": "false", "facts": "", **SPANISH},
+        )
+        assert refused.status_code == 422
+        assert "El agua está envenenada" in refused.text and "El agua es segura." in refused.text
+        data = {"csrf_token": csrf, "claim": CLAIM, "verdict": "false", "facts": "Tap water is safe."}
+        assert (
+            client.post("/console/rumors", data={**data, **SPANISH}, follow_redirects=False).status_code
+            == 303
+        )
+        with db.read() as session:
+            [entry] = rumor_entries(session)
+        form = client.get("/console/rumors").text
+        assert 'name="tr-es-facts"' in form.split(f"/console/rumors/{entry.rumor.id}/corrections")[1]
+        correction = {
+            **data,
+            "facts": "One plant is being tested again.",
+            "reason": "A lab result is pending",
+            "corrects_version": "1",
+            "tr-es-claim": "El agua está envenenada",
+            "tr-es-facts": "Se vuelve a analizar una planta.",
+        }
+        answer = client.post(
+            f"/console/rumors/{entry.rumor.id}/corrections", data=correction, follow_redirects=False
+        )
+        assert answer.status_code == 303, answer.text
+    with db.read() as session:
+        translated = session.execute(
+            select(RumorVersion.version, RumorTranslation.facts)
+            .join(RumorTranslation, RumorTranslation.rumor_version_id == RumorVersion.id)
+            .order_by(RumorVersion.version)
+        ).all()
+    assert [tuple(row) for row in translated] == [
+        (1, "El agua es segura."),
+        (2, "Se vuelve a analizar una planta."),
+    ]
