@@ -146,6 +146,19 @@ def test_a_revision_is_a_new_version_a_stale_one_is_refused_and_deleting_keeps_t
         assert versions == [1, 2]
 
 
+def assert_records_template_version(db: Database, template_id: int, number: int) -> None:
+    """The one version published names template `template_id`'s version `number`, in its row and
+    in its `version.published` audit event."""
+    with db.read() as session:
+        version = session.scalars(select(UpdateVersion)).one()
+        template_version = session.get_one(TemplateVersion, version.template_version_id)
+        assert (template_version.template_id, template_version.version) == (template_id, number)
+        published_event = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "version.published")
+        ).one()
+        assert json.loads(published_event.data)["template_version_id"] == template_version.id
+
+
 def test_publishing_from_a_template_fills_its_placeholders_and_records_its_version(
     client: TestClient, db: Database, pio: dict[str, str], template: dict[str, Any], slug: str
 ) -> None:
@@ -163,14 +176,7 @@ def test_publishing_from_a_template_fills_its_placeholders_and_records_its_versi
     assert body["preliminary"] is True
     [spanish] = body["translations"]
     assert (spanish["lang"], spanish["body"]) == ("es", "Salga ahora. Refugio en Lincoln High gym.")
-    with db.read() as session:
-        version = session.get_one(UpdateVersion, session.scalars(select(UpdateVersion.id)).one())
-        template_version = session.get_one(TemplateVersion, version.template_version_id)
-        assert (template_version.template_id, template_version.version) == (template["id"], 1)
-        published_event = session.scalars(
-            select(AuditEvent).where(AuditEvent.action == "version.published")
-        ).one()
-        assert json.loads(published_event.data)["template_version_id"] == template_version.id
+    assert_records_template_version(db, template["id"], 1)
     typed = publish(client, pio, slug, body="Typed by hand.")
     assert typed.status_code == 201 and typed.json()["template"] is None
 
@@ -191,14 +197,7 @@ def test_a_version_from_a_template_that_waits_for_approval_records_its_template_
         )
     assert decided.status_code == 200, decided.text
     assert decided.json()["published"]["template"] == {"id": template["id"], "version": 1}
-    with db.read() as session:
-        version = session.scalars(select(UpdateVersion)).one()
-        template_version = session.get_one(TemplateVersion, version.template_version_id)
-        assert (template_version.template_id, template_version.version) == (template["id"], 1)
-        published_event = session.scalars(
-            select(AuditEvent).where(AuditEvent.action == "version.published")
-        ).one()
-        assert json.loads(published_event.data)["template_version_id"] == template_version.id
+    assert_records_template_version(db, template["id"], 1)
 
 
 @pytest.mark.parametrize(
