@@ -356,15 +356,28 @@ def subscriber_counts(session: Session) -> Counter[tuple[str, str]]:
     return Counter({(channel.value, lang): count for channel, lang, count in rows})
 
 
-def _key_bytes(value: str, name: str, size: int) -> bytes:
-    """A base64url key of exactly `size` bytes (padding optional, as browsers omit it)."""
+def _key_bytes(value: str, size: int) -> bytes | None:
+    """A base64url key of exactly `size` bytes (padding optional, as browsers omit it), or None."""
     try:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
     except (binascii.Error, ValueError):
-        raw = b""
-    if len(raw) != size or not re.fullmatch(r"[A-Za-z0-9_-]+=*", value):
-        raise InvalidInput({f"keys.{name}": f"must be {size} bytes in base64url"})
-    return raw
+        return None
+    return raw if len(raw) == size and re.fullmatch(r"[A-Za-z0-9_-]+=*", value) else None
+
+
+def push_key_problems(p256dh: str, auth: str) -> dict[str, str]:
+    """What is wrong with a push subscription's keys, by field (`keys.p256dh`, `keys.auth`)."""
+    problems = {}
+    point = _key_bytes(p256dh, 65)
+    try:
+        if point is None or point[0] != 4:  # uncompressed, as PushSubscription.toJSON() gives it
+            raise ValueError("not an uncompressed point")
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+    except ValueError:
+        problems["keys.p256dh"] = "must be an uncompressed P-256 public key (65 bytes in base64url)"
+    if _key_bytes(auth, 16) is None:
+        problems["keys.auth"] = "must be 16 bytes in base64url"
+    return problems
 
 
 def subscribe_push(
@@ -383,14 +396,8 @@ def subscribe_push(
     the opt-in. Subscribing the same endpoint again (to the same incident or to all) updates
     its keys, language and location (only that browser knows its endpoint). The caller checks
     the endpoint may be sent to."""
-    point = _key_bytes(p256dh, "p256dh", 65)
-    try:
-        if point[0] != 4:  # uncompressed, as PushSubscription.toJSON() gives it
-            raise ValueError("compressed")
-        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
-    except ValueError:
-        raise InvalidInput({"keys.p256dh": "must be an uncompressed P-256 public key"}) from None
-    _key_bytes(auth, "auth", 16)
+    if problems := push_key_problems(p256dh, auth):
+        raise InvalidInput(problems)
     incident = incident_by_slug(session, incident_slug)
     keyed = address_hash(secret_key, AlertChannel.PUSH, endpoint)
     subscriber = session.scalar(

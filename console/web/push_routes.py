@@ -13,6 +13,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -50,8 +51,11 @@ async def push_key(request: Request) -> Response:
     return JSONResponse({"applicationServerKey": public_key}, headers={"Cache-Control": "no-cache"})
 
 
-def _subscription(body: dict[str, Any], languages: tuple[str, ...]) -> tuple[dict[str, str], Location | None]:
-    """The fields of a subscription request, checked; InvalidInput names each bad one."""
+def _subscription(
+    body: dict[str, Any], languages: tuple[str, ...]
+) -> tuple[dict[str, str], Location | None, dict[str, str]]:
+    """The fields of a subscription request, and what is wrong with each that is bad (its keys
+    checked as keys; the endpoint's address and the incident are for the caller to check)."""
     fields = Fields(
         body, ["endpoint", "keys", "expirationTime", "incident", "lang", "area_point", "area_zip"]
     )
@@ -75,12 +79,21 @@ def _subscription(body: dict[str, Any], languages: tuple[str, ...]) -> tuple[dic
                 fields.errors[f"keys.{name}"] = "is required: a base64url string"
             else:
                 given[name] = value
+    if len(given) == 2:
+        fields.errors.update(subscriptions.push_key_problems(given["p256dh"], given["auth"]))
     if len(endpoint) > MAX_ENDPOINT:
         fields.errors["endpoint"] = f"is longer than {MAX_ENDPOINT} characters"
     if lang not in languages:
         fields.errors["lang"] = f"must be one of {', '.join(languages)}"
-    fields.check()
-    return {"endpoint": endpoint, "incident": incident, "lang": lang, **given}, location
+    return {"endpoint": endpoint, "incident": incident, "lang": lang, **given}, location, fields.errors
+
+
+def _incident_problem(session: Session, slug: str) -> dict[str, str]:
+    try:
+        subscriptions.incident_by_slug(session, slug)
+    except InvalidInput as exc:
+        return exc.fields
+    return {}
 
 
 @access(Access.PUBLIC)
@@ -94,13 +107,18 @@ async def subscribe(request: Request) -> Response:
         headers = {"Retry-After": str(int(wait) + 1)}
         return error_response(429, "rate_limited", "too many requests; try again later", headers=headers)
     try:
-        given, location = _subscription(await read_object(request), settings.languages)
-        try:
-            await asyncio.to_thread(
-                check_target, given["endpoint"], allow_private=settings.push_allow_private
-            )
-        except TargetRefused as exc:
-            raise InvalidInput({"endpoint": str(exc)}) from None
+        given, location, errors = _subscription(await read_object(request), settings.languages)
+        if given["endpoint"] and "endpoint" not in errors:
+            try:
+                await asyncio.to_thread(
+                    check_target, given["endpoint"], allow_private=settings.push_allow_private
+                )
+            except TargetRefused as exc:
+                errors["endpoint"] = str(exc)
+        if given["incident"]:
+            errors.update(await state.read(lambda session: _incident_problem(session, given["incident"])))
+        if errors:
+            raise InvalidInput(errors)  # every bad field at once
         await state.write(
             lambda session: subscriptions.subscribe_push(
                 session,

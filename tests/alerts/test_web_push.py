@@ -426,6 +426,28 @@ def test_bad_bodies_are_refused_and_nothing_is_written(
     assert push_subscribers(db) == []
 
 
+def test_every_bad_field_is_named_at_once(settings: Settings, db: Database) -> None:
+    """Shape, keys, the endpoint's address and the incident: one answer names them all."""
+    strict = dataclasses.replace(settings, vapid_private_key=Secret(new_private_key()))
+    body = {
+        "endpoint": "https://127.0.0.1/x",
+        "keys": {"p256dh": "xx", "auth": "yy"},
+        "incident": "no-such-incident",
+        "lang": "fr",
+    }
+    with TestClient(create_app(strict)) as client:
+        response = client.post("/push/subscriptions", json=body)
+    assert response.status_code == 422, response.text
+    assert sorted(response.json()["error"]["fields"]) == [
+        "endpoint",
+        "incident",
+        "keys.auth",
+        "keys.p256dh",
+        "lang",
+    ]
+    assert push_subscribers(db) == []
+
+
 def test_non_json_and_cross_site_posts_are_refused(push_settings: Settings, db: Database) -> None:
     browser = Browser.new()
     with TestClient(create_app(push_settings)) as client:
