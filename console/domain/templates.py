@@ -252,12 +252,11 @@ def _checked(draft: TemplateDraft, languages: Languages) -> dict[str, Any]:
     return fields
 
 
-def _refuse_mistyped_placeholders(text: str | None, field: str, errors: dict[str, str]) -> None:
-    mistyped = [
-        found for found in _LIKE_A_PLACEHOLDER.findall(text or "") if not PLACEHOLDER.fullmatch(found)
-    ]
-    if mistyped and field not in errors:
-        errors[field] = (
+def _refuse_mistyped_placeholders(text: str | None, where: str, errors: dict[str, str]) -> None:
+    braced = _LIKE_A_PLACEHOLDER.findall(text or "")
+    mistyped = [found for found in braced if not PLACEHOLDER.fullmatch(found)]
+    if mistyped and where not in errors:
+        errors[where] = (
             f"{mistyped[0]} is not a placeholder: a placeholder is a name in lowercase letters, digits "
             "and _ in braces, such as {shelter} or {road_name}"
         )

@@ -79,7 +79,7 @@ def _subscription(
                 fields.errors[f"keys.{name}"] = "is required: a base64url string"
             else:
                 given[name] = value
-    if len(given) == 2:
+    if len(given) == 2:  # both keys given as strings: are they keys?
         fields.errors.update(subscriptions.push_key_problems(given["p256dh"], given["auth"]))
     if len(endpoint) > MAX_ENDPOINT:
         fields.errors["endpoint"] = f"is longer than {MAX_ENDPOINT} characters"
