@@ -183,7 +183,7 @@ def render_message(
     `others`: the incident's other messages it also references (an all-clear references them all).
     `instruction`: what to do now, by language (None: the primary), for each `<info>` in a
     language it has (`cap_history.instruction`). `area`: the incident's mapped area when the
-    message was sent (`cap_history.AreaHistory`), in every `<info>`."""
+    message was sent (`cap_history.DetailsHistory`), in every `<info>`."""
     instruction = instruction or {}
     *earlier, message = messages
     item = message.item

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -17,7 +17,14 @@ from sqlalchemy.orm import Session
 
 from console.domain.area import Area, stored_area
 from console.domain.incidents import get_incident
-from console.feeds.items import FeedItem, earlier_messages, translated, version_at, version_history
+from console.feeds.items import (
+    FeedItem,
+    IncidentInfo,
+    earlier_messages,
+    translated,
+    version_at,
+    version_history,
+)
 from console.feeds.paths import Target, cap_message
 from console.models import Incident, IncidentDetailsVersion, Pin, Translation, UpdateVersion
 
@@ -123,24 +130,37 @@ class PinHistory:
 
 
 @dataclass(frozen=True)
-class AreaHistory:
-    """Every version of an incident's mapped area (issue 17), oldest first: a message carries
-    the area in force when it was sent, so a rebuild writes the same bytes."""
+class DetailsHistory:
+    """Every version of an incident's details (issues 13 and 17), oldest first: a message states
+    the incident as it was when sent (title, location, category, status, mapped area), so one
+    written late, after a details change, or again after its file was lost, says what it said."""
 
-    areas: list[tuple[datetime, str | None]]  # (published at, the area's canonical JSON)
+    incident: Incident
+    versions: list[IncidentDetailsVersion]
 
     @classmethod
-    def of(cls, session: Session, incident: Incident) -> AreaHistory:
-        rows = session.execute(
-            select(IncidentDetailsVersion.published_at, IncidentDetailsVersion.area)
+    def of(cls, session: Session, incident: Incident) -> DetailsHistory:
+        rows = session.scalars(
+            select(IncidentDetailsVersion)
             .where(IncidentDetailsVersion.incident_id == incident.id)
             .order_by(IncidentDetailsVersion.version)
         )
-        return cls([(at, area) for at, area in rows])
+        return cls(incident, list(rows))
 
-    def area_at(self, moment: datetime) -> Area | None:
-        in_force = [area for at, area in self.areas if at <= moment]
-        return stored_area(in_force[-1]) if in_force else None
+    def stated(self, message: CapMessage) -> tuple[CapMessage, Area | None]:
+        """`message` with its incident as it was when sent, and the mapped area then."""
+        in_force = [version for version in self.versions if version.published_at <= message.sent]
+        # the first version is the incident as created, which no message precedes
+        details = in_force[-1] if in_force else self.versions[0]
+        incident = IncidentInfo.of(self.incident, details)
+        return (
+            replace(
+                message,
+                item=replace(message.item, incident=incident),
+                translated=tuple(replace(item, incident=incident) for item in message.translated),
+            ),
+            stored_area(details.area),
+        )
 
 
 def instruction(session: Session, message: CapMessage, pins: PinHistory) -> dict[str | None, FeedItem]:

@@ -72,15 +72,17 @@ class IncidentInfo:
         return bool(self.georss_polygons or self.georss_circles)
 
     @classmethod
-    def of(cls, incident: Incident) -> IncidentInfo:
-        area = stored_area(incident.area)
+    def of(cls, incident: Incident, details: IncidentDetailsVersion | None = None) -> IncidentInfo:
+        """`incident` as it reads now, or as `details` (one of its versions) states it."""
+        said = details or incident
+        area = stored_area(said.area)
         return cls(
             incident.slug,
-            xml_safe(incident.title),
-            xml_safe(incident.summary),
-            xml_safe(incident.location),
-            incident.category,
-            incident.alert_status,
+            xml_safe(said.title),
+            xml_safe(said.summary),
+            xml_safe(said.location),
+            said.category,
+            said.alert_status,
             incident.created_at,
             tuple(georss_polygon(ring) for ring in area["polygons"]) if area else (),
             tuple(georss_circle(circle) for circle in area["circles"]) if area else (),

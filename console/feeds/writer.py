@@ -132,26 +132,27 @@ class FeedFiles:
         session: Session,
         messages: list[cap_history.CapMessage],
         pins: cap_history.PinHistory,
-        areas: cap_history.AreaHistory,
+        details: cap_history.DetailsHistory,
     ) -> bytes:
-        last = messages[-1].item
+        *earlier, message = messages
+        message, area = details.stated(message)
+        last = message.item
         others = (
             cap_history.other_updates_messages(session, last, self._cap_languages)
             if last.kind is VersionKind.RESOLUTION
             else []
         )
-        instruction = cap_history.instruction(session, messages[-1], pins)
-        area = areas.area_at(messages[-1].sent)
-        message = cap.render_message(self.settings, messages, others, instruction, area)
-        return self.cap_signer.sign(message) if self.cap_signer is not None else message
+        instruction = cap_history.instruction(session, message, pins)
+        xml = cap.render_message(self.settings, [*earlier, message], others, instruction, area)
+        return self.cap_signer.sign(xml) if self.cap_signer is not None else xml
 
     def _cap_files(self, session: Session, slug: str, seq: int, version: int) -> dict[Target, bytes]:
         """Every message of update `seq` up to version `version`'s last, oldest first."""
         messages = cap_history.update_messages(session, slug, seq, version, self._cap_languages)
         pins = cap_history.PinHistory.of(session, slug)
-        areas = cap_history.AreaHistory.of(session, pins.incident)
+        details = cap_history.DetailsHistory.of(session, pins.incident)
         return {
-            message.target: self._cap_bytes(session, messages[: count + 1], pins, areas)
+            message.target: self._cap_bytes(session, messages[: count + 1], pins, details)
             for count, message in enumerate(messages)
         }
 
@@ -161,11 +162,11 @@ class FeedFiles:
         """As `_cap_files`, but None for each message already published (never rendered again)."""
         messages = cap_history.update_messages(session, slug, seq, version, self._cap_languages)
         pins = cap_history.PinHistory.of(session, slug)
-        areas = cap_history.AreaHistory.of(session, pins.incident)
+        details = cap_history.DetailsHistory.of(session, pins.incident)
         return {
             message.target: None
             if self.path_of(message.target).exists()
-            else self._cap_bytes(session, messages[: count + 1], pins, areas)
+            else self._cap_bytes(session, messages[: count + 1], pins, details)
             for count, message in enumerate(messages)
         }
 

@@ -17,6 +17,7 @@ from xsdata.formats.dataclass.parsers import XmlParser
 
 from console.cli import main
 from console.db import Database
+from console.domain.incident_details import DetailsDraft, change_details
 from console.domain.incidents import get_incident
 from console.domain.outbox import Routing
 from console.feeds.paths import CAP_INDEX
@@ -30,9 +31,11 @@ from tests.feeds.conftest import (
     correct,
     drain,
     make_incident,
+    publish,
     retract,
     valid_cap,
 )
+from tests.conftest import PIO
 from tests.feeds.test_cap_signing import signing, xmlsec1_verify  # noqa: F401 (the signing fixture)
 from tests.feeds.test_languages import LANGUAGES, publish_translated, translate
 
@@ -184,3 +187,56 @@ def test_a_lost_cap_file_is_written_again_as_it_was(
         f"/incidents/{slug}/cap/1-1-r1.xml",
     ]
     assert cap_files(settings) == published
+
+
+def test_a_cap_message_states_the_incident_as_it_was_when_sent(
+    settings: Settings, db: Database, routing: Routing
+) -> None:
+    """Written after a later details change (the outbox was behind), or again after its file
+    was lost, a message carries the title, location, category and status it was sent under."""
+    slug = make_incident(db, routing, "Gas leak", location="Elm St and 3rd", minute=0)
+    first = publish_translated(db, routing, slug, "Evacuate Oak St.", "Evacúen la calle Oak.", minute=1)
+    correct(db, routing, first, "Evacuate Oak St and Elm St.", "Elm St too", corrects=1, minute=2)
+    with db.write() as session:
+        change_details(
+            session,
+            PIO,
+            slug,
+            DetailsDraft(
+                title="Gas main break",
+                location="Elm St 3rd to 6th",
+                category="Safety",
+                alert_status="exercise",
+            ),
+            reason="Wider",
+            corrects_version=1,
+            routing=routing,
+            now=at(3),
+        )
+    drain(settings, db)  # both versions' messages are written after the details changed
+    names = [f"incidents/{slug}/cap/{name}" for name in ("1-1.xml", "1-2.xml")]
+    for name in names:
+        root = etree.fromstring((settings.feeds_dir / name).read_bytes())
+        assert cap_text(root, "cap:status") == "Actual", name
+        for info in root.iterfind("cap:info", CAP):
+            assert info.findtext("cap:event", namespaces=CAP) == "Gas leak", name
+            assert info.findtext("cap:category", namespaces=CAP) == "Fire", name
+            assert info.findtext("cap:area/cap:areaDesc", namespaces=CAP) == "Elm St and 3rd", name
+            assert "EXERCISE" not in (info.findtext("cap:headline", namespaces=CAP) or ""), name
+    published = cap_files(settings)
+    (settings.feeds_dir / names[0]).unlink()
+    with db.read() as session:
+        FeedFiles(settings).write_incident(session, get_incident(session, slug))
+    assert cap_files(settings) == published
+
+    publish(db, routing, slug, "Elm St is closed from 3rd to 6th.", minute=4)
+    drain(settings, db)
+    root = etree.fromstring((settings.feeds_dir / f"incidents/{slug}/cap/2-1.xml").read_bytes())
+    assert cap_text(root, "cap:status") == "Exercise"
+    info = root.find("cap:info", CAP)
+    assert info is not None
+    assert [info.findtext(f"cap:{name}", namespaces=CAP) for name in ("event", "category")] == [
+        "Gas main break",
+        "Safety",
+    ]
+    assert info.findtext("cap:area/cap:areaDesc", namespaces=CAP) == "Elm St 3rd to 6th"
