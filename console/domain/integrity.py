@@ -5,6 +5,7 @@ what it recorded (`recorded_rows`)."""
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass
@@ -14,10 +15,19 @@ from sqlalchemy.orm import Session
 
 from console.domain.audit import ChainReport, verify_chain
 from console.domain.recorded_rows import verify_recorded_rows
-from console.domain.rumors import rumor_hash
+from console.domain.rumors import rumor_hash, rumor_translation_hash
 from console.domain.translation_drafts import translation_hash
 from console.domain.updates import content_hash
-from console.models import AuditEvent, Incident, Rumor, RumorVersion, Translation, Update, UpdateVersion
+from console.models import (
+    AuditEvent,
+    Incident,
+    Rumor,
+    RumorTranslation,
+    RumorVersion,
+    Translation,
+    Update,
+    UpdateVersion,
+)
 
 
 @dataclass(frozen=True)
@@ -101,11 +111,25 @@ def verify_translations(session: Session) -> str | None:
 
 
 def verify_rumors(session: Session) -> str | None:
-    """Every rumor response version against its hash and its `rumor.published` audit event."""
+    """Every rumor response version and translation against its hash, and each version with its
+    translations against its `rumor.published` audit event."""
     recorded = {}
     for data in session.scalars(select(AuditEvent.data).where(AuditEvent.action == "rumor.published")):
         fields = json.loads(data)
-        recorded[(fields["rumor_id"], fields["version"])] = fields["content_hash"]
+        # recorded before rumor responses were translated (issue 13.2): it has no translations
+        languages = sorted(fields.get("translations", {}).items())
+        recorded[(fields["rumor_id"], fields["version"])] = (fields["content_hash"], languages)
+    translated: dict[int, list[tuple[str, str]]] = defaultdict(list)  # by rumor version id
+    translations = session.execute(
+        select(RumorTranslation, RumorVersion.rumor_id, RumorVersion.version)
+        .join(RumorVersion, RumorTranslation.rumor_version_id == RumorVersion.id)
+        .order_by(RumorTranslation.id)
+    )
+    for translation, rumor_id, number in translations:
+        if rumor_translation_hash(rumor_id, number, translation) != translation.content_hash:
+            where = f"rumor response {rumor_id} version {number}, translation {translation.id}"
+            return f"{where}: its content does not match its hash (the row was edited)"
+        translated[translation.rumor_version_id].append((translation.lang, translation.content_hash))
     query = (
         select(RumorVersion, Incident.slug)
         .join(Rumor, RumorVersion.rumor_id == Rumor.id)
@@ -118,8 +142,14 @@ def verify_rumors(session: Session) -> str | None:
             where = f"rumor response {version.rumor_id} version {version.version}"
             if rumor_hash(version.rumor_id, slug, version) != version.content_hash:
                 return f"{where}: its content does not match its hash (the row was edited)"
-            if recorded.get((version.rumor_id, version.version)) != version.content_hash:
+            content, languages = recorded.get((version.rumor_id, version.version), (None, []))
+            if content != version.content_hash:
                 return f"{where}: no audit event records publishing this content"
+            if sorted(translated[version.id]) != languages:
+                return (
+                    f"{where}: its translations are not the ones its audit event records"
+                    " (a translation was edited, added or deleted)"
+                )
     return None
 
 

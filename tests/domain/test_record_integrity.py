@@ -103,6 +103,7 @@ def record(db: Database, routing: Routing) -> Record:
             incident_slug=slug,
             routing=routing,
             languages=LANGUAGES,
+            translations=[rumors.RumorTranslationDraft("es", "Una segunda fuga", "Solo hay una fuga.")],
         )
         resolve_with_all_clear(
             session, PIO, slug, "All clear: return home.", translations=NO_TRANSLATIONS, routing=routing
@@ -331,6 +332,27 @@ def test_editing_any_column_of_a_rumor_response_is_found(
 ) -> None:
     problem = problem_after(tampered_db, f"UPDATE rumor_versions SET {RUMOR_EDITS[column]}")
     assert "rumor response" in problem
+
+
+RUMOR_TRANSLATION_EDITS = {
+    "claim": "UPDATE rumor_translations SET claim = 'x'",
+    "facts": "UPDATE rumor_translations SET facts = 'El agua está envenenada'",
+    "lang": "UPDATE rumor_translations SET lang = 'vi'",
+    "author_name": "UPDATE rumor_translations SET author_name = 'x'",
+    "content_hash": "UPDATE rumor_translations SET content_hash = 'x'",
+    "deleted": "DELETE FROM rumor_translations",
+    "added": "INSERT INTO rumor_translations (rumor_version_id, lang, claim, facts, author_name, created_at,"
+    " content_hash, signature_kid, signature_value) SELECT rumor_version_id, 'es', claim, facts, author_name,"
+    " created_at, content_hash, signature_kid, signature_value FROM rumor_translations",
+}
+
+
+@pytest.mark.parametrize("change", sorted(RUMOR_TRANSLATION_EDITS))
+def test_changing_a_rumor_responses_translations_is_found(
+    tampered_db: Database, record: Record, change: str
+) -> None:
+    problem = problem_after(tampered_db, RUMOR_TRANSLATION_EDITS[change])
+    assert f"rumor response {record.rumor_id} version 1" in problem and "translation" in problem
 
 
 def test_the_cli_exits_1_naming_the_event_and_the_row(
