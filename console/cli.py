@@ -9,6 +9,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -17,6 +18,9 @@ from console.domain import account_controls, accounts
 from console.domain.actors import OPERATOR
 from console.domain.errors import DomainError
 from console.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from console.keyset import KeySet
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -220,16 +224,17 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     from console.domain.integrity import verify
 
     digest, size, head_problems = _kept_head(args.against, settings) if args.against else (None, None, [])
-    for problem in head_problems:
-        print(f"signed head: {problem}", file=sys.stderr)
+    keys = _stored_keys(settings)
     db = _database(settings)
     try:
         with db.read() as session:
-            report = verify(session)
+            report = verify(session, keys)
             kept = check_kept_head(session, digest, report.chain) if digest else None
     finally:
         db.dispose()
     print(report.describe(), file=sys.stdout if report.ok else sys.stderr)
+    if keys is None:
+        print(f"signatures not checked: no key set at SIGNING_KEY_FILE ({settings.signing_key_file})")
     proven = kept is None or (kept.proven and (size is None or kept.seq == size))
     if kept is not None:
         print(kept.describe(), file=sys.stdout if kept.proven else sys.stderr)
@@ -238,7 +243,22 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
                 f"the signed head says the log had {size} events at that hash, not {kept.seq}",
                 file=sys.stderr,
             )
+    # last, so that a head whose hash is in the chain but whose signature fails ends on its failure
+    for problem in head_problems:
+        print(f"FAILED: signed head: {problem}", file=sys.stderr)
     return 0 if report.ok and proven and not head_problems else 1
+
+
+def _stored_keys(settings: Settings) -> KeySet | None:
+    """SIGNING_KEY_FILE's key set, to check stored signatures with; None if there is none."""
+    from console.keyset import KeySet, KeySetError
+
+    try:
+        return KeySet.load(settings.signing_key_file)
+    except KeySetError as exc:
+        if settings.signing_key_file.exists():
+            raise DomainError(str(exc)) from exc
+        return None
 
 
 def _kept_head(value: str, settings: Settings) -> tuple[str, int | None, list[str]]:

@@ -161,6 +161,11 @@ class KeySet:
     def current(self) -> PublicKey:
         return self.keys[0]
 
+    @property
+    def signing_began(self) -> datetime:
+        """When the agency's first key came into use: everything published since is signed."""
+        return min(key.not_before for key in self.keys)
+
     def find(self, kid: str) -> PublicKey | None:
         return next((key for key in self.keys if key.kid == kid), None)
 

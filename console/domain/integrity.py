@@ -9,6 +9,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,11 +32,26 @@ from console.models import (
 )
 
 
+class VerifyingKey(Protocol):
+    def verifies(self, message: bytes, value: str) -> bool: ...
+    def covers(self, moment: datetime) -> bool: ...
+
+
+class Keys(Protocol):
+    """The agency's key set (`console.keyset.KeySet`): every key it ever signed with."""
+
+    @property
+    def signing_began(self) -> datetime: ...
+
+    def find(self, kid: str) -> VerifyingKey | None: ...
+
+
 @dataclass(frozen=True)
 class IntegrityReport:
     chain: ChainReport
     versions_checked: int
     version_problem: str | None = None
+    signatures_checked: bool = False
 
     @property
     def ok(self) -> bool:
@@ -48,6 +65,8 @@ class IntegrityReport:
             lines.append(
                 f"{self.versions_checked} update versions match their content hashes and audit events"
             )
+            if self.signatures_checked:
+                lines.append("every stored signature verifies with the key set")
         return "\n".join(lines)
 
 
@@ -153,11 +172,51 @@ def verify_rumors(session: Session) -> str | None:
     return None
 
 
-def verify(session: Session) -> IntegrityReport:
+# Each signed table (a mapped class with `id`, `content_hash`, `signature_kid` and
+# `signature_value`), the column of when its rows were signed, and what a problem calls a row.
+SIGNED: tuple[tuple[Any, str, str], ...] = (
+    (UpdateVersion, "published_at", "update version"),
+    (Translation, "created_at", "translation"),
+    (RumorVersion, "published_at", "rumor response version"),
+    (RumorTranslation, "created_at", "rumor response translation"),
+)
+
+
+def verify_signatures(session: Session, keys: Keys) -> str | None:
+    """Every stored signature against the key set: made by a key of it, in use then, over the
+    row's content hash. A row may be unsigned only if it was published before the key set's
+    first key came into use (before signing began)."""
+    for model, moment_name, what in SIGNED:
+        columns = ("id", "content_hash", "signature_kid", "signature_value", moment_name)
+        query = select(*(getattr(model, name) for name in columns)).order_by(model.id)
+        with closing(session.execute(query.execution_options(yield_per=1000))) as rows:
+            for row_id, content, kid, value, moment in rows:
+                where = f"{what} {row_id}"
+                if kid is None or value is None:
+                    if moment >= keys.signing_began:
+                        return f"{where}: unsigned, though published since signing began (signature removed)"
+                    continue
+                key = keys.find(kid)
+                if key is None:
+                    return f"{where}: signed by key {kid!r}, which is not in the key set (SIGNING_KEY_FILE)"
+                if not key.verifies(content.encode("utf-8"), value):
+                    return f"{where}: its signature does not verify with key {kid!r} (the row was edited)"
+                if not key.covers(moment):
+                    return f"{where}: key {kid!r} was not the agency's signing key when it was published"
+    return None
+
+
+def verify(session: Session, keys: Keys | None = None) -> IntegrityReport:
+    """The chain and every published row; with `keys`, every stored signature too."""
     chain = verify_chain(session)
     checked, problem = verify_versions(session)
     return IntegrityReport(
         chain,
         checked,
-        problem or verify_translations(session) or verify_rumors(session) or verify_recorded_rows(session),
+        problem
+        or verify_translations(session)
+        or verify_rumors(session)
+        or verify_recorded_rows(session)
+        or (verify_signatures(session, keys) if keys is not None else None),
+        signatures_checked=keys is not None,
     )

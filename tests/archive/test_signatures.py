@@ -238,9 +238,16 @@ def test_audit_verify_accepts_a_signed_head_file(
     head_file = exported / "audit-head.json"
     capsys.readouterr()
     assert main(["audit", "verify", "--against", str(head_file)]) == 0
-    assert "the log up to it is unchanged" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "the log up to it is unchanged" in out and "every stored signature verifies" in out
     head = json.loads(head_file.read_text())
     forged = tmp_path / "head.json"
+    # its hash is in the chain, its signature is not the agency's: the run ends on that failure
+    forged.write_text(json.dumps({**head, "signature": head["signature"][::-1]}))
+    assert main(["audit", "verify", "--against", str(forged)]) == 1
+    out, err = capsys.readouterr()
+    assert "the log up to it is unchanged" in out
+    assert err.splitlines()[-1].startswith("FAILED: signed head: the signed head's signature does not match")
     forged.write_text(json.dumps({**head, "hash": "ab" * 32}))
     assert main(["audit", "verify", "--against", str(forged)]) == 1
     err = capsys.readouterr().err

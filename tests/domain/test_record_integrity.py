@@ -32,6 +32,7 @@ from console.domain.updates import (
     publish_update,
     retract_update,
 )
+from console.keyset import KeySet
 from console.languages import Languages
 from console.models import Role
 from console.settings import Settings
@@ -353,6 +354,49 @@ def test_changing_a_rumor_responses_translations_is_found(
 ) -> None:
     problem = problem_after(tampered_db, RUMOR_TRANSLATION_EDITS[change])
     assert f"rumor response {record.rumor_id} version 1" in problem and "translation" in problem
+
+
+SIGNATURE_EDITS = {
+    "forged": (
+        "UPDATE update_versions SET signature_value = 'AAAA'"
+        " WHERE id = (SELECT MIN(id) FROM update_versions)",
+        "update version",
+        "does not verify",
+    ),
+    "removed": (
+        "UPDATE translations SET signature_kid = NULL, signature_value = NULL",
+        "translation",
+        "unsigned, though published since signing began",
+    ),
+    "unknown key": (
+        "UPDATE rumor_versions SET signature_kid = 'k-forged'",
+        "rumor response version",
+        "not in the key set",
+    ),
+    "another row's": (
+        "UPDATE rumor_translations"
+        " SET signature_value = (SELECT signature_value FROM rumor_versions LIMIT 1)",
+        "rumor response translation",
+        "does not verify",
+    ),
+}
+
+
+@pytest.mark.parametrize("change", sorted(SIGNATURE_EDITS))
+def test_a_stored_signature_that_does_not_hold_is_found(
+    tampered_db: Database, record: Record, settings: Settings, change: str
+) -> None:
+    statement, what, problem = SIGNATURE_EDITS[change]
+    keys = KeySet.load(settings.signing_key_file)
+    with tampered_db.read() as session:
+        assert verify(session, keys).ok, "the untouched record's signatures hold"
+    with tampered_db.engine.begin() as conn:
+        conn.execute(text(statement))
+    with tampered_db.read() as session:
+        assert verify(session).ok, "the hashes still hold: only the signature check sees it"
+        report = verify(session, keys)
+    assert report.version_problem is not None and report.version_problem.startswith(what), report.describe()
+    assert problem in report.version_problem
 
 
 def test_the_cli_exits_1_naming_the_event_and_the_row(

@@ -23,6 +23,7 @@ from console.domain.outbox import Routing
 from console.feeds.paths import CAP_INDEX
 from console.feeds.writer import FeedFiles
 from console.settings import Settings
+from tests.conftest import PIO
 from tests.feeds.conftest import (
     CAP_NS,
     at,
@@ -35,7 +36,6 @@ from tests.feeds.conftest import (
     retract,
     valid_cap,
 )
-from tests.conftest import PIO
 from tests.feeds.test_cap_signing import signing, xmlsec1_verify  # noqa: F401 (the signing fixture)
 from tests.feeds.test_languages import LANGUAGES, publish_translated, translate
 
