@@ -21,7 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from console.csvfile import FORMULA_STARTS
+from console.csvfile import uncell
 from console.keyset import KeySet
 from console.signed_head import check_head
 
@@ -212,7 +212,7 @@ class Checker:
 
     def history_csv(self, where: str, text: str) -> None:
         for number, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
-            cells = {name: _uncell(value) for name, value in row.items() if name is not None}
+            cells = {name: uncell(value or "") for name, value in row.items() if name is not None}
             try:
                 seq = int(cells["seq"])
                 view: dict[str, Any] = {
@@ -242,12 +242,6 @@ class Checker:
                 partial(version_hash, slug, seq),
                 "published_at",
             )
-
-
-def _uncell(value: str | None) -> str:
-    """Undo the CSV export's guard against spreadsheet formulas (a leading ')."""
-    text = value or ""
-    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
 
 
 def _json_file(checker: Checker, path: Path, name: str) -> None:
@@ -327,7 +321,7 @@ def _file(
         _json_file(checker, path, name)
     elif path.suffix == ".jsonl":
         _jsonl_file(checker, path, name)
-    elif path.name.endswith(".csv") and path.name.startswith("history"):
+    elif path.suffix == ".csv":  # the one signed CSV, under any name: a history.csv
         checker.history_csv(name, _exact_text(path))
     elif path.suffix == ".xml" and cap_check is not None:
         problems = cap_check(path, name)

@@ -401,3 +401,35 @@ def test_console_verify_passes_an_export_of_text_stored_with_carriage_returns(
     capsys.readouterr()
     assert main(["verify", str(exported)]) == 0, capsys.readouterr().err
     assert "3 versions" in capsys.readouterr().out  # the JSON, archive.jsonl and history.csv
+
+
+def test_a_downloaded_history_csv_verifies_under_its_own_name_with_texts_that_start_with_quotes(
+    settings: Settings,
+    db: Database,
+    routing: Routing,
+    client: TestClient,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Saved under the name the server gives it, history.csv is checked (it was passed over);
+    a text that starts with `'` before a formula character is given back exactly."""
+    bodies = ["'=quoted on purpose", "=SUM(1,2) is how the rumor read", "''-two quotes", "'plain"]
+    with db.write() as session:
+        incident, _ = create_incident(session, PIO, IncidentDraft(title="Gas leak"), routing=routing)
+        for body in bodies:
+            publish_update(session, PIO, incident.slug, Draft(body=body), routing=routing)
+    response = client.get(f"/incidents/{incident.slug}/history.csv")
+    name = re.search(r'filename="([^"]+)"', response.headers["content-disposition"])
+    assert name is not None and name.group(1) == "gas-leak-history.csv"
+    saved = tmp_path / name.group(1)
+    saved.write_bytes(response.content)
+    cells = sorted(row["body"] for row in csv.DictReader(io.StringIO(response.text)))
+    assert cells == sorted(["'" + bodies[0], "'" + bodies[1], "'" + bodies[2], bodies[3]])
+    monkeypatch.setenv("SIGNING_KEY_FILE", str(settings.signing_key_file))
+    capsys.readouterr()
+    assert main(["verify", str(saved)]) == 0, capsys.readouterr().err
+    assert "4 versions" in capsys.readouterr().out
+    saved.write_bytes(response.content.replace(b"two quotes", b"two quotas"))
+    assert main(["verify", str(saved)]) == 1
+    assert f"{saved} line " in capsys.readouterr().err
