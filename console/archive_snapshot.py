@@ -27,6 +27,7 @@ from console.archive_views import base_context
 from console.csvfile import csv_text
 from console.db import Database
 from console.domain import archive, exports, history
+from console.domain.canonical import canonical_json, sha256_hex
 from console.domain.media import published_files
 from console.keyset import KeySet, KeySetError
 from console.languages import Languages
@@ -38,7 +39,14 @@ from console.templating import make_templates
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 STYLESHEETS = ("css/public.css", "css/archive.css")
 BATCH = 100
-MANIFEST_FORMAT = "incident-console/archive-snapshot/1"
+# 2: manifest.json is signed (`signature`), so a snapshot with a record taken out and the
+# manifest rewritten to match no longer verifies.
+MANIFEST_FORMAT = "incident-console/archive-snapshot/2"
+
+
+def manifest_digest(manifest: dict[str, Any]) -> str:
+    """What a manifest's `signature` signs: the SHA-256 of its canonical JSON without it."""
+    return sha256_hex(canonical_json({key: value for key, value in manifest.items() if key != "signature"}))
 
 
 class SnapshotError(Exception):
@@ -189,5 +197,7 @@ def _export(
         "images": len(images),
         "files": dict(sorted(out.digests.items())),
     }
+    signature = keys.sign(manifest_digest(manifest).encode("utf-8"))
+    manifest["signature"] = {"kid": signature.kid, "alg": "EdDSA", "value": signature.value}
     out.write("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
     return incidents, versions, head

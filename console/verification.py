@@ -21,6 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from console.archive_snapshot import manifest_digest
 from console.csvfile import uncell
 from console.keyset import KeySet
 from console.signed_head import check_head
@@ -312,6 +313,35 @@ def _folder(checker: Checker, root: Path, cap_check: Callable[[Path, str], list[
         if path.is_file() and path.name != "manifest.json":
             _file(checker, path, str(path.relative_to(root)), cap_check)
     checker.head("manifest.json", manifest.get("signed_audit_head"))
+    _manifest(checker, root, manifest)
+
+
+def _manifest(checker: Checker, root: Path, manifest: dict[str, Any]) -> None:
+    """The manifest's own signature (a snapshot of format 2 on) and what it says it holds."""
+    if manifest.get("format") != "incident-console/archive-snapshot/1":
+        signature = manifest.get("signature")
+        key = checker.keys.find(str(signature.get("kid"))) if isinstance(signature, dict) else None
+        if not isinstance(signature, dict):
+            checker.report.fail("manifest.json", "it carries no signature")
+        elif key is None:
+            checker.report.fail(
+                "manifest.json", f"signed by key {signature.get('kid')!r}, which is not in the key set"
+            )
+        elif not key.verifies(manifest_digest(manifest).encode("utf-8"), str(signature.get("value"))):
+            checker.report.fail("manifest.json", "its signature does not verify (the manifest was changed)")
+        else:
+            checker.report.count("signed manifests")
+    head = manifest.get("signed_audit_head")
+    if isinstance(head, dict) and manifest.get("audit_head") != {
+        "event": head.get("size"),
+        "hash": head.get("hash"),
+    }:
+        checker.report.fail("manifest.json", "its audit_head is not the one its signed_audit_head signs")
+    records = len(list((root / "incidents").glob("*.json")))
+    if manifest.get("incidents") != records:
+        checker.report.fail(
+            "manifest.json", f"it lists {manifest.get('incidents')} incidents, the folder holds {records}"
+        )
 
 
 def _file(

@@ -5,6 +5,7 @@ exports that were tampered with."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
@@ -184,7 +185,34 @@ def test_console_verify_passes_an_untouched_export(
     out = capsys.readouterr().out
     assert "every content hash and signature verified" in out
     # JSON, JSONL and CSV each hold the 6 versions; the CSV has no translations
-    assert "18 versions" in out and "2 translations" in out, out
+    assert "18 versions" in out and "2 translations" in out and "1 signed manifests" in out, out
+
+
+def test_an_export_with_a_record_taken_out_and_its_manifest_rewritten_fails(
+    exported: Path, sample: Sample, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest_path = exported / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    (exported / "incidents" / f"{sample.slug}.json").unlink()
+    shutil.rmtree(exported / "incidents" / sample.slug)
+    (exported / "archive.jsonl").write_text("")
+    files = {
+        name: hashlib.sha256((exported / name).read_bytes()).hexdigest()
+        for name in manifest["files"]
+        if (exported / name).is_file()
+    }
+    manifest_path.write_text(json.dumps({**manifest, "files": files, "incidents": 0, "versions": 0}))
+    err = _verify_fails([exported], capsys)
+    assert "manifest.json: its signature does not verify (the manifest was changed)" in err
+
+    manifest_path.write_text(json.dumps({**manifest, "audit_head": {"event": 1, "hash": "0" * 64}}))
+    err = _verify_fails([exported], capsys)
+    assert "manifest.json: its audit_head is not the one its signed_audit_head signs" in err
+    assert "manifest.json: it lists 1 incidents, the folder holds 0" in err
+    manifest_path.write_text(
+        json.dumps({key: value for key, value in manifest.items() if key != "signature"})
+    )
+    assert "manifest.json: it carries no signature" in _verify_fails([exported], capsys)
 
 
 def _verify_fails(paths: list[Path], capsys: pytest.CaptureFixture[str], *extra: str) -> str:
