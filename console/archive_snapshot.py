@@ -26,7 +26,7 @@ from jinja2 import Environment
 from console.archive_views import base_context
 from console.csvfile import csv_text
 from console.db import Database
-from console.domain import archive, exports, history
+from console.domain import archive, exports, history, rumors
 from console.domain.canonical import canonical_json, sha256_hex
 from console.domain.media import published_files
 from console.keyset import KeySet, KeySetError
@@ -175,6 +175,9 @@ def _export(
         total = history.corrections_page(session, page=1, per_page=1).total
         log = history.corrections_page(session, page=1, per_page=max(total, 1))
         out.write("corrections.html", _page(env, "archive/corrections.html", 0, {**common, "result": log}))
+        rumor_responses = rumors.rumor_entries(session)
+        for entry in rumor_responses:
+            out.write(f"rumors/{entry.rumor.id}.json", exports.rumor_document(entry.view()))
         images = published_files(session)
     for name in images:
         try:
@@ -194,6 +197,7 @@ def _export(
         "signed_audit_head": signed,
         "incidents": incidents,
         "versions": versions,
+        "rumor_responses": len(rumor_responses),
         "images": len(images),
         "files": dict(sorted(out.digests.items())),
     }

@@ -337,11 +337,10 @@ def _manifest(checker: Checker, root: Path, manifest: dict[str, Any]) -> None:
         "hash": head.get("hash"),
     }:
         checker.report.fail("manifest.json", "its audit_head is not the one its signed_audit_head signs")
-    records = len(list((root / "incidents").glob("*.json")))
-    if manifest.get("incidents") != records:
-        checker.report.fail(
-            "manifest.json", f"it lists {manifest.get('incidents')} incidents, the folder holds {records}"
-        )
+    for what, pattern in (("incidents", "incidents/*.json"), ("rumor_responses", "rumors/*.json")):
+        held = len(list(root.glob(pattern)))
+        if what in manifest and manifest[what] != held:
+            checker.report.fail("manifest.json", f"it lists {manifest[what]} {what}, the folder holds {held}")
 
 
 def _file(

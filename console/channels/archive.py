@@ -88,8 +88,7 @@ class ArchiveChannel:
             with self.db.read() as session:
                 record = rumor_record(session, event.rumor_id)
             path = self.rumor_path_for(event.rumor_id)
-            content = json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8") + b"\n"
-            write_atomically(path, content)
+            write_atomically(path, exports.rumor_document(record))
             return path
         return self._write_incident(event.incident_slug)
 

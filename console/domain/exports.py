@@ -165,6 +165,12 @@ def record_document(record: dict[str, Any]) -> bytes:
     return (json.dumps(record, ensure_ascii=False, indent=2, allow_nan=False) + "\n").encode("utf-8")
 
 
+def rumor_document(record: dict[str, Any]) -> bytes:
+    """The bytes of a rumor response's file (`rumors/{id}.json`), as the `archive` channel and
+    `console archive export` write it."""
+    return (json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+
 @dataclass(frozen=True)
 class ArchiveVersion:
     """What the full export depends on, read from the database: it changes whenever any record

@@ -19,7 +19,7 @@ from starlette.testclient import TestClient
 
 from console.cli import main
 from console.db import Database
-from console.domain import text
+from console.domain import exports, rumors, text
 from console.domain.audit import chain_head
 from console.domain.incidents import IncidentDraft, create_incident
 from console.domain.outbox import Routing
@@ -461,3 +461,40 @@ def test_a_downloaded_history_csv_verifies_under_its_own_name_with_texts_that_st
     saved.write_bytes(response.content.replace(b"two quotes", b"two quotas"))
     assert main(["verify", str(saved)]) == 1
     assert f"{saved} line " in capsys.readouterr().err
+
+
+def test_a_snapshot_holds_every_rumor_response_as_the_archive_channel_writes_it(
+    settings: Settings,
+    db: Database,
+    routing: Routing,
+    client: TestClient,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with db.write() as session:
+        create_incident(session, PIO, IncidentDraft(title="Gas leak"), routing=routing)
+        published = rumors.publish_rumor(
+            session,
+            PIO,
+            rumors.RumorDraft(claim="The water is poisoned", verdict="false", facts="It is safe to drink."),
+            incident_slug=None,
+            routing=routing,
+            languages=Languages(("en", "es")),
+            translations=[rumors.RumorTranslationDraft("es", "El agua está envenenada", "Es potable.")],
+        )
+        rumor_id = published.rumor.id
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("SIGNING_KEY_FILE", str(settings.signing_key_file))
+    exported = tmp_path / "export"
+    assert main(["archive", "export", str(exported)]) == 0
+    saved = (exported / "rumors" / f"{rumor_id}.json").read_bytes()
+    with db.read() as session:
+        assert saved == exports.rumor_document(rumors.rumor_record(session, rumor_id))  # the channel's bytes
+    assert json.loads(saved) == client.get(f"/api/v1/rumors/{rumor_id}").json()
+    assert json.loads((exported / "manifest.json").read_text())["rumor_responses"] == 1
+    capsys.readouterr()
+    assert main(["verify", str(exported)]) == 0, capsys.readouterr().err
+    assert "1 rumor responses, 1 rumor translations" in capsys.readouterr().out
+    (exported / "rumors" / f"{rumor_id}.json").unlink()
+    assert "it lists 1 rumor_responses, the folder holds 0" in _verify_fails([exported], capsys)
