@@ -23,6 +23,9 @@ Send = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
 WriteFrame = Callable[[bytes], bool]
 
 TRY_AGAIN_LATER = 1013  # the ws extension reconnects on it
+# Says the connection is alive: live.js reconnects after a silence (a connection that died
+# without the browser noticing), and drops any frame that is not an event's.
+KEEPALIVE = Frame.of(0, "<!-- keepalive -->")
 
 
 class LiveClient:
@@ -67,6 +70,13 @@ class LiveClient:
                 self.drop("too far behind while resuming")
             return
         self._push(frame)
+
+    def keepalive(self) -> None:
+        """Send `KEEPALIVE` unless the client is resuming or frames are already on their way
+        (a socket that is full: they say it, or its buffer drops the client). Never waits."""
+        if self.dropped or self._held is not None or self._writer is not None:
+            return
+        self._start(KEEPALIVE)
 
     async def replay(self, after: int, frames: list[Frame], *, timeout: float) -> None:
         """The client has seen every event up to `after`: send what it missed (in order), then

@@ -234,4 +234,4 @@ class LiveRenderer:
 def _announce(lang: str) -> str:
     with in_language(lang):
         text = gettext("This page was brought up to date.")
-    return f'<div data-hx-swap-oob="innerHTML:#live-announcer">{escape(text)}</div>'
+    return f'<div data-hx-swap-oob="beforeend:#live-announcer"><p>{escape(text)}</p></div>'

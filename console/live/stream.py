@@ -68,6 +68,7 @@ class LiveStream:
         poll_seconds: float,
         resume_max_events: int,
         send_buffer: int,
+        keepalive_seconds: float,
     ) -> None:
         self.db = db
         self.bus = bus
@@ -77,6 +78,7 @@ class LiveStream:
         self.poll_seconds = poll_seconds
         self.resume_max_events = resume_max_events
         self.send_buffer = send_buffer
+        self.keepalive_seconds = keepalive_seconds
         self.position = 0  # every event up to here has been offered to the clients
         self.ready = asyncio.Event()
         # Set while nothing committed or announced is left to offer to the clients.
@@ -104,6 +106,7 @@ class LiveStream:
             poll_seconds=settings.live_poll_seconds,
             resume_max_events=settings.live_resume_max_events,
             send_buffer=settings.live_send_buffer,
+            keepalive_seconds=settings.live_ping_seconds,
         )
 
     @property
@@ -117,6 +120,7 @@ class LiveStream:
             self.position = await self._retrying(lambda: self.threads.run(self._head))
             self.ready.set()
             listener = asyncio.create_task(self._listen(subscription), name="live-stream-listener")
+            keepalive = asyncio.create_task(self._keep_alive(), name="live-stream-keepalive")
             try:
                 while True:
                     with contextlib.suppress(TimeoutError):  # no news: look at the database anyway
@@ -133,12 +137,25 @@ class LiveStream:
                             self._quiet.set()
             finally:
                 listener.cancel()
+                keepalive.cancel()
 
     async def _listen(self, subscription: Subscription) -> None:
         while True:
             received = await subscription.get()
             if not isinstance(received, LiveMessage) or received.event_id > self.position:
                 self._news()
+
+    async def _keep_alive(self) -> None:
+        """Every `keepalive_seconds`, tell each client its connection is alive."""
+        while True:
+            await asyncio.sleep(self.keepalive_seconds)
+            told = 0
+            for clients in list(self._clients.values()):
+                for client in list(clients):
+                    client.keepalive()
+                    told += 1
+                    if told % OFFER_SLICE == 0:
+                        await asyncio.sleep(0)
 
     def poke(self) -> None:
         """Something was just committed in this process: read it now, without waiting for the

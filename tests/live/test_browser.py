@@ -3,17 +3,20 @@ still complete and readable; at 320 px nothing runs off the screen."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from pathlib import Path
 
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect
+from playwright.sync_api import Browser, ConsoleMessage, Page, WebSocketRoute, expect
 
 from console.db import Database
 from console.domain.outbox import Routing
 from console.domain.updates import Draft, publish_update
+from console.settings import Settings
 from tests.conftest import PIO
 from tests.live.support import api, correct, new_incident, publish, retract
 from tests.support.browser import screenshot
-from tests.support.live_server import LiveServer
+from tests.support.live_server import LiveServer, serve
 from tests.support.server import ServerProcess
 
 TIMEOUT = 10_000  # ms
@@ -228,3 +231,47 @@ def test_the_page_catches_up_after_its_server_restarts(
         expect(page.locator("#live-state")).to_have_attribute("data-state", "open")
     finally:
         server.stop()
+
+
+# Records every state #live-state shows from now on, however briefly.
+SEEN_STATES = """
+window.seenStates = [];
+new MutationObserver(() => window.seenStates.push(document.getElementById("live-state").dataset.state))
+  .observe(document.getElementById("live-state"), {attributes: true, attributeFilter: ["data-state"]});
+"""
+
+
+def test_a_connection_that_dies_unnoticed_is_replaced_and_every_missed_update_is_announced(
+    live_settings: Settings, page: Page, pio_token: str
+) -> None:
+    """A phone's carrier forgets the connection: the browser's socket stays open and hears
+    nothing. The page notices the silence, says so, connects again and catches up, and its
+    live region gets a sentence for each update it missed."""
+    links: list[dict[str, bool]] = []
+
+    def relay(ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+        link = {"dead": False}
+        links.append(link)
+        server.on_message(lambda message: None if link["dead"] else ws.send(message))
+
+    with serve(replace(live_settings, live_ping_seconds=1.0)) as live:
+        slug = new_incident(live.url, pio_token, "Gas leak on Elm St")
+        page.route_web_socket(re.compile(r".*/live\b.*"), relay)
+        page.goto(f"{live.url}/incidents/{slug}")
+        state = page.locator("#live-state")
+        expect(state).to_have_attribute("data-state", "open", timeout=TIMEOUT)
+        expect(state).to_have_attribute("role", "status")
+        page.evaluate(SEEN_STATES)
+        links[0]["dead"] = True
+        publish(live.url, pio_token, slug, "Leave Elm St now.", headline="Evacuate")
+        publish(live.url, pio_token, slug, "Go to Station 4.", headline="Shelter open")
+        expect(page.locator("#timeline > li")).to_have_count(2, timeout=TIMEOUT)
+        expect(state).to_have_attribute("data-state", "open")
+        assert len(links) == 2
+        # said while it connected again (briefly: the new connection opens at once)
+        assert page.evaluate("window.seenStates") == ["reconnecting", "open"]
+        sentences = page.locator("#live-announcer > p")
+        expect(sentences).to_have_count(2)
+        expect(sentences.nth(0)).to_contain_text("Evacuate")
+        expect(sentences.nth(1)).to_contain_text("Shelter open")

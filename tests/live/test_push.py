@@ -40,7 +40,7 @@ def test_new_corrected_and_retracted_updates_are_pushed_in_order(
         assert '<li class="timeline__item" id="item-update-1">' in new.html
         assert "Residents of Elm St should leave now." in new.html
         assert '<strong class="badge badge--preliminary">PRELIMINARY</strong>' in new.html
-        assert 'data-hx-swap-oob="innerHTML:#live-announcer">New update' in new.html
+        assert 'data-hx-swap-oob="beforeend:#live-announcer"><p>New update' in new.html
         assert 'id="timeline-empty" class="timeline-empty" hidden data-hx-swap-oob="true"' in new.html
         # times in TIMEZONE (America/Chicago is UTC-6 or UTC-5)
         assert re.search(r'<time datetime="[^"]+-0[56]:00">', new.html)

@@ -35,6 +35,7 @@ def test_a_push_to_many_clients_lets_other_work_run_between_slices() -> None:
         poll_seconds=1,
         resume_max_events=10,
         send_buffer=10,
+        keepalive_seconds=20,
     )
     clients = [FakeClient(offered) for _ in range(CLIENTS)]
     for client in clients:
