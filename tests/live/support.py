@@ -23,6 +23,9 @@ from websockets.sync.client import ClientConnection, connect
 
 from tests.support.server import free_port
 
+# Sent between frames every LIVE_PING_SECONDS (README, "Live page for residents"): a client
+# takes it as a sign of life, not as an event.
+KEEPALIVE = "<!-- keepalive -->"
 CURSOR = re.compile(r'^\s*<span id="live-cursor" data-event-id="(\d+)"( data-reset)?')
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 # The Redis that CI runs; each test uses a channel of its own on it.
@@ -93,19 +96,25 @@ def subscribe(ws_url: str, last_event_id: int, incident: str | None = None) -> I
 
 
 def receive(connection: ClientConnection, count: int, timeout: float = 10) -> list[Frame]:
+    """The next `count` frames, keepalives left out (as live.js leaves them out)."""
     deadline = time.monotonic() + timeout
     frames = []
     while len(frames) < count:
-        frames.append(parse(connection.recv(timeout=max(0.01, deadline - time.monotonic()))))
+        text = connection.recv(timeout=max(0.01, deadline - time.monotonic()))
+        if text != KEEPALIVE:
+            frames.append(parse(text))
     return frames
 
 
 def nothing_more(connection: ClientConnection, wait: float = 0.5) -> bool:
-    try:
-        extra = connection.recv(timeout=wait)
-    except TimeoutError:
-        return True
-    raise AssertionError(f"unexpected frame: {str(extra)[:200]}")
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            extra = connection.recv(timeout=max(0.01, deadline - time.monotonic()))
+        except TimeoutError:
+            return True
+        if extra != KEEPALIVE:
+            raise AssertionError(f"unexpected frame: {str(extra)[:200]}")
 
 
 class RedisServer:

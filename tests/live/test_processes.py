@@ -23,7 +23,16 @@ from console.domain import stream
 from console.domain.outbox import Routing
 from console.domain.updates import Draft, publish_update
 from tests.conftest import PIO
-from tests.live.support import SHARED_REDIS, RedisServer, new_incident, parse, publish, receive, subscribe
+from tests.live.support import (
+    KEEPALIVE,
+    SHARED_REDIS,
+    RedisServer,
+    new_incident,
+    parse,
+    publish,
+    receive,
+    subscribe,
+)
 from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.slow  # several server processes, killed and restarted
@@ -192,7 +201,9 @@ async def _follow(
             async with ws_connect(f"{url}/live?incident={slug}", compression=None, open_timeout=30) as socket:
                 await socket.send(json.dumps({"last_event_id": seen[-1] if seen else start}))
                 while len(seen) < total:
-                    seen.append(parse(await socket.recv()).event_id)
+                    text = await socket.recv()
+                    if text != KEEPALIVE:
+                        seen.append(parse(text).event_id)
                 return
         except ConnectionClosed:
             continue  # its server is gone: on to the next
