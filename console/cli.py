@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import logging
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from console import logs
 from console.db import Database
 from console.domain import account_controls, accounts
 from console.domain.actors import OPERATOR
@@ -21,6 +23,8 @@ from console.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from console.keyset import KeySet
+
+log = logging.getLogger("console.cli")
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -202,20 +206,35 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
     db = _database(settings)
     bus = LiveBus.from_settings(settings)  # the live channel publishes to the web processes through it
-    dispatcher = Dispatcher.from_settings(settings, db, build_channels(settings, db, bus))
+    channels = build_channels(settings, db, bus)
+    dispatcher = Dispatcher.from_settings(settings, db, channels)
 
     async def work() -> None:
+        # A restart's SIGTERM, like Ctrl-C, lets the deliveries under way be recorded: cut off,
+        # each would hold back its channel until its lease ran out.
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        log.info("outbox worker delivering %s", ", ".join(channels) or "nothing (CHANNELS is empty)")
+        running = asyncio.create_task(dispatcher.drain() if args.once else dispatcher.run())
+        stopping = asyncio.create_task(stop.wait())
         try:
-            await (dispatcher.drain() if args.once else dispatcher.run())
+            await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not running.done():
+                log.info("outbox worker stopping: recording the deliveries under way")
+                await dispatcher.finish(running)
+            else:
+                running.result()
         finally:
+            stopping.cancel()
             await bus.close()
 
     try:
         asyncio.run(work())
-    except KeyboardInterrupt:
-        pass
     finally:
         db.dispose()
+    log.info("outbox worker stopped")
     return 0
 
 
@@ -613,8 +632,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logs.configure()
     try:
         settings = Settings.from_environ()
         command: Command = args.run

@@ -37,6 +37,10 @@ log = logging.getLogger("console.dispatcher")
 RECORD_RETRY_MAX_SECONDS = 2.0
 # How long a web process's other channels wait at most for its push to residents.
 RESIDENTS_FIRST_SECONDS = 2.0
+# How long a stopping dispatcher waits for the deliveries it is sending to be recorded (a
+# restart sends SIGTERM; platforms wait 10 to 30 s before killing). One cut short keeps its
+# lease until it runs out (OUTBOX_LEASE_SECONDS) and is then sent again as interrupted.
+STOP_GRACE_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,7 @@ class Dispatcher:
         self.clock = clock
         self.rng = rng or random.Random()
         self._wake = {name: asyncio.Event() for name in self.channels}
+        self._stopping = False
         self.residents_first = residents_first
 
     @classmethod
@@ -101,15 +106,41 @@ class Dispatcher:
             event.set()
 
     async def run(self) -> None:
-        async with asyncio.TaskGroup() as group:
-            for name, channel in self.channels.items():
-                group.create_task(self._lane(name), name=f"outbox-lane-{name}")
-                if isinstance(channel, BackgroundWork):
-                    group.create_task(channel.run_background(), name=f"outbox-background-{name}")
+        """Deliver until stopped (`finish`): returns once every lane has recorded its last."""
+        background = [
+            asyncio.create_task(channel.run_background(), name=f"outbox-background-{name}")
+            for name, channel in self.channels.items()
+            if isinstance(channel, BackgroundWork)
+        ]
+        try:
+            async with asyncio.TaskGroup() as group:
+                for name in self.channels:
+                    group.create_task(self._lane(name), name=f"outbox-lane-{name}")
+        finally:
+            for task in background:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def finish(self, running: asyncio.Task[None], *, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
+        """Stop `running` (this dispatcher's `run` or `drain`) gently: nothing more is claimed, and
+        each delivery under way is recorded, for at most `grace_seconds`; then it is cancelled."""
+        self._stopping = True
+        self.wake()
+        try:
+            async with asyncio.timeout(grace_seconds):
+                await asyncio.shield(running)
+        except TimeoutError:
+            log.warning(
+                "outbox: deliveries still under way after %g s; leaving them to their leases", grace_seconds
+            )
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
 
     async def _lane(self, name: str) -> None:
         wake = self._wake[name]
-        while True:
+        while not self._stopping:
             wake.clear()
             try:
                 # Look (a read) before claiming (a write, which takes the write lock every
@@ -211,7 +242,7 @@ class Dispatcher:
     async def drain(self, *, timeout: float = 30.0) -> None:
         """Deliver everything due now, in every channel (tests and `console worker --once`)."""
         async with asyncio.timeout(timeout):
-            while True:
+            while not self._stopping:
                 results = await asyncio.gather(*(self.process_next(name) for name in self.channels))
                 if any(results):
                     continue
@@ -287,6 +318,14 @@ class Dispatcher:
             error = f"{error} (gave up after {claim.attempt} attempts)"
         with self.db.write() as session:
             outbox.fail(session, claim, error, retry_at=retry_at, now=now)
+        log.warning(
+            "delivery %s (%s) attempt %s failed: %s; %s",
+            claim.delivery_id,
+            claim.channel,
+            claim.attempt,
+            error,
+            f"next attempt at {retry_at.isoformat()}" if retry_at else "given up",
+        )
 
     def _pause(self, claim: outbox.Claim, error: str) -> None:
         """The delivery waits (pending, due now) and the channel stops until it is resumed."""

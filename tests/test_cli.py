@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
+import subprocess
+import sys
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -198,3 +202,32 @@ def test_media_prune_refuses_a_bad_grace_period(env: Settings, capsys: pytest.Ca
 def _media_rows(db: Database) -> list[MediaFile]:
     with db.read() as session:
         return list(session.scalars(select(MediaFile)))
+
+
+@pytest.mark.slow  # a worker process of its own
+def test_a_worker_stops_gently_on_sigterm(env: Settings) -> None:
+    """A restart sends SIGTERM: the worker stops claiming, records what it is sending, and
+    exits 0 (it used to die at once, leaving a delivery to its lease)."""
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "console", "worker"],
+        env={
+            **os.environ,
+            "DATABASE_URL": env.database_url,
+            "CHANNELS": "archive",
+            "ARCHIVE_DIR": str(env.archive_dir),
+        },
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert worker.stderr is not None
+    lines = []
+    for line in worker.stderr:
+        lines.append(line)
+        if "outbox worker delivering archive" in line:
+            break
+    worker.send_signal(signal.SIGTERM)
+    _, rest = worker.communicate(timeout=20)
+    output = "".join(lines) + rest
+    assert worker.returncode == 0, output
+    assert "INFO console.cli: outbox worker stopping: recording the deliveries under way" in output
+    assert output.rstrip().endswith("INFO console.cli: outbox worker stopped")

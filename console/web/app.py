@@ -22,6 +22,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 
+from console import logs
 from console.agency import LOGO_PATH
 from console.channels.registry import build_channels, routing
 from console.db import Database
@@ -231,11 +232,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             subscribe_ip_limit=RateLimit(settings.subscribe_ip_limit, 3600.0),
         )
         tasks = [asyncio.create_task(state.live.run(), name="live-stream")]
+        dispatching = None
         if settings.outbox_in_process:
-            tasks.append(asyncio.create_task(state.dispatcher.run(), name="outbox-dispatcher"))
+            dispatching = asyncio.create_task(state.dispatcher.run(), name="outbox-dispatcher")
         try:
             yield {"app_state": state}
         finally:
+            if dispatching is not None:  # first, while the live stream still pushes what it records
+                await state.dispatcher.finish(dispatching)
             for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -287,7 +291,8 @@ def tune_interpreter() -> None:
 
 def create_server_app() -> Starlette:
     """The factory for uvicorn's command line (the Procfile's `web:` line): `create_app` with
-    the interpreter tuning `console serve` applies, in each worker process."""
+    the logging and interpreter tuning `console serve` applies, in each worker process."""
+    logs.configure()
     app = create_app()
     tune_interpreter()
     return app

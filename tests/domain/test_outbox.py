@@ -430,3 +430,41 @@ def test_in_a_web_process_other_channels_wait_for_the_residents_push(
     assert while_pushing == []
     assert len(after_push) == 1
     assert len(in_all) == 2
+
+
+class SlowChannel(FakeChannel):
+    """Takes `seconds` to send each delivery, and says when it has started one."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.started = asyncio.Event()
+
+    async def deliver(self, claim: Claim) -> Outcome:
+        self.started.set()
+        await asyncio.sleep(self.seconds)
+        return await super().deliver(claim)
+
+
+@pytest.mark.parametrize(("sending_seconds", "recorded"), [(0.3, True), (30.0, False)])
+def test_a_stopping_dispatcher_records_what_it_is_sending_and_claims_nothing_more(
+    db: Database, sending_seconds: float, recorded: bool
+) -> None:
+    """A restart's SIGTERM: the delivery under way is recorded, within the grace period (one
+    cut off at its end keeps its lease, to be sent again as interrupted); the next one waits
+    for the next dispatcher."""
+    channel = SlowChannel(sending_seconds)
+    publish(db, FAKE_ROUTING, ["Flooding on 5th", "Road closed at 9th"])
+    stopping = dispatcher(db, channel)
+
+    async def stop_while_sending() -> None:
+        running = asyncio.create_task(stopping.run())
+        await asyncio.wait_for(channel.started.wait(), 5)
+        await stopping.finish(running, grace_seconds=1.0)
+        assert running.done()
+
+    asyncio.run(stop_while_sending())
+    first, second = deliveries(db)
+    assert first.state is (DeliveryState.SENT if recorded else DeliveryState.SENDING)
+    assert (second.state, second.attempts) == (DeliveryState.PENDING, 0)
+    assert len(channel.calls) == (1 if recorded else 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 import subprocess
 import sys
@@ -47,7 +48,7 @@ def test_the_web_line_passes_uvicorn_what_console_serve_does() -> None:
 
 
 @pytest.mark.slow
-def test_the_server_factory_tunes_the_interpreter_in_its_process(tmp_path: Path) -> None:
+def test_the_server_factory_tunes_the_interpreter_and_logging_in_its_process(tmp_path: Path) -> None:
     # In a process of its own: freezing the test process's objects would outlive this test.
     script = (
         "import gc, sys\n"
@@ -55,6 +56,8 @@ def test_the_server_factory_tunes_the_interpreter_in_its_process(tmp_path: Path)
         "assert gc.get_threshold() != (10_000, 10, 100)\n"
         "app = create_server_app()\n"
         "print(type(app).__name__, gc.get_threshold(), gc.get_freeze_count() > 0, sys.getswitchinterval())\n"
+        "import logging\n"
+        "logging.getLogger('console.web.handshakes').info('websocket handshake refused: 404 /live')\n"
     )
     env = {"DATABASE_URL": f"sqlite:///{tmp_path}/console.db", "PATH": "/usr/bin:/bin"}
     done = subprocess.run(
@@ -62,3 +65,10 @@ def test_the_server_factory_tunes_the_interpreter_in_its_process(tmp_path: Path)
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["Starlette", "(10000,", "10,", "100)", "True", "0.001"]
+    # its logging is set up as `console serve`'s: the app's INFO lines, with time, level and logger
+    assert re.search(
+        r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO console.web.handshakes:"
+        r" websocket handshake refused: 404 /live$",
+        done.stderr,
+        re.MULTILINE,
+    ), done.stderr
