@@ -206,6 +206,7 @@ class LiveRenderer:
                 "rumors",
                 "timeline",
                 "timeline_empty",
+                "timeline_more",
             ],
             lang,
             incident=page.incident,
