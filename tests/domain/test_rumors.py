@@ -225,7 +225,7 @@ def test_the_public_page_lists_them_newest_first_in_the_readers_language(
         spanish = client.get("/rumors", headers={"Accept-Language": "es"}).text
         assert "CONTROL DE RUMORES:" in spanish and "FALSO" in spanish and "Hay un segundo tirador" in spanish
         assert (
-            '<q class="rumor__claim" lang="en">The bridge collapsed</q>' in spanish
+            '<q class="rumor__claim" dir="auto" lang="en">The bridge collapsed</q>' in spanish
         )  # not translated: marked
 
 

@@ -107,3 +107,40 @@ def test_a_spanish_reader_never_sees_an_outdated_translation_as_current(
 def _record(problems: list[str], message: ConsoleMessage) -> None:
     if message.type in ("error", "warning"):
         problems.append(message.text)
+
+
+def test_arabic_text_reads_right_to_left_in_any_page(
+    settings: Settings, db: Database, browser: Browser
+) -> None:
+    """A translation in a right-to-left language runs right to left, with its punctuation at its
+    end, on the Arabic page (whose interface is English: Arabic has no catalog) and the English."""
+    with serve(replace(settings, languages=("en", "ar"))) as server:
+        token = make_token(db, "pio")
+        slug = new_incident(server.url, token, "Water main break")
+        update = api(
+            server.url,
+            token,
+            f"/incidents/{slug}/updates",
+            {"headline": "Boil water", "body": "Boil water for 24 hours."},
+        )
+        arabic = "اغلوا الماء لمدة 24 ساعة."
+        api(
+            server.url,
+            token,
+            f"/updates/{update['id']}/translations",
+            {"lang": "ar", "body": arabic, "headline": "اغلوا الماء", "version": 1},
+        )
+        context = browser.new_context()
+        page = context.new_page()
+        try:
+            page.goto(f"{server.url}/incidents/{slug}?lang=ar")
+            body = page.locator("#update-1 .update__body")
+            expect(body).to_contain_text(arabic)
+            direction = "el => getComputedStyle(el).direction"
+            assert body.evaluate(direction) == "rtl"
+            assert page.locator("#update-1 .update__headline").evaluate(direction) == "rtl"
+            assert page.locator(".timeline-heading").evaluate(direction) == "ltr"  # English interface
+            page.goto(f"{server.url}/incidents/{slug}?lang=en")
+            assert page.locator("#update-1 .update__body").evaluate(direction) == "ltr"
+        finally:
+            context.close()

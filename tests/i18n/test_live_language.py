@@ -148,7 +148,7 @@ def test_a_stale_translation_is_never_shown_as_current(web: TestClient, token: s
     html = web.get(f"/incidents/{slug}?lang=es").text
     # The stale translation is never the text shown: only folded below it, labelled with the
     # version it describes (issue 13.2); the notice says, in Spanish, when the update changed.
-    earlier = html.index('<details class="update__earlier-translation" lang="es">')
+    earlier = html.index('<details class="update__earlier-translation" lang="es" dir="auto">')
     assert html.count(spanish) == html.count("Evacúen") == 1 and html.index(spanish) > earlier
     assert "<summary>Traducción anterior, de la versión 1</summary>" in html[earlier:]
     assert re.search(
@@ -156,8 +156,8 @@ def test_a_stale_translation_is_never_shown_as_current(web: TestClient, token: s
     )
     assert "Este es el texto más reciente en inglés." in html
     assert (
-        '<div class="update__body" lang="en"><p>Residents of Elm and Oak St should leave now.</p></div>'
-        in html
+        '<div class="update__body" dir="auto" lang="en">'
+        "<p>Residents of Elm and Oak St should leave now.</p></div>" in html
     )
     assert '— <span lang="en">Oak St too</span>' in html  # the reason is in the primary language
 
@@ -175,7 +175,10 @@ def test_a_stale_translation_is_never_shown_as_current(web: TestClient, token: s
     eventually(lambda: "Elm y Oak St" in web.get(f"/incidents/{slug}?lang=es").text)
     html = web.get(f"/incidents/{slug}?lang=es").text
     assert "la traducción se está actualizando" not in html and "update__earlier-translation" not in html
-    assert '<div class="update__body"><p>Los residentes de Elm y Oak St deben salir ya.</p></div>' in html
+    assert (
+        '<div class="update__body" dir="auto"><p>Los residentes de Elm y Oak St deben salir ya.</p></div>'
+        in html
+    )
 
 
 def test_one_language_configured_changes_nothing(settings: Settings, db: Database) -> None:

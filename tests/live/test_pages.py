@@ -92,7 +92,7 @@ def test_the_incident_page_shows_every_kind_of_update(web: TestClient, token: st
     assert f'<a href="/incidents/{slug}/history#update-2-v2">What changed</a>' in page
     # retracted: struck through, with the reason
     assert re.search(
-        r'<del class="update__withdrawn">\s*<div class="update__body"><p>Shelter in place.', page
+        r'<del class="update__withdrawn">\s*<div class="update__body" dir="auto"><p>Shelter in place.', page
     )
     assert re.search(r'Retracted <time datetime="[^"]+">\d\d:\d\d</time> — Issued in error', page)
     # times as <time datetime> in TIMEZONE (America/Chicago)

@@ -6,9 +6,11 @@ import re
 import socket
 import urllib.request
 from contextlib import ExitStack
+from dataclasses import replace
 
 from console.db import Database
 from console.domain import stream
+from console.settings import Settings
 from tests.live.support import (
     correct,
     new_incident,
@@ -18,7 +20,7 @@ from tests.live.support import (
     retract,
     subscribe,
 )
-from tests.support.live_server import LiveServer
+from tests.support.live_server import LiveServer, serve
 
 
 def head(db: Database) -> int:
@@ -167,6 +169,22 @@ def test_a_client_too_far_behind_gets_a_fresh_render(live_settings, pio_token: s
             assert frame.event_id == after["event_id"] and not frame.reset
 
 
+def test_a_fresh_render_of_a_long_incident_says_it_shows_only_the_newest(
+    live_settings: Settings, pio_token: str, db: Database
+) -> None:
+    with serve(replace(live_settings, live_resume_max_events=3, public_timeline_limit=4)) as server:
+        slug = new_incident(server.url, pio_token)
+        for n in range(5):
+            publish(server.url, pio_token, slug, f"Update number {n}")
+        with subscribe(server.ws_url, 1, incident=slug) as ws:
+            [reset] = receive(ws, 1)
+        assert reset.reset and reset.html.count('class="timeline__item"') == 4
+        assert (
+            '<p id="timeline-more" class="timeline-more" data-hx-swap-oob="true">'
+            "This page shows the newest 4 of 5 updates."
+        ) in reset.html
+
+
 def test_a_cursor_ahead_of_the_database_gets_a_fresh_render(
     live: LiveServer, db: Database, pio_token: str
 ) -> None:
@@ -221,7 +239,7 @@ def test_a_rumor_response_about_the_incident_is_pushed_to_its_page_and_shown_on_
         )
         assert section in pushed.html
         assert '<strong class="rumor__verdict">FALSE</strong>' in pushed.html
-        assert '<q class="rumor__claim">There is a second shooter</q>' in pushed.html
+        assert '<q class="rumor__claim" dir="auto">There is a second shooter</q>' in pushed.html
         assert "Rumor control " in pushed.html and "FALSE — “There is a second shooter”" in pushed.html
         # The index has no rumor section: its clients only move their cursor.
         [moved] = receive(index, 1)
@@ -282,7 +300,8 @@ def test_a_correction_is_announced_at_the_top_until_the_next_update(
         assert "Update 1 was retracted at" in retracted.html and "latest-change--retraction" in retracted.html
         # The retracted update collapses to one struck-through line that expands to its text.
         assert re.search(
-            r'<details class="update__withdrawn-text"><summary><s>Shelter at Fire Station 7, 55 Cedar St.</s>'
+            r'<details class="update__withdrawn-text"><summary>'
+            r'<s dir="auto">Shelter at Fire Station 7, 55 Cedar St.</s>'
             r'</summary><del class="update__withdrawn">',
             retracted.html,
         )

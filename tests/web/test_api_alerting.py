@@ -239,11 +239,11 @@ def test_the_instruction_comes_first_on_the_live_page_and_in_the_feed_entries(
     assert published.status_code == 201, published.text
     page = client.get(f"/incidents/{slug}").text
     instruction = page.index(
-        '<p class="update__instruction"><strong>What to do:</strong> <span>Leave the area now.'
+        '<p class="update__instruction"><strong>What to do:</strong> <span dir="auto">Leave the area now.'
     )
     assert instruction < page.index("Leak at Oak St</h3>") < page.index("Crews are on scene.")
     spanish = client.get(f"/incidents/{slug}", headers={"Accept-Language": "es"}).text
-    assert "<strong>Qué hacer:</strong> <span>Salga del área ahora.</span>" in spanish
+    assert '<strong>Qué hacer:</strong> <span dir="auto">Salga del área ahora.</span>' in spanish
     feed = client.get(f"/incidents/{slug}/feed.atom").text
     content = feed[feed.index("<content") :]
     assert content.index("What to do:") < content.index("Leak at Oak St") < content.index("Crews are on")
