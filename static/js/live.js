@@ -28,6 +28,7 @@
   var wrapper = null; // the extension's wrapper around it (its reconnect)
   var connecting = false; // a new socket is on its way: a close meanwhile is not the end
   var heard = 0; // when the open socket last said anything
+  var focused = null; // where the focus was when the frame being shown arrived
 
   // At most 10 s between attempts (the extension's default waits up to 64 s), jittered so
   // that a restarted server is not met by every page at once.
@@ -41,12 +42,12 @@
     return Number.isSafeInteger(value) && value >= 0 ? value : 0;
   }
 
-  // The sentences come from the page, in its language (data-open, data-reconnecting, data-closed).
+  // The sentences come from the page, in its language (data-connecting, data-open,
+  // data-reconnecting, data-closed).
   function show(kind, text) {
     if (!state) {
       return;
     }
-    state.hidden = false;
     state.setAttribute("data-state", kind);
     state.textContent = state.getAttribute("data-" + kind) || text;
   }
@@ -64,6 +65,7 @@
   root.addEventListener("htmx:wsConnecting", function () {
     connecting = true;
   });
+  show("connecting", "Connecting to live updates…");
 
   root.addEventListener("htmx:wsOpen", function (event) {
     socket = event.detail.event.target;
@@ -87,11 +89,42 @@
       return;
     }
     cursor = id;
+    focused = focusPlace();
   });
+
+  // A frame replaces a whole update (or section) in place: a keyboard or screen reader user
+  // whose focus was in it stays there, on the same link or control of the new one.
+  function focusPlace() {
+    var active = document.activeElement;
+    var holder = active && active !== document.body ? active.closest("[id]") : null;
+    if (!holder) {
+      return null;
+    }
+    return { element: active, holder: holder.id, tag: active.tagName, href: active.getAttribute("href") };
+  }
+
+  function restoreFocus(place) {
+    if (!place || document.contains(place.element)) {
+      return;
+    }
+    var holder = document.getElementById(place.holder);
+    if (!holder) {
+      return;
+    }
+    var same = place.href
+      ? holder.querySelector(place.tag + '[href="' + CSS.escape(place.href) + '"]')
+      : null;
+    var target = same || (holder.matches("a, button, summary, [tabindex]") ? holder : holder.querySelector("a, button, summary, [tabindex]"));
+    if (target) {
+      target.focus({ preventScroll: true });
+    }
+  }
 
   // Each frame adds its sentence to the live region (a replay adds several at once, and a
   // screen reader reads each); only the last few are kept.
   root.addEventListener("htmx:wsAfterMessage", function () {
+    restoreFocus(focused);
+    focused = null;
     while (announcer && announcer.children.length > ANNOUNCEMENTS_KEPT) {
       announcer.removeChild(announcer.firstElementChild);
     }

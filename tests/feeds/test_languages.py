@@ -240,7 +240,7 @@ def test_retractions_and_drills_keep_their_labels_in_every_language(
     feed = etree.fromstring(render(settings, db, incident_atom(slug, "es")))
     assert feed.findtext("a:title", namespaces=ATOM) == "SIMULACRO: Drill (Español)"
     retracted = entries(etree.tostring(feed))["1/2"]
-    assert title(retracted) == "SIMULACRO: RETIRADO: Refúgiense en casa."
+    assert title(retracted) == "SIMULACRO: RETIRADA: Refúgiense en casa."
     assert "<del><p>Refúgiense en casa.</p></del>" in content(retracted)
     assert "<strong>SIMULACRO</strong>: esto no es un incidente real." in content(retracted)
     # the translation of the retraction is a revision of it: still a Cancel
@@ -249,7 +249,7 @@ def test_retractions_and_drills_keep_their_labels_in_every_language(
     spanish = cancel.findall("cap:info", CAP)[1]
     assert (
         cap_text(spanish, "cap:description")
-        == "Retirado: Sent by mistake\n\nTexto retirado: Refúgiense en casa."
+        == "Retirada: Sent by mistake\n\nTexto retirado: Refúgiense en casa."
     )
 
 

@@ -83,7 +83,7 @@ def test_every_extracted_string_is_translated(lang: str, extracted: set[str]) ->
 def test_a_page_language_never_leaks_into_another_rendering() -> None:
     assert i18n.gettext("Retracted") == "Retracted"
     with i18n.in_language("es"):
-        assert i18n.gettext("Retracted") == "Retirado"
+        assert i18n.gettext("Retracted") == "Retirada"
         assert i18n.label("PRELIMINARY") == "PRELIMINAR"
         assert i18n.language_name("en") == "inglés"
         with i18n.in_language("vi"):  # no catalog: the English source strings

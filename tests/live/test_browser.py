@@ -168,7 +168,10 @@ def test_without_javascript_the_page_is_complete(live: LiveServer, browser: Brow
         expect(page.locator("#update-1")).to_contain_text("Residents of Elm and Oak St should leave now.")
         expect(page.locator("#update-1 .notice--corrected")).to_contain_text("Corrected")
         expect(page.locator("#update-1 .badge--preliminary")).to_have_text("PRELIMINARY")
-        expect(page.locator("#live-state")).to_be_hidden()  # no promise of live updates
+        # no promise of live updates: it says the page stays as it is
+        expect(page.locator("#live-state")).to_have_text(
+            "This page does not update by itself: reload it to see newer updates."
+        )
         assert page.evaluate("document.documentElement.scrollWidth") <= 320
         screenshot(page, "incident-no-javascript-320px")
     finally:
@@ -275,3 +278,21 @@ def test_a_connection_that_dies_unnoticed_is_replaced_and_every_missed_update_is
         expect(sentences).to_have_count(2)
         expect(sentences.nth(0)).to_contain_text("Evacuate")
         expect(sentences.nth(1)).to_contain_text("Shelter open")
+
+
+def test_a_reader_on_an_update_that_is_corrected_keeps_their_place(
+    live: LiveServer, page: Page, pio_token: str
+) -> None:
+    """The correction replaces the whole update: keyboard focus stays on its link, not lost to
+    the top of the page."""
+    slug = new_incident(live.url, pio_token, "Gas leak on Elm St")
+    first = publish(live.url, pio_token, slug, "Residents of Elm St should leave now.")
+    page.goto(f"{live.url}/incidents/{slug}")
+    expect(page.locator("#live-state")).to_have_attribute("data-state", "open", timeout=TIMEOUT)
+    page.locator("#update-1 a.update__time").focus()
+    correct(
+        live.url, pio_token, first["id"], "Residents of Elm and Oak St should leave now.", "Oak St too", 1
+    )
+    expect(page.locator("#update-1 .notice--corrected")).to_be_visible(timeout=TIMEOUT)
+    focused = "[document.activeElement.closest('article')?.id, document.activeElement.getAttribute('href')]"
+    assert page.evaluate(focused) == ["update-1", "#update-1"]
