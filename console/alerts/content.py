@@ -101,7 +101,12 @@ class AlertSource:
             body=text.body,
             reason=version.reason,
             previous_body=self.previous.body if self.previous is not None else None,
-            url=wording.update_url(self.public_url, self.incident.slug, self.seq),
+            url=wording.update_url(
+                self.public_url,
+                self.incident.slug,
+                self.seq,
+                lang=None if requested == self.languages.primary else requested,
+            ),
             version_view=self.view,
             instruction=None if version.kind is VersionKind.RETRACTION else self._instruction(text),
             update_id=self.update_id,

@@ -79,8 +79,11 @@ def entry_title(
     return prefix(kind, preliminary, alert_status) + _shorten(headline or body, TITLE_MAX)
 
 
-def update_url(public_url: str, incident_slug: str, seq: int) -> str:
-    return f"{public_url}/incidents/{incident_slug}#update-{seq}"
+def update_url(public_url: str, incident_slug: str, seq: int, lang: str | None = None) -> str:
+    """The update on its incident's page; with `lang`, the page in that language (a link a
+    resident opens from an alert, in a browser that may not ask for it)."""
+    query = f"?lang={lang}" if lang else ""
+    return f"{public_url}/incidents/{incident_slug}{query}#update-{seq}"
 
 
 def version_anchor(seq: int, version: int) -> str:

@@ -73,3 +73,16 @@ def test_subscribe_in_chromium(settings: Settings, db: Database, smtp: tuple[Inb
         page.goto(unsubscribe)
         page.get_by_role("button", name="Darse de baja").click()
         expect(page.get_by_role("status")).to_contain_text("Se ha dado de baja")
+
+
+def test_every_control_of_the_form_is_big_enough_to_tap_on_a_phone(settings: Settings, page: Page) -> None:
+    """WCAG 2.5.8: each target at least 24 by 24 CSS pixels, on a 360 px wide screen."""
+    page.set_viewport_size({"width": 360, "height": 740})
+    with serve(settings) as server:
+        page.goto(f"{server.url}/subscribe")
+        controls = page.locator("form.verify-form :is(input:not([type=hidden]), select, button):visible")
+        assert controls.count() >= 8
+        for index in range(controls.count()):
+            box = controls.nth(index).bounding_box()
+            name = controls.nth(index).evaluate("el => el.name || el.type")
+            assert box is not None and box["width"] >= 24 and box["height"] >= 24, (name, box)
