@@ -341,14 +341,43 @@ def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
-    from console.keyset import KeySetError, rotate_key_file
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from console.domain import audit
+    from console.keyset import KeySet, KeySetError, write_key_set
 
     try:
-        keys = rotate_key_file(settings.signing_key_file)
+        keys = KeySet.load(settings.signing_key_file).rotated()
     except KeySetError as exc:
         print(f"console: {exc}", file=sys.stderr)
         return 1
     retired = keys.keys[1]
+    db = _database(settings)
+    try:
+        # The audit event and the new file together: a file that cannot be written rolls the
+        # event back, and a database that cannot be written leaves the key as it was.
+        with db.write() as session:
+            audit.record(
+                session,
+                OPERATOR,
+                "signing_key.rotated",
+                f"signing key {keys.current.kid}",
+                data={"retired": retired.kid, "current": keys.current.kid},
+            )
+            write_key_set(settings.signing_key_file, keys)
+    except SQLAlchemyError as exc:
+        print(
+            f"console: the key was not rotated: its audit event cannot be written to DATABASE_URL ({exc})",
+            file=sys.stderr,
+        )
+        return 1
+    except OSError as exc:
+        print(
+            f"console: the key was not rotated: SIGNING_KEY_FILE cannot be written ({exc})", file=sys.stderr
+        )
+        return 1
+    finally:
+        db.dispose()
     print(f"retired key {retired.kid} (kept for verification); the new signing key's kid:")
     print(keys.current.kid)
     return 0

@@ -15,9 +15,12 @@ from pathlib import Path
 import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import select
 
 from console.cli import main
+from console.db import Database
 from console.keyset import KeyFile, KeySet, KeySetError, b64url_decode, create_key_file, rotate_key_file
+from console.models import AuditEvent
 from console.settings import Settings
 from tests.support.server import ServerProcess
 
@@ -46,16 +49,27 @@ def test_keys_create_writes_a_secret_file_and_prints_the_kid(
 
 
 def test_rotation_keeps_old_public_keys_and_their_signatures_verifiable(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    settings: Settings,
+    db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     path = tmp_path / "keys.pem"
     first = create_key_file(path)
     running = KeyFile(path)  # a server process that loaded the file before the rotation
     old_signature = running.sign(b"version one")
     monkeypatch.setenv("SIGNING_KEY_FILE", str(path))
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
     assert main(["keys", "rotate"]) == 0
     new_kid = capsys.readouterr().out.strip().splitlines()[-1]
     assert new_kid != first.current.kid
+    with db.read() as session:  # the audit trail says who rotated what, and when
+        [event] = session.scalars(select(AuditEvent).where(AuditEvent.action == "signing_key.rotated"))
+    assert (event.actor, json.loads(event.data)) == (
+        "operator via cli",
+        {"retired": first.current.kid, "current": new_kid},
+    )
     text = path.read_text()
     assert text.count("BEGIN PRIVATE KEY") == 1 and text.count("BEGIN PUBLIC KEY") == 1
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -73,6 +87,19 @@ def test_rotation_keeps_old_public_keys_and_their_signatures_verifiable(
         verify_with_jwks(jwks, old_signature.kid, b"version two", old_signature.value)
     rotate_key_file(path)
     assert [key.kid for key in KeySet.load(path).keys][1:] == [new_kid, first.current.kid]
+
+
+def test_a_rotation_the_audit_trail_cannot_record_does_not_happen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "keys.pem"
+    create_key_file(path)
+    before = path.read_bytes()
+    monkeypatch.setenv("SIGNING_KEY_FILE", str(path))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/never-migrated.db")
+    assert main(["keys", "rotate"]) == 1
+    assert "the key was not rotated: its audit event cannot be written" in capsys.readouterr().err
+    assert path.read_bytes() == before
 
 
 def test_a_damaged_key_file_is_refused_with_the_reason(tmp_path: Path) -> None:
