@@ -223,7 +223,16 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
             await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
             if not running.done():
                 log.info("outbox worker stopping: recording the deliveries under way")
-                await dispatcher.finish(running)
+                for signum in (signal.SIGTERM, signal.SIGINT):  # a second one: stop at once
+                    loop.add_signal_handler(signum, running.cancel)
+                try:
+                    await dispatcher.finish(running)
+                except asyncio.CancelledError:
+                    if not running.cancelled():
+                        raise
+                    log.warning(
+                        "outbox worker stopped at once: deliveries under way are left to their leases"
+                    )
             else:
                 running.result()
         finally:
@@ -242,8 +251,8 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     from console.domain.audit_log import check_kept_head
     from console.domain.integrity import verify
 
-    digest, size, head_problems = _kept_head(args.against, settings) if args.against else (None, None, [])
-    keys = _stored_keys(settings)
+    keys = _audit_keys(args.keys, settings)
+    digest, size, head_problems = _kept_head(args.against, keys) if args.against else (None, None, [])
     db = _database(settings)
     try:
         with db.read() as session:
@@ -253,7 +262,11 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
         db.dispose()
     print(report.describe(), file=sys.stdout if report.ok else sys.stderr)
     if keys is None:
-        print(f"signatures not checked: no key set at SIGNING_KEY_FILE ({settings.signing_key_file})")
+        print(
+            f"note: signatures not checked: no key set at SIGNING_KEY_FILE ({settings.signing_key_file});"
+            " pass --keys keys.json",
+            file=sys.stderr,
+        )
     proven = kept is None or (kept.proven and (size is None or kept.seq == size))
     if kept is not None:
         print(kept.describe(), file=sys.stdout if kept.proven else sys.stderr)
@@ -268,33 +281,35 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.ok and proven and not head_problems else 1
 
 
-def _stored_keys(settings: Settings) -> KeySet | None:
-    """SIGNING_KEY_FILE's key set, to check stored signatures with; None if there is none."""
+def _audit_keys(given: str | None, settings: Settings) -> KeySet | None:
+    """The keys to check signatures with: `--keys` (a keys.json or a key-set PEM), else
+    SIGNING_KEY_FILE's; None when neither is there."""
     from console.keyset import KeySet, KeySetError
+    from console.verification import load_keys
 
     try:
-        return KeySet.load(settings.signing_key_file)
-    except KeySetError as exc:
-        if settings.signing_key_file.exists():
-            raise DomainError(str(exc)) from exc
+        return load_keys(Path(given)) if given else KeySet.load(settings.signing_key_file)
+    except (OSError, UnicodeDecodeError, ValueError, KeySetError) as exc:
+        if given or settings.signing_key_file.exists():
+            raise DomainError(f"{'--keys ' + given if given else 'SIGNING_KEY_FILE'}: {exc}") from exc
         return None
 
 
-def _kept_head(value: str, settings: Settings) -> tuple[str, int | None, list[str]]:
-    """A head hash as given, or a signed head file (checked against SIGNING_KEY_FILE's keys)."""
+def _kept_head(value: str, keys: KeySet | None) -> tuple[str, int | None, list[str]]:
+    """A head hash as given, or a signed head file (checked against `keys`)."""
     import json
 
     from console.domain.audit_log import valid_head_hash
-    from console.keyset import KeySet, KeySetError
     from console.signed_head import check_head
 
     if valid_head_hash(value.strip().lower()):
         return value.strip().lower(), None, []
     try:
         document = json.loads(Path(value).read_text("utf-8"))
-        keys = KeySet.load(settings.signing_key_file)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeySetError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DomainError(f"--against {value}: {exc}") from exc
+    if keys is None:
+        raise DomainError(f"--against {value}: a signed head is checked with the agency's keys: pass --keys")
     problems = check_head(document, keys)
     digest = str(document.get("hash", "")).lower() if isinstance(document, dict) else ""
     if not valid_head_hash(digest):
@@ -575,6 +590,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=_head_argument,
         help="also check that this published chain head is still in the chain: a hash (from an export or "
         "/archive) or a signed head file (/audit/head.json), whose signature is checked too",
+    )
+    verify.add_argument(
+        "--keys",
+        metavar="KEYS",
+        help="the keys to check signatures with: a keys.json (JWKS, /.well-known/incident-console/keys.json) "
+        "or a key-set PEM; default SIGNING_KEY_FILE",
     )
     verify.set_defaults(run=cmd_audit_verify)
 

@@ -37,10 +37,10 @@ log = logging.getLogger("console.dispatcher")
 RECORD_RETRY_MAX_SECONDS = 2.0
 # How long a web process's other channels wait at most for its push to residents.
 RESIDENTS_FIRST_SECONDS = 2.0
-# How long a stopping dispatcher waits for the deliveries it is sending to be recorded (a
-# restart sends SIGTERM; platforms wait 10 to 30 s before killing). One cut short keeps its
-# lease until it runs out (OUTBOX_LEASE_SECONDS) and is then sent again as interrupted.
-STOP_GRACE_SECONDS = 10.0
+# How long a stopping dispatcher waits for the deliveries it is sending to be recorded: a
+# restart sends SIGTERM, and platforms kill 10 s later (Docker) or 30 s (Heroku). One cut short
+# keeps its lease until it runs out (OUTBOX_LEASE_SECONDS) and is then sent again as interrupted.
+STOP_GRACE_SECONDS = 8.0
 
 
 @dataclass(frozen=True)
@@ -106,26 +106,29 @@ class Dispatcher:
             event.set()
 
     async def run(self) -> None:
-        """Deliver until stopped (`finish`): returns once every lane has recorded its last."""
-        background = [
-            asyncio.create_task(channel.run_background(), name=f"outbox-background-{name}")
-            for name, channel in self.channels.items()
-            if isinstance(channel, BackgroundWork)
-        ]
-        try:
-            async with asyncio.TaskGroup() as group:
-                for name in self.channels:
-                    group.create_task(self._lane(name), name=f"outbox-lane-{name}")
-        finally:
-            for task in background:
+        """Deliver until stopped (`finish`): returns once every lane has recorded its last. A
+        lane or background work that fails takes the whole dispatcher down with it."""
+        async with asyncio.TaskGroup() as group:
+            background = [
+                group.create_task(channel.run_background(), name=f"outbox-background-{name}")
+                for name, channel in self.channels.items()
+                if isinstance(channel, BackgroundWork)
+            ]
+            lanes = [
+                group.create_task(self._lane(name), name=f"outbox-lane-{name}") for name in self.channels
+            ]
+            await asyncio.wait(lanes)
+            for task in background:  # told to stop by `finish`: what is under way ends soon
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
 
     async def finish(self, running: asyncio.Task[None], *, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
         """Stop `running` (this dispatcher's `run` or `drain`) gently: nothing more is claimed, and
-        each delivery under way is recorded, for at most `grace_seconds`; then it is cancelled."""
+        each delivery under way is recorded, for at most `grace_seconds`; then it is cancelled.
+        Raises what `running` failed with, if it did."""
         self._stopping = True
+        for channel in self.channels.values():
+            if isinstance(channel, BackgroundWork):
+                channel.stop_background()
         self.wake()
         try:
             async with asyncio.timeout(grace_seconds):
@@ -135,8 +138,12 @@ class Dispatcher:
                 "outbox: deliveries still under way after %g s; leaving them to their leases", grace_seconds
             )
             running.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await running
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise  # the caller itself is being cancelled
 
     async def _lane(self, name: str) -> None:
         wake = self._wake[name]
@@ -165,6 +172,8 @@ class Dispatcher:
         channel = self.channels[name]
         if not (isinstance(channel, Urgent) and channel.urgent):
             await self._after_residents()
+        if self._stopping:  # told to stop while it looked or let the residents go first
+            return False
         claim = await asyncio.to_thread(self._claim, name)
         if claim is None:
             return False

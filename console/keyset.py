@@ -26,7 +26,7 @@ import os
 import re
 import threading
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,12 @@ _BLOCK = re.compile(
     re.MULTILINE,
 )
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
+
+
+# A publication timed just before a rotation and signed just after it (the running servers
+# read the new key file at their next signature), or on a host whose clock is a little off,
+# is still its key's: a key's period counts with this much to spare on each side.
+CLOCK_SLACK = timedelta(seconds=60)
 
 
 class KeySetError(Exception):
@@ -98,7 +104,10 @@ class PublicKey:
         return b64url(raw_public(self.key))
 
     def covers(self, moment: datetime) -> bool:
-        return self.not_before <= moment and (self.not_after is None or moment <= self.not_after)
+        """Whether the key was the agency's signing key at `moment`, give or take CLOCK_SLACK."""
+        return self.not_before - CLOCK_SLACK <= moment and (
+            self.not_after is None or moment <= self.not_after + CLOCK_SLACK
+        )
 
     def verifies(self, message: bytes, value: str) -> bool:
         try:

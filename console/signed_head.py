@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -84,8 +84,8 @@ def check_head(document: Any, keys: KeySet) -> list[str]:
         moment = datetime.strptime(time, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     except ValueError:
         return [f"the signed head's time {time!r} is not a UTC time such as 2026-11-21T14:03:07Z"]
-    # The time is cut to the second: a key that began within that second covers it.
-    if not (key.covers(moment) or key.covers(moment + timedelta(seconds=1) - timedelta(microseconds=1))):
+    # The time is cut to the second, well within a key period's CLOCK_SLACK.
+    if not key.covers(moment):
         return [f"key {kid} was not the agency's signing key at {time}"]
     return []
 

@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -100,6 +101,19 @@ def test_a_rotation_the_audit_trail_cannot_record_does_not_happen(
     assert main(["keys", "rotate"]) == 1
     assert "the key was not rotated: its audit event cannot be written" in capsys.readouterr().err
     assert path.read_bytes() == before
+
+
+def test_a_key_covers_its_period_with_a_minute_to_spare_for_clocks_and_rotations() -> None:
+    began, retired = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 6, 1, tzinfo=UTC)
+    old = KeySet.generate(now=began).rotated(now=retired).keys[1]
+    assert old.not_after == retired
+    for moment, covered in (
+        (began - timedelta(seconds=30), True),  # signed by a host whose clock runs ahead
+        (began - timedelta(seconds=90), False),
+        (retired + timedelta(seconds=30), True),  # timed before the rotation, signed after it
+        (retired + timedelta(seconds=90), False),
+    ):
+        assert old.covers(moment) is covered, moment
 
 
 def test_a_damaged_key_file_is_refused_with_the_reason(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -43,12 +44,19 @@ class FanoutRunner:
         self.senders = {sender.channel: sender for sender in senders}
         self.clock = clock
         self._wake = asyncio.Event()
+        # Set when the dispatcher stops: a job under way ends after its batch in flight (its
+        # rows left pending, never `sending`), and the next worker goes on with it.
+        self._stopping = threading.Event()
 
     def wake(self) -> None:
         self._wake.set()
 
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
     async def run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             self._wake.clear()
             try:
                 if await self.step():
@@ -66,7 +74,7 @@ class FanoutRunner:
 
     async def drain(self) -> bool:
         worked = False
-        while await self.step():
+        while not self._stopping.is_set() and await self.step():
             worked = True
         return worked
 
@@ -88,7 +96,7 @@ class FanoutRunner:
         send: SendChunk | None = None
         try:
             with ThreadPoolExecutor(sender.lanes, thread_name_prefix="fanout") as pool:
-                while True:
+                while not self._stopping.is_set():
                     with self.db.write() as session:
                         batch = fanout.reserve_batch(
                             session,
@@ -107,6 +115,7 @@ class FanoutRunner:
                     ]
                     for done in [pool.submit(self._chunk, claim, chunk, send) for chunk in chunks]:
                         done.result()
+            return True  # stopped between batches: the job's lease runs out, another worker resumes it
         except LeaseLost:
             log.warning("fan-out job %s was taken over by another worker", claim.job_id)
             return True

@@ -120,6 +120,9 @@ class ArchiveChannel:
             self._outcome.clear()
             await self.drain_background()
 
+    def stop_background(self) -> None:
+        pass  # a rewrite replaces its file whole: cancelling one loses nothing
+
     async def drain_background(self) -> bool:
         """Rewrite now every incident with an outcome no rewrite has read; False if none."""
         with self._asking:

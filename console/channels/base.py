@@ -93,3 +93,8 @@ class BackgroundWork(Protocol):
     async def drain_background(self) -> bool:
         """Do all the work there is now; False if there was none."""
         ...
+
+    def stop_background(self) -> None:
+        """Take no more work: what is under way ends at its next safe point (the dispatcher is
+        stopping, and cancels `run_background` once its lanes are done)."""
+        ...

@@ -58,3 +58,6 @@ class SubscribersChannel:
 
     async def drain_background(self) -> bool:
         return await self.runner.drain()
+
+    def stop_background(self) -> None:
+        self.runner.stop()

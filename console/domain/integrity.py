@@ -51,7 +51,7 @@ class IntegrityReport:
     chain: ChainReport
     versions_checked: int
     version_problem: str | None = None
-    signatures_checked: bool = False
+    signatures: SignatureReport | None = None  # None: not checked (no key set)
 
     @property
     def ok(self) -> bool:
@@ -65,8 +65,18 @@ class IntegrityReport:
             lines.append(
                 f"{self.versions_checked} update versions match their content hashes and audit events"
             )
-            if self.signatures_checked:
+            if self.signatures is not None:
                 lines.append("every stored signature verifies with the key set")
+                if self.signatures.unsigned:
+                    unsigned = self.signatures.unsigned
+                    named = ", ".join(unsigned[:5]) + (
+                        f" and {len(unsigned) - 5} more" if len(unsigned) > 5 else ""
+                    )
+                    lines.append(
+                        f"note: {len(unsigned)} rows published since signing began carry no signature "
+                        f"({named}): their content is checked by its hash and the audit chain, "
+                        "but cannot be proved offline"
+                    )
         return "\n".join(lines)
 
 
@@ -182,10 +192,19 @@ SIGNED: tuple[tuple[Any, str, str], ...] = (
 )
 
 
-def verify_signatures(session: Session, keys: Keys) -> str | None:
+@dataclass(frozen=True)
+class SignatureReport:
+    problem: str | None = None
+    # Rows published since the key set's first key came into use that carry no signature: by a
+    # process still running code from before signing (during an upgrade), or stripped. Their
+    # content still rests on its hash and the audit chain; they cannot be proved offline.
+    unsigned: tuple[str, ...] = ()
+
+
+def verify_signatures(session: Session, keys: Keys) -> SignatureReport:
     """Every stored signature against the key set: made by a key of it, in use then, over the
-    row's content hash. A row may be unsigned only if it was published before the key set's
-    first key came into use (before signing began)."""
+    row's content hash."""
+    unsigned = []
     for model, moment_name, what in SIGNED:
         columns = ("id", "content_hash", "signature_kid", "signature_value", moment_name)
         query = select(*(getattr(model, name) for name in columns)).order_by(model.id)
@@ -194,29 +213,32 @@ def verify_signatures(session: Session, keys: Keys) -> str | None:
                 where = f"{what} {row_id}"
                 if kid is None or value is None:
                     if moment >= keys.signing_began:
-                        return f"{where}: unsigned, though published since signing began (signature removed)"
+                        unsigned.append(where)
                     continue
                 key = keys.find(kid)
                 if key is None:
-                    return f"{where}: signed by key {kid!r}, which is not in the key set (SIGNING_KEY_FILE)"
-                if not key.verifies(content.encode("utf-8"), value):
-                    return f"{where}: its signature does not verify with key {kid!r} (the row was edited)"
-                if not key.covers(moment):
-                    return f"{where}: key {kid!r} was not the agency's signing key when it was published"
-    return None
+                    problem = f"{where}: signed by key {kid!r}, which is not in the key set"
+                elif not key.verifies(content.encode("utf-8"), value):
+                    problem = f"{where}: its signature does not verify with key {kid!r} (the row was edited)"
+                elif not key.covers(moment):
+                    problem = f"{where}: key {kid!r} was not the agency's signing key when it was published"
+                else:
+                    continue
+                return SignatureReport(problem, tuple(unsigned))
+    return SignatureReport(None, tuple(unsigned))
 
 
 def verify(session: Session, keys: Keys | None = None) -> IntegrityReport:
     """The chain and every published row; with `keys`, every stored signature too."""
     chain = verify_chain(session)
     checked, problem = verify_versions(session)
+    problem = (
+        problem or verify_translations(session) or verify_rumors(session) or verify_recorded_rows(session)
+    )
+    signatures = verify_signatures(session, keys) if keys is not None and problem is None else None
     return IntegrityReport(
         chain,
         checked,
-        problem
-        or verify_translations(session)
-        or verify_rumors(session)
-        or verify_recorded_rows(session)
-        or (verify_signatures(session, keys) if keys is not None else None),
-        signatures_checked=keys is not None,
+        problem or (signatures.problem if signatures else None),
+        signatures=signatures,
     )

@@ -238,8 +238,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             yield {"app_state": state}
         finally:
-            if dispatching is not None:  # first, while the live stream still pushes what it records
-                await state.dispatcher.finish(dispatching)
+            if dispatching is not None:  # first: the deliveries it records still reach the broadcast
+                try:
+                    await state.dispatcher.finish(dispatching)
+                except Exception:  # it had failed: say so, and close the rest all the same
+                    log.exception("the outbox dispatcher had stopped with an error")
             for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

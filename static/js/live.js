@@ -19,21 +19,23 @@
   var RECONNECTING = [1006, 1011, 1012, 1013];
   var ANNOUNCEMENTS_KEPT = 5;
   var keepalive = Number(root.getAttribute("data-keepalive-seconds")) || 20;
-  var silenceLimit = (2 * keepalive + 2) * 1000;
+  // Every page of a process last heard it at the same moment: each waits a little longer of
+  // its own, so that one gone silent is not left by all its pages in the same second.
+  var silenceLimit = (2 * keepalive + 2 + Math.random() * keepalive) * 1000;
   var state = document.getElementById("live-state");
   var announcer = document.getElementById("live-announcer");
   var cursor = initialCursor();
   var socket = null; // the open WebSocket, as its wsOpen event names it
-  var abandoned = null; // one given up on for its silence: its close, whenever it comes, is not news
   var wrapper = null; // the extension's wrapper around it (its reconnect)
-  var connecting = false; // a new socket is on its way: a close meanwhile is not the end
   var heard = 0; // when the open socket last said anything
+  var interrupted = false; // the page said it was reconnecting, and has not said it is live since
   var focused = null; // where the focus was when the frame being shown arrived
 
-  // At most 10 s between attempts (the extension's default waits up to 64 s), jittered so
-  // that a restarted server is not met by every page at once.
+  // Full jitter: anywhere from nothing to 2^n s, at most 30 s (the extension's own waits up to
+  // 64 s, long after the network is back), so that the pages a restarted server had are
+  // spread over the whole wait.
   htmx.config.wsReconnectDelay = function (retries) {
-    return Math.min(1000 * Math.pow(2, retries), 10000) * (0.5 + Math.random() / 2);
+    return Math.random() * Math.min(1000 * Math.pow(2, retries), 30000);
   };
 
   function initialCursor() {
@@ -43,34 +45,42 @@
   }
 
   // The sentences come from the page, in its language (data-connecting, data-open,
-  // data-reconnecting, data-closed).
+  // data-reconnecting, data-closed). Screen readers hear when the page stops being live, and
+  // when it is live again; not the connecting and live of every page load.
   function show(kind, text) {
     if (!state) {
       return;
     }
+    var sentence = state.getAttribute("data-" + kind) || text;
+    var stopped = kind === "reconnecting" || kind === "closed";
+    var news = stopped ? state.getAttribute("data-state") !== kind : kind === "open" && interrupted;
+    interrupted = stopped;
     state.setAttribute("data-state", kind);
-    state.textContent = state.getAttribute("data-" + kind) || text;
+    state.textContent = sentence;
+    if (news && announcer) {
+      var line = document.createElement("p");
+      line.textContent = sentence;
+      announcer.appendChild(line);
+    }
   }
 
   function checkSilence() {
     if (socket === null || wrapper === null || Date.now() - heard < silenceLimit) {
       return;
     }
-    abandoned = socket;
+    // Its close, whenever the browser sees it, must not start the extension's own retry: that
+    // would close the socket made here.
+    socket.onclose = null;
     socket = null;
     show("reconnecting", "Reconnecting… updates will catch up by themselves.");
     wrapper.reconnect();
   }
 
-  root.addEventListener("htmx:wsConnecting", function () {
-    connecting = true;
-  });
   show("connecting", "Connecting to live updates…");
 
   root.addEventListener("htmx:wsOpen", function (event) {
     socket = event.detail.event.target;
     wrapper = event.detail.socketWrapper;
-    connecting = false;
     heard = Date.now();
     event.detail.socketWrapper.sendImmediately(JSON.stringify({ last_event_id: cursor }));
     show("open", "Live: new updates appear here as they are published.");
@@ -131,13 +141,10 @@
   });
 
   root.addEventListener("htmx:wsClose", function (event) {
-    if (event.detail.event.target === abandoned) {
-      return;
-    }
     socket = null;
     if (RECONNECTING.indexOf(event.detail.event.code) >= 0) {
       show("reconnecting", "Reconnecting… updates will catch up by themselves.");
-    } else if (!connecting) {
+    } else {
       show("closed", "Live updates stopped. Reload the page to see new updates.");
     }
   });

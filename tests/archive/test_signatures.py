@@ -209,10 +209,16 @@ def test_an_export_with_a_record_taken_out_and_its_manifest_rewritten_fails(
     err = _verify_fails([exported], capsys)
     assert "manifest.json: its audit_head is not the one its signed_audit_head signs" in err
     assert "manifest.json: it lists 1 incidents, the folder holds 0" in err
-    manifest_path.write_text(
-        json.dumps({key: value for key, value in manifest.items() if key != "signature"})
-    )
+    unsigned = {key: value for key, value in manifest.items() if key != "signature"}
+    manifest_path.write_text(json.dumps(unsigned))
     assert "manifest.json: it carries no signature" in _verify_fails([exported], capsys)
+    # passed off as a snapshot from before manifests were signed: the summary says what that leaves
+    manifest_path.write_text(json.dumps({**unsigned, "format": "incident-console/archive-snapshot/1"}))
+    capsys.readouterr()
+    main(["verify", str(exported)])
+    assert "1 unsigned manifests (format 1: the snapshot's completeness is not proven)" in "".join(
+        capsys.readouterr()
+    )
 
 
 def _verify_fails(paths: list[Path], capsys: pytest.CaptureFixture[str], *extra: str) -> str:
@@ -461,6 +467,11 @@ def test_a_downloaded_history_csv_verifies_under_its_own_name_with_texts_that_st
     saved.write_bytes(response.content.replace(b"two quotes", b"two quotas"))
     assert main(["verify", str(saved)]) == 1
     assert f"{saved} line " in capsys.readouterr().err
+    audit = tmp_path / "audit.csv"  # another CSV: said once, not a failure per row
+    audit.write_text("seq,occurred_at,actor,action\n1,2026-12-07T00:00:00Z,operator,user.created\n")
+    assert main(["verify", str(audit)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("FAILED") == 1 and "not a history CSV: it has no incident, version, kind, body" in err
 
 
 def test_a_snapshot_holds_every_rumor_response_as_the_archive_channel_writes_it(
@@ -498,3 +509,22 @@ def test_a_snapshot_holds_every_rumor_response_as_the_archive_channel_writes_it(
     assert "1 rumor responses, 1 rumor translations" in capsys.readouterr().out
     (exported / "rumors" / f"{rumor_id}.json").unlink()
     assert "it lists 1 rumor_responses, the folder holds 0" in _verify_fails([exported], capsys)
+
+
+def test_audit_verify_checks_signatures_with_the_published_keys_alone(
+    exported: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An auditor's machine holds the public keys.json, not the private key file."""
+    monkeypatch.setenv("SIGNING_KEY_FILE", str(tmp_path / "no-such-file.pem"))
+    capsys.readouterr()
+    assert main(["audit", "verify"]) == 0
+    out, err = capsys.readouterr()
+    assert "every stored signature verifies" not in out and "note: signatures not checked" in err
+    keys = exported / "keys.json"
+    assert main(["audit", "verify", "--keys", str(keys), "--against", str(exported / "audit-head.json")]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "every stored signature verifies with the key set" in out and "the log up to it is unchanged" in out
+    )
+    assert main(["audit", "verify", "--against", str(exported / "audit-head.json")]) == 1
+    assert "a signed head is checked with the agency's keys: pass --keys" in capsys.readouterr().err

@@ -363,11 +363,6 @@ SIGNATURE_EDITS = {
         "update version",
         "does not verify",
     ),
-    "removed": (
-        "UPDATE translations SET signature_kid = NULL, signature_value = NULL",
-        "translation",
-        "unsigned, though published since signing began",
-    ),
     "unknown key": (
         "UPDATE rumor_versions SET signature_kid = 'k-forged'",
         "rumor response version",
@@ -397,6 +392,28 @@ def test_a_stored_signature_that_does_not_hold_is_found(
         report = verify(session, keys)
     assert report.version_problem is not None and report.version_problem.startswith(what), report.describe()
     assert problem in report.version_problem
+
+
+def test_a_row_without_a_signature_since_signing_began_is_named_but_its_content_still_holds(
+    tampered_db: Database, record: Record, settings: Settings
+) -> None:
+    """Published by a process still without signing during an upgrade, or stripped: its text
+    is still checked against its hash and the audit chain; the report names it."""
+    with tampered_db.engine.begin() as conn:
+        conn.execute(text("UPDATE translations SET signature_kid = NULL, signature_value = NULL"))
+        translation_id = conn.scalar(text("SELECT MIN(id) FROM translations"))
+    with tampered_db.read() as session:
+        report = verify(session, KeySet.load(settings.signing_key_file))
+    assert report.ok, report.describe()
+    assert report.signatures is not None and report.signatures.unsigned == (f"translation {translation_id}",)
+    assert (
+        f"note: 1 rows published since signing began carry no signature (translation {translation_id})"
+        in (report.describe())
+    )
+    with tampered_db.engine.begin() as conn:  # its text edited too: that is found, as always
+        conn.execute(text("UPDATE translations SET body = 'x'"))
+    with tampered_db.read() as session:
+        assert not verify(session, KeySet.load(settings.signing_key_file)).ok
 
 
 def test_the_cli_exits_1_naming_the_event_and_the_row(

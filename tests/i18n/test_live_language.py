@@ -148,9 +148,10 @@ def test_a_stale_translation_is_never_shown_as_current(web: TestClient, token: s
     html = web.get(f"/incidents/{slug}?lang=es").text
     # The stale translation is never the text shown: only folded below it, labelled with the
     # version it describes (issue 13.2); the notice says, in Spanish, when the update changed.
-    earlier = html.index('<details class="update__earlier-translation" lang="es" dir="auto">')
+    earlier = html.index('<details class="update__earlier-translation">')
     assert html.count(spanish) == html.count("Evacúen") == 1 and html.index(spanish) > earlier
     assert "<summary>Traducción anterior, de la versión 1</summary>" in html[earlier:]
+    assert f'<div class="update__body" lang="es" dir="auto"><p>{spanish}' in html[earlier:]  # not the summary
     assert re.search(
         r'Corregida a las <time datetime="[^"]+">\d\d:\d\d</time>; la traducción se está actualizando\.', html
     )
