@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -226,13 +227,19 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
                 for signum in (signal.SIGTERM, signal.SIGINT):  # a second one: stop at once
                     loop.add_signal_handler(signum, running.cancel)
                 try:
-                    await dispatcher.finish(running)
+                    recorded = await dispatcher.finish(running)
                 except asyncio.CancelledError:
                     if not running.cancelled():
                         raise
+                    recorded = False
+                if not recorded:
+                    # A delivery's thread cannot be stopped, and the interpreter would wait for it
+                    # past the platform's kill: end now, as a crash would (the leases cover it).
                     log.warning(
                         "outbox worker stopped at once: deliveries under way are left to their leases"
                     )
+                    logging.shutdown()
+                    os._exit(0)
             else:
                 running.result()
         finally:

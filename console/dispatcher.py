@@ -121,10 +121,11 @@ class Dispatcher:
             for task in background:  # told to stop by `finish`: what is under way ends soon
                 task.cancel()
 
-    async def finish(self, running: asyncio.Task[None], *, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
+    async def finish(self, running: asyncio.Task[None], *, grace_seconds: float = STOP_GRACE_SECONDS) -> bool:
         """Stop `running` (this dispatcher's `run` or `drain`) gently: nothing more is claimed, and
         each delivery under way is recorded, for at most `grace_seconds`; then it is cancelled.
-        Raises what `running` failed with, if it did."""
+        False if it was cut short (work it started in threads may still be running). Raises what
+        `running` failed with, if it did."""
         self._stopping = True
         for channel in self.channels.values():
             if isinstance(channel, BackgroundWork):
@@ -133,6 +134,7 @@ class Dispatcher:
         try:
             async with asyncio.timeout(grace_seconds):
                 await asyncio.shield(running)
+            return True
         except TimeoutError:
             log.warning(
                 "outbox: deliveries still under way after %g s; leaving them to their leases", grace_seconds
@@ -144,6 +146,7 @@ class Dispatcher:
                 current = asyncio.current_task()
                 if current is not None and current.cancelling():
                     raise  # the caller itself is being cancelled
+            return False
 
     async def _lane(self, name: str) -> None:
         wake = self._wake[name]
@@ -327,7 +330,10 @@ class Dispatcher:
             error = f"{error} (gave up after {claim.attempt} attempts)"
         with self.db.write() as session:
             outbox.fail(session, claim, error, retry_at=retry_at, now=now)
-        log.warning(
+        # The first attempts of a delivery often wait on another channel (WebSub on the feeds):
+        # a warning once it keeps failing, or gives up.
+        log.log(
+            logging.WARNING if retry_at is None or claim.attempt >= 3 else logging.INFO,
             "delivery %s (%s) attempt %s failed: %s; %s",
             claim.delivery_id,
             claim.channel,

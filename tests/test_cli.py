@@ -8,14 +8,18 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import select, text
 
+from console.channels.registry import routing as routing_for
 from console.cli import main
 from console.db import Database
 from console.domain.accounts import check_credentials
@@ -231,3 +235,51 @@ def test_a_worker_stops_gently_on_sigterm(env: Settings) -> None:
     assert worker.returncode == 0, output
     assert "INFO console.cli: outbox worker stopping: recording the deliveries under way" in output
     assert output.rstrip().endswith("INFO console.cli: outbox worker stopped")
+
+
+@pytest.mark.slow  # a worker process of its own
+def test_a_worker_whose_delivery_outlasts_the_grace_still_exits_in_time(env: Settings, db: Database) -> None:
+    """A delivery that runs in a thread (a WebSub ping to a hub that takes 9 s) cannot be
+    stopped: past the grace, the worker ends at once, leaving it to its lease, rather than
+    waiting for it past the platform's kill."""
+    pinged = threading.Event()
+
+    class SlowHub(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            pinged.set()
+            time.sleep(9)
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    hub = ThreadingHTTPServer(("127.0.0.1", 0), SlowHub)
+    threading.Thread(target=hub.serve_forever, daemon=True).start()
+    environment = {
+        **os.environ,
+        "DATABASE_URL": env.database_url,
+        "CHANNELS": "feeds,websub",
+        "FEEDS_DIR": str(env.feeds_dir),
+        "WEBSUB_HUB": f"http://127.0.0.1:{hub.server_port}/hub",
+        "OUTBOX_POLL_SECONDS": "0.1",
+    }
+    try:
+        with db.write() as session:
+            routing = routing_for(Settings.from_environ(environment))
+            incident, _ = create_incident(session, PIO, IncidentDraft(title="Flood"), routing=routing)
+            publish_update(session, PIO, incident.slug, Draft(body="Move to higher ground."), routing=routing)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "console", "worker"], env=environment, stderr=subprocess.PIPE, text=True
+        )
+        assert pinged.wait(30), "the hub was pinged"
+        worker.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        _, output = worker.communicate(timeout=30)
+        took = time.monotonic() - started
+    finally:
+        hub.shutdown()
+        hub.server_close()
+    assert worker.returncode == 0, output
+    assert "deliveries under way are left to their leases" in output
+    assert took < 9, f"{took:.1f} s: it waited for the hub"

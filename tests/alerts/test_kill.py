@@ -4,6 +4,7 @@ messages being sent at the kill (at most one chunk per connection) are left `unk
 
 from __future__ import annotations
 
+import signal
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -114,3 +115,65 @@ def test_kill_9_mid_fanout_sends_nobody_twice(
         states[AlertState.UNKNOWN],
         SUBSCRIBERS,
     )
+
+
+def test_sigterm_mid_fanout_stops_between_batches_and_leaves_nothing_unknown(
+    db: Database, database_url: str, tmp_path: Path, smtp: tuple[Inbox, int]
+) -> None:
+    """A restart's SIGTERM in the middle of a fan-out: the batch in flight is sent and recorded,
+    no message is left `unknown`, the server exits within its 10 s, and the next server sends
+    the rest to everyone once."""
+    inbox, port = smtp
+    subscribers = 3_000
+    env = {
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret",
+        "CHANNELS": "subscribers",
+        "SMTP_URL": f"smtp://127.0.0.1:{port}",
+        "SUBSCRIBER_BATCH_SIZE": "100",
+        "SMTP_CONNECTIONS": str(CONNECTIONS),
+        "OUTBOX_LEASE_SECONDS": "1",
+        "OUTBOX_POLL_SECONDS": "0.1",
+        "ARCHIVE_DIR": str(tmp_path / "archive"),
+        "FEEDS_DIR": str(tmp_path / "feeds"),
+    }
+    seed_email_subscribers(db, subscribers)
+    with db.write() as session:
+        incident, _ = create_incident(
+            session, PIO, IncidentDraft(title="Flood"), routing=routing(Settings.from_environ(env))
+        )
+        publish_update(
+            session,
+            PIO,
+            incident.slug,
+            Draft(body="Move to higher ground."),
+            routing=routing(Settings.from_environ(env)),
+        )
+    server = ServerProcess(env).start()
+    try:
+        deadline = time.monotonic() + 60
+        while inbox.count() < subscribers // 5:
+            assert time.monotonic() < deadline, server.output
+            time.sleep(0.01)
+    finally:
+        assert server.process is not None
+        server.process.send_signal(signal.SIGTERM)
+        # uvicorn ends by raising the signal again, once its shutdown is complete
+        assert server.process.wait(10) == -signal.SIGTERM, server.output
+        server.stop()  # reaps it
+    assert "Application shutdown complete." in server.output
+    with db.read() as session:
+        states = Counter(session.scalars(select(AlertDelivery.state)))
+    assert inbox.count() < subscribers, "stopped in the middle"
+    assert states[AlertState.UNKNOWN] == 0 and states[AlertState.SENDING] == 0, states
+    assert states[AlertState.SENT] == inbox.count(), "what was sent before the stop is recorded sent"
+    restarted = ServerProcess(env, port=server.port).start()
+    try:
+        deadline = time.monotonic() + 90
+        while (found := job(db)) is None or found.state is not FanoutState.DONE:
+            assert time.monotonic() < deadline, restarted.output
+            time.sleep(0.1)
+    finally:
+        restarted.stop()
+    counts = Counter(inbox.recipients())
+    assert len(counts) == subscribers and max(counts.values()) == 1, "everyone once"
