@@ -7,7 +7,8 @@
 
    A connection can die without the browser noticing (a phone's carrier forgets it): the
    server sends a keepalive frame every data-keepalive-seconds, and a page that hears
-   nothing for two of them and two seconds more says so and connects again. */
+   nothing for two of them, two seconds and a random part of a third says so and connects
+   again. */
 (function () {
   "use strict";
 
