@@ -46,34 +46,37 @@ def job(db: Database) -> FanoutJob | None:
         return session.scalars(select(FanoutJob)).first()
 
 
-def test_kill_9_mid_fanout_sends_nobody_twice(
-    db: Database, database_url: str, tmp_path: Path, smtp: tuple[Inbox, int]
-) -> None:
-    inbox, port = smtp
-    env = {
+def fanout_env(database_url: str, tmp_path: Path, smtp_port: int, *, batch_size: int) -> dict[str, str]:
+    """A server that sends only the subscribers' email, through the local SMTP server."""
+    return {
         "DATABASE_URL": database_url,
         "SECRET_KEY": "test-secret",
         "CHANNELS": "subscribers",
-        "SMTP_URL": f"smtp://127.0.0.1:{port}",
-        "SUBSCRIBER_BATCH_SIZE": "200",
+        "SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
+        "SUBSCRIBER_BATCH_SIZE": str(batch_size),
         "SMTP_CONNECTIONS": str(CONNECTIONS),
         "OUTBOX_LEASE_SECONDS": "1",
         "OUTBOX_POLL_SECONDS": "0.1",
         "ARCHIVE_DIR": str(tmp_path / "archive"),
         "FEEDS_DIR": str(tmp_path / "feeds"),
     }
-    seed_email_subscribers(db, SUBSCRIBERS)
+
+
+def publish_to(db: Database, env: dict[str, str], subscribers: int) -> None:
+    """`subscribers` email subscribers, and an update for them."""
+    seed_email_subscribers(db, subscribers)
+    to = routing(Settings.from_environ(env))
     with db.write() as session:
-        incident, _ = create_incident(
-            session, PIO, IncidentDraft(title="Flood"), routing=routing(Settings.from_environ(env))
-        )
-        publish_update(
-            session,
-            PIO,
-            incident.slug,
-            Draft(body="Move to higher ground."),
-            routing=routing(Settings.from_environ(env)),
-        )
+        incident, _ = create_incident(session, PIO, IncidentDraft(title="Flood"), routing=to)
+        publish_update(session, PIO, incident.slug, Draft(body="Move to higher ground."), routing=to)
+
+
+def test_kill_9_mid_fanout_sends_nobody_twice(
+    db: Database, database_url: str, tmp_path: Path, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp
+    env = fanout_env(database_url, tmp_path, port, batch_size=200)
+    publish_to(db, env, SUBSCRIBERS)
     server = ServerProcess(env).start()
     try:
         deadline = time.monotonic() + 60
@@ -125,30 +128,8 @@ def test_sigterm_mid_fanout_stops_between_batches_and_leaves_nothing_unknown(
     the rest to everyone once."""
     inbox, port = smtp
     subscribers = 3_000
-    env = {
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "test-secret",
-        "CHANNELS": "subscribers",
-        "SMTP_URL": f"smtp://127.0.0.1:{port}",
-        "SUBSCRIBER_BATCH_SIZE": "100",
-        "SMTP_CONNECTIONS": str(CONNECTIONS),
-        "OUTBOX_LEASE_SECONDS": "1",
-        "OUTBOX_POLL_SECONDS": "0.1",
-        "ARCHIVE_DIR": str(tmp_path / "archive"),
-        "FEEDS_DIR": str(tmp_path / "feeds"),
-    }
-    seed_email_subscribers(db, subscribers)
-    with db.write() as session:
-        incident, _ = create_incident(
-            session, PIO, IncidentDraft(title="Flood"), routing=routing(Settings.from_environ(env))
-        )
-        publish_update(
-            session,
-            PIO,
-            incident.slug,
-            Draft(body="Move to higher ground."),
-            routing=routing(Settings.from_environ(env)),
-        )
+    env = fanout_env(database_url, tmp_path, port, batch_size=100)
+    publish_to(db, env, subscribers)
     server = ServerProcess(env).start()
     try:
         deadline = time.monotonic() + 60
