@@ -11,6 +11,8 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -208,29 +210,39 @@ def _media_rows(db: Database) -> list[MediaFile]:
         return list(session.scalars(select(MediaFile)))
 
 
+@contextmanager
+def worker_process(environment: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+    """`console worker` in a process of its own, killed if a test leaves it running."""
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "console", "worker"], env=environment, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        yield worker
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        worker.communicate()
+
+
 @pytest.mark.slow  # a worker process of its own
 def test_a_worker_stops_gently_on_sigterm(env: Settings) -> None:
     """A restart sends SIGTERM: the worker stops claiming, records what it is sending, and
     exits 0 (it used to die at once, leaving a delivery to its lease)."""
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "console", "worker"],
-        env={
-            **os.environ,
-            "DATABASE_URL": env.database_url,
-            "CHANNELS": "archive",
-            "ARCHIVE_DIR": str(env.archive_dir),
-        },
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert worker.stderr is not None
-    lines = []
-    for line in worker.stderr:
-        lines.append(line)
-        if "outbox worker delivering archive" in line:
-            break
-    worker.send_signal(signal.SIGTERM)
-    _, rest = worker.communicate(timeout=20)
+    environment = {
+        **os.environ,
+        "DATABASE_URL": env.database_url,
+        "CHANNELS": "archive",
+        "ARCHIVE_DIR": str(env.archive_dir),
+    }
+    with worker_process(environment) as worker:
+        assert worker.stderr is not None
+        lines = []
+        for line in worker.stderr:
+            lines.append(line)
+            if "outbox worker delivering archive" in line:
+                break
+        worker.send_signal(signal.SIGTERM)
+        _, rest = worker.communicate(timeout=20)
     output = "".join(lines) + rest
     assert worker.returncode == 0, output
     assert "INFO console.cli: outbox worker stopping: recording the deliveries under way" in output
@@ -269,14 +281,12 @@ def test_a_worker_whose_delivery_outlasts_the_grace_still_exits_in_time(env: Set
             routing = routing_for(Settings.from_environ(environment))
             incident, _ = create_incident(session, PIO, IncidentDraft(title="Flood"), routing=routing)
             publish_update(session, PIO, incident.slug, Draft(body="Move to higher ground."), routing=routing)
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "console", "worker"], env=environment, stderr=subprocess.PIPE, text=True
-        )
-        assert pinged.wait(30), "the hub was pinged"
-        worker.send_signal(signal.SIGTERM)
-        started = time.monotonic()
-        _, output = worker.communicate(timeout=30)
-        took = time.monotonic() - started
+        with worker_process(environment) as worker:
+            assert pinged.wait(30), "the hub was pinged"
+            worker.send_signal(signal.SIGTERM)
+            started = time.monotonic()
+            _, output = worker.communicate(timeout=30)
+            took = time.monotonic() - started
     finally:
         hub.shutdown()
         hub.server_close()
