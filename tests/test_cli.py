@@ -35,6 +35,7 @@ from console.migrate import alembic_config, schema_revision
 from console.models import User
 from console.settings import Settings
 from tests.conftest import PIO
+from tests.support.http_thread import serve_in_thread
 from tests.support.images import photo_with_gps, png, webp
 from tests.support.media import store_upload
 from tests.support.server import ServerProcess
@@ -267,7 +268,7 @@ def test_a_worker_whose_delivery_outlasts_the_grace_still_exits_in_time(env: Set
             pass
 
     hub = ThreadingHTTPServer(("127.0.0.1", 0), SlowHub)
-    threading.Thread(target=hub.serve_forever, daemon=True).start()
+    stop_hub = serve_in_thread(hub)
     environment = {
         **os.environ,
         "DATABASE_URL": env.database_url,
@@ -288,8 +289,7 @@ def test_a_worker_whose_delivery_outlasts_the_grace_still_exits_in_time(env: Set
             _, output = worker.communicate(timeout=30)
             took = time.monotonic() - started
     finally:
-        hub.shutdown()
-        hub.server_close()
+        stop_hub()
     assert worker.returncode == 0, output
     assert "deliveries under way are left to their leases" in output
     assert took < 9, f"{took:.1f} s: it waited for the hub"

@@ -16,6 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
+from tests.support.http_thread import serving
+
 ACCOUNT_SID = "AC" + "0" * 32
 AUTH_TOKEN = "fake-auth-token-0123456789abcdef"
 FROM = "+15550000000"
@@ -119,10 +121,5 @@ def fake_twilio_server() -> Iterator[FakeTwilio]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     fake.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()

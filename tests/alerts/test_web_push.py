@@ -10,7 +10,6 @@ import base64
 import dataclasses
 import json
 import os
-import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -39,6 +38,7 @@ from console.settings import Settings, SettingsError
 from console.web.app import create_app
 from tests.alerts.test_email import drain
 from tests.conftest import PIO
+from tests.support.http_thread import serving
 
 SUBJECT = "mailto:pio@police.example"
 
@@ -160,13 +160,8 @@ def push_service() -> Iterator[PushService]:
             pass
 
     server.RequestHandlerClass = Handler
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield service
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture
