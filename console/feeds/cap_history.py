@@ -26,7 +26,15 @@ from console.feeds.items import (
     version_history,
 )
 from console.feeds.paths import Target, cap_message
-from console.models import Incident, IncidentDetailsVersion, Pin, Translation, UpdateVersion
+from console.models import (
+    Incident,
+    IncidentDetailsVersion,
+    Pin,
+    Translation,
+    Update,
+    UpdateVersion,
+    VersionKind,
+)
 
 # update id -> [(version number, translation)], in the order the translations were sent
 Translations = dict[int, list[tuple[int, Translation]]]
@@ -110,23 +118,42 @@ def other_updates_messages(session: Session, item: FeedItem, languages: Sequence
 
 @dataclass(frozen=True)
 class PinHistory:
-    """Every pin of an incident's "What to do now" (issue 13.6), oldest first, read once for
-    all the messages of one of its updates."""
+    """Every pin of an incident's "What to do now" (issue 13.6), and every resolving and
+    reopening, which end and restart it, oldest first: read once for all the messages of one of
+    its updates, from published rows, so a message's instruction is what it was when sent."""
 
     incident: Incident
     pins: list[tuple[datetime, int | None]]  # (pinned at, the update pinned; None: unpinned)
+    resolutions: list[tuple[datetime, bool]]  # (published at, resolved: the all-clear; else reopened)
 
     @classmethod
     def of(cls, session: Session, slug: str) -> PinHistory:
         incident = get_incident(session, slug)
-        rows = session.execute(
+        pins = session.execute(
             select(Pin.pinned_at, Pin.update_id).where(Pin.incident_id == incident.id).order_by(Pin.id)
         )
-        return cls(incident, [(at, update_id) for at, update_id in rows])
+        resolutions = session.execute(
+            select(UpdateVersion.published_at, UpdateVersion.kind)
+            .join(Update, Update.id == UpdateVersion.update_id)
+            .where(
+                Update.incident_id == incident.id,
+                UpdateVersion.kind.in_((VersionKind.RESOLUTION, VersionKind.REOPENING)),
+            )
+            .order_by(UpdateVersion.published_at, UpdateVersion.id)
+        )
+        return cls(
+            incident,
+            [(at, update_id) for at, update_id in pins],
+            [(at, kind is VersionKind.RESOLUTION) for at, kind in resolutions],
+        )
 
     def pinned_at(self, moment: datetime) -> int | None:
         in_force = [update_id for at, update_id in self.pins if at <= moment]
         return in_force[-1] if in_force else None
+
+    def was_resolved(self, moment: datetime) -> bool:
+        in_force = [resolved for at, resolved in self.resolutions if at <= moment]
+        return bool(in_force) and in_force[-1]
 
 
 @dataclass(frozen=True)
@@ -169,8 +196,7 @@ def instruction(session: Session, message: CapMessage, pins: PinHistory) -> dict
     translated into by then. Read as of `sent`, so a rebuild writes the same bytes."""
     sent = message.sent
     update_id = pins.pinned_at(sent)
-    resolved = pins.incident.resolved_at is not None and pins.incident.resolved_at <= sent
-    if update_id is None or resolved:
+    if update_id is None or pins.was_resolved(sent):
         return {}
     pinned = version_at(session, update_id, sent)
     if pinned is None:

@@ -13,9 +13,10 @@ from lxml import etree
 from console.db import Database
 from console.domain.outbox import Routing
 from console.domain.pins import pin_update
+from console.domain.resolution import reopen_incident, resolve_with_all_clear
 from console.domain.translation_drafts import TranslationDraft
 from console.domain.translations import add_translation
-from console.domain.updates import Draft, Translations, publish_update
+from console.domain.updates import NO_TRANSLATIONS, Draft, Translations, publish_update
 from console.feeds.paths import cap_message, incident_atom
 from console.languages import Languages
 from console.settings import Settings
@@ -109,3 +110,34 @@ def test_each_language_has_its_own_instruction_and_a_retracted_update_none(
     publish(db, routing, slug, "Roads reopen at noon.", minute=6)
     assert instructions(settings, db, slug, 3) == []
     assert not feedparser.parse(render(settings, db, incident_atom(slug))).feed.subtitle.startswith("What")
+
+
+def test_a_message_sent_while_resolved_keeps_no_instruction_after_the_incident_is_reopened(
+    settings: Settings, db: Database, routing: Routing
+) -> None:
+    """Resolving ends "What to do now" in CAP; the state is read as of each message's `sent`, so
+    reopening (or resolving again later) does not change the bytes of a message already sent."""
+    slug = make_incident(db, routing, "Chemical fire")
+    first = publish(db, routing, slug, "Close your windows.", minute=1)
+    pin(db, routing, slug, 1, minute=2)
+    with db.write() as session:
+        resolve_with_all_clear(
+            session, PIO, slug, "All clear.", translations=NO_TRANSLATIONS, routing=routing, now=at(3)
+        )
+    correct(db, routing, first, "Close your windows and doors.", "Doors too", corrects=1, minute=4)
+    while_resolved = {
+        (seq, version): render(settings, db, cap_message(slug, seq, version))
+        for seq, version in ((2, 1), (1, 2))
+    }
+    assert instructions(settings, db, slug, 2) == []  # the all-clear
+    assert instructions(settings, db, slug, 1, version=2) == []  # a correction made while resolved
+    with db.write() as session:
+        reopen_incident(session, PIO, slug, "Flare-up", routing=routing, now=at(5))
+    assert instructions(settings, db, slug, 3) == ["Close your windows and doors."]  # pinned again
+    with db.write() as session:
+        resolve_with_all_clear(
+            session, PIO, slug, "Out for good.", translations=NO_TRANSLATIONS, routing=routing, now=at(6)
+        )
+    for (seq, version), sent in while_resolved.items():
+        assert render(settings, db, cap_message(slug, seq, version)) == sent, (seq, version)
+    assert instructions(settings, db, slug, 3) == ["Close your windows and doors."]
