@@ -52,8 +52,8 @@ test: $(INSTALLED) $(CHROMIUM) $(XMLSEC1) $(JAVA) $(CHECKERS)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Everything but the tests marked `slow` (subprocesses, the browser, outages, the checkers),
-# spread over every CPU by pytest-xdist (each worker has its own database). `make test`, which
-# CI runs, stays one process. Idle workers take tests queued on busy ones (worksteal), so a
+# spread by pytest-xdist over two workers per CPU (each worker has its own database; see
+# tests/conftest.py). `make test`, which CI runs, stays one process. Idle workers take tests queued on busy ones (worksteal), so a
 # long test collected late does not leave one CPU idle at the end; Python may cache compiled
 # modules even where the environment says not to (each worker compiles every test file).
 test-fast: $(INSTALLED)

@@ -78,6 +78,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto` (`make test-fast`): two workers per CPU. A test spends about a quarter of its
+    time waiting (on sockets, a server's thread, a fake service), when a second worker can use
+    the CPU: on 2 CPUs, 4 workers ran the fast suite in 91 s where 2 took 111 s."""
+    return 2 * (os.cpu_count() or 1)
+
+
 def pytest_report_header() -> str:
     return f"database backend: {'postgresql' if POSTGRES_URL else 'sqlite'}"
 
