@@ -250,7 +250,7 @@ def test_429_and_500_are_retried_and_21610_unsubscribes(
         slug = incident.slug
         update_id = publish_update(session, PIO, slug, Draft(body="River rising."), routing=routing).update.id
     twilio.failures = [(429, 20429), (500, 20500)]
-    drain(sms_settings, db)
+    drain(sms_settings, db, retry_pause=0.01)
     assert twilio.to(PHONE) == [
         f"PRELIMINARY: Flood: River rising. {PUBLIC_URL}/incidents/{slug}#update-1 Reply STOP to stop."
     ]

@@ -280,7 +280,7 @@ def test_a_busy_push_service_is_tried_again_and_one_that_stays_down_is_recorded_
         assert subscribe(client, push_service.endpoint("down", down), down).status_code == 201
     with db.write() as session:
         publish_update(session, PIO, slug, Draft(body="Stay in.", preliminary=False), routing=routing)
-    drain(push_settings, db)
+    drain(push_settings, db, retry_pause=0.01)
 
     assert [alert["body"] for alert in push_service.received["busy"]] == ["Stay in."]  # once
     assert "down" not in push_service.received and push_service.busy["down"] == [504]

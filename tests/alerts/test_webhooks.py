@@ -5,6 +5,7 @@ retried after a 5xx, and logged per endpoint."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -14,6 +15,7 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 from starlette.testclient import TestClient
 
+from console.alerts import webhooks as webhook_posts
 from console.channels.registry import routing as routing_for
 from console.db import Database
 from console.domain.incidents import IncidentDraft, create_incident
@@ -64,8 +66,10 @@ def hook_settings(settings: Settings) -> Settings:
 
 
 def test_register_publish_signed_retried_logged(
-    hook_settings: Settings, db: Database, receiver: Receiver
+    hook_settings: Settings, db: Database, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The pause before trying again (0.5 s; `send` takes it, WebhookSender passes the default).
+    monkeypatch.setattr(webhook_posts, "send", functools.partial(webhook_posts.send, pause=0.01))
     admin, pio = make_token(db, "admin"), make_token(db, "pio")
     routing = routing_for(hook_settings)
     with db.write() as session:

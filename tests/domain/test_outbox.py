@@ -399,11 +399,15 @@ def test_in_a_web_process_other_channels_wait_for_the_residents_push(
             lease_seconds=5.0,
             residents_first=pushed.wait,
         )
-        assert await d.process_next("urgent")  # the live broadcast goes at once
+        # The live broadcast goes at once, during the push (its outcome is then told to the
+        # other channels once the push is done: awaited to the end only after it).
+        broadcast = asyncio.create_task(d.process_next("urgent"))
+        await _until(lambda: len(urgent.calls) == 1)
         waiting = asyncio.create_task(d.process_next("fake"))
         await asyncio.sleep(0.2)
         while_pushing = [c.delivery_id for c in fake.calls]
         pushed.set()
+        assert await asyncio.wait_for(broadcast, 5)
         assert await asyncio.wait_for(waiting, 5)
         after_push = [c.delivery_id for c in fake.calls]
         # A stream that never says it is done holds the others for RESIDENTS_FIRST_SECONDS only.
@@ -446,13 +450,15 @@ class SlowChannel(FakeChannel):
         return await super().deliver(claim)
 
 
-@pytest.mark.parametrize(("sending_seconds", "recorded"), [(0.3, True), (30.0, False)])
+@pytest.mark.parametrize(
+    ("sending_seconds", "grace_seconds", "recorded"), [(0.1, 1.0, True), (30.0, 0.3, False)]
+)
 def test_a_stopping_dispatcher_records_what_it_is_sending_and_claims_nothing_more(
-    db: Database, sending_seconds: float, recorded: bool
+    db: Database, sending_seconds: float, grace_seconds: float, recorded: bool
 ) -> None:
     """A restart's SIGTERM: the delivery under way is recorded, within the grace period (one
     cut off at its end keeps its lease, to be sent again as interrupted); the next one waits
-    for the next dispatcher."""
+    for the next dispatcher. (A grace period the sending outlasts is waited out whole: short.)"""
     channel = SlowChannel(sending_seconds)
     publish(db, FAKE_ROUTING, ["Flooding on 5th", "Road closed at 9th"])
     stopping = dispatcher(db, channel)
@@ -460,7 +466,7 @@ def test_a_stopping_dispatcher_records_what_it_is_sending_and_claims_nothing_mor
     async def stop_while_sending() -> None:
         running = asyncio.create_task(stopping.run())
         await asyncio.wait_for(channel.started.wait(), 5)
-        await stopping.finish(running, grace_seconds=1.0)
+        await stopping.finish(running, grace_seconds=grace_seconds)
         assert running.done()
 
     asyncio.run(stop_while_sending())

@@ -41,6 +41,11 @@ def fake_mastodon_server() -> Iterator[FakeMastodon]:
     server.stop()
 
 
+# SOCIAL_REQUEST_TIMEOUT_SECONDS for a test whose fake holds a request unanswered ("hang",
+# "create-then-hang"): the wait for that timeout is the test's time; local answers take ms.
+HANG_TIMEOUT_SECONDS = 0.5
+
+
 def x_settings(settings: Settings, server: FakeX, **extra: object) -> Settings:
     return replace(
         settings,
@@ -50,8 +55,7 @@ def x_settings(settings: Settings, server: FakeX, **extra: object) -> Settings:
         x_access_token=Secret(fake_x.ACCESS_TOKEN),
         x_access_token_secret=Secret(fake_x.ACCESS_TOKEN_SECRET),
         x_api_base_url=server.url,
-        social_request_timeout_seconds=1.0,
-        **extra,  # type: ignore[arg-type]
+        **{"social_request_timeout_seconds": 1.0, **extra},  # type: ignore[arg-type]
     )
 
 
@@ -61,8 +65,7 @@ def mastodon_settings(settings: Settings, server: FakeMastodon, **extra: object)
         channels=("mastodon",),
         mastodon_base_url=server.url,
         mastodon_access_token=Secret(fake_mastodon.TOKEN),
-        social_request_timeout_seconds=1.0,
-        **extra,  # type: ignore[arg-type]
+        **{"social_request_timeout_seconds": 1.0, **extra},  # type: ignore[arg-type]
     )
 
 

@@ -10,7 +10,13 @@ from console.domain import channel_health, wording
 from console.models import ChannelHealth, ChannelState, DeliveryState
 from console.settings import Settings
 from tests.conftest import PIO
-from tests.social.conftest import Lane, correct_wrong_street, mastodon_settings, publish
+from tests.social.conftest import (
+    HANG_TIMEOUT_SECONDS,
+    Lane,
+    correct_wrong_street,
+    mastodon_settings,
+    publish,
+)
 from tests.social.fake_mastodon import FakeMastodon
 
 POSTS, INSTANCE = ("POST", "/api/v1/statuses"), ("GET", "/api/v2/instance")
@@ -44,7 +50,8 @@ def test_threads_replies_keys_and_the_instance_configuration_read_once(
 def test_a_timeout_after_sending_adopts_the_status_it_made(
     settings: Settings, db: Database, fake_mastodon_server: FakeMastodon
 ) -> None:
-    lane = Lane(mastodon_settings(settings, fake_mastodon_server), db)
+    timeout = HANG_TIMEOUT_SECONDS
+    lane = Lane(mastodon_settings(settings, fake_mastodon_server, social_request_timeout_seconds=timeout), db)
     publish(db, lane.routing, "Evacuate Zone B & C <now>.")
     fake_mastodon_server.posts.add("create-then-hang")
     [delivery] = lane.settle()
@@ -58,7 +65,8 @@ def test_a_timeout_after_sending_adopts_the_status_it_made(
 def test_the_idempotency_key_keeps_a_resent_status_single(
     settings: Settings, db: Database, fake_mastodon_server: FakeMastodon
 ) -> None:
-    lane = Lane(mastodon_settings(settings, fake_mastodon_server), db)
+    timeout = HANG_TIMEOUT_SECONDS
+    lane = Lane(mastodon_settings(settings, fake_mastodon_server, social_request_timeout_seconds=timeout), db)
     publish(db, lane.routing, "Evacuate Zone B.")
     fake_mastodon_server.posts.add("create-then-hang")
     fake_mastodon_server.lookups.add("403", "403")  # the account's statuses cannot be read
@@ -75,7 +83,7 @@ def test_429_waits_until_the_reset_the_server_gives(
 ) -> None:
     lane = Lane(mastodon_settings(settings, fake_mastodon_server), db)
     publish(db, lane.routing, "Shelter open.")
-    fake_mastodon_server.posts.add(("429", 2))
+    fake_mastodon_server.posts.add(("429", 1.5))
     assert lane.step()
     [delivery] = lane.deliveries()
     assert delivery.state is DeliveryState.PENDING and "rate limit" in (delivery.last_error or "")

@@ -19,7 +19,15 @@ from console.models import DeliveryState, SocialSend
 from console.settings import Settings
 from console.web.app import create_app
 from tests.conftest import PIO
-from tests.social.conftest import Lane, assert_whole, mastodon_settings, publish, run_of, x_settings
+from tests.social.conftest import (
+    HANG_TIMEOUT_SECONDS,
+    Lane,
+    assert_whole,
+    mastodon_settings,
+    publish,
+    run_of,
+    x_settings,
+)
 from tests.social.fake_mastodon import FakeMastodon
 from tests.social.fake_x import FakeX
 from tests.support.factories import bearer, make_token, make_user
@@ -195,7 +203,8 @@ def test_mastodon_failures_mid_run_resume_without_repeating_a_status(
 ) -> None:
     server = FakeMastodon(max_characters=250).start()
     try:
-        lane = Lane(mastodon_settings(settings, server, outbox_backoff_base_seconds=0.05), db)
+        timeouts = {"social_request_timeout_seconds": HANG_TIMEOUT_SECONDS}  # "create-then-hang"
+        lane = Lane(mastodon_settings(settings, server, outbox_backoff_base_seconds=0.05, **timeouts), db)
         _incident(db, lane, EVACUATION)
         server.posts.add(*script)
         [delivery] = lane.settle()

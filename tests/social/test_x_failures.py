@@ -14,7 +14,14 @@ from console.domain.integrity import verify
 from console.models import ChannelHealth, ChannelState, DeliveryState, SocialSend, utcnow
 from console.settings import Settings
 from tests.conftest import PIO
-from tests.social.conftest import Lane, audit_actions, correct_wrong_street, publish, x_settings
+from tests.social.conftest import (
+    HANG_TIMEOUT_SECONDS,
+    Lane,
+    audit_actions,
+    correct_wrong_street,
+    publish,
+    x_settings,
+)
 from tests.social.fake_x import FakeX
 
 POSTS, TIMELINE = ("POST", "/2/tweets"), ("GET", "/2/users/1001/tweets")
@@ -156,7 +163,7 @@ def test_403_duplicate_of_something_else_is_failed_not_retried(
 def test_a_timeout_after_sending_adopts_the_post_it_made(
     settings: Settings, db: Database, fake_x_server: FakeX
 ) -> None:
-    lane = Lane(x_settings(settings, fake_x_server), db)
+    lane = Lane(x_settings(settings, fake_x_server, social_request_timeout_seconds=HANG_TIMEOUT_SECONDS), db)
     publish(db, lane.routing, "Evacuate Zone B now.")
     fake_x_server.posts.add("create-then-hang")
     [delivery] = lane.settle()
@@ -172,7 +179,7 @@ def test_a_timeout_after_sending_adopts_the_post_it_made(
 def test_a_timeout_with_no_post_made_is_sent_once_later(
     settings: Settings, db: Database, fake_x_server: FakeX
 ) -> None:
-    lane = Lane(x_settings(settings, fake_x_server), db)
+    lane = Lane(x_settings(settings, fake_x_server, social_request_timeout_seconds=HANG_TIMEOUT_SECONDS), db)
     publish(db, lane.routing, "Evacuate Zone B now.")
     fake_x_server.posts.add("hang")
     assert lane.step()
