@@ -118,10 +118,18 @@ class FakeServer:
                         break
                 payload = json.dumps(answer.body).encode() if answer.body is not None else b""
                 try:
-                    self.send_response(answer.status)
-                    self.send_header("Content-Type", "application/json; charset=utf-8")
-                    self.send_header("Content-Length", str(len(payload)))
-                    for name, value in answer.headers.items():
+                    # One of each header, as a real server sends: an answer's own `Date` (a
+                    # rate limit's clock) replaces the default one, not a second header that
+                    # the client would read as one unparseable date.
+                    self.send_response_only(answer.status)
+                    headers = {
+                        "Server": self.version_string(),
+                        "Date": self.date_time_string(),
+                        "Content-Type": "application/json; charset=utf-8",
+                        "Content-Length": str(len(payload)),
+                        **answer.headers,
+                    }
+                    for name, value in headers.items():
                         self.send_header(name, value)
                     self.end_headers()
                     self.wfile.write(payload)
