@@ -176,20 +176,25 @@ def signing_key_file(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path, signing_key_file: Path) -> Settings:
+def settings_for(database_url: str, root: Path, signing_key_file: Path) -> Settings:
+    """Settings for a test: its files under `root`, an outbox that polls and retries quickly."""
     return Settings(
         database_url=database_url,
         signing_key_file=signing_key_file,
-        archive_dir=tmp_path / "archive",
-        feeds_dir=tmp_path / "feeds",
-        media_dir=tmp_path / "media",
+        archive_dir=root / "archive",
+        feeds_dir=root / "feeds",
+        media_dir=root / "media",
         outbox_in_process=False,
         outbox_poll_seconds=0.05,
         outbox_lease_seconds=5.0,
         outbox_backoff_base_seconds=0.01,
         outbox_backoff_max_seconds=0.05,
     )
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, signing_key_file: Path) -> Settings:
+    return settings_for(database_url, tmp_path, signing_key_file)
 
 
 @pytest.fixture

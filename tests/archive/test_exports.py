@@ -9,6 +9,10 @@ import hashlib
 import io
 import json
 import re
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,10 +29,12 @@ from console.domain.audit import chain_head
 from console.domain.outbox import Routing
 from console.domain.records import incident_record
 from console.domain.updates import content_hash
+from console.keyset import KeyFile, create_key_file
 from console.models import EventType, Incident, Update, UpdateVersion, VersionKind
 from console.settings import Settings
 from tests.archive.conftest import T0, Sample, make_incident, publish_history
 from tests.archive.support import deliver_everything
+from tests.conftest import KEYS_SINCE, POSTGRES_URL, empty_postgres, settings_for
 from tests.support.browser import screenshot
 
 
@@ -168,32 +174,72 @@ def test_history_csv_has_one_row_per_version(
     assert exported == stored_versions(db)
 
 
+@dataclass(frozen=True)
+class Exported:
+    """`console archive export` of a record, and what its database held when it was made."""
+
+    directory: Path
+    settings: Settings
+    stored_versions: dict[tuple[str, int, int], str]
+    chain_head: tuple[int, str]
+
+
+@pytest.fixture(scope="module")
+def exported(migrated_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Exported]:
+    """Three incidents, delivered, exported: made once for this module's tests of the snapshot,
+    which only read it, in a database of its own (a copy of the migrated template; with
+    PostgreSQL, the worker's database, emptied first) and with settings as `settings` makes them."""
+    root = tmp_path_factory.mktemp("snapshot-record")
+    key_file = root / "keys" / "signing-key.pem"
+    key_file.parent.mkdir()
+    create_key_file(key_file, now=KEYS_SINCE)
+    if POSTGRES_URL:
+        empty_postgres(POSTGRES_URL)
+        url = POSTGRES_URL
+    else:
+        with (
+            closing(sqlite3.connect(migrated_template)) as template,
+            closing(sqlite3.connect(root / "console.db")) as target,
+        ):
+            template.backup(target)
+        url = f"sqlite:///{root / 'console.db'}"
+    settings = settings_for(url, root, key_file)
+    db = Database(url, signer=KeyFile(key_file))
+    try:
+        publish_history(db, routing(settings), title="Gas leak on Elm St")
+        publish_history(db, routing(settings), title="Water main break", at=T0 + timedelta(days=2))
+        make_incident(db, routing(settings), "Quiet one", at=T0 + timedelta(days=3))
+        deliver_everything(settings, db)
+        target = root / "snapshot"
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            monkeypatch.setenv("DATABASE_URL", settings.database_url)
+            monkeypatch.setenv("SIGNING_KEY_FILE", str(settings.signing_key_file))
+            assert main(["archive", "export", str(target)]) == 0
+        with db.read() as session:
+            head = chain_head(session)
+        yield Exported(target, settings, stored_versions(db), head)
+    finally:
+        db.dispose()
+
+
 @pytest.fixture
-def snapshot(
-    settings: Settings, db: Database, routing: Routing, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Path:
-    monkeypatch.setenv("DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("SIGNING_KEY_FILE", str(settings.signing_key_file))
-    publish_history(db, routing, title="Gas leak on Elm St")
-    publish_history(db, routing, title="Water main break", at=T0 + timedelta(days=2))
-    make_incident(db, routing, "Quiet one", at=T0 + timedelta(days=3))
-    deliver_everything(settings, db)
-    target = tmp_path / "snapshot"
-    assert main(["archive", "export", str(target)]) == 0
-    return target
+def snapshot(exported: Exported, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The snapshot, with `console` pointed at the database it was made from."""
+    monkeypatch.setenv("DATABASE_URL", exported.settings.database_url)
+    monkeypatch.setenv("SIGNING_KEY_FILE", str(exported.settings.signing_key_file))
+    return exported.directory
 
 
-def test_snapshot_round_trip_gives_the_same_versions_and_hashes(db: Database, snapshot: Path) -> None:
+def test_snapshot_round_trip_gives_the_same_versions_and_hashes(exported: Exported, snapshot: Path) -> None:
     records = [json.loads(p.read_text()) for p in sorted((snapshot / "incidents").glob("*.json"))]
     lines = [json.loads(line) for line in (snapshot / "archive.jsonl").read_text().splitlines()]
-    assert exported_versions(records) == exported_versions(lines) == stored_versions(db)
+    assert exported_versions(records) == exported_versions(lines) == exported.stored_versions
     for record in records:
         for update in record["updates"]:
             for version in update["versions"]:
                 assert recomputed_hash(record["slug"], update["seq"], version) == version["content_hash"]
     manifest = json.loads((snapshot / "manifest.json").read_text())
-    with db.read() as session:
-        seq, digest = chain_head(session)
+    seq, digest = exported.chain_head
     assert manifest["audit_head"] == {"event": seq, "hash": digest} == records[0]["audit_head"]
     assert (manifest["incidents"], manifest["versions"]) == (3, 13)
     files = {str(p.relative_to(snapshot)) for p in snapshot.rglob("*") if p.is_file()} - {"manifest.json"}
@@ -202,7 +248,8 @@ def test_snapshot_round_trip_gives_the_same_versions_and_hashes(db: Database, sn
         assert hashlib.sha256((snapshot / name).read_bytes()).hexdigest() == sha, name
 
 
-def test_snapshot_pages_link_only_to_files_inside_it(settings: Settings, snapshot: Path) -> None:
+def test_snapshot_pages_link_only_to_files_inside_it(exported: Exported, snapshot: Path) -> None:
+    settings = exported.settings
     pages = sorted(snapshot.rglob("*.html"))
     assert {str(p.relative_to(snapshot)) for p in pages} >= {
         "index.html",
@@ -227,7 +274,7 @@ def test_snapshot_pages_link_only_to_files_inside_it(settings: Settings, snapsho
 
 
 def test_snapshot_refuses_a_directory_that_is_not_empty(
-    settings: Settings, snapshot: Path, capsys: pytest.CaptureFixture[str]
+    snapshot: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = sorted(p.name for p in snapshot.iterdir())
     assert main(["archive", "export", str(snapshot)]) == 1
