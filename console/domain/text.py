@@ -14,6 +14,15 @@ INVISIBLE_CHARACTERS = (
     r"\u00ad\u034f\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u3164\ufeff\uffa0"
 )
 _FORBIDDEN = re.compile(f"[{CONTROL_CHARACTERS}]")
+# Direction controls that open a run: embeddings and overrides (closed by U+202C) and isolates
+# (closed by U+2069). One left open turns around the text after it up to the end of its line,
+# and the channels that join texts (a post, an SMS, a CAP headline) put other text there: the
+# next field, the incident's link. Balanced ones, as editors write around right-to-left words,
+# are kept as typed.
+_OPENS_EMBEDDING = "\u202a\u202b\u202d\u202e"
+_OPENS_ISOLATE = "\u2066\u2067\u2068"
+_DIRECTION = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_PARAGRAPH_BREAK = re.compile("[\n\u2029]")
 _VISIBLE = re.compile(f"[^\\s{INVISIBLE_CHARACTERS}]")
 # A line break as browsers send a textarea's (CRLF), or an old Mac's (CR): one newline, so that
 # every channel, the content hash and an XML parser's reading of a CAP file hold the same text.
@@ -47,4 +56,30 @@ def clean(
         return None
     if len(text) > max_chars:
         errors[field] = f"is {len(text):,} characters; the limit is {max_chars:,}"
+    elif (control := unclosed_direction(text)) is not None:
+        errors[field] = (
+            f"leaves a text direction control (U+{ord(control):04X}) open at the end of a line: "
+            "close it (U+202C, or U+2069 for an isolate) or remove it, or it turns around the "
+            "text that follows it on the channels that join texts"
+        )
     return text
+
+
+def unclosed_direction(text: str) -> str | None:
+    """The first direction control that a line of `text` leaves open, as the Unicode
+    bidirectional algorithm pairs them (a closer with nothing to close is ignored)."""
+    if not _DIRECTION.search(text):
+        return None
+    for line in _PARAGRAPH_BREAK.split(text):
+        open_runs: list[str] = []
+        for char in line:
+            if char in _OPENS_EMBEDDING or char in _OPENS_ISOLATE:
+                open_runs.append(char)
+            elif char == "\u202c" and open_runs and open_runs[-1] in _OPENS_EMBEDDING:
+                open_runs.pop()
+            elif char == "\u2069" and any(run in _OPENS_ISOLATE for run in open_runs):
+                while open_runs.pop() not in _OPENS_ISOLATE:  # closes the embeddings inside it too
+                    pass
+        if open_runs:
+            return open_runs[0]
+    return None

@@ -33,8 +33,10 @@ ERRORS = {
     410: "Deleted on purpose (a template, `gone`): its record stays in the audit log.",
     413: "The body is over MAX_REQUEST_BYTES (`too_large`).",
     415: "The body is not `application/json` in UTF-8 (`unsupported_media_type`).",
-    422: "A field is missing, blank, too long, of the wrong type or unknown (`invalid_input`; `fields` "
-    "names each), or an `Idempotency-Key` already used for a different request (`idempotency_key_reused`).",
+    422: "A field is missing, blank, too long, of the wrong type or unknown, or leaves a text "
+    "direction control (U+202A–U+202E, U+2066–U+2069) open at the end of a line (`invalid_input`; "
+    "`fields` names each), or an `Idempotency-Key` already used for a different request "
+    "(`idempotency_key_reused`).",
     503: "The database is not answering (`unavailable`); `Retry-After` says when to try again.",
 }
 WAITING = (

@@ -41,3 +41,29 @@ def test_invisible_characters_within_visible_text_are_kept_as_typed() -> None:
     # meaning: the text is taken exactly as typed.
     for text in ("Family 👨\u200d👩\u200d👧", "می\u200cخواهم", "Safe\u200bword"):
         assert cleaned(text) == (text, {})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Gas leak \u202eat Elm St",  # an override left open
+        "Road \u2067closed",  # an isolate left open
+        "\u202bשלום\nclosed on the next line only\u202c",  # a line break ends what it opened
+        "\u2067a \u202eb\u2069 \u202dc",  # an isolate closes what it holds, not what follows
+    ],
+)
+def test_a_direction_control_left_open_on_its_line_is_refused(text: str) -> None:
+    """It would turn around what a channel puts after the text: the next field, the link."""
+    value, errors = cleaned(text)
+    assert set(errors) == {"body"} and "direction control" in errors["body"], errors
+    assert "U+20" in errors["body"]  # names the character
+
+
+def test_balanced_direction_controls_are_kept_as_typed() -> None:
+    for text in (
+        "Shelter at \u202bמרכז הקהילה\u202c now",
+        "Road \u2067طريق\u2069 closed\n\u202eline two\u202c",
+        "\u2067a \u202eb\u2069 c",  # the isolate's end closes the override inside it
+        "stray \u202c and \u2069 close nothing",
+    ):
+        assert cleaned(text) == (text, {})

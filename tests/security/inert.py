@@ -18,9 +18,11 @@ from typing import Any
 import lxml.etree
 import lxml.html
 
-# Short enough for a display name or token name (100 characters).
+# Short enough for a display name or token name (100 characters). Its right-to-left override is
+# closed (U+202C) before the line ends: one left open is refused (console.domain.text).
 NAME = (
-    "=1+1 \"><script>alert(1)</script><img src=x onerror=alert(2)>&amp;\u202e\u200b'; DROP TABLE incidents;--"
+    '=1+1 "><script>alert(1)</script><img src=x onerror=alert(2)>&amp;'
+    "\u202e\u200b'; DROP TABLE incidents;--\u202c"
 )
 # For title, location and headline (200 characters).
 LINE = NAME + ' <a href="javascript:alert(3)">j</a><svg onload=alert(4)>'

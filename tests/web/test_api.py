@@ -314,6 +314,21 @@ def test_failed_delivery_can_be_retried_through_the_api(
     assert client.post(f"/api/v1/deliveries/{delivery_id}/retry", headers=pio).status_code == 409
 
 
+def test_a_direction_override_left_open_is_refused_and_a_closed_one_kept(
+    client: TestClient, pio: dict[str, str], db: Database
+) -> None:
+    """An unclosed right-to-left override in a title would turn around what follows it where
+    channels join texts (the update after it in a post, the link in an SMS)."""
+    before = row_counts(db)
+    refused = client.post("/api/v1/incidents", json={"title": "Gas leak \u202eat Elm St"}, headers=pio)
+    assert refused.status_code == 422, refused.text
+    assert set(refused.json()["error"]["fields"]) == {"title"}
+    assert "U+202E" in refused.json()["error"]["fields"]["title"]
+    assert row_counts(db) == before
+    kept = client.post("/api/v1/incidents", json={"title": "Gas leak \u202eat Elm St\u202c"}, headers=pio)
+    assert kept.status_code == 201 and kept.json()["title"] == "Gas leak \u202eat Elm St\u202c"
+
+
 def test_line_breaks_arrive_as_newlines_and_invisible_text_is_blank(
     client: TestClient, pio: dict[str, str], db: Database
 ) -> None:
