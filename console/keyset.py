@@ -301,12 +301,6 @@ def create_key_file(path: Path, *, now: datetime | None = None) -> KeySet:
     return keys
 
 
-def rotate_key_file(path: Path, *, now: datetime | None = None) -> KeySet:
-    keys = KeySet.load(path).rotated(now=now)
-    write_key_set(path, keys)
-    return keys
-
-
 class KeyFile:
     """SIGNING_KEY_FILE as a running process uses it: read again whenever the file changes,
     so a `console keys rotate` takes effect without a restart."""

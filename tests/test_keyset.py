@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from console.cli import main
 from console.db import Database
-from console.keyset import KeyFile, KeySet, KeySetError, b64url_decode, create_key_file, rotate_key_file
+from console.keyset import KeyFile, KeySet, KeySetError, b64url_decode, create_key_file
 from console.models import AuditEvent
 from console.settings import Settings
 from tests.support.server import ServerProcess
@@ -86,7 +86,7 @@ def test_rotation_keeps_old_public_keys_and_their_signatures_verifiable(
     verify_with_jwks(jwks, new_signature.kid, b"version two", new_signature.value)
     with pytest.raises(InvalidSignature):
         verify_with_jwks(jwks, old_signature.kid, b"version two", old_signature.value)
-    rotate_key_file(path)
+    assert main(["keys", "rotate"]) == 0
     assert [key.kid for key in KeySet.load(path).keys][1:] == [new_kid, first.current.kid]
 
 

@@ -27,7 +27,7 @@ from console.domain.signing import SigningUnavailable
 from console.domain.translation_drafts import TranslationDraft
 from console.domain.translations import add_translation
 from console.domain.updates import Draft, publish_update
-from console.keyset import KeyFile, KeySet, b64url_decode, rotate_key_file
+from console.keyset import KeyFile, KeySet, b64url_decode
 from console.languages import Languages
 from console.settings import Settings
 from console.signed_head import HeadSigner
@@ -299,9 +299,12 @@ def test_key_rotation_keeps_earlier_exports_verifiable(
     tmp_path: Path,
     client: TestClient,
     capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     old_kid = json.loads((exported / "keys.json").read_text())["keys"][0]["kid"]
-    rotate_key_file(settings.signing_key_file)
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("SIGNING_KEY_FILE", str(settings.signing_key_file))
+    assert main(["keys", "rotate"]) == 0
     rotated = Database(settings.database_url, signer=KeyFile(settings.signing_key_file))
     with rotated.write() as session:
         publish_update(
