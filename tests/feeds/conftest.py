@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,7 +23,7 @@ from console.domain.updates import Draft, confirm_update, correct_update, publis
 from console.feeds.paths import Target
 from console.feeds.writer import FeedFiles
 from console.live.bus import LiveBus
-from console.models import Delivery
+from console.models import Delivery, utcnow
 from console.settings import Settings
 from tests.conftest import PIO
 
@@ -136,17 +137,29 @@ def sample(db: Database, routing: Routing) -> Sample:
 FAST_RETRY = RetryPolicy(5, 0.01, 0.02)
 
 
+class AheadClock:
+    """The time now, or as far ahead of it as a test has moved it: a dispatcher on it finds a
+    retry due without the test sleeping through the backoff."""
+
+    def __init__(self) -> None:
+        self.ahead = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return utcnow() + self.ahead
+
+
 def drain(
     settings: Settings,
     db: Database,
     channels: tuple[str, ...] = ("feeds",),
     retry: RetryPolicy = FAST_RETRY,
+    clock: Callable[[], datetime] = utcnow,
 ) -> None:
     """Run the real dispatcher over the given channels until nothing is due."""
     built = build_channels(settings, db, LiveBus.from_settings(settings))
     chosen = {name: built[name] for name in channels}
     dispatcher = Dispatcher(
-        db, chosen, poll_seconds=0.02, lease_seconds=settings.outbox_lease_seconds, retry=retry
+        db, chosen, poll_seconds=0.02, lease_seconds=settings.outbox_lease_seconds, retry=retry, clock=clock
     )
     asyncio.run(dispatcher.drain())
 

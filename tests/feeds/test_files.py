@@ -11,6 +11,7 @@ import stat
 import threading
 import time
 from dataclasses import replace
+from datetime import timedelta
 from email.utils import formatdate
 from types import SimpleNamespace
 from typing import Any
@@ -40,7 +41,16 @@ from console.settings import Settings
 from console.web import feeds as feeds_web
 from console.web.app import create_app
 from console.web.feeds import FeedFile, is_dated
-from tests.feeds.conftest import Sample, deliveries, drain, make_incident, publish, render
+from tests.feeds.conftest import (
+    FAST_RETRY,
+    AheadClock,
+    Sample,
+    deliveries,
+    drain,
+    make_incident,
+    publish,
+    render,
+)
 
 
 def feed_files(settings: Settings) -> dict[str, bytes]:
@@ -328,17 +338,18 @@ def test_disk_full_fails_the_delivery_keeps_the_previous_files_and_retries(
 
     monkeypatch.setattr("console.files.os.fsync", disk_full)
     backoff = RetryPolicy(5, 0.4, 0.4)  # the next attempt comes 0.2 to 0.4 s later
+    clock = AheadClock()  # the dispatcher's: moved on past each backoff instead of sleeping it out
     for attempt in (1, 2):
-        drain(settings, db, retry=backoff)
+        drain(settings, db, retry=backoff, clock=clock)
         failed = deliveries(db, "feeds")[-1]
         assert (failed.state, failed.attempts) == (DeliveryState.PENDING, attempt), "it will be tried again"
         assert failed.last_error == "could not write the feed files: No space left on device"
-        time.sleep(0.45)
+        clock.ahead += timedelta(seconds=0.45)
     assert feed_files(settings) == before, "every previous file is intact"
     assert not list(settings.feeds_dir.rglob(".*.tmp"))
 
     monkeypatch.undo()  # space was freed
-    drain(settings, db)
+    drain(settings, db, retry=FAST_RETRY, clock=clock)
     assert (deliveries(db, "feeds")[-1].state, deliveries(db, "feeds")[-1].attempts) == (
         DeliveryState.SENT,
         3,

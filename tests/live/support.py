@@ -98,7 +98,7 @@ def subscribe(ws_url: str, last_event_id: int, incident: str | None = None) -> I
 def receive(connection: ClientConnection, count: int, timeout: float = 10) -> list[Frame]:
     """The next `count` frames, keepalives left out (as live.js leaves them out)."""
     deadline = time.monotonic() + timeout
-    frames = []
+    frames: list[Frame] = []
     while len(frames) < count:
         text = connection.recv(timeout=max(0.01, deadline - time.monotonic()))
         if text != KEEPALIVE:

@@ -15,6 +15,16 @@ from tests.support.live_server import LiveServer
 REFUSED = (("/live?incident=no-such-incident", 404), ("/live?incident=%00", 400), ("/no-socket-here", 403))
 
 
+def settled(server: LiveServer) -> None:
+    """Wait until uvicorn is done with every connection: each app call has returned and uvicorn
+    has logged what it logs after it (its connection tasks and connections are all gone)."""
+    state = server.uvicorn.server_state
+    deadline = time.monotonic() + 10
+    while state.tasks or state.connections:
+        assert time.monotonic() < deadline, "uvicorn never finished with its connections"
+        time.sleep(0.005)
+
+
 def test_refused_handshakes_are_logged_at_info_and_uvicorn_logs_no_error(
     live: LiveServer, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -26,10 +36,10 @@ def test_refused_handshakes_are_logged_at_info_and_uvicorn_logs_no_error(
                 with pytest.raises(InvalidStatus) as refused:
                     connect(live.ws_url + path, open_timeout=10).close()
                 assert refused.value.response.status_code == status
-            time.sleep(0.5)  # uvicorn logs after the app has returned
+            settled(live)  # uvicorn logs after the app has returned
             with connect(live.ws_url + "/live", open_timeout=10):
                 pass  # an accepted socket is not a refusal
-            time.sleep(0.2)
+            settled(live)
     finally:
         uvicorn_log.removeHandler(caplog.handler)
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
