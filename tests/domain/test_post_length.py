@@ -164,11 +164,17 @@ def test_no_shape_makes_measuring_splitting_previewing_or_diffing_grow_faster_th
     body = ADVERSARIAL[name]
     growth = {}
     for label, operation in OPERATIONS.items():
-        # The short text goes first: patterns the `regex` package compiles on their first use
-        # are a one-time cost of the process, not of measuring this text.
-        short = _fastest(operation, body[:SHORT])
-        whole = _fastest(operation, body)
-        growth[label] = whole / max(short, FLOOR)
+        # A growth past the bound is measured again, twice at most, before it counts: a busy
+        # neighbour can interrupt every run of one size once, where a square's growth is there
+        # at every try.
+        for _ in range(3):
+            # The short text goes first: patterns the `regex` package compiles on their first
+            # use are a one-time cost of the process, not of measuring this text.
+            short = _fastest(operation, body[:SHORT])
+            whole = _fastest(operation, body)
+            growth[label] = whole / max(short, FLOOR)
+            if growth[label] < GROWTH:
+                break
     assert max(growth.values()) < GROWTH, growth
 
 
