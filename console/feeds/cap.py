@@ -73,7 +73,10 @@ def certainty(item: FeedItem) -> str:
 def response_types(item: FeedItem) -> tuple[str, ...]:
     if item.alerting.response_types is not None:
         return item.alerting.response_types
-    return ("AllClear",) if item.kind is VersionKind.RESOLUTION else ()
+    # The all-clear, and each correction or confirmation of it: an Update that left AllClear
+    # out would replace the all-clear, for a reader of CAP, with an alert in force again.
+    all_clear = item.update_kind is VersionKind.RESOLUTION and item.kind is not VersionKind.RETRACTION
+    return ("AllClear",) if all_clear else ()
 
 
 def reference(sender: str, message: CapMessage) -> str:

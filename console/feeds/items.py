@@ -154,6 +154,8 @@ class FeedItem(VersionWords):
     alerting: Alerting = NOTHING
     instruction_in_primary: bool = False  # a translation's: it gave none, so the primary's is shown
     images: tuple[FeedImage, ...] = ()
+    # What the update is: the kind of its first version (an all-clear stays one when corrected).
+    update_kind: VersionKind = VersionKind.ORIGINAL
 
     @property
     def is_fallback(self) -> bool:
@@ -169,7 +171,12 @@ class FeedItem(VersionWords):
 def _items(session: Session, query: Select[UpdateVersion, int, Incident]) -> list[FeedItem]:
     incidents: dict[int, IncidentInfo] = {}
     items = []
-    for version, seq, incident in session.execute(query):
+    rows = session.execute(query).all()
+    firsts = select(UpdateVersion.update_id, UpdateVersion.kind).where(
+        UpdateVersion.update_id.in_({version.update_id for version, _, _ in rows}), UpdateVersion.version == 1
+    )
+    update_kinds = {update_id: kind for update_id, kind in session.execute(firsts)}
+    for version, seq, incident in rows:
         info = incidents.get(incident.id)
         if info is None:
             info = incidents[incident.id] = IncidentInfo.of(incident)
@@ -188,6 +195,7 @@ def _items(session: Session, query: Select[UpdateVersion, int, Incident]) -> lis
                 update_id=version.update_id,
                 alerting=stored_alerting(version.alerting),
                 images=feed_images(version),
+                update_kind=update_kinds[version.update_id],
             )
         )
     return items
