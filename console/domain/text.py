@@ -8,10 +8,14 @@ import re
 # above all, which PostgreSQL cannot store), is refused rather than silently removed. A regex
 # class body, shared with the OpenAPI description.
 CONTROL_CHARACTERS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
-# Characters that show nothing: zero-width spaces and joiners, direction marks, fillers. Text
-# made of these and white space only is blank. A regex class body, as above.
+# Characters that show nothing: zero-width spaces and joiners, direction marks (the Arabic
+# letter mark too), fillers, variation selectors, the blank Braille pattern, and the rest of
+# Unicode's default-ignorable characters of the Basic Multilingual Plane. Text made of these
+# and white space only is blank. A regex class body, as above (BMP only: the OpenAPI pattern,
+# an ECMAScript regex, takes it as it is).
 INVISIBLE_CHARACTERS = (
-    r"\u00ad\u034f\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u3164\ufeff\uffa0"
+    r"\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    r"\u2060-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb"
 )
 _FORBIDDEN = re.compile(f"[{CONTROL_CHARACTERS}]")
 # Direction controls that open a run: embeddings and overrides (closed by U+202C) and isolates

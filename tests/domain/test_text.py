@@ -29,7 +29,18 @@ def test_tab_and_line_breaks_are_text_and_every_line_break_is_one_newline() -> N
 
 @pytest.mark.parametrize(
     "invisible",
-    ["\u200b\u200b", " \ufeff ", "\u200d\u2060\n\u00ad", "\u202e", "\u3164", "\r\n\u200b\t"],
+    [
+        "\u200b\u200b",
+        " \ufeff ",
+        "\u200d\u2060\n\u00ad",
+        "\u202e",
+        "\u3164",
+        "\r\n\u200b\t",
+        "\u061c\u061c",  # Arabic letter mark
+        "\u2800 \u2800",  # blank Braille pattern
+        "\ufe0f\ufe0e",  # variation selectors
+        "\u17b4\u180b\u206a",  # Khmer inherent vowel, Mongolian selector, a deprecated format
+    ],
 )
 def test_text_of_invisible_characters_only_is_blank(invisible: str) -> None:
     assert cleaned(invisible) == (None, {"body": "is required and must not be blank"})
