@@ -7,6 +7,7 @@ and keeps everything this PIO typed, now aimed at the newer version.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,7 @@ from console.domain import (
     autosave,
     delivery_status,
     fanout,
+    idempotency,
     merging,
     outbox,
     previews,
@@ -69,6 +71,10 @@ PICK_EVERY_CHOICE = "Pick one side of every difference marked below: nothing is 
 REVERT_NOT_TICKED = (
     "Nothing was published: your text undoes a colleague's newer change (listed above). "
     "Tick the box to publish the revert, or go back and edit your text."
+)
+SUBMISSION_REUSED = (
+    "Nothing was published: this reviewed form was already used to publish other text. "
+    "Review your text again to publish it."
 )
 
 
@@ -165,6 +171,10 @@ class ActionForm:
     picks: dict[int, merging.Side] = field(default_factory=dict)
     restored: Saved | None = None  # a correction the PIO typed earlier, saved as they typed
     alerting: TypedAlerting | None = None  # "Alert details" typed with a correction (issue 17)
+    # Set on the review step, as the compose form's: publishing the same reviewed form twice
+    # (a double click, a form sent again after a lost answer) publishes once, and the second
+    # answer says what the first published.
+    submission: str | None = None
 
     @property
     def base(self) -> int:
@@ -298,9 +308,16 @@ async def _render(
         "since": data.latest_event_id,
         "oob": False,
         "languages": state.languages,
+        "already": data.version(_already_param(request)),
         **(extra or {}),
     }
     return render(request, UPDATE, context, viewer=viewer, status_code=status_code, block=block)
+
+
+def _already_param(request: Request) -> int | None:
+    """`?already=N`: the form just sent had published version N before (its answer was lost)."""
+    value = request.query_params.get("already", "")
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 12 else None
 
 
 @access(Access.READER, STAFF)
@@ -340,10 +357,11 @@ async def _publish(
     slot: str,
     notice: str,
 ) -> Response:
-    """Run a publishing service; on a conflict or bad input, show the form again with the text kept."""
+    """Run a publishing service; on a conflict or bad input, show the form again with the text kept.
+    `work` answers `idempotency.Answer` when the same reviewed form had published already."""
     state = app_state(request)
     try:
-        await state.write(work)
+        done = await state.write(work)
     except NotFound as exc:
         return error_page(request, viewer, exc.message, 404)
     except DomainError as exc:
@@ -375,18 +393,78 @@ async def _publish(
                 alerting=action.alerting,
             )
             return await _render(request, viewer, data, status_code=422, block=slot, actions={slot: retry})
-        if isinstance(exc, NotAllowed):
+        if isinstance(exc, NotAllowed | idempotency.KeyReused):
             refused = ActionForm(
                 action.draft,
                 action.corrects_version,
                 "edit",
-                message=exc.message,
+                message=SUBMISSION_REUSED if isinstance(exc, idempotency.KeyReused) else exc.message,
                 translations=action.translations,
                 alerting=action.alerting,
             )
             return await _render(request, viewer, data, status_code=409, block=slot, actions={slot: refused})
         raise
-    return see_other(request, f"/console/updates/{request.path_params['update_id']}?notice={notice}")
+    if isinstance(done, idempotency.Answer):
+        return _replayed(request, done)
+    return see_other(request, _done_path(request, notice))
+
+
+def _done_path(request: Request, notice: str) -> str:
+    return f"/console/updates/{request.path_params['update_id']}?notice={notice}"
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A reviewed form's one-time `submission` token as an idempotency key, the compose form's
+    mechanism (console/web/staff/incidents.py): the answer is stored with what it published,
+    in the same transaction, and a form sent again with the same token and the same text gets
+    that answer back instead of a conflict with its own version."""
+
+    user_id: int
+    key: str
+    fingerprint: str
+
+    @classmethod
+    def of(cls, request: Request, viewer: Viewer, form: Form, sent: ActionForm) -> Submission | None:
+        token = form.text("submission")
+        user_id = viewer.actor.user_id
+        if not token or len(token) > 200 or user_id is None or not idempotency.KEY_PATTERN.fullmatch(token):
+            return None
+        draft, typed, said = sent.draft, sent.translations, sent.alerting
+        payload = {
+            "corrects_version": sent.corrects_version,
+            "started_from": sent.started_from,
+            "headline": draft.headline,
+            "body": draft.body,
+            "preliminary": draft.preliminary,
+            "reason": draft.reason,
+            **({"translations": typed.values, "translations_alerting": typed.alerting} if typed else {}),
+            **({"alerting": said.fingerprint()} if said is not None else {}),
+        }
+        fingerprint = idempotency.fingerprint("POST", request.url.path, payload)
+        return cls(user_id, f"console:{token}", fingerprint)
+
+    def recall(self, session: Session) -> idempotency.Answer | None:
+        """The answer this form was given when it published; KeyReused for other text."""
+        return idempotency.recall(session, self.user_id, self.key, self.fingerprint)
+
+    def published_before(self, session: Session) -> idempotency.Answer | None:
+        """As `recall`, other text under the token being left to the usual checks."""
+        try:
+            return self.recall(session)
+        except idempotency.KeyReused:
+            return None
+
+    def remember(self, session: Session, location: str, version: int | None) -> None:
+        answer = idempotency.Answer(303, {"version": version}, location)
+        idempotency.remember(session, self.user_id, self.key, self.fingerprint, answer)
+
+
+def _replayed(request: Request, answer: idempotency.Answer) -> Response:
+    """The first answer again, marked as already published (`?already=N` names the version)."""
+    location = answer.location or f"/console/updates/{request.path_params['update_id']}"
+    version = answer.body.get("version")
+    return see_other(request, location if version is None else f"{location}&already={int(version)}")
 
 
 def _precheck(data: UpdateData, action: ActionForm) -> tuple[ActionForm, int] | None:
@@ -490,6 +568,13 @@ async def change_view(request: Request, viewer: Viewer, action: updates.Action) 
     step = _step(form, action)
     if viewer.resent_form and step == "publish":
         step = "review"  # a form from before signing in again: shown back, never acted on
+    submission = Submission.of(request, viewer, form, chosen) if step == "publish" else None
+    if submission is not None:
+        # Sent again (its answer lost, a double click): what it published, never a conflict
+        # with its own version. Read after the update, so its version is never newer than this.
+        earlier = await state.read(submission.published_before)
+        if earlier is not None:
+            return _replayed(request, earlier)
     if step == "edit":
         return await _render(request, viewer, data, actions={slot: chosen}, block=slot)
     if step == "merge":
@@ -522,10 +607,12 @@ async def change_view(request: Request, viewer: Viewer, action: updates.Action) 
         chosen.reverts = find_reverts(data.versions, chosen.base, draft.headline_or_none, draft.body.strip())
     if step == "publish" and chosen.reverts and not form.flag("confirm_revert"):
         chosen.mode, chosen.errors = "review", {"reverts": REVERT_NOT_TICKED}
+        chosen.submission = form.text("submission") or None  # nothing published: the same form
         return await _render(request, viewer, data, actions={slot: chosen}, status_code=422, block=slot)
     if step == "review":
         chosen.mode = "review"
         chosen.message = RESENT_FORM if viewer.resent_form else None
+        chosen.submission = secrets.token_urlsafe(18)
         return await _render(request, viewer, data, actions={slot: chosen}, block=slot)
     text = (
         Draft(body=draft.body, headline=draft.headline, preliminary=draft.preliminary)
@@ -547,16 +634,24 @@ async def change_view(request: Request, viewer: Viewer, action: updates.Action) 
     )
     if waits and bypass is None:
 
-        def wait(session: Session) -> None:
+        def wait(session: Session) -> idempotency.Answer | None:
+            if submission is not None and (earlier := submission.recall(session)):
+                return earlier
             approval.submit_change(
                 session, viewer.actor, data.update.id, action, routing=state.routing, **asked
             )
             if slot in ("correct", "retract"):  # waiting for approval now, not typed any more
                 autosave.discard(session, viewer.actor, FormName.CORRECT, data.update.id)
+            if submission is not None:
+                submission.remember(session, _done_path(request, "pending_approval"), None)
+            return None
 
         return await _publish(request, viewer, wait, action=chosen, slot=slot, notice="pending_approval")
 
-    def work(session: Session) -> Published:
+    def work(session: Session) -> Published | idempotency.Answer:
+        # Sent twice at once: the first to be written published, the second answers with it.
+        if submission is not None and (earlier := submission.recall(session)):
+            return earlier
         reason = approval.bypass_reason(bypass) if bypass is not None else None
         published = updates.change_update(
             session,
@@ -572,6 +667,8 @@ async def change_view(request: Request, viewer: Viewer, action: updates.Action) 
             approval.record_bypass(session, viewer.actor, published, reason, routing=state.routing)
         if slot in ("correct", "retract"):  # the correction typed is out, or can never be
             autosave.discard(session, viewer.actor, FormName.CORRECT, data.update.id)
+        if submission is not None:
+            submission.remember(session, _done_path(request, action.done), published.version.version)
         return published
 
     return await _publish(
