@@ -199,9 +199,11 @@ async def signed_out(request: Request) -> Response:
     """No valid session: sign in again, without losing anything the person was sending."""
     settings = app_state(request).settings
     ended = session_id_of(request) is not None
+    # A console page's own request (htmx) comes from a session: one without a cookie is the next
+    # request of a page whose session ended and whose cookie the last answer cleared.
     message = (
         "Your session has ended (30 minutes without activity, 12 hours after sign-in, or signed out)."
-        if ended
+        if ended or is_htmx(request)
         else "Sign in to use the console."
     )
     if is_htmx(request):

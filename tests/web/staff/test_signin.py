@@ -244,6 +244,11 @@ def test_polling_does_not_keep_a_session_alive(
     assert response.status_code == 401
     assert response.headers["HX-Retarget"] == "#flash"
     assert "Your session has ended" in response.text
+    # The answer cleared the cookie; the page's next request (an autosave, a poll) comes
+    # without one, and must not turn the message into "Sign in to use the console".
+    assert "console_session" not in client.cookies
+    again = client.post("/console/incidents", headers={"HX-Request": "true"})
+    assert again.status_code == 401 and "Your session has ended" in again.text
 
 
 def test_sessions_end_twelve_hours_after_sign_in_even_when_active(
