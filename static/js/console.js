@@ -8,6 +8,17 @@
    After signing in again in another tab, a form sent from this page comes back at its review
    step with the new session's token, which the whole page then uses.
 
+   A step that asks to check and confirm (the review before publishing, "Confirm update 1?",
+   "Retract…", "Resolve…", a revoke) opens with focus on what is left to do there: its first
+   empty required field, else its heading or question, from which the next Tab reaches its
+   button (described by the question); never the button itself, so that a second Enter does not
+   do what the first only asked to check. A swap that took the focused button away otherwise
+   leaves focus on the swapped part's heading.
+
+   When an action's request fails (no answer, a lost answer, a status htmx does not swap), #flash
+   says so, with the status and the server's own short message, and whether anything can have
+   happened. Nothing on the page changes, so everything typed stays. The next action clears it.
+
    The server checks everything again when a form is sent; without this file the forms work
    the same, minus these conveniences. */
 (function () {
@@ -101,14 +112,323 @@
     }
   });
 
+  // The PIO's own doing (a form sent, a button pressed), not a poll, a preview or an autosave.
+  function byThePio(detail) {
+    var config = detail && detail.requestConfig;
+    var type = config && config.triggeringEvent && config.triggeringEvent.type;
+    return type === "submit" || type === "click";
+  }
+
+  function submitted(detail) {
+    var config = detail && detail.requestConfig;
+    return Boolean(config && config.triggeringEvent && config.triggeringEvent.type === "submit");
+  }
+
+  function isShown(element) {
+    return element.getClientRects().length > 0 && !element.disabled;
+  }
+
+  function isEmpty(field) {
+    if (field.type === "radio") {
+      var group = field.form ? field.form.elements.namedItem(field.name) : null;
+      var radios = group && group.length ? group : [group];
+      return !group || !Array.prototype.some.call(radios, function (radio) {
+        return radio.checked;
+      });
+    }
+    if (field.type === "checkbox") {
+      return !field.checked;
+    }
+    return !field.value.trim();
+  }
+
+  // Where the PIO checks and confirms: the review (compose, correction), the merge choices, or
+  // a form whose next press does it (confirmed=yes: confirm, retract, resolve, revoke…).
+  function stepIn(root) {
+    var step = root.querySelector(".review, .merge");
+    if (step) {
+      return step;
+    }
+    var confirmed = root.querySelector('input[type="hidden"][name="confirmed"]');
+    return confirmed ? confirmed.form || confirmed.parentElement : null;
+  }
+
+  // A text the step asks to write: a textarea whose label does not say "(optional)" (the
+  // all-clear message of "Resolve…", which starts with "All clear: " for the PIO to finish).
+  function isToWrite(field) {
+    var label = field.labels && field.labels[0];
+    return field.localName === "textarea" && Boolean(label) && !label.querySelector(".optional");
+  }
+
+  // The first field of the step still to fill in: a text to write, or a required choice not
+  // made yet (the merge's).
+  function firstToFill(step) {
+    var fields = step.querySelectorAll("input:not([type=hidden]), textarea, select");
+    return Array.prototype.find.call(fields, function (field) {
+      var required = field.required || field.hasAttribute("data-required");
+      return isShown(field) && (isToWrite(field) || (required && isEmpty(field)));
+    });
+  }
+
+  function firstButton(step) {
+    var buttons = step.querySelectorAll(
+      'button:not([type="button"]):not([type="reset"]), input[type="submit"]'
+    );
+    return Array.prototype.find.call(buttons, isShown);
+  }
+
+  var described = 0;
+
+  // A confirm step without a region of its own: its question ("Retract update 1?") describes
+  // the button that does it, so a screen reader says what pressing it does.
+  function describeByQuestion(step, button) {
+    if (step.matches(".review, .merge") || button.hasAttribute("aria-describedby")) {
+      return;
+    }
+    var question = step.querySelector("strong");
+    if (!question || question.contains(button)) {
+      return;
+    }
+    if (!question.id) {
+      described += 1;
+      question.id = "console-step-question-" + described;
+    }
+    button.setAttribute("aria-describedby", question.id);
+  }
+
+  // A review region's heading (what labels it), else a confirm form's question: not a heading
+  // of the previews inside either.
+  function titleOf(step) {
+    var label = step.getAttribute("aria-labelledby");
+    return (label && document.getElementById(label)) || step.querySelector("p > strong:first-child");
+  }
+
+  function headingIn(root) {
+    var heading = root.matches("h1, h2, h3, h4") ? root : root.querySelector("h1, h2, h3, h4");
+    if (heading && !heading.hasAttribute("tabindex")) {
+      heading.setAttribute("tabindex", "-1");
+    }
+    return heading;
+  }
+
+  // Shows the step from its start when it fits, and the focused control in any case.
+  function reveal(step, control) {
+    if (step && step.scrollIntoView) {
+      step.scrollIntoView({ block: "start" });
+    }
+    var box = control.getBoundingClientRect();
+    if (box.bottom > window.innerHeight || box.top < 0) {
+      control.scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  function focusLost() {
+    var active = document.activeElement;
+    return !active || active === document.body || !active.isConnected;
+  }
+
+  // The element a swap brought in as its target (not an out-of-band part of the same answer).
+  function isSwapTarget(element, detail) {
+    var target = detail && detail.target;
+    if (!target) {
+      return false;
+    }
+    return (
+      element === target ||
+      target.contains(element) ||
+      Boolean(target.id && element.id === target.id)
+    );
+  }
+
+  function focusAfterSwap(root, detail) {
+    if (!(root instanceof Element) || !root.isConnected || !isSwapTarget(root, detail)) {
+      return;
+    }
+    if (!focusLost()) {
+      return;
+    }
+    var hook = root.matches("[data-focus-after-swap]")
+      ? root
+      : root.querySelector("[data-focus-after-swap]");
+    var step = hook ? null : stepIn(root);
+    var button = step && firstButton(step);
+    if (button) {
+      describeByQuestion(step, button);
+    }
+    // The step's heading or question, not its button: a second Enter must not publish, retract
+    // or confirm what the first one only asked to review. The next Tab reaches the button.
+    var control = hook || (step && (firstToFill(step) || titleOf(step)));
+    if (control) {
+      var focusable = control.matches("a[href], button, input, select, textarea");
+      if (!focusable && !control.hasAttribute("tabindex")) {
+        control.setAttribute("tabindex", "-1");
+      }
+      control.focus({ preventScroll: true });
+      if (control.localName === "textarea") {
+        control.setSelectionRange(control.value.length, control.value.length); // to go on typing
+      }
+      reveal(step || control, control);
+      return;
+    }
+    var heading = headingIn(root);
+    if (heading) {
+      heading.focus();
+    }
+  }
+
   // A form sent with htmx: focus moves only when the PIO submitted it, never while they type
   // in a form that refreshes itself (the audit filters).
   document.addEventListener("htmx:afterSettle", function (event) {
     var refused = noteRefused(document);
-    var config = event.detail.requestConfig;
-    var submitted = config && config.triggeringEvent && config.triggeringEvent.type === "submit";
-    if (refused.length && submitted) {
+    if (!submitted(event.detail)) {
+      return;
+    }
+    if (refused.length) {
       refused[0].focus();
+      return;
+    }
+    focusAfterSwap(event.target, event.detail);
+  });
+
+  // Holding Enter down must not go on to press the button that focus just moved to (the
+  // review's "Publish now"): a repeated key press does nothing on a button.
+  document.addEventListener(
+    "keydown",
+    function (event) {
+      var target = event.target;
+      var onButton = target.matches && target.matches("button, input[type=submit]");
+      if (event.repeat && event.key === "Enter" && onButton) {
+        event.preventDefault();
+      }
+    },
+    true
+  );
+
+  // ---- Failed requests --------------------------------------------------------------------
+
+  var ERROR = "data-request-error";
+
+  var STATUS_WORDS = {
+    400: "the request was not understood",
+    404: "it was not found; it may have been removed",
+    405: "this action is not possible here",
+    408: "the server waited too long for the request",
+    413: "what was sent is too large",
+    429: "too many requests; wait a moment",
+    500: "an unexpected error on the server",
+    502: "the server behind the gateway did not answer",
+    503: "the server is busy or restarting; try again in a few seconds",
+    504: "the server behind the gateway did not answer in time",
+  };
+
+  function clearError() {
+    var flash = document.getElementById("flash");
+    if (!flash) {
+      return;
+    }
+    flash.querySelectorAll("[" + ERROR + "]").forEach(function (message) {
+      message.remove();
+    });
+  }
+
+  function showError(text) {
+    var flash = document.getElementById("flash");
+    if (!flash) {
+      return;
+    }
+    clearError();
+    var message = document.createElement("p");
+    message.className = "flash__message flash__message--request";
+    message.setAttribute(ERROR, "");
+    message.textContent = text;
+    flash.appendChild(message);
+  }
+
+  function short(text) {
+    var words = (text || "").replace(/\s+/g, " ").trim();
+    return words && words.length <= 300 ? words : "";
+  }
+
+  // The server's own words, when it sent a short text, a JSON error or a console message.
+  function serverMessage(xhr) {
+    var type = (xhr.getResponseHeader("Content-Type") || "").toLowerCase();
+    var body = typeof xhr.responseText === "string" ? xhr.responseText : "";
+    if (type.indexOf("json") !== -1) {
+      try {
+        var data = JSON.parse(body);
+        var error = data && (data.error !== undefined ? data.error : data);
+        if (typeof error === "string") {
+          return short(error);
+        }
+        return short(error && (error.message || error.detail || error.title));
+      } catch (problem) {
+        return "";
+      }
+    }
+    if (type.indexOf("text/plain") !== -1) {
+      return short(body);
+    }
+    if (type.indexOf("html") !== -1 && (xhr.getResponseHeader("HX-Retarget") || "") === "#flash") {
+      var page = new DOMParser().parseFromString(body, "text/html");
+      var flash = page.querySelector(".flash__message") || page.body;
+      return short(flash && flash.textContent);
+    }
+    return "";
+  }
+
+  function retryAfter(xhr) {
+    var seconds = Number(xhr.getResponseHeader("Retry-After"));
+    if (!(seconds > 0 && seconds < 3600)) {
+      return "";
+    }
+    return "; try again in " + seconds + (seconds === 1 ? " second" : " seconds");
+  }
+
+  function responseMessage(xhr) {
+    var status = xhr.status;
+    var words = serverMessage(xhr);
+    if (!words) {
+      words = STATUS_WORDS[status] || "it answered with an error";
+      words += status === 503 ? "" : retryAfter(xhr);
+    }
+    words = words.replace(/[.\s]+$/, "");
+    var text = "The server could not do this (" + status + ": " + words + ").";
+    // A refused request (4xx) and a busy or unreachable server (503) did nothing. Any other
+    // error may have come after the work was done: say that it is not known.
+    if ((status >= 400 && status < 500) || status === 503) {
+      return text + " Nothing was saved or published.";
+    }
+    return (
+      text + " It is not known whether it was done: check the update list before trying again."
+    );
+  }
+
+  var LOST =
+    "The request did not reach the server, or its answer was lost: " +
+    "nothing on this screen changed. " +
+    "Check the update list before trying again.";
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (byThePio(event.detail)) {
+      clearError();
+    }
+  });
+
+  document.addEventListener("htmx:responseError", function (event) {
+    if (byThePio(event.detail) && event.detail.xhr) {
+      showError(responseMessage(event.detail.xhr));
+    }
+  });
+
+  document.addEventListener("htmx:sendError", function (event) {
+    if (byThePio(event.detail)) {
+      showError(LOST);
+    }
+  });
+
+  document.addEventListener("htmx:timeout", function (event) {
+    if (byThePio(event.detail)) {
+      showError(LOST);
     }
   });
 })();
