@@ -75,7 +75,7 @@ def response_types(item: FeedItem) -> tuple[str, ...]:
         return item.alerting.response_types
     # The all-clear, and each correction or confirmation of it: an Update that left AllClear
     # out would replace the all-clear, for a reader of CAP, with an alert in force again.
-    all_clear = item.update_kind is VersionKind.RESOLUTION and item.kind is not VersionKind.RETRACTION
+    all_clear = item.first_kind is VersionKind.RESOLUTION and item.kind is not VersionKind.RETRACTION
     return ("AllClear",) if all_clear else ()
 
 

@@ -155,7 +155,7 @@ class FeedItem(VersionWords):
     instruction_in_primary: bool = False  # a translation's: it gave none, so the primary's is shown
     images: tuple[FeedImage, ...] = ()
     # What the update is: the kind of its first version (an all-clear stays one when corrected).
-    update_kind: VersionKind = VersionKind.ORIGINAL
+    first_kind: VersionKind = VersionKind.ORIGINAL
 
     @property
     def is_fallback(self) -> bool:
@@ -175,7 +175,7 @@ def _items(session: Session, query: Select[UpdateVersion, int, Incident]) -> lis
     firsts = select(UpdateVersion.update_id, UpdateVersion.kind).where(
         UpdateVersion.update_id.in_({version.update_id for version, _, _ in rows}), UpdateVersion.version == 1
     )
-    update_kinds = {update_id: kind for update_id, kind in session.execute(firsts)}
+    first_kinds = {update_id: kind for update_id, kind in session.execute(firsts)}
     for version, seq, incident in rows:
         info = incidents.get(incident.id)
         if info is None:
@@ -195,7 +195,7 @@ def _items(session: Session, query: Select[UpdateVersion, int, Incident]) -> lis
                 update_id=version.update_id,
                 alerting=stored_alerting(version.alerting),
                 images=feed_images(version),
-                update_kind=update_kinds[version.update_id],
+                first_kind=first_kinds[version.update_id],
             )
         )
     return items

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from unittest import mock
 
+import lxml.html
 import pytest
 from sqlalchemy import Select, Table, func, select
 from starlette.testclient import TestClient
@@ -123,3 +124,15 @@ def use_session(client: TestClient, session_id: str) -> None:
     """Make the client present `session_id` as its session cookie (replacing any other)."""
     client.cookies.delete("console_session")
     client.cookies.set("console_session", session_id, domain="testserver.local")
+
+
+def sent_fields(form: lxml.html.HtmlElement) -> dict[str, str]:
+    """What a browser sends from `form`: its inputs (ticked boxes only) and textareas."""
+    fields: dict[str, str] = {}
+    for element in form.xpath(".//input[@name] | .//textarea[@name]"):
+        if element.get("type") == "checkbox" and element.get("checked") is None:
+            continue
+        fields[element.get("name")] = (
+            element.text or "" if element.tag == "textarea" else element.get("value", "")
+        )
+    return fields

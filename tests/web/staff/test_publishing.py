@@ -24,7 +24,7 @@ from console.settings import Settings
 from console.web.app import create_app
 from tests.conftest import PIO
 from tests.social.conftest import assert_whole
-from tests.web.staff.conftest import email_of, row_counts, sign_in
+from tests.web.staff.conftest import email_of, row_counts, sent_fields, sign_in
 
 HTMX = {"HX-Request": "true"}
 
@@ -443,15 +443,7 @@ def test_a_conflict_shows_the_newer_text_and_keeps_what_was_typed(
 
 def form_fields(page: str, form_id: str) -> dict[str, str]:
     """What the browser would send from the form: its inputs (ticked boxes only) and textareas."""
-    form = lxml.html.fromstring(page).get_element_by_id(form_id)
-    fields: dict[str, str] = {}
-    for element in form.xpath(".//input[@name] | .//textarea[@name]"):
-        if element.get("type") == "checkbox" and element.get("checked") is None:
-            continue
-        fields[element.get("name")] = (
-            element.text or "" if element.tag == "textarea" else element.get("value", "")
-        )
-    return fields
+    return sent_fields(lxml.html.fromstring(page).get_element_by_id(form_id))
 
 
 def test_going_on_after_a_conflict_names_the_colleagues_change_it_reverts_and_needs_a_tick(

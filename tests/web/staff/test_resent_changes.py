@@ -23,7 +23,7 @@ from console.models import PendingVersion, UpdateVersion, VersionKind
 from console.settings import APPROVAL_KINDS, Settings
 from console.web.app import create_app
 from tests.conftest import PIO
-from tests.web.staff.conftest import email_of, row_counts, sign_in
+from tests.web.staff.conftest import email_of, row_counts, sent_fields, sign_in
 
 HTMX = {"HX-Request": "true"}
 # What each action's review step is asked with, its form's section and the notice it ends with.
@@ -55,14 +55,7 @@ def versions(db: Database, update_id: int) -> list[UpdateVersion]:
 def fields_of(page: str, section: str) -> dict[str, str]:
     """What the browser sends from the section's form: inputs (ticked boxes only), textareas."""
     [form] = lxml.html.fromstring(page).xpath(f'//section[@id="{section}"]//form')
-    fields: dict[str, str] = {}
-    for element in form.xpath(".//input[@name] | .//textarea[@name]"):
-        if element.get("type") == "checkbox" and element.get("checked") is None:
-            continue
-        fields[element.get("name")] = (
-            element.text or "" if element.tag == "textarea" else element.get("value", "")
-        )
-    return fields
+    return sent_fields(form)
 
 
 def reviewed(client: TestClient, update_id: int, path: str, typed: dict[str, str]) -> dict[str, str]:
