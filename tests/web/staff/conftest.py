@@ -136,3 +136,14 @@ def sent_fields(form: lxml.html.HtmlElement) -> dict[str, str]:
             element.text or "" if element.tag == "textarea" else element.get("value", "")
         )
     return fields
+
+
+def colleague_corrects(colleague: TestClient, update_id: int, **fields: str) -> None:
+    """Another PIO, signed in on `colleague`, publishes a correction of version 1 of the update
+    made of `fields` (body, reason, ...)."""
+    published = colleague.post(
+        f"/console/updates/{update_id}/corrections",
+        data={"corrects_version": "1", "step": "publish", "csrf_token": csrf_of(colleague), **fields},
+        follow_redirects=False,
+    )
+    assert published.status_code == 303

@@ -12,7 +12,7 @@ from console.domain.incidents import IncidentDraft, create_incident
 from console.domain.outbox import Routing
 from console.domain.updates import Draft, publish_update
 from tests.conftest import PIO
-from tests.web.staff.conftest import email_of, row_counts, sign_in
+from tests.web.staff.conftest import colleague_corrects, email_of, row_counts, sign_in
 from tests.web.staff.test_publishing import form_fields, versions
 
 HTMX = {"HX-Request": "true"}
@@ -34,20 +34,9 @@ def conflict_after_colleague(
     """B (client) opens the form on version 1; A (console_client) publishes version 2; B's
     review is refused with the conflict box. Returns the conflict page."""
     sign_in(client, email_of("pio"))
-    their_token = sign_in(console_client, email_of("admin"))
+    sign_in(console_client, email_of("admin"))
     my_form = form_fields(client.get(f"/console/updates/{update_id}").text, "correct-form")
-    published = console_client.post(
-        f"/console/updates/{update_id}/corrections",
-        data={
-            "body": theirs,
-            "reason": "Shelter moved",
-            "corrects_version": "1",
-            "step": "publish",
-            "csrf_token": their_token,
-        },
-        follow_redirects=False,
-    )
-    assert published.status_code == 303
+    colleague_corrects(console_client, update_id, body=theirs, reason="Shelter moved")
     conflict = client.post(
         f"/console/updates/{update_id}/corrections",
         data={**my_form, "body": mine, "reason": "Added hours", "step": "review"},

@@ -24,7 +24,7 @@ from console.settings import Settings
 from console.web.app import create_app
 from tests.conftest import PIO
 from tests.social.conftest import assert_whole
-from tests.web.staff.conftest import email_of, row_counts, sent_fields, sign_in
+from tests.web.staff.conftest import colleague_corrects, email_of, row_counts, sent_fields, sign_in
 
 HTMX = {"HX-Request": "true"}
 
@@ -391,19 +391,15 @@ def test_a_conflict_shows_the_newer_text_and_keeps_what_was_typed(
     client: TestClient, console_client: TestClient, db: Database, published: int
 ) -> None:
     mine = sign_in(client, email_of("pio"))
-    theirs = sign_in(console_client, email_of("admin"))
+    sign_in(console_client, email_of("admin"))
     assert 'name="corrects_version" value="1"' in client.get(f"/console/updates/{published}").text
-    console_client.post(
-        f"/console/updates/{published}/corrections",
-        data={
-            "headline": "Evacuation",
-            "body": "Evacuate Elm St and Pine St now.",
-            "preliminary": "on",
-            "reason": "Pine St too",
-            "corrects_version": "1",
-            "step": "publish",
-            "csrf_token": theirs,
-        },
+    colleague_corrects(
+        console_client,
+        published,
+        headline="Evacuation",
+        body="Evacuate Elm St and Pine St now.",
+        preliminary="on",
+        reason="Pine St too",
     )
     assert len(versions(db, published)) == 2
     my_form = {
@@ -457,19 +453,12 @@ def test_going_on_after_a_conflict_names_the_colleagues_change_it_reverts_and_ne
             session, PIO, incident, Draft(body="Shelter at Station 4, 310 Birch St."), routing=routing
         ).update.id
     sign_in(client, email_of("pio"))
-    theirs = sign_in(console_client, email_of("admin"))
+    sign_in(console_client, email_of("admin"))
     page = client.get(f"/console/updates/{update_id}").text
     my_form = form_fields(page, "correct-form")
     assert (my_form["corrects_version"], my_form["started_from"]) == ("1", "1")
-    console_client.post(
-        f"/console/updates/{update_id}/corrections",
-        data={
-            "body": "Shelter at Fire Station 7, 55 Cedar St.",
-            "reason": "Shelter moved",
-            "corrects_version": "1",
-            "step": "publish",
-            "csrf_token": theirs,
-        },
+    colleague_corrects(
+        console_client, update_id, body="Shelter at Fire Station 7, 55 Cedar St.", reason="Shelter moved"
     )
     my_form |= {"body": "Shelter at Station 4, 310 Birch St. Open until 6 am.", "reason": "Added hours"}
     conflict = client.post(

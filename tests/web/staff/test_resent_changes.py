@@ -23,7 +23,7 @@ from console.models import PendingVersion, UpdateVersion, VersionKind
 from console.settings import APPROVAL_KINDS, Settings
 from console.web.app import create_app
 from tests.conftest import PIO
-from tests.web.staff.conftest import email_of, row_counts, sent_fields, sign_in
+from tests.web.staff.conftest import colleague_corrects, email_of, row_counts, sent_fields, sign_in
 
 HTMX = {"HX-Request": "true"}
 # What each action's review step is asked with, its form's section and the notice it ends with.
@@ -132,21 +132,15 @@ def test_a_colleagues_newer_version_still_gets_the_conflict_box(
 ) -> None:
     sign_in(client, email_of("pio"))
     sent = reviewed(client, update_id, path, TYPED[path])
-    theirs = sign_in(console_client, email_of("admin"))
-    colleague = console_client.post(
-        f"/console/updates/{update_id}/corrections",
-        data={
-            "headline": "Evacuation",
-            "body": "Evacuate Elm St and Pine St now.",
-            "preliminary": "on",
-            "reason": "Pine St too",
-            "corrects_version": "1",
-            "step": "publish",
-            "csrf_token": theirs,
-        },
-        follow_redirects=False,
+    sign_in(console_client, email_of("admin"))
+    colleague_corrects(
+        console_client,
+        update_id,
+        headline="Evacuation",
+        body="Evacuate Elm St and Pine St now.",
+        preliminary="on",
+        reason="Pine St too",
     )
-    assert colleague.status_code == 303
     counts = row_counts(db)
     for _ in range(2):  # sent again: still their version, still nothing of mine
         stale = client.post(f"/console/updates/{update_id}/{path}", data=sent, headers=HTMX)
