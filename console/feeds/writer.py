@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from types import MappingProxyType
 
@@ -146,28 +147,30 @@ class FeedFiles:
         xml = cap.render_message(self.settings, [*earlier, message], others, instruction, area)
         return self.cap_signer.sign(xml) if self.cap_signer is not None else xml
 
-    def _cap_files(self, session: Session, slug: str, seq: int, version: int) -> dict[Target, bytes]:
-        """Every message of update `seq` up to version `version`'s last, oldest first."""
+    def _cap_renderings(
+        self, session: Session, slug: str, seq: int, version: int
+    ) -> list[tuple[Target, Callable[[], bytes]]]:
+        """Every message of update `seq` up to version `version`'s last, oldest first, each with
+        what renders its file: called only for a file that is wanted."""
         messages = cap_history.update_messages(session, slug, seq, version, self._cap_languages)
         pins = cap_history.PinHistory.of(session, slug)
         details = cap_history.DetailsHistory.of(session, pins.incident)
-        return {
-            message.target: self._cap_bytes(session, messages[: count + 1], pins, details)
+        return [
+            (message.target, partial(self._cap_bytes, session, messages[: count + 1], pins, details))
             for count, message in enumerate(messages)
-        }
+        ]
+
+    def _cap_files(self, session: Session, slug: str, seq: int, version: int) -> dict[Target, bytes]:
+        """Every message of update `seq` up to version `version`'s last, oldest first."""
+        return {target: rendered() for target, rendered in self._cap_renderings(session, slug, seq, version)}
 
     def _new_cap_files(
         self, session: Session, slug: str, seq: int, version: int
     ) -> dict[Target, bytes | None]:
         """As `_cap_files`, but None for each message already published (never rendered again)."""
-        messages = cap_history.update_messages(session, slug, seq, version, self._cap_languages)
-        pins = cap_history.PinHistory.of(session, slug)
-        details = cap_history.DetailsHistory.of(session, pins.incident)
         return {
-            message.target: None
-            if self.path_of(message.target).exists()
-            else self._cap_bytes(session, messages[: count + 1], pins, details)
-            for count, message in enumerate(messages)
+            target: None if self.path_of(target).exists() else rendered()
+            for target, rendered in self._cap_renderings(session, slug, seq, version)
         }
 
     def _cap_index(

@@ -74,6 +74,11 @@ def typed_text(max_chars: int) -> Schema:
     }
 
 
+def optional_text(max_chars: int) -> Schema:
+    """Text that may be left out: null, empty or up to `max_chars`, no control characters."""
+    return nullable({"type": "string", "maxLength": max_chars, "pattern": _NO_CONTROL})
+
+
 def any_case(words: Sequence[str], *, optional: bool = True) -> str:
     """A pattern for any of `words` in any case, with outer spaces; if `optional`, also nothing
     (the default)."""
@@ -229,8 +234,10 @@ LANG: Schema = {
     "pattern": "^\\s*[A-Za-z]{1,8}([-_][A-Za-z0-9]{1,8})*\\s*$",
     "description": "A language tag of LANGUAGES other than the first (the primary language), any case",
 }
+# A language tag as the API answers it (LANG is one as sent).
+CONFIGURED_LANG: Schema = {"type": "string", "description": "A language of LANGUAGES, as configured"}
 TRANSLATION_FIELDS: dict[str, Schema] = {
-    "lang": {"type": "string", "description": "A language of LANGUAGES, as configured"},
+    "lang": CONFIGURED_LANG,
     "version": ID,
     "headline": nullable(TEXT),
     "body": TEXT,
@@ -256,7 +263,7 @@ PENDING_FIELDS: dict[str, Schema] = {
         "description": "The pending version's id: POST /updates/{pending_id}/approval decides on it.",
     },
     "status": {"enum": ["pending", "approved", "returned"]},
-    "incident": {"type": "string", "pattern": "^[a-z0-9-]+$"},
+    "incident": INCIDENT_FIELDS["slug"],
     "update_id": {**nullable(ID), "description": "null for a new update (until it is approved)"},
     "version": {**ID, "description": "The number it is published as"},
     "kind": {"enum": ["original", "correction", "retraction", "resolution"]},
@@ -286,6 +293,14 @@ PENDING_OPTIONAL: dict[str, Schema] = {
         "description": "The images sent with it (absent: none sent; a correction keeps the current ones)",
     },
 }
+# A translation as sent: alone (NewTranslation, with its version) or in a version's `translations`.
+TRANSLATION_DRAFT_FIELDS: dict[str, Schema] = {
+    "lang": LANG,
+    "headline": optional_text(HEADLINE_MAX),
+    "body": typed_text(BODY_MAX),
+    "instruction": INSTRUCTION_SENT,
+    "wea": WEA_SENT,
+}
 TRANSLATIONS_SENT: Schema = nullable(
     {
         "type": "array",
@@ -301,7 +316,7 @@ TRANSLATION_STATUS: Schema = {
 
 _RUMOR_TEXT: dict[str, Schema] = {
     "claim": typed_text(CLAIM_MAX),
-    "seen_at": nullable({"type": "string", "maxLength": SEEN_AT_MAX, "pattern": _NO_CONTROL}),
+    "seen_at": optional_text(SEEN_AT_MAX),
     "verdict": {
         "type": "string",
         "pattern": any_case([verdict.value for verdict in Verdict], optional=False),
@@ -364,23 +379,20 @@ TEMPLATE_CAP_SENT: Schema = {
     "description": "CAP defaults of an update published from this template; each field sent with "
     "`cap` when publishing wins over the template's. `expires` is refused: send it when publishing.",
 }
-OPTIONAL_HEADLINE = nullable({"type": "string", "maxLength": HEADLINE_MAX, "pattern": _NO_CONTROL})
 # What an admin writes in a template (issue 18).
 TEMPLATE_TEXT: dict[str, Schema] = {
     "name": typed_text(TEMPLATE_NAME_MAX),
     "category": nullable(
         {"type": "string", "pattern": any_case(CATEGORIES), "description": "a CAP category, any case"}
     ),
-    "headline": nullable({"type": "string", "maxLength": HEADLINE_MAX, "pattern": _NO_CONTROL}),
+    "headline": optional_text(HEADLINE_MAX),
     "body": typed_text(BODY_MAX),
     "translations": nullable(
         {
             "type": "object",
             "additionalProperties": obj(
                 {
-                    "headline": nullable(
-                        {"type": "string", "maxLength": HEADLINE_MAX, "pattern": _NO_CONTROL}
-                    ),
+                    "headline": optional_text(HEADLINE_MAX),
                     "body": typed_text(BODY_MAX),
                     "instruction": INSTRUCTION_SENT,
                 },
@@ -450,8 +462,8 @@ DETAILS_VERSION_FIELDS: dict[str, Schema] = {
 
 # An incident's details besides its title: optional when it is created, and when they change.
 _OPTIONAL_DETAILS: dict[str, Schema] = {
-    "summary": nullable({"type": "string", "maxLength": SUMMARY_MAX, "pattern": _NO_CONTROL}),
-    "location": nullable({"type": "string", "maxLength": LOCATION_MAX, "pattern": _NO_CONTROL}),
+    "summary": optional_text(SUMMARY_MAX),
+    "location": optional_text(LOCATION_MAX),
     "category": nullable(
         {"type": "string", "pattern": any_case(CATEGORIES), "description": "a CAP category, any case"}
     ),
@@ -512,9 +524,7 @@ SCHEMAS: dict[str, Schema] = {
     "AreaDraft": {
         **obj(
             {
-                "description": nullable(
-                    {"type": "string", "maxLength": DESCRIPTION_MAX, "pattern": _NO_CONTROL}
-                ),
+                "description": optional_text(DESCRIPTION_MAX),
                 "polygons": {
                     "type": "array",
                     "maxItems": SHAPES_MAX,
@@ -640,7 +650,7 @@ SCHEMAS: dict[str, Schema] = {
     "DetailsVersion": obj(DETAILS_VERSION_FIELDS),
     "DetailsTranslation": obj(
         {
-            "lang": {"type": "string", "description": "A language of LANGUAGES, as configured"},
+            "lang": CONFIGURED_LANG,
             "details_version": {**ID, "description": "The details version it translates."},
             "title": TEXT,
             "summary": TEXT,
@@ -698,7 +708,7 @@ SCHEMAS: dict[str, Schema] = {
     "TranslatedDetails": obj(
         {
             "incident": INCIDENT_FIELDS["slug"],
-            "lang": {"type": "string", "description": "A language of LANGUAGES, as configured"},
+            "lang": CONFIGURED_LANG,
             "details_version": ID,
             "title": TEXT,
             "summary": TEXT,
@@ -860,11 +870,11 @@ SCHEMAS: dict[str, Schema] = {
             "version": {**ID, "description": "The details version translated: the current one (409 if not)."},
             "title": typed_text(TITLE_MAX),
             "summary": {
-                **nullable({"type": "string", "maxLength": SUMMARY_MAX, "pattern": _NO_CONTROL}),
+                **optional_text(SUMMARY_MAX),
                 "description": "Required when the incident has a summary; empty when it has none.",
             },
             "location": {
-                **nullable({"type": "string", "maxLength": LOCATION_MAX, "pattern": _NO_CONTROL}),
+                **optional_text(LOCATION_MAX),
                 "description": "Required when the incident has a location; empty when it has none.",
             },
         },
@@ -904,7 +914,7 @@ SCHEMAS: dict[str, Schema] = {
     "UpdateDraft": {
         **obj(
             {
-                "headline": nullable({"type": "string", "maxLength": HEADLINE_MAX, "pattern": _NO_CONTROL}),
+                "headline": optional_text(HEADLINE_MAX),
                 "body": typed_text(BODY_MAX),
                 "preliminary": nullable({"type": "boolean"}),
                 "translations": TRANSLATIONS_SENT,
@@ -929,7 +939,7 @@ SCHEMAS: dict[str, Schema] = {
     },
     "Correction": obj(
         {
-            "headline": nullable({"type": "string", "maxLength": HEADLINE_MAX, "pattern": _NO_CONTROL}),
+            "headline": optional_text(HEADLINE_MAX),
             "body": typed_text(BODY_MAX),
             "preliminary": nullable({"type": "boolean"}),
             "reason": typed_text(REASON_MAX),
@@ -943,7 +953,7 @@ SCHEMAS: dict[str, Schema] = {
     "Confirmation": obj(
         {
             "corrects_version": ID,
-            "reason": nullable({"type": "string", "maxLength": REASON_MAX, "pattern": _NO_CONTROL}),
+            "reason": optional_text(REASON_MAX),
             "translations": TRANSLATIONS_SENT,
             **ALERTING_SENT,
         },
@@ -966,7 +976,7 @@ SCHEMAS: dict[str, Schema] = {
                 "description": "The pending version's `version` (the number it is published as)",
             },
             "decision": {"enum": ["approve", "return"]},
-            "comment": nullable({"type": "string", "maxLength": REASON_MAX, "pattern": _NO_CONTROL}),
+            "comment": optional_text(REASON_MAX),
         },
         ["version", "decision"],
     ),
@@ -990,23 +1000,10 @@ SCHEMAS: dict[str, Schema] = {
         {**_RUMOR_TEXT, "reason": typed_text(REASON_MAX), "corrects_version": ID},
         ["claim", "verdict", "facts", "reason", "corrects_version"],
     ),
-    "TranslationDraft": obj(
-        {
-            "lang": LANG,
-            "headline": nullable({"type": "string", "maxLength": HEADLINE_MAX, "pattern": _NO_CONTROL}),
-            "body": typed_text(BODY_MAX),
-            "instruction": INSTRUCTION_SENT,
-            "wea": WEA_SENT,
-        },
-        ["lang", "body"],
-    ),
+    "TranslationDraft": obj(TRANSLATION_DRAFT_FIELDS, ["lang", "body"]),
     "NewTranslation": obj(
         {
-            "lang": LANG,
-            "headline": nullable({"type": "string", "maxLength": HEADLINE_MAX, "pattern": _NO_CONTROL}),
-            "body": typed_text(BODY_MAX),
-            "instruction": INSTRUCTION_SENT,
-            "wea": WEA_SENT,
+            **TRANSLATION_DRAFT_FIELDS,
             "version": {**ID, "description": "The update's current version: the one translated"},
         },
         ["lang", "body", "version"],

@@ -17,7 +17,7 @@ from console.web.access import Access, access
 from console.web.staff.auth import STAFF, Viewer
 from console.web.staff.forms import Form, read_form
 from console.web.staff.rendering import render, see_other
-from console.web.state import app_state
+from console.web.state import AppState, app_state
 
 TEMPLATE = "console/rumors.html"
 FIELDS = ("incident", "claim", "seen_at", "verdict", "facts", "reason")
@@ -37,6 +37,14 @@ def _translations(form: Form, languages: tuple[str, ...]) -> list[rumors.RumorTr
         if claim.strip() or facts.strip():
             drafts.append(rumors.RumorTranslationDraft(lang, claim, facts))
     return drafts
+
+
+def _publishing(form: Form, state: AppState) -> rumors.RumorPublishing:
+    return rumors.RumorPublishing(
+        routing=state.routing,
+        languages=state.languages,
+        translations=_translations(form, state.languages.translated),
+    )
 
 
 def _draft(form: Form) -> rumors.RumorDraft:
@@ -83,6 +91,7 @@ async def rumors_screen(request: Request, viewer: Viewer) -> Response:
 async def publish_rumor_view(request: Request, viewer: Viewer) -> Response:
     state = app_state(request)
     form = await read_form(request)
+    publishing = _publishing(form, state)
     try:
         published = await state.write(
             lambda session: rumors.publish_rumor(
@@ -90,10 +99,8 @@ async def publish_rumor_view(request: Request, viewer: Viewer) -> Response:
                 viewer.actor,
                 _draft(form),
                 incident_slug=form.text("incident") or None,
-                routing=state.routing,
-                languages=state.languages,
-                translations=_translations(form, state.languages.translated),
                 now=state.clock(),
+                **publishing,
             )
         )
     except (InvalidInput, NotFound) as exc:
@@ -107,6 +114,7 @@ async def publish_rumor_view(request: Request, viewer: Viewer) -> Response:
 async def correct_rumor_view(request: Request, viewer: Viewer) -> Response:
     state = app_state(request)
     form = await read_form(request)
+    publishing = _publishing(form, state)
     rumor_id = request.path_params["rumor_id"]
     try:
         await state.write(
@@ -117,10 +125,8 @@ async def correct_rumor_view(request: Request, viewer: Viewer) -> Response:
                 _draft(form),
                 reason=form.text("reason"),
                 corrects_version=form.integer("corrects_version") or 0,
-                routing=state.routing,
-                languages=state.languages,
-                translations=_translations(form, state.languages.translated),
                 now=state.clock(),
+                **publishing,
             )
         )
     except NotFound as exc:
