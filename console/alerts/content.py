@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from console.domain import translations, wording
 from console.domain.alerting import stored_alerting, stored_translated
 from console.domain.details_translations import shown_details
-from console.domain.updates import version_view
+from console.domain.updates import first_kind, version_view
 from console.languages import Languages
 from console.models import OutboxEvent, UpdateVersion, VersionKind
 
@@ -65,6 +65,7 @@ class AlertSource:
         self.public_url = public_url
         self.seq = version.update.seq
         self.update_id = version.update_id
+        self.first_kind = first_kind(session, version.update_id)
         self.previous = (
             session.scalar(
                 select(UpdateVersion).where(
@@ -94,7 +95,9 @@ class AlertSource:
             seq=self.seq,
             version=version.version,
             kind=version.kind,
-            labels=wording.labels(version.kind, version.preliminary, self.incident.alert_status),
+            labels=wording.labels(
+                version.kind, version.preliminary, self.incident.alert_status, first_kind=self.first_kind
+            ),
             lang=text.lang,
             requested_lang=requested,
             headline=text.headline,

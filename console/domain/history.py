@@ -164,7 +164,9 @@ def version_entry(
     previous: VersionEntry | None,
     deliveries: tuple[PublicDelivery, ...] = (),
     translations: tuple[TranslatedText, ...] = (),
+    first_kind: VersionKind = VersionKind.ORIGINAL,
 ) -> VersionEntry:
+    """`first_kind`: the kind of the update's first version (see `wording.labels`)."""
     return VersionEntry(
         **wording.words_of(version),
         seq=seq,
@@ -173,7 +175,7 @@ def version_entry(
         author=version.author_name,
         published_at=version.published_at,
         content_hash=version.content_hash,
-        labels=tuple(wording.labels(version.kind, version.preliminary, alert_status)),
+        labels=tuple(wording.labels(version.kind, version.preliminary, alert_status, first_kind=first_kind)),
         previous=previous,
         deliveries=deliveries,
         signature_kid=version.signature_kid,
@@ -325,6 +327,7 @@ def incident_history(session: Session, slug: str) -> IncidentHistory:
                 previous,
                 deliveries.get(version.id, ()),
                 translated_texts(translations.get(version.id, ())),
+                first_kind=versions[0].kind if versions else version.kind,
             )
         )
     return IncidentHistory(
@@ -355,15 +358,24 @@ def corrections_page(session: Session, *, page: int, per_page: int = CORRECTIONS
     check_page_number(page)
     logged = UpdateVersion.kind.in_(LOGGED_KINDS)
     total = session.scalar(select(func.count()).select_from(UpdateVersion).where(logged)) or 0
-    before = aliased(UpdateVersion)
+    before, first = aliased(UpdateVersion), aliased(UpdateVersion)
     rows = session.execute(
-        select(UpdateVersion, before, Update.seq, Incident.slug, Incident.title, Incident.alert_status)
+        select(
+            UpdateVersion,
+            before,
+            first.kind,
+            Update.seq,
+            Incident.slug,
+            Incident.title,
+            Incident.alert_status,
+        )
         .join(Update, UpdateVersion.update_id == Update.id)
         .join(Incident, Update.incident_id == Incident.id)
         .join(
             before,
             (before.update_id == UpdateVersion.update_id) & (before.version == UpdateVersion.version - 1),
         )
+        .join(first, (first.update_id == UpdateVersion.update_id) & (first.version == 1))
         .where(logged)
         .order_by(UpdateVersion.published_at.desc(), UpdateVersion.id.desc())
         .limit(per_page)
@@ -373,7 +385,11 @@ def corrections_page(session: Session, *, page: int, per_page: int = CORRECTIONS
     translations = translations_by_version(session, {row[0].update_id for row in found})
 
     def entry(
-        version: UpdateVersion, previous: UpdateVersion, seq: int, alert_status: AlertStatus
+        version: UpdateVersion,
+        previous: UpdateVersion,
+        first_kind: VersionKind,
+        seq: int,
+        alert_status: AlertStatus,
     ) -> VersionEntry:
         before = version_entry(
             previous,
@@ -381,6 +397,7 @@ def corrections_page(session: Session, *, page: int, per_page: int = CORRECTIONS
             alert_status,
             None,
             translations=translated_texts(translations.get(previous.id, ())),
+            first_kind=first_kind,
         )
         return version_entry(
             version,
@@ -388,10 +405,11 @@ def corrections_page(session: Session, *, page: int, per_page: int = CORRECTIONS
             alert_status,
             before,
             translations=translated_texts(translations.get(version.id, ())),
+            first_kind=first_kind,
         )
 
     entries = [
-        CorrectionEntry(slug, title, entry(version, previous, seq, alert_status))
-        for version, previous, seq, slug, title, alert_status in found
+        CorrectionEntry(slug, title, entry(version, previous, first_kind, seq, alert_status))
+        for version, previous, first_kind, seq, slug, title, alert_status in found
     ]
     return CorrectionsPage(entries, total, page, per_page)

@@ -117,6 +117,7 @@ def preview(
     headline, body = draft.headline_or_none, draft.body.strip()
     reason = draft.reason.strip() or None
     link = wording.update_url(public_url, incident_slug, seq)
+    first_kind = earlier[0].kind if earlier else kind
     draft_version = UpdateVersion(
         update_id=update_id,
         version=earlier[-1].version + 1 if earlier else 1,
@@ -134,6 +135,7 @@ def preview(
             run_preview(
                 channel,
                 kind,
+                first_kind,
                 draft.preliminary,
                 headline,
                 body,
@@ -147,7 +149,7 @@ def preview(
         sms=SmsPreview(
             tuple(
                 sms_text.alert_messages(
-                    labels=wording.labels(kind, draft.preliminary, alert_status),
+                    labels=wording.labels(kind, draft.preliminary, alert_status, first_kind=first_kind),
                     title=incident_title,
                     headline=headline,
                     body=body,
@@ -158,7 +160,9 @@ def preview(
                 )
             )
         ),
-        entry_title=wording.entry_title(kind, draft.preliminary, headline, body, alert_status),
+        entry_title=wording.entry_title(
+            kind, draft.preliminary, headline, body, alert_status, first_kind=first_kind
+        ),
         card=timeline.card(incident_slug, alert_status, update_id, seq, [*earlier, draft_version]),
         link=link,
         history_page=wording.history_url(public_url, incident_slug),
@@ -169,6 +173,7 @@ def preview(
 def run_preview(
     channel: str,
     kind: VersionKind,
+    first_kind: VersionKind,
     preliminary: bool,
     headline: str | None,
     body: str,
@@ -180,7 +185,15 @@ def run_preview(
     """The posts `wording.post_run` makes for one network, each measured. Cached: the same
     draft is previewed, reviewed and published in turn, and a long one takes many measurements."""
     posts = wording.post_run(
-        kind, preliminary, headline, body, reason, link, alert_status=alert_status, rules=rules
+        kind,
+        preliminary,
+        headline,
+        body,
+        reason,
+        link,
+        alert_status=alert_status,
+        first_kind=first_kind,
+        rules=rules,
     )
     run = post_runs.measured(posts, rules)
     return RunPreview(

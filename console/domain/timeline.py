@@ -83,7 +83,7 @@ class UpdateCard(wording.VersionWords):
 
     @property
     def labels(self) -> list[str]:
-        return wording.labels(self.kind, self.preliminary, self.alert_status)
+        return wording.labels(self.kind, self.preliminary, self.alert_status, first_kind=self.first_kind)
 
 
 def _latest(versions: Sequence[UpdateVersion], kind: VersionKind) -> Notice | None:

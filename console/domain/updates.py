@@ -166,6 +166,14 @@ def latest_version(session: Session, update: Update) -> UpdateVersion:
     ).one()
 
 
+def first_kind(session: Session, update_id: int) -> VersionKind:
+    """The kind of the update's first version: RESOLUTION for the incident's all-clear, whose
+    corrections are still labelled RESOLVED (`wording.labels`)."""
+    return session.scalars(
+        select(UpdateVersion.kind).where(UpdateVersion.update_id == update_id, UpdateVersion.version == 1)
+    ).one()
+
+
 def _oldest_first(session: Session, update: Update) -> list[UpdateVersion]:
     # Not versions.versions_of: that module sits above this one (it imports the previews).
     return list(

@@ -38,25 +38,49 @@ def words_of(version: UpdateVersion) -> dict[str, Any]:
     return {field.name: getattr(version, field.name) for field in fields(VersionWords)}
 
 
-def labels(kind: VersionKind, preliminary: bool, alert_status: AlertStatus = AlertStatus.ACTUAL) -> list[str]:
+KIND_LABELS = {
+    VersionKind.CORRECTION: "CORRECTION",
+    VersionKind.CONFIRMATION: "CONFIRMED",
+    VersionKind.RESOLUTION: "RESOLVED",
+    VersionKind.REOPENING: "REOPENED",
+}
+# An update that is the incident's all-clear or reopening stays one through its corrections.
+LASTING_KINDS = frozenset({VersionKind.RESOLUTION, VersionKind.REOPENING})
+
+
+def labels(
+    kind: VersionKind,
+    preliminary: bool,
+    alert_status: AlertStatus = AlertStatus.ACTUAL,
+    *,
+    first_kind: VersionKind = VersionKind.ORIGINAL,
+) -> list[str]:
     """E.g. ["CORRECTION", "PRELIMINARY"]: what changed first, then whether it is still unconfirmed.
 
-    An exercise or test incident is marked as such before anything else, on every channel.
+    An exercise or test incident is marked as such before anything else, on every channel. A
+    correction or confirmation of an all-clear (`first_kind` RESOLUTION) or of a reopening is
+    still one, as CAP keeps it an AllClear: ["RESOLVED", "CORRECTION"]. A retraction is not.
     """
     drill = [] if alert_status is AlertStatus.ACTUAL else [alert_status.value.upper()]
     if kind is VersionKind.RETRACTION:
         return [*drill, "RETRACTED"]
-    first = {
-        VersionKind.CORRECTION: ["CORRECTION"],
-        VersionKind.CONFIRMATION: ["CONFIRMED"],
-        VersionKind.RESOLUTION: ["RESOLVED"],
-        VersionKind.REOPENING: ["REOPENED"],
-    }
-    return drill + first.get(kind, []) + (["PRELIMINARY"] if preliminary else [])
+    lasting = [KIND_LABELS[first_kind]] if first_kind in LASTING_KINDS and kind is not first_kind else []
+    return (
+        drill
+        + lasting
+        + ([KIND_LABELS[kind]] if kind in KIND_LABELS else [])
+        + (["PRELIMINARY"] if preliminary else [])
+    )
 
 
-def prefix(kind: VersionKind, preliminary: bool, alert_status: AlertStatus = AlertStatus.ACTUAL) -> str:
-    return "".join(f"{label}: " for label in labels(kind, preliminary, alert_status))
+def prefix(
+    kind: VersionKind,
+    preliminary: bool,
+    alert_status: AlertStatus = AlertStatus.ACTUAL,
+    *,
+    first_kind: VersionKind = VersionKind.ORIGINAL,
+) -> str:
+    return "".join(f"{label}: " for label in labels(kind, preliminary, alert_status, first_kind=first_kind))
 
 
 def _shorten(text: str, max_chars: int) -> str:
@@ -74,9 +98,13 @@ def entry_title(
     headline: str | None,
     body: str,
     alert_status: AlertStatus = AlertStatus.ACTUAL,
+    *,
+    first_kind: VersionKind = VersionKind.ORIGINAL,
 ) -> str:
     """A feed entry's title: the labels, then the headline (or the start of the body)."""
-    return prefix(kind, preliminary, alert_status) + _shorten(headline or body, TITLE_MAX)
+    return prefix(kind, preliminary, alert_status, first_kind=first_kind) + _shorten(
+        headline or body, TITLE_MAX
+    )
 
 
 def update_url(public_url: str, incident_slug: str, seq: int, lang: str | None = None) -> str:
@@ -128,13 +156,14 @@ def post_run(
     link: str,
     *,
     alert_status: AlertStatus = AlertStatus.ACTUAL,
+    first_kind: VersionKind = VersionKind.ORIGINAL,
     rules: TextRules | None = None,
 ) -> list[str]:
     """The exact social posts for a version under `rules` (X's by default): one post, or a
     numbered run when the text is over the limit (see `post_runs`); never shortened. The
     labels open the first post, the link closes the last. A retraction repeats the reason,
     not the withdrawn text."""
-    marks = prefix(kind, preliminary, alert_status)
+    marks = prefix(kind, preliminary, alert_status, first_kind=first_kind)
     if kind is VersionKind.RETRACTION:
         text = reason or ""
     else:

@@ -65,11 +65,17 @@ class FeedPhrases:
             VersionKind.RETRACTION: self.retracted,
         }.get(kind)
 
-    def prefix(self, kind: VersionKind, preliminary: bool, alert_status: AlertStatus) -> str:
+    def prefix(
+        self,
+        kind: VersionKind,
+        preliminary: bool,
+        alert_status: AlertStatus,
+        *,
+        first_kind: VersionKind = VersionKind.ORIGINAL,
+    ) -> str:
         """wording.prefix in this language."""
-        return "".join(
-            f"{self.labels.get(label, label)}: " for label in wording.labels(kind, preliminary, alert_status)
-        )
+        shown = wording.labels(kind, preliminary, alert_status, first_kind=first_kind)
+        return "".join(f"{self.labels.get(label, label)}: " for label in shown)
 
     def fallback(self, status: TranslationStatus | None) -> str:
         return self.stale if status is TranslationStatus.STALE else self.missing

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from console.domain import post_runs, rumors, wording
+from console.domain import post_runs, rumors, updates, wording
 from console.domain.events import RumorPublished, VersionPublished
 from console.domain.post_runs import TextRules
 from console.media import store
@@ -46,9 +46,16 @@ POST_SEPARATOR = "\n\n"
 
 
 def posts_for(
-    version: UpdateVersion, incident: Incident, seq: int, public_url: str, rules: TextRules
+    version: UpdateVersion,
+    incident: Incident,
+    seq: int,
+    public_url: str,
+    rules: TextRules,
+    *,
+    first_kind: VersionKind,
 ) -> list[str]:
-    """The exact texts a social channel posts for `version` (also what a preview shows)."""
+    """The exact texts a social channel posts for `version` (also what a preview shows);
+    `first_kind` is its update's first version's (`updates.first_kind`)."""
     return wording.post_run(
         version.kind,
         version.preliminary,
@@ -57,6 +64,7 @@ def posts_for(
         version.reason,
         wording.update_url(public_url, incident.slug, seq),
         alert_status=incident.alert_status,
+        first_kind=first_kind,
         rules=rules,
     )
 
@@ -84,7 +92,14 @@ def posts(
         return rumor_posts(session, event, public_url, rules)
     version = session.get_one(UpdateVersion, event.version_id)
     incident = session.get_one(Incident, event.incident_id)
-    return posts_for(version, incident, event.seq, public_url, rules)
+    return posts_for(
+        version,
+        incident,
+        event.seq,
+        public_url,
+        rules,
+        first_kind=updates.first_kind(session, version.update_id),
+    )
 
 
 def rumor_posts(session: Session, event: RumorPublished, public_url: str, rules: TextRules) -> list[str]:

@@ -19,7 +19,15 @@ from console.db import Database
 from console.dispatcher import Dispatcher, RetryPolicy
 from console.domain.incidents import IncidentDraft, create_incident
 from console.domain.outbox import Routing
-from console.domain.updates import Draft, confirm_update, correct_update, publish_update, retract_update
+from console.domain.resolution import reopen_incident, resolve_with_all_clear
+from console.domain.updates import (
+    NO_TRANSLATIONS,
+    Draft,
+    confirm_update,
+    correct_update,
+    publish_update,
+    retract_update,
+)
 from console.feeds.paths import Target
 from console.feeds.writer import FeedFiles
 from console.live.bus import LiveBus
@@ -119,6 +127,19 @@ def confirm(db: Database, routing: Routing, update_id: int, corrects: int, minut
 def retract(db: Database, routing: Routing, update_id: int, reason: str, minute: int) -> None:
     with db.write() as session:
         retract_update(session, PIO, update_id, reason=reason, routing=routing, now=at(minute))
+
+
+def resolve(db: Database, routing: Routing, slug: str, body: str, minute: int) -> int:
+    """Resolves the incident with an all-clear; returns the all-clear update's id."""
+    with db.write() as session:
+        return resolve_with_all_clear(
+            session, PIO, slug, body, translations=NO_TRANSLATIONS, routing=routing, now=at(minute)
+        ).all_clear.update.id
+
+
+def reopen(db: Database, routing: Routing, slug: str, reason: str, minute: int) -> None:
+    with db.write() as session:
+        reopen_incident(session, PIO, slug, reason, routing=routing, now=at(minute))
 
 
 @pytest.fixture

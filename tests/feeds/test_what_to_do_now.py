@@ -13,15 +13,25 @@ from lxml import etree
 from console.db import Database
 from console.domain.outbox import Routing
 from console.domain.pins import pin_update
-from console.domain.resolution import reopen_incident, resolve_with_all_clear
 from console.domain.translation_drafts import TranslationDraft
 from console.domain.translations import add_translation
-from console.domain.updates import NO_TRANSLATIONS, Draft, Translations, publish_update
+from console.domain.updates import Draft, Translations, publish_update
 from console.feeds.paths import cap_message, incident_atom
 from console.languages import Languages
 from console.settings import Settings
 from tests.conftest import PIO
-from tests.feeds.conftest import CAP_NS, at, correct, make_incident, publish, render, retract, valid_cap
+from tests.feeds.conftest import (
+    CAP_NS,
+    at,
+    correct,
+    make_incident,
+    publish,
+    render,
+    reopen,
+    resolve,
+    retract,
+    valid_cap,
+)
 
 NS = {"cap": CAP_NS}
 LANGUAGES = Languages(("en", "es"))
@@ -120,10 +130,7 @@ def test_a_message_sent_while_resolved_keeps_no_instruction_after_the_incident_i
     slug = make_incident(db, routing, "Chemical fire")
     first = publish(db, routing, slug, "Close your windows.", minute=1)
     pin(db, routing, slug, 1, minute=2)
-    with db.write() as session:
-        resolve_with_all_clear(
-            session, PIO, slug, "All clear.", translations=NO_TRANSLATIONS, routing=routing, now=at(3)
-        )
+    resolve(db, routing, slug, "All clear.", minute=3)
     correct(db, routing, first, "Close your windows and doors.", "Doors too", corrects=1, minute=4)
     while_resolved = {
         (seq, version): render(settings, db, cap_message(slug, seq, version))
@@ -131,13 +138,9 @@ def test_a_message_sent_while_resolved_keeps_no_instruction_after_the_incident_i
     }
     assert instructions(settings, db, slug, 2) == []  # the all-clear
     assert instructions(settings, db, slug, 1, version=2) == []  # a correction made while resolved
-    with db.write() as session:
-        reopen_incident(session, PIO, slug, "Flare-up", routing=routing, now=at(5))
+    reopen(db, routing, slug, "Flare-up", minute=5)
     assert instructions(settings, db, slug, 3) == ["Close your windows and doors."]  # pinned again
-    with db.write() as session:
-        resolve_with_all_clear(
-            session, PIO, slug, "Out for good.", translations=NO_TRANSLATIONS, routing=routing, now=at(6)
-        )
+    resolve(db, routing, slug, "Out for good.", minute=6)
     for (seq, version), sent in while_resolved.items():
         assert render(settings, db, cap_message(slug, seq, version)) == sent, (seq, version)
     assert instructions(settings, db, slug, 3) == ["Close your windows and doors."]

@@ -207,7 +207,9 @@ def test_post_previews_are_the_text_as_typed(
         assert version is not None
         update = session.get_one(Update, version.update_id)
         for rules in (X_RULES, rules_for(500, 23)):
-            posts = posts_for(version, update.incident, update.seq, settings.public_url, rules)
+            posts = posts_for(
+                version, update.incident, update.seq, settings.public_url, rules, first_kind=version.kind
+            )
             assert any(SCRIPT_MARK in post for post in posts)
             typed = f"{version.headline} — {version.body}" if version.headline else version.body
             label = wording.prefix(version.kind, version.preliminary, update.incident.alert_status)
