@@ -12,8 +12,9 @@
    "Retract…", "Resolve…", a revoke) opens with focus on what is left to do there: its first
    empty required field, else its heading or question, from which the next Tab reaches its
    button (described by the question); never the button itself, so that a second Enter does not
-   do what the first only asked to check. A swap that took the focused button away otherwise
-   leaves focus on the swapped part's heading.
+   do what the first only asked to check. The templates mark that heading or question with
+   data-step-title (and tabindex="-1"); the step is the region it names, else its form. A swap
+   that took the focused button away otherwise leaves focus on the swapped part's heading.
 
    When an action's request fails (no answer, a lost answer, a status htmx does not swap), #flash
    says so, with the status and the server's own short message, and whether anything can have
@@ -112,16 +113,15 @@
     }
   });
 
-  // The PIO's own doing (a form sent, a button pressed), not a poll, a preview or an autosave.
-  function byThePio(detail) {
-    var config = detail && detail.requestConfig;
-    var type = config && config.triggeringEvent && config.triggeringEvent.type;
-    return type === "submit" || type === "click";
-  }
+  // Whether an htmx request was set off by one of these kinds of event: SUBMIT (a form sent) or
+  // BY_THE_PIO (a form sent, a button pressed), not a poll, a preview or an autosave.
+  var SUBMIT = ["submit"];
+  var BY_THE_PIO = ["submit", "click"];
 
-  function submitted(detail) {
+  function triggeredBy(detail, types) {
     var config = detail && detail.requestConfig;
-    return Boolean(config && config.triggeringEvent && config.triggeringEvent.type === "submit");
+    var event = config && config.triggeringEvent;
+    return Boolean(event) && types.indexOf(event.type) !== -1;
   }
 
   function isShown(element) {
@@ -142,15 +142,14 @@
     return !field.value.trim();
   }
 
-  // Where the PIO checks and confirms: the review (compose, correction), the merge choices, or
-  // a form whose next press does it (confirmed=yes: confirm, retract, resolve, revoke…).
-  function stepIn(root) {
-    var step = root.querySelector(".review, .merge");
-    if (step) {
-      return step;
-    }
-    var confirmed = root.querySelector('input[type="hidden"][name="confirmed"]');
-    return confirmed ? confirmed.form || confirmed.parentElement : null;
+  // The heading or question of a step where the PIO checks and confirms: the review (compose,
+  // correction), the merge choices, or a form whose next press does it (confirm, retract,
+  // resolve, revoke…). The templates mark it, and make it focusable (tabindex="-1").
+  var STEP_TITLE = "[data-step-title]";
+
+  // The step a title heads: the region it names (a review, the merge choices), else its form.
+  function stepOf(title) {
+    return title.closest('[role="region"], form') || title.parentElement;
   }
 
   // A text the step asks to write: a textarea whose label does not say "(optional)" (the
@@ -179,28 +178,22 @@
 
   var described = 0;
 
-  // A confirm step without a region of its own: its question ("Retract update 1?") describes
-  // the button that does it, so a screen reader says what pressing it does.
-  function describeByQuestion(step, button) {
-    if (step.matches(".review, .merge") || button.hasAttribute("aria-describedby")) {
+  // A confirm step's question ("Retract update 1?") describes the button that does it, so a
+  // screen reader says what pressing it does; a review's heading already names the region the
+  // button is in.
+  function describeByTitle(title, button) {
+    if (button.hasAttribute("aria-describedby") || title.contains(button)) {
       return;
     }
-    var question = step.querySelector("strong");
-    if (!question || question.contains(button)) {
+    var region = button.closest("[aria-labelledby]");
+    if (title.id && region && region.getAttribute("aria-labelledby") === title.id) {
       return;
     }
-    if (!question.id) {
+    if (!title.id) {
       described += 1;
-      question.id = "console-step-question-" + described;
+      title.id = "console-step-title-" + described;
     }
-    button.setAttribute("aria-describedby", question.id);
-  }
-
-  // A review region's heading (what labels it), else a confirm form's question: not a heading
-  // of the previews inside either.
-  function titleOf(step) {
-    var label = step.getAttribute("aria-labelledby");
-    return (label && document.getElementById(label)) || step.querySelector("p > strong:first-child");
+    button.setAttribute("aria-describedby", title.id);
   }
 
   function headingIn(root) {
@@ -247,27 +240,22 @@
     if (!focusLost()) {
       return;
     }
-    var hook = root.matches("[data-focus-after-swap]")
-      ? root
-      : root.querySelector("[data-focus-after-swap]");
-    var step = hook ? null : stepIn(root);
-    var button = step && firstButton(step);
-    if (button) {
-      describeByQuestion(step, button);
-    }
-    // The step's heading or question, not its button: a second Enter must not publish, retract
-    // or confirm what the first one only asked to review. The next Tab reaches the button.
-    var control = hook || (step && (firstToFill(step) || titleOf(step)));
-    if (control) {
-      var focusable = control.matches("a[href], button, input, select, textarea");
-      if (!focusable && !control.hasAttribute("tabindex")) {
-        control.setAttribute("tabindex", "-1");
+    var title = root.matches(STEP_TITLE) ? root : root.querySelector(STEP_TITLE);
+    if (title) {
+      var step = stepOf(title);
+      var button = firstButton(step);
+      if (button) {
+        describeByTitle(title, button);
       }
+      // The step's heading or question, not its button: a second Enter must not publish,
+      // retract or confirm what the first one only asked to review. The next Tab reaches the
+      // button.
+      var control = firstToFill(step) || title;
       control.focus({ preventScroll: true });
       if (control.localName === "textarea") {
         control.setSelectionRange(control.value.length, control.value.length); // to go on typing
       }
-      reveal(step || control, control);
+      reveal(step, control);
       return;
     }
     var heading = headingIn(root);
@@ -280,7 +268,7 @@
   // in a form that refreshes itself (the audit filters).
   document.addEventListener("htmx:afterSettle", function (event) {
     var refused = noteRefused(document);
-    if (!submitted(event.detail)) {
+    if (!triggeredBy(event.detail, SUBMIT)) {
       return;
     }
     if (refused.length) {
@@ -409,26 +397,52 @@
     "Check the update list before trying again.";
 
   document.addEventListener("htmx:beforeRequest", function (event) {
-    if (byThePio(event.detail)) {
+    if (triggeredBy(event.detail, BY_THE_PIO)) {
       clearError();
     }
   });
 
   document.addEventListener("htmx:responseError", function (event) {
-    if (byThePio(event.detail) && event.detail.xhr) {
+    if (triggeredBy(event.detail, BY_THE_PIO) && event.detail.xhr) {
       showError(responseMessage(event.detail.xhr));
     }
   });
 
+  // An autosave that failed says so on its own line: "Saved as you typed, at …" left there
+  // would tell the PIO that the newer text is kept when it is not. (A refusal the server
+  // words, a 422, is swapped in as it sends it; an autosave cut short by the next keystroke is
+  // not a failure.)
+  function autosaveNotSaved(detail, why) {
+    var line = detail && detail.elt;
+    if (!line || !line.classList || !line.classList.contains("autosave")) {
+      return;
+    }
+    line.classList.add("autosave--problem");
+    line.textContent = "Not saved: " + why + ". What you typed stays on this page.";
+  }
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var xhr = event.detail && event.detail.xhr;
+    if (!xhr || xhr.status < 400 || xhr.status === 422) {
+      return;
+    }
+    autosaveNotSaved(
+      event.detail,
+      xhr.status === 401 ? "your session has ended" : "the server could not save it (" + xhr.status + ")"
+    );
+  });
+
   document.addEventListener("htmx:sendError", function (event) {
-    if (byThePio(event.detail)) {
+    if (triggeredBy(event.detail, BY_THE_PIO)) {
       showError(LOST);
     }
+    autosaveNotSaved(event.detail, "the server could not be reached");
   });
 
   document.addEventListener("htmx:timeout", function (event) {
-    if (byThePio(event.detail)) {
+    if (triggeredBy(event.detail, BY_THE_PIO)) {
       showError(LOST);
     }
+    autosaveNotSaved(event.detail, "the server did not answer");
   });
 })();

@@ -11,10 +11,12 @@ from playwright.sync_api import Page, Route, expect
 from sqlalchemy import func, select
 
 from console.db import Database
+from console.domain.accounts import create_token
+from console.domain.actors import OPERATOR
 from console.domain.incidents import IncidentDraft, create_incident
 from console.domain.outbox import Routing
-from console.domain.updates import Draft, publish_update
-from console.models import Update
+from console.domain.updates import Draft, correct_update, publish_update
+from console.models import ApiToken, Update
 from console.settings import Settings
 from tests.conftest import PIO
 from tests.support.factories import make_user
@@ -132,7 +134,26 @@ def test_a_request_that_gets_no_answer_is_said_in_flash_and_the_next_step_clears
     assert watch.problems == []
 
 
-def active(page: Page) -> dict[str, str | None]:
+def test_a_request_that_hangs_is_given_up_and_said_in_flash(
+    server: LiveServer, slug: str, page: Page, db: Database
+) -> None:
+    """A request the network holds with no answer (a half-open connection) ends after the
+    console's timeout, which says so, rather than leaving the PIO waiting on a silent button."""
+    open_compose(page, server, slug)
+    assert page.evaluate("htmx.config.timeout") == 30_000
+    assert page.locator("#compose-upload").get_attribute("data-hx-request") == '{"timeout": 600000}'
+    page.evaluate("htmx.config.timeout = 500")  # the same path, without waiting 30 s
+    held: list[Route] = []
+    sending = f"{server.url}/console/incidents/{slug}/updates"
+    page.route(sending, lambda route: held.append(route))  # never answered
+    page.get_by_role("button", name="Review and publish…").click()
+    expect(page.locator("#flash")).to_contain_text(LOST)
+    assert len(held) == 1
+    expect(page.locator("#compose-body")).to_have_value(BODY)
+    assert updates_in(db) == 0
+
+
+def active(page: Page) -> dict[str, str | bool | None]:
     return page.evaluate(
         """() => {
           const element = document.activeElement;
@@ -144,6 +165,7 @@ def active(page: Page) -> dict[str, str | None]:
             region: element.closest("[role=region]")?.getAttribute("aria-labelledby") ?? null,
             section: element.closest("section")?.id ?? null,
             description: describedBy ? document.getElementById(describedBy)?.textContent : null,
+            stepTitle: element.hasAttribute("data-step-title"),
           };
         }"""
     )
@@ -170,6 +192,7 @@ def test_the_review_step_takes_focus_and_enter_publishes(
     open_compose(page, server, slug)
     press(page, "Review and publish…")
     expect(page.get_by_role("heading", name="Check before publishing")).to_be_focused()
+    assert active(page)["stepTitle"]  # the step's marked title, not a heading of the previews
     page.keyboard.press("Enter")  # a second Enter publishes nothing: it only asked to review
     assert updates_in(db) == 0
     tab_to(page, "Publish now")
@@ -205,12 +228,14 @@ def test_confirm_retract_correct_and_resolve_steps_take_focus(
 
     press(page, "Confirm…")
     expect(page.get_by_text("Confirm update 1?", exact=True)).to_be_focused()
+    assert active(page)["stepTitle"]
     tab_to(page, "Yes, confirm")
     assert active(page)["description"] == "Confirm update 1?"
 
     page.fill("#retract-reason", "Posted in error.")
     press(page, "Retract…")
     expect(page.get_by_text("Retract update 1?", exact=True)).to_be_focused()
+    assert active(page)["stepTitle"]
     tab_to(page, "Yes, retract")
     assert active(page)["description"] == "Retract update 1?"
 
@@ -218,6 +243,7 @@ def test_confirm_retract_correct_and_resolve_steps_take_focus(
     page.fill("#correct-reason", "The detour is over the Elm St bridge.")
     press(page, "Review correction…")
     expect(page.locator("#correct-review-heading")).to_be_focused()
+    assert active(page)["stepTitle"]
     tab_to(page, "Publish correction")
     assert active(page)["region"] == "correct-review-heading"
 
@@ -228,4 +254,97 @@ def test_confirm_retract_correct_and_resolve_steps_take_focus(
     expect(page.locator("#resolve-message")).to_be_focused()
     started = page.locator("#resolve-message").input_value()
     assert page.evaluate("document.activeElement.selectionStart") == len(started)  # goes on typing
+    tab_to(page, "Publish the all-clear and resolve")
+    assert active(page)["description"] == "Resolve “Bridge closure”?"
     assert watch.problems == []
+
+
+def test_the_merge_step_opens_at_its_first_choice_then_its_review_at_the_heading(
+    server: LiveServer, slug: str, page: Page, db: Database, routing: Routing
+) -> None:
+    """Issue 13.1's merge: what is left to do there is a choice, so focus goes to it; once
+    picked, the review of the correction opens at its heading."""
+    watch = Watch(page)
+    with db.write() as session:
+        update_id = publish_update(
+            session, PIO, slug, Draft(body="Shelter at Station 4, 310 Birch St."), routing=routing
+        ).update.id
+    sign_in(page, server.url, "pio@example.org")
+    page.goto(f"{server.url}/console/updates/{update_id}")
+    page.wait_for_load_state()
+    page.fill("#correct-body", "Shelter at Station 5, 310 Birch St. Open until 6 am.")
+    page.fill("#correct-reason", "Added hours")
+    with db.write() as session:  # another PIO moves the shelter meanwhile
+        correct_update(
+            session,
+            PIO,
+            update_id,
+            Draft(body="Shelter at Fire Station 7, 55 Cedar St."),
+            reason="Shelter moved",
+            corrects_version=1,
+            routing=routing,
+        )
+
+    press(page, "Review correction…")
+    expect(page.get_by_role("button", name="Apply my changes to the newer version")).to_be_visible()
+    press(page, "Apply my changes to the newer version")
+    merge = page.locator("[data-testid=merge]")
+    expect(merge.get_by_role("radio").first).to_be_focused()  # nothing is picked for the PIO
+    expect(merge.locator("[data-step-title]")).to_have_text("Your changes applied to version 2")
+
+    page.keyboard.press("Space")  # picks the first choice (the other PIO's text)
+    press(page, "Use these choices and review…")
+    expect(page.locator("#correct-review-heading")).to_be_focused()
+    assert active(page)["stepTitle"]
+    tab_to(page, "Publish correction")
+    assert active(page)["region"] == "correct-review-heading"
+    assert watch.problems == []
+
+
+def test_the_revoke_step_takes_focus_at_its_question(server: LiveServer, page: Page, db: Database) -> None:
+    """A confirm step whose question stands alone in its form (no paragraph around it)."""
+    watch = Watch(page)
+    make_user(db, "admin", "admin@example.org", "Ada Admin")
+    with db.write() as session:
+        create_token(session, OPERATOR, email="admin@example.org", name="CAD integration")
+    sign_in(page, server.url, "admin@example.org")
+    page.goto(f"{server.url}/console/admin")
+    page.wait_for_load_state()
+
+    press(page, "Revoke…")
+    question = "Revoke “CAD integration”? Anything using it stops working at once."
+    expect(page.get_by_text(question, exact=True)).to_be_focused()
+    assert active(page)["stepTitle"]
+    page.keyboard.press("Enter")  # a second Enter revokes nothing: it only asked to confirm
+    expect(page.get_by_role("button", name="Yes, revoke")).to_be_visible()
+    with db.read() as session:
+        assert session.scalars(select(ApiToken.revoked_at)).one() is None
+    tab_to(page, "Yes, revoke")
+    assert active(page)["description"] == question
+    assert watch.problems == []
+
+
+def test_an_autosave_that_fails_says_not_saved_on_its_line(
+    server: LiveServer, slug: str, page: Page, db: Database
+) -> None:
+    """The autosave line said "Saved as you typed, at …" after the saves behind it failed:
+    the PIO went on typing, trusting text that was not kept."""
+    open_compose(page, server, slug)
+    line = page.locator("#compose-autosave")
+    expect(line).to_contain_text("Saved as you typed, at")
+
+    saving = f"{server.url}/console/incidents/{slug}/autosave"
+    page.route(saving, lambda route: route.abort("connectionreset"))
+    page.fill("#compose-body", BODY + " Expect delays.")
+    expect(line).to_contain_text("Not saved: the server could not be reached")
+    page.unroute(saving)
+    page.fill("#compose-body", BODY + " Expect long delays.")
+    expect(line).to_contain_text("Saved as you typed, at")
+    expect(line).not_to_contain_text("Not saved")
+
+    other_tab = page.context.new_page()
+    other_tab.goto(f"{server.url}/console")
+    other_tab.get_by_role("button", name="Sign out").click()  # the session ends
+    page.fill("#compose-body", BODY + " Expect delays until noon.")
+    expect(line).to_contain_text("Not saved: your session has ended")
+    expect(page.locator("#compose-body")).to_have_value(BODY + " Expect delays until noon.")
