@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import and_, case, exists, func, insert, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from console.domain import audit
@@ -68,11 +68,20 @@ def _write(session: Session, row: OutboxEvent, channels: list[str], now: datetim
     """The event row, and a delivery for each channel that takes it, in the caller's transaction."""
     session.add(row)
     session.flush()
-    for channel in channels:
-        session.add(
-            Delivery(event_id=row.id, channel=channel, next_attempt_at=now, created_at=now, updated_at=now)
+    if channels:  # one statement for them all, not a unit-of-work object each (nothing reads them here)
+        session.execute(
+            insert(Delivery),
+            [
+                {
+                    "event_id": row.id,
+                    "channel": channel,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for channel in channels
+            ],
         )
-    session.flush()
     return row
 
 

@@ -157,6 +157,9 @@ OPERATIONS: dict[str, Callable[[str], object]] = {
 }
 
 
+# Timed (growth, not seconds): run with the slow tests, on fewer workers than the fast ones,
+# where neighbours interrupt its measurements less.
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ADVERSARIAL)
 def test_no_shape_makes_measuring_splitting_previewing_or_diffing_grow_faster_than_the_text(
     name: str,
