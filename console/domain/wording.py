@@ -102,9 +102,12 @@ def entry_title(
     first_kind: VersionKind = VersionKind.ORIGINAL,
 ) -> str:
     """A feed entry's title: the labels, then the headline (or the start of the body)."""
-    return prefix(kind, preliminary, alert_status, first_kind=first_kind) + _shorten(
-        headline or body, TITLE_MAX
-    )
+    return prefix(kind, preliminary, alert_status, first_kind=first_kind) + title_text(headline, body)
+
+
+def title_text(headline: str | None, body: str) -> str:
+    """What follows an entry title's labels: the headline, or the start of the body."""
+    return _shorten(headline or body, TITLE_MAX)
 
 
 def update_url(public_url: str, incident_slug: str, seq: int, lang: str | None = None) -> str:

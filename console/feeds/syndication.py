@@ -99,13 +99,9 @@ def entry_id(host: str, item: FeedItem, language: FeedLanguage | None = None) ->
 def entry_title(item: FeedItem, words: FeedPhrases = ENGLISH) -> str:
     """The labels in the feed's language, a fallback marker if the text is the primary's, then
     the headline (or the start of the body)."""
-    status, first_kind = item.incident.alert_status, item.first_kind
-    english = wording.entry_title(
-        item.kind, item.preliminary, item.headline, item.body, status, first_kind=first_kind
-    )
-    text = english[len(wording.prefix(item.kind, item.preliminary, status, first_kind=first_kind)) :]
+    labels = words.prefix(item.kind, item.preliminary, item.incident.alert_status, first_kind=item.first_kind)
     marker = f"[{words.fallback(item.translation)}] " if item.is_fallback else ""
-    return f"{words.prefix(item.kind, item.preliminary, status, first_kind=first_kind)}{marker}{text}"
+    return f"{labels}{marker}{wording.title_text(item.headline, item.body)}"
 
 
 def add_enclosures(entry: Any, public_url: str, item: FeedItem) -> None:
