@@ -114,6 +114,7 @@ class LiveRenderer:
             incident=page.incident,
             cards=page.cards,
             update_count=page.incident.update_count,
+            shown=len(page.cards),
             cursor=page.cursor,
             rumors=page.rumors,
         )
@@ -172,12 +173,21 @@ class LiveRenderer:
         ]
         if card is not None:
             blocks.append("timeline_item")
+        limit = self.settings.public_timeline_limit
+        # A new update at the top pushes the one `limit` places below it off the page, which
+        # keeps an open page the newest `limit` updates, as a fresh load shows them, and its
+        # "newest N of M" note true (seq numbers an incident's updates without gaps).
+        dropped = card.seq - limit if event.is_new_update and card is not None else 0
+        if event.is_new_update:
+            blocks.append("timeline_more")
         incident_html = self._blocks(
             INCIDENT_TEMPLATE,
             [*blocks, "announcement"],
             lang,
             placement="top" if event.is_new_update else "replace",
             update_count=incident.update_count,
+            shown=min(incident.update_count, limit),
+            dropped=f"item-update-{dropped}" if dropped > 0 else None,
             **common,
         )
         created = event.type is EventType.INCIDENT_CREATED
@@ -212,6 +222,7 @@ class LiveRenderer:
             incident=page.incident,
             cards=page.cards,
             update_count=page.incident.update_count,
+            shown=len(page.cards),
             cursor=page.cursor,
             rumors=page.rumors,
             oob=True,

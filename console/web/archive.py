@@ -73,8 +73,8 @@ def _render(
     return response
 
 
-def _not_found(request: Request, message: str) -> Response:
-    return _render(request, "archive/not_found.html", {"message": message}, status=404)
+def _problem(request: Request, message: str, *, status: int = 404) -> Response:
+    return _render(request, "archive/problem.html", {"message": message, "status": status}, status=status)
 
 
 @access(Access.PUBLIC)
@@ -132,7 +132,7 @@ async def incident_history(request: Request) -> Response:
     try:
         record, head = await app_state(request).read(work)
     except NotFound as exc:
-        return _not_found(request, exc.message)
+        return _problem(request, exc.message)
     return _render(request, "archive/history.html", {"history": record, "head": head})
 
 
@@ -140,15 +140,15 @@ async def incident_history(request: Request) -> Response:
 async def corrections(request: Request) -> Response:
     try:
         page_number = _page_number(request)
-    except InvalidInput as exc:
-        return _not_found(request, exc.message)
+    except InvalidInput as exc:  # a malformed request, as /archive answers it: not a missing page
+        return _problem(request, exc.message, status=400)
 
     def work(session: Session) -> tuple[history.CorrectionsPage, dict[str, Any]]:
         return history.corrections_page(session, page=page_number), exports.audit_head(session)
 
     result, head = await app_state(request).read(work)
     if page_number > result.pages:
-        return _not_found(request, f"there are only {result.pages} pages of corrections")
+        return _problem(request, f"there are only {result.pages} pages of corrections")
 
     def page_url(number: int) -> str:
         return f"/corrections?page={number}" if number > 1 else "/corrections"

@@ -193,5 +193,9 @@ def test_corrections_log_pages(db: Database, routing: Routing, client: TestClien
     assert 'href="/corrections?page=2" rel="next"' in first and "Page 1 of 2" in first
     assert 'href="/corrections" rel="prev"' in second
     assert "incident-0/history#update-1-v2" in second
-    assert client.get("/corrections?page=3").status_code == 404
-    assert client.get("/corrections?page=x").status_code == 404
+    beyond, malformed = client.get("/corrections?page=3"), client.get("/corrections?page=x")
+    assert beyond.status_code == 404 and "<h1>Not found</h1>" in beyond.text
+    assert "there are only 2 pages of corrections" in beyond.text
+    # A malformed page number is a bad request, as /archive answers it, and says what is wrong.
+    assert malformed.status_code == 400 and "<h1>Cannot show this page</h1>" in malformed.text
+    assert "page: must be a page number (1, 2, 3 …)" in malformed.text

@@ -152,6 +152,33 @@ def test_what_to_do_now_appears_first_on_open_pages_without_reloading(
         context.close()
 
 
+def test_an_open_page_keeps_the_newest_updates_a_fresh_load_shows_and_says_so(
+    live_settings: Settings, page: Page, pio_token: str
+) -> None:
+    """With PUBLIC_TIMELINE_LIMIT 3, an open page that receives updates 4 and 5 ends as a fresh
+    load shows it: updates 5, 4 and 3, and "the newest 3 of 5", not 5 cards under "3 of 3"."""
+    with serve(replace(live_settings, public_timeline_limit=3)) as server:
+        slug = new_incident(server.url, pio_token, "Storm damage")
+        for n in (1, 2, 3):
+            publish(server.url, pio_token, slug, f"Update number {n}")
+        problems = watch_console(page)
+        page.goto(f"{server.url}/incidents/{slug}")
+        expect(page.locator("#live-state")).to_have_attribute("data-state", "open", timeout=TIMEOUT)
+        expect(page.locator("#timeline-more")).to_be_hidden()
+        for n in (4, 5):
+            publish(server.url, pio_token, slug, f"Update number {n}")
+        newest_three = [re.compile(f"Update number {n}") for n in (5, 4, 3)]
+        items, note = page.locator("#timeline > li"), page.locator("#timeline-more")
+        expect(items.first).to_contain_text("Update number 5", timeout=TIMEOUT)
+        expect(items).to_have_text(newest_three)
+        expect(note).to_be_visible()
+        expect(note).to_contain_text("This page shows the newest 3 of 5 updates.")
+        page.reload()
+        expect(items).to_have_text(newest_three)
+        expect(note).to_contain_text("This page shows the newest 3 of 5 updates.")
+        assert problems == []
+
+
 def test_without_javascript_the_page_is_complete(live: LiveServer, browser: Browser, pio_token: str) -> None:
     slug = new_incident(live.url, pio_token, "Gas leak on Elm St")
     first = publish(live.url, pio_token, slug, "Residents of Elm St should leave now.", headline="Evacuate")

@@ -185,6 +185,28 @@ def test_a_fresh_render_of_a_long_incident_says_it_shows_only_the_newest(
         ) in reset.html
 
 
+def test_a_new_update_beyond_the_limit_takes_the_oldest_shown_off_and_counts_them(
+    live_settings: Settings, pio_token: str, db: Database
+) -> None:
+    with serve(replace(live_settings, public_timeline_limit=2)) as server:
+        slug = new_incident(server.url, pio_token)
+        publish(server.url, pio_token, slug, "Update number 1")
+        with subscribe(server.ws_url, head(db), incident=slug) as ws:
+            publish(server.url, pio_token, slug, "Update number 2")
+            [second] = receive(ws, 1)
+            publish(server.url, pio_token, slug, "Update number 3")
+            [third] = receive(ws, 1)
+        # Within the limit nothing is taken off, and the note stays hidden.
+        assert 'data-hx-swap-oob="delete"' not in second.html
+        assert '<p id="timeline-more" class="timeline-more" hidden data-hx-swap-oob="true">' in second.html
+        # Update 3 pushes update 1 off a page of two, as a fresh load would not show it.
+        assert '<div id="item-update-1" data-hx-swap-oob="delete"></div>' in third.html
+        assert (
+            '<p id="timeline-more" class="timeline-more" data-hx-swap-oob="true">'
+            "This page shows the newest 2 of 3 updates."
+        ) in third.html
+
+
 def test_a_cursor_ahead_of_the_database_gets_a_fresh_render(
     live: LiveServer, db: Database, pio_token: str
 ) -> None:
