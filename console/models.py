@@ -333,6 +333,11 @@ class IncidentDetailsVersion(Base):
     author_name: Mapped[str] = mapped_column(String(100))
     published_at: Mapped[datetime] = mapped_column()
     content_hash: Mapped[str] = mapped_column(String(64))
+    # Ed25519 signature of `content_hash` by key `signature_kid`, made when it was published
+    # (issue 19); None only on versions published before details were signed (migration
+    # i19_details_signatures).
+    signature_kid: Mapped[str | None] = mapped_column(String(64), default=None)
+    signature_value: Mapped[str | None] = mapped_column(String(128), default=None)
 
 
 class AuditEvent(Base):
@@ -682,6 +687,8 @@ class IncidentDetailsTranslation(Base):
     author_name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column()
     content_hash: Mapped[str] = mapped_column(String(64))
+    signature_kid: Mapped[str | None] = mapped_column(String(64), default=None)  # as on details versions
+    signature_value: Mapped[str | None] = mapped_column(String(128), default=None)
 
     version: Mapped[IncidentDetailsVersion] = relationship(lazy="joined")
 

@@ -68,13 +68,17 @@ def _text_hash(fixed: dict[str, Any], view: dict[str, Any], copied: tuple[str, .
     return _canonical_hash({**fixed, **{name: view[name] for name in copied}, moment: utc_text(view[moment])})
 
 
+def _canonical_text(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def _alerting(view: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
     """Issue 17: `alerting`, the canonical JSON text of the view's `cap`, `instruction` and `wea`,
     hashed only when the view has any of them."""
     given = {name: view[name] for name in names if name in view}
     if not given:
         return {}
-    return {"alerting": json.dumps(given, sort_keys=True, separators=(",", ":"), ensure_ascii=False)}
+    return {"alerting": _canonical_text(given)}
 
 
 def version_hash(incident: str, seq: int, view: dict[str, Any]) -> str:
@@ -97,6 +101,20 @@ def translation_hash(incident: str, seq: int, view: dict[str, Any]) -> str:
     return _text_hash(fixed, view, copied, "created_at")
 
 
+def details_hash(incident: str, view: dict[str, Any]) -> str:
+    """An incident details version's, for one without an area: its hash covers the area as stored,
+    which its view shows as GeoJSON."""
+    fixed = {"incident": incident, **view["fields"]}
+    if view.get("cap_defaults") is not None:  # CAP defaults (issue 17), hashed only when it has some
+        fixed["cap_defaults"] = _canonical_text(view["cap_defaults"])
+    return _text_hash(fixed, view, ("version", "reason", "author"), "published_at")
+
+
+def details_translation_hash(incident: str, view: dict[str, Any]) -> str:
+    copied = ("details_version", "lang", "title", "summary", "location", "author")
+    return _text_hash({"incident": incident}, view, copied, "created_at")
+
+
 def rumor_hash(rumor_id: int, incident: str | None, view: dict[str, Any]) -> str:
     fixed = {"type": "rumor_response", "rumor": rumor_id, "incident": incident}
     copied = ("version", "claim", "seen_at", "verdict", "facts", "reason", "author")
@@ -106,6 +124,14 @@ def rumor_hash(rumor_id: int, incident: str | None, view: dict[str, Any]) -> str
 def rumor_translation_hash(rumor_id: int, version: int, view: dict[str, Any]) -> str:
     fixed = {"type": "rumor_translation", "rumor": rumor_id, "version": version}
     return _text_hash(fixed, view, ("lang", "claim", "facts", "author"), "created_at")
+
+
+# What `Checker.details` counts without proving it (said in the summary).
+UNSIGNED_DETAILS = "incident details written before they were signed (not provable offline)"
+DETAILS_WITH_AREA = (
+    "incident details versions with an area (not provable offline: the hash covers the area as stored, "
+    "the export has it as GeoJSON)"
+)
 
 
 class Checker:
@@ -181,7 +207,38 @@ class Checker:
                         partial(translation_hash, slug, seq),
                         "created_at",
                     )
+        self.details(where, slug, record)
         self._head(where, record.get("signed_audit_head"))
+
+    def details(self, where: str, slug: str, record: dict[str, Any]) -> None:
+        """An incident's details versions and its newest details translations. Those an export
+        cannot prove are counted apart, not failed: details written before they were signed
+        (`signature` null, or none in an older export), and versions with an area."""
+        for view in record.get("details_versions", []):
+            if view.get("signature") is None:
+                self.report.count(UNSIGNED_DETAILS)
+            elif view.get("area") is not None:
+                self.report.count(DETAILS_WITH_AREA)
+            else:
+                self.signed_text(
+                    f"{where}: incident {slug} details version {view.get('version')}",
+                    "details versions",
+                    view,
+                    partial(details_hash, slug),
+                    "published_at",
+                )
+        for lang, view in (record.get("details_translations") or {}).items():
+            if view.get("signature") is None:
+                self.report.count(UNSIGNED_DETAILS)
+            else:
+                version = view.get("details_version")
+                self.signed_text(
+                    f"{where}: incident {slug} details version {version} ({lang} translation)",
+                    "details translations",
+                    view,
+                    partial(details_translation_hash, slug),
+                    "created_at",
+                )
 
     def rumor(self, where: str, record: dict[str, Any]) -> None:
         rumor_id, incident = int(record.get("id") or 0), record.get("incident")

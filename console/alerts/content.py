@@ -2,7 +2,8 @@
 
 The text is the version's own, or a current translation of it (else the primary text with
 the "translation being updated" notice), with the labels every channel uses
-(`console.domain.wording`); a correction also carries the text it replaced and the reason.
+(`console.domain.wording`); a correction also carries the headline and the body it replaced,
+each only when it changed, and the reason.
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ class AlertContent:
     headline: str | None
     body: str
     reason: str | None
-    previous_body: str | None  # what a correction or retraction replaced
+    # The body a correction replaced, only when the body changed (a retraction changes
+    # nothing: its text is the withdrawn one); in the primary language, as published.
+    previous_body: str | None
     url: str
     version_view: dict[str, Any]
     # What people should do (issue 17), shown first: the translation's when it has one.
@@ -43,6 +46,8 @@ class AlertContent:
     # The update's id in the API (`/api/v1/updates/{update_id}`); `seq` is its number within
     # the incident. None only in content built by hand (the senders' tests).
     update_id: int | None = None
+    # The headline a correction replaced, only when the headline changed and there was one.
+    previous_headline: str | None = None
 
     @property
     def translation_pending(self) -> bool:
@@ -87,7 +92,7 @@ class AlertSource:
     def content(self, lang: str) -> AlertContent:
         requested = lang if lang in self.languages.tags else self.languages.primary
         text = translations.text_for_language(self.version, self.shown, requested, self.languages)
-        version = self.version
+        version, previous = self.version, self.previous
         return AlertContent(
             event_id=self.event_id,
             incident_slug=self.incident.slug,
@@ -103,7 +108,8 @@ class AlertSource:
             headline=text.headline,
             body=text.body,
             reason=version.reason,
-            previous_body=self.previous.body if self.previous is not None else None,
+            previous_body=self._replaced(previous.body if previous else None, version.body),
+            previous_headline=self._replaced(previous.headline if previous else None, version.headline),
             url=wording.update_url(
                 self.public_url,
                 self.incident.slug,
@@ -114,6 +120,12 @@ class AlertSource:
             instruction=None if version.kind is VersionKind.RETRACTION else self._instruction(text),
             update_id=self.update_id,
         )
+
+    @staticmethod
+    def _replaced(before: str | None, now: str | None) -> str | None:
+        """What the previous version said, when this one says something else (compared in the
+        primary language, where both versions have their text)."""
+        return before if before and before != now else None
 
     def _instruction(self, text: translations.LanguageText) -> str | None:
         own = text.translation

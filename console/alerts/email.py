@@ -19,21 +19,25 @@ from jinja2 import Environment
 from console.alert_models import AlertChannel
 from console.alerts.content import AlertContent
 from console.alerts.sender import EventContents, SendChunk, unsubscribe_url
-from console.domain import fanout
+from console.domain import fanout, wording
 from console.i18n import gettext, in_language, label
 from console.mail import UNSUBSCRIBE_MARK, Mailer, MailTemplate, Rendered, mailer_from_settings, message_id
 from console.settings import Settings
+
+SUBJECT_TEXT_MAX = 80  # of the body, in a subject when the version has no headline
+SUBJECT_MAX = 200
 
 
 def render_alert(env: Environment, content: AlertContent) -> Rendered:
     """An alert in the subscriber's language, its unsubscribe link left as a mark."""
     with in_language(content.requested_lang):
         labels = "".join(f"{label(name)}: " for name in content.labels)
-        subject = f"{labels}{content.incident_title}: {content.headline or content.body[:80]}"
+        text_of = content.headline or wording.shorten(content.body, SUBJECT_TEXT_MAX)
+        subject = f"{labels}{content.incident_title}: {text_of}"
         context = {"alert": content, "unsubscribe_url": UNSUBSCRIBE_MARK, "lang": content.requested_lang}
         text = env.get_template("alerts/alert.txt").render(context)
         html = env.get_template("alerts/alert.html").render(context)
-    return Rendered(" ".join(subject.split())[:200], text, html, content.requested_lang)
+    return Rendered(wording.shorten(subject, SUBJECT_MAX), text, html, content.requested_lang)
 
 
 def render_confirmation(

@@ -33,6 +33,7 @@ from console.alerts.sender import EventContents, SendChunk
 from console.alerts.webhooks import TargetRefused, check_target
 from console.domain import fanout
 from console.i18n import gettext, in_language, label
+from console.models import VersionKind
 from console.settings import Settings
 
 # A push message carries at most 4096 bytes (RFC 8030 §7.2); aes128gcm takes an 86-byte header
@@ -79,40 +80,65 @@ def _fit(text: str, budget: int) -> str:
 
 
 def payload(content: AlertContent) -> bytes:
-    """The notification a service worker shows, in the subscriber's language, within 4 KB."""
+    """The notification a service worker shows, in the subscriber's language, within 4 KB.
+
+    Its body is the labels, then what to do, the headline and the text, then why a
+    correction or retraction was made and, when the text is the primary one because no
+    current translation exists, the notice email and SMS add. Only the middle part (what to
+    do, headline, text) is cut to fit, so the labels, the reason and the notice stay whole
+    (unless they alone overflow, which only an extreme reason can make). `lang` is the
+    language of the text the body carries."""
     with in_language(content.requested_lang):
         labels = "".join(f"{label(name)}: " for name in content.labels)
-    text = f"{content.headline}. {content.body}" if content.headline else content.body
-    if content.instruction:  # what to do comes first (issue 17)
-        with in_language(content.requested_lang):
+        text = f"{content.headline}. {content.body}" if content.headline else content.body
+        if content.instruction:  # what to do comes first (issue 17)
             text = f"{gettext('What to do:')} {content.instruction} {text}"
+        after = []
+        if content.reason and content.kind in (VersionKind.CORRECTION, VersionKind.RETRACTION):
+            after.append(f"{gettext('Why:')} {content.reason}")
+        if content.translation_pending:
+            after.append(gettext("Translation being updated."))
+    text = " ".join(text.split())
+    tail = " ".join(" ".join(after).split())
     message: dict[str, Any] = {
         "title": content.incident_title,
-        "body": labels + " ".join(text.split()),
+        "body": "",
         "url": content.url,
         "labels": content.labels,
-        "lang": content.requested_lang,
+        "lang": content.lang,
         "tag": f"{content.incident_slug}-{content.seq}",  # a correction replaces the notice it corrects
     }
+
+    def body(middle: str) -> str:
+        return labels + " ".join(part for part in (middle, tail) if part)
 
     def encoded() -> bytes:
         return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
+    message["body"] = body(text)
     data = encoded()
     if len(data) <= MAX_PAYLOAD_BYTES:
         return data
+    message["body"] = body(ELLIPSIS)
+    # The text is cut, the labels, reason and notice kept whole; unless they alone do not fit,
+    # when only the whole can be cut.
+    cut_text = len(encoded()) <= MAX_PAYLOAD_BYTES
+    full = text if cut_text else body(text)
+
+    def cut(part: str) -> str:
+        return body(part) if cut_text else part
+
     # The longest cut that fits: JSON escapes make the text's size no guide to the payload's.
-    full, low, high = message["body"], 0, len(message["body"].encode("utf-8"))
+    low, high = 0, len(full.encode("utf-8"))
     while low < high:
         budget = (low + high + 1) // 2
-        message["body"] = _fit(full, budget)
+        message["body"] = cut(_fit(full, budget))
         if len(encoded()) <= MAX_PAYLOAD_BYTES:
             low = budget
         else:
             high = budget - 1
-    message["body"] = _fit(full, low)
-    data = encoded()
-    return data
+    message["body"] = cut(_fit(full, low))
+    return encoded()
 
 
 class _NoRedirects(requests.Session):

@@ -26,6 +26,7 @@ from console.domain.events import IncidentDetailsChanged
 from console.domain.incident_changes import announce_change
 from console.domain.incident_details import current_details_version
 from console.domain.incidents import get_incident
+from console.domain.signing import seal, signature_view
 from console.domain.text import LOCATION_MAX, SUMMARY_MAX, TITLE_MAX, clean
 from console.languages import Languages
 from console.models import (
@@ -133,7 +134,7 @@ def translate_details(
         created_at=now,
         **texts,
     )
-    row.content_hash = translation_hash(slug, row, current.version)
+    seal(session, row, translation_hash(slug, row, current.version))
     session.add(row)
     session.flush()
     # Pages, feeds and archive re-render the incident's details, as after a correction of them.
@@ -213,6 +214,8 @@ def translation_view(row: IncidentDetailsTranslation, incident: Incident) -> dic
         "status": "current" if is_current(row, incident) else "stale",
         "author": row.author_name,
         "created_at": row.created_at.isoformat(),
+        "content_hash": row.content_hash,
+        "signature": signature_view(row.signature_kid, row.signature_value),
     }
 
 

@@ -16,6 +16,7 @@ from console.domain.actors import Actor
 from console.domain.alerting import Alerting, cap_defaults_view, stored_cap_defaults
 from console.domain.area import area_geojson, stored_area
 from console.domain.canonical import canonical_json, iso, sha256_hex
+from console.domain.signing import seal, signature_view
 from console.models import AlertStatus, Incident, IncidentDetailsVersion
 
 DETAIL_FIELDS = ("title", "summary", "location", "category", "alert_status")
@@ -54,6 +55,7 @@ def details_of(row: IncidentDetailsVersion | Incident) -> dict[str, str]:
 
 
 def new_details_version(
+    session: Session,
     incident: Incident,
     actor: Actor,
     version: int,
@@ -64,7 +66,8 @@ def new_details_version(
     area: str | None = None,
     cap_defaults: str | None = None,
 ) -> IncidentDetailsVersion:
-    """A details version holding `fields` (by default the incident row's current ones).
+    """A details version holding `fields` (by default the incident row's current ones), signed
+    with the session's key (SigningUnavailable without one).
 
     A change writes this row before it updates the incident: the database refuses an incident
     whose details differ from its newest details version (migrations i13_incident_details,
@@ -85,7 +88,7 @@ def new_details_version(
         **actor.authorship,
         published_at=now,
     )
-    row.content_hash = details_hash(incident.slug, row)
+    seal(session, row, details_hash(incident.slug, row))
     return row
 
 
@@ -140,6 +143,8 @@ def details_version_view(
         "reason": row.reason,
         "author": row.author_name,
         "published_at": row.published_at.isoformat(),
+        "content_hash": row.content_hash,
+        "signature": signature_view(row.signature_kid, row.signature_value),
     }
 
 

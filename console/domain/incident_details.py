@@ -130,6 +130,7 @@ def change_details(
     now = now or utcnow()
     # The version first: the database refuses incident details that no version holds.
     row = new_details_version(
+        session,
         incident,
         actor,
         current.version + 1,

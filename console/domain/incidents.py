@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from console.domain import outbox
+from console.domain import audit, outbox
 from console.domain.actors import Actor, require_publisher
 from console.domain.alerting import cap_defaults_text, cap_defaults_view, check_cap_defaults
 from console.domain.area import area_of, area_text
@@ -141,7 +141,14 @@ def create_incident(
     session.add(incident)
     session.flush()
     details = new_details_version(
-        incident, actor, 1, reason=None, now=now, area=incident.area, cap_defaults=cap_defaults_text(defaults)
+        session,
+        incident,
+        actor,
+        1,
+        reason=None,
+        now=now,
+        area=incident.area,
+        cap_defaults=cap_defaults_text(defaults),
     )
     session.add(details)
     session.flush()
@@ -163,6 +170,26 @@ def create_incident(
     )
     assert isinstance(event, IncidentCreated)
     return incident, event
+
+
+def reopen(
+    session: Session, actor: Actor, incident: Incident, *, now: datetime, data: dict[str, Any]
+) -> None:
+    """Make a resolved incident active again, audited as `incident.reopened` with `data` (the
+    reason, and what reopened it), as the audit verification replays incident states."""
+    incident.status = IncidentStatus.ACTIVE
+    incident.resolved_at = None
+    incident.updated_at = now
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "incident.reopened",
+        f"incident {incident.slug}",
+        incident_id=incident.id,
+        now=now,
+        data={"slug": incident.slug, **data},
+    )
 
 
 def resolve_incident(

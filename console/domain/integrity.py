@@ -23,6 +23,8 @@ from console.domain.updates import content_hash
 from console.models import (
     AuditEvent,
     Incident,
+    IncidentDetailsTranslation,
+    IncidentDetailsVersion,
     Rumor,
     RumorTranslation,
     RumorVersion,
@@ -189,6 +191,8 @@ SIGNED: tuple[tuple[Any, str, str], ...] = (
     (Translation, "created_at", "translation"),
     (RumorVersion, "published_at", "rumor response version"),
     (RumorTranslation, "created_at", "rumor response translation"),
+    (IncidentDetailsVersion, "published_at", "incident details version"),
+    (IncidentDetailsTranslation, "created_at", "incident details translation"),
 )
 
 

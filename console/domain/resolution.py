@@ -15,11 +15,11 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from console.domain import audit, outbox
+from console.domain import outbox
 from console.domain.actors import Actor, require_publisher
 from console.domain.errors import InvalidInput, NotAllowed
 from console.domain.events import IncidentResolved
-from console.domain.incidents import get_incident, resolve_incident
+from console.domain.incidents import get_incident, reopen, resolve_incident
 from console.domain.text import BODY_MAX, REASON_MAX, clean
 from console.domain.translation_drafts import TranslationDraft
 from console.domain.updates import NO_TRANSLATIONS, Draft, Published, Translations, publish_update
@@ -123,18 +123,8 @@ def reopen_incident(
     if incident.status is not IncidentStatus.RESOLVED:
         raise NotAllowed(f"incident {slug!r} is not resolved")
     now = now or utcnow()
-    incident.status = IncidentStatus.ACTIVE
-    incident.resolved_at = None
-    incident.updated_at = now
-    session.flush()
+    # Active before the announcement: an update is published only on an active incident.
+    incident.status, incident.resolved_at = IncidentStatus.ACTIVE, None
     announcement = _announce(session, actor, slug, text, VersionKind.REOPENING, routing, now)
-    audit.record(
-        session,
-        actor,
-        "incident.reopened",
-        f"incident {slug}",
-        incident_id=incident.id,
-        now=now,
-        data={"slug": slug, "reason": text, "update_id": announcement.update.id},
-    )
+    reopen(session, actor, incident, now=now, data={"reason": text, "update_id": announcement.update.id})
     return Reopened(incident, announcement)

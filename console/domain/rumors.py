@@ -21,7 +21,7 @@ from typing import Any, Required, TypedDict, Unpack
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from console.domain import audit, outbox
+from console.domain import audit, outbox, wording
 from console.domain.actors import Actor, require_publisher
 from console.domain.canonical import canonical_json, iso, sha256_hex
 from console.domain.errors import InvalidInput, VersionConflict
@@ -31,7 +31,16 @@ from console.domain.rows import newest_version, row_by_id
 from console.domain.signing import seal, signature_view
 from console.domain.text import BODY_MAX, REASON_MAX, clean
 from console.languages import Languages
-from console.models import Rumor, RumorKind, RumorTranslation, RumorVersion, Verdict, utcnow
+from console.models import (
+    AlertStatus,
+    Rumor,
+    RumorKind,
+    RumorTranslation,
+    RumorVersion,
+    Verdict,
+    VersionKind,
+    utcnow,
+)
 
 CLAIM_MAX = 1000
 SEEN_AT_MAX = 300
@@ -294,6 +303,19 @@ def headline(verdict: Verdict, claim: str) -> str:
     return f"{LABEL}: {VERDICT_WORDS[verdict]} — “{claim}”"
 
 
+def labels(kind: RumorKind, alert_status: AlertStatus = AlertStatus.ACTUAL) -> list[str]:
+    """The labels before `RUMOR CONTROL:`, as an update's (`wording.labels`): EXERCISE or TEST
+    about a drill incident (`alert_status`: its incident's), CORRECTION on a correction, so a
+    corrected response never reads as the agency contradicting itself."""
+    as_update = VersionKind.CORRECTION if kind is RumorKind.CORRECTION else VersionKind.ORIGINAL
+    return wording.labels(as_update, False, alert_status)
+
+
+def alert_status_of(rumor: Rumor) -> AlertStatus:
+    """Its incident's (an exercise's rumor response is one too); agency-wide: ACTUAL."""
+    return rumor.incident.alert_status if rumor.incident is not None else AlertStatus.ACTUAL
+
+
 def _stated(version: RumorVersion) -> dict[str, Any]:
     """What a version says and who said it, as both its content hash and its view name it."""
     return {
@@ -338,10 +360,17 @@ class RumorEntry:
     incident_title: str | None
     versions: tuple[RumorVersion, ...]
     translations: dict[int, tuple[RumorTranslation, ...]]  # by version id
+    alert_status: AlertStatus = AlertStatus.ACTUAL  # its incident's
 
     @property
     def current(self) -> RumorVersion:
         return self.versions[-1]
+
+    @property
+    def badges(self) -> list[str]:
+        """EXERCISE or TEST about a drill, as its posts and feed entries open (a correction is
+        said by its notice)."""
+        return labels(RumorKind.ORIGINAL, self.alert_status)
 
     def text_in(self, lang: str) -> tuple[str, str, str | None]:
         """(claim, facts, lang of that text or None for the primary language) for a reader of
@@ -395,6 +424,7 @@ def rumor_entries(
                 incident.title if incident else None,
                 tuple(versions[rumor.id]),
                 {v.id: tuple(translations.get(v.id, ())) for v in versions[rumor.id]},
+                alert_status_of(rumor),
             )
         )
     entries.sort(key=lambda entry: (entry.current.published_at, entry.rumor.id), reverse=True)

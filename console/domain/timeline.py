@@ -85,6 +85,12 @@ class UpdateCard(wording.VersionWords):
     def labels(self) -> list[str]:
         return wording.labels(self.kind, self.preliminary, self.alert_status, first_kind=self.first_kind)
 
+    @property
+    def badges(self) -> list[str]:
+        return wording.standing_labels(
+            self.kind, self.preliminary, self.alert_status, first_kind=self.first_kind
+        )
+
 
 def _latest(versions: Sequence[UpdateVersion], kind: VersionKind) -> Notice | None:
     for version in reversed(versions):
@@ -108,7 +114,8 @@ def card(
         published_at=versions[0].published_at,
         changed_at=current.published_at,
         corrected=_latest(versions, VersionKind.CORRECTION),
-        confirmed=_latest(versions, VersionKind.CONFIRMATION),
+        # A correction may mark a confirmed update PRELIMINARY again: then it is not confirmed.
+        confirmed=None if current.preliminary else _latest(versions, VersionKind.CONFIRMATION),
         retracted=_latest(versions, VersionKind.RETRACTION),
         first_kind=versions[0].kind,
         instruction=stored_alerting(current.alerting).instruction,

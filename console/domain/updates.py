@@ -30,7 +30,7 @@ from console.domain.details_versions import current_cap_defaults
 from console.domain.errors import InvalidInput, NotAllowed, VersionConflict
 from console.domain.events import VersionPublished
 from console.domain.incident_changes import announce_change
-from console.domain.incidents import get_incident
+from console.domain.incidents import get_incident, reopen
 from console.domain.media import CheckedMedia, MediaDraft, check_media, hashed_media, media_view
 from console.domain.reverts import reverts as find_reverts
 from console.domain.rows import newest_version, row_by_id
@@ -531,9 +531,39 @@ def change_update(
     audited = dict(change.audit_data)
     if approval is not None:
         audited["approval"] = approval
-    return _append_version(
-        session, actor, routing, change.update, action.kind, change, now=now or utcnow(), audit_data=audited
+    now = now or utcnow()
+    published = _append_version(
+        session, actor, routing, change.update, action.kind, change, now=now, audit_data=audited
     )
+    if action.kind is VersionKind.RETRACTION and _is_standing_all_clear(session, change.update):
+        # The all-clear withdrawn, the incident is not over: CAP cancels its AllClear, and the
+        # live pages, `/` and the archive say it is active again, as after a reopening.
+        reopen(
+            session,
+            actor,
+            change.update.incident,
+            now=now,
+            data={"reason": change.reason, "retracted_update_id": change.update.id},
+        )
+    return published
+
+
+def _is_standing_all_clear(session: Session, update: Update) -> bool:
+    """Whether `update` is the all-clear its incident is resolved by: the newest resolution."""
+    if update.incident.status is not IncidentStatus.RESOLVED:
+        return False
+    newest: int | None = session.scalar(
+        select(Update.id)
+        .join(UpdateVersion, UpdateVersion.update_id == Update.id)
+        .where(
+            Update.incident_id == update.incident_id,
+            UpdateVersion.version == 1,
+            UpdateVersion.kind == VersionKind.RESOLUTION,
+        )
+        .order_by(Update.seq.desc())
+        .limit(1)
+    )
+    return newest == update.id
 
 
 class Publishing(TypedDict, total=False):

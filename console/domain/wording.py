@@ -73,6 +73,23 @@ def labels(
     )
 
 
+# How a version changed its update: its card says so in a notice ("Corrected 14:02 — why").
+CHANGE_LABELS = frozenset({"CORRECTION", "CONFIRMED"})
+
+
+def standing_labels(
+    kind: VersionKind,
+    preliminary: bool,
+    alert_status: AlertStatus = AlertStatus.ACTUAL,
+    *,
+    first_kind: VersionKind = VersionKind.ORIGINAL,
+) -> list[str]:
+    """What an update is now (EXERCISE, RESOLVED, PRELIMINARY), not how it last changed: the
+    badges of its card, and what a pinned "What to do now" carries on every channel."""
+    shown = labels(kind, preliminary, alert_status, first_kind=first_kind)
+    return [label for label in shown if label not in CHANGE_LABELS]
+
+
 def prefix(
     kind: VersionKind,
     preliminary: bool,
@@ -83,7 +100,9 @@ def prefix(
     return "".join(f"{label}: " for label in labels(kind, preliminary, alert_status, first_kind=first_kind))
 
 
-def _shorten(text: str, max_chars: int) -> str:
+def shorten(text: str, max_chars: int) -> str:
+    """`text`, single-spaced, in at most `max_chars` characters: whole when it fits, else cut
+    between words (mid-word only when a word fills most of it) with "…"."""
     text = " ".join(text.split())
     if len(text) <= max_chars:
         return text
@@ -107,7 +126,7 @@ def entry_title(
 
 def title_text(headline: str | None, body: str) -> str:
     """What follows an entry title's labels: the headline, or the start of the body."""
-    return _shorten(headline or body, TITLE_MAX)
+    return shorten(headline or body, TITLE_MAX)
 
 
 def update_url(public_url: str, incident_slug: str, seq: int, lang: str | None = None) -> str:

@@ -92,23 +92,29 @@ def _add(parent: ElementTree.Element, name: str, text: str) -> ElementTree.Eleme
 
 def _description(item: FeedItem, words: FeedPhrases = ENGLISH) -> str:
     notice = words.notice(item.kind)
+    text = _text(item)
     if notice is None:
-        return item.body
+        return text
     if item.kind is VersionKind.RETRACTION:
-        return f"{notice}: {item.reason or ''}\n\n{words.withdrawn_text}: {item.body}"
-    return f"{notice}: {item.reason or ''}\n\n{item.body}"
+        return f"{notice}: {item.reason or ''}\n\n{words.withdrawn_text}: {text}"
+    return f"{notice}: {item.reason or ''}\n\n{text}"
 
 
-def _instruction(item: FeedItem) -> str:
-    return f"{item.headline}\n\n{item.body}" if item.headline else item.body
+def _text(item: FeedItem) -> str:
+    """The body, after the whole headline when `<headline>` holds only its start: the end of
+    a long headline is in the message, not lost."""
+    whole = item.headline is None or wording.title_text(item.headline, item.body) == item.headline
+    return item.body if whole else f"{item.headline}\n\n{item.body}"
 
 
-def _instruction_text(item: FeedItem, pinned: FeedItem | None) -> str | None:
-    """The version's own instruction; else the pinned "What to do now" (not on an all-clear)."""
+def _instruction_text(item: FeedItem, pinned: FeedItem | None, words: FeedPhrases) -> str | None:
+    """The version's own instruction; else the pinned "What to do now" (not on an all-clear),
+    labelled as the live page shows it: PRELIMINARY while it is, whatever this message is."""
     if item.alerting.instruction is not None:
         return item.alerting.instruction
     if pinned is not None and item.kind is not VersionKind.RESOLUTION:
-        return _instruction(pinned)
+        text = f"{pinned.headline}\n\n{pinned.body}" if pinned.headline else pinned.body
+        return f"{words.labelled(pinned.badges)}{text}"
     return None
 
 
@@ -136,7 +142,7 @@ def _info(
     _add(info, "senderName", settings.agency_name)
     _add(info, "headline", entry_title(item, language.words))
     _add(info, "description", _description(item, language.words))
-    said = _instruction_text(item, instruction)
+    said = _instruction_text(item, instruction, language.words)
     if said is not None:
         _add(info, "instruction", said)
     _add(info, "web", language.page(wording.update_url(settings.public_url, incident.slug, item.seq)))

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session, aliased
 
+from console.domain import wording
 from console.domain.alerting import (
     NOTHING,
     Alerting,
@@ -37,6 +38,7 @@ from console.models import (
     IncidentDetailsTranslation,
     IncidentDetailsVersion,
     Rumor,
+    RumorKind,
     RumorTranslation,
     RumorVersion,
     Translation,
@@ -166,6 +168,13 @@ class FeedItem(VersionWords):
     def updated(self) -> datetime:
         """When the entry last changed: a translation added later changes it."""
         return self.translated_at or self.published_at
+
+    @property
+    def badges(self) -> list[str]:
+        """What the update is now, as its card's badges say it (`wording.standing_labels`)."""
+        return wording.standing_labels(
+            self.kind, self.preliminary, self.incident.alert_status, first_kind=self.first_kind
+        )
 
 
 def _items(session: Session, query: Select[UpdateVersion, int, Incident]) -> list[FeedItem]:
@@ -324,6 +333,7 @@ class RumorItem:
     rumor_id: int
     incident: IncidentInfo | None  # None: agency-wide
     version: int
+    kind: RumorKind  # a correction's title opens with the CORRECTION label
     verdict: str  # a Verdict value
     claim: str
     facts: str
@@ -366,6 +376,7 @@ def rumor_items(session: Session, *, limit: int, incident: Incident | None = Non
             rumor_id=rumor.id,
             incident=IncidentInfo.of(rumor.incident) if rumor.incident else None,
             version=version.version,
+            kind=version.kind,
             verdict=version.verdict.value,
             claim=xml_safe(version.claim),
             facts=xml_safe(version.facts),

@@ -10,6 +10,7 @@ and the text of a current translation is still in it).
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from console.domain import wording
@@ -74,7 +75,10 @@ class FeedPhrases:
         first_kind: VersionKind = VersionKind.ORIGINAL,
     ) -> str:
         """wording.prefix in this language."""
-        shown = wording.labels(kind, preliminary, alert_status, first_kind=first_kind)
+        return self.labelled(wording.labels(kind, preliminary, alert_status, first_kind=first_kind))
+
+    def labelled(self, shown: Sequence[str]) -> str:
+        """`LABEL: ` for each of `shown`, in this language."""
         return "".join(f"{self.labels.get(label, label)}: " for label in shown)
 
     def fallback(self, status: TranslationStatus | None) -> str:

@@ -18,7 +18,7 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from markupsafe import Markup
 
-from console.domain import wording
+from console.domain import rumors, wording
 from console.feeds.georss import load_georss, set_shapes
 from console.feeds.items import DetailsItem, FeedItem, IncidentInfo, RumorItem
 from console.feeds.paths import (
@@ -305,7 +305,9 @@ RUMOR_LABEL = "RUMOR CONTROL"  # a gettext message (the /rumors page says it too
 
 def _rumor_entry(feed: FeedGenerator, settings: Settings, item: RumorItem, language: FeedLanguage) -> None:
     """A `RUMOR CONTROL: FALSE — “claim”` entry: never mistakable for the claim itself, the
-    verdict first and the claim quoted; each version its own entry, like an update's."""
+    verdict first and the claim quoted; each version its own entry, like an update's. A
+    correction's title opens with the CORRECTION label in the feed's language, as an update
+    correction's does: `CORRECTION: RUMOR CONTROL: TRUE — “claim”`."""
     lang = language.lang or language.primary
     claim, facts, text_lang = item.text_in(lang)
     with in_language(lang):
@@ -314,7 +316,9 @@ def _rumor_entry(feed: FeedGenerator, settings: Settings, item: RumorItem, langu
     tag = f"tag:{settings.public_host},{day}:rumors/{item.rumor_id}/versions/{item.version}"
     entry = feed.add_entry(order="append")
     entry.id(f"{tag}/{language.lang}" if language.translated else tag)
-    entry.title(f"{label}: {verdict} — “{claim}”")
+    drill = item.incident.alert_status if item.incident is not None else AlertStatus.ACTUAL
+    marks = language.words.labelled(rumors.labels(item.kind, drill))
+    entry.title(f"{marks}{label}: {verdict} — “{claim}”")
     entry.link(href=language.page(f"{settings.public_url}/rumors#rumor-{item.rumor_id}"), rel="alternate")
     entry.published(item.published_at)
     entry.updated(item.published_at)
@@ -498,7 +502,7 @@ def incident_spec(
     subtitle = incident.summary or words.updates_on(incident.title)
     if pinned is not None:
         text = " ".join(part for part in (pinned.headline, pinned.body) if part)
-        subtitle = f"{words.what_to_do_now}: {text}\n\n{subtitle}"
+        subtitle = f"{words.what_to_do_now}: {words.labelled(pinned.badges)}{text}\n\n{subtitle}"
     spec = FeedSpec(
         title=f"{drill}{incident.title}",
         subtitle=subtitle,

@@ -9,7 +9,10 @@ compose the same posts. A text over the network's limit is a numbered run of pos
 - each later update replies to the incident's latest post (the last post of the newest sent
   delivery of an earlier event of the incident on this channel);
 - a correction, confirmation or retraction replies to the post of the version it supersedes
-  (the first post of its run: the one that carries its labels).
+  (the first post of its run: the one that carries its labels);
+- a rumor response starts a thread of its own (never in an incident's); its correction, labelled
+  `CORRECTION:`, replies to the post of the newest earlier version posted on the channel (the
+  first post of its run, as for an update), and starts a thread when none was posted.
 
 When that post was never made (its delivery failed, or was skipped in preview), the post
 replies to the nearest earlier one instead: an earlier version of the same update, newest
@@ -105,9 +108,12 @@ def posts(
 def rumor_posts(session: Session, event: RumorPublished, public_url: str, rules: TextRules) -> list[str]:
     """A rumor response (issue 19): `RUMOR CONTROL: FALSE — ` opens the first post, then the
     claim in quotation marks and the facts, the link to the agency's rumor page closes the last.
-    It stands alone: not in an incident's thread."""
+    A correction (or a drill's) is labelled as an update's is, first: `CORRECTION: RUMOR CONTROL: …`.
+    Not in an incident's thread (see `reply_target`)."""
     version = session.get_one(RumorVersion, event.rumor_version_id)
-    label = rumors.headline(version.verdict, version.claim).split("“", 1)[0]
+    shown = rumors.labels(version.kind, rumors.alert_status_of(version.rumor))
+    marks = "".join(f"{label}: " for label in shown)
+    label = marks + rumors.headline(version.verdict, version.claim).split("“", 1)[0]
     text = f"“{version.claim}” {version.facts}"
     return post_runs.split(label, text, f"{public_url}/rumors#rumor-{event.rumor_id}", rules)
 
@@ -127,8 +133,8 @@ def _posted(channel: str, *columns: InstrumentedAttribute[Any]) -> Select[Any]:
 
 def reply_target(session: Session, channel: str, event: VersionPublished | RumorPublished) -> str | None:
     """The external id of the post `event`'s first post replies to, or None to start a thread."""
-    if isinstance(event, RumorPublished):  # a rumor response starts a thread of its own
-        return None
+    if isinstance(event, RumorPublished):
+        return _rumor_reply_target(session, channel, event)
     if event.version > 1:
         earlier_version: str | None = session.scalar(
             _posted(channel, Delivery.external_id)
@@ -154,3 +160,20 @@ def reply_target(session: Session, channel: str, event: VersionPublished | Rumor
         .limit(1)
     )
     return last_of_run or latest.external_id
+
+
+def _rumor_reply_target(session: Session, channel: str, event: RumorPublished) -> str | None:
+    """An original rumor response starts a thread of its own; a correction replies to the post
+    of the newest earlier version of it posted on `channel` (the first post of that run, the
+    one carrying the verdict it corrects), as an update's correction does, so that it reads as
+    a correction under the post it corrects; with none posted, it starts a thread."""
+    if event.version <= 1:
+        return None
+    earlier: str | None = session.scalar(
+        _posted(channel, Delivery.external_id)
+        .join(RumorVersion, OutboxEvent.rumor_version_id == RumorVersion.id)
+        .where(RumorVersion.rumor_id == event.rumor_id, RumorVersion.version < event.version)
+        .order_by(RumorVersion.version.desc())
+        .limit(1)
+    )
+    return earlier

@@ -22,6 +22,7 @@ from console.domain.details_versions import DETAIL_FIELDS, details_version_view
 from console.domain.incident_details import ChangedDetails, DetailsDraft, change_details
 from console.domain.pins import Pinned, pin_update
 from console.domain.resolution import reopen_incident, resolve_with_all_clear, translations_of
+from console.domain.signing import signature_view
 from console.domain.translations import translation_view
 from console.domain.updates import Published, version_view
 from console.web.access import Access, access
@@ -74,6 +75,8 @@ def _translated(result: AddedDetailsTranslation) -> dict[str, Any]:
         **{name: getattr(row, name) for name in TRANSLATED_FIELDS},
         "author": row.author_name,
         "created_at": row.created_at.isoformat(),
+        "content_hash": row.content_hash,
+        "signature": signature_view(row.signature_kid, row.signature_value),
         "event_id": result.event.event_id,
     }
 

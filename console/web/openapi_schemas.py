@@ -442,6 +442,12 @@ DETAILS_FIELDS: dict[str, Schema] = {
     "category": {"enum": list(CATEGORIES)},
     "alert_status": {"enum": [s.value for s in AlertStatus]},
 }
+# Incident details are signed since migration i19_details_signatures: those written before are not.
+DETAILS_SIGNATURE: Schema = {
+    **SIGNATURE,
+    "description": "The agency's signature of content_hash, made when it was written; null only for "
+    "details written before they were signed",
+}
 DETAILS_VERSION_FIELDS: dict[str, Schema] = {
     "version": ID,
     "fields": {**obj(DETAILS_FIELDS), "description": "The incident's details as this version has them."},
@@ -458,6 +464,8 @@ DETAILS_VERSION_FIELDS: dict[str, Schema] = {
     "reason": {**nullable(TEXT), "description": "Why they changed; null for version 1."},
     "author": TEXT,
     "published_at": TIME,
+    "content_hash": HASH,
+    "signature": DETAILS_SIGNATURE,
 }
 
 # An incident's details besides its title: optional when it is created, and when they change.
@@ -664,6 +672,8 @@ SCHEMAS: dict[str, Schema] = {
             },
             "author": TEXT,
             "created_at": TIME,
+            "content_hash": HASH,
+            "signature": DETAILS_SIGNATURE,
         }
     ),
     "Announcement": optional(
@@ -715,6 +725,8 @@ SCHEMAS: dict[str, Schema] = {
             "location": TEXT,
             "author": TEXT,
             "created_at": TIME,
+            "content_hash": HASH,
+            "signature": DETAILS_SIGNATURE,
             "event_id": ID,
         }
     ),

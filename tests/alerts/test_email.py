@@ -18,7 +18,7 @@ from starlette.datastructures import Secret
 from starlette.testclient import TestClient
 
 from console.alert_models import AlertDelivery, Subscriber, SubscriberStatus
-from console.alerts.content import AlertContent
+from console.alerts.content import AlertContent, AlertSource
 from console.alerts.email import render_alert as render_email
 from console.alerts.email import render_confirmation
 from console.alerts.sender import unsubscribe_url
@@ -31,6 +31,7 @@ from console.dispatcher import Dispatcher
 from console.domain import fanout, subscriptions
 from console.domain.details_translations import DetailsTranslationDraft, translate_details
 from console.domain.incidents import IncidentDraft, create_incident
+from console.domain.outbox import Routing
 from console.domain.translation_drafts import TranslationDraft
 from console.domain.updates import Draft, Translations, correct_update, publish_update, retract_update
 from console.domain.wording import labels
@@ -335,7 +336,8 @@ def test_the_text_part_keeps_each_part_on_its_own_line(settings: Settings) -> No
             "Leak at Oak St\n"
             "Crews are on scene.\n"
             "\n"
-            'What changed: it replaces "Crews are on Elm St."\n'
+            "What changed:\n"
+            'Text before: "Crews are on Elm St."\n'
             "Why: Wrong street\n"
             "\n"
             "Read the update: https://police.example/incidents/gas-leak#update-1\n"
@@ -440,3 +442,173 @@ def test_an_unknown_incident_is_named_as_the_problem(alert_settings: Settings, d
     assert "names an incident that does not exist" in answer.text
     assert "Enter an email address" not in answer.text
     assert 'value="ana@example.org"' in answer.text  # what was typed stays
+
+
+def confirmed_subscriber(db: Database, settings: Settings, address: str, lang: str = "en") -> None:
+    with db.write() as session:
+        asked = subscriptions.subscribe(
+            session,
+            secret_key=settings.secret_key._value,
+            email=address,
+            lang=lang,
+            incident_slug="",
+            now=utcnow(),
+        )
+        assert asked is not None
+        subscriptions.confirm(session, secret_key=settings.secret_key._value, token=asked.token, now=utcnow())
+
+
+def test_a_retraction_email_strikes_the_withdrawn_text_and_says_why(
+    alert_settings: Settings, db: Database, smtp: tuple[Inbox, int]
+) -> None:
+    """The retraction shows the withdrawn text struck through (as the live page does), says it
+    was retracted and why, and never claims to replace its own text."""
+    inbox, _ = smtp
+    routing = routing_for(alert_settings)
+    confirmed_subscriber(db, alert_settings, "ana@example.org")
+    with db.write() as session:
+        incident, _ = create_incident(session, PIO, IncidentDraft(title="Flood"), routing=routing)
+        update_id = publish_update(
+            session, PIO, incident.slug, Draft(headline="Levee breach", body="River rising."), routing=routing
+        ).update.id
+    drain(alert_settings, db)
+    with db.write() as session:
+        retract_update(session, PIO, update_id, reason="Sent in error", routing=routing)
+    drain(alert_settings, db)
+    retraction = inbox.to("ana@example.org")[1]
+    text, page = text_of(retraction), text_of(retraction, "html")
+    assert text.startswith("RETRACTED: this update was withdrawn.")
+    assert "Why: Sent in error\n\nWithdrawn text: Levee breach\nRiver rising.\n" in text
+    assert "<del>Levee breach</del>" in page and "<del>River rising.</del>" in page
+    assert '<p lang="en">River rising.</p>' not in page, "not shown as a live text"
+    assert "Sent in error" in page and "RETRACTED: this update was withdrawn." in page
+    for part in (text, page):
+        assert "replaces" not in part and "What changed" not in part
+
+
+def test_a_headline_only_correction_shows_the_old_headline_and_not_the_unchanged_body(
+    alert_settings: Settings, db: Database, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, _ = smtp
+    routing = routing_for(alert_settings)
+    confirmed_subscriber(db, alert_settings, "ana@example.org")
+    confirmed_subscriber(db, alert_settings, "ben@example.org", lang="es")
+    with db.write() as session:
+        incident, _ = create_incident(session, PIO, IncidentDraft(title="Storm"), routing=routing)
+        update_id = publish_update(
+            session,
+            PIO,
+            incident.slug,
+            Draft(headline="Shelter at Lincoln High", body="Bring blankets."),
+            routing=routing,
+        ).update.id
+    drain(alert_settings, db)
+    with db.write() as session:
+        correct_update(
+            session,
+            PIO,
+            update_id,
+            Draft(headline="Shelter at Roosevelt High", body="Bring blankets."),
+            reason="Wrong school",
+            corrects_version=1,
+            routing=routing,
+        )
+    drain(alert_settings, db)
+    correction = inbox.to("ana@example.org")[1]
+    text, page = text_of(correction), text_of(correction, "html")
+    assert (
+        "Shelter at Roosevelt High\nBring blankets.\n\n"
+        'What changed:\nHeadline before: "Shelter at Lincoln High"\nWhy: Wrong school\n'
+    ) in text
+    assert "<p>Headline before: <del>Shelter at Lincoln High</del></p>" in page
+    for part in (text, page):
+        assert "Text before" not in part and "replaces" not in part
+    assert '"Bring blankets."' not in text and "<del>Bring blankets.</del>" not in page
+    # In Spanish, the same parts in Spanish words.
+    spanish = text_of(inbox.to("ben@example.org")[1])
+    assert 'Qué cambió:\nTitular anterior: "Shelter at Lincoln High"\nPor qué: Wrong school\n' in spanish
+    assert "Texto anterior" not in spanish
+
+
+@pytest.mark.parametrize(
+    ("after", "expected"),
+    [
+        (
+            Draft(headline="Leak at Oak St", body="Crews are on Oak St."),
+            ['Text before: "Crews are on Elm St."'],
+        ),
+        (
+            Draft(headline="Leak at Pine St", body="Crews are on Pine St."),
+            ['Headline before: "Leak at Oak St"', 'Text before: "Crews are on Elm St."'],
+        ),
+        (Draft(headline="Leak at Oak St", body="Crews are on Elm St.", preliminary=False), []),
+    ],
+    ids=["body", "both", "neither"],
+)
+def test_a_correction_shows_what_it_replaced_of_each_part_that_changed(
+    settings: Settings, db: Database, routing: Routing, after: Draft, expected: list[str]
+) -> None:
+    languages = Languages(("en",))
+    with db.write() as session:
+        incident, _ = create_incident(session, PIO, IncidentDraft(title="Gas leak"), routing=routing)
+        published = publish_update(
+            session,
+            PIO,
+            incident.slug,
+            Draft(headline="Leak at Oak St", body="Crews are on Elm St.", preliminary=True),
+            routing=routing,
+        )
+        corrected = correct_update(
+            session, PIO, published.update.id, after, reason="Checked", corrects_version=1, routing=routing
+        )
+        content = AlertSource(session, corrected.event.event_id, languages, settings.public_url).content("en")
+    text = render_email(make_templates(settings).env, content).text
+    lines = [
+        line for line in text.splitlines() if line.startswith(("What changed", "Headline before", "Text"))
+    ]
+    assert lines == (["What changed:", *expected] if expected else [])
+    assert "Why: Checked" in text
+
+
+def _original(body: str, headline: str | None = None) -> AlertContent:
+    return AlertContent(
+        event_id=1,
+        incident_slug="gas-leak",
+        incident_title="Gas leak",
+        seq=1,
+        version=1,
+        kind=VersionKind.ORIGINAL,
+        labels=["PRELIMINARY"],
+        lang="en",
+        requested_lang="en",
+        headline=headline,
+        body=body,
+        reason=None,
+        previous_body=None,
+        url="https://police.example/incidents/gas-leak#update-1",
+        version_view={},
+    )
+
+
+def test_a_subject_without_a_headline_is_cut_between_words_with_an_ellipsis(settings: Settings) -> None:
+    env = make_templates(settings).env
+    body = (
+        "Crews are evacuating residents between Elm Street and Oak Avenue because of a gas leak "
+        "near the school."
+    )
+    subject = render_email(env, _original(body)).subject
+    assert subject.startswith("PRELIMINARY: Gas leak: ") and subject.endswith("…")
+    shown = subject.removeprefix("PRELIMINARY: Gas leak: ").removesuffix("…")
+    assert len(shown) + 1 <= 80 and body.startswith(shown) and body[len(shown)] == " ", "whole words"
+    # A body that fits is whole, without an ellipsis; a headline is used as it is.
+    assert (
+        render_email(env, _original("Crews are on scene.")).subject
+        == "PRELIMINARY: Gas leak: Crews are on scene."
+    )
+    assert render_email(env, _original(body, headline="Gas leak at Elm St")).subject == (
+        "PRELIMINARY: Gas leak: Gas leak at Elm St"
+    )
+    # One word longer than the room is cut inside it, still with the ellipsis.
+    long_word = "x" * 120
+    subject = render_email(env, _original(long_word)).subject
+    assert subject == f"PRELIMINARY: Gas leak: {'x' * 79}…"

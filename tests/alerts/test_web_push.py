@@ -32,7 +32,9 @@ from console.channels.registry import routing as routing_for
 from console.cli import main as cli_main
 from console.db import Database
 from console.domain.incidents import IncidentDraft, create_incident
-from console.domain.updates import Draft, publish_update
+from console.domain.translation_drafts import TranslationDraft
+from console.domain.updates import Draft, Translations, correct_update, publish_update, retract_update
+from console.languages import Languages
 from console.models import VersionKind
 from console.settings import Settings, SettingsError
 from console.web.app import create_app
@@ -221,8 +223,10 @@ def test_subscribe_publish_and_each_browser_decrypts_its_alert_in_its_language(
         to_ana["title"] == "Gas leak"
         and to_ana["url"] == f"https://police.example/incidents/{slug}?lang=es#update-{seq}"
     )
-    assert to_ana["labels"] == ["PRELIMINARY"] and to_ana["lang"] == "es"
-    assert to_ana["body"] == "PRELIMINAR: Evacuate. Leave Elm St. now."
+    # No current Spanish translation: the English text, said to be English (`lang`), with the
+    # notice email and SMS add, in Spanish words like the labels.
+    assert to_ana["labels"] == ["PRELIMINARY"] and to_ana["lang"] == "en"
+    assert to_ana["body"] == "PRELIMINAR: Evacuate. Leave Elm St. now. Traducción en actualización."
     (to_ben,) = push_service.received["ben"]
     assert to_ben["body"] == "PRELIMINARY: Evacuate. Leave Elm St. now." and to_ben["lang"] == "en"
     assert to_ben["url"] == f"https://police.example/incidents/{slug}#update-{seq}"  # the primary language
@@ -496,20 +500,27 @@ def test_the_service_worker_is_served_at_the_root_and_the_page_offers_this_brows
     assert script.status_code == 200 and '"/push/subscriptions"' in script.text
 
 
-def _content(body: str, headline: str | None = None) -> AlertContent:
+def _content(
+    body: str,
+    headline: str | None = None,
+    *,
+    kind: VersionKind = VersionKind.ORIGINAL,
+    reason: str | None = None,
+    requested_lang: str = "en",
+) -> AlertContent:
     return AlertContent(
         event_id=1,
         incident_slug="gas-leak",
         incident_title="Gas leak",
         seq=3,
         version=1,
-        kind=VersionKind.ORIGINAL,
+        kind=kind,
         labels=["PRELIMINARY"],
         lang="en",
-        requested_lang="en",
+        requested_lang=requested_lang,
         headline=headline,
         body=body,
-        reason=None,
+        reason=reason,
         previous_body=None,
         url="https://police.example/incidents/gas-leak/updates/3",
         version_view={},
@@ -563,3 +574,96 @@ def test_push_keys_prints_a_usable_key_pair(capsys: pytest.CaptureFixture[str]) 
     assert any(line.startswith("VAPID_SUBJECT=mailto:") for line in lines)
     settings = Settings.from_environ({"VAPID_PRIVATE_KEY": private.split("=", 1)[1]})
     assert WebPushSender.from_settings(settings, None).preview_note is None  # type: ignore[arg-type]
+
+
+def test_a_correction_and_a_retraction_push_say_why(
+    push_settings: Settings, db: Database, push_service: PushService
+) -> None:
+    """As email and SMS do: "Why: …" after the text, in the subscriber's language."""
+    routing = routing_for(push_settings)
+    with db.write() as session:
+        incident, _ = create_incident(session, PIO, IncidentDraft(title="Storm"), routing=routing)
+        slug = incident.slug
+    ana, ben = Browser.new(), Browser.new()
+    with TestClient(create_app(push_settings)) as client:
+        push_service.server_key = client.get("/push/key").json()["applicationServerKey"]
+        assert subscribe(client, push_service.endpoint("ana", ana), ana, lang="en").status_code == 201
+        assert subscribe(client, push_service.endpoint("ben", ben), ben, lang="es").status_code == 201
+    with db.write() as session:
+        update_id = publish_update(
+            session, PIO, slug, Draft(body="Shelter at Lincoln High.", preliminary=False), routing=routing
+        ).update.id
+    drain(push_settings, db)
+    with db.write() as session:
+        correct_update(
+            session,
+            PIO,
+            update_id,
+            Draft(body="Shelter at Roosevelt High."),
+            reason="Wrong school",
+            corrects_version=1,
+            routing=routing,
+        )
+    drain(push_settings, db)
+    with db.write() as session:
+        retract_update(session, PIO, update_id, reason="Sent in error", routing=routing)
+    drain(push_settings, db)
+    assert [alert["body"] for alert in push_service.received["ana"]] == [
+        "Shelter at Lincoln High.",
+        "CORRECTION: Shelter at Roosevelt High. Why: Wrong school",
+        "RETRACTED: Shelter at Roosevelt High. Why: Sent in error",
+    ]
+    assert [alert["body"] for alert in push_service.received["ben"]][1:] == [
+        "CORRECCIÓN: Shelter at Roosevelt High. Por qué: Wrong school Traducción en actualización.",
+        "RETIRADA: Shelter at Roosevelt High. Por qué: Sent in error Traducción en actualización.",
+    ]
+
+
+def test_a_current_translation_is_pushed_in_its_language_without_the_notice(
+    push_settings: Settings, db: Database, push_service: PushService
+) -> None:
+    routing = routing_for(push_settings)
+    with db.write() as session:
+        incident, _ = create_incident(session, PIO, IncidentDraft(title="Storm"), routing=routing)
+        slug = incident.slug
+    ana = Browser.new()
+    with TestClient(create_app(push_settings)) as client:
+        push_service.server_key = client.get("/push/key").json()["applicationServerKey"]
+        assert subscribe(client, push_service.endpoint("ana", ana), ana, lang="es").status_code == 201
+    with db.write() as session:
+        publish_update(
+            session,
+            PIO,
+            slug,
+            Draft(body="Stay in.", preliminary=False),
+            routing=routing,
+            translations=Translations([TranslationDraft("es", "Quédense en casa.")], Languages(("en", "es"))),
+        )
+    drain(push_settings, db)
+    (alert,) = push_service.received["ana"]
+    assert (alert["lang"], alert["body"]) == ("es", "Quédense en casa.")
+
+
+@pytest.mark.parametrize("word", ["evacuate", '"quoted"', "避難"])
+def test_a_long_correction_keeps_its_reason_and_the_notice_whole_and_cuts_the_text(word: str) -> None:
+    words = [f"{word}{n}" for n in range(3000)]
+    reason = "The street was wrong: it is Oak St, not Elm St."
+    content = _content(" ".join(words), kind=VersionKind.CORRECTION, reason=reason, requested_lang="es")
+    data = payload(content)
+    message = json.loads(data)
+    assert len(data) <= MAX_PAYLOAD_BYTES and message["lang"] == "en"
+    tail = f"… Por qué: {reason} Traducción en actualización."
+    assert message["body"].startswith("PRELIMINAR: ") and message["body"].endswith(tail)
+    kept = message["body"].removeprefix("PRELIMINAR: ").removesuffix(tail).split(" ")
+    assert len(kept) > 100 and kept == words[: len(kept)], "the text cut between words"
+
+
+def test_a_reason_too_long_to_keep_whole_still_fits_the_push_limit() -> None:
+    """Only a reason far beyond the usual (near REASON_MAX, of 4-byte characters) can overflow
+    alone: then the whole body is cut between words, and the payload still fits."""
+    reason = " ".join(["😀😀😀😀"] * 200 + ["😀"] * 200)
+    data = payload(_content("Stay in.", kind=VersionKind.RETRACTION, reason=reason))
+    message = json.loads(data)
+    assert len(data) <= MAX_PAYLOAD_BYTES
+    assert message["body"].startswith("PRELIMINARY: Stay in. Why: 😀😀😀😀 😀😀😀😀 ")
+    assert message["body"].endswith("😀…"), "cut between words, with the ellipsis"

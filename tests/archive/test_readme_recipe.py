@@ -3,6 +3,7 @@ cannot drift from what the console publishes."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -56,8 +57,11 @@ def test_the_openssl_recipe_verifies_a_real_signature(
     assert done.returncode == 0 and "Signature Verified Successfully" in done.stdout, (
         done.stdout + done.stderr
     )
+    record = (tmp_path / "record.json").read_text()
+    # the recipe's version's hash (the record's first hash is its details version 1's)
+    checked = json.loads(record)["updates"][0]["versions"][0]["content_hash"]
     (tmp_path / "record.json").write_text(
-        (tmp_path / "record.json").read_text().replace('"content_hash": "', '"content_hash": "0', 1)
+        record.replace(f'"content_hash": "{checked}"', f'"content_hash": "0{checked}"')
     )
     forged = subprocess.run(["bash", str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert forged.returncode != 0 and "Signature Verification Failure" in forged.stdout + forged.stderr

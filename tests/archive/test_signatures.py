@@ -21,6 +21,8 @@ from console.cli import main
 from console.db import Database
 from console.domain import exports, rumors, text
 from console.domain.audit import chain_head
+from console.domain.details_translations import DetailsTranslationDraft, translate_details
+from console.domain.incident_details import DetailsDraft, change_details
 from console.domain.incidents import IncidentDraft, create_incident
 from console.domain.outbox import Routing
 from console.domain.signing import SigningUnavailable
@@ -31,9 +33,9 @@ from console.keyset import KeyFile, KeySet, b64url_decode
 from console.languages import Languages
 from console.settings import Settings
 from console.signed_head import HeadSigner
-from console.verification import verify_paths, version_hash
+from console.verification import details_hash, verify_paths, version_hash
 from console.web.state import AppState
-from tests.archive.conftest import Sample
+from tests.archive.conftest import T0, Sample
 from tests.conftest import PIO
 
 
@@ -161,6 +163,14 @@ def test_the_audit_head_is_signed_and_moves_on_after_a_publication(
     assert client.get("/audit/head.json").json() == newer, "an unchanged chain keeps its head"
 
 
+def export_archive(settings: Settings, directory: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """`console archive export DIRECTORY` of the test's database."""
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("SIGNING_KEY_FILE", str(settings.signing_key_file))
+    assert main(["archive", "export", str(directory)]) == 0
+    return directory
+
+
 @pytest.fixture
 def exported(
     settings: Settings,
@@ -170,11 +180,112 @@ def exported(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Path:
-    monkeypatch.setenv("DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("SIGNING_KEY_FILE", str(settings.signing_key_file))
-    directory = tmp_path / "export"
-    assert main(["archive", "export", str(directory)]) == 0
-    return directory
+    return export_archive(settings, tmp_path / "export", monkeypatch)
+
+
+@pytest.fixture
+def details_changed(db: Database, routing: Routing, sample: Sample) -> None:
+    """The sample's details version 2, with CAP defaults (hashed as their canonical JSON text),
+    and its Spanish translation."""
+    with db.write() as session:
+        change_details(
+            session,
+            PIO,
+            sample.slug,
+            DetailsDraft(
+                location="Elm St and Oak St",
+                cap_defaults={"urgency": "Immediate", "response_types": ["Evacuate", "Monitor"]},
+            ),
+            reason="The leak reached Oak St",
+            corrects_version=1,
+            routing=routing,
+            now=T0 + timedelta(hours=1),
+        )
+        translate_details(
+            session,
+            PIO,
+            sample.slug,
+            DetailsTranslationDraft(
+                lang="es",
+                title="Fuga de gas en Elm St",
+                summary="Los equipos están en el lugar.",
+                location="Elm St y Oak St",
+            ),
+            version=2,
+            languages=Languages(("en", "es")),
+            routing=routing,
+            now=T0 + timedelta(hours=2),
+        )
+
+
+def test_every_details_version_and_translation_is_signed_in_every_export(
+    client: TestClient, sample: Sample, details_changed: None
+) -> None:
+    jwks = client.get("/.well-known/incident-console/keys.json").json()
+    api = client.get(f"/api/v1/incidents/{sample.slug}").json()
+    export = client.get(f"/incidents/{sample.slug}.json").json()
+    [line] = [json.loads(text) for text in client.get("/archive.jsonl").text.splitlines()]
+    for record in (api, export, line):
+        assert [view["version"] for view in record["details_versions"]] == [1, 2]
+        for view in record["details_versions"]:
+            check_signed(jwks, view)
+        assert list(record["details_translations"]) == ["es"]
+        check_signed(jwks, record["details_translations"]["es"])
+
+
+def test_console_verify_checks_details_and_names_a_tampered_one(
+    settings: Settings,
+    sample: Sample,
+    details_changed: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    exported = export_archive(settings, tmp_path / "export", monkeypatch)
+    capsys.readouterr()
+    assert main(["verify", str(exported)]) == 0, capsys.readouterr().err
+    # the incident's JSON and its archive.jsonl line each hold 2 details versions and 1 translation
+    out = capsys.readouterr().out
+    assert "4 details versions, 2 details translations" in out and "not provable" not in out, out
+    record = json.loads((exported / "incidents" / f"{sample.slug}.json").read_text())
+    alone = tmp_path / "record.json"
+    forged = record["details_versions"][1]
+    forged["fields"]["location"] = "Ash St"
+    alone.write_text(json.dumps(record))
+    err = _verify_fails([alone], capsys)
+    assert f"incident {sample.slug} details version 2: its text does not match its content_hash" in err
+    # Re-hashing the forged text does not help: the signature is over the real hash.
+    forged["content_hash"] = details_hash(sample.slug, forged)
+    alone.write_text(json.dumps(record))
+    err = _verify_fails([alone], capsys)
+    assert f"details version 2: the signature does not verify with key {forged['signature']['kid']}" in err
+    record["details_translations"]["es"]["title"] = "Simulacro"
+    alone.write_text(json.dumps(record))
+    err = _verify_fails([alone], capsys)
+    assert f"incident {sample.slug} details version 2 (es translation): its text does not match" in err
+
+
+def test_console_verify_counts_details_it_cannot_prove_apart(
+    exported: Path, sample: Sample, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Details written before they were signed carry none; a version's area is hashed as stored
+    and exported as GeoJSON. Neither is a failure: the summary says how many were not proved."""
+    record = json.loads((exported / "incidents" / f"{sample.slug}.json").read_text())
+    [first] = record["details_versions"]
+    alone = tmp_path / "record.json"
+    alone.write_text(json.dumps({**record, "details_versions": [{**first, "signature": None}]}))
+    capsys.readouterr()
+    assert main(["verify", str(alone)]) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert "1 incident details written before they were signed (not provable offline)" in out, out
+    area = {
+        "type": "Feature",
+        "geometry": None,
+        "properties": {"description": "", "circles": [], "geocodes": []},
+    }
+    alone.write_text(json.dumps({**record, "details_versions": [{**first, "area": area}]}))
+    assert main(["verify", str(alone)]) == 0, capsys.readouterr().err
+    assert "1 incident details versions with an area (not provable offline" in capsys.readouterr().out
 
 
 def test_console_verify_passes_an_untouched_export(

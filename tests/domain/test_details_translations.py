@@ -18,10 +18,13 @@ from sqlalchemy.exc import DatabaseError
 from starlette.testclient import TestClient
 
 from console.db import Database
-from console.domain.integrity import verify
+from console.domain.details_translations import translation_hash
+from console.domain.integrity import verify, verify_signatures
+from console.keyset import KeySet
 from console.models import AuditEvent, Delivery, EventType, IncidentDetailsTranslation, OutboxEvent
 from console.settings import Settings
 from console.web.app import create_app
+from tests.archive.test_signatures import check_signed
 from tests.support.factories import bearer, make_token
 
 SPANISH = {
@@ -214,6 +217,38 @@ def test_verify_names_an_edited_or_deleted_translation_and_the_database_refuses_
     with db.read() as session:
         report = verify(session)
     assert not report.ok and "is missing (it was deleted)" in report.describe()
+
+
+def test_a_details_translation_is_signed_and_a_forged_signature_is_found(
+    web: TestClient, db: Database, settings: Settings, pio: dict[str, str], slug: str, tampered_db: Database
+) -> None:
+    answer = translate(web, pio, slug, SPANISH)
+    assert answer.status_code == 201
+    jwks = web.get("/.well-known/incident-console/keys.json").json()
+    check_signed(jwks, answer.json())  # the answer to the POST says what was signed, as later reads do
+    for record in (web.get(f"/api/v1/incidents/{slug}").json(), web.get(f"/incidents/{slug}.json").json()):
+        check_signed(jwks, record["details_translations"]["es"])  # with `cryptography`
+    keys = KeySet.load(settings.signing_key_file)
+    with db.read() as session:
+        row = session.scalars(select(IncidentDetailsTranslation)).one()
+        assert row.content_hash == translation_hash(slug, row, 1) and row.signature_kid == keys.current.kid
+        assert verify_signatures(session, keys).problem is None
+        row_id = row.id
+    # Another row's signature (the details version's) in its place: the hash still holds, the signature not.
+    with tampered_db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE details_translations"
+                " SET signature_value = (SELECT signature_value FROM incident_details_versions LIMIT 1)"
+            )
+        )
+    with db.read() as session:
+        assert verify(session).ok, "only the signature check can see it"
+        report = verify(session, keys)
+    assert report.version_problem == (
+        f"incident details translation {row_id}: its signature does not verify with key "
+        f"{keys.current.kid!r} (the row was edited)"
+    )
 
 
 @pytest.mark.parametrize(

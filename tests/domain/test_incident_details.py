@@ -12,7 +12,16 @@ from sqlalchemy.exc import DatabaseError
 from starlette.testclient import TestClient
 
 from console.db import Database
+from console.domain.details_versions import details_hash
+from console.domain.incident_details import DetailsDraft, change_details
+from console.domain.incidents import IncidentDraft, create_incident
+from console.domain.outbox import Routing
+from console.domain.signing import SigningUnavailable
+from console.keyset import KeySet
 from console.models import AuditEvent, EventType, IncidentDetailsVersion, OutboxEvent
+from console.settings import Settings
+from tests.archive.test_signatures import check_signed
+from tests.conftest import PIO
 from tests.support.factories import bearer, make_token
 
 
@@ -93,6 +102,49 @@ def test_correcting_details_makes_a_new_version_audited_and_announced(
         ).one()
         assert event.id == body["event_id"]
         assert session.scalar(select(func.count()).select_from(IncidentDetailsVersion)) == 2
+
+
+def test_every_details_version_is_signed_with_the_agencys_key(
+    client: TestClient, db: Database, settings: Settings, pio: dict[str, str], incident: dict[str, Any]
+) -> None:
+    slug = incident["slug"]
+    changed = details(client, pio, slug, location="I-95 exit 13", reason="Moved", corrects_version=1)
+    assert changed.status_code == 201, changed.text
+    jwks = client.get("/.well-known/incident-console/keys.json").json()
+    check_signed(jwks, changed.json())  # the answer to the change shows it too
+    record = client.get(f"/api/v1/incidents/{slug}").json()
+    assert [version["version"] for version in record["details_versions"]] == [1, 2]
+    for view in record["details_versions"]:
+        check_signed(jwks, view)  # with `cryptography`, from the published keys
+    with db.read() as session:
+        rows = session.scalars(select(IncidentDetailsVersion).order_by(IncidentDetailsVersion.version)).all()
+    # ... over the hash of the row's own content, by the current key
+    assert [row.content_hash for row in rows] == [view["content_hash"] for view in record["details_versions"]]
+    assert all(row.content_hash == details_hash(slug, row) for row in rows)
+    assert {row.signature_kid for row in rows} == {KeySet.load(settings.signing_key_file).current.kid}
+
+
+def test_details_are_not_written_without_a_signing_key(
+    db: Database, settings: Settings, routing: Routing, incident: dict[str, Any]
+) -> None:
+    unsigned = Database(settings.database_url)  # as a process that loaded no SIGNING_KEY_FILE
+    try:
+        with pytest.raises(SigningUnavailable), unsigned.write() as session:
+            create_incident(session, PIO, IncidentDraft(title="Unsigned"), routing=routing)
+        with pytest.raises(SigningUnavailable), unsigned.write() as session:
+            change_details(
+                session,
+                PIO,
+                incident["slug"],
+                DetailsDraft(title="Unsigned"),
+                reason="No key",
+                corrects_version=1,
+                routing=routing,
+            )
+    finally:
+        unsigned.dispose()
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(IncidentDetailsVersion)) == 1
 
 
 def test_a_stale_version_is_a_conflict_and_writes_nothing(
@@ -183,6 +235,27 @@ def test_the_migration_gives_existing_incidents_their_version_1(
             None,
         )
         assert row.content_hash == details_hash(incident["slug"], row)
+
+
+def test_details_written_before_they_were_signed_stay_unsigned_and_immutable(
+    db: Database, incident: dict[str, Any]
+) -> None:
+    """Migration i19_details_signatures adds the columns in place: the rows keep no signature,
+    and (no table rebuild on SQLite) their immutability triggers."""
+    from alembic import command
+
+    from console.migrate import alembic_config, upgrade
+
+    config = alembic_config()
+    with db.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "i18_pending_template")
+    upgrade(db)
+    with db.read() as session:
+        [row] = session.scalars(select(IncidentDetailsVersion)).all()
+        assert (row.signature_kid, row.signature_value) == (None, None)
+    with pytest.raises(DatabaseError), db.engine.begin() as conn:
+        conn.execute(text("UPDATE incident_details_versions SET title = 'Drill'"))
 
 
 def test_the_public_history_shows_each_details_change_with_a_word_diff(

@@ -9,9 +9,10 @@ names what was done."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DatabaseError
 
 from console.cli import main
@@ -20,7 +21,7 @@ from console.domain import rumors
 from console.domain.actors import Actor
 from console.domain.incident_details import DetailsDraft, change_details
 from console.domain.incidents import IncidentDraft, create_incident
-from console.domain.integrity import verify
+from console.domain.integrity import verify, verify_signatures
 from console.domain.outbox import Routing
 from console.domain.resolution import resolve_with_all_clear
 from console.domain.translation_drafts import TranslationDraft
@@ -34,7 +35,7 @@ from console.domain.updates import (
 )
 from console.keyset import KeySet
 from console.languages import Languages
-from console.models import Role
+from console.models import IncidentDetailsVersion, Role
 from console.settings import Settings
 from tests.support.factories import make_user
 
@@ -374,6 +375,12 @@ SIGNATURE_EDITS = {
         "rumor response translation",
         "does not verify",
     ),
+    "a details version's": (
+        "UPDATE incident_details_versions"
+        " SET signature_value = (SELECT signature_value FROM update_versions LIMIT 1) WHERE version = 2",
+        "incident details version",
+        "does not verify",
+    ),
 }
 
 
@@ -392,6 +399,27 @@ def test_a_stored_signature_that_does_not_hold_is_found(
         report = verify(session, keys)
     assert report.version_problem is not None and report.version_problem.startswith(what), report.describe()
     assert problem in report.version_problem
+
+
+def test_a_details_version_dated_before_its_key_was_in_use_is_found(
+    tampered_db: Database, record: Record, settings: Settings
+) -> None:
+    keys = KeySet.load(settings.signing_key_file)
+    with tampered_db.engine.begin() as conn:
+        conn.execute(
+            update(IncidentDetailsVersion)
+            .where(IncidentDetailsVersion.version == 2)
+            .values(published_at=datetime(1999, 12, 1, tzinfo=UTC))  # the key came into use in 2000
+        )
+        row_id = conn.scalar(
+            select(func.min(IncidentDetailsVersion.id)).where(IncidentDetailsVersion.version == 2)
+        )
+    with tampered_db.read() as session:
+        report = verify_signatures(session, keys)
+    assert report.problem == (
+        f"incident details version {row_id}: key {keys.current.kid!r} was not the agency's signing key "
+        "when it was published"
+    )
 
 
 def test_a_row_without_a_signature_since_signing_began_is_named_but_its_content_still_holds(

@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 
 from console.channels.registry import routing as routing_for
 from console.db import Database
+from console.domain import integrity
 from console.models import AuditEvent, Delivery, EventType, OutboxEvent, UpdateVersion, VersionKind
 from console.settings import Settings
 from tests.support.factories import bearer, make_token
@@ -166,3 +167,51 @@ def test_resolve_and_reopen_answer_the_last_update_time_as_get_does(
     after_reopen = client.get(f"/api/v1/incidents/{slug}").json()["last_update_at"]
     assert after_reopen is not None and after_reopen == reopened.json()["reopened"]["published_at"]
     assert reopened.json()["last_update_at"] == after_reopen
+
+
+def test_retracting_the_all_clear_makes_the_incident_active_again(
+    client: TestClient, db: Database, pio: dict[str, str], slug: str
+) -> None:
+    """The all-clear withdrawn, nothing may still say the incident is over: CAP cancels the
+    AllClear, so the record, `/`, the incident page and the audit trail say it is active."""
+    first = resolve(client, pio, slug, message="All clear: the leak is fixed.").json()["all_clear"]
+    assert (
+        client.post(f"/api/v1/incidents/{slug}/reopen", json={"reason": "Oak St"}, headers=pio).status_code
+        == 200
+    )
+    second = resolve(client, pio, slug, message="All clear: both leaks are fixed.").json()["all_clear"]
+    # An earlier cycle's all-clear, retracted, leaves the standing resolution alone.
+    old = client.post(
+        f"/api/v1/updates/{first['id']}/retraction",
+        json={"reason": "Superseded", "corrects_version": 1},
+        headers=pio,
+    )
+    assert old.status_code == 201, old.text
+    assert client.get(f"/api/v1/incidents/{slug}").json()["status"] == "resolved"
+
+    retracted = client.post(
+        f"/api/v1/updates/{second['id']}/retraction",
+        json={"reason": "Not over yet: gas is still detected", "corrects_version": 1},
+        headers=pio,
+    )
+    assert retracted.status_code == 201, retracted.text
+    record = client.get(f"/api/v1/incidents/{slug}").json()
+    assert (record["status"], record["resolved_at"]) == ("active", None)
+    page = client.get(f"/incidents/{slug}").text
+    assert "This incident is over" not in page and "ACTIVE" in page
+    assert slug in client.get("/").text  # among the active incidents again
+    with db.read() as session:
+        reopened = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "incident.reopened").order_by(AuditEvent.id)
+        ).all()[-1]
+        assert json.loads(reopened.data) == {
+            "slug": slug,
+            "reason": "Not over yet: gas is still detected",
+            "retracted_update_id": second["id"],
+        }
+    # Active again: it takes updates, and `console audit verify` replays the states it went through.
+    published = client.post(f"/api/v1/incidents/{slug}/updates", json={"body": "Stay away."}, headers=pio)
+    assert published.status_code == 201
+    with db.read() as session:
+        report = integrity.verify(session)
+        assert report.ok, report.describe()

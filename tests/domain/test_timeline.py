@@ -5,11 +5,13 @@ from __future__ import annotations
 from markupsafe import Markup
 
 from console.db import Database
-from console.domain.incidents import get_incident
+from console.domain.incidents import IncidentDraft, create_incident, get_incident
 from console.domain.outbox import Routing
 from console.domain.timeline import incident_cards
+from console.domain.updates import Draft, confirm_update, correct_update, publish_update
 from console.settings import Settings
 from console.templating import make_templates, paragraphs
+from tests.conftest import PIO
 from tests.support.records import publish_sample
 
 
@@ -38,11 +40,37 @@ def test_a_retracted_and_corrected_update_shows_every_notice(
     assert 'href="/incidents/gas-leak/history#update-1-v2"' in html
 
 
-def test_markup_in_text_is_rendered_inert(db: Database, routing: Routing, settings: Settings) -> None:
-    from console.domain.incidents import IncidentDraft, create_incident
-    from console.domain.updates import Draft, publish_update
-    from tests.conftest import PIO
+def test_an_update_marked_preliminary_again_is_not_shown_confirmed(
+    db: Database, routing: Routing, settings: Settings
+) -> None:
+    """Confirmed, then corrected back to PRELIMINARY: the card says PRELIMINARY, as every other
+    channel does, and no longer "Confirmed"; confirmed again, it says so again."""
+    with db.write() as session:
+        incident, _ = create_incident(session, PIO, IncidentDraft(title="Gas leak"), routing=routing)
+        update = publish_update(session, PIO, incident.slug, Draft(body="Leak on Elm St."), routing=routing)
+        update_id = update.update.id
+        confirm_update(session, PIO, update_id, corrects_version=1, routing=routing)
+        correct_update(
+            session,
+            PIO,
+            update_id,
+            Draft(body="Leak on Elm St or Oak St.", preliminary=True),
+            reason="Location unclear again",
+            corrects_version=2,
+            routing=routing,
+        )
+    with db.read() as session:
+        [again_preliminary] = incident_cards(session, get_incident(session, incident.slug))
+    html = render_card(settings, again_preliminary)
+    assert again_preliminary.confirmed is None and "PRELIMINARY" in html and "Confirmed" not in html
+    with db.write() as session:
+        confirm_update(session, PIO, update_id, corrects_version=3, routing=routing)
+    with db.read() as session:
+        [confirmed] = incident_cards(session, get_incident(session, incident.slug))
+    assert confirmed.confirmed is not None and "Confirmed <time" in render_card(settings, confirmed)
 
+
+def test_markup_in_text_is_rendered_inert(db: Database, routing: Routing, settings: Settings) -> None:
     with db.write() as session:
         incident, _ = create_incident(session, PIO, IncidentDraft(title="<b>x</b>"), routing=routing)
         publish_update(

@@ -92,6 +92,20 @@ def test_the_info_block_carries_the_incident_and_the_words_of_the_version(
     assert cap_text(root, "cap:info/cap:area/cap:areaDesc") == "Elm St and 3rd Ave"
 
 
+def test_a_headline_too_long_for_the_cap_headline_is_whole_in_the_description(
+    settings: Settings, db: Database, routing: Routing, cap_schema: etree.XMLSchema
+) -> None:
+    slug = make_incident(db, routing, "Storm")
+    long = "Shelters are open at Lincoln High and Roosevelt Middle; " * 3 + "pets are welcome at both."
+    publish(db, routing, slug, "Bring blankets.", headline=long)
+    publish(db, routing, slug, "Bring water.", headline="Shelters open", minute=2)
+    cut, short = (message(settings, db, cap_schema, slug, seq, 1) for seq in (1, 2))
+    assert cap_text(cut, "cap:info/cap:headline").endswith("…")
+    assert cap_text(cut, "cap:info/cap:description") == f"{long}\n\nBring blankets."
+    # A headline the CAP headline holds whole is not said twice.
+    assert cap_text(short, "cap:info/cap:description") == "Bring water."
+
+
 def test_exercise_and_test_incidents_say_so_in_the_status(
     settings: Settings, db: Database, routing: Routing, cap_schema: etree.XMLSchema
 ) -> None:

@@ -23,6 +23,7 @@ from tests.conftest import PIO
 from tests.feeds.conftest import (
     CAP_NS,
     at,
+    confirm,
     correct,
     make_incident,
     publish,
@@ -68,9 +69,11 @@ def test_cap_messages_sent_while_an_update_is_pinned_carry_it_as_their_instructi
     for seq in (1, 2, 3, 4, 5):
         valid_cap(cap_schema, render(settings, db, cap_message(slug, seq, 1)))
     assert instructions(settings, db, slug, 2) == []  # sent before the pin
-    assert instructions(settings, db, slug, 3) == ["Stay indoors\n\nClose your windows."]
+    # Labelled as the live page shows the pinned update: PRELIMINARY while it is, though the
+    # message carrying it is confirmed news (certainty Observed).
+    assert instructions(settings, db, slug, 3) == ["PRELIMINARY: Stay indoors\n\nClose your windows."]
     # As the pinned update read when the message was sent: the correction (no headline), once published.
-    assert instructions(settings, db, slug, 4) == ["Close windows and doors."]
+    assert instructions(settings, db, slug, 4) == ["PRELIMINARY: Close windows and doors."]
     assert instructions(settings, db, slug, 5) == []  # sent after the unpin
     root = valid_cap(cap_schema, render(settings, db, cap_message(slug, 1, 2)))
     first_info = root.find("cap:info", NS)
@@ -109,15 +112,22 @@ def test_each_language_has_its_own_instruction_and_a_retracted_update_none(
             now=at(4),
         )
     valid_cap(cap_schema, render(settings, db, cap_message(slug, 2, 1)))
-    assert instructions(settings, db, slug, 2) == ["Stay indoors.", "Quédese en casa."]
+    assert instructions(settings, db, slug, 2) == [
+        "PRELIMINARY: Stay indoors.",
+        "PRELIMINAR: Quédese en casa.",
+    ]
 
     spanish = feedparser.parse(render(settings, db, incident_atom(slug, "es")))
-    assert spanish.feed.subtitle.startswith("Qué hacer ahora: Quédese en casa.")
+    assert spanish.feed.subtitle.startswith("Qué hacer ahora: PRELIMINAR: Quédese en casa.")
+    english = feedparser.parse(render(settings, db, incident_atom(slug)))
+    assert english.feed.subtitle.startswith("What to do now: PRELIMINARY: Stay indoors.\n\n")
+    # Confirmed, it says so by losing the label, as on the live page.
+    confirm(db, routing, first, corrects=1, minute=5)
     english = feedparser.parse(render(settings, db, incident_atom(slug)))
     assert english.feed.subtitle.startswith("What to do now: Stay indoors.\n\n")
 
-    retract(db, routing, first, "Wrong incident", minute=5)
-    publish(db, routing, slug, "Roads reopen at noon.", minute=6)
+    retract(db, routing, first, "Wrong incident", minute=6)
+    publish(db, routing, slug, "Roads reopen at noon.", minute=7)
     assert instructions(settings, db, slug, 3) == []
     assert not feedparser.parse(render(settings, db, incident_atom(slug))).feed.subtitle.startswith("What")
 
@@ -139,8 +149,10 @@ def test_a_message_sent_while_resolved_keeps_no_instruction_after_the_incident_i
     assert instructions(settings, db, slug, 2) == []  # the all-clear
     assert instructions(settings, db, slug, 1, version=2) == []  # a correction made while resolved
     reopen(db, routing, slug, "Flare-up", minute=5)
-    assert instructions(settings, db, slug, 3) == ["Close your windows and doors."]  # pinned again
+    assert instructions(settings, db, slug, 3) == [
+        "PRELIMINARY: Close your windows and doors."
+    ]  # pinned again
     resolve(db, routing, slug, "Out for good.", minute=6)
     for (seq, version), sent in while_resolved.items():
         assert render(settings, db, cap_message(slug, seq, version)) == sent, (seq, version)
-    assert instructions(settings, db, slug, 3) == ["Close your windows and doors."]
+    assert instructions(settings, db, slug, 3) == ["PRELIMINARY: Close your windows and doors."]

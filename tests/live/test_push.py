@@ -12,6 +12,7 @@ from console.db import Database
 from console.domain import stream
 from console.settings import Settings
 from tests.live.support import (
+    api,
     correct,
     new_incident,
     nothing_more,
@@ -95,6 +96,11 @@ def test_the_all_incidents_stream_shows_new_incidents_and_their_updates(
         assert '<ol data-hx-swap-oob="afterbegin:#incidents">' in created.html
         assert f'id="incident-{slug}"' in created.html and "Storm damage" in created.html
         assert "New incident" in created.html
+        # An exercise is said to be one in the announcement too, as on every other channel.
+        drill = api(live.url, pio_token, "/incidents", {"title": "Flood drill", "alert_status": "exercise"})
+        [exercise] = receive(ws, 1)
+        assert re.search(r"New incident [^<]*: EXERCISE: Flood drill</p>", exercise.html), exercise.html
+        assert drill["slug"] in exercise.html
         publish(live.url, pio_token, slug, "Trees down on Route 9.")
         [updated] = receive(ws, 1)
         assert f'id="incident-{slug}" data-hx-swap-oob="true"' in updated.html

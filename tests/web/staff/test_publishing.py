@@ -18,7 +18,8 @@ from console.db import Database
 from console.domain import sms_text, wording
 from console.domain.incidents import IncidentDraft, create_incident, get_incident, resolve_incident
 from console.domain.outbox import Routing
-from console.domain.updates import Draft, publish_update
+from console.domain.resolution import resolve_with_all_clear
+from console.domain.updates import NO_TRANSLATIONS, Draft, publish_update
 from console.models import AuditEvent, IncidentStatus, UpdateVersion, VersionKind
 from console.settings import Settings
 from console.web.app import create_app
@@ -619,6 +620,27 @@ def test_confirming(client: TestClient, db: Database, published: int) -> None:
         data={"corrects_version": "2", "confirmed": "yes", "csrf_token": token},
     )
     assert again.status_code == 409 and "already confirmed" in again.text
+
+
+def test_the_retract_step_of_the_standing_all_clear_says_the_incident_becomes_active(
+    client: TestClient, db: Database, routing: Routing, incident: str, published: int
+) -> None:
+    with db.write() as session:
+        all_clear = resolve_with_all_clear(
+            session, PIO, incident, "All clear.", translations=NO_TRANSLATIONS, routing=routing
+        ).all_clear.update.id
+    token = sign_in(client, email_of("pio"))
+    ask = {"corrects_version": "1", "reason": "Not over yet", "csrf_token": token}
+    review = client.post(f"/console/updates/{all_clear}/retraction", data=ask, headers=HTMX)
+    assert "retracting it makes the incident active again" in review.text
+    other = client.post(f"/console/updates/{published}/retraction", data=ask, headers=HTMX)
+    assert "Retract update 1?" in other.text and "active again" not in other.text
+    done = client.post(
+        f"/console/updates/{all_clear}/retraction", data={**ask, "confirmed": "yes"}, follow_redirects=False
+    )
+    assert done.status_code == 303
+    with db.read() as session:
+        assert get_incident(session, incident).status is IncidentStatus.ACTIVE
 
 
 def test_retract_needs_a_reason_and_one_confirmation(
