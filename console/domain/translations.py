@@ -44,6 +44,7 @@ from console.models import (
     Translation,
     Update,
     UpdateVersion,
+    VersionKind,
     utcnow,
 )
 
@@ -162,10 +163,21 @@ def shown_translations(session: Session, update_ids: Collection[int]) -> dict[in
     return dict(shown)
 
 
+def says_withdrawn_text(kind: VersionKind, version: int, translated_version: int) -> bool:
+    """Whether a translation of `translated_version` says version `version` (of `kind`) in its
+    language beyond its own: a retraction withdraws the text as it stood, the version before
+    it, and is never translated anew."""
+    return kind is VersionKind.RETRACTION and translated_version == version - 1
+
+
 def status_of(translation: Translation | None, current: UpdateVersion) -> TranslationStatus:
     if translation is None:
         return TranslationStatus.MISSING
-    return TranslationStatus.CURRENT if translation.version_id == current.id else TranslationStatus.STALE
+    if translation.version_id == current.id or says_withdrawn_text(
+        current.kind, current.version, translation.version.version
+    ):
+        return TranslationStatus.CURRENT
+    return TranslationStatus.STALE
 
 
 def statuses(

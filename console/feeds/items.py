@@ -28,7 +28,7 @@ from console.domain.errors import NotFound
 from console.domain.incidents import get_incident
 from console.domain.pins import current_pin
 from console.domain.translation_drafts import translated_alts
-from console.domain.translations import TranslationStatus
+from console.domain.translations import TranslationStatus, says_withdrawn_text
 from console.domain.versions import newest_first, versions_with_incident
 from console.domain.wording import VersionWords
 from console.media import store
@@ -434,7 +434,7 @@ def in_language(session: Session, found: list[FeedItem], lang: str, primary: str
             localized.append(replace(item, translation=TranslationStatus.MISSING))
             continue
         version, _, translation = max(earlier, key=lambda row: (row[0], row[1]))
-        if version < item.version:
+        if version < item.version and not says_withdrawn_text(item.kind, item.version, version):
             localized.append(replace(item, translation=TranslationStatus.STALE))
             continue
         localized.append(translated(item, translation))

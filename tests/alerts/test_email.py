@@ -570,6 +570,30 @@ def test_a_correction_shows_what_it_replaced_of_each_part_that_changed(
     assert "Why: Checked" in text
 
 
+def test_a_retraction_reaches_a_spanish_subscriber_in_the_translation_it_withdraws(
+    settings: Settings, db: Database, routing: Routing
+) -> None:
+    """The withdrawn text in Spanish, struck through, and no "translation being updated": a
+    retraction is never translated anew, and the translation of what it withdrew says it."""
+    languages = Languages(("en", "es"))
+    with db.write() as session:
+        incident, _ = create_incident(session, PIO, IncidentDraft(title="Gas leak"), routing=routing)
+        published = publish_update(
+            session,
+            PIO,
+            incident.slug,
+            Draft(body="Evacuate Oak St now."),
+            translations=Translations([TranslationDraft(lang="es", body="Evacúen Oak St ahora.")], languages),
+            routing=routing,
+        )
+        retracted = retract_update(session, PIO, published.update.id, reason="Wrong street", routing=routing)
+        content = AlertSource(session, retracted.event.event_id, languages, settings.public_url).content("es")
+    assert (content.lang, content.body, content.translation_pending) == ("es", "Evacúen Oak St ahora.", False)
+    email = render_email(make_templates(dataclasses.replace(settings, languages=languages.tags)).env, content)
+    assert '<p lang="es"><del>Evacúen Oak St ahora.</del></p>' in email.html
+    assert "Evacuate Oak St now." not in email.text and "Traducción en actualización" not in email.text
+
+
 def _original(body: str, headline: str | None = None) -> AlertContent:
     return AlertContent(
         event_id=1,

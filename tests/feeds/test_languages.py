@@ -235,6 +235,12 @@ def test_retractions_and_drills_keep_their_labels_in_every_language(
     slug = make_incident(db, routing, "Drill", alert_status="exercise", minute=0)
     first = publish_translated(db, routing, slug, "Shelter in place.", "Refúgiense en casa.", minute=1)
     retract(db, routing, first, "Sent by mistake", minute=2)
+    # Before anyone translates the retraction, its entry is the translation of what it withdrew,
+    # struck through: nothing of it is "being updated".
+    withdrawn = entries(render(settings, db, incident_atom(slug, "es")))["1/2"]
+    assert title(withdrawn) == "SIMULACRO: RETIRADA: Refúgiense en casa."
+    assert "<del><p>Refúgiense en casa.</p></del>" in content(withdrawn)
+    assert "Traducción en actualización" not in content(withdrawn) and content_lang(withdrawn) is None
     translate(db, routing, first, 2, "Refúgiense en casa.", minute=3)
 
     feed = etree.fromstring(render(settings, db, incident_atom(slug, "es")))

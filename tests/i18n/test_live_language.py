@@ -182,6 +182,53 @@ def test_a_stale_translation_is_never_shown_as_current(web: TestClient, token: s
     )
 
 
+def test_a_retracted_update_strikes_its_translation_too(web: TestClient, token: str) -> None:
+    """A reader of Spanish sees the withdrawn text struck through in Spanish (the translation of
+    the version it withdrew still says it), and no notice that a translation is coming: a
+    retraction is not translated anew."""
+    slug = post(web, token, "/incidents", {"title": "Gas leak"})["slug"]
+    update = post(web, token, f"/incidents/{slug}/updates", {"body": "Evacuate Oak St now."})
+    spanish = "Evacúen Oak St ahora."
+    post(web, token, f"/updates/{update['id']}/translations", {"lang": "es", "body": spanish, "version": 1})
+    post(web, token, f"/updates/{update['id']}/retraction", {"reason": "Wrong street", "corrects_version": 1})
+    eventually(lambda: "update--retracted" in web.get(f"/incidents/{slug}?lang=es").text)
+    html = web.get(f"/incidents/{slug}?lang=es").text
+    card = html[html.index('id="update-1"') :]
+    summary, withdrawn = card.split('<del class="update__withdrawn">', 1)
+    assert f'<summary><s dir="auto">{spanish}</s></summary>' in summary
+    assert spanish in withdrawn[: withdrawn.index("</del>")]
+    assert "Evacuate Oak St now." not in card and "update__earlier-translation" not in card
+    assert "la traducción se está actualizando" not in card and "Retirada" in card
+
+    # Translated, corrected, then retracted: the translation of the first text, older than what
+    # was withdrawn, is folded inside the struck-through text, never beside it as if it stood.
+    second = post(web, token, f"/incidents/{slug}/updates", {"body": "Shelter at Lincoln High."})
+    post(
+        web,
+        token,
+        f"/updates/{second['id']}/translations",
+        {"lang": "es", "body": "Refugio en Lincoln.", "version": 1},
+    )
+    post(
+        web,
+        token,
+        f"/updates/{second['id']}/corrections",
+        {"body": "Shelter at Roosevelt High.", "reason": "Lincoln is full", "corrects_version": 1},
+    )
+    post(
+        web,
+        token,
+        f"/updates/{second['id']}/retraction",
+        {"reason": "Shelters closed", "corrects_version": 2},
+    )
+    eventually(lambda: web.get(f"/incidents/{slug}?lang=es").text.count("update--retracted") == 2)
+    html = web.get(f"/incidents/{slug}?lang=es").text
+    card = html[html.index('id="update-2"') : html.index('id="update-1"')]
+    withdrawn = card.split('<del class="update__withdrawn">', 1)[1]
+    assert "Refugio en Lincoln." in withdrawn[: withdrawn.rindex("</del>")]
+    assert "la traducción se está actualizando" not in card
+
+
 def test_one_language_configured_changes_nothing(settings: Settings, db: Database) -> None:
     with TestClient(create_app(settings)) as client:
         page = client.get("/", headers={"Accept-Language": "es"})

@@ -144,17 +144,33 @@ def test_a_correction_makes_translations_stale_until_translated_again(db: Databa
     assert [(gap.update_id, gap.missing, gap.stale) for gap in gaps] == [(update_id, (), ("vi",))]
 
 
-@pytest.mark.parametrize("change", ["confirmation", "retraction"])
-def test_a_confirmation_or_retraction_makes_translations_stale_too(
-    db: Database, routing: Routing, change: str
-) -> None:
+def test_a_confirmation_makes_translations_stale_too(db: Database, routing: Routing) -> None:
     update_id = publish(db, routing, TranslationDraft(lang="es", body="Main St cerrada."))
     with db.write() as session:
-        if change == "confirmation":
-            confirm_update(session, PIO, update_id, corrects_version=1, routing=routing)
-        else:
-            retract_update(session, PIO, update_id, reason="Wrong street", routing=routing)
+        confirm_update(session, PIO, update_id, corrects_version=1, routing=routing)
     assert reader_text(db, update_id, "es") == ("en", "Main St closed.", TranslationStatus.STALE)
+
+
+def test_a_retraction_is_read_in_the_translation_of_what_it_withdrew(db: Database, routing: Routing) -> None:
+    """A retraction is never translated anew (its text is the withdrawn one): the translation of
+    the version it retracted says it, struck through on the page; an older one does not."""
+    update_id = publish(db, routing, TranslationDraft(lang="es", body="Main St cerrada."))
+    with db.write() as session:
+        retract_update(session, PIO, update_id, reason="Wrong street", routing=routing)
+    assert reader_text(db, update_id, "es") == ("es", "Main St cerrada.", TranslationStatus.CURRENT)
+    older = publish(db, routing, TranslationDraft(lang="es", body="Main St cerrada."))
+    with db.write() as session:
+        correct_update(
+            session,
+            PIO,
+            older,
+            Draft(body="Main St closed at 5th."),
+            reason="5th",
+            corrects_version=1,
+            routing=routing,
+        )
+        retract_update(session, PIO, older, reason="Wrong street", routing=routing)
+    assert reader_text(db, older, "es") == ("en", "Main St closed at 5th.", TranslationStatus.STALE)
 
 
 def test_a_resubmitted_translation_replaces_the_shown_one_and_keeps_the_earlier(
