@@ -89,6 +89,16 @@ def translations(lang: str | None) -> gettext_module.NullTranslations:
     return NullTranslations()
 
 
+def interface_language(lang: str | None) -> str:
+    """The language a page in `lang` speaks in its own words (headings, buttons, dates, names of
+    languages): `lang` where a catalog translates it, else the source language, English. A
+    page's `lang` attribute says this; text in another language (a translation shown on an
+    English interface) carries its own."""
+    if lang and isinstance(translations(lang), Translations):
+        return lang
+    return SOURCE_LANGUAGE
+
+
 def active_language() -> str | None:
     return _active.get()
 
@@ -132,13 +142,13 @@ def _locale(lang: str) -> Locale:
 def format_local(moment: datetime, pattern: str) -> str:
     """`moment` with a CLDR pattern in the active language (e.g. "d MMM" → "21 nov")."""
     return format_datetime(
-        moment, pattern, tzinfo=moment.tzinfo, locale=_locale(_active.get() or SOURCE_LANGUAGE)
+        moment, pattern, tzinfo=moment.tzinfo, locale=_locale(interface_language(_active.get()))
     )
 
 
 def language_name(tag: str) -> str:
     """The name of language `tag` in the active language ("inglés" on a Spanish page)."""
-    name = _locale(tag).get_display_name(_locale(_active.get() or SOURCE_LANGUAGE))
+    name = _locale(tag).get_display_name(_locale(interface_language(_active.get())))
     return name or tag
 
 

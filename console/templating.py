@@ -106,6 +106,14 @@ class LanguageLink:
     chooser: str  # the same, relative: this page's own query (a search, a token) with `lang` set
 
 
+def lang_attr(text_lang: str | None, page_lang: str | None) -> Markup:
+    """` lang="…"` for text in `text_lang` on a page whose own words are in `page_lang` (its
+    `ui_lang`); nothing when they agree or either is not known."""
+    if not text_lang or not page_lang or text_lang == page_lang:
+        return Markup("")
+    return Markup(' lang="{}"').format(text_lang)
+
+
 def page_context(
     settings: Settings, lang: str, *, path: str | None = None, query: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
@@ -130,6 +138,8 @@ def page_context(
     return {
         "settings": settings,
         "lang": lang,
+        # The language of the page's own words: a text in any other one is marked with its own.
+        "ui_lang": i18n.interface_language(lang),
         "primary_lang": languages.primary,
         "language_links": links,
         "default_href": f"{settings.public_url}{path}" if path is not None else None,
@@ -215,6 +225,8 @@ def make_templates(settings: Settings) -> Templates:
     env.globals["labels"] = wording.labels
     env.filters["label"] = translated_label
     env.globals["language_name"] = i18n.language_name
+    env.globals["interface_language"] = i18n.interface_language
+    env.globals["lang_attr"] = lang_attr
     env.globals["verdict_word"] = i18n.verdict_word
     env.globals["settings"] = settings
     env.globals["field_limits"] = FIELD_LIMITS

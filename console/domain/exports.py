@@ -6,7 +6,9 @@ was read. Whoever keeps an export can later run `console audit verify --against 
 ask the agency to) and prove the log up to that event was not rewritten since.
 
 A record is `records.incident_record(internal=False)` plus, on every version, where it was
-delivered (`deliveries`: channel, state, time, post id and link; never an error text).
+delivered (`deliveries`: channel, state, time, post id and link, and `translation`: the language
+of a translation added later that the delivery carried, null for the version itself; never an
+error text).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from console.domain.audit import chain_head
 from console.domain.canonical import GENESIS_HASH
 from console.domain.details_translations import translations_views
 from console.domain.details_versions import current_defaults_view, details_histories
-from console.domain.history import IncidentHistory, deliveries_by_version
+from console.domain.history import IncidentHistory, PublicDelivery, deliveries_by_version
 from console.domain.incidents import get_incident
 from console.domain.records import incident_view, translation_entries
 from console.domain.translations import translations_by_version
@@ -201,6 +203,14 @@ def incidents_after(session: Session, after_id: int, limit: int) -> list[Inciden
     )
 
 
+def delivered_what(delivery: PublicDelivery) -> str:
+    """A delivery's channel in the history CSV, and for the delivery of a translation added
+    later, its language: `archive` (the version itself), `archive (translation es)`."""
+    if delivery.translation is None:
+        return delivery.channel
+    return f"{delivery.channel} (translation {delivery.translation})"
+
+
 def history_rows(history: IncidentHistory, head: dict[str, Any]) -> list[list[str]]:
     """One CSV row per version, in order, as `HISTORY_CSV_COLUMNS` names them."""
     rows = []
@@ -210,7 +220,7 @@ def history_rows(history: IncidentHistory, head: dict[str, Any]) -> list[list[st
                 " ".join(
                     part
                     for part in (
-                        f"{d.channel}: {d.state.value}",
+                        f"{delivered_what(d)}: {d.state.value}",
                         d.delivered_at.isoformat() if d.delivered_at else "",
                         " ".join(post.external_url or post.external_id for post in d.posts)
                         if len(d.posts) > 1  # a run of posts: each of them

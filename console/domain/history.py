@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from console.domain import run_posts, wording
@@ -60,9 +60,14 @@ class PublicDelivery:
     external_id: str | None
     external_url: str | None
     posts: tuple[PostLink, ...] = ()  # a social delivery's posts: more than one for a run
+    # What it delivered: None, the version itself; a language, the version's translation into
+    # it, added later (a `translation.added` event, delivered on its own).
+    translation: str | None = None
 
     @classmethod
-    def of(cls, delivery: Delivery, posts: tuple[PostLink, ...] = ()) -> PublicDelivery:
+    def of(
+        cls, delivery: Delivery, posts: tuple[PostLink, ...] = (), *, translation: str | None = None
+    ) -> PublicDelivery:
         sent = delivery.state is DeliveryState.SENT
         return cls(
             channel=delivery.channel,
@@ -74,6 +79,7 @@ class PublicDelivery:
                 PostLink(post.position, post.external_id, public_link(post.external_url))
                 for post in (posts if sent else ())
             ),
+            translation=translation,
         )
 
     def view(self) -> dict[str, Any]:
@@ -84,6 +90,7 @@ class PublicDelivery:
             "external_id": self.external_id,
             "external_url": self.external_url,
             "posts": [post.view() for post in self.posts],
+            "translation": self.translation,
         }
 
 
@@ -286,21 +293,32 @@ class IncidentHistory(IncidentFacts):
 
 
 def deliveries_by_version(session: Session, incident_ids: list[int]) -> dict[int, tuple[PublicDelivery, ...]]:
-    """Public delivery records of every version of these incidents, by version row id."""
+    """Public delivery records of every version of these incidents, by version row id: the
+    version's own first, then those of each translation of it added later (its `translation.added`
+    event's, each saying the language), in the order they were added; each group by channel."""
     found: dict[int, list[PublicDelivery]] = defaultdict(list)
     if not incident_ids:
         return {}
     rows = session.execute(
-        select(Delivery, OutboxEvent.version_id)
+        select(Delivery, OutboxEvent.version_id, Translation.lang)
         .join(OutboxEvent, Delivery.event_id == OutboxEvent.id)
+        .outerjoin(Translation, Translation.event_id == OutboxEvent.id)
         .where(OutboxEvent.incident_id.in_(incident_ids), OutboxEvent.version_id.is_not(None))
-        .order_by(Delivery.channel, Delivery.id)
+        .order_by(
+            case((Translation.id.is_(None), 0), else_=1),
+            OutboxEvent.occurred_at,
+            OutboxEvent.id,
+            Delivery.channel,
+            Delivery.id,
+        )
     )
     found_rows = list(rows)
-    posts = run_posts.by_delivery(session, (delivery.id for delivery, _ in found_rows))
-    for delivery, version_id in found_rows:
+    posts = run_posts.by_delivery(session, (delivery.id for delivery, _, _ in found_rows))
+    for delivery, version_id, lang in found_rows:
         if version_id is not None:
-            found[version_id].append(PublicDelivery.of(delivery, posts.get(delivery.id, ())))
+            found[version_id].append(
+                PublicDelivery.of(delivery, posts.get(delivery.id, ()), translation=lang)
+            )
     return {version_id: tuple(items) for version_id, items in found.items()}
 
 

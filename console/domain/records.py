@@ -88,7 +88,11 @@ def list_incidents(
     return [incident_view(incident, last_update_at=times.get(incident.id)) for incident in incidents]
 
 
-def delivery_view(delivery: Delivery, version: int, posts: tuple[PostLink, ...] = ()) -> dict[str, Any]:
+def delivery_view(
+    delivery: Delivery, version: int, posts: tuple[PostLink, ...] = (), *, translation: str | None = None
+) -> dict[str, Any]:
+    """`translation`: the language of the version's translation, added later, that the delivery
+    carried (its `translation.added` event's); None, the version itself."""
     return {
         "id": delivery.id,
         "version": version,
@@ -104,6 +108,7 @@ def delivery_view(delivery: Delivery, version: int, posts: tuple[PostLink, ...] 
         "note": delivery.note,
         "updated_at": _iso(delivery.updated_at),
         "completed_at": _iso(delivery.completed_at),
+        "translation": translation,
     }
 
 
@@ -157,17 +162,20 @@ def _update_entries(
     deliveries: dict[int, list[dict[str, Any]]] = defaultdict(list)
     if internal:
         rows = session.execute(
-            select(Delivery, UpdateVersion.update_id, UpdateVersion.version)
+            select(Delivery, UpdateVersion.update_id, UpdateVersion.version, Translation.lang)
             .join(OutboxEvent, Delivery.event_id == OutboxEvent.id)
             .join(UpdateVersion, OutboxEvent.version_id == UpdateVersion.id)
             .join(Update, UpdateVersion.update_id == Update.id)
+            .outerjoin(Translation, Translation.event_id == OutboxEvent.id)
             .where(*scope)
             .order_by(Delivery.event_id, Delivery.channel)
         )
         found = list(rows)
-        posts = run_posts.by_delivery(session, (delivery.id for delivery, _, _ in found))
-        for delivery, owner_id, number in found:
-            deliveries[owner_id].append(delivery_view(delivery, number, posts.get(delivery.id, ())))
+        posts = run_posts.by_delivery(session, (delivery.id for delivery, _, _, _ in found))
+        for delivery, owner_id, number, lang in found:
+            deliveries[owner_id].append(
+                delivery_view(delivery, number, posts.get(delivery.id, ()), translation=lang)
+            )
     by_version = translations_by_version(session, [update.id for update in updates])
     entries = []
     for update in updates:

@@ -618,6 +618,13 @@ SCHEMAS: dict[str, Schema] = {
             "note": nullable(TEXT),
             "updated_at": TIME,
             "completed_at": nullable(TIME),
+            "translation": {
+                **nullable(TEXT),
+                "description": (
+                    "null: the delivery of the version itself; a language: of the version's "
+                    "translation into it, added later (its own `translation.added` event)"
+                ),
+            },
         }
     ),
     "Update": obj(

@@ -68,6 +68,8 @@ def test_the_archive_file_is_the_json_export_after_every_step(
     versions = record["updates"][0]["versions"]
     assert [v["kind"] for v in versions] == ["original", "correction", "confirmation", "retraction"]
     assert "archive" in {d["channel"] for d in versions[-1]["deliveries"]}
+    # the translation added to version 1 went out on its own, and its deliveries say so
+    assert ("archive", "es") in {(d["channel"], d["translation"]) for d in versions[0]["deliveries"]}
 
 
 def test_the_outcomes_of_a_publication_share_one_rewrite(

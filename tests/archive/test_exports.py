@@ -109,7 +109,9 @@ def test_incident_json_is_the_public_record_with_deliveries_and_the_audit_head(
                 "external_id",
                 "external_url",
                 "posts",
+                "translation",
             }
+            assert {d["translation"] for d in deliveries} == {None}, "no translation was added later"
     assert without == public
 
 

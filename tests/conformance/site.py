@@ -100,9 +100,11 @@ def public_paths(record: Record) -> list[str]:
         "/?lang=es",
         f"/incidents/{a}",
         f"/incidents/{a}?lang=es",
+        f"/incidents/{a}?lang=vi",  # no catalog: English words, Vietnamese texts marked as such
         f"/incidents/{b}",
         f"/incidents/{a}/history",
         f"/incidents/{a}/history?lang=es",
+        f"/incidents/{a}/history?lang=vi",
         f"/incidents/{b}/history",
         "/archive",
         "/archive?q=gas",
@@ -154,7 +156,7 @@ def site_settings(template: str, directory: Path) -> Settings:
         signing_key_file=keys,
         archive_dir=directory / "archive",
         feeds_dir=directory / "feeds",
-        languages=("en", "es"),
+        languages=("en", "es", "vi"),
         outbox_poll_seconds=0.05,
     )
 
@@ -177,7 +179,13 @@ def seed(base: str, token: str) -> Record:
                 "Elm St is closed to traffic.",
                 translations=[{"lang": "es", "body": "La calle Elm está cerrada."}],
             )["id"],
-            publish(base, token, slug, "Shelter open at the Lincoln school gym.")["id"],
+            publish(
+                base,
+                token,
+                slug,
+                "Shelter open at the Lincoln school gym.",
+                translations=[{"lang": "vi", "body": "Nơi trú ẩn mở tại phòng thể dục trường Lincoln."}],
+            )["id"],
         ]
         correct(base, token, ids[0], "Residents of Elm St and Pine St should leave now.", "Pine St too", 1)
         api(base, token, f"/updates/{ids[1]}/confirmation", {"corrects_version": 1})

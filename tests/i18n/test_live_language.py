@@ -162,10 +162,14 @@ def test_a_stale_translation_is_never_shown_as_current(web: TestClient, token: s
     )
     assert '— <span lang="en">Oak St too</span>' in html  # the reason is in the primary language
 
-    # A language never translated: the primary text, marked as such.
+    # A language never translated, and without a catalog: the page's own words are English
+    # (so is its `lang`), and so is the primary text it shows, which then needs no mark.
     vietnamese = web.get(f"/incidents/{slug}?lang=vi").text
-    assert '<html lang="vi">' in vietnamese and "Not translated yet." in vietnamese
-    assert 'lang="en"><p>Residents of Elm and Oak St should leave now.</p>' in vietnamese
+    assert '<html lang="en">' in vietnamese and "Not translated yet." in vietnamese
+    assert (
+        '<div class="update__body" dir="auto"><p>Residents of Elm and Oak St should leave now.</p>'
+        in vietnamese
+    )
 
     post(
         web,
@@ -227,6 +231,39 @@ def test_a_retracted_update_strikes_its_translation_too(web: TestClient, token: 
     withdrawn = card.split('<del class="update__withdrawn">', 1)[1]
     assert "Refugio en Lincoln." in withdrawn[: withdrawn.rindex("</del>")]
     assert "la traducción se está actualizando" not in card
+
+
+def test_a_language_without_a_catalog_has_english_words_and_marks_its_translations(
+    web: TestClient, token: str
+) -> None:
+    """Vietnamese has no catalog: headings, buttons, dates and names of languages are English,
+    the page says `lang="en"`, and every Vietnamese text on it carries `lang="vi"` (a screen
+    reader speaks each in its own voice), on the page, on `/` and in the history."""
+    slug, update_id = published(web, token)
+    post(
+        web,
+        token,
+        f"/updates/{update_id}/translations",
+        {"lang": "vi", "body": "Cư dân phải rời đi ngay.", "version": 1},
+    )
+    post(
+        web,
+        token,
+        f"/incidents/{slug}/details/translations",
+        {"lang": "vi", "title": "Rò rỉ khí gas", "location": "Phố Elm", "version": 1},
+    )
+    eventually(lambda: "Rò rỉ khí gas" in web.get(f"/incidents/{slug}?lang=vi").text)
+    page = web.get(f"/incidents/{slug}?lang=vi").text
+    assert '<html lang="en">' in page and "Updates, newest first" in page
+    assert '<div class="update__body" dir="auto" lang="vi"><p>Cư dân phải rời đi ngay.</p></div>' in page
+    assert '<span lang="vi">Rò rỉ khí gas</span></h1>' in page
+    assert '<p class="incident__where" lang="vi">Phố Elm</p>' in page
+    index = web.get("/?lang=vi").text
+    assert '<html lang="en">' in index and 'lang="vi">Rò rỉ khí gas</a>' in index
+    history = web.get(f"/incidents/{slug}/history?lang=vi").text
+    assert '<html lang="en">' in history and '<span lang="vi">Rò rỉ khí gas</span>: history' in history
+    # Spanish has a catalog: its page speaks Spanish, and its own texts need no mark.
+    assert '<html lang="es">' in web.get(f"/incidents/{slug}?lang=es").text
 
 
 def test_one_language_configured_changes_nothing(settings: Settings, db: Database) -> None:
