@@ -134,17 +134,21 @@ def _posted(channel: str, *columns: InstrumentedAttribute[Any]) -> Select[Any]:
 def reply_target(session: Session, channel: str, event: VersionPublished | RumorPublished) -> str | None:
     """The external id of the post `event`'s first post replies to, or None to start a thread."""
     if isinstance(event, RumorPublished):
-        return _rumor_reply_target(session, channel, event)
-    if event.version > 1:
-        earlier_version: str | None = session.scalar(
-            _posted(channel, Delivery.external_id)
-            .join(UpdateVersion, OutboxEvent.version_id == UpdateVersion.id)
-            .where(UpdateVersion.update_id == event.update_id, UpdateVersion.version < event.version)
-            .order_by(UpdateVersion.version.desc())
-            .limit(1)
+        # An original starts a thread of its own, never in an incident's; with no earlier
+        # version posted, its correction starts one too.
+        return _earlier_version_post(
+            session,
+            channel,
+            OutboxEvent.rumor_version_id,
+            RumorVersion.rumor_id,
+            event.rumor_id,
+            event.version,
         )
-        if earlier_version is not None:
-            return earlier_version
+    earlier_version = _earlier_version_post(
+        session, channel, OutboxEvent.version_id, UpdateVersion.update_id, event.update_id, event.version
+    )
+    if earlier_version is not None:
+        return earlier_version
     latest = session.execute(
         _posted(channel, Delivery.id, Delivery.external_id)
         .where(OutboxEvent.incident_id == event.incident_id, Delivery.event_id < event.event_id)
@@ -162,18 +166,24 @@ def reply_target(session: Session, channel: str, event: VersionPublished | Rumor
     return last_of_run or latest.external_id
 
 
-def _rumor_reply_target(session: Session, channel: str, event: RumorPublished) -> str | None:
-    """An original rumor response starts a thread of its own; a correction replies to the post
-    of the newest earlier version of it posted on `channel` (the first post of that run, the
-    one carrying the verdict it corrects), as an update's correction does, so that it reads as
-    a correction under the post it corrects; with none posted, it starts a thread."""
-    if event.version <= 1:
+def _earlier_version_post(
+    session: Session,
+    channel: str,
+    event_version: InstrumentedAttribute[int | None],
+    owner: InstrumentedAttribute[int],
+    owner_id: int,
+    version: int,
+) -> str | None:
+    """The post of the newest earlier version of the same update or rumor response (`owner`)
+    posted on `channel`: the first of its run, the one carrying the labels it corrects."""
+    if version <= 1:
         return None
-    earlier: str | None = session.scalar(
+    versions = owner.class_
+    found: str | None = session.scalar(
         _posted(channel, Delivery.external_id)
-        .join(RumorVersion, OutboxEvent.rumor_version_id == RumorVersion.id)
-        .where(RumorVersion.rumor_id == event.rumor_id, RumorVersion.version < event.version)
-        .order_by(RumorVersion.version.desc())
+        .join(versions, event_version == versions.id)
+        .where(owner == owner_id, versions.version < version)
+        .order_by(versions.version.desc())
         .limit(1)
     )
-    return earlier
+    return found

@@ -32,6 +32,7 @@ from console.channels.registry import routing as routing_for
 from console.cli import main as cli_main
 from console.db import Database
 from console.domain.incidents import IncidentDraft, create_incident
+from console.domain.outbox import Routing
 from console.domain.translation_drafts import TranslationDraft
 from console.domain.updates import Draft, Translations, correct_update, publish_update, retract_update
 from console.languages import Languages
@@ -189,6 +190,24 @@ def push_subscribers(db: Database) -> list[Subscriber]:
         return list(session.scalars(select(Subscriber).where(Subscriber.channel == AlertChannel.PUSH)))
 
 
+def storm(settings: Settings, db: Database) -> tuple[Routing, str]:
+    """Where `settings` routes events, and the slug of a new incident, "Storm"."""
+    routing = routing_for(settings)
+    with db.write() as session:
+        incident, _ = create_incident(session, PIO, IncidentDraft(title="Storm"), routing=routing)
+        return routing, incident.slug
+
+
+def subscribe_browsers(settings: Settings, push_service: PushService, **browsers: dict[str, str]) -> None:
+    """A browser of its own subscribed for each name, with its fields (`lang`, `incident`)."""
+    with TestClient(create_app(settings)) as client:
+        push_service.server_key = client.get("/push/key").json()["applicationServerKey"]
+        for name, fields in browsers.items():
+            browser = Browser.new()
+            response = subscribe(client, push_service.endpoint(name, browser), browser, **fields)
+            assert response.status_code == 201, response.text
+
+
 def test_subscribe_publish_and_each_browser_decrypts_its_alert_in_its_language(
     push_settings: Settings, db: Database, push_service: PushService
 ) -> None:
@@ -239,16 +258,9 @@ def test_subscribe_publish_and_each_browser_decrypts_its_alert_in_its_language(
 def test_a_410_from_the_push_service_unsubscribes_and_deletes_the_endpoint(
     push_settings: Settings, db: Database, push_service: PushService
 ) -> None:
-    routing = routing_for(push_settings)
-    with db.write() as session:
-        incident, _ = create_incident(session, PIO, IncidentDraft(title="Storm"), routing=routing)
-        slug = incident.slug
-    gone, kept = Browser.new(), Browser.new()
+    routing, slug = storm(push_settings, db)
     push_service.answer["gone"] = 410
-    with TestClient(create_app(push_settings)) as client:
-        push_service.server_key = client.get("/push/key").json()["applicationServerKey"]
-        assert subscribe(client, push_service.endpoint("gone", gone), gone).status_code == 201
-        assert subscribe(client, push_service.endpoint("kept", kept), kept).status_code == 201
+    subscribe_browsers(push_settings, push_service, gone={}, kept={})
     for body in ("Stay in.", "Still stay in."):
         with db.write() as session:
             publish_update(session, PIO, slug, Draft(body=body, preliminary=False), routing=routing)
@@ -271,17 +283,10 @@ def test_a_410_from_the_push_service_unsubscribes_and_deletes_the_endpoint(
 def test_a_busy_push_service_is_tried_again_and_one_that_stays_down_is_recorded_failed(
     push_settings: Settings, db: Database, push_service: PushService
 ) -> None:
-    routing = routing_for(push_settings)
-    with db.write() as session:
-        incident, _ = create_incident(session, PIO, IncidentDraft(title="Storm"), routing=routing)
-        slug = incident.slug
-    busy, down = Browser.new(), Browser.new()
+    routing, slug = storm(push_settings, db)
     push_service.busy["busy"] = [429, 503]  # then it takes the push
     push_service.busy["down"] = [500, 502, 503, 504]  # more than the attempts
-    with TestClient(create_app(push_settings)) as client:
-        push_service.server_key = client.get("/push/key").json()["applicationServerKey"]
-        assert subscribe(client, push_service.endpoint("busy", busy), busy).status_code == 201
-        assert subscribe(client, push_service.endpoint("down", down), down).status_code == 201
+    subscribe_browsers(push_settings, push_service, busy={}, down={})
     with db.write() as session:
         publish_update(session, PIO, slug, Draft(body="Stay in.", preliminary=False), routing=routing)
     drain(push_settings, db, retry_pause=0.01)
@@ -309,15 +314,9 @@ def test_a_push_service_trickling_a_huge_answer_does_not_hold_the_lane(
     """Only the status of an answer counts: its body is never read, so a service announcing
     a gigabyte and sending a byte at a time neither holds the push nor fills the memory."""
     settings = dataclasses.replace(push_settings, push_timeout_seconds=1.0)
-    routing = routing_for(settings)
-    with db.write() as session:
-        incident, _ = create_incident(session, PIO, IncidentDraft(title="Storm"), routing=routing)
-        slug = incident.slug
-    hostile = Browser.new()
+    routing, slug = storm(settings, db)
     push_service.trickle.add("hostile")
-    with TestClient(create_app(settings)) as client:
-        push_service.server_key = client.get("/push/key").json()["applicationServerKey"]
-        assert subscribe(client, push_service.endpoint("hostile", hostile), hostile).status_code == 201
+    subscribe_browsers(settings, push_service, hostile={})
     with db.write() as session:
         publish_update(session, PIO, slug, Draft(body="Stay in.", preliminary=False), routing=routing)
     drain(settings, db)
@@ -333,14 +332,8 @@ def test_the_push_service_refuses_a_push_not_signed_by_the_served_key(
     push_settings: Settings, db: Database, push_service: PushService
 ) -> None:
     """The service's check is real: signed with another key, the push is refused (403)."""
-    routing = routing_for(push_settings)
-    with db.write() as session:
-        incident, _ = create_incident(session, PIO, IncidentDraft(title="Storm"), routing=routing)
-        slug = incident.slug
-    browser = Browser.new()
-    with TestClient(create_app(push_settings)) as client:
-        push_service.server_key = client.get("/push/key").json()["applicationServerKey"]
-        assert subscribe(client, push_service.endpoint("ana", browser), browser).status_code == 201
+    routing, slug = storm(push_settings, db)
+    subscribe_browsers(push_settings, push_service, ana={})
     with db.write() as session:
         publish_update(session, PIO, slug, Draft(body="Stay in."), routing=routing)
     drain(dataclasses.replace(push_settings, vapid_private_key=Secret(new_private_key())), db)
@@ -356,15 +349,11 @@ def test_the_push_service_refuses_a_push_not_signed_by_the_served_key(
 def test_a_wrong_subject_is_refused_by_the_push_service(
     push_settings: Settings, db: Database, push_service: PushService
 ) -> None:
-    browser = Browser.new()
     push_service.subject = "mailto:someone-else@example.org"
-    with TestClient(create_app(push_settings)) as client:
-        push_service.server_key = client.get("/push/key").json()["applicationServerKey"]
-        assert subscribe(client, push_service.endpoint("ana", browser), browser).status_code == 201
-    routing = routing_for(push_settings)
+    subscribe_browsers(push_settings, push_service, ana={})
+    routing, slug = storm(push_settings, db)
     with db.write() as session:
-        incident, _ = create_incident(session, PIO, IncidentDraft(title="Storm"), routing=routing)
-        publish_update(session, PIO, incident.slug, Draft(body="Stay in."), routing=routing)
+        publish_update(session, PIO, slug, Draft(body="Stay in."), routing=routing)
     drain(push_settings, db)
     assert push_service.refused == [(403, f"sub {SUBJECT!r}")]
 
@@ -580,15 +569,8 @@ def test_a_correction_and_a_retraction_push_say_why(
     push_settings: Settings, db: Database, push_service: PushService
 ) -> None:
     """As email and SMS do: "Why: …" after the text, in the subscriber's language."""
-    routing = routing_for(push_settings)
-    with db.write() as session:
-        incident, _ = create_incident(session, PIO, IncidentDraft(title="Storm"), routing=routing)
-        slug = incident.slug
-    ana, ben = Browser.new(), Browser.new()
-    with TestClient(create_app(push_settings)) as client:
-        push_service.server_key = client.get("/push/key").json()["applicationServerKey"]
-        assert subscribe(client, push_service.endpoint("ana", ana), ana, lang="en").status_code == 201
-        assert subscribe(client, push_service.endpoint("ben", ben), ben, lang="es").status_code == 201
+    routing, slug = storm(push_settings, db)
+    subscribe_browsers(push_settings, push_service, ana={"lang": "en"}, ben={"lang": "es"})
     with db.write() as session:
         update_id = publish_update(
             session, PIO, slug, Draft(body="Shelter at Lincoln High.", preliminary=False), routing=routing
@@ -622,14 +604,8 @@ def test_a_correction_and_a_retraction_push_say_why(
 def test_a_current_translation_is_pushed_in_its_language_without_the_notice(
     push_settings: Settings, db: Database, push_service: PushService
 ) -> None:
-    routing = routing_for(push_settings)
-    with db.write() as session:
-        incident, _ = create_incident(session, PIO, IncidentDraft(title="Storm"), routing=routing)
-        slug = incident.slug
-    ana = Browser.new()
-    with TestClient(create_app(push_settings)) as client:
-        push_service.server_key = client.get("/push/key").json()["applicationServerKey"]
-        assert subscribe(client, push_service.endpoint("ana", ana), ana, lang="es").status_code == 201
+    routing, slug = storm(push_settings, db)
+    subscribe_browsers(push_settings, push_service, ana={"lang": "es"})
     with db.write() as session:
         publish_update(
             session,
