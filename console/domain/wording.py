@@ -7,6 +7,7 @@ and post text from here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -97,7 +98,12 @@ def prefix(
     *,
     first_kind: VersionKind = VersionKind.ORIGINAL,
 ) -> str:
-    return "".join(f"{label}: " for label in labels(kind, preliminary, alert_status, first_kind=first_kind))
+    return opening(labels(kind, preliminary, alert_status, first_kind=first_kind))
+
+
+def opening(shown: Iterable[str]) -> str:
+    """`LABEL: ` for each of `shown`, as they open a title or a post."""
+    return "".join(f"{label}: " for label in shown)
 
 
 def shorten(text: str, max_chars: int) -> str:

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session, aliased
 
-from console.domain import wording
+from console.domain import rumors, wording
 from console.domain.alerting import (
     NOTHING,
     Alerting,
@@ -38,7 +38,6 @@ from console.models import (
     IncidentDetailsTranslation,
     IncidentDetailsVersion,
     Rumor,
-    RumorKind,
     RumorTranslation,
     RumorVersion,
     Translation,
@@ -333,7 +332,7 @@ class RumorItem:
     rumor_id: int
     incident: IncidentInfo | None  # None: agency-wide
     version: int
-    kind: RumorKind  # a correction's title opens with the CORRECTION label
+    labels: list[str]  # before `RUMOR CONTROL:` (`rumors.labels`): CORRECTION, EXERCISE…
     verdict: str  # a Verdict value
     claim: str
     facts: str
@@ -376,7 +375,7 @@ def rumor_items(session: Session, *, limit: int, incident: Incident | None = Non
             rumor_id=rumor.id,
             incident=IncidentInfo.of(rumor.incident) if rumor.incident else None,
             version=version.version,
-            kind=version.kind,
+            labels=rumors.labels(version.kind, rumors.alert_status_of(rumor)),
             verdict=version.verdict.value,
             claim=xml_safe(version.claim),
             facts=xml_safe(version.facts),

@@ -18,7 +18,7 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from markupsafe import Markup
 
-from console.domain import rumors, wording
+from console.domain import wording
 from console.feeds.georss import load_georss, set_shapes
 from console.feeds.items import DetailsItem, FeedItem, IncidentInfo, RumorItem
 from console.feeds.paths import (
@@ -316,9 +316,7 @@ def _rumor_entry(feed: FeedGenerator, settings: Settings, item: RumorItem, langu
     tag = f"tag:{settings.public_host},{day}:rumors/{item.rumor_id}/versions/{item.version}"
     entry = feed.add_entry(order="append")
     entry.id(f"{tag}/{language.lang}" if language.translated else tag)
-    drill = item.incident.alert_status if item.incident is not None else AlertStatus.ACTUAL
-    marks = language.words.labelled(rumors.labels(item.kind, drill))
-    entry.title(f"{marks}{label}: {verdict} — “{claim}”")
+    entry.title(f"{language.words.labelled(item.labels)}{label}: {verdict} — “{claim}”")
     entry.link(href=language.page(f"{settings.public_url}/rumors#rumor-{item.rumor_id}"), rel="alternate")
     entry.published(item.published_at)
     entry.updated(item.published_at)

@@ -111,8 +111,7 @@ def rumor_posts(session: Session, event: RumorPublished, public_url: str, rules:
     A correction (or a drill's) is labelled as an update's is, first: `CORRECTION: RUMOR CONTROL: …`.
     Not in an incident's thread (see `reply_target`)."""
     version = session.get_one(RumorVersion, event.rumor_version_id)
-    shown = rumors.labels(version.kind, rumors.alert_status_of(version.rumor))
-    marks = "".join(f"{label}: " for label in shown)
+    marks = wording.opening(rumors.labels(version.kind, rumors.alert_status_of(version.rumor)))
     label = marks + rumors.headline(version.verdict, version.claim).split("“", 1)[0]
     text = f"“{version.claim}” {version.facts}"
     return post_runs.split(label, text, f"{public_url}/rumors#rumor-{event.rumor_id}", rules)
