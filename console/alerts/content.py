@@ -33,6 +33,10 @@ class AlertContent:
     labels: list[str]
     lang: str  # the language the text is in
     requested_lang: str
+    # The agency's primary language: a reason, and what a correction replaced, are in it.
+    primary_lang: str
+    # The language of the incident's title (the primary one until the title is translated).
+    title_lang: str
     headline: str | None
     body: str
     reason: str | None
@@ -41,8 +45,10 @@ class AlertContent:
     previous_body: str | None
     url: str
     version_view: dict[str, Any]
-    # What people should do (issue 17), shown first: the translation's when it has one.
+    # What people should do (issue 17), shown first: the translation's when it has one, in
+    # `instruction_lang`.
     instruction: str | None = None
+    instruction_lang: str | None = None
     # The update's id in the API (`/api/v1/updates/{update_id}`); `seq` is its number within
     # the incident. None only in content built by hand (the senders' tests).
     update_id: int | None = None
@@ -93,10 +99,12 @@ class AlertSource:
         requested = lang if lang in self.languages.tags else self.languages.primary
         text = translations.text_for_language(self.version, self.shown, requested, self.languages)
         version, previous = self.version, self.previous
+        title = self.titles.get(requested)
+        instruction = None if version.kind is VersionKind.RETRACTION else self._instruction(text)
         return AlertContent(
             event_id=self.event_id,
             incident_slug=self.incident.slug,
-            incident_title=self.titles.get(requested, self.incident.title),
+            incident_title=self.incident.title if title is None else title,
             seq=self.seq,
             version=version.version,
             kind=version.kind,
@@ -105,6 +113,8 @@ class AlertSource:
             ),
             lang=text.lang,
             requested_lang=requested,
+            primary_lang=self.languages.primary,
+            title_lang=self.languages.primary if title is None else requested,
             headline=text.headline,
             body=text.body,
             reason=version.reason,
@@ -117,7 +127,8 @@ class AlertSource:
                 lang=None if requested == self.languages.primary else requested,
             ),
             version_view=self.view,
-            instruction=None if version.kind is VersionKind.RETRACTION else self._instruction(text),
+            instruction=None if instruction is None else instruction[0],
+            instruction_lang=None if instruction is None else instruction[1],
             update_id=self.update_id,
         )
 
@@ -127,7 +138,10 @@ class AlertSource:
         primary language, where both versions have their text)."""
         return before if before and before != now else None
 
-    def _instruction(self, text: translations.LanguageText) -> str | None:
+    def _instruction(self, text: translations.LanguageText) -> tuple[str, str] | None:
+        """What to do, and the language it is in."""
         own = text.translation
-        translated = None if own is None else stored_translated(own.alerting).instruction
-        return translated or stored_alerting(self.version.alerting).instruction
+        if own is not None and (translated := stored_translated(own.alerting).instruction):
+            return translated, own.lang
+        primary = stored_alerting(self.version.alerting).instruction
+        return None if primary is None else (primary, self.languages.primary)

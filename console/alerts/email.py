@@ -20,7 +20,7 @@ from console.alert_models import AlertChannel
 from console.alerts.content import AlertContent
 from console.alerts.sender import EventContents, SendChunk, unsubscribe_url
 from console.domain import fanout, wording
-from console.i18n import gettext, in_language, label
+from console.i18n import gettext, in_language, interface_language, label
 from console.mail import UNSUBSCRIBE_MARK, Mailer, MailTemplate, Rendered, mailer_from_settings, message_id
 from console.settings import Settings
 
@@ -34,7 +34,10 @@ def render_alert(env: Environment, content: AlertContent) -> Rendered:
         labels = "".join(f"{label(name)}: " for name in content.labels)
         text_of = content.headline or wording.shorten(content.body, SUBJECT_TEXT_MAX)
         subject = f"{labels}{content.incident_title}: {text_of}"
-        context = {"alert": content, "unsubscribe_url": UNSUBSCRIBE_MARK, "lang": content.requested_lang}
+        # The email's own words are in a language with a catalog (English for the others);
+        # each text in another language says which (`lang_attr`).
+        words = interface_language(content.requested_lang)
+        context = {"alert": content, "unsubscribe_url": UNSUBSCRIBE_MARK, "lang": words}
         text = env.get_template("alerts/alert.txt").render(context)
         html = env.get_template("alerts/alert.html").render(context)
     return Rendered(wording.shorten(subject, SUBJECT_MAX), text, html, content.requested_lang)
@@ -54,7 +57,7 @@ def render_confirmation(
         context = {
             "confirm_url": confirm_url,
             "incident_title": incident_title,
-            "lang": lang,
+            "lang": interface_language(lang),
             "area_point": area_point,
             "area_zip": area_zip,
         }

@@ -12,11 +12,16 @@ CONTROL_CHARACTERS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
 # letter mark too), fillers, variation selectors, the blank Braille pattern, and the rest of
 # Unicode's default-ignorable characters of the Basic Multilingual Plane. Text made of these
 # and white space only is blank. A regex class body, as above (BMP only: the OpenAPI pattern,
-# an ECMAScript regex, takes it as it is).
+# an ECMAScript regex without the `u` flag, takes it as it is).
 INVISIBLE_CHARACTERS = (
     r"\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
     r"\u2060-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb"
 )
+# The default-ignorable characters beyond it: shorthand and musical format controls, and the
+# tag characters and variation selectors of plane 14 (a "text" of tags alone shows nothing).
+INVISIBLE_ASTRAL_CHARACTERS = r"\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff"
+# Something that shows: what makes a required text not blank.
+VISIBLE = re.compile(f"[^\\s{INVISIBLE_CHARACTERS}{INVISIBLE_ASTRAL_CHARACTERS}]")
 _FORBIDDEN = re.compile(f"[{CONTROL_CHARACTERS}]")
 # Direction controls that open a run: embeddings and overrides (closed by U+202C) and isolates
 # (closed by U+2069). One left open turns around the text after it up to the end of its line,
@@ -27,7 +32,6 @@ _OPENS_EMBEDDING = "\u202a\u202b\u202d\u202e"
 _OPENS_ISOLATE = "\u2066\u2067\u2068"
 _DIRECTION = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _PARAGRAPH_BREAK = re.compile("[\n\u2029]")
-_VISIBLE = re.compile(f"[^\\s{INVISIBLE_CHARACTERS}]")
 # A line break as browsers send a textarea's (CRLF), or an old Mac's (CR): one newline, so that
 # every channel, the content hash and an XML parser's reading of a CAP file hold the same text.
 _LINE_BREAK = re.compile(r"\r\n?")
@@ -54,7 +58,7 @@ def clean(
         errors[field] = "contains control characters"
         return None
     text = newlines(value or "").strip()
-    if not _VISIBLE.search(text):
+    if not VISIBLE.search(text):
         if required:
             errors[field] = "is required and must not be blank"
         return None

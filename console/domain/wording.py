@@ -190,11 +190,17 @@ def post_run(
     """The exact social posts for a version under `rules` (X's by default): one post, or a
     numbered run when the text is over the limit (see `post_runs`); never shortened. The
     labels open the first post, the link closes the last. A retraction repeats the reason,
-    not the withdrawn text."""
+    not the withdrawn text; a correction ends with its reason, as the live page shows it under
+    the text."""
     marks = prefix(kind, preliminary, alert_status, first_kind=first_kind)
     if kind is VersionKind.RETRACTION:
         text = reason or ""
     else:
         lead = f"{headline} — " if headline else ""
-        text = f"{lead}{body}"
+        text = f"{lead}{body}{why(reason) if kind is VersionKind.CORRECTION else ''}"
     return post_runs.split(marks, text, link, rules or X_RULES)
+
+
+def why(reason: str | None) -> str:
+    """A reason as a post carries it after the text: ` (Why: …)`, or nothing."""
+    return f" (Why: {reason})" if reason else ""

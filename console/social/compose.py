@@ -108,12 +108,13 @@ def posts(
 def rumor_posts(session: Session, event: RumorPublished, public_url: str, rules: TextRules) -> list[str]:
     """A rumor response (issue 19): `RUMOR CONTROL: FALSE — ` opens the first post, then the
     claim in quotation marks and the facts, the link to the agency's rumor page closes the last.
-    A correction (or a drill's) is labelled as an update's is, first: `CORRECTION: RUMOR CONTROL: …`.
+    A correction (or a drill's) is labelled as an update's is, first: `CORRECTION: RUMOR CONTROL: …`,
+    and ends with its reason.
     Not in an incident's thread (see `reply_target`)."""
     version = session.get_one(RumorVersion, event.rumor_version_id)
     marks = wording.opening(rumors.labels(version.kind, rumors.alert_status_of(version.rumor)))
     label = marks + rumors.headline(version.verdict, version.claim).split("“", 1)[0]
-    text = f"“{version.claim}” {version.facts}"
+    text = f"“{version.claim}” {version.facts}{wording.why(version.reason)}"
     return post_runs.split(label, text, f"{public_url}/rumors#rumor-{event.rumor_id}", rules)
 
 

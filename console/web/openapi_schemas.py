@@ -69,7 +69,9 @@ def typed_text(max_chars: int) -> Schema:
         "type": "string",
         "minLength": 1,
         "maxLength": max_chars,
-        "pattern": f"[^\\s{INVISIBLE_CHARACTERS}]",  # something visible
+        # something visible (the server also counts plane 14's tag characters as invisible:
+        # an ECMAScript pattern without the `u` flag cannot name them)
+        "pattern": f"[^\\s{INVISIBLE_CHARACTERS}]",
         "allOf": [{"pattern": _NO_CONTROL}],
     }
 

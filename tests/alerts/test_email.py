@@ -314,6 +314,8 @@ def test_the_text_part_keeps_each_part_on_its_own_line(settings: Settings) -> No
         labels=labels(VersionKind.CORRECTION, preliminary=True),
         lang="en",
         requested_lang="en",
+        primary_lang="en",
+        title_lang="en",
         headline="Leak at Oak St",
         body="Crews are on scene.",
         reason="Wrong street",
@@ -524,10 +526,16 @@ def test_a_headline_only_correction_shows_the_old_headline_and_not_the_unchanged
     for part in (text, page):
         assert "Text before" not in part and "replaces" not in part
     assert '"Bring blankets."' not in text and "<del>Bring blankets.</del>" not in page
-    # In Spanish, the same parts in Spanish words.
-    spanish = text_of(inbox.to("ben@example.org")[1])
+    # In Spanish, the same parts in Spanish words; the English texts (the title, what was
+    # replaced, why) say they are English.
+    to_ben = inbox.to("ben@example.org")[1]
+    spanish, spanish_page = text_of(to_ben), text_of(to_ben, "html")
     assert 'Qué cambió:\nTitular anterior: "Shelter at Lincoln High"\nPor qué: Wrong school\n' in spanish
     assert "Texto anterior" not in spanish
+    assert '<html lang="es">' in spanish_page and '<h1 lang="en">Storm</h1>' in spanish_page
+    assert '<p>Titular anterior: <del lang="en">Shelter at Lincoln High</del></p>' in spanish_page
+    assert '<p>Por qué: <span lang="en">Wrong school</span></p>' in spanish_page
+    assert "<h1>Storm</h1>" in page and "<p>Why: <span>Wrong school</span></p>" in page
 
 
 @pytest.mark.parametrize(
@@ -605,6 +613,8 @@ def _original(body: str, headline: str | None = None) -> AlertContent:
         labels=["PRELIMINARY"],
         lang="en",
         requested_lang="en",
+        primary_lang="en",
+        title_lang="en",
         headline=headline,
         body=body,
         reason=None,
@@ -636,3 +646,16 @@ def test_a_subject_without_a_headline_is_cut_between_words_with_an_ellipsis(sett
     long_word = "x" * 120
     subject = render_email(env, _original(long_word)).subject
     assert subject == f"PRELIMINARY: Gas leak: {'x' * 79}…"
+
+
+def test_an_alert_in_a_language_without_a_catalog_is_an_english_email_marking_the_translated_text(
+    settings: Settings,
+) -> None:
+    env = make_templates(dataclasses.replace(settings, languages=("en", "vi"))).env
+    content = dataclasses.replace(
+        _original("Sơ tán ngay.", headline="Rò rỉ khí"), lang="vi", requested_lang="vi", title_lang="vi"
+    )
+    page = render_email(env, content).html
+    assert page.startswith('<!doctype html>\n<html lang="en">')
+    assert '<h1 lang="vi">Gas leak</h1>' in page and '<p lang="vi">Sơ tán ngay.</p>' in page
+    assert "Read the update:" in page  # the email's own words, in English

@@ -507,6 +507,8 @@ def _content(
         labels=["PRELIMINARY"],
         lang="en",
         requested_lang=requested_lang,
+        primary_lang="en",
+        title_lang="en",
         headline=headline,
         body=body,
         reason=reason,

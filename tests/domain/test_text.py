@@ -40,6 +40,8 @@ def test_tab_and_line_breaks_are_text_and_every_line_break_is_one_newline() -> N
         "\u2800 \u2800",  # blank Braille pattern
         "\ufe0f\ufe0e",  # variation selectors
         "\u17b4\u180b\u206a",  # Khmer inherent vowel, Mongolian selector, a deprecated format
+        "\U000e0041\U000e0042 \U000e007f",  # tag characters (plane 14)
+        "\U000e0100\U0001d173\U0001bca0",  # a variation selector, musical and shorthand formats
     ],
 )
 def test_text_of_invisible_characters_only_is_blank(invisible: str) -> None:
@@ -50,7 +52,9 @@ def test_text_of_invisible_characters_only_is_blank(invisible: str) -> None:
 def test_invisible_characters_within_visible_text_are_kept_as_typed() -> None:
     # A zero-width joiner inside an emoji sequence and a non-joiner inside a Persian word carry
     # meaning: the text is taken exactly as typed.
-    for text in ("Family 👨\u200d👩\u200d👧", "می\u200cخواهم", "Safe\u200bword"):
+    # The tag characters after a black flag make it England's flag.
+    england = "\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f"
+    for text in ("Family 👨\u200d👩\u200d👧", "می\u200cخواهم", "Safe\u200bword", england):
         assert cleaned(text) == (text, {})
 
 

@@ -55,6 +55,21 @@ def test_a_retraction_post_gives_the_reason_not_the_withdrawn_text() -> None:
     assert posts == [f"RETRACTED: Issued in error {LINK}"]
 
 
+def test_a_correction_post_ends_with_its_reason_and_a_confirmation_post_does_not() -> None:
+    posts = wording.post_run(
+        VersionKind.CORRECTION, True, "Avoid Oak St", "Crews on scene.", "Wrong street", LINK
+    )
+    assert posts == [f"CORRECTION: PRELIMINARY: Avoid Oak St — Crews on scene. (Why: Wrong street) {LINK}"]
+    long_reason = "The first report named the wrong street; " * 12
+    posts = wording.post_run(VersionKind.CORRECTION, True, None, "Crews on scene.", long_reason, LINK)
+    assert len(posts) > 1
+    assert_whole(posts, "CORRECTION: PRELIMINARY: ", f"Crews on scene. (Why: {long_reason})", LINK)
+    posts = wording.post_run(
+        VersionKind.CONFIRMATION, False, None, "Crews on scene.", "Information confirmed", LINK
+    )
+    assert posts == [f"CONFIRMED: Crews on scene. {LINK}"]
+
+
 @pytest.mark.parametrize(
     "body",
     [

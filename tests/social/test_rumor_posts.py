@@ -65,7 +65,7 @@ def test_x_a_rumor_correction_is_labelled_and_replies_to_the_post_it_corrects(
     link = f"{lane.settings.public_url}/rumors#rumor-{rumor}"
     assert false.text.startswith("RUMOR CONTROL: FALSE — “The bridge collapsed”")
     assert false.in_reply_to is None, "an original rumor response stands alone, not in the incident's thread"
-    assert correction.text == f"{CORRECTION_OPENING}{COLLAPSED.facts} {link}"
+    assert correction.text == f"{CORRECTION_OPENING}{COLLAPSED.facts} (Why: {ENGINEERS}) {link}"
     assert correction.in_reply_to == false.id, "the correction replies to the FALSE post it corrects"
     assert unrelated.text.startswith("RUMOR CONTROL: FALSE — “The river is poisoned”")
     assert unrelated.in_reply_to is None, (
@@ -120,7 +120,7 @@ def test_x_a_long_rumor_correction_is_a_run_whose_first_post_is_labelled_and_rep
     first_run, correction_run = run_of(db, first.id), run_of(db, correction.id)
     assert len(first_run) > 1 and len(correction_run) > 1
     texts = [text for text, _ in correction_run]
-    corrected_text = f"“{BRIDGE.claim}” {long_facts} One span fell."
+    corrected_text = f"“{BRIDGE.claim}” {long_facts} One span fell. (Why: {ENGINEERS})"
     assert_whole(texts, "CORRECTION: RUMOR CONTROL: TRUE — ", corrected_text, link)
     by_id = {t.id: t for t in fake_x_server.live_tweets()}
     posts = [by_id[post_id or ""] for _, post_id in correction_run]

@@ -53,7 +53,7 @@ def test_an_incident_becomes_one_thread_and_corrections_reply_to_what_they_corre
     link = wording.update_url(lane.settings.public_url, slug, 1)
     assert post[0].text == f"PRELIMINARY: Avoid Elm St. {link}" and post[0].in_reply_to is None
     assert post[1].text.startswith("Shelter in place") and post[1].in_reply_to == post[0].id
-    assert post[2].text == f"CORRECTION: PRELIMINARY: Avoid Oak St. {link}"
+    assert post[2].text == f"CORRECTION: PRELIMINARY: Avoid Oak St. (Why: Wrong street) {link}"
     assert post[2].in_reply_to == post[0].id, "a correction replies to the post it corrects"
     assert post[3].in_reply_to == post[2].id, "a new update replies to the incident's latest post"
     third_link = wording.update_url(lane.settings.public_url, slug, third.update.seq)

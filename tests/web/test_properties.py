@@ -4,7 +4,6 @@ audit chain valid; a conflict is raised exactly when the named version is stale.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, settings
@@ -24,12 +23,11 @@ from console.domain.audit import verify_chain
 from console.domain.errors import InvalidInput, NotAllowed, VersionConflict
 from console.domain.incidents import IncidentDraft, create_incident
 from console.domain.outbox import Routing
-from console.domain.text import INVISIBLE_CHARACTERS
+from console.domain.text import VISIBLE
 from console.domain.updates import Draft, confirm_update, correct_update, publish_update, retract_update
 from console.models import Incident, Update, UpdateVersion
 from tests.conftest import PIO
 
-VISIBLE = re.compile(f"[^\\s{INVISIBLE_CHARACTERS}]")
 texts = st.text(
     alphabet=st.characters(codec="utf-8", exclude_categories=("Cc", "Cs")), min_size=1, max_size=40
 ).filter(VISIBLE.search)  # text of white space and invisible characters only is blank
