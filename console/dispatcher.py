@@ -79,6 +79,8 @@ class Dispatcher:
         self.clock = clock
         self.rng = rng or random.Random()
         self._wake = {name: asyncio.Event() for name in self.channels}
+        # Set when the lanes' due times may have changed: the watcher looks again (`_watch`).
+        self._look = asyncio.Event()
         self._stopping = False
         self.residents_first = residents_first
 
@@ -102,8 +104,7 @@ class Dispatcher:
 
     def wake(self) -> None:
         """Something was just published in this process: look now rather than at the next poll."""
-        for event in self._wake.values():
-            event.set()
+        self._look.set()
 
     async def run(self) -> None:
         """Deliver until stopped (`finish`): returns once every lane has recorded its last. A
@@ -117,7 +118,8 @@ class Dispatcher:
             lanes = [
                 group.create_task(self._lane(name), name=f"outbox-lane-{name}") for name in self.channels
             ]
-            await asyncio.wait(lanes)
+            watcher = group.create_task(self._watch(), name="outbox-watcher")
+            await asyncio.wait([*lanes, watcher])
             for task in background:  # told to stop by `finish`: what is under way ends soon
                 task.cancel()
 
@@ -130,7 +132,8 @@ class Dispatcher:
         for channel in self.channels.values():
             if isinstance(channel, BackgroundWork):
                 channel.stop_background()
-        self.wake()
+        for event in (*self._wake.values(), self._look):
+            event.set()
         try:
             async with asyncio.timeout(grace_seconds):
                 await asyncio.shield(running)
@@ -148,27 +151,45 @@ class Dispatcher:
                     raise  # the caller itself is being cancelled
             return False
 
-    async def _lane(self, name: str) -> None:
-        wake = self._wake[name]
+    async def _watch(self) -> None:
+        """Wake each lane when it has something due. One read looks for every lane at once
+        (before any claim, a write, which takes the write lock every process shares): an idle
+        dispatcher's poll is one read, whatever its number of channels. It looks again at the
+        next poll, at the soonest due time, or as soon as `_look` says times may have changed."""
         while not self._stopping:
-            wake.clear()
+            self._look.clear()
             try:
-                # Look (a read) before claiming (a write, which takes the write lock every
-                # process shares): an idle lane's poll then writes nothing and waits on no one.
-                due = await asyncio.to_thread(self._next_due, name)
-                if due is not None and due <= self.clock() and await self.process_next(name):
-                    continue
+                due = await asyncio.to_thread(self._due_times)
             except Exception:  # the database is down or restarting: keep trying
-                log.exception("outbox lane %s could not reach the database", name)
-                due = None
+                log.exception("outbox could not reach the database")
+                due = {}
+            now = self.clock()
             delay = self.poll_seconds
-            if due is not None:
-                delay = min(delay, max((due - self.clock()).total_seconds(), 0.01))
+            for name, moment in due.items():
+                if moment <= now:
+                    self._wake[name].set()
+                else:
+                    delay = min(delay, max((moment - now).total_seconds(), 0.01))
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation that
-            # arrives as the wake-up does, and the lane would then outlive its dispatcher's stop.
+            # arrives as the wake-up does, and the task would then outlive its dispatcher's stop.
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
-                    await wake.wait()
+                    await self._look.wait()
+
+    async def _lane(self, name: str) -> None:
+        """Deliver the channel's due deliveries, one after another, each time it is woken."""
+        wake = self._wake[name]
+        while not self._stopping:
+            await wake.wait()
+            wake.clear()
+            delivered = False
+            try:
+                while await self.process_next(name):
+                    delivered = True
+            except Exception:  # the database is down or restarting: the watcher wakes it again
+                log.exception("outbox lane %s could not reach the database", name)
+            if delivered:  # what it recorded (a retry's time, the next in order) is due when?
+                self._look.set()
 
     async def process_next(self, name: str) -> bool:
         """Claim and deliver one due delivery of channel `name`; False if none was due."""
@@ -255,7 +276,10 @@ class Dispatcher:
         """Deliver everything due now, in every channel (tests and `console worker --once`)."""
         async with asyncio.timeout(timeout):
             while not self._stopping:
-                results = await asyncio.gather(*(self.process_next(name) for name in self.channels))
+                due = await asyncio.to_thread(self._due_times)
+                now = self.clock()
+                ready = [name for name, moment in due.items() if moment <= now]
+                results = await asyncio.gather(*(self.process_next(name) for name in ready))
                 if any(results):
                     continue
                 background = [c for c in self.channels.values() if isinstance(c, BackgroundWork)]
@@ -284,11 +308,13 @@ class Dispatcher:
                 now=self.clock(),
             )
 
-    def _next_due(self, name: str) -> datetime | None:
+    def _due_times(self) -> dict[str, datetime]:
+        """When each lane next has something to claim; a paused one is left out (looked at
+        again at the next poll: a person may have resumed it)."""
         with self.db.read() as session:
-            if channel_health.is_paused(session, name):
-                return None  # look again at the next poll: a person may have resumed it
-            return outbox.next_due_at(session, name, ordered=self.channels[name].ordered)
+            paused = channel_health.paused(session)
+            lanes = {name: channel.ordered for name, channel in self.channels.items() if name not in paused}
+            return outbox.due_times(session, lanes)
 
     def _renew(self, claim: outbox.Claim) -> None:
         with self.db.write() as session:

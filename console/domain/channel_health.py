@@ -25,6 +25,12 @@ from console.models import ChannelHealth, ChannelState, Delivery, DeliveryState,
 MAX_ERROR_CHARS = 2000
 
 
+def paused(session: Session) -> set[str]:
+    """The channels paused until a person resumes them."""
+    failing = select(ChannelHealth.channel).where(ChannelHealth.state == ChannelState.FAILING)
+    return set(session.scalars(failing))
+
+
 def is_paused(session: Session, channel: str) -> bool:
     state = session.scalar(select(ChannelHealth.state).where(ChannelHealth.channel == channel))
     return state is ChannelState.FAILING

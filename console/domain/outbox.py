@@ -188,19 +188,38 @@ def claim_next(
     )
 
 
-def next_due_at(session: Session, channel: str, *, ordered: bool) -> datetime | None:
-    """When the channel next has something to claim (None: nothing open)."""
+def due_times(session: Session, channels: Mapping[str, bool]) -> dict[str, datetime]:
+    """When each of `channels` (name: whether it is ordered) next has something to claim, in
+    two queries whatever their number; a channel with nothing open is left out. An ordered
+    channel's is its oldest open delivery's: only that one can go next."""
     due = case(
         (Delivery.state == DeliveryState.SENDING, Delivery.lease_expires_at), else_=Delivery.next_attempt_at
     )
-    is_open = and_(Delivery.channel == channel, Delivery.state.in_(OPEN_STATES))
-    query = (
-        select(due).where(is_open).order_by(Delivery.event_id).limit(1)  # only the oldest can go next
-        if ordered
-        else select(func.min(due)).where(is_open)
-    )
-    moment: datetime | None = session.scalars(query).first()
-    return moment
+    is_open = Delivery.state.in_(OPEN_STATES)
+    unordered = [name for name, ordered in channels.items() if not ordered]
+    ordered = [name for name, ordered in channels.items() if ordered]
+    times: dict[str, datetime] = {}
+    if unordered:
+        rows = session.execute(
+            select(Delivery.channel, func.min(due))
+            .where(Delivery.channel.in_(unordered), is_open)
+            .group_by(Delivery.channel)
+        )
+        times.update({name: moment for name, moment in rows})
+    if ordered:
+        oldest = (
+            select(Delivery.channel, func.min(Delivery.event_id).label("event_id"))
+            .where(Delivery.channel.in_(ordered), is_open)
+            .group_by(Delivery.channel)
+            .subquery()
+        )
+        rows = session.execute(
+            select(Delivery.channel, due).join(
+                oldest, and_(Delivery.channel == oldest.c.channel, Delivery.event_id == oldest.c.event_id)
+            )
+        )
+        times.update({name: moment for name, moment in rows})
+    return times
 
 
 def _held(session: Session, claim: Claim) -> Delivery | None:

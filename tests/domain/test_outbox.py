@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from console.channels.archive import ArchiveChannel
 from console.channels.base import GiveUp, Outcome, RetryLater, Sent, Skipped
@@ -474,3 +474,62 @@ def test_a_stopping_dispatcher_records_what_it_is_sending_and_claims_nothing_mor
     assert first.state is (DeliveryState.SENT if recorded else DeliveryState.SENDING)
     assert (second.state, second.attempts) == (DeliveryState.PENDING, 0)
     assert len(channel.calls) == (1 if recorded else 0)
+
+
+def test_due_times_give_each_channel_when_it_can_next_claim(db: Database) -> None:
+    class Unordered(FakeChannel):
+        name: ClassVar[str] = "unordered"
+        ordered: ClassVar[bool] = False
+
+    routing = Routing({"fake": FakeChannel.accepts, "unordered": Unordered.accepts})
+    publish(db, routing, ["first", "second"])
+    now = utcnow()
+    later = now + timedelta(hours=1)
+    with db.write() as session:  # the oldest of each channel waits an hour to be tried again
+        for channel in ("fake", "unordered"):
+            oldest = session.scalars(
+                select(Delivery).where(Delivery.channel == channel).order_by(Delivery.event_id)
+            ).first()
+            assert oldest is not None
+            oldest.next_attempt_at = later
+    with db.read() as session:
+        times = outbox.due_times(session, {"fake": True, "unordered": False, "idle": True})
+    # Ordered: nothing can go before the oldest. Unordered: the second can go now.
+    assert times.keys() == {"fake", "unordered"}, "a channel with nothing open is left out"
+    assert times["fake"] == later
+    assert times["unordered"] <= now + timedelta(seconds=1)
+
+
+def test_an_idle_dispatcher_polls_with_one_read_whatever_its_number_of_channels(db: Database) -> None:
+    """The watcher looks for every lane at once: statements per poll do not grow with lanes."""
+
+    def statements_while_idle(lanes: int) -> int:
+        channels = {}
+        for n in range(lanes):
+            channel = FakeChannel()
+            channel.name = f"fake{n}"  # type: ignore[misc]
+            channels[channel.name] = channel
+        counted: list[str] = []
+
+        def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+            counted.append(statement)
+
+        d = Dispatcher(db, channels, poll_seconds=0.01, lease_seconds=5.0, retry=RetryPolicy(5, 0.01, 0.02))
+
+        async def run() -> None:
+            task = asyncio.create_task(d.run())
+            await asyncio.sleep(0.1)  # every lane and the watcher are waiting
+            event.listen(db.engine, "before_cursor_execute", count)
+            try:
+                await asyncio.sleep(0.5)
+            finally:
+                event.remove(db.engine, "before_cursor_execute", count)
+                await d.finish(task)
+
+        asyncio.run(run())
+        return len(counted)
+
+    one, twelve = statements_while_idle(1), statements_while_idle(12)
+    assert one > 5, "the watcher polled"
+    # Looking lane by lane, twelve lanes read twelve times as much.
+    assert twelve < 2 * one, (one, twelve)
