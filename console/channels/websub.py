@@ -3,8 +3,10 @@ subscribers get a correction in seconds instead of at their next poll.
 
 Routed only when WEBSUB_HUB is set. It pings after the `feeds` channel has written the
 files for the same event (otherwise the hub would fetch the old feed), one `hub.mode=publish`
-request per feed URL, the convention hubs share. A translation changes only the feeds of its
-language (/feeds/{lang}/...), so only those are pinged for it.
+request per feed URL, the convention hubs share. A translation of an update changes the feeds
+of its language (/feeds/{lang}/...) and, as it adds a CAP revision message of the version
+(console.feeds.cap_history), the CAP index (/feeds/cap.atom) while that lists the version: only
+those are pinged for it.
 """
 
 from __future__ import annotations
@@ -53,17 +55,18 @@ class WebSubChannel:
     ordered: ClassVar[bool] = False
     timeout_seconds: ClassVar[float] = 60.0
 
-    def __init__(self, db: Database, hub_url: str, public_url: str, languages: tuple[str, ...] = ()) -> None:
+    def __init__(self, db: Database, hub_url: str, public_url: str, files: FeedFiles) -> None:
         self.db = db
         self.hub_url = hub_url
         self.public_url = public_url
-        self.languages = languages  # those whose /feeds/{lang}/ files the feeds channel writes
+        self.files = files  # what the feeds channel writes
+        self.languages = files.languages  # those whose /feeds/{lang}/ files the feeds channel writes
 
     @classmethod
     def from_settings(cls, settings: Settings, db: Database) -> WebSubChannel:
         if settings.websub_hub is None:
             raise SettingsError("the websub channel needs WEBSUB_HUB")
-        return cls(db, settings.websub_hub, settings.public_url, FeedFiles(settings).languages)
+        return cls(db, settings.websub_hub, settings.public_url, FeedFiles(settings))
 
     def _feeds(self, incident_slug: str | None, lang: str | None = None) -> list[Target]:
         """The all-updates feeds in `lang`, after the incident's when there is one."""
@@ -76,6 +79,9 @@ class WebSubChannel:
         slug = event.incident_slug
         if isinstance(event, TranslationAdded):
             targets = self._feeds(slug, event.lang) if event.lang in self.languages else []
+            with self.db.read() as session:
+                if self.files.cap_index_lists(session, event):  # it lists the new revision
+                    targets.append(CAP_INDEX)
         else:
             targets = self._feeds(slug) + ([CAP_INDEX] if isinstance(event, VersionPublished) else [])
             for lang in self.languages:
@@ -126,6 +132,6 @@ class WebSubChannel:
 
     async def deliver(self, claim: Claim) -> Outcome:
         topics = await asyncio.to_thread(self._deliver, claim)
-        if not topics:  # a translation into a language no longer in LANGUAGES
+        if not topics:  # a translation into a language no longer in LANGUAGES, of a version not listed
             return Sent(detail="no feed changed: nothing to ping")
         return Sent(external_url=self.hub_url, detail="pinged the hub for " + " ".join(topics))

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from console.domain.area import Area, stored_area
 from console.domain.incidents import get_incident
+from console.feeds import items
 from console.feeds.items import (
     FeedItem,
     IncidentInfo,
@@ -28,7 +29,6 @@ from console.feeds.items import (
 from console.feeds.paths import Target, cap_message
 from console.models import (
     Incident,
-    IncidentDetailsVersion,
     Pin,
     Translation,
     Update,
@@ -156,29 +156,15 @@ class PinHistory:
         return bool(in_force) and in_force[-1]
 
 
-@dataclass(frozen=True)
-class DetailsHistory:
+class DetailsHistory(items.DetailsHistory):
     """Every version of an incident's details (issues 13 and 17), oldest first: a message states
     the incident as it was when sent (title, location, category, status, mapped area), so one
-    written late, after a details change, or again after its file was lost, says what it said."""
-
-    incident: Incident
-    versions: list[IncidentDetailsVersion]
-
-    @classmethod
-    def of(cls, session: Session, incident: Incident) -> DetailsHistory:
-        rows = session.scalars(
-            select(IncidentDetailsVersion)
-            .where(IncidentDetailsVersion.incident_id == incident.id)
-            .order_by(IncidentDetailsVersion.version)
-        )
-        return cls(incident, list(rows))
+    written late, after a details change, or again after its file was lost, says what it said.
+    The feeds' entries read it the same way (`items.DetailsHistory`)."""
 
     def stated(self, message: CapMessage) -> tuple[CapMessage, Area | None]:
         """`message` with its incident as it was when sent, and the mapped area then."""
-        in_force = [version for version in self.versions if version.published_at <= message.sent]
-        # the first version is the incident as created, which no message precedes
-        details = in_force[-1] if in_force else self.versions[0]
+        details = self.in_force(message.sent)
         incident = IncidentInfo.of(self.incident, details)
         return (
             replace(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Self
 
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session, aliased
@@ -22,7 +23,7 @@ from console.domain.alerting import (
     stored_translated,
 )
 from console.domain.area import area_words, georss_circle, georss_polygon, stored_area
-from console.domain.details_translations import shown_details
+from console.domain.details_translations import shown_details, source_text
 from console.domain.details_versions import DETAIL_FIELDS, details_of, details_version
 from console.domain.errors import NotFound
 from console.domain.incidents import get_incident
@@ -67,6 +68,8 @@ class IncidentInfo:
     # The mapped area's polygons and circles (issue 17), as GeoRSS Simple writes them
     georss_polygons: tuple[str, ...] = ()
     georss_circles: tuple[str, ...] = ()
+    # The details version it states (`DetailsHistory`); 0: the incident as it reads now
+    details_version: int = 0
 
     @property
     def has_shapes(self) -> bool:
@@ -87,6 +90,7 @@ class IncidentInfo:
             incident.created_at,
             tuple(georss_polygon(ring) for ring in area["polygons"]) if area else (),
             tuple(georss_circle(circle) for circle in area["circles"]) if area else (),
+            details.version if details is not None else 0,
         )
 
     def translated(self, translation: IncidentDetailsTranslation | None) -> IncidentInfo:
@@ -102,9 +106,83 @@ class IncidentInfo:
 
 
 def incident_info(session: Session, incident: Incident, lang: str | None) -> IncidentInfo:
-    """The incident as a feed in `lang` names it (None: the primary language)."""
+    """The incident as a feed in `lang` names it now (None: the primary language): the feed's
+    own title and subtitle, not what its entries say of it (`DetailsHistory`)."""
     info = IncidentInfo.of(incident)
     return info.translated(shown_details(session, [incident], lang).get(incident.id) if lang else None)
+
+
+@dataclass(frozen=True)
+class DetailsHistory:
+    """Every version of an incident's details (issues 13 and 17), oldest first. What a feed
+    entry or a CAP message says of its incident (title, location, category, alert status,
+    mapped area, and their translation) is the version in force when it was published or sent:
+    a later change of the details never rewrites what was already read, nor one written late or
+    again after its file was lost. The change is an entry of its own (`DetailsItem`)."""
+
+    incident: Incident
+    versions: list[IncidentDetailsVersion]
+
+    @classmethod
+    def of(cls, session: Session, incident: Incident) -> Self:
+        return cls.of_each(session, [incident])[incident.id]
+
+    @classmethod
+    def of_each(cls, session: Session, incidents: Collection[Incident]) -> dict[int, Self]:
+        """Each incident's, by its id: read in one query."""
+        versions: dict[int, list[IncidentDetailsVersion]] = defaultdict(list)
+        if incidents:
+            rows = session.scalars(
+                select(IncidentDetailsVersion)
+                .where(IncidentDetailsVersion.incident_id.in_(sorted({i.id for i in incidents})))
+                .order_by(IncidentDetailsVersion.incident_id, IncidentDetailsVersion.version)
+            )
+            for row in rows:
+                versions[row.incident_id].append(row)
+        return {incident.id: cls(incident, versions[incident.id]) for incident in incidents}
+
+    def in_force(self, moment: datetime) -> IncidentDetailsVersion:
+        """The version in force at `moment`."""
+        in_force = [version for version in self.versions if version.published_at <= moment]
+        # the first version is the incident as created, which nothing published precedes
+        return in_force[-1] if in_force else self.versions[0]
+
+    def stating(self, info: IncidentInfo) -> IncidentDetailsVersion:
+        """The version `info` states (the newest when it is the incident as it reads now)."""
+        if info.details_version:
+            return next(v for v in self.versions if v.version == info.details_version)
+        return self.versions[-1]
+
+
+def details_translations(
+    session: Session, incident_ids: Collection[int], lang: str
+) -> dict[int, list[IncidentDetailsTranslation]]:
+    """Every details translation into `lang` of each incident, oldest first."""
+    found: dict[int, list[IncidentDetailsTranslation]] = defaultdict(list)
+    if incident_ids:
+        for row in session.scalars(
+            select(IncidentDetailsTranslation)
+            .where(
+                IncidentDetailsTranslation.incident_id.in_(sorted(incident_ids)),
+                IncidentDetailsTranslation.lang == lang,
+            )
+            .order_by(IncidentDetailsTranslation.id)
+        ):
+            found[row.incident_id].append(row)
+    return found
+
+
+def translation_of(
+    details: IncidentDetailsVersion, translations: Sequence[IncidentDetailsTranslation]
+) -> IncidentDetailsTranslation | None:
+    """The translation readers of its language got of `details` (`translations`: every one into
+    that language, oldest first): the newest made by the time a later version replaced it, if it
+    translates its very title, summary and location. For the current version, what
+    `shown_details` gives."""
+    made = [row for row in translations if row.version.version <= details.version]
+    if made and source_text(made[-1].version) == source_text(details):
+        return made[-1]
+    return None
 
 
 @dataclass(frozen=True)
@@ -177,17 +255,20 @@ class FeedItem(VersionWords):
 
 
 def _items(session: Session, query: Select[UpdateVersion, int, Incident]) -> list[FeedItem]:
-    incidents: dict[int, IncidentInfo] = {}
+    """Each version with its incident as it was when the version was published (`DetailsHistory`)."""
+    infos: dict[int, IncidentInfo] = {}  # by details version id
     items = []
     rows = session.execute(query).all()
     firsts = select(UpdateVersion.update_id, UpdateVersion.kind).where(
         UpdateVersion.update_id.in_({version.update_id for version, _, _ in rows}), UpdateVersion.version == 1
     )
     first_kinds = {update_id: kind for update_id, kind in session.execute(firsts)}
+    histories = DetailsHistory.of_each(session, {incident.id: incident for _, _, incident in rows}.values())
     for version, seq, incident in rows:
-        info = incidents.get(incident.id)
+        details = histories[incident.id].in_force(version.published_at)
+        info = infos.get(details.id)
         if info is None:
-            info = incidents[incident.id] = IncidentInfo.of(incident)
+            info = infos[details.id] = IncidentInfo.of(incident, details)
         items.append(
             FeedItem(
                 incident=info,
@@ -227,13 +308,15 @@ def current_versions(session: Session, *, limit: int) -> list[FeedItem]:
 
 
 def pinned_item(session: Session, incident: Incident) -> FeedItem | None:
-    """The update pinned as "What to do now" (issue 13.6), as its newest version reads; None
-    when nothing is pinned, the pinned update is retracted, or the incident is resolved (its
+    """The update pinned as "What to do now" (issue 13.6), as its newest version reads, of the
+    incident as it reads now (it heads the feed, which is not one of its entries); None when
+    nothing is pinned, the pinned update is retracted, or the incident is resolved (its
     all-clear comes first then)."""
     pin = current_pin(session, incident.id)
     if incident.resolved_at is not None or pin is None or pin.update_id is None:
         return None
-    return version_at(session, pin.update_id)
+    pinned = version_at(session, pin.update_id)
+    return replace(pinned, incident=IncidentInfo.of(incident)) if pinned is not None else None
 
 
 def version_at(session: Session, update_id: int, at: datetime | None = None) -> FeedItem | None:
@@ -313,7 +396,7 @@ def details_items(session: Session, *, limit: int, incident: Incident | None = N
             changes += (("cap_defaults", was, now),)
         found.append(
             DetailsItem(
-                IncidentInfo.of(owner),
+                IncidentInfo.of(owner, row),  # as this version made it
                 row.version,
                 xml_safe(row.reason or ""),
                 xml_safe(row.author_name),
@@ -360,6 +443,9 @@ def rumor_items(session: Session, *, limit: int, incident: Incident | None = Non
     if incident is not None:
         query = query.where(Rumor.incident_id == incident.id)
     rows = session.execute(query).all()
+    histories = DetailsHistory.of_each(
+        session, {rumor.incident.id: rumor.incident for _, rumor in rows if rumor.incident}.values()
+    )
     translations: dict[int, dict[str, tuple[str, str]]] = defaultdict(dict)
     for translation in session.scalars(
         select(RumorTranslation)
@@ -370,22 +456,29 @@ def rumor_items(session: Session, *, limit: int, incident: Incident | None = Non
             xml_safe(translation.claim),
             xml_safe(translation.facts),
         )
-    return [
-        RumorItem(
-            rumor_id=rumor.id,
-            incident=IncidentInfo.of(rumor.incident) if rumor.incident else None,
-            version=version.version,
-            labels=rumors.labels(version.kind, rumors.alert_status_of(rumor)),
-            verdict=version.verdict.value,
-            claim=xml_safe(version.claim),
-            facts=xml_safe(version.facts),
-            reason=xml_safe(version.reason) if version.reason else None,
-            author=xml_safe(version.author_name),
-            published_at=version.published_at,
-            translations=translations.get(version.id, {}),
+    found = []
+    for version, rumor in rows:
+        # its incident as it was when the version was published (`DetailsHistory`)
+        info = None
+        if rumor.incident is not None:
+            details = histories[rumor.incident.id].in_force(version.published_at)
+            info = IncidentInfo.of(rumor.incident, details)
+        found.append(
+            RumorItem(
+                rumor_id=rumor.id,
+                incident=info,
+                version=version.version,
+                labels=rumors.labels(version.kind, info.alert_status if info else AlertStatus.ACTUAL),
+                verdict=version.verdict.value,
+                claim=xml_safe(version.claim),
+                facts=xml_safe(version.facts),
+                reason=xml_safe(version.reason) if version.reason else None,
+                author=xml_safe(version.author_name),
+                published_at=version.published_at,
+                translations=translations.get(version.id, {}),
+            )
         )
-        for version, rumor in rows
-    ]
+    return found
 
 
 def earlier_messages(session: Session, item: FeedItem) -> list[FeedItem]:
@@ -437,16 +530,22 @@ def in_language(session: Session, found: list[FeedItem], lang: str, primary: str
             localized.append(replace(item, translation=TranslationStatus.STALE))
             continue
         localized.append(translated(item, translation))
-    # The incidents' title and location as read in `lang` too, where translated.
+    # The incidents' title and location as read in `lang` too, where translated: each as the
+    # details version the item states was translated (`translation_of`).
     incidents = list(
         session.scalars(select(Incident).where(Incident.slug.in_({i.incident.slug for i in found})))
     )
-    shown = shown_details(session, incidents, lang)
-    by_slug = {incident.slug: shown.get(incident.id) for incident in incidents}
-    return [
-        replace(item, incident=item.incident.translated(by_slug.get(item.incident.slug)))
-        for item in localized
-    ]
+    histories = {
+        history.incident.slug: history for history in DetailsHistory.of_each(session, incidents).values()
+    }
+    details_in_lang = details_translations(session, [incident.id for incident in incidents], lang)
+    in_lang = []
+    for item in localized:
+        history = histories[item.incident.slug]
+        stated = history.stating(item.incident)
+        shown = translation_of(stated, details_in_lang.get(history.incident.id, []))
+        in_lang.append(replace(item, incident=item.incident.translated(shown)))
+    return in_lang
 
 
 def translated(item: FeedItem, translation: Translation) -> FeedItem:

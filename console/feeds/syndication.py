@@ -344,6 +344,32 @@ def _extra_entry(feed: FeedGenerator, settings: Settings, item: Extra, language:
         _details_entry(feed, settings, item, language)
 
 
+def merged(items: Sequence[FeedItem], extras: Sequence[Extra]) -> list[FeedItem | Extra]:
+    """Every entry of a feed in the order it writes them, newest first: the versions (`items`,
+    newest first as given) with the `extras` (in any order) merged in by time, a version before
+    an extra published at the same moment."""
+    pending = sorted(extras, key=lambda each: each.published_at, reverse=True)
+    entries: list[FeedItem | Extra] = []
+    for item in items:
+        while pending and pending[0].published_at > item.published_at:
+            entries.append(pending.pop(0))
+        entries.append(item)
+    return [*entries, *pending]
+
+
+def newest_entries(
+    items: Sequence[FeedItem], extras: Sequence[Extra], limit: int
+) -> tuple[list[FeedItem], list[Extra]]:
+    """The `limit` newest entries of a feed (FEEDS_MAX_ENTRIES), of every kind together: its
+    versions (`items`, newest first) and its extras. Each kind read up to `limit` of its own
+    newest is enough to find them."""
+    kept = merged(items, extras)[:limit]
+    return (
+        [each for each in kept if isinstance(each, FeedItem)],
+        [each for each in kept if not isinstance(each, FeedItem)],
+    )
+
+
 def _generator(
     settings: Settings, spec: FeedSpec, items: Sequence[FeedItem], extras: Sequence[Extra] = ()
 ) -> FeedGenerator:
@@ -358,13 +384,12 @@ def _generator(
     page = language.page
     if extras:
         feed.updated(max(spec.updated, *(each.published_at for each in extras)))
-    # newest first, merged into the versions by time
-    pending = sorted(extras, key=lambda each: each.published_at, reverse=True)
     if any(item.incident.has_shapes for item in items):
         load_georss(feed)
-    for item in items:  # newest first, as given
-        while pending and pending[0].published_at > item.published_at:
-            _extra_entry(feed, settings, pending.pop(0), language)
+    for item in merged(items, extras):
+        if not isinstance(item, FeedItem):
+            _extra_entry(feed, settings, item, language)
+            continue
         entry = feed.add_entry(order="append")
         entry.id(entry_id(settings.public_host, item, language))  # also the RSS guid, isPermaLink="false"
         entry.title(entry_title(item, words))
@@ -387,8 +412,6 @@ def _generator(
             entry.atom_extras.content_lang = language.primary
         if item.incident.has_shapes:
             set_shapes(entry, item.incident.georss_polygons, item.incident.georss_circles)
-    for rest in pending:
-        _extra_entry(feed, settings, rest, language)
     return feed
 
 

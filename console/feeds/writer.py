@@ -84,20 +84,28 @@ class FeedFiles:
         localized = items.in_language(session, found, lang, self.settings.primary_language)
         return localized, syndication.feed_language(self.settings, lang)
 
+    def _entries(
+        self, session: Session, incident: Incident | None = None
+    ) -> tuple[list[items.FeedItem], list[syndication.Extra]]:
+        """The FEEDS_MAX_ENTRIES newest entries of the all-updates feeds, or of `incident`'s: the
+        versions, the corrections of incident details and the rumor responses together."""
+        limit = self.settings.feeds_max_entries
+        found = items.newest_versions(session, limit=limit, incident=incident)
+        extras: list[syndication.Extra] = [
+            *items.details_items(session, limit=limit, incident=incident),
+            *items.rumor_items(session, limit=limit, incident=incident),
+        ]
+        return syndication.newest_entries(found, extras, limit)
+
     def _updates(self, session: Session, lang: str | None = None) -> dict[Target, bytes]:
-        found = items.newest_versions(session, limit=self.settings.feeds_max_entries)
+        found, extras = self._entries(session)
         found, language = self._localized(session, found, lang)
         spec = syndication.updates_spec(self.settings, found, language)
-        limit = self.settings.feeds_max_entries
-        extras: list[syndication.Extra] = [
-            *items.details_items(session, limit=limit),
-            *items.rumor_items(session, limit=limit),
-        ]
         atom, rss = syndication.render(self.settings, spec, found, extras)
         return {updates_atom(lang): atom, updates_rss(lang): rss}
 
     def _incident(self, session: Session, incident: Incident, lang: str | None = None) -> dict[Target, bytes]:
-        found = items.newest_versions(session, limit=self.settings.feeds_max_entries, incident=incident)
+        found, extras = self._entries(session, incident)
         found, language = self._localized(session, found, lang)
         pinned = items.pinned_item(session, incident)
         if pinned is not None:
@@ -106,11 +114,6 @@ class FeedFiles:
             session, incident, lang if lang != self.settings.primary_language else None
         )
         spec = syndication.incident_spec(self.settings, info, found, language, pinned)
-        limit = self.settings.feeds_max_entries
-        extras: list[syndication.Extra] = [
-            *items.details_items(session, limit=limit, incident=incident),
-            *items.rumor_items(session, limit=limit, incident=incident),
-        ]
         atom, rss = syndication.render(self.settings, spec, found, extras)
         return {incident_atom(incident.slug, lang): atom, incident_rss(incident.slug, lang): rss}
 
@@ -186,6 +189,15 @@ class FeedFiles:
             for item in current
         ]
         newest.sort(key=lambda message: message.sent, reverse=True)  # stable: ties keep their order
+        # each entry names its incident as the message it carries states it (`DetailsHistory`)
+        incidents = session.scalars(
+            select(Incident).where(Incident.slug.in_({message.item.incident.slug for message in newest}))
+        ).all()
+        histories = {
+            history.incident.slug: history
+            for history in cap_history.DetailsHistory.of_each(session, incidents).values()
+        }
+        newest = [histories[message.item.incident.slug].stated(message)[0] for message in newest]
         unwritten: dict[Target, bytes] = {}
         listed = []
         for message in newest:
@@ -199,6 +211,13 @@ class FeedFiles:
                     content = unwritten[message.target] = files[message.target]
             listed.append((message, content))
         return {**unwritten, CAP_INDEX: cap.render_index(self.settings, listed)}
+
+    def cap_index_lists(self, session: Session, event: TranslationAdded) -> bool:
+        """Whether the CAP index lists the version `event` translated, so that the revision of it
+        the translation adds changed the index: only while it is its update's current version
+        and among the FEEDS_MAX_ENTRIES most recently published ones."""
+        listed = items.current_versions(session, limit=self.settings.feeds_max_entries)
+        return any(item.update_id == event.update_id and item.version == event.version for item in listed)
 
     def render(self, session: Session, target: Target) -> dict[Target, bytes]:
         """`target`'s bytes (with its Atom or RSS sibling). Raises NotFound for an unknown

@@ -456,9 +456,12 @@ def test_websub_pings_the_language_feeds_a_publication_or_a_translation_changed(
     translate(db, routing, first, 1, "Refúgiense en casa.", minute=2)
     drain_until_pinged(2)
     spanish = [path for path in per_language if path.startswith("/feeds/es/")]
-    assert [ping["hub.url"][0].removeprefix(base) for ping in hub.pings] == spanish, "that language only"
+    # that language's feeds, and the CAP index, which lists the revision the translation added
+    pinged = [ping["hub.url"][0].removeprefix(base) for ping in hub.pings]
+    assert pinged == [*spanish, "/feeds/cap.atom"], "that language and the CAP index only"
     for path in spanish:
         assert "Refúgiense en casa.".encode() in hub.seen[path], "pinged once the file was written"
+    assert f"/incidents/{slug}/cap/1-1-r1.xml".encode() in hub.seen["/feeds/cap.atom"]
 
 
 def test_a_primary_language_other_than_english_labels_its_feeds_in_it(

@@ -193,3 +193,62 @@ def test_rumor_responses_and_details_corrections_ping_the_feeds_that_carry_them(
     # one ping per feed of each event (the two events may be delivered in either order)
     assert sorted(ping["hub.url"][0] for ping in hub.pings) == sorted(agency_wide + details)
     assert b"RUMOR CONTROL: FALSE" in hub.seen["/feeds/updates.atom"]
+
+
+def test_a_translation_pings_the_cap_index_when_it_lists_the_revision_the_translation_adds(
+    settings: Settings, db: Database, hub: FakeHub
+) -> None:
+    from console.domain.translations import TranslationDraft, add_translation
+    from console.feeds.paths import CAP_INDEX, cap_message
+    from console.languages import Languages
+    from tests.conftest import PIO
+    from tests.feeds.conftest import at
+
+    # The CAP index lists one update: the newest.
+    settings = replace(settings, websub_hub=hub.url, languages=("en", "es"), feeds_max_entries=1)
+    routing = routing_for(settings)
+    older = make_incident(db, routing, "Power outage", minute=0)
+    older_update = publish(db, routing, older, "Outage in the north district.", preliminary=False, minute=1)
+    slug = make_incident(db, routing, "Chemical fire", minute=2)
+    update = publish(db, routing, slug, "Shelter in place.", preliminary=False, minute=3)
+
+    def translate(update_id: int, body: str, minute: int) -> list[str]:
+        """The topics pinged for the translation's event."""
+        with db.write() as session:
+            add_translation(
+                session,
+                PIO,
+                update_id,
+                TranslationDraft(lang="es", body=body),
+                version=1,
+                languages=Languages(settings.languages),
+                routing=routing,
+                now=at(minute),
+            )
+        deadline = time.monotonic() + 10
+        while {d.state for d in deliveries(db, "websub")} != {DeliveryState.SENT}:
+            assert time.monotonic() < deadline, [d.last_error for d in deliveries(db, "websub")]
+            drain(settings, db, channels=("feeds", "websub"), retry=PATIENT)
+        return [ping["hub.url"][0].removeprefix(settings.public_url) for ping in hub.pings]
+
+    translate(older_update, "Apagón en el distrito norte.", minute=4)  # (and the versions' events)
+    hub.pings.clear()
+    # The index lists the translated version, now as its revision: it changed.
+    assert translate(update, "Refúgiese en el lugar.", minute=5) == [
+        f"/feeds/es/incidents/{slug}/feed.atom",
+        f"/feeds/es/incidents/{slug}/feed.rss",
+        "/feeds/es/updates.atom",
+        "/feeds/es/updates.rss",
+        "/feeds/cap.atom",
+    ]
+    assert cap_message(slug, 1, 1, 1).url_path.encode() in hub.seen["/feeds/cap.atom"]
+    hub.pings.clear()
+    # The index does not list the other incident's update: its translation left it as it was.
+    cap_index = CAP_INDEX.file_in(settings.feeds_dir).read_bytes()
+    assert translate(older_update, "Apagón en el norte.", minute=6) == [
+        f"/feeds/es/incidents/{older}/feed.atom",
+        f"/feeds/es/incidents/{older}/feed.rss",
+        "/feeds/es/updates.atom",
+        "/feeds/es/updates.rss",
+    ]
+    assert CAP_INDEX.file_in(settings.feeds_dir).read_bytes() == cap_index
