@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -33,7 +33,17 @@ from console.domain.alerting import (
 from console.domain.diff import Change, word_diff
 from console.domain.rumors import CLAIM_MAX, SEEN_AT_MAX
 from console.domain.text import BODY_MAX, HEADLINE_MAX, LOCATION_MAX, REASON_MAX, SUMMARY_MAX, TITLE_MAX
-from console.feeds.paths import alternate_links, language_feed_links
+from console.feeds.paths import (
+    CAP_INDEX,
+    AlternateLink,
+    Target,
+    alternate_links,
+    incident_atom,
+    incident_rss,
+    language_feed_links,
+    updates_atom,
+    updates_rss,
+)
 from console.html import paragraphs
 from console.i18n import own_name
 from console.languages import Languages
@@ -104,6 +114,43 @@ class LanguageLink:
     name: str  # the language's name in itself ("Español")
     href: str  # this page in that language
     chooser: str  # the same, relative: this page's own query (a search, a token) with `lang` set
+
+
+@dataclass(frozen=True)
+class PageFeeds:
+    """The feeds a live page links, in the page's language: `atom` and `rss`, its own (the
+    incident's on its page, every incident's on `/`), shown on the page; `links`, the feeds of
+    `alternate_links` for its <head>; `other_languages`, the page's own feeds in each other
+    language of LANGUAGES (with `hreflang`)."""
+
+    atom: str
+    rss: str
+    links: list[AlternateLink]
+    other_languages: list[AlternateLink]
+
+
+def page_feeds(languages: Languages, lang: str, incident_slug: str | None = None) -> PageFeeds:
+    """The feeds of a page in `lang`: the first feeds in the primary language; in another language
+    of LANGUAGES, its feeds under `/feeds/{lang}/` (the CAP index is one for every language)."""
+    feed_lang = lang if lang in languages.translated else None
+    own = (
+        [incident_atom(incident_slug, feed_lang), incident_rss(incident_slug, feed_lang)]
+        if incident_slug is not None
+        else []
+    )
+    targets: list[Target] = [*own, updates_atom(feed_lang), updates_rss(feed_lang), CAP_INDEX]
+    # The same feeds, titles and order as `alternate_links`, in the page's language.
+    links = [
+        replace(link, href=target.url_path, hreflang=target.lang)
+        for link, target in zip(alternate_links(incident_slug), targets, strict=True)
+    ]
+    others = [tag for tag in languages.tags if tag != lang] if len(languages.tags) > 1 else []
+    return PageFeeds(
+        atom=links[0].href,
+        rss=links[1].href,
+        links=links,
+        other_languages=language_feed_links(others, incident_slug),
+    )
 
 
 def lang_attr(text_lang: str | None, page_lang: str | None) -> Markup:
@@ -221,6 +268,8 @@ def make_templates(settings: Settings) -> Templates:
     env.globals["diff_html"] = diff_html
     env.globals["alternate_links"] = alternate_links
     env.globals["language_feed_links"] = language_feed_links
+    languages = Languages(settings.languages)
+    env.globals["page_feeds"] = lambda lang, incident_slug=None: page_feeds(languages, lang, incident_slug)
     env.filters["iso_local"] = iso_local
     env.globals["labels"] = wording.labels
     env.filters["label"] = translated_label

@@ -22,7 +22,7 @@ from console.domain.stream import StreamEvent
 from console.domain.timeline import UpdateCard
 from console.i18n import gettext, in_language
 from console.languages import Languages
-from console.models import EventType
+from console.models import EventType, VersionKind
 from console.settings import Settings
 from console.templating import Templates, page_context
 
@@ -82,11 +82,32 @@ class EventFrames:
 @dataclass(frozen=True)
 class EventView:
     """What an event shows in one language: the incident and the event's update as they are now
-    (for a rumor response: the incident's rumor responses)."""
+    (for a rumor response: the incident's rumor responses). `cards`: the incident's timeline as
+    its page shows it now, for a change of details that switched it between real, exercise and
+    test (every update's EXERCISE/TEST label changes); `active`: the incidents `/` lists now, for
+    an event that may take its incident off `/` or bring it back (see `moves_on_index`)."""
 
     incident: IncidentHeader
     card: UpdateCard | None
     rumors: list[RumorEntry] | None = None
+    cards: list[UpdateCard] | None = None
+    active: list[IncidentHeader] | None = None
+
+
+def moves_on_index(event: StreamEvent, card: UpdateCard | None) -> bool:
+    """Whether `event` may take its incident off `/` (a resolution) or bring it back (a reopening,
+    or its all-clear retracted). An open `/` cannot tell whether the incident is on it, so the
+    frame of such an event replaces the whole list with the active incidents as a fresh load
+    lists them."""
+    if event.type is EventType.INCIDENT_RESOLVED:
+        return True
+    if event.type is not EventType.VERSION_PUBLISHED:
+        return False
+    return event.kind is VersionKind.REOPENING or (
+        event.kind is VersionKind.RETRACTION
+        and card is not None
+        and card.first_kind is VersionKind.RESOLUTION
+    )
 
 
 class LiveRenderer:
@@ -160,7 +181,7 @@ class LiveRenderer:
             return PageFrames(Frame.of(event.event_id, incident_html), Frame.of(event.event_id, index_html))
         # The title changes only with the incident's details; the rest of the header on any event.
         details = event.type is EventType.INCIDENT_DETAILS_CHANGED
-        title = ["incident_title"] if details else []
+        title = ["document_title", "incident_title"] if details else []
         blocks = [
             "cursor",
             *title,
@@ -173,6 +194,11 @@ class LiveRenderer:
         ]
         if card is not None:
             blocks.append("timeline_item")
+        # Switched between real, exercise and test: every update's EXERCISE/TEST label changes,
+        # so the whole timeline goes, as a fresh load shows it.
+        relabelled = view.cards is not None
+        if relabelled:
+            blocks += ["timeline", "timeline_more"]
         limit = self.settings.public_timeline_limit
         # A new update at the top pushes the one `limit` places below it off the page, which
         # keeps an open page the newest `limit` updates, as a fresh load shows them, and its
@@ -184,14 +210,38 @@ class LiveRenderer:
             INCIDENT_TEMPLATE,
             [*blocks, "announcement"],
             lang,
-            placement="top" if event.is_new_update else "replace",
+            placement="top" if event.is_new_update else None if relabelled else "replace",
+            cards=view.cards or [],
             update_count=incident.update_count,
             shown=min(incident.update_count, limit),
             dropped=f"item-update-{dropped}" if dropped > 0 else None,
             **common,
         )
+        return PageFrames(
+            Frame.of(event.event_id, incident_html),
+            Frame.of(event.event_id, self._index_html(event, lang, view)),
+        )
+
+    def _index_html(self, event: StreamEvent, lang: str, view: EventView) -> str:
+        """The frame for `/`. Only active incidents are listed there, and the page may have been
+        loaded before or after the incident was resolved: a resolution or reopening replaces the
+        whole list; any other event of a resolved incident changes nothing but the live region
+        (its incident is not on a fresh `/`, and the "no active incidents" notice stays as it is)."""
+        incident, card = view.incident, view.card
+        common = {"event": event, "incident": incident, "card": card, "cursor": event.event_id, "oob": True}
+        if view.active is not None:
+            return self._blocks(
+                INDEX_TEMPLATE,
+                ["cursor", "incidents", "incidents_empty", "announcement"],
+                lang,
+                incidents=view.active,
+                placement=None,
+                **common,
+            )
+        if incident.resolved:
+            return self._blocks(INDEX_TEMPLATE, ["cursor", "announcement"], lang, **common)
         created = event.type is EventType.INCIDENT_CREATED
-        index_html = self._blocks(
+        return self._blocks(
             INDEX_TEMPLATE,
             ["cursor", "incident_entry", "incidents_empty", "announcement"],
             lang,
@@ -199,7 +249,6 @@ class LiveRenderer:
             incidents=[incident],
             **common,
         )
-        return PageFrames(Frame.of(event.event_id, incident_html), Frame.of(event.event_id, index_html))
 
     def incident_reset(self, page: IncidentPage, lang: str) -> Frame:
         """The whole live part of an incident page, for a client too far behind to replay."""
@@ -207,6 +256,7 @@ class LiveRenderer:
             INCIDENT_TEMPLATE,
             [
                 "cursor",
+                "document_title",
                 "incident_title",
                 "what_to_do_now",
                 "incident_status",

@@ -22,6 +22,7 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.db import Database
@@ -29,12 +30,13 @@ from console.domain import public, stream
 from console.domain.incidents import get_incident
 from console.domain.rumors import RumorEntry
 from console.domain.stream import StreamEvent
+from console.domain.timeline import UpdateCard, incident_cards
 from console.live.bus import LiveBus, LiveMessage, Subscription
 from console.live.client import LiveClient
 from console.live.pages import PublicPages
 from console.live.reading import Threads, snapshot
-from console.live.render import EventFrames, EventView, Frame, LiveRenderer
-from console.models import EventType
+from console.live.render import EventFrames, EventView, Frame, LiveRenderer, moves_on_index
+from console.models import EventType, Incident, IncidentDetailsVersion
 from console.settings import Settings
 
 log = logging.getLogger("console.live.stream")
@@ -238,11 +240,15 @@ class LiveStream:
     def _render(self, session: Session, events: list[StreamEvent]) -> list[EventFrames]:
         """Each event rendered once per language it concerns, whatever the number of clients."""
         headers: dict[tuple[str, str], public.IncidentHeader] = {}
+        listed: dict[str, list[public.IncidentHeader]] = {}  # `/`'s incidents, by language
         languages = self.languages
         rendered = []
         for event in events:
             views: dict[str, EventView] = {}
             rumors: list[RumorEntry] | None = None  # the same in every language (each entry holds them all)
+            relabelled = event.type is EventType.INCIDENT_DETAILS_CHANGED and _switched_alert_status(
+                session, event
+            )
             for lang in languages.tags:
                 if not event.concerns(lang):
                     continue
@@ -263,9 +269,23 @@ class LiveStream:
                     if event.update_id is not None
                     else None
                 )
-                views[lang] = EventView(header, card)
+                active = None
+                if moves_on_index(event, card):
+                    active = listed.get(lang)
+                    if active is None:
+                        active = listed[lang] = public.index_page(
+                            session, lang=lang, languages=languages
+                        ).incidents
+                cards = self._timeline(session, event.incident_slug, lang) if relabelled else None
+                views[lang] = EventView(header, card, cards=cards, active=active)
             rendered.append(self.renderer.event_frames(event, views))
         return rendered
+
+    def _timeline(self, session: Session, slug: str, lang: str) -> list[UpdateCard]:
+        """The incident's updates as its page shows them now (the newest PUBLIC_TIMELINE_LIMIT)."""
+        incident = get_incident(session, slug)
+        cards = incident_cards(session, incident, lang=lang, languages=self.languages)
+        return cards[: self.pages.timeline_limit]
 
     # --- clients ---------------------------------------------------------------------------
 
@@ -350,3 +370,16 @@ class LiveStream:
     def _render_events(self, events: list[StreamEvent]) -> list[EventFrames]:
         with snapshot(self.db) as session:
             return self._render(session, events)
+
+
+def _switched_alert_status(session: Session, event: StreamEvent) -> bool:
+    """Whether the details version in force when `event` (an incident.details_changed) happened
+    switched its incident between real, exercise and test: every update is labelled anew then."""
+    versions = session.execute(
+        select(IncidentDetailsVersion.alert_status, IncidentDetailsVersion.published_at)
+        .join(Incident, Incident.id == IncidentDetailsVersion.incident_id)
+        .where(Incident.slug == event.incident_slug)
+        .order_by(IncidentDetailsVersion.version.desc())
+    ).all()
+    standing = [version for version in versions if version.published_at <= event.occurred_at]
+    return len(standing) >= 2 and standing[0].alert_status is not standing[1].alert_status

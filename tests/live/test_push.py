@@ -108,7 +108,11 @@ def test_the_all_incidents_stream_shows_new_incidents_and_their_updates(
         api_resolve(live.url, pio_token, slug)
         [all_clear, resolved] = receive(ws, 2)
         assert "All clear." in all_clear.html
-        assert "incident-entry--resolved" in resolved.html and "RESOLVED" in resolved.html
+        # `/` lists the active incidents only: the list pushed is the one a fresh load shows.
+        assert '<ol id="incidents" class="incidents" data-hx-swap-oob="true">' in resolved.html
+        assert f'id="incident-{slug}"' not in resolved.html
+        assert f'id="incident-{drill["slug"]}"' in resolved.html
+        assert "Storm damage: Resolved" in resolved.html
 
 
 def test_a_client_only_gets_its_own_incidents_events(live: LiveServer, db: Database, pio_token: str) -> None:
