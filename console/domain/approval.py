@@ -51,7 +51,15 @@ from console.domain.updates import (
     publish_update,
 )
 from console.languages import Languages
-from console.models import AuditEvent, PendingState, PendingVersion, VersionKind, utcnow
+from console.models import (
+    AuditEvent,
+    Incident,
+    PendingState,
+    PendingVersion,
+    Update,
+    VersionKind,
+    utcnow,
+)
 
 DECISIONS = ("approve", "return")
 BYPASSED = "version.bypassed_approval"
@@ -507,6 +515,10 @@ class Bypass:
     reason: str
     actor: str
     occurred_at: datetime
+    # The update as the console names it: its number within its incident, and that incident.
+    seq: int
+    incident_slug: str
+    incident_title: str
 
 
 def bypasses(session: Session, *, incident_id: int | None = None, limit: int | None = 20) -> list[Bypass]:
@@ -514,13 +526,31 @@ def bypasses(session: Session, *, incident_id: int | None = None, limit: int | N
     query = select(AuditEvent).where(AuditEvent.action == BYPASSED)
     if incident_id is not None:
         query = query.where(AuditEvent.incident_id == incident_id)
-    found = []
-    for event in session.scalars(query.order_by(AuditEvent.seq.desc()).limit(limit)):
-        data = json.loads(event.data)
-        found.append(
-            Bypass(data["update_id"], data["version"], data["reason"], event.actor, event.occurred_at)
+    events = [
+        (event, json.loads(event.data))
+        for event in session.scalars(query.order_by(AuditEvent.seq.desc()).limit(limit))
+    ]
+    named = {
+        row.id: row
+        for row in session.execute(
+            select(Update.id, Update.seq, Incident.slug, Incident.title)
+            .join(Incident, Incident.id == Update.incident_id)
+            .where(Update.id.in_({data["update_id"] for _, data in events}))
         )
-    return found
+    }
+    return [
+        Bypass(
+            data["update_id"],
+            data["version"],
+            data["reason"],
+            event.actor,
+            event.occurred_at,
+            seq=named[data["update_id"]].seq,
+            incident_slug=named[data["update_id"]].slug,
+            incident_title=named[data["update_id"]].title,
+        )
+        for event, data in events
+    ]
 
 
 def pending_view(pending: PendingVersion) -> dict[str, Any]:

@@ -9,10 +9,12 @@ any other: immutable, signed, audited, correctable.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.domain import outbox
@@ -24,7 +26,7 @@ from console.domain.text import BODY_MAX, REASON_MAX, clean
 from console.domain.translation_drafts import TranslationDraft
 from console.domain.updates import NO_TRANSLATIONS, Draft, Published, Translations, publish_update
 from console.languages import Languages
-from console.models import Incident, IncidentStatus, VersionKind, utcnow
+from console.models import AuditEvent, EventType, Incident, IncidentStatus, UpdateVersion, VersionKind, utcnow
 
 ALL_CLEAR_PREFILL = "All clear: "  # what the console's resolve form starts with
 
@@ -128,3 +130,28 @@ def reopen_incident(
     announcement = _announce(session, actor, slug, text, VersionKind.REOPENING, routing, now)
     reopen(session, actor, incident, now=now, data={"reason": text, "update_id": announcement.update.id})
     return Reopened(incident, announcement)
+
+
+def resolved_first(session: Session, slug: str) -> tuple[str | None, datetime | None]:
+    """Who resolved the incident (the author of its all-clear, else who resolved it) and when."""
+    incident = get_incident(session, slug)
+    if incident.status is not IncidentStatus.RESOLVED:
+        return None, None
+    event = session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.incident_id == incident.id,
+            AuditEvent.action == EventType.INCIDENT_RESOLVED.value,
+        )
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    ).first()
+    if event is None:
+        return None, incident.resolved_at
+    all_clear = json.loads(event.data).get("all_clear_update_id")
+    author = session.scalar(
+        select(UpdateVersion.author_name).where(
+            UpdateVersion.update_id == all_clear, UpdateVersion.version == 1
+        )
+    )
+    return author or event.actor, incident.resolved_at or event.occurred_at

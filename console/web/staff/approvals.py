@@ -42,6 +42,7 @@ class PendingCard:
     incident_slug: str
     incident_title: str
     update_id: int | None
+    update_seq: int | None  # the update's number within its incident (None: a new update)
     headline: str | None
     body: str
     reason: str | None
@@ -76,10 +77,13 @@ def _images(session: Session, pending: PendingVersion) -> tuple[PendingImage, ..
 
 
 def _card(session: Session, pending: PendingVersion, viewer: Actor, now: datetime) -> PendingCard:
-    before_headline = before_body = None
-    if pending.update_id is not None and pending.state == "pending":
-        current = latest_version(session, get_update(session, pending.update_id))
-        before_headline, before_body = current.headline, current.body
+    before_headline = before_body = update_seq = None
+    if pending.update_id is not None:
+        update = get_update(session, pending.update_id)
+        update_seq = update.seq
+        if pending.state == "pending":
+            current = latest_version(session, update)
+            before_headline, before_body = current.headline, current.body
     return PendingCard(
         id=pending.id,
         version=approval.number_of(pending),
@@ -87,6 +91,7 @@ def _card(session: Session, pending: PendingVersion, viewer: Actor, now: datetim
         incident_slug=pending.incident.slug,
         incident_title=pending.incident.title,
         update_id=pending.update_id,
+        update_seq=update_seq,
         headline=pending.headline,
         body=pending.body,
         reason=pending.reason,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+from datetime import datetime
+
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
@@ -11,6 +14,7 @@ from console.domain.errors import InvalidInput, NotAllowed, NotFound
 from console.domain.resolution import (
     reopen_incident,
     resolve_with_all_clear,
+    resolved_first,
     translations_of,
 )
 from console.web.access import Access, access
@@ -19,7 +23,22 @@ from console.web.staff.forms import read_form
 from console.web.staff.incidents import Reopening, Resolution, incident_screen
 from console.web.staff.rendering import error_page, refused_page, see_other
 from console.web.staff.translations import TypedTranslations
+from console.web.staff.updates import bypass_refused
 from console.web.state import app_state
+
+
+@dataclass(frozen=True)
+class ResolveForm:
+    """What the resolve step shows besides the all-clear typed (`Resolution`): why nothing was
+    published, the emergency bypass as sent, and who resolved the incident first, when a
+    colleague did (then the step keeps the text to copy and offers no way to publish it)."""
+
+    message: str | None = None
+    bypass_approval: bool = False
+    bypass_reason: str = ""
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
+    already_resolved: bool = False
 
 
 @access(Access.PUBLISHER, STAFF)
@@ -37,6 +56,7 @@ async def resolve(request: Request, viewer: Viewer) -> Response:
     waits = approval.required_for(state.settings.approval_required, "resolve")
     # The emergency bypass: resolve now, without approval, for the reason given.
     bypass = form.text("bypass_reason") if waits and form.flag("bypass_approval") else None
+    sent = ResolveForm(bypass_approval=bypass is not None, bypass_reason=bypass or "")
 
     def work(session: Session) -> bool:
         """True when resolved; False when the all-clear waits for approval."""
@@ -57,11 +77,28 @@ async def resolve(request: Request, viewer: Viewer) -> Response:
         done = await state.write(work)
     except InvalidInput as exc:
         errors = {**exc.fields, **typed.form_errors(exc.fields)}
-        extra = {"resolution": Resolution(message, errors, texts)}
+        problem = exc.fields.get("bypass_approval")
+        extra = {
+            "resolution": Resolution(message, errors, texts),
+            "resolve_form": replace(sent, message=bypass_refused(problem) if problem else None),
+        }
         return await incident_screen(
             request, viewer, resolve_step=True, block="resolve", status_code=422, extra=extra
         )
-    except (NotAllowed, NotFound) as exc:
+    except NotAllowed as exc:
+        # Resolved by a colleague meanwhile: the step again, with what was typed, to copy.
+        try:
+            by, at = await state.read(lambda session: resolved_first(session, slug))
+        except NotFound as gone:
+            return refused_page(request, viewer, gone)
+        refusal = replace(
+            sent, message=exc.message, resolved_by=by, resolved_at=at, already_resolved=at is not None
+        )
+        extra = {"resolution": Resolution(message, {}, texts), "resolve_form": refusal}
+        return await incident_screen(
+            request, viewer, resolve_step=True, block="resolve", status_code=409, extra=extra
+        )
+    except NotFound as exc:
         return refused_page(request, viewer, exc)
     return see_other(
         request, f"/console/incidents/{slug}?notice={'resolved' if done else 'pending_approval'}"

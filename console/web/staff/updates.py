@@ -78,6 +78,11 @@ SUBMISSION_REUSED = (
 )
 
 
+def bypass_refused(problem: str) -> str:
+    """The form's message when "Emergency: publish now" came with no usable reason."""
+    return f"Nothing was published: the reason for publishing without approval {problem}."
+
+
 @dataclass
 class UpdateData:
     incident: Incident
@@ -175,6 +180,11 @@ class ActionForm:
     # (a double click, a form sent again after a lost answer) publishes once, and the second
     # answer says what the first published.
     submission: str | None = None
+    # The review step's boxes as sent, kept when it is shown again (a bypass without a reason):
+    # "Emergency: publish now, without approval" and its reason, "publish the revert".
+    bypass_approval: bool = False
+    bypass_reason: str = ""
+    confirm_revert: bool = False
 
     @property
     def base(self) -> int:
@@ -624,6 +634,15 @@ async def change_view(request: Request, viewer: Viewer, action: updates.Action) 
     waits = approval.required_for(state.settings.approval_required, action.kind)
     # The emergency bypass: publish now, without approval, for the reason given.
     bypass = form.text("bypass_reason") if waits and form.flag("bypass_approval") else None
+    try:
+        reason = approval.bypass_reason(bypass) if bypass is not None else None
+    except InvalidInput as exc:  # nothing published: the review again, as sent, saying why
+        wrong = exc.fields.get("bypass_approval", exc.message)
+        chosen.mode, chosen.errors, chosen.message = "review", exc.fields, bypass_refused(wrong)
+        chosen.submission = form.text("submission") or None  # nothing published: the same form
+        chosen.bypass_approval, chosen.bypass_reason = True, bypass or ""
+        chosen.confirm_revert = form.flag("confirm_revert")
+        return await _render(request, viewer, data, actions={slot: chosen}, status_code=422, block=slot)
     # The same change waits for approval or is published now.
     asked = ChangeRequest(
         corrects_version=chosen.corrects_version,
@@ -652,7 +671,6 @@ async def change_view(request: Request, viewer: Viewer, action: updates.Action) 
         # Sent twice at once: the first to be written published, the second answers with it.
         if submission is not None and (earlier := submission.recall(session)):
             return earlier
-        reason = approval.bypass_reason(bypass) if bypass is not None else None
         published = updates.change_update(
             session,
             viewer.actor,

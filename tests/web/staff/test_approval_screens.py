@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import replace
 
+import lxml.html
 import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
@@ -26,7 +27,7 @@ from console.web.app import create_app
 from tests.conftest import PIO
 from tests.support.images import png
 from tests.support.media import store_upload
-from tests.web.staff.conftest import email_of, sign_in
+from tests.web.staff.conftest import email_of, sent_fields, sign_in
 
 
 @pytest.fixture
@@ -278,3 +279,138 @@ def test_alert_details_and_an_image_wait_with_a_console_publish_and_the_approver
         assert [(item.media_id, item.alt) for item in version.media] == [
             (image["id"], "Map of the closed block")
         ]
+
+
+HTMX = {"HX-Request": "true"}
+
+
+def form_fields(page: str, block: str) -> dict[str, str]:
+    """What a browser would send from the form in the answer's block of id `block`."""
+    [form] = lxml.html.fromstring(page).xpath(f"//*[@id='{block}']//form")
+    return sent_fields(form)
+
+
+def bypass_refused_in_review(page: str, prefix: str, typed: str) -> None:
+    """The review step again, the tick and the typed reason kept, the problem beside the field
+    and in the block's message."""
+    tree = lxml.html.fromstring(page)
+    [box] = tree.xpath(f"//*[@id='{prefix}bypass-approval']")
+    assert box.get("checked") is not None
+    [reason] = tree.xpath(f"//*[@id='{prefix}bypass-reason']")
+    assert reason.get("value", "") == typed and reason.get("aria-invalid") == "true"
+    [error] = tree.xpath(f"//*[@id='{prefix}bypass-reason-error']")
+    assert "is required" in error.text_content() or "the limit is" in error.text_content()
+    assert reason.get("aria-describedby") == f"{prefix}bypass-reason-error"
+    [message] = tree.xpath("//*[@role='alert']")
+    assert "publishing without approval" in message.text_content()
+
+
+def test_a_correction_published_without_approval_and_without_a_reason_stays_on_its_review(
+    author: TestClient, db: Database, routing: Routing, incident: str
+) -> None:
+    with db.write() as session:
+        update_id = publish_update(
+            session, PIO, incident, Draft(body="Road closed."), routing=routing
+        ).update.id
+    token = sign_in(author, email_of("pio"))
+    form = {"body": "Road closed both ways.", "reason": "both ways", "corrects_version": "1"}
+    review = author.post(
+        f"/console/updates/{update_id}/corrections",
+        data={**form, "step": "review", "csrf_token": token},
+        headers=HTMX,
+    )
+    sent = {**form_fields(review.text, "correct"), "step": "publish", "bypass_approval": "yes"}
+    for typed in (" ", "x" * 1001):
+        refused = author.post(
+            f"/console/updates/{update_id}/corrections", data={**sent, "bypass_reason": typed}, headers=HTMX
+        )
+        assert refused.status_code == 422
+        assert "Check the correction before publishing" in refused.text
+        bypass_refused_in_review(refused.text, "correct-", typed)
+        assert published_bodies(db) == ["Road closed."]
+        with db.read() as session:
+            assert session.scalars(select(PendingVersion)).all() == []
+    again = {**form_fields(refused.text, "correct"), "step": "publish", "bypass_reason": "Bridge failing"}
+    done = author.post(f"/console/updates/{update_id}/corrections", data=again, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    assert published_bodies(db) == ["Road closed.", "Road closed both ways."]
+
+
+def test_a_retraction_published_without_approval_and_without_a_reason_stays_on_its_review(
+    author: TestClient, db: Database, routing: Routing, incident: str
+) -> None:
+    with db.write() as session:
+        update_id = publish_update(
+            session, PIO, incident, Draft(body="Road closed."), routing=routing
+        ).update.id
+    token = sign_in(author, email_of("pio"))
+    review = author.post(
+        f"/console/updates/{update_id}/retraction",
+        data={"reason": "Wrong road", "corrects_version": "1", "csrf_token": token},
+        headers=HTMX,
+    )
+    sent = {**form_fields(review.text, "retract"), "bypass_approval": "yes", "bypass_reason": ""}
+    refused = author.post(f"/console/updates/{update_id}/retraction", data=sent, headers=HTMX)
+    assert refused.status_code == 422
+    assert "Retract update 1?" in refused.text and "Wrong road" in refused.text
+    bypass_refused_in_review(refused.text, "retract-", "")
+    with db.read() as session:
+        assert session.scalars(select(PendingVersion)).all() == []
+        assert len(session.scalars(select(UpdateVersion)).all()) == 1
+
+
+def test_an_all_clear_published_without_approval_and_without_a_reason_keeps_the_resolve_step(
+    author: TestClient, db: Database, incident: str
+) -> None:
+    token = sign_in(author, email_of("pio"))
+    form = {"message": "All clear: open.", "confirmed": "yes", "csrf_token": token, "bypass_approval": "yes"}
+    refused = author.post(
+        f"/console/incidents/{incident}/resolve", data={**form, "bypass_reason": " "}, headers=HTMX
+    )
+    assert refused.status_code == 422
+    assert "All clear: open." in refused.text
+    bypass_refused_in_review(refused.text, "resolve-", " ")
+    assert published_bodies(db) == []
+    with db.read() as session:
+        assert session.scalars(select(PendingVersion)).all() == []
+
+
+def test_pending_and_bypassed_updates_are_named_by_their_number_in_their_incident(
+    author: TestClient, approver: TestClient, db: Database, routing: Routing
+) -> None:
+    with db.write() as session:
+        first = create_incident(session, PIO, IncidentDraft(title="Flood A"), routing=routing)[0].slug
+        second = create_incident(session, PIO, IncidentDraft(title="Flood B"), routing=routing)[0].slug
+        for body in ("One.", "Two.", "Three."):
+            publish_update(session, PIO, first, Draft(body=body), routing=routing)
+        update_id, other_id = (
+            publish_update(session, PIO, second, Draft(body=body), routing=routing).update.id
+            for body in ("Road closed.", "Bridge shut.")
+        )
+    assert (update_id, other_id) != (1, 2)  # their database ids are not their numbers in Flood B
+    token = sign_in(author, email_of("pio"))
+    form = {"reason": "both ways", "corrects_version": "1", "step": "publish", "csrf_token": token}
+    author.post(f"/console/updates/{update_id}/corrections", data={**form, "body": "Road closed both ways."})
+    bypassed = author.post(
+        f"/console/updates/{other_id}/corrections",
+        data={**form, "body": "Bridge shut both ways.", "bypass_approval": "yes", "bypass_reason": "Urgent"},
+        follow_redirects=False,
+    )
+    assert bypassed.status_code == 303, bypassed.text
+    with db.read() as session:
+        pending_id = session.scalars(select(PendingVersion.id)).one()
+
+    sign_in(approver, email_of("admin"))
+    pending = lxml.html.fromstring(approver.get(f"/console/pending/{pending_id}").text)
+    [said] = pending.xpath("//p[starts-with(normalize-space(), 'On ')]")
+    assert said.text_content().split(",")[0] == "On update 1 of Flood B"
+    links = {link.text_content(): link.get("href") for link in said.xpath(".//a")}
+    assert links == {"update 1": f"/console/updates/{update_id}", "Flood B": f"/console/incidents/{second}"}
+
+    dashboard = lxml.html.fromstring(approver.get("/console").text)
+    [line] = dashboard.xpath("//li[@class='bypassed']")
+    assert line.text_content().startswith("Update 2 of Flood B, version 2, by ")
+    links = {link.text_content(): link.get("href") for link in line.xpath(".//a")}
+    assert links == {"Update 2": f"/console/updates/{other_id}", "Flood B": f"/console/incidents/{second}"}
+    [waiting] = dashboard.xpath(f"//*[@id='pending-{pending_id}']/p[1]")
+    assert "on update 1 of Flood B" in " ".join(waiting.text_content().split())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import lxml.html
 import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
@@ -109,3 +110,44 @@ def test_the_all_clear_goes_out_with_its_translations(
     with db.read() as session:
         [translation] = session.scalars(select(Translation)).all()
         assert (translation.lang, translation.body) == ("es", "Todo despejado: regrese a casa.")
+
+
+def test_resolving_after_a_colleague_did_answers_in_the_resolve_panel_with_the_text_kept(
+    client: TestClient, console_client: TestClient, db: Database, incident: str
+) -> None:
+    token = sign_in(client, email_of("pio"))
+    ask = client.post(f"/console/incidents/{incident}/resolve", data={"csrf_token": token}, headers=HTMX)
+    assert 'id="resolve-message"' in ask.text
+    colleague = sign_in(console_client, email_of("admin"))
+    first = console_client.post(
+        f"/console/incidents/{incident}/resolve",
+        data={"csrf_token": colleague, "confirmed": "yes", "message": "All clear: the leak is fixed."},
+        follow_redirects=False,
+    )
+    assert first.status_code == 303
+    mine = {
+        "csrf_token": token,
+        "confirmed": "yes",
+        "message": "All clear: Elm St is open again.",
+        "tr-es-body": "Todo despejado: Elm St está abierta.",
+    }
+    late = client.post(f"/console/incidents/{incident}/resolve", data=mine, headers=HTMX)
+    assert late.status_code == 409
+    assert "<html" not in late.text and "<nav" not in late.text
+    tree = lxml.html.fragment_fromstring(late.text.strip())
+    assert tree.get("id") == "resolve"  # the resolve block alone, swapped in place
+    [message] = tree.xpath("//*[@role='alert']")
+    said = " ".join(message.text_content().split())
+    assert "already resolved" in said and "Admin Person" in said and "Nothing was published" in said
+    assert tree.xpath("//textarea[@id='resolve-message']")[0].text == mine["message"]
+    assert tree.xpath("//textarea[@id='resolve-tr-es-body']")[0].text == mine["tr-es-body"]
+    assert not tree.xpath("//button[@type='submit']")  # resolving again cannot work
+    assert kinds(db) == [(VersionKind.RESOLUTION, "All clear: the leak is fixed.")]
+
+    page = client.post(f"/console/incidents/{incident}/resolve", data=mine)  # without JavaScript
+    assert page.status_code == 409
+    tree = lxml.html.fromstring(page.text)
+    assert tree.xpath("//*[@id='reopen']")  # the whole screen, as it is now
+    [message] = tree.xpath("//*[@id='resolve']//*[@role='alert']")
+    assert "Admin Person" in message.text_content()
+    assert tree.xpath("//textarea[@id='resolve-message']")[0].text == "All clear: Elm St is open again."
