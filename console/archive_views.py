@@ -31,13 +31,17 @@ KIND_NAMES = {
     "resolution": N_("All clear"),
     "reopening": N_("Reopened"),
 }
-# Channels added later show under their own name until they get a friendlier one here.
+# What readers of a history call each channel (tests/archive/test_history.py checks that every
+# channel has a name here).
 CHANNEL_NAMES = {
     "live": N_("Live page"),
     "archive": N_("Archive file"),
     "feeds": N_("RSS/Atom feeds"),
     "x": N_("X"),
     "mastodon": N_("Mastodon"),
+    "subscribers": N_("Alerts to subscribers (email, web push, SMS, webhooks)"),
+    "websub": N_("Notice to feed readers (WebSub)"),
+    "approvers": N_("Email to the approvers"),
 }
 CATEGORY_NAMES = {
     "Geo": N_("Geophysical"),

@@ -6,16 +6,20 @@ Nothing here returns an email address or a token.
 
 from __future__ import annotations
 
+import base64
+import json
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from console.domain import details_translations, run_posts
 from console.domain.area import area_geojson, stored_area
 from console.domain.details_versions import current_defaults_view, details_history
+from console.domain.errors import InvalidInput
 from console.domain.incidents import get_incident
 from console.domain.run_posts import PostLink
 from console.domain.translations import (
@@ -68,24 +72,74 @@ def incident_view_now(session: Session, incident: Incident) -> dict[str, Any]:
     return incident_view(incident, last_update_at=last)
 
 
+INCIDENTS_PAGE_DEFAULT = 100
+INCIDENTS_PAGE_MAX = 500
+CURSOR_MAX = 200
+
+
+@dataclass(frozen=True)
+class IncidentPage:
+    incidents: list[dict[str, Any]]
+    # Where the next page starts (`cursor=`); None on the last page.
+    next_cursor: str | None
+
+
 def list_incidents(
-    session: Session, *, status: IncidentStatus | None = None, limit: int = 100
-) -> list[dict[str, Any]]:
-    """Active incidents first, then the most recently changed."""
+    session: Session,
+    *,
+    status: IncidentStatus | None = None,
+    limit: int = INCIDENTS_PAGE_DEFAULT,
+    cursor: str | None = None,
+) -> IncidentPage:
+    """Active incidents first, then the most recently changed, `limit` at a time from `cursor`
+    (a page's `next_cursor`). An incident that changes while a client pages moves to the top:
+    the client meets it again on its next look at the first page."""
+    rank = case((Incident.status == IncidentStatus.ACTIVE, 0), else_=1)
     query = select(Incident)
     if status is not None:
         query = query.where(Incident.status == status)
-    incidents = list(
-        session.scalars(
-            query.order_by(
-                (Incident.status == IncidentStatus.ACTIVE).desc(),
-                Incident.updated_at.desc(),
-                Incident.id.desc(),
-            ).limit(limit)
+    if cursor is not None:
+        after_rank, after_changed, after_id = _position(cursor)
+        query = query.where(
+            or_(
+                rank > after_rank,
+                and_(
+                    rank == after_rank,
+                    or_(
+                        Incident.updated_at < after_changed,
+                        and_(Incident.updated_at == after_changed, Incident.id < after_id),
+                    ),
+                ),
+            )
         )
+    found = list(
+        session.scalars(query.order_by(rank, Incident.updated_at.desc(), Incident.id.desc()).limit(limit + 1))
     )
+    incidents = found[:limit]
     times = _last_update_times(session, [incident.id for incident in incidents])
-    return [incident_view(incident, last_update_at=times.get(incident.id)) for incident in incidents]
+    return IncidentPage(
+        [incident_view(incident, last_update_at=times.get(incident.id)) for incident in incidents],
+        _cursor(incidents[-1]) if len(found) > limit else None,
+    )
+
+
+def _cursor(incident: Incident) -> str:
+    rank = 0 if incident.status is IncidentStatus.ACTIVE else 1
+    position = [rank, incident.updated_at.isoformat(), incident.id]
+    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
+
+
+def _position(cursor: str) -> tuple[int, datetime, int]:
+    try:
+        if len(cursor) > CURSOR_MAX:
+            raise ValueError(cursor)
+        rank, changed, incident_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        moment = datetime.fromisoformat(changed)
+        if rank not in (0, 1) or type(incident_id) is not int or moment.tzinfo is None:
+            raise ValueError(cursor)
+    except (ValueError, TypeError):
+        raise InvalidInput({"cursor": "must be a next_cursor this list answered"}) from None
+    return rank, moment, incident_id
 
 
 def delivery_view(

@@ -43,6 +43,7 @@ from console.domain.updates import (
 from console.models import IncidentStatus, PendingVersion, VersionKind
 from console.settings import APPROVAL_KINDS
 from console.web.access import Access, Endpoint, access
+from console.web.audit_api import whole_number
 from console.web.bearer import ANY_CALLER, TOKEN
 from console.web.jsonio import Fields, read_no_body, read_object
 from console.web.media_fields import media_drafts, translated_alt
@@ -175,8 +176,13 @@ async def list_incidents(request: Request, _caller: Actor | None) -> Response:
         status = IncidentStatus(status_param) if status_param is not None else None
     except ValueError:
         raise InvalidInput({"status": "must be active or resolved"}) from None
-    incidents = await app_state(request).read(lambda session: records.list_incidents(session, status=status))
-    return JSONResponse({"incidents": incidents})
+    limit = whole_number(request, "limit", records.INCIDENTS_PAGE_DEFAULT, 1, records.INCIDENTS_PAGE_MAX)
+    assert limit is not None
+    cursor = request.query_params.get("cursor")
+    page = await app_state(request).read(
+        lambda session: records.list_incidents(session, status=status, limit=limit, cursor=cursor)
+    )
+    return JSONResponse({"incidents": page.incidents, "next_cursor": page.next_cursor})
 
 
 @access(Access.PUBLISHER, TOKEN)

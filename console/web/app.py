@@ -28,13 +28,14 @@ from console.channels.registry import build_channels, routing
 from console.db import Database
 from console.dispatcher import Dispatcher
 from console.feeds.cap_signing import CapSigner
+from console.i18n import in_language
 from console.keyset import KeyFile, KeySetError
 from console.live.bus import LiveBus
 from console.live.render import LiveRenderer
 from console.live.stream import LiveStream
 from console.settings import Settings, SettingsError
 from console.signed_head import HeadSigner
-from console.templating import make_templates
+from console.templating import make_templates, page_context
 from console.web import (
     api,
     archive,
@@ -64,6 +65,7 @@ from console.web.favicon import favicon
 from console.web.handshakes import RefusedHandshakes, install_filter
 from console.web.health import healthz
 from console.web.jsonio import error_response
+from console.web.language import page_language
 from console.web.lasting import LastingConnections
 from console.web.methods import allow_header
 from console.web.middleware import (
@@ -143,9 +145,15 @@ async def database_unavailable(request: Request, exc: Exception) -> Response:
     if _wants_json(request):
         return error_response(503, "unavailable", message, headers=headers)
     state = app_state(request)
-    return state.templates.TemplateResponse(
-        request, "public/unavailable.html", {"settings": state.settings}, status_code=503, headers=headers
-    )
+    lang = page_language(request, state.languages).lang  # a resident's page, in their language
+    with in_language(lang):
+        return state.templates.TemplateResponse(
+            request,
+            "public/unavailable.html",
+            {**page_context(state.settings, lang), "settings": state.settings},
+            status_code=503,
+            headers={**headers, "Content-Language": lang},
+        )
 
 
 async def connections_returned(db: Database, timeout: float = 5.0) -> None:

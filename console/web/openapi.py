@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from console.domain import records
 from console.domain.audit_log import ACTION_PATTERN, ACTOR_MAX, FLAGS
 from console.models import IncidentStatus
 from console.web import openapi_media
@@ -211,11 +212,24 @@ PATHS: dict[str, dict[str, Schema]] = {
     "/incidents": {
         "get": reading(
             "listIncidents",
-            "Incidents, active first, then the most recently changed",
+            "Incidents, active first, then the most recently changed, a page at a time: pass "
+            "`next_cursor` as `cursor` for the next page",
             (200, "IncidentList", "Incidents"),
             errors=(422,),
             public=True,
-            parameters=[query("status", {"enum": [s.value for s in IncidentStatus]}, "Only this status.")],
+            parameters=[
+                query("status", {"enum": [s.value for s in IncidentStatus]}, "Only this status."),
+                query(
+                    "limit",
+                    {"type": "integer", "minimum": 1, "maximum": records.INCIDENTS_PAGE_MAX},
+                    f"At most this many ({records.INCIDENTS_PAGE_DEFAULT}).",
+                ),
+                query(
+                    "cursor",
+                    {"type": "string", "minLength": 1, "maxLength": records.CURSOR_MAX},
+                    "Where the page starts: the `next_cursor` of the page before.",
+                ),
+            ],
         ),
         "post": writing(
             "createIncident",
@@ -234,7 +248,6 @@ PATHS: dict[str, dict[str, Schema]] = {
             errors=(404,),
             public=True,
             parameters=[SLUG],
-            waits=True,
         )
     },
     "/incidents/{slug}/updates": {
@@ -276,6 +289,7 @@ PATHS: dict[str, dict[str, Schema]] = {
             (200, "ResolvedIncident", "The resolved incident and its all-clear"),
             body="Resolution",
             parameters=[SLUG],
+            waits=True,
         )
     },
     "/incidents/{slug}/reopen": {
@@ -479,6 +493,16 @@ PATHS: dict[str, dict[str, Schema]] = {
             (200, "WebhookList", "Every endpoint, oldest first"),
             errors=(403,),
         ),
+    },
+    "/webhooks/{webhook_id}": {
+        "get": reading(
+            "getWebhook",
+            "One registered webhook endpoint, without its secret (admin token); the `Location` of its "
+            "registration",
+            (200, "Webhook", "The endpoint"),
+            errors=(403, 404),
+            parameters=[id_parameter("webhook_id")],
+        )
     },
     "/webhooks/{webhook_id}/deliveries": {
         "get": reading(

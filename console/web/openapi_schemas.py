@@ -579,7 +579,9 @@ SCHEMAS: dict[str, Schema] = {
             ),
         }
     ),
-    "IncidentList": obj({"incidents": {"type": "array", "items": ref("Incident")}}),
+    "IncidentList": obj(
+        {"incidents": {"type": "array", "items": ref("Incident")}, "next_cursor": nullable(TEXT)}
+    ),
     "Version": optional(
         obj({**VERSION_FIELDS, "translations": {"type": "array", "items": ref("Translation")}}), ALERTING_VIEW
     ),

@@ -95,14 +95,30 @@ def hook_slug(session: Session, incident_id: int | None) -> str | None:
     return session.get_one(Incident, incident_id).slug if incident_id is not None else None
 
 
-@access(Access.ADMIN, TOKEN)
-async def webhook_deliveries(request: Request, _admin: Actor) -> Response:
+def _webhook(session: Session, request: Request) -> Subscriber:
     webhook_id: int = request.path_params["webhook_id"]  # `{webhook_id:int}`: nine digits at most
+    hook = session.get(Subscriber, webhook_id)
+    if hook is None or hook.channel is not AlertChannel.WEBHOOK:
+        raise NotFound(f"no webhook {webhook_id}")
+    return hook
+
+
+@access(Access.ADMIN, TOKEN)
+async def get_webhook(request: Request, _admin: Actor) -> Response:
+    """One endpoint, without its secret: where `POST /webhooks` answers the new one is."""
 
     def work(session: Session) -> dict[str, Any]:
-        hook = session.get(Subscriber, webhook_id)
-        if hook is None or hook.channel is not AlertChannel.WEBHOOK:
-            raise NotFound(f"no webhook {webhook_id}")
+        hook = _webhook(session, request)
+        return webhook_view(hook, hook_slug(session, hook.incident_id))
+
+    return JSONResponse(await app_state(request).read(work))
+
+
+@access(Access.ADMIN, TOKEN)
+async def webhook_deliveries(request: Request, _admin: Actor) -> Response:
+
+    def work(session: Session) -> dict[str, Any]:
+        hook = _webhook(session, request)
         rows = fanout.deliveries_of(session, hook.id)
         return {
             **webhook_view(hook, hook_slug(session, hook.incident_id)),
@@ -116,5 +132,6 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/webhooks", register_webhook, methods=["POST"]),
         Route("/webhooks", list_webhooks, methods=["GET"]),
+        Route("/webhooks/{webhook_id:int}", get_webhook, methods=["GET"]),
         Route("/webhooks/{webhook_id:int}/deliveries", webhook_deliveries, methods=["GET"]),
     ]

@@ -88,6 +88,10 @@ def test_register_publish_signed_retried_logged(
         secret = created["secret"]
         assert secret.startswith("whsec_") and created["url"] == receiver.url
         assert "secret" not in client.get("/api/v1/webhooks", headers=bearer(admin)).json()["webhooks"][0]
+        located = client.get(response.headers["location"], headers=bearer(admin))
+        assert located.status_code == 200, "the registration's Location is the endpoint's address"
+        assert located.json() == {name: value for name, value in created.items() if name != "secret"}
+        assert client.get("/api/v1/webhooks/999", headers=bearer(admin)).status_code == 404
 
         with db.write() as session:
             published = publish_update(

@@ -9,6 +9,8 @@ from datetime import timedelta
 
 from starlette.testclient import TestClient
 
+from console.archive_views import CHANNEL_NAMES
+from console.channels.registry import CHANNEL_TYPES
 from console.db import Database
 from console.domain import outbox
 from console.domain.history import incident_history
@@ -199,3 +201,8 @@ def test_corrections_log_pages(db: Database, routing: Routing, client: TestClien
     # A malformed page number is a bad request, as /archive answers it, and says what is wrong.
     assert malformed.status_code == 400 and "<h1>Cannot show this page</h1>" in malformed.text
     assert "page: must be a page number (1, 2, 3 …)" in malformed.text
+
+
+def test_every_channel_has_a_name_readers_understand() -> None:
+    """The history lists the channels each version reached: by a name, never the setting's word."""
+    assert set(CHANNEL_TYPES) <= set(CHANNEL_NAMES), set(CHANNEL_TYPES) - set(CHANNEL_NAMES)

@@ -72,6 +72,8 @@ class Validator:
         assert response.status_code == expect, (method, path, response.text)
         operation = self.schema.find_operation_by_path(method, path.split("?")[0])
         assert operation is not None, (method, path)
+        # An answer the description does not list would pass `validate_response` unchecked.
+        assert str(expect) in operation.definition.raw["responses"], (method, operation.path, expect)
         self.schema.validate_response(operation, CheckedResponse.from_any(response))
         self.checked += 1
         if response.status_code < 300:
@@ -284,6 +286,8 @@ def test_real_answers_validate_against_the_description(
     check("POST", "/webhooks", 401, json={"url": "https://93.184.215.14/hook"})
     check("GET", "/webhooks", 200, headers=admin)
     check("GET", "/webhooks", 403, headers=reviewer)
+    check("GET", f"/webhooks/{hook['id']}", 200, headers=admin)
+    check("GET", "/webhooks/999999", 404, headers=admin)
     check("GET", f"/webhooks/{hook['id']}/deliveries", 200, headers=admin)
     check("GET", "/webhooks/999999/deliveries", 404, headers=admin)
 

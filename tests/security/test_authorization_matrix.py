@@ -71,6 +71,7 @@ LEVELS: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/channels/{channel}/resume"): W,
     ("POST", "/api/v1/webhooks"): D,
     ("GET", "/api/v1/webhooks"): D,
+    ("GET", "/api/v1/webhooks/{webhook_id:int}"): D,
     ("GET", "/api/v1/webhooks/{webhook_id:int}/deliveries"): D,
     ("GET", "/api/v1/audit"): A,
     ("GET", "/api/v1/audit.csv"): A,

@@ -353,3 +353,33 @@ def test_line_breaks_arrive_as_newlines_and_invisible_text_is_blank(
     assert published.json()["body"] == "Avoid Main St.\nUse Oak Ave.\nMore soon."
     with db.read() as session:
         assert session.scalar(select(UpdateVersion.body)) == "Avoid Main St.\nUse Oak Ave.\nMore soon."
+
+
+def test_the_incident_list_pages_with_a_cursor_and_misses_none(
+    client: TestClient, pio: dict[str, str]
+) -> None:
+    slugs = [create(client, pio, title=f"Incident {n}")["slug"] for n in range(7)]
+    for slug in slugs[1:6:2]:  # three resolved, among the active ones
+        resolved = client.post(
+            f"/api/v1/incidents/{slug}/resolve", json={"message": "All clear."}, headers=pio
+        )
+        assert resolved.status_code == 200, resolved.text
+    whole = client.get("/api/v1/incidents").json()
+    assert whole["next_cursor"] is None and len(whole["incidents"]) == 7
+    walked, cursor, pages = [], None, 0
+    while True:
+        query = "?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        page = client.get(f"/api/v1/incidents{query}").json()
+        walked += [incident["slug"] for incident in page["incidents"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == 4 and walked == [incident["slug"] for incident in whole["incidents"]]
+    resolved_only = client.get("/api/v1/incidents?status=resolved&limit=2").json()
+    rest = client.get(f"/api/v1/incidents?status=resolved&cursor={resolved_only['next_cursor']}").json()
+    assert [i["status"] for i in resolved_only["incidents"] + rest["incidents"]] == ["resolved"] * 3
+    for bad in ("limit=0", "limit=501", "limit=", "cursor=nonsense", "cursor=W10", "cursor=" + "x" * 300):
+        answer = client.get(f"/api/v1/incidents?{bad}")
+        assert answer.status_code == 422, (bad, answer.text)
+        assert set(answer.json()["error"]["fields"]) <= {"limit", "cursor"}
