@@ -174,3 +174,16 @@ def details_histories(session: Session, incident_ids: list[int]) -> dict[int, li
         for row in session.scalars(query):
             rows[row.incident_id].append(row)
     return {incident_id: _views(versions) for incident_id, versions in rows.items()}
+
+
+def switched_alert_status(session: Session, incident_slug: str, at: datetime) -> bool:
+    """Whether the details version in force at `at` switched its incident between real,
+    exercise and test (every update is labelled anew then)."""
+    versions = session.execute(
+        select(IncidentDetailsVersion.alert_status)
+        .join(Incident, Incident.id == IncidentDetailsVersion.incident_id)
+        .where(Incident.slug == incident_slug, IncidentDetailsVersion.published_at <= at)
+        .order_by(IncidentDetailsVersion.version.desc())
+        .limit(2)
+    ).all()
+    return len(versions) == 2 and versions[0].alert_status is not versions[1].alert_status

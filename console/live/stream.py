@@ -22,11 +22,11 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.db import Database
 from console.domain import public, stream
+from console.domain.details_versions import switched_alert_status
 from console.domain.incidents import get_incident
 from console.domain.rumors import RumorEntry
 from console.domain.stream import StreamEvent
@@ -36,7 +36,7 @@ from console.live.client import LiveClient
 from console.live.pages import PublicPages
 from console.live.reading import Threads, snapshot
 from console.live.render import EventFrames, EventView, Frame, LiveRenderer, moves_on_index
-from console.models import EventType, Incident, IncidentDetailsVersion
+from console.models import EventType
 from console.settings import Settings
 
 log = logging.getLogger("console.live.stream")
@@ -246,8 +246,8 @@ class LiveStream:
         for event in events:
             views: dict[str, EventView] = {}
             rumors: list[RumorEntry] | None = None  # the same in every language (each entry holds them all)
-            relabelled = event.type is EventType.INCIDENT_DETAILS_CHANGED and _switched_alert_status(
-                session, event
+            relabelled = event.type is EventType.INCIDENT_DETAILS_CHANGED and switched_alert_status(
+                session, event.incident_slug, event.occurred_at
             )
             for lang in languages.tags:
                 if not event.concerns(lang):
@@ -370,16 +370,3 @@ class LiveStream:
     def _render_events(self, events: list[StreamEvent]) -> list[EventFrames]:
         with snapshot(self.db) as session:
             return self._render(session, events)
-
-
-def _switched_alert_status(session: Session, event: StreamEvent) -> bool:
-    """Whether the details version in force when `event` (an incident.details_changed) happened
-    switched its incident between real, exercise and test: every update is labelled anew then."""
-    versions = session.execute(
-        select(IncidentDetailsVersion.alert_status, IncidentDetailsVersion.published_at)
-        .join(Incident, Incident.id == IncidentDetailsVersion.incident_id)
-        .where(Incident.slug == event.incident_slug)
-        .order_by(IncidentDetailsVersion.version.desc())
-    ).all()
-    standing = [version for version in versions if version.published_at <= event.occurred_at]
-    return len(standing) >= 2 and standing[0].alert_status is not standing[1].alert_status
