@@ -478,10 +478,11 @@ def test_the_compose_and_correct_previews_show_every_post_of_a_run_with_its_own_
     page.goto(f"{server.url}/console/updates/{update_id}")
     corrected = EVACUATION.replace("310 Birch St", "55 Cedar St") + " " + "Water is safe to drink. " * 12
     page.fill("#correct-body", corrected)
-    page.fill("#correct-reason", "Shelter moved; water advice")
+    reason = "Shelter moved; water advice"
+    page.fill("#correct-reason", reason)
     for network, rules in networks:
         posts = wording.post_run(
-            VersionKind.CORRECTION, True, "Evacuation order", corrected, None, link, rules=rules
+            VersionKind.CORRECTION, True, "Evacuation order", corrected, reason, link, rules=rules
         )
         run = page.locator(f"#correct-preview [data-network={network}]")
         expect(run.locator(".post-text")).to_have_text(posts)
