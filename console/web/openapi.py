@@ -226,7 +226,7 @@ PATHS: dict[str, dict[str, Schema]] = {
                 ),
                 query(
                     "cursor",
-                    {"type": "string", "minLength": 1, "maxLength": records.CURSOR_MAX},
+                    {"type": "string", "pattern": records.CURSOR_PATTERN},
                     "Where the page starts: the `next_cursor` of the page before.",
                 ),
             ],
