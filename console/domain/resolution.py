@@ -9,12 +9,10 @@ any other: immutable, signed, audited, correctable.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.domain import outbox
@@ -24,9 +22,16 @@ from console.domain.events import IncidentResolved
 from console.domain.incidents import get_incident, reopen, resolve_incident
 from console.domain.text import BODY_MAX, REASON_MAX, clean
 from console.domain.translation_drafts import TranslationDraft
-from console.domain.updates import NO_TRANSLATIONS, Draft, Published, Translations, publish_update
+from console.domain.updates import (
+    NO_TRANSLATIONS,
+    Draft,
+    Published,
+    Translations,
+    publish_update,
+    standing_all_clear,
+)
 from console.languages import Languages
-from console.models import AuditEvent, EventType, Incident, IncidentStatus, UpdateVersion, VersionKind, utcnow
+from console.models import Incident, IncidentStatus, VersionKind, utcnow
 
 ALL_CLEAR_PREFILL = "All clear: "  # what the console's resolve form starts with
 
@@ -133,25 +138,9 @@ def reopen_incident(
 
 
 def resolved_first(session: Session, slug: str) -> tuple[str | None, datetime | None]:
-    """Who resolved the incident (the author of its all-clear, else who resolved it) and when."""
+    """Who resolved the incident (the author of the all-clear it stands on) and when."""
     incident = get_incident(session, slug)
     if incident.status is not IncidentStatus.RESOLVED:
         return None, None
-    event = session.scalars(
-        select(AuditEvent)
-        .where(
-            AuditEvent.incident_id == incident.id,
-            AuditEvent.action == EventType.INCIDENT_RESOLVED.value,
-        )
-        .order_by(AuditEvent.seq.desc())
-        .limit(1)
-    ).first()
-    if event is None:
-        return None, incident.resolved_at
-    all_clear = json.loads(event.data).get("all_clear_update_id")
-    author = session.scalar(
-        select(UpdateVersion.author_name).where(
-            UpdateVersion.update_id == all_clear, UpdateVersion.version == 1
-        )
-    )
-    return author or event.actor, incident.resolved_at or event.occurred_at
+    all_clear = standing_all_clear(session, incident)
+    return all_clear.author_name if all_clear is not None else None, incident.resolved_at

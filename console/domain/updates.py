@@ -548,22 +548,28 @@ def change_update(
     return published
 
 
-def _is_standing_all_clear(session: Session, update: Update) -> bool:
-    """Whether `update` is the all-clear its incident is resolved by: the newest resolution."""
-    if update.incident.status is not IncidentStatus.RESOLVED:
-        return False
-    newest: int | None = session.scalar(
-        select(Update.id)
-        .join(UpdateVersion, UpdateVersion.update_id == Update.id)
+def standing_all_clear(session: Session, incident: Incident) -> UpdateVersion | None:
+    """The all-clear a resolved incident stands on (the first version of its newest resolution);
+    None while it is active."""
+    if incident.status is not IncidentStatus.RESOLVED:
+        return None
+    return session.scalars(
+        select(UpdateVersion)
+        .join(Update, UpdateVersion.update_id == Update.id)
         .where(
-            Update.incident_id == update.incident_id,
+            Update.incident_id == incident.id,
             UpdateVersion.version == 1,
             UpdateVersion.kind == VersionKind.RESOLUTION,
         )
         .order_by(Update.seq.desc())
         .limit(1)
-    )
-    return newest == update.id
+    ).first()
+
+
+def _is_standing_all_clear(session: Session, update: Update) -> bool:
+    """Whether `update` is the all-clear its incident is resolved by: the newest resolution."""
+    standing = standing_all_clear(session, update.incident)
+    return standing is not None and standing.update_id == update.id
 
 
 class Publishing(TypedDict, total=False):
