@@ -23,6 +23,7 @@ from typing import Any
 
 from console.archive_snapshot import manifest_digest
 from console.csvfile import uncell
+from console.domain.area import area_geojson, stored_area
 from console.keyset import KeySet
 from console.signed_head import check_head
 
@@ -102,9 +103,11 @@ def translation_hash(incident: str, seq: int, view: dict[str, Any]) -> str:
 
 
 def details_hash(incident: str, view: dict[str, Any]) -> str:
-    """An incident details version's, for one without an area: its hash covers the area as stored,
-    which its view shows as GeoJSON."""
+    """An incident details version's: its hash covers the area as stored, `area_canonical`
+    (`area` shows it as GeoJSON, and `Checker.details` checks that the two agree)."""
     fixed = {"incident": incident, **view["fields"]}
+    if view.get("area") is not None:
+        fixed["area"] = view["area_canonical"]
     if view.get("cap_defaults") is not None:  # CAP defaults (issue 17), hashed only when it has some
         fixed["cap_defaults"] = _canonical_text(view["cap_defaults"])
     return _text_hash(fixed, view, ("version", "reason", "author"), "published_at")
@@ -113,6 +116,18 @@ def details_hash(incident: str, view: dict[str, Any]) -> str:
 def details_translation_hash(incident: str, view: dict[str, Any]) -> str:
     copied = ("details_version", "lang", "title", "summary", "location", "author")
     return _text_hash({"incident": incident}, view, copied, "created_at")
+
+
+def _shows_signed_area(view: dict[str, Any]) -> bool:
+    """Whether a details version's GeoJSON `area` is its `area_canonical` (both absent: yes)."""
+    try:
+        signed = stored_area(view.get("area_canonical"))
+    except (TypeError, ValueError):
+        return False
+    try:
+        return area_geojson(signed) == view.get("area")
+    except (KeyError, TypeError, ValueError):
+        return False
 
 
 def rumor_hash(rumor_id: int, incident: str | None, view: dict[str, Any]) -> str:
@@ -129,8 +144,7 @@ def rumor_translation_hash(rumor_id: int, version: int, view: dict[str, Any]) ->
 # What `Checker.details` counts without proving it (said in the summary).
 UNSIGNED_DETAILS = "incident details written before they were signed (not provable offline)"
 DETAILS_WITH_AREA = (
-    "incident details versions with an area (not provable offline: the hash covers the area as stored, "
-    "the export has it as GeoJSON)"
+    "incident details versions with an area in an export without area_canonical (not provable offline)"
 )
 
 
@@ -213,12 +227,18 @@ class Checker:
     def details(self, where: str, slug: str, record: dict[str, Any]) -> None:
         """An incident's details versions and its newest details translations. Those an export
         cannot prove are counted apart, not failed: details written before they were signed
-        (`signature` null, or none in an older export), and versions with an area."""
+        (`signature` null, or none in an older export), and versions with an area in an export
+        from before `area_canonical`."""
         for view in record.get("details_versions", []):
             if view.get("signature") is None:
                 self.report.count(UNSIGNED_DETAILS)
-            elif view.get("area") is not None:
+            elif view.get("area") is not None and "area_canonical" not in view:
                 self.report.count(DETAILS_WITH_AREA)
+            elif not _shows_signed_area(view):
+                self.report.fail(
+                    f"{where}: incident {slug} details version {view.get('version')}",
+                    "its area (GeoJSON) is not the area its content hash covers (area_canonical)",
+                )
             else:
                 self.signed_text(
                     f"{where}: incident {slug} details version {view.get('version')}",

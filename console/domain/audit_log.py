@@ -20,7 +20,7 @@ from console.domain.audit import ChainReport
 from console.domain.errors import InvalidInput, NotFound
 from console.domain.incidents import get_incident
 from console.domain.integrity import IntegrityReport, verify
-from console.models import AuditEvent, Incident
+from console.models import AuditEvent, Incident, Update
 
 PAGE_DEFAULT = 100
 PAGE_MAX = 1000
@@ -175,6 +175,9 @@ def _select(query: AuditQuery, before: int | None):  # type: ignore[no-untyped-d
 class AuditPage:
     events: list[dict[str, Any]]
     next_before: int | None  # pass as `before` for the next (older) page
+    # Each named update's number within its incident: events keep the database id, which
+    # readers never see elsewhere ("update 2 of Flood B", not "update 17").
+    update_seqs: dict[int, int]
 
 
 def audit_page(session: Session, query: AuditQuery, *, before: int | None, limit: int) -> AuditPage:
@@ -183,7 +186,10 @@ def audit_page(session: Session, query: AuditQuery, *, before: int | None, limit
         raise InvalidInput({"limit": f"must be 1 to {PAGE_MAX}"})
     rows = list(session.execute(_select(query, before).limit(limit + 1)))
     events = [event_view(event, slug) for event, slug in rows[:limit]]
-    return AuditPage(events, events[-1]["seq"] if len(rows) > limit else None)
+    named = {event["data"].get("update_id") for event in events} - {None}
+    numbered = session.execute(select(Update.id, Update.seq).where(Update.id.in_(named))) if named else ()
+    update_seqs = {update_id: seq for update_id, seq in numbered}
+    return AuditPage(events, events[-1]["seq"] if len(rows) > limit else None, update_seqs)
 
 
 def csv_row(event: dict[str, Any]) -> list[str]:

@@ -138,6 +138,8 @@ def details_version_view(
         "version": row.version,
         "fields": fields,
         "area": area_geojson(stored_area(row.area)),
+        # The text the content hash covers, which GeoJSON cannot give back (it turns rings).
+        "area_canonical": row.area,
         "cap_defaults": cap_defaults_view(stored_cap_defaults(row.cap_defaults)),
         "changed": changed,
         "reason": row.reason,

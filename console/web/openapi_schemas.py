@@ -457,6 +457,12 @@ DETAILS_VERSION_FIELDS: dict[str, Schema] = {
         **nullable({"$ref": "#/components/schemas/AreaFeature"}),
         "description": "The mapped area as this version has it (GeoJSON); null: none.",
     },
+    "area_canonical": {
+        **nullable({"type": "string"}),
+        "description": "The same area as the text content_hash covers: the canonical JSON of "
+        '`{"description", "polygons": [[[lat, lon], …]], "circles", "geocodes"}` (GeoJSON turns '
+        "rings counterclockwise, so it cannot give this back); null: no area.",
+    },
     "cap_defaults": {**CAP_DEFAULTS_VIEW, "description": "The CAP defaults this version has; null: none."},
     "changed": {
         "type": "array",

@@ -268,8 +268,9 @@ def test_console_verify_checks_details_and_names_a_tampered_one(
 def test_console_verify_counts_details_it_cannot_prove_apart(
     exported: Path, sample: Sample, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Details written before they were signed carry none; a version's area is hashed as stored
-    and exported as GeoJSON. Neither is a failure: the summary says how many were not proved."""
+    """Details written before they were signed carry none, and an export made before
+    `area_canonical` has a version's area only as GeoJSON. Neither is a failure: the summary
+    says how many were not proved."""
     record = json.loads((exported / "incidents" / f"{sample.slug}.json").read_text())
     [first] = record["details_versions"]
     alone = tmp_path / "record.json"
@@ -283,9 +284,71 @@ def test_console_verify_counts_details_it_cannot_prove_apart(
         "geometry": None,
         "properties": {"description": "", "circles": [], "geocodes": []},
     }
-    alone.write_text(json.dumps({**record, "details_versions": [{**first, "area": area}]}))
+    older = {key: value for key, value in first.items() if key != "area_canonical"}
+    alone.write_text(json.dumps({**record, "details_versions": [{**older, "area": area}]}))
     assert main(["verify", str(alone)]) == 0, capsys.readouterr().err
-    assert "1 incident details versions with an area (not provable offline" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "1 incident details versions with an area in an export without area_canonical" in out, out
+
+
+# Clockwise in [lon, lat]: GeoJSON shows it turned, so only `area_canonical` gives the hashed text.
+CLOCKWISE = [[38.90, -77.04], [38.93, -77.04], [38.93, -77.00], [38.90, -77.00], [38.90, -77.04]]
+
+
+def test_console_verify_proves_a_details_version_with_an_area(
+    client: TestClient,
+    db: Database,
+    routing: Routing,
+    sample: Sample,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    area = {
+        "description": "Downtown",
+        "polygons": [CLOCKWISE],
+        "circles": [{"lat": 38.915, "lon": -77.02, "radius_km": 1.5}],
+        "geocodes": [{"name": "SAME", "value": "011001"}],
+    }
+    with db.write() as session:
+        change_details(
+            session,
+            PIO,
+            sample.slug,
+            DetailsDraft(area=area),
+            reason="Mapped",
+            corrects_version=1,
+            routing=routing,
+            now=T0 + timedelta(hours=1),
+        )
+    record = client.get(f"/incidents/{sample.slug}.json").json()
+    mapped = record["details_versions"][1]
+    ring = mapped["area"]["geometry"]["coordinates"][0]
+    assert ring == [[lon, lat] for lat, lon in CLOCKWISE[::-1]]  # turned, as RFC 7946 wants
+    assert json.loads(mapped["area_canonical"])["polygons"] == [CLOCKWISE]
+    keys = tmp_path / "keys.json"
+    keys.write_text(client.get("/.well-known/incident-console/keys.json").text)
+    alone = tmp_path / "record.json"
+    alone.write_text(json.dumps(record))
+    capsys.readouterr()
+    assert main(["verify", str(alone), "--keys", str(keys)]) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert "2 details versions" in out and "not provable" not in out and "without area" not in out, out
+
+    # The map moved, its signed text kept: the two no longer agree.
+    ring[1][1] += 0.5
+    alone.write_text(json.dumps(record))
+    err = _verify_fails([alone], capsys, "--keys", str(keys))
+    assert f"incident {sample.slug} details version 2: its area (GeoJSON) is not the area its content" in err
+    # Both moved together: the signed text no longer matches its hash.
+    ring[1][1] -= 0.5
+    moved = json.loads(mapped["area_canonical"])
+    moved["polygons"][0][1][0] += 0.5
+    mapped["area_canonical"] = json.dumps(moved)
+    mapped["area"] = client.get(f"/incidents/{sample.slug}.json").json()["details_versions"][1]["area"]
+    mapped["area"]["geometry"]["coordinates"][0][-2][1] += 0.5
+    alone.write_text(json.dumps(record))
+    err = _verify_fails([alone], capsys, "--keys", str(keys))
+    assert f"incident {sample.slug} details version 2: its text does not match its content_hash" in err
 
 
 def test_console_verify_passes_an_untouched_export(

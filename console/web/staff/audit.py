@@ -41,7 +41,14 @@ async def audit_page(request: Request, viewer: Viewer) -> Response:
     state = app_state(request)
     typed = {name: request.query_params.get(name, "") for name in FILTERS}
     verify = request.query_params.get("verify") == "1"
-    context: dict[str, Any] = {"typed": typed, "errors": {}, "events": [], "chain": None, "next_href": None}
+    context: dict[str, Any] = {
+        "typed": typed,
+        "errors": {},
+        "events": [],
+        "update_seqs": {},
+        "chain": None,
+        "next_href": None,
+    }
 
     def work(session: Session) -> dict[str, Any]:
         before = whole_number(request, "before", None, 1, INT_MAX, empty_is_absent=True)
@@ -53,6 +60,7 @@ async def audit_page(request: Request, viewer: Viewer) -> Response:
         )
         return {
             "events": page.events,
+            "update_seqs": page.update_seqs,
             "head": audit_head(session),
             "next_href": _link("/console/audit", typed, before=page.next_before)
             if page.next_before

@@ -114,6 +114,19 @@ def test_each_row_links_to_its_update_and_version_and_lists_its_data(client: Tes
     assert "{&#34;" not in page and '{"' not in data.group(1)  # a list, not a JSON dump
 
 
+def test_an_update_is_named_by_its_number_in_its_incident_not_its_database_id(
+    client: TestClient, record: str, db: Database, routing: Routing
+) -> None:
+    second = publish_sample(db, routing)  # its one update is the database's second
+    sign_in(client, email_of("reviewer"))
+    page = client.get("/console/audit", params={"action": "version.published", "incident": second}).text
+    links = re.findall(
+        r'<a class="audit__update" href="/console/updates/(\d+)#version-\d+">([^<]+)</a>', page
+    )
+    assert {update_id for update_id, _ in links} == {"2"}
+    assert sorted(name for _, name in links) == [f"Update 1 of {second}, version {n}" for n in (1, 2, 3, 4)]
+
+
 def test_the_chain_verdict_arrives_by_itself_and_names_a_broken_row(
     client: TestClient, tampered_db: Database, routing: Routing, people: dict[str, int]
 ) -> None:
