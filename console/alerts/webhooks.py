@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment
 from standardwebhooks import Webhook
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
 
 from console.alert_models import AlertChannel
 from console.alerts.content import AlertContent
@@ -45,13 +47,23 @@ class TargetRefused(ValueError):
 
 
 def check_target(url: str, *, allow_private: bool) -> None:
+    """Refuse a URL that may not receive a request: not http(s), private or loopback (unless
+    allowed), or read as one host here and as another by the sender (urllib3, under requests
+    and pywebpush): `https://127.0.0.1\\@push.example` is push.example to `urlsplit` and
+    127.0.0.1 to urllib3, so a URL must be printable ASCII without a backslash or a space, and
+    both must read the same host and port."""
+    if not url.isascii() or not url.isprintable() or "\\" in url or " " in url:
+        raise TargetRefused("the url must be printable ASCII characters, without spaces or backslashes")
     try:
         parts = urlsplit(url)
         port = parts.port  # raises for a port that is not a number from 0 to 65535
-    except ValueError as exc:  # e.g. an unclosed "[" of an IPv6 address
+        sent_to = parse_url(url)
+    except (ValueError, LocationParseError) as exc:  # e.g. an unclosed "[" of an IPv6 address
         raise TargetRefused(f"the url is not valid: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise TargetRefused("the url must be an absolute http(s) URL")
+    if (parts.hostname, port) != ((sent_to.host or "").strip("[]").lower() or None, sent_to.port):
+        raise TargetRefused("the url is not valid: its host is ambiguous")
     if len(url) > 2000:
         raise TargetRefused("the url is longer than 2000 characters")
     if allow_private:

@@ -60,7 +60,12 @@ class WebSubChannel:
         self.hub_url = hub_url
         self.public_url = public_url
         self.files = files  # what the feeds channel writes
-        self.languages = files.languages  # those whose /feeds/{lang}/ files the feeds channel writes
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """Those whose /feeds/{lang}/ files the feeds channel writes: asked at each delivery, as
+        with one language they are written only once a reader has asked for one of them."""
+        return self.files.languages
 
     @classmethod
     def from_settings(cls, settings: Settings, db: Database) -> WebSubChannel:

@@ -8,6 +8,7 @@ connection resumes from exactly there. Read them inside one snapshot (see
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -214,6 +215,17 @@ def incident_page(
         rumors=incident_rumors(session, incident),
         last_modified=_last_event_at(session, incident.id) or incident.updated_at,
     )
+
+
+def translated_titles(session: Session, slugs: Collection[str], lang: str) -> dict[str, tuple[str, str]]:
+    """By slug, (title, lang) of the incidents whose details a reader of `lang` gets translated."""
+    incidents = session.scalars(select(Incident).where(Incident.slug.in_(list(slugs)))).all() if slugs else []
+    shown = shown_details(session, incidents, lang)
+    return {
+        incident.slug: (shown[incident.id].title, shown[incident.id].lang)
+        for incident in incidents
+        if incident.id in shown
+    }
 
 
 def incident_rumors(session: Session, incident: Incident) -> list[RumorEntry]:

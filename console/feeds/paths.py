@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from console.i18n import own_name
+from console.i18n import N_, own_name
 from console.languages import LANGUAGE_TAG
 
 ATOM_TYPE = "application/atom+xml"
@@ -138,18 +138,19 @@ class AlternateLink:
 
 
 def alternate_links(incident_slug: str | None = None) -> list[AlternateLink]:
-    """The feeds a page advertises: an incident page its own feeds, every page the site's."""
+    """The feeds a page advertises: an incident page its own feeds, every page the site's (their
+    titles in English, marked for a page to translate)."""
     links = []
     if incident_slug is not None:
         links += [
-            AlternateLink(incident_atom(incident_slug).url_path, ATOM_TYPE, "This incident (Atom)"),
-            AlternateLink(incident_rss(incident_slug).url_path, RSS_TYPE, "This incident (RSS)"),
+            AlternateLink(incident_atom(incident_slug).url_path, ATOM_TYPE, N_("This incident (Atom)")),
+            AlternateLink(incident_rss(incident_slug).url_path, RSS_TYPE, N_("This incident (RSS)")),
         ]
     return [
         *links,
-        AlternateLink(UPDATES_ATOM.url_path, ATOM_TYPE, "All incident updates (Atom)"),
-        AlternateLink(UPDATES_RSS.url_path, RSS_TYPE, "All incident updates (RSS)"),
-        AlternateLink(CAP_INDEX.url_path, ATOM_TYPE, "CAP alerts (Atom index)"),
+        AlternateLink(UPDATES_ATOM.url_path, ATOM_TYPE, N_("All incident updates (Atom)")),
+        AlternateLink(UPDATES_RSS.url_path, RSS_TYPE, N_("All incident updates (RSS)")),
+        AlternateLink(CAP_INDEX.url_path, ATOM_TYPE, N_("CAP alerts (Atom index)")),
     ]
 
 

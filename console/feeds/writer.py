@@ -66,11 +66,17 @@ class FeedFiles:
 
     @property
     def languages(self) -> tuple[str, ...]:
-        """The languages whose feeds (/feeds/{lang}/...) each publication writes: none while
-        LANGUAGES names only the primary language (its /feeds/{lang}/ files are then made on
-        their first request, like any missing file)."""
+        """The languages whose feeds (/feeds/{lang}/...) each publication writes: every one of
+        LANGUAGES when it names several. While it names only the primary language, its
+        /feeds/{lang}/ files are made on their first request, like any missing file, and from
+        then on (their folder exists) written with every publication like the first feeds:
+        a feed a reader subscribed to is never left behind with the entries it had then."""
         languages = self.settings.languages
-        return languages if len(languages) > 1 else ()
+        if len(languages) > 1:
+            return languages
+        [primary] = languages
+        served = self.path_of(updates_atom(primary)).parent  # FEEDS_DIR/feeds/{primary}
+        return (primary,) if served.is_dir() else ()
 
     def _localized(
         self, session: Session, found: list[items.FeedItem], lang: str | None

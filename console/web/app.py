@@ -133,7 +133,33 @@ async def http_error(request: Request, exc: Exception) -> Response:
     if _wants_json(request):
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return error_response(exc.status_code, code, exc.detail, headers=exc.headers)
+    if exc.status_code == 404 and _resident_browsing(request):
+        return _public_page(request, "public/not_found.html", 404, {"missing_page": True})
     return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
+
+
+def _resident_browsing(request: Request) -> bool:
+    """A browser asking for a public page (a mistyped or cut link): it gets a page in the
+    reader's language, not a bare English line. Feed readers, scripts and the console keep theirs."""
+    return (
+        request.method in ("GET", "HEAD")
+        and "text/html" in request.headers.get("accept", "")
+        and not request.url.path.startswith("/console")
+    )
+
+
+def _public_page(request: Request, template: str, status_code: int, extra: dict[str, Any]) -> Response:
+    """An error page of the public site in the reader's language, never kept by a cache."""
+    state = app_state(request)
+    lang = page_language(request, state.languages).lang
+    with in_language(lang):
+        return state.templates.TemplateResponse(
+            request,
+            template,
+            {**page_context(state.settings, lang), "settings": state.settings, **extra},
+            status_code=status_code,
+            headers={"Cache-Control": "no-store", "Content-Language": lang},
+        )
 
 
 async def database_unavailable(request: Request, exc: Exception) -> Response:
@@ -141,19 +167,12 @@ async def database_unavailable(request: Request, exc: Exception) -> Response:
     # no-store: a CDN must not keep the error in place of the page (it may serve a stale copy).
     log.warning("database unavailable: %s", exc)
     message = "the database is not answering; try again in a few seconds"
-    headers = {"Retry-After": "5", "Cache-Control": "no-store"}
     if _wants_json(request):
+        headers = {"Retry-After": "5", "Cache-Control": "no-store"}
         return error_response(503, "unavailable", message, headers=headers)
-    state = app_state(request)
-    lang = page_language(request, state.languages).lang  # a resident's page, in their language
-    with in_language(lang):
-        return state.templates.TemplateResponse(
-            request,
-            "public/unavailable.html",
-            {**page_context(state.settings, lang), "settings": state.settings},
-            status_code=503,
-            headers={**headers, "Content-Language": lang},
-        )
+    page = _public_page(request, "public/unavailable.html", 503, {})  # a resident's, in their language
+    page.headers["Retry-After"] = "5"
+    return page
 
 
 async def connections_returned(db: Database, timeout: float = 5.0) -> None:

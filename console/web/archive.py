@@ -24,13 +24,14 @@ from console.web.access import Access, access
 from console.web.language import page_language, remember_choice
 from console.web.state import app_state
 
-# Archive pages change when something is published, which is rare and never urgent here:
-# a short shared cache takes the load of a crowd off the database. The results fragment is
-# chosen by `HX-Target`, so a cache must key on it (and on `HX-Request`, which htmx sends
-# with it), or it would serve the bare fragment to everyone; and on what chose the reader's
-# language, unless `?lang=` (in the URL) did.
-CACHE = {"Cache-Control": "public, max-age=30", "Vary": "HX-Request, HX-Target"}
-NEGOTIATED = {**CACHE, "Vary": "HX-Request, HX-Target, Accept-Language, Cookie"}
+# A shared cache takes the load of a crowd off the database, for PUBLIC_CACHE_SECONDS as the
+# live pages: the history and /corrections are the public correction record, which the live
+# page links to the moment a correction is out. The results fragment is chosen by `HX-Target`,
+# so a cache must key on it (and on `HX-Request`, which htmx sends with it), or it would serve
+# the bare fragment to everyone; and on what chose the reader's language, unless `?lang=` (in
+# the URL) did.
+VARY = "HX-Request, HX-Target"
+NEGOTIATED_VARY = f"{VARY}, Accept-Language, Cookie"
 RESULTS_TARGET = "archive-results"
 
 
@@ -49,7 +50,8 @@ def _render(
     chosen = page_language(request, state.languages)
     several = len(state.settings.languages) > 1
     headers = {
-        **(NEGOTIATED if several and not chosen.from_query else CACHE),
+        "Cache-Control": f"public, max-age={state.settings.public_cache_seconds}",
+        "Vary": NEGOTIATED_VARY if several and not chosen.from_query else VARY,
         "Content-Language": chosen.lang,
     }
     full = base_context(

@@ -266,7 +266,9 @@ class FeedServer:
                 except OSError as exc:  # disk full, permissions: say so, and when to come back
                     log.error("could not write %s: %s", path, exc)
                     message = f"the feed file could not be written ({exc.strerror or exc}); try again shortly"
-                    return PlainTextResponse(message, status_code=503, headers={"Retry-After": "30"})
+                    return PlainTextResponse(
+                        message, status_code=503, headers={"Retry-After": "30", "Cache-Control": "no-store"}
+                    )
             self.cache.keep(path, feed)
         return feed_response(request, feed)
 

@@ -28,6 +28,15 @@ REFUSALS = ("websocket.close", "websocket.http.response.start")
 _refused: ContextVar[bool] = ContextVar("websocket_handshake_refused", default=False)
 
 
+def printable(text: str) -> str:
+    """`text` on one line: each character that is not printable (line breaks, the terminal's
+    escape, U+2028) as its Python escape. A path is the client's, percent-decoded: as it is, it
+    could end the line and write one of its own (a fake ERROR, a fake record)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 class RefusedHandshakes:
     """Pure ASGI middleware: notes a websocket refused before `websocket.accept`."""
 
@@ -47,7 +56,7 @@ class RefusedHandshakes:
             elif not accepted and message["type"] in REFUSALS and not _refused.get():
                 _refused.set(True)
                 status = message.get("status", 403)  # uvicorn answers a close before accept with 403
-                log.info("websocket handshake refused: %s %s", status, scope.get("path", ""))
+                log.info("websocket handshake refused: %s %s", status, printable(scope.get("path", "")))
             await send(message)
 
         await self.app(scope, receive, watch)

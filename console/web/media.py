@@ -7,8 +7,8 @@ for the multipart framing), before any of it is parsed or decoded."""
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import AsyncGenerator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +37,12 @@ MEDIA_PATH = "/api/v1/media"
 MAX_FIELDS = 10
 # A file's name is its hash: it never changes, so any cache may keep it for a year.
 IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
-# Decoding is memory-heavy (up to MAX_PIXELS * 4 bytes): at most this many at once per process.
-DECODING = threading.BoundedSemaphore(2)
+# Decoding is memory-heavy (up to MAX_PIXELS * 4 bytes): at most this many at once per process,
+# in threads of their own. Uploads waiting for their turn wait in this pool's queue: none holds
+# a thread of the event loop's default pool, which resolves push and webhook hosts and sends
+# residents' confirmation emails and codes (a few threads on a small server).
+DECODERS = 2
+DECODING = ThreadPoolExecutor(max_workers=DECODERS, thread_name_prefix="media-decode")
 
 
 def upload_limit(media_max_bytes: int) -> int:
@@ -93,14 +97,9 @@ async def read_upload(request: Request, media_max_bytes: int) -> tuple[bytes, st
     return data, (upload.content_type or "").partition(";")[0].strip().lower()
 
 
-def _reencode(data: bytes, content_type: str) -> Reencoded:
-    with DECODING:
-        return reencode(data, content_type)
-
-
 async def decode(data: bytes, content_type: str) -> Reencoded:
     try:
-        return await asyncio.to_thread(_reencode, data, content_type)
+        return await asyncio.get_running_loop().run_in_executor(DECODING, reencode, data, content_type)
     except ImageRefused as exc:
         raise InvalidInput({"file": str(exc)}) from None
 

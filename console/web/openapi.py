@@ -21,6 +21,7 @@ from console.models import IncidentStatus
 from console.web import openapi_media
 from console.web.access import Access, access
 from console.web.openapi_schemas import INT32_MAX, SCHEMAS, Schema, ref
+from console.web.webhooks_api import LOG_PAGE_DEFAULT, LOG_PAGE_MAX
 
 ERRORS = {
     400: "The body is not a UTF-8 JSON object (`malformed_json`, `invalid_utf8`), or a string in it "
@@ -192,8 +193,17 @@ AUDIT_FILTERS = [
         {"type": "string", "minLength": 1, "pattern": r"\S"},
         "An incident's slug (404 when there is none); not empty or blank.",
     ),
-    query("since", MOMENT, "A day (YYYY-MM-DD, in TIMEZONE) or a time (RFC 3339); inclusive."),
-    query("until", MOMENT, "A day (the whole day is included) or a time (RFC 3339); exclusive."),
+    query(
+        "since",
+        MOMENT,
+        "A day (YYYY-MM-DD, in TIMEZONE) or a time (RFC 3339; one without an offset, as a "
+        "datetime-local field sends it, is in TIMEZONE); inclusive.",
+    ),
+    query(
+        "until",
+        MOMENT,
+        "A day (the whole day is included) or a time (as for `since`); exclusive.",
+    ),
     query(
         "hide_deliveries",
         {"type": "string", "enum": list(FLAGS)},
@@ -507,10 +517,23 @@ PATHS: dict[str, dict[str, Schema]] = {
     "/webhooks/{webhook_id}/deliveries": {
         "get": reading(
             "webhookDeliveries",
-            "One webhook endpoint's delivery log, newest first (admin token)",
-            (200, "WebhookLog", "The endpoint and its latest deliveries"),
-            errors=(403, 404),
-            parameters=[id_parameter("webhook_id")],
+            "One webhook endpoint's delivery log, newest event first, a page at a time: pass "
+            "`next_before` as `before` for the next page (admin token)",
+            (200, "WebhookLog", "The endpoint and one page of its deliveries"),
+            errors=(403, 404, 422),
+            parameters=[
+                id_parameter("webhook_id"),
+                query(
+                    "before",
+                    {"type": "integer", "minimum": 1, "maximum": INT32_MAX},
+                    "Deliveries of events before this event id: the `next_before` of the page before.",
+                ),
+                query(
+                    "limit",
+                    {"type": "integer", "minimum": 1, "maximum": LOG_PAGE_MAX},
+                    f"At most this many ({LOG_PAGE_DEFAULT}).",
+                ),
+            ],
         )
     },
     "/audit": {

@@ -839,6 +839,10 @@ SCHEMAS: dict[str, Schema] = {
                     }
                 ),
             },
+            "next_before": {
+                **nullable(ID),
+                "description": "Pass it as `before` for the next (older) page; null on the last page",
+            },
         }
     ),
     "RetriedDelivery": obj({"id": ID, "channel": TEXT, "state": {"enum": [s.value for s in DeliveryState]}}),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 from starlette.requests import Request
@@ -113,6 +114,8 @@ async def subscribe(request: Request) -> Response:
                 await asyncio.to_thread(
                     check_target, given["endpoint"], allow_private=settings.push_allow_private
                 )
+                if "@" in urlsplit(given["endpoint"]).netloc:  # no push service's has one
+                    errors["endpoint"] = "must not carry a user name or password"
             except TargetRefused as exc:
                 errors["endpoint"] = str(exc)
         if given["incident"]:

@@ -2,37 +2,69 @@
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from datetime import datetime
 
 from starlette.requests import Request
 
+# One IPv6 customer (a home, a phone, a cloud VM) is given a /64 at least: 2^64 addresses it
+# may use one per request. A limit per address counts the network.
+IPV6_CLIENT_PREFIX = 64
+
+
+def client_key(host: str) -> str:
+    """What a limit counts `host` as: an IPv4 address as it is (also when a dual-stack socket
+    gives it as ::ffff:a.b.c.d), an IPv6 address as its /64, anything else (not an address)
+    as it is."""
+    try:
+        address = ipaddress.ip_address(host.partition("%")[0])  # without a zone (fe80::1%eth0)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, IPV6_CLIENT_PREFIX), strict=False))
+    return str(address)
+
 
 def client_address(request: Request) -> str:
     """The address a limit counts a request against (behind a proxy, uvicorn's
-    --forwarded-allow-ips makes it the real client's)."""
-    return request.client.host if request.client else "unknown"
+    --forwarded-allow-ips makes it the real client's): an IPv6 client's /64 network."""
+    return client_key(request.client.host) if request.client else "unknown"
 
 
 class RateLimit:
-    """At most `limit` checks a minute per client address, in this process's memory only."""
+    """At most `limit` checks per `window` seconds per client address, in this process's
+    memory only. At most MAX_CLIENTS clients are remembered: past that, the one seen least
+    recently is forgotten (each check costs the same however many clients there are)."""
+
+    MAX_CLIENTS = 10_000
 
     def __init__(self, limit: int = 20, window: float = 60.0) -> None:
         self.limit, self.window = limit, window
-        self._seen: dict[str, deque[float]] = {}
+        # Least recently seen first.
+        self._seen: OrderedDict[str, deque[float]] = OrderedDict()
         self._lock = threading.Lock()
+
+    def clients(self) -> int:
+        """How many clients are remembered."""
+        with self._lock:
+            return len(self._seen)
 
     def allow(self, client: str, now: float | None = None) -> float | None:
         """None if allowed, else the seconds until the next check is."""
         now = time.monotonic() if now is None else now
         with self._lock:
-            if len(self._seen) > 10_000:  # forget everyone idle: memory stays bounded
-                self._seen = {
-                    key: times for key, times in self._seen.items() if times and times[-1] > now - self.window
-                }
-            times = self._seen.setdefault(client, deque())
+            times = self._seen.get(client)
+            if times is None:
+                times = self._seen[client] = deque()
+                while len(self._seen) > self.MAX_CLIENTS:
+                    self._seen.popitem(last=False)
+            else:
+                self._seen.move_to_end(client)
             while times and times[0] <= now - self.window:
                 times.popleft()
             if len(times) >= self.limit:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from console.domain import rumors
+from console.domain import public, rumors
 from console.i18n import in_language
 from console.templating import page_context
 from console.web.access import Access, access
@@ -21,7 +22,15 @@ SHOWN = 200
 async def rumors_page(request: Request) -> Response:
     state = app_state(request)
     lang = page_language(request, state.languages).lang
-    entries = await state.read(lambda session: rumors.rumor_entries(session, limit=SHOWN))
+
+    def read(session: Session) -> tuple[list[rumors.RumorEntry], dict[str, tuple[str, str]]]:
+        entries = rumors.rumor_entries(session, limit=SHOWN)
+        if lang == state.languages.primary:
+            return entries, {}
+        slugs = {entry.incident_slug for entry in entries if entry.incident_slug}
+        return entries, public.translated_titles(session, slugs, lang)
+
+    entries, titles = await state.read(read)
     cache = state.settings.public_cache_seconds
     headers = {"Cache-Control": f"public, max-age={cache}", "Content-Language": lang}
     if len(state.settings.languages) > 1:
@@ -30,7 +39,7 @@ async def rumors_page(request: Request) -> Response:
         return state.templates.TemplateResponse(
             request,
             TEMPLATE,
-            {**page_context(state.settings, lang, path="/rumors"), "entries": entries},
+            {**page_context(state.settings, lang, path="/rumors"), "entries": entries, "titles": titles},
             headers=headers,
         )
 

@@ -23,6 +23,7 @@ import asyncio
 import functools
 import logging
 import secrets
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -85,6 +86,12 @@ def _render(
     lang = chosen.lang if chosen.from_query or known is None else known
     cookie = _cookie_name(state.settings.cookies_secure)
     token = form_token_or_new(request, cookie)
+    query: Mapping[str, str] = request.query_params
+    chooser_path = ""  # the chooser's links are relative to the page's own address
+    if request.method == "POST":
+        # The answer to a form (the code page, a confirmation, an unsubscription) has no address
+        # to GET: in another language, it is the form. Its own would answer 405 or 404.
+        path, query, chooser_path = "/subscribe", {}, "/subscribe"
     defaults = {
         "step": "form",
         "channel": "email",
@@ -101,7 +108,8 @@ def _render(
             request,
             TEMPLATE,
             {
-                **page_context(state.settings, lang, path=path, query=request.query_params),
+                **page_context(state.settings, lang, path=path, query=query),
+                "chooser_path": chooser_path,
                 **defaults,
                 **context,
             },

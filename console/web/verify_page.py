@@ -103,15 +103,16 @@ async def verify_form(request: Request) -> Response:
 @access(Access.PUBLIC)
 async def verify_check(request: Request) -> Response:
     state = app_state(request)
+    text = (await read_form(request)).text("text")[: text_check.TEXT_MAX]
     wait = state.verify_limit.allow(client_address(request))
     if wait is not None:
+        # Not checked, but still in the box: the resident sends it again once the wait is over.
         return _render(
             request,
-            {"checked": False, "text": "", "limited": int(wait) + 1},
+            {"checked": False, "text": text, "limited": int(wait) + 1},
             status=429,
             headers={"Retry-After": str(int(wait) + 1)},
         )
-    text = (await read_form(request)).text("text")[: text_check.TEXT_MAX]
     if not text.strip():
         return _render(request, {"checked": False, "text": "", "empty": True}, status=400)
     keys = state.keys.keys

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -13,16 +14,20 @@ from starlette.routing import BaseRoute, Route
 
 from console.alert_models import AlertChannel, AlertDelivery, Subscriber
 from console.alerts.webhooks import TargetRefused, check_target
-from console.domain import fanout, subscriptions
+from console.domain import subscriptions
 from console.domain.actors import Actor
 from console.domain.errors import InvalidInput, NotFound
 from console.models import Incident
 from console.web.access import Access, access
+from console.web.audit_api import INT_MAX, whole_number
 from console.web.bearer import TOKEN
 from console.web.jsonio import Fields, read_object
 from console.web.state import app_state
 
 MAX_DESCRIPTION = 500
+# The delivery log, a page at a time (`?before=` the `next_before` of the page before).
+LOG_PAGE_DEFAULT = 50
+LOG_PAGE_MAX = 500
 
 
 def webhook_view(subscriber: Subscriber, incident_slug: str | None) -> dict[str, Any]:
@@ -114,15 +119,33 @@ async def get_webhook(request: Request, _admin: Actor) -> Response:
     return JSONResponse(await app_state(request).read(work))
 
 
+def delivery_page(
+    session: Session, webhook_id: int, *, before: int | None, limit: int
+) -> tuple[list[AlertDelivery], int | None]:
+    """The endpoint's deliveries, newest event first, of the events before `before` (an event
+    id); and the `before` of the next page, None on the last. An endpoint gets each event once,
+    so the event id is a place in its log that a delivery added meanwhile does not move."""
+    query = select(AlertDelivery).where(AlertDelivery.subscriber_id == webhook_id)
+    if before is not None:
+        query = query.where(AlertDelivery.event_id < before)
+    found = list(session.scalars(query.order_by(AlertDelivery.event_id.desc()).limit(limit + 1)))
+    rows = found[:limit]
+    return rows, rows[-1].event_id if len(found) > limit else None
+
+
 @access(Access.ADMIN, TOKEN)
 async def webhook_deliveries(request: Request, _admin: Actor) -> Response:
+    before = whole_number(request, "before", None, 1, INT_MAX)
+    limit = whole_number(request, "limit", LOG_PAGE_DEFAULT, 1, LOG_PAGE_MAX)
+    assert limit is not None
 
     def work(session: Session) -> dict[str, Any]:
         hook = _webhook(session, request)
-        rows = fanout.deliveries_of(session, hook.id)
+        rows, next_before = delivery_page(session, hook.id, before=before, limit=limit)
         return {
             **webhook_view(hook, hook_slug(session, hook.incident_id)),
             "deliveries": [delivery_view(r) for r in rows],
+            "next_before": next_before,
         }
 
     return JSONResponse(await app_state(request).read(work))

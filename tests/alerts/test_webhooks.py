@@ -200,3 +200,27 @@ def test_a_url_python_cannot_even_split_is_refused_not_a_server_error(url: str) 
 
     with pytest.raises(TargetRefused, match="the url is not valid"):
         check_target(url, allow_private=False)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1\\@push.example.com/x",  # urllib3 connects to 127.0.0.1
+        "https://push.example.com\\.127.0.0.1.nip.io/x",
+        "https://push.example.com/x\n",
+        "https://push.example.com /x",
+    ],
+)
+@pytest.mark.parametrize("allow_private", [False, True])
+def test_a_url_the_sender_would_read_as_another_host_is_refused_whenever_it_is_checked(
+    url: str, allow_private: bool
+) -> None:
+    """Checked when registered and again when sent: a row written before this check (or by
+    hand) is never sent to a host the check did not see."""
+    with pytest.raises(webhook_posts.TargetRefused):
+        webhook_posts.check_target(url, allow_private=allow_private)
+
+
+def test_a_plain_url_is_read_alike_by_both() -> None:
+    webhook_posts.check_target("https://partner.example:8443/hooks?x=1", allow_private=True)
+    webhook_posts.check_target("http://[::1]:9000/hook", allow_private=True)

@@ -206,3 +206,17 @@ def test_corrections_log_pages(db: Database, routing: Routing, client: TestClien
 def test_every_channel_has_a_name_readers_understand() -> None:
     """The history lists the channels each version reached: by a name, never the setting's word."""
     assert set(CHANNEL_TYPES) <= set(CHANNEL_NAMES), set(CHANNEL_TYPES) - set(CHANNEL_NAMES)
+
+
+def test_the_correction_record_is_cached_no_longer_than_the_live_page(
+    settings: Settings, db: Database, routing: Routing
+) -> None:
+    """The live page links a new correction in its history at once: a shared cache must not
+    keep the history, or /corrections, from before it for longer than it keeps the live page."""
+    sample = publish_history(db, routing, title="Gas leak", at=T0)
+    with TestClient(create_app(replace(settings, public_cache_seconds=7))) as client:
+        for path in (f"/incidents/{sample.slug}/history", "/corrections", "/archive"):
+            answer = client.get(path)
+            assert answer.status_code == 200 and answer.headers["cache-control"] == "public, max-age=7", path
+        live = client.get(f"/incidents/{sample.slug}")
+    assert live.headers["cache-control"].startswith("public, max-age=7")

@@ -256,6 +256,8 @@ def test_a_missing_file_that_cannot_be_written_is_a_clear_503(
     with app:
         response = app.get(UPDATES_ATOM.url_path)
         assert response.status_code == 503 and response.headers["retry-after"] == "30"
+        # as every 503 of this server: a cache in front must not keep the refusal for 30 s
+        assert response.headers["cache-control"] == "no-store"
         assert (
             response.text == "the feed file could not be written (No space left on device); try again shortly"
         )

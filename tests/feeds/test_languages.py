@@ -29,6 +29,7 @@ from console.feeds.paths import (
     updates_atom,
     updates_rss,
 )
+from console.feeds.writer import FeedFiles
 from console.languages import Languages
 from console.models import DeliveryState
 from console.settings import Settings
@@ -408,6 +409,37 @@ def test_with_one_language_no_extra_files_are_written_but_its_feed_is_served(
         primary = app.get(UPDATES_ATOM.url_path)
         assert b"hreflang" not in primary.content, "one language: nothing to link between"
         assert app.get(UPDATES_RSS.url_path).status_code == 200
+
+
+def test_with_one_language_its_feed_made_on_request_is_kept_current(
+    settings: Settings, db: Database, routing: Routing
+) -> None:
+    """A newsroom that subscribed to /feeds/en/updates.atom (rendered on its first request)
+    gets the next publication in it, as the readers of /feeds/updates.atom do: a file made on
+    request is not left behind with the entries it had then."""
+    single = dataclasses.replace(settings, languages=("en",))
+    slug = make_incident(db, routing, "Gas leak", minute=0)
+    publish(db, routing, slug, "Evacuate Oak St.", minute=1)
+    drain(single, db)
+    paths = {
+        "/feeds/en/updates.atom": updates_atom("en"),
+        "/feeds/en/updates.rss": updates_rss("en"),
+        f"/feeds/en/incidents/{slug}/feed.atom": incident_atom(slug, "en"),
+        f"/feeds/en/incidents/{slug}/feed.rss": incident_rss(slug, "en"),
+    }
+    with TestClient(create_app(single)) as app:
+        for path in paths:
+            assert b"Evacuate Oak St." in app.get(path).content
+        publish(db, routing, slug, "Road closed at 3rd Ave.", minute=2)
+        drain(single, db)
+        for path, target in paths.items():
+            served = app.get(path)
+            assert b"Road closed at 3rd Ave." in served.content, f"{path} is stale"
+            assert served.content == render(single, db, target)
+        # and `console feeds rebuild` rewrites them too
+        (single.feeds_dir / "feeds" / "en" / "updates.atom").write_bytes(b"lost")
+        FeedFiles(single).rebuild(db)
+        assert app.get("/feeds/en/updates.atom").content == render(single, db, updates_atom("en"))
 
 
 def test_websub_pings_the_language_feeds_a_publication_or_a_translation_changed(

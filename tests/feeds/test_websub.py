@@ -14,8 +14,11 @@ from pathlib import Path
 import pytest
 
 from console.channels.registry import routing as routing_for
+from console.channels.websub import WebSubChannel
 from console.db import Database
 from console.dispatcher import RetryPolicy
+from console.feeds.paths import updates_atom
+from console.feeds.writer import FeedFiles
 from console.models import DeliveryState
 from console.settings import Settings, SettingsError
 from tests.feeds.conftest import AheadClock, deliveries, drain, make_incident, publish
@@ -252,3 +255,31 @@ def test_a_translation_pings_the_cap_index_when_it_lists_the_revision_the_transl
         "/feeds/es/updates.rss",
     ]
     assert CAP_INDEX.file_in(settings.feeds_dir).read_bytes() == cap_index
+
+
+def test_with_one_language_the_hub_hears_of_its_feeds_once_a_reader_asked_for_them(
+    settings: Settings, db: Database, hub: FakeHub
+) -> None:
+    """/feeds/en/... is made on its first request when LANGUAGES names one language; from then on
+    it changes with every publication, and subscribers to it through the hub are told so."""
+    settings = replace(settings, websub_hub=hub.url, languages=("en",))
+    routing = routing_for(settings)
+    slug = make_incident(db, routing, "Chemical fire")
+    publish(db, routing, slug, "Shelter in place.", minute=1)
+    drain(settings, db, channels=("feeds", "websub"), retry=PATIENT)
+    assert not [ping for ping in hub.pings if "/feeds/en/" in ping["hub.url"][0]], "nobody asked yet"
+    running = WebSubChannel.from_settings(settings, db)  # a worker's, made when it started
+
+    with db.read() as session:  # what a first request of the feed does
+        FeedFiles(settings).ensure(session, updates_atom("en"))
+    assert running.languages == ("en",), "a running worker pings them from then on too"
+    hub.pings.clear()
+    publish(db, routing, slug, "Roads reopen at noon.", minute=2)
+    deadline = time.monotonic() + 10
+    while len([d for d in deliveries(db, "websub") if d.state is DeliveryState.SENT]) < 2:
+        assert time.monotonic() < deadline  # the feeds lane may finish after websub's try
+        drain(settings, db, channels=("feeds", "websub"), retry=PATIENT)
+        time.sleep(0.05)
+    pinged = [ping["hub.url"][0].removeprefix(settings.public_url) for ping in hub.pings]
+    assert "/feeds/en/updates.atom" in pinged and "/feeds/en/updates.rss" in pinged
+    assert b"Roads reopen at noon." in hub.seen["/feeds/en/updates.atom"], "pinged once it was written"

@@ -88,6 +88,13 @@ def test_a_page_in_another_language_links_that_languages_feeds(
         ("/feeds/es/updates.rss", "es"),
         ("/feeds/cap.atom", None),  # one CAP index: each message carries every language
     ]
+    assert [link["title"] for link in links if link.get("hreflang") in ("es", None)] == [
+        "Este incidente (Atom)",
+        "Este incidente (RSS)",
+        "Todas las actualizaciones de incidentes (Atom)",
+        "Todas las actualizaciones de incidentes (RSS)",
+        "Alertas CAP (índice Atom)",
+    ]
     others = [(link["href"], link["hreflang"]) for link in links if link.get("hreflang") in ("en", "vi")]
     assert others == [
         (f"/feeds/{lang}/incidents/{slug}/feed.{fmt}", lang)
@@ -112,6 +119,13 @@ def test_a_page_in_another_language_links_that_languages_feeds(
 
     # The primary language's page keeps the first feeds, and offers the others' by `hreflang`.
     english = get(f"{base}/incidents/{slug}?lang=en")
+    assert [link["title"] for link in feed_links(english)][:5] == [
+        "This incident (Atom)",
+        "This incident (RSS)",
+        "All incident updates (Atom)",
+        "All incident updates (RSS)",
+        "CAP alerts (Atom index)",
+    ]
     assert visible_feeds(english) == [f"/incidents/{slug}/feed.atom", f"/incidents/{slug}/feed.rss"]
     assert [(link["href"], link.get("hreflang")) for link in feed_links(english)] == [
         (f"/incidents/{slug}/feed.atom", None),

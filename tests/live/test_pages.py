@@ -333,3 +333,47 @@ def test_a_details_correction_shows_on_the_page(web: TestClient, token: str) -> 
     page = web.get(f"/incidents/{slug}").text
     assert '<h1 id="incident-title" class="incident__title">Gas leak</h1>' in page
     assert '<p class="incident__where">Elm St and Oak St</p>' in page
+
+
+def test_links_to_an_update_older_than_the_page_shows_lead_to_its_history(
+    live_settings: Settings, token: str
+) -> None:
+    """The incident page shows its newest PUBLIC_TIMELINE_LIMIT updates. "What to do now"
+    (pinned early in a long incident) and the "Update N was corrected" notice link to their
+    update: when it is no longer on the page, the link leads to it in the history, where it
+    is, instead of to an anchor the page does not have (a link that does nothing)."""
+    settings = replace(live_settings, live_poll_seconds=60, public_timeline_limit=2)
+    with TestClient(create_app(settings)) as web:
+        slug = incident(web, token)
+        first = post(web, token, f"/incidents/{slug}/updates", {"headline": "Shelter in place", "body": BODY})
+        post(web, token, f"/incidents/{slug}/pin", {"seq": 1})
+        post(web, token, f"/incidents/{slug}/updates", {"body": "5th Ave closed at Oak St."})
+        post(web, token, f"/incidents/{slug}/updates", {"body": "Officers are at the scene."})
+        post(
+            web,
+            token,
+            f"/updates/{first['id']}/corrections",
+            {
+                "headline": "Shelter in place",
+                "body": BODY + " Stay away from windows.",
+                "reason": "Windows",
+                "corrects_version": 1,
+            },
+        )
+        eventually(lambda: "Stay away from windows." in web.get(f"/incidents/{slug}").text)
+        page = web.get(f"/incidents/{slug}").text
+        index = web.get("/").text
+        history = web.get(f"/incidents/{slug}/history").text
+
+    assert 'id="update-3"' in page and 'id="update-1"' not in page, "update 1 is older than the page shows"
+    pinned = page.split('<section id="what-to-do-now"', 1)[1].split("</section>", 1)[0]
+    assert f'<a href="/incidents/{slug}/history#update-1">Update 1</a>' in pinned
+    notice = page.split('<p id="latest-change"', 1)[1].split("</p>", 1)[0]
+    assert "Update 1 was corrected" in notice
+    assert f'href="/incidents/{slug}/history#update-1"' in notice
+    # Every link to an update of this page lands on something: on the page, or in the history.
+    for target in re.findall(r'href="#([^"]+)"', page):
+        assert f'id="{target}"' in page, f"#{target} is not on the page"
+    for target in re.findall(rf'href="/incidents/{slug}#([^"]+)"', index):
+        assert f'id="{target}"' in page, f"/incidents/{slug}#{target} is not on the incident page"
+    assert 'id="update-1"' in history

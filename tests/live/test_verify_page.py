@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 import time
@@ -172,6 +173,22 @@ def test_the_answer_is_in_the_readers_language(checker: TestClient, record: dict
     assert "No se publicó aquí ninguna actualización con este texto." in fake
 
 
+def test_a_language_chosen_on_the_page_is_kept_for_the_answer(
+    checker: TestClient, record: dict[str, int]
+) -> None:
+    """A resident whose browser asks for English chose Español (`/verify?lang=es`, as the
+    chooser links it): the answer to the form they send is in Spanish too, not in English."""
+    english_browser = {"Accept-Language": "en-US,en;q=0.9"}
+    form = checker.get("/verify?lang=es", headers=english_browser)
+    assert '<html lang="es">' in form.text
+    action = re.search(r'<form class="verify-form" method="post" action="([^"]+)"', form.text)
+    assert action, "the page has the form"
+    answer = checker.post(action.group(1).replace("&amp;", "&"), data={"text": REAL}, headers=english_browser)
+    assert answer.status_code == 200
+    assert answer.headers["content-language"] == "es"
+    assert '<html lang="es">' in answer.text and "Publicado por nosotros" in answer.text
+
+
 def test_nothing_pasted_is_stored_or_logged(
     checker: TestClient, db: Database, record: dict[str, int], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -192,6 +209,19 @@ def test_checks_are_rate_limited(checker: TestClient, record: dict[str, int]) ->
     limited = checker.post("/verify", data={"text": "anything"})
     assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
     assert "Too many checks" in limited.text
+
+
+def test_a_limited_check_keeps_what_was_pasted(checker: TestClient, record: dict[str, int]) -> None:
+    """Over the limit, the page says to wait: the text pasted (perhaps from a message since
+    lost) is still in the box, to send again then."""
+    for _ in range(20):
+        checker.post("/verify", data={"text": "anything"})
+    pasted = "Police say: everyone must leave the north side <now> & go to the stadium"
+    limited = checker.post("/verify", data={"text": pasted})
+    assert limited.status_code == 429 and "Too many checks" in limited.text
+    assert limited.headers["cache-control"] == "no-store"
+    box = re.search(r'<textarea id="verify-text"[^>]*>([^<]*)</textarea>', limited.text)
+    assert box and html.unescape(box.group(1)) == pasted
 
 
 def test_any_input_is_answered_quickly(checker: TestClient, record: dict[str, int]) -> None:

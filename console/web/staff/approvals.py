@@ -17,7 +17,7 @@ from console.domain import approval, previews
 from console.domain.actors import Actor
 from console.domain.alerting import NOTHING, Alerting
 from console.domain.approval import Bypass
-from console.domain.errors import DomainError
+from console.domain.errors import DomainError, InvalidInput, NotAllowed
 from console.domain.media import file_view
 from console.domain.previews import DraftText
 from console.domain.rows import row_by_id
@@ -150,6 +150,18 @@ def _screen(session: Session, pending_id: int, viewer: Actor, now: datetime) -> 
 async def pending_page(request: Request, viewer: Viewer) -> Response:
     """One pending version as its approver checks it: the same previews on every channel and
     the word diff from the current version the author's own review showed."""
+    return await _pending_screen(request, viewer)
+
+
+async def _pending_screen(
+    request: Request,
+    viewer: Viewer,
+    *,
+    comment: str = "",
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The pending version's screen; after a refused decision, with the comment as typed and why."""
     state = app_state(request)
     now = state.clock()
     pending_id = request.path_params["pending_id"]
@@ -179,8 +191,23 @@ async def pending_page(request: Request, viewer: Viewer) -> Response:
             incident_title=card.incident_title,
         )
 
-    context = {"card": card, "preview": await run_in_threadpool(preview)}
-    return render(request, "console/pending.html", context, viewer=viewer)
+    context = {
+        "card": card,
+        "preview": await run_in_threadpool(preview),
+        "comment": comment,
+        "decision_errors": errors or {},
+    }
+    return render(request, "console/pending.html", context, viewer=viewer, status_code=status_code)
+
+
+def _decided_by_viewer(session: Session, pending_id: int, viewer: Actor, decision: str) -> str | None:
+    """The state a pending version is in when this viewer already decided it so (their first
+    click of a double click, or a form sent again after a lost answer); None otherwise."""
+    pending = session.get(PendingVersion, pending_id)
+    wanted = {"approve": "approved", "return": "returned"}.get(decision)
+    if pending is None or viewer.user_id is None or pending.decided_by_id != viewer.user_id:
+        return None
+    return pending.state if pending.state == wanted else None
 
 
 @access(Access.PUBLISHER, STAFF)
@@ -208,6 +235,17 @@ async def decide_view(request: Request, viewer: Viewer) -> Response:
 
     try:
         decided_state = await state.write(work)
+    except InvalidInput as exc:  # nothing decided: the screen again, the comment as typed
+        return await _pending_screen(
+            request, viewer, comment=form.text("comment"), errors=exc.fields, status_code=422
+        )
+    except NotAllowed as exc:
+        earlier = await state.read(
+            lambda session: _decided_by_viewer(session, pending_id, viewer.actor, decision)
+        )
+        if earlier is not None:  # this approver's own first click: where it led
+            return see_other(request, f"/console?notice={earlier}")
+        return refused_page(request, viewer, exc)
     except DomainError as exc:
         return refused_page(request, viewer, exc)
     return see_other(request, f"/console?notice={decided_state}")

@@ -3,7 +3,6 @@ reopening and correcting details have their own modules)."""
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -57,6 +56,7 @@ from console.web.staff.auth import RESENT_FORM, STAFF, STAFF_POLLING, STAFF_REVI
 from console.web.staff.forms import read_form
 from console.web.staff.media_upload import ComposeImage, alt_errors, compose_images
 from console.web.staff.rendering import error_page, is_htmx, render, see_other
+from console.web.staff.submission import Submission, new_token, once
 from console.web.staff.template_use import TemplateUse, unfilled, unfilled_errors
 from console.web.staff.translations import TypedTranslations
 from console.web.state import app_state
@@ -476,7 +476,7 @@ async def publish(request: Request, viewer: Viewer) -> Response:
             "review",
             message=message,
             translations=typed,
-            submission=secrets.token_urlsafe(18),
+            submission=new_token(),
             template=use,
             alerting=alerting_typed,
             alerting_checked=alerting,
@@ -490,11 +490,11 @@ async def publish(request: Request, viewer: Viewer) -> Response:
     waits = approval.required_for(state.settings.approval_required, VersionKind.ORIGINAL)
     # The emergency bypass: publish now, without approval, for the reason given.
     bypass = form.text("bypass_reason") if waits and form.flag("bypass_approval") else None
-    submission = form.text("submission") or None
     said = {lang: typed.typed_alerting(lang) for lang in typed.carrying_alerting}
-    fingerprint = idempotency.fingerprint(
-        "POST",
-        request.url.path,
+    submission = Submission.of(
+        request,
+        viewer,
+        form,
         {
             "headline": draft.headline,
             "body": draft.body,
@@ -509,13 +509,7 @@ async def publish(request: Request, viewer: Viewer) -> Response:
 
     template_version_id = use.version_id if use is not None else None
 
-    def work(session: Session) -> int | None:
-        """The published update's seq; None when it waits for approval."""
-        key = None if submission is None else f"console:{idempotency.check_key(submission)}"
-        user_id = viewer.actor.user_id
-        assert user_id is not None  # a console viewer has an account
-        if key is not None and (earlier := idempotency.recall(session, user_id, key, fingerprint)):
-            return None if earlier.body["seq"] is None else int(earlier.body["seq"])
+    def publish(session: Session) -> int | None:
         if waits and bypass is None:
             pending = approval.submit_original(
                 session,
@@ -528,10 +522,6 @@ async def publish(request: Request, viewer: Viewer) -> Response:
                 routing=state.routing,
             )
             autosave.discard(session, viewer.actor, FormName.COMPOSE, pending.incident_id)
-            if key is not None:
-                idempotency.remember(
-                    session, user_id, key, fingerprint, idempotency.Answer(303, {"seq": None}, None)
-                )
             return None
         reason = approval.bypass_reason(bypass) if bypass is not None else None
         published = publish_update(
@@ -547,12 +537,12 @@ async def publish(request: Request, viewer: Viewer) -> Response:
         if reason is not None:
             approval.record_bypass(session, viewer.actor, published, reason, routing=state.routing)
         autosave.discard(session, viewer.actor, FormName.COMPOSE, published.update.incident_id)
-        seq = published.update.seq
-        if key is not None:
-            idempotency.remember(
-                session, user_id, key, fingerprint, idempotency.Answer(303, {"seq": seq}, None)
-            )
-        return seq
+        return published.update.seq
+
+    def work(session: Session) -> int | None:
+        """The published update's seq; None when it waits for approval."""
+        answer = once(submission, session, lambda: idempotency.Answer(303, {"seq": publish(session)}, None))
+        return None if answer.body["seq"] is None else int(answer.body["seq"])
 
     try:
         seq = await state.write(work)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
-from console.domain import approval
+from console.domain import approval, idempotency
 from console.domain.errors import InvalidInput, NotAllowed, NotFound
 from console.domain.resolution import (
     reopen_incident,
@@ -22,6 +22,7 @@ from console.web.staff.auth import STAFF, Viewer
 from console.web.staff.forms import read_form
 from console.web.staff.incidents import Reopening, Resolution, incident_screen
 from console.web.staff.rendering import error_page, refused_page, see_other
+from console.web.staff.submission import REUSED, Submission, new_token, once
 from console.web.staff.translations import TypedTranslations
 from console.web.staff.updates import bypass_refused
 from console.web.state import app_state
@@ -48,7 +49,10 @@ async def resolve(request: Request, viewer: Viewer) -> Response:
     form = await read_form(request)
     slug = request.path_params["slug"]
     if not form.flag("confirmed"):
-        return await incident_screen(request, viewer, resolve_step=True, block="resolve")
+        # The step carries a one-time token: "Publish the all-clear" clicked twice (or sent again
+        # after a lost answer) resolves once, and the second click lands where the first did.
+        ask: dict[str, object] = {"resolve_submission": new_token()}
+        return await incident_screen(request, viewer, resolve_step=True, block="resolve", extra=ask)
     message = form.text("message")
     typed = TypedTranslations.read(form, state.languages)
     texts = {lang: typed.body(lang) for lang in typed.filled}
@@ -57,9 +61,17 @@ async def resolve(request: Request, viewer: Viewer) -> Response:
     # The emergency bypass: resolve now, without approval, for the reason given.
     bypass = form.text("bypass_reason") if waits and form.flag("bypass_approval") else None
     sent = ResolveForm(bypass_approval=bypass is not None, bypass_reason=bypass or "")
+    typed_all = {"message": message, "translations": texts, "bypass": bypass}
+    submission = Submission.of(request, viewer, form, typed_all)
 
     def work(session: Session) -> bool:
         """True when resolved; False when the all-clear waits for approval."""
+        answer = once(
+            submission, session, lambda: idempotency.Answer(303, {"resolved": publish(session)}, None)
+        )
+        return bool(answer.body["resolved"])
+
+    def publish(session: Session) -> bool:
         if waits and bypass is None:
             approval.submit_resolution(
                 session, viewer.actor, slug, message, translations=translations, routing=state.routing
@@ -81,9 +93,19 @@ async def resolve(request: Request, viewer: Viewer) -> Response:
         extra = {
             "resolution": Resolution(message, errors, texts),
             "resolve_form": replace(sent, message=bypass_refused(problem) if problem else None),
+            "resolve_submission": form.text("submission"),  # nothing published: the same form
         }
         return await incident_screen(
             request, viewer, resolve_step=True, block="resolve", status_code=422, extra=extra
+        )
+    except idempotency.KeyReused:
+        extra = {
+            "resolution": Resolution(message, {}, texts),
+            "resolve_form": replace(sent, message=REUSED),
+            "resolve_submission": new_token(),
+        }
+        return await incident_screen(
+            request, viewer, resolve_step=True, block="resolve", status_code=409, extra=extra
         )
     except NotAllowed as exc:
         # Resolved by a colleague meanwhile: the step again, with what was typed, to copy.

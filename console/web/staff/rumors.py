@@ -10,18 +10,24 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
-from console.domain import rumors
+from console.domain import idempotency, rumors
 from console.domain.errors import InvalidInput, NotFound, VersionConflict
 from console.models import Incident, IncidentStatus, Verdict
 from console.web.access import Access, access
 from console.web.staff.auth import STAFF, Viewer
 from console.web.staff.forms import Form, read_form
-from console.web.staff.rendering import render, see_other
+from console.web.staff.rendering import error_page, render, see_other
+from console.web.staff.submission import REUSED, Submission, new_token, once
 from console.web.state import AppState, app_state
 
 TEMPLATE = "console/rumors.html"
 FIELDS = ("incident", "claim", "seen_at", "verdict", "facts", "reason")
 VERDICTS = [verdict.value for verdict in Verdict]
+
+
+def _answer(location: str) -> idempotency.Answer:
+    """Where a published form leads: where the same form sent again leads too."""
+    return idempotency.Answer(303, {}, location)
 
 
 def _typed(form: Form | None, languages: tuple[str, ...] = ()) -> dict[str, str]:
@@ -77,6 +83,9 @@ async def _screen(request: Request, viewer: Viewer, *, status_code: int = 200, *
         "errors": {},
         "correcting": None,
         "headline": rumors.headline,
+        "message": None,
+        # A new token at every rendering: each form shown is one submission.
+        "submission": new_token(),
         **context,
     }
     return render(request, TEMPLATE, full, viewer=viewer, status_code=status_code)
@@ -92,22 +101,28 @@ async def publish_rumor_view(request: Request, viewer: Viewer) -> Response:
     state = app_state(request)
     form = await read_form(request)
     publishing = _publishing(form, state)
-    try:
-        published = await state.write(
-            lambda session: rumors.publish_rumor(
-                session,
-                viewer.actor,
-                _draft(form),
-                incident_slug=form.text("incident") or None,
-                now=state.clock(),
-                **publishing,
-            )
+    typed = _typed(form, state.languages.translated)
+    submission = Submission.of(request, viewer, form, typed)
+
+    def publish(session: Session) -> idempotency.Answer:
+        published = rumors.publish_rumor(
+            session,
+            viewer.actor,
+            _draft(form),
+            incident_slug=form.text("incident") or None,
+            now=state.clock(),
+            **publishing,
         )
+        return _answer(f"/console/rumors?notice=rumor_published#rumor-{published.rumor.id}")
+
+    try:
+        answer = await state.write(lambda session: once(submission, session, lambda: publish(session)))
     except (InvalidInput, NotFound) as exc:
         errors = exc.fields if isinstance(exc, InvalidInput) else {"incident": exc.message}
-        typed = _typed(form, state.languages.translated)
         return await _screen(request, viewer, status_code=422, typed=typed, errors=errors)
-    return see_other(request, f"/console/rumors?notice=rumor_published#rumor-{published.rumor.id}")
+    except idempotency.KeyReused:
+        return await _screen(request, viewer, status_code=409, typed=typed, message=REUSED)
+    return see_other(request, answer.location or "/console/rumors")
 
 
 @access(Access.PUBLISHER, STAFF)
@@ -116,29 +131,39 @@ async def correct_rumor_view(request: Request, viewer: Viewer) -> Response:
     form = await read_form(request)
     publishing = _publishing(form, state)
     rumor_id = request.path_params["rumor_id"]
-    try:
-        await state.write(
-            lambda session: rumors.correct_rumor(
-                session,
-                viewer.actor,
-                rumor_id,
-                _draft(form),
-                reason=form.text("reason"),
-                corrects_version=form.integer("corrects_version") or 0,
-                now=state.clock(),
-                **publishing,
-            )
+    typed = _typed(form, state.languages.translated)
+    submission = Submission.of(
+        request, viewer, form, {**typed, "corrects_version": form.text("corrects_version")}
+    )
+
+    def correct(session: Session) -> idempotency.Answer:
+        rumors.correct_rumor(
+            session,
+            viewer.actor,
+            rumor_id,
+            _draft(form),
+            reason=form.text("reason"),
+            corrects_version=form.integer("corrects_version") or 0,
+            now=state.clock(),
+            **publishing,
         )
+        return _answer(f"/console/rumors?notice=rumor_corrected#rumor-{rumor_id}")
+
+    try:
+        answer = await state.write(lambda session: once(submission, session, lambda: correct(session)))
     except NotFound as exc:
-        return await _screen(request, viewer, status_code=404, errors={"rumor": exc.message})
+        return error_page(request, viewer, exc.message, 404)
+    except idempotency.KeyReused:
+        return await _screen(
+            request, viewer, status_code=409, typed=typed, correcting=rumor_id, message=REUSED
+        )
     except (InvalidInput, VersionConflict) as exc:
         if isinstance(exc, VersionConflict):
             errors = {"facts": f"version {exc.current['version']} was published since you started; check it"}
             status = 409
         else:
             errors, status = exc.fields, 422
-        typed = _typed(form, state.languages.translated)
         return await _screen(
             request, viewer, status_code=status, typed=typed, errors=errors, correcting=rumor_id
         )
-    return see_other(request, f"/console/rumors?notice=rumor_corrected#rumor-{rumor_id}")
+    return see_other(request, answer.location or "/console/rumors")

@@ -7,7 +7,6 @@ and keeps everything this PIO typed, now aimed at the newer version.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,6 +55,7 @@ from console.web.staff.auth import (
 from console.web.staff.forms import Form, read_form
 from console.web.staff.incidents import since_param
 from console.web.staff.rendering import error_page, is_htmx, render, see_other
+from console.web.staff.submission import REUSED, Submission, new_token, once
 from console.web.staff.translations import (
     TranslationPanel,
     TypedTranslations,
@@ -71,10 +71,6 @@ PICK_EVERY_CHOICE = "Pick one side of every difference marked below: nothing is 
 REVERT_NOT_TICKED = (
     "Nothing was published: your text undoes a colleague's newer change (listed above). "
     "Tick the box to publish the revert, or go back and edit your text."
-)
-SUBMISSION_REUSED = (
-    "Nothing was published: this reviewed form was already used to publish other text. "
-    "Review your text again to publish it."
 )
 
 
@@ -408,7 +404,7 @@ async def _publish(
                 action.draft,
                 action.corrects_version,
                 "edit",
-                message=SUBMISSION_REUSED if isinstance(exc, idempotency.KeyReused) else exc.message,
+                message=REUSED if isinstance(exc, idempotency.KeyReused) else exc.message,
                 translations=action.translations,
                 alerting=action.alerting,
             )
@@ -423,51 +419,25 @@ def _done_path(request: Request, notice: str) -> str:
     return f"/console/updates/{request.path_params['update_id']}?notice={notice}"
 
 
-@dataclass(frozen=True)
-class Submission:
-    """A reviewed form's one-time `submission` token as an idempotency key, the compose form's
-    mechanism (console/web/staff/incidents.py): the answer is stored with what it published,
-    in the same transaction, and a form sent again with the same token and the same text gets
-    that answer back instead of a conflict with its own version."""
+def _answer(request: Request, notice: str, version: int | None) -> idempotency.Answer:
+    """What a reviewed form's token answers when sent again: where it led, and the version it
+    published (none when it waits for approval)."""
+    return idempotency.Answer(303, {"version": version}, _done_path(request, notice))
 
-    user_id: int
-    key: str
-    fingerprint: str
 
-    @classmethod
-    def of(cls, request: Request, viewer: Viewer, form: Form, sent: ActionForm) -> Submission | None:
-        token = form.text("submission")
-        user_id = viewer.actor.user_id
-        if not token or len(token) > 200 or user_id is None or not idempotency.KEY_PATTERN.fullmatch(token):
-            return None
-        draft, typed, said = sent.draft, sent.translations, sent.alerting
-        payload = {
-            "corrects_version": sent.corrects_version,
-            "started_from": sent.started_from,
-            "headline": draft.headline,
-            "body": draft.body,
-            "preliminary": draft.preliminary,
-            "reason": draft.reason,
-            **({"translations": typed.values, "translations_alerting": typed.alerting} if typed else {}),
-            **({"alerting": said.fingerprint()} if said is not None else {}),
-        }
-        fingerprint = idempotency.fingerprint("POST", request.url.path, payload)
-        return cls(user_id, f"console:{token}", fingerprint)
-
-    def recall(self, session: Session) -> idempotency.Answer | None:
-        """The answer this form was given when it published; KeyReused for other text."""
-        return idempotency.recall(session, self.user_id, self.key, self.fingerprint)
-
-    def published_before(self, session: Session) -> idempotency.Answer | None:
-        """As `recall`, other text under the token being left to the usual checks."""
-        try:
-            return self.recall(session)
-        except idempotency.KeyReused:
-            return None
-
-    def remember(self, session: Session, location: str, version: int | None) -> None:
-        answer = idempotency.Answer(303, {"version": version}, location)
-        idempotency.remember(session, self.user_id, self.key, self.fingerprint, answer)
+def _submitted(sent: ActionForm) -> dict[str, Any]:
+    """What a reviewed form sends, as its submission token is keyed to."""
+    draft, typed, said = sent.draft, sent.translations, sent.alerting
+    return {
+        "corrects_version": sent.corrects_version,
+        "started_from": sent.started_from,
+        "headline": draft.headline,
+        "body": draft.body,
+        "preliminary": draft.preliminary,
+        "reason": draft.reason,
+        **({"translations": typed.values, "translations_alerting": typed.alerting} if typed else {}),
+        **({"alerting": said.fingerprint()} if said is not None else {}),
+    }
 
 
 def _replayed(request: Request, answer: idempotency.Answer) -> Response:
@@ -578,7 +548,7 @@ async def change_view(request: Request, viewer: Viewer, action: updates.Action) 
     step = _step(form, action)
     if viewer.resent_form and step == "publish":
         step = "review"  # a form from before signing in again: shown back, never acted on
-    submission = Submission.of(request, viewer, form, chosen) if step == "publish" else None
+    submission = Submission.of(request, viewer, form, _submitted(chosen)) if step == "publish" else None
     if submission is not None:
         # Sent again (its answer lost, a double click): what it published, never a conflict
         # with its own version. Read after the update, so its version is never newer than this.
@@ -622,7 +592,7 @@ async def change_view(request: Request, viewer: Viewer, action: updates.Action) 
     if step == "review":
         chosen.mode = "review"
         chosen.message = RESENT_FORM if viewer.resent_form else None
-        chosen.submission = secrets.token_urlsafe(18)
+        chosen.submission = new_token()
         return await _render(request, viewer, data, actions={slot: chosen}, block=slot)
     text = (
         Draft(body=draft.body, headline=draft.headline, preliminary=draft.preliminary)
@@ -653,17 +623,16 @@ async def change_view(request: Request, viewer: Viewer, action: updates.Action) 
     )
     if waits and bypass is None:
 
-        def wait(session: Session) -> idempotency.Answer | None:
-            if submission is not None and (earlier := submission.recall(session)):
-                return earlier
+        def submit(session: Session) -> idempotency.Answer:
             approval.submit_change(
                 session, viewer.actor, data.update.id, action, routing=state.routing, **asked
             )
             if slot in ("correct", "retract"):  # waiting for approval now, not typed any more
                 autosave.discard(session, viewer.actor, FormName.CORRECT, data.update.id)
-            if submission is not None:
-                submission.remember(session, _done_path(request, "pending_approval"), None)
-            return None
+            return _answer(request, "pending_approval", None)
+
+        def wait(session: Session) -> idempotency.Answer:
+            return once(submission, session, lambda: submit(session))
 
         return await _publish(request, viewer, wait, action=chosen, slot=slot, notice="pending_approval")
 
@@ -686,7 +655,7 @@ async def change_view(request: Request, viewer: Viewer, action: updates.Action) 
         if slot in ("correct", "retract"):  # the correction typed is out, or can never be
             autosave.discard(session, viewer.actor, FormName.CORRECT, data.update.id)
         if submission is not None:
-            submission.remember(session, _done_path(request, action.done), published.version.version)
+            submission.remember(session, _answer(request, action.done, published.version.version))
         return published
 
     return await _publish(

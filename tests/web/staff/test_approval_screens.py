@@ -414,3 +414,56 @@ def test_pending_and_bypassed_updates_are_named_by_their_number_in_their_inciden
     assert links == {"Update 2": f"/console/updates/{other_id}", "Flood B": f"/console/incidents/{second}"}
     [waiting] = dashboard.xpath(f"//*[@id='pending-{pending_id}']/p[1]")
     assert "on update 1 of Flood B" in " ".join(waiting.text_content().split())
+
+
+def _waiting(author: TestClient, db: Database, incident: str) -> int:
+    token = sign_in(author, email_of("pio"))
+    sent = author.post(
+        f"/console/incidents/{incident}/updates",
+        data={"body": "Leave Elm St now.", "step": "publish", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303
+    with db.read() as session:
+        return session.scalars(select(PendingVersion.id)).one()
+
+
+def test_approve_clicked_twice_lands_on_approved_not_on_an_error(
+    author: TestClient, approver: TestClient, db: Database, incident: str
+) -> None:
+    pending_id = _waiting(author, db, incident)
+    sign_in(approver, email_of("admin"))
+    [form] = lxml.html.fromstring(approver.get(f"/console/pending/{pending_id}").text).xpath(
+        f'//form[@action="/console/pending/{pending_id}/approval"]'
+    )
+    sent = {**sent_fields(form), "decision": "approve"}
+    first = approver.post(f"/console/pending/{pending_id}/approval", data=sent, follow_redirects=False)
+    second = approver.post(f"/console/pending/{pending_id}/approval", data=sent, follow_redirects=False)
+    assert (first.status_code, second.status_code) == (303, 303), second.text
+    assert second.headers["location"] == "/console?notice=approved"
+    assert published_bodies(db) == ["Leave Elm St now."]
+    # Another approver (or another decision) after it is still told it was decided already.
+    returned = approver.post(
+        f"/console/pending/{pending_id}/approval", data={**sent, "decision": "return"}, follow_redirects=False
+    )
+    assert returned.status_code == 409 and "already approved" in returned.text
+
+
+def test_a_refused_decision_keeps_the_comment_typed(
+    author: TestClient, approver: TestClient, db: Database, incident: str
+) -> None:
+    pending_id = _waiting(author, db, incident)
+    token = sign_in(approver, email_of("admin"))
+    comment = "Name the streets: " + "Elm St, " * 200
+    refused = approver.post(
+        f"/console/pending/{pending_id}/approval",
+        data={"decision": "return", "version": "1", "comment": comment, "csrf_token": token},
+    )
+    assert refused.status_code == 422
+    tree = lxml.html.fromstring(refused.text)
+    [form] = tree.xpath(f'//form[@action="/console/pending/{pending_id}/approval"]')
+    [field] = form.xpath(".//*[@name='comment']")
+    assert (field.get("value") or field.text) == comment  # to shorten, not to type again
+    assert field.get("aria-invalid") == "true"
+    assert "the limit is 1,000" in form.text_content()
+    assert "Leave Elm St now." in refused.text  # the pending version's screen, still to decide on

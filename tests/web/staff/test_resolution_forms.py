@@ -12,10 +12,11 @@ from starlette.testclient import TestClient
 from console.db import Database
 from console.domain.incidents import IncidentDraft, create_incident, get_incident
 from console.domain.outbox import Routing
-from console.models import IncidentStatus, Translation, UpdateVersion, VersionKind
-from console.settings import Settings
+from console.models import IncidentStatus, PendingVersion, Translation, UpdateVersion, VersionKind
+from console.settings import APPROVAL_KINDS, Settings
+from console.web.app import create_app
 from tests.conftest import PIO
-from tests.web.staff.conftest import email_of, sign_in
+from tests.web.staff.conftest import email_of, sent_fields, sign_in
 
 HTMX = {"HX-Request": "true"}
 
@@ -151,3 +152,39 @@ def test_resolving_after_a_colleague_did_answers_in_the_resolve_panel_with_the_t
     [message] = tree.xpath("//*[@id='resolve']//*[@role='alert']")
     assert "Admin Person" in message.text_content()
     assert tree.xpath("//textarea[@id='resolve-message']")[0].text == "All clear: Elm St is open again."
+
+
+def _resolve_step(client: TestClient, slug: str, token: str) -> dict[str, str]:
+    """What "Publish the all-clear and resolve" sends, as the resolve step filled it in."""
+    ask = client.post(f"/console/incidents/{slug}/resolve", data={"csrf_token": token}, headers=HTMX)
+    [form] = lxml.html.fragment_fromstring(ask.text.strip()).xpath("//form")
+    return {**sent_fields(form), "message": "All clear: the leak is fixed."}
+
+
+def test_the_all_clear_clicked_twice_lands_on_the_resolved_incident(
+    client: TestClient, db: Database, incident: str
+) -> None:
+    sent = _resolve_step(client, incident, sign_in(client, email_of("pio")))
+    first = client.post(f"/console/incidents/{incident}/resolve", data=sent, follow_redirects=False)
+    second = client.post(f"/console/incidents/{incident}/resolve", data=sent, follow_redirects=False)
+    # Not "Nothing was published: … resolved it while you were writing": it was this click.
+    assert (first.status_code, second.status_code) == (303, 303), second.text
+    assert (
+        second.headers["location"]
+        == first.headers["location"]
+        == f"/console/incidents/{incident}?notice=resolved"
+    )
+    assert kinds(db) == [(VersionKind.RESOLUTION, "All clear: the leak is fixed.")]
+
+
+def test_an_all_clear_sent_for_approval_twice_waits_once(
+    settings: Settings, db: Database, incident: str
+) -> None:
+    with TestClient(create_app(replace(settings, approval_required=APPROVAL_KINDS))) as client:
+        sent = _resolve_step(client, incident, sign_in(client, email_of("pio")))
+        first = client.post(f"/console/incidents/{incident}/resolve", data=sent, follow_redirects=False)
+        second = client.post(f"/console/incidents/{incident}/resolve", data=sent, follow_redirects=False)
+    assert (first.status_code, second.status_code) == (303, 303)
+    assert second.headers["location"] == f"/console/incidents/{incident}?notice=pending_approval"
+    with db.read() as session:  # one all-clear for approvers to check, one email each
+        assert session.scalars(select(PendingVersion.body)).all() == ["All clear: the leak is fixed."]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import lxml.html
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
@@ -13,7 +14,7 @@ from console.domain.rumors import rumor_entries
 from console.models import RumorTranslation, RumorVersion
 from console.settings import Settings
 from console.web.app import create_app
-from tests.web.staff.conftest import email_of, sign_in
+from tests.web.staff.conftest import email_of, sent_fields, sign_in
 
 CLAIM = "The water supply has been poisoned"
 SPANISH = {"tr-es-claim": "El agua está envenenada", "tr-es-facts": "El agua es segura."}
@@ -142,3 +143,72 @@ def test_a_correction_from_the_console_carries_its_translation_and_an_error_keep
         (1, "El agua es segura."),
         (2, "Se vuelve a analizar una planta."),
     ]
+
+
+def _form(page: str, action: str) -> dict[str, str]:
+    """What a browser sends from the rumor screen's form posting to `action`."""
+    [form] = lxml.html.fromstring(page).xpath(f'//form[@action="{action}"]')
+    return sent_fields(form)
+
+
+def test_publish_clicked_twice_publishes_one_rumor_response(
+    client: TestClient, db: Database, people: dict[str, int]
+) -> None:
+    sign_in(client, email_of("pio"))
+    sent = {
+        **_form(client.get("/console/rumors").text, "/console/rumors"),
+        "claim": CLAIM,
+        "verdict": "false",
+        "facts": "Tap water is safe.",
+    }
+    first = client.post("/console/rumors", data=sent, follow_redirects=False)
+    second = client.post("/console/rumors", data=sent, follow_redirects=False)
+    assert (first.status_code, second.status_code) == (303, 303), second.text
+    assert second.headers["location"] == first.headers["location"]
+    with db.read() as session:
+        assert len(rumor_entries(session)) == 1  # one post on X, not two
+    # A new page is a new form: the same words published from it are a second response.
+    again = {**sent, "submission": _form(client.get("/console/rumors").text, "/console/rumors")["submission"]}
+    assert client.post("/console/rumors", data=again, follow_redirects=False).status_code == 303
+    with db.read() as session:
+        assert len(rumor_entries(session)) == 2
+
+
+def test_a_correction_clicked_twice_lands_on_it_not_on_a_conflict_with_itself(
+    client: TestClient, db: Database, people: dict[str, int]
+) -> None:
+    csrf = sign_in(client, email_of("pio"))
+    data = {"csrf_token": csrf, "claim": CLAIM, "verdict": "false", "facts": "Tap water is safe."}
+    assert client.post("/console/rumors", data=data, follow_redirects=False).status_code == 303
+    with db.read() as session:
+        [entry] = rumor_entries(session)
+    action = f"/console/rumors/{entry.rumor.id}/corrections"
+    sent = {
+        **_form(client.get("/console/rumors").text, action),
+        "verdict": "unconfirmed",
+        "facts": "One plant is being tested again.",
+        "reason": "A lab result is pending",
+    }
+    first = client.post(action, data=sent, follow_redirects=False)
+    second = client.post(action, data=sent, follow_redirects=False)
+    assert (first.status_code, second.status_code) == (303, 303), second.text
+    assert second.headers["location"] == first.headers["location"]
+    with db.read() as session:
+        [entry] = rumor_entries(session)
+    assert entry.current.version == 2
+    # The same form with other words is not taken for the first: it is shown back, kept.
+    other = client.post(action, data={**sent, "facts": "All plants are fine."})
+    assert other.status_code == 409 and "All plants are fine." in other.text
+    assert "already used" in other.text
+
+
+def test_correcting_a_rumor_response_that_does_not_exist_says_so(
+    client: TestClient, people: dict[str, int]
+) -> None:
+    csrf = sign_in(client, email_of("pio"))
+    answer = client.post(
+        "/console/rumors/99999/corrections",
+        data={"csrf_token": csrf, "claim": CLAIM, "verdict": "false", "facts": "x", "reason": "y"},
+    )
+    assert answer.status_code == 404
+    assert "no rumor response with id 99999" in answer.text
