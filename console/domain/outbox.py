@@ -23,6 +23,7 @@ from console.domain.errors import NotAllowed, NotFound
 from console.domain.events import ChannelEvent, RumorPublished, event_from_row
 from console.models import (
     STAFF_EVENT_TYPES,
+    AuditEvent,
     Delivery,
     DeliveryState,
     EventType,
@@ -36,6 +37,7 @@ from console.models import (
 
 OPEN_STATES = (DeliveryState.PENDING, DeliveryState.SENDING)
 MAX_ERROR_CHARS = 2000
+RETRY_REQUESTED = "delivery.retry_requested"
 
 
 @dataclass(frozen=True)
@@ -238,6 +240,17 @@ def renew_lease(session: Session, claim: Claim, *, lease_seconds: float, now: da
     return True
 
 
+def _retried_last_by(session: Session, delivery: Delivery, actor: Actor) -> bool:
+    """Whether the newest request to retry `delivery` was `actor`'s."""
+    asker = session.execute(
+        select(AuditEvent.actor_user_id)
+        .where(AuditEvent.action == RETRY_REQUESTED, AuditEvent.subject == f"delivery {delivery.id}")
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    ).first()
+    return asker is not None and actor.user_id is not None and asker.actor_user_id == actor.user_id
+
+
 def _audit(
     session: Session, actor: Actor, action: str, delivery: Delivery, now: datetime, **data: object
 ) -> None:
@@ -333,17 +346,21 @@ def fail(
 
 
 def retry(session: Session, actor: Actor, delivery_id: int, *, now: datetime | None = None) -> Delivery:
-    """A person asks for a failed delivery to be tried again now."""
+    """A person asks for a failed delivery to be tried again now. Asked again by the same
+    person while that retry is still open (a double click), the request stands: nothing is
+    written, and no error."""
     require_publisher(actor)
     now = now or utcnow()
     delivery = session.get(Delivery, delivery_id) if 1 <= delivery_id <= 2**31 - 1 else None
     if delivery is None:
         raise NotFound(f"no delivery {delivery_id}")
     if delivery.state is not DeliveryState.FAILED:
+        if delivery.state in OPEN_STATES and _retried_last_by(session, delivery, actor):
+            return delivery  # this person's own request, sent again (a double click): it stands
         raise NotAllowed(f"delivery {delivery_id} is {delivery.state.value}; only a failed one is retried")
     delivery.state = DeliveryState.PENDING
     delivery.next_attempt_at = now
     delivery.completed_at = None
     delivery.updated_at = now
-    _audit(session, actor, "delivery.retry_requested", delivery, now)
+    _audit(session, actor, RETRY_REQUESTED, delivery, now)
     return delivery

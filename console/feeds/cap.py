@@ -71,12 +71,13 @@ def certainty(item: FeedItem) -> str:
 
 
 def response_types(item: FeedItem) -> tuple[str, ...]:
+    if item.kind is VersionKind.RETRACTION:  # a Cancel asks nothing of anyone (see `_info`)
+        return ()
     if item.alerting.response_types is not None:
         return item.alerting.response_types
     # The all-clear, and each correction or confirmation of it: an Update that left AllClear
     # out would replace the all-clear, for a reader of CAP, with an alert in force again.
-    all_clear = item.first_kind is VersionKind.RESOLUTION and item.kind is not VersionKind.RETRACTION
-    return ("AllClear",) if all_clear else ()
+    return ("AllClear",) if item.first_kind is VersionKind.RESOLUTION else ()
 
 
 def reference(sender: str, message: CapMessage) -> str:
@@ -109,7 +110,10 @@ def _text(item: FeedItem) -> str:
 
 def _instruction_text(item: FeedItem, pinned: FeedItem | None, words: FeedPhrases) -> str | None:
     """The version's own instruction; else the pinned "What to do now" (not on an all-clear),
-    labelled as the live page shows it: PRELIMINARY while it is, whatever this message is."""
+    labelled as the live page shows it: PRELIMINARY while it is, whatever this message is.
+    None on a Cancel (see `_info`)."""
+    if item.kind is VersionKind.RETRACTION:
+        return None
     if item.alerting.instruction is not None:
         return item.alerting.instruction
     if pinned is not None and item.kind is not VersionKind.RESOLUTION:
@@ -147,9 +151,12 @@ def _info(
         _add(info, "instruction", said)
     _add(info, "web", language.page(wording.update_url(settings.public_url, incident.slug, item.seq)))
     _add(info, "contact", settings.agency_contact)
-    # IPAWS profile: the Wireless Emergency Alert texts (the Spanish ones in a Spanish <info>)
+    # IPAWS profile: the Wireless Emergency Alert texts (the Spanish ones in a Spanish <info>).
+    # A retraction's Cancel carries none of what it withdraws (instruction, response types, WEA
+    # texts): a relay showing them would tell people to act on a withdrawn alert.
+    withdrawn = item.kind is VersionKind.RETRACTION
     for name, text in (("CMAMtext", alerting.wea_short), ("CMAMlongtext", alerting.wea_long)):
-        if text is not None:
+        if text is not None and not withdrawn:
             parameter = ElementTree.SubElement(info, f"{{{CAP_NS}}}parameter")
             _add(parameter, "valueName", name)
             _add(parameter, "value", text)

@@ -134,7 +134,9 @@ def reencode(data: bytes, declared_type: str) -> Reencoded:
             f"must be image/jpeg, image/png or image/webp, not {declared_type or 'unlabelled'}"
         )
     image = _open(data)
-    actual = image.format or ""
+    # Some phones write a JPEG with more pictures after the first (MPO: a depth map, a
+    # preview): it is a JPEG, and only its first picture is kept.
+    actual = "JPEG" if image.format == "MPO" else image.format or ""
     if actual != expected:
         found = FORMATS[actual][0] if actual in FORMATS else actual
         raise ImageRefused(f"is labelled {declared_type} but is {found}")

@@ -19,7 +19,14 @@ from console.domain.alerting import Alerting, TranslatedAlerting
 from console.domain.outbox import Routing
 from console.domain.pins import pin_update
 from console.domain.translation_drafts import TranslationDraft
-from console.domain.updates import Draft, Translations, confirm_update, correct_update, publish_update
+from console.domain.updates import (
+    Draft,
+    Translations,
+    confirm_update,
+    correct_update,
+    publish_update,
+    retract_update,
+)
 from console.feeds.cap import cap_time
 from console.feeds.paths import cap_message, incident_atom
 from console.feeds.writer import FeedFiles
@@ -234,3 +241,21 @@ def test_in_the_atom_feed_of_a_language_an_instruction_it_lacks_is_marked_as_the
     assert f'<span lang="en">{english}</span></p>' in content
     primary = etree.fromstring(render(settings, db, incident_atom(slug)))
     assert f"</strong> {english}</p>" in (primary.findtext("a:entry/a:content", namespaces=ATOM) or "")
+
+
+def test_a_cancel_does_not_carry_the_withdrawn_instruction_or_wea_texts(
+    settings: Settings, db: Database, routing: Routing, cap_schema: etree.XMLSchema
+) -> None:
+    """A retraction's Cancel says the update is withdrawn: a relay that shows its instruction,
+    response types or WEA text must not tell people to evacuate again."""
+    slug = make_incident(db, routing, "Odor downtown")
+    update_id = publish_alerting(db, routing, slug, ALERTING, minute=1)
+    with db.write() as session:
+        retract_update(session, PIO, update_id, reason="Issued in error", routing=routing, now=at(2))
+    root = valid_cap(cap_schema, render(settings, db, cap_message(slug, 1, 2)))
+    assert root.findtext("cap:msgType", namespaces=CAP) == "Cancel"
+    for info in root.iterfind("cap:info", CAP):
+        assert info.findtext("cap:instruction", namespaces=CAP) is None
+        assert info.find("cap:responseType", CAP) is None
+        assert parameters(info) == []
+        assert info.findtext("cap:urgency", namespaces=CAP) == "Immediate"  # what it was about

@@ -85,3 +85,22 @@ def test_a_gif_is_not_decoded_even_when_labelled_as_png() -> None:
     Image.new("P", (10, 10)).save(out, "GIF")
     with pytest.raises(ImageRefused, match="is not a JPEG, PNG or WebP image"):
         reencode(out.getvalue(), "image/png")
+
+
+def test_a_phone_photo_with_more_pictures_after_the_first_is_a_jpeg_of_the_first() -> None:
+    """Some phones write MPO: a JPEG, then more pictures (a depth map, a preview). Its first
+    picture is stored, as a plain JPEG without the others."""
+    first = Image.new("RGB", (120, 80), (200, 30, 30))
+    second = Image.new("RGB", (120, 80), (30, 30, 200))
+    buffer = io.BytesIO()
+    first.save(buffer, "MPO", save_all=True, append_images=[second])
+    sent = buffer.getvalue()
+    assert Image.open(io.BytesIO(sent)).format == "MPO"
+
+    stored = reencode(sent, "image/jpeg")
+
+    out = Image.open(io.BytesIO(stored.original.data))
+    assert out.format == "JPEG" and stored.original.content_type == "image/jpeg"
+    assert getattr(out, "n_frames", 1) == 1 and out.size == (120, 80)
+    red, green, blue = out.convert("RGB").getpixel((60, 40))  # type: ignore[misc]
+    assert red > 150 and blue < 100  # the first picture, not the second

@@ -311,7 +311,16 @@ def test_failed_delivery_can_be_retried_through_the_api(
     assert client.post(f"/api/v1/deliveries/{delivery_id}/retry", headers=reviewer).status_code == 403
     retried = client.post(f"/api/v1/deliveries/{delivery_id}/retry", headers=pio)
     assert retried.status_code == 200 and retried.json()["state"] == "pending"
-    assert client.post(f"/api/v1/deliveries/{delivery_id}/retry", headers=pio).status_code == 409
+    # Sent again by the same account (its answer lost): the request stands, nothing more written.
+    again = client.post(f"/api/v1/deliveries/{delivery_id}/retry", headers=pio)
+    assert again.status_code == 200 and again.json() == retried.json()
+    with db.read() as session:
+        asked = select(func.count()).where(AuditEvent.action == "delivery.retry_requested")
+        assert session.scalar(asked) == 1
+    # Another account asking to retry what is no longer failed is told why.
+    colleague = bearer(make_token(db, "pio", "colleague@example.org"))
+    refused = client.post(f"/api/v1/deliveries/{delivery_id}/retry", headers=colleague)
+    assert refused.status_code == 409 and "only a failed one is retried" in refused.text
 
 
 def test_a_direction_override_left_open_is_refused_and_a_closed_one_kept(

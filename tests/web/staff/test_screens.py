@@ -6,14 +6,14 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from starlette.testclient import TestClient
 
 from console.db import Database
 from console.domain.incidents import IncidentDraft, create_incident, resolve_incident
 from console.domain.outbox import Routing
 from console.domain.updates import Draft, publish_update
-from console.models import ApiToken, Delivery, DeliveryState, EventType, User, utcnow
+from console.models import ApiToken, AuditEvent, Delivery, DeliveryState, EventType, User, utcnow
 from tests.conftest import PIO
 from tests.support.factories import bearer
 from tests.web.staff.conftest import email_of, row_counts, sign_in, signin_form_token
@@ -136,9 +136,26 @@ def test_a_failed_delivery_is_retried_from_its_chip(client: TestClient, db: Data
     assert response.headers["location"] == f"/console/updates/{record}?notice=retry_requested"
     with db.read() as session:
         assert session.get_one(Delivery, failed.id).state is DeliveryState.PENDING
+    # The same person's double click: their request stands, nothing more is written.
     again = client.post(f"/console/deliveries/{failed.id}/retry", data={"csrf_token": token}, headers=HTMX)
-    assert again.status_code == 409 and again.headers["HX-Retarget"] == "#flash"
-    assert "only a failed one is retried" in again.text
+    assert again.status_code == 204 and again.headers["HX-Trigger"] == "deliveries-changed"
+    plain = client.post(
+        f"/console/deliveries/{failed.id}/retry",
+        data={"csrf_token": token, "next": f"/console/updates/{record}"},
+        follow_redirects=False,
+    )
+    assert plain.headers["location"] == f"/console/updates/{record}?notice=retry_requested"
+    with db.read() as session:
+        asked = select(func.count()).where(AuditEvent.action == "delivery.retry_requested")
+        assert session.scalar(asked) == 1
+    # A colleague asking to retry what is no longer failed is told why.
+    colleague = sign_in(client, email_of("admin"))
+    refused = client.post(
+        f"/console/deliveries/{failed.id}/retry", data={"csrf_token": colleague}, headers=HTMX
+    )
+    assert refused.status_code == 409 and refused.headers["HX-Retarget"] == "#flash"
+    assert "only a failed one is retried" in refused.text
+    token = sign_in(client, email_of("pio"))
     with db.write() as session:
         session.execute(update(Delivery).where(Delivery.id == failed.id).values(state=DeliveryState.FAILED))
     htmx = client.post(f"/console/deliveries/{failed.id}/retry", data={"csrf_token": token}, headers=HTMX)
