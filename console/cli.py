@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from console import logs
@@ -28,6 +30,28 @@ if TYPE_CHECKING:
 log = logging.getLogger("console.cli")
 
 Command = Callable[[argparse.Namespace, Settings], int]
+
+
+# What the drivers say of a table or column the schema lacks (SQLite; PostgreSQL's SQLSTATE 42P01
+# undefined_table and 42703 undefined_column).
+_NO_SCHEMA_TEXT = ("no such table", "no such column")
+_NO_SCHEMA_SQLSTATES = ("42P01", "42703")
+
+
+def database_problem(exc: SQLAlchemyError, settings: Settings) -> str:
+    """What to tell the operator when the database cannot be used: which one (without its
+    password), the driver's own words, and, for a schema missing or older than this version,
+    what to run. Never a traceback."""
+    where = make_url(settings.database_url).render_as_string(hide_password=True)
+    original = exc.orig if isinstance(exc, DBAPIError) else exc
+    said = "; ".join(line.strip() for line in str(original).splitlines() if line.strip())
+    sqlstate = getattr(original, "sqlstate", None)
+    if sqlstate in _NO_SCHEMA_SQLSTATES or any(text in said for text in _NO_SCHEMA_TEXT):
+        return (
+            f"the database at DATABASE_URL ({where}) has no schema, or an older one than this version "
+            f"of the console ({said}): run `console db upgrade`"
+        )
+    return f"cannot use the database at DATABASE_URL ({where}): {said}"
 
 
 def _database(settings: Settings) -> Database:
@@ -204,8 +228,17 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from console.channels.registry import build_channels
     from console.dispatcher import Dispatcher
     from console.live.bus import LiveBus
+    from console.migrate import schema_problem, schema_revision
 
     db = _database(settings)
+    try:
+        problem = schema_problem(schema_revision(db))
+    except SQLAlchemyError:  # down for now: the dispatcher retries until it answers
+        problem = None
+    if problem is not None:  # it would fail every poll, forever: a missing schema does not come back
+        db.dispose()
+        print(f"console: the outbox worker cannot start: {problem}", file=sys.stderr)
+        return 1
     bus = LiveBus.from_settings(settings)  # the live channel publishes to the web processes through it
     channels = build_channels(settings, db, bus)
     dispatcher = Dispatcher.from_settings(settings, db, channels)
@@ -363,10 +396,8 @@ def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
-    from sqlalchemy.exc import SQLAlchemyError
-
     from console.domain import audit
-    from console.keyset import KeySet, KeySetError, write_key_set
+    from console.keyset import KeySet, KeySetError, stage_key_set
 
     try:
         keys = KeySet.load(settings.signing_key_file).rotated()
@@ -374,10 +405,19 @@ def cmd_keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
         print(f"console: {exc}", file=sys.stderr)
         return 1
     retired = keys.keys[1]
+    # The audit event and the new file together. The new file is written in full beside the old
+    # one first (a full disk stops here, before anything is recorded), the event is committed,
+    # and only then does the new file take the old one's place: a database that cannot write or
+    # commit the event leaves the key as it was.
+    try:
+        staged = stage_key_set(settings.signing_key_file, keys)
+    except OSError as exc:
+        print(
+            f"console: the key was not rotated: SIGNING_KEY_FILE cannot be written ({exc})", file=sys.stderr
+        )
+        return 1
     db = _database(settings)
     try:
-        # The audit event and the new file together: a file that cannot be written rolls the
-        # event back, and a database that cannot be written leaves the key as it was.
         with db.write() as session:
             audit.record(
                 session,
@@ -386,20 +426,29 @@ def cmd_keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
                 f"signing key {keys.current.kid}",
                 data={"retired": retired.kid, "current": keys.current.kid},
             )
-            write_key_set(settings.signing_key_file, keys)
     except SQLAlchemyError as exc:
+        staged.unlink(missing_ok=True)
         print(
-            f"console: the key was not rotated: its audit event cannot be written to DATABASE_URL ({exc})",
+            f"console: the key was not rotated: its audit event cannot be written: "
+            f"{database_problem(exc, settings)}",
             file=sys.stderr,
         )
         return 1
-    except OSError as exc:
-        print(
-            f"console: the key was not rotated: SIGNING_KEY_FILE cannot be written ({exc})", file=sys.stderr
-        )
-        return 1
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
     finally:
         db.dispose()
+    try:
+        os.replace(staged, settings.signing_key_file)
+    except OSError as exc:  # the same directory: hardly ever; the event is recorded, so say so
+        print(
+            f"console: the rotation to {keys.current.kid} is recorded in the audit trail, but the new key "
+            f"set could not replace SIGNING_KEY_FILE ({exc}); it is in {staged}: move it over "
+            f"{settings.signing_key_file}",
+            file=sys.stderr,
+        )
+        return 1
     print(f"retired key {retired.kid} (kept for verification); the new signing key's kid:")
     print(keys.current.kid)
     return 0
@@ -692,6 +741,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.configure()
     try:
         settings = Settings.from_environ()
+    except SettingsError as exc:
+        print(f"console: setting error: {exc}", file=sys.stderr)
+        return 2
+    try:
         command: Command = args.run
         return command(args, settings)
     except SettingsError as exc:
@@ -699,4 +752,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except DomainError as exc:
         print(f"console: {exc.message}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:  # a database down, unreachable or never migrated
+        print(f"console: {database_problem(exc, settings)}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a full disk, a folder that cannot be written
+        print(f"console: {exc}", file=sys.stderr)
         return 1

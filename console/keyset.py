@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import re
+import tempfile
 import threading
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -290,6 +291,24 @@ class KeySet:
 
 def write_key_set(path: Path, keys: KeySet) -> None:
     write_atomically(path, keys.pem(), mode=KEY_FILE_MODE)
+
+
+def stage_key_set(path: Path, keys: KeySet) -> Path:
+    """The key set written in full and fsynced to a new file beside `path` (mode 0600, from its
+    creation), not yet in its place: `os.replace(staged, path)` puts it there at once, when the
+    caller has recorded the change. Raises OSError (a full disk) leaving nothing behind."""
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    staged = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(keys.pem())
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(staged, KEY_FILE_MODE)
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+    return staged
 
 
 def create_key_file(path: Path, *, now: datetime | None = None) -> KeySet:

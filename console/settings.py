@@ -17,6 +17,8 @@ from typing import Any, get_type_hints
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from starlette.config import Config
 from starlette.datastructures import Secret
 
@@ -34,6 +36,25 @@ LOGO_TYPES = {
 # CAP 1.2: sender and identifier may hold no whitespace, comma, "<" or "&".
 _CAP_FORBIDDEN = re.compile(r"[\s,<&]")
 BROADCAST_SCHEMES = ("memory", "redis", "rediss", "postgres", "postgresql")
+# What DATABASE_URL may name (console/db.py `normalize_url` makes postgres:// and postgresql://
+# into psycopg's driver): SQLite and PostgreSQL, with the drivers the console ships with.
+DATABASE_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgres", "postgresql", "postgresql+psycopg")
+
+
+def check_database_url(url: str) -> None:
+    """DATABASE_URL names a database the console can open (SQLite or PostgreSQL); parsing only,
+    nothing is connected to. The message shows the URL without its password."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        shown = "(not shown: it may hold a password)" if "@" in url else repr(url)
+    else:
+        if parsed.drivername in DATABASE_DRIVERS:
+            return
+        shown = repr(parsed.render_as_string(hide_password=True))
+    raise SettingsError(
+        f"DATABASE_URL must be sqlite:///path/to/console.db or postgresql://user@host/db, not {shown}"
+    )
 
 
 def _is_vapid_key(text: str) -> bool:
@@ -250,6 +271,7 @@ class Settings:
     media_max_bytes: int = 10 * 1024 * 1024
 
     def __post_init__(self) -> None:
+        check_database_url(self.database_url)
         parts = urlsplit(self.public_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise SettingsError(f"PUBLIC_URL must be an absolute http(s) URL, not {self.public_url!r}")

@@ -24,7 +24,9 @@ from typing import Any
 from console.archive_snapshot import manifest_digest
 from console.csvfile import uncell
 from console.domain.area import area_geojson, stored_area
+from console.domain.wording import DRILL_LABELS, KIND_LABELS, LASTING_KINDS
 from console.keyset import KeySet
+from console.models import AlertStatus, VersionKind
 from console.signed_head import check_head
 
 
@@ -148,6 +150,41 @@ DETAILS_WITH_AREA = (
 )
 
 
+def _number_key(value: Any) -> tuple[int, Any]:
+    return (0, value) if isinstance(value, int) and not isinstance(value, bool) else (1, str(value))
+
+
+def _numbering_problem(numbers: list[Any], what: str) -> str | None:
+    """Why `numbers`, as a record lists them, are not 1, 2, … n (None: they are)."""
+    seen: list[Any] = []  # a list: a forged number may be any JSON value, unhashable too
+    for number in numbers:
+        if number in seen:
+            return f"its {what} {number} appears twice"
+        seen.append(number)
+    for expected in range(1, len(numbers) + 1):
+        if expected not in seen:
+            return f"its {what} {expected} is missing (taken out of the record?)"
+    if numbers != list(range(1, len(numbers) + 1)):
+        return f"its {what}s are not in order ({', '.join(map(str, numbers))})"
+    return None
+
+
+# The kinds of a first version, and of each version after it (a retraction is always the last).
+FIRST_KINDS = {"original", "resolution", "reopening"}
+LATER_KINDS = {"correction", "confirmation", "retraction"}
+
+
+def _kinds_problem(kinds: list[Any]) -> str | None:
+    if kinds and kinds[0] not in FIRST_KINDS:
+        return f"its version 1 is a {kinds[0]}, not a first version"
+    for number, kind in enumerate(kinds[1:], start=2):
+        if kind not in LATER_KINDS:
+            return f"its version {number} is a {kind}, which only a first version can be"
+    if "retraction" in kinds[:-1]:
+        return "it has versions after its retraction"
+    return None
+
+
 class Checker:
     def __init__(self, keys: KeySet, report: Report) -> None:
         self.keys = keys
@@ -222,33 +259,104 @@ class Checker:
                         "created_at",
                     )
         self.details(where, slug, record)
+        self.sequence(where, slug, record)
+        self.shown_details(where, slug, record)
         self._head(where, record.get("signed_audit_head"))
+
+    def sequence(self, where: str, slug: str, record: dict[str, Any]) -> None:
+        """What each signature alone cannot show: that no version, update or details version was
+        taken out, repeated or moved. Each signed text names its own number, so the numbers a
+        record holds must run 1, 2, 3… with none missing, in the order the record gives."""
+        seqs = [update.get("seq") for update in record["updates"]]
+        problem = _numbering_problem(sorted(seqs, key=_number_key), "update")
+        if problem is None and seqs != sorted(seqs, key=_number_key, reverse=True):
+            problem = "its updates are not in order (newest first)"
+        if problem:
+            self.report.fail(f"{where}: incident {slug}", problem)
+        for update in record["updates"]:
+            versions = update.get("versions", [])
+            if not versions:
+                continue
+            spot = f"{where}: incident {slug} update {update.get('seq')}"
+            problem = _numbering_problem([view.get("version") for view in versions], "version")
+            if problem is None:
+                problem = _kinds_problem([view.get("kind") for view in versions])
+            if problem:
+                self.report.fail(spot, problem)
+        details = record.get("details_versions") or []
+        problem = _numbering_problem([view.get("version") for view in details], "details version")
+        if details and problem:
+            self.report.fail(f"{where}: incident {slug}", problem)
+
+    def shown_details(self, where: str, slug: str, record: dict[str, Any]) -> None:
+        """The incident's title, summary, location, category, alert status, CAP defaults and area
+        at the top of a record are what a reader sees first, and no signature covers them there:
+        they must be those of its newest details version, which one does."""
+        details = record.get("details_versions") or []
+        if not details or not isinstance(details[-1], dict):
+            return
+        newest = details[-1]
+        shown: dict[str, Any] = dict(newest.get("fields") or {})
+        if "cap_defaults" in newest:
+            shown["cap_defaults"] = newest["cap_defaults"]
+        if "area_canonical" in newest:  # an older export's area cannot be proved (see `details`)
+            shown["area"] = newest.get("area")
+        for name, value in shown.items():
+            if name in record and record[name] != value:
+                self.report.fail(
+                    f"{where}: incident {slug}",
+                    f"its {name} {record[name]!r} is not its newest details version's "
+                    f"(version {newest.get('version')}: {value!r})",
+                )
 
     def details(self, where: str, slug: str, record: dict[str, Any]) -> None:
         """An incident's details versions and its newest details translations. Those an export
         cannot prove are counted apart, not failed: details written before they were signed
         (`signature` null, or none in an older export), and versions with an area in an export
         from before `area_canonical`."""
-        for view in record.get("details_versions", []):
-            if view.get("signature") is None:
+        versions = record.get("details_versions", [])
+        # An export that gives any version `area_canonical` gives it to all of them (null without
+        # an area), and once details were signed every later version was: a version without
+        # either, in such a record, had it taken away, and what it says would go unchecked.
+        has_canonical = any(isinstance(view, dict) and "area_canonical" in view for view in versions)
+        signed_since: int | None = None
+        for view in versions:
+            spot = f"{where}: incident {slug} details version {view.get('version')}"
+            if view.get("signature") is None and signed_since is not None:
+                self.report.fail(
+                    spot, f"it carries no signature, though version {signed_since} before it does"
+                )
+            elif view.get("signature") is None:
                 self.report.count(UNSIGNED_DETAILS)
+            elif view.get("area") is not None and "area_canonical" not in view and has_canonical:
+                self.report.fail(spot, "it has an area but no area_canonical, as the other versions have")
             elif view.get("area") is not None and "area_canonical" not in view:
                 self.report.count(DETAILS_WITH_AREA)
             elif not _shows_signed_area(view):
                 self.report.fail(
-                    f"{where}: incident {slug} details version {view.get('version')}",
+                    spot,
                     "its area (GeoJSON) is not the area its content hash covers (area_canonical)",
                 )
             else:
                 self.signed_text(
-                    f"{where}: incident {slug} details version {view.get('version')}",
+                    spot,
                     "details versions",
                     view,
                     partial(details_hash, slug),
                     "published_at",
                 )
+            if view.get("signature") is not None and signed_since is None:
+                signed_since = view.get("version")
+        signed = [view.get("version") for view in versions if view.get("signature") is not None]
         for lang, view in (record.get("details_translations") or {}).items():
-            if view.get("signature") is None:
+            if view.get("signature") is None and view.get("details_version") in signed:
+                # written after the version it translates, which was signed: so was it
+                self.report.fail(
+                    f"{where}: incident {slug} details version {view.get('details_version')} "
+                    f"({lang} translation)",
+                    "it carries no signature, though the version it translates does",
+                )
+            elif view.get("signature") is None:
                 self.report.count(UNSIGNED_DETAILS)
             else:
                 version = view.get("details_version")
@@ -294,6 +402,8 @@ class Checker:
         if missing:
             self.report.fail(where, f"not a history CSV: it has no {', '.join(missing)} column")
             return
+        # (incident, seq) -> its rows, in the order of the file
+        updates: dict[tuple[str, int], list[CsvRow]] = {}
         for number, row in enumerate(reader, start=2):
             cells = {name: uncell(value or "") for name, value in row.items() if name is not None}
             try:
@@ -318,6 +428,9 @@ class Checker:
                 self.report.fail(f"{where} line {number}", f"not a history.csv row ({exc!r})")
                 continue
             slug = cells["incident"]
+            updates.setdefault((slug, seq), []).append(
+                CsvRow(number, view["version"], view["kind"], view["preliminary"], cells.get("labels"))
+            )
             self.signed_text(
                 f"{where} line {number}: incident {slug} update {seq} version {view['version']}",
                 "versions",
@@ -325,6 +438,84 @@ class Checker:
                 partial(version_hash, slug, seq),
                 "published_at",
             )
+        self._csv_sequence(where, updates)
+
+    def _csv_sequence(self, where: str, updates: dict[tuple[str, int], list[CsvRow]]) -> None:
+        """As `sequence` for a record: one row per version, updates in order (oldest first), the
+        versions of each in order, none left out. And `labels`, the words a reader of the CSV
+        sees first (CORRECTION, PRELIMINARY…), which no hash covers: they must be what the
+        row's kind and `preliminary` make them, under one alert status for the incident."""
+        slugs = list(dict.fromkeys(slug for slug, _ in updates))
+        for slug in slugs:
+            seqs = [seq for named, seq in updates if named == slug]
+            problem = _numbering_problem(seqs, "update")
+            if problem:
+                self.report.fail(f"{where}: incident {slug}", problem)
+            drill: AlertStatus | None = None
+            for seq in seqs:
+                rows = updates[(slug, seq)]
+                problem = _numbering_problem([row.version for row in rows], "version")
+                if problem is None:
+                    problem = _kinds_problem([row.kind for row in rows])
+                if problem:
+                    self.report.fail(f"{where}: incident {slug} update {seq}", problem)
+                    continue
+                for row in rows:
+                    if row.labels is None:  # a CSV without the column: nothing shown
+                        continue
+                    shown = _alert_status_shown(row.labels)
+                    drill = shown if drill is None else drill
+                    problem = _labels_problem(row.labels.split(), VersionKind(row.kind), row.preliminary)
+                    if problem is None and shown is not drill:
+                        problem = (
+                            f"its labels {row.labels!r} do not say what the incident's other rows say it is"
+                        )
+                    if problem:
+                        self.report.fail(
+                            f"{where} line {row.line}: incident {slug} update {seq} version {row.version}",
+                            problem,
+                        )
+
+
+# What a row's labels must say of its kind and `preliminary`, which its hash covers. Only
+# these are checked: the labels an update keeps through its corrections (RESOLVED, REOPENED)
+# came later, and a CSV exported before them is no less authentic.
+_KIND_WORDS = {
+    "CORRECTION": VersionKind.CORRECTION,
+    "CONFIRMED": VersionKind.CONFIRMATION,
+    "RETRACTED": VersionKind.RETRACTION,
+}
+_OTHER_WORDS = frozenset({"PRELIMINARY", *DRILL_LABELS, *(KIND_LABELS[kind] for kind in LASTING_KINDS)})
+
+
+def _labels_problem(words: list[str], kind: VersionKind, preliminary: bool) -> str | None:
+    for word, meant in _KIND_WORDS.items():
+        if (word in words) != (kind is meant):
+            return f"its labels {' '.join(words)!r} do not say what its kind ({kind.value}) is"
+    if ("PRELIMINARY" in words) != (preliminary and kind is not VersionKind.RETRACTION):
+        return f"its labels {' '.join(words)!r} do not say whether it is preliminary ({preliminary})"
+    unknown = [word for word in words if word not in _KIND_WORDS and word not in _OTHER_WORDS]
+    if unknown:
+        return f"its labels {' '.join(words)!r} hold words no version is labelled with"
+    return None
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    """What `Checker.history_csv` checks of a row beyond its hash and signature."""
+
+    line: int
+    version: Any
+    kind: Any
+    preliminary: bool
+    labels: str | None
+
+
+def _alert_status_shown(shown: str) -> AlertStatus:
+    """The alert status a row's labels show: an exercise's or a test's come first."""
+    first = shown.split(" ", 1)[0]
+    drills = (status for status in AlertStatus if status is not AlertStatus.ACTUAL)
+    return next((status for status in drills if first == status.value.upper()), AlertStatus.ACTUAL)
 
 
 def _json_file(checker: Checker, path: Path, name: str) -> None:
@@ -358,6 +549,7 @@ def _exact_text(path: Path) -> str:
 
 
 def _jsonl_file(checker: Checker, path: Path, name: str) -> None:
+    seen: dict[str, int] = {}  # slug -> the line that holds its record: one line per incident
     for number, line in enumerate(_jsonl_lines(_exact_text(path)), start=1):
         if not line.strip(" \t"):  # JSON's whitespace, not Unicode's (U+2028 is not JSON)
             continue
@@ -366,6 +558,14 @@ def _jsonl_file(checker: Checker, path: Path, name: str) -> None:
         except json.JSONDecodeError as exc:
             checker.report.fail(f"{name} line {number}", f"not JSON ({exc})")
             continue
+        slug = document.get("slug") if isinstance(document, dict) else None
+        if isinstance(slug, str) and slug in seen:
+            checker.report.fail(
+                f"{name} line {number}",
+                f"incident {slug} again: line {seen[slug]} holds its record (two copies spliced in?)",
+            )
+        elif isinstance(slug, str):
+            seen[slug] = number
         checker.record(f"{name} line {number}", document)
 
 

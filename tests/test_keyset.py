@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.exc import OperationalError
 
 from console.cli import main
 from console.db import Database
@@ -101,6 +102,37 @@ def test_a_rotation_the_audit_trail_cannot_record_does_not_happen(
     assert main(["keys", "rotate"]) == 1
     assert "the key was not rotated: its audit event cannot be written" in capsys.readouterr().err
     assert path.read_bytes() == before
+
+
+def test_a_rotation_whose_audit_event_fails_to_commit_leaves_the_key_file_as_it_was(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The event is written, then its COMMIT fails (the disk fills under SQLite's write-ahead
+    log, PostgreSQL restarts): the command says the key was not rotated, and so it must be.
+    The file is put in place only once the event is committed."""
+    path = settings.signing_key_file
+    before = path.read_bytes()
+    monkeypatch.setenv("SIGNING_KEY_FILE", str(path))
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    db = Database(settings.database_url)
+
+    def commit_fails(connection: object) -> None:
+        raise OperationalError("COMMIT", {}, Exception("database or disk is full"))
+
+    event.listen(db.engine, "commit", commit_fails)
+    try:
+        assert main(["keys", "rotate"]) == 1
+    finally:
+        event.remove(db.engine, "commit", commit_fails)
+    assert "the key was not rotated" in capsys.readouterr().err
+    assert path.read_bytes() == before, "the key file was replaced though the rotation was not recorded"
+    assert [p.name for p in path.parent.iterdir()] == [path.name], "no staged copy is left behind"
+    with db.read() as session:
+        assert not session.scalars(select(AuditEvent).where(AuditEvent.action == "signing_key.rotated")).all()
+    db.dispose()
+    assert main(["keys", "rotate"]) == 0  # and once the database can commit, it rotates
+    assert path.read_bytes() != before
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
 
 
 def test_a_key_covers_its_period_with_a_minute_to_spare_for_clocks_and_rotations() -> None:

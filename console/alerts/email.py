@@ -37,7 +37,13 @@ def render_alert(env: Environment, content: AlertContent) -> Rendered:
         # The email's own words are in a language with a catalog (English for the others);
         # each text in another language says which (`lang_attr`).
         words = interface_language(content.requested_lang)
-        context = {"alert": content, "unsubscribe_url": UNSUBSCRIBE_MARK, "lang": words}
+        context = {
+            "alert": content,
+            "unsubscribe_url": UNSUBSCRIBE_MARK,
+            "lang": words,
+            # an exercise or test: its label comes before anything else
+            "drill": any(name in wording.DRILL_LABELS for name in content.labels),
+        }
         text = env.get_template("alerts/alert.txt").render(context)
         html = env.get_template("alerts/alert.html").render(context)
     return Rendered(wording.shorten(subject, SUBJECT_MAX), text, html, content.requested_lang)

@@ -2,8 +2,10 @@
 TWILIO_ACCOUNT_SID), recorded and never sent.
 
 An alert is cut into messages that each fit in one SMS (`console.domain.sms_text`): the
-labels and the incident first (a retraction says so before anything), the link and
-"Reply STOP to stop" last, in the subscriber's language. Messages leave at most
+labels and the incident first (an exercise or test before anything; then a retraction says
+so, gives why and quotes the withdrawn text after "Withdrawn text:"; a correction gives
+"Why: …" after its text), the link and "Reply STOP to stop" last (in a message of its own
+when the two do not fit one), in the subscriber's language. Messages leave at most
 SMS_PER_SECOND a second; 429, 5xx and network errors are retried a bounded number of times,
 any other refusal is the recipient's failure (21610: they replied STOP to the carrier, so
 they are unsubscribed here too).
@@ -43,24 +45,24 @@ def render_alert(content: AlertContent) -> list[str]:
     with in_language(content.requested_lang):
         phrases = sms_text.Phrases(
             retracted=gettext("RETRACTED: this update was withdrawn."),
-            what_changed=gettext("What changed:"),
             why=gettext("Why:"),
+            withdrawn_text=gettext("Withdrawn text"),
+            what_to_do=gettext("What to do:"),
             translation_pending=gettext("Translation being updated."),
             stop=gettext("Reply STOP to stop."),
         )
         return sms_text.alert_messages(
-            labels=[label(name) for name in content.labels],
+            labels=content.labels,
             title=content.incident_title,
             headline=content.headline,
-            # what to do comes first (issue 17)
-            body=f"{gettext('What to do:')} {content.instruction}\n\n{content.body}"
-            if content.instruction
-            else content.body,
+            body=content.body,
+            instruction=content.instruction,
             kind=content.kind,
             reason=content.reason,
             translation_pending=content.translation_pending,
             link=content.url,
             phrases=phrases,
+            label=label,
         )
 
 

@@ -31,7 +31,7 @@ from console.alert_models import AlertChannel
 from console.alerts.content import AlertContent
 from console.alerts.sender import EventContents, SendChunk
 from console.alerts.webhooks import TargetRefused, check_target
-from console.domain import fanout
+from console.domain import fanout, wording
 from console.i18n import gettext, in_language, label
 from console.models import VersionKind
 from console.settings import Settings
@@ -83,22 +83,33 @@ def payload(content: AlertContent) -> bytes:
     """The notification a service worker shows, in the subscriber's language, within 4 KB.
 
     Its body is the labels, then what to do, the headline and the text, then why a
-    correction or retraction was made and, when the text is the primary one because no
-    current translation exists, the notice email and SMS add. Only the middle part (what to
-    do, headline, text) is cut to fit, so the labels, the reason and the notice stay whole
+    correction was made and, when the text is the primary one because no current translation
+    exists, the notice email and SMS add. A retraction says why first, then quotes the text it
+    withdrew after "Withdrawn text:", as the email does. Only the middle part (what to do,
+    headline, text) is cut to fit, so the labels, the reason and the notice stay whole
     (unless they alone overflow, which only an extreme reason can make). `lang` is the
     language of the text the body carries."""
+    retraction = content.kind is VersionKind.RETRACTION
     with in_language(content.requested_lang):
         labels = "".join(f"{label(name)}: " for name in content.labels)
-        text = f"{content.headline}. {content.body}" if content.headline else content.body
+        text = wording.headline_and_body(content.headline, content.body)
         if content.instruction:  # what to do comes first (issue 17)
             text = f"{gettext('What to do:')} {content.instruction} {text}"
-        after = []
-        if content.reason and content.kind in (VersionKind.CORRECTION, VersionKind.RETRACTION):
+        before, after = [], []
+        if content.reason and retraction:
+            # Why first, then the withdrawn text quoted as such (as the email and the SMS say
+            # it): never the withdrawn order on its own, read as one still standing.
+            before.append(f"{gettext('Why:')} {wording.sentence(content.reason)}")
+        elif content.reason and content.kind is VersionKind.CORRECTION:
             after.append(f"{gettext('Why:')} {content.reason}")
+        if retraction:
+            before.append(f'{gettext("Withdrawn text")}: "')
         if content.translation_pending:
             after.append(gettext("Translation being updated."))
     text = " ".join(text.split())
+    # The withdrawn text's closing quotation mark, kept when the text is cut.
+    close = '"' if retraction else ""
+    lead = " ".join(" ".join(before).split())
     tail = " ".join(" ".join(after).split())
     message: dict[str, Any] = {
         "title": content.incident_title,
@@ -110,7 +121,8 @@ def payload(content: AlertContent) -> bytes:
     }
 
     def body(middle: str) -> str:
-        return labels + " ".join(part for part in (middle, tail) if part)
+        quoted = f"{lead}{middle}{close}" if close else " ".join(part for part in (lead, middle) if part)
+        return labels + " ".join(part for part in (quoted, tail) if part)
 
     def encoded() -> bytes:
         return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -8,9 +8,10 @@ counted in UTF-16 code units (an emoji takes two). Pure: no I/O, no translation.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from console.domain import wording
 from console.models import VersionKind
 
 GSM7_BASIC = frozenset(
@@ -111,21 +112,29 @@ def split(text: str, *, limit: int) -> list[str]:
     return messages
 
 
+def fits(text: str) -> bool:
+    """Whether `text` goes as one SMS (measured as the network sends it: its own encoding)."""
+    return segments(text).count <= 1
+
+
 def compose(head: str, body: str, link: str, footer: str) -> list[str]:
-    """An alert as SMS messages: `head` (labels, title) first, then the body, the link last,
-    then `footer` ("Reply STOP to stop"). One message when the whole fits in one; else
-    messages that each fit in one part, so no carrier concatenation is relied upon, the
-    link and the footer in the last one, never cut (a link is unusable cut)."""
+    """An alert as SMS messages: `head` (labels, title) first, then the body, the link, then
+    `footer` ("Reply STOP to stop"). One message when the whole fits in one; else messages
+    that each fit in one part, so no carrier concatenation is relied upon. The link and the
+    footer are never cut (a link is unusable cut) and go together at the end of the last
+    message when that still fits, else in a message of their own; when even they do not fit
+    one SMS (a long PUBLIC_URL and slug), each goes on its own the same way."""
     whole = " ".join(part for part in (head, body, link, footer) if part)
-    single = GSM7_SINGLE if is_gsm7(whole) else UCS2_SINGLE
-    if units(whole) <= single:
+    if fits(whole):
         return [whole]
-    tail = " ".join(part for part in (link, footer) if part)
+    single = GSM7_SINGLE if is_gsm7(whole) else UCS2_SINGLE
     messages = split(" ".join(part for part in (head, body) if part), limit=single)
-    if messages and units(f"{messages[-1]} {tail}") <= single:
-        messages[-1] = f"{messages[-1]} {tail}"
-    else:
-        messages.append(tail)
+    tail = " ".join(part for part in (link, footer) if part)
+    for part in [tail] if fits(tail) else [part for part in (link, footer) if part]:
+        if messages and fits(f"{messages[-1]} {part}"):
+            messages[-1] = f"{messages[-1]} {part}"
+        else:
+            messages.append(part)
     return messages
 
 
@@ -135,8 +144,9 @@ class Phrases:
     translates them; the compose preview shows them in English)."""
 
     retracted: str = "RETRACTED: this update was withdrawn."
-    what_changed: str = "What changed:"
     why: str = "Why:"
+    withdrawn_text: str = "Withdrawn text"
+    what_to_do: str = "What to do:"
     translation_pending: str = "Translation being updated."
     stop: str = "Reply STOP to stop."
 
@@ -151,19 +161,28 @@ def alert_messages(
     reason: str | None,
     translation_pending: bool,
     link: str,
+    instruction: str | None = None,
     phrases: Phrases = Phrases(),
+    label: Callable[[str], str] = str,
 ) -> list[str]:
-    """An alert as SMS messages: labels (already in the subscriber's language) and the
-    incident title first, a retraction saying so before anything; a correction's reason
-    briefly after the text; the link and the STOP line last."""
-    head = "".join(f"{name}: " for name in labels) + f"{title}:"
-    if kind is VersionKind.RETRACTION:
-        head = f"{phrases.retracted} {head}"
-    parts = [headline or "", body]
-    if kind is VersionKind.CORRECTION and reason:
-        parts.append(f"{phrases.what_changed} {reason}")
-    if kind is VersionKind.RETRACTION and reason:
-        parts.append(f"{phrases.why} {reason}")
+    """An alert as SMS messages. `labels` are the version's label names (wording.labels),
+    `label` says each in the subscriber's language. An exercise or test says so before
+    anything; then the labels and the incident title. A retraction then says it is one, gives
+    why, and quotes the withdrawn text after "Withdrawn text:", as the email shows it: never
+    the withdrawn order on its own, read as one still standing. Otherwise what to do comes
+    first (issue 17), then the headline and text, and a correction's "Why:" after them. The
+    link and the STOP line last."""
+    drill = wording.opening(label(name) for name in labels if name in wording.DRILL_LABELS)
+    if kind is VersionKind.RETRACTION:  # its one other label, RETRACTED, is what `retracted` says
+        head = f"{drill}{phrases.retracted} {title}:"
+        quoted = f'{phrases.withdrawn_text}: "{wording.headline_and_body(headline, body)}"'
+        parts = [f"{phrases.why} {wording.sentence(reason)} {quoted}" if reason else quoted]
+    else:
+        others = (label(name) for name in labels if name not in wording.DRILL_LABELS)
+        head = f"{drill}{wording.opening(others)}{title}:"
+        parts = [f"{phrases.what_to_do} {instruction}" if instruction else "", headline or "", body]
+        if kind is VersionKind.CORRECTION and reason:
+            parts.append(f"{phrases.why} {reason}")
     if translation_pending:
         parts.append(phrases.translation_pending)
     return compose(head, " ".join(part for part in parts if part), link, phrases.stop)

@@ -45,6 +45,8 @@ KIND_LABELS = {
     VersionKind.RESOLUTION: "RESOLVED",
     VersionKind.REOPENING: "REOPENED",
 }
+# The labels of an exercise or test incident: first on every channel, before anything else.
+DRILL_LABELS = frozenset(status.value.upper() for status in AlertStatus if status is not AlertStatus.ACTUAL)
 # An update that is the incident's all-clear or reopening stays one through its corrections.
 LASTING_KINDS = frozenset({VersionKind.RESOLUTION, VersionKind.REOPENING})
 
@@ -99,6 +101,21 @@ def prefix(
     first_kind: VersionKind = VersionKind.ORIGINAL,
 ) -> str:
     return opening(labels(kind, preliminary, alert_status, first_kind=first_kind))
+
+
+SENTENCE_ENDS = (".", "!", "?", "…", "。", "！", "？")
+
+
+def sentence(text: str) -> str:
+    """`text` ending as a sentence: a full stop added unless it has its own (a headline or a
+    reason runs on into what follows it in an SMS or a notification)."""
+    text = text.rstrip()
+    return text if not text or text.endswith(SENTENCE_ENDS) else f"{text}."
+
+
+def headline_and_body(headline: str | None, body: str) -> str:
+    """A headline and its text as one run of text (an SMS, a notification)."""
+    return f"{sentence(headline)} {body}" if headline else body
 
 
 def opening(shown: Iterable[str]) -> str:

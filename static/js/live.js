@@ -12,6 +12,14 @@
 (function () {
   "use strict";
 
+  // A link to an update this page no longer shows (it lists the newest PUBLIC_TIMELINE_LIMIT:
+  // an alert's or a post's link, opened long after) leads to it in the incident's history.
+  var linked = /^#update-\d+$/.test(location.hash) && !document.getElementById(location.hash.slice(1));
+  if (linked && /^\/incidents\/[a-z0-9-]+$/.test(location.pathname)) {
+    location.replace(location.pathname + "/history" + location.search + location.hash);
+    return;
+  }
+
   var root = document.querySelector("[data-ws-connect]");
   if (!root) {
     return;

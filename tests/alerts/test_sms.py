@@ -175,7 +175,7 @@ def test_subscribe_by_code_get_alerts_in_ones_language_and_stop(
         drain(sms_settings, db)
         correction = " ".join(twilio.to(PHONE)[3:])
         assert correction.startswith("CORRECCIÓN: PRELIMINAR: Gas leak: Evacuate Oak St.")
-        assert "Qué cambió: Wrong street" in correction
+        assert "Por qué: Wrong street" in correction  # why, as the email and the push say it
 
         # STOP unsigned, or signed with another token: refused, nothing changes.
         assert client.post("/sms/inbound", data={"From": PHONE, "Body": "STOP"}).status_code == 403

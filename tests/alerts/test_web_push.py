@@ -595,11 +595,13 @@ def test_a_correction_and_a_retraction_push_say_why(
     assert [alert["body"] for alert in push_service.received["ana"]] == [
         "Shelter at Lincoln High.",
         "CORRECTION: Shelter at Roosevelt High. Why: Wrong school",
-        "RETRACTED: Shelter at Roosevelt High. Why: Sent in error",
+        # Why first, then the withdrawn text quoted as such, as the email says it.
+        'RETRACTED: Why: Sent in error. Withdrawn text: "Shelter at Roosevelt High."',
     ]
     assert [alert["body"] for alert in push_service.received["ben"]][1:] == [
         "CORRECCIÓN: Shelter at Roosevelt High. Por qué: Wrong school Traducción en actualización.",
-        "RETIRADA: Shelter at Roosevelt High. Por qué: Sent in error Traducción en actualización.",
+        'RETIRADA: Por qué: Sent in error. Texto retirado: "Shelter at Roosevelt High."'
+        " Traducción en actualización.",
     ]
 
 
@@ -643,5 +645,5 @@ def test_a_reason_too_long_to_keep_whole_still_fits_the_push_limit() -> None:
     data = payload(_content("Stay in.", kind=VersionKind.RETRACTION, reason=reason))
     message = json.loads(data)
     assert len(data) <= MAX_PAYLOAD_BYTES
-    assert message["body"].startswith("PRELIMINARY: Stay in. Why: 😀😀😀😀 😀😀😀😀 ")
+    assert message["body"].startswith("PRELIMINARY: Why: 😀😀😀😀 😀😀😀😀 ")
     assert message["body"].endswith("😀…"), "cut between words, with the ellipsis"

@@ -36,6 +36,7 @@ from console.signed_head import HeadSigner
 from console.verification import details_hash, verify_paths, version_hash
 from console.web.state import AppState
 from tests.archive.conftest import T0, Sample
+from tests.archive.support import map_area
 from tests.conftest import PIO
 
 
@@ -309,17 +310,7 @@ def test_console_verify_proves_a_details_version_with_an_area(
         "circles": [{"lat": 38.915, "lon": -77.02, "radius_km": 1.5}],
         "geocodes": [{"name": "SAME", "value": "011001"}],
     }
-    with db.write() as session:
-        change_details(
-            session,
-            PIO,
-            sample.slug,
-            DetailsDraft(area=area),
-            reason="Mapped",
-            corrects_version=1,
-            routing=routing,
-            now=T0 + timedelta(hours=1),
-        )
+    map_area(db, routing, sample.slug, area)
     record = client.get(f"/incidents/{sample.slug}.json").json()
     mapped = record["details_versions"][1]
     ring = mapped["area"]["geometry"]["coordinates"][0]
@@ -574,14 +565,26 @@ def test_console_verify_reads_archive_jsonl_lines_split_at_newlines_only(
     assert main(["verify", str(exported)]) == 0, capsys.readouterr().err
     assert "6 versions" in capsys.readouterr().out  # the JSON, archive.jsonl and history.csv
 
-    # U+0085 too (in a field no signature covers: not typed in), and "\r\n" line ends with
-    # an empty last line, which the JSON Lines spec allows.
-    odd = json.dumps({**record, "title": "A\x85B\u2028C\u2029D"}, ensure_ascii=False)
+    # U+0085 too (in a field no signature covers, as a reader's note added to the record: the
+    # title is its signed details version's, which `console verify` checks), and "\r\n" line
+    # ends with an empty last line, which the JSON Lines spec allows.
+    # Two records: one incident's twice is refused (two copies spliced together), so another's.
+    with db.write() as session:
+        other, _ = create_incident(session, PIO, IncidentDraft(title="Road closed"), routing=routing)
+        publish_update(session, PIO, other.slug, Draft(body="Main St is closed."), routing=routing)
+    [second] = [
+        line
+        for line in map(json.loads, client.get("/archive.jsonl").text.split("\n")[:-1])
+        if line["slug"] == other.slug
+    ]
+    odd, odder = (
+        json.dumps({**one, "note": "A\x85B\u2028C\u2029D"}, ensure_ascii=False) for one in (record, second)
+    )
     assert "\x85" in odd
-    archive.write_bytes(f"{odd}\r\n{odd}\r\n".encode())
+    archive.write_bytes(f"{odd}\r\n{odder}\r\n".encode())
     capsys.readouterr()
     assert main(["verify", str(archive)]) == 0, capsys.readouterr().err
-    assert "4 versions" in capsys.readouterr().out
+    assert "3 versions" in capsys.readouterr().out
 
 
 def test_console_verify_passes_an_export_of_text_stored_with_carriage_returns(

@@ -5,7 +5,17 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from console.domain.sms_text import GSM7_BASIC, GSM7_EXTENSION, Segments, compose, segments, split, units
+from console.domain.sms_text import (
+    GSM7_BASIC,
+    GSM7_EXTENSION,
+    Segments,
+    alert_messages,
+    compose,
+    segments,
+    split,
+    units,
+)
+from console.models import VersionKind
 
 
 def test_gsm7_segments_160_alone_153_per_part() -> None:
@@ -70,3 +80,42 @@ def test_compose_fits_each_message_in_one_segment_link_and_stop_last(parts: list
 
 def test_gsm7_alphabet_has_no_overlap() -> None:
     assert not GSM7_BASIC & GSM7_EXTENSION
+
+
+def test_a_drill_retraction_says_exercise_then_withdrawn_then_why_then_quotes_the_text() -> None:
+    """What the console's preview shows is what is sent: one function for both."""
+    messages = alert_messages(
+        labels=["EXERCISE", "RETRACTED"],
+        title="Gas leak",
+        headline="Leak at Elm St",
+        body="Evacuate Elm St now.",
+        instruction="Leave by Oak St.",
+        kind=VersionKind.RETRACTION,
+        reason="Not a leak",
+        translation_pending=False,
+        link="https://police.example/incidents/gas-leak#update-1",
+    )
+    assert all(segments(message).count == 1 for message in messages)
+    assert " ".join(messages) == (
+        "EXERCISE: RETRACTED: this update was withdrawn. Gas leak: Why: Not a leak. Withdrawn text: "
+        '"Leak at Elm St. Evacuate Elm St now." https://police.example/incidents/gas-leak#update-1 '
+        "Reply STOP to stop."
+    )
+
+
+def test_a_correction_gives_what_to_do_first_and_why_last() -> None:
+    messages = alert_messages(
+        labels=["CORRECTION", "PRELIMINARY"],
+        title="Gas leak",
+        headline=None,
+        body="Evacuate Oak St now.",
+        instruction="Leave by Elm St.",
+        kind=VersionKind.CORRECTION,
+        reason="Wrong street",
+        translation_pending=False,
+        link="https://police.example/i#update-1",
+    )
+    assert " ".join(messages) == (
+        "CORRECTION: PRELIMINARY: Gas leak: What to do: Leave by Elm St. Evacuate Oak St now. "
+        "Why: Wrong street https://police.example/i#update-1 Reply STOP to stop."
+    )

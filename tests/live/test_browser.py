@@ -327,3 +327,22 @@ def test_a_reader_on_an_update_that_is_corrected_keeps_their_place(
     expect(page.locator("#update-1 .notice--corrected")).to_be_visible(timeout=TIMEOUT)
     focused = "[document.activeElement.closest('article')?.id, document.activeElement.getAttribute('href')]"
     assert page.evaluate(focused) == ["update-1", "#update-1"]
+
+
+def test_a_link_to_an_update_the_page_no_longer_lists_opens_it_in_the_history(
+    live_settings: Settings, page: Page, pio_token: str
+) -> None:
+    """An alert's or a post's link (`/incidents/{slug}#update-1`) opened once newer updates
+    have pushed update 1 off the page leads to it in the history, not to the top of the page."""
+    with serve(replace(live_settings, public_timeline_limit=2)) as server:
+        slug = new_incident(server.url, pio_token, "Storm damage")
+        for n in (1, 2, 3):
+            publish(server.url, pio_token, slug, f"Update number {n}")
+        problems = watch_console(page)
+        page.goto(f"{server.url}/incidents/{slug}?lang=en#update-1")
+        expect(page).to_have_url(f"{server.url}/incidents/{slug}/history?lang=en#update-1", timeout=TIMEOUT)
+        expect(page.locator("#update-1")).to_contain_text("Update number 1")
+        page.goto(f"{server.url}/incidents/{slug}#update-3")  # on the page: it stays there
+        expect(page.locator("#update-3")).to_contain_text("Update number 3")
+        assert page.url == f"{server.url}/incidents/{slug}#update-3"
+        assert problems == []

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
+from console.domain import idempotency
 from console.domain.alerting import TranslatedAlerting, check_translated, is_spanish, stored_translated
 from console.domain.errors import InvalidInput, NotFound, VersionConflict
 from console.domain.translation_drafts import TranslationDraft, check_drafts
@@ -30,6 +31,7 @@ from console.web.staff.alerting_form import FORM_NAMES
 from console.web.staff.auth import STAFF, Viewer
 from console.web.staff.forms import Form, read_form
 from console.web.staff.rendering import see_other
+from console.web.staff.submission import REUSED, Submission, new_token, once
 from console.web.state import app_state
 
 
@@ -218,6 +220,8 @@ class LanguageRow:
     shown: Translation | None  # the newest translation of the newest translated version
     shown_version: int | None
     spanish: bool = False  # carries the Spanish WEA texts (issue 17)
+    # Its form's one-time token: "Publish translation" clicked twice publishes once.
+    submission: str = field(default_factory=new_token)
 
     @property
     def alerting(self) -> TranslatedAlerting:
@@ -279,23 +283,32 @@ async def add_translation_view(request: Request, viewer: Viewer) -> Response:
         lang, typed_alerting["instruction"], wea if is_spanish(lang) and any(wea.values()) else None, problems
     )
     draft = TranslationDraft(lang=lang, body=body, headline=headline or None, alerting=words)
+    done = f"/console/updates/{update_id}?notice=translated#translations"
+    typed = {"lang": lang, "version": version, "headline": headline, "body": body, **typed_alerting}
+    submission = Submission.of(request, viewer, form, typed)
+
+    def publish(session: Session) -> idempotency.Answer:
+        add_translation(
+            session,
+            viewer.actor,
+            update_id,
+            draft,
+            version=version,
+            languages=state.languages,
+            routing=state.routing,
+            now=state.clock(),
+        )
+        return idempotency.Answer(303, {}, done)
+
     try:
         if problems:
             raise InvalidInput({FORM_NAMES.get(name, name): problem for name, problem in problems.items()})
-        await state.write(
-            lambda session: add_translation(
-                session,
-                viewer.actor,
-                update_id,
-                draft,
-                version=version,
-                languages=state.languages,
-                routing=state.routing,
-                now=state.clock(),
-            )
-        )
+        answer = await state.write(lambda session: once(submission, session, lambda: publish(session)))
     except NotFound:
         return await render_update_screen(request, viewer)
+    except idempotency.KeyReused:
+        reused = TranslationPanel([], {lang: (headline, body)}, {lang: typed_alerting}, message=REUSED)
+        return await render_update_screen(request, viewer, translation_form=reused, status_code=409)
     except (InvalidInput, VersionConflict) as exc:
         kept = TranslationPanel([], {lang: (headline, body)}, {lang: typed_alerting})
         if isinstance(exc, VersionConflict):
@@ -309,4 +322,4 @@ async def add_translation_view(request: Request, viewer: Viewer) -> Response:
             kept.message = "; ".join(f"{name} {problem}" for name, problem in exc.fields.items())
             status = 422
         return await render_update_screen(request, viewer, translation_form=kept, status_code=status)
-    return see_other(request, f"/console/updates/{update_id}?notice=translated#translations")
+    return see_other(request, answer.location or done)

@@ -3,6 +3,8 @@ update's screen, and listed while missing or stale; with the console's CSRF and 
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import replace
 
 import pytest
@@ -199,6 +201,36 @@ def test_adding_a_translation_on_the_update_screen(client: TestClient, db: Datab
     assert added.status_code == 303 and added.headers["location"].endswith("?notice=translated#translations")
     assert translations(db) == [(1, "es", None, "Evacúen Elm St ya.")]
     assert 'translation-row--current" data-lang="es"' in client.get(f"/console/updates/{published}").text
+
+
+def test_publish_translation_clicked_twice_publishes_it_once(
+    client: TestClient, db: Database, published: int
+) -> None:
+    token = sign_in(client, email_of("pio"))
+    screen = client.get(f"/console/updates/{published}").text
+    forms = re.findall(
+        r'name="lang" value="(\w+)">\s*<input type="hidden" name="version" value="1">\s*'
+        r'<input type="hidden" name="submission" value="([^"]+)">',
+        screen,
+    )
+    tokens = dict(forms)
+    assert set(tokens) == {"es", "vi"} and tokens["es"] != tokens["vi"]  # one token a form
+    sent = {"lang": "es", "headline": "", "body": "Evacúen Elm St ya.", "version": "1"}
+    sent |= {"csrf_token": token, "submission": html.unescape(tokens["es"])}
+    first = client.post(f"/console/updates/{published}/translations", data=sent, follow_redirects=False)
+    counts = row_counts(db)
+    again = client.post(f"/console/updates/{published}/translations", data=sent, follow_redirects=False)
+    assert first.status_code == again.status_code == 303
+    assert again.headers["location"] == first.headers["location"]
+    assert row_counts(db) == counts and translations(db) == [(1, "es", None, "Evacúen Elm St ya.")]
+    # The same form with other words is refused, the text kept; nothing is written.
+    swapped = client.post(
+        f"/console/updates/{published}/translations",
+        data={**sent, "body": "Otra cosa."},
+        follow_redirects=False,
+    )
+    assert swapped.status_code == 409 and "already used" in html.unescape(swapped.text)
+    assert "Otra cosa." in swapped.text and row_counts(db) == counts
 
 
 def test_a_translation_of_an_older_version_is_refused_and_kept(
