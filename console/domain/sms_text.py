@@ -117,25 +117,26 @@ def fits(text: str) -> bool:
     return segments(text).count <= 1
 
 
-def compose(head: str, body: str, link: str, footer: str) -> list[str]:
-    """An alert as SMS messages: `head` (labels, title) first, then the body, the link, then
-    `footer` ("Reply STOP to stop"). One message when the whole fits in one; else messages
-    that each fit in one part, so no carrier concatenation is relied upon. The link and the
-    footer are never cut (a link is unusable cut) and go together at the end of the last
-    message when that still fits, else in a message of their own; when even they do not fit
-    one SMS (a long PUBLIC_URL and slug), each goes on its own the same way."""
-    whole = " ".join(part for part in (head, body, link, footer) if part)
+def compose(head: str, body: str, link: str, footer: str, *, every: str = "") -> list[str]:
+    """An alert as SMS messages: `every` (a drill's "EXERCISE: "), `head` (labels, title),
+    the body, the link, then `footer` ("Reply STOP to stop"). One message when the whole fits
+    in one; else messages that each fit in one part, so no carrier concatenation is relied
+    upon, each starting with `every`: read alone, none of a drill's passes for a real alert.
+    The link and the footer are never cut (a link is unusable cut) and go together at the end
+    of the last message when that still fits, else in a message of their own; when even they
+    do not fit one SMS (a long PUBLIC_URL and slug), each goes on its own the same way."""
+    whole = every + " ".join(part for part in (head, body, link, footer) if part)
     if fits(whole):
         return [whole]
     single = GSM7_SINGLE if is_gsm7(whole) else UCS2_SINGLE
-    messages = split(" ".join(part for part in (head, body) if part), limit=single)
+    messages = split(" ".join(part for part in (head, body) if part), limit=single - units(every))
     tail = " ".join(part for part in (link, footer) if part)
-    for part in [tail] if fits(tail) else [part for part in (link, footer) if part]:
-        if messages and fits(f"{messages[-1]} {part}"):
+    for part in [tail] if fits(every + tail) else [part for part in (link, footer) if part]:
+        if messages and fits(f"{every}{messages[-1]} {part}"):
             messages[-1] = f"{messages[-1]} {part}"
         else:
             messages.append(part)
-    return messages
+    return [every + message for message in messages]
 
 
 @dataclass(frozen=True)
@@ -171,18 +172,19 @@ def alert_messages(
     why, and quotes the withdrawn text after "Withdrawn text:", as the email shows it: never
     the withdrawn order on its own, read as one still standing. Otherwise what to do comes
     first (issue 17), then the headline and text, and a correction's "Why:" after them. The
-    link and the STOP line last."""
+    link and the STOP line last. Each of a drill's several messages starts with its label."""
     drill = wording.opening(label(name) for name in labels if name in wording.DRILL_LABELS)
     if kind is VersionKind.RETRACTION:  # its one other label, RETRACTED, is what `retracted` says
-        head = f"{drill}{phrases.retracted} {title}:"
+        head = f"{phrases.retracted} {title}:"
         quoted = f'{phrases.withdrawn_text}: "{wording.headline_and_body(headline, body)}"'
         parts = [f"{phrases.why} {wording.sentence(reason)} {quoted}" if reason else quoted]
     else:
         others = (label(name) for name in labels if name not in wording.DRILL_LABELS)
-        head = f"{drill}{wording.opening(others)}{title}:"
-        parts = [f"{phrases.what_to_do} {instruction}" if instruction else "", headline or "", body]
+        head = f"{wording.opening(others)}{title}:"
+        what_to_do = f"{phrases.what_to_do} {instruction}" if instruction else ""
+        parts = [what_to_do, wording.headline_and_body(headline, body)]
         if kind is VersionKind.CORRECTION and reason:
             parts.append(f"{phrases.why} {reason}")
     if translation_pending:
         parts.append(phrases.translation_pending)
-    return compose(head, " ".join(part for part in parts if part), link, phrases.stop)
+    return compose(head, " ".join(part for part in parts if part), link, phrases.stop, every=drill)

@@ -24,6 +24,7 @@ from console.languages import Languages
 from console.settings import Settings
 from console.templating import make_templates
 from tests.conftest import PIO
+from tests.support.sms import as_one
 
 LANGUAGES = Languages(("en", "es", "vi"))
 PUBLIC_URL = "https://police.example"
@@ -64,7 +65,7 @@ def test_a_retraction_sms_says_why_and_marks_the_withdrawn_text_as_withdrawn(
     """As the email does ("Why: …", then "Withdrawn text: …" struck through): the evacuation
     order it withdraws is never read as an order to evacuate."""
     content = _retraction(db, routing, lang)
-    text = " ".join(render_sms(content))
+    text = as_one(render_sms(content), every="SIMULACRO: " if lang == "es" else "EXERCISE: ")
     # The exercise first, as on every channel; then that it is withdrawn, and why.
     retracted = (
         "SIMULACRO: RETIRADA: esta actualización fue retirada."
@@ -141,7 +142,7 @@ def test_a_correction_sms_gives_its_reason_as_why_as_email_and_push_do(
     """The reason is why the update was corrected: the email's "Why: …" (its "What changed:"
     heads the replaced text), the push's "Why: …"; the SMS said "What changed: Wrong street"."""
     content = _correction(db, routing, lang)
-    sms = " ".join(render_sms(content))
+    sms = as_one(render_sms(content))
     env = make_templates(dataclasses.replace(settings, languages=LANGUAGES.tags)).env
     assert f"{why} Wrong street" in render_email(env, content).text
     assert f"{why} Wrong street" in json.loads(payload(content))["body"]
@@ -189,4 +190,4 @@ def test_a_long_link_and_the_stop_line_never_make_an_sms_of_two_segments(
     assert content.url.endswith("#update-10") and len(content.url) > 130
     assert [sms_text.segments(message).count for message in messages] == [1] * len(messages), messages
     assert any(content.url in message.split() for message in messages), "the link is never cut"
-    assert messages[-1].endswith(stop) and " ".join(messages).endswith(f"{content.url} {stop}")
+    assert as_one(messages).endswith(f"{content.url} {stop}")

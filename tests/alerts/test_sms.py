@@ -33,6 +33,7 @@ from tests.alerts.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM, FakeTwilio, 
 from tests.alerts.support import form_token
 from tests.alerts.test_email import drain
 from tests.conftest import PIO
+from tests.support.sms import as_one
 
 PUBLIC_URL = "https://police.example"
 PHONE = "+34600111222"
@@ -153,7 +154,7 @@ def test_subscribe_by_code_get_alerts_in_ones_language_and_stop(
         # "Traducción" makes it UCS-2 (70 a message): two messages, each one segment.
         messages = twilio.to(PHONE)[1:]
         assert len(messages) == 2 and all(sms_text.segments(text).count == 1 for text in messages)
-        alert = " ".join(messages)
+        alert = as_one(messages)
         link = f"{PUBLIC_URL}/incidents/{slug}"
         # Labels first, in Spanish; the English text (no translation yet); the link, then how to
         # stop, in Spanish, last.
@@ -173,7 +174,7 @@ def test_subscribe_by_code_get_alerts_in_ones_language_and_stop(
                 routing=routing,
             )
         drain(sms_settings, db)
-        correction = " ".join(twilio.to(PHONE)[3:])
+        correction = as_one(twilio.to(PHONE)[3:])
         assert correction.startswith("CORRECCIÓN: PRELIMINAR: Gas leak: Evacuate Oak St.")
         assert "Por qué: Wrong street" in correction  # why, as the email and the push say it
 
@@ -282,10 +283,8 @@ def test_a_long_alert_is_several_messages_each_one_segment_the_link_last(
     messages = twilio.to(PHONE)
     assert len(messages) > 1
     assert all(sms_text.segments(message).count == 1 for message in messages)
-    assert " ".join(messages).startswith(f"PRELIMINARY: Closures: {body}")
-    assert messages[-1].endswith(f"{PUBLIC_URL}/incidents/{incident.slug}#update-1 Reply STOP to stop.")
-    words = set(body.split())
-    assert all(word in words for message in messages[1:-1] for word in message.split())
+    link = f"{PUBLIC_URL}/incidents/{incident.slug}#update-1"
+    assert as_one(messages) == f"PRELIMINARY: Closures: {body} {link} Reply STOP to stop."
 
 
 def test_without_twilio_settings_sms_is_in_preview(settings: Settings) -> None:

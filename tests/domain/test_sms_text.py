@@ -16,6 +16,7 @@ from console.domain.sms_text import (
     units,
 )
 from console.models import VersionKind
+from tests.support.sms import as_one
 
 
 def test_gsm7_segments_160_alone_153_per_part() -> None:
@@ -78,6 +79,28 @@ def test_compose_fits_each_message_in_one_segment_link_and_stop_last(parts: list
     assert " ".join(messages).split() == ["PRELIMINARY:", "Fire:", *parts, *link.split(), *footer.split()]
 
 
+def test_each_message_of_a_drills_several_says_exercise_first() -> None:
+    """Read alone (a phone shows each as it arrives), message 3 of a drill's 4 must not pass
+    for a real evacuation order."""
+    body = " ".join(["Evacuate Elm St now and go north."] * 12)
+    messages = alert_messages(
+        labels=["EXERCISE", "PRELIMINARY"],
+        title="Gas leak",
+        headline="Leak at Elm St",
+        body=body,
+        kind=VersionKind.ORIGINAL,
+        reason=None,
+        translation_pending=False,
+        link="https://police.example/incidents/gas-leak#update-1",
+    )
+    assert len(messages) > 2 and all(segments(message).count == 1 for message in messages)
+    assert messages[0].startswith("EXERCISE: PRELIMINARY: Gas leak: Leak at Elm St. Evacuate Elm St")
+    assert all(message.startswith("EXERCISE: ") for message in messages)
+    assert as_one(messages, every="EXERCISE: ").startswith(
+        f"EXERCISE: PRELIMINARY: Gas leak: Leak at Elm St. {body}"
+    )
+
+
 def test_gsm7_alphabet_has_no_overlap() -> None:
     assert not GSM7_BASIC & GSM7_EXTENSION
 
@@ -96,7 +119,7 @@ def test_a_drill_retraction_says_exercise_then_withdrawn_then_why_then_quotes_th
         link="https://police.example/incidents/gas-leak#update-1",
     )
     assert all(segments(message).count == 1 for message in messages)
-    assert " ".join(messages) == (
+    assert as_one(messages, every="EXERCISE: ") == (
         "EXERCISE: RETRACTED: this update was withdrawn. Gas leak: Why: Not a leak. Withdrawn text: "
         '"Leak at Elm St. Evacuate Elm St now." https://police.example/incidents/gas-leak#update-1 '
         "Reply STOP to stop."
