@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from functools import cache
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from console.db import Database
 
@@ -21,6 +22,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # revision: a deferred transaction would read it, then fail with "database is locked" at its
 # first write instead of waiting, since a snapshot older than another writer's cannot write).
 MIGRATION_LOCK_KEY = 0x1C0_0DB
+SQLITE_MIGRATION_WAIT_SECONDS = 120.0
 # Database objects the migrations create but the models do not map (dialect-specific, such
 # as the archive's full-text index and SQLite's FTS5 shadow tables): autogenerate ignores them.
 UNMAPPED_PREFIXES = ("archive_search",)
@@ -38,6 +40,21 @@ def alembic_config() -> Config:
 
 
 def upgrade(db: Database, revision: str = "head") -> None:
+    """Migrate to `revision`. On SQLite another process's migration can hold the file longer
+    than the busy timeout (a slow disk, a loaded machine): its turn is waited for, up to
+    SQLITE_MIGRATION_WAIT_SECONDS, then this one starts again from where that one left it."""
+    deadline = time.monotonic() + SQLITE_MIGRATION_WAIT_SECONDS
+    while True:
+        try:
+            _upgrade(db, revision)
+            return
+        except OperationalError as exc:
+            if not db.is_sqlite or "database is locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def _upgrade(db: Database, revision: str) -> None:
     config = alembic_config()
     engine = db.engine.execution_options(sqlite_begin="IMMEDIATE") if db.is_sqlite else db.engine
     with engine.begin() as connection:

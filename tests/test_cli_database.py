@@ -111,6 +111,7 @@ def test_the_documented_database_urls_are_accepted(url: str) -> None:
     assert Settings(database_url=url).database_url == url
 
 
+@pytest.mark.slow  # processes of their own
 def test_two_commands_migrating_a_new_sqlite_database_at_once_both_succeed(tmp_path: Path) -> None:
     """`console serve` and `console users create` (or two `db upgrade`s) on a new SQLite file:
     the second waits for the first rather than failing with "database is locked"."""
@@ -128,12 +129,13 @@ def test_two_commands_migrating_a_new_sqlite_database_at_once_both_succeed(tmp_p
             )
             for _ in range(2)
         ]
-        for run in runs:
-            out, err = run.communicate(timeout=120)
+        answers = [(run, *run.communicate(timeout=300)) for run in runs]  # both read and closed first
+        for run, out, err in answers:
             assert run.returncode == 0, err
             assert "database is at the newest schema" in out
 
 
+@pytest.mark.slow  # a worker process of its own
 def test_a_worker_started_on_a_database_never_migrated_says_so_and_exits(
     tmp_path: Path, signing_key_file: Path
 ) -> None:
@@ -159,6 +161,7 @@ def test_a_worker_started_on_a_database_never_migrated_says_so_and_exits(
     assert "Traceback" not in run.stderr
 
 
+@pytest.mark.slow  # a worker process of its own
 def test_a_worker_started_while_the_database_is_down_waits_for_it(
     tmp_path: Path, signing_key_file: Path
 ) -> None:
