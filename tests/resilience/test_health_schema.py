@@ -57,11 +57,14 @@ def test_healthz_is_unavailable_on_a_database_at_an_older_schema(settings: Setti
 def test_healthz_stays_ok_on_a_schema_newer_than_this_version(settings: Settings, tmp_path: Path) -> None:
     """A rolling deploy: the release step has migrated for the new version while this one still
     serves. The schema is ahead, not behind: this process keeps serving."""
-    db = Database(settings.database_url)
+    # A database of its own: the run's shared one (PostgreSQL's) must stay at this version's head.
+    newer = replace(settings, database_url=f"sqlite:///{tmp_path / 'newer.db'}")
+    db = Database(newer.database_url)
     try:
+        upgrade(db)
         with db.engine.begin() as connection:
             connection.execute(text("UPDATE alembic_version SET version_num = 'f00dfeed0001'"))
-        status, body = _health(settings)
     finally:
         db.dispose()
+    status, body = _health(newer)
     assert (status, body["status"]) == (200, "ok")
