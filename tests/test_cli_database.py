@@ -135,22 +135,26 @@ def test_two_commands_migrating_a_new_sqlite_database_at_once_both_succeed(tmp_p
             assert "database is at the newest schema" in out
 
 
+def worker_env(tmp_path: Path, database_url: str, signing_key_file: Path) -> dict[str, str]:
+    """The environment of a `console worker` of the test's own, on `database_url`."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SIGNING_KEY_FILE": str(signing_key_file),
+        "FEEDS_DIR": str(tmp_path / "feeds"),
+        "ARCHIVE_DIR": str(tmp_path / "archive"),
+    }
+
+
 @pytest.mark.slow  # a worker process of its own
 def test_a_worker_started_on_a_database_never_migrated_says_so_and_exits(
     tmp_path: Path, signing_key_file: Path
 ) -> None:
     """Not a traceback every poll, forever: the worker's dispatcher outlasts a database that is
     down for a while, but a schema that is not there will not come by itself."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}",
-        "SIGNING_KEY_FILE": str(signing_key_file),
-        "FEEDS_DIR": str(tmp_path / "feeds"),
-        "ARCHIVE_DIR": str(tmp_path / "archive"),
-    }
     run = subprocess.run(
         [sys.executable, "-m", "console", "worker"],
-        env=env,
+        env=worker_env(tmp_path, f"sqlite:///{tmp_path / 'fresh.db'}", signing_key_file),
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -166,16 +170,9 @@ def test_a_worker_started_while_the_database_is_down_waits_for_it(
     tmp_path: Path, signing_key_file: Path
 ) -> None:
     """A database restarting as the worker starts is an outage to ride out, not a reason to exit."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": DOWN,
-        "SIGNING_KEY_FILE": str(signing_key_file),
-        "FEEDS_DIR": str(tmp_path / "feeds"),
-        "ARCHIVE_DIR": str(tmp_path / "archive"),
-    }
     worker = subprocess.Popen(
         [sys.executable, "-m", "console", "worker"],
-        env=env,
+        env=worker_env(tmp_path, DOWN, signing_key_file),
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

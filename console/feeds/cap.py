@@ -71,8 +71,6 @@ def certainty(item: FeedItem) -> str:
 
 
 def response_types(item: FeedItem) -> tuple[str, ...]:
-    if item.kind is VersionKind.RETRACTION:  # a Cancel asks nothing of anyone (see `_info`)
-        return ()
     if item.alerting.response_types is not None:
         return item.alerting.response_types
     # The all-clear, and each correction or confirmation of it: an Update that left AllClear
@@ -110,10 +108,7 @@ def _text(item: FeedItem) -> str:
 
 def _instruction_text(item: FeedItem, pinned: FeedItem | None, words: FeedPhrases) -> str | None:
     """The version's own instruction; else the pinned "What to do now" (not on an all-clear),
-    labelled as the live page shows it: PRELIMINARY while it is, whatever this message is.
-    None on a Cancel (see `_info`)."""
-    if item.kind is VersionKind.RETRACTION:
-        return None
+    labelled as the live page shows it: PRELIMINARY while it is, whatever this message is."""
     if item.alerting.instruction is not None:
         return item.alerting.instruction
     if pinned is not None and item.kind is not VersionKind.RESOLUTION:
@@ -131,12 +126,15 @@ def _info(
     mapped: Area | None,
 ) -> None:
     incident = item.incident
+    # A retraction's Cancel carries none of what it withdraws (response types, instruction, WEA
+    # texts): a relay showing them would tell people to act on a withdrawn alert.
+    withdrawn = item.kind is VersionKind.RETRACTION
     info = ElementTree.SubElement(alert, f"{{{CAP_NS}}}info")
     _add(info, "language", language.declared)
     _add(info, "category", incident.category)
     alerting = item.alerting
     _add(info, "event", alerting.event or incident.title)
-    for response in response_types(item):
+    for response in () if withdrawn else response_types(item):
         _add(info, "responseType", response)
     _add(info, "urgency", alerting.urgency or URGENCY)
     _add(info, "severity", alerting.severity or SEVERITY)
@@ -146,15 +144,12 @@ def _info(
     _add(info, "senderName", settings.agency_name)
     _add(info, "headline", entry_title(item, language.words))
     _add(info, "description", _description(item, language.words))
-    said = _instruction_text(item, instruction, language.words)
+    said = None if withdrawn else _instruction_text(item, instruction, language.words)
     if said is not None:
         _add(info, "instruction", said)
     _add(info, "web", language.page(wording.update_url(settings.public_url, incident.slug, item.seq)))
     _add(info, "contact", settings.agency_contact)
-    # IPAWS profile: the Wireless Emergency Alert texts (the Spanish ones in a Spanish <info>).
-    # A retraction's Cancel carries none of what it withdraws (instruction, response types, WEA
-    # texts): a relay showing them would tell people to act on a withdrawn alert.
-    withdrawn = item.kind is VersionKind.RETRACTION
+    # IPAWS profile: the Wireless Emergency Alert texts (the Spanish ones in a Spanish <info>)
     for name, text in (("CMAMtext", alerting.wea_short), ("CMAMlongtext", alerting.wea_long)):
         if text is not None and not withdrawn:
             parameter = ElementTree.SubElement(info, f"{{{CAP_NS}}}parameter")

@@ -541,7 +541,7 @@ async def publish(request: Request, viewer: Viewer) -> Response:
 
     def work(session: Session) -> int | None:
         """The published update's seq; None when it waits for approval."""
-        answer = once(submission, session, lambda: idempotency.Answer(303, {"seq": publish(session)}, None))
+        answer = once(submission, session, lambda s: idempotency.Answer(303, {"seq": publish(s)}, None))
         return None if answer.body["seq"] is None else int(answer.body["seq"])
 
     try:

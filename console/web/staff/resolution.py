@@ -66,9 +66,7 @@ async def resolve(request: Request, viewer: Viewer) -> Response:
 
     def work(session: Session) -> bool:
         """True when resolved; False when the all-clear waits for approval."""
-        answer = once(
-            submission, session, lambda: idempotency.Answer(303, {"resolved": publish(session)}, None)
-        )
+        answer = once(submission, session, lambda s: idempotency.Answer(303, {"resolved": publish(s)}, None))
         return bool(answer.body["resolved"])
 
     def publish(session: Session) -> bool:

@@ -116,7 +116,7 @@ async def publish_rumor_view(request: Request, viewer: Viewer) -> Response:
         return _answer(f"/console/rumors?notice=rumor_published#rumor-{published.rumor.id}")
 
     try:
-        answer = await state.write(lambda session: once(submission, session, lambda: publish(session)))
+        answer = await state.write(lambda session: once(submission, session, publish))
     except (InvalidInput, NotFound) as exc:
         errors = exc.fields if isinstance(exc, InvalidInput) else {"incident": exc.message}
         return await _screen(request, viewer, status_code=422, typed=typed, errors=errors)
@@ -150,7 +150,7 @@ async def correct_rumor_view(request: Request, viewer: Viewer) -> Response:
         return _answer(f"/console/rumors?notice=rumor_corrected#rumor-{rumor_id}")
 
     try:
-        answer = await state.write(lambda session: once(submission, session, lambda: correct(session)))
+        answer = await state.write(lambda session: once(submission, session, correct))
     except NotFound as exc:
         return error_page(request, viewer, exc.message, 404)
     except idempotency.KeyReused:

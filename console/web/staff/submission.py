@@ -67,13 +67,13 @@ class Submission:
 
 
 def once(
-    submission: Submission | None, session: Session, publish: Callable[[], idempotency.Answer]
+    submission: Submission | None, session: Session, publish: Callable[[Session], idempotency.Answer]
 ) -> idempotency.Answer:
     """The first answer this form was given, or `publish` run and its answer remembered."""
     if submission is None:
-        return publish()
+        return publish(session)
     if earlier := submission.recall(session):
         return earlier
-    answer = publish()
+    answer = publish(session)
     submission.remember(session, answer)
     return answer

@@ -303,7 +303,7 @@ async def add_translation_view(request: Request, viewer: Viewer) -> Response:
     try:
         if problems:
             raise InvalidInput({FORM_NAMES.get(name, name): problem for name, problem in problems.items()})
-        answer = await state.write(lambda session: once(submission, session, lambda: publish(session)))
+        answer = await state.write(lambda session: once(submission, session, publish))
     except NotFound:
         return await render_update_screen(request, viewer)
     except idempotency.KeyReused:

@@ -632,7 +632,7 @@ async def change_view(request: Request, viewer: Viewer, action: updates.Action) 
             return _answer(request, "pending_approval", None)
 
         def wait(session: Session) -> idempotency.Answer:
-            return once(submission, session, lambda: submit(session))
+            return once(submission, session, submit)
 
         return await _publish(request, viewer, wait, action=chosen, slot=slot, notice="pending_approval")
 
