@@ -154,7 +154,9 @@ def _export(
             after_id = batch[-1].id
             for record in exports.public_records(session, batch, languages=Languages(settings.languages)):
                 slug = record["slug"]
-                export = {"format": exports.EXPORT_FORMAT, **record, "audit_head": head, "exported_at": stamp}
+                export = exports.export_record(
+                    record, head=head, exported_at=stamp, signing=None, signer=keys
+                )
                 out.write(f"incidents/{slug}.json", json.dumps(export, ensure_ascii=False, indent=2) + "\n")
                 jsonl.write(json.dumps(export, ensure_ascii=False) + "\n")
                 record_history = history.incident_history(session, slug)

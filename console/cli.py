@@ -87,6 +87,17 @@ def _signing_database(settings: Settings) -> Database:
     return Database(settings.database_url, signer=keys)
 
 
+def _key_set(settings: Settings) -> KeySet:
+    """SIGNING_KEY_FILE's key set; SettingsError (exit 2) when it is missing, unreadable or
+    malformed."""
+    from console.keyset import KeySet, KeySetError
+
+    try:
+        return KeySet.load(settings.signing_key_file)
+    except KeySetError as exc:
+        raise SettingsError(str(exc)) from exc
+
+
 def ensure_signing_key(settings: Settings) -> str | None:
     """Create SIGNING_KEY_FILE on first start while it is left at its default (the development
     setup, like the first admin); return the new key's kid. A key file set explicitly is never
@@ -98,12 +109,35 @@ def ensure_signing_key(settings: Settings) -> str | None:
     return create_key_file(settings.signing_key_file).current.kid
 
 
+def listen_problem(host: str, port: int) -> str | None:
+    """Why `host`:`port` cannot be listened on (in use, not an address of this machine, a
+    privileged port), or None: a socket bound there as uvicorn binds it (SO_REUSEADDR), then
+    closed. Asked before `serve` migrates or creates anything, which it would otherwise do and
+    print the first admin's password only for uvicorn to fail."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+    except (OSError, OverflowError) as exc:  # OverflowError: a port past 65535
+        return (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+    return None
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from console.migrate import upgrade
     from console.web.app import create_app, load_key_file, tune_interpreter, uvicorn_options
 
+    if settings.signing_key_file.exists() or not settings.signing_key_file_is_default:
+        load_key_file(settings)  # read only: a key file that cannot be used is said first (exit 2)
+    problem = listen_problem(args.host, args.port)
+    if problem is not None:
+        print(f"console: cannot listen on {args.host}:{args.port}: {problem}", file=sys.stderr)
+        return 2
     kid = ensure_signing_key(settings)
     if kid:
         print(f"Created the signing key {kid} in {settings.signing_key_file} (keep it secret and backed up)")
@@ -323,16 +357,21 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 def _audit_keys(given: str | None, settings: Settings) -> KeySet | None:
     """The keys to check signatures with: `--keys` (a keys.json or a key-set PEM), else
-    SIGNING_KEY_FILE's; None when neither is there."""
+    SIGNING_KEY_FILE's; None when neither is given nor there."""
     from console.keyset import KeySet, KeySetError
     from console.verification import load_keys
 
+    if given:
+        try:
+            return load_keys(Path(given))
+        except (OSError, UnicodeDecodeError, ValueError, KeySetError) as exc:
+            raise DomainError(f"--keys {given}: {exc}") from exc
+    if not settings.signing_key_file.exists():
+        return None  # an auditor's machine, without the agency's key: the chain alone is checked
     try:
-        return load_keys(Path(given)) if given else KeySet.load(settings.signing_key_file)
-    except (OSError, UnicodeDecodeError, ValueError, KeySetError) as exc:
-        if given or settings.signing_key_file.exists():
-            raise DomainError(f"{'--keys ' + given if given else 'SIGNING_KEY_FILE'}: {exc}") from exc
-        return None
+        return KeySet.load(settings.signing_key_file)
+    except KeySetError as exc:  # there, but unreadable or malformed: a setting error (exit 2)
+        raise SettingsError(str(exc)) from exc
 
 
 def _kept_head(value: str, keys: KeySet | None) -> tuple[str, int | None, list[str]]:
@@ -401,9 +440,8 @@ def cmd_keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         keys = KeySet.load(settings.signing_key_file).rotated()
-    except KeySetError as exc:
-        print(f"console: {exc}", file=sys.stderr)
-        return 1
+    except KeySetError as exc:  # missing, unreadable or malformed: a setting error
+        raise SettingsError(str(exc)) from exc
     retired = keys.keys[1]
     # The audit event and the new file together. The new file is written in full beside the old
     # one first (a full disk stops here, before anything is recorded), the event is committed,
@@ -514,6 +552,7 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_archive_export(args: argparse.Namespace, settings: Settings) -> int:
     from console.archive_snapshot import SnapshotError, export_snapshot
 
+    _key_set(settings)  # the snapshot is signed: a key file that cannot be used is a setting error
     db = _database(settings)
     try:
         summary = export_snapshot(db, settings, Path(args.directory))

@@ -821,6 +821,24 @@ class ApprovalNoticeRecipient(Base):
     notice: Mapped[ApprovalNotice] = relationship(back_populates="recipients")
 
 
+# --- Inbound SMS (issue 16) -------------------------------------------------------------------
+
+
+class InboundSmsSeen(Base):
+    """A message Twilio forwarded to POST /sms/inbound, by its MessageSid: written in the same
+    transaction as what the message did, so a retry of the webhook or a replay of a captured,
+    signed request finds it here and does nothing. Its unique constraint settles two deliveries
+    of the same message at once: one inserts, the other's insert fails and it does nothing.
+    Rows older than console.web.sms_inbound.SEEN_KEPT are removed as new messages arrive."""
+
+    __tablename__ = "inbound_sms_seen"
+    __table_args__ = (UniqueConstraint("message_sid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_sid: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(index=True)
+
+
 # Alerts pushed to subscribers (issue 16) live in their own module; imported here so that
 # Base.metadata, and so the migrations check, always hold their tables. Images (issue 18) too.
 from console import alert_models, media_models  # noqa: E402, F401

@@ -5,7 +5,9 @@ channel file, a rumor response), `archive.jsonl`, a `history.csv`, a signed audi
 (`/audit/head.json`), a CAP file, or a whole `console archive export` folder. Every content
 hash is recomputed from the text it covers, and every signature is checked against the key
 set with the key that was the signing key when the text was published. Nothing here reads
-the database: the hash rules are written out again from the README, on purpose.
+the database: the hash rules are written out again from the README, on purpose. The one
+exception is the order of an export's `contents` list (`signing.content_hashes`): it must be
+the signer's exactly, so both use the same function.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from typing import Any
 from console.archive_snapshot import manifest_digest
 from console.csvfile import uncell
 from console.domain.area import area_geojson, stored_area
+from console.domain.signing import content_hashes, contents_digest, contents_message
 from console.domain.wording import DRILL_LABELS, KIND_LABELS, LASTING_KINDS
-from console.keyset import KeySet
+from console.keyset import CLOCK_SLACK, KeySet
 from console.models import AlertStatus, VersionKind
 from console.signed_head import check_head
 
@@ -145,6 +148,7 @@ def rumor_translation_hash(rumor_id: int, version: int, view: dict[str, Any]) ->
 
 # What `Checker.details` counts without proving it (said in the summary).
 UNSIGNED_DETAILS = "incident details written before they were signed (not provable offline)"
+UNLISTED_CONTENTS = "incident records without a signed contents list (completeness not proven)"
 DETAILS_WITH_AREA = (
     "incident details versions with an area in an export without area_canonical (not provable offline)"
 )
@@ -260,6 +264,7 @@ class Checker:
                     )
         self.details(where, slug, record)
         self.sequence(where, slug, record)
+        self.contents(where, slug, record)
         self.shown_details(where, slug, record)
         self._head(where, record.get("signed_audit_head"))
 
@@ -287,6 +292,64 @@ class Checker:
         problem = _numbering_problem([view.get("version") for view in details], "details version")
         if details and problem:
             self.report.fail(f"{where}: incident {slug}", problem)
+
+    def contents(self, where: str, slug: str, record: dict[str, Any]) -> None:
+        """What numbering cannot show: a newest version, update, translation or details version
+        taken out. `contents` lists, signed when the export was built, every content hash the
+        record held; a record without it (an older export, the API's) is counted apart."""
+        listed = record.get("contents")
+        if listed is None:
+            self.report.count(UNLISTED_CONTENTS)
+            return
+        spot = f"{where}: incident {slug}"
+        problem = self._contents_problem(slug, record, listed)
+        if problem:
+            self.report.fail(spot, f"contents: {problem}")
+        else:
+            self.report.count("signed contents lists")
+
+    def _contents_problem(self, slug: str, record: dict[str, Any], listed: Any) -> str | None:
+        if not isinstance(listed, dict):
+            return "not a JSON object"
+        count, digest, kid, value = (listed.get(name) for name in ("count", "hash", "kid", "signature"))
+        if not isinstance(count, int) or isinstance(count, bool) or not isinstance(digest, str):
+            return "its count is not a whole number or its hash not a string"
+        exported_at = record.get("exported_at")
+        if not isinstance(exported_at, str):
+            return "the record has no exported_at, which its signature covers"
+        key = self.keys.find(str(kid))
+        if key is None:
+            return f"signed by key {kid!r}, which is not in the key set"
+        if not key.verifies(contents_message(slug, count, digest, exported_at), str(value)):
+            return (
+                f"its signature does not verify with key {key.kid} "
+                "(its count, hash or the record's exported_at was changed)"
+            )
+        try:
+            moment = datetime.fromisoformat(exported_at.replace("Z", "+00:00"))
+        except ValueError:
+            return f"the record's exported_at {exported_at!r} is not a time"
+        if moment.tzinfo is None:
+            return f"the record's exported_at {exported_at!r} has no UTC offset"
+        # Signed when the export was built, at or after `exported_at` (its last change): a key
+        # retired before that moment could not have signed it.
+        if key.not_after is not None and moment > key.not_after + CLOCK_SLACK:
+            return f"key {key.kid} was retired before the record was exported ({exported_at})"
+        try:
+            hashes = content_hashes(record)
+        except (AttributeError, TypeError):
+            return "cannot list the record's content hashes (malformed updates or details)"
+        if len(hashes) != count:
+            return (
+                f"the record holds {len(hashes)} content hashes, the signed contents list {count} "
+                "(a version, update or translation was taken out or added)"
+            )
+        if contents_digest(hashes) != digest:
+            return (
+                "the record's content hashes are not those the signed contents list "
+                "(one was replaced or moved)"
+            )
+        return None
 
     def shown_details(self, where: str, slug: str, record: dict[str, Any]) -> None:
         """The incident's title, summary, location, category, alert status, CAP defaults and area

@@ -6,6 +6,7 @@ import io
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -141,6 +142,87 @@ def test_bad_settings_are_reported_not_crashed_on(
     monkeypatch.setenv("TIMEZONE", "Mars/Olympus_Mons")
     assert main(["audit", "verify"]) == 2
     assert "TIMEZONE 'Mars/Olympus_Mons' is not a known IANA zone" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("host", "reason"),
+    [("127.0.0.1", "Address already in use"), ("192.0.2.1", "Cannot assign requested address")],
+)
+def test_serve_where_it_cannot_listen_says_so_before_writing_anything(
+    host: str,
+    reason: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A port in use (another server, the previous one not yet gone) or an address not this
+    machine's: no migration, no signing key, no admin password printed for nothing."""
+    monkeypatch.chdir(tmp_path)  # where the development signing key would be created
+    monkeypatch.delenv("SIGNING_KEY_FILE", raising=False)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'console.db'}")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["serve", "--host", host, "--port", str(port)]) == 2
+    out, err = capsys.readouterr()
+    assert err == f"console: cannot listen on {host}:{port}: {reason}\n"
+    assert out == ""
+    assert list(tmp_path.iterdir()) == [], "nothing is created"
+
+
+def _bad_key_file(kind: str, tmp_path: Path) -> Path:
+    path = tmp_path / "bad" / "signing-key.pem"
+    path.parent.mkdir()
+    if kind == "unreadable":
+        path.mkdir()  # reading it fails, whoever runs the test (root reads a mode-000 file)
+    elif kind == "malformed":
+        path.write_text("kid=abc not_before=2000-01-01T00:00:00Z\nnot a PEM block\n")
+    return path
+
+
+KEY_READERS = [
+    ["serve", "--port", "0"],
+    ["demo"],
+    ["keys", "rotate"],
+    ["audit", "verify"],
+    ["archive", "export", "SNAPSHOT"],
+    ["verify", "RECORD"],
+]
+
+
+@pytest.mark.parametrize(
+    ("argv", "kind"),
+    [
+        pytest.param(argv, kind, id=f"{' '.join(argv[:2])}-{kind}")
+        for argv in KEY_READERS
+        for kind in ("missing", "unreadable", "malformed")
+        # Without any key file, `audit verify` checks the chain alone, with a note (documented).
+        if (argv, kind) != (["audit", "verify"], "missing")
+    ],
+)
+def test_a_signing_key_file_that_cannot_be_used_is_a_setting_error_for_every_command(
+    argv: list[str],
+    kind: str,
+    env: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Exit 2 (configuration), one line naming SIGNING_KEY_FILE, whichever command reads it."""
+    path = _bad_key_file(kind, tmp_path)
+    monkeypatch.setenv("SIGNING_KEY_FILE", str(path))
+    record = tmp_path / "record.json"
+    record.write_text("{}")
+    argv = [{"SNAPSHOT": str(tmp_path / "snapshot"), "RECORD": str(record)}.get(a, a) for a in argv]
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith("console: ") and err.count("\n") == 1, err
+    assert f"SIGNING_KEY_FILE {path}" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "snapshot").exists()
+    if kind != "unreadable":
+        assert path.exists() == (kind != "missing"), "the key file is left as it was"
 
 
 @pytest.mark.slow

@@ -120,7 +120,7 @@ class AlertSource:
             reason=version.reason,
             previous_body=self._replaced(previous.body if previous else None, version.body),
             previous_headline=self._replaced(previous.headline if previous else None, version.headline),
-            url=wording.update_url(
+            url=wording.stable_update_url(
                 self.public_url,
                 self.incident.slug,
                 self.seq,

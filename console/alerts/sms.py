@@ -5,7 +5,8 @@ An alert is cut into messages that each fit in one SMS (`console.domain.sms_text
 labels and the incident first (an exercise or test before anything; then a retraction says
 so, gives why and quotes the withdrawn text after "Withdrawn text:"; a correction gives
 "Why: …" after its text), the link and "Reply STOP to stop" last (in a message of its own
-when the two do not fit one), in the subscriber's language. Messages leave at most
+when the two do not fit one), in the subscriber's language; several messages are numbered
+"(1/3) ", "(2/3) " … (after a drill's label). Messages leave at most
 SMS_PER_SECOND a second; 429, 5xx and network errors are retried a bounded number of times,
 any other refusal is the recipient's failure (21610: they replied STOP to the carrier, so
 they are unsubscribed here too).

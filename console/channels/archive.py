@@ -98,7 +98,9 @@ class ArchiveChannel:
             with self._asking:
                 self._asked.discard(slug)  # an outcome recorded from now on asks again
             with self.db.read() as session:
-                record = exports.public_record(session, slug, signing=self.signing, languages=self.languages)
+                record = exports.public_record(
+                    session, slug, signing=self.signing, signer=self.db.signer, languages=self.languages
+                )
             _write_newer(path, record)
         return path
 

@@ -1,6 +1,11 @@
 """The public record in machine-readable form: JSON per incident, JSON Lines for the whole
 archive, CSV per incident history.
 
+Every export carries `contents` when a signing key is loaded: the number of content hashes
+the record holds, the SHA-256 of their list and the agency's signature of both (see
+`signing.sign_contents`), so a version, update or translation taken out of a kept export
+shows. It is signed when the export is built, like the rest of it.
+
 Every export carries `audit_head`, the newest audit event's number and hash when the export
 was read. Whoever keeps an export can later run `console audit verify --against HASH` (or
 ask the agency to) and prove the log up to that event was not rewritten since.
@@ -29,6 +34,7 @@ from console.domain.details_versions import current_defaults_view, details_histo
 from console.domain.history import IncidentHistory, PublicDelivery, deliveries_by_version
 from console.domain.incidents import get_incident
 from console.domain.records import incident_view, translation_entries
+from console.domain.signing import Signer, sign_contents
 from console.domain.translations import translations_by_version
 from console.domain.updates import version_view
 from console.languages import Languages
@@ -142,23 +148,42 @@ def incident_head(session: Session, incident: Incident) -> tuple[dict[str, Any],
     return {"event": seq, "hash": digest}, changed
 
 
+def export_record(
+    record: dict[str, Any],
+    *,
+    head: dict[str, Any],
+    exported_at: str,
+    signing: dict[str, str] | None,
+    signer: Signer | None,
+) -> dict[str, Any]:
+    """A record as every export writes it (the JSON file, archive.jsonl, the offline snapshot):
+    `signing` when given, and `contents` signed by `signer` (none without a key, as a version
+    published before signing began shows no signature)."""
+    export = {"format": EXPORT_FORMAT, **record, "audit_head": head, "exported_at": exported_at}
+    if signing is not None:
+        export["signing"] = signing
+    if signer is not None:
+        export["contents"] = sign_contents(signer, export)
+    return export
+
+
 def public_record(
-    session: Session, slug: str, *, signing: dict[str, str], languages: Languages | None = None
+    session: Session,
+    slug: str,
+    *,
+    signing: dict[str, str],
+    signer: Signer | None,
+    languages: Languages | None = None,
 ) -> dict[str, Any]:
     """One incident's export: its record, the newest audit event about it (`audit_head`), the
-    time of its last change (`exported_at`: a record or a delivery changed) and `signing`.
-    It depends on stored data only, so reading it twice without a change gives the same."""
+    time of its last change (`exported_at`: a record or a delivery changed), `signing` and
+    `contents`. It depends on stored data only (Ed25519 signatures are deterministic), so
+    reading it twice without a change gives the same."""
     read_consistently(session)
     incident = get_incident(session, slug)
     [record] = public_records(session, [incident], languages=languages)
     head, changed = incident_head(session, incident)
-    return {
-        "format": EXPORT_FORMAT,
-        **record,
-        "audit_head": head,
-        "exported_at": changed.isoformat(),
-        "signing": signing,
-    }
+    return export_record(record, head=head, exported_at=changed.isoformat(), signing=signing, signer=signer)
 
 
 def record_document(record: dict[str, Any]) -> bytes:

@@ -13,6 +13,7 @@ from datetime import datetime
 from types import MappingProxyType
 
 from console.domain import post_runs, sms_text, timeline, wording
+from console.domain.alerting import NOTHING, Alerting, stored_alerting
 from console.domain.post_runs import TextRules
 from console.domain.text import BODY_MAX, HEADLINE_MAX, REASON_MAX, clean
 from console.domain.timeline import UpdateCard
@@ -65,7 +66,7 @@ class ChannelPreview:
     sms: SmsPreview
     entry_title: str
     card: UpdateCard
-    link: str  # where the post and the feed entry point
+    link: str  # where the post and the feed entry point (an alert's link: `stable_update_url`)
     history_page: str  # the incident's history, where the card's "What changed" lands
 
 
@@ -107,12 +108,15 @@ def preview(
     author_name: str = "",
     post_rules: Mapping[str, TextRules] = DEFAULT_RULES,
     incident_title: str = "",
+    alerting: Alerting = NOTHING,
 ) -> ChannelPreview:
-    """The post, feed title and live-page card `draft` would produce as version `kind`.
+    """The post, feed title, SMS alert and live-page card `draft` would produce as version `kind`.
 
     `earlier` are the update's published versions (oldest first); empty for a new update,
     whose `seq` is the one it would get if published now. `post_rules`: how each social
-    network counts and its limit (Mastodon's is the instance's own once known).
+    network counts and its limit (Mastodon's is the instance's own once known). `alerting`:
+    the "Alert details" sent with the draft; over the current version's, as publishing keeps
+    them, they give the SMS its "What to do".
     """
     headline, body = draft.headline_or_none, draft.body.strip()
     reason = draft.reason.strip() or None
@@ -156,7 +160,8 @@ def preview(
                     kind=kind,
                     reason=reason,
                     translation_pending=False,
-                    link=link,
+                    link=wording.stable_update_url(public_url, incident_slug, seq),
+                    instruction=in_force(alerting, earlier).instruction,
                 )
             )
         ),
@@ -167,6 +172,12 @@ def preview(
         link=link,
         history_page=wording.history_url(public_url, incident_slug),
     )
+
+
+def in_force(alerting: Alerting, earlier: Sequence[UpdateVersion]) -> Alerting:
+    """The alerting fields the version would have: those sent, over the current version's
+    where not sent (as `updates.change_update` stores them)."""
+    return alerting.over(stored_alerting(earlier[-1].alerting)) if earlier else alerting
 
 
 @functools.lru_cache(maxsize=256)

@@ -5,14 +5,19 @@ the base64url Ed25519 signature of the UTF-8 bytes of its `content_hash`, stored
 (rows are immutable, so a later key rotation can never re-sign history). The signer is the
 agency's key set, which write sessions carry (`Database(url, signer=...)`): publishing
 without one is refused rather than left unsigned.
+
+An incident's export is signed as a whole too (`contents`): each signature above proves a
+text, not that the export still holds every text; the signed list of its content hashes does.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from console.domain.canonical import canonical_json, sha256_hex
 from console.domain.errors import DomainError
 
 SESSION_KEY = "signer"
@@ -70,3 +75,36 @@ def seal(session: Session, row: Sealed, content_hash: str) -> None:
     """Set `row`'s content hash, and sign it with the session's signing key."""
     row.content_hash = content_hash
     row.signature_kid, row.signature_value = sign_hash(session, content_hash)
+
+
+def content_hashes(record: Mapping[str, Any]) -> list[Any]:
+    """Every content hash an incident record holds, in the order it lists them: each update's
+    versions, each followed by its translations; then the details versions; then the details
+    translations. The one order both `sign_contents` and `console verify` use."""
+    hashes: list[Any] = []
+    for update in record.get("updates") or []:
+        for version in update.get("versions") or []:
+            hashes.append(version.get("content_hash"))
+            hashes.extend(view.get("content_hash") for view in version.get("translations") or [])
+    hashes.extend(view.get("content_hash") for view in record.get("details_versions") or [])
+    hashes.extend(view.get("content_hash") for view in (record.get("details_translations") or {}).values())
+    return hashes
+
+
+def contents_digest(hashes: list[Any]) -> str:
+    return sha256_hex(canonical_json(hashes))
+
+
+def contents_message(slug: str, count: int, digest: str, exported_at: str) -> bytes:
+    """What `contents.signature` signs. The prefix keeps it apart from a content hash (what a
+    version's signature signs) and a signed head's `size.hash.time`."""
+    return f"contents.{slug}.{count}.{digest}.{exported_at}".encode()
+
+
+def sign_contents(signer: Signer, export: Mapping[str, Any]) -> dict[str, Any]:
+    """An export's `contents`: how many content hashes it holds, the SHA-256 of their list
+    (`content_hashes`) and the signature binding both to the incident and `exported_at`."""
+    hashes = content_hashes(export)
+    digest = contents_digest(hashes)
+    signature = signer.sign(contents_message(export["slug"], len(hashes), digest, export["exported_at"]))
+    return {"count": len(hashes), "hash": digest, "kid": signature.kid, "signature": signature.value}

@@ -117,26 +117,52 @@ def fits(text: str) -> bool:
     return segments(text).count <= 1
 
 
+def numbering(number: int, total: int) -> str:
+    """What opens message `number` of an alert sent as `total` (after a drill's label):
+    phones often show an alert's messages out of order."""
+    return f"({number}/{total}) "
+
+
 def compose(head: str, body: str, link: str, footer: str, *, every: str = "") -> list[str]:
     """An alert as SMS messages: `every` (a drill's "EXERCISE: "), `head` (labels, title),
     the body, the link, then `footer` ("Reply STOP to stop"). One message when the whole fits
     in one; else messages that each fit in one part, so no carrier concatenation is relied
-    upon, each starting with `every`: read alone, none of a drill's passes for a real alert.
+    upon, each starting with `every` (read alone, none of a drill's passes for a real alert),
+    then its number ("(2/3) ": phones often show them out of order), counted in its length.
     The link and the footer are never cut (a link is unusable cut) and go together at the end
     of the last message when that still fits, else in a message of their own; when even they
     do not fit one SMS (a long PUBLIC_URL and slug), each goes on its own the same way."""
     whole = every + " ".join(part for part in (head, body, link, footer) if part)
     if fits(whole):
         return [whole]
+    digits = 1
+    while True:
+        # Room for the widest number of this many digits ("(9/9) "); more when there are more.
+        widest = 10**digits - 1
+        messages = _messages(head, body, link, footer, every + numbering(widest, widest))
+        if len(str(len(messages))) <= digits:
+            break
+        digits += 1
+    if len(messages) == 1:  # whitespace runs made it longer than the one message it is
+        return [every + messages[0]]
+    total = len(messages)
+    return [every + numbering(number, total) + text for number, text in enumerate(messages, 1)]
+
+
+def _messages(head: str, body: str, link: str, footer: str, opening: str) -> list[str]:
+    """The messages' text, each fitting in one SMS after `opening` (the drill label and the
+    room its number takes), without it."""
+    whole = opening + " ".join(part for part in (head, body, link, footer) if part)
     single = GSM7_SINGLE if is_gsm7(whole) else UCS2_SINGLE
-    messages = split(" ".join(part for part in (head, body) if part), limit=single - units(every))
+    messages = split(" ".join(part for part in (head, body) if part), limit=single - units(opening))
     tail = " ".join(part for part in (link, footer) if part)
-    for part in [tail] if fits(every + tail) else [part for part in (link, footer) if part]:
-        if messages and fits(f"{every}{messages[-1]} {part}"):
+    together = [tail] if fits(opening + tail) else [link, footer]
+    for part in (part for part in together if part):
+        if messages and fits(f"{opening}{messages[-1]} {part}"):
             messages[-1] = f"{messages[-1]} {part}"
         else:
             messages.append(part)
-    return [every + message for message in messages]
+    return messages
 
 
 @dataclass(frozen=True)

@@ -205,6 +205,7 @@ def _first_of_each(matches: list[Match]) -> list[Match]:
 _PAGE = re.compile(r"^/incidents/([a-z0-9][a-z0-9-]{0,79})(?:/history)?/?$")
 _ANCHOR = re.compile(r"^update-(\d{1,9})(?:-v(\d{1,9}))?$")
 _CAP = re.compile(r"^/incidents/([a-z0-9][a-z0-9-]{0,79})/cap/(\d{1,9})-(\d{1,9})\.xml$")
+_UPDATE = re.compile(r"^/incidents/([a-z0-9][a-z0-9-]{0,79})/updates/(\d{1,9})/?$")  # an alert's link
 
 
 def check_link(session: Session, link: str, public_url: str) -> CheckResult | None:
@@ -228,6 +229,8 @@ def check_link(session: Session, link: str, public_url: str) -> CheckResult | No
                 )
         elif cap := _CAP.match(parts.path):
             target = (cap.group(1), int(cap.group(2)), int(cap.group(3)))
+        elif update := _UPDATE.match(parts.path):
+            target = (update.group(1), int(update.group(2)), None)
     if target is not None:
         slug, seq, number = target
         query = versions_with_incident().where(Incident.slug == slug, Update.seq == seq)

@@ -30,7 +30,7 @@ from console.domain.details_versions import current_cap_defaults
 from console.domain.errors import InvalidInput, NotAllowed, VersionConflict
 from console.domain.events import VersionPublished
 from console.domain.incident_changes import announce_change
-from console.domain.incidents import get_incident, reopen
+from console.domain.incidents import ID_MAX, get_incident, reopen
 from console.domain.media import CheckedMedia, MediaDraft, check_media, hashed_media, media_view
 from console.domain.reverts import reverts as find_reverts
 from console.domain.rows import newest_version, row_by_id
@@ -158,6 +158,14 @@ def _media(session: Session, draft: Draft | None, errors: dict[str, str]) -> tup
 
 def get_update(session: Session, update_id: int) -> Update:
     return row_by_id(session, Update, update_id, "update")
+
+
+def update_exists(session: Session, incident_slug: str, seq: int) -> bool:
+    """Whether the incident has an update numbered `seq` (any number a link may carry)."""
+    if not 1 <= seq <= ID_MAX:  # past what the database can compare
+        return False
+    query = select(Update.id).join(Incident, Update.incident_id == Incident.id)
+    return session.scalar(query.where(Incident.slug == incident_slug, Update.seq == seq)) is not None
 
 
 def latest_version(session: Session, update: Update) -> UpdateVersion:

@@ -159,16 +159,31 @@ def update_url(public_url: str, incident_slug: str, seq: int, lang: str | None =
     return f"{public_url}/incidents/{incident_slug}{query}#update-{seq}"
 
 
+def stable_update_url(public_url: str, incident_slug: str, seq: int, lang: str | None = None) -> str:
+    """The link an alert gives to an update: the server sends the reader on to the update on its
+    incident's page while the page still lists it, else to it in the incident's history (an
+    anchor the page no longer has would leave a reader without JavaScript at the top of it)."""
+    query = f"?lang={lang}" if lang else ""
+    return f"{public_url}/incidents/{incident_slug}/updates/{seq}{query}"
+
+
 def version_anchor(seq: int, version: int) -> str:
     """The id of one version on the history page."""
     return f"update-{seq}-v{version}"
 
 
 def history_url(
-    public_url: str, incident_slug: str, seq: int | None = None, version: int | None = None
+    public_url: str,
+    incident_slug: str,
+    seq: int | None = None,
+    version: int | None = None,
+    *,
+    lang: str | None = None,
 ) -> str:
-    """The incident's history page; at an update's versions, or at one of them."""
-    page = f"{public_url}/incidents/{incident_slug}/history"
+    """The incident's history page; at an update's versions, or at one of them; with `lang`,
+    asked for in that language."""
+    query = f"?lang={lang}" if lang else ""
+    page = f"{public_url}/incidents/{incident_slug}/history{query}"
     if seq is None:
         return page
     return f"{page}#{version_anchor(seq, version) if version is not None else f'update-{seq}'}"

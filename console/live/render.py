@@ -132,12 +132,7 @@ class LiveRenderer:
             INCIDENT_TEMPLATE,
             lang,
             f"/incidents/{page.incident.slug}",
-            incident=page.incident,
-            cards=page.cards,
-            update_count=page.incident.update_count,
-            shown=len(page.cards),
-            cursor=page.cursor,
-            rumors=page.rumors,
+            **_incident_context(page),
         )
 
     def index_page(self, page: IndexPage, lang: str) -> str:
@@ -269,12 +264,7 @@ class LiveRenderer:
                 "timeline_more",
             ],
             lang,
-            incident=page.incident,
-            cards=page.cards,
-            update_count=page.incident.update_count,
-            shown=len(page.cards),
-            cursor=page.cursor,
-            rumors=page.rumors,
+            **_incident_context(page),
             oob=True,
             reset=True,
         )
@@ -291,6 +281,18 @@ class LiveRenderer:
             reset=True,
         )
         return Frame.of(page.cursor, html + _announce(lang), reset=True)
+
+
+def _incident_context(page: IncidentPage) -> dict[str, Any]:
+    """What an incident page shows: loaded whole, and again when a reset frame replaces it."""
+    return {
+        "incident": page.incident,
+        "cards": page.cards,
+        "update_count": page.incident.update_count,
+        "shown": len(page.cards),
+        "cursor": page.cursor,
+        "rumors": page.rumors,
+    }
 
 
 def _announce(lang: str) -> str:

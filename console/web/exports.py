@@ -27,6 +27,7 @@ from starlette.routing import BaseRoute, Route
 from console.csvfile import csv_text
 from console.domain import exports, history
 from console.domain.errors import NotFound
+from console.domain.signing import Signer
 from console.languages import Languages
 from console.signed_head import signing_links
 from console.web.access import Access, access
@@ -71,14 +72,16 @@ class CompressedOnce:
 def incident_json_endpoint(bodies: CompressedOnce) -> Callable[[Request], Awaitable[Response]]:
     @access(Access.PUBLIC)
     async def incident_json(request: Request) -> Response:
-        """The same bytes as the `archive` channel's file of the incident (`exports.record_document`)."""
+        """The same bytes as the `archive` channel's file of the incident (`exports.record_document`).
+        One incident's record is built per request, its `contents` signed in that build: Ed25519
+        signatures are deterministic, so an unchanged record keeps its bytes and ETag."""
         slug = request.path_params["slug"]
         state = app_state(request)
         signing = signing_links(state.settings.public_url)
         try:
             record = await state.read(
                 lambda session: exports.public_record(
-                    session, slug, signing=signing, languages=state.languages
+                    session, slug, signing=signing, signer=state.db.signer, languages=state.languages
                 )
             )
         except NotFound as exc:
@@ -119,22 +122,16 @@ def archive_lines(
     exported_at: str,
     public_url: str,
     languages: Languages,
+    signer: Signer | None,
 ) -> tuple[list[str], int, dict[str, Any]]:
-    """One batch of /archive.jsonl: the lines of the next JSONL_BATCH incidents after `after_id`."""
+    """One batch of /archive.jsonl: the lines of the next JSONL_BATCH incidents after `after_id`,
+    each line's `contents` signed here, while the export is built (never per request)."""
     exports.read_consistently(session)
     head = head or exports.audit_head(session)
     incidents = exports.incidents_after(session, after_id, JSONL_BATCH)
     links = signing_links(public_url)
     lines = [
-        _json(
-            {
-                "format": exports.EXPORT_FORMAT,
-                **record,
-                "audit_head": head,
-                "exported_at": exported_at,
-                "signing": links,
-            }
-        )
+        _json(exports.export_record(record, head=head, exported_at=exported_at, signing=links, signer=signer))
         + "\n"
         for record in exports.public_records(session, incidents, languages=languages)
     ]
@@ -155,6 +152,7 @@ async def build_archive_jsonl(state: AppState, version: exports.ArchiveVersion) 
                 exported_at=exported_at,
                 public_url=state.settings.public_url,
                 languages=state.languages,
+                signer=state.db.signer,
             )
         )
         if not lines:

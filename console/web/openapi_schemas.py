@@ -145,6 +145,29 @@ SIGNATURE: Schema = nullable(
         "text published before signing began",
     }
 )
+CONTENTS: Schema = {
+    **obj(
+        {
+            "count": {"type": "integer", "minimum": 0, "description": "How many content hashes it holds"},
+            "hash": {
+                **HASH,
+                "description": "SHA-256 of the canonical JSON list of every content hash in the record, in "
+                "its order: each update's versions (each followed by its translations), the details "
+                "versions, the details translations",
+            },
+            "kid": {"type": "string", "description": "The key's RFC 7638 thumbprint, as in keys.json"},
+            "signature": {
+                "type": "string",
+                "pattern": "^[A-Za-z0-9_-]{86}$",
+                "description": 'base64url (no padding) Ed25519 signature of "contents.{slug}.{count}.{hash}.'
+                '{exported_at}" (UTF-8)',
+            },
+        }
+    ),
+    "description": "An export's signed list of what it holds (made when the export was built), so a "
+    "version, update or translation taken out shows; only in exports (/incidents/{slug}.json, the "
+    "archive), and only when a signing key is loaded",
+}
 VERSION_FIELDS: dict[str, Schema] = {
     "version": ID,
     "kind": {"enum": [k.value for k in VersionKind]},
@@ -669,6 +692,7 @@ SCHEMAS: dict[str, Schema] = {
                 "description": "Per language, the newest translation of the incident's details.",
             },
             "updates": {"type": "array", "items": ref("Update")},
+            "contents": CONTENTS,
         },
         [*INCIDENT_FIELDS, "cap_defaults", "details_versions", "details_translations", "updates"],
     ),

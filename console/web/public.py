@@ -1,4 +1,5 @@
-"""The residents' pages (`/`, `/incidents/{slug}`) and their websocket (`/live`).
+"""The residents' pages (`/`, `/incidents/{slug}`), an alert's link to one update
+(`/incidents/{slug}/updates/{seq}`) and their websocket (`/live`).
 
 Pages come from memory (see `console.live.pages`) with an ETag, Last-Modified and a short
 public Cache-Control, so a CDN in front can absorb a flash crowd and revalidate cheaply;
@@ -19,12 +20,16 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import QueryParams
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from console.domain import wording
 from console.domain.actors import Actor
+from console.domain.public import IncidentPage
+from console.domain.updates import update_exists
 from console.languages import Languages
 from console.live.client import TRY_AGAIN_LATER, LiveClient
 from console.live.pages import CachedPage
@@ -67,15 +72,19 @@ def _not_modified(request: Request, page: CachedPage, etag: str) -> bool:
     return False
 
 
+def public_cache_control(cache_seconds: int) -> str:
+    """Short, public and revalidated: a CDN may serve it to everyone for a few seconds, and may
+    keep serving the last good copy if this server is down."""
+    return f"public, max-age={cache_seconds}, stale-while-revalidate={cache_seconds}, stale-if-error=3600"
+
+
 def page_response(request: Request, page: CachedPage, cache_seconds: int) -> Response:
     gzipped = accepts_gzip(request.headers)
     etag = gzip_etag(page.etag) if gzipped else page.etag
     headers = {
-        # Short, public and revalidated: a CDN may serve it to everyone for a few seconds, and
-        # may keep serving the last good copy if this server is down. The page's live
-        # connection resumes from the page's own cursor, so a cached copy is never left behind.
-        "Cache-Control": f"public, max-age={cache_seconds}, stale-while-revalidate={cache_seconds}, "
-        "stale-if-error=3600",
+        # The page's live connection resumes from the page's own cursor, so a cached copy is
+        # never left behind.
+        "Cache-Control": public_cache_control(cache_seconds),
         "Vary": "Accept-Encoding",
         "ETag": etag,
     }
@@ -121,6 +130,33 @@ async def incident(request: Request) -> Response:
     # Anything that cannot be a slug shares one cached 404 page instead of a query each.
     page = await state.live.pages.incident(slug if SLUG.fullmatch(slug) else NOT_A_SLUG, chosen.lang)
     return localized_response(request, page, chosen)
+
+
+@access(Access.PUBLIC)
+async def update_link(request: Request) -> Response:
+    """The link an alert gives to update `seq` (`wording.stable_update_url`): 303 to it on the
+    incident's page while the page lists it (its newest PUBLIC_TIMELINE_LIMIT), else to it in
+    the incident's history, each with the `?lang=` the link has. No JavaScript needed."""
+    state = app_state(request)
+    slug, seq = request.path_params["slug"], request.path_params["seq"]
+    chosen = page_language(request, state.languages)
+    page = await state.live.pages.incident(slug if SLUG.fullmatch(slug) else NOT_A_SLUG, chosen.lang)
+    if page.status != 200 or not isinstance(page.model, IncidentPage):
+        return localized_response(request, page, chosen)  # no such incident: its 404 page
+    shown = [card.seq for card in page.model.cards]  # the newest, a run of consecutive numbers
+    if shown and 1 <= seq < min(shown):
+        on_page = False
+    elif seq in shown or await state.read(lambda session: update_exists(session, slug, seq)):
+        on_page = True  # newer than the page in memory, which is being rendered again
+    else:
+        raise HTTPException(404)
+    lang = chosen.lang if chosen.from_query else None
+    if on_page:
+        location = wording.update_url("", slug, seq, lang)
+    else:
+        location = wording.history_url("", slug, seq, lang=lang)
+    cache = public_cache_control(state.settings.public_cache_seconds)
+    return RedirectResponse(location, status_code=303, headers={"Cache-Control": cache})
 
 
 class Refused(Exception):
@@ -299,6 +335,7 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/", index, methods=["GET"]),
         Route("/incidents/{slug}", incident, methods=["GET"]),
+        Route("/incidents/{slug}/updates/{seq:int}", update_link, methods=["GET"]),
         WebSocketRoute("/live", live_socket),
     ]
 

@@ -187,7 +187,7 @@ def test_a_long_link_and_the_stop_line_never_make_an_sms_of_two_segments(
             )
         content = AlertSource(session, published.event.event_id, LANGUAGES, public_url).content(lang)
     messages = render_sms(content)
-    assert content.url.endswith("#update-10") and len(content.url) > 130
+    assert f"{incident.slug}/updates/10?lang=" in content.url and len(content.url) > 130
     assert [sms_text.segments(message).count for message in messages] == [1] * len(messages), messages
     assert any(content.url in message.split() for message in messages), "the link is never cut"
     assert as_one(messages).endswith(f"{content.url} {stop}")

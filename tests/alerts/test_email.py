@@ -189,7 +189,7 @@ def test_subscribe_confirm_publish_correct_unsubscribe(
         assert "Evacúen la calle Oak." in body and "Qué cambió:" in body and "Evacuate Elm St." in body
         assert "Wrong street" in body
         # its link opens the page in Spanish, whatever language the mail app's browser asks for
-        assert f"https://police.example/incidents/{slug}?lang=es#update-1" in body
+        assert f"https://police.example/incidents/{slug}/updates/1?lang=es" in body
 
         # One click (RFC 8058): the provider POSTs to the link; the address is deleted.
         response = client.post(local(unsubscribe_url), data={"List-Unsubscribe": "One-Click"})

@@ -20,6 +20,7 @@ from console.languages import Languages
 from console.settings import Settings
 from console.templating import make_templates
 from tests.conftest import PIO
+from tests.support.sms import as_one
 
 LANGUAGES = Languages(("en", "es"))
 
@@ -54,7 +55,7 @@ def test_the_instruction_comes_first_on_every_alert_channel(
     email = render_email(env, english)
     assert email.text.index("What to do: Leave the area now.") < email.text.index("Leak at Oak St")
     assert email.html.index("Leave the area now.") < email.html.index("Crews are on scene.")
-    sms = " ".join(" ".join(render_sms(spanish)).split())
+    sms = " ".join(as_one(render_sms(spanish)).split())
     assert sms.index("Qué hacer: Salga del área ahora.") < sms.index("Equipos en el lugar.")
     notice = json.loads(payload(english))
     assert notice["body"].index("What to do: Leave the area now.") < notice["body"].index(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -94,7 +95,7 @@ def inbound(client: TestClient, body: str, *, phone: str = PHONE, token: str = A
         "From": phone,
         "To": FROM,
         "Body": body,
-        "MessageSid": "SM" + "1" * 32,
+        "MessageSid": "SM" + uuid.uuid4().hex,
         "AccountSid": ACCOUNT_SID,
     }
     signature = RequestValidator(token).compute_signature(f"{PUBLIC_URL}/sms/inbound", params)
@@ -151,9 +152,9 @@ def test_subscribe_by_code_get_alerts_in_ones_language_and_stop(
             )
             update_id, seq = published.update.id, published.update.seq
         drain(sms_settings, db)
-        # "Traducción" makes it UCS-2 (70 a message): two messages, each one segment.
+        # "Traducción" makes it UCS-2 (70 a message): three numbered messages, each one segment.
         messages = twilio.to(PHONE)[1:]
-        assert len(messages) == 2 and all(sms_text.segments(text).count == 1 for text in messages)
+        assert len(messages) == 3 and all(sms_text.segments(text).count == 1 for text in messages)
         alert = as_one(messages)
         link = f"{PUBLIC_URL}/incidents/{slug}"
         # Labels first, in Spanish; the English text (no translation yet); the link, then how to
@@ -174,7 +175,7 @@ def test_subscribe_by_code_get_alerts_in_ones_language_and_stop(
                 routing=routing,
             )
         drain(sms_settings, db)
-        correction = as_one(twilio.to(PHONE)[3:])
+        correction = as_one(twilio.to(PHONE)[4:])
         assert correction.startswith("CORRECCIÓN: PRELIMINAR: Gas leak: Evacuate Oak St.")
         assert "Por qué: Wrong street" in correction  # why, as the email and the push say it
 
@@ -253,7 +254,7 @@ def test_429_and_500_are_retried_and_21610_unsubscribes(
     twilio.failures = [(429, 20429), (500, 20500)]
     drain(sms_settings, db, retry_pause=0.01)
     assert twilio.to(PHONE) == [
-        f"PRELIMINARY: Flood: River rising. {PUBLIC_URL}/incidents/{slug}#update-1 Reply STOP to stop."
+        f"PRELIMINARY: Flood: River rising. {PUBLIC_URL}/incidents/{slug}/updates/1 Reply STOP to stop."
     ]
     with db.read() as session:
         (delivery,) = session.scalars(select(AlertDelivery)).all()
@@ -283,7 +284,7 @@ def test_a_long_alert_is_several_messages_each_one_segment_the_link_last(
     messages = twilio.to(PHONE)
     assert len(messages) > 1
     assert all(sms_text.segments(message).count == 1 for message in messages)
-    link = f"{PUBLIC_URL}/incidents/{incident.slug}#update-1"
+    link = f"{PUBLIC_URL}/incidents/{incident.slug}/updates/1"
     assert as_one(messages) == f"PRELIMINARY: Closures: {body} {link} Reply STOP to stop."
 
 

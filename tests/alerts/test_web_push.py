@@ -240,7 +240,7 @@ def test_subscribe_publish_and_each_browser_decrypts_its_alert_in_its_language(
     (to_ana,) = push_service.received["ana"]
     assert (
         to_ana["title"] == "Gas leak"
-        and to_ana["url"] == f"https://police.example/incidents/{slug}?lang=es#update-{seq}"
+        and to_ana["url"] == f"https://police.example/incidents/{slug}/updates/{seq}?lang=es"
     )
     # No current Spanish translation: the English text, said to be English (`lang`), with the
     # notice email and SMS add, in Spanish words like the labels.
@@ -248,7 +248,7 @@ def test_subscribe_publish_and_each_browser_decrypts_its_alert_in_its_language(
     assert to_ana["body"] == "PRELIMINAR: Evacuate. Leave Elm St. now. Traducción en actualización."
     (to_ben,) = push_service.received["ben"]
     assert to_ben["body"] == "PRELIMINARY: Evacuate. Leave Elm St. now." and to_ben["lang"] == "en"
-    assert to_ben["url"] == f"https://police.example/incidents/{slug}#update-{seq}"  # the primary language
+    assert to_ben["url"] == f"https://police.example/incidents/{slug}/updates/{seq}"  # the primary language
     assert "cy" not in push_service.received  # another incident's subscriber
     with db.read() as session:
         states = session.scalars(select(AlertDelivery.state)).all()

@@ -74,9 +74,89 @@ def test_compose_fits_each_message_in_one_segment_link_and_stop_last(parts: list
     link, footer = "https://police.example/incidents/fire#update-12", "Reply STOP to stop."
     messages = compose("PRELIMINARY: Fire:", " ".join(parts), link, footer)
     assert all(segments(message).count == 1 for message in messages)
-    assert messages[0].startswith("PRELIMINARY: Fire:")
+    assert as_one(messages).startswith("PRELIMINARY: Fire:")
     assert messages[-1].endswith(f"{link} {footer}")
-    assert " ".join(messages).split() == ["PRELIMINARY:", "Fire:", *parts, *link.split(), *footer.split()]
+    assert as_one(messages).split() == ["PRELIMINARY:", "Fire:", *parts, *link.split(), *footer.split()]
+
+
+@given(st.lists(words, min_size=1, max_size=400), st.sampled_from(["", "EXERCISE: ", "DIỄN TẬP: "]))
+def test_each_of_several_messages_is_numbered_within_its_one_sms(parts: list[str], every: str) -> None:
+    link, footer = "https://police.example/incidents/fire#update-12", "Reply STOP to stop."
+    messages = compose("PRELIMINARY: Fire:", " ".join(parts), link, footer, every=every)
+    assert all(segments(message).count == 1 for message in messages), messages
+    if len(messages) == 1:
+        assert not messages[0].removeprefix(every).startswith("(1/")
+    else:
+        total = len(messages)
+        assert [message.removeprefix(every)[: len(f"({total}/{total}) ")] for message in messages] == [
+            f"({number}/{total}) " for number in range(1, total + 1)
+        ]
+    assert as_one(messages, every=every).split() == [
+        *every.split(),
+        "PRELIMINARY:",
+        "Fire:",
+        *parts,
+        *link.split(),
+        *footer.split(),
+    ]
+
+
+def test_a_one_message_alert_has_no_number() -> None:
+    (message,) = compose(
+        "Fire:", "Move away.", "https://x.example/u", "Reply STOP to stop.", every="EXERCISE: "
+    )
+    assert message == "EXERCISE: Fire: Move away. https://x.example/u Reply STOP to stop."
+
+
+def test_the_number_is_counted_in_the_length() -> None:
+    """Text that would just fill two whole messages without their numbers takes three with them."""
+    body = " ".join(["abcdefghi"] * 31)  # 309 characters: 159 + 150 without numbers
+    messages = compose("", body, "", "")
+    assert messages[0].startswith("(1/")
+    assert all(units(message) <= 160 for message in messages), [units(message) for message in messages]
+    assert as_one(messages) == body
+
+
+def test_two_digit_numbers_keep_every_message_in_one_sms() -> None:
+    body = " ".join(f"Street{n} is closed." for n in range(120))
+    messages = compose(
+        "PRELIMINARY: Closures:", body, "https://police.example/i#update-1", "Reply STOP to stop."
+    )
+    total = len(messages)
+    assert total >= 10 and all(segments(message).count == 1 for message in messages)
+    assert messages[0].startswith(f"(1/{total}) PRELIMINARY: Closures: Street0")
+    assert messages[9].startswith(f"(10/{total}) ")
+    assert messages[-1].startswith(f"({total}/{total}) ")
+
+
+def test_a_spanish_drills_messages_say_simulacro_then_their_number_ucs2() -> None:
+    body = " ".join(["Evacúe la calle Olmo ahora y diríjase al norte."] * 6)
+    messages = compose(
+        "PRELIMINAR: Fuga de gas:",
+        body,
+        "https://police.example/i?lang=es",
+        "Responda STOP.",
+        every="SIMULACRO: ",
+    )
+    total = len(messages)
+    assert total > 2 and all(segments(message).count == 1 for message in messages)
+    assert segments(messages[0]).encoding == "UCS-2"
+    assert [message[: len(f"SIMULACRO: ({total}/{total}) ")] for message in messages] == [
+        f"SIMULACRO: ({number}/{total}) " for number in range(1, total + 1)
+    ]
+    assert as_one(messages, every="SIMULACRO: ") == (
+        f"SIMULACRO: PRELIMINAR: Fuga de gas: {body} https://police.example/i?lang=es Responda STOP."
+    )
+
+
+def test_vietnamese_messages_are_numbered_within_70_units() -> None:
+    body = " ".join(["Sơ tán khỏi đường Elm ngay bây giờ và đi về phía bắc."] * 5)
+    messages = compose("SƠ BỘ: Rò rỉ khí gas:", body, "https://police.example/i?lang=vi", "Trả lời STOP.")
+    total = len(messages)
+    assert total > 2 and all(units(message) <= 70 and segments(message).count == 1 for message in messages)
+    assert [message.split(" ", 1)[0] for message in messages] == [
+        f"({number}/{total})" for number in range(1, total + 1)
+    ]
 
 
 def test_each_message_of_a_drills_several_says_exercise_first() -> None:
@@ -94,8 +174,10 @@ def test_each_message_of_a_drills_several_says_exercise_first() -> None:
         link="https://police.example/incidents/gas-leak#update-1",
     )
     assert len(messages) > 2 and all(segments(message).count == 1 for message in messages)
-    assert messages[0].startswith("EXERCISE: PRELIMINARY: Gas leak: Leak at Elm St. Evacuate Elm St")
-    assert all(message.startswith("EXERCISE: ") for message in messages)
+    assert messages[0].startswith("EXERCISE: (1/4) PRELIMINARY: Gas leak: Leak at Elm St. Evacuate Elm St")
+    assert [message[: len("EXERCISE: (1/9) ")] for message in messages] == [
+        f"EXERCISE: ({number}/{len(messages)}) " for number in range(1, len(messages) + 1)
+    ]
     assert as_one(messages, every="EXERCISE: ").startswith(
         f"EXERCISE: PRELIMINARY: Gas leak: Leak at Elm St. {body}"
     )

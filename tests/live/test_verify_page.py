@@ -165,6 +165,15 @@ def test_a_link_to_an_update_page_is_checked(
     assert "We did not publish this." in none
 
 
+def test_the_link_an_alert_gives_is_checked(
+    checker: TestClient, settings: Settings, record: dict[str, int]
+) -> None:
+    page = check(checker, f"{settings.public_url}/incidents/gas-leak-on-elm-st/updates/{record['wrong']}")
+    assert "Published by us" in page and "<strong>Corrected</strong>" in page
+    none = check(checker, f"{settings.public_url}/incidents/gas-leak-on-elm-st/updates/99")
+    assert "We did not publish this." in none
+
+
 def test_the_answer_is_in_the_readers_language(checker: TestClient, record: dict[str, int]) -> None:
     page = check(checker, "Los residentes de Elm St deben evacuar ahora.", **{"Accept-Language": "es-MX"})
     assert '<html lang="es">' in page and "Publicado por nosotros" in page

@@ -24,7 +24,7 @@ def _health(settings: Settings) -> tuple[int, dict[str, str]]:
 
 
 def test_healthz_is_ok_on_a_migrated_database(settings: Settings) -> None:
-    assert _health(settings) == (200, {"status": "ok", "database": "ok"})
+    assert _health(settings) == (200, {"status": "ok", "database": "ok", "broadcast": "in-process"})
 
 
 def test_healthz_is_unavailable_on_a_database_never_migrated(settings: Settings, tmp_path: Path) -> None:

@@ -173,6 +173,7 @@ LEVELS: dict[tuple[str, str], Access] = {
     ("GET", "/incidents/{slug}/cap/{seq:int}-{version:int}-r{revision:int}.xml"): P,
     ("GET", "/"): P,
     ("GET", "/incidents/{slug}"): P,
+    ("GET", "/incidents/{slug}/updates/{seq:int}"): P,
     ("WEBSOCKET", "/live"): P,
     ("GET", "/static"): P,  # a mounted directory: every file under it
 }

@@ -189,6 +189,7 @@ async def _pending_screen(
             author_name=card.author,
             post_rules=state.post_rules(),
             incident_title=card.incident_title,
+            alerting=card.alerting,
         )
 
     context = {

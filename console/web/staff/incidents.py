@@ -383,6 +383,7 @@ async def incident_screen(
                 author_name=viewer.display_name,
                 post_rules=state.post_rules(),
                 incident_title=data.incident.title,
+                alerting=compose.alerting.check(state.settings.zone)[0],
             )
         )
     context = {
@@ -421,7 +422,11 @@ async def compose_preview(request: Request, viewer: Viewer) -> Response:
     draft = DraftText(
         headline=form.text("headline"), body=form.text("body"), preliminary=form.flag("preliminary")
     )
-    compose = Compose(draft=draft, errors=previews.check(draft, reason_required=False) if draft.body else {})
+    compose = Compose(
+        draft=draft,
+        errors=previews.check(draft, reason_required=False) if draft.body else {},
+        alerting=TypedAlerting.read(form),
+    )
     return await incident_screen(request, viewer, compose=compose, block="preview")
 
 

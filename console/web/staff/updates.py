@@ -267,7 +267,11 @@ async def _render(
     retract = chosen.get("retract") or ActionForm(DraftText(), current.version)
 
     def preview(
-        kind: VersionKind, draft: DraftText, errors: dict[str, str], rules: dict[str, TextRules]
+        kind: VersionKind,
+        draft: DraftText,
+        errors: dict[str, str],
+        rules: dict[str, TextRules],
+        alerting: Alerting = NOTHING,
     ) -> previews.ChannelPreview | None:
         if not draft.body.strip() or {"headline", "body"} & set(errors):
             return None
@@ -284,16 +288,19 @@ async def _render(
             author_name=viewer.display_name,
             post_rules=rules,
             incident_title=data.incident.title,
+            alerting=alerting,
         )
 
     confirmed_text = DraftText(as_is.headline, as_is.body, False, confirm.draft.reason)
     retracted_text = DraftText(as_is.headline, as_is.body, as_is.preliminary, retract.draft.reason)
 
+    correct_alerting = correct.alerting.check(state.settings.zone)[0]
+
     def all_previews() -> list[previews.ChannelPreview | None]:
         # Measuring a post can take seconds for long CJK text: not on the event loop.
         rules = state.post_rules()
         return [
-            preview(VersionKind.CORRECTION, correct.draft, correct.errors, rules),
+            preview(VersionKind.CORRECTION, correct.draft, correct.errors, rules, correct_alerting),
             preview(VersionKind.CONFIRMATION, confirmed_text, {}, rules),
             preview(VersionKind.RETRACTION, retracted_text, {}, rules),
         ]
@@ -479,7 +486,12 @@ async def correction_preview(request: Request, viewer: Viewer) -> Response:
     if isinstance(data, Response):
         return data
     draft = _typed(form)
-    action = ActionForm(draft, form.integer("corrects_version") or 0, errors=_correction_errors(draft, data))
+    action = ActionForm(
+        draft,
+        form.integer("corrects_version") or 0,
+        errors=_correction_errors(draft, data),
+        alerting=TypedAlerting.read(form),
+    )
     extra = {"refresh_translation_changes": is_htmx(request)}
     return await _render(
         request, viewer, data, actions={"correct": action}, block="correct_preview", extra=extra

@@ -153,7 +153,7 @@ def test_the_preview_shows_the_sms_alert_as_sent_each_message_one_segment(
     tree = lxml.html.fragment_fromstring(response.text, create_parent="div")
     [sms] = tree.xpath('//div[contains(@class, "preview__post")][@data-network="sms"]')
     shown = [text.text_content() for text in sms.xpath('.//p[@class="post-text"]')]
-    link = "https://alerts.example.gov/incidents/gas-leak#update-1"
+    link = "https://alerts.example.gov/incidents/gas-leak/updates/1"
     expected = sms_text.alert_messages(
         labels=["PRELIMINARY"],
         title="Gas leak",
@@ -164,11 +164,11 @@ def test_the_preview_shows_the_sms_alert_as_sent_each_message_one_segment(
         translation_pending=False,
         link=link,
     )
-    assert shown == expected and len(expected) == 4
-    assert shown[0].startswith("PRELIMINARY: Gas leak: Residents of Elm St")
+    assert shown == expected and len(expected) == 5
+    assert shown[0].startswith("(1/5) PRELIMINARY: Gas leak: Residents of Elm St")
     assert shown[-1].endswith(f"{link} Reply STOP to stop.")
     assert all(sms_text.segments(text).count == 1 for text in shown)
-    assert "SMS 4 messages (GSM-7)" in " ".join(sms.text_content().split())
+    assert "SMS 5 messages (GSM-7)" in " ".join(sms.text_content().split())
 
 
 def test_the_preview_marks_a_post_that_cannot_be_split_as_over(
