@@ -111,18 +111,29 @@ def ensure_signing_key(settings: Settings) -> str | None:
 
 def listen_problem(host: str, port: int) -> str | None:
     """Why `host`:`port` cannot be listened on (in use, not an address of this machine, a
-    privileged port), or None: a socket bound there as uvicorn binds it (SO_REUSEADDR), then
-    closed. Asked before `serve` migrates or creates anything, which it would otherwise do and
-    print the first admin's password only for uvicorn to fail."""
+    privileged port), or None. Asked before `serve` migrates or creates anything, which it would
+    otherwise do and print the first admin's password only for uvicorn to fail. Checked as
+    uvicorn's asyncio server binds: every address `host` resolves to (a hostname may give IPv4
+    and IPv6, or IPv6 only), each socket with SO_REUSEADDR and an IPv6 one IPv6-only, all bound
+    at once, then closed."""
+    import contextlib
     import socket
 
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    if not 0 <= port <= 65535:  # getaddrinfo would wrap 70000 round to 4464
+        return "port must be 0-65535"
     try:
-        with socket.socket(family, socket.SOCK_STREAM) as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((host, port))
-    except (OSError, OverflowError) as exc:  # OverflowError: a port past 65535
-        return (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+        infos = socket.getaddrinfo(
+            host or None, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
+        )
+        with contextlib.ExitStack() as bound:
+            for family, kind, proto, _, address in dict.fromkeys(infos):
+                sock = bound.enter_context(socket.socket(family, kind, proto))
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if family == socket.AF_INET6 and hasattr(socket, "IPPROTO_IPV6"):
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                sock.bind(address)
+    except OSError as exc:
+        return exc.strerror or str(exc)
     return None
 
 

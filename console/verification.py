@@ -390,7 +390,7 @@ class Checker:
                     spot, f"it carries no signature, though version {signed_since} before it does"
                 )
             elif view.get("signature") is None:
-                self.report.count(UNSIGNED_DETAILS)
+                self._unsigned(spot, view, partial(details_hash, slug))
             elif view.get("area") is not None and "area_canonical" not in view and has_canonical:
                 self.report.fail(spot, "it has an area but no area_canonical, as the other versions have")
             elif view.get("area") is not None and "area_canonical" not in view:
@@ -420,7 +420,12 @@ class Checker:
                     "it carries no signature, though the version it translates does",
                 )
             elif view.get("signature") is None:
-                self.report.count(UNSIGNED_DETAILS)
+                version = view.get("details_version")
+                self._unsigned(
+                    f"{where}: incident {slug} details version {version} ({lang} translation)",
+                    view,
+                    partial(details_translation_hash, slug),
+                )
             else:
                 version = view.get("details_version")
                 self.signed_text(
@@ -430,6 +435,24 @@ class Checker:
                     partial(details_translation_hash, slug),
                     "created_at",
                 )
+
+    def _unsigned(self, spot: str, view: dict[str, Any], recompute: Callable[[dict[str, Any]], str]) -> None:
+        """Details written before they were signed: counted apart, but their text must still be
+        the one their content hash covers. The hash is what a signed `contents` list proves: with
+        no check here, details stripped of their signatures could say anything under it."""
+        if view.get("area") is not None and "area_canonical" not in view:
+            self.report.count(UNSIGNED_DETAILS)  # its hashed area is not in the export
+            return
+        try:
+            matches = recompute(view) == view.get("content_hash")
+        except (KeyError, TypeError, ValueError, AttributeError):
+            matches = False
+        if not matches:
+            self.report.fail(
+                spot, "its text does not match its content_hash (the text or the hash was changed)"
+            )
+        else:
+            self.report.count(UNSIGNED_DETAILS)
 
     def rumor(self, where: str, record: dict[str, Any]) -> None:
         rumor_id, incident = int(record.get("id") or 0), record.get("incident")
@@ -665,12 +688,57 @@ def _folder(checker: Checker, root: Path, cap_check: Callable[[Path, str], list[
 HISTORY_COLUMNS = ("incident", "seq", "version", "kind", "body", "published_at", "content_hash")
 
 
+# When snapshots began to sign their manifest (format 2). A format-1 snapshot was made before:
+# its signed audit head, signed at the moment of the snapshot, says when.
+SIGNED_MANIFESTS_SINCE = "2026-12-07T02:40:49Z"
+
+
+def _format_one_problem(root: Path, manifest: dict[str, Any]) -> str | None:
+    """Why a manifest calling itself format 1 cannot be one (its signature taken away so that a
+    record taken out would not show), or None."""
+    head = manifest.get("signed_audit_head")
+    if not isinstance(head, dict):
+        return "a format-1 manifest carries signed_audit_head; this one was taken away"
+    signed_at = str(head.get("time"))
+    if signed_at >= SIGNED_MANIFESTS_SINCE:  # the same fixed-width UTC form: compared as text
+        return (
+            f"format 1, but made at {signed_at} (its signed audit head), after manifests began to "
+            f"be signed ({SIGNED_MANIFESTS_SINCE}): its signature was taken away"
+        )
+    for path in sorted(root.glob("incidents/*.json")):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            published = [
+                utc_text(version["published_at"])[:19]  # to the second, as the head's time
+                for update in record.get("updates") or []
+                for version in update.get("versions") or []
+            ]
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            continue  # said where the file itself is checked
+        if "contents" in record:
+            return (
+                f"format 1, but {path.relative_to(root)} carries a signed contents list, which only "
+                "versions that sign the manifest write: its signature was taken away"
+            )
+        if published and max(published) > signed_at[:19]:
+            return (
+                f"format 1, but {path.relative_to(root)} holds a version published at "
+                f"{max(published)}Z, after its signed audit head ({signed_at}): the head is an older "
+                "one put in its place"
+            )
+    return None
+
+
 def _manifest(checker: Checker, root: Path, manifest: dict[str, Any]) -> None:
     """The manifest's own signature (format 2 on) and what it says it holds."""
     if manifest.get("format") == "incident-console/archive-snapshot/1":
-        # Said in the summary: its files hold, but a record taken out with the manifest
-        # rewritten to match would not show.
-        checker.report.count("unsigned manifests (format 1: the snapshot's completeness is not proven)")
+        problem = _format_one_problem(root, manifest)
+        if problem:
+            checker.report.fail("manifest.json", problem)
+        else:
+            # Said in the summary: its files hold, but a record taken out with the manifest
+            # rewritten to match would not show.
+            checker.report.count("unsigned manifests (format 1: the snapshot's completeness is not proven)")
     else:
         problem = _manifest_signature_problem(checker.keys, manifest)
         if problem:

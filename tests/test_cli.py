@@ -375,3 +375,74 @@ def test_a_worker_whose_delivery_outlasts_the_grace_still_exits_in_time(env: Set
     assert worker.returncode == 0, output
     assert "deliveries under way are left to their leases" in output
     assert took < 9, f"{took:.1f} s: it waited for the hub"
+
+
+def _resolving(monkeypatch: pytest.MonkeyPatch, name: str, addresses: list[str]) -> None:
+    """`name` resolves to `addresses` (a hostname of the operator's: an IPv6-only name, or one
+    with both families), as uvicorn's asyncio server then binds every one of them."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: object, port: object, *args: object, **kwargs: object) -> list[object]:
+        if host != name:
+            return real(host, port, *args, **kwargs)  # type: ignore[arg-type]
+        return [
+            (
+                socket.AF_INET6 if ":" in address else socket.AF_INET,
+                socket.SOCK_STREAM,
+                6,
+                "",
+                (address, int(str(port)), 0, 0) if ":" in address else (address, int(str(port))),
+            )
+            for address in addresses
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback")
+def test_the_port_check_resolves_a_hostname_as_the_server_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An IPv6-only hostname is listened on (uvicorn binds its addresses); a hostname with both
+    families is refused when either address's port is taken, as uvicorn would fail then."""
+    from console.cli import listen_problem
+
+    _resolving(monkeypatch, "v6only.test", ["::1"])
+    with socket.socket(socket.AF_INET6) as busy:
+        busy.bind(("::1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        assert listen_problem("v6only.test", taken) == "Address already in use"
+        _resolving(monkeypatch, "both.test", ["127.0.0.1", "::1"])
+        assert listen_problem("both.test", taken) == "Address already in use"
+    with socket.socket(socket.AF_INET6) as free:
+        free.bind(("::1", 0))
+        port = free.getsockname()[1]
+    assert listen_problem("v6only.test", port) is None
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback")
+def test_the_ipv6_wildcard_is_checked_as_ipv6_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvicorn (asyncio) listens on `::` with IPV6_V6ONLY: another server on 0.0.0.0 at the
+    same port does not stop it, so it must not stop the check."""
+    from console.cli import listen_problem
+
+    with socket.socket() as other:
+        other.bind(("0.0.0.0", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        assert listen_problem("::", port) is None
+
+
+def test_the_port_check_refuses_a_port_past_65535() -> None:
+    """Resolving the address would wrap it round (70000 to 4464)."""
+    from console.cli import listen_problem
+
+    assert listen_problem("127.0.0.1", 70000) == "port must be 0-65535"

@@ -7,16 +7,22 @@ publish nor serve a page. Otherwise "ok".
 `broadcast`: whether the pub/sub between server processes (BROADCAST_URL) answers now, asked on
 a connection of its own with a short timeout (BROADCAST_CHECK_SECONDS, 1 s), so that a Redis that
 drops packets cannot hold /healthz up: "ok", "not answering", or "in-process" for memory://
-(nothing to ask). A broadcast that does not answer makes `status` "degraded" but keeps 200:
-residents still get every update through the database poll (LIVE_POLL_SECONDS), only later, and
-a 503 would take every instance out of rotation at once and turn a slower live page into an
-outage. `status` is then "ok", "degraded" or "unavailable" (503).
+(nothing to ask). /healthz is public and unauthenticated: one check at a time is made, and its
+answer is given to every request for BROADCAST_ANSWER_KEPT seconds, so a flood of /healthz
+opens one connection to Redis or PostgreSQL every few seconds, not one per request (PostgreSQL
+would otherwise run out of connections, the console's own included). A broadcast that does
+not answer makes `status` "degraded" but keeps 200: residents still get every update through
+the database poll (LIVE_POLL_SECONDS), only later, and a 503 would take every instance out of
+rotation at once and turn a slower live page into an outage. `status` is then "ok", "degraded"
+or "unavailable" (503).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+import time
 from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
@@ -36,6 +42,8 @@ NO_STORE = {"Cache-Control": "no-store"}
 # How long the broadcast has to answer. Every step has its own timeout at this; the whole check
 # is cut off at twice it whatever happens.
 BROADCAST_CHECK_SECONDS = 1.0
+# How long one check's answer is given to every /healthz: a flood asks the broadcast no more.
+BROADCAST_ANSWER_KEPT = 5.0
 IN_PROCESS = "in-process"
 NOT_ANSWERING = "not answering"
 
@@ -77,6 +85,38 @@ async def broadcast_status(url: str) -> str:
     return "ok"
 
 
+class BroadcastCheck:
+    """`broadcast_status`, at most one at a time, its answer kept BROADCAST_ANSWER_KEPT seconds."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._answer = ""
+        self._answered_at = -math.inf
+        self._running: asyncio.Future[str] | None = None
+
+    async def status(self) -> str:
+        if time.monotonic() - self._answered_at < BROADCAST_ANSWER_KEPT:
+            return self._answer
+        running = self._running
+        if running is None or running.done() or running.get_loop() is not asyncio.get_running_loop():
+            running = self._running = asyncio.ensure_future(self._check())
+        # Shielded: a client that goes away does not cancel the check the others wait for.
+        return await asyncio.shield(running)
+
+    async def _check(self) -> str:
+        answer = await broadcast_status(self.url)
+        self._answer, self._answered_at = answer, time.monotonic()
+        return answer
+
+
+def _broadcast_check(request: Request) -> BroadcastCheck:
+    url = app_state(request).settings.broadcast_url
+    check: BroadcastCheck | None = getattr(request.app.state, "broadcast_check", None)
+    if check is None or check.url != url:
+        check = request.app.state.broadcast_check = BroadcastCheck(url)
+    return check
+
+
 async def _database_problem(request: Request) -> str | None:
     try:
         revision = await run_in_threadpool(schema_revision_quickly, app_state(request).db)
@@ -87,9 +127,7 @@ async def _database_problem(request: Request) -> str | None:
 
 @access(Access.PUBLIC)
 async def healthz(request: Request) -> Response:
-    problem, broadcast = await asyncio.gather(
-        _database_problem(request), broadcast_status(app_state(request).settings.broadcast_url)
-    )
+    problem, broadcast = await asyncio.gather(_database_problem(request), _broadcast_check(request).status())
     if problem is not None:
         return JSONResponse(
             {"status": "unavailable", "database": problem, "broadcast": broadcast},

@@ -15,6 +15,7 @@ made since), which is why the window is long: the rows are small.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -40,7 +41,11 @@ START_WORDS = frozenset({"START", "YES", "UNSTOP"})
 HELP_WORDS = frozenset({"HELP", "INFO"})
 # How long a MessageSid is remembered: a replay within it changes nothing.
 SEEN_KEPT = timedelta(days=30)
-MESSAGE_SID_MAX = 64  # Twilio's are 34 characters; longer is not Twilio's
+# Twilio's: SM (MM for MMS) and 32 hex digits. Nothing else is taken for one. Twilio signs each
+# parameter's name and value run together in name order, so a replay that moves the boundary
+# between two parameters ("SM…" + "To" + its value, To gone) is still signed: a MessageSid of any
+# other shape would be a new one under the same signature, and the message acted on again.
+MESSAGE_SID = re.compile(r"[SM]M[0-9a-f]{32}")
 
 
 def _twiml(reply: str | None) -> Response:
@@ -79,8 +84,8 @@ async def inbound(request: Request) -> Response:
     ):
         return Response("The request is not signed by Twilio.", status_code=403)
     message_sid = params.get("MessageSid") or params.get("SmsSid") or ""
-    if not message_sid or len(message_sid) > MESSAGE_SID_MAX:
-        return _twiml(None)  # Twilio always names its message: nothing to act on once
+    if not MESSAGE_SID.fullmatch(message_sid):
+        return _twiml(None)  # Twilio always names its message so: nothing to act on once
     words = params.get("Body", "").strip().upper().split()
     command = words[0] if words else ""
     subscribe_url = f"{settings.public_url}/subscribe"

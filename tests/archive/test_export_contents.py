@@ -281,3 +281,28 @@ def test_publishing_after_an_export_is_a_new_contents_list(
         publish_update(session, PIO, everything.slug, Draft(body="Crews leaving."), routing=routing)
     after = client.get(f"/incidents/{everything.slug}.json").json()["contents"]
     assert after["count"] == before["count"] + 1 and after["hash"] != before["hash"]
+
+
+def test_details_stripped_of_their_signatures_cannot_say_anything_else(
+    client: TestClient, everything: Sample, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Details from before signing are counted apart, not failed; but a signed contents list
+    proves their content hashes, so taking the signatures away and changing the title, summary
+    and location (at the top of the record too) must not verify."""
+    record = client.get(f"/incidents/{everything.slug}.json").json()
+    for view in [*record["details_versions"], *record["details_translations"].values()]:
+        view["signature"] = None
+    path = tmp_path / "record.json"
+    path.write_text(json.dumps(record))
+    status, said = _verify(path, capsys)
+    assert status == 0 and "1 signed contents lists" in said, said  # unchanged: still verifies
+    newest = record["details_versions"][-1]
+    for field in ("title", "summary", "location"):
+        newest["fields"][field] = record[field] = f"Forged {field}"
+    record["details_translations"]["es"]["title"] = "Título falso"
+    path.write_text(json.dumps(record))
+    status, said = _verify(path, capsys)
+    assert status == 1, said
+    spot = f"incident {everything.slug} details version {newest['version']}"
+    assert f"{spot}: its text does not match its content_hash" in said, said
+    assert "(es translation): its text does not match its content_hash" in said, said

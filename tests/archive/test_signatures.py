@@ -17,6 +17,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from starlette.testclient import TestClient
 
+from console.archive_snapshot import export_snapshot
 from console.cli import main
 from console.db import Database
 from console.domain import exports, rumors, text
@@ -377,13 +378,64 @@ def test_an_export_with_a_record_taken_out_and_its_manifest_rewritten_fails(
     unsigned = {key: value for key, value in manifest.items() if key != "signature"}
     manifest_path.write_text(json.dumps(unsigned))
     assert "manifest.json: it carries no signature" in _verify_fails([exported], capsys)
-    # passed off as a snapshot from before manifests were signed: the summary says what that leaves
+    # Passed off as a snapshot from before manifests were signed: its signed audit head says when
+    # it was made, and its records' signed contents lists what wrote them.
     manifest_path.write_text(json.dumps({**unsigned, "format": "incident-console/archive-snapshot/1"}))
-    capsys.readouterr()
-    main(["verify", str(exported)])
-    assert "1 unsigned manifests (format 1: the snapshot's completeness is not proven)" in "".join(
-        capsys.readouterr()
+    err = _verify_fails([exported], capsys)
+    assert "manifest.json: format 1, but made at " in err and "its signature was taken away" in err
+    without_head = {key: value for key, value in unsigned.items() if key != "signed_audit_head"}
+    manifest_path.write_text(json.dumps({**without_head, "format": "incident-console/archive-snapshot/1"}))
+    err = _verify_fails([exported], capsys)
+    assert "a format-1 manifest carries signed_audit_head; this one was taken away" in err
+
+
+def test_a_snapshot_made_before_manifests_were_signed_still_verifies(
+    settings: Settings, db: Database, sample: Sample, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Format 1, as written before 2026-12-07: no manifest signature, no records' contents. Its
+    files verify and the summary says what that leaves unproven; given today's records, it fails."""
+    folder = tmp_path / "old"
+    export_snapshot(db, settings, folder, now=datetime(2026, 12, 1, tzinfo=UTC))
+    manifest = json.loads((folder / "manifest.json").read_text())
+    record_path = folder / "incidents" / f"{sample.slug}.json"
+    todays_record = record_path.read_text()
+    record = json.loads(todays_record)
+    del record["contents"]
+    record_path.write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n")
+    lines = [json.loads(line) for line in (folder / "archive.jsonl").read_text().splitlines()]
+    (folder / "archive.jsonl").write_text(
+        "".join(json.dumps({k: v for k, v in line.items() if k != "contents"}) + "\n" for line in lines)
     )
+
+    def write_format_one() -> None:
+        files = {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in manifest["files"]}
+        old = {key: value for key, value in manifest.items() if key != "signature"}
+        (folder / "manifest.json").write_text(
+            json.dumps({**old, "files": files, "format": "incident-console/archive-snapshot/1"})
+        )
+
+    write_format_one()
+    capsys.readouterr()
+    assert main(["verify", str(folder), "--keys", str(settings.signing_key_file)]) == 0
+    out = capsys.readouterr().out
+    assert "1 unsigned manifests (format 1: the snapshot's completeness is not proven)" in out, out
+    record_path.write_text(todays_record)
+    write_format_one()
+    err = _verify_fails([folder], capsys, "--keys", str(settings.signing_key_file))
+    assert f"incidents/{sample.slug}.json carries a signed contents list" in err
+    # An audit head signed before the versions it is to vouch for: an older head put in its place.
+    record_path.write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n")
+    older = tmp_path / "older"
+    export_snapshot(db, settings, older, now=T0 - timedelta(days=1))
+    manifest["signed_audit_head"] = json.loads((older / "manifest.json").read_text())["signed_audit_head"]
+    manifest["audit_head"] = {
+        "event": manifest["signed_audit_head"]["size"],
+        "hash": manifest["signed_audit_head"]["hash"],
+    }
+    write_format_one()
+    err = _verify_fails([folder], capsys, "--keys", str(settings.signing_key_file))
+    assert f"incidents/{sample.slug}.json holds a version published at 2026-03-01T" in err
+    assert "the head is an older one put in its place" in err
 
 
 def _verify_fails(paths: list[Path], capsys: pytest.CaptureFixture[str], *extra: str) -> str:

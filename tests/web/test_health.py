@@ -70,3 +70,44 @@ def test_a_redis_that_never_answers_does_not_hold_healthz_up(settings: Settings,
     status, body, took = _health(settings, f"redis://127.0.0.1:{silent_port}/0")
     assert (status, body["status"], body["broadcast"]) == (200, "degraded", "not answering")
     assert took < 2 * BROADCAST_CHECK_SECONDS + 1
+
+
+def test_a_flood_of_healthz_asks_the_broadcast_once(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/healthz is public: each request opening its own connection to Redis (or PostgreSQL, whose
+    connections run out) would let anyone multiply the load on the broadcast."""
+    from console.web import health
+
+    pings: list[str] = []
+
+    async def ping(url: str) -> None:
+        pings.append(url)
+
+    monkeypatch.setattr(health, "_ping_redis", ping)
+    settings = replace(settings, broadcast_url=SHARED_REDIS, broadcast_topic=f"t_{uuid.uuid4().hex}")
+    with TestClient(create_app(settings)) as client:
+        answers = [client.get("/healthz").json()["broadcast"] for _ in range(20)]
+    assert answers == ["ok"] * 20
+    assert len(pings) == 1
+
+
+def test_requests_at_once_share_one_broadcast_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from console.web import health
+
+    pings: list[str] = []
+
+    async def slow_ping(url: str) -> None:
+        pings.append(url)
+        await asyncio.sleep(0.05)
+
+    monkeypatch.setattr(health, "_ping_redis", slow_ping)
+    check = health.BroadcastCheck(SHARED_REDIS)
+
+    async def many() -> list[str]:
+        return list(await asyncio.gather(*(check.status() for _ in range(50))))
+
+    assert asyncio.run(many()) == ["ok"] * 50
+    assert len(pings) == 1

@@ -117,3 +117,22 @@ def test_message_sids_past_the_window_are_pruned_as_messages_arrive(client: Test
     with db.read() as session:
         kept = set(session.scalars(select(InboundSmsSeen.message_sid)))
     assert old not in kept and recent in kept
+
+
+def test_a_replay_cannot_rename_its_message_sid(client: TestClient, db: Database, settings: Settings) -> None:
+    """Twilio signs the URL and each parameter's name and value run together, in name order, so
+    moving the boundary between two parameters keeps the signature: a captured STOP whose
+    MessageSid swallows the next parameter ("SM…" + "To" + its value, To gone) is still signed,
+    under a MessageSid never seen. Only a MessageSid shaped as Twilio's is acted on."""
+    subscribe(db, settings)
+    sid = new_sid()
+    params = {"From": PHONE, "To": FROM, "Body": "STOP", "MessageSid": sid, "AccountSid": ACCOUNT_SID}
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(f"{PUBLIC_URL}/sms/inbound", params)
+    headers = {"X-Twilio-Signature": signature}
+    assert client.post("/sms/inbound", data=params, headers=headers).status_code == 200
+    assert statuses(db) == [SubscriberStatus.UNSUBSCRIBED]
+    subscribe(db, settings, later=timedelta(hours=2))  # subscribed again, on the page
+    moved = {"From": PHONE, "Body": "STOP", "MessageSid": f"{sid}To{FROM}", "AccountSid": ACCOUNT_SID}
+    assert RequestValidator(AUTH_TOKEN).validate(f"{PUBLIC_URL}/sms/inbound", moved, signature)
+    assert client.post("/sms/inbound", data=moved, headers=headers).status_code == 200
+    assert statuses(db) == [SubscriberStatus.CONFIRMED]
