@@ -369,7 +369,7 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
 def _audit_keys(given: str | None, settings: Settings) -> KeySet | None:
     """The keys to check signatures with: `--keys` (a keys.json or a key-set PEM), else
     SIGNING_KEY_FILE's; None when neither is given nor there."""
-    from console.keyset import KeySet, KeySetError
+    from console.keyset import KeySetError
     from console.verification import load_keys
 
     if given:
@@ -379,10 +379,7 @@ def _audit_keys(given: str | None, settings: Settings) -> KeySet | None:
             raise DomainError(f"--keys {given}: {exc}") from exc
     if not settings.signing_key_file.exists():
         return None  # an auditor's machine, without the agency's key: the chain alone is checked
-    try:
-        return KeySet.load(settings.signing_key_file)
-    except KeySetError as exc:  # there, but unreadable or malformed: a setting error (exit 2)
-        raise SettingsError(str(exc)) from exc
+    return _key_set(settings)
 
 
 def _kept_head(value: str, keys: KeySet | None) -> tuple[str, int | None, list[str]]:
@@ -447,12 +444,9 @@ def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
     from console.domain import audit
-    from console.keyset import KeySet, KeySetError, stage_key_set
+    from console.keyset import stage_key_set
 
-    try:
-        keys = KeySet.load(settings.signing_key_file).rotated()
-    except KeySetError as exc:  # missing, unreadable or malformed: a setting error
-        raise SettingsError(str(exc)) from exc
+    keys = _key_set(settings).rotated()
     retired = keys.keys[1]
     # The audit event and the new file together. The new file is written in full beside the old
     # one first (a full disk stops here, before anything is recorded), the event is committed,

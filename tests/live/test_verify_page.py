@@ -156,21 +156,17 @@ def test_a_text_repeating_a_recorded_claim_gets_the_rumor_response(
     assert "FALSO" in spanish and "Hay un solo sospechoso." in spanish
 
 
-def test_a_link_to_an_update_page_is_checked(
-    checker: TestClient, settings: Settings, record: dict[str, int]
+@pytest.mark.parametrize(
+    "link",
+    ["/incidents/gas-leak-on-elm-st#update-{seq}", "/incidents/gas-leak-on-elm-st/updates/{seq}"],
+    ids=["page", "alert"],
+)
+def test_a_link_to_an_update_is_checked(
+    checker: TestClient, settings: Settings, record: dict[str, int], link: str
 ) -> None:
-    page = check(checker, f"{settings.public_url}/incidents/gas-leak-on-elm-st#update-{record['wrong']}")
+    page = check(checker, settings.public_url + link.format(seq=record["wrong"]))
     assert "Published by us" in page and "<strong>Corrected</strong>" in page
-    none = check(checker, f"{settings.public_url}/incidents/gas-leak-on-elm-st#update-99")
-    assert "We did not publish this." in none
-
-
-def test_the_link_an_alert_gives_is_checked(
-    checker: TestClient, settings: Settings, record: dict[str, int]
-) -> None:
-    page = check(checker, f"{settings.public_url}/incidents/gas-leak-on-elm-st/updates/{record['wrong']}")
-    assert "Published by us" in page and "<strong>Corrected</strong>" in page
-    none = check(checker, f"{settings.public_url}/incidents/gas-leak-on-elm-st/updates/99")
+    none = check(checker, settings.public_url + link.format(seq=99))
     assert "We did not publish this." in none
 
 
