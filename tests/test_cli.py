@@ -399,16 +399,6 @@ def _resolving(monkeypatch: pytest.MonkeyPatch, name: str, addresses: list[str])
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
-def _ipv6_loopback() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6) as probe:
-            probe.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback")
 def test_the_port_check_resolves_a_hostname_as_the_server_does(monkeypatch: pytest.MonkeyPatch) -> None:
     """An IPv6-only hostname is listened on (uvicorn binds its addresses); a hostname with both
     families is refused when either address's port is taken, as uvicorn would fail then."""
@@ -428,7 +418,6 @@ def test_the_port_check_resolves_a_hostname_as_the_server_does(monkeypatch: pyte
     assert listen_problem("v6only.test", port) is None
 
 
-@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback")
 def test_the_ipv6_wildcard_is_checked_as_ipv6_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """uvicorn (asyncio) listens on `::` with IPV6_V6ONLY: another server on 0.0.0.0 at the
     same port does not stop it, so it must not stop the check."""
